@@ -1,0 +1,21 @@
+"""dunning: a pluggable engine for collecting overdue debts.
+
+A plugin needs only ``from dunning import hookimpl``; the channel API
+(``Channel``, ``Delivery``, ``Verdict``) is re-exported here as well.
+"""
+
+import pluggy
+
+hookimpl = pluggy.HookimplMarker("dunning")
+
+from dunning.channels import Channel, Delivery, DeliveryContext, StageContext  # noqa: E402
+from dunning.verdicts import Verdict  # noqa: E402
+
+__all__ = [
+    "hookimpl",
+    "Channel",
+    "Delivery",
+    "DeliveryContext",
+    "StageContext",
+    "Verdict",
+]

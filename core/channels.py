@@ -1,0 +1,121 @@
+"""The channel API: what a plugin implements and what the core hands it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import attrs
+
+from dunning.models import Action, Case, Contact, Debtor, Obligation
+
+if TYPE_CHECKING:
+    import sqlite_utils
+    import structlog
+
+    from dunning.config import Config
+
+# Channel names the core knows even when no installed plugin provides them.
+# A policy may name these and run with them disabled (the step is skipped
+# with an event); any other name must come from an installed plugin.
+STANDARD_CHANNELS: tuple[str, ...] = ("email", "letter", "phone", "sms", "visit", "agency", "legal")
+
+
+class DeliveryStatus(enum.StrEnum):
+    SENT = "sent"
+    FAILED = "failed"
+    DEFERRED = "deferred"
+
+
+@attrs.frozen
+class Delivery:
+    """What a channel says happened to one action. Build with the class methods."""
+
+    status: DeliveryStatus
+    reference: str | None = None
+    error: str | None = None
+    until: dt.datetime | None = None
+    # Extra facts for the evidence event: a Message-ID, a file's SHA-256, ...
+    data: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @classmethod
+    def sent(cls, reference: str, **data: Any) -> "Delivery":
+        return cls(DeliveryStatus.SENT, reference=reference, data=data)
+
+    @classmethod
+    def failed(cls, error: str, **data: Any) -> "Delivery":
+        return cls(DeliveryStatus.FAILED, error=error, data=data)
+
+    @classmethod
+    def deferred(cls, until: dt.datetime, reason: str = "", **data: Any) -> "Delivery":
+        if until.tzinfo is None:
+            raise ValueError("deferred needs an aware datetime")
+        return cls(DeliveryStatus.DEFERRED, until=until, error=reason or None, data=data)
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """A way of reaching a debtor, registered through ``register_channels``.
+
+    ``name`` is what the policy and ``[channels] enabled`` refer to;
+    ``needs`` lists the contact kinds it can use (``"email"``, ``"mobile"``,
+    ``"postal"``, ...); ``send`` delivers one action and must not raise for
+    expected failures: return ``Delivery.failed`` or ``Delivery.deferred``.
+    ``ctx.key`` is the idempotency key: hand it to the provider so a re-send
+    after a crash is recognised there.
+    """
+
+    name: str
+    needs: Sequence[str]
+
+    def send(self, action: Action, case: Case, ctx: DeliveryContext) -> Delivery: ...
+
+
+@attrs.frozen
+class DeliveryContext:
+    """Everything a channel may use to deliver one action."""
+
+    now: dt.datetime
+    key: str
+    debtor: Debtor
+    contacts: Sequence[Contact]
+    obligations: Sequence[Obligation]
+    dpd: int | None
+    settings: Mapping[str, Any]
+    config: Config
+    db: sqlite_utils.Database
+    log: structlog.typing.FilteringBoundLogger
+    template_context: Mapping[str, Any]
+    _render: Callable[..., str]
+
+    def render(self, template: str, suffix: str = "txt", **extra: Any) -> str:
+        """Render ``<template>.<suffix>`` (the debtor's locale first) with the case's context."""
+        return self._render(template, suffix, {**self.template_context, **extra})
+
+    def contacts_of(self, *kinds: str) -> list[Contact]:
+        """The debtor's own usable contacts of these kinds, in the order given."""
+        return [
+            c
+            for kind in kinds
+            for c in self.contacts
+            if c.kind == kind and c.role == "debtor" and not c.bad
+        ]
+
+
+@attrs.frozen
+class StageContext:
+    """What ``stage_entered`` receives besides the case."""
+
+    now: dt.datetime
+    debtor: Debtor
+    obligations: Sequence[Obligation]
+    config: Config
+    db: sqlite_utils.Database
+    reason: str
+    _record: Callable[[str, Mapping[str, Any]], None]
+
+    def record_event(self, kind: str, **data: Any) -> None:
+        """Add an event to the case's evidence log (committed with the stage change's run)."""
+        self._record(kind, data)

@@ -1,0 +1,643 @@
+"""The ``dunning`` command line: one click group, subgroups, and plugin commands."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import attrs
+import click
+
+from dunning import calendar, dispatch, log, money, operations
+from dunning.config import Config, ConfigError, load_config, resolve_config_path
+from dunning.evidence import verify_chain
+from dunning.importer import ImportError_, import_file
+from dunning.lifecycle import RESOLUTIONS
+from dunning.models import Action, Case, Event, HoldReason, Stage, Status
+from dunning.plugins import LOAD_ENV, load_plugins, new_plugin_manager, _entry_points
+from dunning.policy import PRESETS, PolicyError, check_channels, load_policy, load_policy_text, preset_text
+from dunning.runtime import Runtime
+from dunning.store import NotFound
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_DELIVERY_FAILED = 3
+
+
+class DunningError(click.ClickException):
+    exit_code = 1
+
+
+class State:
+    """What the global options say; opens the runtime on first use."""
+
+    def __init__(self, config_path: str | None, db: str | None, now: str | None):
+        self.config_path = resolve_config_path(config_path)
+        self.config_required = config_path is not None
+        self.db = Path(db) if db else None
+        self._now_text = now
+        self._config: Config | None = None
+        self._runtime: Runtime | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path, required=self.config_required)
+        return self._config
+
+    def now(self, override: str | None = None) -> dt.datetime:
+        text = override or self._now_text
+        if not text:
+            return calendar.utc_now()
+        try:
+            return calendar.parse_moment(text, self.config.zone)
+        except ValueError as exc:
+            raise DunningError(f"--now: {exc}") from None
+
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            self._runtime = Runtime(self.config, db_path=self.db)
+            ctx = click.get_current_context()
+            ctx.call_on_close(self._runtime.close)
+        return self._runtime
+
+
+class DunningGroup(click.Group):
+    """Turns the engine's own errors into a clear message and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (ConfigError, PolicyError, NotFound, operations.OperationError, ImportError_, money.MoneyError) as exc:
+            raise DunningError(str(exc)) from None
+
+
+def _fail(message: str) -> NoReturn:
+    raise DunningError(message)
+
+
+def json_option(fn: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(fn)
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def _table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
+    if not rows:
+        click.echo("(none)")
+        return
+    text = [[("" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in text)) for i, h in enumerate(headers)]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    for row in text:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+
+
+@click.group(cls=DunningGroup)
+@click.version_option(package_name="dunning")
+@click.option("--config", "config_path", metavar="PATH", help="Config file (default: ./dunning.toml or $DUNNING_CONFIG).")
+@click.option("--db", metavar="PATH", help="SQLite database to use instead of the one in the config.")
+@click.option("--log-format", type=click.Choice(["console", "json"]), help="Log format (default: console on a terminal, else JSON).")
+@click.option("--now", "now_text", metavar="ISO-8601", hidden=False,
+              help="Act as if it were this moment (default: the clock). For backdating and rehearsals.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, db: str | None, log_format: str | None, now_text: str | None) -> None:
+    """Collect overdue debts: cases move through internal, on-site, agency and
+    litigation stages as the collection policy says.
+
+    Start with `dunning init`, then `dunning import FILE` and `dunning run`
+    (from cron). `dunning demo` shows the whole thing on sample data.
+    """
+    log.configure(log_format)
+    ctx.obj = State(config_path, db, now_text)
+
+
+pass_state = click.pass_obj
+
+
+# --- set-up ------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.option("--policy", "policy_name", default="trade-receivables", show_default=True,
+              help="Preset name or policy file to select.")
+@pass_state
+def init(state: State, force: bool, policy_name: str) -> None:
+    """Write a commented dunning.toml to start from."""
+    target = state.config_path
+    if target.exists() and not force:
+        _fail(f"{target} already exists; use --force to overwrite it")
+    text = resources.files("dunning").joinpath("init/dunning.toml").read_text(encoding="utf-8")
+    text = text.replace('policy = "trade-receivables"', f"policy = {json.dumps(policy_name)}")
+    target.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {target}; edit it, then `dunning import FILE` and `dunning run`")
+
+
+@cli.command(name="import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
+@json_option
+@pass_state
+def import_(state: State, file: Path, dry_run: bool, as_json: bool) -> None:
+    """Import debtors and obligations from a CSV or JSON file.
+
+    One row per obligation, columns: debtor_id, name, kind, email, mobile,
+    work_phone, home_phone, address, country, timezone, reference, amount,
+    currency, issued_on, due_on (extra columns such as locale are allowed).
+    The whole file is checked first; if any row is bad, every problem is
+    listed with its line and field and nothing is written.
+    """
+    rt = state.runtime()
+    now = state.now()
+    result, _ = import_file(rt.store, file, now=now, today=rt.today(now), dry_run=dry_run)
+    data = attrs.asdict(result) | {"dry_run": dry_run}
+    if as_json:
+        _print_json(data)
+        return
+    verb = "would import" if dry_run else "imported"
+    click.echo(f"{verb} {result.obligations_added} obligations for {result.debtors} debtors "
+               f"({result.cases_opened} new cases, {result.obligations_unchanged} already present)")
+
+
+# --- the run -----------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--now", "now_text", metavar="ISO-8601", help="The moment to run for (default: the clock).")
+@click.option("--dry-run", is_flag=True, help="Show what would be planned; write and send nothing.")
+@json_option
+@pass_state
+def run(state: State, now_text: str | None, dry_run: bool, as_json: bool) -> None:
+    """Plan what is due and deliver what is ready. Meant for cron.
+
+    Running twice for the same moment plans and sends nothing new. Exit
+    code 0 when nothing failed, 3 when some deliveries failed (they are
+    retried on later runs).
+    """
+    rt = state.runtime()
+    now = state.now(now_text)
+    show_bar = sys.stderr.isatty() and not as_json and not dry_run
+    if show_bar:
+        total = rt.store.count_due(rt.today(now)) + rt.store.count_ready(now)
+        with click.progressbar(length=max(total, 1), label="dunning run", file=sys.stderr) as bar:
+            summary = dispatch.run(rt, now, progress=lambda _phase, n: bar.update(n))
+    else:
+        summary = dispatch.run(rt, now, dry_run=dry_run)
+    data = summary.as_dict() | {"now": calendar.to_text(now), "dry_run": dry_run}
+    if as_json:
+        _print_json(data)
+    else:
+        head = "would plan" if dry_run else "planned"
+        click.echo(
+            f"{head} {summary.planned}, sent {summary.sent}, deferred {summary.deferred}, blocked {summary.blocked}, "
+            f"failed {summary.failed}, escalated {summary.escalated}, awaiting approval {summary.awaiting_approval}, "
+            f"skipped {summary.skipped}"
+        )
+        for label, by_rule in (("blocked", summary.blocked_by_rule), ("deferred", summary.deferred_by_rule)):
+            for rule, n in sorted(by_rule.items()):
+                click.echo(f"  {label} by {rule}: {n}")
+    if summary.failed:
+        sys.exit(EXIT_DELIVERY_FAILED)
+
+
+# --- cases ---------------------------------------------------------------------------
+
+
+def case_json(rt: Runtime, case: Case, now: dt.datetime) -> dict[str, Any]:
+    debtor = rt.store.debtor(case.debtor_id)
+    priority = rt.hook.case_priority(case=case)
+    return {
+        "id": case.id,
+        "debtor_id": case.debtor_id,
+        "debtor_name": debtor.name if debtor else None,
+        "stage": case.stage.value,
+        "status": case.status.value,
+        "balance": money.format_minor(case.balance, case.currency),
+        "balance_minor": case.balance,
+        "currency": case.currency,
+        "dpd": rt.dpd(case, now) if case.is_open else None,
+        "oldest_due_on": case.anchor_due_on,
+        "next_action_on": case.next_action_on,
+        "broken_promises": case.broken_promises,
+        "account_locked": case.account_locked,
+        "opened_on": case.opened_on,
+        "resolved_on": case.resolved_on,
+        "priority": priority,
+    }
+
+
+def action_json(action: Action) -> dict[str, Any]:
+    return {
+        "id": action.id,
+        "key": action.key,
+        "case_id": action.case_id,
+        "kind": action.kind.value,
+        "step": action.step,
+        "channel": action.channel,
+        "template": action.template,
+        "target": action.target,
+        "dpd": action.dpd,
+        "planned_for": action.planned_for,
+        "not_before": calendar.to_text(action.not_before),
+        "status": action.status.value,
+        "required": action.required,
+        "requires_approval": action.requires_approval,
+        "approved_by": action.approved_by,
+        "attempts": action.attempts,
+        "last_error": action.last_error,
+    }
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    return {
+        "seq": event.seq,
+        "at": calendar.to_text(event.at),
+        "case_id": event.case_id,
+        "kind": event.kind,
+        "stage": event.stage,
+        "dpd": event.dpd,
+        "channel": event.channel,
+        "step": event.step,
+        "action_id": event.action_id,
+        "data": event.data,
+        "hash": event.hash,
+    }
+
+
+@cli.group()
+def cases() -> None:
+    """List and inspect cases."""
+
+
+@cases.command(name="list")
+@click.option("--stage", type=click.Choice([s.value for s in Stage]), help="Only cases at this stage.")
+@click.option("--status", type=click.Choice([s.value for s in Status]), help="Only cases with this status.")
+@click.option("--limit", type=int, help="At most this many.")
+@json_option
+@pass_state
+def cases_list(state: State, stage: str | None, status: str | None, limit: int | None, as_json: bool) -> None:
+    """List cases, oldest first."""
+    rt = state.runtime()
+    now = state.now()
+    rows = [case_json(rt, c, now) for c in rt.store.cases(stage=stage, status=status, limit=limit)]
+    if as_json:
+        _print_json(rows)
+        return
+    _table([[r["id"], r["debtor_id"], r["debtor_name"], r["stage"], r["status"], f"{r['currency']} {r['balance']}", r["dpd"]]
+            for r in rows], ["id", "debtor", "name", "stage", "status", "balance", "dpd"])
+
+
+def _case_id(value: str) -> int:
+    if not value.isdigit():
+        _fail(f"case id must be a number, got {value!r}")
+    return int(value)
+
+
+@cases.command(name="show")
+@click.argument("case_id")
+@json_option
+@pass_state
+def cases_show(state: State, case_id: str, as_json: bool) -> None:
+    """Show one case with its obligations, promises, holds and pending actions."""
+    rt = state.runtime()
+    now = state.now()
+    case = rt.store.case(_case_id(case_id))
+    data = case_json(rt, case, now)
+    data["obligations"] = [
+        {"reference": o.reference, "amount": money.format_minor(o.amount, o.currency), "paid": money.format_minor(o.paid, o.currency),
+         "open": money.format_minor(o.open_amount, o.currency), "issued_on": o.issued_on, "due_on": o.due_on}
+        for o in rt.store.obligations(case.id)
+    ]
+    data["payments"] = [{"amount": money.format_minor(p.amount, case.currency), "at": calendar.to_text(p.at), "reference": p.reference}
+                        for p in rt.store.payments(case.id)]
+    data["promises"] = [{"id": p.id, "amount": money.format_minor(p.amount, case.currency), "due_at": calendar.to_text(p.due_at),
+                         "status": p.status.value} for p in rt.store.promises(case.id)]
+    data["holds"] = [{"id": h.id, "reason": h.reason.value, "since": calendar.to_text(h.since), "until": h.until,
+                      "released_at": calendar.to_text(h.released_at) if h.released_at else None, "note": h.note}
+                     for h in rt.store.holds(case.id)]
+    data["pending_actions"] = [action_json(a) for a in rt.store.actions(case_id=case.id, statuses=["awaiting_approval", "pending", "sending"])]
+    if as_json:
+        _print_json(data)
+        return
+    debtor = rt.store.debtor(case.debtor_id)
+    click.echo(f"case {case.id}  {debtor.name if debtor else case.debtor_id}  ({case.debtor_id})")
+    click.echo(f"  stage {case.stage}, {case.status}, balance {money.display(case.balance, case.currency)}, "
+               f"{data['dpd']} days past due, next look {case.next_action_on or '-'}")
+    click.echo("obligations:")
+    _table([[o["reference"], o["due_on"], o["amount"], o["paid"], o["open"]] for o in data["obligations"]],
+           ["reference", "due", "amount", "paid", "open"])
+    for title, key in (("promises", "promises"), ("holds", "holds"), ("payments", "payments")):
+        if data[key]:
+            click.echo(f"{title}:")
+            for item in data[key]:
+                click.echo("  " + ", ".join(f"{k}={v}" for k, v in item.items() if v is not None))
+    click.echo("pending actions:")
+    _table([[a["id"], a["planned_for"], a["step"], a["channel"] or a["kind"], a["status"]] for a in data["pending_actions"]],
+           ["id", "for", "step", "channel", "status"])
+
+
+# --- evidence ------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--case", "case_id", type=int, help="Only this case's events.")
+@click.option("--kind", help="Only events of this kind (sent, blocked, stage_changed, payment, ...).")
+@click.option("--limit", type=int, help="At most this many.")
+@json_option
+@pass_state
+def events(state: State, case_id: int | None, kind: str | None, limit: int | None, as_json: bool) -> None:
+    """Show the evidence log, oldest first."""
+    rt = state.runtime()
+    if case_id is not None:
+        rt.store.case(case_id)
+    found = rt.store.events(case_id=case_id, kind=kind, limit=limit)
+    if as_json:
+        _print_json([event_json(e) for e in found])
+        return
+    _table([[e.seq, calendar.to_text(e.at), e.case_id, e.kind, e.stage, e.dpd, e.channel or "", e.step or "", _brief(e.data)]
+            for e in found], ["seq", "at", "case", "kind", "stage", "dpd", "channel", "step", "detail"])
+
+
+def _brief(data: dict[str, Any]) -> str:
+    parts = [f"{k}={v}" for k, v in data.items() if k not in ("key",) and v not in (None, "", [], {})]
+    text = ", ".join(parts)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+@cli.command()
+@pass_state
+def verify(state: State) -> None:
+    """Check the evidence log's hash chain; report the first broken link."""
+    rt = state.runtime()
+    report = verify_chain(rt.store.event_rows_for_verify())
+    if report.ok:
+        click.echo(f"ok: {report.checked} events, chain intact")
+        return
+    _fail(f"evidence chain broken at event {report.broken_at}: {report.problem} ({report.checked} events before it are intact)")
+
+
+# --- operator actions ---------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("case_id")
+@click.argument("amount")
+@click.option("--at", "at_text", metavar="ISO-8601", help="When it was paid (default: now).")
+@click.option("--reference", help="The payment's reference (bank transaction id); a duplicate is refused.")
+@pass_state
+def pay(state: State, case_id: str, amount: str, at_text: str | None, reference: str | None) -> None:
+    """Record a payment; a zero balance resolves the case as paid."""
+    rt = state.runtime()
+    now = state.now()
+    at = state.now(at_text) if at_text else now
+    outcome = operations.pay(rt, _case_id(case_id), amount, at=at, now=now, reference=reference)
+    case = outcome.case
+    click.echo(f"case {case.id}: paid {money.display(outcome.amount, case.currency)}; "
+               f"balance {money.display(case.balance, case.currency)}"
+               + (f"; resolved as paid, {outcome.cancelled} planned actions cancelled" if case.status is Status.PAID else ""))
+
+
+@cli.command()
+@click.argument("case_id")
+@click.argument("amount")
+@click.option("--due", "due_text", required=True, metavar="DATETIME", help="When the debtor promised to pay.")
+@pass_state
+def promise(state: State, case_id: str, amount: str, due_text: str) -> None:
+    """Record a promise to pay."""
+    rt = state.runtime()
+    promise_id = operations.promise(rt, _case_id(case_id), amount, state.now(due_text), now=state.now())
+    click.echo(f"promise {promise_id} recorded on case {case_id}")
+
+
+@cli.command()
+@click.argument("case_id")
+@click.option("--reason", required=True, type=click.Choice([r.value for r in HoldReason]), help="Why the case is held.")
+@click.option("--until", "until", type=click.DateTime(formats=["%Y-%m-%d"]), help="Lift the hold by itself on this date.")
+@click.option("--note", help="Free text kept with the hold.")
+@pass_state
+def hold(state: State, case_id: str, reason: str, until: dt.datetime | None, note: str | None) -> None:
+    """Stop all outreach to a case (its evidence is kept)."""
+    rt = state.runtime()
+    hold_id = operations.hold(rt, _case_id(case_id), reason, now=state.now(), until=until.date() if until else None, note=note)
+    click.echo(f"hold {hold_id} on case {case_id} ({reason}{', until ' + until.date().isoformat() if until else ''})")
+
+
+@cli.command()
+@click.argument("case_id")
+@click.option("--by", default="operator", show_default=True, help="Who releases it.")
+@click.option("--note", help="Why.")
+@pass_state
+def release(state: State, case_id: str, by: str, note: str | None) -> None:
+    """Lift a case's holds."""
+    rt = state.runtime()
+    released = operations.release(rt, _case_id(case_id), now=state.now(), by=by, note=note)
+    click.echo(f"released {len(released)} hold(s) on case {case_id}")
+
+
+@cli.command()
+@click.argument("case_id")
+@click.option("--to", "to_stage", required=True, type=click.Choice([s.value for s in Stage]), help="The stage to move to.")
+@click.option("--reason", required=True, help="Why (kept as evidence).")
+@click.option("--by", default="operator", show_default=True, help="Who decided.")
+@pass_state
+def escalate(state: State, case_id: str, to_stage: str, reason: str, by: str) -> None:
+    """Move a case to a later stage by hand (or back from the agency)."""
+    rt = state.runtime()
+    case = operations.escalate(rt, _case_id(case_id), to_stage, now=state.now(), reason=reason, by=by)
+    click.echo(f"case {case.id} is now at {case.stage}")
+
+
+@cli.command()
+@click.argument("case_id")
+@click.option("--as", "resolution", required=True, type=click.Choice([s.value for s in RESOLUTIONS]), help="How the case ended.")
+@click.option("--reason", default="", help="Why (kept as evidence).")
+@pass_state
+def resolve(state: State, case_id: str, resolution: str, reason: str) -> None:
+    """Close a case as paid, settled or written off; cancels what was planned."""
+    rt = state.runtime()
+    cancelled = operations.resolve(rt, _case_id(case_id), resolution, now=state.now(), reason=reason)
+    click.echo(f"case {case_id} resolved as {resolution}; {cancelled} planned actions cancelled")
+
+
+@cli.command()
+@json_option
+@pass_state
+def approvals(state: State, as_json: bool) -> None:
+    """List actions waiting for a person's approval."""
+    rt = state.runtime()
+    waiting = rt.store.approvals()
+    if as_json:
+        _print_json([action_json(a) for a in waiting])
+        return
+    _table([[a.id, a.case_id, a.planned_for, a.step, a.channel or a.kind.value, a.target or ""] for a in waiting],
+           ["id", "case", "for", "step", "channel", "target"])
+
+
+def _decide(state: State, action_id: int, by: str, note: str | None, approve: bool) -> None:
+    rt = state.runtime()
+    action = operations.decide(rt, action_id, approve=approve, by=by, now=state.now(), note=note)
+    click.echo(f"action {action.id} ({action.step}) {'approved; it goes out on the next run' if approve else 'rejected'}")
+
+
+@cli.command()
+@click.argument("action_id", type=int)
+@click.option("--by", required=True, help="Who approves.")
+@click.option("--note", help="Kept with the approval.")
+@pass_state
+def approve(state: State, action_id: int, by: str, note: str | None) -> None:
+    """Approve an action (it goes out on the next run)."""
+    _decide(state, action_id, by, note, approve=True)
+
+
+@cli.command()
+@click.argument("action_id", type=int)
+@click.option("--by", required=True, help="Who rejects.")
+@click.option("--note", help="Kept with the rejection.")
+@pass_state
+def reject(state: State, action_id: int, by: str, note: str | None) -> None:
+    """Reject an action; it will not go out."""
+    _decide(state, action_id, by, note, approve=False)
+
+
+# --- policy ----------------------------------------------------------------------------
+
+
+@cli.group()
+def policy() -> None:
+    """Show and check collection policies."""
+
+
+@policy.command(name="show")
+@click.argument("name", required=False)
+@click.option("--timeline", is_flag=True, help="Print the policy as a day-by-day table instead of its TOML.")
+@pass_state
+def policy_show(state: State, name: str | None, timeline: bool) -> None:
+    """Print a preset or the configured policy (its TOML, or --timeline)."""
+    target = name or state.config.policy
+    if target in PRESETS:
+        text = preset_text(target)
+        pol = load_policy_text(text, f"preset {target}")
+    else:
+        path = Path(target)
+        if not path.is_absolute() and name is None:
+            path = state.config.base_dir / path
+        if not path.exists():
+            _fail(f"{target}: neither a preset ({', '.join(PRESETS)}) nor an existing policy file")
+        text = path.read_text(encoding="utf-8")
+        pol = load_policy_text(text, str(path))
+    if not timeline:
+        click.echo(text, nl=False)
+        return
+    rows: list[list[Any]] = []
+    for point in pol.points:
+        for rule in pol.stages.values():
+            if rule.recall_dpd == point:
+                rows.append([point, "recall", f"back from {rule.stage}", ""])
+        for step in pol.steps_at.get(point, ()):
+            what = ", ".join(step.channels) or (f"notify {step.notify}" if step.notify else step.action)
+            flags = " ".join(f for f, on in (("required", step.required), ("approval", step.requires_approval)) if on)
+            rows.append([point, step.name, what, flags])
+        for rule in pol.stages.values():
+            if rule.entry_dpd == point:
+                cond = f"balance >= {rule.when.min_balance}" if rule.when.min_balance else ""
+                rows.append([point, f"stage -> {rule.stage}", cond, "approval" if rule.requires_approval else ""])
+    _table(rows, ["dpd", "step", "what", "flags"])
+
+
+@policy.command(name="check")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_state
+def policy_check(state: State, file: Path) -> None:
+    """Validate a policy file against the installed and enabled channels."""
+    pol = load_policy_text(file.read_text(encoding="utf-8"), str(file))
+    plugins = load_plugins(state.config)
+    warnings = check_channels(pol, plugins.known_channels(), plugins.enabled)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"ok: {file} defines {len(pol.steps)} steps and {len(pol.stages)} stage rules")
+
+
+# --- plugins -----------------------------------------------------------------------------
+
+
+@cli.command()
+@json_option
+@pass_state
+def plugins(state: State, as_json: bool) -> None:
+    """List plugins with their version, channels and the hooks they implement."""
+    info = load_plugins(state.config).info
+    if as_json:
+        _print_json([attrs.asdict(i) for i in info])
+        return
+    _table([[i.name, i.version or "", i.source, "yes" if i.enabled else "no", ", ".join(i.channels), ", ".join(i.hooks)] for i in info],
+           ["name", "version", "source", "active", "channels", "hooks"])
+
+
+# --- rehearsal --------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--days", type=click.IntRange(1, 3650), required=True, help="How many days to replay.")
+@click.option("--from", "start", type=click.DateTime(formats=["%Y-%m-%d"]), help="First day (default: today).")
+@click.option("--case", "case_ids", type=int, multiple=True, help="Only print these cases' timelines.")
+@json_option
+@pass_state
+def simulate(state: State, days: int, start: dt.datetime | None, case_ids: Sequence[int], as_json: bool) -> None:
+    """Replay the policy day by day on a copy of the database and print the timeline.
+
+    Nothing is sent and the real database is not touched: channels are
+    replaced by recorders, and plugins' record_event and stage_entered hooks
+    do not run.
+    """
+    from dunning.simulation import simulate_copy
+
+    first_day = start.date() if start else state.now().astimezone(state.config.zone).date()
+    timeline = simulate_copy(state.config, state.db, first_day, days, case_ids=case_ids)
+    if as_json:
+        _print_json([event_json(e) for e in timeline.events])
+        return
+    for line in timeline.lines():
+        click.echo(line)
+    click.echo("")
+    click.echo("stages at the end: " + ", ".join(f"{k} {v}" for k, v in sorted(timeline.stage_counts.items())))
+
+
+@cli.command()
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to create the demo database (default: a new temporary folder).")
+@click.option("--days", type=click.IntRange(1, 720), default=200, show_default=True, help="Days to run.")
+@click.option("--debtors", type=click.IntRange(2, 500), default=24, show_default=True, help="Debtors per portfolio.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed for the sample data.")
+def demo(folder: Path | None, days: int, debtors: int, seed: int) -> None:
+    """Create sample portfolios for both presets in a fresh database and run them day by day."""
+    from dunning.demo import run_demo
+
+    run_demo(folder, days=days, debtors=debtors, seed=seed, echo=click.echo)
+
+
+def load_plugin_commands(group: click.Group = cli, extra: Iterable[object] = ()) -> None:
+    """Let installed plugins add commands (``register_commands``)."""
+    pm = new_plugin_manager()
+    for ep in _entry_points():
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # a broken plugin must not take the whole CLI down
+            click.echo(f"warning: plugin {ep.name} failed to load: {exc}", err=True)
+            continue
+        if not pm.is_registered(plugin):
+            pm.register(plugin, name=ep.name)
+    for plugin in extra:
+        pm.register(plugin)
+    pm.hook.register_commands(cli=group)
+
+
+load_plugin_commands()
+
+__all__ = ["cli", "LOAD_ENV"]

@@ -1,0 +1,158 @@
+"""Load and validate ``dunning.toml``. Unknown keys are errors that name the key."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+import zoneinfo
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+DEFAULT_CONFIG_NAME = "dunning.toml"
+NOTIFY_ROLES = ("supervisor", "manager", "general_manager")
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message names the file and key."""
+
+
+@attrs.frozen
+class Config:
+    path: Path | None
+    policy: str = "trade-receivables"
+    db: Path = Path("dunning.db")
+    timezone: str = "UTC"
+    templates: Path | None = None
+    enabled_channels: tuple[str, ...] = ()
+    channel_settings: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
+    max_attempts: int = 5
+    retry_after: dt.timedelta = dt.timedelta(minutes=30)
+    claim_timeout: dt.timedelta = dt.timedelta(minutes=10)
+    notify: Mapping[str, str] = attrs.field(factory=dict)
+    disabled_plugins: tuple[str, ...] = ()
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    def settings_for(self, channel: str) -> Mapping[str, Any]:
+        return self.channel_settings.get(channel, {})
+
+
+def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str, source: str) -> None:
+    for key in table:
+        if key not in allowed:
+            name = f"{where}.{key}" if where else key
+            raise ConfigError(
+                f"{source}: unknown key '{name}' (allowed here: {', '.join(sorted(allowed))})"
+            )
+
+
+def _expect(value: Any, kind: type | tuple[type, ...], key: str, source: str) -> Any:
+    # bool is an int in Python; a number setting given true/false is a mistake.
+    if isinstance(value, bool) and kind is not bool and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise ConfigError(f"{source}: '{key}' must be {_kind_name(kind)}, got {value!r}")
+    if not isinstance(value, kind):
+        raise ConfigError(f"{source}: '{key}' must be {_kind_name(kind)}, got {value!r}")
+    return value
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join({str: "a string", int: "a whole number", bool: "true or false", list: "a list", dict: "a table"}.get(k, k.__name__) for k in kinds)
+
+
+def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> Config:
+    """Validate a parsed TOML document into a ``Config``."""
+    _check_keys(data, {"policy", "db", "timezone", "templates", "channels", "delivery", "notify", "plugins"}, "", source)
+    base = path.parent if path else Path.cwd()
+    values: dict[str, Any] = {"path": path}
+
+    if "policy" in data:
+        values["policy"] = _expect(data["policy"], str, "policy", source)
+    if "db" in data:
+        values["db"] = base / _expect(data["db"], str, "db", source)
+    else:
+        values["db"] = base / "dunning.db"
+    if "timezone" in data:
+        tz = _expect(data["timezone"], str, "timezone", source)
+        try:
+            zoneinfo.ZoneInfo(tz)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"{source}: 'timezone' is not a known time zone: {tz!r}") from None
+        values["timezone"] = tz
+    if "templates" in data:
+        values["templates"] = base / _expect(data["templates"], str, "templates", source)
+
+    channels = _expect(data.get("channels", {}), dict, "channels", source)
+    enabled = _expect(channels.get("enabled", []), list, "channels.enabled", source)
+    for i, name in enumerate(enabled):
+        _expect(name, str, f"channels.enabled[{i}]", source)
+    if len(set(enabled)) != len(enabled):
+        raise ConfigError(f"{source}: 'channels.enabled' lists a channel twice")
+    values["enabled_channels"] = tuple(enabled)
+    settings: dict[str, Mapping[str, Any]] = {}
+    for key, value in channels.items():
+        if key == "enabled":
+            continue
+        settings[key] = _expect(value, dict, f"channels.{key}", source)
+    values["channel_settings"] = settings
+
+    delivery = _expect(data.get("delivery", {}), dict, "delivery", source)
+    _check_keys(delivery, {"max_attempts", "retry_after_minutes", "claim_timeout_seconds"}, "delivery", source)
+    if "max_attempts" in delivery:
+        values["max_attempts"] = _positive_int(delivery["max_attempts"], "delivery.max_attempts", source)
+    if "retry_after_minutes" in delivery:
+        values["retry_after"] = dt.timedelta(minutes=_positive_int(delivery["retry_after_minutes"], "delivery.retry_after_minutes", source))
+    if "claim_timeout_seconds" in delivery:
+        values["claim_timeout"] = dt.timedelta(seconds=_positive_int(delivery["claim_timeout_seconds"], "delivery.claim_timeout_seconds", source))
+
+    notify = _expect(data.get("notify", {}), dict, "notify", source)
+    _check_keys(notify, set(NOTIFY_ROLES), "notify", source)
+    for role, who in notify.items():
+        _expect(who, str, f"notify.{role}", source)
+    values["notify"] = dict(notify)
+
+    plugins = _expect(data.get("plugins", {}), dict, "plugins", source)
+    _check_keys(plugins, {"disabled"}, "plugins", source)
+    disabled = _expect(plugins.get("disabled", []), list, "plugins.disabled", source)
+    values["disabled_plugins"] = tuple(_expect(n, str, "plugins.disabled", source) for n in disabled)
+    return Config(**values)
+
+
+def _positive_int(value: Any, key: str, source: str) -> int:
+    _expect(value, int, key, source)
+    if value <= 0:
+        raise ConfigError(f"{source}: '{key}' must be positive, got {value}")
+    return int(value)
+
+
+def resolve_config_path(explicit: str | None) -> Path:
+    """``--config``, else ``$DUNNING_CONFIG``, else ``./dunning.toml``."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("DUNNING_CONFIG")
+    if env:
+        return Path(env)
+    return Path(DEFAULT_CONFIG_NAME)
+
+
+def load_config(path: Path, *, required: bool = False) -> Config:
+    """Read ``path``; a missing default file gives the defaults, a missing named one is an error."""
+    if not path.exists():
+        if required:
+            raise ConfigError(f"{path}: no such config file")
+        return Config(path=None, db=Path.cwd() / "dunning.db")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(data, path=path.resolve(), source=str(path))

@@ -1,0 +1,526 @@
+"""One run: lift expired holds, settle promises, plan what is due, deliver what is ready.
+
+Planning writes the outbox (actions with deterministic keys) in the same
+transaction that advances each case's cursor, so a rerun for the same moment
+plans nothing new. Delivery claims actions, re-checks each against the case
+as it is now, sends, and records the outcome with its evidence event in one
+transaction; a crash between send and record leaves the claim in flight,
+and the next run re-sends that one action under the same key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import attrs
+import structlog
+
+from dunning import calendar, lifecycle
+from dunning.channels import Delivery, DeliveryContext, DeliveryStatus, StageContext
+from dunning.models import Action, ActionKind, ActionStatus, Case, Event, HoldReason, PromiseStatus, Stage
+from dunning.policy import Plan, Planned, evaluate
+from dunning.runtime import Runtime
+from dunning.store import CasePlanWrite, action_row
+from dunning.templates import TemplateMissing, case_context
+from dunning.verdicts import Decision, Verdict, strongest
+
+log = structlog.get_logger("dunning.dispatch")
+
+PLAN_BATCH = 2000
+CLAIM_BATCH = 200
+# How long a required step or a stage change waits before it looks again
+# when something (a hold, an unsent required letter) holds it back.
+RECHECK_AFTER = dt.timedelta(days=1)
+
+
+@attrs.define
+class RunSummary:
+    planned: int = 0
+    sent: int = 0
+    deferred: int = 0
+    blocked: int = 0
+    failed: int = 0
+    escalated: int = 0
+    awaiting_approval: int = 0
+    skipped: int = 0
+    cases_planned: int = 0
+    holds_lifted: int = 0
+    promises_kept: int = 0
+    promises_broken: int = 0
+    blocked_by_rule: dict[str, int] = attrs.field(factory=dict)
+    deferred_by_rule: dict[str, int] = attrs.field(factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+ProgressCallback = Callable[[str, int], None]
+
+
+def run(rt: Runtime, now: dt.datetime, *, dry_run: bool = False, progress: ProgressCallback | None = None,
+        deliver: bool = True) -> RunSummary:
+    """Do everything that is due at ``now``. Safe to repeat; safe to rerun after a crash."""
+    summary = RunSummary()
+    if dry_run:
+        _dry_plan(rt, now, summary)
+        return summary
+    lift_expired_holds(rt, now, summary)
+    settle_promises(rt, now, summary)
+    plan(rt, now, summary, progress)
+    if deliver:
+        deliver_ready(rt, now, summary, progress)
+    return summary
+
+
+# --- housekeeping ---------------------------------------------------------------
+
+
+def lift_expired_holds(rt: Runtime, now: dt.datetime, summary: RunSummary) -> None:
+    today = rt.today(now)
+    for hold_id, case_id, reason, until in rt.store.expired_holds(today):
+        with rt.store.transaction():
+            if rt.store.expire_hold(hold_id, now):
+                case = rt.store.case(case_id)
+                rt.store.wake(case_id, today)
+                rt.store.append_events([rt.event("hold_released", case, now, data={
+                    "hold_id": hold_id, "reason": reason, "until": until.isoformat(), "by": "expiry"})])
+                summary.holds_lifted += 1
+
+
+def settle_promises(rt: Runtime, now: dt.datetime, summary: RunSummary) -> None:
+    """A promise covered by payments is kept; one past its time without them is broken."""
+    today = rt.today(now)
+    for promise_id, case_id, amount, paid_since, due_at in rt.store.promises_to_settle(now):
+        kept = paid_since >= amount
+        status = PromiseStatus.KEPT if kept else PromiseStatus.BROKEN
+        with rt.store.transaction():
+            if not rt.store.settle_promise(promise_id, status, now):
+                continue
+            case = rt.store.case(case_id)
+            if not kept and case.is_open:
+                rt.store.update_case(case_id, broken_promises=case.broken_promises + 1)
+                rt.store.wake(case_id, today)
+            rt.store.append_events([rt.event(f"promise_{status.value}", case, now, data={
+                "promise_id": promise_id, "amount": amount, "paid": paid_since, "due_at": calendar.to_text(due_at)})])
+        if kept:
+            summary.promises_kept += 1
+        else:
+            summary.promises_broken += 1
+
+
+# --- planning -------------------------------------------------------------------------
+
+
+def _due_batches(rt: Runtime, today: dt.date) -> Iterator[list[tuple[Case, str | None]]]:
+    after: tuple[str, int] | None = None
+    while True:
+        batch = rt.store.due_cases(today, after, PLAN_BATCH)
+        if not batch:
+            return
+        last = batch[-1][0]
+        after = (last.next_action_on.isoformat() if last.next_action_on else "", last.id)
+        yield batch
+
+
+def plan(rt: Runtime, now: dt.datetime, summary: RunSummary, progress: ProgressCallback | None = None) -> None:
+    today = rt.today(now)
+    now_text = calendar.to_text(now)
+    enabled = set(rt.plugins.enabled)
+    zone_name = rt.config.timezone
+    for batch in _due_batches(rt, today):
+        writes = [
+            _plan_case(rt, case, tz, today, now, now_text, enabled, zone_name, summary)
+            for case, tz in batch
+        ]
+        cases, inserted = rt.store.save_plans(writes)
+        summary.cases_planned += cases
+        summary.planned += inserted
+        if progress:
+            progress("plan", len(batch))
+
+
+def _plan_case(rt: Runtime, case: Case, debtor_tz: str | None, today: dt.date, now: dt.datetime, now_text: str,
+               enabled: set[str], zone_name: str, summary: RunSummary) -> CasePlanWrite:
+    result: Plan = evaluate(rt.policy, case, today)
+    rows = []
+    events: list[Event] = []
+    if result.items:
+        tz = calendar.zone(debtor_tz, zone_name)
+        for item in result.items:
+            key = item.key(case.id)
+            not_before = calendar.local_moment(item.day if not item.late else today, item.at, tz)
+            status = ActionStatus.PENDING
+            if item.kind is ActionKind.OUTREACH and item.channel not in enabled:
+                status = ActionStatus.SKIPPED
+                events.append(_plan_event(rt, "skipped", case, now, item, key, reason="channel_not_enabled",
+                                          detail=f"channel '{item.channel}' is not enabled"))
+                summary.skipped += 1
+            elif item.requires_approval:
+                status = ActionStatus.AWAITING_APPROVAL
+                events.append(_plan_event(rt, "approval_requested", case, now, item, key,
+                                          reason="policy", detail=f"step '{item.step}' requires approval"))
+                summary.awaiting_approval += 1
+            rows.append(action_row(case.id, key, item, not_before, status, now_text))
+    if result.missed:
+        events.append(rt.event("steps_missed", case, now, data={
+            "steps": [{"step": s, "dpd": d} for s, d in result.missed],
+            "reason": "past their day when the case was planned; only required steps run late"}))
+    return CasePlanWrite(
+        case_id=case.id,
+        expected_planned_through=case.planned_through,
+        planned_through=max(today, case.planned_through) if case.planned_through else today,
+        next_action_on=result.next_action_on,
+        actions=rows,
+        events=events,
+    )
+
+
+def _plan_event(rt: Runtime, kind: str, case: Case, now: dt.datetime, item: Planned, key: str, *,
+                reason: str, detail: str) -> Event:
+    return rt.event(kind, case, now, channel=item.channel, step=item.step, dpd=item.dpd,
+                    data={"key": key, "reason": reason, "detail": detail, "action": item.kind.value,
+                          **({"target": item.target} if item.target else {})})
+
+
+def _dry_plan(rt: Runtime, now: dt.datetime, summary: RunSummary) -> None:
+    today = rt.today(now)
+    enabled = set(rt.plugins.enabled)
+    for batch in _due_batches(rt, today):
+        for case, _tz in batch:
+            result = evaluate(rt.policy, case, today)
+            if result.items:
+                summary.cases_planned += 1
+            for item in result.items:
+                if item.kind is ActionKind.OUTREACH and item.channel not in enabled:
+                    summary.skipped += 1
+                elif item.requires_approval:
+                    summary.awaiting_approval += 1
+                summary.planned += 1
+            # Nothing is written: the keyset cursor moves on by itself.
+
+
+# --- delivery ----------------------------------------------------------------------------
+
+
+def claimer_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _claim_is_abandoned(claimed_by: str | None, claimed_at: dt.datetime, wall_now: dt.datetime,
+                        timeout: dt.timedelta) -> bool:
+    """A claim is abandoned when its process is gone (same host) or it has timed out."""
+    if wall_now - claimed_at >= timeout:
+        return True
+    host, _, rest = (claimed_by or "").partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def reclaim_abandoned(rt: Runtime) -> int:
+    wall_now = calendar.utc_now()
+    abandoned = [
+        action_id
+        for action_id, claimed_by, claimed_at in rt.store.in_flight()
+        if _claim_is_abandoned(claimed_by, claimed_at, wall_now, rt.config.claim_timeout)
+    ]
+    released = rt.store.release_claims(abandoned)
+    if released:
+        log.warning("re-queued actions left in flight by a stopped run", count=released)
+    return released
+
+
+def deliver_ready(rt: Runtime, now: dt.datetime, summary: RunSummary, progress: ProgressCallback | None = None) -> None:
+    reclaim_abandoned(rt)
+    claimer = claimer_id()
+    while True:
+        batch = rt.store.claim(now, calendar.utc_now(), claimer, CLAIM_BATCH)
+        if not batch:
+            return
+        for action in batch:
+            with structlog.contextvars.bound_contextvars(case_id=action.case_id, channel=action.channel, action_id=action.id):
+                _Delivery(rt, action, claimer, now, summary).go()
+        if progress:
+            progress("deliver", len(batch))
+
+
+class _Delivery:
+    """Takes one claimed action to its recorded outcome."""
+
+    def __init__(self, rt: Runtime, action: Action, claimer: str, now: dt.datetime, summary: RunSummary):
+        self.rt, self.action, self.claimer, self.now, self.summary = rt, action, claimer, now, summary
+        self.case = rt.store.case(action.case_id)
+        self.today = rt.today(now)
+
+    # outcomes ---------------------------------------------------------------
+
+    def _event(self, kind: str, **data: Any) -> Event:
+        a = self.action
+        return self.rt.event(kind, self.case, self.now, channel=a.channel, step=a.step, action_id=a.id,
+                             data={"key": a.key, "action": a.kind.value, **data})
+
+    def _finish(self, status: ActionStatus, event: Event | None, **kw: Any) -> bool:
+        return self.rt.store.finish(self.action, self.claimer, status, self.now,
+                                    events=[event] if event else [], **kw)
+
+    def skip(self, reason: str, detail: str) -> None:
+        if self._finish(ActionStatus.SKIPPED, self._event("skipped", reason=reason, detail=detail)):
+            self.summary.skipped += 1
+
+    def cancel(self, reason: str) -> None:
+        self._finish(ActionStatus.CANCELLED, self._event("cancelled", reason=reason))
+
+    def block(self, verdict: Verdict) -> None:
+        if self._finish(ActionStatus.BLOCKED, self._event("blocked", rule=verdict.rule, reason=verdict.reason),
+                        error=f"{verdict.rule}: {verdict.reason}"):
+            self.summary.blocked += 1
+            self.summary.blocked_by_rule[verdict.rule] = self.summary.blocked_by_rule.get(verdict.rule, 0) + 1
+
+    def defer(self, rule: str, until: dt.datetime, reason: str) -> None:
+        event = self._event("deferred", rule=rule, reason=reason, until=calendar.to_text(until))
+        if self._finish(ActionStatus.PENDING, event, not_before=until):
+            self.summary.deferred += 1
+            self.summary.deferred_by_rule[rule] = self.summary.deferred_by_rule.get(rule, 0) + 1
+
+    def ask_approval(self, verdict: Verdict) -> None:
+        event = self._event("approval_requested", rule=verdict.rule, reason=verdict.reason)
+        if self._finish(ActionStatus.AWAITING_APPROVAL, event):
+            self.summary.awaiting_approval += 1
+
+    def done(self, event: Event, reference: str | None = None) -> bool:
+        ok = self._finish(ActionStatus.SENT, event, reference=reference)
+        if ok:
+            self.summary.sent += 1
+        return ok
+
+    def fail(self, error: str, **data: Any) -> None:
+        attempts = self.action.attempts + 1
+        final = attempts >= self.rt.config.max_attempts
+        retry_at = self.now + self.rt.config.retry_after * (2 ** (attempts - 1))
+        event = self._event("delivery_failed", error=error, attempt=attempts, final=final,
+                            **({} if final else {"retry_at": calendar.to_text(retry_at)}), **data)
+        status = ActionStatus.FAILED if final else ActionStatus.PENDING
+        if self._finish(status, event, error=error, count_attempt=True, not_before=None if final else retry_at):
+            self.summary.failed += 1
+
+    # the decision -------------------------------------------------------------
+
+    def go(self) -> None:
+        if not self.case.is_open:
+            self.cancel(f"case_{self.case.status}")
+            return
+        kind = self.action.kind
+        if kind is ActionKind.ESCALATE:
+            self.escalate()
+        elif kind is ActionKind.RECALL:
+            self.recall()
+        elif kind is ActionKind.NOTICE:
+            self.notice()
+        elif kind is ActionKind.LOCK_ACCOUNT:
+            self.lock_account()
+        else:
+            self.outreach()
+
+    def _hold_verdict(self) -> Verdict | None:
+        holds = self.rt.store.holds(self.case.id, active_on=self.today)
+        if not holds:
+            return None
+        hold = holds[0]
+        return Verdict.block(f"hold:{hold.reason}", f"case is on hold ({hold.reason})" + (f" until {hold.until}" if hold.until else ""))
+
+    def _wait_for_hold(self, verdict: Verdict) -> None:
+        """Stage changes and required steps are never dropped for a hold: they wait it out."""
+        holds = self.rt.store.holds(self.case.id, active_on=self.today)
+        ends = [h.until for h in holds]
+        if holds and all(ends):
+            until = calendar.local_moment(max(e for e in ends if e), None, self.rt.config.zone)
+        else:
+            until = self.now + RECHECK_AFTER
+        self.defer(verdict.rule, until, verdict.reason + "; waits for the hold to end")
+
+    def _rule_verdict(self, verdicts: list[Verdict | None]) -> Verdict | None:
+        verdict = strongest(verdicts)
+        if verdict is None or verdict.decision is Decision.ALLOW:
+            return None
+        if verdict.decision is Decision.NEEDS_APPROVAL and self.action.approved_by:
+            return None  # a person already approved it
+        return verdict
+
+    def _apply(self, verdict: Verdict) -> None:
+        if verdict.decision is Decision.BLOCK:
+            self.block(verdict)
+        elif verdict.decision is Decision.NEEDS_APPROVAL:
+            self.ask_approval(verdict)
+        else:
+            assert verdict.until is not None
+            self.defer(verdict.rule, verdict.until, verdict.reason)
+
+    def _check_hooks(self) -> list[Verdict | None]:
+        try:
+            return list(self.rt.hook.check_action(action=self.action, case=self.case, now=self.now))
+        except Exception as exc:
+            # A broken rule must not let a contact through unchecked.
+            return [Verdict.defer("plugin_error", self.now + self.rt.config.retry_after, f"check_action raised: {exc}")]
+
+    def outreach(self) -> None:
+        action, case = self.action, self.case
+        channel = self.rt.channel(action.channel or "")
+        if channel is None:
+            self.skip("channel_not_enabled", f"channel '{action.channel}' is not enabled")
+            return
+        hold = self._hold_verdict()
+        if hold is not None:
+            if action.required:
+                self._wait_for_hold(hold)
+            else:
+                self.block(hold)
+            return
+        if not action.required and action.created_at and self.rt.store.has_promise_since(case.id, action.created_at):
+            self.skip("promise_pending", "a promise to pay was made after this was planned")
+            return
+        step = self.rt.policy.step(action.step)
+        if step is not None and not step.when.hold(case, case.stage):
+            self.skip("conditions_changed", "the step's conditions no longer hold for the case")
+            return
+        verdict = self._rule_verdict(self._check_hooks())
+        if verdict is not None:
+            self._apply(verdict)
+            return
+        debtor = self.rt.store.debtor(case.debtor_id)
+        assert debtor is not None
+        obligations = self.rt.store.obligations(case.id)
+        dpd = self.rt.dpd(case, self.now)
+        context = case_context(case, debtor, obligations, dpd, self.today,
+                               {"step": action.step, "options": action.options, "sender": self.rt.config.notify})
+        ctx = DeliveryContext(
+            now=self.now, key=action.key, debtor=debtor, contacts=self.rt.store.contacts(debtor.id),
+            obligations=obligations, dpd=dpd, settings=self.rt.config.settings_for(channel.name),
+            config=self.rt.config, db=self.rt.store.db, log=log.bind(case_id=case.id, channel=channel.name),
+            template_context=context,
+            render=lambda template, suffix, ctx_: self.rt.render(channel, template, suffix, ctx_),
+        )
+        try:
+            delivery = channel.send(action, case, ctx)
+        except TemplateMissing as exc:
+            self.fail(f"template: {exc}")
+            return
+        except Exception as exc:  # a plugin failure never stops the run
+            log.warning("channel raised", error=repr(exc))
+            self.fail(f"{type(exc).__name__}: {exc}", plugin_error=True)
+            return
+        if not isinstance(delivery, Delivery):
+            self.fail(f"channel '{channel.name}' returned {type(delivery).__name__}, not a Delivery")
+            return
+        if delivery.status is DeliveryStatus.SENT:
+            self.done(self._event("sent", reference=delivery.reference, template=action.template,
+                                  **dict(delivery.data)), reference=delivery.reference)
+        elif delivery.status is DeliveryStatus.DEFERRED:
+            assert delivery.until is not None
+            self.defer(f"channel:{channel.name}", delivery.until, delivery.error or "the channel asked to wait")
+        else:
+            self.fail(delivery.error or "the channel reported a failure", **dict(delivery.data))
+
+    def notice(self) -> None:
+        role = self.action.target or "supervisor"
+        to = self.rt.config.notify.get(role)
+        event = self._event("notice", role=role, to=to, balance=self.case.balance, currency=self.case.currency)
+        self.done(event, reference=f"notice:{role}")
+
+    def lock_account(self) -> None:
+        verdict = self._rule_verdict(self._check_hooks())
+        if verdict is not None:
+            self._apply(verdict)
+            return
+        with self.rt.store.transaction():
+            if self.done(self._event("account_locked", approved_by=self.action.approved_by)):
+                self.rt.store.update_case(self.case.id, account_locked=1)
+
+    def escalate(self) -> None:
+        action, case = self.action, self.case
+        to_stage = Stage(action.target)
+        if lifecycle.rank(case.stage) >= lifecycle.rank(to_stage):
+            self.skip("already_there", f"case is already at {case.stage}")
+            return
+        hold = self._hold_verdict()
+        if hold is not None:
+            self._wait_for_hold(hold)
+            return
+        waiting = self.rt.store.unsent_required(case.id, action.dpd)
+        if waiting:
+            steps = sorted({a.step for a in waiting})
+            self.defer("required_steps", self.now + RECHECK_AFTER,
+                       f"waits until the required steps are sent: {', '.join(steps)}")
+            return
+        rule = self.rt.policy.stages.get(to_stage)
+        if rule is not None and not rule.when.hold(case, case.stage):
+            self.skip("conditions_changed", f"the case no longer meets the conditions for {to_stage}")
+            return
+        try:
+            verdicts = list(self.rt.hook.escalation_check(case=case, from_stage=case.stage, to_stage=to_stage))
+        except Exception as exc:
+            verdicts = [Verdict.defer("plugin_error", self.now + RECHECK_AFTER, f"escalation_check raised: {exc}")]
+        verdict = self._rule_verdict([*verdicts, *self._check_hooks()])
+        if verdict is not None:
+            self._apply(verdict)
+            return
+        with self.rt.store.transaction():
+            if self.done(self._event("stage_changed", **{"from": case.stage.value, "to": to_stage.value,
+                                                         "reason": f"policy step {action.step}",
+                                                         "approved_by": action.approved_by})):
+                change_stage(self.rt, case, to_stage, self.now, reason=f"policy step {action.step}")
+                self.summary.escalated += 1
+
+    def recall(self) -> None:
+        case = self.case
+        if case.stage is not Stage.AGENCY:
+            self.skip("not_placed", f"case is at {case.stage}, not with an agency")
+            return
+        back_to = Stage(self.action.target) if self.action.target else lifecycle.recall_target(case)
+        with self.rt.store.transaction():
+            if self.done(self._event("stage_changed", **{"from": case.stage.value, "to": back_to.value,
+                                                         "reason": "recalled from the agency", "recall": True})):
+                change_stage(self.rt, case, back_to, self.now, reason="recalled from the agency")
+                self.summary.escalated += 1
+
+
+def change_stage(rt: Runtime, case: Case, to_stage: Stage, now: dt.datetime, *, reason: str) -> Case:
+    """Move a case (inside the caller's transaction) and let plugins act on the new stage."""
+    today = rt.today(now)
+    rt.store.update_case(case.id, stage=to_stage, previous_stage=case.stage, stage_entered_on=today)
+    moved = attrs.evolve(case, stage=to_stage, previous_stage=case.stage, stage_entered_on=today)
+    debtor = rt.store.debtor(case.debtor_id)
+    assert debtor is not None
+
+    def record(kind: str, data: Any) -> None:
+        rt.store.append_events([rt.event(kind, moved, now, data=dict(data))])
+
+    ctx = StageContext(now=now, debtor=debtor, obligations=rt.store.obligations(case.id), config=rt.config,
+                       db=rt.store.db, reason=reason, record=record)
+    for impl in ([] if rt.simulated else rt.hook.stage_entered.get_hookimpls()):
+        try:
+            with rt.store.savepoint():
+                offered = {"case": moved, "from_stage": case.stage, "to_stage": to_stage, "ctx": ctx}
+                impl.function(**{name: offered[name] for name in impl.argnames})
+        except Exception as exc:
+            record("plugin_error", {"hook": "stage_entered", "plugin": impl.plugin_name, "error": f"{type(exc).__name__}: {exc}"})
+    rt.store.wake(case.id, today)
+    return moved
+
+
+# Kept for the CLI's `hold` command: the reasons an operator may give.
+HOLD_REASONS = tuple(r.value for r in HoldReason)

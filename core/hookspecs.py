@@ -1,0 +1,112 @@
+"""Every hook a plugin can implement, grouped by the phase it belongs to.
+
+Each docstring says whether the results are collected (every plugin's
+answer is used) or whether the first answer wins. ``docs/plugins.md`` has a
+section and an example for each; ``tests/core/test_hooks.py`` holds a
+``test_hook_<name>`` for each.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import click
+import pluggy
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from dunning.channels import Channel, StageContext
+    from dunning.models import Action, Case, Event, Stage
+    from dunning.verdicts import Verdict
+
+hookspec = pluggy.HookspecMarker("dunning")
+
+
+# --- start-up: what plugins add -------------------------------------------
+
+
+@hookspec
+def register_channels(register: Callable[[Channel], None]) -> None:
+    """Add channels by calling ``register(channel)`` once for each.
+
+    Collected: every plugin may register any number of channels. A channel
+    takes part only if its name is listed in ``[channels] enabled``.
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add commands or command groups to the ``dunning`` CLI.
+
+    Collected. Use ``@cli.command()`` or ``cli.add_command(...)``; commands
+    receive the same global options through ``click.pass_obj``.
+    """
+
+
+@hookspec
+def register_migrations(register: Callable[[str, Callable[[sqlite_utils.Database], None]], None]) -> None:
+    """Declare the tables a plugin keeps, as named migration steps.
+
+    Collected. Call ``register(name, fn)`` for each step in order; ``fn(db)``
+    receives a ``sqlite_utils.Database`` and runs once per database, inside
+    a transaction, recorded under the plugin's own migration set. Name
+    tables with the plugin's prefix (``agency_placements``).
+    """
+
+
+# --- planning and delivery: rules -----------------------------------------
+
+
+@hookspec
+def check_action(action: Action, case: Case, now: dt.datetime) -> Verdict | None:
+    """Judge an action just before it is delivered.
+
+    Collected: return a ``Verdict`` (allow, defer until a time, block with a
+    reason, or needs approval) or ``None`` to abstain. The strongest answer
+    wins: block, then needs approval, then defer (latest time), then allow.
+    Every verdict other than allow is recorded as an event naming the rule.
+    """
+
+
+@hookspec
+def escalation_check(case: Case, from_stage: Stage, to_stage: Stage) -> Verdict | None:
+    """Judge a stage change before it happens (limitation period, minimum balance).
+
+    Collected, like ``check_action``: block vetoes the change, needs approval
+    sends it to the approval queue, defer postpones it.
+    """
+
+
+# --- after the fact: reactions ------------------------------------------
+
+
+@hookspec
+def stage_entered(case: Case, from_stage: Stage, to_stage: Stage, ctx: StageContext) -> None:
+    """Act on a case entering a stage (place it with an agency, open a matter).
+
+    Collected. Runs inside the stage change's transaction, so what the
+    plugin writes through ``ctx.db`` and ``ctx.record_event`` commits or
+    rolls back with it. An exception is recorded as a ``plugin_error``
+    event; the stage change still happens.
+    """
+
+
+@hookspec
+def record_event(event: Event) -> None:
+    """Observe every evidence event after it has been committed.
+
+    Collected. For mirrors (a CRM, metrics). The event is final: it already
+    carries its sequence number and hash. Exceptions are logged and ignored.
+    """
+
+
+@hookspec(firstresult=True)
+def case_priority(case: Case) -> float | None:
+    """A score ordering work queues: higher is worked first.
+
+    First result wins; the built-in fallback is ``trylast``, so any plugin
+    returning a number overrides it.
+    """

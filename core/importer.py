@@ -1,0 +1,208 @@
+"""Import debtors and obligations from CSV or JSON, validated whole before anything is written."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import re
+import zoneinfo
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from dunning import money
+from dunning.models import Contact, ContactKind, ContactRole, Debtor, DebtorKind
+from dunning.store import ImportedObligation, ImportResult, Store
+
+COLUMNS = (
+    "debtor_id", "name", "kind", "email", "mobile", "work_phone", "home_phone", "address",
+    "country", "timezone", "reference", "amount", "currency", "issued_on", "due_on",
+)
+REQUIRED = ("debtor_id", "name", "reference", "amount", "currency", "due_on")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{5,}$")
+_PHONE_FIELDS = {"mobile": ContactKind.MOBILE, "work_phone": ContactKind.WORK, "home_phone": ContactKind.HOME}
+
+
+@attrs.frozen
+class RowError:
+    line: int
+    field: str
+    problem: str
+
+
+class ImportError_(ValueError):
+    """The file has bad rows; nothing was written."""
+
+    def __init__(self, source: str, errors: list[RowError], unit: str = "line"):
+        self.source, self.errors, self.unit = source, errors, unit
+        lines = [f"{source}: {unit} {e.line}: {e.field}: {e.problem}" for e in errors]
+        super().__init__("\n".join(lines))
+
+
+def read_rows(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], str]:
+    """Rows with their line (CSV) or item (JSON) numbers, and which of the two it is."""
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ImportError_(str(path), [RowError(exc.lineno, "file", f"not valid JSON: {exc.msg}")]) from None
+        if isinstance(data, dict) and isinstance(data.get("obligations"), list):
+            data = data["obligations"]
+        if not isinstance(data, list):
+            raise ImportError_(str(path), [RowError(1, "file", "expected an array of obligation objects")])
+        rows = []
+        for index, item in enumerate(data, start=1):
+            if not isinstance(item, dict):
+                raise ImportError_(str(path), [RowError(index, "item", "expected an object")], unit="item")
+            rows.append((index, item))
+        return rows, "item"
+    reader = csv.DictReader(text.splitlines())
+    header = reader.fieldnames or []
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise ImportError_(str(path), [RowError(1, c, "column is missing from the header") for c in missing])
+    rows = []
+    for row in reader:
+        if None in row:  # more cells than header columns
+            rows.append((reader.line_num, {**row, "__extra__": row.pop(None)}))
+        else:
+            rows.append((reader.line_num, row))
+    return rows, "line"
+
+
+def _text(row: Mapping[str, Any], field: str) -> str:
+    value = row.get(field)
+    return "" if value is None else str(value).strip()
+
+
+def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None) -> tuple[list[ImportedObligation], list[RowError]]:
+    items: list[ImportedObligation] = []
+    errors: list[RowError] = []
+    debtors: dict[str, tuple[int, Debtor]] = {}
+    references: dict[tuple[str, str], int] = {}
+    for line, row in rows:
+        problems: list[RowError] = []
+
+        def bad(field: str, problem: str) -> None:
+            problems.append(RowError(line, field, problem))
+
+        if "__extra__" in row:
+            bad("row", "has more cells than the header has columns")
+        for field in REQUIRED:
+            if not _text(row, field):
+                bad(field, "is required")
+        debtor_id, reference = _text(row, "debtor_id"), _text(row, "reference")
+        kind = _text(row, "kind") or "person"
+        if kind not in DebtorKind.__members__.values():
+            bad("kind", f"must be person or company, got {kind!r}")
+        currency = _text(row, "currency").upper()
+        amount = 0
+        if currency:
+            try:
+                money.exponent(currency)
+            except money.MoneyError as exc:
+                bad("currency", str(exc))
+                currency = ""
+        if currency and _text(row, "amount"):
+            try:
+                amount = money.parse(_text(row, "amount"), currency)
+                if amount <= 0:
+                    bad("amount", "must be positive")
+            except money.MoneyError as exc:
+                bad("amount", str(exc))
+        due_on = _date(row, "due_on", bad)
+        issued_on = _date(row, "issued_on", bad)
+        if due_on and issued_on and issued_on > due_on:
+            bad("issued_on", f"{issued_on} is after the due date {due_on}")
+        timezone = _text(row, "timezone") or None
+        if timezone:
+            try:
+                zoneinfo.ZoneInfo(timezone)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                bad("timezone", f"unknown time zone {timezone!r}")
+        country = _text(row, "country").upper() or None
+        if country and not re.fullmatch(r"[A-Z]{2}", country):
+            bad("country", f"must be a two-letter ISO code, got {country!r}")
+        email = _text(row, "email")
+        if email and not _EMAIL.match(email):
+            bad("email", f"not an email address: {email!r}")
+        contacts: list[Contact] = []
+        if email:
+            contacts.append(Contact(debtor_id=debtor_id, kind=ContactKind.EMAIL, value=email, role=ContactRole.DEBTOR))
+        for field, contact_kind in _PHONE_FIELDS.items():
+            number = _text(row, field)
+            if not number:
+                continue
+            if not _PHONE.match(number):
+                bad(field, f"not a phone number: {number!r}")
+                continue
+            contacts.append(Contact(debtor_id=debtor_id, kind=contact_kind, value=number, role=ContactRole.DEBTOR))
+        address = _text(row, "address")
+        if address:
+            contacts.append(Contact(debtor_id=debtor_id, kind=ContactKind.POSTAL, value=address, role=ContactRole.DEBTOR))
+
+        if debtor_id and reference:
+            seen = references.get((debtor_id, reference))
+            if seen is not None:
+                bad("reference", f"{reference!r} for debtor {debtor_id!r} already appears on line {seen}")
+            else:
+                references[(debtor_id, reference)] = line
+        if problems:
+            errors.extend(problems)
+            continue
+        debtor = Debtor(id=debtor_id, name=_text(row, "name"), kind=DebtorKind(kind), country=country,
+                        timezone=timezone, locale=_text(row, "locale") or None)
+        first = debtors.get(debtor_id)
+        if first is None:
+            debtors[debtor_id] = (line, debtor)
+        elif (first[1].name, first[1].kind) != (debtor.name, debtor.kind):
+            errors.append(RowError(line, "name", f"debtor {debtor_id!r} has different details on line {first[0]}"))
+            continue
+        assert due_on is not None
+        if store is not None:
+            clash = _clash_with_store(store, debtor_id, reference, amount, currency, due_on)
+            if clash:
+                errors.append(RowError(line, "reference", clash))
+                continue
+        items.append(ImportedObligation(debtor=debtor, contacts=contacts, reference=reference, amount=amount,
+                                        currency=currency, issued_on=issued_on, due_on=due_on))
+    return items, errors
+
+
+def _clash_with_store(store: Store, debtor_id: str, reference: str, amount: int, currency: str, due_on: dt.date) -> str | None:
+    row = store.existing_obligation(debtor_id, reference)
+    if row is None:
+        return None
+    if (row[0], row[1], row[2]) != (amount, currency, due_on.isoformat()):
+        return (f"{reference!r} is already recorded for debtor {debtor_id!r} with "
+                f"{money.display(row[0], row[1])} due {row[2]}; correct it there, not by re-importing")
+    return None
+
+
+def _date(row: Mapping[str, Any], field: str, bad: Any) -> dt.date | None:
+    text = _text(row, field)
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        bad(field, f"not a date (YYYY-MM-DD): {text!r}")
+        return None
+
+
+def import_file(store: Store, path: Path, *, now: dt.datetime, today: dt.date, dry_run: bool = False) -> tuple[ImportResult, list[ImportedObligation]]:
+    rows, unit = read_rows(path)
+    items, errors = validate(rows, store)
+    if errors:
+        raise ImportError_(str(path), errors, unit=unit)
+    if dry_run:
+        unchanged = sum(1 for i in items if store.existing_obligation(i.debtor.id, i.reference) is not None)
+        new_cases = {(i.debtor.id, i.currency) for i in items if store.open_case_id(i.debtor.id, i.currency) is None}
+        return ImportResult(len({i.debtor.id for i in items}), len(new_cases), len(items) - unchanged, unchanged), items
+    result, _ = store.import_obligations(items, now, today)
+    return result, items

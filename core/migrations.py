@@ -1,0 +1,204 @@
+"""The core's schema, one named migration per step. Never edit a step that has shipped; add one."""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+migrations = sqlite_utils.Migrations("dunning")
+
+
+@migrations()
+def m001_debtors_and_contacts(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE debtors (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            country TEXT,
+            timezone TEXT,
+            locale TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE contacts (
+            id INTEGER PRIMARY KEY,
+            debtor_id TEXT NOT NULL REFERENCES debtors(id),
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            role TEXT NOT NULL,
+            name TEXT,
+            bad INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (debtor_id, kind, value, role)
+        )
+        """
+    )
+
+
+@migrations()
+def m002_cases_and_obligations(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE cases (
+            id INTEGER PRIMARY KEY,
+            debtor_id TEXT NOT NULL REFERENCES debtors(id),
+            currency TEXT NOT NULL,
+            stage TEXT NOT NULL,
+            status TEXT NOT NULL,
+            balance INTEGER NOT NULL,
+            anchor_due_on TEXT,
+            opened_on TEXT NOT NULL,
+            planned_through TEXT,
+            next_action_on TEXT,
+            broken_promises INTEGER NOT NULL DEFAULT 0,
+            account_locked INTEGER NOT NULL DEFAULT 0,
+            previous_stage TEXT,
+            stage_entered_on TEXT,
+            resolved_on TEXT
+        )
+        """
+    )
+    # The runner's question "which cases have something due by today?" is a
+    # range scan on this index, so a run with nothing due costs nothing.
+    db.execute("CREATE INDEX cases_due ON cases (next_action_on, id)")
+    db.execute("CREATE UNIQUE INDEX cases_open_per_currency ON cases (debtor_id, currency) WHERE status = 'open'")
+    db.execute("CREATE INDEX cases_stage ON cases (stage, status)")
+    db.execute(
+        """
+        CREATE TABLE obligations (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            debtor_id TEXT NOT NULL,
+            reference TEXT NOT NULL,
+            amount INTEGER NOT NULL,
+            currency TEXT NOT NULL,
+            issued_on TEXT,
+            due_on TEXT NOT NULL,
+            paid INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (debtor_id, reference)
+        )
+        """
+    )
+    db.execute("CREATE INDEX obligations_case ON obligations (case_id, due_on)")
+
+
+@migrations()
+def m003_outbox(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE actions (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            kind TEXT NOT NULL,
+            step TEXT NOT NULL,
+            channel TEXT,
+            template TEXT,
+            target TEXT,
+            dpd INTEGER,
+            planned_for TEXT NOT NULL,
+            not_before TEXT NOT NULL,
+            status TEXT NOT NULL,
+            required INTEGER NOT NULL DEFAULT 0,
+            requires_approval INTEGER NOT NULL DEFAULT 0,
+            approved_by TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            reference TEXT,
+            options TEXT NOT NULL DEFAULT '{}',
+            claimed_by TEXT,
+            claimed_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX actions_ready ON actions (status, not_before)")
+    db.execute("CREATE INDEX actions_case ON actions (case_id, status)")
+
+
+@migrations()
+def m004_evidence(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE events (
+            seq INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            case_id INTEGER,
+            kind TEXT NOT NULL,
+            stage TEXT,
+            dpd INTEGER,
+            channel TEXT,
+            step TEXT,
+            action_id INTEGER,
+            data TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX events_case ON events (case_id, seq)")
+    db.execute("CREATE INDEX events_kind ON events (kind, seq)")
+    # Append-only: the database itself refuses edits and deletions, so
+    # tampering needs a deliberate act that ``dunning verify`` then finds.
+    db.execute(
+        "CREATE TRIGGER events_no_update BEFORE UPDATE ON events "
+        "BEGIN SELECT RAISE(ABORT, 'events are append-only'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER events_no_delete BEFORE DELETE ON events "
+        "BEGIN SELECT RAISE(ABORT, 'events are append-only'); END"
+    )
+
+
+@migrations()
+def m005_promises_payments_holds(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE promises (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            amount INTEGER NOT NULL,
+            due_at TEXT NOT NULL,
+            status TEXT NOT NULL,
+            paid_since INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            settled_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX promises_open ON promises (status, due_at)")
+    db.execute("CREATE INDEX promises_case ON promises (case_id)")
+    db.execute(
+        """
+        CREATE TABLE payments (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            amount INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            reference TEXT,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE UNIQUE INDEX payments_reference ON payments (case_id, reference) WHERE reference IS NOT NULL")
+    db.execute(
+        """
+        CREATE TABLE holds (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            reason TEXT NOT NULL,
+            since TEXT NOT NULL,
+            until TEXT,
+            note TEXT,
+            released_at TEXT,
+            released_by TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX holds_case ON holds (case_id, released_at)")
+    db.execute("CREATE INDEX holds_expiry ON holds (released_at, until)")

@@ -1,0 +1,174 @@
+"""What an operator does to a case by hand: payments, promises, holds, approvals, stage changes.
+
+Each operation validates first, then writes its change and its evidence
+event in one transaction, so a refused operation leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+
+from dunning import calendar, lifecycle, money
+from dunning.dispatch import change_stage
+from dunning.models import Action, ActionStatus, Case, HoldReason, Stage, Status
+from dunning.runtime import Runtime
+from dunning.store import Conflict
+
+
+class OperationError(ValueError):
+    """An operation refused; nothing was written."""
+
+
+@attrs.frozen
+class PaymentOutcome:
+    case: Case
+    amount: int
+    allocation: tuple[tuple[str, int], ...]
+    cancelled: int
+
+
+def _open_case(rt: Runtime, case_id: int) -> Case:
+    case = rt.store.case(case_id)
+    if not case.is_open:
+        raise OperationError(f"case {case_id} is {case.status}, not open")
+    return case
+
+
+def pay(rt: Runtime, case_id: int, amount_text: str, *, at: dt.datetime, now: dt.datetime,
+        reference: str | None = None) -> PaymentOutcome:
+    """Apply a payment oldest-first; a zero balance resolves the case as paid and cancels what was planned."""
+    case = rt.store.case(case_id)
+    try:
+        amount = money.parse(amount_text, case.currency)
+    except money.MoneyError as exc:
+        raise OperationError(str(exc)) from None
+    if amount <= 0:
+        raise OperationError("a payment must be positive")
+    if not case.is_open:
+        raise OperationError(f"case {case_id} is {case.status}; a payment can no longer be applied")
+    if amount > case.balance:
+        raise OperationError(
+            f"{money.display(amount, case.currency)} is more than the balance of {money.display(case.balance, case.currency)}"
+        )
+    if reference and rt.store.payment_reference_exists(case_id, reference):
+        raise OperationError(f"a payment with reference {reference!r} is already recorded on case {case_id}")
+    today = rt.today(now)
+    cancelled = 0
+    with rt.store.transaction():
+        balance, allocation = rt.store.add_payment(case_id, amount, at, reference, now, wake_on=today)
+        rt.store.append_events([rt.event("payment", case, now, data={
+            "amount": amount, "currency": case.currency, "at": calendar.to_text(at), "reference": reference,
+            "balance_after": balance, "allocation": [{"reference": r, "amount": a} for r, a in allocation]})])
+        if balance == 0:
+            cancelled = _resolve(rt, attrs.evolve(case, balance=0), Status.PAID, now, reason="paid in full")
+    return PaymentOutcome(rt.store.case(case_id), amount, tuple(allocation), cancelled)
+
+
+def _resolve(rt: Runtime, case: Case, resolution: Status, now: dt.datetime, *, reason: str) -> int:
+    cancelled = rt.store.cancel_open_actions(case.id, now, f"case {resolution}")
+    rt.store.update_case(case.id, status=resolution, resolved_on=rt.today(now), next_action_on=None)
+    rt.store.release_holds(case.id, now, by=f"resolved as {resolution}")
+    rt.store.append_events([rt.event("resolved", case, now, data={
+        "as": resolution.value, "reason": reason, "balance": case.balance, "cancelled_actions": cancelled})])
+    return cancelled
+
+
+def resolve(rt: Runtime, case_id: int, resolution: str, *, now: dt.datetime, reason: str) -> int:
+    case = rt.store.case(case_id)
+    try:
+        status = Status(resolution)
+        lifecycle.check_resolution(case, status)
+    except ValueError as exc:
+        raise OperationError(str(exc)) from None
+    with rt.store.transaction():
+        return _resolve(rt, case, status, now, reason=reason)
+
+
+def promise(rt: Runtime, case_id: int, amount_text: str, due_at: dt.datetime, *, now: dt.datetime) -> int:
+    case = _open_case(rt, case_id)
+    try:
+        amount = money.parse(amount_text, case.currency)
+    except money.MoneyError as exc:
+        raise OperationError(str(exc)) from None
+    if amount <= 0 or amount > case.balance:
+        raise OperationError(f"a promise must be positive and at most the balance ({money.display(case.balance, case.currency)})")
+    if due_at <= now:
+        raise OperationError("a promise must be due in the future")
+    with rt.store.transaction():
+        promise_id = rt.store.add_promise(case_id, amount, due_at, now)
+        rt.store.wake(case_id, calendar.local_date(due_at, rt.config.zone))
+        rt.store.append_events([rt.event("promise", case, now, data={
+            "promise_id": promise_id, "amount": amount, "currency": case.currency, "due_at": calendar.to_text(due_at)})])
+    return promise_id
+
+
+def hold(rt: Runtime, case_id: int, reason: str, *, now: dt.datetime, until: dt.date | None = None,
+         note: str | None = None) -> int:
+    case = _open_case(rt, case_id)
+    try:
+        reason = HoldReason(reason).value
+    except ValueError:
+        raise OperationError(f"unknown hold reason {reason!r}; use one of {', '.join(HoldReason)}") from None
+    if until is not None and until <= rt.today(now):
+        raise OperationError(f"--until {until} is not in the future")
+    with rt.store.transaction():
+        hold_id = rt.store.add_hold(case_id, reason, now, until, note)
+        rt.store.append_events([rt.event("hold", case, now, data={
+            "hold_id": hold_id, "reason": reason, "until": until.isoformat() if until else None, "note": note})])
+    return hold_id
+
+
+def release(rt: Runtime, case_id: int, *, now: dt.datetime, by: str, note: str | None = None) -> list[int]:
+    case = rt.store.case(case_id)
+    with rt.store.transaction():
+        released = rt.store.release_holds(case_id, now, by)
+        if not released:
+            raise OperationError(f"case {case_id} has no active hold")
+        rt.store.wake(case_id, rt.today(now))
+        rt.store.append_events([rt.event("hold_released", case, now, data={"hold_ids": released, "by": by, "note": note})])
+    return released
+
+
+def escalate(rt: Runtime, case_id: int, to: str, *, now: dt.datetime, reason: str, by: str) -> Case:
+    """Move a case forward by hand, or back from the agency (``--to`` the earlier stage)."""
+    case = _open_case(rt, case_id)
+    try:
+        to_stage = Stage(to)
+    except ValueError:
+        raise OperationError(f"unknown stage {to!r}; stages: {', '.join(Stage)}") from None
+    recall = case.stage is Stage.AGENCY and lifecycle.rank(to_stage) < lifecycle.rank(Stage.AGENCY)
+    if not recall:
+        try:
+            lifecycle.check_escalation(case, to_stage)
+        except lifecycle.LifecycleError as exc:
+            raise OperationError(str(exc)) from None
+        verdicts = [v for v in rt.hook.escalation_check(case=case, from_stage=case.stage, to_stage=to_stage) if v]
+        blocks = [v for v in verdicts if v.decision.name == "BLOCK"]
+        if blocks:
+            raise OperationError(f"refused by rule {blocks[0].rule}: {blocks[0].reason}")
+    with rt.store.transaction():
+        rt.store.append_events([rt.event("stage_changed", case, now, data={
+            "from": case.stage.value, "to": to_stage.value, "reason": reason, "by": by, "recall": recall, "manual": True})])
+        moved = change_stage(rt, case, to_stage, now, reason=reason)
+    return moved
+
+
+def decide(rt: Runtime, action_id: int, *, approve: bool, by: str, now: dt.datetime, note: str | None = None) -> Action:
+    """Approve (the action goes out on the next run) or reject an action awaiting approval."""
+    action = rt.store.action(action_id)
+    if action.status is not ActionStatus.AWAITING_APPROVAL:
+        raise OperationError(f"action {action_id} is {action.status}, not awaiting approval")
+    case = rt.store.case(action.case_id)
+    kind = "approved" if approve else "rejected"
+    data: dict[str, Any] = {"key": action.key, "by": by, "note": note, "action": action.kind.value}
+    event = rt.event(kind, case, now, channel=action.channel, step=action.step, action_id=action.id, data=data)
+    try:
+        updated = rt.store.set_action_status(
+            action_id, ActionStatus.PENDING if approve else ActionStatus.REJECTED, now,
+            expected=[ActionStatus.AWAITING_APPROVAL], approved_by=by if approve else None, events=[event])
+    except Conflict as exc:
+        raise OperationError(str(exc)) from None
+    return updated

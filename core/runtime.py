@@ -1,0 +1,105 @@
+"""The pieces one command works with: config, plugins, policy and store, wired together."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import structlog
+
+from dunning import calendar, templates
+from dunning.channels import Channel, Delivery
+from dunning.config import Config
+from dunning.models import Case, Event
+from dunning.plugins import Plugins, load_plugins
+from dunning.policy import Policy, check_channels, dpd_on, load_policy
+from dunning.store import Store
+
+log = structlog.get_logger("dunning")
+
+
+class RecordingChannel:
+    """Stands in for a real channel in a simulation: records, sends nothing."""
+
+    def __init__(self, name: str, needs: tuple[str, ...]):
+        self.name, self.needs = name, needs
+
+    def send(self, action: Any, case: Case, ctx: Any) -> Delivery:
+        return Delivery.sent(f"simulated:{action.key}", simulated=True)
+
+
+class Runtime:
+    """Opened once per command; closes the store on exit."""
+
+    def __init__(self, config: Config, *, db_path: Path | None = None, extra_plugins: Sequence[object] = (),
+                 policy: Policy | None = None, simulated: bool = False):
+        self.config = config
+        # A rehearsal: channels record instead of sending, and plugins' side
+        # effects (record_event mirrors, stage_entered actions) do not run.
+        self.simulated = simulated
+        self.plugins: Plugins = load_plugins(config, extra_plugins)
+        self.policy = policy or load_policy(config.policy, config.base_dir)
+        self.policy_warnings = check_channels(self.policy, self.plugins.known_channels(), self.plugins.enabled)
+        self.store = Store(db_path or config.db, self.plugins.migrations)
+        self.store.on_events = self._announce
+        self._envs: dict[str, jinja2.Environment] = {}
+
+    def __enter__(self) -> "Runtime":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.store.close()
+
+    @property
+    def hook(self) -> Any:
+        return self.plugins.hook
+
+    # --- time -----------------------------------------------------------------
+
+    def today(self, now: dt.datetime) -> dt.date:
+        """The business's date at ``now``: days past due count in the configured zone."""
+        return calendar.local_date(now, self.config.zone)
+
+    def dpd(self, case: Case, now: dt.datetime) -> int | None:
+        return dpd_on(case, self.today(now))
+
+    def event(self, kind: str, case: Case | None, now: dt.datetime, **fields: Any) -> Event:
+        """An event stamped with the case's stage and days past due at ``now``."""
+        if case is not None:
+            fields.setdefault("stage", case.stage.value)
+            fields.setdefault("dpd", self.dpd(case, now))
+        return Event(kind=kind, at=now, case_id=case.id if case else None, **fields)
+
+    # --- templates --------------------------------------------------------------
+
+    def render(self, channel: Channel, template: str, suffix: str, context: Mapping[str, Any]) -> str:
+        env = self._envs.get(channel.name)
+        if env is None:
+            module = getattr(channel, "templates_module", None) or type(channel).__module__
+            env = templates.environment(module, self.config.templates, channel.name)
+            self._envs[channel.name] = env
+        return templates.render(env, template, suffix, context)
+
+    # --- evidence mirror --------------------------------------------------------
+
+    def channel(self, name: str) -> Channel | None:
+        """The enabled channel called ``name`` (a recorder when simulating), or None."""
+        channel = self.plugins.channel(name)
+        if channel is not None and self.simulated:
+            return RecordingChannel(channel.name, tuple(getattr(channel, "needs", ())))
+        return channel
+
+    def _announce(self, events: Sequence[Event]) -> None:
+        if self.simulated or not self.hook.record_event.get_hookimpls():
+            return
+        for event in events:
+            try:
+                self.hook.record_event(event=event)
+            except Exception as exc:  # a mirror must never break the log it mirrors
+                log.warning("record_event hook failed", seq=event.seq, error=str(exc))

@@ -1,0 +1,92 @@
+"""Rehearse the policy: run day by day on a copy of the database and collect the timeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import attrs
+
+from dunning import calendar, dispatch, money
+from dunning.config import Config
+from dunning.models import Event
+from dunning.runtime import Runtime
+from dunning.store import Store
+
+# A day is run at these local hours, so steps with morning, afternoon and
+# evening slots all come due within it, as they would under an hourly cron.
+RUN_HOURS = (9, 15, 20)
+QUIET_KINDS = {"case_opened", "obligation_added"}
+
+
+@attrs.frozen
+class Timeline:
+    events: tuple[Event, ...]
+    stage_counts: dict[str, int]
+
+    def lines(self) -> list[str]:
+        out: list[str] = []
+        current: dt.date | None = None
+        for e in self.events:
+            day = e.at.date()
+            if day != current:
+                out.append(f"{day}")
+                current = day
+            out.append("  " + describe(e))
+        return out
+
+
+def _money(minor: object, currency: object) -> str:
+    if isinstance(minor, int) and isinstance(currency, str):
+        return money.display(minor, currency)
+    return str(minor)
+
+
+def what(e: Event) -> str:
+    """What happened, in a few words."""
+    d = e.data
+    return {
+        "sent": lambda: f"{e.channel} {e.step}",
+        "skipped": lambda: f"skipped {e.channel or d.get('action')} {e.step} ({d.get('reason')})",
+        "blocked": lambda: f"blocked {e.channel or d.get('action')} {e.step} by {d.get('rule')}",
+        "deferred": lambda: f"deferred {e.channel or d.get('action')} {e.step} until {d.get('until')} ({d.get('rule')})",
+        "notice": lambda: f"notice to {d.get('role')}",
+        "approval_requested": lambda: f"approval requested: {e.step}",
+        "approved": lambda: f"approved by {d.get('by')}: {e.step}",
+        "rejected": lambda: f"rejected by {d.get('by')}: {e.step}",
+        "stage_changed": lambda: f"stage {d.get('from')} -> {d.get('to')}" + (" (recall)" if d.get("recall") else ""),
+        "account_locked": lambda: "account locked",
+        "payment": lambda: f"payment {_money(d.get('amount'), d.get('currency'))} (balance after {_money(d.get('balance_after'), d.get('currency'))})",
+        "resolved": lambda: f"resolved as {d.get('as')} ({d.get('cancelled_actions')} planned actions cancelled)",
+        "promise": lambda: f"promise {_money(d.get('amount'), d.get('currency'))} due {d.get('due_at')}",
+        "promise_kept": lambda: "promise kept",
+        "promise_broken": lambda: "promise broken",
+        "steps_missed": lambda: f"missed {len(d.get('steps', []))} past steps",
+        "delivery_failed": lambda: f"{e.channel} {e.step} failed: {d.get('error')}",
+    }.get(e.kind, lambda: e.kind)()
+
+
+def describe(e: Event) -> str:
+    """One line for a timeline: case, days past due, stage, what happened."""
+    return f"case {e.case_id:>4}  dpd {'' if e.dpd is None else e.dpd:>4}  {e.stage or '':<10} {what(e)}"
+
+
+def simulate_copy(config: Config, db: Path | None, first_day: dt.date, days: int,
+                  case_ids: Sequence[int] = ()) -> Timeline:
+    source = Store(db or config.db)
+    with tempfile.TemporaryDirectory(prefix="dunning-simulate-") as folder:
+        copy = Path(folder) / "simulation.db"
+        source.backup_to(copy)
+        source.close()
+        with Runtime(config, db_path=copy, simulated=True) as rt:
+            start = rt.store.last_seq()
+            for offset in range(days):
+                day = first_day + dt.timedelta(days=offset)
+                for hour in RUN_HOURS:
+                    now = calendar.local_moment(day, dt.time(hour), rt.config.zone)
+                    dispatch.run(rt, now)
+            found = [e for e in rt.store.events(after_seq=start) if e.kind not in QUIET_KINDS
+                     and (not case_ids or e.case_id in case_ids)]
+            return Timeline(tuple(found), rt.store.stage_counts())

@@ -1,0 +1,843 @@
+"""The only place that speaks SQL.
+
+SQLite through sqlite-utils: WAL, a busy timeout, and every write inside a
+``BEGIN IMMEDIATE`` transaction, so two dispatchers never interleave. Rows
+become models here (``_case``, ``_action``, ...) and nowhere else. Evidence
+events appended inside a transaction are handed to the listener (the
+``record_event`` hook) only after it commits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import sqlite_utils
+
+from dunning import evidence
+from dunning.calendar import from_text, to_text
+from dunning.migrations import migrations as core_migrations
+from dunning.models import (
+    OPEN_ACTION_STATUSES,
+    Action,
+    ActionKind,
+    ActionStatus,
+    Case,
+    Contact,
+    Debtor,
+    Event,
+    Hold,
+    Obligation,
+    Payment,
+    Promise,
+    PromiseStatus,
+    Stage,
+    Status,
+)
+
+Migration = tuple[str, Callable[[sqlite_utils.Database], None]]
+
+
+class NotFound(LookupError):
+    """A case, action or debtor id that does not exist."""
+
+
+class Conflict(RuntimeError):
+    """Someone else changed the row first (another dispatcher, another operator)."""
+
+
+def _date(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+_CASE_COLUMNS = (
+    "id, debtor_id, currency, stage, status, balance, anchor_due_on, opened_on, planned_through, "
+    "next_action_on, broken_promises, account_locked, previous_stage, stage_entered_on, resolved_on"
+)
+
+
+def _case(row: Sequence[Any]) -> Case:
+    return Case(
+        id=row[0],
+        debtor_id=row[1],
+        currency=row[2],
+        stage=row[3],
+        status=row[4],
+        balance=row[5],
+        anchor_due_on=_date(row[6]),
+        opened_on=_date(row[7]),
+        planned_through=_date(row[8]),
+        next_action_on=_date(row[9]),
+        broken_promises=row[10],
+        account_locked=bool(row[11]),
+        previous_stage=row[12],
+        stage_entered_on=_date(row[13]),
+        resolved_on=_date(row[14]),
+    )
+
+
+_ACTION_COLUMNS = (
+    "id, key, case_id, kind, step, channel, template, target, dpd, planned_for, not_before, status, "
+    "required, requires_approval, approved_by, attempts, last_error, reference, options, created_at"
+)
+
+
+def _action(row: Sequence[Any]) -> Action:
+    return Action(
+        id=row[0],
+        key=row[1],
+        case_id=row[2],
+        kind=row[3],
+        step=row[4],
+        channel=row[5],
+        template=row[6],
+        target=row[7],
+        dpd=row[8],
+        planned_for=dt.date.fromisoformat(row[9]),
+        not_before=from_text(row[10]),
+        status=row[11],
+        required=bool(row[12]),
+        requires_approval=bool(row[13]),
+        approved_by=row[14],
+        attempts=row[15],
+        last_error=row[16],
+        reference=row[17],
+        options=json.loads(row[18]),
+        created_at=from_text(row[19]),
+    )
+
+
+def action_row(case_id: int, key: str, planned: Any, not_before: dt.datetime, status: ActionStatus, now_text: str) -> tuple[Any, ...]:
+    """The insert tuple for one planned item (see ``Store.save_plans``)."""
+    return (
+        key,
+        case_id,
+        planned.kind.value,
+        planned.step,
+        planned.channel,
+        planned.template,
+        planned.target,
+        planned.dpd,
+        planned.day.isoformat(),
+        to_text(not_before),
+        status.value,
+        int(planned.required),
+        int(planned.requires_approval),
+        json.dumps(dict(planned.options), sort_keys=True) if planned.options else "{}",
+        now_text,
+        now_text,
+    )
+
+
+_INSERT_ACTION = (
+    "INSERT OR IGNORE INTO actions (key, case_id, kind, step, channel, template, target, dpd, planned_for, "
+    "not_before, status, required, requires_approval, options, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+@attrs.frozen
+class CasePlanWrite:
+    """Planning's result for one case, written atomically with the case's cursor."""
+
+    case_id: int
+    expected_planned_through: dt.date | None
+    planned_through: dt.date
+    next_action_on: dt.date | None
+    actions: Sequence[tuple[Any, ...]]  # rows for _INSERT_ACTION
+    events: Sequence[Event] = ()
+
+
+@attrs.frozen
+class ImportedObligation:
+    debtor: Debtor
+    contacts: Sequence[Contact]
+    reference: str
+    amount: int
+    currency: str
+    issued_on: dt.date | None
+    due_on: dt.date
+
+
+@attrs.frozen
+class ImportResult:
+    debtors: int
+    cases_opened: int
+    obligations_added: int
+    obligations_unchanged: int
+
+
+class Store:
+    """One SQLite database file, with the core's schema and the plugins' tables."""
+
+    def __init__(self, path: str | Path, plugin_migrations: Mapping[str, Sequence[Migration]] | None = None):
+        self.path = Path(path)
+        self.db = sqlite_utils.Database(self.path, execute_plugins=False)
+        self.conn: sqlite3.Connection = self.db.conn
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA busy_timeout=30000")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self._pending_events: list[Event] = []
+        self._last_link: tuple[int, str] | None = None
+        self.on_events: Callable[[Sequence[Event]], None] | None = None
+        self.migrate(plugin_migrations or {})
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- schema -------------------------------------------------------------
+
+    def migrate(self, plugin_migrations: Mapping[str, Sequence[Migration]]) -> None:
+        core_migrations.apply(self.db)
+        for plugin, steps in plugin_migrations.items():
+            named = sqlite_utils.Migrations(f"plugin:{plugin}")
+            for name, fn in steps:
+                named(name=name)(fn)
+            named.apply(self.db)
+
+    # --- transactions ------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator["Store"]:
+        """A write transaction; nested calls join the outer one."""
+        if self.conn.in_transaction:
+            yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._last_link = None
+        try:
+            yield self
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            self._pending_events.clear()
+            raise
+        self.conn.execute("COMMIT")
+        committed, self._pending_events = self._pending_events, []
+        if committed and self.on_events:
+            self.on_events(committed)
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Undo a part of a transaction (a plugin's writes) without losing the rest."""
+        name = f"sp{id(self)}_{len(self._pending_events)}"
+        mark = len(self._pending_events)
+        link = self._last_link
+        self.conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute(f"ROLLBACK TO {name}")
+            self.conn.execute(f"RELEASE {name}")
+            del self._pending_events[mark:]
+            self._last_link = link
+            raise
+        self.conn.execute(f"RELEASE {name}")
+
+    # --- evidence ------------------------------------------------------------
+
+    def append_events(self, events: Iterable[Event]) -> list[Event]:
+        """Append to the log inside the current transaction, chaining hashes."""
+        if not self.conn.in_transaction:
+            raise RuntimeError("append_events needs a transaction")
+        if self._last_link is None:
+            row = self.conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+            self._last_link = (row[0], row[1]) if row else (0, evidence.GENESIS)
+        seq, prev = self._last_link
+        rows = []
+        written = []
+        for event in events:
+            seq += 1
+            fields = {
+                "seq": seq,
+                "at": to_text(event.at),
+                "case_id": event.case_id,
+                "kind": event.kind,
+                "stage": event.stage,
+                "dpd": event.dpd,
+                "channel": event.channel,
+                "step": event.step,
+                "action_id": event.action_id,
+                "data": dict(event.data),
+            }
+            digest = evidence.chain_hash(prev, fields)
+            rows.append(
+                (seq, fields["at"], event.case_id, event.kind, event.stage, event.dpd, event.channel,
+                 event.step, event.action_id, evidence.canonical(fields["data"]).decode(), prev, digest)
+            )
+            written.append(attrs.evolve(event, seq=seq, prev_hash=prev, hash=digest))
+            prev = digest
+        if rows:
+            self.conn.executemany(
+                "INSERT INTO events (seq, at, case_id, kind, stage, dpd, channel, step, action_id, data, prev_hash, hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        self._last_link = (seq, prev)
+        self._pending_events.extend(written)
+        return written
+
+    def events(
+        self, *, case_id: int | None = None, kind: str | None = None, limit: int | None = None, after_seq: int = 0
+    ) -> list[Event]:
+        where, params = ["seq > ?"], [after_seq]
+        if case_id is not None:
+            where.append("case_id = ?")
+            params.append(case_id)
+        if kind is not None:
+            where.append("kind = ?")
+            params.append(kind)
+        sql = (
+            "SELECT seq, at, case_id, kind, stage, dpd, channel, step, action_id, data, prev_hash, hash "
+            f"FROM events WHERE {' AND '.join(where)} ORDER BY seq"
+        )
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [
+            Event(seq=r[0], at=from_text(r[1]), case_id=r[2], kind=r[3], stage=r[4], dpd=r[5], channel=r[6],
+                  step=r[7], action_id=r[8], data=json.loads(r[9]), prev_hash=r[10], hash=r[11])
+            for r in self.conn.execute(sql, params)
+        ]
+
+    def last_seq(self) -> int:
+        row = self.conn.execute("SELECT max(seq) FROM events").fetchone()
+        return row[0] or 0
+
+    def event_rows_for_verify(self) -> Iterator[dict[str, Any]]:
+        cursor = self.conn.execute(
+            "SELECT seq, at, case_id, kind, stage, dpd, channel, step, action_id, data, prev_hash, hash FROM events ORDER BY seq"
+        )
+        names = [d[0] for d in cursor.description]
+        for row in cursor:
+            record = dict(zip(names, row))
+            record["data"] = json.loads(record["data"])
+            yield record
+
+    # --- reading ---------------------------------------------------------------
+
+    def debtor(self, debtor_id: str) -> Debtor | None:
+        row = self.conn.execute(
+            "SELECT id, name, kind, country, timezone, locale FROM debtors WHERE id = ?", [debtor_id]
+        ).fetchone()
+        return Debtor(*row) if row else None
+
+    def contacts(self, debtor_id: str) -> list[Contact]:
+        return [
+            Contact(debtor_id=r[0], kind=r[1], value=r[2], role=r[3], name=r[4], bad=bool(r[5]), id=r[6])
+            for r in self.conn.execute(
+                "SELECT debtor_id, kind, value, role, name, bad, id FROM contacts WHERE debtor_id = ? ORDER BY id",
+                [debtor_id],
+            )
+        ]
+
+    def case(self, case_id: int) -> Case:
+        row = self.conn.execute(f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = ?", [case_id]).fetchone()
+        if row is None:
+            raise NotFound(f"no case with id {case_id}")
+        return _case(row)
+
+    def cases(self, *, stage: str | None = None, status: str | None = None, limit: int | None = None) -> list[Case]:
+        where, params = ["1"], []
+        if stage:
+            where.append("stage = ?")
+            params.append(stage)
+        if status:
+            where.append("status = ?")
+            params.append(status)
+        sql = f"SELECT {_CASE_COLUMNS} FROM cases WHERE {' AND '.join(where)} ORDER BY id"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_case(r) for r in self.conn.execute(sql, params)]
+
+    def stage_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for stage, status, n in self.conn.execute(
+            "SELECT stage, status, count(*) FROM cases GROUP BY stage, status"
+        ):
+            key = stage if status == Status.OPEN else status
+            counts[key] = counts.get(key, 0) + n
+        return counts
+
+    def obligations(self, case_id: int) -> list[Obligation]:
+        return [
+            Obligation(case_id=r[0], reference=r[1], amount=r[2], currency=r[3], issued_on=_date(r[4]),
+                       due_on=dt.date.fromisoformat(r[5]), paid=r[6], id=r[7])
+            for r in self.conn.execute(
+                "SELECT case_id, reference, amount, currency, issued_on, due_on, paid, id FROM obligations "
+                "WHERE case_id = ? ORDER BY due_on, id",
+                [case_id],
+            )
+        ]
+
+    def promises(self, case_id: int) -> list[Promise]:
+        return [
+            Promise(case_id=r[0], amount=r[1], due_at=from_text(r[2]), status=r[3], created_at=from_text(r[4]), id=r[5])
+            for r in self.conn.execute(
+                "SELECT case_id, amount, due_at, status, created_at, id FROM promises WHERE case_id = ? ORDER BY id",
+                [case_id],
+            )
+        ]
+
+    def payments(self, case_id: int) -> list[Payment]:
+        return [
+            Payment(case_id=r[0], amount=r[1], at=from_text(r[2]), reference=r[3], id=r[4])
+            for r in self.conn.execute(
+                "SELECT case_id, amount, at, reference, id FROM payments WHERE case_id = ? ORDER BY at, id", [case_id]
+            )
+        ]
+
+    def holds(self, case_id: int, *, active_on: dt.date | None = None) -> list[Hold]:
+        holds = [
+            Hold(case_id=r[0], reason=r[1], since=from_text(r[2]), until=_date(r[3]), note=r[4],
+                 released_at=from_text(r[5]) if r[5] else None, id=r[6])
+            for r in self.conn.execute(
+                "SELECT case_id, reason, since, until, note, released_at, id FROM holds WHERE case_id = ? ORDER BY id",
+                [case_id],
+            )
+        ]
+        if active_on is not None:
+            holds = [h for h in holds if h.active_on(active_on)]
+        return holds
+
+    def action(self, action_id: int) -> Action:
+        row = self.conn.execute(f"SELECT {_ACTION_COLUMNS} FROM actions WHERE id = ?", [action_id]).fetchone()
+        if row is None:
+            raise NotFound(f"no action with id {action_id}")
+        return _action(row)
+
+    def actions(self, *, case_id: int | None = None, statuses: Iterable[str] | None = None) -> list[Action]:
+        where, params = ["1"], []
+        if case_id is not None:
+            where.append("case_id = ?")
+            params.append(case_id)
+        if statuses is not None:
+            status_list = list(statuses)
+            where.append(f"status IN ({', '.join('?' * len(status_list))})")
+            params.extend(status_list)
+        return [
+            _action(r)
+            for r in self.conn.execute(
+                f"SELECT {_ACTION_COLUMNS} FROM actions WHERE {' AND '.join(where)} ORDER BY id", params
+            )
+        ]
+
+    def unsent_required(self, case_id: int, up_to_dpd: int | None) -> list[Action]:
+        """Required outreach for this case that has not gone out yet."""
+        return [
+            _action(r)
+            for r in self.conn.execute(
+                f"SELECT {_ACTION_COLUMNS} FROM actions WHERE case_id = ? AND required = 1 "
+                "AND status IN ('awaiting_approval', 'pending', 'sending') AND (? IS NULL OR dpd <= ?) ORDER BY id",
+                [case_id, up_to_dpd, up_to_dpd],
+            )
+        ]
+
+    def has_open_escalation(self, case_id: int, to_stage: str) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM actions WHERE case_id = ? AND kind = 'escalate' AND target = ? "
+            "AND status IN ('awaiting_approval', 'pending', 'sending') LIMIT 1",
+            [case_id, to_stage],
+        ).fetchone()
+        return row is not None
+
+    def existing_obligation(self, debtor_id: str, reference: str) -> tuple[int, str, str] | None:
+        """(amount, currency, due_on) of an obligation already stored under this reference."""
+        row = self.conn.execute(
+            "SELECT amount, currency, due_on FROM obligations WHERE debtor_id = ? AND reference = ?", [debtor_id, reference]
+        ).fetchone()
+        return (row[0], row[1], row[2]) if row else None
+
+    def open_case_id(self, debtor_id: str, currency: str) -> int | None:
+        row = self.conn.execute(
+            "SELECT id FROM cases WHERE debtor_id = ? AND currency = ? AND status = 'open'", [debtor_id, currency]
+        ).fetchone()
+        return row[0] if row else None
+
+    # --- import ----------------------------------------------------------------
+
+    def import_obligations(self, items: Sequence[ImportedObligation], now: dt.datetime, today: dt.date) -> tuple[ImportResult, list[int]]:
+        """Write a validated import in one transaction. Returns the counts and the touched case ids.
+
+        An obligation already present with the same amount and due date is left
+        alone, so importing the same file twice changes nothing.
+        """
+        now_text = to_text(now)
+        debtors_seen: set[str] = set()
+        cases_opened = added = unchanged = 0
+        touched: set[int] = set()
+        with self.transaction():
+            for item in items:
+                d = item.debtor
+                if d.id not in debtors_seen:
+                    debtors_seen.add(d.id)
+                    self.conn.execute(
+                        "INSERT INTO debtors (id, name, kind, country, timezone, locale, created_at, updated_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
+                        "kind = excluded.kind, country = coalesce(excluded.country, country), "
+                        "timezone = coalesce(excluded.timezone, timezone), locale = coalesce(excluded.locale, locale), "
+                        "updated_at = excluded.updated_at",
+                        [d.id, d.name, d.kind.value, d.country, d.timezone, d.locale, now_text, now_text],
+                    )
+                    for c in item.contacts:
+                        self.conn.execute(
+                            "INSERT OR IGNORE INTO contacts (debtor_id, kind, value, role, name, bad) VALUES (?, ?, ?, ?, ?, 0)",
+                            [d.id, c.kind.value, c.value, c.role.value, c.name],
+                        )
+                existing = self.conn.execute(
+                    "SELECT case_id, amount, due_on, currency FROM obligations WHERE debtor_id = ? AND reference = ?",
+                    [d.id, item.reference],
+                ).fetchone()
+                if existing is not None:
+                    unchanged += 1
+                    continue
+                row = self.conn.execute(
+                    "SELECT id FROM cases WHERE debtor_id = ? AND currency = ? AND status = 'open'", [d.id, item.currency]
+                ).fetchone()
+                if row is None:
+                    case_id = self.conn.execute(
+                        "INSERT INTO cases (debtor_id, currency, stage, status, balance, opened_on, stage_entered_on) "
+                        "VALUES (?, ?, 'internal', 'open', 0, ?, ?)",
+                        [d.id, item.currency, today.isoformat(), today.isoformat()],
+                    ).lastrowid
+                    cases_opened += 1
+                    self.append_events([Event(kind="case_opened", at=now, case_id=case_id, stage=Stage.INTERNAL.value,
+                                              data={"debtor_id": d.id, "currency": item.currency})])
+                else:
+                    case_id = row[0]
+                self.conn.execute(
+                    "INSERT INTO obligations (case_id, debtor_id, reference, amount, currency, issued_on, due_on, paid) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+                    [case_id, d.id, item.reference, item.amount, item.currency, _iso(item.issued_on), item.due_on.isoformat()],
+                )
+                added += 1
+                touched.add(case_id)
+                self.append_events([Event(kind="obligation_added", at=now, case_id=case_id,
+                                          data={"reference": item.reference, "amount": item.amount,
+                                                "currency": item.currency, "due_on": item.due_on.isoformat()})])
+            for case_id in touched:
+                self._refresh_balance(case_id, wake_on=today)
+        return ImportResult(len(debtors_seen), cases_opened, added, unchanged), sorted(touched)
+
+    def _refresh_balance(self, case_id: int, *, wake_on: dt.date) -> tuple[int, dt.date | None]:
+        """Recompute balance and the days-past-due anchor from the obligations; wake the case."""
+        balance, anchor = self.conn.execute(
+            "SELECT coalesce(sum(amount - paid), 0), min(CASE WHEN amount > paid THEN due_on END) "
+            "FROM obligations WHERE case_id = ?",
+            [case_id],
+        ).fetchone()
+        self.conn.execute(
+            "UPDATE cases SET balance = ?, anchor_due_on = ?, "
+            "next_action_on = CASE WHEN status = 'open' THEN min(coalesce(next_action_on, ?), ?) ELSE NULL END "
+            "WHERE id = ?",
+            [balance, anchor, wake_on.isoformat(), wake_on.isoformat(), case_id],
+        )
+        return balance, _date(anchor)
+
+    # --- planning ----------------------------------------------------------------
+
+    def due_cases(self, today: dt.date, after: tuple[str, int] | None, limit: int) -> list[tuple[Case, str | None]]:
+        """Open cases with something due by ``today``, with the debtor's time zone; keyset-paged."""
+        last_day, last_id = after or ("", 0)
+        rows = self.conn.execute(
+            f"SELECT {', '.join('c.' + c.strip() for c in _CASE_COLUMNS.split(','))}, d.timezone "
+            "FROM cases c JOIN debtors d ON d.id = c.debtor_id "
+            "WHERE c.next_action_on <= ? AND (c.next_action_on, c.id) > (?, ?) "
+            "ORDER BY c.next_action_on, c.id LIMIT ?",
+            [today.isoformat(), last_day, last_id, limit],
+        ).fetchall()
+        return [(_case(r[:15]), r[15]) for r in rows]
+
+    def count_due(self, today: dt.date) -> int:
+        return self.conn.execute("SELECT count(*) FROM cases WHERE next_action_on <= ?", [today.isoformat()]).fetchone()[0]
+
+    def count_ready(self, now: dt.datetime) -> int:
+        return self.conn.execute(
+            "SELECT count(*) FROM actions WHERE status = 'pending' AND not_before <= ?", [to_text(now)]
+        ).fetchone()[0]
+
+    def save_plans(self, writes: Sequence[CasePlanWrite]) -> tuple[int, int]:
+        """Write planned actions and advance each case's cursor, all in one transaction.
+
+        A case whose cursor moved since it was read (another dispatcher got
+        there first) is left alone. Returns (cases written, actions inserted).
+        """
+        written = inserted = 0
+        with self.transaction():
+            rows: list[tuple[Any, ...]] = []
+            events: list[Event] = []
+            for w in writes:
+                cursor = self.conn.execute(
+                    "UPDATE cases SET planned_through = ?, next_action_on = ? "
+                    "WHERE id = ? AND status = 'open' AND planned_through IS ?",
+                    [w.planned_through.isoformat(), _iso(w.next_action_on), w.case_id, _iso(w.expected_planned_through)],
+                )
+                if cursor.rowcount != 1:
+                    continue
+                written += 1
+                rows.extend(w.actions)
+                events.extend(w.events)
+            if rows:
+                before = self.conn.total_changes
+                self.conn.executemany(_INSERT_ACTION, rows)
+                inserted = self.conn.total_changes - before
+            if events:
+                self.append_events(events)
+        return written, inserted
+
+    def action_ids_by_key(self, keys: Sequence[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            for key, action_id in self.conn.execute(
+                f"SELECT key, id FROM actions WHERE key IN ({', '.join('?' * len(chunk))})", chunk
+            ):
+                found[key] = action_id
+        return found
+
+    # --- delivery ------------------------------------------------------------------
+
+    def claim(self, now: dt.datetime, wall_now: dt.datetime, claimer: str, limit: int) -> list[Action]:
+        """Mark up to ``limit`` ready actions as being sent by ``claimer`` and return them."""
+        with self.transaction():
+            ids = [
+                r[0]
+                for r in self.conn.execute(
+                    "SELECT id FROM actions WHERE status = 'pending' AND not_before <= ? ORDER BY not_before, id LIMIT ?",
+                    [to_text(now), limit],
+                )
+            ]
+            if not ids:
+                return []
+            marks = ", ".join("?" * len(ids))
+            self.conn.execute(
+                f"UPDATE actions SET status = 'sending', claimed_by = ?, claimed_at = ? WHERE id IN ({marks})",
+                [claimer, to_text(wall_now), *ids],
+            )
+            rows = self.conn.execute(
+                f"SELECT {_ACTION_COLUMNS} FROM actions WHERE id IN ({marks}) ORDER BY not_before, id", ids
+            ).fetchall()
+        return [_action(r) for r in rows]
+
+    def in_flight(self) -> list[tuple[int, str, dt.datetime]]:
+        """Actions claimed but never finished: (id, claimed_by, claimed_at)."""
+        return [
+            (r[0], r[1], from_text(r[2]))
+            for r in self.conn.execute("SELECT id, claimed_by, claimed_at FROM actions WHERE status = 'sending'")
+        ]
+
+    def release_claims(self, ids: Sequence[int]) -> int:
+        """Put abandoned claims back in the queue; they keep their key, so a re-send is recognisable."""
+        if not ids:
+            return 0
+        with self.transaction():
+            cursor = self.conn.execute(
+                f"UPDATE actions SET status = 'pending', claimed_by = NULL WHERE status = 'sending' "
+                f"AND id IN ({', '.join('?' * len(ids))})",
+                list(ids),
+            )
+        return cursor.rowcount
+
+    def finish(self, action: Action, claimer: str, status: ActionStatus, now: dt.datetime, *,
+               events: Sequence[Event] = (), not_before: dt.datetime | None = None,
+               error: str | None = None, reference: str | None = None, count_attempt: bool = False) -> bool:
+        """Record an action's outcome and its evidence in one transaction.
+
+        Only the dispatcher holding the claim may finish it; a second finish
+        of the same claim changes nothing and returns False.
+        """
+        with self.transaction():
+            cursor = self.conn.execute(
+                "UPDATE actions SET status = ?, not_before = coalesce(?, not_before), last_error = ?, "
+                "reference = coalesce(?, reference), attempts = attempts + ?, claimed_by = NULL, updated_at = ? "
+                "WHERE id = ? AND status = 'sending' AND claimed_by = ?",
+                [status.value, to_text(not_before) if not_before else None, error, reference, int(count_attempt),
+                 to_text(now), action.id, claimer],
+            )
+            if cursor.rowcount != 1:
+                return False
+            self.append_events(events)
+        return True
+
+    def set_action_status(self, action_id: int, status: ActionStatus, now: dt.datetime, *,
+                          expected: Iterable[ActionStatus], approved_by: str | None = None,
+                          events: Sequence[Event] = ()) -> Action:
+        expected_values = [s.value for s in expected]
+        with self.transaction():
+            cursor = self.conn.execute(
+                f"UPDATE actions SET status = ?, approved_by = coalesce(?, approved_by), updated_at = ? "
+                f"WHERE id = ? AND status IN ({', '.join('?' * len(expected_values))})",
+                [status.value, approved_by, to_text(now), action_id, *expected_values],
+            )
+            if cursor.rowcount != 1:
+                current = self.action(action_id)
+                raise Conflict(f"action {action_id} is {current.status}, not {' or '.join(expected_values)}")
+            self.append_events(events)
+        return self.action(action_id)
+
+    def cancel_open_actions(self, case_id: int, now: dt.datetime, reason: str) -> int:
+        """Cancel everything still planned for a case (inside the caller's transaction)."""
+        cursor = self.conn.execute(
+            "UPDATE actions SET status = 'cancelled', last_error = ?, updated_at = ? "
+            "WHERE case_id = ? AND status IN ('awaiting_approval', 'pending')",
+            [reason, to_text(now), case_id],
+        )
+        return cursor.rowcount
+
+    def approvals(self) -> list[Action]:
+        return self.actions(statuses=[ActionStatus.AWAITING_APPROVAL.value])
+
+    # --- case changes ----------------------------------------------------------------
+
+    def update_case(self, case_id: int, **fields: Any) -> None:
+        """Set columns of a case (inside the caller's transaction)."""
+        allowed = {"stage", "status", "previous_stage", "stage_entered_on", "resolved_on", "account_locked",
+                   "broken_promises", "next_action_on"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"cannot set {', '.join(sorted(unknown))} on a case")
+        values = [v.isoformat() if isinstance(v, dt.date) else (v.value if isinstance(v, Stage | Status) else v)
+                  for v in fields.values()]
+        self.conn.execute(
+            f"UPDATE cases SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ?", [*values, case_id]
+        )
+
+    def wake(self, case_id: int, day: dt.date) -> None:
+        """Make the next run look at this case no later than ``day``."""
+        self.conn.execute(
+            "UPDATE cases SET next_action_on = min(coalesce(next_action_on, ?), ?) WHERE id = ? AND status = 'open'",
+            [day.isoformat(), day.isoformat(), case_id],
+        )
+
+    def add_payment(self, case_id: int, amount: int, at: dt.datetime, reference: str | None, now: dt.datetime,
+                    wake_on: dt.date) -> tuple[int, list[tuple[str, int]]]:
+        """Store a payment and apply it to the oldest open obligations first.
+
+        Returns the new balance and the (reference, amount) allocation.
+        """
+        self.conn.execute(
+            "INSERT INTO payments (case_id, amount, at, reference, created_at) VALUES (?, ?, ?, ?, ?)",
+            [case_id, amount, to_text(at), reference, to_text(now)],
+        )
+        left = amount
+        allocation: list[tuple[str, int]] = []
+        for obligation_id, reference_, open_amount in self.conn.execute(
+            "SELECT id, reference, amount - paid FROM obligations WHERE case_id = ? AND amount > paid ORDER BY due_on, id",
+            [case_id],
+        ).fetchall():
+            if left <= 0:
+                break
+            applied = min(left, open_amount)
+            self.conn.execute("UPDATE obligations SET paid = paid + ? WHERE id = ?", [applied, obligation_id])
+            allocation.append((reference_, applied))
+            left -= applied
+        self.conn.execute(
+            "UPDATE promises SET paid_since = paid_since + ? WHERE case_id = ? AND status = 'pending'", [amount, case_id]
+        )
+        balance, _ = self._refresh_balance(case_id, wake_on=wake_on)
+        return balance, allocation
+
+    def payment_reference_exists(self, case_id: int, reference: str) -> bool:
+        return self.conn.execute(
+            "SELECT 1 FROM payments WHERE case_id = ? AND reference = ?", [case_id, reference]
+        ).fetchone() is not None
+
+    def add_promise(self, case_id: int, amount: int, due_at: dt.datetime, now: dt.datetime) -> int:
+        return self.conn.execute(
+            "INSERT INTO promises (case_id, amount, due_at, status, created_at) VALUES (?, ?, ?, 'pending', ?)",
+            [case_id, amount, to_text(due_at), to_text(now)],
+        ).lastrowid
+
+    def promises_to_settle(self, now: dt.datetime) -> list[tuple[int, int, int, int, dt.datetime]]:
+        """Pending promises now covered or past due: (id, case_id, amount, paid_since, due_at)."""
+        return [
+            (r[0], r[1], r[2], r[3], from_text(r[4]))
+            for r in self.conn.execute(
+                "SELECT id, case_id, amount, paid_since, due_at FROM promises "
+                "WHERE status = 'pending' AND (paid_since >= amount OR due_at <= ?)",
+                [to_text(now)],
+            )
+        ]
+
+    def settle_promise(self, promise_id: int, status: PromiseStatus, now: dt.datetime) -> bool:
+        cursor = self.conn.execute(
+            "UPDATE promises SET status = ?, settled_at = ? WHERE id = ? AND status = 'pending'",
+            [status.value, to_text(now), promise_id],
+        )
+        return cursor.rowcount == 1
+
+    def has_promise_since(self, case_id: int, since: dt.datetime) -> bool:
+        return self.conn.execute(
+            "SELECT 1 FROM promises WHERE case_id = ? AND status = 'pending' AND created_at >= ? LIMIT 1",
+            [case_id, to_text(since)],
+        ).fetchone() is not None
+
+    def add_hold(self, case_id: int, reason: str, since: dt.datetime, until: dt.date | None, note: str | None) -> int:
+        return self.conn.execute(
+            "INSERT INTO holds (case_id, reason, since, until, note) VALUES (?, ?, ?, ?, ?)",
+            [case_id, reason, to_text(since), _iso(until), note],
+        ).lastrowid
+
+    def release_holds(self, case_id: int, now: dt.datetime, by: str) -> list[int]:
+        ids = [r[0] for r in self.conn.execute(
+            "SELECT id FROM holds WHERE case_id = ? AND released_at IS NULL", [case_id])]
+        if ids:
+            self.conn.execute(
+                f"UPDATE holds SET released_at = ?, released_by = ? WHERE id IN ({', '.join('?' * len(ids))})",
+                [to_text(now), by, *ids],
+            )
+        return ids
+
+    def expired_holds(self, today: dt.date) -> list[tuple[int, int, str, dt.date]]:
+        """Unreleased holds whose end date has come: (id, case_id, reason, until)."""
+        return [
+            (r[0], r[1], r[2], dt.date.fromisoformat(r[3]))
+            for r in self.conn.execute(
+                "SELECT id, case_id, reason, until FROM holds WHERE released_at IS NULL AND until IS NOT NULL AND until <= ?",
+                [today.isoformat()],
+            )
+        ]
+
+    def expire_hold(self, hold_id: int, now: dt.datetime) -> bool:
+        cursor = self.conn.execute(
+            "UPDATE holds SET released_at = ?, released_by = 'expiry' WHERE id = ? AND released_at IS NULL",
+            [to_text(now), hold_id],
+        )
+        return cursor.rowcount == 1
+
+    def counts(self) -> dict[str, int]:
+        return {
+            table: self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("debtors", "cases", "obligations", "actions", "events")
+        }
+
+    def backup_to(self, target: Path) -> None:
+        """A consistent copy of the whole database (for ``simulate``)."""
+        dest = sqlite3.connect(str(target))
+        with dest:
+            self.conn.backup(dest)
+        dest.close()
+
+
+def open_action_statuses() -> tuple[str, ...]:
+    return tuple(s.value for s in OPEN_ACTION_STATUSES)
+
+
+__all__ = [
+    "ActionKind",
+    "CasePlanWrite",
+    "Conflict",
+    "ImportResult",
+    "ImportedObligation",
+    "NotFound",
+    "Store",
+    "action_row",
+]

@@ -1,0 +1,71 @@
+"""What a rule says about an action or a stage change."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable
+
+import attrs
+
+
+class Decision(enum.IntEnum):
+    # Ordered by strength: when several rules answer, the strongest wins.
+    ALLOW = 0
+    DEFER = 1
+    NEEDS_APPROVAL = 2
+    BLOCK = 3
+
+
+@attrs.frozen
+class Verdict:
+    """A rule's answer. Build one with the class methods.
+
+    ``rule`` names the rule so the evidence log can say why something
+    happened or did not.
+    """
+
+    decision: Decision
+    rule: str
+    reason: str = ""
+    until: dt.datetime | None = None
+
+    @classmethod
+    def allow(cls, rule: str, reason: str = "") -> "Verdict":
+        return cls(Decision.ALLOW, rule, reason)
+
+    @classmethod
+    def defer(cls, rule: str, until: dt.datetime, reason: str = "") -> "Verdict":
+        if until.tzinfo is None:
+            raise ValueError("defer needs an aware datetime")
+        return cls(Decision.DEFER, rule, reason, until)
+
+    @classmethod
+    def block(cls, rule: str, reason: str) -> "Verdict":
+        return cls(Decision.BLOCK, rule, reason)
+
+    @classmethod
+    def needs_approval(cls, rule: str, reason: str) -> "Verdict":
+        return cls(Decision.NEEDS_APPROVAL, rule, reason)
+
+
+def strongest(verdicts: Iterable[Verdict | None]) -> Verdict | None:
+    """The verdict that decides: block over approval over defer over allow.
+
+    Among deferrals the latest ``until`` wins, so every rule is satisfied.
+    """
+    best: Verdict | None = None
+    for verdict in verdicts:
+        if verdict is None:
+            continue
+        if best is None or verdict.decision > best.decision:
+            best = verdict
+        elif (
+            verdict.decision is Decision.DEFER
+            and best.decision is Decision.DEFER
+            and verdict.until is not None
+            and best.until is not None
+            and verdict.until > best.until
+        ):
+            best = verdict
+    return best
