@@ -1,0 +1,52 @@
+"""The evidence log is append-only and hash-chained; verify finds an edit."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from tests.conftest import Project, row, write_csv
+
+
+def _populate(project: Project) -> None:
+    project("import", str(write_csv(project.folder / "in.csv", [row("C1"), row("C2", "INV-2")])), now="2026-02-20T08:00:00Z")
+    project("pay", "1", "100.00", now="2026-02-21T08:00:00Z")
+    project("hold", "2", "--reason", "dispute", now="2026-02-21T09:00:00Z")
+
+
+def test_verify_passes_on_an_untouched_log(project: Project):
+    _populate(project)
+    assert project("verify").stdout.startswith("ok: 6 events")
+
+
+def test_the_database_refuses_edits_to_events(project: Project):
+    _populate(project)
+    conn = sqlite3.connect(project.db)
+    for sql in ("UPDATE events SET kind = 'x' WHERE seq = 2", "DELETE FROM events WHERE seq = 2"):
+        try:
+            conn.execute(sql)
+        except sqlite3.DatabaseError as exc:
+            assert "append-only" in str(exc)
+        else:
+            raise AssertionError(f"{sql} was allowed")
+
+
+def test_an_edited_event_is_found(project: Project):
+    _populate(project)
+    conn = sqlite3.connect(project.db)
+    conn.execute("DROP TRIGGER events_no_update")
+    conn.execute("UPDATE events SET data = replace(data, '10000', '1') WHERE kind = 'payment'")
+    conn.commit()
+    seq = conn.execute("SELECT seq FROM events WHERE kind = 'payment'").fetchone()[0]
+    conn.close()
+    result = project("verify", expect=1)
+    assert f"evidence chain broken at event {seq}: event {seq} was changed after it was written" in result.output
+
+
+def test_a_deleted_event_is_found(project: Project):
+    _populate(project)
+    conn = sqlite3.connect(project.db)
+    conn.execute("DROP TRIGGER events_no_delete")
+    conn.execute("DELETE FROM events WHERE seq = 3")
+    conn.commit()
+    conn.close()
+    assert "event 3 is missing" in project("verify", expect=1).output

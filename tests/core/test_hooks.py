@@ -1,0 +1,235 @@
+"""One test per hook (test_hook_<name>), each with a small plugin class registered in the test."""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+from structlog.testing import capture_logs
+
+from dunning import Verdict, dispatch, hookimpl, hookspecs, operations
+from dunning.cli import cli, load_plugin_commands
+from dunning.models import ActionStatus, Stage
+from tests.conftest import ChannelsPlugin, Project, row, write_csv
+
+UTC = dt.timezone.utc
+DAY1 = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[2]
+HOOKS = sorted(name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if hasattr(fn, "dunning_spec"))
+
+ONSITE_AT_2 = """
+name = "fast"
+[stages.onsite]
+entry_dpd = 2
+[[steps]]
+name = "notice"
+dpd = 1
+channels = ["email"]
+template = "notice"
+"""
+
+
+def test_every_hook_has_a_test_and_a_reference_section():
+    assert len(HOOKS) >= 8
+    tests = {name for name in globals() if name.startswith("test_hook_")}
+    docs = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    for hook in HOOKS:
+        assert f"test_hook_{hook}" in tests, f"hook {hook} has no test_hook_{hook}"
+        assert re.search(rf"^### {hook}\b", docs, re.MULTILINE), f"hook {hook} has no '### {hook}' section in docs/plugins.md"
+        assert (getattr(hookspecs, hook).__doc__ or "").strip(), f"hook {hook} has no docstring"
+
+
+def test_hook_register_channels(dunning_runtime, case_factory):
+    plugin = ChannelsPlugin("email")
+    rt = dunning_runtime(plugins=[plugin], enabled=["email"])
+    assert rt.plugins.channels["email"] is plugin.channels["email"]
+    case = case_factory(rt)
+    dispatch.run(rt, DAY1)
+    assert [k for k, _, _ in plugin.channels["email"].sent] == [f"{case.id}:overdue-notice:email:2026-03-02"]
+
+
+def test_hook_register_commands(project: Project):
+    class Commands:
+        @hookimpl
+        def register_commands(self, cli: click.Group) -> None:
+            @cli.command(name="hello-collector")
+            @click.argument("name")
+            def hello(name: str) -> None:
+                """Greets a collector."""
+                click.echo(f"hello {name}")
+
+    load_plugin_commands(extra=[Commands()])
+    try:
+        assert project("hello-collector", "Lee").stdout == "hello Lee\n"
+        assert "Greets a collector." in project("--help").stdout
+    finally:
+        cli.commands.pop("hello-collector", None)
+
+
+def test_hook_register_migrations(dunning_runtime, case_factory):
+    class Matters:
+        plugin_name = "matters"
+
+        @hookimpl
+        def register_migrations(self, register: Any) -> None:
+            register("m001_matters", lambda db: db.execute(
+                "CREATE TABLE matters_files (case_id INTEGER, court TEXT)"))
+            register("m002_matter_index", lambda db: db.execute(
+                "CREATE INDEX matters_files_case ON matters_files (case_id)"))
+
+    rt = dunning_runtime(plugins=[Matters()])
+    assert rt.store.db["matters_files"].exists()
+    applied = [r["name"] for r in rt.store.db["_sqlite_migrations"].rows_where("migration_set = ?", ["plugin:matters"])]
+    assert applied == ["m001_matters", "m002_matter_index"]
+    rt.store.migrate(rt.plugins.migrations)  # running again is a no-op
+    assert rt.store.db["_sqlite_migrations"].count_where("migration_set = ?", ["plugin:matters"]) == 2
+
+
+def test_hook_check_action(dunning_runtime, case_factory):
+    seen: list[tuple[str, int]] = []
+
+    class NoPhonesOnDpd1:
+        @hookimpl
+        def check_action(self, action: Any, case: Any, now: dt.datetime) -> Verdict | None:
+            seen.append((action.channel, case.id))
+            if action.channel == "phone":
+                return Verdict.block("test:no-phones", "phones are off today")
+            if action.channel == "email":
+                return Verdict.defer("test:later", now + dt.timedelta(hours=3), "after lunch")
+            return None
+
+    channels = ChannelsPlugin("email", "phone")
+    rt = dunning_runtime(plugins=[channels, NoPhonesOnDpd1()], enabled=["email", "phone"])
+    case = case_factory(rt)
+    summary = dispatch.run(rt, DAY1)
+    assert (summary.sent, summary.blocked, summary.deferred) == (0, 1, 1)
+    assert summary.blocked_by_rule == {"test:no-phones": 1} and summary.deferred_by_rule == {"test:later": 1}
+    assert rt.store.events(kind="blocked")[0].data["rule"] == "test:no-phones"
+    later = dispatch.run(rt, DAY1 + dt.timedelta(hours=3))
+    assert later.sent == 0 and later.deferred == 1  # the rule still says later; it is asked again each time
+    assert set(seen) == {("email", case.id), ("phone", case.id)}
+
+
+def test_hook_check_action_needs_approval_goes_to_the_queue(dunning_runtime, case_factory):
+    class FourEyes:
+        @hookimpl
+        def check_action(self, action: Any, case: Any, now: dt.datetime) -> Verdict | None:
+            return Verdict.needs_approval("test:four-eyes", "large balance") if action.channel == "email" else None
+
+    channels = ChannelsPlugin("email")
+    rt = dunning_runtime(plugins=[channels, FourEyes()], enabled=["email"])
+    case_factory(rt)
+    assert dispatch.run(rt, DAY1).awaiting_approval == 1
+    waiting = rt.store.approvals()
+    operations.decide(rt, waiting[0].id, approve=True, by="Dana", now=DAY1)
+    assert dispatch.run(rt, DAY1 + dt.timedelta(minutes=5)).sent == 1
+    assert len(channels.channels["email"].sent) == 1
+
+
+def test_hook_escalation_check(dunning_runtime, case_factory):
+    class Veto:
+        @hookimpl
+        def escalation_check(self, case: Any, from_stage: Stage, to_stage: Stage) -> Verdict | None:
+            if to_stage is Stage.ONSITE:
+                return Verdict.block("test:no-visits", "field team is on strike")
+            return None
+
+    rt = dunning_runtime(plugins=[ChannelsPlugin("email"), Veto()], enabled=["email"], policy=ONSITE_AT_2)
+    case = case_factory(rt)
+    summary = dispatch.run(rt, DAY1 + dt.timedelta(days=1))
+    assert summary.escalated == 0 and summary.blocked_by_rule == {"test:no-visits": 1}
+    assert rt.store.case(case.id).stage is Stage.INTERNAL
+    with pytest.raises(operations.OperationError, match="refused by rule test:no-visits"):
+        operations.escalate(rt, case.id, "onsite", now=DAY1, reason="try by hand", by="op")
+
+
+def test_hook_stage_entered(dunning_runtime, case_factory):
+    calls: list[tuple[str, str, str]] = []
+
+    class Placement:
+        plugin_name = "placement"
+
+        @hookimpl
+        def register_migrations(self, register: Any) -> None:
+            register("m001", lambda db: db.execute("CREATE TABLE placement_log (case_id INTEGER, stage TEXT)"))
+
+        @hookimpl
+        def stage_entered(self, case: Any, from_stage: Stage, to_stage: Stage, ctx: Any) -> None:
+            calls.append((from_stage.value, to_stage.value, ctx.reason))
+            ctx.db["placement_log"].insert({"case_id": case.id, "stage": to_stage.value})
+            ctx.record_event("placement_opened", stage=to_stage.value, debtor=ctx.debtor.name)
+
+    class Broken:
+        @hookimpl
+        def stage_entered(self, case: Any, from_stage: Stage, to_stage: Stage, ctx: Any) -> None:
+            ctx.db["placement_log"].insert({"case_id": case.id, "stage": "half-written"})
+            raise RuntimeError("placement service down")
+
+    rt = dunning_runtime(plugins=[ChannelsPlugin("email"), Placement(), Broken()], enabled=["email"], policy=ONSITE_AT_2)
+    case = case_factory(rt)
+    assert dispatch.run(rt, DAY1 + dt.timedelta(days=1)).escalated == 1
+    assert calls == [("internal", "onsite", "policy step enter-onsite")]
+    # The broken plugin's write was rolled back; the good one's kept; the stage change happened.
+    assert list(rt.store.db.query("SELECT case_id, stage FROM placement_log")) == [{"case_id": case.id, "stage": "onsite"}]
+    assert rt.store.case(case.id).stage is Stage.ONSITE
+    kinds = [e.kind for e in rt.store.events(case_id=case.id)]
+    assert "placement_opened" in kinds and "plugin_error" in kinds
+    error = rt.store.events(kind="plugin_error")[0]
+    assert error.data["hook"] == "stage_entered" and "placement service down" in error.data["error"]
+
+
+def test_hook_record_event(dunning_runtime, case_factory):
+    mirrored: list[tuple[int, str, str]] = []
+
+    class Mirror:
+        @hookimpl
+        def record_event(self, event: Any) -> None:
+            mirrored.append((event.seq, event.kind, event.hash))
+
+    class BrokenMirror:
+        @hookimpl
+        def record_event(self, event: Any) -> None:
+            raise ConnectionError("CRM unreachable")
+
+    rt = dunning_runtime(plugins=[ChannelsPlugin("email"), Mirror(), BrokenMirror()], enabled=["email"])
+    case_factory(rt)
+    with capture_logs() as logs:
+        dispatch.run(rt, DAY1)
+    stored = [(e.seq, e.kind, e.hash) for e in rt.store.events()]
+    assert mirrored == stored and all(h for _, _, h in mirrored)
+    assert any(entry["event"] == "record_event hook failed" for entry in logs)
+
+
+def test_hook_case_priority(project: Project, register_plugin):
+    class FirstInstalmentFirst:
+        @hookimpl
+        def case_priority(self, case: Any) -> float:
+            return 1000.0 if case.debtor_id == "SMALL" else 1.0
+
+    path = write_csv(project.folder / "in.csv", [row("BIG", "INV-1", "90000.00"), row("SMALL", "INV-2", "10.00")])
+    project("import", str(path), now="2026-02-20T08:00:00Z")
+    default = {c["debtor_id"]: c["priority"] for c in json.loads(project("cases", "list", "--json").stdout)}
+    assert default["BIG"] > default["SMALL"]  # the built-in fallback: larger balances first
+    register_plugin(FirstInstalmentFirst())
+    overridden = {c["debtor_id"]: c["priority"] for c in json.loads(project("cases", "list", "--json").stdout)}
+    assert overridden == {"BIG": 1.0, "SMALL": 1000.0}
+
+
+def test_an_action_awaiting_approval_can_be_rejected(dunning_runtime, case_factory):
+    rt = dunning_runtime(plugins=[ChannelsPlugin("email", "phone", "letter", "visit")],
+                         enabled=["email", "phone", "letter", "visit"])
+    case = case_factory(rt, amount="9000.00")
+    dispatch.run(rt, dt.datetime(2026, 5, 31, 9, tzinfo=UTC))  # DPD 91
+    lock = [a for a in rt.store.approvals() if a.step == "lock-account"][0]
+    operations.decide(rt, lock.id, approve=False, by="Boss", now=dt.datetime(2026, 5, 31, 12, tzinfo=UTC))
+    assert rt.store.action(lock.id).status is ActionStatus.REJECTED
+    dispatch.run(rt, dt.datetime(2026, 6, 1, 9, tzinfo=UTC))
+    assert rt.store.case(case.id).account_locked is False
+    with pytest.raises(operations.OperationError, match="not awaiting approval"):
+        operations.decide(rt, lock.id, approve=True, by="Boss", now=dt.datetime(2026, 6, 1, 12, tzinfo=UTC))
