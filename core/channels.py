@@ -37,6 +37,8 @@ class Delivery:
     reference: str | None = None
     error: str | None = None
     until: dt.datetime | None = None
+    # False for failures a retry cannot fix (a rejected address, bad settings).
+    retry: bool = True
     # Extra facts for the evidence event: a Message-ID, a file's SHA-256, ...
     data: Mapping[str, Any] = attrs.field(factory=dict)
 
@@ -45,8 +47,9 @@ class Delivery:
         return cls(DeliveryStatus.SENT, reference=reference, data=data)
 
     @classmethod
-    def failed(cls, error: str, **data: Any) -> "Delivery":
-        return cls(DeliveryStatus.FAILED, error=error, data=data)
+    def failed(cls, error: str, *, retry: bool = True, **data: Any) -> "Delivery":
+        """A failure; retried with backoff unless ``retry=False``."""
+        return cls(DeliveryStatus.FAILED, error=error, retry=retry, data=data)
 
     @classmethod
     def deferred(cls, until: dt.datetime, reason: str = "", **data: Any) -> "Delivery":
@@ -65,6 +68,11 @@ class Channel(Protocol):
     expected failures: return ``Delivery.failed`` or ``Delivery.deferred``.
     ``ctx.key`` is the idempotency key: hand it to the provider so a re-send
     after a crash is recognised there.
+
+    A channel may also have ``check_settings(settings)``, called at start-up
+    with its ``[channels.<name>]`` table when it is enabled; it raises
+    ``ValueError`` naming the key (the core adds the ``channels.<name>:``
+    prefix), so bad settings stop the command before anything is sent.
     """
 
     name: str

@@ -14,7 +14,7 @@ import datetime as dt
 import os
 import socket
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -272,7 +272,7 @@ class _Delivery:
     def _event(self, kind: str, **data: Any) -> Event:
         a = self.action
         return self.rt.event(kind, self.case, self.now, channel=a.channel, step=a.step, action_id=a.id,
-                             data={"key": a.key, "action": a.kind.value, **data})
+                             data={**data, "key": a.key, "action": a.kind.value})
 
     def _finish(self, status: ActionStatus, event: Event | None, **kw: Any) -> bool:
         return self.rt.store.finish(self.action, self.claimer, status, self.now,
@@ -308,12 +308,14 @@ class _Delivery:
             self.summary.sent += 1
         return ok
 
-    def fail(self, error: str, **data: Any) -> None:
+    def fail(self, error: str, data: Mapping[str, Any] | None = None, *, retry: bool = True) -> None:
         attempts = self.action.attempts + 1
-        final = attempts >= self.rt.config.max_attempts
+        final = not retry or attempts >= self.rt.config.max_attempts
         retry_at = self.now + self.rt.config.retry_after * (2 ** (attempts - 1))
-        event = self._event("delivery_failed", error=error, attempt=attempts, final=final,
-                            **({} if final else {"retry_at": calendar.to_text(retry_at)}), **data)
+        facts = {**dict(data or {}), "error": error, "attempt": attempts, "final": final}
+        if not final:
+            facts["retry_at"] = calendar.to_text(retry_at)
+        event = self._event("delivery_failed", **facts)
         status = ActionStatus.FAILED if final else ActionStatus.PENDING
         if self._finish(status, event, error=error, count_attempt=True, not_before=None if final else retry_at):
             self.summary.failed += 1
@@ -421,19 +423,20 @@ class _Delivery:
             return
         except Exception as exc:  # a plugin failure never stops the run
             log.warning("channel raised", error=repr(exc))
-            self.fail(f"{type(exc).__name__}: {exc}", plugin_error=True)
+            self.fail(f"{type(exc).__name__}: {exc}", {"plugin_error": True})
             return
         if not isinstance(delivery, Delivery):
             self.fail(f"channel '{channel.name}' returned {type(delivery).__name__}, not a Delivery")
             return
         if delivery.status is DeliveryStatus.SENT:
-            self.done(self._event("sent", reference=delivery.reference, template=action.template,
-                                  **dict(delivery.data)), reference=delivery.reference)
+            # The channel's own facts go in first so they cannot overwrite the core's.
+            facts = {**dict(delivery.data), "reference": delivery.reference, "template": action.template}
+            self.done(self._event("sent", **facts), reference=delivery.reference)
         elif delivery.status is DeliveryStatus.DEFERRED:
             assert delivery.until is not None
             self.defer(f"channel:{channel.name}", delivery.until, delivery.error or "the channel asked to wait")
         else:
-            self.fail(delivery.error or "the channel reported a failure", **dict(delivery.data))
+            self.fail(delivery.error or "the channel reported a failure", delivery.data, retry=delivery.retry)
 
     def notice(self) -> None:
         role = self.action.target or "supervisor"

@@ -96,10 +96,13 @@ class Runtime:
         return channel
 
     def _announce(self, events: Sequence[Event]) -> None:
-        if self.simulated or not self.hook.record_event.get_hookimpls():
+        if self.simulated:
             return
-        for event in events:
-            try:
-                self.hook.record_event(event=event)
-            except Exception as exc:  # a mirror must never break the log it mirrors
-                log.warning("record_event hook failed", seq=event.seq, error=str(exc))
+        # Each mirror is called on its own, so one that fails does not
+        # starve the others.
+        for impl in self.hook.record_event.get_hookimpls():
+            for event in events:
+                try:
+                    impl.function(event=event)
+                except Exception as exc:  # a mirror must never break the log it mirrors
+                    log.warning("record_event hook failed", plugin=impl.plugin_name, seq=event.seq, error=str(exc))

@@ -524,7 +524,12 @@ class Store:
                                           data={"reference": item.reference, "amount": item.amount,
                                                 "currency": item.currency, "due_on": item.due_on.isoformat()})])
             for case_id in touched:
-                self._refresh_balance(case_id, wake_on=today)
+                # Wake new work early enough for any run, even one rehearsing a
+                # past date: the planner works out what is really due.
+                earliest = self.conn.execute(
+                    "SELECT min(due_on) FROM obligations WHERE case_id = ?", [case_id]).fetchone()[0]
+                wake = min(today, dt.date.fromisoformat(earliest) - dt.timedelta(days=366))
+                self._refresh_balance(case_id, wake_on=wake)
         return ImportResult(len(debtors_seen), cases_opened, added, unchanged), sorted(touched)
 
     def _refresh_balance(self, case_id: int, *, wake_on: dt.date) -> tuple[int, dt.date | None]:

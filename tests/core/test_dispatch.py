@@ -241,3 +241,39 @@ def test_a_claim_left_by_a_live_process_is_not_stolen(dunning_runtime, case_fact
     assert dispatch.reclaim_abandoned(rt) == 0  # another host, not timed out: still theirs
     summary = dispatch.run(rt, DAY1)
     assert summary.sent == 0
+
+
+def test_a_permanent_failure_is_not_retried_and_channel_facts_cannot_overwrite_the_core(dunning_runtime, case_factory):
+    from dunning import Delivery, hookimpl
+
+    class Picky:
+        name = "email"
+        needs = ()
+
+        def send(self, action, case, ctx):
+            return Delivery.failed("550 mailbox unknown", retry=False, attempt=99, final=False, smtp_code=550)
+
+    class Chatty:
+        name = "phone"
+        needs = ()
+
+        def send(self, action, case, ctx):
+            return Delivery.sent("call-7", template="mine", key="mine", action="mine", queue="morning")
+
+    class Plugin:
+        @hookimpl
+        def register_channels(self, register):
+            register(Picky())
+            register(Chatty())
+
+    rt = dunning_runtime(plugins=[Plugin()], enabled=["email", "phone"], policy=ONCE)
+    case = case_factory(rt)
+    summary = dispatch.run(rt, DAY1)
+    assert (summary.sent, summary.failed) == (1, 1)
+    failed = rt.store.events(kind="delivery_failed")[0].data
+    assert (failed["error"], failed["attempt"], failed["final"], failed["smtp_code"]) == ("550 mailbox unknown", 1, True, 550)
+    assert "retry_at" not in failed
+    sent = rt.store.events(kind="sent")[0].data
+    assert (sent["reference"], sent["template"], sent["queue"]) == ("call-7", "notice", "morning")
+    assert sent["key"] == f"{case.id}:notice:phone:2026-03-02"
+    assert [a.status for a in rt.store.actions() if a.channel == "email"] == [ActionStatus.FAILED]
