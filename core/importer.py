@@ -145,6 +145,7 @@ def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None)
         address = _text(row, "address")
         if address:
             contacts.append(Contact(debtor_id=debtor_id, kind=ContactKind.POSTAL, value=address, role=ContactRole.DEBTOR))
+        contacts.extend(_other_contacts(row.get("contacts"), debtor_id, bad))
 
         if debtor_id and reference:
             seen = references.get((debtor_id, reference))
@@ -182,6 +183,39 @@ def _clash_with_store(store: Store, debtor_id: str, reference: str, amount: int,
         return (f"{reference!r} is already recorded for debtor {debtor_id!r} with "
                 f"{money.display(row[0], row[1])} due {row[2]}; correct it there, not by re-importing")
     return None
+
+
+def _other_contacts(raw: Any, debtor_id: str, bad: Any) -> list[Contact]:
+    """JSON rows may list more contacts: a spouse, a guarantor, an employer, an attorney."""
+    if raw is None or raw == "":
+        return []
+    if not isinstance(raw, list):
+        bad("contacts", "must be a list of {kind, value, role, name} objects")
+        return []
+    found: list[Contact] = []
+    for index, item in enumerate(raw, start=1):
+        where = f"contacts[{index}]"
+        if not isinstance(item, dict):
+            bad(where, "must be an object with kind, value, role and name")
+            continue
+        kind, role, value = item.get("kind"), item.get("role", "debtor"), str(item.get("value") or "").strip()
+        if kind not in {k.value for k in ContactKind}:
+            bad(f"{where}.kind", f"must be one of {', '.join(k.value for k in ContactKind)}, got {kind!r}")
+            continue
+        if role not in {r.value for r in ContactRole}:
+            bad(f"{where}.role", f"must be one of {', '.join(r.value for r in ContactRole)}, got {role!r}")
+            continue
+        if not value:
+            bad(f"{where}.value", "is required")
+            continue
+        if kind == ContactKind.EMAIL and not _EMAIL.match(value):
+            bad(f"{where}.value", f"not an email address: {value!r}")
+            continue
+        if kind in (ContactKind.MOBILE, ContactKind.WORK, ContactKind.HOME) and not _PHONE.match(value):
+            bad(f"{where}.value", f"not a phone number: {value!r}")
+            continue
+        found.append(Contact(debtor_id=debtor_id, kind=kind, value=value, role=role, name=item.get("name")))
+    return found
 
 
 def _date(row: Mapping[str, Any], field: str, bad: Any) -> dt.date | None:

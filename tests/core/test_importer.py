@@ -71,3 +71,23 @@ def test_json_import_and_dry_run(project: Project):
     assert len(json.loads(project("cases", "list", "--json").stdout)) == 1
     path.write_text(json.dumps([row("J2", "L-3", amount="-5.00")]))
     assert f"{path}: item 1: amount" in project("import", str(path), expect=1).output
+
+
+def test_json_rows_may_carry_third_party_contacts(project: Project):
+    import sqlite3
+
+    path = project.folder / "loans.json"
+    good = row("P1", "LN-1") | {"locale": "zh_CN", "contacts": [
+        {"kind": "mobile", "value": "+86 138 0013 8000", "role": "spouse", "name": "Wang Fang"},
+        {"kind": "work", "value": "+86 10 6552 9988", "role": "employer", "name": "Bright Textiles"}]}
+    path.write_text(json.dumps([good]))
+    project("import", str(path))
+    conn = sqlite3.connect(project.db)
+    assert conn.execute("SELECT role, name FROM contacts WHERE role != 'debtor' ORDER BY id").fetchall() == [
+        ("spouse", "Wang Fang"), ("employer", "Bright Textiles")]
+    assert conn.execute("SELECT locale FROM debtors WHERE id = 'P1'").fetchone() == ("zh_CN",)
+    bad = row("P2", "LN-2") | {"contacts": [{"kind": "pager", "value": "1"}, {"kind": "email", "value": "x", "role": "cousin"}]}
+    path.write_text(json.dumps([bad]))
+    out = project("import", str(path), expect=1).output
+    assert f"{path}: item 1: contacts[1].kind: must be one of" in out
+    assert f"{path}: item 1: contacts[2].role: must be one of" in out
