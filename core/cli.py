@@ -13,7 +13,7 @@ from typing import Any, NoReturn, TypeVar
 import attrs
 import click
 
-from dunning import calendar, dispatch, log, money, operations
+from dunning import calendar, dispatch, evidence, log, money, operations
 from dunning.config import Config, ConfigError, load_config, resolve_config_path
 from dunning.evidence import verify_chain
 from dunning.importer import ImportError_, import_file
@@ -256,19 +256,7 @@ def action_json(action: Action) -> dict[str, Any]:
 
 
 def event_json(event: Event) -> dict[str, Any]:
-    return {
-        "seq": event.seq,
-        "at": calendar.to_text(event.at),
-        "case_id": event.case_id,
-        "kind": event.kind,
-        "stage": event.stage,
-        "dpd": event.dpd,
-        "channel": event.channel,
-        "step": event.step,
-        "action_id": event.action_id,
-        "data": event.data,
-        "hash": event.hash,
-    }
+    return evidence.event_fields(event) | {"hash": event.hash}
 
 
 @cli.group()

@@ -13,8 +13,27 @@ from typing import Any
 
 import attrs
 
+from dunning.calendar import to_text
+from dunning.models import Event
+
 GENESIS = "0" * 64
 HASHED_FIELDS = ("seq", "at", "case_id", "kind", "stage", "dpd", "channel", "step", "action_id", "data")
+
+
+def event_fields(event: Event, seq: int | None = None) -> dict[str, Any]:
+    """The fields of an event that its hash covers, as they are stored and shown."""
+    return {
+        "seq": event.seq if seq is None else seq,
+        "at": to_text(event.at),
+        "case_id": event.case_id,
+        "kind": event.kind,
+        "stage": event.stage,
+        "dpd": event.dpd,
+        "channel": event.channel,
+        "step": event.step,
+        "action_id": event.action_id,
+        "data": dict(event.data),
+    }
 
 
 def canonical(fields: Mapping[str, Any]) -> bytes:

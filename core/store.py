@@ -257,18 +257,7 @@ class Store:
         written = []
         for event in events:
             seq += 1
-            fields = {
-                "seq": seq,
-                "at": to_text(event.at),
-                "case_id": event.case_id,
-                "kind": event.kind,
-                "stage": event.stage,
-                "dpd": event.dpd,
-                "channel": event.channel,
-                "step": event.step,
-                "action_id": event.action_id,
-                "data": dict(event.data),
-            }
+            fields = evidence.event_fields(event, seq)
             digest = evidence.chain_hash(prev, fields)
             rows.append(
                 (seq, fields["at"], event.case_id, event.kind, event.stage, event.dpd, event.channel,
