@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from importlib import resources
@@ -12,6 +13,7 @@ from typing import Any, NoReturn, TypeVar
 
 import attrs
 import click
+import structlog
 
 from dunning import calendar, dispatch, evidence, log, money, operations
 from dunning.config import Config, ConfigError, load_config, resolve_config_path
@@ -37,7 +39,9 @@ class State:
 
     def __init__(self, config_path: str | None, db: str | None, now: str | None):
         self.config_path = resolve_config_path(config_path)
-        self.config_required = config_path is not None
+        # A file named on purpose (--config or $DUNNING_CONFIG) must exist:
+        # a typo must not quietly run against an empty database.
+        self.config_required = config_path is not None or bool(os.environ.get("DUNNING_CONFIG"))
         self.db = Path(db) if db else None
         self._now_text = now
         self._config: Config | None = None
@@ -183,6 +187,8 @@ def run(state: State, now_text: str | None, dry_run: bool, as_json: bool) -> Non
     """
     rt = state.runtime()
     now = state.now(now_text)
+    for warning in rt.policy_warnings:
+        structlog.get_logger("dunning").warning("policy", detail=warning)
     show_bar = sys.stderr.isatty() and not as_json and not dry_run
     if show_bar:
         total = rt.store.count_due(rt.today(now)) + rt.store.count_ready(now)
@@ -530,7 +536,11 @@ def policy_show(state: State, name: str | None, timeline: bool) -> None:
                 rows.append([point, "recall", f"back from {rule.stage}", ""])
         for step in pol.steps_at.get(point, ()):
             what = ", ".join(step.channels) or (f"notify {step.notify}" if step.notify else step.action)
-            flags = " ".join(f for f, on in (("required", step.required), ("approval", step.requires_approval)) if on)
+            flags = " ".join(f for f, on in (
+                ("required", step.required), ("approval", step.requires_approval),
+                (f"at {'/'.join(t.strftime('%H:%M') for t in step.at)}", bool(step.at)),
+                (f"to {step.audience}", step.audience != "debtor"),
+                (f"disclose {step.disclosure}", step.disclosure != "none")) if on)
             rows.append([point, step.name, what, flags])
         for rule in pol.stages.values():
             if rule.entry_dpd == point:

@@ -129,6 +129,8 @@ def _run_portfolio(folder: Path, preset: str, *, days: int, debtors: int, rng: r
     db = folder / "dunning.db"
     for stale in (db, folder / "dunning.db-wal", folder / "dunning.db-shm"):
         stale.unlink(missing_ok=True)
+    for stale in (folder / "outbox").glob("*.jsonl"):
+        stale.unlink()
     probe = load_plugins(Config(path=None))
     outbox = OutboxPlugin(tuple(OutboxChannel(name, folder / "outbox") for name in STANDARD_CHANNELS
                                 if name not in probe.channels and name not in ("agency", "legal")))

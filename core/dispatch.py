@@ -11,6 +11,7 @@ and the next run re-sends that one action under the same key.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import socket
 import uuid
@@ -48,6 +49,7 @@ class RunSummary:
     escalated: int = 0
     awaiting_approval: int = 0
     skipped: int = 0
+    internal: int = 0  # notices and account locks carried out
     cases_planned: int = 0
     holds_lifted: int = 0
     promises_kept: int = 0
@@ -153,7 +155,7 @@ def _plan_case(rt: Runtime, case: Case, debtor_tz: str | None, today: dt.date, n
         tz = calendar.zone(debtor_tz, zone_name)
         for item in result.items:
             key = item.key(case.id)
-            not_before = calendar.local_moment(item.day if not item.late else today, item.at, tz)
+            not_before = _not_before(item.day if not item.late else today, item.at, tz)
             status = ActionStatus.PENDING
             if item.kind is ActionKind.OUTREACH and item.channel not in enabled:
                 status = ActionStatus.SKIPPED
@@ -178,6 +180,13 @@ def _plan_case(rt: Runtime, case: Case, debtor_tz: str | None, today: dt.date, n
         actions=rows,
         events=events,
     )
+
+
+# All the cases due on a day, in one zone, get the same moments: convert each
+# (day, slot, zone) once rather than once per action.
+@functools.lru_cache(maxsize=4096)
+def _not_before(day: dt.date, at: dt.time | None, tz: dt.tzinfo) -> dt.datetime:
+    return calendar.local_moment(day, at, tz)
 
 
 def _plan_event(rt: Runtime, kind: str, case: Case, now: dt.datetime, item: Planned, key: str, *,
@@ -304,8 +313,11 @@ class _Delivery:
 
     def done(self, event: Event, reference: str | None = None) -> bool:
         ok = self._finish(ActionStatus.SENT, event, reference=reference)
-        if ok:
+        # "sent" counts what reached the outside; internal work has its own counts.
+        if ok and self.action.kind is ActionKind.OUTREACH:
             self.summary.sent += 1
+        elif ok and self.action.kind in (ActionKind.NOTICE, ActionKind.LOCK_ACCOUNT):
+            self.summary.internal += 1
         return ok
 
     def fail(self, error: str, data: Mapping[str, Any] | None = None, *, retry: bool = True) -> None:
@@ -392,8 +404,8 @@ class _Delivery:
             else:
                 self.block(hold)
             return
-        if not action.required and action.created_at and self.rt.store.has_promise_since(case.id, action.created_at):
-            self.skip("promise_pending", "a promise to pay was made after this was planned")
+        if not action.required and self.rt.store.has_pending_promise(case.id, self.now):
+            self.skip("promise_pending", "the debtor has promised to pay; reminders wait for the promise")
             return
         step = self.rt.policy.step(action.step)
         if step is not None and not step.when.hold(case, case.stage):
@@ -481,10 +493,15 @@ class _Delivery:
         if verdict is not None:
             self._apply(verdict)
             return
+        # Required steps that ended without going out (channel off, rejected,
+        # failed for good) cannot hold the case back for ever; the stage change
+        # says so, so the gap is visible in the evidence.
+        not_sent = sorted({a.step for a in self.rt.store.required_not_sent(case.id, action.dpd)})
         with self.rt.store.transaction():
             if self.done(self._event("stage_changed", **{"from": case.stage.value, "to": to_stage.value,
                                                          "reason": f"policy step {action.step}",
-                                                         "approved_by": action.approved_by})):
+                                                         "approved_by": action.approved_by,
+                                                         **({"required_not_sent": not_sent} if not_sent else {})})):
                 change_stage(self.rt, case, to_stage, self.now, reason=f"policy step {action.step}")
                 self.summary.escalated += 1
 

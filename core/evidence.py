@@ -17,7 +17,7 @@ from dunning.calendar import to_text
 from dunning.models import Event
 
 GENESIS = "0" * 64
-HASHED_FIELDS = ("seq", "at", "case_id", "kind", "stage", "dpd", "channel", "step", "action_id", "data")
+HASHED_FIELDS = ("seq", "at", "recorded_at", "case_id", "kind", "stage", "dpd", "channel", "step", "action_id", "data")
 
 
 def event_fields(event: Event, seq: int | None = None) -> dict[str, Any]:
@@ -25,6 +25,7 @@ def event_fields(event: Event, seq: int | None = None) -> dict[str, Any]:
     return {
         "seq": event.seq if seq is None else seq,
         "at": to_text(event.at),
+        "recorded_at": to_text(event.recorded_at) if event.recorded_at else None,
         "case_id": event.case_id,
         "kind": event.kind,
         "stage": event.stage,

@@ -187,8 +187,8 @@ def _clash_with_store(store: Store, debtor_id: str, reference: str, amount: int,
 
 def _other_contacts(raw: Any, debtor_id: str, bad: Any) -> list[Contact]:
     """JSON rows may list more contacts: a spouse, a guarantor, an employer, an attorney."""
-    if raw is None or raw == "":
-        return []
+    if raw is None or isinstance(raw, str):
+        return []  # a CSV column that happens to be called "contacts" is just an extra column
     if not isinstance(raw, list):
         bad("contacts", "must be a list of {kind, value, role, name} objects")
         return []

@@ -128,6 +128,7 @@ def m004_evidence(db: sqlite_utils.Database) -> None:
         CREATE TABLE events (
             seq INTEGER PRIMARY KEY,
             at TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
             case_id INTEGER,
             kind TEXT NOT NULL,
             stage TEXT,

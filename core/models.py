@@ -216,6 +216,9 @@ class Event:
     step: str | None = None
     action_id: int | None = None
     data: dict[str, Any] = attrs.field(factory=dict)
+    # The wall clock when it was written; ``at`` is the business moment
+    # (``--now`` may set it back for rehearsals and backdated entries).
+    recorded_at: dt.datetime | None = None
     seq: int | None = None
     prev_hash: str | None = None
     hash: str | None = None

@@ -60,6 +60,11 @@ def parse(text: str | int, currency: str) -> int:
     return int(scaled)
 
 
+def to_decimal(minor: int, currency: str) -> Decimal:
+    """Minor units as an exact Decimal of major units: 123450 EUR -> Decimal("1234.50")."""
+    return Decimal(minor).scaleb(-exponent(currency))
+
+
 def format_minor(minor: int, currency: str, *, grouping: bool = False) -> str:
     """Minor units back to a plain decimal string: 123450 EUR -> "1234.50"."""
     exp = exponent(currency)

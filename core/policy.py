@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import tomllib
+from decimal import Decimal
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -45,10 +46,14 @@ class Conditions:
     def hold(self, case: Case, stage: Stage) -> bool:
         if self.stages and stage not in self.stages:
             return False
-        if self.min_balance is not None and case.balance < money.parse(self.min_balance, case.currency):
-            return False
-        if self.max_balance is not None and case.balance > money.parse(self.max_balance, case.currency):
-            return False
+        if self.min_balance is not None or self.max_balance is not None:
+            # Compared in major units: "500.50" means the same in EUR and in
+            # JPY (where no case can owe fractions of a yen).
+            balance = money.to_decimal(case.balance, case.currency)
+            if self.min_balance is not None and balance < Decimal(self.min_balance.replace(",", "")):
+                return False
+            if self.max_balance is not None and balance > Decimal(self.max_balance.replace(",", "")):
+                return False
         if self.min_broken_promises is not None and case.broken_promises < self.min_broken_promises:
             return False
         return True
@@ -189,7 +194,7 @@ def evaluate(policy: Policy, case: Case, today: dt.date) -> Plan:
             if not is_today and not step.required:
                 missed.append((step.name, point))
                 continue
-            steps.extend(_planned_for_step(step, point, day, late=not is_today))
+            steps.extend(_shared_planned(step, point, day, not is_today))
         recalls = [i for i in stage_items if i.kind is ActionKind.RECALL]
         entries = [i for i in stage_items if i.kind is ActionKind.ESCALATE]
         items.extend(recalls + steps + entries)
@@ -255,6 +260,27 @@ def _planned_for_step(step: Step, point: int, day: dt.date, *, late: bool) -> li
         for channel in step.channels
         for slot in slots
     ]
+
+
+# What a step plans on a given day does not depend on the case, and Planned
+# is immutable, so cases due on the same day share one tuple of items
+# instead of each building identical ones (a million cases falling due
+# together make a million plans). Keyed by the step's identity: the entry
+# holds the step itself, so its id cannot be reused while the entry lives.
+_SHARED_PLANNED: dict[tuple[int, int, dt.date, bool], tuple[Step, tuple[Planned, ...]]] = {}
+_SHARED_PLANNED_MAX = 4096
+
+
+def _shared_planned(step: Step, point: int, day: dt.date, late: bool) -> tuple[Planned, ...]:
+    key = (id(step), point, day, late)
+    hit = _SHARED_PLANNED.get(key)
+    if hit is not None and hit[0] is step:
+        return hit[1]
+    items = tuple(_planned_for_step(step, point, day, late=late))
+    if len(_SHARED_PLANNED) >= _SHARED_PLANNED_MAX:
+        _SHARED_PLANNED.clear()  # bounded: a long simulation walks many days
+    _SHARED_PLANNED[key] = (step, items)
+    return items
 
 
 def _next_day(policy: Policy, anchor: dt.date, today_dpd: int) -> dt.date | None:

@@ -21,7 +21,7 @@ import attrs
 import sqlite_utils
 
 from dunning import evidence
-from dunning.calendar import from_text, to_text
+from dunning.calendar import from_text, to_text, utc_now
 from dunning.migrations import migrations as core_migrations
 from dunning.models import (
     OPEN_ACTION_STATUSES,
@@ -86,6 +86,9 @@ def _case(row: Sequence[Any]) -> Case:
     )
 
 
+# The case columns with the debtor's time zone last (for ``due_cases``).
+_DUE_COLUMNS = ", ".join("c." + c.strip() for c in _CASE_COLUMNS.split(",")) + ", d.timezone"
+
 _ACTION_COLUMNS = (
     "id, key, case_id, kind, step, channel, template, target, dpd, planned_for, not_before, status, "
     "required, requires_approval, approved_by, attempts, last_error, reference, options, created_at"
@@ -119,9 +122,24 @@ def _action(row: Sequence[Any]) -> Action:
 
 def action_row(case_id: int, key: str, planned: Any, not_before: dt.datetime, status: ActionStatus, now_text: str) -> tuple[Any, ...]:
     """The insert tuple for one planned item (see ``Store.save_plans``)."""
-    return (
-        key,
-        case_id,
+    return (key, case_id, *_action_row_middle(planned, not_before, status), now_text, now_text)
+
+
+# Everything in an action's row but its key, case and timestamps depends only
+# on the planned item, its moment and its status. Planning shares one Planned
+# object among all the cases due the same day (``policy._shared_planned``),
+# so a million rows need only a handful of these. Keyed by the item's
+# identity; the entry holds the item, so its id cannot be reused meanwhile.
+_ROW_MIDDLES: dict[tuple[int, dt.datetime, ActionStatus], tuple[Any, tuple[Any, ...]]] = {}
+_ROW_MIDDLES_MAX = 4096
+
+
+def _action_row_middle(planned: Any, not_before: dt.datetime, status: ActionStatus) -> tuple[Any, ...]:
+    cache_key = (id(planned), not_before, status)
+    hit = _ROW_MIDDLES.get(cache_key)
+    if hit is not None and hit[0] is planned:
+        return hit[1]
+    middle = (
         planned.kind.value,
         planned.step,
         planned.channel,
@@ -134,15 +152,24 @@ def action_row(case_id: int, key: str, planned: Any, not_before: dt.datetime, st
         int(planned.required),
         int(planned.requires_approval),
         json.dumps(dict(planned.options), sort_keys=True) if planned.options else "{}",
-        now_text,
-        now_text,
     )
+    if len(_ROW_MIDDLES) >= _ROW_MIDDLES_MAX:
+        _ROW_MIDDLES.clear()  # bounded: items of past days are not asked for again
+    _ROW_MIDDLES[cache_key] = (planned, middle)
+    return middle
 
 
 _INSERT_ACTION = (
     "INSERT OR IGNORE INTO actions (key, case_id, kind, step, channel, template, target, dpd, planned_for, "
     "not_before, status, required, requires_approval, options, created_at, updated_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+# Planning's compare-and-set on a case's cursor: only if nobody planned it since it was read.
+_ADVANCE_CURSOR = (
+    "UPDATE cases SET planned_through = ?, next_action_on = ? "
+    "WHERE id = ? AND status = 'open' AND planned_through IS ?"
 )
 
 
@@ -255,20 +282,22 @@ class Store:
         seq, prev = self._last_link
         rows = []
         written = []
+        recorded_at = utc_now().replace(microsecond=0)
         for event in events:
             seq += 1
+            event = attrs.evolve(event, recorded_at=recorded_at)
             fields = evidence.event_fields(event, seq)
             digest = evidence.chain_hash(prev, fields)
             rows.append(
-                (seq, fields["at"], event.case_id, event.kind, event.stage, event.dpd, event.channel,
+                (seq, fields["at"], fields["recorded_at"], event.case_id, event.kind, event.stage, event.dpd, event.channel,
                  event.step, event.action_id, evidence.canonical(fields["data"]).decode(), prev, digest)
             )
             written.append(attrs.evolve(event, seq=seq, prev_hash=prev, hash=digest))
             prev = digest
         if rows:
             self.conn.executemany(
-                "INSERT INTO events (seq, at, case_id, kind, stage, dpd, channel, step, action_id, data, prev_hash, hash) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO events (seq, at, recorded_at, case_id, kind, stage, dpd, channel, step, action_id, data, "
+                "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
         self._last_link = (seq, prev)
@@ -286,14 +315,15 @@ class Store:
             where.append("kind = ?")
             params.append(kind)
         sql = (
-            "SELECT seq, at, case_id, kind, stage, dpd, channel, step, action_id, data, prev_hash, hash "
+            "SELECT seq, at, case_id, kind, stage, dpd, channel, step, action_id, data, prev_hash, hash, recorded_at "
             f"FROM events WHERE {' AND '.join(where)} ORDER BY seq"
         )
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [
             Event(seq=r[0], at=from_text(r[1]), case_id=r[2], kind=r[3], stage=r[4], dpd=r[5], channel=r[6],
-                  step=r[7], action_id=r[8], data=json.loads(r[9]), prev_hash=r[10], hash=r[11])
+                  step=r[7], action_id=r[8], data=json.loads(r[9]), prev_hash=r[10], hash=r[11],
+                  recorded_at=from_text(r[12]))
             for r in self.conn.execute(sql, params)
         ]
 
@@ -303,7 +333,8 @@ class Store:
 
     def event_rows_for_verify(self) -> Iterator[dict[str, Any]]:
         cursor = self.conn.execute(
-            "SELECT seq, at, case_id, kind, stage, dpd, channel, step, action_id, data, prev_hash, hash FROM events ORDER BY seq"
+            "SELECT seq, at, recorded_at, case_id, kind, stage, dpd, channel, step, action_id, data, prev_hash, hash "
+            "FROM events ORDER BY seq"
         )
         names = [d[0] for d in cursor.description]
         for row in cursor:
@@ -430,6 +461,17 @@ class Store:
             )
         ]
 
+    def required_not_sent(self, case_id: int, up_to_dpd: int | None) -> list[Action]:
+        """Required outreach for this case that ended without going out."""
+        return [
+            _action(r)
+            for r in self.conn.execute(
+                f"SELECT {_ACTION_COLUMNS} FROM actions WHERE case_id = ? AND required = 1 "
+                "AND status IN ('skipped', 'blocked', 'failed', 'rejected') AND (? IS NULL OR dpd <= ?) ORDER BY id",
+                [case_id, up_to_dpd, up_to_dpd],
+            )
+        ]
+
     def has_open_escalation(self, case_id: int, to_stage: str) -> bool:
         row = self.conn.execute(
             "SELECT 1 FROM actions WHERE case_id = ? AND kind = 'escalate' AND target = ? "
@@ -541,14 +583,23 @@ class Store:
     def due_cases(self, today: dt.date, after: tuple[str, int] | None, limit: int) -> list[tuple[Case, str | None]]:
         """Open cases with something due by ``today``, with the debtor's time zone; keyset-paged."""
         last_day, last_id = after or ("", 0)
+        # Two plain range scans on the cases_due index instead of one row-value
+        # comparison "(next_action_on, id) > (?, ?)": SQLite seeks only on the
+        # first column of a row value, so each page would rescan every entry of
+        # ``last_day`` before ``last_id`` - quadratic when a million cases fall
+        # due on the same day (and a dry run, which moves no cursor, rescans
+        # them all). First the rest of ``last_day``, then the later days.
+        select = f"SELECT {_DUE_COLUMNS} FROM cases c JOIN debtors d ON d.id = c.debtor_id "
         rows = self.conn.execute(
-            f"SELECT {', '.join('c.' + c.strip() for c in _CASE_COLUMNS.split(','))}, d.timezone "
-            "FROM cases c JOIN debtors d ON d.id = c.debtor_id "
-            "WHERE c.next_action_on <= ? AND (c.next_action_on, c.id) > (?, ?) "
-            "ORDER BY c.next_action_on, c.id LIMIT ?",
-            [today.isoformat(), last_day, last_id, limit],
+            select + "WHERE c.next_action_on = ? AND c.id > ? AND c.next_action_on <= ? ORDER BY c.id LIMIT ?",
+            [last_day, last_id, today.isoformat(), limit],
         ).fetchall()
-        return [(_case(r[:15]), r[15]) for r in rows]
+        if len(rows) < limit:
+            rows += self.conn.execute(
+                select + "WHERE c.next_action_on > ? AND c.next_action_on <= ? ORDER BY c.next_action_on, c.id LIMIT ?",
+                [last_day, today.isoformat(), limit - len(rows)],
+            ).fetchall()
+        return [(_case(r), r[15]) for r in rows]
 
     def count_due(self, today: dt.date) -> int:
         return self.conn.execute("SELECT count(*) FROM cases WHERE next_action_on <= ?", [today.isoformat()]).fetchone()[0]
@@ -564,28 +615,36 @@ class Store:
         A case whose cursor moved since it was read (another dispatcher got
         there first) is left alone. Returns (cases written, actions inserted).
         """
-        written = inserted = 0
+        if not writes:
+            return 0, 0
+        cursors = [
+            (w.planned_through.isoformat(), _iso(w.next_action_on), w.case_id, _iso(w.expected_planned_through))
+            for w in writes
+        ]
         with self.transaction():
-            rows: list[tuple[Any, ...]] = []
-            events: list[Event] = []
-            for w in writes:
-                cursor = self.conn.execute(
-                    "UPDATE cases SET planned_through = ?, next_action_on = ? "
-                    "WHERE id = ? AND status = 'open' AND planned_through IS ?",
-                    [w.planned_through.isoformat(), _iso(w.next_action_on), w.case_id, _iso(w.expected_planned_through)],
-                )
-                if cursor.rowcount != 1:
-                    continue
-                written += 1
-                rows.extend(w.actions)
-                events.extend(w.events)
+            # Compare-and-set every cursor in one executemany: per-row execute
+            # calls cost as much as the updates themselves. The write lock is
+            # held (BEGIN IMMEDIATE), so if every row matched, nobody moved a
+            # cursor. If some did not, undo the batch and redo it row by row
+            # to learn which cases to leave alone.
+            self.conn.execute("SAVEPOINT save_plans")
+            if self.conn.executemany(_ADVANCE_CURSOR, cursors).rowcount == len(writes):
+                kept = list(writes)
+            else:
+                self.conn.execute("ROLLBACK TO save_plans")
+                kept = [w for w, params in zip(writes, cursors)
+                        if self.conn.execute(_ADVANCE_CURSOR, params).rowcount == 1]
+            self.conn.execute("RELEASE save_plans")
+            rows = [row for w in kept for row in w.actions]
+            events = [event for w in kept for event in w.events]
+            inserted = 0
             if rows:
                 before = self.conn.total_changes
                 self.conn.executemany(_INSERT_ACTION, rows)
                 inserted = self.conn.total_changes - before
             if events:
                 self.append_events(events)
-        return written, inserted
+        return len(kept), inserted
 
     def action_ids_by_key(self, keys: Sequence[str]) -> dict[str, int]:
         found: dict[str, int] = {}
@@ -768,10 +827,11 @@ class Store:
         )
         return cursor.rowcount == 1
 
-    def has_promise_since(self, case_id: int, since: dt.datetime) -> bool:
+    def has_pending_promise(self, case_id: int, now: dt.datetime) -> bool:
+        """A promise made by ``now`` that is neither kept nor broken yet."""
         return self.conn.execute(
-            "SELECT 1 FROM promises WHERE case_id = ? AND status = 'pending' AND created_at >= ? LIMIT 1",
-            [case_id, to_text(since)],
+            "SELECT 1 FROM promises WHERE case_id = ? AND status = 'pending' AND created_at <= ? LIMIT 1",
+            [case_id, to_text(now)],
         ).fetchone() is not None
 
     def add_hold(self, case_id: int, reason: str, since: dt.datetime, until: dt.date | None, note: str | None) -> int:

@@ -159,3 +159,15 @@ def test_demo_runs_both_presets(tmp_path: Path):
     lines = (tmp_path / "trade-receivables" / "outbox" / "email.jsonl").read_text().splitlines()
     first = json.loads(lines[0])
     assert first["step"] in ("courtesy-reminder", "overdue-notice", "follow-up") and first["key"].count(":") >= 3
+
+
+def test_a_missing_config_named_by_the_environment_is_an_error(tmp_path: Path):
+    result = CliRunner().invoke(cli, ["cases", "list"], env={"DUNNING_CONFIG": str(tmp_path / "typo.toml")})
+    assert result.exit_code == 1 and f"{tmp_path / 'typo.toml'}: no such config file" in result.output
+
+
+def test_events_keep_the_wall_clock_beside_the_business_moment(project: Project):
+    _import(project)
+    event = json.loads(project("events", "--json").stdout)[0]
+    assert event["at"] == "2026-02-20T08:00:00Z"
+    assert event["recorded_at"] and event["recorded_at"] != event["at"]

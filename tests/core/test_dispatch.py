@@ -277,3 +277,14 @@ def test_a_permanent_failure_is_not_retried_and_channel_facts_cannot_overwrite_t
     assert (sent["reference"], sent["template"], sent["queue"]) == ("call-7", "notice", "morning")
     assert sent["key"] == f"{case.id}:notice:phone:2026-03-02"
     assert [a.status for a in rt.store.actions() if a.channel == "email"] == [ActionStatus.FAILED]
+
+
+def test_a_stage_change_says_which_required_steps_never_went_out(dunning_runtime, case_factory):
+    # The letter channel is off: the required letters are skipped, and the move to the agency records that.
+    rt = dunning_runtime(plugins=[ChannelsPlugin("email", "phone", "visit")], enabled=["email", "phone", "visit"])
+    case = case_factory(rt, amount="9000.00")
+    dispatch.run(rt, dt.datetime(2026, 5, 30, 9, tzinfo=UTC))  # DPD 90
+    dispatch.run(rt, dt.datetime(2026, 5, 31, 9, tzinfo=UTC))  # DPD 91
+    change = [e for e in rt.store.events(kind="stage_changed") if e.data["to"] == "agency"][0]
+    assert change.data["required_not_sent"] == ["formal-demand", "reconciliation-statement"]
+    assert rt.store.case(case.id).stage == "agency"

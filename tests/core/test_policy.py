@@ -151,3 +151,12 @@ def test_whatever_the_run_schedule_no_occurrence_is_planned_twice(gaps: list[int
     assert last_day is not None
     if (last_day - DUE).days >= 91:
         assert any(":formal-demand:" in k for k in keys)
+
+
+def test_policy_amounts_are_major_units_in_any_currency():
+    policy = load_policy_text(POLICY.replace('template = "t"', 'template = "t"\nmin_balance = "500.50"'), "p.toml")
+    step = policy.steps[0]
+    assert step.when.hold(case(currency="JPY", balance=501), Stage.INTERNAL)
+    assert not step.when.hold(case(currency="JPY", balance=500), Stage.INTERNAL)
+    assert step.when.hold(case(currency="EUR", balance=50050), Stage.INTERNAL)
+    assert not step.when.hold(case(currency="EUR", balance=50049), Stage.INTERNAL)
