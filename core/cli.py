@@ -187,8 +187,12 @@ def run(state: State, now_text: str | None, dry_run: bool, as_json: bool) -> Non
     """
     rt = state.runtime()
     now = state.now(now_text)
-    for warning in rt.policy_warnings:
-        structlog.get_logger("dunning").warning("policy", detail=warning)
+    disabled = sorted(rt.policy.channels() - set(rt.plugins.enabled))
+    if disabled:
+        # One line per run, not one per step: cron logs stay readable.
+        structlog.get_logger("dunning").warning(
+            "policy names channels that are not enabled; their steps are skipped with an event",
+            channels=", ".join(disabled))
     show_bar = sys.stderr.isatty() and not as_json and not dry_run
     if show_bar:
         total = rt.store.count_due(rt.today(now)) + rt.store.count_ready(now)
