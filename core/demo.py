@@ -24,7 +24,7 @@ from dunning.channels import STANDARD_CHANNELS, Delivery, DeliveryContext
 from dunning.config import Config
 from dunning.importer import COLUMNS
 from dunning.models import Action, Case, Event, Stage, Status
-from dunning.plugins import load_plugins
+from dunning.plugin_manager import load_plugins
 from dunning.policy import PRESETS
 from dunning.runtime import Runtime
 from dunning.simulation import RUN_HOURS, what

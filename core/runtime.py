@@ -14,7 +14,7 @@ from dunning import calendar, templates
 from dunning.channels import Channel, Delivery
 from dunning.config import Config
 from dunning.models import Case, Event
-from dunning.plugins import Plugins, load_plugins
+from dunning.plugin_manager import Plugins, load_plugins
 from dunning.policy import Policy, check_channels, dpd_on, load_policy
 from dunning.store import Store
 

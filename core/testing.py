@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from dunning import calendar, plugins
+from dunning import calendar, plugin_manager
 from dunning.config import Config
 from dunning.models import Case, Contact, ContactKind, Debtor, DebtorKind
 from dunning.runtime import Runtime
@@ -116,10 +116,10 @@ def register_plugin() -> Iterator[Callable[[object], object]]:
     added: list[object] = []
 
     def register(plugin: object) -> object:
-        plugins.registered.append(plugin)
+        plugin_manager.registered.append(plugin)
         added.append(plugin)
         return plugin
 
     yield register
     for plugin in added:
-        plugins.registered.remove(plugin)
+        plugin_manager.registered.remove(plugin)

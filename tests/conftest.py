@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from dunning import Delivery, hookimpl
 from dunning.cli import cli
-from dunning.plugins import LOAD_ENV
+from dunning.plugin_manager import LOAD_ENV
 
 HEADER = ["debtor_id", "name", "kind", "email", "mobile", "work_phone", "home_phone", "address", "country",
           "timezone", "reference", "amount", "currency", "issued_on", "due_on"]
