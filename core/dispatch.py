@@ -301,6 +301,9 @@ class _Delivery:
             self.summary.blocked_by_rule[verdict.rule] = self.summary.blocked_by_rule.get(verdict.rule, 0) + 1
 
     def defer(self, rule: str, until: dt.datetime, reason: str) -> None:
+        # A deferral to a moment already past would be claimed again by this
+        # very run, for ever; it waits at least until the next minute.
+        until = max(until, self.now + dt.timedelta(minutes=1))
         event = self._event("deferred", rule=rule, reason=reason, until=calendar.to_text(until))
         if self._finish(ActionStatus.PENDING, event, not_before=until):
             self.summary.deferred += 1

@@ -233,3 +233,17 @@ def test_an_action_awaiting_approval_can_be_rejected(dunning_runtime, case_facto
     assert rt.store.case(case.id).account_locked is False
     with pytest.raises(operations.OperationError, match="not awaiting approval"):
         operations.decide(rt, lock.id, approve=True, by="Boss", now=dt.datetime(2026, 6, 1, 12, tzinfo=UTC))
+
+
+def test_a_rule_deferring_to_the_past_does_not_loop_the_run(dunning_runtime, case_factory):
+    class Confused:
+        @hookimpl
+        def check_action(self, action: Any, case: Any, now: dt.datetime) -> Verdict:
+            return Verdict.defer("test:yesterday", now - dt.timedelta(days=1), "wrong clock")
+
+    rt = dunning_runtime(plugins=[ChannelsPlugin("email", "phone"), Confused()], enabled=["email", "phone"])
+    case_factory(rt)
+    summary = dispatch.run(rt, DAY1)
+    assert summary.deferred == 2 and summary.sent == 0
+    until = rt.store.events(kind="deferred")[0].data["until"]
+    assert until == "2026-03-02T09:01:00Z"
