@@ -10,6 +10,7 @@ and the next run re-sends that one action under the same key.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import os
@@ -134,16 +135,20 @@ def plan(rt: Runtime, now: dt.datetime, summary: RunSummary, progress: ProgressC
     now_text = calendar.to_text(now)
     enabled = set(rt.plugins.enabled)
     zone_name = rt.config.timezone
-    for batch in _due_batches(rt, today):
-        writes = [
-            _plan_case(rt, case, tz, today, now, now_text, enabled, zone_name, summary)
-            for case, tz in batch
-        ]
-        cases, inserted = rt.store.save_plans(writes)
-        summary.cases_planned += cases
-        summary.planned += inserted
-        if progress:
-            progress("plan", len(batch))
+    # Read and evaluate here while the store writes earlier batches on a
+    # thread of its own (see Store.save_plans_pipelined). Keyset paging stays
+    # right meanwhile: a case the writer has planned moves its
+    # next_action_on past today, so no later page can meet it again.
+    batches = (
+        [_plan_case(rt, case, tz, today, now, now_text, enabled, zone_name, summary) for case, tz in batch]
+        for batch in _due_batches(rt, today)
+    )
+    with contextlib.closing(rt.store.save_plans_pipelined(batches)) as saved_batches:
+        for saved in saved_batches:
+            summary.cases_planned += saved.cases
+            summary.planned += saved.inserted
+            if progress:
+                progress("plan", saved.submitted)
 
 
 def _plan_case(rt: Runtime, case: Case, debtor_tz: str | None, today: dt.date, now: dt.datetime, now_text: str,

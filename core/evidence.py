@@ -1,6 +1,7 @@
 """The evidence log's hash chain: each event carries the hash of the one before.
 
-Pure functions; the store calls ``chain_hash`` when it appends and
+Pure functions; the store calls ``link_hash`` (the same digest as
+``chain_hash``, built without the intermediate dict) when it appends and
 ``verify_chain`` walks what it reads back.
 """
 
@@ -18,6 +19,13 @@ from dunning.models import Event
 
 GENESIS = "0" * 64
 HASHED_FIELDS = ("seq", "at", "recorded_at", "case_id", "kind", "stage", "dpd", "channel", "step", "action_id", "data")
+
+# One encoder for every canonical encoding: ``json.dumps`` with these
+# options builds a fresh JSONEncoder on each call, which costs more than
+# encoding a small event. ``encode`` keeps no state, so sharing it is safe.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+# What that encoder does to a str (with ensure_ascii=False): quote and escape.
+_encode_str = json.encoder.encode_basestring
 
 
 def event_fields(event: Event, seq: int | None = None) -> dict[str, Any]:
@@ -37,14 +45,65 @@ def event_fields(event: Event, seq: int | None = None) -> dict[str, Any]:
     }
 
 
+def canonical_text(value: Any) -> str:
+    """``canonical(value)`` as text: what the store keeps in an event's ``data`` column."""
+    return _ENCODER.encode(value)
+
+
 def canonical(fields: Mapping[str, Any]) -> bytes:
     """The bytes that are hashed: sorted keys, no spaces, UTF-8."""
-    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    return _ENCODER.encode(fields).encode()
 
 
 def chain_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:
     body = {name: fields.get(name) for name in HASHED_FIELDS}
     return hashlib.sha256(prev_hash.encode() + canonical(body)).hexdigest()
+
+
+# ``canonical`` of the hashed fields spelled out: the keys in sorted order,
+# each followed by its value's JSON. ``link_hash`` fills it in directly, so
+# appending an event neither builds the fields' dict nor encodes ``data``
+# twice (once for the hash, once for the column): the column's text is
+# spliced in, and it is exactly what the encoder writes for a nested dict.
+_SORTED_FIELDS = ("action_id", "at", "case_id", "channel", "data", "dpd", "kind", "recorded_at", "seq", "stage", "step")
+assert _SORTED_FIELDS == tuple(sorted(HASHED_FIELDS)), "link_hash must list the hashed fields in sorted order"
+_BODY = "{" + ",".join(f'"{name}":%s' for name in _SORTED_FIELDS) + "}"
+
+
+def _json_scalar(value: Any) -> str:
+    """The encoder's output for one field value, fast for the types events hold."""
+    if value is None:
+        return "null"
+    kind = type(value)
+    if kind is str:
+        return _encode_str(value)
+    if kind is int:
+        return int.__repr__(value)
+    return _ENCODER.encode(value)  # bool, float, an enum...: exactly as the encoder writes it
+
+
+def link_hash(prev_hash: str, seq: int, event: Event, at_text: str, recorded_text: str | None, data_text: str) -> str:
+    """``chain_hash(prev_hash, event_fields(event, seq))``, with the text forms already at hand.
+
+    ``at_text`` is ``to_text(event.at)``, ``recorded_text`` that of the
+    moment the event is recorded (None if it has none), and ``data_text``
+    is ``canonical_text(dict(event.data))``. The digest is the same; the
+    tests compare the two on awkward values.
+    """
+    body = _BODY % (
+        _json_scalar(event.action_id),
+        _encode_str(at_text),
+        _json_scalar(event.case_id),
+        _json_scalar(event.channel),
+        data_text,
+        _json_scalar(event.dpd),
+        _json_scalar(event.kind),
+        "null" if recorded_text is None else _encode_str(recorded_text),
+        _json_scalar(seq),
+        _json_scalar(event.stage),
+        _json_scalar(event.step),
+    )
+    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
 @attrs.frozen

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
+import itertools
 import json
+import queue
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -159,18 +163,86 @@ def _action_row_middle(planned: Any, not_before: dt.datetime, status: ActionStat
     return middle
 
 
-_INSERT_ACTION = (
-    "INSERT OR IGNORE INTO actions (key, case_id, kind, step, channel, template, target, dpd, planned_for, "
-    "not_before, status, required, requires_approval, options, created_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_ACTION_INSERT_COLUMNS = (
+    "key, case_id, kind, step, channel, template, target, dpd, planned_for, not_before, status, required, "
+    "requires_approval, options, created_at, updated_at"
 )
+_INSERT_ACTION = f"INSERT OR IGNORE INTO actions ({_ACTION_INSERT_COLUMNS}) VALUES ({', '.join('?' * 16)})"
+# The same insert for many rows at once (see ``_execute_rows``).
+_INSERT_ACTIONS = f"INSERT OR IGNORE INTO actions ({_ACTION_INSERT_COLUMNS}) VALUES {{rows}}"
 
+_INSERT_EVENTS = (
+    "INSERT INTO events (seq, at, recorded_at, case_id, kind, stage, dpd, channel, step, action_id, data, "
+    "prev_hash, hash) VALUES {rows}"
+)
 
 # Planning's compare-and-set on a case's cursor: only if nobody planned it since it was read.
 _ADVANCE_CURSOR = (
     "UPDATE cases SET planned_through = ?, next_action_on = ? "
     "WHERE id = ? AND status = 'open' AND planned_through IS ?"
 )
+# The same for many cases in one statement; its rows are _ADVANCE_CURSOR's parameters.
+# SQLite names a VALUES list's columns column1, column2, ...: here planned_through,
+# next_action_on, id and the expected planned_through.
+_ADVANCE_CURSORS = (
+    "UPDATE cases SET planned_through = v.column1, next_action_on = v.column2 FROM (VALUES {rows}) AS v "
+    "WHERE cases.id = v.column3 AND cases.status = 'open' AND cases.planned_through IS v.column4"
+)
+# UPDATE ... FROM came with SQLite 3.33; older libraries run _ADVANCE_CURSOR row by row.
+_HAS_UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33, 0)
+
+# Rows per multi-row statement, at most (a power of two, see ``_execute_rows``).
+_MAX_ROWS_PER_STATEMENT = 512
+
+
+@functools.lru_cache(maxsize=256)
+def _rows_sql(template: str, width: int, count: int) -> str:
+    """``template`` with ``{rows}`` replaced by ``count`` groups of ``width`` placeholders.
+
+    Cached, so each statement is one str object: sqlite3's statement cache
+    then finds the prepared statement without rebuilding a long string.
+    """
+    group = "(" + ", ".join("?" * width) + ")"
+    return template.format(rows=", ".join([group] * count))
+
+
+def _execute_rows(conn: sqlite3.Connection, template: str, rows: Sequence[Sequence[Any]]) -> int:
+    """Run a ``{rows}`` statement for all ``rows`` in a few multi-row statements; returns the rows changed.
+
+    ``executemany`` steps SQLite once per row, and the sqlite3 module
+    re-takes the GIL after every step: on a thread that shares the GIL with
+    busy Python code (planning's writer) each re-take may wait a whole
+    switch interval. Many rows per statement bind under the GIL once and
+    then run without it, and SQLite itself does less per row. Chunks are
+    powers of two, so a handful of statement shapes are prepared and cached.
+    """
+    if not rows:
+        return 0
+    width = len(rows[0])
+    limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width
+    size = _MAX_ROWS_PER_STATEMENT
+    while size > max(limit, 1):
+        size //= 2
+    before = conn.total_changes
+    start, total = 0, len(rows)
+    while start < total:
+        while size > total - start:
+            size //= 2
+        chunk = rows[start : start + size]
+        conn.execute(_rows_sql(template, width, size), [value for row in chunk for value in row])
+        start += size
+    return conn.total_changes - before
+
+
+def _stamped(event: Event, recorded_at: dt.datetime, seq: int, prev_hash: str, digest: str) -> Event:
+    """The event as appended: recorded, numbered and linked.
+
+    Spelled out rather than ``attrs.evolve`` (which looks the fields up on
+    every call); tests/core/test_planning_writer.py checks it keeps every field.
+    """
+    return Event(kind=event.kind, at=event.at, case_id=event.case_id, stage=event.stage, dpd=event.dpd,
+                 channel=event.channel, step=event.step, action_id=event.action_id, data=event.data,
+                 recorded_at=recorded_at, seq=seq, prev_hash=prev_hash, hash=digest)
 
 
 @attrs.frozen
@@ -181,7 +253,7 @@ class CasePlanWrite:
     expected_planned_through: dt.date | None
     planned_through: dt.date
     next_action_on: dt.date | None
-    actions: Sequence[tuple[Any, ...]]  # rows for _INSERT_ACTION
+    actions: Sequence[tuple[Any, ...]]  # rows for _INSERT_ACTIONS (see ``action_row``)
     events: Sequence[Event] = ()
 
 
@@ -204,10 +276,111 @@ class ImportResult:
     obligations_unchanged: int
 
 
+@attrs.frozen
+class SavedPlans:
+    """What one batch of ``save_plans`` wrote, once committed."""
+
+    submitted: int  # writes in the batch
+    cases: int  # cases whose cursor still matched, and were written
+    inserted: int  # actions inserted (rows whose key already existed are not counted)
+
+
+class _PlanWriterThread:
+    """The writer behind ``Store.save_plans_pipelined``: one thread, its own connection.
+
+    Batches arrive through a bounded queue; results (a ``SavedPlans`` with
+    the events that batch committed, or the exception that stopped the
+    writer) go back through an unbounded one, in order. After an error, or
+    once asked to stop, the thread keeps taking batches off the queue without
+    writing them, so the caller never blocks on a full queue.
+    """
+
+    _STOP = None
+
+    def __init__(self, store: "Store", depth: int):
+        self._store = store
+        self._todo: queue.Queue[Sequence[CasePlanWrite] | None] = queue.Queue(maxsize=max(depth, 1))
+        self._done: queue.SimpleQueue[tuple[SavedPlans, list[Event]] | BaseException] = queue.SimpleQueue()
+        self._stopping = threading.Event()
+        self._outstanding = 0  # batches put and not yet collected
+        self._thread = threading.Thread(target=self._run, name="dunning-plan-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, writes: Sequence[CasePlanWrite]) -> None:
+        self._todo.put(writes)
+        self._outstanding += 1
+
+    def committed(self, *, wait: bool) -> Iterator[tuple[SavedPlans, list[Event]]]:
+        """Results of the batches written so far (all of them, if ``wait``); raises the writer's error."""
+        while self._outstanding:
+            try:
+                result = self._done.get() if wait else self._done.get_nowait()
+            except queue.Empty:
+                return
+            self._outstanding -= 1
+            if isinstance(result, BaseException):
+                self._outstanding = 0  # nothing after a failed batch is written
+                raise result
+            yield result
+
+    def stop(self) -> list[tuple[SavedPlans, list[Event]]]:
+        """Let the batch in hand finish, drop the queued ones, end the thread; the results not yet collected."""
+        self._stopping.set()
+        while self._thread.is_alive():
+            try:
+                self._todo.put(self._STOP, timeout=0.1)  # the thread drains the queue, so room comes
+                break
+            except queue.Full:
+                continue
+        self._thread.join()
+        leftover = []
+        while self._outstanding:
+            self._outstanding -= 1
+            try:
+                result = self._done.get_nowait()
+            except queue.Empty:
+                break  # dropped unwritten
+            if not isinstance(result, BaseException):
+                leftover.append(result)
+        return leftover
+
+    def _run(self) -> None:
+        writer: Store | None = None
+        failed = False
+        try:
+            writer = self._store._second_connection()
+        except BaseException as exc:
+            failed = True
+            self._done.put(exc)
+        try:
+            while True:
+                writes = self._todo.get()
+                if writes is self._STOP:
+                    return
+                if failed or self._stopping.is_set() or writer is None:
+                    continue  # not written; the caller learns why from the error already sent
+                events: list[Event] = []
+                writer.on_events = events.extend  # called after the batch commits
+                try:
+                    cases, inserted = writer.save_plans(writes)
+                except BaseException as exc:  # save_plans rolled the batch back
+                    failed = True
+                    self._done.put(exc)
+                    continue
+                self._done.put((SavedPlans(len(writes), cases, inserted), events))
+        finally:
+            if writer is not None:
+                writer.close()
+
+
 class Store:
     """One SQLite database file, with the core's schema and the plugins' tables."""
 
     def __init__(self, path: str | Path, plugin_migrations: Mapping[str, Sequence[Migration]] | None = None):
+        self._open(path)
+        self.migrate(plugin_migrations or {})
+
+    def _open(self, path: str | Path) -> None:
         self.path = Path(path)
         self.db = sqlite_utils.Database(self.path, execute_plugins=False)
         self.conn: sqlite3.Connection = self.db.conn
@@ -217,7 +390,20 @@ class Store:
         self._pending_events: list[Event] = []
         self._last_link: tuple[int, str] | None = None
         self.on_events: Callable[[Sequence[Event]], None] | None = None
-        self.migrate(plugin_migrations or {})
+
+    def _second_connection(self) -> "Store":
+        """Another Store on the same file, through a connection of its own (for a second thread).
+
+        Same pragmas; no migrations (this one ran them). Its events are
+        announced by whoever set its ``on_events``, not through this store.
+        """
+        other = Store.__new__(Store)
+        other._open(self.path)
+        return other
+
+    def _is_file(self) -> bool:
+        """Whether the database lives in a file a second connection can open (not ``:memory:``)."""
+        return any(name == "main" and file for _seq, name, file in self.conn.execute("PRAGMA database_list"))
 
     def close(self) -> None:
         self.db.close()
@@ -277,29 +463,31 @@ class Store:
         if not self.conn.in_transaction:
             raise RuntimeError("append_events needs a transaction")
         if self._last_link is None:
+            # Read inside the write transaction: another connection (another
+            # dispatcher, or planning's writer thread) may have appended since.
             row = self.conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
             self._last_link = (row[0], row[1]) if row else (0, evidence.GENESIS)
         seq, prev = self._last_link
-        rows = []
-        written = []
+        rows: list[tuple[Any, ...]] = []
+        written: list[Event] = []
         recorded_at = utc_now().replace(microsecond=0)
+        recorded_text = to_text(recorded_at)
+        # A batch's events mostly share one business moment: format each once.
+        at_texts: dict[dt.datetime, str] = {}
         for event in events:
             seq += 1
-            event = attrs.evolve(event, recorded_at=recorded_at)
-            fields = evidence.event_fields(event, seq)
-            digest = evidence.chain_hash(prev, fields)
-            rows.append(
-                (seq, fields["at"], fields["recorded_at"], event.case_id, event.kind, event.stage, event.dpd, event.channel,
-                 event.step, event.action_id, evidence.canonical(fields["data"]).decode(), prev, digest)
-            )
-            written.append(attrs.evolve(event, seq=seq, prev_hash=prev, hash=digest))
+            at_text = at_texts.get(event.at)
+            if at_text is None:
+                at_text = at_texts[event.at] = to_text(event.at)
+            # One encoding of ``data`` serves the column and the hash.
+            data_text = evidence.canonical_text(event.data if type(event.data) is dict else dict(event.data))
+            digest = evidence.link_hash(prev, seq, event, at_text, recorded_text, data_text)
+            rows.append((seq, at_text, recorded_text, event.case_id, event.kind, event.stage, event.dpd, event.channel,
+                         event.step, event.action_id, data_text, prev, digest))
+            written.append(_stamped(event, recorded_at, seq, prev, digest))
             prev = digest
         if rows:
-            self.conn.executemany(
-                "INSERT INTO events (seq, at, recorded_at, case_id, kind, stage, dpd, channel, step, action_id, data, "
-                "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            _execute_rows(self.conn, _INSERT_EVENTS, rows)
         self._last_link = (seq, prev)
         self._pending_events.extend(written)
         return written
@@ -622,13 +810,17 @@ class Store:
             for w in writes
         ]
         with self.transaction():
-            # Compare-and-set every cursor in one executemany: per-row execute
-            # calls cost as much as the updates themselves. The write lock is
-            # held (BEGIN IMMEDIATE), so if every row matched, nobody moved a
+            # Compare-and-set every cursor in one go: per-row execute calls
+            # cost as much as the updates themselves. The write lock is held
+            # (BEGIN IMMEDIATE), so if every row matched, nobody moved a
             # cursor. If some did not, undo the batch and redo it row by row
             # to learn which cases to leave alone.
             self.conn.execute("SAVEPOINT save_plans")
-            if self.conn.executemany(_ADVANCE_CURSOR, cursors).rowcount == len(writes):
+            if _HAS_UPDATE_FROM:
+                moved = _execute_rows(self.conn, _ADVANCE_CURSORS, cursors)
+            else:
+                moved = self.conn.executemany(_ADVANCE_CURSOR, cursors).rowcount
+            if moved == len(writes):
                 kept = list(writes)
             else:
                 self.conn.execute("ROLLBACK TO save_plans")
@@ -639,12 +831,70 @@ class Store:
             events = [event for w in kept for event in w.events]
             inserted = 0
             if rows:
-                before = self.conn.total_changes
-                self.conn.executemany(_INSERT_ACTION, rows)
-                inserted = self.conn.total_changes - before
+                # Rows whose key is already there are ignored, and not counted.
+                inserted = _execute_rows(self.conn, _INSERT_ACTIONS, rows)
             if events:
                 self.append_events(events)
         return len(kept), inserted
+
+    def save_plans_pipelined(self, batches: Iterable[Sequence[CasePlanWrite]], *,
+                             depth: int = 2) -> Iterator[SavedPlans]:
+        """``save_plans`` for each batch, on a writer thread while the caller prepares the next.
+
+        Planning's time goes to Python working out each case and to SQLite
+        writing the rows; the sqlite3 module lets go of the GIL while SQLite
+        works, so the two can overlap on two cores. ``batches`` is consumed
+        here, on the caller's thread (its reads and evaluation stay there);
+        each batch is handed through a queue of ``depth`` to a thread that
+        writes it through a second connection to the same file. Results come
+        back in order, one per batch, as the batches commit.
+
+        The guarantees are save_plans' own: each batch is one BEGIN IMMEDIATE
+        transaction with its compare-and-set (a case someone else planned
+        meanwhile is left alone); WAL lets the caller's connection read
+        alongside, and it sees a batch whole or not at all. The events each
+        batch committed are announced (``on_events``) on the caller's thread,
+        in seq order, before its result is yielded. If the writer fails,
+        nothing more is written (batches still queued are dropped) and its
+        error is raised here; if the caller stops early or ``batches`` raises,
+        the batch being written is finished and the queued ones are dropped.
+
+        A run of a single batch starts no thread, nor does one inside an open
+        transaction (the batches join it) or on a database that is not a
+        file (a second connection would not see it).
+        """
+        source = iter(batches)
+        if self.conn.in_transaction or not self._is_file():
+            for writes in source:
+                yield SavedPlans(len(writes), *self.save_plans(writes))
+            return
+        first = next(source, None)
+        if first is None:
+            return
+        second = next(source, None)
+        if second is None:
+            yield SavedPlans(len(first), *self.save_plans(first))
+            return
+        writer = _PlanWriterThread(self, depth)
+        try:
+            for writes in itertools.chain((first, second), source):
+                writer.put(writes)  # blocks while ``depth`` batches wait: memory stays bounded
+                for done in writer.committed(wait=False):
+                    yield self._announced(done)
+            for done in writer.committed(wait=True):
+                yield self._announced(done)
+        finally:
+            # On an early exit (an error here or in the writer, or the caller
+            # stopping) let the writer finish the batch it is on and drop the
+            # rest; announce whatever committed all the same.
+            for done in writer.stop():
+                self._announced(done)
+
+    def _announced(self, done: tuple[SavedPlans, list[Event]]) -> SavedPlans:
+        saved, events = done
+        if events and self.on_events:
+            self.on_events(events)
+        return saved
 
     def action_ids_by_key(self, keys: Sequence[str]) -> dict[str, int]:
         found: dict[str, int] = {}
@@ -892,6 +1142,7 @@ __all__ = [
     "ImportResult",
     "ImportedObligation",
     "NotFound",
+    "SavedPlans",
     "Store",
     "action_row",
 ]

@@ -1,0 +1,255 @@
+"""Planning writes its batches on a writer thread (Store.save_plans_pipelined).
+
+The run must come out exactly as a sequential one: same actions with the
+same ids, same events in the same order, same cursors; errors in the writer
+fail the run with whole batches only; record_event hooks see every event
+once, in order, on the caller's thread; the hash chain holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from dunning import calendar, dispatch, evidence, hookimpl
+from dunning import store as store_module
+from dunning.models import Event, Stage
+from dunning.runtime import Runtime
+from tests.conftest import ChannelsPlugin
+
+UTC = dt.timezone.utc
+DAY1 = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)  # DPD 1 of trade-receivables: email + phone
+ZONES = (None, "Europe/London", "America/New_York", "Asia/Tokyo")
+CASES = 23
+BATCH = 5  # 23 cases: four full batches and a short one
+
+
+class EventLog:
+    """A record_event hook that remembers what it saw, and on which thread."""
+
+    plugin_name = "event-log"
+
+    def __init__(self) -> None:
+        self.seen: list[Event] = []
+        self.threads: set[str] = set()
+
+    @hookimpl
+    def record_event(self, event: Event) -> None:
+        self.seen.append(event)
+        self.threads.add(threading.current_thread().name)
+
+
+def _portfolio(rt: Runtime, case_factory: Callable[..., Any]) -> None:
+    for i in range(CASES):
+        case_factory(rt, debtor_id=f"D{i:04d}", reference=f"INV-{i:04d}", timezone=ZONES[i % len(ZONES)], amount=f"{100 + 37 * i}.00")
+
+
+def _actions(rt: Runtime) -> list[tuple[Any, ...]]:
+    return [attrs.astuple(a) for a in rt.store.actions()]
+
+
+def _events(rt: Runtime) -> list[tuple[Any, ...]]:
+    # recorded_at (the wall clock) and so the hashes may differ between two runs.
+    return [(e.seq, e.kind, e.case_id, e.stage, e.dpd, e.channel, e.step, e.action_id, e.data)
+            for e in rt.store.events()]
+
+
+def _cursors(rt: Runtime) -> list[tuple[Any, ...]]:
+    return [(c.id, c.planned_through, c.next_action_on) for c in rt.store.cases()]
+
+
+@pytest.fixture
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """PLAN_BATCH made small; returns a list that grows by one for each writer thread started."""
+    monkeypatch.setattr(dispatch, "PLAN_BATCH", BATCH)
+    started: list[int] = []
+    real_init = store_module._PlanWriterThread.__init__
+
+    def counting_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        started.append(1)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(store_module._PlanWriterThread, "__init__", counting_init)
+    return started
+
+
+@pytest.fixture
+def runtimes(dunning_config: Callable[..., Any], tmp_path: Path) -> Iterator[Callable[..., Runtime]]:
+    """``runtimes(name, *plugins)``: a Runtime on its own database file, closed after the test.
+
+    Email is enabled and phone is not: each case gets a pending action and a
+    skipped one with its event.
+    """
+    opened: list[Runtime] = []
+
+    def make(name: str, *plugins: object) -> Runtime:
+        rt = Runtime(dunning_config(enabled=["email"]), db_path=tmp_path / f"{name}.db",
+                     extra_plugins=[ChannelsPlugin("email", "phone"), *plugins])
+        opened.append(rt)
+        return rt
+
+    yield make
+    for rt in opened:
+        rt.close()
+
+
+def test_many_batches_plan_exactly_what_a_sequential_run_plans(runtimes, case_factory, small_batches):
+    piped = runtimes("piped")
+    sequential = runtimes("sequential")
+    for rt in (piped, sequential):
+        _portfolio(rt, case_factory)
+
+    summary = dispatch.RunSummary()
+    dispatch.plan(piped, DAY1, summary)
+    assert small_batches == [1]  # the writer thread ran
+
+    # Inside an open transaction the batches join it: the plain sequential path.
+    reference = dispatch.RunSummary()
+    with sequential.store.transaction():
+        dispatch.plan(sequential, DAY1, reference)
+    assert small_batches == [1]
+
+    assert summary == reference
+    assert (summary.cases_planned, summary.planned, summary.skipped) == (CASES, 2 * CASES, CASES)
+    assert _actions(piped) == _actions(sequential)
+    assert _events(piped) == _events(sequential)
+    assert _cursors(piped) == _cursors(sequential)
+
+    again = dispatch.RunSummary()
+    dispatch.plan(piped, DAY1, again)
+    assert (again.cases_planned, again.planned) == (0, 0)  # a rerun for the same moment plans nothing new
+    assert evidence.verify_chain(piped.store.event_rows_for_verify()).ok
+
+
+def test_progress_counts_every_case_once(runtimes, case_factory, small_batches):
+    rt = runtimes("progress")
+    _portfolio(rt, case_factory)
+    counts: list[int] = []
+    dispatch.plan(rt, DAY1, dispatch.RunSummary(), lambda phase, n: counts.append(n))
+    assert counts == [BATCH] * (CASES // BATCH) + [CASES % BATCH]
+
+
+def test_a_single_batch_starts_no_thread(runtimes, case_factory, small_batches):
+    rt = runtimes("single")
+    for _ in range(BATCH):
+        case_factory(rt)
+    summary = dispatch.RunSummary()
+    dispatch.plan(rt, DAY1, summary)
+    assert summary.cases_planned == BATCH
+    assert small_batches == []
+
+
+def test_a_writer_error_fails_the_run_and_leaves_only_whole_batches(runtimes, case_factory, small_batches,
+                                                                   monkeypatch):
+    log = EventLog()
+    rt = runtimes("failing", log)
+    _portfolio(rt, case_factory)
+    before = rt.store.last_seq()
+    real = store_module._execute_rows
+    inserts = {"n": 0}
+
+    def failing(conn: Any, template: str, rows: Any) -> int:
+        # Fail the third batch half-way: its cursors have moved, its actions are not in.
+        if template is store_module._INSERT_ACTIONS:
+            inserts["n"] += 1
+            if inserts["n"] == 3:
+                raise RuntimeError("disk on fire")
+        return real(conn, template, rows)
+
+    monkeypatch.setattr(store_module, "_execute_rows", failing)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        dispatch.plan(rt, DAY1, dispatch.RunSummary())
+    assert not [t for t in threading.enumerate() if t.name == "dunning-plan-writer"]  # the writer has ended
+
+    planned = [c for c in rt.store.cases() if c.planned_through == DAY1.date()]
+    assert len(planned) == 2 * BATCH  # the first two batches, whole; nothing of the third
+    assert {a.case_id for a in rt.store.actions()} == {c.id for c in planned}
+    assert len(rt.store.actions()) == 4 * BATCH
+    written = rt.store.events(after_seq=before)
+    assert [e.seq for e in log.seen if e.seq > before] == [e.seq for e in written]
+    assert len(written) == 2 * 2 * BATCH  # a skipped phone call and the missed courtesy reminder per case
+    assert evidence.verify_chain(rt.store.event_rows_for_verify()).ok
+
+    # Once the fault is gone a rerun plans the rest, and nothing twice.
+    monkeypatch.setattr(store_module, "_execute_rows", real)
+    summary = dispatch.RunSummary()
+    dispatch.plan(rt, DAY1, summary)
+    assert summary.cases_planned == CASES - 2 * BATCH
+    assert len(rt.store.actions()) == 2 * CASES
+    assert evidence.verify_chain(rt.store.event_rows_for_verify()).ok
+
+
+def test_record_event_hooks_see_every_planned_event_once_in_order(runtimes, case_factory, small_batches):
+    log = EventLog()
+    rt = runtimes("hooks", log)
+    _portfolio(rt, case_factory)
+    before = rt.store.last_seq()
+    log.seen.clear()
+    dispatch.plan(rt, DAY1, dispatch.RunSummary())
+    assert small_batches == [1]
+    stored = rt.store.events(after_seq=before)
+    assert len(stored) == 2 * CASES  # a skipped phone call and the missed courtesy reminder per case
+    assert [e.seq for e in log.seen] == [e.seq for e in stored]
+    assert [(e.seq, e.hash, e.prev_hash, e.kind, e.data) for e in log.seen] == [
+        (e.seq, e.hash, e.prev_hash, e.kind, e.data) for e in stored]
+    assert log.threads == {threading.main_thread().name}
+
+
+def test_the_chain_holds_when_another_connection_appends_meanwhile(runtimes, case_factory, small_batches):
+    """The writer reads the chain's last link inside each of its transactions."""
+    rt = runtimes("interleaved")
+    _portfolio(rt, case_factory)
+    announce = rt.store.on_events
+    assert announce is not None
+
+    def append_a_note(events: Any) -> None:
+        announce(events)
+        if any(e.kind == "skipped" for e in events):
+            # The caller's own connection appends between two of the writer's batches.
+            with rt.store.transaction():
+                rt.store.append_events([Event(kind="note", at=DAY1, data={"after": events[-1].seq})])
+
+    rt.store.on_events = append_a_note
+    dispatch.plan(rt, DAY1, dispatch.RunSummary())
+    kinds = [e.kind for e in rt.store.events()]
+    assert kinds.count("skipped") == CASES and kinds.count("note") == -(-CASES // BATCH)
+    report = evidence.verify_chain(rt.store.event_rows_for_verify())
+    assert report.ok, report.problem
+
+
+def test_link_hash_is_chain_hash_of_the_event_fields():
+    awkward = [
+        Event(kind="sent", at=DAY1, case_id=7, stage="internal", dpd=-3, channel="email", step="s", action_id=12,
+              data={"ü": "naïve \"quoted\" \\ back\nslash", "n": [1, 2.5, None, True], "nested": {"b": 1, "a": {}}}),
+        Event(kind="note", at=DAY1),
+        Event(kind="odd", at=DAY1, stage=Stage.ONSITE, dpd=0, data={"when": dt.date(2026, 3, 1), "big": 10**30,
+                                                                       "ctrl": "\x00\t\u2028", "emoji": "💶"}),
+    ]
+    recorded = DAY1 + dt.timedelta(seconds=5)
+    prev = evidence.GENESIS
+    for seq, event in enumerate(awkward, start=41):
+        stamped = attrs.evolve(event, recorded_at=recorded)
+        expected = evidence.chain_hash(prev, evidence.event_fields(stamped, seq))
+        data_text = evidence.canonical_text(dict(event.data))
+        assert data_text == evidence.canonical(evidence.event_fields(stamped, seq)["data"]).decode()
+        got = evidence.link_hash(prev, seq, event, calendar.to_text(event.at), calendar.to_text(recorded), data_text)
+        assert got == expected
+        prev = got
+
+
+def test_stamped_keeps_every_field_of_an_event():
+    # store._stamped spells the fields out: a new field on Event must be added there too.
+    assert [f.name for f in attrs.fields(Event)] == [
+        "kind", "at", "case_id", "stage", "dpd", "channel", "step", "action_id", "data", "recorded_at", "seq",
+        "prev_hash", "hash"]
+    event = Event(kind="k", at=DAY1, case_id=1, stage="internal", dpd=4, channel="c", step="s", action_id=9,
+                  data={"x": 1})
+    recorded = DAY1 + dt.timedelta(minutes=1)
+    assert store_module._stamped(event, recorded, 5, "p" * 64, "h" * 64) == attrs.evolve(
+        event, recorded_at=recorded, seq=5, prev_hash="p" * 64, hash="h" * 64)
