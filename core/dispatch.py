@@ -27,7 +27,7 @@ from dunning.channels import Delivery, DeliveryContext, DeliveryStatus, StageCon
 from dunning.models import Action, ActionKind, ActionStatus, Case, Event, HoldReason, PromiseStatus, Stage
 from dunning.policy import Plan, Planned, evaluate
 from dunning.runtime import Runtime
-from dunning.store import CasePlanWrite, action_row
+from dunning.store import CasePlanWrite, action_row_tail
 from dunning.templates import TemplateMissing, case_context
 from dunning.verdicts import Decision, Verdict, strongest
 
@@ -132,17 +132,12 @@ def _due_batches(rt: Runtime, today: dt.date) -> Iterator[list[tuple[Case, str |
 
 def plan(rt: Runtime, now: dt.datetime, summary: RunSummary, progress: ProgressCallback | None = None) -> None:
     today = rt.today(now)
-    now_text = calendar.to_text(now)
-    enabled = set(rt.plugins.enabled)
-    zone_name = rt.config.timezone
+    planner = _CasePlanner(rt, now, today, summary)
     # Read and evaluate here while the store writes earlier batches on a
     # thread of its own (see Store.save_plans_pipelined). Keyset paging stays
     # right meanwhile: a case the writer has planned moves its
     # next_action_on past today, so no later page can meet it again.
-    batches = (
-        [_plan_case(rt, case, tz, today, now, now_text, enabled, zone_name, summary) for case, tz in batch]
-        for batch in _due_batches(rt, today)
-    )
+    batches = ([planner.plan(case, tz) for case, tz in batch] for batch in _due_batches(rt, today))
     with contextlib.closing(rt.store.save_plans_pipelined(batches)) as saved_batches:
         for saved in saved_batches:
             summary.cases_planned += saved.cases
@@ -151,40 +146,81 @@ def plan(rt: Runtime, now: dt.datetime, summary: RunSummary, progress: ProgressC
                 progress("plan", saved.submitted)
 
 
-def _plan_case(rt: Runtime, case: Case, debtor_tz: str | None, today: dt.date, now: dt.datetime, now_text: str,
-               enabled: set[str], zone_name: str, summary: RunSummary) -> CasePlanWrite:
-    result: Plan = evaluate(rt.policy, case, today)
-    rows = []
-    events: list[Event] = []
-    if result.items:
-        tz = calendar.zone(debtor_tz, zone_name)
+# An item's outbox row, but for its key and case: (key tail, row tail, the
+# planning event's kind or None, that event's data but for the key).
+_ItemRow = tuple[Planned, str, tuple[Any, ...], str | None, dict[str, Any]]
+
+
+class _CasePlanner:
+    """Turns each due case's plan into its outbox rows, events and new cursor, for one run.
+
+    Everything about a planned item but the case it is for (its key's tail,
+    moment, status and the rest of its row) is worked out once per item and
+    debtor time zone: policy.evaluate shares one item among all the cases
+    due the same day, so a million cases need a handful of these.
+    """
+
+    def __init__(self, rt: Runtime, now: dt.datetime, today: dt.date, summary: RunSummary):
+        self.rt, self.now, self.today, self.summary = rt, now, today, summary
+        self.now_text = calendar.to_text(now)
+        self.enabled = set(rt.plugins.enabled)
+        self.zone_name = rt.config.timezone
+        self._items: dict[tuple[int, str | None], _ItemRow] = {}
+
+    def plan(self, case: Case, debtor_tz: str | None) -> CasePlanWrite:
+        result: Plan = evaluate(self.rt.policy, case, self.today)
+        rows = []
+        events: list[Event] = []
         for item in result.items:
-            key = item.key(case.id)
-            not_before = _not_before(item.day if not item.late else today, item.at, tz)
-            status = ActionStatus.PENDING
-            if item.kind is ActionKind.OUTREACH and item.channel not in enabled:
-                status = ActionStatus.SKIPPED
-                events.append(_plan_event(rt, "skipped", case, now, item, key, reason="channel_not_enabled",
-                                          detail=f"channel '{item.channel}' is not enabled"))
-                summary.skipped += 1
-            elif item.requires_approval:
-                status = ActionStatus.AWAITING_APPROVAL
-                events.append(_plan_event(rt, "approval_requested", case, now, item, key,
-                                          reason="policy", detail=f"step '{item.step}' requires approval"))
-                summary.awaiting_approval += 1
-            rows.append(action_row(case.id, key, item, not_before, status, now_text))
-    if result.missed:
-        events.append(rt.event("steps_missed", case, now, data={
-            "steps": [{"step": s, "dpd": d} for s, d in result.missed],
-            "reason": "past their day when the case was planned; only required steps run late"}))
-    return CasePlanWrite(
-        case_id=case.id,
-        expected_planned_through=case.planned_through,
-        planned_through=max(today, case.planned_through) if case.planned_through else today,
-        next_action_on=result.next_action_on,
-        actions=rows,
-        events=events,
-    )
+            hit = self._items.get((id(item), debtor_tz))
+            if hit is None or hit[0] is not item:
+                hit = self._item_row(item, debtor_tz)
+            _, tail, row_tail, event_kind, event_data = hit
+            key = f"{case.id}:{tail}"
+            rows.append((key, case.id, *row_tail))
+            if event_kind is not None:
+                events.append(self._event(event_kind, case, item.dpd, channel=item.channel, step=item.step,
+                                          data={"key": key, **event_data}))
+                if event_kind == "skipped":
+                    self.summary.skipped += 1
+                else:
+                    self.summary.awaiting_approval += 1
+        if result.missed:
+            events.append(self._event("steps_missed", case, result.dpd, data={
+                "steps": [{"step": s, "dpd": d} for s, d in result.missed],
+                "reason": "past their day when the case was planned; only required steps run late"}))
+        return CasePlanWrite(
+            case_id=case.id,
+            expected_planned_through=case.planned_through,
+            planned_through=max(self.today, case.planned_through) if case.planned_through else self.today,
+            next_action_on=result.next_action_on,
+            actions=rows,
+            events=events,
+        )
+
+    def _item_row(self, item: Planned, debtor_tz: str | None) -> _ItemRow:
+        tz = calendar.zone(debtor_tz, self.zone_name)
+        not_before = _not_before(item.day if not item.late else self.today, item.at, tz)
+        status, event_kind, data = ActionStatus.PENDING, None, {}
+        if item.kind is ActionKind.OUTREACH and item.channel not in self.enabled:
+            status, event_kind = ActionStatus.SKIPPED, "skipped"
+            data = {"reason": "channel_not_enabled", "detail": f"channel '{item.channel}' is not enabled"}
+        elif item.requires_approval:
+            status, event_kind = ActionStatus.AWAITING_APPROVAL, "approval_requested"
+            data = {"reason": "policy", "detail": f"step '{item.step}' requires approval"}
+        if event_kind is not None:
+            data |= {"action": item.kind.value, **({"target": item.target} if item.target else {})}
+        hit = (item, item.key_tail(), action_row_tail(item, not_before, status, self.now_text), event_kind, data)
+        if len(self._items) >= 4096:
+            self._items.clear()  # bounded: a run over many days meets many items
+        self._items[(id(item), debtor_tz)] = hit
+        return hit
+
+    def _event(self, kind: str, case: Case, dpd: int | None, **fields: Any) -> Event:
+        # What rt.event(kind, case, now, dpd=dpd, ...) builds, without working
+        # out the case's days past due again for every event (the caller has
+        # them: the plan's, or the item's for an action's event).
+        return Event(kind=kind, at=self.now, case_id=case.id, stage=case.stage.value, dpd=dpd, **fields)
 
 
 # All the cases due on a day, in one zone, get the same moments: convert each
@@ -192,13 +228,6 @@ def _plan_case(rt: Runtime, case: Case, debtor_tz: str | None, today: dt.date, n
 @functools.lru_cache(maxsize=4096)
 def _not_before(day: dt.date, at: dt.time | None, tz: dt.tzinfo) -> dt.datetime:
     return calendar.local_moment(day, at, tz)
-
-
-def _plan_event(rt: Runtime, kind: str, case: Case, now: dt.datetime, item: Planned, key: str, *,
-                reason: str, detail: str) -> Event:
-    return rt.event(kind, case, now, channel=item.channel, step=item.step, dpd=item.dpd,
-                    data={"key": key, "reason": reason, "detail": detail, "action": item.kind.value,
-                          **({"target": item.target} if item.target else {})})
 
 
 def _dry_plan(rt: Runtime, now: dt.datetime, summary: RunSummary) -> None:

@@ -19,7 +19,7 @@ import attrs
 
 from dunning import lifecycle, money
 from dunning.config import NOTIFY_ROLES
-from dunning.models import ActionKind, Case, Stage
+from dunning.models import ActionKind, Case, Stage, Status
 
 PRESETS = ("trade-receivables", "consumer-loans")
 INTERNAL_ACTIONS = ("lock_account",)
@@ -137,8 +137,12 @@ class Planned:
 
     def key(self, case_id: int) -> str:
         """The idempotency key: case:step:channel:occurrence."""
+        return f"{case_id}:{self.key_tail()}"
+
+    def key_tail(self) -> str:
+        """The key without its case: the same for every case that plans this item."""
         occurrence = self.day.isoformat() + (f"T{self.at:%H:%M}" if self.at else "")
-        return f"{case_id}:{self.step}:{self.channel or self.kind.value}:{occurrence}"
+        return f"{self.step}:{self.channel or self.kind.value}:{occurrence}"
 
 
 @attrs.frozen
@@ -167,43 +171,72 @@ def evaluate(policy: Policy, case: Case, today: dt.date) -> Plan:
     recalls are projected within the plan, so a case imported at 200 days
     past due plans the same stage path a case followed day by day would.
     """
+    # Planning calls this once per due case, a million times on a big
+    # portfolio: hence the locals and the early returns.
     anchor = case.anchor_due_on
-    if anchor is None or not case.is_open:
+    if anchor is None or case.status is not Status.OPEN:
         return Plan(dpd=0)
     today_dpd = (today - anchor).days
-    if case.planned_through is not None and case.planned_through >= today:
-        return Plan(dpd=today_dpd, next_action_on=_next_day(policy, anchor, today_dpd))
-    if case.planned_through is None:
+    points = policy.points
+    hi_index = bisect.bisect_right(points, today_dpd)
+    next_action_on = anchor + dt.timedelta(days=points[hi_index]) if hi_index < len(points) else None
+    planned_through = case.planned_through
+    if planned_through is not None and planned_through >= today:
+        return Plan(dpd=today_dpd, next_action_on=next_action_on)
+    if planned_through is None:
         low = today_dpd - 1 - MAX_DPD * 2  # never planned: everything earlier is past
     else:
-        low = (case.planned_through - anchor).days
+        low = (planned_through - anchor).days
+    lo_index = bisect.bisect_right(points, low)
+    if lo_index >= hi_index:
+        return Plan(dpd=today_dpd, next_action_on=next_action_on)
 
     items: list[Planned] = []
     missed: list[tuple[str, int]] = []
     stage = case.stage
-    lo_index = bisect.bisect_right(policy.points, low)
-    hi_index = bisect.bisect_right(policy.points, today_dpd)
-    for point in policy.points[lo_index:hi_index]:
+    steps_at = policy.steps_at
+    stage_points = _stage_points(policy)
+    for point in points[lo_index:hi_index]:
         is_today = point == today_dpd
         day = anchor + dt.timedelta(days=point)
-        stage, stage_items = _stage_changes(policy, case, stage, point, today_dpd, day)
+        stage_items: list[Planned] = []
+        if point in stage_points:
+            stage, stage_items = _stage_changes(policy, case, stage, point, today_dpd, day)
         steps: list[Planned] = []
-        for step in policy.steps_at.get(point, ()):
+        for step in steps_at.get(point, ()):
             if not step.when.hold(case, stage):
                 continue
             if not is_today and not step.required:
                 missed.append((step.name, point))
                 continue
             steps.extend(_shared_planned(step, point, day, not is_today))
-        recalls = [i for i in stage_items if i.kind is ActionKind.RECALL]
-        entries = [i for i in stage_items if i.kind is ActionKind.ESCALATE]
-        items.extend(recalls + steps + entries)
-    return Plan(
-        dpd=today_dpd,
-        items=tuple(items),
-        missed=tuple(missed),
-        next_action_on=_next_day(policy, anchor, today_dpd),
+        if stage_items:
+            # Recalls first, then the day's steps, then stage entries.
+            items.extend(i for i in stage_items if i.kind is ActionKind.RECALL)
+            items.extend(steps)
+            items.extend(i for i in stage_items if i.kind is ActionKind.ESCALATE)
+        else:
+            items.extend(steps)
+    return Plan(dpd=today_dpd, items=tuple(items), missed=tuple(missed), next_action_on=next_action_on)
+
+
+# The days past due at which a stage rule can do anything (an entry or a
+# recall), per policy: other days skip ``_stage_changes``. Keyed by the
+# policy's identity; the entry holds the policy, so its id cannot be reused.
+_STAGE_POINTS: dict[int, tuple[Policy, frozenset[int]]] = {}
+
+
+def _stage_points(policy: Policy) -> frozenset[int]:
+    hit = _STAGE_POINTS.get(id(policy))
+    if hit is not None and hit[0] is policy:
+        return hit[1]
+    points = frozenset(
+        d for rule in policy.stages.values() for d in (rule.entry_dpd, rule.recall_dpd) if d is not None
     )
+    if len(_STAGE_POINTS) >= 64:
+        _STAGE_POINTS.clear()  # bounded: a process loads a handful of policies
+    _STAGE_POINTS[id(policy)] = (policy, points)
+    return points
 
 
 def _stage_changes(

@@ -126,7 +126,12 @@ def _action(row: Sequence[Any]) -> Action:
 
 def action_row(case_id: int, key: str, planned: Any, not_before: dt.datetime, status: ActionStatus, now_text: str) -> tuple[Any, ...]:
     """The insert tuple for one planned item (see ``Store.save_plans``)."""
-    return (key, case_id, *_action_row_middle(planned, not_before, status), now_text, now_text)
+    return (key, case_id, *action_row_tail(planned, not_before, status, now_text))
+
+
+def action_row_tail(planned: Any, not_before: dt.datetime, status: ActionStatus, now_text: str) -> tuple[Any, ...]:
+    """``action_row`` without its key and case: the same for every case planning this item at this moment."""
+    return (*_action_row_middle(planned, not_before, status), now_text, now_text)
 
 
 # Everything in an action's row but its key, case and timestamps depends only
@@ -168,12 +173,50 @@ _ACTION_INSERT_COLUMNS = (
     "requires_approval, options, created_at, updated_at"
 )
 _INSERT_ACTION = f"INSERT OR IGNORE INTO actions ({_ACTION_INSERT_COLUMNS}) VALUES ({', '.join('?' * 16)})"
-# The same insert for many rows at once (see ``_execute_rows``).
-_INSERT_ACTIONS = f"INSERT OR IGNORE INTO actions ({_ACTION_INSERT_COLUMNS}) VALUES {{rows}}"
+
+# --- many rows per statement ---------------------------------------------------------
+#
+# ``executemany`` steps SQLite once per row, and the sqlite3 module lets go
+# of the GIL for every step and takes it back after. On planning's writer
+# thread, which shares the GIL with the busy planning loop, each take-back
+# may wait a whole switch interval (5 ms): per row, that is slower than
+# writing sequentially. So rows go many to a statement: bound under the GIL
+# once, run without it. SQLite names a VALUES list's columns column1,
+# column2, ... A statement is prepared (and cached by sqlite3) once per
+# number of rows, and a prepared statement of thousands of rows takes
+# megabytes and tens of milliseconds to prepare, so the number of rows
+# comes from a few fixed shapes, doubling from 16 to 4096: the last chunk
+# is padded (by less than half) with rows of NULLs, which every statement
+# below skips (an id, key or seq is never NULL).
+_SHAPES = tuple(16 << i for i in range(9))
+
+# Action rows are 16 values, but all the cases due on a day share everything
+# except the key and the case (the "tail", see ``action_row_tail``): each
+# statement binds its distinct tails once, in a small VALUES table ``t``,
+# and three values per row (key, case, tail number). CROSS JOIN keeps the
+# rows' VALUES list the outer loop, so rows are inserted (and get their ids)
+# in the order given. Rows whose key is already there are ignored.
+_TAIL_COLUMNS = (
+    "n, kind, step, channel, template, target, dpd, planned_for, not_before, status, required, "
+    "requires_approval, options, created_at, updated_at"
+)
+_INSERT_ACTIONS = (
+    f"WITH t({_TAIL_COLUMNS}) AS (VALUES {{tails}}) "
+    f"INSERT OR IGNORE INTO actions ({_ACTION_INSERT_COLUMNS}) "
+    "SELECT r.column1, r.column2, "
+    + ", ".join(f"t.{c.strip()}" for c in _TAIL_COLUMNS.split(",")[1:])
+    + " FROM (VALUES {rows}) AS r CROSS JOIN t WHERE t.n = r.column3 AND r.column1 IS NOT NULL"
+)
+_TAIL_SHAPES = (4, 16, 64)
+# With more distinct tails than that in one call, rows are bound whole.
+_INSERT_WHOLE_ACTIONS = (
+    f"INSERT OR IGNORE INTO actions ({_ACTION_INSERT_COLUMNS}) "
+    "SELECT * FROM (VALUES {rows}) WHERE column1 IS NOT NULL"
+)
 
 _INSERT_EVENTS = (
     "INSERT INTO events (seq, at, recorded_at, case_id, kind, stage, dpd, channel, step, action_id, data, "
-    "prev_hash, hash) VALUES {rows}"
+    "prev_hash, hash) SELECT * FROM (VALUES {rows}) WHERE column1 IS NOT NULL"
 )
 
 # Planning's compare-and-set on a case's cursor: only if nobody planned it since it was read.
@@ -181,9 +224,8 @@ _ADVANCE_CURSOR = (
     "UPDATE cases SET planned_through = ?, next_action_on = ? "
     "WHERE id = ? AND status = 'open' AND planned_through IS ?"
 )
-# The same for many cases in one statement; its rows are _ADVANCE_CURSOR's parameters.
-# SQLite names a VALUES list's columns column1, column2, ...: here planned_through,
-# next_action_on, id and the expected planned_through.
+# The same for many cases in one statement; its rows are _ADVANCE_CURSOR's
+# parameters (a padding row's NULL id matches no case).
 _ADVANCE_CURSORS = (
     "UPDATE cases SET planned_through = v.column1, next_action_on = v.column2 FROM (VALUES {rows}) AS v "
     "WHERE cases.id = v.column3 AND cases.status = 'open' AND cases.planned_through IS v.column4"
@@ -191,45 +233,69 @@ _ADVANCE_CURSORS = (
 # UPDATE ... FROM came with SQLite 3.33; older libraries run _ADVANCE_CURSOR row by row.
 _HAS_UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33, 0)
 
-# Rows per multi-row statement, at most (a power of two, see ``_execute_rows``).
-_MAX_ROWS_PER_STATEMENT = 512
 
+@functools.lru_cache(maxsize=64)
+def _shaped_sql(template: str, **groups: tuple[int, int]) -> str:
+    """``template`` with each ``{name}`` replaced by ``count`` groups of ``width`` placeholders.
 
-@functools.lru_cache(maxsize=256)
-def _rows_sql(template: str, width: int, count: int) -> str:
-    """``template`` with ``{rows}`` replaced by ``count`` groups of ``width`` placeholders.
-
-    Cached, so each statement is one str object: sqlite3's statement cache
-    then finds the prepared statement without rebuilding a long string.
+    ``groups`` maps a name to (count, width). Cached, so each shape is one
+    str object and sqlite3's statement cache finds it without rebuilding it.
     """
-    group = "(" + ", ".join("?" * width) + ")"
-    return template.format(rows=", ".join([group] * count))
+    return template.format(**{
+        name: ", ".join(["(" + ", ".join("?" * width) + ")"] * count) for name, (count, width) in groups.items()
+    })
 
 
-def _execute_rows(conn: sqlite3.Connection, template: str, rows: Sequence[Sequence[Any]]) -> int:
-    """Run a ``{rows}`` statement for all ``rows`` in a few multi-row statements; returns the rows changed.
+def _shape(count: int, shapes: Sequence[int], most: int) -> int:
+    """The smallest shape that holds ``count`` rows, or the largest allowed (at most ``most`` rows)."""
+    allowed = [size for size in shapes if size <= most] or [1]
+    return next((size for size in allowed if size >= count), allowed[-1])
 
-    ``executemany`` steps SQLite once per row, and the sqlite3 module
-    re-takes the GIL after every step: on a thread that shares the GIL with
-    busy Python code (planning's writer) each re-take may wait a whole
-    switch interval. Many rows per statement bind under the GIL once and
-    then run without it, and SQLite itself does less per row. Chunks are
-    powers of two, so a handful of statement shapes are prepared and cached.
-    """
+
+def _padded(rows: Sequence[Sequence[Any]], size: int, width: int) -> list[Any]:
+    """``rows`` flattened into one parameter list, padded with NULL rows to ``size`` rows."""
+    flat = [value for row in rows for value in row]
+    flat.extend([None] * ((size - len(rows)) * width))
+    return flat
+
+
+def _execute_rows(conn: sqlite3.Connection, template: str, rows: Sequence[Sequence[Any]], width: int) -> int:
+    """Run the ``{rows}`` statement ``template`` over ``rows`` of ``width`` values; returns rows changed."""
     if not rows:
         return 0
-    width = len(rows[0])
-    limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width
-    size = _MAX_ROWS_PER_STATEMENT
-    while size > max(limit, 1):
-        size //= 2
+    most = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width
     before = conn.total_changes
-    start, total = 0, len(rows)
-    while start < total:
-        while size > total - start:
-            size //= 2
+    start = 0
+    while start < len(rows):
+        size = _shape(len(rows) - start, _SHAPES, most)
         chunk = rows[start : start + size]
-        conn.execute(_rows_sql(template, width, size), [value for row in chunk for value in row])
+        conn.execute(_shaped_sql(template, rows=(size, width)), _padded(chunk, size, width))
+        start += size
+    return conn.total_changes - before
+
+
+def _insert_actions(conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> int:
+    """Insert action rows (``action_row``'s), in order, ignoring keys already there; returns rows inserted."""
+    tails: dict[tuple[Any, ...], int] = {}
+    narrow: list[tuple[Any, Any, int]] = []
+    for row in rows:
+        tail = row[2:]
+        number = tails.get(tail)
+        if number is None:
+            number = tails[tail] = len(tails)
+        narrow.append((row[0], row[1], number))
+    if len(tails) > _TAIL_SHAPES[-1]:
+        return _execute_rows(conn, _INSERT_WHOLE_ACTIONS, rows, 16)
+    tail_size = _shape(len(tails), _TAIL_SHAPES, _TAIL_SHAPES[-1])
+    tail_params = _padded([(number, *tail) for tail, number in tails.items()], tail_size, 15)
+    most = (conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - len(tail_params)) // 3
+    before = conn.total_changes
+    start = 0
+    while start < len(narrow):
+        size = _shape(len(narrow) - start, _SHAPES, most)
+        chunk = narrow[start : start + size]
+        conn.execute(_shaped_sql(_INSERT_ACTIONS, tails=(tail_size, 15), rows=(size, 3)),
+                     tail_params + _padded(chunk, size, 3))
         start += size
     return conn.total_changes - before
 
@@ -487,7 +553,7 @@ class Store:
             written.append(_stamped(event, recorded_at, seq, prev, digest))
             prev = digest
         if rows:
-            _execute_rows(self.conn, _INSERT_EVENTS, rows)
+            _execute_rows(self.conn, _INSERT_EVENTS, rows, 13)
         self._last_link = (seq, prev)
         self._pending_events.extend(written)
         return written
@@ -817,7 +883,7 @@ class Store:
             # to learn which cases to leave alone.
             self.conn.execute("SAVEPOINT save_plans")
             if _HAS_UPDATE_FROM:
-                moved = _execute_rows(self.conn, _ADVANCE_CURSORS, cursors)
+                moved = _execute_rows(self.conn, _ADVANCE_CURSORS, cursors, 4)
             else:
                 moved = self.conn.executemany(_ADVANCE_CURSOR, cursors).rowcount
             if moved == len(writes):
@@ -832,7 +898,7 @@ class Store:
             inserted = 0
             if rows:
                 # Rows whose key is already there are ignored, and not counted.
-                inserted = _execute_rows(self.conn, _INSERT_ACTIONS, rows)
+                inserted = _insert_actions(self.conn, rows)
             if events:
                 self.append_events(events)
         return len(kept), inserted
@@ -1145,4 +1211,5 @@ __all__ = [
     "SavedPlans",
     "Store",
     "action_row",
+    "action_row_tail",
 ]

@@ -28,6 +28,7 @@ DAY1 = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)  # DPD 1 of trade-receivables: ema
 ZONES = (None, "Europe/London", "America/New_York", "Asia/Tokyo")
 CASES = 23
 BATCH = 5  # 23 cases: four full batches and a short one
+NOW = "2026-03-02T09:00:00Z"
 
 
 class EventLog:
@@ -121,6 +122,10 @@ def test_many_batches_plan_exactly_what_a_sequential_run_plans(runtimes, case_fa
     assert _events(piped) == _events(sequential)
     assert _cursors(piped) == _cursors(sequential)
 
+    # Ids follow the order planned: case by case, email before phone.
+    order = [(a.case_id, a.channel) for a in sorted(piped.store.actions(), key=lambda a: a.id)]
+    assert order == sorted(order)
+
     again = dispatch.RunSummary()
     dispatch.plan(piped, DAY1, again)
     assert (again.cases_planned, again.planned) == (0, 0)  # a rerun for the same moment plans nothing new
@@ -151,18 +156,17 @@ def test_a_writer_error_fails_the_run_and_leaves_only_whole_batches(runtimes, ca
     rt = runtimes("failing", log)
     _portfolio(rt, case_factory)
     before = rt.store.last_seq()
-    real = store_module._execute_rows
+    real = store_module._insert_actions
     inserts = {"n": 0}
 
-    def failing(conn: Any, template: str, rows: Any) -> int:
+    def failing(conn: Any, rows: Any) -> int:
         # Fail the third batch half-way: its cursors have moved, its actions are not in.
-        if template is store_module._INSERT_ACTIONS:
-            inserts["n"] += 1
-            if inserts["n"] == 3:
-                raise RuntimeError("disk on fire")
-        return real(conn, template, rows)
+        inserts["n"] += 1
+        if inserts["n"] == 3:
+            raise RuntimeError("disk on fire")
+        return real(conn, rows)
 
-    monkeypatch.setattr(store_module, "_execute_rows", failing)
+    monkeypatch.setattr(store_module, "_insert_actions", failing)
     with pytest.raises(RuntimeError, match="disk on fire"):
         dispatch.plan(rt, DAY1, dispatch.RunSummary())
     assert not [t for t in threading.enumerate() if t.name == "dunning-plan-writer"]  # the writer has ended
@@ -177,7 +181,7 @@ def test_a_writer_error_fails_the_run_and_leaves_only_whole_batches(runtimes, ca
     assert evidence.verify_chain(rt.store.event_rows_for_verify()).ok
 
     # Once the fault is gone a rerun plans the rest, and nothing twice.
-    monkeypatch.setattr(store_module, "_execute_rows", real)
+    monkeypatch.setattr(store_module, "_insert_actions", real)
     summary = dispatch.RunSummary()
     dispatch.plan(rt, DAY1, summary)
     assert summary.cases_planned == CASES - 2 * BATCH
@@ -253,3 +257,24 @@ def test_stamped_keeps_every_field_of_an_event():
     recorded = DAY1 + dt.timedelta(minutes=1)
     assert store_module._stamped(event, recorded, 5, "p" * 64, "h" * 64) == attrs.evolve(
         event, recorded_at=recorded, seq=5, prev_hash="p" * 64, hash="h" * 64)
+
+
+@pytest.mark.parametrize("count", [1, 17, 130, 1100, 5000])
+@pytest.mark.parametrize("tails", [1, 5, 70])
+def test_many_row_statements_write_what_executemany_writes(tmp_path, count, tails):
+    """Padded chunks and shared row tails (store._insert_actions, _execute_rows) change nothing written."""
+    rows = [(f"{i}:step:{i % tails}", i // 2, "outreach", "step", f"channel{i % tails}", None, None, i % 3,
+             "2026-03-02", "2026-03-02T00:00:00Z", "pending", 0, 0, "{}", NOW, NOW) for i in range(count)]
+    rows += rows[: count // 3]  # keys already there are ignored
+    fast = store_module.Store(tmp_path / "fast.db")
+    plain = store_module.Store(tmp_path / "plain.db")
+    with fast.transaction():
+        inserted = store_module._insert_actions(fast.conn, rows)
+    with plain.transaction():
+        before = plain.conn.total_changes
+        plain.conn.executemany(store_module._INSERT_ACTION, rows)
+        expected = plain.conn.total_changes - before
+    assert inserted == expected == count
+    assert [attrs.astuple(a) for a in fast.actions()] == [attrs.astuple(a) for a in plain.actions()]
+    fast.close()
+    plain.close()
