@@ -179,14 +179,14 @@ class _CasePlanner:
             key = f"{case.id}:{tail}"
             rows.append((key, case.id, *row_tail))
             if event_kind is not None:
-                events.append(self._event(event_kind, case, item.dpd, channel=item.channel, step=item.step,
-                                          data={"key": key, **event_data}))
+                events.append(self._event(event_kind, case, item.dpd, item.channel, item.step,
+                                          {"key": key, **event_data}))
                 if event_kind == "skipped":
                     self.summary.skipped += 1
                 else:
                     self.summary.awaiting_approval += 1
         if result.missed:
-            events.append(self._event("steps_missed", case, result.dpd, data={
+            events.append(self._event("steps_missed", case, result.dpd, None, None, {
                 "steps": [{"step": s, "dpd": d} for s, d in result.missed],
                 "reason": "past their day when the case was planned; only required steps run late"}))
         return CasePlanWrite(
@@ -216,11 +216,14 @@ class _CasePlanner:
         self._items[(id(item), debtor_tz)] = hit
         return hit
 
-    def _event(self, kind: str, case: Case, dpd: int | None, **fields: Any) -> Event:
-        # What rt.event(kind, case, now, dpd=dpd, ...) builds, without working
-        # out the case's days past due again for every event (the caller has
-        # them: the plan's, or the item's for an action's event).
-        return Event(kind=kind, at=self.now, case_id=case.id, stage=case.stage.value, dpd=dpd, **fields)
+    def _event(self, kind: str, case: Case, dpd: int | None, channel: str | None, step: str | None,
+               data: dict[str, Any]) -> Event:
+        # What rt.event(kind, case, now, dpd=dpd, channel=..., step=..., data=...)
+        # builds, without working out the case's days past due again for
+        # every event (the caller has them: the plan's, or the item's for an
+        # action's event).
+        return Event(kind=kind, at=self.now, case_id=case.id, stage=case.stage.value, dpd=dpd, channel=channel,
+                     step=step, data=data)
 
 
 # All the cases due on a day, in one zone, get the same moments: convert each

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -26,6 +27,22 @@ HASHED_FIELDS = ("seq", "at", "recorded_at", "case_id", "kind", "stage", "dpd", 
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 # What that encoder does to a str (with ensure_ascii=False): quote and escape.
 _encode_str = json.encoder.encode_basestring
+# ``JSONEncoder.encode`` still sets up a C encoder on every call; appending
+# a million events keeps one per thread instead (its cycle check uses a
+# dict, so threads do not share one). Same options, same output.
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+_per_thread = threading.local()
+
+
+def _encode(value: Any) -> str:
+    """``_ENCODER.encode(value)``."""
+    if _c_make_encoder is None:
+        return _ENCODER.encode(value)
+    encoder = getattr(_per_thread, "encoder", None)
+    if encoder is None:
+        encoder = _per_thread.encoder = _c_make_encoder(
+            {}, _ENCODER.default, _encode_str, None, ":", ",", True, False, True)
+    return "".join(encoder(value, 0))
 
 
 def event_fields(event: Event, seq: int | None = None) -> dict[str, Any]:
@@ -47,12 +64,12 @@ def event_fields(event: Event, seq: int | None = None) -> dict[str, Any]:
 
 def canonical_text(value: Any) -> str:
     """``canonical(value)`` as text: what the store keeps in an event's ``data`` column."""
-    return _ENCODER.encode(value)
+    return _encode(value)
 
 
 def canonical(fields: Mapping[str, Any]) -> bytes:
     """The bytes that are hashed: sorted keys, no spaces, UTF-8."""
-    return _ENCODER.encode(fields).encode()
+    return _encode(fields).encode()
 
 
 def chain_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:
@@ -90,20 +107,46 @@ def link_hash(prev_hash: str, seq: int, event: Event, at_text: str, recorded_tex
     is ``canonical_text(dict(event.data))``. The digest is the same; the
     tests compare the two on awkward values.
     """
-    body = _BODY % (
-        _json_scalar(event.action_id),
-        _encode_str(at_text),
-        _json_scalar(event.case_id),
-        _json_scalar(event.channel),
-        data_text,
-        _json_scalar(event.dpd),
-        _json_scalar(event.kind),
-        "null" if recorded_text is None else _encode_str(recorded_text),
-        _json_scalar(seq),
-        _json_scalar(event.stage),
-        _json_scalar(event.step),
-    )
+    shared = (at_text, recorded_text, event.kind, event.stage, event.channel, event.step)
+    template = _TEMPLATES.get(shared)
+    if template is None:
+        template = _template(shared)
+    body = template % (_json_scalar(event.action_id), _json_scalar(event.case_id), data_text,
+                       _json_scalar(event.dpd), _json_scalar(seq))
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+# The body with the fields most events of a batch share (moments, kind,
+# stage, channel, step) filled in, and slots for action_id, case_id, data,
+# dpd and seq. Only str or None values are cached: no other value is equal
+# to one of those yet encoded differently (as 1, True and 1.0 are).
+_TEMPLATES: dict[tuple[Any, ...], str] = {}
+
+
+def _template(shared: tuple[Any, ...]) -> str:
+    at_text, recorded_text, kind, stage, channel, step = shared
+    def literal(text: str) -> str:
+        return text.replace("%", "%%")
+
+    slot = "%s"
+    template = _BODY % (
+        slot,  # action_id
+        literal(_encode_str(at_text)),
+        slot,  # case_id
+        literal(_json_scalar(channel)),
+        slot,  # data
+        slot,  # dpd
+        literal(_json_scalar(kind)),
+        "null" if recorded_text is None else literal(_encode_str(recorded_text)),
+        slot,  # seq
+        literal(_json_scalar(stage)),
+        literal(_json_scalar(step)),
+    )
+    if all(value is None or isinstance(value, str) for value in shared):
+        if len(_TEMPLATES) >= 1024:
+            _TEMPLATES.clear()  # bounded: a run meets a handful of combinations
+        _TEMPLATES[shared] = template
+    return template
 
 
 @attrs.frozen

@@ -19,7 +19,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import attrs
 import sqlite_utils
@@ -57,7 +57,19 @@ class Conflict(RuntimeError):
 
 
 def _date(text: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(text) if text else None
+    if not text:
+        return None
+    # Rows repeat a handful of dates (a million cases due the same day):
+    # parse each once. Dates are immutable, so sharing them is safe.
+    day = _DATES.get(text)
+    if day is None:
+        if len(_DATES) >= 4096:
+            _DATES.clear()
+        day = _DATES[text] = dt.date.fromisoformat(text)
+    return day
+
+
+_DATES: dict[str, dt.date] = {}
 
 
 def _iso(day: dt.date | None) -> str | None:
@@ -311,6 +323,54 @@ def _stamped(event: Event, recorded_at: dt.datetime, seq: int, prev_hash: str, d
                  recorded_at=recorded_at, seq=seq, prev_hash=prev_hash, hash=digest)
 
 
+class _StampedEvents(Sequence[Event]):
+    """Events appended in one transaction, as ``on_events`` receives them once it commits.
+
+    Each is built (``_stamped``) when first asked for, from the event handed
+    in and its row: a listener that looks at none of them (no record_event
+    hook) costs nothing, which matters when planning appends a million.
+    """
+
+    def __init__(self) -> None:
+        self._sources: list[Event] = []
+        self._rows: list[tuple[Any, ...]] = []  # the events table's rows: seq first, prev_hash and hash last
+        self._recorded: list[dt.datetime] = []
+        self._built: dict[int, Event] = {}
+
+    def add(self, sources: Sequence[Event], rows: Sequence[tuple[Any, ...]], recorded_at: dt.datetime) -> None:
+        self._sources.extend(sources)
+        self._rows.extend(rows)
+        self._recorded.extend([recorded_at] * len(rows))
+
+    def truncate(self, length: int) -> None:
+        """Forget the events after the first ``length`` (a savepoint rolled back)."""
+        for kept in (self._sources, self._rows, self._recorded):
+            del kept[length:]
+        self._built = {i: e for i, e in self._built.items() if i < length}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Event: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Event]: ...
+
+    def __getitem__(self, index: int | slice) -> Event | list[Event]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("event index out of range")
+        event = self._built.get(index)
+        if event is None:
+            row = self._rows[index]
+            event = self._built[index] = _stamped(self._sources[index], self._recorded[index], row[0], row[-2], row[-1])
+        return event
+
+
 @attrs.frozen
 class CasePlanWrite:
     """Planning's result for one case, written atomically with the case's cursor."""
@@ -366,7 +426,7 @@ class _PlanWriterThread:
     def __init__(self, store: "Store", depth: int):
         self._store = store
         self._todo: queue.Queue[Sequence[CasePlanWrite] | None] = queue.Queue(maxsize=max(depth, 1))
-        self._done: queue.SimpleQueue[tuple[SavedPlans, list[Event]] | BaseException] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[tuple[SavedPlans, list[Sequence[Event]]] | BaseException] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self._outstanding = 0  # batches put and not yet collected
         self._thread = threading.Thread(target=self._run, name="dunning-plan-writer", daemon=True)
@@ -376,7 +436,7 @@ class _PlanWriterThread:
         self._todo.put(writes)
         self._outstanding += 1
 
-    def committed(self, *, wait: bool) -> Iterator[tuple[SavedPlans, list[Event]]]:
+    def committed(self, *, wait: bool) -> Iterator[tuple[SavedPlans, list[Sequence[Event]]]]:
         """Results of the batches written so far (all of them, if ``wait``); raises the writer's error."""
         while self._outstanding:
             try:
@@ -389,7 +449,7 @@ class _PlanWriterThread:
                 raise result
             yield result
 
-    def stop(self) -> list[tuple[SavedPlans, list[Event]]]:
+    def stop(self) -> list[tuple[SavedPlans, list[Sequence[Event]]]]:
         """Let the batch in hand finish, drop the queued ones, end the thread; the results not yet collected."""
         self._stopping.set()
         while self._thread.is_alive():
@@ -425,8 +485,8 @@ class _PlanWriterThread:
                     return
                 if failed or self._stopping.is_set() or writer is None:
                     continue  # not written; the caller learns why from the error already sent
-                events: list[Event] = []
-                writer.on_events = events.extend  # called after the batch commits
+                events: list[Sequence[Event]] = []
+                writer.on_events = events.append  # called after the batch commits
                 try:
                     cases, inserted = writer.save_plans(writes)
                 except BaseException as exc:  # save_plans rolled the batch back
@@ -453,7 +513,7 @@ class Store:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA busy_timeout=30000")
         self.conn.execute("PRAGMA synchronous=NORMAL")
-        self._pending_events: list[Event] = []
+        self._pending_events = _StampedEvents()
         self._last_link: tuple[int, str] | None = None
         self.on_events: Callable[[Sequence[Event]], None] | None = None
 
@@ -498,10 +558,10 @@ class Store:
             yield self
         except BaseException:
             self.conn.execute("ROLLBACK")
-            self._pending_events.clear()
+            self._pending_events = _StampedEvents()
             raise
         self.conn.execute("COMMIT")
-        committed, self._pending_events = self._pending_events, []
+        committed, self._pending_events = self._pending_events, _StampedEvents()
         if committed and self.on_events:
             self.on_events(committed)
 
@@ -517,7 +577,7 @@ class Store:
         except BaseException:
             self.conn.execute(f"ROLLBACK TO {name}")
             self.conn.execute(f"RELEASE {name}")
-            del self._pending_events[mark:]
+            self._pending_events.truncate(mark)
             self._last_link = link
             raise
         self.conn.execute(f"RELEASE {name}")
@@ -526,6 +586,12 @@ class Store:
 
     def append_events(self, events: Iterable[Event]) -> list[Event]:
         """Append to the log inside the current transaction, chaining hashes."""
+        start = len(self._pending_events)
+        self._append_events(events)
+        return self._pending_events[start:]
+
+    def _append_events(self, events: Iterable[Event]) -> None:
+        """``append_events`` without building the appended Events (see _StampedEvents)."""
         if not self.conn.in_transaction:
             raise RuntimeError("append_events needs a transaction")
         if self._last_link is None:
@@ -534,13 +600,13 @@ class Store:
             row = self.conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
             self._last_link = (row[0], row[1]) if row else (0, evidence.GENESIS)
         seq, prev = self._last_link
+        sources = list(events)
         rows: list[tuple[Any, ...]] = []
-        written: list[Event] = []
         recorded_at = utc_now().replace(microsecond=0)
         recorded_text = to_text(recorded_at)
         # A batch's events mostly share one business moment: format each once.
         at_texts: dict[dt.datetime, str] = {}
-        for event in events:
+        for event in sources:
             seq += 1
             at_text = at_texts.get(event.at)
             if at_text is None:
@@ -550,13 +616,11 @@ class Store:
             digest = evidence.link_hash(prev, seq, event, at_text, recorded_text, data_text)
             rows.append((seq, at_text, recorded_text, event.case_id, event.kind, event.stage, event.dpd, event.channel,
                          event.step, event.action_id, data_text, prev, digest))
-            written.append(_stamped(event, recorded_at, seq, prev, digest))
             prev = digest
         if rows:
             _execute_rows(self.conn, _INSERT_EVENTS, rows, 13)
         self._last_link = (seq, prev)
-        self._pending_events.extend(written)
-        return written
+        self._pending_events.add(sources, rows, recorded_at)
 
     def events(
         self, *, case_id: int | None = None, kind: str | None = None, limit: int | None = None, after_seq: int = 0
@@ -900,7 +964,7 @@ class Store:
                 # Rows whose key is already there are ignored, and not counted.
                 inserted = _insert_actions(self.conn, rows)
             if events:
-                self.append_events(events)
+                self._append_events(events)
         return len(kept), inserted
 
     def save_plans_pipelined(self, batches: Iterable[Sequence[CasePlanWrite]], *,
@@ -956,10 +1020,11 @@ class Store:
             for done in writer.stop():
                 self._announced(done)
 
-    def _announced(self, done: tuple[SavedPlans, list[Event]]) -> SavedPlans:
-        saved, events = done
-        if events and self.on_events:
-            self.on_events(events)
+    def _announced(self, done: tuple[SavedPlans, list[Sequence[Event]]]) -> SavedPlans:
+        saved, committed = done
+        for events in committed:
+            if events and self.on_events:
+                self.on_events(events)
         return saved
 
     def action_ids_by_key(self, keys: Sequence[str]) -> dict[str, int]:

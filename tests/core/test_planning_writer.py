@@ -232,6 +232,11 @@ def test_link_hash_is_chain_hash_of_the_event_fields():
         Event(kind="sent", at=DAY1, case_id=7, stage="internal", dpd=-3, channel="email", step="s", action_id=12,
               data={"ü": "naïve \"quoted\" \\ back\nslash", "n": [1, 2.5, None, True], "nested": {"b": 1, "a": {}}}),
         Event(kind="note", at=DAY1),
+        Event(kind="note", at=DAY1, case_id=8, dpd=2, data={"same": "shared fields as the one before"}),
+        Event(kind="100% done", at=DAY1, stage="50%s", channel="%d", step="%%", data={"pct": "%s"}),
+        Event(kind="100% done", at=DAY1, stage="50%s", channel="%d", step="%%", action_id=3, data={}),
+        Event(kind=True, at=DAY1, stage=1, channel=1.5, step=None),  # type: ignore[arg-type]
+        Event(kind="1", at=DAY1, stage="1", channel="1.5"),
         Event(kind="odd", at=DAY1, stage=Stage.ONSITE, dpd=0, data={"when": dt.date(2026, 3, 1), "big": 10**30,
                                                                        "ctrl": "\x00\t\u2028", "emoji": "💶"}),
     ]
