@@ -275,8 +275,13 @@ def _execute_rows(conn: sqlite3.Connection, template: str, rows: Sequence[Sequen
     """Run the ``{rows}`` statement ``template`` over ``rows`` of ``width`` values; returns rows changed."""
     if not rows:
         return 0
-    most = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width
     before = conn.total_changes
+    if len(rows) < _SHAPES[0]:
+        # A few rows (one event of a delivery, say): one row per step costs
+        # less than padding, and there are few steps to wait for.
+        conn.executemany(_shaped_sql(template, rows=(1, width)), rows)
+        return conn.total_changes - before
+    most = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width
     start = 0
     while start < len(rows):
         size = _shape(len(rows) - start, _SHAPES, most)
@@ -296,7 +301,7 @@ def _insert_actions(conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> 
         if number is None:
             number = tails[tail] = len(tails)
         narrow.append((row[0], row[1], number))
-    if len(tails) > _TAIL_SHAPES[-1]:
+    if len(tails) > _TAIL_SHAPES[-1] or len(rows) < _SHAPES[0]:
         return _execute_rows(conn, _INSERT_WHOLE_ACTIONS, rows, 16)
     tail_size = _shape(len(tails), _TAIL_SHAPES, _TAIL_SHAPES[-1])
     tail_params = _padded([(number, *tail) for tail, number in tails.items()], tail_size, 15)
