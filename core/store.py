@@ -428,8 +428,8 @@ class _PlanWriterThread:
 
     _STOP = None
 
-    def __init__(self, store: "Store", depth: int):
-        self._store = store
+    def __init__(self, file: str, depth: int):
+        self._file = file
         self._todo: queue.Queue[Sequence[CasePlanWrite] | None] = queue.Queue(maxsize=max(depth, 1))
         self._done: queue.SimpleQueue[tuple[SavedPlans, list[Sequence[Event]]] | BaseException] = queue.SimpleQueue()
         self._stopping = threading.Event()
@@ -479,7 +479,7 @@ class _PlanWriterThread:
         writer: Store | None = None
         failed = False
         try:
-            writer = self._store._second_connection()
+            writer = Store._another_connection(self._file)
         except BaseException as exc:
             failed = True
             self._done.put(exc)
@@ -522,19 +522,25 @@ class Store:
         self._last_link: tuple[int, str] | None = None
         self.on_events: Callable[[Sequence[Event]], None] | None = None
 
-    def _second_connection(self) -> "Store":
-        """Another Store on the same file, through a connection of its own (for a second thread).
+    @classmethod
+    def _another_connection(cls, file: str) -> "Store":
+        """A Store on a database file that a Store already opened (and migrated), for a second thread.
 
-        Same pragmas; no migrations (this one ran them). Its events are
-        announced by whoever set its ``on_events``, not through this store.
+        Same pragmas; no migrations. Its connection belongs to the thread
+        that calls this. Its events are announced by whoever sets its
+        ``on_events``.
         """
-        other = Store.__new__(Store)
-        other._open(self.path)
+        other = cls.__new__(cls)
+        other._open(file)
         return other
 
-    def _is_file(self) -> bool:
-        """Whether the database lives in a file a second connection can open (not ``:memory:``)."""
-        return any(name == "main" and file for _seq, name, file in self.conn.execute("PRAGMA database_list"))
+    def _database_file(self) -> str | None:
+        """The absolute path SQLite has open (None for ``:memory:``): a second connection opens that,
+        whatever the working directory has become since."""
+        for _seq, name, file in self.conn.execute("PRAGMA database_list"):
+            if name == "main":
+                return file or None
+        return None
 
     def close(self) -> None:
         self.db.close()
@@ -999,7 +1005,8 @@ class Store:
         file (a second connection would not see it).
         """
         source = iter(batches)
-        if self.conn.in_transaction or not self._is_file():
+        file = self._database_file()
+        if self.conn.in_transaction or file is None:
             for writes in source:
                 yield SavedPlans(len(writes), *self.save_plans(writes))
             return
@@ -1010,7 +1017,7 @@ class Store:
         if second is None:
             yield SavedPlans(len(first), *self.save_plans(first))
             return
-        writer = _PlanWriterThread(self, depth)
+        writer = _PlanWriterThread(file, depth)
         try:
             for writes in itertools.chain((first, second), source):
                 writer.put(writes)  # blocks while ``depth`` batches wait: memory stays bounded

@@ -132,6 +132,25 @@ def test_many_batches_plan_exactly_what_a_sequential_run_plans(runtimes, case_fa
     assert evidence.verify_chain(piped.store.event_rows_for_verify()).ok
 
 
+def test_the_writer_opens_the_same_file_after_a_change_of_directory(dunning_config, case_factory, small_batches,
+                                                                    tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rt = Runtime(dunning_config(enabled=["email"]), db_path=Path("relative.db"),
+                 extra_plugins=[ChannelsPlugin("email", "phone")])
+    try:
+        _portfolio(rt, case_factory)
+        (tmp_path / "elsewhere").mkdir()
+        monkeypatch.chdir(tmp_path / "elsewhere")
+        summary = dispatch.RunSummary()
+        dispatch.plan(rt, DAY1, summary)
+        assert small_batches == [1]
+        assert summary.cases_planned == CASES
+        assert len(rt.store.actions()) == 2 * CASES
+        assert not (tmp_path / "elsewhere" / "relative.db").exists()
+    finally:
+        rt.close()
+
+
 def test_progress_counts_every_case_once(runtimes, case_factory, small_batches):
     rt = runtimes("progress")
     _portfolio(rt, case_factory)
