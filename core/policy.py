@@ -10,7 +10,7 @@ import bisect
 import datetime as dt
 import tomllib
 from decimal import Decimal
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -191,12 +191,35 @@ def evaluate(policy: Policy, case: Case, today: dt.date) -> Plan:
     if lo_index >= hi_index:
         return Plan(dpd=today_dpd, next_action_on=next_action_on)
 
+    # The plan depends on the case only through the fields below, and on
+    # its balance or broken promises only if a rule on the days looked at
+    # has a condition on them: the many cases due together with the same
+    # due date and cursor share one Plan (it is immutable) instead of each
+    # working it out again.
+    index = _policy_index(policy)
+    key = (
+        id(policy), today, anchor, planned_through, case.stage, case.previous_stage,
+        (case.balance, case.currency) if index.balance_rules[hi_index] != index.balance_rules[lo_index] else None,
+        case.broken_promises if index.promise_rules[hi_index] != index.promise_rules[lo_index] else None,
+    )
+    hit = _PLANS.get(key)
+    if hit is not None and hit[0] is policy:
+        return hit[1]
+    plan = _plan_days(policy, case, anchor, today_dpd, points[lo_index:hi_index], index.stage_points, next_action_on)
+    if len(_PLANS) >= 4096:
+        _PLANS.clear()  # bounded: a run meets a few due dates and cursors at a time
+    _PLANS[key] = (policy, plan)
+    return plan
+
+
+def _plan_days(policy: Policy, case: Case, anchor: dt.date, today_dpd: int, days: Sequence[int],
+               stage_points: frozenset[int], next_action_on: dt.date | None) -> Plan:
+    """``evaluate``'s work for the days past due in ``days`` (those after the cursor, up to today)."""
     items: list[Planned] = []
     missed: list[tuple[str, int]] = []
     stage = case.stage
     steps_at = policy.steps_at
-    stage_points = _stage_points(policy)
-    for point in points[lo_index:hi_index]:
+    for point in days:
         is_today = point == today_dpd
         day = anchor + dt.timedelta(days=point)
         stage_items: list[Planned] = []
@@ -220,23 +243,56 @@ def evaluate(policy: Policy, case: Case, today: dt.date) -> Plan:
     return Plan(dpd=today_dpd, items=tuple(items), missed=tuple(missed), next_action_on=next_action_on)
 
 
-# The days past due at which a stage rule can do anything (an entry or a
-# recall), per policy: other days skip ``_stage_changes``. Keyed by the
-# policy's identity; the entry holds the policy, so its id cannot be reused.
-_STAGE_POINTS: dict[int, tuple[Policy, frozenset[int]]] = {}
+# Plans already worked out (see ``evaluate``). The entry holds the policy,
+# so the id in its key cannot be reused meanwhile.
+_PLANS: dict[tuple[Any, ...], tuple[Policy, Plan]] = {}
 
 
-def _stage_points(policy: Policy) -> frozenset[int]:
-    hit = _STAGE_POINTS.get(id(policy))
+@attrs.frozen
+class _PolicyIndex:
+    """What ``evaluate`` needs to know about a policy's rules beyond ``points``."""
+
+    # Days past due at which a stage rule can do anything (an entry or a
+    # recall): other days skip ``_stage_changes``.
+    stage_points: frozenset[int]
+    # How many of ``points[:i]`` have a rule with a condition on the balance
+    # (or on broken promises), for i in 0..len(points): a window of days has
+    # one if the counts at its ends differ.
+    balance_rules: tuple[int, ...]
+    promise_rules: tuple[int, ...]
+
+
+_POLICY_INDEXES: dict[int, tuple[Policy, _PolicyIndex]] = {}
+
+
+def _policy_index(policy: Policy) -> _PolicyIndex:
+    hit = _POLICY_INDEXES.get(id(policy))
     if hit is not None and hit[0] is policy:
         return hit[1]
-    points = frozenset(
-        d for rule in policy.stages.values() for d in (rule.entry_dpd, rule.recall_dpd) if d is not None
+    conditions: dict[int, list[Conditions]] = {}
+    for point, steps in policy.steps_at.items():
+        conditions.setdefault(point, []).extend(step.when for step in steps)
+    for rule in policy.stages.values():
+        if rule.entry_dpd is not None:  # recalls have no conditions
+            conditions.setdefault(rule.entry_dpd, []).append(rule.when)
+
+    def running_count(depends: Callable[[Conditions], bool]) -> tuple[int, ...]:
+        counts = [0]
+        for point in policy.points:
+            counts.append(counts[-1] + any(depends(c) for c in conditions.get(point, ())))
+        return tuple(counts)
+
+    index = _PolicyIndex(
+        stage_points=frozenset(
+            d for rule in policy.stages.values() for d in (rule.entry_dpd, rule.recall_dpd) if d is not None
+        ),
+        balance_rules=running_count(lambda c: c.min_balance is not None or c.max_balance is not None),
+        promise_rules=running_count(lambda c: c.min_broken_promises is not None),
     )
-    if len(_STAGE_POINTS) >= 64:
-        _STAGE_POINTS.clear()  # bounded: a process loads a handful of policies
-    _STAGE_POINTS[id(policy)] = (policy, points)
-    return points
+    if len(_POLICY_INDEXES) >= 64:
+        _POLICY_INDEXES.clear()  # bounded: a process loads a handful of policies
+    _POLICY_INDEXES[id(policy)] = (policy, index)
+    return index
 
 
 def _stage_changes(

@@ -302,3 +302,35 @@ def test_many_row_statements_write_what_executemany_writes(tmp_path, count, tail
     assert [attrs.astuple(a) for a in fast.actions()] == [attrs.astuple(a) for a in plain.actions()]
     fast.close()
     plain.close()
+
+
+@pytest.mark.parametrize("preset", ["trade-receivables", "consumer-loans"])
+def test_evaluate_shares_plans_only_between_cases_it_would_plan_alike(preset):
+    """policy.evaluate reuses a Plan for cases that differ only in what the rules looked at ignore."""
+    import random
+
+    from dunning import policy as policy_module
+    from dunning.models import Case, Status
+
+    policy = policy_module.load_policy(preset)
+    rng = random.Random(7)
+    anchor_days = [dt.date(2026, 1, 1) + dt.timedelta(days=d) for d in (0, 3, 40, 95, 200)]
+    cases = []
+    for i in range(1500):
+        anchor = rng.choice(anchor_days)
+        cases.append(Case(
+            id=i + 1, debtor_id=f"D{i}", currency=rng.choice(["EUR", "JPY"]), stage=rng.choice(list(Stage)),
+            status=Status.OPEN if rng.random() < 0.95 else Status.PAID,
+            balance=rng.choice([100, 49_999, 50_000, 50_001, 499_999, 500_000, 500_001, 9_000_000]),
+            anchor_due_on=anchor if rng.random() < 0.97 else None,
+            planned_through=rng.choice([None, anchor - dt.timedelta(days=10), anchor + dt.timedelta(days=rng.randint(0, 200))]),
+            broken_promises=rng.randint(0, 3), previous_stage=rng.choice([None, *Stage])))
+    days = [dt.date(2026, 1, 1) + dt.timedelta(days=d) for d in (1, 30, 92, 100, 185, 250, 400)]
+    asked = [(case, rng.choice(days)) for case in cases for _ in range(3)]
+    expected = []
+    for case, today in asked:
+        policy_module._PLANS.clear()  # worked out from scratch each time
+        expected.append(policy_module.evaluate(policy, case, today))
+    policy_module._PLANS.clear()
+    assert [policy_module.evaluate(policy, case, today) for case, today in asked] == expected
+    assert len(policy_module._PLANS) < len(asked) / 2  # and plans were shared
