@@ -337,7 +337,7 @@ def _stage_before(policy: Policy, stage: Stage) -> Stage:
 
 
 def _planned_for_step(step: Step, point: int, day: dt.date, *, late: bool) -> list[Planned]:
-    common = dict(step=step.name, dpd=point, day=day, template=step.template, required=step.required,
+    common: dict[str, Any] = dict(step=step.name, dpd=point, day=day, template=step.template, required=step.required,
                   requires_approval=step.requires_approval, late=late, options=step.options())
     if step.notify:
         return [Planned(ActionKind.NOTICE, target=step.notify, **common)]

@@ -291,7 +291,7 @@ def _execute_rows(conn: sqlite3.Connection, template: str, rows: Sequence[Sequen
     return conn.total_changes - before
 
 
-def _insert_actions(conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> int:
+def _insert_actions(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> int:
     """Insert action rows (``action_row``'s), in order, ignoring keys already there; returns rows inserted."""
     tails: dict[tuple[Any, ...], int] = {}
     narrow: list[tuple[Any, Any, int]] = []

@@ -28,6 +28,8 @@ DAY1 = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)  # DPD 1 of trade-receivables: ema
 ZONES = (None, "Europe/London", "America/New_York", "Asia/Tokyo")
 CASES = 23
 BATCH = 5  # 23 cases: four full batches and a short one
+Runtimes = Callable[..., Runtime]  # the ``runtimes`` fixture
+Factory = Callable[..., Any]  # ``case_factory``, ``dunning_config``
 NOW = "2026-03-02T09:00:00Z"
 
 
@@ -46,9 +48,10 @@ class EventLog:
         self.threads.add(threading.current_thread().name)
 
 
-def _portfolio(rt: Runtime, case_factory: Callable[..., Any]) -> None:
+def _portfolio(rt: Runtime, case_factory: Factory) -> None:
     for i in range(CASES):
-        case_factory(rt, debtor_id=f"D{i:04d}", reference=f"INV-{i:04d}", timezone=ZONES[i % len(ZONES)], amount=f"{100 + 37 * i}.00")
+        case_factory(rt, debtor_id=f"D{i:04d}", reference=f"INV-{i:04d}", timezone=ZONES[i % len(ZONES)],
+                     amount=f"{100 + 37 * i}.00")
 
 
 def _actions(rt: Runtime) -> list[tuple[Any, ...]]:
@@ -81,7 +84,7 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 @pytest.fixture
-def runtimes(dunning_config: Callable[..., Any], tmp_path: Path) -> Iterator[Callable[..., Runtime]]:
+def runtimes(dunning_config: Factory, tmp_path: Path) -> Iterator[Runtimes]:
     """``runtimes(name, *plugins)``: a Runtime on its own database file, closed after the test.
 
     Email is enabled and phone is not: each case gets a pending action and a
@@ -100,7 +103,8 @@ def runtimes(dunning_config: Callable[..., Any], tmp_path: Path) -> Iterator[Cal
         rt.close()
 
 
-def test_many_batches_plan_exactly_what_a_sequential_run_plans(runtimes, case_factory, small_batches):
+def test_many_batches_plan_exactly_what_a_sequential_run_plans(runtimes: Runtimes, case_factory: Factory,
+                                                               small_batches: list[int]) -> None:
     piped = runtimes("piped")
     sequential = runtimes("sequential")
     for rt in (piped, sequential):
@@ -132,8 +136,9 @@ def test_many_batches_plan_exactly_what_a_sequential_run_plans(runtimes, case_fa
     assert evidence.verify_chain(piped.store.event_rows_for_verify()).ok
 
 
-def test_the_writer_opens_the_same_file_after_a_change_of_directory(dunning_config, case_factory, small_batches,
-                                                                    tmp_path, monkeypatch):
+def test_the_writer_opens_the_same_file_after_a_change_of_directory(dunning_config: Factory, case_factory: Factory,
+                                                                    small_batches: list[int], tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     rt = Runtime(dunning_config(enabled=["email"]), db_path=Path("relative.db"),
                  extra_plugins=[ChannelsPlugin("email", "phone")])
@@ -151,7 +156,7 @@ def test_the_writer_opens_the_same_file_after_a_change_of_directory(dunning_conf
         rt.close()
 
 
-def test_progress_counts_every_case_once(runtimes, case_factory, small_batches):
+def test_progress_counts_every_case_once(runtimes: Runtimes, case_factory: Factory, small_batches: list[int]) -> None:
     rt = runtimes("progress")
     _portfolio(rt, case_factory)
     counts: list[int] = []
@@ -159,7 +164,7 @@ def test_progress_counts_every_case_once(runtimes, case_factory, small_batches):
     assert counts == [BATCH] * (CASES // BATCH) + [CASES % BATCH]
 
 
-def test_a_single_batch_starts_no_thread(runtimes, case_factory, small_batches):
+def test_a_single_batch_starts_no_thread(runtimes: Runtimes, case_factory: Factory, small_batches: list[int]) -> None:
     rt = runtimes("single")
     for _ in range(BATCH):
         case_factory(rt)
@@ -169,8 +174,9 @@ def test_a_single_batch_starts_no_thread(runtimes, case_factory, small_batches):
     assert small_batches == []
 
 
-def test_a_writer_error_fails_the_run_and_leaves_only_whole_batches(runtimes, case_factory, small_batches,
-                                                                   monkeypatch):
+def test_a_writer_error_fails_the_run_and_leaves_only_whole_batches(runtimes: Runtimes, case_factory: Factory,
+                                                                    small_batches: list[int],
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     log = EventLog()
     rt = runtimes("failing", log)
     _portfolio(rt, case_factory)
@@ -208,7 +214,8 @@ def test_a_writer_error_fails_the_run_and_leaves_only_whole_batches(runtimes, ca
     assert evidence.verify_chain(rt.store.event_rows_for_verify()).ok
 
 
-def test_record_event_hooks_see_every_planned_event_once_in_order(runtimes, case_factory, small_batches):
+def test_record_event_hooks_see_every_planned_event_once_in_order(runtimes: Runtimes, case_factory: Factory,
+                                                                  small_batches: list[int]) -> None:
     log = EventLog()
     rt = runtimes("hooks", log)
     _portfolio(rt, case_factory)
@@ -224,7 +231,8 @@ def test_record_event_hooks_see_every_planned_event_once_in_order(runtimes, case
     assert log.threads == {threading.main_thread().name}
 
 
-def test_the_chain_holds_when_another_connection_appends_meanwhile(runtimes, case_factory, small_batches):
+def test_the_chain_holds_when_another_connection_appends_meanwhile(runtimes: Runtimes, case_factory: Factory,
+                                                                   small_batches: list[int]) -> None:
     """The writer reads the chain's last link inside each of its transactions."""
     rt = runtimes("interleaved")
     _portfolio(rt, case_factory)
@@ -246,7 +254,7 @@ def test_the_chain_holds_when_another_connection_appends_meanwhile(runtimes, cas
     assert report.ok, report.problem
 
 
-def test_link_hash_is_chain_hash_of_the_event_fields():
+def test_link_hash_is_chain_hash_of_the_event_fields() -> None:
     awkward = [
         Event(kind="sent", at=DAY1, case_id=7, stage="internal", dpd=-3, channel="email", step="s", action_id=12,
               data={"ü": "naïve \"quoted\" \\ back\nslash", "n": [1, 2.5, None, True], "nested": {"b": 1, "a": {}}}),
@@ -271,7 +279,7 @@ def test_link_hash_is_chain_hash_of_the_event_fields():
         prev = got
 
 
-def test_stamped_keeps_every_field_of_an_event():
+def test_stamped_keeps_every_field_of_an_event() -> None:
     # store._stamped spells the fields out: a new field on Event must be added there too.
     assert [f.name for f in attrs.fields(Event)] == [
         "kind", "at", "case_id", "stage", "dpd", "channel", "step", "action_id", "data", "recorded_at", "seq",
@@ -285,7 +293,7 @@ def test_stamped_keeps_every_field_of_an_event():
 
 @pytest.mark.parametrize("count", [1, 17, 130, 1100, 5000])
 @pytest.mark.parametrize("tails", [1, 5, 70])
-def test_many_row_statements_write_what_executemany_writes(tmp_path, count, tails):
+def test_many_row_statements_write_what_executemany_writes(tmp_path: Path, count: int, tails: int) -> None:
     """Padded chunks and shared row tails (store._insert_actions, _execute_rows) change nothing written."""
     rows = [(f"{i}:step:{i % tails}", i // 2, "outreach", "step", f"channel{i % tails}", None, None, i % 3,
              "2026-03-02", "2026-03-02T00:00:00Z", "pending", 0, 0, "{}", NOW, NOW) for i in range(count)]
@@ -305,7 +313,7 @@ def test_many_row_statements_write_what_executemany_writes(tmp_path, count, tail
 
 
 @pytest.mark.parametrize("preset", ["trade-receivables", "consumer-loans"])
-def test_evaluate_shares_plans_only_between_cases_it_would_plan_alike(preset):
+def test_evaluate_shares_plans_only_between_cases_it_would_plan_alike(preset: str) -> None:
     """policy.evaluate reuses a Plan for cases that differ only in what the rules looked at ignore."""
     import random
 
@@ -323,7 +331,8 @@ def test_evaluate_shares_plans_only_between_cases_it_would_plan_alike(preset):
             status=Status.OPEN if rng.random() < 0.95 else Status.PAID,
             balance=rng.choice([100, 49_999, 50_000, 50_001, 499_999, 500_000, 500_001, 9_000_000]),
             anchor_due_on=anchor if rng.random() < 0.97 else None,
-            planned_through=rng.choice([None, anchor - dt.timedelta(days=10), anchor + dt.timedelta(days=rng.randint(0, 200))]),
+            planned_through=rng.choice([None, anchor - dt.timedelta(days=10),
+                                        anchor + dt.timedelta(days=rng.randint(0, 200))]),
             broken_promises=rng.randint(0, 3), previous_stage=rng.choice([None, *Stage])))
     days = [dt.date(2026, 1, 1) + dt.timedelta(days=d) for d in (1, 30, 92, 100, 185, 250, 400)]
     asked = [(case, rng.choice(days)) for case in cases for _ in range(3)]
