@@ -22,7 +22,7 @@ from dunning.importer import ImportError_, import_file
 from dunning.lifecycle import RESOLUTIONS
 from dunning.models import Action, Case, Event, HoldReason, Stage, Status
 from dunning.plugin_manager import LOAD_ENV, load_plugins, new_plugin_manager, _entry_points
-from dunning.policy import PRESETS, PolicyError, check_channels, load_policy, load_policy_text, preset_text
+from dunning.policy import PRESETS, PolicyError, check_channels, load_policy_text, preset_text
 from dunning.runtime import Runtime
 from dunning.store import NotFound
 

@@ -28,7 +28,6 @@ from dunning.plugin_manager import load_plugins
 from dunning.policy import PRESETS
 from dunning.runtime import Runtime
 from dunning.simulation import RUN_HOURS, what
-from dunning.store import ImportedObligation
 from dunning.importer import validate
 
 START = dt.date(2026, 1, 5)  # a fixed Monday, so every demo prints the same story
@@ -168,7 +167,7 @@ def _debtors_act(rt: Runtime, offset: int, day: dt.date, behaviours: dict[str, B
             operations.pay(rt, case.id, money.format_minor(amount, case.currency), at=at, now=at, reference=f"BANK-{case.id}-{offset}")
         if b.promise_day == offset and case.balance:
             half = max(1, case.balance // 2)
-            promise_id = operations.promise(rt, case.id, money.format_minor(half, case.currency), at + dt.timedelta(days=2), now=at)
+            operations.promise(rt, case.id, money.format_minor(half, case.currency), at + dt.timedelta(days=2), now=at)
             if b.keeps_promise:
                 promises[case.id] = offset + 1
         if promises.get(case.id) == offset and case.balance:

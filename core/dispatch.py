@@ -24,7 +24,7 @@ import structlog
 
 from dunning import calendar, lifecycle
 from dunning.channels import Delivery, DeliveryContext, DeliveryStatus, StageContext
-from dunning.models import Action, ActionKind, ActionStatus, Case, Event, HoldReason, PromiseStatus, Stage
+from dunning.models import OPEN_ACTION_STATUSES, Action, ActionKind, ActionStatus, Case, Event, PromiseStatus, Stage
 from dunning.policy import Plan, Planned, evaluate
 from dunning.runtime import Runtime
 from dunning.store import CasePlanWrite, action_row_tail
@@ -515,7 +515,7 @@ class _Delivery:
         if hold is not None:
             self._wait_for_hold(hold)
             return
-        waiting = self.rt.store.unsent_required(case.id, action.dpd)
+        waiting = self.rt.store.required_actions(case.id, action.dpd, OPEN_ACTION_STATUSES)
         if waiting:
             steps = sorted({a.step for a in waiting})
             self.defer("required_steps", self.now + RECHECK_AFTER,
@@ -536,7 +536,7 @@ class _Delivery:
         # Required steps that ended without going out (channel off, rejected,
         # failed for good) cannot hold the case back for ever; the stage change
         # says so, so the gap is visible in the evidence.
-        not_sent = sorted({a.step for a in self.rt.store.required_not_sent(case.id, action.dpd)})
+        not_sent = sorted({a.step for a in self.rt.store.required_actions(case.id, action.dpd, ENDED_UNSENT)})
         with self.rt.store.transaction():
             if self.done(self._event("stage_changed", **{"from": case.stage.value, "to": to_stage.value,
                                                          "reason": f"policy step {action.step}",
@@ -582,5 +582,5 @@ def change_stage(rt: Runtime, case: Case, to_stage: Stage, now: dt.datetime, *, 
     return moved
 
 
-# Kept for the CLI's `hold` command: the reasons an operator may give.
-HOLD_REASONS = tuple(r.value for r in HoldReason)
+# Required outreach in these states will never go out.
+ENDED_UNSENT = (ActionStatus.SKIPPED, ActionStatus.BLOCKED, ActionStatus.FAILED, ActionStatus.REJECTED)

@@ -28,7 +28,6 @@ from dunning import evidence
 from dunning.calendar import from_text, to_text, utc_now
 from dunning.migrations import migrations as core_migrations
 from dunning.models import (
-    OPEN_ACTION_STATUSES,
     Action,
     ActionKind,
     ActionStatus,
@@ -779,35 +778,18 @@ class Store:
             )
         ]
 
-    def unsent_required(self, case_id: int, up_to_dpd: int | None) -> list[Action]:
-        """Required outreach for this case that has not gone out yet."""
+    def required_actions(self, case_id: int, up_to_dpd: int | None, statuses: Iterable[ActionStatus]) -> list[Action]:
+        """The case's required outreach for days up to ``up_to_dpd``, in these statuses."""
+        wanted = [s.value for s in statuses]
         return [
             _action(r)
             for r in self.conn.execute(
                 f"SELECT {_ACTION_COLUMNS} FROM actions WHERE case_id = ? AND required = 1 "
-                "AND status IN ('awaiting_approval', 'pending', 'sending') AND (? IS NULL OR dpd <= ?) ORDER BY id",
-                [case_id, up_to_dpd, up_to_dpd],
+                f"AND status IN ({', '.join('?' * len(wanted))}) AND (? IS NULL OR dpd <= ?) ORDER BY id",
+                [case_id, *wanted, up_to_dpd, up_to_dpd],
             )
         ]
 
-    def required_not_sent(self, case_id: int, up_to_dpd: int | None) -> list[Action]:
-        """Required outreach for this case that ended without going out."""
-        return [
-            _action(r)
-            for r in self.conn.execute(
-                f"SELECT {_ACTION_COLUMNS} FROM actions WHERE case_id = ? AND required = 1 "
-                "AND status IN ('skipped', 'blocked', 'failed', 'rejected') AND (? IS NULL OR dpd <= ?) ORDER BY id",
-                [case_id, up_to_dpd, up_to_dpd],
-            )
-        ]
-
-    def has_open_escalation(self, case_id: int, to_stage: str) -> bool:
-        row = self.conn.execute(
-            "SELECT 1 FROM actions WHERE case_id = ? AND kind = 'escalate' AND target = ? "
-            "AND status IN ('awaiting_approval', 'pending', 'sending') LIMIT 1",
-            [case_id, to_stage],
-        ).fetchone()
-        return row is not None
 
     def existing_obligation(self, debtor_id: str, reference: str) -> tuple[int, str, str] | None:
         """(amount, currency, due_on) of an obligation already stored under this reference."""
@@ -1039,18 +1021,6 @@ class Store:
                 self.on_events(events)
         return saved
 
-    def action_ids_by_key(self, keys: Sequence[str]) -> dict[str, int]:
-        found: dict[str, int] = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            for key, action_id in self.conn.execute(
-                f"SELECT key, id FROM actions WHERE key IN ({', '.join('?' * len(chunk))})", chunk
-            ):
-                found[key] = action_id
-        return found
-
-    # --- delivery ------------------------------------------------------------------
-
     def claim(self, now: dt.datetime, wall_now: dt.datetime, claimer: str, limit: int) -> list[Action]:
         """Mark up to ``limit`` ready actions as being sent by ``claimer`` and return them."""
         with self.transaction():
@@ -1272,10 +1242,6 @@ class Store:
         with dest:
             self.conn.backup(dest)
         dest.close()
-
-
-def open_action_statuses() -> tuple[str, ...]:
-    return tuple(s.value for s in OPEN_ACTION_STATUSES)
 
 
 __all__ = [

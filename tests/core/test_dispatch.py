@@ -9,7 +9,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
 
 from dunning import dispatch, operations
 from dunning.models import ActionStatus
