@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
-import textwrap
 from collections import Counter
 from pathlib import Path
 
@@ -14,41 +13,7 @@ from dunning.runtime import Runtime
 from dunning.store import ImportedObligation
 from dunning.models import Debtor
 
-RACER = textwrap.dedent(
-    """
-    import datetime as dt, fcntl, sys
-    from pathlib import Path
-    from dunning import Delivery, dispatch, hookimpl
-    from dunning.config import Config
-    from dunning.runtime import Runtime
-
-    folder = Path(sys.argv[1])
-
-    class Provider:
-        name = "email"
-        needs = ()
-        def send(self, action, case, ctx):
-            with open(folder / "provider.log", "a") as f:
-                fcntl.flock(f, fcntl.LOCK_EX)
-                f.write(ctx.key + "\\n")
-            return Delivery.sent("ok")
-
-    class Plugin:
-        plugin_name = "provider"
-        @hookimpl
-        def register_channels(self, register):
-            register(Provider())
-
-    config = Config(path=folder / "dunning.toml", policy="trade-receivables", db=folder / "dunning.db",
-                    enabled_channels=("email",))
-    # Both racers wait for the same go signal, then run the same moment.
-    while not (folder / "go").exists():
-        pass
-    with Runtime(config, extra_plugins=[Plugin()]) as rt:
-        summary = dispatch.run(rt, dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc))
-    print(summary.planned, summary.sent)
-    """
-)
+PROVIDER_RUN = Path(__file__).with_name("provider_run.py")
 
 
 def test_two_racing_runs_plan_and_send_each_action_once(tmp_path: Path):
@@ -60,10 +25,8 @@ def test_two_racing_runs_plan_and_send_each_action_once(tmp_path: Path):
             for i in range(600)
         ]
         rt.store.import_obligations(items, dt.datetime(2026, 2, 1, tzinfo=dt.timezone.utc), dt.date(2026, 2, 1))
-    script = tmp_path / "racer.py"
-    script.write_text(RACER)
     env = {"DUNNING_LOAD_PLUGINS": "", "PATH": ""}
-    racers = [subprocess.Popen([sys.executable, str(script), str(tmp_path)], stdout=subprocess.PIPE,
+    racers = [subprocess.Popen([sys.executable, str(PROVIDER_RUN), str(tmp_path), "race"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
     (tmp_path / "go").touch()
     outputs = [r.communicate(timeout=120) for r in racers]
