@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import os
 import socket
 import uuid
@@ -200,7 +199,7 @@ class _CasePlanner:
 
     def _item_row(self, item: Planned, debtor_tz: str | None) -> _ItemRow:
         tz = calendar.zone(debtor_tz, self.zone_name)
-        not_before = _not_before(item.day if not item.late else self.today, item.at, tz)
+        not_before = calendar.local_moment(item.day if not item.late else self.today, item.at, tz)
         status, event_kind, data = ActionStatus.PENDING, None, {}
         if item.kind is ActionKind.OUTREACH and item.channel not in self.enabled:
             status, event_kind = ActionStatus.SKIPPED, "skipped"
@@ -224,13 +223,6 @@ class _CasePlanner:
         # action's event).
         return Event(kind=kind, at=self.now, case_id=case.id, stage=case.stage.value, dpd=dpd, channel=channel,
                      step=step, data=data)
-
-
-# All the cases due on a day, in one zone, get the same moments: convert each
-# (day, slot, zone) once rather than once per action.
-@functools.lru_cache(maxsize=4096)
-def _not_before(day: dt.date, at: dt.time | None, tz: dt.tzinfo) -> dt.datetime:
-    return calendar.local_moment(day, at, tz)
 
 
 def _dry_plan(rt: Runtime, now: dt.datetime, summary: RunSummary) -> None:

@@ -135,31 +135,13 @@ def _action(row: Sequence[Any]) -> Action:
     )
 
 
-def action_row(case_id: int, key: str, planned: Any, not_before: dt.datetime, status: ActionStatus, now_text: str) -> tuple[Any, ...]:
-    """The insert tuple for one planned item (see ``Store.save_plans``)."""
-    return (key, case_id, *action_row_tail(planned, not_before, status, now_text))
-
-
 def action_row_tail(planned: Any, not_before: dt.datetime, status: ActionStatus, now_text: str) -> tuple[Any, ...]:
-    """``action_row`` without its key and case: the same for every case planning this item at this moment."""
-    return (*_action_row_middle(planned, not_before, status), now_text, now_text)
+    """An action's insert row without its key and case: the same for every case planning this item at this moment.
 
-
-# Everything in an action's row but its key, case and timestamps depends only
-# on the planned item, its moment and its status. Planning shares one Planned
-# object among all the cases due the same day (``policy._shared_planned``),
-# so a million rows need only a handful of these. Keyed by the item's
-# identity; the entry holds the item, so its id cannot be reused meanwhile.
-_ROW_MIDDLES: dict[tuple[int, dt.datetime, ActionStatus], tuple[Any, tuple[Any, ...]]] = {}
-_ROW_MIDDLES_MAX = 4096
-
-
-def _action_row_middle(planned: Any, not_before: dt.datetime, status: ActionStatus) -> tuple[Any, ...]:
-    cache_key = (id(planned), not_before, status)
-    hit = _ROW_MIDDLES.get(cache_key)
-    if hit is not None and hit[0] is planned:
-        return hit[1]
-    middle = (
+    A full row is ``(key, case_id, *tail)``; planning works each tail out once
+    per item and run (``dispatch._CasePlanner``).
+    """
+    return (
         planned.kind.value,
         planned.step,
         planned.channel,
@@ -172,11 +154,9 @@ def _action_row_middle(planned: Any, not_before: dt.datetime, status: ActionStat
         int(planned.required),
         int(planned.requires_approval),
         json.dumps(dict(planned.options), sort_keys=True) if planned.options else "{}",
+        now_text,
+        now_text,
     )
-    if len(_ROW_MIDDLES) >= _ROW_MIDDLES_MAX:
-        _ROW_MIDDLES.clear()  # bounded: items of past days are not asked for again
-    _ROW_MIDDLES[cache_key] = (planned, middle)
-    return middle
 
 
 _ACTION_INSERT_COLUMNS = (
@@ -291,7 +271,7 @@ def _execute_rows(conn: sqlite3.Connection, template: str, rows: Sequence[Sequen
 
 
 def _insert_actions(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> int:
-    """Insert action rows (``action_row``'s), in order, ignoring keys already there; returns rows inserted."""
+    """Insert action rows (``(key, case_id, *action_row_tail(...))``), in order, ignoring keys already there; returns rows inserted."""
     tails: dict[tuple[Any, ...], int] = {}
     narrow: list[tuple[Any, Any, int]] = []
     for row in rows:
@@ -383,7 +363,7 @@ class CasePlanWrite:
     expected_planned_through: dt.date | None
     planned_through: dt.date
     next_action_on: dt.date | None
-    actions: Sequence[tuple[Any, ...]]  # rows for _INSERT_ACTIONS (see ``action_row``)
+    actions: Sequence[tuple[Any, ...]]  # rows for _INSERT_ACTIONS (see ``action_row_tail``)
     events: Sequence[Event] = ()
 
 
@@ -1253,6 +1233,5 @@ __all__ = [
     "NotFound",
     "SavedPlans",
     "Store",
-    "action_row",
     "action_row_tail",
 ]
