@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from tests.conftest import Project, row, write_csv
@@ -30,23 +31,24 @@ def test_the_database_refuses_edits_to_events(project: Project):
             raise AssertionError(f"{sql} was allowed")
 
 
+def _tamper(project: Project, trigger: str, sql: str) -> None:
+    """What someone with the database file could do: drop the guard, change the log."""
+    conn = sqlite3.connect(project.db)
+    conn.execute(f"DROP TRIGGER {trigger}")
+    conn.execute(sql)
+    conn.commit()
+    conn.close()
+
+
 def test_an_edited_event_is_found(project: Project):
     _populate(project)
-    conn = sqlite3.connect(project.db)
-    conn.execute("DROP TRIGGER events_no_update")
-    conn.execute("UPDATE events SET data = replace(data, '10000', '1') WHERE kind = 'payment'")
-    conn.commit()
-    seq = conn.execute("SELECT seq FROM events WHERE kind = 'payment'").fetchone()[0]
-    conn.close()
+    _tamper(project, "events_no_update", "UPDATE events SET data = replace(data, '10000', '1') WHERE kind = 'payment'")
+    seq = next(e["seq"] for e in json.loads(project("events", "--kind", "payment", "--json").stdout))
     result = project("verify", expect=1)
     assert f"evidence chain broken at event {seq}: event {seq} was changed after it was written" in result.output
 
 
 def test_a_deleted_event_is_found(project: Project):
     _populate(project)
-    conn = sqlite3.connect(project.db)
-    conn.execute("DROP TRIGGER events_no_delete")
-    conn.execute("DELETE FROM events WHERE seq = 3")
-    conn.commit()
-    conn.close()
+    _tamper(project, "events_no_delete", "DELETE FROM events WHERE seq = 3")
     assert "event 3 is missing" in project("verify", expect=1).output
