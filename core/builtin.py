@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import math
-
-from dunning import hookimpl
+from dunning import hookimpl, priority
 from dunning.models import Case
+from dunning.priority import CaseFacts
 
 
 @hookimpl(trylast=True)
-def case_priority(case: Case) -> float:
-    """Larger balances and more broken promises first; a plugin returning a number wins."""
-    return round(math.log10(1 + case.balance) * 10 + case.broken_promises * 5, 3)
+def case_priority(case: Case, facts: CaseFacts | None) -> float:
+    """Larger balances, broken promises, first-instalment defaults, promises due today first.
+
+    A plugin returning a number wins.
+    """
+    return priority.score(case, facts)

@@ -73,6 +73,12 @@ class Channel(Protocol):
     with its ``[channels.<name>]`` table when it is enabled; it raises
     ``ValueError`` naming the key (the core adds the ``channels.<name>:``
     prefix), so bad settings stop the command before anything is sent.
+
+    And it may have ``finish_run(ctx: RunContext)``, called once when a
+    run's delivery ends (also after an error), for work done per run rather
+    than per action: closing a reused SMTP connection, writing the day's
+    print batch. It must be safe to call when nothing was sent, and what it
+    writes must be redone by the next run if the process dies before it.
     """
 
     name: str
@@ -97,19 +103,63 @@ class DeliveryContext:
     log: structlog.typing.FilteringBoundLogger
     template_context: Mapping[str, Any]
     _render: Callable[..., str]
+    # Whom the step addresses: "debtor" (their own contacts) or "contacts"
+    # (third parties: spouse, relatives, employer, ...).
+    audience: str = "debtor"
+    # One id per run, shared by all of the run's deliveries (print batches).
+    run_id: str = ""
+    # Contact values the debtor asked not to be reached at through this channel.
+    opted_out: frozenset[str] = frozenset()
 
     def render(self, template: str, suffix: str = "txt", **extra: Any) -> str:
         """Render ``<template>.<suffix>`` (the debtor's locale first) with the case's context."""
         return self._render(template, suffix, {**self.template_context, **extra})
 
     def contacts_of(self, *kinds: str) -> list[Contact]:
-        """The debtor's own usable contacts of these kinds, in the order given."""
-        return [
-            c
-            for kind in kinds
-            for c in self.contacts
-            if c.kind == kind and c.role == "debtor" and not c.bad
-        ]
+        """The usable contacts of these kinds for the step's audience, in the order given.
+
+        For ``audience = "debtor"`` the debtor's own; for ``"contacts"`` the
+        third parties. Numbers marked bad and values the debtor opted out of
+        are left out.
+        """
+        return usable_contacts(self.contacts, kinds, self.audience, self.opted_out)
+
+
+def usable_contacts(contacts: Sequence[Contact], kinds: Sequence[str], audience: str = "debtor",
+                    opted_out: frozenset[str] = frozenset()) -> list[Contact]:
+    """Contacts a channel may use: of these kinds, for this audience, not bad, not opted out."""
+    own = audience == "debtor"
+    return [
+        c
+        for kind in kinds
+        for c in contacts
+        if c.kind == kind and (c.role == "debtor") == own and not c.bad and c.value not in opted_out
+    ]
+
+
+@attrs.frozen
+class RunContext:
+    """What ``finish_run`` receives: the run that is ending."""
+
+    now: dt.datetime
+    run_id: str
+    settings: Mapping[str, Any]
+    config: Config
+    db: sqlite_utils.Database
+    log: structlog.typing.FilteringBoundLogger
+
+
+@attrs.frozen
+class RuleContext:
+    """What ``check_action`` and ``escalation_check`` may consult besides the case.
+
+    ``store`` is the open store, for reading (holds, contacts, payments,
+    events); a rule writes only through the verdict it returns.
+    """
+
+    now: dt.datetime
+    config: Config
+    store: Any
 
 
 @attrs.frozen

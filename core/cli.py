@@ -222,7 +222,7 @@ def run(state: State, now_text: str | None, dry_run: bool, as_json: bool) -> Non
 
 def case_json(rt: Runtime, case: Case, now: dt.datetime) -> dict[str, Any]:
     debtor = rt.store.debtor(case.debtor_id)
-    priority = rt.hook.case_priority(case=case)
+    priority = rt.hook.case_priority(case=case, facts=rt.store.priority_facts(case, rt.today(now), rt.config.zone))
     return {
         "id": case.id,
         "debtor_id": case.debtor_id,
@@ -462,6 +462,38 @@ def resolve(state: State, case_id: str, resolution: str, reason: str) -> None:
     rt = state.runtime()
     cancelled = operations.resolve(rt, _case_id(case_id), resolution, now=state.now(), reason=reason)
     click.echo(f"case {case_id} resolved as {resolution}; {cancelled} planned actions cancelled")
+
+
+@cli.command(name="opt-out")
+@click.argument("debtor_id")
+@click.option("--channel", required=True, help="The channel the debtor asked to stop (email, sms, phone, ...).")
+@click.option("--contact", help="Only this address or number (default: the whole channel).")
+@click.option("--note", help="How the request came in (kept as evidence).")
+@click.option("--withdraw", is_flag=True, help="The debtor takes the request back.")
+@pass_state
+def opt_out(state: State, debtor_id: str, channel: str, contact: str | None, note: str | None, withdraw: bool) -> None:
+    """Record that a debtor asked not to be contacted through a channel (or one address on it)."""
+    rt = state.runtime()
+    result = operations.opt_out(rt, debtor_id, channel, now=state.now(), contact=contact, note=note, withdraw=withdraw)
+    what = f"{channel}" + (f" at {contact}" if contact else "")
+    if withdraw:
+        click.echo(f"debtor {debtor_id}: opt-out of {what} withdrawn")
+    else:
+        click.echo(f"debtor {debtor_id}: opted out of {what} (opt-out {result})")
+
+
+@cli.command()
+@click.argument("case_id")
+@click.option("--kind", required=True, type=click.Choice(operations.SIGNAL_KINDS), help="What was noticed.")
+@click.option("--note", help="What was seen or heard (kept as evidence).")
+@click.option("--source", default="operator", show_default=True, help="Who reports it.")
+@pass_state
+def signal(state: State, case_id: str, kind: str, note: str | None, source: str) -> None:
+    """Record an abnormal signal about a case (moved, business closed, bankruptcy, ...)."""
+    rt = state.runtime()
+    signal_id = operations.signal(rt, _case_id(case_id), kind, now=state.now(), source=source, note=note)
+    click.echo(f"signal {signal_id} ({kind}) recorded on case {case_id}"
+               + ("; bankruptcy hold placed" if kind == "bankruptcy" else ""))
 
 
 @cli.command()

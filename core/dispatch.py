@@ -22,7 +22,7 @@ import attrs
 import structlog
 
 from dunning import calendar, lifecycle
-from dunning.channels import Delivery, DeliveryContext, DeliveryStatus, StageContext
+from dunning.channels import Delivery, DeliveryContext, DeliveryStatus, RunContext, StageContext, usable_contacts
 from dunning.models import OPEN_ACTION_STATUSES, Action, ActionKind, ActionStatus, Case, Event, PromiseStatus, Stage
 from dunning.policy import Plan, Planned, evaluate
 from dunning.runtime import Runtime
@@ -286,15 +286,33 @@ def reclaim_abandoned(rt: Runtime) -> int:
 def deliver_ready(rt: Runtime, now: dt.datetime, summary: RunSummary, progress: ProgressCallback | None = None) -> None:
     reclaim_abandoned(rt)
     claimer = claimer_id()
-    while True:
-        batch = rt.store.claim(now, calendar.utc_now(), claimer, CLAIM_BATCH)
-        if not batch:
-            return
-        for action in batch:
-            with structlog.contextvars.bound_contextvars(case_id=action.case_id, channel=action.channel, action_id=action.id):
-                _Delivery(rt, action, claimer, now, summary).go()
-        if progress:
-            progress("deliver", len(batch))
+    try:
+        while True:
+            batch = rt.store.claim(now, calendar.utc_now(), claimer, CLAIM_BATCH)
+            if not batch:
+                return
+            for action in batch:
+                with structlog.contextvars.bound_contextvars(case_id=action.case_id, channel=action.channel, action_id=action.id):
+                    _Delivery(rt, action, claimer, now, summary).go()
+            if progress:
+                progress("deliver", len(batch))
+    finally:
+        finish_channels(rt, now, claimer)
+
+
+def finish_channels(rt: Runtime, now: dt.datetime, run_id: str) -> None:
+    """Give every enabled channel with a ``finish_run`` its end-of-run call."""
+    for name in sorted(rt.plugins.enabled):
+        channel = rt.channel(name)
+        finish = getattr(channel, "finish_run", None)
+        if finish is None:
+            continue
+        ctx = RunContext(now=now, run_id=run_id, settings=rt.config.settings_for(name), config=rt.config,
+                         db=rt.store.db, log=log.bind(channel=name))
+        try:
+            finish(ctx)
+        except Exception as exc:  # one channel's batch must not stop another's
+            log.warning("finish_run raised", channel=name, error=repr(exc))
 
 
 class _Delivery:
@@ -418,7 +436,8 @@ class _Delivery:
 
     def _check_hooks(self) -> list[Verdict | None]:
         try:
-            return list(self.rt.hook.check_action(action=self.action, case=self.case, now=self.now))
+            return list(self.rt.hook.check_action(action=self.action, case=self.case, now=self.now,
+                                                  ctx=self.rt.rule_context(self.now)))
         except Exception as exc:
             # A broken rule must not let a contact through unchecked.
             return [Verdict.defer("plugin_error", self.now + self.rt.config.retry_after, f"check_action raised: {exc}")]
@@ -449,16 +468,28 @@ class _Delivery:
             return
         debtor = self.rt.store.debtor(case.debtor_id)
         assert debtor is not None
+        opt_outs = self.rt.store.opt_outs(debtor.id, channel.name)
+        if any(contact is None for _, contact in opt_outs):
+            self.block(Verdict.block(f"opt_out:{channel.name}", f"the debtor opted out of {channel.name}"))
+            return
+        opted_out = frozenset(contact for _, contact in opt_outs if contact)
+        audience = str(action.options.get("audience", "debtor"))
+        contacts = self.rt.store.contacts(debtor.id)
+        needs = tuple(getattr(channel, "needs", ()))
+        if needs and not usable_contacts(contacts, needs, audience, opted_out):
+            self.no_contact(channel.name, needs, audience)
+            return
         obligations = self.rt.store.obligations(case.id)
         dpd = self.rt.dpd(case, self.now)
         context = case_context(case, debtor, obligations, dpd, self.today,
                                {"step": action.step, "options": action.options, "sender": self.rt.config.notify})
         ctx = DeliveryContext(
-            now=self.now, key=action.key, debtor=debtor, contacts=self.rt.store.contacts(debtor.id),
+            now=self.now, key=action.key, debtor=debtor, contacts=contacts,
             obligations=obligations, dpd=dpd, settings=self.rt.config.settings_for(channel.name),
             config=self.rt.config, db=self.rt.store.db, log=log.bind(case_id=case.id, channel=channel.name),
             template_context=context,
             render=lambda template, suffix, ctx_: self.rt.render(channel, template, suffix, ctx_),
+            audience=audience, run_id=self.claimer, opted_out=opted_out,
         )
         try:
             delivery = channel.send(action, case, ctx)
@@ -481,6 +512,24 @@ class _Delivery:
             self.defer(f"channel:{channel.name}", delivery.until, delivery.error or "the channel asked to wait")
         else:
             self.fail(delivery.error or "the channel reported a failure", delivery.data, retry=delivery.retry)
+
+    def no_contact(self, channel: str, needs: tuple[str, ...], audience: str) -> None:
+        """Nobody to reach on this channel: hand the step to its fallback channel, or skip it."""
+        whom = "the debtor" if audience == "debtor" else "any third party"
+        detail = f"{whom} has no usable {' or '.join(needs)} for {channel}"
+        fallback = self.action.options.get("fallback")
+        if not fallback or fallback == channel or "fallback_from" in self.action.options:
+            self.skip("no_contact", detail)
+            return
+        # The same occurrence on the fallback channel (step names hold no colon;
+        # a timed occurrence such as 2026-01-05T09:00 does).
+        occurrence = self.action.key.split(":", 3)[-1]
+        key = f"{self.action.case_id}:{self.action.step}:{fallback}:{occurrence}"
+        with self.rt.store.transaction():
+            if self._finish(ActionStatus.SKIPPED, self._event("skipped", reason="no_contact", detail=detail,
+                                                              fallback=fallback, fallback_key=key)):
+                self.rt.store.add_fallback_action(self.action, str(fallback), key, self.now)
+                self.summary.skipped += 1
 
     def notice(self) -> None:
         role = self.action.target or "supervisor"
@@ -518,7 +567,8 @@ class _Delivery:
             self.skip("conditions_changed", f"the case no longer meets the conditions for {to_stage}")
             return
         try:
-            verdicts = list(self.rt.hook.escalation_check(case=case, from_stage=case.stage, to_stage=to_stage))
+            verdicts = list(self.rt.hook.escalation_check(case=case, from_stage=case.stage, to_stage=to_stage,
+                                                          ctx=self.rt.rule_context(self.now)))
         except Exception as exc:
             verdicts = [Verdict.defer("plugin_error", self.now + RECHECK_AFTER, f"escalation_check raised: {exc}")]
         verdict = self._rule_verdict([*verdicts, *self._check_hooks()])

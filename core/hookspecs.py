@@ -18,8 +18,9 @@ import pluggy
 if TYPE_CHECKING:
     import sqlite_utils
 
-    from dunning.channels import Channel, StageContext
+    from dunning.channels import Channel, RuleContext, StageContext
     from dunning.models import Action, Case, Event, Stage
+    from dunning.priority import CaseFacts
     from dunning.verdicts import Verdict
 
 hookspec = pluggy.HookspecMarker("dunning")
@@ -61,22 +62,25 @@ def register_migrations(register: Callable[[str, Callable[[sqlite_utils.Database
 
 
 @hookspec
-def check_action(action: Action, case: Case, now: dt.datetime) -> Verdict | None:
+def check_action(action: Action, case: Case, now: dt.datetime, ctx: RuleContext) -> Verdict | None:
     """Judge an action just before it is delivered.
 
     Collected: return a ``Verdict`` (allow, defer until a time, block with a
     reason, or needs approval) or ``None`` to abstain. The strongest answer
     wins: block, then needs approval, then defer (latest time), then allow.
     Every verdict other than allow is recorded as an event naming the rule.
+    ``ctx.store`` reads what the case alone does not carry (contacts,
+    holds, earlier attempts); take ``ctx`` only if the rule needs it.
     """
 
 
 @hookspec
-def escalation_check(case: Case, from_stage: Stage, to_stage: Stage) -> Verdict | None:
+def escalation_check(case: Case, from_stage: Stage, to_stage: Stage, ctx: RuleContext) -> Verdict | None:
     """Judge a stage change before it happens (limitation period, minimum balance).
 
     Collected, like ``check_action``: block vetoes the change, needs approval
-    sends it to the approval queue, defer postpones it.
+    sends it to the approval queue, defer postpones it. ``ctx`` is the same
+    read-only view ``check_action`` receives.
     """
 
 
@@ -104,9 +108,11 @@ def record_event(event: Event) -> None:
 
 
 @hookspec(firstresult=True)
-def case_priority(case: Case) -> float | None:
-    """A score ordering work queues: higher is worked first.
+def case_priority(case: Case, facts: CaseFacts | None) -> float | None:
+    """A score ordering work queues (call list, visit list): higher is worked first.
 
     First result wins; the built-in fallback is ``trylast``, so any plugin
-    returning a number overrides it.
+    returning a number overrides it. ``facts`` (first-instalment default,
+    promise due today, partial payer, lost contact) is given where a queue
+    has worked them out, else None.
     """

@@ -203,3 +203,40 @@ def m005_promises_payments_holds(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE INDEX holds_case ON holds (case_id, released_at)")
     db.execute("CREATE INDEX holds_expiry ON holds (released_at, until)")
+
+
+@migrations()
+def m006_opt_outs_and_signals(db: sqlite_utils.Database) -> None:
+    # A debtor's request not to be contacted through a channel: all of it
+    # (contact NULL) or one address or number. Withdrawn, never deleted.
+    db.execute(
+        """
+        CREATE TABLE opt_outs (
+            id INTEGER PRIMARY KEY,
+            debtor_id TEXT NOT NULL REFERENCES debtors(id),
+            channel TEXT NOT NULL,
+            contact TEXT,
+            at TEXT NOT NULL,
+            source TEXT NOT NULL,
+            note TEXT,
+            withdrawn_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX opt_outs_debtor ON opt_outs (debtor_id, withdrawn_at)")
+    # Abnormal signals about a case (moved, business closed, bankruptcy, ...):
+    # facts the policy and the rules react to.
+    db.execute(
+        """
+        CREATE TABLE signals (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            kind TEXT NOT NULL,
+            at TEXT NOT NULL,
+            source TEXT NOT NULL,
+            note TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX signals_case ON signals (case_id, kind)")
+    db.execute("ALTER TABLE contacts ADD COLUMN bad_reason TEXT")

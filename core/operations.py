@@ -145,7 +145,8 @@ def escalate(rt: Runtime, case_id: int, to: str, *, now: dt.datetime, reason: st
             lifecycle.check_escalation(case, to_stage)
         except lifecycle.LifecycleError as exc:
             raise OperationError(str(exc)) from None
-        verdicts = [v for v in rt.hook.escalation_check(case=case, from_stage=case.stage, to_stage=to_stage) if v]
+        verdicts = [v for v in rt.hook.escalation_check(case=case, from_stage=case.stage, to_stage=to_stage,
+                                                             ctx=rt.rule_context(now)) if v]
         blocks = [v for v in verdicts if v.decision.name == "BLOCK"]
         if blocks:
             raise OperationError(f"refused by rule {blocks[0].rule}: {blocks[0].reason}")
@@ -172,3 +173,74 @@ def decide(rt: Runtime, action_id: int, *, approve: bool, by: str, now: dt.datet
     except Conflict as exc:
         raise OperationError(str(exc)) from None
     return updated
+
+
+# --- what the debtor asked, what collectors saw -------------------------------------
+
+# Abnormal signals a collector, a channel or an agency may report about a case.
+SIGNAL_KINDS = ("relocation", "ownership_change", "legal_rep_change", "business_closed", "bankruptcy", "fraud")
+
+
+def opt_out(rt: Runtime, debtor_id: str, channel: str, *, now: dt.datetime, contact: str | None = None,
+            source: str = "operator", note: str | None = None, withdraw: bool = False) -> int:
+    """Record (or withdraw) a debtor's request not to be reached through ``channel`` (or one address on it).
+
+    The evidence event goes on each of the debtor's open cases. Returns the
+    opt-out's id, or the number of opt-outs withdrawn.
+    """
+    debtor = rt.store.debtor(debtor_id)
+    if debtor is None:
+        raise OperationError(f"no debtor with id {debtor_id!r}")
+    if contact is not None and contact not in {c.value for c in rt.store.contacts(debtor_id)}:
+        raise OperationError(f"debtor {debtor_id!r} has no contact {contact!r}")
+    with rt.store.transaction():
+        if withdraw:
+            result = rt.store.withdraw_opt_outs(debtor_id, channel, contact, now)
+            if not result:
+                raise OperationError(f"debtor {debtor_id!r} has no standing opt-out of {channel}"
+                                     + (f" for {contact}" if contact else ""))
+        else:
+            result = rt.store.add_opt_out(debtor_id, channel, contact, now, source, note)
+        kind = "opt_out_withdrawn" if withdraw else "opt_out"
+        data = {"debtor_id": debtor_id, "channel": channel, "contact": contact, "source": source, "note": note}
+        cases = rt.store.open_cases_of(debtor_id)
+        rt.store.append_events([rt.event(kind, case, now, channel=channel, data=data) for case in cases]
+                               or [rt.event(kind, None, now, channel=channel, data=data)])
+        for case in cases:
+            rt.store.wake(case.id, rt.today(now))
+    return result
+
+
+def signal(rt: Runtime, case_id: int, kind: str, *, now: dt.datetime, source: str = "operator",
+           note: str | None = None) -> int:
+    """Record an abnormal signal as evidence; bankruptcy also places a bankruptcy hold."""
+    case = _open_case(rt, case_id)
+    if kind not in SIGNAL_KINDS:
+        raise OperationError(f"unknown signal {kind!r}; use one of {', '.join(SIGNAL_KINDS)}")
+    with rt.store.transaction():
+        signal_id = rt.store.add_signal(case_id, kind, now, source, note)
+        events = [rt.event("signal", case, now, data={"signal_id": signal_id, "signal": kind, "source": source,
+                                                       "note": note})]
+        if kind == "bankruptcy":
+            hold_id = rt.store.add_hold(case_id, HoldReason.BANKRUPTCY.value, now, None, note)
+            events.append(rt.event("hold", case, now, data={"hold_id": hold_id, "reason": "bankruptcy",
+                                                            "until": None, "note": f"signal from {source}"}))
+        rt.store.append_events(events)
+        rt.store.wake(case_id, rt.today(now))
+    return signal_id
+
+
+def mark_contact_bad(rt: Runtime, case_id: int, contact_id: int, reason: str, *, now: dt.datetime,
+                     source: str = "operator") -> bool:
+    """Stop using a number or address (wrong number, returned mail); False if it already was."""
+    case = rt.store.case(case_id)
+    contact = rt.store.contact(contact_id)
+    if contact.debtor_id != case.debtor_id:
+        raise OperationError(f"contact {contact_id} does not belong to case {case_id}'s debtor")
+    with rt.store.transaction():
+        changed = rt.store.mark_contact_bad(contact_id, reason)
+        if changed:
+            rt.store.append_events([rt.event("contact_marked_bad", case, now, data={
+                "contact_id": contact_id, "kind": contact.kind.value, "role": contact.role.value,
+                "reason": reason, "source": source})])
+    return changed

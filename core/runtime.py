@@ -11,7 +11,7 @@ import jinja2
 import structlog
 
 from dunning import calendar, templates
-from dunning.channels import Channel, Delivery
+from dunning.channels import Channel, Delivery, RuleContext
 from dunning.config import Config
 from dunning.models import Case, Event
 from dunning.plugin_manager import Plugins, load_plugins
@@ -75,6 +75,10 @@ class Runtime:
             fields.setdefault("stage", case.stage.value)
             fields.setdefault("dpd", self.dpd(case, now))
         return Event(kind=kind, at=now, case_id=case.id if case else None, **fields)
+
+    def rule_context(self, now: dt.datetime) -> RuleContext:
+        """The read-only view rules (``check_action``, ``escalation_check``) receive."""
+        return RuleContext(now=now, config=self.config, store=self.store)
 
     # --- templates --------------------------------------------------------------
 

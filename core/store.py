@@ -27,6 +27,7 @@ import sqlite_utils
 from dunning import evidence
 from dunning.calendar import from_text, to_text, utc_now
 from dunning.migrations import migrations as core_migrations
+from dunning.priority import CaseFacts
 from dunning.models import (
     Action,
     ActionKind,
@@ -778,6 +779,10 @@ class Store:
         ).fetchone()
         return (row[0], row[1], row[2]) if row else None
 
+    def open_cases_of(self, debtor_id: str) -> list[Case]:
+        return [_case(r) for r in self.conn.execute(
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE debtor_id = ? AND status = 'open' ORDER BY id", [debtor_id])]
+
     def open_case_id(self, debtor_id: str, currency: str) -> int | None:
         row = self.conn.execute(
             "SELECT id FROM cases WHERE debtor_id = ? AND currency = ? AND status = 'open'", [debtor_id, currency]
@@ -1208,6 +1213,91 @@ class Store:
             "UPDATE holds SET released_at = ?, released_by = 'expiry' WHERE id = ? AND released_at IS NULL",
             [to_text(now), hold_id],
         )
+        return cursor.rowcount == 1
+
+    def add_fallback_action(self, action: Action, channel: str, key: str, now: dt.datetime) -> bool:
+        """Queue ``action`` again on ``channel`` under ``key``, due at once; False if that key exists."""
+        cursor = self.conn.execute(
+            _INSERT_ACTION,
+            [key, action.case_id, action.kind.value, action.step, channel, action.template, action.target,
+             action.dpd, action.planned_for.isoformat(), to_text(now), ActionStatus.PENDING.value,
+             int(action.required), int(action.requires_approval),
+             json.dumps({**action.options, "fallback_from": action.key}, sort_keys=True),
+             to_text(now), to_text(now)],
+        )
+        return cursor.rowcount == 1
+
+    # --- opt-outs, signals, contacts ---------------------------------------------------
+
+    def add_opt_out(self, debtor_id: str, channel: str, contact: str | None, at: dt.datetime, source: str,
+                    note: str | None) -> int:
+        return self.conn.execute(
+            "INSERT INTO opt_outs (debtor_id, channel, contact, at, source, note) VALUES (?, ?, ?, ?, ?, ?)",
+            [debtor_id, channel, contact, to_text(at), source, note],
+        ).lastrowid
+
+    def withdraw_opt_outs(self, debtor_id: str, channel: str, contact: str | None, at: dt.datetime) -> int:
+        cursor = self.conn.execute(
+            "UPDATE opt_outs SET withdrawn_at = ? WHERE debtor_id = ? AND channel = ? AND contact IS ? "
+            "AND withdrawn_at IS NULL",
+            [to_text(at), debtor_id, channel, contact],
+        )
+        return cursor.rowcount
+
+    def opt_outs(self, debtor_id: str, channel: str | None = None) -> list[tuple[str, str | None]]:
+        """The debtor's standing opt-outs as (channel, contact or None for the whole channel)."""
+        sql = "SELECT channel, contact FROM opt_outs WHERE debtor_id = ? AND withdrawn_at IS NULL"
+        params: list[Any] = [debtor_id]
+        if channel is not None:
+            sql += " AND channel = ?"
+            params.append(channel)
+        return [(r[0], r[1]) for r in self.conn.execute(sql + " ORDER BY id", params)]
+
+    def add_signal(self, case_id: int, kind: str, at: dt.datetime, source: str, note: str | None) -> int:
+        return self.conn.execute(
+            "INSERT INTO signals (case_id, kind, at, source, note) VALUES (?, ?, ?, ?, ?)",
+            [case_id, kind, to_text(at), source, note],
+        ).lastrowid
+
+    def signals(self, case_id: int) -> list[tuple[str, dt.datetime, str, str | None]]:
+        """The case's signals, oldest first: (kind, at, source, note)."""
+        return [
+            (r[0], from_text(r[1]), r[2], r[3])
+            for r in self.conn.execute(
+                "SELECT kind, at, source, note FROM signals WHERE case_id = ? ORDER BY at, id", [case_id])
+        ]
+
+    def priority_facts(self, case: Case, today: dt.date, zone: dt.tzinfo = dt.UTC) -> CaseFacts:
+        """The facts a work queue weighs for ``case`` on ``today`` in ``zone`` (see ``dunning.priority``)."""
+        paid_any = self.conn.execute("SELECT 1 FROM payments WHERE case_id = ? LIMIT 1", [case.id]).fetchone()
+        first = self.conn.execute(
+            "SELECT paid, due_on FROM obligations WHERE case_id = ? ORDER BY due_on, id LIMIT 1", [case.id]).fetchone()
+        start = dt.datetime.combine(today, dt.time(), zone)
+        end = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), zone)
+        promise_today = self.conn.execute(
+            "SELECT 1 FROM promises WHERE case_id = ? AND status = 'pending' AND due_at >= ? AND due_at < ? LIMIT 1",
+            [case.id, to_text(start), to_text(end)]).fetchone()
+        phones = self.conn.execute(
+            "SELECT count(*), sum(bad) FROM contacts WHERE debtor_id = ? AND role = 'debtor' "
+            "AND kind IN ('mobile', 'work', 'home')", [case.debtor_id]).fetchone()
+        return CaseFacts(
+            first_instalment_default=bool(first and first[0] == 0 and not paid_any and case.balance > 0
+                                          and dt.date.fromisoformat(first[1]) < today),
+            promise_due_today=promise_today is not None,
+            partial_payer=bool(paid_any) and case.balance > 0,
+            lost_contact=phones[0] == 0 or phones[0] == (phones[1] or 0),
+        )
+
+    def contact(self, contact_id: int) -> Contact:
+        row = self.conn.execute(
+            "SELECT debtor_id, kind, value, role, name, bad, id FROM contacts WHERE id = ?", [contact_id]).fetchone()
+        if row is None:
+            raise NotFound(f"no contact with id {contact_id}")
+        return Contact(debtor_id=row[0], kind=row[1], value=row[2], role=row[3], name=row[4], bad=bool(row[5]), id=row[6])
+
+    def mark_contact_bad(self, contact_id: int, reason: str) -> bool:
+        cursor = self.conn.execute(
+            "UPDATE contacts SET bad = 1, bad_reason = ? WHERE id = ? AND bad = 0", [reason, contact_id])
         return cursor.rowcount == 1
 
     def counts(self) -> dict[str, int]:
