@@ -110,6 +110,9 @@ class DeliveryContext:
     run_id: str = ""
     # Contact values the debtor asked not to be reached at through this channel.
     opted_out: frozenset[str] = frozenset()
+    # The open store, for reading what the context does not carry (payments,
+    # promises, earlier events). A channel's own tables are its own to write.
+    store: Any = None
 
     def render(self, template: str, suffix: str = "txt", **extra: Any) -> str:
         """Render ``<template>.<suffix>`` (the debtor's locale first) with the case's context."""
@@ -173,6 +176,8 @@ class StageContext:
     db: sqlite_utils.Database
     reason: str
     _record: Callable[[str, Mapping[str, Any]], None]
+    # The open store (read it; write only the plugin's own tables through ``db``).
+    store: Any = None
 
     def record_event(self, kind: str, **data: Any) -> None:
         """Add an event to the case's evidence log (committed with the stage change's run)."""

@@ -27,7 +27,7 @@ from dunning.models import OPEN_ACTION_STATUSES, Action, ActionKind, ActionStatu
 from dunning.policy import Plan, Planned, evaluate
 from dunning.runtime import Runtime
 from dunning.store import CasePlanWrite, action_row_tail
-from dunning.templates import TemplateMissing, case_context
+from dunning.templates import TemplateMissing, audience_context, case_context
 from dunning.verdicts import Decision, Verdict, strongest
 
 log = structlog.get_logger("dunning.dispatch")
@@ -481,15 +481,17 @@ class _Delivery:
             return
         obligations = self.rt.store.obligations(case.id)
         dpd = self.rt.dpd(case, self.now)
-        context = case_context(case, debtor, obligations, dpd, self.today,
-                               {"step": action.step, "options": action.options, "sender": self.rt.config.notify})
+        context = audience_context(
+            case_context(case, debtor, obligations, dpd, self.today,
+                         {"step": action.step, "options": action.options, "sender": self.rt.config.notify}),
+            audience, str(action.options.get("disclosure", "none")))
         ctx = DeliveryContext(
             now=self.now, key=action.key, debtor=debtor, contacts=contacts,
             obligations=obligations, dpd=dpd, settings=self.rt.config.settings_for(channel.name),
             config=self.rt.config, db=self.rt.store.db, log=log.bind(case_id=case.id, channel=channel.name),
             template_context=context,
             render=lambda template, suffix, ctx_: self.rt.render(channel, template, suffix, ctx_),
-            audience=audience, run_id=self.claimer, opted_out=opted_out,
+            audience=audience, run_id=self.claimer, opted_out=opted_out, store=self.rt.store,
         )
         try:
             delivery = channel.send(action, case, ctx)
@@ -612,7 +614,7 @@ def change_stage(rt: Runtime, case: Case, to_stage: Stage, now: dt.datetime, *, 
         rt.store.append_events([rt.event(kind, moved, now, data=dict(data))])
 
     ctx = StageContext(now=now, debtor=debtor, obligations=rt.store.obligations(case.id), config=rt.config,
-                       db=rt.store.db, reason=reason, record=record)
+                       db=rt.store.db, reason=reason, record=record, store=rt.store)
     for impl in ([] if rt.simulated else rt.hook.stage_entered.get_hookimpls()):
         try:
             with rt.store.savepoint():

@@ -86,3 +86,26 @@ def case_context(case: Case, debtor: Debtor, obligations: Sequence[Obligation], 
         ],
         **(extra or {}),
     }
+
+
+# What a template addressed to a third party may never see unless the step
+# discloses the debt: the engine removes it, so no template can leak it.
+DEBT_DETAILS = ("case", "dpd", "currency", "balance", "balance_minor", "obligations", "promise", "pay_link",
+                "payments")
+
+
+def audience_context(context: Mapping[str, Any], audience: str, disclosure: str) -> dict[str, Any]:
+    """The context as the step's audience may see it.
+
+    The debtor sees everything. A third party (spouse, relative, employer)
+    sees the debt only at ``disclosure = "debt"``; below that the template
+    gets the debtor's name and the case id, and rendering any debt detail
+    fails loudly (StrictUndefined) instead of printing it.
+    """
+    if audience == "debtor" or disclosure == "debt":
+        return {**context, "audience": audience, "disclosure": disclosure}
+    kept = {k: v for k, v in context.items() if k not in DEBT_DETAILS}
+    case = context.get("case")
+    kept["case_id"] = getattr(case, "id", None)
+    kept["audience"], kept["disclosure"] = audience, disclosure
+    return kept
