@@ -240,3 +240,33 @@ def m006_opt_outs_and_signals(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE INDEX signals_case ON signals (case_id, kind)")
     db.execute("ALTER TABLE contacts ADD COLUMN bad_reason TEXT")
+
+
+@migrations()
+def m007_contact_attempts_and_risk(db: sqlite_utils.Database) -> None:
+    # Every contact attempt any plugin made or reported, as the frequency
+    # caps count them. Written in the same transaction as the cap check.
+    db.execute(
+        """
+        CREATE TABLE contact_attempts (
+            id INTEGER PRIMARY KEY,
+            key TEXT UNIQUE,
+            debtor_id TEXT NOT NULL REFERENCES debtors(id),
+            case_id INTEGER REFERENCES cases(id),
+            channel TEXT NOT NULL,
+            contact TEXT,
+            role TEXT NOT NULL DEFAULT 'debtor',
+            at TEXT NOT NULL,
+            connected INTEGER,
+            outcome TEXT,
+            source TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX contact_attempts_debtor ON contact_attempts (debtor_id, at)")
+    # What the risk class and the limitation period need, kept on the case so
+    # planning can judge them without reading other tables.
+    for column in ("last_contact_on", "last_payment_on", "last_acknowledged_on"):
+        db.execute(f"ALTER TABLE cases ADD COLUMN {column} TEXT")
+    db.execute("ALTER TABLE cases ADD COLUMN signals TEXT NOT NULL DEFAULT ''")
+    db.execute("UPDATE cases SET last_payment_on = (SELECT substr(max(at), 1, 10) FROM payments p WHERE p.case_id = cases.id)")

@@ -170,6 +170,13 @@ class Case:
     )
     stage_entered_on: dt.date | None = None
     resolved_on: dt.date | None = None
+    # The last conversation with the debtor, payment and written
+    # acknowledgement: for the risk class and the limitation period.
+    last_contact_on: dt.date | None = None
+    last_payment_on: dt.date | None = None
+    last_acknowledged_on: dt.date | None = None
+    # Kinds of abnormal signals seen on the case (relocation, bankruptcy, ...).
+    signals: tuple[str, ...] = ()
 
     @property
     def is_open(self) -> bool:

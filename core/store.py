@@ -78,7 +78,8 @@ def _iso(day: dt.date | None) -> str | None:
 
 _CASE_COLUMNS = (
     "id, debtor_id, currency, stage, status, balance, anchor_due_on, opened_on, planned_through, "
-    "next_action_on, broken_promises, account_locked, previous_stage, stage_entered_on, resolved_on"
+    "next_action_on, broken_promises, account_locked, previous_stage, stage_entered_on, resolved_on, "
+    "last_contact_on, last_payment_on, last_acknowledged_on, signals"
 )
 
 
@@ -99,6 +100,10 @@ def _case(row: Sequence[Any]) -> Case:
         previous_stage=row[12],
         stage_entered_on=_date(row[13]),
         resolved_on=_date(row[14]),
+        last_contact_on=_date(row[15]),
+        last_payment_on=_date(row[16]),
+        last_acknowledged_on=_date(row[17]),
+        signals=tuple(row[18].split(",")) if row[18] else (),
     )
 
 
@@ -895,7 +900,7 @@ class Store:
                 select + "WHERE c.next_action_on > ? AND c.next_action_on <= ? ORDER BY c.next_action_on, c.id LIMIT ?",
                 [last_day, today.isoformat(), limit - len(rows)],
             ).fetchall()
-        return [(_case(r), r[15]) for r in rows]
+        return [(_case(r), r[19]) for r in rows]
 
     def count_due(self, today: dt.date) -> int:
         return self.conn.execute("SELECT count(*) FROM cases WHERE next_action_on <= ?", [today.isoformat()]).fetchone()[0]
@@ -1101,7 +1106,7 @@ class Store:
     def update_case(self, case_id: int, **fields: Any) -> None:
         """Set columns of a case (inside the caller's transaction)."""
         allowed = {"stage", "status", "previous_stage", "stage_entered_on", "resolved_on", "account_locked",
-                   "broken_promises", "next_action_on"}
+                   "broken_promises", "next_action_on", "last_acknowledged_on"}
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"cannot set {', '.join(sorted(unknown))} on a case")
@@ -1127,6 +1132,10 @@ class Store:
         self.conn.execute(
             "INSERT INTO payments (case_id, amount, at, reference, created_at) VALUES (?, ?, ?, ?, ?)",
             [case_id, amount, to_text(at), reference, to_text(now)],
+        )
+        self.conn.execute(
+            "UPDATE cases SET last_payment_on = max(coalesce(last_payment_on, ''), ?) WHERE id = ?",
+            [to_text(at)[:10], case_id],
         )
         left = amount
         allocation: list[tuple[str, int]] = []
@@ -1254,10 +1263,74 @@ class Store:
         return [(r[0], r[1]) for r in self.conn.execute(sql + " ORDER BY id", params)]
 
     def add_signal(self, case_id: int, kind: str, at: dt.datetime, source: str, note: str | None) -> int:
-        return self.conn.execute(
+        signal_id = self.conn.execute(
             "INSERT INTO signals (case_id, kind, at, source, note) VALUES (?, ?, ?, ?, ?)",
             [case_id, kind, to_text(at), source, note],
         ).lastrowid
+        # The case keeps the set of kinds seen, for the risk class and policy conditions.
+        self.conn.execute(
+            "UPDATE cases SET signals = CASE WHEN signals = '' THEN ?1 "
+            "WHEN instr(',' || signals || ',', ',' || ?1 || ',') > 0 THEN signals ELSE signals || ',' || ?1 END "
+            "WHERE id = ?2",
+            [kind, case_id],
+        )
+        return signal_id
+
+    # --- contact attempts (what the frequency caps count) ---------------------------
+
+    def record_attempt(self, *, debtor_id: str, case_id: int | None, channel: str, at: dt.datetime, source: str,
+                       key: str | None = None, contact: str | None = None, role: str = "debtor",
+                       connected: bool | None = None, outcome: str | None = None) -> bool:
+        """Count one attempt; with a key, only once (a re-send after a crash is the same attempt)."""
+        cursor = self.conn.execute(
+            "INSERT OR IGNORE INTO contact_attempts (key, debtor_id, case_id, channel, contact, role, at, connected, "
+            "outcome, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [key, debtor_id, case_id, channel, contact, role, to_text(at),
+             None if connected is None else int(connected), outcome, source],
+        )
+        if connected and case_id is not None and role == "debtor":
+            self._touch_contact(case_id, at)
+        return cursor.rowcount == 1
+
+    def update_attempt(self, key: str, *, contact: str | None = None, role: str | None = None,
+                       connected: bool | None = None, outcome: str | None = None) -> bool:
+        """Fill in what an attempt reached once it is known (the number dialled, the call's outcome)."""
+        row = self.conn.execute("SELECT case_id, at, role FROM contact_attempts WHERE key = ?", [key]).fetchone()
+        if row is None:
+            return False
+        self.conn.execute(
+            "UPDATE contact_attempts SET contact = coalesce(?, contact), role = coalesce(?, role), "
+            "connected = coalesce(?, connected), outcome = coalesce(?, outcome) WHERE key = ?",
+            [contact, role, None if connected is None else int(connected), outcome, key],
+        )
+        if connected and row[0] is not None and (role or row[2]) == "debtor":
+            self._touch_contact(row[0], from_text(row[1]))
+        return True
+
+    def forget_attempt(self, key: str) -> None:
+        """An attempt that never left (the provider asked to wait) does not count."""
+        self.conn.execute("DELETE FROM contact_attempts WHERE key = ?", [key])
+
+    def attempts(self, debtor_id: str, since: dt.datetime) -> list[tuple[dt.datetime, str, str | None, str, bool | None]]:
+        """The debtor's attempts since ``since``: (at, channel, contact, role, connected)."""
+        return [
+            (from_text(r[0]), r[1], r[2], r[3], None if r[4] is None else bool(r[4]))
+            for r in self.conn.execute(
+                "SELECT at, channel, contact, role, connected FROM contact_attempts WHERE debtor_id = ? AND at >= ? "
+                "ORDER BY at, id", [debtor_id, to_text(since)])
+        ]
+
+    def contacted_values(self, debtor_id: str, role_not: str = "debtor") -> set[str]:
+        """Every contact value (of a role other than ``role_not``) ever attempted."""
+        return {r[0] for r in self.conn.execute(
+            "SELECT DISTINCT contact FROM contact_attempts WHERE debtor_id = ? AND role != ? AND contact IS NOT NULL",
+            [debtor_id, role_not])}
+
+    def _touch_contact(self, case_id: int, at: dt.datetime) -> None:
+        self.conn.execute(
+            "UPDATE cases SET last_contact_on = max(coalesce(last_contact_on, ''), ?) WHERE id = ?",
+            [at.date().isoformat(), case_id],
+        )
 
     def signals(self, case_id: int) -> list[tuple[str, dt.datetime, str, str | None]]:
         """The case's signals, oldest first: (kind, at, source, note)."""

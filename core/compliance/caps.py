@@ -1,0 +1,60 @@
+"""Frequency caps: how many contacts a channel may make in a day or a rolling week. Pure."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import attrs
+
+from dunning.compliance.profiles import Cap
+
+
+@attrs.frozen
+class Attempt:
+    """One contact attempt as the rules count it (from ``contact_attempts``)."""
+
+    at: dt.datetime
+    channel: str
+    contact: str | None = None
+    # None until the outcome is known (a call task not yet worked).
+    connected: bool | None = None
+
+
+def _counted(cap: Cap, attempt: Attempt) -> bool:
+    if attempt.channel != cap.channel:
+        return False
+    if cap.count == "connected":
+        return attempt.connected is True
+    if cap.count == "unanswered":
+        return attempt.connected is False
+    return True
+
+
+def period_start(cap: Cap, now: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    """Per day: the debtor's local midnight; per 7 days: exactly 7 days back (rolling)."""
+    if cap.per == "day":
+        local = now.astimezone(zone)
+        return dt.datetime.combine(local.date(), dt.time(0, 0), tzinfo=zone).astimezone(dt.UTC)
+    return now - dt.timedelta(days=cap.days)
+
+
+def cap_reached(cap: Cap, attempts: Sequence[Attempt], now: dt.datetime, zone: dt.tzinfo,
+                numbers: Sequence[str] = ()) -> bool:
+    """True when one more contact would exceed the cap.
+
+    For a per-number cap, the contact is still possible while any of the
+    debtor's usable ``numbers`` is under it (the channel picks among them).
+    """
+    since = period_start(cap, now, zone)
+    counted = [a for a in attempts if since <= a.at <= now and _counted(cap, a)]
+    if cap.scope == "number" and numbers:
+        return all(sum(1 for a in counted if a.contact == n) >= cap.max for n in numbers)
+    return len(counted) >= cap.max
+
+
+def conversation_within(attempts: Sequence[Attempt], channel: str, now: dt.datetime, days: int) -> Attempt | None:
+    """The latest conversation (connected attempt) on ``channel`` in the last ``days`` days, if any."""
+    since = now - dt.timedelta(days=days)
+    talks = [a for a in attempts if a.channel == channel and a.connected is True and since <= a.at <= now]
+    return max(talks, key=lambda a: a.at) if talks else None

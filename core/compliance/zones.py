@@ -1,0 +1,40 @@
+"""The debtor's local time zone(s): their own, else their phone number's region, else the business's."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Sequence
+from functools import lru_cache
+
+import phonenumbers
+from phonenumbers import timezone as number_zones
+
+from dunning.models import Contact, ContactKind, Debtor
+
+_PHONES = (ContactKind.MOBILE, ContactKind.HOME, ContactKind.WORK)
+
+
+@lru_cache(maxsize=4096)
+def _zones_of_number(number: str, region: str | None) -> tuple[str, ...]:
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return ()
+    zones = tuple(z for z in number_zones.time_zones_for_number(parsed) if z != "Etc/Unknown")
+    return zones
+
+
+def debtor_zones(debtor: Debtor, contacts: Sequence[Contact], default: dt.tzinfo) -> tuple[dt.tzinfo, ...]:
+    """Where the debtor's clock may be: one zone, or every zone their number's region spans."""
+    if debtor.timezone:
+        try:
+            return (zoneinfo.ZoneInfo(debtor.timezone),)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+    for contact in contacts:
+        if contact.kind in _PHONES and contact.role == "debtor" and not contact.bad:
+            names = _zones_of_number(contact.value, debtor.country)
+            if names:
+                return tuple(zoneinfo.ZoneInfo(n) for n in names)
+    return (default,)
