@@ -103,8 +103,8 @@ class DeliveryContext:
     log: structlog.typing.FilteringBoundLogger
     template_context: Mapping[str, Any]
     _render: Callable[..., str]
-    # Whom the step addresses: "debtor" (their own contacts) or "contacts"
-    # (third parties: spouse, relatives, employer, ...).
+    # Whom the step addresses: "debtor" (their own contacts), "attorney" (when
+    # the debtor is represented) or "contacts" (spouse, relatives, employer, ...).
     audience: str = "debtor"
     # One id per run, shared by all of the run's deliveries (print batches).
     run_id: str = ""
@@ -130,14 +130,21 @@ class DeliveryContext:
 
 def usable_contacts(contacts: Sequence[Contact], kinds: Sequence[str], audience: str = "debtor",
                     opted_out: frozenset[str] = frozenset()) -> list[Contact]:
-    """Contacts a channel may use: of these kinds, for this audience, not bad, not opted out."""
-    own = audience == "debtor"
+    """Contacts a channel may use: of these kinds, for this audience, not bad, not opted out.
+
+    Audiences: ``debtor`` (their own contacts), ``attorney`` (the attorney
+    representing them), ``contacts`` (every other third party).
+    """
     return [
         c
         for kind in kinds
         for c in contacts
-        if c.kind == kind and (c.role == "debtor") == own and not c.bad and c.value not in opted_out
+        if c.kind == kind and _audience_of(c.role) == audience and not c.bad and c.value not in opted_out
     ]
+
+
+def _audience_of(role: str) -> str:
+    return role if role in ("debtor", "attorney") else "contacts"
 
 
 @attrs.frozen

@@ -406,12 +406,23 @@ def pay(state: State, case_id: str, amount: str, at_text: str | None, reference:
 @click.argument("case_id")
 @click.argument("amount")
 @click.option("--due", "due_text", required=True, metavar="DATETIME", help="When the debtor promised to pay.")
+@click.option("--then", "then", multiple=True, metavar="AMOUNT@DATETIME",
+              help="A later instalment of a plan (repeat for each).")
+@click.option("--approved-by", help="The supervisor who allows a date beyond the limit (2 days by default) or a plan.")
 @pass_state
-def promise(state: State, case_id: str, amount: str, due_text: str) -> None:
-    """Record a promise to pay."""
+def promise(state: State, case_id: str, amount: str, due_text: str, then: tuple[str, ...], approved_by: str | None) -> None:
+    """Record a promise to pay (reminders pause until it falls due), or a plan of instalments."""
     rt = state.runtime()
-    promise_id = operations.promise(rt, _case_id(case_id), amount, state.now(due_text), now=state.now())
-    click.echo(f"promise {promise_id} recorded on case {case_id}")
+    later: list[tuple[str, dt.datetime]] = []
+    for item in then:
+        text, sep, when = item.partition("@")
+        if not sep or not text or not when:
+            _fail(f"--then {item!r}: expected AMOUNT@DATETIME, e.g. 250.00@2026-03-20T15:00")
+        later.append((text, state.now(when)))
+    promise_id = operations.promise(rt, _case_id(case_id), amount, state.now(due_text), now=state.now(),
+                                    approved_by=approved_by, then=later)
+    plan = f" (plan of {len(later) + 1} instalments)" if later else ""
+    click.echo(f"promise {promise_id} recorded on case {case_id}{plan}")
 
 
 @cli.command()
@@ -431,11 +442,13 @@ def hold(state: State, case_id: str, reason: str, until: dt.datetime | None, not
 @click.argument("case_id")
 @click.option("--by", default="operator", show_default=True, help="Who releases it.")
 @click.option("--note", help="Why.")
+@click.option("--verification-sent", is_flag=True, help="Verification of the debt was sent (needed to lift a dispute).")
 @pass_state
-def release(state: State, case_id: str, by: str, note: str | None) -> None:
+def release(state: State, case_id: str, by: str, note: str | None, verification_sent: bool) -> None:
     """Lift a case's holds."""
     rt = state.runtime()
-    released = operations.release(rt, _case_id(case_id), now=state.now(), by=by, note=note)
+    released = operations.release(rt, _case_id(case_id), now=state.now(), by=by, note=note,
+                                  verification_sent=verification_sent)
     click.echo(f"released {len(released)} hold(s) on case {case_id}")
 
 

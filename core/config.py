@@ -12,6 +12,9 @@ from typing import Any
 
 import attrs
 
+from dunning.compliance.profiles import DEFAULT as DEFAULT_PROFILE
+from dunning.compliance.profiles import ComplianceError, Profile, parse_compliance
+
 DEFAULT_CONFIG_NAME = "dunning.toml"
 NOTIFY_ROLES = ("supervisor", "manager", "general_manager")
 
@@ -34,6 +37,8 @@ class Config:
     claim_timeout: dt.timedelta = dt.timedelta(minutes=10)
     notify: Mapping[str, str] = attrs.field(factory=dict)
     disabled_plugins: tuple[str, ...] = ()
+    # The contact rules in force (``[compliance]``): windows, caps, disclosure, promises.
+    compliance: Profile = DEFAULT_PROFILE
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -72,7 +77,8 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
 
 def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> Config:
     """Validate a parsed TOML document into a ``Config``."""
-    _check_keys(data, {"policy", "db", "timezone", "templates", "channels", "delivery", "notify", "plugins"}, "", source)
+    _check_keys(data, {"policy", "db", "timezone", "templates", "channels", "delivery", "notify", "plugins",
+                       "compliance"}, "", source)
     base = path.parent if path else Path.cwd()
     values: dict[str, Any] = {"path": path}
 
@@ -125,6 +131,12 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> 
     _check_keys(plugins, {"disabled"}, "plugins", source)
     disabled = _expect(plugins.get("disabled", []), list, "plugins.disabled", source)
     values["disabled_plugins"] = tuple(_expect(n, str, "plugins.disabled", source) for n in disabled)
+
+    compliance = _expect(data.get("compliance", {}), dict, "compliance", source)
+    try:
+        values["compliance"] = parse_compliance(compliance, source)
+    except ComplianceError as exc:
+        raise ConfigError(str(exc)) from None
     return Config(**values)
 
 

@@ -23,7 +23,8 @@ import structlog
 
 from dunning import calendar, lifecycle
 from dunning.channels import Delivery, DeliveryContext, DeliveryStatus, RunContext, StageContext, usable_contacts
-from dunning.models import OPEN_ACTION_STATUSES, Action, ActionKind, ActionStatus, Case, Event, PromiseStatus, Stage
+from dunning.models import (OPEN_ACTION_STATUSES, Action, ActionKind, ActionStatus, Case, Event, HoldReason,
+                            PromiseStatus, Stage)
 from dunning.policy import Plan, Planned, evaluate
 from dunning.runtime import Runtime
 from dunning.store import CasePlanWrite, action_row_tail
@@ -97,7 +98,10 @@ def lift_expired_holds(rt: Runtime, now: dt.datetime, summary: RunSummary) -> No
 def settle_promises(rt: Runtime, now: dt.datetime, summary: RunSummary) -> None:
     """A promise covered by payments is kept; one past its time without them is broken."""
     today = rt.today(now)
-    for promise_id, case_id, amount, paid_since, due_at in rt.store.promises_to_settle(now):
+    # A promise is judged an hour (the grace) after its time: the debtor's
+    # transfer may take that long to show, and the check call goes then.
+    grace = rt.config.compliance.promise_grace
+    for promise_id, case_id, amount, paid_since, due_at in rt.store.promises_to_settle(now, grace):
         kept = paid_since >= amount
         status = PromiseStatus.KEPT if kept else PromiseStatus.BROKEN
         with rt.store.transaction():
@@ -109,6 +113,9 @@ def settle_promises(rt: Runtime, now: dt.datetime, summary: RunSummary) -> None:
                 rt.store.wake(case_id, today)
             rt.store.append_events([rt.event(f"promise_{status.value}", case, now, data={
                 "promise_id": promise_id, "amount": amount, "paid": paid_since, "due_at": calendar.to_text(due_at)})])
+            if not kept and case.is_open:
+                trigger_escalation(rt, attrs.evolve(case, broken_promises=case.broken_promises + 1), now,
+                                   cause=f"broken promise {promise_id}")
         if kept:
             summary.promises_kept += 1
         else:
@@ -401,11 +408,20 @@ class _Delivery:
             self.outreach()
 
     def _hold_verdict(self) -> Verdict | None:
+        """The hold that stops this action, if any (outreach under cease or attorney holds may pass)."""
         holds = self.rt.store.holds(self.case.id, active_on=self.today)
-        if not holds:
-            return None
-        hold = holds[0]
-        return Verdict.block(f"hold:{hold.reason}", f"case is on hold ({hold.reason})" + (f" until {hold.until}" if hold.until else ""))
+        for hold in holds:
+            if hold.reason == HoldReason.CEASE and self.action.kind is ActionKind.OUTREACH \
+                    and self.action.template in self.rt.config.compliance.cease_permitted_templates:
+                continue  # one of the notices the law still allows after a cease request
+            if hold.reason == HoldReason.ATTORNEY and self.action.kind is ActionKind.OUTREACH:
+                continue  # goes to the attorney instead (see ``outreach``)
+            return Verdict.block(f"hold:{hold.reason}", f"case is on hold ({hold.reason})"
+                                 + (f" until {hold.until}" if hold.until else ""))
+        return None
+
+    def _represented(self) -> bool:
+        return any(h.reason == HoldReason.ATTORNEY for h in self.rt.store.holds(self.case.id, active_on=self.today))
 
     def _wait_for_hold(self, verdict: Verdict) -> None:
         """Stage changes and required steps are never dropped for a hold: they wait it out."""
@@ -455,43 +471,64 @@ class _Delivery:
             else:
                 self.block(hold)
             return
-        if not action.required and self.rt.store.has_pending_promise(case.id, self.now):
+        promise_reminder = "promise_id" in action.options
+        if promise_reminder and self.rt.store.promise_status(int(action.options["promise_id"])) is not PromiseStatus.PENDING:
+            self.skip("promise_settled", "the promise was kept or broken before its reminder went out")
+            return
+        if not action.required and not promise_reminder and self.rt.store.has_pending_promise(case.id, self.now):
             self.skip("promise_pending", "the debtor has promised to pay; reminders wait for the promise")
             return
         step = self.rt.policy.step(action.step)
-        if step is not None and not step.when.hold(case, case.stage):
+        if step is not None and not step.when.hold(case, case.stage, self.today):
             self.skip("conditions_changed", "the step's conditions no longer hold for the case")
-            return
-        verdict = self._rule_verdict(self._check_hooks())
-        if verdict is not None:
-            self._apply(verdict)
             return
         debtor = self.rt.store.debtor(case.debtor_id)
         assert debtor is not None
         opt_outs = self.rt.store.opt_outs(debtor.id, channel.name)
-        if any(contact is None for _, contact in opt_outs):
+        confirming = action.options.get("confirms_opt_out")
+        if any(contact is None for _, contact in opt_outs) and confirming is None:
             self.block(Verdict.block(f"opt_out:{channel.name}", f"the debtor opted out of {channel.name}"))
             return
         opted_out = frozenset(contact for _, contact in opt_outs if contact)
-        audience = str(action.options.get("audience", "debtor"))
+        audience = "attorney" if self._represented() else str(action.options.get("audience", "debtor"))
+        disclosure = str(action.options.get("disclosure", "none"))
         contacts = self.rt.store.contacts(debtor.id)
+        profile = self.rt.config.compliance
+        excluded = opted_out
+        if audience == "contacts" and disclosure == "location" and profile.third_party_at_most_once:
+            # A third party asked for the debtor's whereabouts is asked once only.
+            excluded = excluded | frozenset(self.rt.store.contacted_values(debtor.id))
         needs = tuple(getattr(channel, "needs", ()))
-        if needs and not usable_contacts(contacts, needs, audience, opted_out):
+        if needs and not usable_contacts(contacts, needs, audience, excluded):
             self.no_contact(channel.name, needs, audience)
             return
+        # The rules and the attempt they count are one transaction: two
+        # dispatchers racing for the last allowed call cannot both pass.
+        with self.rt.store.transaction():
+            verdict = self._rule_verdict(self._check_hooks())
+            if verdict is None:
+                self.rt.store.record_attempt(debtor_id=debtor.id, case_id=case.id, channel=channel.name, at=self.now,
+                                             source=channel.name, key=action.key,
+                                             role="debtor" if audience == "debtor" else audience)
+        if verdict is not None:
+            self._apply(verdict)
+            return
+        if step is not None and step.firm_template and case.broken_promises and not promise_reminder:
+            # A broken promise makes the tone firmer for the rest of the case.
+            action = attrs.evolve(action, template=step.firm_template)
         obligations = self.rt.store.obligations(case.id)
         dpd = self.rt.dpd(case, self.now)
         context = audience_context(
             case_context(case, debtor, obligations, dpd, self.today,
                          {"step": action.step, "options": action.options, "sender": self.rt.config.notify}),
-            audience, str(action.options.get("disclosure", "none")))
+            audience, disclosure)
         ctx = DeliveryContext(
             now=self.now, key=action.key, debtor=debtor, contacts=contacts,
             obligations=obligations, dpd=dpd, settings=self.rt.config.settings_for(channel.name),
             config=self.rt.config, db=self.rt.store.db, log=log.bind(case_id=case.id, channel=channel.name),
             template_context=context,
             render=lambda template, suffix, ctx_: self.rt.render(channel, template, suffix, ctx_),
-            audience=audience, run_id=self.claimer, opted_out=opted_out, store=self.rt.store,
+            audience=audience, run_id=self.claimer, opted_out=excluded, store=self.rt.store,
         )
         try:
             delivery = channel.send(action, case, ctx)
@@ -508,10 +545,16 @@ class _Delivery:
         if delivery.status is DeliveryStatus.SENT:
             # The channel's own facts go in first so they cannot overwrite the core's.
             facts = {**dict(delivery.data), "reference": delivery.reference, "template": action.template}
-            self.done(self._event("sent", **facts), reference=delivery.reference)
+            reached = _reached(delivery.data)
+            with self.rt.store.transaction():
+                if self.done(self._event("sent", **facts), reference=delivery.reference) and reached:
+                    role = next((c.role.value for c in contacts if c.value == reached), None)
+                    self.rt.store.update_attempt(action.key, contact=reached, role=_audience_of_role(role))
         elif delivery.status is DeliveryStatus.DEFERRED:
             assert delivery.until is not None
-            self.defer(f"channel:{channel.name}", delivery.until, delivery.error or "the channel asked to wait")
+            with self.rt.store.transaction():
+                self.rt.store.forget_attempt(action.key)  # nothing left; the provider asked to wait
+                self.defer(f"channel:{channel.name}", delivery.until, delivery.error or "the channel asked to wait")
         else:
             self.fail(delivery.error or "the channel reported a failure", delivery.data, retry=delivery.retry)
 
@@ -565,7 +608,7 @@ class _Delivery:
                        f"waits until the required steps are sent: {', '.join(steps)}")
             return
         rule = self.rt.policy.stages.get(to_stage)
-        if rule is not None and not rule.when.hold(case, case.stage):
+        if rule is not None and not rule.when.hold(case, case.stage, self.today):
             self.skip("conditions_changed", f"the case no longer meets the conditions for {to_stage}")
             return
         try:
@@ -602,6 +645,41 @@ class _Delivery:
                 self.summary.escalated += 1
 
 
+def trigger_escalation(rt: Runtime, case: Case, now: dt.datetime, *, cause: str) -> str | None:
+    """Queue a stage change at once when the policy says a signal or broken promises call for it.
+
+    Inside the caller's transaction. The change goes through the usual
+    checks (conditions, approval, ``escalation_check``) on the next delivery.
+    Returns the stage aimed at, or None.
+    """
+    for rule in sorted(rt.policy.stages.values(), key=lambda r: lifecycle.rank(r.stage)):
+        if lifecycle.rank(rule.stage) <= lifecycle.rank(case.stage):
+            continue
+        by_signal = set(rule.on_signals) & set(case.signals)
+        by_promises = rule.on_broken_promises is not None and case.broken_promises >= rule.on_broken_promises
+        if not (by_signal or by_promises):
+            continue
+        today = rt.today(now)
+        reason = f"signal {', '.join(sorted(by_signal))}" if by_signal else f"{case.broken_promises} broken promises"
+        added = rt.store.add_action(
+            key=f"{case.id}:trigger-{rule.stage}:escalate:{today.isoformat()}", case_id=case.id,
+            kind=ActionKind.ESCALATE, step=f"trigger-{rule.stage}", planned_for=today, not_before=now, now=now,
+            target=rule.stage.value, dpd=rt.dpd(case, now), requires_approval=rule.requires_approval,
+            options={"trigger": reason, "cause": cause},
+        )
+        if added:
+            events = [rt.event("escalation_triggered", case, now, step=f"trigger-{rule.stage}", data={
+                "to": rule.stage.value, "trigger": reason, "cause": cause})]
+            if rule.requires_approval:
+                events.append(rt.event("approval_requested", case, now, step=f"trigger-{rule.stage}", data={
+                    "reason": "policy", "detail": f"entering {rule.stage} requires approval", "action": "escalate",
+                    "target": rule.stage.value}))
+            rt.store.append_events(events)
+            rt.store.wake(case.id, today)
+        return rule.stage.value
+    return None
+
+
 def change_stage(rt: Runtime, case: Case, to_stage: Stage, now: dt.datetime, *, reason: str) -> Case:
     """Move a case (inside the caller's transaction) and let plugins act on the new stage."""
     today = rt.today(now)
@@ -624,6 +702,21 @@ def change_stage(rt: Runtime, case: Case, to_stage: Stage, now: dt.datetime, *, 
             record("plugin_error", {"hook": "stage_entered", "plugin": impl.plugin_name, "error": f"{type(exc).__name__}: {exc}"})
     rt.store.wake(case.id, today)
     return moved
+
+
+def _reached(data: Mapping[str, Any]) -> str | None:
+    """The address or number a channel says it used (``contact``, ``to`` or ``number`` in its facts)."""
+    for key in ("contact", "to", "number", "address"):
+        value = data.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _audience_of_role(role: str | None) -> str | None:
+    if role is None:
+        return None
+    return role if role in ("debtor", "attorney") else "contacts"
 
 
 # Required outreach in these states will never go out.

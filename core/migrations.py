@@ -270,3 +270,11 @@ def m007_contact_attempts_and_risk(db: sqlite_utils.Database) -> None:
         db.execute(f"ALTER TABLE cases ADD COLUMN {column} TEXT")
     db.execute("ALTER TABLE cases ADD COLUMN signals TEXT NOT NULL DEFAULT ''")
     db.execute("UPDATE cases SET last_payment_on = (SELECT substr(max(at), 1, 10) FROM payments p WHERE p.case_id = cases.id)")
+
+
+@migrations()
+def m008_promise_plans(db: sqlite_utils.Database) -> None:
+    # A promise beyond the allowed horizon needs a supervisor's name; a plan
+    # of instalments is several promises sharing a plan id.
+    db.execute("ALTER TABLE promises ADD COLUMN approved_by TEXT")
+    db.execute("ALTER TABLE promises ADD COLUMN plan_id INTEGER")

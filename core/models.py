@@ -61,10 +61,12 @@ OPEN_ACTION_STATUSES = (
 
 
 class HoldReason(enum.StrEnum):
-    DISPUTE = "dispute"
-    CEASE = "cease"
+    DISPUTE = "dispute"  # stops collection until verification is sent
+    CEASE = "cease"  # cease communication: only the permitted notices go out
     BANKRUPTCY = "bankruptcy"
     DECEASED = "deceased"
+    ATTORNEY = "attorney"  # represented: contact the attorney only
+    BREATHING_SPACE = "breathing_space"  # a statutory pause (60 days in the UK)
     OTHER = "other"
 
 

@@ -7,13 +7,14 @@ event in one transaction, so a refused operation leaves the store as it was.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
 
 from dunning import calendar, lifecycle, money
-from dunning.dispatch import change_stage
-from dunning.models import Action, ActionStatus, Case, HoldReason, Stage, Status
+from dunning.dispatch import change_stage, trigger_escalation
+from dunning.models import Action, ActionKind, ActionStatus, Case, HoldReason, Stage, Status
 from dunning.runtime import Runtime
 from dunning.store import Conflict
 
@@ -87,22 +88,62 @@ def resolve(rt: Runtime, case_id: int, resolution: str, *, now: dt.datetime, rea
         return _resolve(rt, case, status, now, reason=reason)
 
 
-def promise(rt: Runtime, case_id: int, amount_text: str, due_at: dt.datetime, *, now: dt.datetime) -> int:
+def promise(rt: Runtime, case_id: int, amount_text: str, due_at: dt.datetime, *, now: dt.datetime,
+            approved_by: str | None = None, then: Sequence[tuple[str, dt.datetime]] = ()) -> int:
+    """Record a promise to pay, or a short plan of instalments (``then`` adds the later ones).
+
+    A promise further out than the profile's ``promise_max_days`` (2 days by
+    default) is refused unless a supervisor approved it (``approved_by``).
+    A reminder goes out ``promise_reminder_minutes`` before each instalment
+    on the first enabled reminder channel. Returns the first promise's id.
+    """
     case = _open_case(rt, case_id)
-    try:
-        amount = money.parse(amount_text, case.currency)
-    except money.MoneyError as exc:
-        raise OperationError(str(exc)) from None
-    if amount <= 0 or amount > case.balance:
-        raise OperationError(f"a promise must be positive and at most the balance ({money.display(case.balance, case.currency)})")
-    if due_at <= now:
-        raise OperationError("a promise must be due in the future")
+    profile = rt.config.compliance
+    instalments: list[tuple[int, dt.datetime]] = []
+    for text, when in [(amount_text, due_at), *then]:
+        try:
+            amount = money.parse(text, case.currency)
+        except money.MoneyError as exc:
+            raise OperationError(str(exc)) from None
+        if amount <= 0:
+            raise OperationError(f"a promised amount must be positive, got {text}")
+        if when <= now:
+            raise OperationError(f"a promise must be due in the future, got {calendar.to_text(when)}")
+        if instalments and when <= instalments[-1][1]:
+            raise OperationError("instalments must fall due one after the other")
+        instalments.append((amount, when))
+    total = sum(a for a, _ in instalments)
+    if total > case.balance:
+        raise OperationError(f"the promise ({money.display(total, case.currency)}) is more than the balance "
+                             f"({money.display(case.balance, case.currency)})")
+    horizon = now + dt.timedelta(days=profile.promise_max_days)
+    if instalments[-1][1] > horizon and not approved_by:
+        raise OperationError(
+            f"a promise may be at most {profile.promise_max_days} days out (until {calendar.to_text(horizon)}); "
+            "a later date or a plan needs a supervisor: --approved-by NAME")
+    reminder_channel = next((c for c in profile.promise_reminder_channels if c in rt.plugins.enabled), None)
     with rt.store.transaction():
-        promise_id = rt.store.add_promise(case_id, amount, due_at, now)
-        rt.store.wake(case_id, calendar.local_date(due_at, rt.config.zone))
-        rt.store.append_events([rt.event("promise", case, now, data={
-            "promise_id": promise_id, "amount": amount, "currency": case.currency, "due_at": calendar.to_text(due_at)})])
-    return promise_id
+        ids: list[int] = []
+        for amount, when in instalments:
+            promise_id = rt.store.add_promise(case_id, amount, when, now, approved_by=approved_by,
+                                              plan_id=ids[0] if ids else None)
+            ids.append(promise_id)
+            rt.store.wake(case_id, calendar.local_date(when, rt.config.zone))
+            events = [rt.event("promise", case, now, data={
+                "promise_id": promise_id, "amount": amount, "currency": case.currency,
+                "due_at": calendar.to_text(when), "approved_by": approved_by,
+                **({"plan_id": ids[0], "instalment": len(ids), "of": len(instalments)} if len(instalments) > 1 else {})})]
+            remind_at = when - profile.promise_reminder_before
+            if reminder_channel and remind_at > now:
+                rt.store.add_action(
+                    key=f"{case_id}:promise-reminder:{reminder_channel}:{promise_id}", case_id=case_id,
+                    kind=ActionKind.OUTREACH, step="promise-reminder", channel=reminder_channel,
+                    template="promise-reminder", planned_for=calendar.local_date(remind_at, rt.config.zone),
+                    not_before=remind_at, now=now, dpd=rt.dpd(case, now),
+                    options={"promise_id": promise_id, "promise_amount": money.display(amount, case.currency),
+                             "promise_due_at": calendar.to_text(when)})
+            rt.store.append_events(events)
+    return ids[0]
 
 
 def hold(rt: Runtime, case_id: int, reason: str, *, now: dt.datetime, until: dt.date | None = None,
@@ -114,6 +155,9 @@ def hold(rt: Runtime, case_id: int, reason: str, *, now: dt.datetime, until: dt.
         raise OperationError(f"unknown hold reason {reason!r}; use one of {', '.join(HoldReason)}") from None
     if until is not None and until <= rt.today(now):
         raise OperationError(f"--until {until} is not in the future")
+    if reason == HoldReason.BREATHING_SPACE and until is None and rt.config.compliance.breathing_space_days:
+        # The statutory pause ends by itself (60 days in the UK's scheme).
+        until = rt.today(now) + dt.timedelta(days=rt.config.compliance.breathing_space_days)
     with rt.store.transaction():
         hold_id = rt.store.add_hold(case_id, reason, now, until, note)
         rt.store.append_events([rt.event("hold", case, now, data={
@@ -121,14 +165,22 @@ def hold(rt: Runtime, case_id: int, reason: str, *, now: dt.datetime, until: dt.
     return hold_id
 
 
-def release(rt: Runtime, case_id: int, *, now: dt.datetime, by: str, note: str | None = None) -> list[int]:
+def release(rt: Runtime, case_id: int, *, now: dt.datetime, by: str, note: str | None = None,
+            verification_sent: bool = False) -> list[int]:
+    """Lift a case's holds. A dispute is lifted only once verification of the debt was sent to the debtor."""
     case = rt.store.case(case_id)
+    active = rt.store.holds(case_id, active_on=rt.today(now))
+    if any(h.reason == HoldReason.DISPUTE for h in active) and not verification_sent:
+        raise OperationError(f"case {case_id} is disputed: collection resumes only once verification of the debt "
+                             "was sent; say so with --verification-sent")
     with rt.store.transaction():
         released = rt.store.release_holds(case_id, now, by)
         if not released:
             raise OperationError(f"case {case_id} has no active hold")
         rt.store.wake(case_id, rt.today(now))
-        rt.store.append_events([rt.event("hold_released", case, now, data={"hold_ids": released, "by": by, "note": note})])
+        rt.store.append_events([rt.event("hold_released", case, now, data={
+            "hold_ids": released, "by": by, "note": note,
+            **({"verification_sent": True} if verification_sent else {})})])
     return released
 
 
@@ -227,6 +279,8 @@ def signal(rt: Runtime, case_id: int, kind: str, *, now: dt.datetime, source: st
                                                             "until": None, "note": f"signal from {source}"}))
         rt.store.append_events(events)
         rt.store.wake(case_id, rt.today(now))
+        signals = case.signals if kind in case.signals else (*case.signals, kind)
+        trigger_escalation(rt, attrs.evolve(case, signals=signals), now, cause=f"signal {signal_id}")
     return signal_id
 
 

@@ -16,6 +16,7 @@ import pluggy
 import sqlite_utils
 
 from dunning import builtin, hookspecs
+from dunning.compliance import rules as compliance_rules
 from dunning.channels import STANDARD_CHANNELS, Channel
 from dunning.config import Config, ConfigError
 
@@ -75,6 +76,9 @@ def load_plugins(config: Config, extra: Sequence[object] = ()) -> Plugins:
     sources: dict[str, tuple[str, str | None]] = {}
     pm.register(builtin, name="dunning.builtin")
     sources["dunning.builtin"] = ("built-in", None)
+    if "dunning.compliance" not in config.disabled_plugins:
+        pm.register(compliance_rules, name="dunning.compliance")
+        sources["dunning.compliance"] = ("built-in", None)
     for ep in _entry_points():
         if ep.name in config.disabled_plugins:
             continue

@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 
 from dunning import lifecycle, money
+from dunning.compliance.risk import Risk, risk_class
 from dunning.config import NOTIFY_ROLES
 from dunning.models import ActionKind, Case, Stage, Status
 
@@ -42,9 +43,17 @@ class Conditions:
     max_balance: str | None = None
     stages: tuple[Stage, ...] = ()
     min_broken_promises: int | None = None
+    # Any of these abnormal signals seen on the case (relocation, business_closed, ...).
+    signals: tuple[str, ...] = ()
+    # One of these risk classes on the day (see dunning.compliance.risk).
+    risk: tuple[str, ...] = ()
 
-    def hold(self, case: Case, stage: Stage) -> bool:
+    def hold(self, case: Case, stage: Stage, today: dt.date | None = None) -> bool:
         if self.stages and stage not in self.stages:
+            return False
+        if self.signals and not set(self.signals) & set(case.signals):
+            return False
+        if self.risk and today is not None and risk_class(case, today).value not in self.risk:
             return False
         if self.min_balance is not None or self.max_balance is not None:
             # Compared in major units: "500.50" means the same in EUR and in
@@ -74,6 +83,8 @@ class Step:
     audience: str = "debtor"
     disclosure: str = "none"
     fallback: str | None = None
+    # Used instead of ``template`` once the debtor has broken a promise.
+    firm_template: str | None = None
     description: str = ""
 
     def options(self) -> dict[str, Any]:
@@ -96,6 +107,10 @@ class StageRule:
     requires_approval: bool = False
     # Days past due at which a case placed in this stage is taken back.
     recall_dpd: int | None = None
+    # Enter at once, whatever the days past due, when one of these signals is
+    # recorded or the debtor has broken this many promises.
+    on_signals: tuple[str, ...] = ()
+    on_broken_promises: int | None = None
 
 
 @attrs.frozen
@@ -201,6 +216,8 @@ def evaluate(policy: Policy, case: Case, today: dt.date) -> Plan:
         id(policy), today, anchor, planned_through, case.stage, case.previous_stage,
         (case.balance, case.currency) if index.balance_rules[hi_index] != index.balance_rules[lo_index] else None,
         case.broken_promises if index.promise_rules[hi_index] != index.promise_rules[lo_index] else None,
+        (case.signals, case.last_contact_on, case.last_payment_on, case.broken_promises, case.balance)
+        if index.fact_rules[hi_index] != index.fact_rules[lo_index] else None,
     )
     hit = _PLANS.get(key)
     if hit is not None and hit[0] is policy:
@@ -227,7 +244,7 @@ def _plan_days(policy: Policy, case: Case, anchor: dt.date, today_dpd: int, days
             stage, stage_items = _stage_changes(policy, case, stage, point, today_dpd, day)
         steps: list[Planned] = []
         for step in steps_at.get(point, ()):
-            if not step.when.hold(case, stage):
+            if not step.when.hold(case, stage, day):
                 continue
             if not is_today and not step.required:
                 missed.append((step.name, point))
@@ -260,6 +277,8 @@ class _PolicyIndex:
     # one if the counts at its ends differ.
     balance_rules: tuple[int, ...]
     promise_rules: tuple[int, ...]
+    # ... or on signals or the risk class.
+    fact_rules: tuple[int, ...]
 
 
 _POLICY_INDEXES: dict[int, tuple[Policy, _PolicyIndex]] = {}
@@ -288,6 +307,7 @@ def _policy_index(policy: Policy) -> _PolicyIndex:
         ),
         balance_rules=running_count(lambda c: c.min_balance is not None or c.max_balance is not None),
         promise_rules=running_count(lambda c: c.min_broken_promises is not None),
+        fact_rules=running_count(lambda c: bool(c.signals or c.risk)),
     )
     if len(_POLICY_INDEXES) >= 64:
         _POLICY_INDEXES.clear()  # bounded: a process loads a handful of policies
@@ -313,7 +333,7 @@ def _stage_changes(
         # A stage whose recall day has already passed is not worth entering.
         if rule.recall_dpd is not None and rule.recall_dpd <= today_dpd:
             continue
-        if not rule.when.hold(case, stage):
+        if not rule.when.hold(case, stage, day):
             continue
         planned.append(
             Planned(
@@ -385,9 +405,12 @@ def _next_day(policy: Policy, anchor: dt.date, today_dpd: int) -> dt.date | None
 _STEP_KEYS = {
     "name", "dpd", "every", "channels", "template", "notify", "action", "requires_approval",
     "required", "at", "audience", "disclosure", "fallback", "description",
-    "min_balance", "max_balance", "stage", "min_broken_promises",
+    "min_balance", "max_balance", "stage", "min_broken_promises", "signals", "risk", "firm_template",
 }
-_STAGE_KEYS = {"entry_dpd", "requires_approval", "recall_dpd", "min_balance", "max_balance", "min_broken_promises"}
+_STAGE_KEYS = {"entry_dpd", "requires_approval", "recall_dpd", "min_balance", "max_balance", "min_broken_promises",
+               "signals", "risk", "on_signals", "on_broken_promises"}
+# Kept in step with dunning.operations.SIGNAL_KINDS (which imports the policy).
+SIGNAL_KINDS = ("relocation", "ownership_change", "legal_rep_change", "business_closed", "bankruptcy", "fraud")
 
 
 def load_policy_text(text: str, source: str) -> Policy:
@@ -476,7 +499,19 @@ def _conditions(raw: Mapping[str, Any], where: str) -> Conditions:
         values["stages"] = tuple(_stage(n, f"{where}: 'stage'") for n in names)
     if "min_broken_promises" in raw:
         values["min_broken_promises"] = _int(raw["min_broken_promises"], f"{where}: 'min_broken_promises'", low=0)
+    if "signals" in raw:
+        values["signals"] = _names(raw["signals"], SIGNAL_KINDS, f"{where}: 'signals'")
+    if "risk" in raw:
+        values["risk"] = _names(raw["risk"], tuple(r.value for r in Risk), f"{where}: 'risk'")
     return Conditions(**values)
+
+
+def _names(value: Any, allowed: Sequence[str], where: str) -> tuple[str, ...]:
+    names = value if isinstance(value, list) else [value]
+    for name in names:
+        if name not in allowed:
+            raise PolicyError(f"{where} has {name!r}; use {', '.join(allowed)}")
+    return tuple(names)
 
 
 def _stage(name: Any, where: str) -> Stage:
@@ -527,6 +562,9 @@ def _parse_stages(raw: Any, source: str) -> dict[Stage, StageRule]:
             when=_conditions(table, where),
             requires_approval=_bool(table, "requires_approval", where),
             recall_dpd=recall,
+            on_signals=_names(table["on_signals"], SIGNAL_KINDS, f"{where}: 'on_signals'") if "on_signals" in table else (),
+            on_broken_promises=(_int(table["on_broken_promises"], f"{where}: 'on_broken_promises'", low=1)
+                                if "on_broken_promises" in table else None),
         )
     entries = [(r.entry_dpd, r.stage) for r in rules.values() if r.entry_dpd is not None]
     ordered = sorted(entries, key=lambda e: lifecycle.rank(e[1]))
@@ -574,6 +612,9 @@ def _parse_step(raw: Any, index: int, source: str) -> Step:
     fallback = raw.get("fallback")
     if fallback is not None and not isinstance(fallback, str):
         raise PolicyError(f"{where}: 'fallback' must be a channel name")
+    firm_template = raw.get("firm_template")
+    if firm_template is not None and (not isinstance(firm_template, str) or not channels):
+        raise PolicyError(f"{where}: 'firm_template' must be a template name, on a step with channels")
     return Step(
         name=name,
         dpds=dpds,
@@ -588,6 +629,7 @@ def _parse_step(raw: Any, index: int, source: str) -> Step:
         audience=audience,
         disclosure=disclosure,
         fallback=fallback,
+        firm_template=firm_template,
         description=str(raw.get("description", "")),
     )
 

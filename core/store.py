@@ -1149,9 +1149,18 @@ class Store:
             self.conn.execute("UPDATE obligations SET paid = paid + ? WHERE id = ?", [applied, obligation_id])
             allocation.append((reference_, applied))
             left -= applied
-        self.conn.execute(
-            "UPDATE promises SET paid_since = paid_since + ? WHERE case_id = ? AND status = 'pending'", [amount, case_id]
-        )
+        # Pending promises are covered in the order they fall due, so the
+        # instalments of a plan are kept one after the other.
+        covering = amount
+        for promise_id, missing in self.conn.execute(
+            "SELECT id, amount - paid_since FROM promises WHERE case_id = ? AND status = 'pending' "
+            "AND paid_since < amount ORDER BY due_at, id", [case_id]
+        ).fetchall():
+            if covering <= 0:
+                break
+            applied = min(covering, missing)
+            self.conn.execute("UPDATE promises SET paid_since = paid_since + ? WHERE id = ?", [applied, promise_id])
+            covering -= applied
         balance, _ = self._refresh_balance(case_id, wake_on=wake_on)
         return balance, allocation
 
@@ -1160,20 +1169,46 @@ class Store:
             "SELECT 1 FROM payments WHERE case_id = ? AND reference = ?", [case_id, reference]
         ).fetchone() is not None
 
-    def add_promise(self, case_id: int, amount: int, due_at: dt.datetime, now: dt.datetime) -> int:
+    def add_promise(self, case_id: int, amount: int, due_at: dt.datetime, now: dt.datetime, *,
+                    approved_by: str | None = None, plan_id: int | None = None) -> int:
         return self.conn.execute(
-            "INSERT INTO promises (case_id, amount, due_at, status, created_at) VALUES (?, ?, ?, 'pending', ?)",
-            [case_id, amount, to_text(due_at), to_text(now)],
+            "INSERT INTO promises (case_id, amount, due_at, status, created_at, approved_by, plan_id) "
+            "VALUES (?, ?, ?, 'pending', ?, ?, ?)",
+            [case_id, amount, to_text(due_at), to_text(now), approved_by, plan_id],
         ).lastrowid
 
-    def promises_to_settle(self, now: dt.datetime) -> list[tuple[int, int, int, int, dt.datetime]]:
-        """Pending promises now covered or past due: (id, case_id, amount, paid_since, due_at)."""
+    def promise_status(self, promise_id: int) -> PromiseStatus:
+        row = self.conn.execute("SELECT status FROM promises WHERE id = ?", [promise_id]).fetchone()
+        if row is None:
+            raise NotFound(f"no promise with id {promise_id}")
+        return PromiseStatus(row[0])
+
+    def add_action(self, *, key: str, case_id: int, kind: ActionKind, step: str, planned_for: dt.date,
+                   not_before: dt.datetime, now: dt.datetime, channel: str | None = None, template: str | None = None,
+                   target: str | None = None, dpd: int | None = None, required: bool = False,
+                   requires_approval: bool = False, options: Mapping[str, Any] | None = None) -> bool:
+        """Queue one action outside the policy's plan (a promise reminder, a triggered escalation); False if the key exists.
+
+        One that requires approval waits in the approval queue.
+        """
+        status = ActionStatus.AWAITING_APPROVAL if requires_approval else ActionStatus.PENDING
+        cursor = self.conn.execute(
+            _INSERT_ACTION,
+            [key, case_id, kind.value, step, channel, template, target, dpd, planned_for.isoformat(),
+             to_text(not_before), status.value, int(required), int(requires_approval),
+             json.dumps(dict(options or {}), sort_keys=True), to_text(now), to_text(now)],
+        )
+        return cursor.rowcount == 1
+
+    def promises_to_settle(self, now: dt.datetime, grace: dt.timedelta = dt.timedelta(0)
+                           ) -> list[tuple[int, int, int, int, dt.datetime]]:
+        """Pending promises now covered, or past due by ``grace``: (id, case_id, amount, paid_since, due_at)."""
         return [
             (r[0], r[1], r[2], r[3], from_text(r[4]))
             for r in self.conn.execute(
                 "SELECT id, case_id, amount, paid_since, due_at FROM promises "
                 "WHERE status = 'pending' AND (paid_since >= amount OR due_at <= ?)",
-                [to_text(now)],
+                [to_text(now - grace)],
             )
         ]
 
@@ -1311,13 +1346,18 @@ class Store:
         """An attempt that never left (the provider asked to wait) does not count."""
         self.conn.execute("DELETE FROM contact_attempts WHERE key = ?", [key])
 
-    def attempts(self, debtor_id: str, since: dt.datetime) -> list[tuple[dt.datetime, str, str | None, str, bool | None]]:
-        """The debtor's attempts since ``since``: (at, channel, contact, role, connected)."""
+    def attempts(self, debtor_id: str, since: dt.datetime, *, excluding_key: str | None = None
+                 ) -> list[tuple[dt.datetime, str, str | None, str, bool | None]]:
+        """The debtor's attempts since ``since``: (at, channel, contact, role, connected).
+
+        ``excluding_key`` leaves out the attempt of the action being judged
+        (a retry of a failed send is the same attempt, not one more).
+        """
         return [
             (from_text(r[0]), r[1], r[2], r[3], None if r[4] is None else bool(r[4]))
             for r in self.conn.execute(
                 "SELECT at, channel, contact, role, connected FROM contact_attempts WHERE debtor_id = ? AND at >= ? "
-                "ORDER BY at, id", [debtor_id, to_text(since)])
+                "AND key IS NOT ? ORDER BY at, id", [debtor_id, to_text(since), excluding_key])
         ]
 
     def contacted_values(self, debtor_id: str, role_not: str = "debtor") -> set[str]:

@@ -102,7 +102,7 @@ def audience_context(context: Mapping[str, Any], audience: str, disclosure: str)
     gets the debtor's name and the case id, and rendering any debt detail
     fails loudly (StrictUndefined) instead of printing it.
     """
-    if audience == "debtor" or disclosure == "debt":
+    if audience in ("debtor", "attorney") or disclosure == "debt":
         return {**context, "audience": audience, "disclosure": disclosure}
     kept = {k: v for k, v in context.items() if k not in DEBT_DETAILS}
     case = context.get("case")

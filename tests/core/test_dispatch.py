@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 from dunning import dispatch, operations
 from dunning.models import ActionStatus
@@ -138,7 +140,10 @@ def test_holds_block_outreach_and_keep_the_evidence(dunning_runtime, case_factor
     assert {e.data["rule"] for e in rt.store.events(kind="blocked")} == {"hold:dispute"}
     # Without an end date the hold stays until released.
     assert dispatch.run(rt, DAY1 + dt.timedelta(days=2)).blocked == 2
-    operations.release(rt, case.id, now=DAY1 + dt.timedelta(days=3), by="supervisor")
+    # A dispute is lifted only once verification of the debt went out.
+    with pytest.raises(operations.OperationError, match="--verification-sent"):
+        operations.release(rt, case.id, now=DAY1 + dt.timedelta(days=3), by="supervisor")
+    operations.release(rt, case.id, now=DAY1 + dt.timedelta(days=3), by="supervisor", verification_sent=True)
     after = dispatch.run(rt, DAY1 + dt.timedelta(days=4))  # DPD 5: overdue notice again
     assert (after.sent, after.blocked) == (2, 0)
 

@@ -1,0 +1,166 @@
+"""The built-in contact rules, as a plugin: ``check_action`` and ``escalation_check``.
+
+Every verdict names its rule (``window:phone``, ``regf_7_in_7``,
+``third_party_disclosure``, ``time_barred``, ...) so the evidence shows why a
+contact happened or did not. An integrator adds rules the same way, or
+turns these off with ``[plugins] disabled = ["dunning.compliance"]``.
+Holds and opt-outs are enforced by the core itself (rules ``hold:<reason>``
+and ``opt_out:<channel>``); see docs/compliance.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+
+import holidays
+
+from dunning import hookimpl
+from dunning.channels import RuleContext, usable_contacts
+from dunning.compliance import caps, limitation, windows
+from dunning.compliance.caps import Attempt
+from dunning.compliance.profiles import Profile
+from dunning.compliance.zones import debtor_zones
+from dunning.models import Action, ActionKind, Case, Contact, Debtor, Stage
+from dunning.verdicts import Verdict, strongest
+
+PHONE_KINDS = ("mobile", "work", "home")
+# How far back attempts are read: the longest cap period plus a day of zone slack.
+LOOKBACK = dt.timedelta(days=8)
+
+
+@lru_cache(maxsize=256)
+def _holidays_of(country: str, year: int) -> frozenset[dt.date]:
+    try:
+        return frozenset(holidays.country_holidays(country, years=year).keys())
+    except NotImplementedError:  # a country the library does not know: no public holidays assumed
+        return frozenset()
+
+
+def holiday_checker(country: str | None) -> Callable[[dt.date], bool]:
+    if not country:
+        return lambda _day: False
+    return lambda day: day in _holidays_of(country.upper(), day.year)
+
+
+def time_barred(case: Case, profile: Profile, today: dt.date) -> bool:
+    return limitation.is_time_barred(today, case.anchor_due_on, profile.limitation_years,
+                                     last_payment=case.last_payment_on, last_acknowledgement=case.last_acknowledged_on)
+
+
+def _local_time_verdict(channel: str, profile: Profile, now: dt.datetime, zones: Sequence[dt.tzinfo],
+                        debtor: Debtor) -> Verdict | None:
+    window = profile.windows.get(channel)
+    if window is not None:
+        until = windows.next_allowed(now, zones, window)
+        if until is not None:
+            where = ", ".join(str(z) for z in zones)
+            return Verdict.defer(f"window:{channel}", until, f"outside {window} in the debtor's time ({where})")
+    if channel in profile.working_days_only:
+        until = windows.next_allowed(now, zones, window, working_days_only=True, days_off=profile.days_off,
+                                     is_holiday=holiday_checker(debtor.country))
+        if until is not None:
+            return Verdict.defer(f"working_days:{channel}", until,
+                                 "weekend or public holiday where the debtor lives" + (f" ({debtor.country})" if debtor.country else ""))
+    return None
+
+
+def _unreachable(attempts: Sequence[tuple[dt.datetime, str, str | None, str, bool | None]], contacts: Sequence[Contact],
+                 now: dt.datetime, days: int) -> bool:
+    """No conversation with the debtor for ``days`` despite trying, or no working number left."""
+    if not usable_contacts(contacts, PHONE_KINDS):
+        return True
+    since = now - dt.timedelta(days=days)
+    own = [a for a in attempts if a[3] == "debtor"]
+    if any(a[4] is True and a[0] >= since for a in own):
+        return False
+    tried = [a for a in own if a[0] < now and a[1] in ("phone", "sms", "visit")]
+    return bool(tried) and min(a[0] for a in tried) <= since
+
+
+def _third_party_verdict(action: Action, profile: Profile, dpd: int | None, unreachable: Callable[[], bool]) -> Verdict | None:
+    disclosure = str(action.options.get("disclosure", "none"))
+    rule = "third_party_disclosure"
+    if disclosure == "none":
+        return Verdict.block(rule, "third parties are not contacted at this level (disclosure none)")
+    if disclosure == "location":
+        start = profile.third_party_location_from_dpd
+        if start is None or dpd is None or dpd < start:
+            return Verdict.block(rule, f"location calls to third parties are allowed from {start} days past due"
+                                 if start is not None else "location calls to third parties are not allowed")
+        return None
+    start = profile.third_party_debt_from_dpd
+    if start is None:
+        return Verdict.block(rule, f"profile {profile.name} never allows telling third parties of the debt")
+    if dpd is None or dpd < start:
+        return Verdict.block(rule, f"third parties may be told of the debt from {start} days past due")
+    if not unreachable():
+        return Verdict.block(rule, f"the debtor was reachable in the last {profile.unreachable_after_days} days; "
+                                   "third parties may be told only when the debtor cannot be reached")
+    return None
+
+
+@hookimpl
+def check_action(action: Action, case: Case, now: dt.datetime, ctx: RuleContext) -> Verdict | None:
+    """Contact windows, days off, frequency caps, third-party disclosure and time-barred threats."""
+    if action.kind is not ActionKind.OUTREACH or not action.channel:
+        return None
+    profile = ctx.config.compliance
+    store = ctx.store
+    today = now.astimezone(ctx.config.zone).date()
+    channel = action.channel
+    verdicts: list[Verdict] = []
+    if action.template in profile.legal_threat_templates and time_barred(case, profile, today):
+        verdicts.append(Verdict.block("time_barred", f"the debt is time-barred ({profile.limitation_years}-year "
+                                                     "limitation); no letter may threaten legal action"))
+    debtor = store.debtor(case.debtor_id)
+    contacts = store.contacts(case.debtor_id)
+    zones = debtor_zones(debtor, contacts, ctx.config.zone)
+    timing = _local_time_verdict(channel, profile, now, zones, debtor)
+    if timing is not None:
+        verdicts.append(timing)
+    raw = store.attempts(case.debtor_id, now - LOOKBACK, excluding_key=action.key)
+    audience = str(action.options.get("audience", "debtor"))
+    if audience == "contacts":
+        dpd = None if case.anchor_due_on is None else (today - case.anchor_due_on).days
+        third = _third_party_verdict(action, profile, dpd,
+                                     lambda: _unreachable(raw, contacts, now, profile.unreachable_after_days))
+        if third is not None:
+            verdicts.append(third)
+    own = [Attempt(at, ch, contact, connected) for at, ch, contact, role, connected in raw if role == "debtor"]
+    every = [Attempt(at, ch, contact, connected) for at, ch, contact, _role, connected in raw]
+    numbers = [c.value for c in usable_contacts(contacts, PHONE_KINDS, audience)]
+    for cap in profile.caps:
+        if cap.channel != channel:
+            continue
+        if cap.scope == "debtor" and audience != "debtor":
+            continue  # a call to a relative is not a call to the debtor
+        counted = own if cap.scope == "debtor" else every
+        if caps.cap_reached(cap, counted, now, zones[0], numbers):
+            per = "day" if cap.per == "day" else "7 days"
+            verdicts.append(Verdict.block(cap.name, f"at most {cap.max} {cap.count} on {channel} per {cap.scope} per {per}"
+                                                    + (f" ({cap.source})" if cap.source else "")))
+    if profile.quiet_days_after_conversation and channel == "phone" and audience == "debtor":
+        talk = caps.conversation_within(own, "phone", now, profile.quiet_days_after_conversation)
+        if talk is not None:
+            verdicts.append(Verdict.block("quiet_after_conversation",
+                                          f"a conversation took place on {talk.at:%Y-%m-%d}; no call within "
+                                          f"{profile.quiet_days_after_conversation} days after it"))
+    # One verdict goes back: the strongest of this plugin's own.
+    return strongest(verdicts) or Verdict.allow("contact_rules")
+
+
+@hookimpl
+def escalation_check(case: Case, from_stage: Stage, to_stage: Stage, ctx: RuleContext) -> Verdict | None:
+    """No litigation on a time-barred debt."""
+    if to_stage is not Stage.LITIGATION:
+        return None
+    profile = ctx.config.compliance
+    today = ctx.now.astimezone(ctx.config.zone).date()
+    if time_barred(case, profile, today):
+        ends = limitation.limitation_ends(case.anchor_due_on, profile.limitation_years,  # type: ignore[arg-type]
+                                          last_payment=case.last_payment_on,
+                                          last_acknowledgement=case.last_acknowledged_on)
+        return Verdict.block("time_barred", f"the debt became time-barred on {ends}; it cannot go to litigation")
+    return None
