@@ -16,6 +16,7 @@ import click
 import structlog
 
 from dunning import calendar, dispatch, evidence, log, money, operations
+from dunning.compliance.risk import risk_class
 from dunning.config import Config, ConfigError, load_config, resolve_config_path
 from dunning.evidence import verify_chain
 from dunning.importer import ImportError_, import_file
@@ -236,6 +237,8 @@ def case_json(rt: Runtime, case: Case, now: dt.datetime) -> dict[str, Any]:
         "oldest_due_on": case.anchor_due_on,
         "next_action_on": case.next_action_on,
         "broken_promises": case.broken_promises,
+        "risk": risk_class(case, rt.today(now)).value if case.is_open else None,
+        "signals": list(case.signals),
         "account_locked": case.account_locked,
         "opened_on": case.opened_on,
         "resolved_on": case.resolved_on,
@@ -288,8 +291,8 @@ def cases_list(state: State, stage: str | None, status: str | None, limit: int |
     if as_json:
         _print_json(rows)
         return
-    _table([[r["id"], r["debtor_id"], r["debtor_name"], r["stage"], r["status"], f"{r['currency']} {r['balance']}", r["dpd"]]
-            for r in rows], ["id", "debtor", "name", "stage", "status", "balance", "dpd"])
+    _table([[r["id"], r["debtor_id"], r["debtor_name"], r["stage"], r["status"], f"{r['currency']} {r['balance']}", r["dpd"],
+             r["risk"] or ""] for r in rows], ["id", "debtor", "name", "stage", "status", "balance", "dpd", "risk"])
 
 
 def _case_id(value: str) -> int:
@@ -328,6 +331,9 @@ def cases_show(state: State, case_id: str, as_json: bool) -> None:
     click.echo(f"case {case.id}  {debtor.name if debtor else case.debtor_id}  ({case.debtor_id})")
     click.echo(f"  stage {case.stage}, {case.status}, balance {money.display(case.balance, case.currency)}, "
                f"{data['dpd']} days past due, next look {case.next_action_on or '-'}")
+    if case.is_open:
+        click.echo(f"  risk {data['risk']}" + (f", signals: {', '.join(case.signals)}" if case.signals else "")
+                   + (f", last conversation {case.last_contact_on}" if case.last_contact_on else ", never reached"))
     click.echo("obligations:")
     _table([[o["reference"], o["due_on"], o["amount"], o["paid"], o["open"]] for o in data["obligations"]],
            ["reference", "due", "amount", "paid", "open"])

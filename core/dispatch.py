@@ -357,7 +357,8 @@ class _Delivery:
     def defer(self, rule: str, until: dt.datetime, reason: str) -> None:
         # A deferral to a moment already past would be claimed again by this
         # very run, for ever; it waits at least until the next minute.
-        until = max(until, self.now + dt.timedelta(minutes=1))
+        if until <= self.now:
+            until = self.now + dt.timedelta(minutes=1)
         event = self._event("deferred", rule=rule, reason=reason, until=calendar.to_text(until))
         if self._finish(ActionStatus.PENDING, event, not_before=until):
             self.summary.deferred += 1

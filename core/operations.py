@@ -253,6 +253,7 @@ def opt_out(rt: Runtime, debtor_id: str, channel: str, *, now: dt.datetime, cont
                                      + (f" for {contact}" if contact else ""))
         else:
             result = rt.store.add_opt_out(debtor_id, channel, contact, now, source, note)
+            _confirm_opt_out(rt, debtor_id, channel, contact, result, now)
         kind = "opt_out_withdrawn" if withdraw else "opt_out"
         data = {"debtor_id": debtor_id, "channel": channel, "contact": contact, "source": source, "note": note}
         cases = rt.store.open_cases_of(debtor_id)
@@ -261,6 +262,22 @@ def opt_out(rt: Runtime, debtor_id: str, channel: str, *, now: dt.datetime, cont
         for case in cases:
             rt.store.wake(case.id, rt.today(now))
     return result
+
+
+def _confirm_opt_out(rt: Runtime, debtor_id: str, channel: str, contact: str | None, opt_out_id: int,
+                     now: dt.datetime) -> None:
+    """Queue the one message the law allows after an opt-out: its confirmation."""
+    if contact is not None or channel not in rt.config.compliance.opt_out_confirmation_channels \
+            or channel not in rt.plugins.enabled:
+        return
+    cases = rt.store.open_cases_of(debtor_id)
+    if not cases:
+        return
+    case = cases[0]
+    rt.store.add_action(key=f"{case.id}:opt-out-confirmation:{channel}:{opt_out_id}", case_id=case.id,
+                        kind=ActionKind.OUTREACH, step="opt-out-confirmation", channel=channel,
+                        template="opt-out-confirmation", planned_for=rt.today(now), not_before=now, now=now,
+                        dpd=rt.dpd(case, now), required=True, options={"confirms_opt_out": opt_out_id})
 
 
 def signal(rt: Runtime, case_id: int, kind: str, *, now: dt.datetime, source: str = "operator",

@@ -73,6 +73,8 @@ class Profile:
     promise_max_days: int = 2
     promise_grace: dt.timedelta = dt.timedelta(hours=1)
     promise_reminder_before: dt.timedelta = dt.timedelta(hours=1)
+    # Channels on which an opt-out is confirmed by one last message (and only one).
+    opt_out_confirmation_channels: tuple[str, ...] = ("email", "sms")
     # The first of these that is enabled carries the reminder before a promise falls due.
     promise_reminder_channels: tuple[str, ...] = ("sms", "email")
     breathing_space_days: int = 60
@@ -140,7 +142,7 @@ _KEYS = {
     "profile", "windows", "working_days_only", "days_off", "caps", "quiet_days_after_conversation",
     "third_party_location_from_dpd", "third_party_debt_from_dpd", "unreachable_after_days",
     "third_party_at_most_once", "promise_max_days", "promise_grace_minutes", "promise_reminder_minutes",
-    "promise_reminder_channels",
+    "promise_reminder_channels", "opt_out_confirmation_channels",
     "breathing_space_days", "cease_permitted_templates", "legal_threat_templates", "limitation_years",
 }
 _CAP_KEYS = {"name", "channel", "max", "per", "count", "scope"}
@@ -177,7 +179,8 @@ def parse_compliance(table: Mapping[str, Any], source: str) -> Profile:
                 raise fail(f"windows.{channel}", "must start before it ends")
             windows[channel] = window
         changes["windows"] = windows
-    for key in ("working_days_only", "cease_permitted_templates", "legal_threat_templates", "promise_reminder_channels"):
+    for key in ("working_days_only", "cease_permitted_templates", "legal_threat_templates", "promise_reminder_channels",
+                "opt_out_confirmation_channels"):
         if key in table:
             value = table[key]
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

@@ -22,7 +22,15 @@ def _zones_of_number(number: str, region: str | None) -> tuple[str, ...]:
     except phonenumbers.NumberParseException:
         return ()
     zones = tuple(z for z in number_zones.time_zones_for_number(parsed) if z != "Etc/Unknown")
-    return zones
+    if zones:
+        return zones
+    # A number the library cannot place (a new or fictional range): the
+    # zones of its country, as one of that country's own numbers gives them.
+    country = phonenumbers.region_code_for_country_code(parsed.country_code)
+    example = phonenumbers.example_number(country) if country and country != "ZZ" else None
+    if example is None:
+        return ()
+    return tuple(z for z in number_zones.time_zones_for_number(example) if z != "Etc/Unknown")
 
 
 def debtor_zones(debtor: Debtor, contacts: Sequence[Contact], default: dt.tzinfo) -> tuple[dt.tzinfo, ...]:

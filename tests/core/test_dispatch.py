@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-
 from dunning import dispatch, operations
 from dunning.models import ActionStatus
 from tests.conftest import ChannelsPlugin, RecordingChannel
