@@ -161,8 +161,11 @@ def import_(state: State, file: Path, dry_run: bool, as_json: bool) -> None:
     """
     rt = state.runtime()
     now = state.now()
-    result, _ = import_file(rt.store, file, now=now, today=rt.today(now), dry_run=dry_run)
-    data = attrs.asdict(result) | {"dry_run": dry_run}
+    warnings: list[str] = []
+    result, _ = import_file(rt.store, file, now=now, today=rt.today(now), dry_run=dry_run, warnings=warnings)
+    data = attrs.asdict(result) | {"dry_run": dry_run, "warnings": warnings}
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
     if as_json:
         _print_json(data)
         return
@@ -688,7 +691,11 @@ def load_plugin_commands(group: click.Group = cli, extra: Iterable[object] = ())
             pm.register(plugin, name=ep.name)
     for plugin in extra:
         pm.register(plugin)
-    pm.hook.register_commands(cli=group)
+    for impl in pm.hook.register_commands.get_hookimpls():
+        try:
+            impl.function(cli=group)
+        except Exception as exc:  # one plugin's broken command must not hide everyone else's
+            click.echo(f"warning: plugin {impl.plugin_name} could not add its commands: {exc}", err=True)
 
 
 load_plugin_commands()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 import re
 import zoneinfo
@@ -13,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from dunning import money
+from dunning import money, phones
 from dunning.models import Contact, ContactKind, ContactRole, Debtor, DebtorKind
 from dunning.store import ImportedObligation, ImportResult, Store
 
@@ -23,7 +24,6 @@ COLUMNS = (
 )
 REQUIRED = ("debtor_id", "name", "reference", "amount", "currency", "due_on")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{5,}$")
 _PHONE_FIELDS = {"mobile": ContactKind.MOBILE, "work_phone": ContactKind.WORK, "home_phone": ContactKind.HOME}
 
 
@@ -61,17 +61,23 @@ def read_rows(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], str]:
                 raise ImportError_(str(path), [RowError(index, "item", "expected an object")], unit="item")
             rows.append((index, item))
         return rows, "item"
-    reader = csv.DictReader(text.splitlines())
+    # newline="" keeps line breaks inside quoted cells (a postal address on several lines).
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     header = reader.fieldnames or []
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise ImportError_(str(path), [RowError(1, c, "column is missing from the header") for c in missing])
     rows = []
-    for row in reader:
+    while True:
+        line = reader.line_num + 1  # where the record starts, even when a cell spans lines
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
         if None in row:  # more cells than header columns
-            rows.append((reader.line_num, {**row, "__extra__": row.pop(None)}))
+            rows.append((line, {**row, "__extra__": row.pop(None)}))
         else:
-            rows.append((reader.line_num, row))
+            rows.append((line, row))
     return rows, "line"
 
 
@@ -80,9 +86,12 @@ def _text(row: Mapping[str, Any], field: str) -> str:
     return "" if value is None else str(value).strip()
 
 
-def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None) -> tuple[list[ImportedObligation], list[RowError]]:
+def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None,
+             warnings: list[RowError] | None = None) -> tuple[list[ImportedObligation], list[RowError]]:
+    """Every row checked; errors stop the import, ``warnings`` (numbers not in use, ...) only report."""
     items: list[ImportedObligation] = []
     errors: list[RowError] = []
+    warnings = [] if warnings is None else warnings
     debtors: dict[str, tuple[int, Debtor]] = {}
     references: dict[tuple[str, str], int] = {}
     for line, row in rows:
@@ -138,14 +147,13 @@ def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None)
             number = _text(row, field)
             if not number:
                 continue
-            if not _PHONE.match(number):
-                bad(field, f"not a phone number: {number!r}")
-                continue
-            contacts.append(Contact(debtor_id=debtor_id, kind=contact_kind, value=number, role=ContactRole.DEBTOR))
+            e164 = _phone(number, country, field, line, bad, warnings)
+            if e164:
+                contacts.append(Contact(debtor_id=debtor_id, kind=contact_kind, value=e164, role=ContactRole.DEBTOR))
         address = _text(row, "address")
         if address:
             contacts.append(Contact(debtor_id=debtor_id, kind=ContactKind.POSTAL, value=address, role=ContactRole.DEBTOR))
-        contacts.extend(_other_contacts(row.get("contacts"), debtor_id, bad))
+        contacts.extend(_other_contacts(row.get("contacts"), debtor_id, bad, country, line, warnings))
 
         if debtor_id and reference:
             seen = references.get((debtor_id, reference))
@@ -185,7 +193,20 @@ def _clash_with_store(store: Store, debtor_id: str, reference: str, amount: int,
     return None
 
 
-def _other_contacts(raw: Any, debtor_id: str, bad: Any) -> list[Contact]:
+def _phone(number: str, country: str | None, field: str, line: int, bad: Any, warnings: list[RowError]) -> str | None:
+    """The number in E.164, or None after reporting why it cannot be used."""
+    try:
+        phone = phones.normalise(number, country)
+    except phones.PhoneError as exc:
+        bad(field, str(exc))
+        return None
+    if not phone.valid:
+        warnings.append(RowError(line, field, f"{phone.e164} is not a number in use in its country's numbering plan"))
+    return phone.e164
+
+
+def _other_contacts(raw: Any, debtor_id: str, bad: Any, country: str | None = None, line: int = 0,
+                    warnings: list[RowError] | None = None) -> list[Contact]:
     """JSON rows may list more contacts: a spouse, a guarantor, an employer, an attorney."""
     if raw is None or isinstance(raw, str):
         return []  # a CSV column that happens to be called "contacts" is just an extra column
@@ -211,9 +232,11 @@ def _other_contacts(raw: Any, debtor_id: str, bad: Any) -> list[Contact]:
         if kind == ContactKind.EMAIL and not _EMAIL.match(value):
             bad(f"{where}.value", f"not an email address: {value!r}")
             continue
-        if kind in (ContactKind.MOBILE, ContactKind.WORK, ContactKind.HOME) and not _PHONE.match(value):
-            bad(f"{where}.value", f"not a phone number: {value!r}")
-            continue
+        if kind in (ContactKind.MOBILE, ContactKind.WORK, ContactKind.HOME):
+            e164 = _phone(value, country, f"{where}.value", line, bad, [] if warnings is None else warnings)
+            if e164 is None:
+                continue
+            value = e164
         found.append(Contact(debtor_id=debtor_id, kind=kind, value=value, role=role, name=item.get("name")))
     return found
 
@@ -229,9 +252,14 @@ def _date(row: Mapping[str, Any], field: str, bad: Any) -> dt.date | None:
         return None
 
 
-def import_file(store: Store, path: Path, *, now: dt.datetime, today: dt.date, dry_run: bool = False) -> tuple[ImportResult, list[ImportedObligation]]:
+def import_file(store: Store, path: Path, *, now: dt.datetime, today: dt.date, dry_run: bool = False,
+                warnings: list[str] | None = None) -> tuple[ImportResult, list[ImportedObligation]]:
+    """Validate the whole file, then write it in one transaction. ``warnings`` receives what was imported but is doubtful."""
     rows, unit = read_rows(path)
-    items, errors = validate(rows, store)
+    found: list[RowError] = []
+    items, errors = validate(rows, store, found)
+    if warnings is not None:
+        warnings.extend(f"{path}: {unit} {w.line}: {w.field}: {w.problem}" for w in found)
     if errors:
         raise ImportError_(str(path), errors, unit=unit)
     if dry_run:

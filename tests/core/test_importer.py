@@ -21,7 +21,11 @@ def test_a_good_file_imports_and_reimporting_it_changes_nothing(project: Project
     path = write_csv(project.folder / "in.csv", [row("C1", "INV-1"), row("C1", "INV-2", "300.50", "2026-04-01"),
                                                   row("C2", "INV-9", "99.99")])
     out = json.loads(project("import", str(path), "--json", now="2026-02-20T08:00:00Z").stdout)
+    warnings = out.pop("warnings")
     assert out == {"debtors": 2, "cases_opened": 2, "obligations_added": 3, "obligations_unchanged": 0, "dry_run": False}
+    # The UK's drama numbers have the right shape but are not in use: imported, and reported.
+    assert [w.split(": ", 1)[1] for w in warnings] == [
+        f"line {n}: mobile: +447700900123 is not a number in use in its country's numbering plan" for n in (2, 3, 4)]
     cases = {c["debtor_id"]: c for c in json.loads(project("cases", "list", "--json").stdout)}
     assert cases["C1"]["balance"] == "1500.50" and cases["C1"]["balance_minor"] == 150050
     assert cases["C1"]["currency"] == "EUR"
@@ -91,3 +95,24 @@ def test_json_rows_may_carry_third_party_contacts(project: Project):
     out = project("import", str(path), expect=1).output
     assert f"{path}: item 1: contacts[1].kind: must be one of" in out
     assert f"{path}: item 1: contacts[2].role: must be one of" in out
+
+
+def test_phone_numbers_are_stored_in_e164_and_impossible_ones_are_rejected(project: Project):
+    path = write_csv(project.folder / "in.csv", [
+        row("C1", "INV-1", mobile="020 7946 0018", country="GB", address="1 The Mall\nLondon\nSW1A 1AA"),
+        row("C2", "INV-2", mobile="+1 (212) 555-0100", work_phone="", country="US"),
+    ])
+    project("import", str(path), now="2026-02-20T08:00:00Z")
+    shown = json.loads(project("cases", "list", "--json").stdout)
+    assert len(shown) == 2
+    conn = sqlite3.connect(project.db)
+    numbers = sorted(r[0] for r in conn.execute("SELECT value FROM contacts WHERE kind = 'mobile'"))
+    address = conn.execute("SELECT value FROM contacts WHERE kind = 'postal'").fetchone()[0]
+    conn.close()
+    assert numbers == ["+12125550100", "+442079460018"]
+    assert address == "1 The Mall\nLondon\nSW1A 1AA"  # a quoted cell keeps its line breaks
+    before = dump(project.db)
+    bad = write_csv(project.folder / "bad.csv", [row("C3", "INV-3"), row("C4", "INV-4", mobile="12", country="GB")])
+    result = project("import", str(bad), expect=1)
+    assert "bad.csv: line 3: mobile: not a phone number: '12'" in result.output
+    assert dump(project.db) == before
