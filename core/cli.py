@@ -373,7 +373,9 @@ def events(state: State, case_id: int | None, kind: str | None, limit: int | Non
 
 
 def _brief(data: dict[str, Any]) -> str:
-    parts = [f"{k}={v}" for k, v in data.items() if k not in ("key",) and v not in (None, "", [], {})]
+    # One line per event: line breaks inside values (addresses, notes) would break the table.
+    parts = [f"{k}={' / '.join(str(v).splitlines()) if isinstance(v, str) else v}"
+             for k, v in data.items() if k not in ("key",) and v not in (None, "", [], {})]
     text = ", ".join(parts)
     return text if len(text) <= 80 else text[:77] + "..."
 

@@ -148,3 +148,15 @@ def test_the_limitation_period_restarts_with_a_payment_or_an_acknowledgement() -
     assert not limitation.is_time_barred(dt.date(2026, 6, 1), due, 3, last_payment=dt.date(2024, 2, 1))
     assert not limitation.is_time_barred(dt.date(2026, 6, 1), due, 3, last_acknowledgement=dt.date(2025, 1, 1))
     assert limitation.limitation_ends(dt.date(2024, 2, 29), 3) == dt.date(2027, 2, 28)
+
+
+def test_preferred_slots_favour_mornings_mondays_and_the_start_of_the_month() -> None:
+    from dunning.compliance import slots
+
+    monday_morning = local(LONDON, 2026, 6, 1, 9, 30)  # Monday 1 June
+    assert slots.preference(monday_morning) > slots.preference(local(LONDON, 2026, 6, 1, 15))
+    assert slots.preference(local(LONDON, 2026, 6, 10, 12, 30)) < slots.preference(local(LONDON, 2026, 6, 10, 15))
+    assert slots.preference(local(LONDON, 2026, 6, 10, 17, 30)) < slots.preference(local(LONDON, 2026, 6, 10, 16))
+    assert slots.preference(local(LONDON, 2026, 6, 30, 10)) < slots.preference(local(LONDON, 2026, 6, 10, 10))
+    assert slots.best_slot(dt.date(2026, 6, 10), LONDON) == "morning"
+    assert slots.best_slot(dt.date(2026, 6, 10), LONDON, ("afternoon", "evening")) == "afternoon"
