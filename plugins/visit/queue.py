@@ -1,0 +1,118 @@
+"""The field collectors' work list: open visit tasks by area, the most urgent case first in each."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+from dunning import money
+from dunning.models import Case
+from dunning.plugins.visit import store
+from dunning.plugins.visit.areas import UNKNOWN_AREA
+from dunning.plugins.visit.settings import collector_for
+from dunning.policy import dpd_on
+from dunning.runtime import Runtime
+
+
+@attrs.frozen
+class VisitItem:
+    """One open task with what a collector needs to know about its case."""
+
+    task: store.VisitTask
+    case: Case
+    debtor_name: str
+    dpd: int | None
+    priority: float
+    facts: tuple[str, ...]
+
+    @property
+    def reason(self) -> str:
+        """The step (and its script when named differently), then the facts that raised the priority."""
+        step = self.task.step or "visit"
+        head = step if not self.task.template or self.task.template == step else f"{step} ({self.task.template})"
+        return "; ".join([head, *self.facts])
+
+    def as_json(self) -> dict[str, Any]:
+        t, c = self.task, self.case
+        return {
+            "task_id": t.id,
+            "case_id": c.id,
+            "debtor_id": c.debtor_id,
+            "debtor_name": self.debtor_name,
+            "address": t.address,
+            "area": t.area,
+            "collector": t.collector,
+            "due_on": t.due_on.isoformat(),
+            "step": t.step,
+            "template": t.template,
+            "balance": money.format_minor(c.balance, c.currency),
+            "balance_minor": c.balance,
+            "currency": c.currency,
+            "dpd": self.dpd,
+            "priority": self.priority,
+            "reasons": list(self.facts),
+            "reason": self.reason,
+        }
+
+
+@attrs.frozen
+class AreaGroup:
+    area: str
+    collector: str | None
+    items: tuple[VisitItem, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"area": self.area, "collector": self.collector, "count": len(self.items),
+                "visits": [item.as_json() for item in self.items]}
+
+
+def priority_order(items: Iterable[VisitItem]) -> list[VisitItem]:
+    """Highest priority first; then the task due longest, then the lower case id (a stable list)."""
+    return sorted(items, key=lambda i: (-i.priority, i.task.due_on, i.case.id, i.task.id))
+
+
+def group_by_area(items: Iterable[VisitItem], collectors: dict[str, str | None] | None = None) -> list[AreaGroup]:
+    """One group per area, areas in alphabetical order with the unknown area last."""
+    by_area: dict[str, list[VisitItem]] = {}
+    for item in items:
+        by_area.setdefault(item.task.area, []).append(item)
+    names = sorted(by_area, key=lambda a: (a == UNKNOWN_AREA, a.casefold(), a))
+    return [AreaGroup(area, (collectors or {}).get(area), tuple(priority_order(by_area[area]))) for area in names]
+
+
+def work_list(rt: Runtime, day: dt.date, *, area: str | None = None, everything: bool = False) -> list[AreaGroup]:
+    """Open visits due by ``day`` (every open one with ``everything``), grouped by area.
+
+    Tasks of cases that have been resolved or are on hold are left out: a
+    collector must not knock on the door of a debtor who paid or disputes
+    the debt. Their rows stay open and return when a hold ends.
+    """
+    tasks = store.open_tasks(rt.store.db, due_by=None if everything else day)
+    if area is not None:
+        wanted = area.casefold()
+        tasks = [t for t in tasks if t.area.casefold() == wanted]
+    settings = rt.config.settings_for("visit")
+    items: list[VisitItem] = []
+    cases: dict[int, Case] = {}
+    for task in tasks:
+        case = cases.get(task.case_id) or rt.store.case(task.case_id)
+        cases[case.id] = case
+        if not case.is_open or rt.store.holds(case.id, active_on=day):
+            continue
+        items.append(_item(rt, task, case, day))
+    # Today's settings decide who covers an area; a task made before the
+    # area had a collector keeps the one it was given, if any.
+    collectors = {i.task.area: collector_for(settings, i.task.area) or i.task.collector for i in items}
+    return group_by_area(items, collectors)
+
+
+def _item(rt: Runtime, task: store.VisitTask, case: Case, day: dt.date) -> VisitItem:
+    facts = rt.store.priority_facts(case, day, rt.config.zone)
+    priority = rt.hook.case_priority(case=case, facts=facts)
+    debtor = rt.store.debtor(case.debtor_id)
+    return VisitItem(task=task, case=case, debtor_name=debtor.name if debtor else case.debtor_id,
+                     dpd=dpd_on(case, day), priority=float(priority) if priority is not None else 0.0,
+                     facts=tuple(facts.reasons()))
