@@ -1,0 +1,269 @@
+"""The ``sms`` channel: text messages through an HTTP SMS gateway.
+
+The request is the shape most providers' APIs share: a JSON ``POST`` of
+``{"to", "from", "text", "reference"}`` with the action's key both as
+``reference`` and as the ``Idempotency-Key`` header, so a gateway that
+de-duplicates sends a message once however often a crashed run retries it.
+Opt-outs are the core's business: an action for a debtor who opted out of
+``sms`` never reaches ``send``.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import email.utils
+import json
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from dunning import Delivery, DeliveryContext, calendar
+from dunning.models import Action, Case
+from dunning.plugins.phone import numbers
+
+DEFAULT_TIMEOUT = 10.0
+# How long to wait after a 429 or 503 that does not say how long.
+DEFAULT_BACKOFF = dt.timedelta(minutes=15)
+ERROR_BODY_CHARS = 200
+
+_KEYS = ("password", "password_env", "sender_id", "timeout", "token", "token_env", "url", "username")
+
+# Characters of the GSM 7-bit alphabet; anything else makes the message UCS-2.
+_GSM = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+           "¿abcdefghijklmnopqrstuvwxyzäöñüà")
+_GSM_EXTENDED = set("^{}\\[~]|€\f")
+
+
+# --- settings ------------------------------------------------------------------
+
+
+@attrs.frozen
+class SmsSettings:
+    url: str
+    sender_id: str
+    timeout: float = DEFAULT_TIMEOUT
+    username: str | None = None
+    password: str | None = None
+    password_env: str | None = None
+    token: str | None = None
+    token_env: str | None = None
+
+    def authorization(self) -> str | None:
+        """The ``Authorization`` header, reading secrets from the environment at the moment of sending."""
+        if self.username is not None:
+            password = self.password if self.password is not None else _env(self.password_env)
+            pair = f"{self.username}:{password}".encode()
+            return "Basic " + base64.b64encode(pair).decode("ascii")
+        if self.token is not None or self.token_env is not None:
+            token = self.token if self.token is not None else _env(self.token_env)
+            return f"Bearer {token}"
+        return None
+
+
+def _env(name: str | None) -> str:
+    value = os.environ.get(name or "")
+    if not value:
+        raise ValueError(f"environment variable {name!r} is not set")
+    return value
+
+
+def sms_settings(raw: Mapping[str, Any]) -> SmsSettings:
+    """Read ``[channels.sms]``; raise ValueError naming the first bad or missing key."""
+    for key in sorted(raw):
+        if key not in _KEYS:
+            raise ValueError(f"unknown key {key!r} (allowed: {', '.join(_KEYS)})")
+    for key in ("url", "sender_id"):
+        if key not in raw:
+            raise ValueError(f"missing {key!r}")
+    for key in _KEYS:
+        if key != "timeout" and key in raw and (not isinstance(raw[key], str) or not raw[key].strip()):
+            raise ValueError(f"{key!r} must be a non-empty string")
+    if urllib.parse.urlsplit(raw["url"]).scheme not in ("http", "https"):
+        raise ValueError("'url' must start with http:// or https://")
+    sender = raw["sender_id"].strip()
+    if any(c.isalpha() for c in sender) and len(sender) > 11:
+        raise ValueError("'sender_id' may have at most 11 characters when it is a name rather than a number")
+    timeout = raw.get("timeout", DEFAULT_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise ValueError("'timeout' must be a positive number of seconds")
+    basic = "username" in raw or "password" in raw or "password_env" in raw
+    bearer = "token" in raw or "token_env" in raw
+    if basic and bearer:
+        raise ValueError("use either 'username' with 'password' (basic auth) or 'token' (bearer), not both")
+    if basic:
+        if "username" not in raw:
+            raise ValueError("missing 'username' (it goes with 'password')")
+        if ("password" in raw) == ("password_env" in raw):
+            raise ValueError("'username' needs exactly one of 'password' or 'password_env'")
+    if "token" in raw and "token_env" in raw:
+        raise ValueError("use one of 'token' or 'token_env', not both")
+    for key in ("password_env", "token_env"):
+        if key in raw and not os.environ.get(raw[key]):
+            raise ValueError(f"{key!r} names the environment variable {raw[key]!r}, which is not set")
+    return SmsSettings(url=raw["url"], sender_id=sender, timeout=float(timeout), username=raw.get("username"),
+                       password=raw.get("password"), password_env=raw.get("password_env"), token=raw.get("token"),
+                       token_env=raw.get("token_env"))
+
+
+# --- the message -----------------------------------------------------------------
+
+
+def segments(text: str) -> int:
+    """How many parts the network splits ``text`` into (GSM 7-bit: 160 alone, 153 joined; else 70 and 67)."""
+    if all(c in _GSM or c in _GSM_EXTENDED for c in text):
+        units = sum(2 if c in _GSM_EXTENDED else 1 for c in text)
+        single, joined = 160, 153
+    else:
+        units = sum(2 if ord(c) > 0xFFFF else 1 for c in text)
+        single, joined = 70, 67
+    if units <= single:
+        return 1
+    return -(-units // joined)
+
+
+def build_request(settings: SmsSettings, to: str, text: str, key: str) -> urllib.request.Request:
+    body = json.dumps({"to": to, "from": settings.sender_id, "text": text, "reference": key},
+                      ensure_ascii=False).encode("utf-8")
+    headers = {"Content-Type": "application/json; charset=utf-8", "Accept": "application/json",
+               "Idempotency-Key": key}
+    auth = settings.authorization()
+    if auth:
+        headers["Authorization"] = auth
+    return urllib.request.Request(settings.url, data=body, method="POST", headers=headers)
+
+
+def retry_after(value: str | None, now: dt.datetime) -> dt.datetime | None:
+    """The moment a ``Retry-After`` header (seconds or an HTTP date) names, or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return now + dt.timedelta(seconds=int(value))
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    return max(when.astimezone(dt.timezone.utc), now)
+
+
+def _where(url: str) -> str:
+    """The URL without credentials or query, for messages that end up in the evidence log."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _excerpt(body: bytes) -> str:
+    return " ".join(body.decode("utf-8", errors="replace").split())[:ERROR_BODY_CHARS]
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    # A redirected POST may turn into a GET or carry the message somewhere the
+    # configuration does not name: a 3xx is a failure, not a detour.
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+class SmsChannel:
+    """Text messages through ``[channels.sms] url``."""
+
+    name = "sms"
+    needs: tuple[str, ...] = ("mobile",)
+    templates_module = "dunning.plugins.phone"
+
+    def __init__(self, opener: Callable[..., Any] | None = None) -> None:
+        self._open = opener or _opener.open
+
+    def check_settings(self, settings: Mapping[str, Any]) -> None:
+        sms_settings(settings)
+
+    def send(self, action: Action, case: Case, ctx: DeliveryContext) -> Delivery:
+        try:
+            settings = sms_settings(ctx.settings)
+        except ValueError as exc:
+            return Delivery.failed(f"channels.sms: {exc}", retry=False)
+        region = ctx.debtor.country
+        to = next((n for n in (numbers.e164(c.value, region) for c in ctx.contacts_of("mobile")) if n), None)
+        if to is None:
+            return Delivery.failed("no mobile number that can be written in E.164 form", retry=False)
+        contact_value = next(c.value for c in ctx.contacts_of("mobile") if numbers.e164(c.value, region) == to)
+        text = ctx.render(action.template or "", "sms.txt", **_promise_extras(action, ctx)).strip()
+        try:
+            request = build_request(settings, to, text, ctx.key)
+        except ValueError as exc:  # a secret named by *_env has gone from the environment
+            return Delivery.failed(f"channels.sms: {exc}", retry=False)
+        try:
+            with self._open(request, timeout=settings.timeout) as response:
+                status, raw = response.status, response.read(65536)
+        except urllib.error.HTTPError as exc:
+            return self._refused(exc, ctx)
+        except (urllib.error.URLError, OSError) as exc:
+            return Delivery.failed(f"cannot reach {_where(settings.url)}: {getattr(exc, 'reason', exc)}")
+        if not 200 <= status < 300:
+            return Delivery.failed(f"HTTP {status} from {_where(settings.url)}", status=status)
+        message_id, parts = _accepted(raw)
+        # A 2xx without an id still means the gateway took the message; sending
+        # it again could only duplicate it, so the key stands in as reference.
+        extra = {} if message_id else {"note": "the gateway's answer had no message id"}
+        # `contact` is the number as stored: the core counts the attempt against it.
+        return Delivery.sent(reference=message_id or ctx.key, contact=contact_value, to=to,
+                             segments=parts or segments(text), status=status, **extra)
+
+    def _refused(self, exc: urllib.error.HTTPError, ctx: DeliveryContext) -> Delivery:
+        status = exc.code
+        try:
+            excerpt = _excerpt(exc.read(4096))
+        except OSError:
+            excerpt = ""
+        message = f"HTTP {status} {exc.reason}" + (f": {excerpt}" if excerpt else "")
+        if status in (429, 503):
+            until = retry_after(exc.headers.get("Retry-After"), ctx.now)
+            if until is not None:
+                return Delivery.deferred(until=until, reason=f"{message}; the gateway asks to wait", status=status)
+        if status == 429 or status >= 500:
+            return Delivery.failed(message, status=status)
+        return Delivery.failed(message, retry=False, status=status)
+
+
+def _promise_extras(action: Action, ctx: DeliveryContext) -> dict[str, Any]:
+    """For a reminder before a promise falls due: the promised time where the debtor lives.
+
+    The core hands the promise's time in UTC (``options.promise_due_at``); a
+    text message says it as the debtor reads a clock.
+    """
+    due_text = action.options.get("promise_due_at")
+    if not due_text:
+        return {}
+    try:
+        due = calendar.from_text(str(due_text))
+    except ValueError:
+        return {}
+    local = due.astimezone(calendar.zone(ctx.debtor.timezone, ctx.config.timezone))
+    return {"promise_due": f"{local:%Y-%m-%d %H:%M}", "promise_amount": action.options.get("promise_amount", "")}
+
+
+def _accepted(raw: bytes) -> tuple[str | None, int | None]:
+    """The gateway's message id and segment count from a 2xx body, where it gives them."""
+    try:
+        data = json.loads(raw or b"{}")
+    except ValueError:
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    message_id = data.get("id", data.get("message_id"))
+    parts = data.get("segments")
+    return (str(message_id) if message_id not in (None, "") else None,
+            parts if isinstance(parts, int) and not isinstance(parts, bool) and parts > 0 else None)

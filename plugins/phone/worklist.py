@@ -1,0 +1,87 @@
+"""A day's call list, in the order collectors work it.
+
+Reads the plugin's tasks and the core's cases; scores each case through the
+``case_priority`` hook with the facts the store works out (a first
+instalment unpaid, a promise due today, ...), so a plugin that answers
+``case_priority`` reorders the list.
+
+Tasks whose case no longer wants a call drop off, as the core would drop
+the action itself: the case was resolved, is on hold (a dispute, a cease
+request; a represented debtor is called only through the attorney), the
+debtor promised to pay on a later day (reminders wait for the promise), or
+opted out of phone calls. A task whose number has since been marked bad or
+opted out gets another of the debtor's numbers, chosen by the same rule as
+at send time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from dunning import money
+from dunning.channels import usable_contacts
+from dunning.models import Contact
+from dunning.plugins.phone import calls, numbers
+from dunning.plugins.phone.calls import CallRow, CallTask, PhoneSettings
+from dunning.plugins.phone.store import CallStore
+from dunning.policy import dpd_on
+from dunning.priority import CaseFacts
+
+
+def call_list(rt: Any, day: dt.date, now: dt.datetime, settings: PhoneSettings,
+              collector: str | None = None) -> list[CallRow]:
+    """The open calls due on ``day`` (as things stand at ``now``), most urgent first."""
+    store = CallStore(rt.store.db)
+    rows: list[CallRow] = []
+    scores: dict[int, tuple[float, CaseFacts]] = {}
+    for task in store.open_on(day, collector):
+        case = rt.store.case(task.case_id)
+        if not case.is_open or _held(rt, task, day):
+            continue
+        if case.id not in scores:
+            facts = rt.store.priority_facts(case, day, rt.config.zone)
+            score = rt.hook.case_priority(case=case, facts=facts)
+            scores[case.id] = (float(score or 0.0), facts)
+        score, facts = scores[case.id]
+        if not facts.promise_due_today and rt.store.has_pending_promise(case.id, now):
+            continue
+        dial = _number_to_dial(rt, task, settings)
+        if dial is None:
+            continue
+        number, kind, contact_name = dial
+        fact_reasons = facts.reasons()
+        debtor = rt.store.debtor(case.debtor_id)
+        rows.append(CallRow(
+            call_id=task.id or 0, key=task.key, case_id=case.id, debtor_id=case.debtor_id,
+            debtor_name=debtor.name if debtor else case.debtor_id, number=number, kind=kind, slot=task.slot,
+            priority=score, reasons=calls.reasons(fact_reasons, task.step, task.template, task.audience),
+            step=task.step, template=task.template, audience=task.audience,
+            balance=money.display(case.balance, case.currency), balance_minor=case.balance, currency=case.currency,
+            dpd=dpd_on(case, day), collector=task.collector, contact_name=contact_name,
+        ))
+    return calls.order(rows)
+
+
+def _held(rt: Any, task: CallTask, day: dt.date) -> bool:
+    reasons = {str(h.reason) for h in rt.store.holds(task.case_id, active_on=day)}
+    if reasons - {"attorney"}:
+        return True
+    return "attorney" in reasons and task.audience != "attorney"
+
+
+def _number_to_dial(rt: Any, task: CallTask, settings: PhoneSettings) -> tuple[str, str | None, str | None] | None:
+    """The task's number, or a replacement if it went bad since; None if the debtor cannot be called."""
+    opt_outs = rt.store.opt_outs(task.debtor_id, "phone")
+    if any(contact is None for _, contact in opt_outs):
+        return None
+    opted_out = frozenset(contact for _, contact in opt_outs if contact)
+    usable = usable_contacts(rt.store.contacts(task.debtor_id), numbers.PHONE_KINDS, task.audience, opted_out)
+    if task.contact_id is None or any(c.id == task.contact_id for c in usable):
+        return task.number, task.number_kind, task.contact_name
+    replacement: Contact | None = numbers.choose_number(usable, task.key, settings.mix)
+    if replacement is None:
+        return None
+    debtor = rt.store.debtor(task.debtor_id)
+    region = debtor.country if debtor else None
+    return numbers.dial_form(replacement.value, region), replacement.kind.value, replacement.name
