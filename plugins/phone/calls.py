@@ -199,6 +199,8 @@ class CallRow:
     dpd: int | None
     collector: str | None
     contact_name: str | None = None
+    # How good the slot is in the debtor's time today (dunning.compliance.slots): a tie-breaker.
+    slot_score: float = 0.0
 
     @property
     def reason(self) -> str:
@@ -219,8 +221,8 @@ def reasons(fact_reasons: Sequence[str], step: str | None, template: str | None,
 
 
 def order(rows: Iterable[CallRow]) -> list[CallRow]:
-    """Highest priority first; within a case, the day's earlier calls first."""
-    return sorted(rows, key=lambda r: (-r.priority, r.case_id, slot_rank(r.slot), r.call_id))
+    """Highest priority first, then the calls in the better slots; within a case, the day's earlier calls first."""
+    return sorted(rows, key=lambda r: (-r.priority, -r.slot_score, r.case_id, slot_rank(r.slot), r.call_id))
 
 
 # A plain dialer-import layout: one number per line, the rest for the agent's screen.

@@ -13,6 +13,7 @@ from typing import Any
 
 from dunning import Delivery, DeliveryContext
 from dunning.calendar import local_date
+from dunning.compliance.zones import debtor_zones
 from dunning.models import Action, Case
 from dunning.plugins.phone import numbers, scripts
 from dunning.plugins.phone.calls import CallTask, collector_for, phone_settings
@@ -40,6 +41,7 @@ class PhoneChannel:
             # The core checked that a number exists; the mix may give its kind no weight.
             return Delivery.failed(f"no number of a kind the mix allows ({_weighted(settings.mix)})", retry=False)
         number = numbers.dial_form(contact.value, ctx.debtor.country)
+        zone = debtor_zones(ctx.debtor, ctx.contacts, ctx.config.zone)[0]
         collector = collector_for(case.id, settings.collectors)
         contact_name = contact.name or (ctx.debtor.name if audience == "debtor" else None)
         if action.template:
@@ -50,7 +52,8 @@ class PhoneChannel:
                        **scripts.extras(settings, case.id, collector, number, contact_name, contact.role.value))
         task = CallTask(
             key=ctx.key, case_id=case.id, debtor_id=ctx.debtor.id, due_on=local_date(ctx.now, ctx.config.zone),
-            number=number, slot=numbers.slot_for(ctx.key, settings.slots_for(ctx.debtor.kind)),
+            number=number, slot=numbers.slot_for(ctx.key, settings.slots_for(ctx.debtor.kind),
+                                                 local_date(ctx.now, zone), zone),
             contact_id=contact.id, number_kind=contact.kind.value, contact_name=contact.name,
             contact_role=contact.role.value, template=action.template, step=action.step, audience=audience,
             disclosure=str(action.options.get("disclosure", "none")), collector=collector,

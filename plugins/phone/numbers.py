@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 
 import phonenumbers
 
+from dunning.compliance.slots import SLOTS as SLOT_TIMES
+from dunning.compliance.slots import preference
 from dunning.models import Contact
 
 PHONE_KINDS: tuple[str, ...] = ("mobile", "work", "home")
@@ -84,12 +86,26 @@ def slot_of(at: dt.time) -> str:
     return "evening"
 
 
-def slot_for(key: str, slots: Sequence[str] = SLOTS) -> str:
-    """The part of the day to call in: the step's ``at`` time if it has one, else drawn from ``slots``."""
+def slot_for(key: str, slots: Sequence[str] = SLOTS, day: dt.date | None = None, zone: dt.tzinfo | None = None) -> str:
+    """The part of the day to call in: the step's ``at`` time if it has one, else drawn from ``slots``.
+
+    With ``day`` and ``zone`` (the debtor's) the draw leans towards the slots
+    collection practice prefers (mornings; not month-end evenings), while
+    still spreading attempts over the day: each slot's weight doubles per
+    point of preference.
+    """
     at = occurrence_time(key)
     if at is not None:
         return slot_of(at)
-    return slots[int(fraction(key, "slot") * len(slots))]
+    if day is None or zone is None:
+        return slots[int(fraction(key, "slot") * len(slots))]
+    weights = [2.0 ** preference(dt.datetime.combine(day, SLOT_TIMES.get(s, dt.time(12)), zone)) for s in slots]
+    point = fraction(key, "slot") * sum(weights)
+    for slot, weight in zip(slots, weights):
+        point -= weight
+        if point < 0:
+            return slot
+    return slots[-1]
 
 
 def parse(value: str, region: str | None) -> phonenumbers.PhoneNumber | None:

@@ -21,6 +21,8 @@ from typing import Any
 
 from dunning import money
 from dunning.channels import usable_contacts
+from dunning.compliance import slots
+from dunning.compliance.zones import debtor_zones
 from dunning.models import Contact
 from dunning.plugins.phone import calls, numbers
 from dunning.plugins.phone.calls import CallRow, CallTask, PhoneSettings
@@ -59,8 +61,17 @@ def call_list(rt: Any, day: dt.date, now: dt.datetime, settings: PhoneSettings,
             step=task.step, template=task.template, audience=task.audience,
             balance=money.display(case.balance, case.currency), balance_minor=case.balance, currency=case.currency,
             dpd=dpd_on(case, day), collector=task.collector, contact_name=contact_name,
+            slot_score=_slot_score(rt, debtor, day, task.slot),
         ))
     return calls.order(rows)
+
+
+def _slot_score(rt: Any, debtor: Any, day: dt.date, slot: str) -> float:
+    """How good ``slot`` is on ``day`` in the debtor's time (mornings, Mondays, not lunch or month-end)."""
+    if debtor is None or slot not in slots.SLOTS:
+        return 0.0
+    zone = debtor_zones(debtor, rt.store.contacts(debtor.id), rt.config.zone)[0]
+    return slots.preference(dt.datetime.combine(day, slots.SLOTS[slot], zone))
 
 
 def _held(rt: Any, task: CallTask, day: dt.date) -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import collections
+import datetime as dt
+import zoneinfo
 
 import pytest
 from hypothesis import given, settings
@@ -161,3 +163,12 @@ def test_reasons_name_the_facts_then_the_step():
         "promise due today", "daily-calls (reminder-call)")
     assert calls.reasons([], "locate-via-contacts", "whereabouts", "contacts") == (
         "locate-via-contacts (whereabouts), third party",)
+
+
+def test_calls_without_a_time_lean_towards_the_preferred_slots_but_use_the_whole_day() -> None:
+    london = zoneinfo.ZoneInfo("Europe/London")
+    drawn = collections.Counter(numbers.slot_for(f"9:call:phone:{i}", numbers.SLOTS, dt.date(2026, 6, 10), london)
+                    for i in range(3000))
+    assert drawn["morning"] > drawn["afternoon"] > 0 and drawn["evening"] > 0
+    # A step's own time still decides.
+    assert numbers.slot_for("9:call:phone:2026-06-10T19:00", numbers.SLOTS, dt.date(2026, 6, 10), london) == "evening"
