@@ -157,6 +157,8 @@ class RunContext:
     config: Config
     db: sqlite_utils.Database
     log: structlog.typing.FilteringBoundLogger
+    # The open store, for reading (what the run sent, the cases it touched).
+    store: Any = None
 
 
 @attrs.frozen

@@ -315,7 +315,7 @@ def finish_channels(rt: Runtime, now: dt.datetime, run_id: str) -> None:
         if finish is None:
             continue
         ctx = RunContext(now=now, run_id=run_id, settings=rt.config.settings_for(name), config=rt.config,
-                         db=rt.store.db, log=log.bind(channel=name))
+                         db=rt.store.db, log=log.bind(channel=name), store=rt.store)
         try:
             finish(ctx)
         except Exception as exc:  # one channel's batch must not stop another's

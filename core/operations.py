@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from dunning import calendar, lifecycle, money
+from dunning import calendar, lifecycle, money, phones
 from dunning.dispatch import change_stage, trigger_escalation
 from dunning.models import Action, ActionKind, ActionStatus, Case, HoldReason, Stage, Status
 from dunning.runtime import Runtime
@@ -243,8 +243,8 @@ def opt_out(rt: Runtime, debtor_id: str, channel: str, *, now: dt.datetime, cont
     debtor = rt.store.debtor(debtor_id)
     if debtor is None:
         raise OperationError(f"no debtor with id {debtor_id!r}")
-    if contact is not None and contact not in {c.value for c in rt.store.contacts(debtor_id)}:
-        raise OperationError(f"debtor {debtor_id!r} has no contact {contact!r}")
+    if contact is not None:
+        contact = _known_contact(rt, debtor_id, debtor.country, contact)
     with rt.store.transaction():
         if withdraw:
             result = rt.store.withdraw_opt_outs(debtor_id, channel, contact, now)
@@ -262,6 +262,20 @@ def opt_out(rt: Runtime, debtor_id: str, channel: str, *, now: dt.datetime, cont
         for case in cases:
             rt.store.wake(case.id, rt.today(now))
     return result
+
+
+def _known_contact(rt: Runtime, debtor_id: str, country: str | None, given: str) -> str:
+    """The stored form of a contact the operator typed (a number in any notation is matched in E.164)."""
+    known = {c.value for c in rt.store.contacts(debtor_id)}
+    if given in known:
+        return given
+    try:
+        e164 = phones.normalise(given, country).e164
+    except phones.PhoneError:
+        e164 = None
+    if e164 in known:
+        return e164
+    raise OperationError(f"debtor {debtor_id!r} has no contact {given!r}")
 
 
 def _confirm_opt_out(rt: Runtime, debtor_id: str, channel: str, contact: str | None, opt_out_id: int,

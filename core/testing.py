@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from dunning import calendar, plugin_manager
+from dunning import calendar, phones, plugin_manager
 from dunning.config import Config
 from dunning.models import Case, Contact, ContactKind, Debtor, DebtorKind
 from dunning.runtime import Runtime
@@ -98,7 +98,9 @@ def case_factory() -> Callable[..., Case]:
         if email:
             contacts.append(Contact(debtor_id=debtor_id, kind=ContactKind.EMAIL, value=email))
         if mobile:
-            contacts.append(Contact(debtor_id=debtor_id, kind=ContactKind.MOBILE, value=mobile))
+            # Stored as an import would store it: in E.164.
+            contacts.append(Contact(debtor_id=debtor_id, kind=ContactKind.MOBILE,
+                                    value=phones.normalise(mobile, country).e164))
         item = ImportedObligation(
             debtor=Debtor(id=debtor_id, name=name, kind=DebtorKind.COMPANY, country=country, timezone=timezone, locale=locale),
             contacts=contacts, reference=reference or f"INV-{counter['n']:04d}", amount=money.parse(amount, currency),

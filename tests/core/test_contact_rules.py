@@ -148,7 +148,7 @@ def test_cn_stops_ringing_a_number_after_six_unanswered_attempts(dunning_runtime
     with rt.store.transaction():
         for minute in range(6):
             rt.store.record_attempt(debtor_id=case.debtor_id, case_id=case.id, channel="phone", source="phone",
-                                    contact="+86 138 0013 8000", connected=False,
+                                    contact="+8613800138000", connected=False,
                                     at=dt.datetime(2026, 3, 2, 9, minute, tzinfo=shanghai))
     summary = dispatch.run(rt, dt.datetime(2026, 3, 2, 10, 5, tzinfo=shanghai))
     assert summary.blocked_by_rule == {"cn_unanswered_per_number": 1}
@@ -452,3 +452,10 @@ def test_an_opt_out_blocks_the_channel_after_one_confirmation(dunning_runtime, c
     assert [t for _, _, t in plugin.channels["email"].sent] == ["opt-out-confirmation"]
     with pytest.raises(operations.OperationError, match="no contact"):
         operations.opt_out(rt, case.debtor_id, "phone", contact="+1 999", now=dt.datetime(2026, 3, 4, tzinfo=UTC))
+
+
+def test_an_opt_out_of_one_number_accepts_it_in_any_notation(dunning_runtime, case_factory) -> None:
+    rt, _ = runtime(dunning_runtime, "trade-receivables", channels=("phone",))
+    case = case_factory(rt, mobile="+44 20 7946 0018", country="GB")
+    operations.opt_out(rt, case.debtor_id, "phone", contact="020 7946 0018", now=dt.datetime(2026, 3, 1, tzinfo=UTC))
+    assert rt.store.opt_outs(case.debtor_id) == [("phone", "+442079460018")]

@@ -277,7 +277,12 @@ def test_an_opt_out_of_sms_is_enforced_by_the_core(dunning_runtime, gateway: Gat
     operations.opt_out(rt, "L1", "sms", now=DPD1 - dt.timedelta(days=1), note="replied STOP")
     summary = dispatch.run(rt, DPD1)
     assert summary.blocked_by_rule == {"opt_out:sms": 1}
-    assert gateway.requests == []
+    # The one message allowed after an opt-out confirms it, and asks for nothing.
+    [confirmation] = [r.json() for r in gateway.requests]
+    assert confirmation["reference"].split(":")[1] == "opt-out-confirmation"
+    assert "last one" in confirmation["text"] and "STOP" not in confirmation["text"]
+    assert dispatch.run(rt, DPD1 + dt.timedelta(days=1)).blocked_by_rule == {"opt_out:sms": 1}
+    assert len(gateway.requests) == 1
 
 
 def test_an_opted_out_number_is_skipped_for_the_next_mobile(dunning_runtime, gateway: Gateway):
