@@ -11,7 +11,9 @@ from typing import Any
 import structlog
 
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
-_PHONE = re.compile(r"\+?\d[\d ()./-]{6,}\d")
+# An international number (+ and 7 or more digits) or a national one written
+# with its trunk 0; standing alone, so dates, hashes and ids are left as they are.
+_PHONE = re.compile(r"(?<![\w+-])(?:\+\d[\d ()./-]{5,}\d|\(?0\d{2,4}\)?[ -]?\d{3,4}[ -]?\d{3,4})(?![\w-])")
 
 
 def mask(text: str) -> str:

@@ -26,3 +26,11 @@ def test_json_logs_are_masked(capsys):
     line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     assert line["event"] == "delivered" and line["case_id"] == 3 and line["level"] == "info"
     assert line["to"] == "a***@acme.example" and line["phone"] == "***000"
+
+
+def test_dates_hashes_and_ids_are_not_taken_for_phone_numbers():
+    from dunning.log import mask
+
+    for text in ("2026-03-02", "batch=2026-03-02-run_ab12", "sha256=2420e8071234567ab", "ref 12345678901"):
+        assert mask(text) == text
+    assert mask("(020) 7946 0018 or +86 138 0013 8000") == "***018 or ***000"
