@@ -341,3 +341,17 @@ def test_segments_follow_the_two_alphabets():
     assert segments("a" * 160) == 1 and segments("a" * 161) == 2 and segments("a" * 306) == 2
     assert segments("€" * 80) == 1 and segments("€" * 81) == 2  # an escape and the character
     assert segments("还" * 70) == 1 and segments("还" * 71) == 2 and segments("还" * 135) == 3
+
+
+def test_the_loopback_gateway_takes_each_key_once_and_keeps_an_outbox(dunning_runtime, tmp_path):
+    from dunning.plugins.phone.loopback import LoopbackSmsGateway
+
+    with LoopbackSmsGateway(outbox=tmp_path / "sms.jsonl") as loopback:
+        rt = dunning_runtime(plugins=[phone_plugin], policy="consumer-loans", enabled=["sms"],
+                             channel_settings={"sms": {"url": loopback.url, "sender_id": "Northwind"}})
+        add_case(rt, "L1", due_on=LOAN_DUE, name="Lee Chan", phones=[("mobile", "07700 900123")])
+        assert dispatch.run(rt, DPD1).sent == 1
+        assert dispatch.run(rt, DPD1).sent == 0
+    lines = [json.loads(line) for line in (tmp_path / "sms.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(m["id"], m["to"]) for m in lines] == [("sms-1", "+447700900123")]
+    assert "Lee Chan" in lines[0]["text"]
