@@ -1,1 +1,67 @@
-"""The agency plugin."""
+"""The agency stage: place cases with collection agencies, take their returns, recall, report.
+
+Takes part only when ``[channels] enabled`` lists ``agency`` (see
+``channel.py`` for why an agency is a channel). docs/channels/agency.md
+describes the settings, the files and the commands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from dunning import Verdict, calendar, hookimpl
+from dunning.models import Action, ActionKind, Case, Stage
+from dunning.plugins.agency import records
+from dunning.plugins.agency.channel import AgencyChannel
+from dunning.plugins.agency.placement import end_on_leaving, place
+from dunning.plugins.agency.settings import parse_settings
+
+RULE = "agency:placed"
+
+
+@hookimpl
+def register_channels(register: Callable[[Any], None]) -> None:
+    register(AgencyChannel())
+
+
+@hookimpl
+def register_migrations(register: Callable[[str, Callable[..., None]], None]) -> None:
+    for name, step in records.MIGRATIONS:
+        register(name, step)
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    from dunning.plugins.agency.cli import agency
+
+    cli.add_command(agency)
+
+
+@hookimpl
+def check_action(action: Action, case: Case, ctx: Any) -> Verdict | None:
+    """While a case is placed, the agency owns contact: no outreach of ours reaches the debtor."""
+    if action.kind is not ActionKind.OUTREACH or case.stage is not Stage.AGENCY:
+        return None
+    placement = records.open_placement(ctx.store.db, case.id)
+    if placement is None:
+        return None
+    return Verdict.block(RULE, f"placed with agency {placement.agency} since {placement.placed_on}; "
+                               "the agency owns contact until the case is recalled")
+
+
+@hookimpl
+def stage_entered(case: Case, from_stage: Stage, to_stage: Stage, ctx: Any) -> None:
+    today = calendar.local_date(ctx.now, ctx.config.zone)
+
+    def record(kind: str, **data: Any) -> None:
+        ctx.record_event(kind, **data)
+
+    if from_stage is Stage.AGENCY and to_stage is not Stage.AGENCY:
+        end_on_leaving(ctx.db, case, to_stage, now=ctx.now, today=today, reason=ctx.reason, record=record)
+    if to_stage is Stage.AGENCY and records.open_placement(ctx.db, case.id) is None:
+        contacts = ctx.store.contacts(ctx.debtor.id) if ctx.store is not None else []
+        place(ctx.db, parse_settings(ctx.config.settings_for("agency")), case=case, debtor=ctx.debtor,
+              obligations=ctx.obligations, contacts=contacts, now=ctx.now, today=today, record=record)

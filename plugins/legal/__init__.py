@@ -1,1 +1,60 @@
-"""The legal plugin."""
+"""The litigation stage: limitation periods, legal matters and milestones, evidence bundles, claim tasks.
+
+Takes part only when ``[channels] enabled`` lists ``legal`` (see
+``channel.py`` for why). docs/channels/legal.md describes the settings,
+the rules and the commands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from dunning import Verdict, calendar, hookimpl
+from dunning.models import Action, Case, Stage
+from dunning.plugins.legal import records
+from dunning.plugins.legal.channel import LegalChannel
+from dunning.plugins.legal.matters import open_matter
+from dunning.plugins.legal.rules import litigation_verdict, threat_verdict
+from dunning.plugins.legal.settings import parse_settings
+
+
+@hookimpl
+def register_channels(register: Callable[[Any], None]) -> None:
+    register(LegalChannel())
+
+
+@hookimpl
+def register_migrations(register: Callable[[str, Callable[..., None]], None]) -> None:
+    for name, step in records.MIGRATIONS:
+        register(name, step)
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    from dunning.plugins.legal.cli import legal
+
+    cli.add_command(legal)
+
+
+@hookimpl
+def escalation_check(case: Case, from_stage: Stage, to_stage: Stage, ctx: Any) -> Verdict | None:
+    """Litigation only for debts that are not time-barred, at or above the minimum balance, with approval."""
+    return litigation_verdict(case, to_stage, ctx)
+
+
+@hookimpl
+def check_action(action: Action, case: Case, now: dt.datetime, ctx: Any) -> Verdict | None:
+    """No letter that threatens suit (lawyer's letter, formal demand) for a time-barred debt."""
+    return threat_verdict(action, case, now, ctx)
+
+
+@hookimpl
+def stage_entered(case: Case, to_stage: Stage, ctx: Any) -> None:
+    if to_stage is not Stage.LITIGATION:
+        return
+    open_matter(ctx.db, parse_settings(ctx.config.settings_for("legal")), case, ctx.now,
+                calendar.local_date(ctx.now, ctx.config.zone), lambda kind, **data: ctx.record_event(kind, **data))

@@ -1,0 +1,40 @@
+"""The ``agency`` channel object: how the plugin is switched on, checked and told a run ended.
+
+An agency is not reached message by message: cases go to it when they
+enter the ``agency`` stage (``stage_entered``), and files go to it once
+per run. The plugin still registers a channel named ``agency`` because
+that gives it what every channel gets from the core: it takes part only
+when ``[channels] enabled`` lists it, its ``[channels.agency]`` table is
+checked at start-up (``check_settings``), and ``finish_run`` is called at
+the end of every run, where the day's files are written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dunning import Delivery
+from dunning.plugins.agency.files import write_pending
+from dunning.plugins.agency.settings import parse_settings
+
+
+class AgencyChannel:
+    name = "agency"
+    needs: tuple[str, ...] = ()
+
+    def check_settings(self, settings: Mapping[str, Any]) -> None:
+        parse_settings(settings)
+
+    def send(self, action: Any, case: Any, ctx: Any) -> Delivery:
+        # A policy step naming "agency" is a mistake the policy check cannot see.
+        return Delivery.failed(
+            "the agency channel sends no messages: a case goes to an agency when it enters the agency stage",
+            retry=False)
+
+    def finish_run(self, ctx: Any) -> None:
+        """Write the placement and recall files of this run's placements (and any a crash left unwritten)."""
+        written = write_pending(ctx.db, parse_settings(ctx.settings), ctx.config.base_dir)
+        for item in written:
+            ctx.log.info("agency file written", agency=item.agency, kind=item.kind, day=item.day.isoformat(),
+                         path=str(item.csv_path), rows=item.rows, sha256=item.sha256)

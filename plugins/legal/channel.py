@@ -1,0 +1,31 @@
+"""The ``legal`` channel object: how the plugin is switched on and its settings checked.
+
+Litigation is not a message: a matter opens when a case enters the
+``litigation`` stage, and the lawyer's letter goes through the letter
+channel. The plugin still registers a channel named ``legal`` because that
+gives it what every channel gets from the core: it takes part only when
+``[channels] enabled`` lists it, and its ``[channels.legal]`` table (which
+the letter channel also reads for the firm's name) is checked at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dunning import Delivery
+from dunning.plugins.legal.settings import parse_settings
+
+
+class LegalChannel:
+    name = "legal"
+    needs: tuple[str, ...] = ()
+
+    def check_settings(self, settings: Mapping[str, Any]) -> None:
+        parse_settings(settings)
+
+    def send(self, action: Any, case: Any, ctx: Any) -> Delivery:
+        # A policy step naming "legal" is a mistake the policy check cannot see.
+        return Delivery.failed(
+            "the legal channel sends no messages: send the lawyer's letter through the letter channel",
+            retry=False)
