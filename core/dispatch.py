@@ -639,10 +639,12 @@ class _Delivery:
             self.skip("not_placed", f"case is at {case.stage}, not with an agency")
             return
         back_to = Stage(self.action.target) if self.action.target else lifecycle.recall_target(case)
+        # A plugin that queued the recall (an agency's placement period ending) says why.
+        reason = str(self.action.options.get("reason") or "recalled from the agency")
         with self.rt.store.transaction():
             if self.done(self._event("stage_changed", **{"from": case.stage.value, "to": back_to.value,
-                                                         "reason": "recalled from the agency", "recall": True})):
-                change_stage(self.rt, case, back_to, self.now, reason="recalled from the agency")
+                                                         "reason": reason, "recall": True})):
+                change_stage(self.rt, case, back_to, self.now, reason=reason)
                 self.summary.escalated += 1
 
 

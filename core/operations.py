@@ -329,3 +329,16 @@ def mark_contact_bad(rt: Runtime, case_id: int, contact_id: int, reason: str, *,
                 "contact_id": contact_id, "kind": contact.kind.value, "role": contact.role.value,
                 "reason": reason, "source": source})])
     return changed
+
+
+def acknowledge(rt: Runtime, case_id: int, on: dt.date, *, now: dt.datetime, note: str | None = None,
+                source: str = "operator", channel: str | None = None, **facts: Any) -> None:
+    """Record the debtor's written acknowledgement of the debt (it restarts the limitation period)."""
+    case = rt.store.case(case_id)
+    if on > rt.today(now):
+        raise OperationError(f"an acknowledgement dated {on} is in the future")
+    with rt.store.transaction():
+        latest = max(d for d in (case.last_acknowledged_on, on) if d is not None)
+        rt.store.update_case(case.id, last_acknowledged_on=latest)
+        rt.store.append_events([rt.event("acknowledgement", case, now, channel=channel, data={
+            **facts, "on": on.isoformat(), "note": note, "source": source})])

@@ -49,6 +49,11 @@ def time_barred(case: Case, profile: Profile, today: dt.date) -> bool:
                                      last_payment=case.last_payment_on, last_acknowledgement=case.last_acknowledged_on)
 
 
+def _legal_decides(ctx: RuleContext) -> bool:
+    """With the legal channel enabled, its per-jurisdiction limitation periods apply instead of the profile's one."""
+    return "legal" in ctx.config.enabled_channels
+
+
 def _local_time_verdict(channel: str, profile: Profile, now: dt.datetime, zones: Sequence[dt.tzinfo],
                         debtor: Debtor) -> Verdict | None:
     window = profile.windows.get(channel)
@@ -111,7 +116,8 @@ def check_action(action: Action, case: Case, now: dt.datetime, ctx: RuleContext)
     today = now.astimezone(ctx.config.zone).date()
     channel = action.channel
     verdicts: list[Verdict] = []
-    if action.template in profile.legal_threat_templates and time_barred(case, profile, today):
+    if action.template in profile.legal_threat_templates and not _legal_decides(ctx) \
+            and time_barred(case, profile, today):
         verdicts.append(Verdict.block("time_barred", f"the debt is time-barred ({profile.limitation_years}-year "
                                                      "limitation); no letter may threaten legal action"))
     debtor = store.debtor(case.debtor_id)
@@ -158,7 +164,7 @@ def escalation_check(case: Case, from_stage: Stage, to_stage: Stage, ctx: RuleCo
         return None
     profile = ctx.config.compliance
     today = ctx.now.astimezone(ctx.config.zone).date()
-    if time_barred(case, profile, today):
+    if not _legal_decides(ctx) and time_barred(case, profile, today):
         ends = limitation.limitation_ends(case.anchor_due_on, profile.limitation_years,  # type: ignore[arg-type]
                                           last_payment=case.last_payment_on,
                                           last_acknowledgement=case.last_acknowledged_on)

@@ -17,6 +17,7 @@ from typing import Any
 from dunning import Delivery
 from dunning.plugins.agency.files import write_pending
 from dunning.plugins.agency.settings import parse_settings
+from dunning.plugins.agency.upkeep import queue_expiry_recalls
 
 
 class AgencyChannel:
@@ -33,7 +34,10 @@ class AgencyChannel:
             retry=False)
 
     def finish_run(self, ctx: Any) -> None:
-        """Write the placement and recall files of this run's placements (and any a crash left unwritten)."""
+        """Queue recalls of expired placements; write the placement and recall files (and any a crash left unwritten)."""
+        queued = queue_expiry_recalls(ctx) if ctx.store is not None else 0
+        if queued:
+            ctx.log.info("agency placements expired; recalls queued for the next run", count=queued)
         written = write_pending(ctx.db, parse_settings(ctx.settings), ctx.config.base_dir)
         for item in written:
             ctx.log.info("agency file written", agency=item.agency, kind=item.kind, day=item.day.isoformat(),

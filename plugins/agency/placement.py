@@ -111,7 +111,9 @@ def end_on_leaving(db: sqlite_utils.Database, case: Case, to_stage: Stage, *, no
     current = records.open_placement(db, case.id)
     if current is None:
         return None
-    kind = ending_kind.get() or ("escalated" if to_stage is Stage.LITIGATION else "recall")
+    # Expiry recalls come through the outbox with their reason (see upkeep.queue_expiry_recalls).
+    expired = reason.startswith("placement period ended")
+    kind = ending_kind.get() or ("escalated" if to_stage is Stage.LITIGATION else "expiry" if expired else "recall")
     records.end_placement(db, current.id, ended_at=calendar.to_text(now), ended_on=today, kind=kind, reason=reason,
                           balance=case.balance, listed=True)
     record("agency_recalled", placement_id=current.id, agency=current.agency, how=kind, reason=reason,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from dunning import calendar, lifecycle, operations
-from dunning.models import Stage
+from dunning.models import ActionKind, Event, Stage
 from dunning.plugins.agency import records
 from dunning.plugins.agency.placement import ending_as, stale
 from dunning.plugins.agency.records import Placement
@@ -55,3 +56,36 @@ def reconcile(rt: Runtime, now: dt.datetime) -> list[Placement]:
                     "placement_id": placement.id, "agency": placement.agency, **why, "balance": case.balance})])
                 ended.append(records.placement(db, placement.id))
     return ended
+
+
+EXPIRY_PREFIX = "placement period ended"
+
+
+def queue_expiry_recalls(ctx: Any) -> int:
+    """At the end of a run: queue a recall for each placement whose period is over; the next run carries it out.
+
+    The recall is an ordinary outbox action (keyed by case and expiry date,
+    so it is queued once), delivered by the core like the policy's own
+    recalls: the stage change, its evidence and this plugin's recall file
+    follow from it. ``dunning agency expire`` does the same at once.
+    """
+    store = ctx.store
+    today = calendar.local_date(ctx.now, ctx.config.zone)
+    queued = 0
+    for placement in records.expired(ctx.db, today):
+        case = store.case(placement.case_id)
+        if not case.is_open or case.stage is not Stage.AGENCY:
+            continue
+        reason = f"{EXPIRY_PREFIX}: {placement.agency}, {placement.expires_on}"
+        with store.transaction():
+            added = store.add_action(
+                key=f"{case.id}:agency-expiry:recall:{placement.expires_on}", case_id=case.id, kind=ActionKind.RECALL,
+                step="agency-expiry", planned_for=today, not_before=ctx.now, now=ctx.now,
+                options={"reason": reason, "placement_id": placement.id})
+            if added:
+                store.wake(case.id, today)
+                store.append_events([Event(kind="recall_queued", at=ctx.now, case_id=case.id, stage=case.stage.value,
+                                           channel="agency", data={"placement_id": placement.id,
+                                                                   "agency": placement.agency, "reason": reason})])
+                queued += 1
+    return queued

@@ -6,10 +6,9 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-import attrs
 import sqlite_utils
 
-from dunning import calendar, money
+from dunning import calendar, money, operations
 from dunning.models import Case
 from dunning.operations import OperationError
 from dunning.plugins.legal import records
@@ -57,13 +56,9 @@ def acknowledge(rt: Runtime, case_id: int, on: dt.date, note: str | None, now: d
         raise OperationError(f"--date {on} is in the future")
     with rt.store.transaction():
         ack_id = records.add_acknowledgement(rt.store.db, case.id, on, note, calendar.to_text(now))
-        if "last_acknowledged_on" in attrs.fields_dict(Case):
-            # The core keeps the latest acknowledgement on the case for its own
-            # rules (the risk class, the compliance time bar): keep them in step.
-            latest = max(d for d in (getattr(case, "last_acknowledged_on", None), on) if d is not None)
-            rt.store.update_case(case.id, last_acknowledged_on=latest)
-        rt.store.append_events([rt.event("acknowledgement", case, now, channel="legal", data={
-            "acknowledgement_id": ack_id, "on": on.isoformat(), "note": note})])
+        # The core keeps the latest acknowledgement on the case (the risk class, the contact rules).
+        operations.acknowledge(rt, case.id, on, now=now, note=note, source="legal", channel="legal",
+                               acknowledgement_id=ack_id)
     return ack_id
 
 

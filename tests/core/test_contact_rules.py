@@ -459,3 +459,24 @@ def test_an_opt_out_of_one_number_accepts_it_in_any_notation(dunning_runtime, ca
     case = case_factory(rt, mobile="+44 20 7946 0018", country="GB")
     operations.opt_out(rt, case.debtor_id, "phone", contact="020 7946 0018", now=dt.datetime(2026, 3, 1, tzinfo=UTC))
     assert rt.store.opt_outs(case.debtor_id) == [("phone", "+442079460018")]
+
+
+THREAT = """
+name = "threat"
+[[steps]]
+name = "lawyers-letter"
+dpd = 1200
+channels = ["email"]
+template = "lawyers-letter"
+"""
+
+
+@pytest.mark.parametrize("with_legal, outcome", [(False, (0, {"time_barred": 1})), (True, (1, {}))])
+def test_a_time_barred_debt_gets_no_threat_unless_the_legal_channel_decides(dunning_runtime, case_factory,
+                                                                            with_legal, outcome) -> None:
+    channels = ("email", "legal") if with_legal else ("email",)
+    rt, _ = runtime(dunning_runtime, THREAT, {"working_days_only": []}, channels=channels)
+    case_factory(rt, due_on=dt.date(2022, 3, 1), now=dt.datetime(2022, 2, 1, tzinfo=UTC))
+    day = dt.date(2022, 3, 1) + dt.timedelta(days=1200)  # over three years after the due date
+    summary = dispatch.run(rt, dt.datetime.combine(day, dt.time(10), UTC))
+    assert (summary.sent, summary.blocked_by_rule) == outcome
