@@ -46,11 +46,6 @@ from typing import Any
 
 # Only the letter plugin takes part, whatever else is installed.
 os.environ["DUNNING_LOAD_PLUGINS"] = ""
-# Python puts this script's folder first on sys.path; a sibling benchmark named
-# like a standard module (bench/email.py) would then shadow it.
-_here = str(Path(__file__).resolve().parent)
-sys.path[:] = [p for p in sys.path if str(Path(p or ".").resolve()) != _here]
-
 import structlog  # noqa: E402
 
 import dunning.plugins.letter as letter_plugin  # noqa: E402

@@ -34,6 +34,8 @@ from dunning.verdicts import Decision, Verdict, strongest
 log = structlog.get_logger("dunning.dispatch")
 
 PLAN_BATCH = 2000
+# A channel may ask to wait (a 4xx reply) this many times per allowed attempt before the action fails.
+DEFERRALS_PER_ATTEMPT = 4
 CLAIM_BATCH = 200
 # How long a required step or a stage change waits before it looks again
 # when something (a hold, an unsent required letter) holds it back.
@@ -354,13 +356,13 @@ class _Delivery:
             self.summary.blocked += 1
             self.summary.blocked_by_rule[verdict.rule] = self.summary.blocked_by_rule.get(verdict.rule, 0) + 1
 
-    def defer(self, rule: str, until: dt.datetime, reason: str) -> None:
+    def defer(self, rule: str, until: dt.datetime, reason: str, *, count_attempt: bool = False) -> None:
         # A deferral to a moment already past would be claimed again by this
         # very run, for ever; it waits at least until the next minute.
         if until <= self.now:
             until = self.now + dt.timedelta(minutes=1)
         event = self._event("deferred", rule=rule, reason=reason, until=calendar.to_text(until))
-        if self._finish(ActionStatus.PENDING, event, not_before=until):
+        if self._finish(ActionStatus.PENDING, event, not_before=until, count_attempt=count_attempt):
             self.summary.deferred += 1
             self.summary.deferred_by_rule[rule] = self.summary.deferred_by_rule.get(rule, 0) + 1
 
@@ -553,9 +555,15 @@ class _Delivery:
                     self.rt.store.update_attempt(action.key, contact=reached, role=_audience_of_role(role))
         elif delivery.status is DeliveryStatus.DEFERRED:
             assert delivery.until is not None
+            reason = delivery.error or "the channel asked to wait"
+            # A provider that only ever says "later" must not keep an action
+            # alive for ever: its deferrals count as attempts, up to a limit.
+            if action.attempts + 1 >= self.rt.config.max_attempts * DEFERRALS_PER_ATTEMPT:
+                self.fail(f"still deferred after {action.attempts + 1} tries: {reason}", delivery.data, retry=False)
+                return
             with self.rt.store.transaction():
                 self.rt.store.forget_attempt(action.key)  # nothing left; the provider asked to wait
-                self.defer(f"channel:{channel.name}", delivery.until, delivery.error or "the channel asked to wait")
+                self.defer(f"channel:{channel.name}", delivery.until, reason, count_attempt=True)
         else:
             self.fail(delivery.error or "the channel reported a failure", delivery.data, retry=delivery.retry)
 

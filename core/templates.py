@@ -37,6 +37,9 @@ def environment(channel_module: str | None, admin_folder: Path | None, channel_n
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(["html", "htm", "xml"]),
         keep_trailing_newline=True,
+        # Each command is its own process, so an edited template is seen by the
+        # next run; checking the files on every render costs a stat() each time.
+        auto_reload=False,
     )
     env.filters["money"] = lambda minor, currency: money.display(minor, currency)
     return env

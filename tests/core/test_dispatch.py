@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import dunning
 from dunning import dispatch, operations
 from dunning.models import ActionStatus
 from tests.conftest import ChannelsPlugin, RecordingChannel
@@ -255,3 +256,35 @@ def test_a_stage_change_says_which_required_steps_never_went_out(dunning_runtime
     change = [e for e in rt.store.events(kind="stage_changed") if e.data["to"] == "agency"][0]
     assert change.data["required_not_sent"] == ["formal-demand", "reconciliation-statement"]
     assert rt.store.case(case.id).stage == "agency"
+
+
+class AlwaysLater:
+    """A channel whose provider answers "try later" every time (an SMTP server stuck on 4xx)."""
+
+    name = "email"
+    needs = ()
+
+    def send(self, action, case, ctx):
+        from dunning import Delivery
+        return Delivery.deferred(ctx.now + dt.timedelta(minutes=10), "451 4.3.0 mailbox busy")
+
+
+def test_a_provider_that_always_says_later_ends_in_a_failure(dunning_runtime, case_factory):
+    class Plugin:
+        plugin_name = "always-later"
+
+        @dunning.hookimpl
+        def register_channels(self, register):
+            register(AlwaysLater())
+
+    rt = dunning_runtime(plugins=[Plugin()], enabled=["email"], max_attempts=2)
+    case_factory(rt)
+    moment = DAY1
+    outcomes = []
+    for _ in range(9):
+        summary = dispatch.run(rt, moment)
+        outcomes.append((summary.deferred, summary.failed))
+        moment += dt.timedelta(minutes=15)
+    assert outcomes[:7] == [(1, 0)] * 7 and outcomes[7] == (0, 1) and outcomes[8] == (0, 0)
+    [failed] = [a for a in rt.store.actions() if a.channel == "email"]
+    assert failed.status is ActionStatus.FAILED and "still deferred after 8 tries" in failed.last_error

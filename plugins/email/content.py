@@ -1,0 +1,107 @@
+"""What the email templates see on top of the engine's case context.
+
+The engine gives every template the case, the debtor, the balance and the
+open obligations (see docs/admin.md). An email also needs the sender's
+signature, the opt-out line, the pay link, a pending promise, and amounts and
+dates written for the reader's language; this module adds those.
+
+For a step addressed to third parties that does not disclose the debt, the
+engine has removed the debt from the context; nothing here puts it back.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from typing import Any
+
+from dunning import calendar, money
+from dunning.channels import DeliveryContext
+from dunning.models import Case, Promise, PromiseStatus
+from dunning.plugins.email import wording
+from dunning.plugins.email.settings import EmailSettings
+
+
+def template_extras(case: Case, ctx: DeliveryContext, settings: EmailSettings, recipient_name: str,
+                    promise_id: int | None = None) -> dict[str, Any]:
+    """The variables an email template gets besides the engine's (documented in docs/channels/email.md).
+
+    ``promise_id`` is the promise a reminder is about; without it ``promise``
+    is the latest pending promise, if any.
+    """
+    locale = ctx.debtor.locale
+    extras: dict[str, Any] = {
+        "recipient_name": recipient_name,
+        "sender_name": settings.sender_name or settings.sender_address,
+        "sender_address": settings.sender_address,
+        "reply_address": settings.reply_to or settings.sender_address,
+        "signature": settings.signature or settings.sender_name or settings.sender_address,
+        "opt_out": opt_out_facts(settings.unsubscribe),
+    }
+    if "obligations" not in ctx.template_context:
+        return extras  # a third party who may not learn of the debt
+    today = ctx.template_context["today"]
+    items = [
+        {
+            "reference": o.reference,
+            "due_on": o.due_on,
+            "due": wording.date(o.due_on, locale),
+            "amount": wording.amount(o.amount, o.currency, locale),
+            "open": wording.amount(o.open_amount, o.currency, locale),
+            "paid": wording.amount(o.paid, o.currency, locale) if o.paid else None,
+            "days_overdue": max(0, (today - o.due_on).days),
+        }
+        for o in ctx.obligations
+        if o.open_amount > 0
+    ]
+    dpd = ctx.dpd
+    extras.update({
+        "items": items,
+        "total": wording.amount(case.balance, case.currency, locale),
+        "today_text": wording.date(today, locale),
+        "days_overdue": max(0, dpd) if dpd is not None else 0,
+        "days_until_due": max(0, -dpd) if dpd is not None else 0,
+        "earliest_due": items[0]["due"] if items else None,
+        "promise": pending_promise(case, ctx, promise_id),
+        "pay_link": pay_link(settings.pay_link, case, ctx.key) if settings.pay_link else None,
+    })
+    return extras
+
+
+def opt_out_facts(target: str) -> dict[str, str | None]:
+    """The opt-out target for the template's line: a URL to visit, or an address to write to."""
+    if target.startswith("mailto:"):
+        address, _, query = target[len("mailto:"):].partition("?")
+        subject = urllib.parse.parse_qs(query).get("subject", [""])[0]
+        return {"url": None, "address": urllib.parse.unquote(address), "subject": subject or None, "target": target}
+    return {"url": target, "address": None, "subject": None, "target": target}
+
+
+def pay_link(template: str, case: Case, key: str) -> str:
+    """The configured pay link for this case, each value URL-quoted."""
+    values = {
+        "case_id": case.id,
+        "debtor_id": case.debtor_id,
+        "key": key,
+        "balance": money.format_minor(case.balance, case.currency),
+        "currency": case.currency,
+    }
+    return template.format(**{name: urllib.parse.quote(str(value), safe="") for name, value in values.items()})
+
+
+def pending_promise(case: Case, ctx: DeliveryContext, promise_id: int | None = None) -> dict[str, Any] | None:
+    """A promise not yet kept or broken (this one, or the latest), with its amount and time in the debtor's zone."""
+    if ctx.store is None:
+        return None
+    pending: list[Promise] = [p for p in ctx.store.promises(case.id)
+                              if p.status is PromiseStatus.PENDING and (promise_id is None or p.id == promise_id)]
+    if not pending:
+        return None
+    promise = pending[-1]
+    zone = calendar.zone(ctx.debtor.timezone, ctx.config.timezone)
+    due_local = promise.due_at.astimezone(zone)
+    locale = ctx.debtor.locale
+    return {
+        "amount": wording.amount(promise.amount, case.currency, locale),
+        "due_at": due_local,
+        "due": wording.moment(due_local, locale),
+    }
