@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -47,6 +48,7 @@ class State:
         self._now_text = now
         self._config: Config | None = None
         self._runtime: Runtime | None = None
+        self.log_format: str | None = None
 
     @property
     def config(self) -> Config:
@@ -121,6 +123,7 @@ def cli(ctx: click.Context, config_path: str | None, db: str | None, log_format:
     """
     log.configure(log_format)
     ctx.obj = State(config_path, db, now_text)
+    ctx.obj.log_format = log_format
 
 
 pass_state = click.pass_obj
@@ -673,10 +676,13 @@ def simulate(state: State, days: int, start: dt.datetime | None, case_ids: Seque
 @click.option("--days", type=click.IntRange(1, 720), default=200, show_default=True, help="Days to run.")
 @click.option("--debtors", type=click.IntRange(2, 500), default=24, show_default=True, help="Debtors per portfolio.")
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed for the sample data.")
-def demo(folder: Path | None, days: int, debtors: int, seed: int) -> None:
+@pass_state
+def demo(state: State, folder: Path | None, days: int, debtors: int, seed: int) -> None:
     """Create sample portfolios for both presets in a fresh database and run them day by day."""
     from dunning.demo import run_demo
 
+    # The demo tells its own story; the channels' routine log lines would drown it.
+    log.configure(state.log_format, level=logging.WARNING)
     run_demo(folder, days=days, debtors=debtors, seed=seed, echo=click.echo)
 
 

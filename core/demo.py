@@ -1,9 +1,11 @@
 """`dunning demo`: sample portfolios for both presets, run day by day in a fresh database.
 
-Installed channel plugins are used where they exist; any standard channel
-without one is played by an outbox channel that writes each message it
-would send to ``outbox/<channel>.jsonl`` in the demo folder, so the demo
-needs no mail server and reaches nobody.
+The installed channel plugins do the work for real, against stand-ins for
+the outside world on 127.0.0.1 (``demo_services``): emails go over SMTP into
+a Maildir, texts over HTTP into a JSON-lines file, letters are PDFs in a
+folder, calls and visits wait in the collectors' lists. A standard channel
+without an installed plugin is played by an outbox channel that writes what
+it would send to ``outbox/<channel>.jsonl``. Nobody outside is reached.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Callable
@@ -21,7 +24,9 @@ import attrs
 
 from dunning import calendar, dispatch, hookimpl, money, operations
 from dunning.channels import STANDARD_CHANNELS, Delivery, DeliveryContext
-from dunning.config import Config
+from dunning.config import Config, load_config
+from dunning.demo_config import demo_config
+from dunning.demo_services import DemoMailServer, SmsGateway
 from dunning.importer import COLUMNS
 from dunning.models import Action, Case, Event, Stage, Status
 from dunning.plugin_manager import load_plugins
@@ -79,28 +84,48 @@ class Behaviour:
     keeps_promise: bool = False
 
 
-def _portfolio(preset: str, n: int, rng: random.Random) -> tuple[list[dict[str, str]], dict[str, Behaviour]]:
-    rows: list[dict[str, str]] = []
+# Where sample debtors live: country, zone, currency, how a number and an address are written.
+_PLACES = {
+    "GB": ("Europe/London", "GBP", lambda i, j: f"+44 20 7946 {i:02d}{j}{i % 10}",
+           lambda i: f"{i} High Street\nManchester\nM{1 + i % 3} {1 + i % 9}AB"),
+    "DE": ("Europe/Berlin", "EUR", lambda i, j: f"+49 30 9018{i:02d}{j}{i % 10}",
+           lambda i: f"Hauptstraße {i}\n10{115 + i % 3} Berlin"),
+    "US": ("America/New_York", "USD", lambda i, j: f"+1 212 555 01{i % 100:02d}",
+           lambda i: f"{i} Market Street\nNew York, NY 100{1 + i % 3}0"),
+    "CN": ("Asia/Shanghai", "CNY", lambda i, j: f"+86 138 0013 {i:02d}{j}{i % 10}",
+           lambda i: f"北京市朝阳区建国路{i}号\n1000{20 + i % 3}"),
+}
+
+
+def _portfolio(preset: str, n: int, rng: random.Random) -> tuple[list[dict[str, Any]], dict[str, Behaviour]]:
+    rows: list[dict[str, Any]] = []
     behaviours: dict[str, Behaviour] = {}
     trade = preset == "trade-receivables"
     for i in range(1, n + 1):
         debtor_id = f"{'T' if trade else 'L'}{i:03d}"
         if trade:
             name = f"{rng.choice(_COMPANIES)} {rng.choice(_TRADES)} {'Ltd' if i % 2 else 'GmbH'}"
-            kind, country, tz, currency = "company", rng.choice(["GB", "DE"]), None, "EUR"
+            kind, country = "company", ("GB" if i % 2 else "DE")
         else:
+            kind = "person"
+            country = "CN" if i % 4 == 0 else "US"  # a quarter of the borrowers read Chinese
             name = f"{rng.choice(_GIVEN)} {rng.choice(_FAMILY)}"
-            kind, country, tz, currency = "person", "US", "America/New_York", "USD"
-        tz = tz or ("Europe/London" if country == "GB" else "Europe/Berlin")
+        zone, currency, phone, address = _PLACES[country]
+        extra: dict[str, Any] = {"locale": "zh_CN"} if country == "CN" else {}
+        if not trade:
+            # Borrowers name a relative: asked where they are from day 6, told of the debt from day 18.
+            extra["contacts"] = [{"kind": "mobile", "role": "relative", "name": f"{rng.choice(_GIVEN)} (relative)",
+                                  "value": phone(i + 50, 9)}]
         for j in range(rng.randint(1, 3)):
             due = START + dt.timedelta(days=rng.randint(-25, 12) + j * 30)
             amount = rng.choice([380, 900, 2400, 4800, 7600, 12500, 26000]) if trade else rng.choice([150, 420, 800, 1500, 2600])
             rows.append({
                 "debtor_id": debtor_id, "name": name, "kind": kind, "email": f"accounts{i}@example.com",
-                "mobile": f"+1 555 01{i:02d} {j}{i % 10}0", "work_phone": "", "home_phone": "",
-                "address": f"{i} Market Street", "country": country, "timezone": tz,
+                "mobile": phone(i, 1), "work_phone": phone(i, 2) if trade else "", "home_phone": "",
+                "address": address(i), "country": country, "timezone": zone,
                 "reference": f"{'INV' if trade else 'LN'}-{i:03d}-{j + 1}", "amount": f"{amount}.00",
                 "currency": currency, "issued_on": (due - dt.timedelta(days=30)).isoformat(), "due_on": due.isoformat(),
+                **extra,
             })
         roll = rng.random()
         if roll < 0.3:
@@ -109,7 +134,7 @@ def _portfolio(preset: str, n: int, rng: random.Random) -> tuple[list[dict[str, 
             behaviours[debtor_id] = Behaviour(pay_day=rng.randint(20, 100), pay_share=0.4)
         elif roll < 0.6:
             behaviours[debtor_id] = Behaviour(promise_day=rng.randint(10, 60), keeps_promise=rng.random() < 0.5)
-    assert set(rows[0]) <= set(COLUMNS)
+    assert set(rows[0]) - {"locale", "contacts"} <= set(COLUMNS)
     return rows, behaviours
 
 
@@ -122,38 +147,44 @@ def run_demo(folder: Path | None, *, days: int, debtors: int, seed: int, echo: C
     return base
 
 
+# What a demo leaves in its folder, cleared before a new one starts there.
+_OUTPUTS = ("outbox", "mailbox", "letters", "sms", "agency-files", "legal")
+
+
 def _run_portfolio(folder: Path, preset: str, *, days: int, debtors: int, rng: random.Random,
                    echo: Callable[[str], None]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     db = folder / "dunning.db"
     for stale in (db, folder / "dunning.db-wal", folder / "dunning.db-shm"):
         stale.unlink(missing_ok=True)
-    for stale in (folder / "outbox").glob("*.jsonl"):
-        stale.unlink()
-    probe = load_plugins(Config(path=None))
+    for output in _OUTPUTS:
+        shutil.rmtree(folder / output, ignore_errors=True)
+    installed = load_plugins(Config(path=None)).channels
     outbox = OutboxPlugin(tuple(OutboxChannel(name, folder / "outbox") for name in STANDARD_CHANNELS
-                                if name not in probe.channels and name not in ("agency", "legal")))
-    enabled = tuple(sorted({c.name for c in outbox.channels} | (set(probe.channels) & set(STANDARD_CHANNELS))))
-    config = Config(path=folder / "dunning.toml", policy=preset, db=db, timezone="UTC", enabled_channels=enabled,
-                    notify={"supervisor": "Sam Supervisor", "manager": "Morgan Manager", "general_manager": "Gale GM"})
+                                if name not in installed and name not in ("agency", "legal")))
+    enabled = sorted({c.name for c in outbox.channels} | (set(installed) & set(STANDARD_CHANNELS)))
     rows, behaviours = _portfolio(preset, debtors, rng)
-    with Runtime(config, extra_plugins=[outbox]) as rt:
-        items, errors = validate(list(enumerate(rows, start=2)), rt.store)
-        assert not errors, errors
-        first_now = calendar.local_moment(START, dt.time(8), rt.config.zone)
-        rt.store.import_obligations(items, first_now, START)
-        promises: dict[int, int] = {}
-        for offset in range(days):
-            day = START + dt.timedelta(days=offset)
-            for hour in RUN_HOURS:
-                now = calendar.local_moment(day, dt.time(hour), rt.config.zone)
-                dispatch.run(rt, now)
-                if hour == RUN_HOURS[0]:
-                    _debtors_act(rt, offset, day, behaviours, promises)
-            for action in rt.store.approvals():
-                operations.decide(rt, action.id, approve=True, by=APPROVER,
-                                  now=calendar.local_moment(day, dt.time(21), rt.config.zone))
-        _report(rt, preset, folder, days, debtors, echo)
+    with DemoMailServer(folder / "mailbox") as mail, SmsGateway(folder / "sms" / "messages.jsonl") as sms:
+        config_path = folder / "dunning.toml"
+        config_path.write_text(demo_config(preset, enabled, smtp_port=mail.port, sms_url=sms.url), encoding="utf-8")
+        with Runtime(load_config(config_path, required=True), extra_plugins=[outbox]) as rt:
+            items, errors = validate(list(enumerate(rows, start=2)), rt.store)
+            assert not errors, errors
+            first_now = calendar.local_moment(START, dt.time(8), rt.config.zone)
+            rt.store.import_obligations(items, first_now, START)
+            promises: dict[int, int] = {}
+            for offset in range(days):
+                day = START + dt.timedelta(days=offset)
+                for hour in RUN_HOURS:
+                    now = calendar.local_moment(day, dt.time(hour), rt.config.zone)
+                    dispatch.run(rt, now)
+                    if hour == RUN_HOURS[0]:
+                        _debtors_act(rt, offset, day, behaviours, promises)
+                for action in rt.store.approvals():
+                    operations.decide(rt, action.id, approve=True, by=APPROVER,
+                                      now=calendar.local_moment(day, dt.time(21), rt.config.zone))
+            _report(rt, preset, folder, days, debtors, echo)
+            _where_to_look(rt, folder, START + dt.timedelta(days=days - 1), mail.handler.count, len(sms.messages), echo)
 
 
 def _debtors_act(rt: Runtime, offset: int, day: dt.date, behaviours: dict[str, Behaviour], promises: dict[int, int]) -> None:
@@ -201,13 +232,48 @@ def _report(rt: Runtime, preset: str, folder: Path, days: int, debtors: int, ech
         echo(f"-- case {case.id}, {debtor.name if debtor else case.debtor_id}: {label} --")
         # One line a day: the day, days past due, stage, and all that happened.
         by_day: dict[dt.date, list[Event]] = {}
+        deferrals: Counter[str] = Counter()
         for e in rt.store.events(case_id=case.id):
-            if e.kind not in ("case_opened", "obligation_added"):
+            if e.kind == "deferred":
+                # Waiting for a contact window or a working day: counted, not told day by day.
+                deferrals[str(e.data.get("rule"))] += 1
+            elif e.kind not in ("case_opened", "obligation_added"):
                 by_day.setdefault(e.at.date(), []).append(e)
         for day, group in by_day.items():
             first = group[0]
             echo(f"  {day}  dpd {first.dpd if first.dpd is not None else '':>4}  {first.stage or '':<10} "
                  + "; ".join(what(e) for e in group))
+        if deferrals:
+            echo("  (held back until allowed: " + ", ".join(f"{n} by {rule}" for rule, n in sorted(deferrals.items())) + ")")
     echo("")
     echo("stages at the end: " + ", ".join(f"{k} {v}" for k, v in sorted(rt.store.stage_counts().items())))
-    echo(f"database: {rt.config.db}   outbox: {folder / 'outbox'}")
+
+
+def _where_to_look(rt: Runtime, folder: Path, last_day: dt.date, emails: int, texts: int,
+                   echo: Callable[[str], None]) -> None:
+    """Where each channel's work can be seen, with the commands that show it."""
+    letters = [p for p in (folder / "letters").glob("*/*.pdf") if p.parent.name != "batches"]
+    batches = sorted((folder / "letters" / "batches").glob("*.pdf"))
+    calls = [e.at for e in rt.store.events(kind="sent") if e.channel == "phone"]
+    # The call list is by day: show the last day calls were put on it.
+    call_day = calendar.local_date(max(calls), rt.config.zone) if calls else last_day
+    config = folder / "dunning.toml"
+    cli = f"dunning --config {config} --now {last_day.isoformat()}T10:00"
+    echo("where to look:")
+    if emails:
+        echo(f"  emails    {emails} in the Maildir {folder / 'mailbox'} (any mail reader: mutt -f {folder / 'mailbox'})")
+    if letters:
+        echo(f"  letters   {len(letters)} PDFs under {folder / 'letters'}, {len(batches)} print batches in letters/batches")
+    if texts:
+        echo(f"  texts     {texts} in {folder / 'sms' / 'messages.jsonl'}")
+    if calls:
+        echo(f"  calls     dunning --config {config} --now {call_day.isoformat()}T10:00 calls   (and: calls script CASE)")
+    if "visit" in rt.plugins.enabled:
+        echo(f"  visits    {cli} visits --all")
+    if "agency" in rt.plugins.enabled:
+        echo(f"  agencies  {folder / 'agency-files'}   ({cli} agency report)")
+    if "legal" in rt.plugins.enabled:
+        echo(f"  legal     {cli} legal list")
+    if (folder / "outbox").is_dir():
+        echo(f"  outbox    {folder / 'outbox'} (channels without an installed plugin)")
+    echo(f"  evidence  {cli} events --case CASE   (database {rt.config.db})")

@@ -30,7 +30,7 @@ class CaseFacts:
     def reasons(self) -> list[str]:
         """The facts that hold, most urgent first, as short labels for a queue."""
         labels = (
-            ("first_instalment_default", "first instalment unpaid"),
+            ("first_instalment_default", "first payment missed"),
             ("promise_due_today", "promise due today"),
             ("partial_payer", "partial payer"),
             ("lost_contact", "lost contact"),

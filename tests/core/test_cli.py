@@ -150,7 +150,7 @@ def test_run_dry_run_plans_nothing(project: Project):
     assert real["planned"] == 2 and real["skipped"] == 2  # no channels enabled in this project
 
 
-def test_demo_runs_both_presets(tmp_path: Path):
+def test_demo_runs_both_presets_on_outbox_channels_without_plugins(tmp_path: Path):
     result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path), "--days", "100", "--debtors", "6"])
     assert result.exit_code == 0, result.output
     assert "== trade-receivables: 6 debtors over 100 days ==" in result.output

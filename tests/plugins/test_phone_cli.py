@@ -72,7 +72,7 @@ def test_a_first_instalment_default_comes_before_a_larger_balance(calls_project:
     rows = listing(calls_project)
     assert [r["case_id"] for r in rows] == [ids["SMALL"], ids["BIG"]]
     small, big = rows
-    assert small["reasons"] == ["first instalment unpaid", "overdue-notice"]
+    assert small["reasons"] == ["first payment missed", "overdue-notice"]
     assert big["reasons"] == ["partial payer", "overdue-notice"]
     assert small["priority"] > big["priority"]
     assert (small["number"], small["kind"], small["dpd"]) == ("+447700900123", "mobile", 1)
@@ -82,7 +82,7 @@ def test_a_first_instalment_default_comes_before_a_larger_balance(calls_project:
     assert small["debtor_name"] == "Customer SMALL"
     table = calls_project("calls", now=DPD1).stdout
     assert table.splitlines()[0].split()[:5] == ["case", "call", "debtor", "number", "kind"]
-    assert "first instalment unpaid; overdue-notice" in table
+    assert "first payment missed; overdue-notice" in table
 
 
 def test_a_promise_due_today_moves_a_case_to_the_top(calls_project: Project):
@@ -97,7 +97,7 @@ def test_a_promise_due_today_moves_a_case_to_the_top(calls_project: Project):
                   "--due", "2026-03-04T22:30", now="2026-03-04T20:05:00+00:00")
     after = listing(calls_project, now="2026-03-04T20:10:00+00:00")
     assert after[0]["case_id"] == ids["L-SMALL"]
-    assert after[0]["reasons"][:2] == ["first instalment unpaid", "promise due today"]
+    assert after[0]["reasons"][:2] == ["first payment missed", "promise due today"]
     # The call the promise was made on is done; the later ones stay, to check on the promise.
     assert [r["slot"] for r in after if r["case_id"] == ids["L-SMALL"]] == ["afternoon", "evening"]
 

@@ -344,9 +344,9 @@ def test_segments_follow_the_two_alphabets():
 
 
 def test_the_loopback_gateway_takes_each_key_once_and_keeps_an_outbox(dunning_runtime, tmp_path):
-    from dunning.plugins.phone.loopback import LoopbackSmsGateway
+    from dunning.demo_services import SmsGateway
 
-    with LoopbackSmsGateway(outbox=tmp_path / "sms.jsonl") as loopback:
+    with SmsGateway(outbox=tmp_path / "sms.jsonl") as loopback:
         rt = dunning_runtime(plugins=[phone_plugin], policy="consumer-loans", enabled=["sms"],
                              channel_settings={"sms": {"url": loopback.url, "sender_id": "Northwind"}})
         add_case(rt, "L1", due_on=LOAN_DUE, name="Lee Chan", phones=[("mobile", "07700 900123")])

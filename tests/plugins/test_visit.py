@@ -120,8 +120,8 @@ def test_the_first_visit_run_makes_one_task_per_address_grouped_by_area(visited:
     assert first["address"] == "10 Downing Street\nLondon\nSW1A 2AA"
     assert (first["balance"], first["currency"], first["dpd"], first["due_on"]) == ("1200.00", "GBP", 31, "2026-04-01")
     assert first["step"] == first["template"] == "first-visit"
-    assert first["reasons"] == ["first instalment unpaid", "lost contact"]
-    assert first["reason"] == "first-visit; first instalment unpaid; lost contact"
+    assert first["reasons"] == ["first payment missed", "lost contact"]
+    assert first["reason"] == "first-visit; first payment missed; lost contact"
 
     tasks = _rows(visited, "SELECT id, key, case_id, area, status, collector FROM visit_tasks ORDER BY id")
     assert len(tasks) == 5  # Nowhere Ltd has no address: nothing to visit

@@ -1,26 +1,75 @@
-"""A real SMS gateway on the loopback interface, for the demo and for tests of SMS channels.
+"""The demo's stand-ins for the outside world, all real and all on 127.0.0.1.
 
-It speaks the request shape the ``sms`` channel sends (a JSON ``POST`` of
-``to``, ``from``, ``text``, ``reference`` with an ``Idempotency-Key``
-header), de-duplicates by that key as providers do, and appends every
-accepted message to a JSON-lines file when given one, so the demo's texts
-can be read afterwards.
-
-    with LoopbackSmsGateway(outbox=Path("sms.jsonl")) as gateway:
-        ... [channels.sms] url = gateway.url ...
+``DemoMailServer`` is an SMTP server (aiosmtpd) that files every message it
+accepts in a Maildir, which any mail reader opens. ``SmsGateway`` speaks the
+HTTP shape the ``sms`` channel sends, de-duplicates by idempotency key as
+providers do, and keeps each accepted text as a JSON line. Tests of SMS
+channels use the gateway too.
 """
 
 from __future__ import annotations
 
 import json
+import mailbox
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from aiosmtpd.controller import Controller
 
-class LoopbackSmsGateway:
-    """Accepts messages on 127.0.0.1 at ``url``; ``messages`` holds what it took, once per key."""
+
+class _Maildir:
+    """An aiosmtpd handler: every accepted message goes into a Maildir folder."""
+
+    def __init__(self, folder: Path):
+        self.box = mailbox.Maildir(str(folder), create=True)
+        self.count = 0
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        data = envelope.original_content or envelope.content or b""
+        message = mailbox.MaildirMessage(data if isinstance(data, bytes) else data.encode("utf-8"))
+        # Where the copy went (To and the hidden Bcc), as a delivering server would record it.
+        message["X-Delivered-To"] = ", ".join(envelope.rcpt_tos)
+        with self._lock:
+            self.box.add(message)
+            self.count += 1
+        return "250 2.0.0 OK"
+
+
+class _FreePortController(Controller):
+    """aiosmtpd's Controller on port 0: it learns the port the system chose."""
+
+    def _trigger_server(self) -> None:
+        assert self.server is not None
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
+class DemoMailServer:
+    """An SMTP server on 127.0.0.1 (a free port) that files mail in ``folder`` as a Maildir."""
+
+    host = "127.0.0.1"
+
+    def __init__(self, folder: Path):
+        self.handler = _Maildir(folder)
+        self._controller = _FreePortController(self.handler, hostname=self.host, port=0, ready_timeout=10.0)
+
+    @property
+    def port(self) -> int:
+        return int(self._controller.port)
+
+    def __enter__(self) -> "DemoMailServer":
+        self._controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._controller.stop()
+
+
+class SmsGateway:
+    """Accepts texts on 127.0.0.1 at ``url``; ``messages`` holds what it took, once per key."""
 
     def __init__(self, outbox: Path | None = None) -> None:
         self.outbox = outbox
@@ -70,16 +119,10 @@ class LoopbackSmsGateway:
                     f.write(json.dumps(record, ensure_ascii=False) + "\n")
             return message_id
 
-    def start(self) -> "LoopbackSmsGateway":
+    def __enter__(self) -> "SmsGateway":
         self._thread.start()
         return self
 
-    def stop(self) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
-
-    def __enter__(self) -> "LoopbackSmsGateway":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
