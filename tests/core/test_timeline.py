@@ -1,14 +1,19 @@
-"""The trade-receivables timeline, replayed day by day through the CLI (DPD -10 ... 200)."""
+"""The trade-receivables timeline, replayed day by day through the CLI (DPD -10 ... 200) with the real channels."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import ChannelsPlugin, Project, at, row, write_csv
+from dunning.cli import load_plugin_commands
+from dunning.plugin_manager import LOAD_ENV
+from dunning.plugins.email.loopback import LoopbackSMTP
+from tests.conftest import Project, at, row, write_csv
 
 DUE = dt.date(2026, 3, 1)
 
@@ -49,14 +54,48 @@ def _summarise(event: dict) -> tuple[str, ...] | None:
     return None
 
 
+CHANNELS = """
+[channels.email]
+host = "127.0.0.1"
+port = {port}
+security = "none"
+sender = "Credit Control <credit@supplier.example>"
+bcc = "archive@supplier.example"
+
+[channels.letter]
+sender_name = "Supplier Ltd"
+sender_address = ["1 Quay Street", "Bristol BS1 4DJ"]
+folder = "letters"
+firm_name = "Castle & Reed LLP"
+firm_address = ["9 Temple Row", "Birmingham B2 5LG"]
+
+[channels.phone]
+collectors = ["ann"]
+
+[compliance]
+# The timeline checks the policy's days; the calendar rules have their own tests.
+working_days_only = []
+"""
+
+
 @pytest.mark.slow
-def test_trade_receivables_timeline_day_by_day(project: Project, register_plugin) -> None:
-    channels = register_plugin(ChannelsPlugin("email", "phone", "letter", "visit"))
-    # The timeline checks the policy's days; the calendar rules have their own tests.
-    project.write_config(enabled=["email", "phone", "letter", "visit"], extra="[compliance]\nworking_days_only = []\n")
+def test_trade_receivables_timeline_day_by_day(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The real channels: email over SMTP to a server on 127.0.0.1, PDF letters, call and visit lists.
+    monkeypatch.setenv(LOAD_ENV, "email,letter,phone,visit")
+    load_plugin_commands()
+    server = LoopbackSMTP().start()
+    try:
+        _replay(project, server)
+    finally:
+        server.stop()
+
+
+def _replay(project: Project, server: LoopbackSMTP) -> None:
+    project.write_config(enabled=["email", "phone", "letter", "visit"], extra=CHANNELS.format(port=server.port))
+    address = "1 The Mall\nLondon\nSW1A 1AA"
     csv_path = write_csv(project.folder / "portfolio.csv", [
-        row("A", "INV-A1", "12000.00", DUE.isoformat()),
-        row("B", "INV-B1", "2500.00", DUE.isoformat()),
+        row("A", "INV-A1", "12000.00", DUE.isoformat(), address=address),
+        row("B", "INV-B1", "2500.00", DUE.isoformat(), address=address),
     ])
     first = DUE - dt.timedelta(days=10)
     project("import", str(csv_path), now=at(first, 8))
@@ -67,6 +106,7 @@ def test_trade_receivables_timeline_day_by_day(project: Project, register_plugin
         day = DUE + dt.timedelta(days=dpd)
         summary = json.loads(project("run", "--now", at(day), "--json").stdout)
         assert set(summary) >= {"planned", "sent", "deferred", "blocked", "failed", "escalated", "awaiting_approval"}
+        assert summary["failed"] == 0, (dpd, summary)
         # Rerunning the same moment plans and sends nothing new.
         again = json.loads(project("run", "--now", at(day), "--json").stdout)
         assert again["planned"] == 0 and again["sent"] == 0, (dpd, again)
@@ -88,9 +128,23 @@ def test_trade_receivables_timeline_day_by_day(project: Project, register_plugin
     for dpd in range(-10, 201):
         assert actual.get(dpd, set()) == EXPECTED.get(dpd, set()), f"day {dpd}"
 
-    # Each delivery went out exactly once.
-    keys = [k for k, case_id, _ in channels.channels["email"].sent if case_id == cases["A"]]
-    assert len(keys) == len(set(keys)) == 1 + 7 + 14
+    # Each email reached the mail server exactly once, with its key.
+    keys = [m.parsed()["X-Dunning-Key"] for m in server.messages]
+    keys_a = [k for k in keys if k.startswith(f"{cases['A']}:")]
+    assert len(keys_a) == len(set(keys_a)) == 1 + 7 + 14
+    # Each letter is a PDF on disk whose SHA-256 is the one in its evidence.
+    letters = [e for e in events if e["kind"] == "sent" and e["channel"] == "letter"]
+    assert [e["step"] for e in letters] == ["advance-notice", "warning-letter", "formal-demand",
+                                           "reconciliation-statement", "lawyers-letter"]
+    for event in letters:
+        pdf = Path(event["data"]["path"])
+        pdf = pdf if pdf.is_absolute() else project.folder / pdf
+        assert hashlib.sha256(pdf.read_bytes()).hexdigest() == event["data"]["sha256"]
+    # Calls and visits became tasks for collectors.
+    calls = [e for e in events if e["kind"] == "sent" and e["channel"] == "phone"]
+    assert calls and all(e["data"]["reference"].startswith("call:") for e in calls)
+    visits = [e for e in events if e["kind"] == "sent" and e["channel"] == "visit"]
+    assert [e["data"]["area"] for e in visits] == ["SW1A", "SW1A"]
 
     # The payment resolved B and cancelled its pending account lock; nothing went to B afterwards.
     assert cancelled_when_paid and cancelled_when_paid[0]["data"]["as"] == "paid"
