@@ -22,6 +22,8 @@ from dunning.config import Config, ConfigError, load_config, resolve_config_path
 from dunning.evidence import verify_chain
 from dunning.importer import ImportError_, import_file
 from dunning.lifecycle import RESOLUTIONS
+from dunning.output import print_json as _print_json
+from dunning.output import print_table as _table
 from dunning.models import Action, Case, Event, HoldReason, Stage, Status
 from dunning.plugin_manager import LOAD_ENV, load_plugins, new_plugin_manager, _entry_points
 from dunning.policy import PRESETS, PolicyError, check_channels, load_policy_text, preset_text
@@ -89,21 +91,6 @@ def _fail(message: str) -> NoReturn:
 
 def json_option(fn: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(fn)
-
-
-def _print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-
-
-def _table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
-    if not rows:
-        click.echo("(none)")
-        return
-    text = [[("" if v is None else str(v)) for v in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in text)) for i, h in enumerate(headers)]
-    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
-    for row in text:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
 
 
 @click.group(cls=DunningGroup)

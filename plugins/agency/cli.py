@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,21 +16,8 @@ from dunning.plugins.agency.choice import why_not
 from dunning.plugins.agency.placement import place
 from dunning.plugins.agency.records import Placement
 from dunning.plugins.agency.settings import AgencySettings, parse_settings
+from dunning.output import print_json, print_table
 from dunning.runtime import Runtime
-
-
-def _json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-
-
-def _table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
-    if not rows:
-        click.echo("(none)")
-        return
-    text = [["" if v is None else str(v) for v in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in text)) for i, h in enumerate(headers)]
-    for line in ([list(headers)] + text):
-        click.echo("  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip())
 
 
 def _open(state: Any) -> tuple[Runtime, AgencySettings]:
@@ -144,7 +130,7 @@ def expire(state: Any, as_json: bool) -> None:
     recalled = upkeep.expire(rt, now)
     written = _write_files(rt, settings)
     if as_json:
-        _json({"recalled": [{"case_id": p.case_id, "agency": p.agency, "back_to": s.value} for p, s in recalled],
+        print_json({"recalled": [{"case_id": p.case_id, "agency": p.agency, "back_to": s.value} for p, s in recalled],
                "ended": [{"case_id": p.case_id, "agency": p.agency, "kind": p.end_kind} for p in ended],
                "files": [str(w.csv_path) for w in written]})
         return
@@ -179,14 +165,14 @@ def import_returns(state: Any, file: Path, dry_run: bool, as_json: bool) -> None
         raise click.ClickException(str(exc)) from None
     if dry_run:
         if as_json:
-            _json({"agency": checked.agency.id, "lines": len(checked.lines), "dry_run": True})
+            print_json({"agency": checked.agency.id, "lines": len(checked.lines), "dry_run": True})
         else:
             click.echo(f"{file.name}: {len(checked.lines)} lines from {checked.agency.id} are good; nothing written")
         return
     imported = returns.apply(rt, checked, file.name, now)
     written = _write_files(rt, settings)
     if as_json:
-        _json(imported.as_dict() | {"files": [str(w.csv_path) for w in written]})
+        print_json(imported.as_dict() | {"files": [str(w.csv_path) for w in written]})
         return
     collected = ", ".join(money.display(v, c) for c, v in sorted(imported.collected.items())) or "nothing"
     commission = ", ".join(money.display(v, c) for c, v in sorted(imported.commission.items())) or "none"
@@ -207,7 +193,7 @@ def report_command(state: Any, as_json: bool) -> None:
     placements = records.placements(rt.store.db)
     lines = report.build(settings, placements, records.collected(rt.store.db), _direct_payments(rt, placements, now))
     if as_json:
-        _json([line.as_dict() for line in lines])
+        print_json([line.as_dict() for line in lines])
         return
     rows = []
     for line in lines:
@@ -217,7 +203,7 @@ def report_command(state: Any, as_json: bool) -> None:
                      data["recovered"], data["direct_payments"],
                      "" if data["recovery_rate"] is None else f"{data['recovery_rate']:.1f}%",
                      data["commission_owed"], data["average_days_to_first_payment"]])
-    _table(rows, ["agency", "currency", "placed", "open", "balance placed", "recovered", "direct", "rate",
+    print_table(rows, ["agency", "currency", "placed", "open", "balance placed", "recovered", "direct", "rate",
                   "commission", "days to 1st"])
 
 
@@ -246,9 +232,9 @@ def placements_command(state: Any, agency_id: str | None, case_id: int | None, o
     found = records.placements(rt.store.db, agency=agency_id, case_ids=[case_id] if case_id is not None else None,
                                open_only=open_only)
     if as_json:
-        _json([placement_json(p) for p in found])
+        print_json([placement_json(p) for p in found])
         return
-    _table([[p.id, p.case_id, p.agency, p.status, p.placed_on, p.expires_on or "", money.display(p.balance_placed, p.currency),
+    print_table([[p.id, p.case_id, p.agency, p.status, p.placed_on, p.expires_on or "", money.display(p.balance_placed, p.currency),
              p.ended_on or "", p.end_kind or ""] for p in found],
            ["id", "case", "agency", "status", "placed", "expires", "balance placed", "ended", "how"])
 
@@ -263,11 +249,11 @@ def unplaced(state: Any, as_json: bool) -> None:
     placed = {p.case_id for p in records.placements(rt.store.db, case_ids=[c.id for c in cases], open_only=True)}
     waiting = [c for c in cases if c.id not in placed]
     if as_json:
-        _json([{"case_id": c.id, "debtor_id": c.debtor_id, "currency": c.currency,
+        print_json([{"case_id": c.id, "debtor_id": c.debtor_id, "currency": c.currency,
                 "balance": money.format_minor(c.balance, c.currency), "stage_entered_on": c.stage_entered_on}
                for c in waiting])
         return
-    _table([[c.id, c.debtor_id, money.display(c.balance, c.currency), c.stage_entered_on] for c in waiting],
+    print_table([[c.id, c.debtor_id, money.display(c.balance, c.currency), c.stage_entered_on] for c in waiting],
            ["case", "debtor", "balance", "at agency stage since"])
 
 
@@ -280,7 +266,7 @@ def files_command(state: Any, as_json: bool) -> None:
     upkeep.reconcile(rt, state.now())
     written = _write_files(rt, settings)
     if as_json:
-        _json([{"agency": w.agency, "kind": w.kind, "date": w.day, "csv": str(w.csv_path),
+        print_json([{"agency": w.agency, "kind": w.kind, "date": w.day, "csv": str(w.csv_path),
                 "manifest": str(w.manifest_path), "sha256": w.sha256, "rows": w.rows} for w in written])
         return
     _echo_files(written)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,21 +14,8 @@ from dunning.plugins.legal.matters import acknowledge, case_limitation, costs_of
 from dunning.plugins.legal.milestones import MILESTONES
 from dunning.plugins.legal.records import Matter
 from dunning.plugins.legal.settings import LegalSettings, parse_settings
+from dunning.output import print_json, print_table
 from dunning.runtime import Runtime
-
-
-def _json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-
-
-def _table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
-    if not rows:
-        click.echo("(none)")
-        return
-    text = [["" if v is None else str(v) for v in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in text)) for i, h in enumerate(headers)]
-    for line in ([list(headers)] + text):
-        click.echo("  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip())
 
 
 def _open(state: Any) -> tuple[Runtime, LegalSettings]:
@@ -90,9 +75,9 @@ def _list(state: Any, as_json: bool, open_only: bool = False) -> None:
     rt, _ = _open(state)
     found = [matter_json(rt, m) for m in records.matters(rt.store.db, open_only=open_only)]
     if as_json:
-        _json(found)
+        print_json(found)
         return
-    _table([[m["id"], m["case_id"], m["debtor_name"], m["status"], m["firm"], m["court"], m["case_number"],
+    print_table([[m["id"], m["case_id"], m["debtor_name"], m["status"], m["firm"], m["court"], m["case_number"],
              f"{m['last_milestone'] or ''} {m['last_milestone_on'] or ''}".strip(), m["awarded"], m["costs"]]
             for m in found],
            ["matter", "case", "debtor", "status", "firm", "court", "case no.", "last milestone", "awarded", "costs"])
@@ -134,7 +119,7 @@ def show(state: Any, case_id: str, as_json: bool) -> None:
                             "tasks": [_task_json(t) for t in records.tasks(rt.store.db, include_done=True,
                                                                           case_id=case.id)]}
     if as_json:
-        _json(data)
+        print_json(data)
         return
     lim = data["limitation"]
     if matter is None:
@@ -145,7 +130,7 @@ def show(state: Any, case_id: str, as_json: bool) -> None:
                    + (f", {m['lawyer']}" if m["lawyer"] else ""))
         click.echo(f"  court {m['court'] or '-'}, case number {m['case_number'] or '-'}; awarded {m['awarded'] or '-'}; "
                    f"costs {m['currency']} {m['costs']}")
-        _table([[s["on"], s["milestone"], s["amount"], s["cost"], s["note"]] for s in m["milestones"]],
+        print_table([[s["on"], s["milestone"], s["amount"], s["cost"], s["note"]] for s in m["milestones"]],
                ["on", "milestone", "amount", "cost", "note"])
     if lim["time_barred_on"] is None:
         click.echo("limitation: nothing unpaid")
@@ -181,7 +166,7 @@ def limitation(state: Any, case_id: str, as_json: bool) -> None:
     case = rt.store.case(_case_id(case_id))
     data = {"case_id": case.id, **_limitation_json(rt, settings, case, state.now())}
     if as_json:
-        _json(data)
+        print_json(data)
         return
     if data["time_barred_on"] is None:
         click.echo(f"case {case.id}: nothing unpaid")
@@ -261,7 +246,7 @@ def bundle_command(state: Any, case_id: str | None, out: Path | None, verify_pat
                    "events": len((manifest or {}).get("events") or []),
                    "files": len((manifest or {}).get("files") or [])}
         if as_json:
-            _json(summary)
+            print_json(summary)
         elif not problems:
             click.echo(f"ok: {verify_path.name}: case {summary['case_id']}, {summary['events']} events, "
                        f"{summary['files']} files, every hash matches")
@@ -274,7 +259,7 @@ def bundle_command(state: Any, case_id: str | None, out: Path | None, verify_pat
     rt, _ = _open(state)
     built = bundle.build(rt, _case_id(case_id), out, state.now(), allow_missing=allow_missing)
     if as_json:
-        _json({"file": str(built.path), "events": built.events, "letters": built.letters, "files": built.files,
+        print_json({"file": str(built.path), "events": built.events, "letters": built.letters, "files": built.files,
                "missing": list(built.missing)})
         return
     click.echo(f"wrote {built.path}: {built.events} events, {built.letters} letters, {built.files} files")
@@ -297,9 +282,9 @@ def tasks_command(state: Any, include_done: bool, as_json: bool) -> None:
     rt, _ = _open(state)
     found = [_task_json(t) for t in records.tasks(rt.store.db, include_done=include_done)]
     if as_json:
-        _json(found)
+        print_json(found)
         return
-    _table([[t["id"], t["case_id"], t["kind"], t["status"], t["opened_at"], t["note"]] for t in found],
+    print_table([[t["id"], t["case_id"], t["kind"], t["status"], t["opened_at"], t["note"]] for t in found],
            ["task", "case", "kind", "status", "opened", "note"])
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 import click
+
+from dunning.output import print_json, print_table
 import jinja2
 
 from dunning import calendar
@@ -41,19 +42,8 @@ def _day(rt: Any, now: dt.datetime, day: dt.datetime | None) -> dt.date:
     return day.date() if day else rt.today(now)
 
 
-def _print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-
-
-def _table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
-    if not rows:
-        click.echo("(no calls)")
-        return
-    text = [["" if v is None else str(v) for v in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in text)) for i, h in enumerate(headers)]
-    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
-    for row in text:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+def _calls_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
+    print_table(rows, headers, empty="(no calls)")
 
 
 _date_option = click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
@@ -84,9 +74,9 @@ def calls(ctx: click.Context, collector: str | None, day: dt.datetime | None, as
     rt, now, settings = _setup(ctx.obj)
     rows = call_list(rt, _day(rt, now, day), now, settings, collector)
     if as_json:
-        _print_json([row.as_json() for row in rows])
+        print_json([row.as_json() for row in rows])
         return
-    _table([[r.case_id, r.call_id, r.debtor_name, r.number, r.kind, r.slot, r.dpd, r.balance, r.collector or "-",
+    _calls_table([[r.case_id, r.call_id, r.debtor_name, r.number, r.kind, r.slot, r.dpd, r.balance, r.collector or "-",
              f"{r.priority:g}", r.reason] for r in rows],
            ["case", "call", "debtor", "number", "kind", "slot", "dpd", "balance", "collector", "priority", "reason"])
 
@@ -196,7 +186,7 @@ def log(state: Any, case_id: int, outcome: str, note: str | None, number: str | 
     logged = record_call(rt, case_id, outcome, now=now, settings=settings, note=note, number=number,
                          collector=collector, promise_amount=promise_amount, due_at=due_at, approved_by=approved_by)
     if as_json:
-        _print_json(logged.as_json())
+        print_json(logged.as_json())
         return
     call = logged.call
     parts = [f"case {case_id}: call {call.id} logged as {outcome}" + ("" if logged.planned else " (not on the list)")]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,6 +10,7 @@ import click
 
 from dunning import money
 from dunning.operations import OperationError
+from dunning.output import print_json, print_table
 from dunning.plugins.visit.areas import one_line
 from dunning.plugins.visit.outcomes import VisitLog, log_visit
 from dunning.plugins.visit.queue import AreaGroup, work_list
@@ -45,27 +44,6 @@ def _day(rt: Runtime, state: Any, date: dt.datetime | None) -> dt.date:
     return date.date() if date is not None else rt.today(state.now())
 
 
-def _print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-
-
-def _width(text: str) -> int:
-    # Chinese names and addresses take two columns per character on a terminal.
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * (width - _width(text))
-
-
-def _table(rows: Sequence[Sequence[Any]], headers: Sequence[str], indent: str = "  ") -> None:
-    text = [["" if v is None else str(v) for v in row] for row in rows]
-    widths = [max(_width(h), *(_width(r[i]) for r in text)) for i, h in enumerate(headers)]
-    click.echo(indent + "  ".join(_pad(h, w) for h, w in zip(headers, widths)).rstrip())
-    for row in text:
-        click.echo(indent + "  ".join(_pad(v, w) for v, w in zip(row, widths)).rstrip())
-
-
 def _one_line(address: str | None) -> str:
     text = one_line(address)
     return text if len(text) <= ADDRESS_WIDTH else text[:ADDRESS_WIDTH - 3] + "..."
@@ -80,9 +58,10 @@ def _print_groups(groups: Sequence[AreaGroup], day: dt.date, everything: bool) -
             click.echo("")
         who = f", collector {group.collector}" if group.collector else ""
         click.echo(f"{group.area}{who}: {len(group.items)} visit{'s' if len(group.items) != 1 else ''}")
-        _table([[i.case.id, i.debtor_name, _one_line(i.task.address), money.display(i.case.balance, i.case.currency),
-                 i.dpd, i.task.due_on.isoformat(), i.reason] for i in group.items],
-               ["case", "debtor", "address", "balance", "dpd", "due", "reason"])
+        print_table([[i.case.id, i.debtor_name, _one_line(i.task.address),
+                      money.display(i.case.balance, i.case.currency), i.dpd, i.task.due_on.isoformat(), i.reason]
+                     for i in group.items],
+                    ["case", "debtor", "address", "balance", "dpd", "due", "reason"], indent="  ")
 
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
@@ -110,7 +89,7 @@ def visits(ctx: click.Context, area: str | None, date: dt.datetime | None, every
     day = _day(rt, state, date)
     groups = work_list(rt, day, area=area, everything=everything)
     if as_json:
-        _print_json([group.as_json() for group in groups])
+        print_json([group.as_json() for group in groups])
         return
     _print_groups(groups, day, everything)
 
@@ -170,7 +149,7 @@ def log(state: Any, case_id: str, outcome: str, note: str | None, closed: bool, 
     result = log_visit(rt, int(case_id), outcome, now=now, note=note, closed=closed, promise_amount=promise_amount,
                        promise_due=due, amount=amount, collector=collector, approved_by=approved_by)
     if as_json:
-        _print_json(_log_json(result))
+        print_json(_log_json(result))
         return
     click.echo(_log_text(result))
 
