@@ -480,3 +480,17 @@ def test_a_time_barred_debt_gets_no_threat_unless_the_legal_channel_decides(dunn
     day = dt.date(2022, 3, 1) + dt.timedelta(days=1200)  # over three years after the due date
     summary = dispatch.run(rt, dt.datetime.combine(day, dt.time(10), UTC))
     assert (summary.sent, summary.blocked_by_rule) == outcome
+
+
+def test_run_json_and_events_show_the_rule_behind_each_block(project, register_plugin) -> None:
+    register_plugin(ChannelsPlugin("email", "phone"))
+    project.write_config(enabled=["email", "phone"])
+    from tests.conftest import row, write_csv
+
+    project("import", str(write_csv(project.folder / "in.csv", [row()])), now="2026-02-20T08:00:00+00:00")
+    project("hold", "1", "--reason", "dispute", "--note", "says the goods never arrived with the documents",
+            now="2026-03-01T12:00:00Z")
+    summary = json.loads(project("run", "--now", "2026-03-02T10:00:00Z", "--json").stdout)
+    assert summary["blocked_by_rule"] == {"hold:dispute": 2}
+    lines = project("events", "--kind", "blocked").stdout.splitlines()[1:]
+    assert len(lines) == 2 and all("  rule=hold:dispute, " in line for line in lines)
