@@ -15,6 +15,7 @@ from typing import Any
 
 from dunning import Delivery
 from dunning.plugins.legal.settings import parse_settings
+from dunning.plugins.legal.tasks import open_from_signals
 
 
 class LegalChannel:
@@ -23,6 +24,14 @@ class LegalChannel:
 
     def check_settings(self, settings: Mapping[str, Any]) -> None:
         parse_settings(settings)
+
+    def finish_run(self, ctx: Any) -> None:
+        """Open the "file claim" tasks of bankruptcy signals recorded since the last look, at every run's end."""
+        if ctx.store is None:
+            return
+        opened = open_from_signals(ctx.store)
+        if opened:
+            ctx.log.info("file-claim tasks opened for bankruptcy signals", count=opened)
 
     def send(self, action: Any, case: Any, ctx: Any) -> Delivery:
         # A policy step naming "legal" is a mistake the policy check cannot see.

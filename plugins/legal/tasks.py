@@ -5,8 +5,9 @@ channel that records one) means the creditor must file a claim in the
 insolvency proceedings before the deadline. Each such ``signal`` event
 opens one "file_claim" task, keyed by the event's sequence number, so
 reading the log again never opens a second one. The log is read from
-where the last reading stopped (a cursor), whenever a ``dunning legal``
-command runs; the task keeps the signal's own time as its opening time.
+where the last reading stopped (a cursor), at the end of every run and
+whenever a ``dunning legal`` command runs; the task keeps the signal's own
+time as its opening time.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -210,3 +211,20 @@ def test_bad_legal_settings_and_a_disabled_channel_are_reported(legal_project: P
 def test_every_legal_command_has_help(legal_project: Project, command: list[str]) -> None:
     out = legal_project(*command, "--help").stdout
     assert "Usage:" in out and len(out.splitlines()) > 4
+
+
+def test_a_run_opens_the_file_claim_task_by_itself(legal_project: Project) -> None:
+    ids = _cases(legal_project)
+    legal_project("signal", str(ids["FRESH"]), "--kind", "bankruptcy", now=FIRST_RUN)
+    before = sqlite3.connect(legal_project.db)
+    try:
+        assert before.execute("SELECT count(*) FROM legal_tasks").fetchone()[0] == 0  # nobody has looked yet
+    finally:
+        before.close()
+    legal_project("run", "--now", SECOND_RUN)
+    after = sqlite3.connect(legal_project.db)
+    try:
+        rows = after.execute("SELECT case_id, kind, status FROM legal_tasks").fetchall()
+    finally:
+        after.close()
+    assert rows == [(ids["FRESH"], "file_claim", "open")]
