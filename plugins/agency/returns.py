@@ -293,6 +293,12 @@ def apply(rt: Runtime, checked: CheckedFile, file_name: str, now: dt.datetime) -
             if line.detail:
                 data["detail"] = line.detail
             _event(rt, f"agency_{line.type}", case, now, data)
+            if line.type == "contact":
+                # The contact caps count every attempt, the agency's included (cn counts agencies'
+                # connected calls): a reported contact counts as a call that reached the debtor.
+                rt.store.record_attempt(debtor_id=case.debtor_id, case_id=case.id, channel="phone", at=line.at,
+                                        source=f"agency:{agency.id}", key=f"agency:{agency.id}:{line.transaction_id}",
+                                        connected=True, outcome="agency_contact")
             if line.type == "payment" and not case.is_open and placement.is_open:
                 _end(rt, case, placement, now, line.day, "paid", f"collected in full by {agency.id}")
             elif line.type == "closure" and placement.is_open:

@@ -59,6 +59,11 @@ def test_a_good_file_applies_payments_with_commission(agency_project: Project) -
         (80000, 24000, "30% of 800.00"), (50000, 12000, "30% of 200.00 + 20% of 300.00")]
     assert [e["data"]["detail"] for e in events(agency_project, ids["A"], "agency_contact")] == [
         "left a message with reception"]
+    # The agency's contact counts in the contact rules' caps, as a call that reached the debtor.
+    with sqlite3.connect(agency_project.db) as db:
+        assert db.execute("SELECT channel, connected, source, substr(at, 1, 10) FROM contact_attempts "
+                          "WHERE case_id = ? AND source LIKE 'agency:%'", (ids["A"],)).fetchall() == [
+            ("phone", 1, "agency:eastgate", "2026-03-12")]
     [line] = [x for x in json.loads(agency_project("agency", "report", "--json", now=day_at(15)).stdout)
               if x["agency"] == "eastgate"]
     assert (line["recovered"], line["commission_owed"], line["average_days_to_first_payment"]) == ("1300.00", "360.00", 2.0)
