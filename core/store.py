@@ -1361,9 +1361,15 @@ class Store:
         ]
 
     def contacted_values(self, debtor_id: str, role_not: str = "debtor") -> set[str]:
-        """Every contact value (of a role other than ``role_not``) ever attempted."""
+        """Every contact value (of a role other than ``role_not``) attempted, but those who asked to be called again.
+
+        A third party whose latest call ended with ``call_back`` asked for
+        another call; the one-call limit does not hold them.
+        """
         return {r[0] for r in self.conn.execute(
-            "SELECT DISTINCT contact FROM contact_attempts WHERE debtor_id = ? AND role != ? AND contact IS NOT NULL",
+            "SELECT a.contact FROM contact_attempts a WHERE a.debtor_id = ? AND a.role != ? AND a.contact IS NOT NULL "
+            "AND a.id = (SELECT max(b.id) FROM contact_attempts b WHERE b.debtor_id = a.debtor_id "
+            "AND b.contact = a.contact) AND coalesce(a.outcome, '') != 'call_back'",
             [debtor_id, role_not])}
 
     def _touch_contact(self, case_id: int, at: dt.datetime) -> None:

@@ -89,6 +89,7 @@ OUTCOMES: Mapping[str, str] = {
     "left_message": "a voicemail or a message with whoever answered",
     "right_party": "spoke with the debtor",
     "third_party": "spoke with someone else",
+    "call_back": "a third party asked to be called again (the one-call limit for location calls lifts for them)",
     "promise": "the debtor promised to pay (--promise and --due)",
     "refused": "the debtor refused to pay",
     "disputed": "the debtor disputes the debt; collection holds until it is looked into",
@@ -121,7 +122,7 @@ def connected(outcome: str, audience: str) -> bool | None:
         return True
     if outcome in NOT_REACHED:
         return False
-    if outcome == "third_party":
+    if outcome in ("third_party", "call_back"):
         return True if audience == "contacts" else None
     return None
 

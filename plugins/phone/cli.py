@@ -165,7 +165,8 @@ def log(state: Any, case_id: int, outcome: str, note: str | None, number: str | 
     """Record how a call on CASE went, on its open call task for today.
 
     Outcomes: no_answer, busy, wrong_number (the number is marked bad),
-    left_message, right_party, third_party, promise (records a promise to
+    left_message, right_party, third_party, call_back (a third party asks to be
+    called again), promise (records a promise to
     pay; needs --promise and --due), refused, disputed (places a dispute
     hold: outreach stops until it is released), paid_claimed. Each call is
     kept as a call_logged event.

@@ -494,3 +494,16 @@ def test_run_json_and_events_show_the_rule_behind_each_block(project, register_p
     assert summary["blocked_by_rule"] == {"hold:dispute": 2}
     lines = project("events", "--kind", "blocked").stdout.splitlines()[1:]
     assert len(lines) == 2 and all("  rule=hold:dispute, " in line for line in lines)
+
+
+def test_a_third_party_who_asks_to_be_called_again_may_be(dunning_runtime) -> None:
+    recorder = RecorderPlugin()
+    rt = dunning_runtime(plugins=[recorder], policy=THIRD_PARTIES, enabled=["phone"],
+                         compliance=parse_compliance({"working_days_only": []}, "test"))
+    _with_contacts(rt, ("mobile", "+44 20 7946 0018", "debtor"), ("mobile", "+44 20 7946 0019", "spouse"))
+    assert dispatch.run(rt, dt.datetime(2026, 3, 11, 10, 5, tzinfo=LONDON)).sent == 1
+    assert dispatch.run(rt, dt.datetime(2026, 3, 12, 10, 5, tzinfo=LONDON)).skipped == 1  # asked once
+    [first] = [a for a in rt.store.actions() if a.status is ActionStatus.SENT]
+    with rt.store.transaction():  # the spouse said: call me back tomorrow
+        rt.store.update_attempt(first.key, connected=True, outcome="call_back")
+    assert dispatch.run(rt, dt.datetime(2026, 3, 13, 10, 5, tzinfo=LONDON)).sent == 1

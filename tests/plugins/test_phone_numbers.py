@@ -144,7 +144,8 @@ def test_only_conversations_count_as_reaching_someone():
     assert calls.connected("third_party", "debtor") is None
     # ... but it is the point of a whereabouts call.
     assert calls.connected("third_party", "contacts") is True
-    assert set(calls.OUTCOMES) == calls.CONVERSATIONS | calls.NOT_REACHED | {"third_party"}
+    assert calls.connected("call_back", "contacts") is True
+    assert set(calls.OUTCOMES) == calls.CONVERSATIONS | calls.NOT_REACHED | {"third_party", "call_back"}
 
 
 def row(call_id: int, case_id: int, priority: float, slot: str) -> CallRow:
