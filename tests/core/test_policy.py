@@ -160,3 +160,36 @@ def test_policy_amounts_are_major_units_in_any_currency():
     assert not step.when.hold(case(currency="JPY", balance=500), Stage.INTERNAL)
     assert step.when.hold(case(currency="EUR", balance=50050), Stage.INTERNAL)
     assert not step.when.hold(case(currency="EUR", balance=50049), Stage.INTERNAL)
+
+
+FACTS = load_policy_text("""
+name = "facts"
+[[steps]]
+name = "doubtful-call"
+dpd = [40, 60]
+channels = ["phone"]
+template = "firm-reminder"
+risk = ["doubtful", "bad_debt"]
+
+[[steps]]
+name = "closed-review"
+dpd = [40, 60]
+notify = "manager"
+signals = ["business_closed"]
+""", "facts.toml")
+
+
+def test_steps_can_require_a_risk_class_or_a_signal():
+    reached = case(planned_through=day(44), last_contact_on=day(44))
+    assert names(evaluate(FACTS, reached, day(45))) == []  # in collection: talks to us
+    lost = case(planned_through=day(44))  # never reached in 45 days: doubtful
+    assert names(evaluate(FACTS, lost, day(45))) == [("doubtful-call", "phone")]
+    closed = case(planned_through=day(44), last_contact_on=day(44), signals=("business_closed",))
+    assert names(evaluate(FACTS, closed, day(45))) == [("doubtful-call", "phone"), ("closed-review", "manager")]
+
+
+def test_signal_and_risk_conditions_name_what_they_accept():
+    with pytest.raises(PolicyError, match="'risk' has 'shaky'"):
+        load_policy_text('name = "x"\n[[steps]]\nname = "s"\ndpd = 1\nnotify = "manager"\nrisk = ["shaky"]\n', "bad.toml")
+    with pytest.raises(PolicyError, match="'on_signals' has 'moved'"):
+        load_policy_text('name = "x"\n[stages.onsite]\nentry_dpd = 31\non_signals = ["moved"]\n', "bad.toml")
