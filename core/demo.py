@@ -32,7 +32,7 @@ from dunning.models import Action, Case, Event, Stage, Status
 from dunning.plugin_manager import load_plugins
 from dunning.policy import PRESETS
 from dunning.runtime import Runtime
-from dunning.simulation import RUN_HOURS, what
+from dunning.simulation import RUN_HOURS, day_story
 from dunning.importer import validate
 
 START = dt.date(2026, 1, 5)  # a fixed Monday, so every demo prints the same story
@@ -242,7 +242,7 @@ def _report(rt: Runtime, preset: str, folder: Path, days: int, debtors: int, ech
         for day, group in by_day.items():
             first = group[0]
             echo(f"  {day}  dpd {first.dpd if first.dpd is not None else '':>4}  {first.stage or '':<10} "
-                 + "; ".join(what(e) for e in group))
+                 + day_story(group))
         if deferrals:
             echo("  (held back until allowed: " + ", ".join(f"{n} by {rule}" for rule, n in sorted(deferrals.items())) + ")")
     echo("")

@@ -63,9 +63,33 @@ def what(e: Event) -> str:
         "promise": lambda: f"promise {_money(d.get('amount'), d.get('currency'))} due {d.get('due_at')}",
         "promise_kept": lambda: "promise kept",
         "promise_broken": lambda: "promise broken",
-        "steps_missed": lambda: f"missed {len(d.get('steps', []))} past steps",
+        "steps_missed": lambda: _count(len(d.get('steps', [])), "past step", "missed {n} {noun}"),
         "delivery_failed": lambda: f"{e.channel} {e.step} failed: {d.get('error')}",
-    }.get(e.kind, lambda: e.kind)()
+        "signal": lambda: f"signal: {d.get('signal')}" + (f" ({d.get('note')})" if d.get("note") else ""),
+        "escalation_triggered": lambda: f"{d.get('trigger')}: to {d.get('to')} at once",
+        "hold": lambda: f"hold ({d.get('reason')})",
+        "hold_released": lambda: "hold released",
+    }.get(e.kind, lambda: _plain(e))()
+
+
+def _plain(e: Event) -> str:
+    """A plugin's event in words: its kind, and the party or outcome it names, if any."""
+    words = e.kind.replace("_", " ")
+    detail = next((e.data[k] for k in ("agency", "outcome", "milestone") if isinstance(e.data.get(k), str)), None)
+    return f"{words} ({detail})" if detail else words
+
+
+def _count(n: int, noun: str, text: str) -> str:
+    return text.format(n=n, noun=noun if n == 1 else noun + "s")
+
+
+def day_story(events: Sequence[Event]) -> str:
+    """A day's events in a few words each; the same words repeated are told once with a count."""
+    told: dict[str, int] = {}
+    for e in events:
+        words = what(e)
+        told[words] = told.get(words, 0) + 1
+    return "; ".join(words if n == 1 else f"{words} (x{n})" for words, n in told.items())
 
 
 def describe(e: Event) -> str:

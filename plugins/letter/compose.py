@@ -174,10 +174,23 @@ def sign_slip(labels: Labels, balance: str, today: dt.date, key: str) -> SignSli
     )
 
 
+# About what fits on one line of the reference block at its type size.
+REFERENCE_LINE = 28
+
+
+def _breakable(key: str) -> str:
+    """A long key on two lines, broken before its occurrence, so no date is split in the middle."""
+    if len(key) <= REFERENCE_LINE or ":" not in key:
+        return key
+    head, _, occurrence = key.rpartition(":")
+    return f"{head}:\n{occurrence}"
+
+
 def info_block(labels: Labels, today: dt.date, key: str, debtor: Debtor,
                obligations: Sequence[Obligation], disclose: bool) -> tuple[tuple[str, str], ...]:
     """Date, our reference (the action's key, which also names the file), customer number, invoices."""
-    info = [(labels["date"], labels.date(today)), (labels["our_reference"], key), (labels["customer"], debtor.id)]
+    info = [(labels["date"], labels.date(today)), (labels["our_reference"], _breakable(key)),
+            (labels["customer"], debtor.id)]
     if disclose:
         refs = [o.reference for o in sorted(obligations, key=lambda o: (o.due_on, o.reference)) if o.open_amount > 0]
         if refs:

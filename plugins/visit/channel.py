@@ -64,6 +64,6 @@ class VisitChannel:
         task, created = store.create_task(
             ctx.db, key=ctx.key, case_id=case.id, debtor_id=case.debtor_id, action_id=action.id, address=address,
             area=area, due_on=due_on, template=action.template, step=action.step, collector=collector, now=ctx.now)
-        ctx.log.info("visit task " + ("created" if created else "already there"), task_id=task.id, area=task.area)
+        ctx.log.debug("visit task " + ("created" if created else "already there"), task_id=task.id, area=task.area)
         return Delivery.sent(reference=f"visit:{task.id}", area=task.area, address=one_line(task.address),
                              collector=task.collector, due_on=task.due_on.isoformat(), task_id=task.id)

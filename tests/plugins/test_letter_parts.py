@@ -161,6 +161,10 @@ def test_the_reference_block_lists_invoices_only_when_the_debt_may_be_shown():
                      "Invoices": "INV-1, INV-2, INV-3, INV-4 (+2)"}
     hidden = dict(compose.info_block(ENGLISH, dt.date(2026, 3, 2), "k", debtor, items, False))
     assert "Invoices" not in hidden
+    # A long key goes on two lines, broken before its date, never inside it.
+    long_key = "12:reconciliation-statement:letter:2026-03-02"
+    wrapped = dict(compose.info_block(ENGLISH, dt.date(2026, 3, 2), long_key, debtor, items, False))
+    assert wrapped["Our reference"] == "12:reconciliation-statement:letter:\n2026-03-02"
 
 
 def test_batch_names_are_safe_file_names():
