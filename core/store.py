@@ -1433,6 +1433,27 @@ class Store:
         dest.close()
 
 
+@contextlib.contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """A write transaction on dunning's connection for a plugin's own tables; joins one already open.
+
+    ``BEGIN IMMEDIATE`` takes the write lock at once, as the core's own
+    transactions do, so a plugin's write never leaves an implicit
+    transaction behind that the core's next one would silently join.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 __all__ = [
     "ActionKind",
     "CasePlanWrite",
@@ -1443,4 +1464,5 @@ __all__ = [
     "SavedPlans",
     "Store",
     "action_row_tail",
+    "write_transaction",
 ]

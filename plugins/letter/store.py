@@ -8,14 +8,15 @@ the batch files. Nothing here touches dunning's own tables.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
 import sqlite_utils
+
+from dunning.store import write_transaction
 
 QUEUE = "letter_print_queue"
 BATCHES = "letter_batches"
@@ -83,20 +84,8 @@ class Batch:
     csv_sha256: str | None
 
 
-@contextlib.contextmanager
-def transaction(db: sqlite_utils.Database) -> Iterator[None]:
-    """A write transaction on dunning's connection; joins one already open."""
-    conn = db.conn
-    if conn.in_transaction:
-        yield
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+# One write transaction on dunning's connection (joins one already open).
+transaction = write_transaction
 
 
 def queued(db: sqlite_utils.Database, key: str) -> QueuedLetter | None:

@@ -7,15 +7,15 @@ plugin's SQL lives here. Callers write inside a store transaction (see
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlite_utils
 
 from dunning.calendar import from_text, to_text
 from dunning.plugins.phone.calls import DONE, OPEN, CallTask
+from dunning.store import write_transaction
 
 
 def m001_phone_calls(db: sqlite_utils.Database) -> None:
@@ -68,15 +68,9 @@ def _task(row: Sequence[Any]) -> CallTask:
     )
 
 
-@contextlib.contextmanager
-def writing(db: sqlite_utils.Database, store: Any = None) -> Iterator[None]:
-    """A write transaction: the core store's (joining one already open), else one of our own."""
-    if store is not None:
-        with store.transaction():
-            yield
-        return
-    with db.conn:
-        yield
+def writing(db: sqlite_utils.Database, store: Any = None) -> Any:
+    """A write transaction: the core store's when there is one (its events commit with it), else one on ``db``."""
+    return store.transaction() if store is not None else write_transaction(db)
 
 
 class CallStore:

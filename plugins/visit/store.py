@@ -10,16 +10,16 @@ written here: evidence, signals, promises and payments go through
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
 import sqlite_utils
 
 from dunning.calendar import to_text
+from dunning.store import write_transaction
 
 TABLE = "visit_tasks"
 OPEN, DONE = "open", "done"
@@ -86,32 +86,12 @@ _COLUMNS = ("id, key, case_id, debtor_id, action_id, address, area, due_on, temp
             "visited_at, collector, created_at")
 
 
-@contextlib.contextmanager
-def _writing(conn: sqlite3.Connection) -> Iterator[None]:
-    """Join the caller's transaction, or run one of our own and commit it.
-
-    The channel writes outside any transaction of the core's; a statement
-    left in an implicit transaction would hold the write lock and make the
-    core's next ``BEGIN IMMEDIATE`` join it instead of starting its own.
-    """
-    if conn.in_transaction:
-        yield
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
 def create_task(db: sqlite_utils.Database, *, key: str, case_id: int, debtor_id: str, action_id: int | None,
                 address: str, area: str, due_on: dt.date, template: str | None, step: str | None,
                 collector: str | None, now: dt.datetime) -> tuple[VisitTask, bool]:
     """The task for ``key``, made now unless it exists; True when it was made by this call."""
     conn = db.conn
-    with _writing(conn):
+    with write_transaction(db):
         cursor = conn.execute(
             f"INSERT INTO {TABLE} (key, case_id, debtor_id, action_id, address, area, due_on, template, step, "
             "status, collector, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING",
