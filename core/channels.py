@@ -139,11 +139,12 @@ def usable_contacts(contacts: Sequence[Contact], kinds: Sequence[str], audience:
         c
         for kind in kinds
         for c in contacts
-        if c.kind == kind and _audience_of(c.role) == audience and not c.bad and c.value not in opted_out
+        if c.kind == kind and audience_of(c.role) == audience and not c.bad and c.value not in opted_out
     ]
 
 
-def _audience_of(role: str) -> str:
+def audience_of(role: str) -> str:
+    """The audience a contact of this role belongs to: debtor, attorney or contacts (everyone else)."""
     return role if role in ("debtor", "attorney") else "contacts"
 
 

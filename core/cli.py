@@ -24,7 +24,7 @@ from dunning.importer import ImportError_, import_file
 from dunning.lifecycle import RESOLUTIONS
 from dunning.output import print_json as _print_json
 from dunning.output import print_table as _table
-from dunning.models import Action, Case, Event, HoldReason, Stage, Status
+from dunning.models import SIGNAL_KINDS, Action, Case, Event, HoldReason, Stage, Status
 from dunning.plugin_manager import LOAD_ENV, load_plugins, new_plugin_manager, _entry_points
 from dunning.policy import PRESETS, PolicyError, check_channels, load_policy_text, preset_text
 from dunning.runtime import Runtime
@@ -500,7 +500,7 @@ def opt_out(state: State, debtor_id: str, channel: str, contact: str | None, not
 
 @cli.command()
 @click.argument("case_id")
-@click.option("--kind", required=True, type=click.Choice(operations.SIGNAL_KINDS), help="What was noticed.")
+@click.option("--kind", required=True, type=click.Choice(SIGNAL_KINDS), help="What was noticed.")
 @click.option("--note", help="What was seen or heard (kept as evidence).")
 @click.option("--source", default="operator", show_default=True, help="Who reports it.")
 @pass_state

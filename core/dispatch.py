@@ -22,7 +22,8 @@ import attrs
 import structlog
 
 from dunning import calendar, lifecycle
-from dunning.channels import Delivery, DeliveryContext, DeliveryStatus, RunContext, StageContext, usable_contacts
+from dunning.channels import (Delivery, DeliveryContext, DeliveryStatus, RunContext, StageContext, audience_of,
+                              usable_contacts)
 from dunning.models import (OPEN_ACTION_STATUSES, Action, ActionKind, ActionStatus, Case, Event, HoldReason,
                             PromiseStatus, Stage)
 from dunning.policy import Plan, Planned, evaluate
@@ -551,8 +552,8 @@ class _Delivery:
             reached = _reached(delivery.data)
             with self.rt.store.transaction():
                 if self.done(self._event("sent", **facts), reference=delivery.reference) and reached:
-                    role = next((c.role.value for c in contacts if c.value == reached), None)
-                    self.rt.store.update_attempt(action.key, contact=reached, role=_audience_of_role(role))
+                    role = next((audience_of(c.role) for c in contacts if c.value == reached), None)
+                    self.rt.store.update_attempt(action.key, contact=reached, role=role)
         elif delivery.status is DeliveryStatus.DEFERRED:
             assert delivery.until is not None
             reason = delivery.error or "the channel asked to wait"
@@ -722,12 +723,6 @@ def _reached(data: Mapping[str, Any]) -> str | None:
         if isinstance(value, str) and value:
             return value
     return None
-
-
-def _audience_of_role(role: str | None) -> str | None:
-    if role is None:
-        return None
-    return role if role in ("debtor", "attorney") else "contacts"
 
 
 # Required outreach in these states will never go out.

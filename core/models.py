@@ -93,6 +93,11 @@ class ContactRole(enum.StrEnum):
     ATTORNEY = "attorney"
 
 
+# Abnormal signals a collector, a channel or an agency may report about a case;
+# the policy can act on them (``on_signals``) and the risk class weighs them.
+SIGNAL_KINDS = ("relocation", "ownership_change", "legal_rep_change", "business_closed", "bankruptcy", "fraud")
+
+
 class PromiseStatus(enum.StrEnum):
     PENDING = "pending"
     KEPT = "kept"

@@ -14,7 +14,7 @@ import attrs
 
 from dunning import calendar, lifecycle, money, phones
 from dunning.dispatch import change_stage, trigger_escalation
-from dunning.models import Action, ActionKind, ActionStatus, Case, HoldReason, Stage, Status
+from dunning.models import SIGNAL_KINDS, Action, ActionKind, ActionStatus, Case, HoldReason, Stage, Status
 from dunning.runtime import Runtime
 from dunning.store import Conflict
 
@@ -228,9 +228,6 @@ def decide(rt: Runtime, action_id: int, *, approve: bool, by: str, now: dt.datet
 
 
 # --- what the debtor asked, what collectors saw -------------------------------------
-
-# Abnormal signals a collector, a channel or an agency may report about a case.
-SIGNAL_KINDS = ("relocation", "ownership_change", "legal_rep_change", "business_closed", "bankruptcy", "fraud")
 
 
 def opt_out(rt: Runtime, debtor_id: str, channel: str, *, now: dt.datetime, contact: str | None = None,

@@ -20,7 +20,7 @@ import attrs
 from dunning import lifecycle, money
 from dunning.compliance.risk import Risk, risk_class
 from dunning.config import NOTIFY_ROLES
-from dunning.models import ActionKind, Case, Stage, Status
+from dunning.models import SIGNAL_KINDS, ActionKind, Case, Stage, Status
 
 PRESETS = ("trade-receivables", "consumer-loans")
 INTERNAL_ACTIONS = ("lock_account",)
@@ -409,8 +409,6 @@ _STEP_KEYS = {
 }
 _STAGE_KEYS = {"entry_dpd", "requires_approval", "recall_dpd", "min_balance", "max_balance", "min_broken_promises",
                "signals", "risk", "on_signals", "on_broken_promises"}
-# Kept in step with dunning.operations.SIGNAL_KINDS (which imports the policy).
-SIGNAL_KINDS = ("relocation", "ownership_change", "legal_rep_change", "business_closed", "bankruptcy", "fraud")
 
 
 def load_policy_text(text: str, source: str) -> Policy:
