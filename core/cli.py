@@ -203,6 +203,9 @@ def run(state: State, now_text: str | None, dry_run: bool, as_json: bool) -> Non
             f"{head} {summary.planned}, sent {summary.sent}, deferred {summary.deferred}, blocked {summary.blocked}, "
             f"failed {summary.failed}, escalated {summary.escalated}, awaiting approval {summary.awaiting_approval}, "
             f"skipped {summary.skipped}"
+            # Shown only when there are some: most runs drop and replace nothing.
+            + (f", missed {summary.missed}" if summary.missed else "")
+            + (f", superseded {summary.superseded}" if summary.superseded else "")
         )
         for label, by_rule in (("blocked", summary.blocked_by_rule), ("deferred", summary.deferred_by_rule)):
             for rule, n in sorted(by_rule.items()):

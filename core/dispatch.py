@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 import structlog
 
-from dunning import calendar, lifecycle
+from dunning import calendar, deadlines, lifecycle
 from dunning.channels import (Delivery, DeliveryContext, DeliveryStatus, RunContext, StageContext, audience_of,
                               usable_contacts)
 from dunning.models import (OPEN_ACTION_STATUSES, Action, ActionKind, ActionStatus, Case, Event, HoldReason,
@@ -53,6 +53,11 @@ class RunSummary:
     escalated: int = 0
     awaiting_approval: int = 0
     skipped: int = 0
+    # Occurrences dropped because the runner did not run on their day (see
+    # the ``steps_missed`` events), and pending ones a newer occurrence of the
+    # same step and channel replaced (``superseded`` events).
+    missed: int = 0
+    superseded: int = 0
     internal: int = 0  # notices and account locks carried out
     cases_planned: int = 0
     holds_lifted: int = 0
@@ -151,6 +156,7 @@ def plan(rt: Runtime, now: dt.datetime, summary: RunSummary, progress: ProgressC
         for saved in saved_batches:
             summary.cases_planned += saved.cases
             summary.planned += saved.inserted
+            summary.superseded += saved.superseded
             if progress:
                 progress("plan", saved.submitted)
 
@@ -195,6 +201,7 @@ class _CasePlanner:
                 else:
                     self.summary.awaiting_approval += 1
         if result.missed:
+            self.summary.missed += len(result.missed)
             events.append(self._event("steps_missed", case, result.dpd, None, None, {
                 "steps": [{"step": s, "dpd": d} for s, d in result.missed],
                 "reason": "past their day when the case was planned; only required steps run late"}))
@@ -205,6 +212,7 @@ class _CasePlanner:
             next_action_on=result.next_action_on,
             actions=rows,
             events=events,
+            planned_at=self.now,
         )
 
     def _item_row(self, item: Planned, debtor_tz: str | None) -> _ItemRow:
@@ -241,6 +249,7 @@ def _dry_plan(rt: Runtime, now: dt.datetime, summary: RunSummary) -> None:
     for batch in _due_batches(rt, today):
         for case, _tz in batch:
             result = evaluate(rt.policy, case, today)
+            summary.missed += len(result.missed)
             if result.items:
                 summary.cases_planned += 1
             for item in result.items:
@@ -524,7 +533,10 @@ class _Delivery:
         dpd = self.rt.dpd(case, self.now)
         context = audience_context(
             case_context(case, debtor, obligations, dpd, self.today,
-                         {"step": action.step, "options": action.options, "sender": self.rt.config.notify}),
+                         {"step": action.step, "options": action.options, "sender": self.rt.config.notify,
+                          # The date a letter or email may set ("pay by ..."); a channel that
+                          # states it says so in its facts, and the engine keeps it.
+                          "deadline": deadlines.deadline_for(self.rt.policy, case, self.today).as_context()}),
             audience, disclosure)
         ctx = DeliveryContext(
             now=self.now, key=action.key, debtor=debtor, contacts=contacts,
@@ -620,6 +632,14 @@ class _Delivery:
         rule = self.rt.policy.stages.get(to_stage)
         if rule is not None and not rule.when.hold(case, case.stage, self.today):
             self.skip("conditions_changed", f"the case no longer meets the conditions for {to_stage}")
+            return
+        announced = self.rt.store.announced_deadline(case.id)
+        if announced is not None and announced >= self.today and "trigger" not in action.options:
+            # A letter or email told the debtor they had until then; the move waits
+            # until the day after. (Signals and broken promises act at once.)
+            until = calendar.local_moment(announced + dt.timedelta(days=1), None, self.rt.config.zone)
+            self.defer("deadline", until, f"waits until after {announced.isoformat()}, the deadline announced "
+                                          f"to the debtor")
             return
         try:
             verdicts = list(self.rt.hook.escalation_check(case=case, from_stage=case.stage, to_stage=to_stage,

@@ -51,6 +51,9 @@ class ActionStatus(enum.StrEnum):
     SKIPPED = "skipped"  # no longer makes sense (paid, promise made, channel off)
     CANCELLED = "cancelled"  # the case was resolved before it went out
     REJECTED = "rejected"  # an approver said no
+    # Held back (a window, a weekend, a holiday) until the next occurrence of
+    # the same step and channel was planned for the case: that one goes instead.
+    SUPERSEDED = "superseded"
 
 
 OPEN_ACTION_STATUSES = (

@@ -26,6 +26,8 @@ PRESETS = ("trade-receivables", "consumer-loans")
 INTERNAL_ACTIONS = ("lock_account",)
 AUDIENCES = ("debtor", "contacts")
 DISCLOSURES = ("none", "location", "debt")
+# The least time a letter or email that sets a deadline gives (see dunning.deadlines).
+NOTICE_DAYS = 14
 # Bounded so that a typo such as 36500 cannot make the plan table huge.
 MAX_DPD = 3650
 MIN_DPD = -365
@@ -120,6 +122,8 @@ class Policy:
     stages: Mapping[Stage, StageRule]
     steps: tuple[Step, ...]
     source: str = "<policy>"
+    # Days from a letter or email to the deadline it sets, at the least.
+    notice_days: int = NOTICE_DAYS
     # Sorted days past due at which anything happens; filled by ``compile``.
     points: tuple[int, ...] = ()
     steps_at: Mapping[int, tuple[Step, ...]] = attrs.field(factory=dict)
@@ -441,8 +445,8 @@ def preset_text(name: str) -> str:
 
 def parse_policy(data: Mapping[str, Any], source: str) -> Policy:
     for key in data:
-        if key not in {"name", "description", "stages", "steps"}:
-            raise PolicyError(f"{source}: unknown key '{key}' (allowed: name, description, stages, steps)")
+        if key not in {"name", "description", "notice_days", "stages", "steps"}:
+            raise PolicyError(f"{source}: unknown key '{key}' (allowed: name, description, notice_days, stages, steps)")
     name = data.get("name")
     if not isinstance(name, str) or not name:
         raise PolicyError(f"{source}: 'name' is required and must be a string")
@@ -458,7 +462,9 @@ def parse_policy(data: Mapping[str, Any], source: str) -> Policy:
             raise PolicyError(f"{source}: step '{step.name}' is defined twice")
         seen.add(step.name)
         steps.append(step)
-    return compile_policy(Policy(name=name, description=str(data.get("description", "")), stages=stages, steps=tuple(steps), source=source))
+    notice_days = _int(data.get("notice_days", NOTICE_DAYS), f"{source}: 'notice_days'", low=1, high=365)
+    return compile_policy(Policy(name=name, description=str(data.get("description", "")), stages=stages,
+                                 steps=tuple(steps), source=source, notice_days=notice_days))
 
 
 def compile_policy(policy: Policy) -> Policy:

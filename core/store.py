@@ -216,6 +216,20 @@ _INSERT_EVENTS = (
     "prev_hash, hash) SELECT * FROM (VALUES {rows}) WHERE column1 IS NOT NULL"
 )
 
+# Pending outreach that an action inserted after ``?`` (an id) replaces: the
+# same case, step and channel, planned for an earlier day, not required.
+# The new rows are a range of ids; the older ones are found through the
+# actions_case index. (old id, old key, case, step, channel, new id, new key,
+# new dpd, the case's stage)
+_OLDER_OCCURRENCES = (
+    "SELECT o.id, o.key, n.case_id, n.step, n.channel, n.id, n.key, n.dpd, c.stage "
+    "FROM actions AS n JOIN actions AS o ON o.case_id = n.case_id AND o.status = 'pending' "
+    "JOIN cases AS c ON c.id = n.case_id "
+    "WHERE n.id > ? AND n.status = 'pending' AND n.kind = 'outreach' AND o.kind = 'outreach' "
+    "AND o.step = n.step AND o.channel = n.channel AND o.required = 0 AND o.planned_for < n.planned_for "
+    "ORDER BY o.id"
+)
+
 # Planning's compare-and-set on a case's cursor: only if nobody planned it since it was read.
 _ADVANCE_CURSOR = (
     "UPDATE cases SET planned_through = ?, next_action_on = ? "
@@ -371,6 +385,8 @@ class CasePlanWrite:
     next_action_on: dt.date | None
     actions: Sequence[tuple[Any, ...]]  # rows for _INSERT_ACTIONS (see ``action_row_tail``)
     events: Sequence[Event] = ()
+    # The run's moment: when an older occurrence is superseded (its event's ``at``).
+    planned_at: dt.datetime | None = None
 
 
 @attrs.frozen
@@ -399,6 +415,7 @@ class SavedPlans:
     submitted: int  # writes in the batch
     cases: int  # cases whose cursor still matched, and were written
     inserted: int  # actions inserted (rows whose key already existed are not counted)
+    superseded: int = 0  # older pending occurrences the inserted ones replaced
 
 
 class _PlanWriterThread:
@@ -478,12 +495,12 @@ class _PlanWriterThread:
                 events: list[Sequence[Event]] = []
                 writer.on_events = events.append  # called after the batch commits
                 try:
-                    cases, inserted = writer.save_plans(writes)
+                    cases, inserted, superseded = writer.save_plans(writes)
                 except BaseException as exc:  # save_plans rolled the batch back
                     failed = True
                     self._done.put(exc)
                     continue
-                self._done.put((SavedPlans(len(writes), cases, inserted), events))
+                self._done.put((SavedPlans(len(writes), cases, inserted, superseded), events))
         finally:
             if writer is not None:
                 writer.close()
@@ -777,6 +794,13 @@ class Store:
         ]
 
 
+    def announced_deadline(self, case_id: int) -> dt.date | None:
+        """The latest deadline a message sent for the case announced (its ``sent`` event's ``deadline``), if any."""
+        row = self.conn.execute(
+            "SELECT max(json_extract(data, '$.deadline')) FROM events WHERE case_id = ? AND kind = 'sent'", [case_id]
+        ).fetchone()
+        return _date(row[0]) if row and row[0] else None
+
     def existing_obligation(self, debtor_id: str, reference: str) -> tuple[int, str, str] | None:
         """(amount, currency, due_on) of an obligation already stored under this reference."""
         row = self.conn.execute(
@@ -910,14 +934,17 @@ class Store:
             "SELECT count(*) FROM actions WHERE status = 'pending' AND not_before <= ?", [to_text(now)]
         ).fetchone()[0]
 
-    def save_plans(self, writes: Sequence[CasePlanWrite]) -> tuple[int, int]:
+    def save_plans(self, writes: Sequence[CasePlanWrite]) -> tuple[int, int, int]:
         """Write planned actions and advance each case's cursor, all in one transaction.
 
         A case whose cursor moved since it was read (another dispatcher got
-        there first) is left alone. Returns (cases written, actions inserted).
+        there first) is left alone. An inserted outreach supersedes the
+        case's older occurrences of its step and channel still pending
+        (see ``_supersede``). Returns (cases written, actions inserted,
+        occurrences superseded).
         """
         if not writes:
-            return 0, 0
+            return 0, 0, 0
         cursors = [
             (w.planned_through.isoformat(), _iso(w.next_action_on), w.case_id, _iso(w.expected_planned_through))
             for w in writes
@@ -942,13 +969,47 @@ class Store:
             self.conn.execute("RELEASE save_plans")
             rows = [row for w in kept for row in w.actions]
             events = [event for w in kept for event in w.events]
-            inserted = 0
+            inserted = superseded = 0
             if rows:
+                last_id = self.conn.execute("SELECT coalesce(max(id), 0) FROM actions").fetchone()[0]
                 # Rows whose key is already there are ignored, and not counted.
                 inserted = _insert_actions(self.conn, rows)
+                if inserted:
+                    ended = self._supersede(last_id, writes[0].planned_at or utc_now())
+                    events += ended
+                    superseded = len(ended)
             if events:
                 self._append_events(events)
-        return len(kept), inserted
+        return len(kept), inserted, superseded
+
+    def _supersede(self, last_id: int, now: dt.datetime) -> list[Event]:
+        """End the older pending occurrences that the actions inserted after ``last_id`` replace.
+
+        Inside save_plans' transaction, so a dispatcher cannot claim one in
+        between. An occurrence still pending when the next one of the same
+        step and channel is planned for the case (on a later day) was held
+        back by a window, a weekend or a holiday: sending both would contact
+        the debtor twice for one step, so only the newer stays. Required
+        steps are never superseded; occurrences of the same day (a step's
+        ``at`` times) are not either. Returns the ``superseded`` events.
+        """
+        found = self.conn.execute(_OLDER_OCCURRENCES, [last_id]).fetchall()
+        if not found:
+            return []
+        now_text = to_text(now)
+        events: list[Event] = []
+        for old_id, old_key, case_id, step, channel, new_id, new_key, dpd, stage in found:
+            changed = self.conn.execute(
+                "UPDATE actions SET status = 'superseded', last_error = ?, updated_at = ? "
+                "WHERE id = ? AND status = 'pending'",
+                [f"superseded by {new_key}", now_text, old_id],
+            ).rowcount
+            if changed:
+                events.append(Event(kind="superseded", at=now, case_id=case_id, stage=stage, dpd=dpd, channel=channel,
+                                    step=step, action_id=old_id,
+                                    data={"key": old_key, "action": ActionKind.OUTREACH.value, "by": new_key,
+                                          "by_action_id": new_id}))
+        return events
 
     def save_plans_pipelined(self, batches: Iterable[Sequence[CasePlanWrite]], *,
                              depth: int = 2) -> Iterator[SavedPlans]:

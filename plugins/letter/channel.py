@@ -77,9 +77,12 @@ class LetterChannel:
         store.put(ctx.db, store.QueuedLetter(key=ctx.key, case_id=case.id, path=relative, sha256=sha256, pages=pages,
                                              debtor_name=ctx.debtor.name, address=letter.recipient),
                   ctx.run_id, ctx.now)
+        # A deadline the letter states is one the engine keeps: it holds the stage change until after it.
+        stated = {"deadline": letter.deadline[0].isoformat(), "deadline_stage": letter.deadline[1]} \
+            if letter.deadline else {}
         return Delivery.sent(reference=relative, path=str(path), sha256=sha256, pages=pages,
                              address=list(letter.recipient), page_size=letter.page_size,
-                             font=choice.path.name if choice.path else choice.regular)
+                             font=choice.path.name if choice.path else choice.regular, **stated)
 
     # --- the run's batch -------------------------------------------------------------------------------
 
@@ -176,6 +179,7 @@ def make_letter(action: Action, case: Case, ctx: DeliveryContext, settings: Lett
     words = labels.parse(ctx.render(labels.LABELS_TEMPLATE, "toml"))
     disclose = ctx.audience == "debtor" or context.get("disclosure") == "debt"
     firm = settings.firm
+    deadline, leads_to = _deadline(context, today, settings.pay_within_days)
     extra: dict[str, Any] = {
         "letter": {
             "date": words.date(today),
@@ -183,7 +187,7 @@ def make_letter(action: Action, case: Case, ctx: DeliveryContext, settings: Lett
             "signatory_name": settings.signatory_name,
             "signatory_title": settings.signatory_title or "",
             "pay_within_days": settings.pay_within_days,
-            "deadline": words.date(today + dt.timedelta(days=settings.pay_within_days)),
+            "deadline": words.date(deadline),
             "reference": ctx.key,
         },
         "firm": {"name": firm.name if firm else "", "address": list(firm.address) if firm else [],
@@ -225,4 +229,23 @@ def make_letter(action: Action, case: Case, ctx: DeliveryContext, settings: Lett
         running_head=f"{head.name} · {words['our_reference']}: {ctx.key}",
         author=head.name,
         key=ctx.key,
+        deadline=(deadline, leads_to) if _states(text, words.date(deadline)) else None,
     )
+
+
+def _deadline(context: Mapping[str, Any], today: dt.date, pay_within_days: int) -> tuple[dt.date, str | None]:
+    """The core's deadline for the case (``deadline`` in the context) and the stage it leads to.
+
+    ``pay_within_days`` after the letter's date when the context has none
+    (a caller other than the engine).
+    """
+    given = context.get("deadline")
+    if isinstance(given, Mapping) and isinstance(given.get("on"), dt.date):
+        return given["on"], given.get("stage")
+    return today + dt.timedelta(days=pay_within_days), None
+
+
+def _states(text: content.LetterText, date_text: str) -> bool:
+    """Whether the letter's own words give the deadline (templates that set none, set none)."""
+    return any(date_text in part.markup for part in text.parts if isinstance(part, content.Paragraph)) \
+        or date_text in text.subject

@@ -75,6 +75,8 @@ class Letter:
     running_head: str  # sender and reference, at the top of later pages
     author: str
     key: str
+    # The deadline the text states ("pay by 26 April"), and the stage it leads to; None if it states none.
+    deadline: tuple[dt.date, str | None] | None = None
 
     def texts(self) -> list[str]:
         """Every text the letter prints, to see which glyphs it needs."""
