@@ -26,17 +26,35 @@ for d in range(1, 14, 2):
 for d in range(14, 28):
     EXPECTED[d] = {("sent", "email", "follow-up"), ("sent", "phone", "follow-up")}
 EXPECTED[28] = {("notice", "supervisor")}
-EXPECTED[31] = {("notice", "manager"), ("sent", "letter", "advance-notice"), ("sent", "visit", "first-visit"),
-                ("stage", "internal", "onsite")}
+# The advance notice gives 14 days (the policy's notice_days): on site the day after that deadline.
+EXPECTED[31] = {("notice", "manager"), ("sent", "letter", "advance-notice"), ("sent", "visit", "first-visit")}
+EXPECTED[46] = {("stage", "internal", "onsite")}
 for d in range(35, 85, 7):
     EXPECTED[d] |= {("sent", "phone", "phone-follow-up")}
 EXPECTED[61] |= {("notice", "general_manager"), ("sent", "letter", "warning-letter"), ("sent", "visit", "second-visit")}
+# The formal demand announces day 105; the agency gets the case on day 106, not the day of the letter.
 EXPECTED[91] = {("approval_requested", "lock-account"), ("sent", "letter", "formal-demand"),
-                ("sent", "letter", "reconciliation-statement"), ("stage", "onsite", "agency")}
+                ("sent", "letter", "reconciliation-statement")}
+EXPECTED[106] = {("stage", "onsite", "agency")}
 EXPECTED[92] = {("locked",)}
 EXPECTED[181] = {("approval_requested", "lawyers-letter"), ("approval_requested", "enter-litigation"),
                  ("stage", "agency", "onsite")}
-EXPECTED[182] = {("sent", "letter", "lawyers-letter"), ("stage", "onsite", "litigation")}
+# The lawyer's letter gives 14 days before proceedings.
+EXPECTED[182] = {("sent", "letter", "lawyers-letter")}
+EXPECTED[197] = {("stage", "onsite", "litigation")}
+
+
+def assert_deadlines_kept(events: list[dict]) -> None:
+    """No stage change (but a recall) on or before a deadline that a message sent earlier announced."""
+    announced: list[tuple[int, str, str]] = []  # (seq, deadline, the stage it leads to)
+    assert any(e["kind"] == "sent" and e["data"].get("deadline") for e in events), "no message announced a deadline"
+    for event in events:
+        if event["kind"] == "sent" and event["data"].get("deadline"):
+            announced.append((event["seq"], event["data"]["deadline"], event["data"].get("deadline_stage")))
+        if event["kind"] == "stage_changed" and not event["data"].get("recall"):
+            day = event["at"][:10]
+            broken = [a for a in announced if a[0] < event["seq"] and day <= a[1]]
+            assert not broken, f"stage change to {event['data']['to']} on {day} before the deadline {broken}"
 
 
 def _summarise(event: dict) -> tuple[str, ...] | None:
@@ -127,6 +145,10 @@ def _replay(project: Project, server: LoopbackSMTP) -> None:
             actual[event["dpd"]].add(summary_)
     for dpd in range(-10, 201):
         assert actual.get(dpd, set()) == EXPECTED.get(dpd, set()), f"day {dpd}"
+    assert_deadlines_kept(events)
+    announced = {e["step"]: e["data"].get("deadline") for e in events if e["kind"] == "sent" and e["channel"] == "letter"}
+    assert announced == {"advance-notice": "2026-04-15", "warning-letter": "2026-05-30", "formal-demand": "2026-06-14",
+                         "reconciliation-statement": "2026-06-14", "lawyers-letter": "2026-09-13"}
 
     # Each email reached the mail server exactly once, with its key.
     keys = [m.parsed()["X-Dunning-Key"] for m in server.messages]
@@ -146,9 +168,10 @@ def _replay(project: Project, server: LoopbackSMTP) -> None:
     visits = [e for e in events if e["kind"] == "sent" and e["channel"] == "visit"]
     assert [e["data"]["area"] for e in visits] == ["SW1A", "SW1A"]
 
-    # The payment resolved B and cancelled its pending account lock; nothing went to B afterwards.
+    # The payment resolved B and cancelled its pending account lock and its move to the agency (waiting
+    # for the formal demand's deadline); nothing went to B afterwards.
     assert cancelled_when_paid and cancelled_when_paid[0]["data"]["as"] == "paid"
-    assert cancelled_when_paid[0]["data"]["cancelled_actions"] == 1
+    assert cancelled_when_paid[0]["data"]["cancelled_actions"] == 2
     b_events = json.loads(project("events", "--case", str(cases["B"]), "--json").stdout)
     resolved_seq = cancelled_when_paid[0]["seq"]
     assert not [e for e in b_events if e["seq"] > resolved_seq and e["kind"] in ("sent", "stage_changed", "notice")]
@@ -157,3 +180,44 @@ def _replay(project: Project, server: LoopbackSMTP) -> None:
     a_case = json.loads(project("cases", "show", str(cases["A"]), "--json").stdout)
     assert a_case["stage"] == "litigation" and a_case["account_locked"] is True
     assert "ok:" in project("verify").stdout
+
+
+@pytest.mark.slow
+def test_deadlines_kept_with_a_40_day_gap_in_the_runs(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runner stops for 40 days (day 70 to 109): the late formal demand's deadline still holds the agency back."""
+    monkeypatch.setenv(LOAD_ENV, "email,letter,phone,visit")
+    load_plugin_commands()
+    server = LoopbackSMTP().start()
+    try:
+        project.write_config(enabled=["email", "phone", "letter", "visit"], extra=CHANNELS.format(port=server.port))
+        csv_path = write_csv(project.folder / "portfolio.csv", [
+            row("A", "INV-A1", "12000.00", DUE.isoformat(), address="1 The Mall\nLondon\nSW1A 1AA")])
+        project("import", str(csv_path), now=at(DUE - dt.timedelta(days=10), 8))
+        case_id = json.loads(project("cases", "list", "--json").stdout)[0]["id"]
+        gap = range(70, 110)
+        missed: dict[int, int] = {}
+        for dpd in range(-10, 201):
+            if dpd in gap:
+                continue
+            summary = json.loads(project("run", "--now", at(DUE + dt.timedelta(days=dpd)), "--json").stdout)
+            assert summary["failed"] == 0, (dpd, summary)
+            missed[dpd] = summary["missed"]
+            for action in json.loads(project("approvals", "--json").stdout):
+                project("approve", str(action["id"]), "--by", "Finance Director", now=at(DUE + dt.timedelta(days=dpd), 17))
+    finally:
+        server.stop()
+
+    # The steps of the 40 days were dropped and counted: phone follow-ups on days 70, 77 and 84 and the
+    # account lock of day 91 (not required); the required letters of day 91 were not.
+    assert missed[110] == 4 and sum(missed.values()) == 4
+    events = json.loads(project("events", "--case", str(case_id), "--json").stdout)
+    assert_deadlines_kept(events)
+    letters = {e["step"]: e for e in events if e["kind"] == "sent" and e["channel"] == "letter"}
+    # The required letters went out late, on day 110, and gave their 14 days from then.
+    demand = letters["formal-demand"]
+    assert demand["dpd"] == 110 and demand["data"]["deadline"] == (DUE + dt.timedelta(days=124)).isoformat()
+    assert demand["data"]["deadline_stage"] == "agency"
+    moves = [(e["dpd"], e["data"]["to"]) for e in events if e["kind"] == "stage_changed"]
+    assert moves == [(46, "onsite"), (125, "agency"), (181, "onsite"), (197, "litigation")]
+    waits = [e for e in events if e["kind"] == "deferred" and e["data"]["rule"] == "deadline"]
+    assert waits and all("the deadline announced" in e["data"]["reason"] for e in waits)
