@@ -794,6 +794,22 @@ class Store:
         ]
 
 
+    def ended_unsent(self, keys: Iterable[str]) -> set[str]:
+        """Those of ``keys`` whose action ended without going out (superseded, skipped, cancelled, blocked, ...).
+
+        For plugins' own task lists: a task written for an occurrence whose
+        outcome was never recorded as sent (the run stopped in between) must
+        not be worked once that occurrence is superseded or dropped.
+        """
+        wanted = list(dict.fromkeys(keys))
+        ended: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            ended.update(r[0] for r in self.conn.execute(
+                f"SELECT key FROM actions WHERE key IN ({', '.join('?' * len(chunk))}) "
+                "AND status NOT IN ('sent', 'pending', 'sending', 'awaiting_approval')", chunk))
+        return ended
+
     def announced_deadline(self, case_id: int) -> dt.date | None:
         """The latest deadline a message sent for the case announced (its ``sent`` event's ``deadline``), if any."""
         row = self.conn.execute(

@@ -37,9 +37,12 @@ def call_list(rt: Any, day: dt.date, now: dt.datetime, settings: PhoneSettings,
     store = CallStore(rt.store.db)
     rows: list[CallRow] = []
     scores: dict[int, tuple[float, CaseFacts]] = {}
-    for task in store.open_on(day, collector):
+    tasks = store.open_on(day, collector)
+    # A task whose occurrence was superseded or dropped before it was recorded as sent is not a call to make.
+    ended = rt.store.ended_unsent(t.key for t in tasks)
+    for task in tasks:
         case = rt.store.case(task.case_id)
-        if not case.is_open or _held(rt, task, day):
+        if task.key in ended or not case.is_open or _held(rt, task, day):
             continue
         if case.id not in scores:
             facts = rt.store.priority_facts(case, day, rt.config.zone)

@@ -91,6 +91,9 @@ def work_list(rt: Runtime, day: dt.date, *, area: str | None = None, everything:
     the debt. Their rows stay open and return when a hold ends.
     """
     tasks = store.open_tasks(rt.store.db, due_by=None if everything else day)
+    # A task whose occurrence was superseded or dropped before it was recorded as sent is not a visit to make.
+    ended = rt.store.ended_unsent(t.key for t in tasks if t.key)
+    tasks = [t for t in tasks if t.key not in ended]
     if area is not None:
         wanted = area.casefold()
         tasks = [t for t in tasks if t.area.casefold() == wanted]

@@ -13,10 +13,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import sqlite_utils
 
 import dunning.plugins.phone as phone_plugin
 from dunning.cli import cli
 from dunning.plugin_manager import LOAD_ENV
+from dunning.plugins.phone.calls import CallTask
+from dunning.plugins.phone.store import CallStore
 from tests.conftest import Project
 from tests.plugins.test_sms import Gateway
 
@@ -94,9 +97,22 @@ def test_weekend_calls_and_texts_give_way_to_mondays(project: Project, gateway: 
     saturday = run(project, SATURDAY, 10)
     assert (saturday["sent"], saturday["deferred"], saturday["superseded"]) == (0, 4, 0)
     assert saturday["deferred_by_rule"] == {"working_days:phone": 2, "working_days:sms": 2}
+    # As if a run had stopped between writing the call task for Saturday's occurrence and recording it sent:
+    # the task is on Saturday's list until the occurrence is superseded.
+    saturday_key = f"{cases['A']}:daily-reminder:phone:{SATURDAY}"
+    db = sqlite_utils.Database(project.db)
+    CallStore(db).add_task(CallTask(key=saturday_key, case_id=cases["A"], debtor_id="A", due_on=SATURDAY,
+                                    number="+447700900123", slot="morning", step="daily-reminder",
+                                    template="gentle-reminder"), dt.datetime(2026, 3, 7, 10, tzinfo=dt.UTC))
+    db.conn.commit()
+    db.close()
+    on_saturday = ("calls", "--date", SATURDAY.isoformat(), "--json")
+    assert [r["key"] for r in json.loads(project(*on_saturday, now=f"{SATURDAY}T11:00:00+00:00").stdout)] \
+        == [saturday_key]
     # Sunday's occurrence replaces Saturday's, still waiting for Monday; Monday's replaces Sunday's.
     sunday = run(project, SUNDAY, 10)
     assert (sunday["sent"], sunday["deferred"], sunday["superseded"]) == (0, 4, 4)
+    assert json.loads(project(*on_saturday, now=f"{SUNDAY}T11:00:00+00:00").stdout) == []
     monday = run(project, MONDAY, 10)
     assert (monday["sent"], monday["superseded"]) == (4, 4)
     assert monday["missed"] == 0
