@@ -10,7 +10,7 @@ from typing import Any
 
 from dunning.channels import Delivery, DeliveryContext, RunContext
 from dunning.models import Action, Case
-from dunning.plugins.email.content import template_extras
+from dunning.plugins.email.content import stated_deadline, template_extras
 from dunning.plugins.email.message import Composed, compose, one_line
 from dunning.plugins.email.settings import EmailSettings, parse_settings
 from dunning.plugins.email.smtp_session import Reply, SmtpSession
@@ -86,11 +86,11 @@ class EmailChannel:
             session = self._session(ctx.run_id, settings)
         except ValueError as exc:  # the password's environment variable is missing
             return Delivery.failed(f"channels.email: {exc}")
-        built: list[Composed] = []
+        built: list[tuple[Composed, dict[str, Any]]] = []
 
         def build() -> bytes:
             built.append(self._compose(action, case, ctx, settings, to.value, to_name))
-            return built[0].data
+            return built[0][0].data
 
         smtputf8 = not all(a.isascii() for a in (settings.sender_address, to.value, settings.reply_to or ""))
         try:
@@ -105,10 +105,10 @@ class EmailChannel:
         if reply.reconnected:
             facts["reconnected"] = True
         if reply.outcome == "sent":
-            composed = built[0]
+            composed, stated = built[0]
             return Delivery.sent(
                 composed.message_id, message_id=composed.message_id, key=ctx.key, subject=composed.subject,
-                bcc=list(settings.bcc), smtp_reply=reply.text, sha256=composed.sha256, **facts,
+                bcc=list(settings.bcc), smtp_reply=reply.text, sha256=composed.sha256, **facts, **stated,
                 **({"bcc_refused": list(reply.bcc_refused)} if reply.bcc_refused else {}),
             )
         if reply.outcome == "deferred":
@@ -117,8 +117,8 @@ class EmailChannel:
         return Delivery.failed(_reason(reply), retry=not reply.permanent, **facts)
 
     def _compose(self, action: Action, case: Case, ctx: DeliveryContext, settings: EmailSettings, to_address: str,
-                 to_name: str) -> Composed:
-        """Render the step's three templates and put the message together."""
+                 to_name: str) -> tuple[Composed, dict[str, Any]]:
+        """Render the step's three templates and put the message together; with the deadline it states, if any."""
         assert action.template is not None
         promise_id = action.options.get("promise_id")
         extras = template_extras(case, ctx, settings, to_name, int(promise_id) if promise_id is not None else None)
@@ -127,11 +127,12 @@ class EmailChannel:
             raise _EmptySubject(f"the subject template of {action.template!r} rendered empty")
         text = ctx.render(action.template, "txt", subject=subject, **extras)
         html = ctx.render(action.template, "html", subject=subject, **extras) if settings.html else None
-        return compose(
+        composed = compose(
             sender_name=settings.sender_name, sender_address=settings.sender_address, reply_to=settings.reply_to,
             to_name=to_name, to_address=to_address, subject=subject, text=text, html=html, key=ctx.key,
             unsubscribe=settings.unsubscribe, now=ctx.now,
         )
+        return composed, stated_deadline(ctx.template_context, (subject, text), extras.get("deadline_text"))
 
 
 class _EmptySubject(ValueError):

@@ -11,7 +11,9 @@ engine has removed the debt from the context; nothing here puts it back.
 
 from __future__ import annotations
 
+import datetime as dt
 import urllib.parse
+from collections.abc import Sequence
 from typing import Any
 
 from dunning import calendar, money
@@ -58,6 +60,8 @@ def template_extras(case: Case, ctx: DeliveryContext, settings: EmailSettings, r
         "items": items,
         "total": wording.amount(case.balance, case.currency, locale),
         "today_text": wording.date(today, locale),
+        # The engine's deadline for the case ("pay by ..."): an email that prints it is held to it.
+        "deadline_text": wording.date(deadline_of(ctx.template_context, today), locale),
         "days_overdue": max(0, dpd) if dpd is not None else 0,
         "days_until_due": max(0, -dpd) if dpd is not None else 0,
         "earliest_due": items[0]["due"] if items else None,
@@ -65,6 +69,22 @@ def template_extras(case: Case, ctx: DeliveryContext, settings: EmailSettings, r
         "pay_link": pay_link(settings.pay_link, case, ctx.key) if settings.pay_link else None,
     })
     return extras
+
+
+def deadline_of(context: Any, today: dt.date) -> dt.date:
+    """The engine's deadline (``deadline.on`` in the context); 14 days on for a caller that gives none."""
+    given = context.get("deadline")
+    if isinstance(given, dict) and isinstance(given.get("on"), dt.date):
+        return given["on"]
+    return today + dt.timedelta(days=14)
+
+
+def stated_deadline(context: Any, texts: Sequence[str], deadline_text: str | None) -> dict[str, Any]:
+    """The facts for the ``sent`` event when the email's words give the deadline: the engine then keeps it."""
+    given = context.get("deadline")
+    if not deadline_text or not isinstance(given, dict) or not any(deadline_text in t for t in texts):
+        return {}
+    return {"deadline": given["on"].isoformat(), "deadline_stage": given.get("stage")}
 
 
 def opt_out_facts(target: str) -> dict[str, str | None]:
