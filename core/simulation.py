@@ -48,7 +48,7 @@ def what(e: Event) -> str:
     """What happened, in a few words."""
     d = e.data
     return {
-        "sent": lambda: f"{e.channel} {e.step}",
+        "sent": lambda: f"{e.channel} {e.step}" + (f" (pay by {d['deadline']})" if d.get("deadline") else ""),
         "skipped": lambda: f"skipped {e.channel or d.get('action')} {e.step} ({d.get('reason')})",
         "blocked": lambda: f"blocked {e.channel or d.get('action')} {e.step} by {d.get('rule')}",
         "deferred": lambda: f"deferred {e.channel or d.get('action')} {e.step} until {d.get('until')} ({d.get('rule')})",
@@ -63,6 +63,7 @@ def what(e: Event) -> str:
         "promise": lambda: f"promise {_money(d.get('amount'), d.get('currency'))} due {d.get('due_at')}",
         "promise_kept": lambda: "promise kept",
         "promise_broken": lambda: "promise broken",
+        "superseded": lambda: f"{e.channel} {e.step} superseded by {d.get('by')}",
         "steps_missed": lambda: _count(len(d.get('steps', [])), "past step", "missed {n} {noun}"),
         "delivery_failed": lambda: f"{e.channel} {e.step} failed: {d.get('error')}",
         "signal": lambda: f"signal: {d.get('signal')}" + (f" ({d.get('note')})" if d.get("note") else ""),

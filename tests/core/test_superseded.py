@@ -167,3 +167,17 @@ def test_a_required_step_is_never_superseded(project: Project, gateway: Gateway,
     assert (monday["sent"], monday["superseded"]) == (6, 0)
     assert events(project, "superseded") == []
     assert len(texts_on(gateway, SATURDAY)) == len(texts_on(gateway, SUNDAY)) == 2
+
+
+def test_the_run_summary_tells_what_was_missed_and_superseded(project: Project, gateway: Gateway,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    setup(project, gateway, monkeypatch, DAILY, '["phone", "sms"]')
+    friday = project("run", "--now", f"{FRIDAY}T10:00:00+00:00").stdout
+    assert friday.startswith("planned 4, sent 4, deferred 0,") and "missed" not in friday and "superseded" not in friday
+    project("run", "--now", f"{SATURDAY}T10:00:00+00:00")
+    # No run on Sunday: its occurrence is missed for both cases; Monday's supersedes Saturday's.
+    monday = project("run", "--now", f"{MONDAY}T10:00:00+00:00").stdout
+    assert monday.splitlines()[0] == ("planned 4, sent 4, deferred 0, blocked 0, failed 0, escalated 0, "
+                                      "awaiting approval 0, skipped 0, missed 2, superseded 4")
+    missed = events(project, "steps_missed")
+    assert [m["data"]["steps"] for m in missed] == [[{"step": "daily-reminder", "dpd": 3}]] * 2
