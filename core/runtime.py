@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,16 @@ log = structlog.get_logger("dunning")
 class RecordingChannel:
     """Stands in for a real channel in a simulation: records, sends nothing."""
 
-    def __init__(self, name: str, needs: tuple[str, ...]):
-        self.name, self.needs = name, needs
+    def __init__(self, name: str, needs: tuple[str, ...], mentions_deadline: Callable[[str | None], bool]):
+        self.name, self.needs, self.mentions_deadline = name, needs, mentions_deadline
 
     def send(self, action: Any, case: Case, ctx: Any) -> Delivery:
-        return Delivery.sent(f"simulated:{action.key}", simulated=True)
+        # A message whose template speaks of the deadline would state it: the
+        # rehearsal then keeps it, as a real run would.
+        given = ctx.template_context.get("deadline")
+        stated = {"deadline": given["on"].isoformat(), "deadline_stage": given.get("stage")} \
+            if isinstance(given, Mapping) and self.mentions_deadline(action.template) else {}
+        return Delivery.sent(f"simulated:{action.key}", simulated=True, **stated)
 
 
 class Runtime:
@@ -83,12 +88,29 @@ class Runtime:
     # --- templates --------------------------------------------------------------
 
     def render(self, channel: Channel, template: str, suffix: str, context: Mapping[str, Any]) -> str:
+        return templates.render(self._environment(channel), template, suffix, context)
+
+    def _environment(self, channel: Channel) -> Any:
         env = self._envs.get(channel.name)
         if env is None:
             module = getattr(channel, "templates_module", None) or type(channel).__module__
             env = templates.environment(module, self.config.templates, channel.name)
             self._envs[channel.name] = env
-        return templates.render(env, template, suffix, context)
+        return env
+
+    def _mentions_deadline(self, channel: Channel, template: str | None) -> bool:
+        """Whether one of ``template``'s files (text, subject, HTML, SMS) speaks of the deadline."""
+        if not template:
+            return False
+        env = self._environment(channel)
+        for suffix in ("txt", "subject.txt", "html", "sms.txt"):
+            try:
+                source, _, _ = env.loader.get_source(env, f"{template}.{suffix}")
+            except jinja2.TemplateNotFound:  # no such file for this channel
+                continue
+            if "deadline" in source:
+                return True
+        return False
 
     # --- evidence mirror --------------------------------------------------------
 
@@ -96,7 +118,9 @@ class Runtime:
         """The enabled channel called ``name`` (a recorder when simulating), or None."""
         channel = self.plugins.channel(name)
         if channel is not None and self.simulated:
-            return RecordingChannel(channel.name, tuple(getattr(channel, "needs", ())))
+            real = channel
+            return RecordingChannel(channel.name, tuple(getattr(channel, "needs", ())),
+                                    lambda template: self._mentions_deadline(real, template))
         return channel
 
     def _announce(self, events: Sequence[Event]) -> None:

@@ -1,9 +1,11 @@
 """A trade receivable from day 0 to a judgment, day by day through the CLI.
 
-Day 91 the case is placed with an agency; day 100 the agency's return file
-brings a partial payment (and its commission); day 181 the placement ends
-and the case comes back; the lawyer's letter and the move to litigation
-are approved; the legal matter's milestones are logged up to a judgment;
+Day 91 the formal demand gives until day 105, and on day 106 the case is
+placed with an agency; day 115 the agency's return file brings a partial
+payment (and its commission); day 181 the placement ends and the case comes
+back; the lawyer's letter and the move to litigation are approved, and the
+case goes to litigation when the letter's 14 days have run (day 197); the
+legal matter's milestones are logged up to a judgment;
 the evidence bundle is exported and verified. The letters are the real
 letter channel's PDFs.
 """
@@ -72,30 +74,34 @@ def test_from_dpd_0_to_a_judgment(project: Project, register_plugin, monkeypatch
         return steps
 
     approved: dict[int, list[str]] = {}
-    for dpd in range(0, 183):
+    for dpd in range(0, 198):
         project("run", "--now", day(dpd), "--json")
         steps = approve_all(dpd)
         if steps:
             approved[dpd] = steps
         if dpd == 91:
-            # Placed with the agency on day 91, in that day's placement file.
+            # The formal demand went out today; the agency waits for its deadline.
+            assert json.loads(project("agency", "placements", "--json").stdout) == []
+            assert json.loads(project("cases", "show", case_id, "--json").stdout)["stage"] == "onsite"
+        if dpd == 106:
+            # Placed with the agency the day after the deadline, in that day's placement file.
             [placement] = json.loads(project("agency", "placements", "--json").stdout)
-            assert placement["agency"] == "northwind" and placement["placed_on"] == "2026-05-31"
+            assert placement["agency"] == "northwind" and placement["placed_on"] == "2026-06-15"
             assert json.loads(project("cases", "show", case_id, "--json").stdout)["stage"] == "agency"
             folder = project.folder / "agency-out" / "northwind"
-            manifest = json.loads((folder / "placements-2026-05-31.json").read_text())
-            data = (folder / "placements-2026-05-31.csv").read_bytes()
+            manifest = json.loads((folder / "placements-2026-06-15.json").read_text())
+            data = (folder / "placements-2026-06-15.csv").read_bytes()
             assert manifest["sha256"] == hashlib.sha256(data).hexdigest() and manifest["rows"] == 1
-            [line] = read_csv(folder / "placements-2026-05-31.csv")
+            [line] = read_csv(folder / "placements-2026-06-15.csv")
             assert line["case_id"] == case_id and line["balance"] == "12000.00" and line["debtor_name"] == "Customer A"
-        if dpd == 100:
+        if dpd == 115:
             returns = write_returns(project.folder / "northwind-returns.csv", [
                 {"agency": "northwind", "transaction_id": "NW-7001", "case_id": case_id, "type": "contact",
-                 "date": "2026-06-05", "detail": "spoke to the finance director"},
+                 "date": "2026-06-19", "detail": "spoke to the finance director"},
                 {"agency": "northwind", "transaction_id": "NW-7002", "case_id": case_id, "type": "payment",
-                 "date": "2026-06-08", "amount": "2,000.00", "currency": "EUR"},
+                 "date": "2026-06-23", "amount": "2,000.00", "currency": "EUR"},
                 {"agency": "northwind", "transaction_id": "NW-7003", "case_id": case_id, "type": "status",
-                 "date": "2026-06-09", "detail": "payment plan proposed"},
+                 "date": "2026-06-24", "detail": "payment plan proposed"},
             ])
             imported = json.loads(project("agency", "import", str(returns), "--json", now=day(dpd, 12)).stdout)
             assert imported["payments"] == 1 and imported["collected"] == {"EUR": "2000.00"}
@@ -105,6 +111,9 @@ def test_from_dpd_0_to_a_judgment(project: Project, register_plugin, monkeypatch
             recall = project.folder / "agency-out" / "northwind" / "recalls-2026-08-29.csv"
             [line] = read_csv(recall)
             assert line["case_id"] == case_id and line["balance_now"] == "10000.00"
+        if dpd == 196:
+            # The lawyer's letter of day 182 gave until today.
+            assert json.loads(project("cases", "show", case_id, "--json").stdout)["stage"] == "onsite"
 
     assert approved[91] == ["lock-account"]
     assert sorted(approved[181]) == ["enter-litigation", "lawyers-letter"]
@@ -112,8 +121,8 @@ def test_from_dpd_0_to_a_judgment(project: Project, register_plugin, monkeypatch
     assert shown["stage"] == "litigation" and shown["balance"] == "10000.00"
 
     kinds = [(e["kind"], e["dpd"]) for e in json.loads(project("events", "--case", case_id, "--json").stdout)]
-    assert ("agency_placed", 91) in kinds and ("agency_payment", 100) in kinds
-    assert ("agency_recalled", 181) in kinds and ("legal_matter_opened", 182) in kinds
+    assert ("agency_placed", 106) in kinds and ("agency_payment", 115) in kinds
+    assert ("agency_recalled", 181) in kinds and ("legal_matter_opened", 197) in kinds
     # The lawyer's letter went out as a real PDF naming the firm, after approval.
     sent = json.loads(project("events", "--case", case_id, "--kind", "sent", "--json").stdout)
     [lawyers] = [e for e in sent if e["step"] == "lawyers-letter"]
@@ -122,11 +131,11 @@ def test_from_dpd_0_to_a_judgment(project: Project, register_plugin, monkeypatch
     assert "Castle & Reed LLP" in text
 
     # Milestones up to a judgment, with costs.
-    project("legal", "log", case_id, "--milestone", "preservation_requested", "--date", "2026-09-01",
-            "--cost", "300.00", "--note", "freezing order over the warehouse stock", now=day(190))
-    project("legal", "log", case_id, "--milestone", "preservation_granted", "--date", "2026-09-04", now=day(190))
-    project("legal", "log", case_id, "--milestone", "filed", "--date", "2026-09-07", "--court", "Bristol County Court",
-            "--case-number", "K00BS123", "--cost", "455.00", now=day(190))
+    project("legal", "log", case_id, "--milestone", "preservation_requested", "--date", "2026-09-15",
+            "--cost", "300.00", "--note", "freezing order over the warehouse stock", now=day(205))
+    project("legal", "log", case_id, "--milestone", "preservation_granted", "--date", "2026-09-18", now=day(205))
+    project("legal", "log", case_id, "--milestone", "filed", "--date", "2026-09-21", "--court", "Bristol County Court",
+            "--case-number", "K00BS123", "--cost", "455.00", now=day(205))
     project("legal", "log", case_id, "--milestone", "hearing", "--date", "2026-11-12", now=day(260))
     project("legal", "log", case_id, "--milestone", "judgment", "--date", "2026-11-20", "--amount", "10755.00",
             now=day(270))
