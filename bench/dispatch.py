@@ -57,6 +57,8 @@ DUE_ON = dt.date(2026, 3, 1)
 OPENED_ON = dt.date(2026, 2, 20)
 PLAN_AT = dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # days past due 1: overdue notice, email + phone
 IDLE_AT = dt.datetime(2026, 3, 3, 9, 0, tzinfo=UTC)  # days past due 2: no step, nothing due
+# Days past due 3: the next overdue notice, which supersedes day 1's actions still pending.
+NEXT_AT = dt.datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
 POLICY = "trade-receivables"
 ZONES = ("Europe/London", "Europe/Berlin", "America/New_York", None)  # None: the configured zone
 CHUNK = 50_000  # rows per executemany / transaction while generating (small enough not to set the peak RSS)
@@ -256,6 +258,13 @@ def bench_with_null_channels(db: Path, n: int, figures: Figures) -> None:
         seconds, _ = timed(deliver)
         figures.add(f"deliver first {done:,} actions (null channel)", seconds, actions=delivered.sent,
                     failed=delivered.failed, blocked=delivered.blocked, skipped=delivered.skipped)
+
+        # Day 1's actions left undelivered are still pending on day 3: the new
+        # occurrence supersedes each of them (a status change and an event).
+        following = dispatch.RunSummary()
+        seconds, _ = timed(lambda: dispatch.plan(rt, NEXT_AT, following))
+        figures.add("plan day 3 (null channels: supersedes the rest)", seconds, cases=following.cases_planned,
+                    actions=following.planned, superseded=getattr(following, "superseded", None))
 
 
 def yardstick(db: Path, template_db: Path, rows: int, figures: Figures) -> float:

@@ -218,16 +218,23 @@ _INSERT_EVENTS = (
 
 # Pending outreach that an action inserted after ``?`` (an id) replaces: the
 # same case, step and channel, planned for an earlier day, not required.
-# The new rows are a range of ids; the older ones are found through the
-# actions_case index. (old id, old key, case, step, channel, new id, new key,
+# The new rows are a range of ids, the outer loop (CROSS JOIN keeps it so:
+# the planner would otherwise scan every pending action per batch); the
+# older ones are found through the actions_case index. (old id, old key, case, step, channel, new id, new key,
 # new dpd, the case's stage)
 _OLDER_OCCURRENCES = (
     "SELECT o.id, o.key, n.case_id, n.step, n.channel, n.id, n.key, n.dpd, c.stage "
-    "FROM actions AS n JOIN actions AS o ON o.case_id = n.case_id AND o.status = 'pending' "
+    "FROM actions AS n CROSS JOIN actions AS o ON o.case_id = n.case_id AND o.status = 'pending' "
     "JOIN cases AS c ON c.id = n.case_id "
-    "WHERE n.id > ? AND n.status = 'pending' AND n.kind = 'outreach' AND o.kind = 'outreach' "
+    "WHERE n.id > ? AND +n.status = 'pending' AND n.kind = 'outreach' AND o.kind = 'outreach' "
     "AND o.step = n.step AND o.channel = n.channel AND o.required = 0 AND o.planned_for < n.planned_for "
     "ORDER BY o.id"
+)
+
+# Ends older occurrences (rows of id, last_error, updated_at; a padding row's NULL id matches none).
+_SUPERSEDE = (
+    "UPDATE actions SET status = 'superseded', last_error = v.column2, updated_at = v.column3 "
+    "FROM (VALUES {rows}) AS v WHERE actions.id = v.column1 AND actions.status = 'pending'"
 )
 
 # Planning's compare-and-set on a case's cursor: only if nobody planned it since it was read.
@@ -1009,23 +1016,26 @@ class Store:
         steps are never superseded; occurrences of the same day (a step's
         ``at`` times) are not either. Returns the ``superseded`` events.
         """
-        found = self.conn.execute(_OLDER_OCCURRENCES, [last_id]).fetchall()
+        found: dict[int, tuple[Any, ...]] = {}
+        for row in self.conn.execute(_OLDER_OCCURRENCES, [last_id]):
+            found.setdefault(row[0], row)  # one ending per older occurrence, by the first that replaces it
         if not found:
             return []
         now_text = to_text(now)
-        events: list[Event] = []
-        for old_id, old_key, case_id, step, channel, new_id, new_key, dpd, stage in found:
-            changed = self.conn.execute(
-                "UPDATE actions SET status = 'superseded', last_error = ?, updated_at = ? "
-                "WHERE id = ? AND status = 'pending'",
-                [f"superseded by {new_key}", now_text, old_id],
-            ).rowcount
-            if changed:
-                events.append(Event(kind="superseded", at=now, case_id=case_id, stage=stage, dpd=dpd, channel=channel,
-                                    step=step, action_id=old_id,
-                                    data={"key": old_key, "action": ActionKind.OUTREACH.value, "by": new_key,
-                                          "by_action_id": new_id}))
-        return events
+        # Still pending: they were read inside this write transaction.
+        ends = [(old_id, f"superseded by {row[6]}", now_text) for old_id, row in found.items()]
+        if _HAS_UPDATE_FROM:
+            _execute_rows(self.conn, _SUPERSEDE, ends, 3)
+        else:
+            self.conn.executemany(
+                "UPDATE actions SET status = 'superseded', last_error = ?, updated_at = ? WHERE id = ?",
+                [(error, at, old_id) for old_id, error, at in ends])
+        return [
+            Event(kind="superseded", at=now, case_id=case_id, stage=stage, dpd=dpd, channel=channel, step=step,
+                  action_id=old_id, data={"key": old_key, "action": ActionKind.OUTREACH.value, "by": new_key,
+                                          "by_action_id": new_id})
+            for old_id, old_key, case_id, step, channel, new_id, new_key, dpd, stage in found.values()
+        ]
 
     def save_plans_pipelined(self, batches: Iterable[Sequence[CasePlanWrite]], *,
                              depth: int = 2) -> Iterator[SavedPlans]:
