@@ -9,6 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from dunning.cli import load_plugin_commands
 from dunning.plugin_manager import LOAD_ENV
@@ -162,6 +163,10 @@ def _replay(project: Project, server: LoopbackSMTP) -> None:
         pdf = Path(event["data"]["path"])
         pdf = pdf if pdf.is_absolute() else project.folder / pdf
         assert hashlib.sha256(pdf.read_bytes()).hexdigest() == event["data"]["sha256"]
+        if event["step"] == "formal-demand":
+            # The date the letter gives is the one the engine kept.
+            text = " ".join(page.extract_text() for page in PdfReader(pdf).pages)
+            assert "in full by 14 June 2026" in " ".join(text.split())
     # Calls and visits became tasks for collectors.
     calls = [e for e in events if e["kind"] == "sent" and e["channel"] == "phone"]
     assert calls and all(e["data"]["reference"].startswith("call:") for e in calls)
