@@ -175,9 +175,11 @@ def import_(state: State, file: Path, dry_run: bool, as_json: bool) -> None:
 def run(state: State, now_text: str | None, dry_run: bool, as_json: bool) -> None:
     """Plan what is due and deliver what is ready. Meant for cron.
 
-    Running twice for the same moment plans and sends nothing new. Exit
-    code 0 when nothing failed, 3 when some deliveries failed (they are
-    retried on later runs).
+    Running twice for the same moment plans and sends nothing new. The
+    summary adds "missed" (steps dropped because no run happened on their
+    day) and "superseded" (held-back occurrences a newer one replaced) when
+    there are any. Exit code 0 when nothing failed, 3 when some deliveries
+    failed (they are retried on later runs).
     """
     rt = state.runtime()
     now = state.now(now_text)
