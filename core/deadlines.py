@@ -1,15 +1,19 @@
 """The deadline a letter or email announces: "pay by 26 April or the account goes to an agency".
 
-``deadline_for(policy, case, today)`` is pure: the policy, a case and the
-day the message goes out in, the deadline out. It is the last day before
-the next stage change the policy would make for the case, but never sooner
-than the policy's ``notice_days`` after ``today``: a letter sent the day the
-case is due to move still gives the debtor that long. When no stage change
-follows, the deadline is ``notice_days`` away and leads nowhere.
+``deadline_for(policy, case, today, announced)`` is pure: the policy, a
+case, the day the message goes out and the deadline already given, the
+deadline out. It is the last day before the next stage change the policy
+would make for the case, but never sooner than the policy's ``notice_days``
+after ``today``: a letter sent the day the case is due to move still gives
+the debtor that long. When no stage change follows, the deadline is
+``notice_days`` away and leads nowhere. A deadline already given and still
+running is repeated rather than pushed back, so a reminder cannot put the
+stage change off again and again.
 
-The engine keeps what it announced: delivery records the deadline in the
-``sent`` event, and a stage change waits until the day after it
-(``dispatch._Delivery.escalate``, rule ``deadline``).
+The engine keeps what it announced: delivery records the deadline a message
+stated (its ``sent`` event, and the store's ``announced_deadlines``), and a
+stage change waits until the day after it (``dispatch._Delivery.escalate``,
+rule ``deadline``).
 """
 
 from __future__ import annotations
@@ -60,8 +64,10 @@ def next_escalation(policy: Policy, case: Case, today: dt.date) -> tuple[Stage, 
     return None
 
 
-def deadline_for(policy: Policy, case: Case, today: dt.date) -> Deadline:
-    """The deadline a message sent on ``today`` announces for ``case``."""
+def deadline_for(policy: Policy, case: Case, today: dt.date, announced: Deadline | None = None) -> Deadline:
+    """The deadline a message sent on ``today`` announces for ``case``, given the one ``announced`` before (if any)."""
+    if announced is not None and announced.on >= today:
+        return announced  # still running: the debtor keeps the date they were given
     earliest = today + dt.timedelta(days=policy.notice_days)
     upcoming = next_escalation(policy, case, today)
     if upcoming is None:

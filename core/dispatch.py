@@ -433,6 +433,13 @@ class _Delivery:
                                  + (f" until {hold.until}" if hold.until else ""))
         return None
 
+    def _announced(self) -> deadlines.Deadline | None:
+        """The latest deadline a message gave the debtor for this case, if any."""
+        found = self.rt.store.announced_deadline(self.case.id)
+        if found is None:
+            return None
+        return deadlines.Deadline(on=found[0], stage=Stage(found[1]) if found[1] in set(Stage) else None)
+
     def _represented(self) -> bool:
         return any(h.reason == HoldReason.ATTORNEY for h in self.rt.store.holds(self.case.id, active_on=self.today))
 
@@ -536,7 +543,8 @@ class _Delivery:
                          {"step": action.step, "options": action.options, "sender": self.rt.config.notify,
                           # The date a letter or email may set ("pay by ..."); a channel that
                           # states it says so in its facts, and the engine keeps it.
-                          "deadline": deadlines.deadline_for(self.rt.policy, case, self.today).as_context()}),
+                          "deadline": deadlines.deadline_for(self.rt.policy, case, self.today,
+                                                             self._announced()).as_context()}),
             audience, disclosure)
         ctx = DeliveryContext(
             now=self.now, key=action.key, debtor=debtor, contacts=contacts,
@@ -562,10 +570,14 @@ class _Delivery:
             # The channel's own facts go in first so they cannot overwrite the core's.
             facts = {**dict(delivery.data), "reference": delivery.reference, "template": action.template}
             reached = _reached(delivery.data)
+            stated = _stated_deadline(delivery.data)
             with self.rt.store.transaction():
-                if self.done(self._event("sent", **facts), reference=delivery.reference) and reached:
+                sent = self.done(self._event("sent", **facts), reference=delivery.reference)
+                if sent and reached:
                     role = next((audience_of(c.role) for c in contacts if c.value == reached), None)
                     self.rt.store.update_attempt(action.key, contact=reached, role=role)
+                if sent and stated is not None:
+                    self.rt.store.record_deadline(case.id, stated[0], stated[1], action.key, self.now)
         elif delivery.status is DeliveryStatus.DEFERRED:
             assert delivery.until is not None
             reason = delivery.error or "the channel asked to wait"
@@ -633,12 +645,12 @@ class _Delivery:
         if rule is not None and not rule.when.hold(case, case.stage, self.today):
             self.skip("conditions_changed", f"the case no longer meets the conditions for {to_stage}")
             return
-        announced = self.rt.store.announced_deadline(case.id)
-        if announced is not None and announced >= self.today and "trigger" not in action.options:
+        announced = self._announced()
+        if announced is not None and announced.on >= self.today and "trigger" not in action.options:
             # A letter or email told the debtor they had until then; the move waits
             # until the day after. (Signals and broken promises act at once.)
-            until = calendar.local_moment(announced + dt.timedelta(days=1), None, self.rt.config.zone)
-            self.defer("deadline", until, f"waits until after {announced.isoformat()}, the deadline announced "
+            until = calendar.local_moment(announced.on + dt.timedelta(days=1), None, self.rt.config.zone)
+            self.defer("deadline", until, f"waits until after {announced.on.isoformat()}, the deadline announced "
                                           f"to the debtor")
             return
         try:
@@ -734,6 +746,20 @@ def change_stage(rt: Runtime, case: Case, to_stage: Stage, now: dt.datetime, *, 
             record("plugin_error", {"hook": "stage_entered", "plugin": impl.plugin_name, "error": f"{type(exc).__name__}: {exc}"})
     rt.store.wake(case.id, today)
     return moved
+
+
+def _stated_deadline(data: Mapping[str, Any]) -> tuple[dt.date, str | None] | None:
+    """The deadline a channel says its message gave (``deadline``, ``deadline_stage`` in its facts), if any."""
+    text = data.get("deadline")
+    if not isinstance(text, str):
+        return None
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        log.warning("a channel reported a deadline that is not a date", deadline=text)
+        return None
+    stage = data.get("deadline_stage")
+    return day, stage if isinstance(stage, str) else None
 
 
 def _reached(data: Mapping[str, Any]) -> str | None:

@@ -278,3 +278,21 @@ def m008_promise_plans(db: sqlite_utils.Database) -> None:
     # of instalments is several promises sharing a plan id.
     db.execute("ALTER TABLE promises ADD COLUMN approved_by TEXT")
     db.execute("ALTER TABLE promises ADD COLUMN plan_id INTEGER")
+
+
+@migrations()
+def m010_announced_deadlines(db: sqlite_utils.Database) -> None:
+    # The latest deadline a letter or email gave each case ("pay by 14 June"):
+    # the case's next stage change waits until the day after it, and later
+    # messages repeat it while it runs. One row per case, read by its key.
+    db.execute(
+        """
+        CREATE TABLE announced_deadlines (
+            case_id INTEGER PRIMARY KEY REFERENCES cases(id),
+            deadline TEXT NOT NULL,
+            stage TEXT,
+            key TEXT NOT NULL,
+            at TEXT NOT NULL
+        )
+        """
+    )

@@ -817,12 +817,20 @@ class Store:
                 "AND status NOT IN ('sent', 'pending', 'sending', 'awaiting_approval')", chunk))
         return ended
 
-    def announced_deadline(self, case_id: int) -> dt.date | None:
-        """The latest deadline a message sent for the case announced (its ``sent`` event's ``deadline``), if any."""
-        row = self.conn.execute(
-            "SELECT max(json_extract(data, '$.deadline')) FROM events WHERE case_id = ? AND kind = 'sent'", [case_id]
-        ).fetchone()
-        return _date(row[0]) if row and row[0] else None
+    def announced_deadline(self, case_id: int) -> tuple[dt.date, str | None] | None:
+        """The latest deadline a message sent for the case gave, and the stage it leads to; None if none."""
+        row = self.conn.execute("SELECT deadline, stage FROM announced_deadlines WHERE case_id = ?",
+                                [case_id]).fetchone()
+        return (dt.date.fromisoformat(row[0]), row[1]) if row else None
+
+    def record_deadline(self, case_id: int, deadline: dt.date, stage: str | None, key: str, at: dt.datetime) -> None:
+        """Keep the deadline a sent message gave (inside the caller's transaction); an earlier one never replaces a later."""
+        self.conn.execute(
+            "INSERT INTO announced_deadlines (case_id, deadline, stage, key, at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(case_id) DO UPDATE SET deadline = excluded.deadline, stage = excluded.stage, "
+            "key = excluded.key, at = excluded.at WHERE excluded.deadline >= announced_deadlines.deadline",
+            [case_id, deadline.isoformat(), stage, key, to_text(at)],
+        )
 
     def existing_obligation(self, debtor_id: str, reference: str) -> tuple[int, str, str] | None:
         """(amount, currency, due_on) of an obligation already stored under this reference."""

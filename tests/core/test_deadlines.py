@@ -60,3 +60,12 @@ def test_notice_days_come_from_the_policy():
 def test_notice_days_must_be_a_sensible_whole_number(value: str):
     with pytest.raises(PolicyError, match="policy.toml: 'notice_days'"):
         load_policy_text(f'name = "p"\nnotice_days = {value}\n', "policy.toml")
+
+
+def test_a_deadline_still_running_is_repeated_not_pushed_back():
+    given = Deadline(on=day(105), stage=Stage.AGENCY)
+    # A reminder on day 100 repeats 14 June (day 105) instead of giving 14 days more.
+    assert deadline_for(TRADE, case(stage=Stage.ONSITE), day(100), given) == given
+    assert deadline_for(TRADE, case(stage=Stage.ONSITE), day(105), given) == given
+    # Once it has passed, a new message sets a new one.
+    assert deadline_for(TRADE, case(stage=Stage.ONSITE), day(106), given) == Deadline(on=day(120), stage=Stage.AGENCY)
