@@ -155,7 +155,8 @@ def import_(state: State, file: Path, dry_run: bool, as_json: bool) -> None:
     result, _ = import_file(rt.store, file, now=now, today=rt.today(now), dry_run=dry_run, warnings=warnings)
     data = attrs.asdict(result) | {"dry_run": dry_run, "warnings": warnings}
     for warning in warnings:
-        click.echo(f"warning: {warning}", err=True)
+        # stderr ends up in cron mail and log files: the line and field say where, the number is masked.
+        click.echo(f"warning: {log.mask(warning)}", err=True)
     if as_json:
         _print_json(data)
         return
@@ -610,7 +611,8 @@ def policy_check(state: State, file: Path) -> None:
     plugins = load_plugins(state.config)
     warnings = check_channels(pol, plugins.known_channels(), plugins.enabled)
     for warning in warnings:
-        click.echo(f"warning: {warning}", err=True)
+        # stderr ends up in cron mail and log files: the line and field say where, the number is masked.
+        click.echo(f"warning: {log.mask(warning)}", err=True)
     click.echo(f"ok: {file} defines {len(pol.steps)} steps and {len(pol.stages)} stage rules")
 
 
