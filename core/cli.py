@@ -16,9 +16,9 @@ import attrs
 import click
 import structlog
 
-from dunning import calendar, dispatch, evidence, log, money, operations
+from dunning import calendar, checkpoints, dispatch, evidence, log, money, operations
 from dunning.compliance.risk import risk_class
-from dunning.config import Config, ConfigError, load_config, resolve_config_path
+from dunning.config import DEFAULT_EVIDENCE_KEY, Config, ConfigError, load_config, resolve_config_path
 from dunning.evidence import verify_chain
 from dunning.importer import ImportError_, import_file
 from dunning.lifecycle import RESOLUTIONS
@@ -81,7 +81,8 @@ class DunningGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (ConfigError, PolicyError, NotFound, operations.OperationError, ImportError_, money.MoneyError) as exc:
+        except (ConfigError, PolicyError, NotFound, operations.OperationError, ImportError_, money.MoneyError,
+                checkpoints.CheckpointError) as exc:
             raise DunningError(str(exc)) from None
 
 
@@ -133,6 +134,11 @@ def init(state: State, force: bool, policy_name: str) -> None:
     text = text.replace('policy = "trade-receivables"', f"policy = {json.dumps(policy_name)}")
     target.write_text(text, encoding="utf-8")
     click.echo(f"wrote {target}; edit it, then `dunning import FILE` and `dunning run`")
+    key = target.parent / DEFAULT_EVIDENCE_KEY
+    if not key.exists():
+        public = checkpoints.generate_key(key)
+        click.echo(f"wrote {key} (owner-only): it signs the evidence log; keep it away from the database's users. "
+                   f"Public key: {public}")
 
 
 @cli.command(name="import")
@@ -195,7 +201,13 @@ def run(state: State, now_text: str | None, dry_run: bool, as_json: bool) -> Non
             summary = dispatch.run(rt, now, progress=lambda _phase, n: bar.update(n))
     else:
         summary = dispatch.run(rt, now, dry_run=dry_run)
-    data = summary.as_dict() | {"now": calendar.to_text(now), "dry_run": dry_run}
+    signed = None if dry_run else rt.checkpoint(now)
+    if not dry_run and signed is None and not rt.config.evidence_key.exists():
+        structlog.get_logger("dunning").warning(
+            "evidence is not signed: no evidence key (make one with `dunning evidence keygen`)",
+            key_file=str(rt.config.evidence_key))
+    data = summary.as_dict() | {"now": calendar.to_text(now), "dry_run": dry_run,
+                                "checkpoint": signed.as_dict() if signed else None}
     if as_json:
         _print_json(data)
     else:
@@ -374,15 +386,93 @@ def _brief(data: dict[str, Any]) -> str:
 
 
 @cli.command()
+@click.option("--against", "against", type=click.Path(dir_okay=False, path_type=Path), multiple=True,
+              help="A checkpoints file kept elsewhere (JSON lines); may be given more than once.")
+@click.option("--public-key", "public_key", metavar="BASE64",
+              help="The evidence key's public key (from `dunning evidence public-key`), when the private key is "
+                   "not at hand; by default it is read from the key file.")
 @pass_state
-def verify(state: State) -> None:
-    """Check the evidence log's hash chain; report the first broken link."""
+def verify(state: State, against: tuple[Path, ...], public_key: str | None) -> None:
+    """Check the evidence log's hash chain and every signed checkpoint it can see.
+
+    Checkpoints come from the database, from the file beside it
+    (<db>.checkpoints) and from each --against file. A log shorter than a
+    checkpoint, another hash at a checkpointed event, or a checkpoint not
+    signed by the evidence key fails, naming the event.
+    """
     rt = state.runtime()
     report = verify_chain(rt.store.event_rows_for_verify())
-    if report.ok:
-        click.echo(f"ok: {report.checked} events, chain intact")
+    if not report.ok:
+        _fail(f"evidence chain broken at event {report.broken_at}: {report.problem} "
+              f"({report.checked} events before it are intact)")
+    trusted = public_key or _evidence_public_key(rt.config)
+    beside = checkpoints.file_beside(rt.store.path)
+    found = [("database", cp) for cp in rt.store.checkpoints()]
+    for path in ([beside] if beside.exists() else []) + list(against):
+        found += [(str(path), cp) for cp in checkpoints.read_file(path)]
+    last_seq = rt.store.last_seq()
+    problems = checkpoints.disagreements(found, last_seq, rt.store.event_hash, trusted)
+    if problems:
+        _fail(f"evidence does not match a signed checkpoint: {problems[0]}"
+              + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+    if not found:
+        click.echo(f"ok: {report.checked} events, chain intact; no signed checkpoint to check it against "
+                   "(see `dunning evidence keygen`)")
         return
-    _fail(f"evidence chain broken at event {report.broken_at}: {report.problem} ({report.checked} events before it are intact)")
+    # The same checkpoint is usually found in the database and in the file: count it once.
+    distinct = {(cp.seq, cp.hash, cp.signature) for _, cp in found}
+    latest = max((cp for _, cp in found), key=lambda cp: (cp.seq, cp.signed_at))
+    key_note = "" if trusted else "; no evidence key at hand, so each was checked against the key it names"
+    click.echo(f"ok: {report.checked} events, chain intact; {len(distinct)} signed checkpoints agree "
+               f"(latest: event {latest.seq}, signed {latest.signed_at}){key_note}")
+
+
+def _evidence_public_key(config: Config) -> str | None:
+    if not config.evidence_key.exists():
+        return None
+    return checkpoints.public_key_text(checkpoints.load_key(config.evidence_key))
+
+
+@cli.group(name="evidence")
+def evidence_() -> None:
+    """The evidence key and signed checkpoints of the evidence log.
+
+    At the end of every run the head of the hash chain is signed with an
+    Ed25519 key kept outside the database ([evidence] key_file, by default
+    dunning-evidence.key beside dunning.toml) and kept in the database, in
+    <db>.checkpoints and at the record_event mirrors; `dunning verify` then
+    catches a log cut short or rewritten.
+    """
+
+
+@evidence_.command(name="keygen")
+@click.option("--force", is_flag=True, help="Replace an existing key.")
+@pass_state
+def evidence_keygen(state: State, force: bool) -> None:
+    """Make the evidence key (owner-only file) and print its public key."""
+    public = checkpoints.generate_key(state.config.evidence_key, force=force)
+    click.echo(f"wrote {state.config.evidence_key} (owner-only); public key: {public}")
+
+
+@evidence_.command(name="checkpoint")
+@pass_state
+def evidence_checkpoint(state: State) -> None:
+    """Sign the evidence chain's head now (runs do it at their end)."""
+    rt = state.runtime()
+    signed = rt.checkpoint(state.now(), always=True)
+    if signed is None:
+        _fail(f"{rt.config.evidence_key}: no evidence key (make one with `dunning evidence keygen`)")
+    click.echo(f"signed event {signed.seq} ({signed.hash[:16]}…) at {signed.signed_at}")
+
+
+@evidence_.command(name="public-key")
+@pass_state
+def evidence_public_key(state: State) -> None:
+    """Print the evidence key's public key, for auditors: `dunning verify --public-key KEY`."""
+    public = _evidence_public_key(state.config)
+    if public is None:
+        _fail(f"{state.config.evidence_key}: no evidence key (make one with `dunning evidence keygen`)")
+    click.echo(public)
 
 
 # --- operator actions ---------------------------------------------------------------

@@ -19,6 +19,10 @@ DEFAULT_CONFIG_NAME = "dunning.toml"
 NOTIFY_ROLES = ("supervisor", "manager", "general_manager")
 
 
+# Where the evidence key is looked for when ``[evidence] key_file`` is not set: beside the config.
+DEFAULT_EVIDENCE_KEY = "dunning-evidence.key"
+
+
 class ConfigError(ValueError):
     """A config file that cannot be used; the message names the file and key."""
 
@@ -39,6 +43,10 @@ class Config:
     disabled_plugins: tuple[str, ...] = ()
     # The contact rules in force (``[compliance]``): windows, caps, disclosure, promises.
     compliance: Profile = DEFAULT_PROFILE
+    # The private key that signs the evidence chain's checkpoints (``[evidence] key_file``);
+    # ``evidence_key_named`` says whether the config named it (then it must exist).
+    evidence_key: Path = Path(DEFAULT_EVIDENCE_KEY)
+    evidence_key_named: bool = False
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -78,7 +86,7 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
 def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> Config:
     """Validate a parsed TOML document into a ``Config``."""
     _check_keys(data, {"policy", "db", "timezone", "templates", "channels", "delivery", "notify", "plugins",
-                       "compliance"}, "", source)
+                       "compliance", "evidence"}, "", source)
     base = path.parent if path else Path.cwd()
     values: dict[str, Any] = {"path": path}
 
@@ -132,6 +140,14 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> 
     disabled = _expect(plugins.get("disabled", []), list, "plugins.disabled", source)
     values["disabled_plugins"] = tuple(_expect(n, str, "plugins.disabled", source) for n in disabled)
 
+    evidence = _expect(data.get("evidence", {}), dict, "evidence", source)
+    _check_keys(evidence, {"key_file"}, "evidence", source)
+    if "key_file" in evidence:
+        values["evidence_key"] = base / Path(_expect(evidence["key_file"], str, "evidence.key_file", source)).expanduser()
+        values["evidence_key_named"] = True
+    else:
+        values["evidence_key"] = base / DEFAULT_EVIDENCE_KEY
+
     compliance = _expect(data.get("compliance", {}), dict, "compliance", source)
     try:
         values["compliance"] = parse_compliance(compliance, source)
@@ -162,7 +178,7 @@ def load_config(path: Path, *, required: bool = False) -> Config:
     if not path.exists():
         if required:
             raise ConfigError(f"{path}: no such config file")
-        return Config(path=None, db=Path.cwd() / "dunning.db")
+        return Config(path=None, db=Path.cwd() / "dunning.db", evidence_key=Path.cwd() / DEFAULT_EVIDENCE_KEY)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

@@ -278,3 +278,13 @@ def m008_promise_plans(db: sqlite_utils.Database) -> None:
     # of instalments is several promises sharing a plan id.
     db.execute("ALTER TABLE promises ADD COLUMN approved_by TEXT")
     db.execute("ALTER TABLE promises ADD COLUMN plan_id INTEGER")
+
+
+@migrations()
+def m013_checkpoints(db: sqlite_utils.Database) -> None:
+    # Signed heads of the evidence chain (dunning.checkpoints); a copy of each
+    # also goes to a file beside the database and to the record_event mirrors.
+    db.execute(
+        "CREATE TABLE checkpoints (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL, "
+        "signed_at TEXT NOT NULL, public_key TEXT NOT NULL, signature TEXT NOT NULL)"
+    )

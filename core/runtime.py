@@ -10,7 +10,7 @@ from typing import Any
 import jinja2
 import structlog
 
-from dunning import calendar, templates
+from dunning import calendar, checkpoints, templates
 from dunning.channels import Channel, Delivery, RuleContext
 from dunning.config import Config
 from dunning.models import Case, Event
@@ -98,6 +98,30 @@ class Runtime:
         if channel is not None and self.simulated:
             return RecordingChannel(channel.name, tuple(getattr(channel, "needs", ())))
         return channel
+
+    def checkpoint(self, now: dt.datetime, *, always: bool = False) -> checkpoints.Checkpoint | None:
+        """Sign the evidence chain's head and keep the checkpoint in the store, the file beside it and the mirrors.
+
+        None when there is no key and the config names none (unsigned
+        evidence: the caller says so), or, unless ``always``, when the
+        latest checkpoint already covers the head.
+        """
+        if self.simulated:
+            return None
+        path = self.config.evidence_key
+        if not self.config.evidence_key_named and not path.exists():
+            return None
+        key = checkpoints.load_key(path)
+        seq, head = self.store.chain_head()
+        latest = self.store.latest_checkpoint()
+        if not always and latest is not None and (latest.seq, latest.hash) == (seq, head):
+            return None
+        signed = checkpoints.sign(key, seq, head, calendar.to_text(calendar.utc_now()))
+        self.store.add_checkpoint(signed)
+        checkpoints.append_to_file(checkpoints.file_beside(self.store.path), signed)
+        # Mirrors get the checkpoint as an event of its own kind; it is not part of the chain it signs.
+        self._announce([Event(kind="checkpoint", at=now, data=signed.as_dict(), seq=seq, hash=head)])
+        return signed
 
     def _announce(self, events: Sequence[Event]) -> None:
         if self.simulated:

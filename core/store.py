@@ -25,6 +25,7 @@ import attrs
 import sqlite_utils
 
 from dunning import evidence
+from dunning.checkpoints import Checkpoint
 from dunning.calendar import from_text, to_text, utc_now
 from dunning.migrations import migrations as core_migrations
 from dunning.priority import CaseFacts
@@ -655,6 +656,30 @@ class Store:
             record = dict(zip(names, row))
             record["data"] = json.loads(record["data"])
             yield record
+
+    def event_hash(self, seq: int) -> str | None:
+        row = self.conn.execute("SELECT hash FROM events WHERE seq = ?", [seq]).fetchone()
+        return row[0] if row else None
+
+    def chain_head(self) -> tuple[int, str]:
+        """The last event's seq and hash (0 and the genesis hash for an empty log)."""
+        row = self.conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, evidence.GENESIS)
+
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO checkpoints (seq, hash, signed_at, public_key, signature) VALUES (?, ?, ?, ?, ?)",
+                [checkpoint.seq, checkpoint.hash, checkpoint.signed_at, checkpoint.public_key, checkpoint.signature])
+
+    def latest_checkpoint(self) -> Checkpoint | None:
+        row = self.conn.execute(
+            "SELECT seq, hash, signed_at, public_key, signature FROM checkpoints ORDER BY id DESC LIMIT 1").fetchone()
+        return Checkpoint(*row) if row else None
+
+    def checkpoints(self) -> list[Checkpoint]:
+        return [Checkpoint(*row) for row in self.conn.execute(
+            "SELECT seq, hash, signed_at, public_key, signature FROM checkpoints ORDER BY id")]
 
     # --- reading ---------------------------------------------------------------
 
