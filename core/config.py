@@ -47,6 +47,8 @@ class Config:
     # ``evidence_key_named`` says whether the config named it (then it must exist).
     evidence_key: Path = Path(DEFAULT_EVIDENCE_KEY)
     evidence_key_named: bool = False
+    # ``[store] synchronous``: "full" (every commit on disk before it counts) or "normal".
+    synchronous: str = "full"
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -86,7 +88,7 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
 def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> Config:
     """Validate a parsed TOML document into a ``Config``."""
     _check_keys(data, {"policy", "db", "timezone", "templates", "channels", "delivery", "notify", "plugins",
-                       "compliance", "evidence"}, "", source)
+                       "compliance", "evidence", "store"}, "", source)
     base = path.parent if path else Path.cwd()
     values: dict[str, Any] = {"path": path}
 
@@ -139,6 +141,14 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> 
     _check_keys(plugins, {"disabled"}, "plugins", source)
     disabled = _expect(plugins.get("disabled", []), list, "plugins.disabled", source)
     values["disabled_plugins"] = tuple(_expect(n, str, "plugins.disabled", source) for n in disabled)
+
+    store = _expect(data.get("store", {}), dict, "store", source)
+    _check_keys(store, {"synchronous"}, "store", source)
+    if "synchronous" in store:
+        mode = _expect(store["synchronous"], str, "store.synchronous", source)
+        if mode not in ("full", "normal"):
+            raise ConfigError(f"{source}: 'store.synchronous' must be \"full\" or \"normal\", got {mode!r}")
+        values["synchronous"] = mode
 
     evidence = _expect(data.get("evidence", {}), dict, "evidence", source)
     _check_keys(evidence, {"key_file"}, "evidence", source)

@@ -43,7 +43,7 @@ class Runtime:
         self.plugins: Plugins = load_plugins(config, extra_plugins)
         self.policy = policy or load_policy(config.policy, config.base_dir)
         self.policy_warnings = check_channels(self.policy, self.plugins.known_channels(), self.plugins.enabled)
-        self.store = Store(db_path or config.db, self.plugins.migrations)
+        self.store = Store(db_path or config.db, self.plugins.migrations, synchronous=config.synchronous)
         self.store.on_events = self._announce
         self._envs: dict[str, jinja2.Environment] = {}
 

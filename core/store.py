@@ -414,8 +414,8 @@ class _PlanWriterThread:
 
     _STOP = None
 
-    def __init__(self, file: str, depth: int):
-        self._file = file
+    def __init__(self, file: str, depth: int, synchronous: str):
+        self._file, self._synchronous = file, synchronous
         self._todo: queue.Queue[Sequence[CasePlanWrite] | None] = queue.Queue(maxsize=max(depth, 1))
         self._done: queue.SimpleQueue[tuple[SavedPlans, list[Sequence[Event]]] | BaseException] = queue.SimpleQueue()
         self._stopping = threading.Event()
@@ -465,7 +465,7 @@ class _PlanWriterThread:
         writer: Store | None = None
         failed = False
         try:
-            writer = Store._another_connection(self._file)
+            writer = Store._another_connection(self._file, self._synchronous)
         except BaseException as exc:
             failed = True
             self._done.put(exc)
@@ -490,26 +490,36 @@ class _PlanWriterThread:
                 writer.close()
 
 
+# ``[store] synchronous``: how hard SQLite pushes each commit to the disk.
+SYNCHRONOUS_MODES = ("full", "normal")
+
+
 class Store:
     """One SQLite database file, with the core's schema and the plugins' tables."""
 
-    def __init__(self, path: str | Path, plugin_migrations: Mapping[str, Sequence[Migration]] | None = None):
-        self._open(path)
+    def __init__(self, path: str | Path, plugin_migrations: Mapping[str, Sequence[Migration]] | None = None,
+                 *, synchronous: str = "full"):
+        self._open(path, synchronous)
         self.migrate(plugin_migrations or {})
 
-    def _open(self, path: str | Path) -> None:
+    def _open(self, path: str | Path, synchronous: str) -> None:
+        if synchronous not in SYNCHRONOUS_MODES:
+            raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}, got {synchronous!r}")
         self.path = Path(path)
+        self.synchronous = synchronous
         self.db = sqlite_utils.Database(self.path, execute_plugins=False)
         self.conn: sqlite3.Connection = self.db.conn
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA busy_timeout=30000")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
+        # FULL: in WAL mode NORMAL may lose the last commits on a power cut, and a
+        # lost "sent" is a message sent twice. NORMAL only for those who accept that.
+        self.conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
         self._pending_events = _StampedEvents()
         self._last_link: tuple[int, str] | None = None
         self.on_events: Callable[[Sequence[Event]], None] | None = None
 
     @classmethod
-    def _another_connection(cls, file: str) -> "Store":
+    def _another_connection(cls, file: str, synchronous: str) -> "Store":
         """A Store on a database file that a Store already opened (and migrated), for a second thread.
 
         Same pragmas; no migrations. Its connection belongs to the thread
@@ -517,7 +527,7 @@ class Store:
         ``on_events``.
         """
         other = cls.__new__(cls)
-        other._open(file)
+        other._open(file, synchronous)
         return other
 
     def _database_file(self) -> str | None:
@@ -1014,7 +1024,7 @@ class Store:
         if second is None:
             yield SavedPlans(len(first), *self.save_plans(first))
             return
-        writer = _PlanWriterThread(file, depth)
+        writer = _PlanWriterThread(file, depth, self.synchronous)
         try:
             for writes in itertools.chain((first, second), source):
                 writer.put(writes)  # blocks while ``depth`` batches wait: memory stays bounded
