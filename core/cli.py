@@ -16,7 +16,7 @@ import attrs
 import click
 import structlog
 
-from dunning import calendar, checkpoints, dispatch, evidence, log, money, operations
+from dunning import calendar, checkpoints, dispatch, evidence, log, money, operations, privacy
 from dunning.compliance.risk import risk_class
 from dunning.config import DEFAULT_EVIDENCE_KEY, Config, ConfigError, load_config, resolve_config_path
 from dunning.evidence import verify_chain
@@ -56,6 +56,10 @@ class State:
     def config(self) -> Config:
         if self._config is None:
             self._config = load_config(self.config_path, required=self.config_required)
+            if self._config.holds_secret and self._config.path and privacy.readable_by_others(self._config.path):
+                structlog.get_logger("dunning").warning(
+                    "the config holds a password or token and others can read it: chmod 600 it, or move the "
+                    "secret to an environment variable (password_env, token_env)", config=str(self._config.path))
         return self._config
 
     def now(self, override: str | None = None) -> dt.datetime:
@@ -110,6 +114,7 @@ def cli(ctx: click.Context, config_path: str | None, db: str | None, log_format:
     (from cron). `dunning demo` shows the whole thing on sample data.
     """
     log.configure(log_format)
+    privacy.owner_only()
     ctx.obj = State(config_path, db, now_text)
     ctx.obj.log_format = log_format
 
@@ -133,6 +138,7 @@ def init(state: State, force: bool, policy_name: str) -> None:
     text = resources.files("dunning").joinpath("init/dunning.toml").read_text(encoding="utf-8")
     text = text.replace('policy = "trade-receivables"', f"policy = {json.dumps(policy_name)}")
     target.write_text(text, encoding="utf-8")
+    target.chmod(0o600)  # it will hold passwords and tokens: an overwritten file keeps its old mode otherwise
     click.echo(f"wrote {target}; edit it, then `dunning import FILE` and `dunning run`")
     key = target.parent / DEFAULT_EVIDENCE_KEY
     if not key.exists():

@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from dunning import privacy
 from dunning.compliance.profiles import DEFAULT as DEFAULT_PROFILE
 from dunning.compliance.profiles import ComplianceError, Profile, parse_compliance
 
@@ -49,6 +50,8 @@ class Config:
     evidence_key_named: bool = False
     # ``[store] synchronous``: "full" (every commit on disk before it counts) or "normal".
     synchronous: str = "full"
+    # A password or token written in the file itself (not named through *_env).
+    holds_secret: bool = False
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -90,7 +93,7 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> 
     _check_keys(data, {"policy", "db", "timezone", "templates", "channels", "delivery", "notify", "plugins",
                        "compliance", "evidence", "store"}, "", source)
     base = path.parent if path else Path.cwd()
-    values: dict[str, Any] = {"path": path}
+    values: dict[str, Any] = {"path": path, "holds_secret": privacy.holds_secret(data)}
 
     if "policy" in data:
         values["policy"] = _expect(data["policy"], str, "policy", source)

@@ -10,7 +10,7 @@ from typing import Any
 import jinja2
 import structlog
 
-from dunning import calendar, checkpoints, templates
+from dunning import calendar, checkpoints, privacy, templates
 from dunning.channels import Channel, Delivery, RuleContext
 from dunning.config import Config
 from dunning.models import Case, Event
@@ -36,6 +36,8 @@ class Runtime:
 
     def __init__(self, config: Config, *, db_path: Path | None = None, extra_plugins: Sequence[object] = (),
                  policy: Policy | None = None, simulated: bool = False):
+        # Debtors' data goes into every file the engine writes: owner-only, whatever the umask.
+        privacy.owner_only()
         self.config = config
         # A rehearsal: channels record instead of sending, and plugins' side
         # effects (record_event mirrors, stage_entered actions) do not run.
