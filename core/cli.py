@@ -308,7 +308,7 @@ def cases_list(state: State, stage: str | None, status: str | None, limit: int |
 
 
 def _case_id(value: str) -> int:
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         _fail(f"case id must be a number, got {value!r}")
     return int(value)
 

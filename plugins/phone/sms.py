@@ -160,7 +160,7 @@ def retry_after(value: str | None, now: dt.datetime) -> dt.datetime | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return now + dt.timedelta(seconds=int(value))
     try:
         when = email.utils.parsedate_to_datetime(value)

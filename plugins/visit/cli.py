@@ -141,7 +141,7 @@ def log(state: Any, case_id: str, outcome: str, note: str | None, closed: bool, 
     promise, `paid` the payment (reference visit:<task id>). If any part is
     refused, nothing is written.
     """
-    if not case_id.isdigit():
+    if not (case_id.isascii() and case_id.isdigit()):
         raise click.ClickException(f"case id must be a number, got {case_id!r}")
     rt = _runtime(state)
     now = state.now()
