@@ -26,9 +26,9 @@ from dunning.output import print_json as _print_json
 from dunning.output import print_table as _table
 from dunning.models import SIGNAL_KINDS, Action, Case, Event, HoldReason, Stage, Status
 from dunning.plugin_manager import LOAD_ENV, load_plugins, new_plugin_manager, _entry_points
-from dunning.policy import PRESETS, PolicyError, check_channels, load_policy_text, preset_text
+from dunning.policy import PRESETS, PolicyError, check_channels, load_policy_text, preset_text, read_policy_file
 from dunning.runtime import Runtime
-from dunning.store import NotFound
+from dunning.store import NotFound, StoreError
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_DELIVERY_FAILED = 3
@@ -86,7 +86,7 @@ class DunningGroup(click.Group):
         try:
             return super().invoke(ctx)
         except (ConfigError, PolicyError, NotFound, operations.OperationError, ImportError_, money.MoneyError,
-                checkpoints.CheckpointError) as exc:
+                checkpoints.CheckpointError, StoreError) as exc:
             raise DunningError(str(exc)) from None
 
 
@@ -150,9 +150,11 @@ def init(state: State, force: bool, policy_name: str) -> None:
 @cli.command(name="import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
+@click.option("--encoding", default="utf-8", show_default=True,
+              help="The file's text encoding; cp1252 for many spreadsheet exports.")
 @json_option
 @pass_state
-def import_(state: State, file: Path, dry_run: bool, as_json: bool) -> None:
+def import_(state: State, file: Path, dry_run: bool, encoding: str, as_json: bool) -> None:
     """Import debtors and obligations from a CSV or JSON file.
 
     One row per obligation, columns: debtor_id, name, kind, email, mobile,
@@ -164,7 +166,8 @@ def import_(state: State, file: Path, dry_run: bool, as_json: bool) -> None:
     rt = state.runtime()
     now = state.now()
     warnings: list[str] = []
-    result, _ = import_file(rt.store, file, now=now, today=rt.today(now), dry_run=dry_run, warnings=warnings)
+    result, _ = import_file(rt.store, file, now=now, today=rt.today(now), dry_run=dry_run, warnings=warnings,
+                            encoding=encoding)
     data = attrs.asdict(result) | {"dry_run": dry_run, "warnings": warnings}
     for warning in warnings:
         # stderr ends up in cron mail and log files: the line and field say where, the number is masked.
@@ -673,7 +676,7 @@ def policy_show(state: State, name: str | None, timeline: bool) -> None:
             path = state.config.base_dir / path
         if not path.exists():
             _fail(f"{target}: neither a preset ({', '.join(PRESETS)}) nor an existing policy file")
-        text = path.read_text(encoding="utf-8")
+        text = read_policy_file(path)
         pol = load_policy_text(text, str(path))
     if not timeline:
         click.echo(text, nl=False)
@@ -703,7 +706,7 @@ def policy_show(state: State, name: str | None, timeline: bool) -> None:
 @pass_state
 def policy_check(state: State, file: Path) -> None:
     """Validate a policy file against the installed and enabled channels."""
-    pol = load_policy_text(file.read_text(encoding="utf-8"), str(file))
+    pol = load_policy_text(read_policy_file(file), str(file))
     plugins = load_plugins(state.config)
     warnings = check_channels(pol, plugins.known_channels(), plugins.enabled)
     for warning in warnings:

@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from dunning import privacy
+from dunning import privacy, text_checks
 from dunning.compliance.profiles import DEFAULT as DEFAULT_PROFILE
 from dunning.compliance.profiles import ComplianceError, Profile, parse_compliance
 
@@ -193,7 +193,11 @@ def load_config(path: Path, *, required: bool = False) -> Config:
             raise ConfigError(f"{path}: no such config file")
         return Config(path=None, db=Path.cwd() / "dunning.db", evidence_key=Path.cwd() / DEFAULT_EVIDENCE_KEY)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = text_checks.read_utf8(path)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     return parse_config(data, path=path.resolve(), source=str(path))

@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from dunning import lifecycle, money
+from dunning import lifecycle, money, text_checks
 from dunning.compliance.risk import Risk, risk_class
 from dunning.config import NOTIFY_ROLES
 from dunning.models import SIGNAL_KINDS, ActionKind, Case, Stage, Status
@@ -430,7 +430,14 @@ def load_policy(name_or_path: str, base_dir: Path | None = None) -> Policy:
         raise PolicyError(
             f"{name_or_path}: neither a preset ({', '.join(PRESETS)}) nor an existing policy file"
         )
-    return load_policy_text(path.read_text(encoding="utf-8"), str(path))
+    return load_policy_text(read_policy_file(path), str(path))
+
+
+def read_policy_file(path: Path) -> str:
+    try:
+        return text_checks.read_utf8(path)
+    except ValueError as exc:
+        raise PolicyError(f"{path}: {exc}") from None
 
 
 def preset_text(name: str) -> str:

@@ -490,6 +490,10 @@ class _PlanWriterThread:
                 writer.close()
 
 
+class StoreError(ValueError):
+    """A database file that cannot be used; the message names it."""
+
+
 # ``[store] synchronous``: how hard SQLite pushes each commit to the disk.
 SYNCHRONOUS_MODES = ("full", "normal")
 
@@ -507,9 +511,15 @@ class Store:
             raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}, got {synchronous!r}")
         self.path = Path(path)
         self.synchronous = synchronous
-        self.db = sqlite_utils.Database(self.path, execute_plugins=False)
-        self.conn: sqlite3.Connection = self.db.conn
-        self.conn.execute("PRAGMA journal_mode=WAL")
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: is a folder, not a database file")
+        try:
+            self.db = sqlite_utils.Database(self.path, execute_plugins=False)
+            self.conn: sqlite3.Connection = self.db.conn
+            self.conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.DatabaseError as exc:
+            reason = "not a SQLite database" if "not a database" in str(exc) else f"cannot be opened ({exc})"
+            raise StoreError(f"{self.path}: {reason}") from None
         self.conn.execute("PRAGMA busy_timeout=30000")
         # FULL: in WAL mode NORMAL may lose the last commits on a power cut, and a
         # lost "sent" is a message sent twice. NORMAL only for those who accept that.
