@@ -364,8 +364,10 @@ def events(state: State, case_id: int | None, kind: str | None, limit: int | Non
 
 def _brief(data: dict[str, Any]) -> str:
     # One line per event: line breaks inside values (addresses, notes) would break the table.
-    # The rule behind a block or a deferral first: it must survive the cut at 80 characters.
-    ordered = sorted(data.items(), key=lambda item: item[0] != "rule")
+    # The rule behind a block or a deferral first, then the profile and jurisdiction it
+    # came from: they must survive the cut at 80 characters.
+    first = ("rule", "profile", "jurisdiction")
+    ordered = sorted(data.items(), key=lambda item: first.index(item[0]) if item[0] in first else len(first))
     parts = [f"{k}={' / '.join(str(v).splitlines()) if isinstance(v, str) else v}"
              for k, v in ordered if k not in ("key",) and v not in (None, "", [], {})]
     text = ", ".join(parts)

@@ -15,12 +15,13 @@ from typing import Any
 import attrs
 
 from dunning import money, phones
+from dunning.compliance.jurisdictions import subdivision_error
 from dunning.models import Contact, ContactKind, ContactRole, Debtor, DebtorKind
 from dunning.store import ImportedObligation, ImportResult, Store
 
 COLUMNS = (
     "debtor_id", "name", "kind", "email", "mobile", "work_phone", "home_phone", "address",
-    "country", "timezone", "reference", "amount", "currency", "issued_on", "due_on",
+    "country", "region", "timezone", "reference", "amount", "currency", "issued_on", "due_on",
 )
 REQUIRED = ("debtor_id", "name", "reference", "amount", "currency", "due_on")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -137,6 +138,14 @@ def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None,
         country = _text(row, "country").upper() or None
         if country and not re.fullmatch(r"[A-Z]{2}", country):
             bad("country", f"must be a two-letter ISO code, got {country!r}")
+        # Optional: the subdivision (US-NY) whose contact rules may differ from the country's.
+        region = _text(row, "region").upper() or None
+        if region:
+            problem = subdivision_error(country, region)
+            if problem:
+                bad("region", problem)
+            elif country is None:
+                country = region.split("-", 1)[0]
         email = _text(row, "email")
         if email and not _EMAIL.match(email):
             bad("email", f"not an email address: {email!r}")
@@ -165,7 +174,7 @@ def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None,
             errors.extend(problems)
             continue
         debtor = Debtor(id=debtor_id, name=_text(row, "name"), kind=DebtorKind(kind), country=country,
-                        timezone=timezone, locale=_text(row, "locale") or None)
+                        timezone=timezone, locale=_text(row, "locale") or None, region=region)
         first = debtors.get(debtor_id)
         if first is None:
             debtors[debtor_id] = (line, debtor)

@@ -278,3 +278,9 @@ def m008_promise_plans(db: sqlite_utils.Database) -> None:
     # of instalments is several promises sharing a plan id.
     db.execute("ALTER TABLE promises ADD COLUMN approved_by TEXT")
     db.execute("ALTER TABLE promises ADD COLUMN plan_id INTEGER")
+
+
+@migrations()
+def m011_debtor_region(db: sqlite_utils.Database) -> None:
+    # The debtor's ISO 3166-2 subdivision (US-NY): [compliance.jurisdictions] may bind a state's rules.
+    db.execute("ALTER TABLE debtors ADD COLUMN region TEXT")
