@@ -433,7 +433,8 @@ def promise(state: State, case_id: str, amount: str, due_text: str, then: tuple[
 @cli.command()
 @click.argument("case_id")
 @click.option("--reason", required=True, type=click.Choice([r.value for r in HoldReason]), help="Why the case is held.")
-@click.option("--until", "until", type=click.DateTime(formats=["%Y-%m-%d"]), help="Lift the hold by itself on this date.")
+@click.option("--until", "until", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Lift the hold by itself on this date (not a dispute: that needs `release --verification-sent`).")
 @click.option("--note", help="Free text kept with the hold.")
 @pass_state
 def hold(state: State, case_id: str, reason: str, until: dt.datetime | None, note: str | None) -> None:
@@ -484,7 +485,9 @@ def resolve(state: State, case_id: str, resolution: str, reason: str) -> None:
 
 @cli.command(name="opt-out")
 @click.argument("debtor_id")
-@click.option("--channel", required=True, help="The channel the debtor asked to stop (email, sms, phone, ...).")
+@click.option("--channel", required=True,
+              help="The enabled channel (email, sms, phone, ...) or the medium (call, text, email, letter, visit, "
+                   "other) the debtor asked to stop.")
 @click.option("--contact", help="Only this address or number (default: the whole channel).")
 @click.option("--note", help="How the request came in (kept as evidence).")
 @click.option("--withdraw", is_flag=True, help="The debtor takes the request back.")
