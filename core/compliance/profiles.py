@@ -207,11 +207,11 @@ def parse_compliance(table: Mapping[str, Any], source: str, channels: Collection
     def fail(key: str, message: str) -> ComplianceError:
         return ComplianceError(f"{source}: 'compliance.{key}' {message}")
 
-    def known(key: str, name: Any, *, media: bool = True) -> str:
+    def known(key: str, name: Any, *, media: bool = True) -> None:
         if isinstance(name, str) and (name in channels or (media and name in MEDIA)):
-            return name
+            return
         allowed = (f"a medium ({', '.join(MEDIA)}) or " if media else "") + f"a channel ({', '.join(sorted(channels))})"
-        return _raise(fail(key, f"must name {allowed}, got {name!r}"))
+        raise fail(key, f"must name {allowed}, got {name!r}")
 
     for key in table:
         if key not in _KEYS:
@@ -283,10 +283,6 @@ def parse_compliance(table: Mapping[str, Any], source: str, channels: Collection
             known(f"caps[{i}].channel", cap.channel)
         changes["caps"] = parsed
     return attrs.evolve(profile, **changes) if changes else profile
-
-
-def _raise(error: Exception) -> Any:
-    raise error
 
 
 def _list_of_tables(value: Any, fail: Any) -> list[Mapping[str, Any]]:
