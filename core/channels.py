@@ -63,6 +63,12 @@ class Channel(Protocol):
     """A way of reaching a debtor, registered through ``register_channels``.
 
     ``name`` is what the policy and ``[channels] enabled`` refer to;
+    ``medium`` says what kind of contact it makes: ``"call"``, ``"text"``,
+    ``"email"``, ``"letter"``, ``"visit"`` or ``"other"``. The contact rules
+    (windows, caps, opt-outs, holds) bind by medium, so a ``whatsapp``
+    channel with ``medium = "text"`` is held to the text rules with no
+    configuration; one that declares none gets the strictest window and the
+    caps for ``other``, and a warning at start-up.
     ``needs`` lists the contact kinds it can use (``"email"``, ``"mobile"``,
     ``"postal"``, ...); ``send`` delivers one action and must not raise for
     expected failures: return ``Delivery.failed`` or ``Delivery.deferred``.
@@ -173,6 +179,8 @@ class RuleContext:
     now: dt.datetime
     config: Config
     store: Any
+    # Each registered channel's medium as it declares it (None: declares none).
+    media: Mapping[str, str | None] = attrs.field(factory=dict)
 
 
 @attrs.frozen

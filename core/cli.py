@@ -386,8 +386,10 @@ def events(state: State, case_id: int | None, kind: str | None, limit: int | Non
 
 def _brief(data: dict[str, Any]) -> str:
     # One line per event: line breaks inside values (addresses, notes) would break the table.
-    # The rule behind a block or a deferral first: it must survive the cut at 80 characters.
-    ordered = sorted(data.items(), key=lambda item: item[0] != "rule")
+    # The rule behind a block or a deferral first, then the profile and jurisdiction it
+    # came from: they must survive the cut at 80 characters.
+    first = ("rule", "profile", "jurisdiction")
+    ordered = sorted(data.items(), key=lambda item: first.index(item[0]) if item[0] in first else len(first))
     parts = [f"{k}={' / '.join(str(v).splitlines()) if isinstance(v, str) else v}"
              for k, v in ordered if k not in ("key",) and v not in (None, "", [], {})]
     text = ", ".join(parts)
@@ -531,7 +533,8 @@ def promise(state: State, case_id: str, amount: str, due_text: str, then: tuple[
 @cli.command()
 @click.argument("case_id")
 @click.option("--reason", required=True, type=click.Choice([r.value for r in HoldReason]), help="Why the case is held.")
-@click.option("--until", "until", type=click.DateTime(formats=["%Y-%m-%d"]), help="Lift the hold by itself on this date.")
+@click.option("--until", "until", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Lift the hold by itself on this date (not a dispute: that needs `release --verification-sent`).")
 @click.option("--note", help="Free text kept with the hold.")
 @pass_state
 def hold(state: State, case_id: str, reason: str, until: dt.datetime | None, note: str | None) -> None:
@@ -582,7 +585,9 @@ def resolve(state: State, case_id: str, resolution: str, reason: str) -> None:
 
 @cli.command(name="opt-out")
 @click.argument("debtor_id")
-@click.option("--channel", required=True, help="The channel the debtor asked to stop (email, sms, phone, ...).")
+@click.option("--channel", required=True,
+              help="The enabled channel (email, sms, phone, ...) or the medium (call, text, email, letter, visit, "
+                   "other) the debtor asked to stop.")
 @click.option("--contact", help="Only this address or number (default: the whole channel).")
 @click.option("--note", help="How the request came in (kept as evidence).")
 @click.option("--withdraw", is_flag=True, help="The debtor takes the request back.")

@@ -13,8 +13,11 @@ from typing import Any
 import attrs
 
 from dunning import privacy, text_checks
+from dunning.compliance.jurisdictions import Chosen, parse_jurisdictions, profile_for
+from dunning.compliance.media import STANDARD_MEDIA
 from dunning.compliance.profiles import DEFAULT as DEFAULT_PROFILE
 from dunning.compliance.profiles import ComplianceError, Profile, parse_compliance
+from dunning.models import Debtor
 
 DEFAULT_CONFIG_NAME = "dunning.toml"
 NOTIFY_ROLES = ("supervisor", "manager", "general_manager")
@@ -43,6 +46,7 @@ class Config:
     notify: Mapping[str, str] = attrs.field(factory=dict)
     disabled_plugins: tuple[str, ...] = ()
     # The contact rules in force (``[compliance]``): windows, caps, disclosure, promises.
+    # The fallback: a debtor whose jurisdiction is mapped gets that profile instead.
     compliance: Profile = DEFAULT_PROFILE
     # The private key that signs the evidence chain's checkpoints (``[evidence] key_file``);
     # ``evidence_key_named`` says whether the config named it (then it must exist).
@@ -52,6 +56,8 @@ class Config:
     synchronous: str = "full"
     # A password or token written in the file itself (not named through *_env).
     holds_secret: bool = False
+    # ``[compliance.jurisdictions]``: ISO 3166 country or subdivision -> profile.
+    jurisdictions: Mapping[str, Profile] = attrs.field(factory=dict)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -63,6 +69,10 @@ class Config:
 
     def settings_for(self, channel: str) -> Mapping[str, Any]:
         return self.channel_settings.get(channel, {})
+
+    def profile_for(self, debtor: Debtor | None) -> Chosen:
+        """The contact rules that bind ``debtor``, with the jurisdiction they came from."""
+        return profile_for(self.compliance, self.jurisdictions, debtor)
 
 
 def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str, source: str) -> None:
@@ -162,8 +172,11 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> 
         values["evidence_key"] = base / DEFAULT_EVIDENCE_KEY
 
     compliance = _expect(data.get("compliance", {}), dict, "compliance", source)
+    # A window or cap may name a channel the core knows, one that is enabled or one with settings.
+    channel_names = {*STANDARD_MEDIA, *enabled, *settings}
     try:
-        values["compliance"] = parse_compliance(compliance, source)
+        values["compliance"] = parse_compliance(compliance, source, channel_names)
+        values["jurisdictions"] = parse_jurisdictions(compliance.get("jurisdictions", {}), source, values["compliance"])
     except ComplianceError as exc:
         raise ConfigError(str(exc)) from None
     return Config(**values)

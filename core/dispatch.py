@@ -24,6 +24,7 @@ import structlog
 from dunning import calendar, lifecycle
 from dunning.channels import (Delivery, DeliveryContext, DeliveryStatus, RunContext, StageContext, audience_of,
                               usable_contacts)
+from dunning.compliance.media import applies_to, medium_of
 from dunning.models import (OPEN_ACTION_STATUSES, Action, ActionKind, ActionStatus, Case, Event, HoldReason,
                             PromiseStatus, Stage)
 from dunning.policy import Plan, Planned, evaluate
@@ -332,6 +333,8 @@ class _Delivery:
         self.rt, self.action, self.claimer, self.now, self.summary = rt, action, claimer, now, summary
         self.case = rt.store.case(action.case_id)
         self.today = rt.today(now)
+        # The debtor's own contact rules (by jurisdiction), looked up once.
+        self.rules = rt.config.profile_for(rt.store.debtor(self.case.debtor_id))
 
     # outcomes ---------------------------------------------------------------
 
@@ -352,7 +355,8 @@ class _Delivery:
         self._finish(ActionStatus.CANCELLED, self._event("cancelled", reason=reason))
 
     def block(self, verdict: Verdict) -> None:
-        if self._finish(ActionStatus.BLOCKED, self._event("blocked", rule=verdict.rule, reason=verdict.reason),
+        if self._finish(ActionStatus.BLOCKED, self._event("blocked", rule=verdict.rule, reason=verdict.reason,
+                                                          **self.rules.evidence()),
                         error=f"{verdict.rule}: {verdict.reason}"):
             self.summary.blocked += 1
             self.summary.blocked_by_rule[verdict.rule] = self.summary.blocked_by_rule.get(verdict.rule, 0) + 1
@@ -362,13 +366,13 @@ class _Delivery:
         # very run, for ever; it waits at least until the next minute.
         if until <= self.now:
             until = self.now + dt.timedelta(minutes=1)
-        event = self._event("deferred", rule=rule, reason=reason, until=calendar.to_text(until))
+        event = self._event("deferred", rule=rule, reason=reason, until=calendar.to_text(until), **self.rules.evidence())
         if self._finish(ActionStatus.PENDING, event, not_before=until, count_attempt=count_attempt):
             self.summary.deferred += 1
             self.summary.deferred_by_rule[rule] = self.summary.deferred_by_rule.get(rule, 0) + 1
 
     def ask_approval(self, verdict: Verdict) -> None:
-        event = self._event("approval_requested", rule=verdict.rule, reason=verdict.reason)
+        event = self._event("approval_requested", rule=verdict.rule, reason=verdict.reason, **self.rules.evidence())
         if self._finish(ActionStatus.AWAITING_APPROVAL, event):
             self.summary.awaiting_approval += 1
 
@@ -416,7 +420,7 @@ class _Delivery:
         holds = self.rt.store.holds(self.case.id, active_on=self.today)
         for hold in holds:
             if hold.reason == HoldReason.CEASE and self.action.kind is ActionKind.OUTREACH \
-                    and self.action.template in self.rt.config.compliance.cease_permitted_templates:
+                    and self.action.template in self.rules.profile.cease_permitted_templates:
                 continue  # one of the notices the law still allows after a cease request
             if hold.reason == HoldReason.ATTORNEY and self.action.kind is ActionKind.OUTREACH:
                 continue  # goes to the attorney instead (see ``outreach``)
@@ -488,16 +492,20 @@ class _Delivery:
             return
         debtor = self.rt.store.debtor(case.debtor_id)
         assert debtor is not None
-        opt_outs = self.rt.store.opt_outs(debtor.id, channel.name)
+        # An opt-out of the channel or of its medium ("text": every texting channel).
+        medium = medium_of(channel.name, self.rt.plugins.media)
+        opt_outs = [(name, contact) for name, contact in self.rt.store.opt_outs(debtor.id)
+                    if applies_to(name, channel.name, medium)]
         confirming = action.options.get("confirms_opt_out")
         if any(contact is None for _, contact in opt_outs) and confirming is None:
-            self.block(Verdict.block(f"opt_out:{channel.name}", f"the debtor opted out of {channel.name}"))
+            named = next(name for name, contact in opt_outs if contact is None)
+            self.block(Verdict.block(f"opt_out:{named}", f"the debtor opted out of {named}"))
             return
         opted_out = frozenset(contact for _, contact in opt_outs if contact)
         audience = "attorney" if self._represented() else str(action.options.get("audience", "debtor"))
         disclosure = str(action.options.get("disclosure", "none"))
         contacts = self.rt.store.contacts(debtor.id)
-        profile = self.rt.config.compliance
+        profile = self.rules.profile
         excluded = opted_out
         if audience == "contacts" and disclosure == "location" and profile.third_party_at_most_once:
             # A third party asked for the debtor's whereabouts is asked once only.

@@ -7,7 +7,6 @@ import datetime as dt
 import difflib
 import io
 import json
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -15,12 +14,13 @@ from typing import Any
 import attrs
 
 from dunning import money, phones, text_checks
+from dunning.compliance.jurisdictions import is_country, subdivision_error
 from dunning.models import Contact, ContactKind, ContactRole, Debtor, DebtorKind
 from dunning.store import ImportedObligation, ImportResult, Store
 
 COLUMNS = (
     "debtor_id", "name", "kind", "email", "mobile", "work_phone", "home_phone", "address",
-    "country", "timezone", "reference", "amount", "currency", "issued_on", "due_on",
+    "country", "region", "timezone", "reference", "amount", "currency", "issued_on", "due_on",
 )
 REQUIRED = ("debtor_id", "name", "reference", "amount", "currency", "due_on")
 # Read besides COLUMNS: the debtor's language, and (JSON) a list of further contacts.
@@ -213,8 +213,16 @@ def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None,
             except ValueError as exc:
                 bad("timezone", str(exc))
         country = _text(row, "country").upper() or None
-        if country and not re.fullmatch(r"[A-Z]{2}", country):
-            bad("country", f"must be a two-letter ISO code, got {country!r}")
+        if country and not is_country(country):
+            bad("country", f"must be an ISO 3166-1 two-letter country code, got {country!r}")
+        # Optional: the subdivision (US-NY) whose contact rules may differ from the country's.
+        region = _text(row, "region").upper() or None
+        if region:
+            problem = subdivision_error(country, region)
+            if problem:
+                bad("region", problem)
+            elif country is None:
+                country = region.split("-", 1)[0]
         email = _text(row, "email")
         if email and not _is_email(email):
             bad("email", f"not an email address: {email!r}")
@@ -243,7 +251,7 @@ def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None,
             errors.extend(problems)
             continue
         debtor = Debtor(id=debtor_id, name=_text(row, "name"), kind=DebtorKind(kind), country=country,
-                        timezone=timezone, locale=_text(row, "locale") or None)
+                        timezone=timezone, locale=_text(row, "locale") or None, region=region)
         first = debtors.get(debtor_id)
         if first is None:
             debtors[debtor_id] = (line, debtor)

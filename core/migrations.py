@@ -281,6 +281,12 @@ def m008_promise_plans(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m011_debtor_region(db: sqlite_utils.Database) -> None:
+    # The debtor's ISO 3166-2 subdivision (US-NY): [compliance.jurisdictions] may bind a state's rules.
+    db.execute("ALTER TABLE debtors ADD COLUMN region TEXT")
+
+
+@migrations()
 def m013_checkpoints(db: sqlite_utils.Database) -> None:
     # Signed heads of the evidence chain (dunning.checkpoints); a copy of each
     # also goes to a file beside the database and to the record_event mirrors.

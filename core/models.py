@@ -122,6 +122,8 @@ class Debtor:
     country: str | None = None
     timezone: str | None = None
     locale: str | None = None
+    # ISO 3166-2 subdivision (``US-NY``): picks the contact rules where a state's differ from its country's.
+    region: str | None = None
 
 
 @attrs.frozen

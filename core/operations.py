@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 
 from dunning import calendar, lifecycle, money, phones
+from dunning.compliance.media import MEDIA, applies_to, medium_of
 from dunning.dispatch import change_stage, trigger_escalation
 from dunning.models import SIGNAL_KINDS, Action, ActionKind, ActionStatus, Case, HoldReason, Stage, Status
 from dunning.runtime import Runtime
@@ -98,7 +99,7 @@ def promise(rt: Runtime, case_id: int, amount_text: str, due_at: dt.datetime, *,
     on the first enabled reminder channel. Returns the first promise's id.
     """
     case = _open_case(rt, case_id)
-    profile = rt.config.compliance
+    profile = rt.config.profile_for(rt.store.debtor(case.debtor_id)).profile
     instalments: list[tuple[int, dt.datetime]] = []
     for text, when in [(amount_text, due_at), *then]:
         try:
@@ -153,11 +154,17 @@ def hold(rt: Runtime, case_id: int, reason: str, *, now: dt.datetime, until: dt.
         reason = HoldReason(reason).value
     except ValueError:
         raise OperationError(f"unknown hold reason {reason!r}; use one of {', '.join(HoldReason)}") from None
+    if reason == HoldReason.DISPUTE and until is not None:
+        # Reg F 1006.38: collection resumes only once verification was sent,
+        # never because a date came round.
+        raise OperationError("a dispute hold has no end date: it is lifted only once verification of the debt "
+                             f"was sent (`dunning release {case_id} --verification-sent`); leave out --until")
     if until is not None and until <= rt.today(now):
         raise OperationError(f"--until {until} is not in the future")
-    if reason == HoldReason.BREATHING_SPACE and until is None and rt.config.compliance.breathing_space_days:
+    breathing_space_days = rt.config.profile_for(rt.store.debtor(case.debtor_id)).profile.breathing_space_days
+    if reason == HoldReason.BREATHING_SPACE and until is None and breathing_space_days:
         # The statutory pause ends by itself (60 days in the UK's scheme).
-        until = rt.today(now) + dt.timedelta(days=rt.config.compliance.breathing_space_days)
+        until = rt.today(now) + dt.timedelta(days=breathing_space_days)
     with rt.store.transaction():
         hold_id = rt.store.add_hold(case_id, reason, now, until, note)
         rt.store.append_events([rt.event("hold", case, now, data={
@@ -240,6 +247,10 @@ def opt_out(rt: Runtime, debtor_id: str, channel: str, *, now: dt.datetime, cont
     debtor = rt.store.debtor(debtor_id)
     if debtor is None:
         raise OperationError(f"no debtor with id {debtor_id!r}")
+    if channel not in rt.plugins.enabled and channel not in MEDIA and not withdraw:
+        # A misspelt channel would record an opt-out nothing honours while the messages go on.
+        raise OperationError(f"--channel {channel!r} is neither an enabled channel "
+                             f"({', '.join(sorted(rt.plugins.enabled)) or 'none'}) nor a medium ({', '.join(MEDIA)})")
     if contact is not None:
         contact = _known_contact(rt, debtor_id, debtor.country, contact)
     with rt.store.transaction():
@@ -277,9 +288,18 @@ def _known_contact(rt: Runtime, debtor_id: str, country: str | None, given: str)
 
 def _confirm_opt_out(rt: Runtime, debtor_id: str, channel: str, contact: str | None, opt_out_id: int,
                      now: dt.datetime) -> None:
-    """Queue the one message the law allows after an opt-out: its confirmation."""
-    if contact is not None or channel not in rt.config.compliance.opt_out_confirmation_channels \
-            or channel not in rt.plugins.enabled:
+    """Queue the one message the law allows after an opt-out: its confirmation.
+
+    An opt-out of a medium ("text") is confirmed on the first enabled channel of it.
+    """
+    if contact is not None:
+        return
+    confirming = rt.config.profile_for(rt.store.debtor(debtor_id)).profile.opt_out_confirmation_channels
+    media = rt.plugins.media
+    channel = next((name for name in sorted(rt.plugins.enabled)
+                    if applies_to(channel, name, medium_of(name, media))
+                    and any(applies_to(key, name, medium_of(name, media)) for key in confirming)), "")
+    if not channel:
         return
     cases = rt.store.open_cases_of(debtor_id)
     if not cases:

@@ -24,8 +24,8 @@ log = structlog.get_logger("dunning")
 class RecordingChannel:
     """Stands in for a real channel in a simulation: records, sends nothing."""
 
-    def __init__(self, name: str, needs: tuple[str, ...]):
-        self.name, self.needs = name, needs
+    def __init__(self, name: str, needs: tuple[str, ...], medium: str | None = None):
+        self.name, self.needs, self.medium = name, needs, medium
 
     def send(self, action: Any, case: Case, ctx: Any) -> Delivery:
         return Delivery.sent(f"simulated:{action.key}", simulated=True)
@@ -80,7 +80,7 @@ class Runtime:
 
     def rule_context(self, now: dt.datetime) -> RuleContext:
         """The read-only view rules (``check_action``, ``escalation_check``) receive."""
-        return RuleContext(now=now, config=self.config, store=self.store)
+        return RuleContext(now=now, config=self.config, store=self.store, media=self.plugins.media)
 
     # --- templates --------------------------------------------------------------
 
@@ -98,7 +98,7 @@ class Runtime:
         """The enabled channel called ``name`` (a recorder when simulating), or None."""
         channel = self.plugins.channel(name)
         if channel is not None and self.simulated:
-            return RecordingChannel(channel.name, tuple(getattr(channel, "needs", ())))
+            return RecordingChannel(channel.name, tuple(getattr(channel, "needs", ())), getattr(channel, "medium", None))
         return channel
 
     def checkpoint(self, now: dt.datetime, *, always: bool = False) -> checkpoints.Checkpoint | None:

@@ -705,7 +705,7 @@ class Store:
 
     def debtor(self, debtor_id: str) -> Debtor | None:
         row = self.conn.execute(
-            "SELECT id, name, kind, country, timezone, locale FROM debtors WHERE id = ?", [debtor_id]
+            "SELECT id, name, kind, country, timezone, locale, region FROM debtors WHERE id = ?", [debtor_id]
         ).fetchone()
         return Debtor(*row) if row else None
 
@@ -857,12 +857,12 @@ class Store:
                 if d.id not in debtors_seen:
                     debtors_seen.add(d.id)
                     self.conn.execute(
-                        "INSERT INTO debtors (id, name, kind, country, timezone, locale, created_at, updated_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
+                        "INSERT INTO debtors (id, name, kind, country, timezone, locale, region, created_at, updated_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
                         "kind = excluded.kind, country = coalesce(excluded.country, country), "
                         "timezone = coalesce(excluded.timezone, timezone), locale = coalesce(excluded.locale, locale), "
-                        "updated_at = excluded.updated_at",
-                        [d.id, d.name, d.kind.value, d.country, d.timezone, d.locale, now_text, now_text],
+                        "region = coalesce(excluded.region, region), updated_at = excluded.updated_at",
+                        [d.id, d.name, d.kind.value, d.country, d.timezone, d.locale, d.region, now_text, now_text],
                     )
                     for c in item.contacts:
                         self.conn.execute(

@@ -20,6 +20,7 @@ class EmailChannel:
     """Sends each action as one email to the first usable address, over a connection reused for the run."""
 
     name = "email"
+    medium = "email"
     needs: tuple[str, ...] = ("email",)
     templates_module = "dunning.plugins.email"
 

@@ -38,6 +38,7 @@ class LetterFailure(Exception):
 
 class LetterChannel:
     name = "letter"
+    medium = "letter"
     needs: tuple[str, ...] = ("postal",)
     # Templates are found in this package's templates/ (after the administrator's folder).
     templates_module = "dunning.plugins.letter"

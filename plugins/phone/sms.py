@@ -198,6 +198,7 @@ class SmsChannel:
     """Text messages through ``[channels.sms] url``."""
 
     name = "sms"
+    medium = "text"  # text messages: the text window and caps bind it and every other texting channel
     needs: tuple[str, ...] = ("mobile",)
     templates_module = "dunning.plugins.phone"
 

@@ -83,7 +83,8 @@ def _held(rt: Any, task: CallTask, day: dt.date) -> bool:
 
 def _number_to_dial(rt: Any, task: CallTask, settings: PhoneSettings) -> tuple[str, str | None, str | None] | None:
     """The task's number, or a replacement if it went bad since; None if the debtor cannot be called."""
-    opt_outs = rt.store.opt_outs(task.debtor_id, "phone")
+    # An opt-out of calls as a medium stops the phone channel as surely as one of "phone".
+    opt_outs = [o for o in rt.store.opt_outs(task.debtor_id) if o[0] in ("phone", "call")]
     if any(contact is None for _, contact in opt_outs):
         return None
     opted_out = frozenset(contact for _, contact in opt_outs if contact)

@@ -36,6 +36,7 @@ class VisitChannel:
     """
 
     name = "visit"
+    medium = "visit"
     needs: tuple[str, ...] = ("postal",)
     # Templates live beside the package's __init__, not beside this module.
     templates_module = "dunning.plugins.visit"

@@ -101,6 +101,8 @@ def test_a_multiline_address_is_still_welcome(started: Project):
     ("issued_on", "２０２６-02-01", "issued_on: not a date (YYYY-MM-DD)"),
     ("timezone", "posixrules", "timezone: unknown time zone 'posixrules'"),
     ("timezone", "localtime", "timezone: unknown time zone 'localtime'"),
+    ("country", "UK", "country: must be an ISO 3166-1 two-letter country code, got 'UK'"),
+    ("country", "XX", "country: must be an ISO 3166-1 two-letter country code, got 'XX'"),
 ])
 def test_values_that_only_look_right_are_refused(started: Project, field: str, value: str, message: str):
     path = write_csv(started.folder / "look.csv", [row("C2", "INV-2", **{field: value})])
