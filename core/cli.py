@@ -24,7 +24,7 @@ from dunning.importer import ImportError_, import_file
 from dunning.lifecycle import RESOLUTIONS
 from dunning.output import print_json as _print_json
 from dunning.output import print_table as _table
-from dunning.models import SIGNAL_KINDS, Action, Case, Event, HoldReason, Stage, Status
+from dunning.models import SIGNAL_KINDS, Action, ActionStatus, Case, Event, HoldReason, Stage, Status
 from dunning.plugin_manager import LOAD_ENV, load_plugins, new_plugin_manager, _entry_points
 from dunning.policy import PRESETS, PolicyError, check_channels, load_policy_text, preset_text, read_policy_file
 from dunning.runtime import Runtime
@@ -629,6 +629,51 @@ def approvals(state: State, as_json: bool) -> None:
         return
     _table([[a.id, a.case_id, a.planned_for, a.step, a.channel or a.kind.value, a.target or ""] for a in waiting],
            ["id", "case", "for", "step", "channel", "target"])
+
+
+@cli.group(name="in-doubt", invoke_without_command=True)
+@json_option
+@click.pass_context
+def in_doubt(ctx: click.Context, as_json: bool) -> None:
+    """Actions a crash left in flight on a channel that holds them (in_doubt = "hold").
+
+    Each may or may not have reached the debtor. Check (the mail server's
+    log, for email), then `in-doubt release ID --by NAME` to send it again,
+    or `in-doubt cancel ID --by NAME --reason TEXT` to end it unsent.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    rt = ctx.obj.runtime()
+    held = rt.store.actions(statuses=[ActionStatus.IN_DOUBT.value])
+    if as_json:
+        _print_json([action_json(a) for a in held])
+        return
+    _table([[a.id, a.case_id, a.step, a.channel or a.kind.value, a.key] for a in held],
+           ["id", "case", "step", "channel", "key"])
+
+
+@in_doubt.command(name="release")
+@click.argument("action_id", type=int)
+@click.option("--by", required=True, help="Who decided.")
+@click.option("--reason", help="Why (kept with the evidence).")
+@pass_state
+def in_doubt_release(state: State, action_id: int, by: str, reason: str | None) -> None:
+    """Send an action in doubt again, under the same key, on the next run."""
+    action = operations.settle_in_doubt(state.runtime(), action_id, resend=True, by=by, now=state.now(),
+                                        reason=reason)
+    click.echo(f"action {action.id} ({action.step}) released; it goes out on the next run")
+
+
+@in_doubt.command(name="cancel")
+@click.argument("action_id", type=int)
+@click.option("--by", required=True, help="Who decided.")
+@click.option("--reason", required=True, help="Why it is not sent again (delivered after all, ...).")
+@pass_state
+def in_doubt_cancel(state: State, action_id: int, by: str, reason: str) -> None:
+    """End an action in doubt without sending it."""
+    action = operations.settle_in_doubt(state.runtime(), action_id, resend=False, by=by, now=state.now(),
+                                        reason=reason)
+    click.echo(f"action {action.id} ({action.step}) cancelled; it will not be sent")
 
 
 def _decide(state: State, action_id: int, by: str, note: str | None, approve: bool) -> None:

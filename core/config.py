@@ -17,7 +17,7 @@ from dunning.compliance.jurisdictions import Chosen, parse_jurisdictions, profil
 from dunning.compliance.media import STANDARD_MEDIA
 from dunning.compliance.profiles import DEFAULT as DEFAULT_PROFILE
 from dunning.compliance.profiles import ComplianceError, Profile, parse_compliance
-from dunning.models import Debtor
+from dunning.models import IN_DOUBT_CHOICES, Debtor
 
 DEFAULT_CONFIG_NAME = "dunning.toml"
 NOTIFY_ROLES = ("supervisor", "manager", "general_manager")
@@ -56,6 +56,8 @@ class Config:
     synchronous: str = "full"
     # A password or token written in the file itself (not named through *_env).
     holds_secret: bool = False
+    # ``[channels.<name>] in_doubt``: what a run does with that channel's actions a crash left in flight.
+    in_doubt: Mapping[str, str] = attrs.field(factory=dict)
     # ``[compliance.jurisdictions]``: ISO 3166 country or subdivision -> profile.
     jurisdictions: Mapping[str, Profile] = attrs.field(factory=dict)
 
@@ -129,11 +131,20 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> 
         raise ConfigError(f"{source}: 'channels.enabled' lists a channel twice")
     values["enabled_channels"] = tuple(enabled)
     settings: dict[str, Mapping[str, Any]] = {}
+    in_doubt: dict[str, str] = {}
     for key, value in channels.items():
         if key == "enabled":
             continue
-        settings[key] = _expect(value, dict, f"channels.{key}", source)
+        table = dict(_expect(value, dict, f"channels.{key}", source))
+        # The core's own setting for every channel; the channel's plugin never sees it.
+        if "in_doubt" in table:
+            choice = table.pop("in_doubt")
+            if choice not in IN_DOUBT_CHOICES:
+                raise ConfigError(f"{source}: 'channels.{key}.in_doubt' must be \"resend\" or \"hold\", got {choice!r}")
+            in_doubt[key] = choice
+        settings[key] = table
     values["channel_settings"] = settings
+    values["in_doubt"] = in_doubt
 
     delivery = _expect(data.get("delivery", {}), dict, "delivery", source)
     _check_keys(delivery, {"max_attempts", "retry_after_minutes", "claim_timeout_seconds"}, "delivery", source)

@@ -281,21 +281,42 @@ def _claim_is_abandoned(claimed_by: str | None, claimed_at: dt.datetime, wall_no
     return False
 
 
-def reclaim_abandoned(rt: Runtime) -> int:
+def reclaim_abandoned(rt: Runtime, now: dt.datetime | None = None) -> int:
+    """Deal with claims a stopped run left: re-queue them, or set outreach aside as in doubt.
+
+    An outreach on a channel with ``in_doubt = "hold"`` may have reached the
+    debtor before the crash, and its provider cannot tell a re-send: it waits
+    for a person (``dunning in-doubt``). Everything else goes back in the
+    queue under the same key. Returns how many were re-queued.
+    """
     wall_now = calendar.utc_now()
-    abandoned = [
-        action_id
-        for action_id, claimed_by, claimed_at in rt.store.in_flight()
-        if _claim_is_abandoned(claimed_by, claimed_at, wall_now, rt.config.claim_timeout)
-    ]
-    released = rt.store.release_claims(abandoned)
+    resend, hold = [], []
+    for action_id, claimed_by, claimed_at, channel, kind, handed_over in rt.store.in_flight():
+        if not _claim_is_abandoned(claimed_by, claimed_at, wall_now, rt.config.claim_timeout):
+            continue
+        # Only an action its channel had in hand may have gone out; the rest of the claimed batch had not.
+        held = handed_over and kind == ActionKind.OUTREACH.value and rt.in_doubt(channel) == "hold"
+        (hold if held else resend).append(action_id)
+    released = rt.store.release_claims(resend)
     if released:
         log.warning("re-queued actions left in flight by a stopped run", count=released)
+    if hold:
+        at = now or wall_now
+
+        def event(action: Action) -> Event:
+            return rt.event("in_doubt", rt.store.case(action.case_id), at, channel=action.channel, step=action.step,
+                            action_id=action.id, data={
+                                "key": action.key, "action": action.kind.value,
+                                "reason": "left in flight by a stopped run; it may have gone out, and the channel "
+                                          "cannot recognise a re-send (in_doubt = \"hold\")"})
+
+        held = rt.store.hold_in_doubt(hold, at, event)
+        log.warning("actions left in flight are in doubt: see `dunning in-doubt`", count=held)
     return released
 
 
 def deliver_ready(rt: Runtime, now: dt.datetime, summary: RunSummary, progress: ProgressCallback | None = None) -> None:
-    reclaim_abandoned(rt)
+    reclaim_abandoned(rt, now)
     claimer = claimer_id()
     try:
         while True:
@@ -519,6 +540,7 @@ class _Delivery:
         with self.rt.store.transaction():
             verdict = self._rule_verdict(self._check_hooks())
             if verdict is None:
+                self.rt.store.mark_send_started(action.id, calendar.utc_now())
                 self.rt.store.record_attempt(debtor_id=debtor.id, case_id=case.id, channel=channel.name, at=self.now,
                                              source=channel.name, key=action.key,
                                              role="debtor" if audience == "debtor" else audience)

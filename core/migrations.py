@@ -294,3 +294,11 @@ def m013_checkpoints(db: sqlite_utils.Database) -> None:
         "CREATE TABLE checkpoints (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL, "
         "signed_at TEXT NOT NULL, public_key TEXT NOT NULL, signature TEXT NOT NULL)"
     )
+
+
+@migrations()
+def m014_action_send_started(db: sqlite_utils.Database) -> None:
+    # Set when delivery hands an action to its channel, cleared when the outcome is
+    # recorded: after a crash it tells an action that may have gone out from one that
+    # was only claimed (in_doubt = "hold" sets aside the first kind alone).
+    db.execute("ALTER TABLE actions ADD COLUMN send_started_at TEXT")

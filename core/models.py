@@ -51,13 +51,20 @@ class ActionStatus(enum.StrEnum):
     SKIPPED = "skipped"  # no longer makes sense (paid, promise made, channel off)
     CANCELLED = "cancelled"  # the case was resolved before it went out
     REJECTED = "rejected"  # an approver said no
+    # Found claimed after a crash on a channel whose provider cannot recognise a
+    # re-send (in_doubt = "hold"): it may or may not have gone out; a person decides.
+    IN_DOUBT = "in_doubt"
 
 
 OPEN_ACTION_STATUSES = (
     ActionStatus.AWAITING_APPROVAL,
     ActionStatus.PENDING,
     ActionStatus.SENDING,
+    ActionStatus.IN_DOUBT,
 )
+
+# What the next run does with an outreach a crash left in flight (``[channels.<name>] in_doubt``).
+IN_DOUBT_CHOICES = ("resend", "hold")
 
 
 class HoldReason(enum.StrEnum):

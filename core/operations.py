@@ -234,6 +234,30 @@ def decide(rt: Runtime, action_id: int, *, approve: bool, by: str, now: dt.datet
     return updated
 
 
+def settle_in_doubt(rt: Runtime, action_id: int, *, resend: bool, by: str, now: dt.datetime,
+                    reason: str | None = None) -> Action:
+    """An operator's word on an action a crash left in doubt: send it again, or not at all.
+
+    Look first (the mail server's log, the debtor's account) whether it went
+    out: ``release`` sends it again under the same key, ``cancel`` ends it
+    without sending (say why: "it was delivered", "superseded by a call").
+    """
+    action = rt.store.action(action_id)
+    if action.status is not ActionStatus.IN_DOUBT:
+        raise OperationError(f"action {action_id} is {action.status}, not in doubt")
+    if not resend and not reason:
+        raise OperationError("cancelling an action in doubt needs --reason (was it delivered after all?)")
+    case = rt.store.case(action.case_id)
+    kind = "in_doubt_released" if resend else "in_doubt_cancelled"
+    event = rt.event(kind, case, now, channel=action.channel, step=action.step, action_id=action.id,
+                     data={"key": action.key, "by": by, "reason": reason, "action": action.kind.value})
+    try:
+        return rt.store.set_action_status(action_id, ActionStatus.PENDING if resend else ActionStatus.CANCELLED, now,
+                                          expected=[ActionStatus.IN_DOUBT], events=[event])
+    except Conflict as exc:
+        raise OperationError(str(exc)) from None
+
+
 # --- what the debtor asked, what collectors saw -------------------------------------
 
 

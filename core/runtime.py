@@ -101,6 +101,20 @@ class Runtime:
             return RecordingChannel(channel.name, tuple(getattr(channel, "needs", ())), getattr(channel, "medium", None))
         return channel
 
+    def in_doubt(self, channel_name: str | None) -> str:
+        """What to do with this channel's actions a crash left in flight: "resend" or "hold".
+
+        The config's ``[channels.<name>] in_doubt`` wins; else the channel's own
+        ``in_doubt`` (a provider that recognises a re-send by its key says
+        "resend"); else "resend".
+        """
+        if channel_name is None:
+            return "resend"
+        if channel_name in self.config.in_doubt:
+            return self.config.in_doubt[channel_name]
+        choice = getattr(self.plugins.channels.get(channel_name), "in_doubt", "resend")
+        return choice if choice in ("resend", "hold") else "resend"
+
     def checkpoint(self, now: dt.datetime, *, always: bool = False) -> checkpoints.Checkpoint | None:
         """Sign the evidence chain's head and keep the checkpoint in the store, the file beside it and the mirrors.
 

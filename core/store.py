@@ -1078,12 +1078,31 @@ class Store:
             ).fetchall()
         return [_action(r) for r in rows]
 
-    def in_flight(self) -> list[tuple[int, str, dt.datetime]]:
-        """Actions claimed but never finished: (id, claimed_by, claimed_at)."""
+    def in_flight(self) -> list[tuple[int, str, dt.datetime, str | None, str, bool]]:
+        """Actions claimed but never finished: (id, claimed_by, claimed_at, channel, kind, handed to the channel)."""
         return [
-            (r[0], r[1], from_text(r[2]))
-            for r in self.conn.execute("SELECT id, claimed_by, claimed_at FROM actions WHERE status = 'sending'")
+            (r[0], r[1], from_text(r[2]), r[3], r[4], r[5] is not None)
+            for r in self.conn.execute(
+                "SELECT id, claimed_by, claimed_at, channel, kind, send_started_at FROM actions "
+                "WHERE status = 'sending'")
         ]
+
+    def mark_send_started(self, action_id: int, wall_now: dt.datetime) -> None:
+        """The action is about to be handed to its channel (inside the caller's transaction)."""
+        self.conn.execute("UPDATE actions SET send_started_at = ? WHERE id = ?", [to_text(wall_now), action_id])
+
+    def hold_in_doubt(self, ids: Sequence[int], now: dt.datetime, events: Callable[[Action], Event]) -> int:
+        """Set abandoned claims aside for a person (status in_doubt), each with its event; returns how many."""
+        held = 0
+        with self.transaction():
+            for action_id in ids:
+                cursor = self.conn.execute(
+                    "UPDATE actions SET status = 'in_doubt', claimed_by = NULL, send_started_at = NULL, updated_at = ? "
+                    "WHERE id = ? AND status = 'sending'", [to_text(now), action_id])
+                if cursor.rowcount:
+                    self.append_events([events(self.action(action_id))])
+                    held += 1
+        return held
 
     def release_claims(self, ids: Sequence[int]) -> int:
         """Put abandoned claims back in the queue; they keep their key, so a re-send is recognisable."""
@@ -1091,7 +1110,7 @@ class Store:
             return 0
         with self.transaction():
             cursor = self.conn.execute(
-                f"UPDATE actions SET status = 'pending', claimed_by = NULL WHERE status = 'sending' "
+                f"UPDATE actions SET status = 'pending', claimed_by = NULL, send_started_at = NULL WHERE status = 'sending' "
                 f"AND id IN ({', '.join('?' * len(ids))})",
                 list(ids),
             )
@@ -1108,8 +1127,8 @@ class Store:
         with self.transaction():
             cursor = self.conn.execute(
                 "UPDATE actions SET status = ?, not_before = coalesce(?, not_before), last_error = ?, "
-                "reference = coalesce(?, reference), attempts = attempts + ?, claimed_by = NULL, updated_at = ? "
-                "WHERE id = ? AND status = 'sending' AND claimed_by = ?",
+                "reference = coalesce(?, reference), attempts = attempts + ?, claimed_by = NULL, "
+                "send_started_at = NULL, updated_at = ? WHERE id = ? AND status = 'sending' AND claimed_by = ?",
                 [status.value, to_text(not_before) if not_before else None, error, reference, int(count_attempt),
                  to_text(now), action.id, claimer],
             )
@@ -1138,7 +1157,7 @@ class Store:
         """Cancel everything still planned for a case (inside the caller's transaction)."""
         cursor = self.conn.execute(
             "UPDATE actions SET status = 'cancelled', last_error = ?, updated_at = ? "
-            "WHERE case_id = ? AND status IN ('awaiting_approval', 'pending')",
+            "WHERE case_id = ? AND status IN ('awaiting_approval', 'pending', 'in_doubt')",
             [reason, to_text(now), case_id],
         )
         return cursor.rowcount

@@ -208,6 +208,7 @@ class WebhookChannel:
     """
 
     name = "webhook"
+    in_doubt = "resend"  # the receiver sees the same Idempotency-Key on a re-send
     medium = "other"
     needs: tuple[str, ...] = ()
 

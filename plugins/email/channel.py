@@ -21,6 +21,9 @@ class EmailChannel:
 
     name = "email"
     medium = "email"
+    # An SMTP server cannot recognise a re-sent message: an email a crash left in flight waits
+    # for a person (`dunning in-doubt`) rather than risk reaching the debtor twice.
+    in_doubt = "hold"
     needs: tuple[str, ...] = ("email",)
     templates_module = "dunning.plugins.email"
 

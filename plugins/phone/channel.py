@@ -24,6 +24,7 @@ class PhoneChannel:
     """Call tasks for human collectors."""
 
     name = "phone"
+    in_doubt = "resend"  # a call task is stored under its action key: a re-send adds nothing
     medium = "call"  # calls: the call window, the call caps (7-in-7, 3 connected a day)
     needs: tuple[str, ...] = numbers.PHONE_KINDS
     templates_module = "dunning.plugins.phone"

@@ -198,6 +198,7 @@ class SmsChannel:
     """Text messages through ``[channels.sms] url``."""
 
     name = "sms"
+    in_doubt = "resend"  # the gateway drops a second message with the same Idempotency-Key
     medium = "text"  # text messages: the text window and caps bind it and every other texting channel
     needs: tuple[str, ...] = ("mobile",)
     templates_module = "dunning.plugins.phone"

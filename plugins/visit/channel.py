@@ -37,6 +37,7 @@ class VisitChannel:
 
     name = "visit"
     medium = "visit"
+    in_doubt = "resend"  # a visit task is stored under its action key: a re-send adds nothing
     needs: tuple[str, ...] = ("postal",)
     # Templates live beside the package's __init__, not beside this module.
     templates_module = "dunning.plugins.visit"
