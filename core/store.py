@@ -766,6 +766,20 @@ class Store:
             )
         ]
 
+    def promises_due_on(self, day: dt.date, zone: dt.tzinfo, statuses: Iterable[str] = ("pending",)) -> list[Promise]:
+        """Promises falling due on ``day`` in ``zone`` with one of ``statuses``, earliest first (for work queues)."""
+        start = dt.datetime.combine(day, dt.time(), zone)
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), zone)
+        wanted = [str(s) for s in statuses]
+        return [
+            Promise(case_id=r[0], amount=r[1], due_at=from_text(r[2]), status=r[3], created_at=from_text(r[4]), id=r[5])
+            for r in self.conn.execute(
+                "SELECT case_id, amount, due_at, status, created_at, id FROM promises WHERE due_at >= ? AND due_at < ? "
+                f"AND status IN ({', '.join('?' for _ in wanted)}) ORDER BY due_at, id",
+                [to_text(start), to_text(end), *wanted],
+            )
+        ]
+
     def payments(self, case_id: int) -> list[Payment]:
         return [
             Payment(case_id=r[0], amount=r[1], at=from_text(r[2]), reference=r[3], id=r[4])
