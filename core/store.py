@@ -1160,6 +1160,42 @@ class Store:
     def approvals(self) -> list[Action]:
         return self.actions(statuses=[ActionStatus.AWAITING_APPROVAL.value])
 
+    def notices(self, role: str | None = None) -> list[Action]:
+        """Notices to staff that went out (or failed to: they are on the worklist all the same), oldest first."""
+        sql = (f"SELECT {_ACTION_COLUMNS} FROM actions WHERE kind = ? AND status IN (?, ?)"
+               + (" AND target = ?" if role is not None else "") + " ORDER BY id")
+        params: list[Any] = [ActionKind.NOTICE.value, ActionStatus.SENT.value, ActionStatus.FAILED.value]
+        return [_action(r) for r in self.conn.execute(sql, params + ([role] if role is not None else []))]
+
+    def notices_handled(self) -> dict[int, tuple[str, dt.datetime]]:
+        """Who marked each notice handled, and when: action id -> (by, at)."""
+        handled: dict[int, tuple[str, dt.datetime]] = {}
+        for action_id, at, data in self.conn.execute(
+                "SELECT action_id, at, data FROM events WHERE kind = 'notice_handled' ORDER BY seq"):
+            handled.setdefault(action_id, (json.loads(data).get("by", ""), from_text(at)))
+        return handled
+
+    def approval_reasons(self, actions: Sequence[Action]) -> dict[int, Mapping[str, Any]]:
+        """The latest ``approval_requested`` event's data for each action (matched by id, key, or case and step)."""
+        if not actions:
+            return {}
+        case_ids = sorted({a.case_id for a in actions})
+        found: dict[int, Mapping[str, Any]] = {}
+        by_id = {a.id: a for a in actions}
+        by_key = {a.key: a for a in actions}
+        by_step = {(a.case_id, a.step): a for a in actions}
+        for chunk in range(0, len(case_ids), 500):
+            ids = case_ids[chunk:chunk + 500]
+            for case_id, step, action_id, data in self.conn.execute(
+                    "SELECT case_id, step, action_id, data FROM events WHERE kind = 'approval_requested' "
+                    f"AND case_id IN ({', '.join('?' * len(ids))}) ORDER BY seq", ids):
+                facts = json.loads(data)
+                # Planning writes its events before the action has an id; they carry the key, or the step.
+                action = by_id.get(action_id) or by_key.get(facts.get("key")) or by_step.get((case_id, step))
+                if action is not None and action.id is not None:
+                    found[action.id] = facts
+        return found
+
     # --- case changes ----------------------------------------------------------------
 
     def update_case(self, case_id: int, **fields: Any) -> None:
