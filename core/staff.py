@@ -56,8 +56,8 @@ def notice_why(step_name: str, description: str, dpd: int | None) -> str:
     return f"policy step {step_name}{when}"
 
 
-def notice_message(*, role: str, case_id: int, debtor_name: str, stage: str, dpd: int | None, balance: int,
-                   overdue: int, currency: str, why: str) -> tuple[str, str]:
+def notice_message(*, notice_id: int, role: str, case_id: int, debtor_name: str, stage: str, dpd: int | None,
+                   balance: int, overdue: int, currency: str, why: str) -> tuple[str, str]:
     """The subject and plain text of a notice: which case, whose, how much is overdue, and why."""
     who = role.replace("_", " ")
     days = f"{dpd} days past due" if dpd is not None else "no due date yet"
@@ -72,7 +72,7 @@ def notice_message(*, role: str, case_id: int, debtor_name: str, stage: str, dpd
         f"Stage:    {stage}, {days}",
         f"Why:      {why}",
         "",
-        "When it is dealt with: dunning notices done <id> --by <your name>",
+        f"When it is dealt with: dunning notices done {notice_id} --by <your name>",
         f"Your open notices: dunning notices --role {role} --open",
     ])
     return subject, text + "\n"

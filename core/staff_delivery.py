@@ -65,7 +65,7 @@ def send_notice(rt: Runtime, action: Action, case: Case, now: dt.datetime, run_i
         facts["not_sent"] = (f"no address for the {role} in [notify]" if parsed is None
                              else "no enabled channel carries notices to staff (enable email)")
         return StaffSend(None, facts)
-    subject, text = notice_message(role=role, case_id=case.id, debtor_name=debtor_name, stage=case.stage.value,
+    subject, text = notice_message(notice_id=action.id or 0, role=role, case_id=case.id, debtor_name=debtor_name, stage=case.stage.value,
                                    dpd=rt.dpd(case, now), balance=case.balance, overdue=owed.overdue,
                                    currency=case.currency, why=why)
     notice = StaffNotice(key=action.key, role=role, to_name=parsed[0], to_address=parsed[1], subject=subject,

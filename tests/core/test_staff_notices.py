@@ -46,7 +46,7 @@ def test_notify_roles_must_be_email_addresses():
 
 
 def test_a_notice_says_whose_case_how_much_is_overdue_and_why():
-    subject, text = notice_message(role="general_manager", case_id=7, debtor_name="Acme Trading Ltd",
+    subject, text = notice_message(notice_id=42, role="general_manager", case_id=7, debtor_name="Acme Trading Ltd",
                                    stage="onsite", dpd=61, balance=150000, overdue=120000, currency="GBP",
                                    why=notice_why("notify-general-manager", "", 61))
     assert subject == "Case 7 (Acme Trading Ltd): GBP 1,200.00 overdue, 61 days past due"
@@ -55,6 +55,7 @@ def test_a_notice_says_whose_case_how_much_is_overdue_and_why():
         "Overdue:  GBP 1,200.00", "Balance:  GBP 1,500.00", "Stage:    onsite, 61 days past due"]
     assert "Why:      policy step notify-general-manager at 61 days past due" in text
     assert "dunning notices --role general_manager --open" in text
+    assert "When it is dealt with: dunning notices done 42 --by <your name>" in text
 
 
 # --- the whole path, from the command line --------------------------------------------------
@@ -101,6 +102,8 @@ def test_a_notice_reaches_the_supervisor_as_an_email_and_waits_on_the_worklist(
     body = mail.get_content()
     assert "Overdue:  EUR 1,200.00" in body and "Balance:  EUR 1,500.00" in body
     assert "Why:      policy step notify-supervisor at 28 days past due" in body
+    [action_id] = [e["action_id"] for e in json.loads(project("events", "--kind", "notice", "--json").stdout)]
+    assert f"dunning notices done {action_id} --by <your name>" in body
 
     [event] = json.loads(project("events", "--kind", "notice", "--json").stdout)
     assert event["data"]["role"] == "supervisor" and event["data"]["via"] == "email"
