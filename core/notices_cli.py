@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import click
@@ -16,7 +17,7 @@ from dunning.staff import NoticeRow
 from dunning.staff_delivery import why_notified
 
 
-def notice_rows(rt: Runtime, role: str | None, today: Any) -> list[NoticeRow]:
+def notice_rows(rt: Runtime, role: str | None, today: dt.date) -> list[NoticeRow]:
     """The notices that went out to ``role`` (every role when None), with the case as it stands ``today``."""
     handled = rt.store.notices_handled()
     rows: list[NoticeRow] = []

@@ -9,28 +9,29 @@ Tasks whose case no longer wants a call drop off, as the core would drop
 the action itself: the case was resolved, is on hold (a dispute, a cease
 request; a represented debtor is called only through the attorney), the
 debtor promised to pay on a later day (reminders wait for the promise), or
-opted out of phone calls.
+opted out of phone calls. A task whose number has since been marked bad or
+opted out gets another of the debtor's numbers, chosen by the same rule as
+at send time.
 
 A promise due on the day puts its case at the top of the list, whether or
 not the policy planned a call that day (its ordinary reminders are paused
 by the promise): one row stands for the reminder an hour before the
 promised time and the check after it (the compliance profile's
 ``promise_reminder_minutes`` and ``promise_grace_minutes``). A promise
-already broken that day stays, to ask why; one kept leaves the list. A task whose number has since been marked bad or
-opted out gets another of the debtor's numbers, chosen by the same rule as
-at send time.
+already broken that day stays, to ask why; one kept leaves the list.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from dunning import money
 from dunning.channels import usable_contacts
 from dunning.compliance import slots
 from dunning.compliance.zones import debtor_zones
-from dunning.models import Contact
+from dunning.models import Case, Contact
 from dunning.plugins.phone import calls, numbers
 from dunning.plugins.phone.calls import CallRow, CallTask, PhoneSettings
 from dunning.plugins.phone.store import CallStore
@@ -45,7 +46,7 @@ def call_list(rt: Any, day: dt.date, now: dt.datetime, settings: PhoneSettings,
     rows: list[CallRow] = []
     scores: dict[int, tuple[float, CaseFacts]] = {}
 
-    def scored(case: Any) -> tuple[float, CaseFacts]:
+    def scored(case: Case) -> tuple[float, CaseFacts]:
         if case.id not in scores:
             facts = rt.store.priority_facts(case, day, rt.config.zone)
             score = rt.hook.case_priority(case=case, facts=facts)
@@ -82,7 +83,7 @@ def call_list(rt: Any, day: dt.date, now: dt.datetime, settings: PhoneSettings,
 
 
 def _promise_rows(rt: Any, store: CallStore, day: dt.date, now: dt.datetime, settings: PhoneSettings,
-                  collector: str | None, scored: Any) -> dict[int, CallRow]:
+                  collector: str | None, scored: Callable[[Case], tuple[float, CaseFacts]]) -> dict[int, CallRow]:
     """One row per case with a promise due on ``day`` (pending, or broken already), by case id."""
     profile = rt.config.compliance
     zone = rt.config.zone
