@@ -8,9 +8,9 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from dunning import StaffNotice
 from dunning.channels import Delivery, DeliveryContext, RunContext
 from dunning.models import Action, Case
-from dunning.staff import StaffNotice
 from dunning.plugins.email.content import template_extras
 from dunning.plugins.email.message import Composed, compose, one_line
 from dunning.plugins.email.settings import EmailSettings, parse_settings
