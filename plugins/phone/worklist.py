@@ -118,7 +118,7 @@ def _promise_rows(rt: Any, store: CallStore, day: dt.date, now: dt.datetime, set
             call_id=(task.id or 0) if task else 0, key=task.key if task else key, case_id=case.id,
             debtor_id=case.debtor_id, debtor_name=debtor.name if debtor else case.debtor_id, number=number, kind=kind,
             slot=slot, priority=score, reasons=(*[r for r in facts.reasons() if r != "promise due today"], reason),
-            step="promise-check", template="promise-reminder", audience="debtor",
+            step="promise-check", template=None, audience="debtor",
             balance=money.display(case.balance, case.currency), balance_minor=case.balance, currency=case.currency,
             dpd=dpd_on(case, day), collector=who, contact_name=contact_name, promise_id=promise.id,
             call_at=(f"{remind_at:%H:%M}", f"{check_at:%H:%M}") if not broken else (f"{check_at:%H:%M}",),
