@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from dunning import calendar, money
+from dunning import calendar, money, text_checks
 
 # Enough to keep spaces, brackets and line breaks out of an SMTP envelope; the server judges the rest.
 _ADDRESS = re.compile(r"^[^\s<>()\[\],;:\"\\@]+@[^\s<>()\[\],;:\"\\@.]+(\.[^\s<>()\[\],;:\"\\@.]+)+\Z")
@@ -31,6 +31,10 @@ def staff_address(text: str) -> tuple[str, str] | None:
         return None
     # parseaddr forgives a great deal ("Sam" parses as an address "Sam"); accept the two plain forms only.
     if text != address and not text.endswith(f"<{address}>"):
+        return None
+    try:
+        text_checks.email_address(address)  # the same check as the importer's, so one rule for an address
+    except ValueError:
         return None
     return name, address
 
