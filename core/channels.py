@@ -85,6 +85,12 @@ class Channel(Protocol):
     than per action: closing a reused SMTP connection, writing the day's
     print batch. It must be safe to call when nothing was sent, and what it
     writes must be redone by the next run if the process dies before it.
+
+    And it may have ``notify_staff(notice: StaffNotice, ctx: RunContext) ->
+    Delivery`` to carry the policy's notices to the staff in ``[notify]``
+    (``dunning.staff.StaffNotice``: the role, the address, a subject and a
+    plain text). The first enabled channel that has it carries them, email
+    first; the email channel sends them through its SMTP server.
     """
 
     name: str

@@ -16,7 +16,8 @@ import attrs
 import click
 import structlog
 
-from dunning import calendar, checkpoints, dispatch, evidence, log, money, operations, privacy
+from dunning import calendar, checkpoints, dispatch, evidence, log, money, notices_cli, operations, privacy
+from dunning.approvals import approval_json, approval_rows
 from dunning.compliance.risk import risk_class
 from dunning.config import DEFAULT_EVIDENCE_KEY, Config, ConfigError, load_config, resolve_config_path
 from dunning.evidence import verify_chain
@@ -621,14 +622,25 @@ def signal(state: State, case_id: str, kind: str, note: str | None, source: str)
 @json_option
 @pass_state
 def approvals(state: State, as_json: bool) -> None:
-    """List actions waiting for a person's approval."""
+    """List actions waiting for a person's approval.
+
+    Each line shows the action and its case: the debtor, the balance and
+    the overdue amount as they stand today, and why approval is asked (the
+    policy step's or the rule's reason). `dunning approve ID --by NAME` or
+    `dunning reject ID --by NAME` decides.
+    """
     rt = state.runtime()
-    waiting = rt.store.approvals()
+    rows = approval_rows(rt, rt.today(state.now()))
     if as_json:
-        _print_json([action_json(a) for a in waiting])
+        _print_json([action_json(r.action) | approval_json(r) for r in rows])
         return
-    _table([[a.id, a.case_id, a.planned_for, a.step, a.channel or a.kind.value, a.target or ""] for a in waiting],
-           ["id", "case", "for", "step", "channel", "target"])
+    _table([[r.action.id, r.action.case_id, r.debtor_name, money.display(r.balance, r.currency),
+             money.display(r.overdue, r.currency), r.action.planned_for, r.action.step,
+             r.action.channel or r.action.kind.value, r.action.target or "", r.why] for r in rows],
+           ["id", "case", "debtor", "balance", "overdue", "for", "step", "channel", "target", "why"])
+
+
+cli.add_command(notices_cli.notices)
 
 
 @cli.group(name="in-doubt", invoke_without_command=True)

@@ -18,6 +18,7 @@ from dunning.compliance.media import STANDARD_MEDIA
 from dunning.compliance.profiles import DEFAULT as DEFAULT_PROFILE
 from dunning.compliance.profiles import ComplianceError, Profile, parse_compliance
 from dunning.models import IN_DOUBT_CHOICES, Debtor
+from dunning.staff import staff_address
 
 DEFAULT_CONFIG_NAME = "dunning.toml"
 NOTIFY_ROLES = ("supervisor", "manager", "general_manager")
@@ -43,6 +44,7 @@ class Config:
     max_attempts: int = 5
     retry_after: dt.timedelta = dt.timedelta(minutes=30)
     claim_timeout: dt.timedelta = dt.timedelta(minutes=10)
+    # Who receives each role's notices: an email address, "Name <address>" or plain.
     notify: Mapping[str, str] = attrs.field(factory=dict)
     disabled_plugins: tuple[str, ...] = ()
     # The contact rules in force (``[compliance]``): windows, caps, disclosure, promises.
@@ -159,6 +161,9 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> 
     _check_keys(notify, set(NOTIFY_ROLES), "notify", source)
     for role, who in notify.items():
         _expect(who, str, f"notify.{role}", source)
+        if staff_address(who) is None:
+            raise ConfigError(f"{source}: 'notify.{role}' must be an email address, such as "
+                              f"\"Ann Lee <ann@example.com>\" or \"ann@example.com\", got {who!r}")
     values["notify"] = dict(notify)
 
     plugins = _expect(data.get("plugins", {}), dict, "plugins", source)

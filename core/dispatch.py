@@ -29,6 +29,7 @@ from dunning.models import (OPEN_ACTION_STATUSES, Action, ActionKind, ActionStat
                             PromiseStatus, Stage)
 from dunning.policy import Plan, Planned, evaluate
 from dunning.runtime import Runtime
+from dunning.staff_delivery import send_notice
 from dunning.store import CasePlanWrite, action_row_tail
 from dunning.templates import TemplateMissing, audience_context, case_context
 from dunning.verdicts import Decision, Verdict, strongest
@@ -617,10 +618,19 @@ class _Delivery:
                 self.summary.skipped += 1
 
     def notice(self) -> None:
+        """Record the notice, sent to the role's address through the staff channel when there is one."""
         role = self.action.target or "supervisor"
-        to = self.rt.config.notify.get(role)
-        event = self._event("notice", role=role, to=to, balance=self.case.balance, currency=self.case.currency)
-        self.done(event, reference=f"notice:{role}")
+        sent = send_notice(self.rt, self.action, self.case, self.now, self.claimer)
+        delivery = sent.delivery
+        if delivery is None or delivery.status is DeliveryStatus.SENT:
+            reference = delivery.reference if delivery is not None and delivery.reference else f"notice:{role}"
+            self.done(self._event("notice", **sent.facts), reference=reference)
+        elif delivery.status is DeliveryStatus.DEFERRED:
+            assert delivery.until is not None
+            self.defer(f"channel:{sent.via}", delivery.until, delivery.error or "the channel asked to wait",
+                       count_attempt=True)
+        else:
+            self.fail(delivery.error or "the channel reported a failure", sent.facts, retry=delivery.retry)
 
     def lock_account(self) -> None:
         verdict = self._rule_verdict(self._check_hooks())

@@ -17,7 +17,7 @@ from dunning.compliance.media import MEDIA, applies_to, medium_of
 from dunning.dispatch import change_stage, trigger_escalation
 from dunning.models import SIGNAL_KINDS, Action, ActionKind, ActionStatus, Case, HoldReason, Stage, Status
 from dunning.runtime import Runtime
-from dunning.store import Conflict
+from dunning.store import Conflict, NotFound
 
 
 class OperationError(ValueError):
@@ -256,6 +256,30 @@ def settle_in_doubt(rt: Runtime, action_id: int, *, resend: bool, by: str, now: 
                                           expected=[ActionStatus.IN_DOUBT], events=[event])
     except Conflict as exc:
         raise OperationError(str(exc)) from None
+
+
+def notice_done(rt: Runtime, notice_id: int, *, by: str, now: dt.datetime, note: str | None = None) -> Action:
+    """Mark a notice to staff handled: a ``notice_handled`` event saying who, when and (optionally) what was done."""
+    try:
+        action = rt.store.action(notice_id)
+    except NotFound:
+        raise OperationError(f"no notice with id {notice_id}") from None
+    if action.kind is not ActionKind.NOTICE:
+        raise OperationError(f"action {notice_id} is not a notice (its kind is {action.kind.value})")
+    if action.status not in (ActionStatus.SENT, ActionStatus.FAILED):
+        raise OperationError(f"notice {notice_id} has not gone out yet (it is {action.status})")
+    if not by.strip():
+        raise OperationError("--by must name who handled the notice")
+    case = rt.store.case(action.case_id)
+    with rt.store.transaction():
+        # Checked inside the write transaction: two people closing the same notice cannot both succeed.
+        handled = rt.store.notices_handled().get(notice_id)
+        if handled is not None:
+            raise OperationError(f"notice {notice_id} was already handled by {handled[0]} "
+                                 f"at {calendar.to_text(handled[1])}")
+        rt.store.append_events([rt.event("notice_handled", case, now, step=action.step, action_id=action.id, data={
+            "key": action.key, "role": action.target, "by": by.strip(), "note": note})])
+    return action
 
 
 # --- what the debtor asked, what collectors saw -------------------------------------

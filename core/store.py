@@ -766,6 +766,20 @@ class Store:
             )
         ]
 
+    def promises_due_on(self, day: dt.date, zone: dt.tzinfo, statuses: Iterable[str] = ("pending",)) -> list[Promise]:
+        """Promises falling due on ``day`` in ``zone`` with one of ``statuses``, earliest first (for work queues)."""
+        start = dt.datetime.combine(day, dt.time(), zone)
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), zone)
+        wanted = [str(s) for s in statuses]
+        return [
+            Promise(case_id=r[0], amount=r[1], due_at=from_text(r[2]), status=r[3], created_at=from_text(r[4]), id=r[5])
+            for r in self.conn.execute(
+                "SELECT case_id, amount, due_at, status, created_at, id FROM promises WHERE due_at >= ? AND due_at < ? "
+                f"AND status IN ({', '.join('?' for _ in wanted)}) ORDER BY due_at, id",
+                [to_text(start), to_text(end), *wanted],
+            )
+        ]
+
     def payments(self, case_id: int) -> list[Payment]:
         return [
             Payment(case_id=r[0], amount=r[1], at=from_text(r[2]), reference=r[3], id=r[4])
@@ -1164,6 +1178,42 @@ class Store:
 
     def approvals(self) -> list[Action]:
         return self.actions(statuses=[ActionStatus.AWAITING_APPROVAL.value])
+
+    def notices(self, role: str | None = None) -> list[Action]:
+        """Notices to staff that went out (or failed to: they are on the worklist all the same), oldest first."""
+        sql = (f"SELECT {_ACTION_COLUMNS} FROM actions WHERE kind = ? AND status IN (?, ?)"
+               + (" AND target = ?" if role is not None else "") + " ORDER BY id")
+        params: list[Any] = [ActionKind.NOTICE.value, ActionStatus.SENT.value, ActionStatus.FAILED.value]
+        return [_action(r) for r in self.conn.execute(sql, params + ([role] if role is not None else []))]
+
+    def notices_handled(self) -> dict[int, tuple[str, dt.datetime]]:
+        """Who marked each notice handled, and when: action id -> (by, at)."""
+        handled: dict[int, tuple[str, dt.datetime]] = {}
+        for action_id, at, data in self.conn.execute(
+                "SELECT action_id, at, data FROM events WHERE kind = 'notice_handled' ORDER BY seq"):
+            handled.setdefault(action_id, (json.loads(data).get("by", ""), from_text(at)))
+        return handled
+
+    def approval_reasons(self, actions: Sequence[Action]) -> dict[int, Mapping[str, Any]]:
+        """The latest ``approval_requested`` event's data for each action (matched by id, key, or case and step)."""
+        if not actions:
+            return {}
+        case_ids = sorted({a.case_id for a in actions})
+        found: dict[int, Mapping[str, Any]] = {}
+        by_id = {a.id: a for a in actions}
+        by_key = {a.key: a for a in actions}
+        by_step = {(a.case_id, a.step): a for a in actions}
+        for chunk in range(0, len(case_ids), 500):
+            ids = case_ids[chunk:chunk + 500]
+            for case_id, step, action_id, data in self.conn.execute(
+                    "SELECT case_id, step, action_id, data FROM events WHERE kind = 'approval_requested' "
+                    f"AND case_id IN ({', '.join('?' * len(ids))}) ORDER BY seq", ids):
+                facts = json.loads(data)
+                # Planning writes its events before the action has an id; they carry the key, or the step.
+                action = by_id.get(action_id) or by_key.get(facts.get("key")) or by_step.get((case_id, step))
+                if action is not None and action.id is not None:
+                    found[action.id] = facts
+        return found
 
     # --- case changes ----------------------------------------------------------------
 
