@@ -80,6 +80,11 @@ class Channel(Protocol):
     ``ValueError`` naming the key (the core adds the ``channels.<name>:``
     prefix), so bad settings stop the command before anything is sent.
 
+    ``in_doubt`` (optional, "resend" by default) says what the next run does
+    with an action this channel had in hand when a run stopped: "resend" it
+    under the same key, for providers that recognise the key, or "hold" it
+    for a person (``dunning in-doubt``), for those that cannot (SMTP).
+
     And it may have ``finish_run(ctx: RunContext)``, called once when a
     run's delivery ends (also after an error), for work done per run rather
     than per action: closing a reused SMTP connection, writing the day's
