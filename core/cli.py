@@ -28,7 +28,7 @@ from dunning.output import print_table as _table
 from dunning.models import SIGNAL_KINDS, Action, ActionStatus, Case, Event, HoldReason, Stage, Status
 from dunning.plugin_manager import LOAD_ENV, load_plugins, new_plugin_manager, _entry_points
 from dunning.policy import PRESETS, PolicyError, check_channels, load_policy_text, preset_text, read_policy_file
-from dunning.runtime import Runtime
+from dunning.runtime import Runtime, missing_templates
 from dunning.store import NotFound, StoreError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -198,6 +198,10 @@ def run(state: State, now_text: str | None, dry_run: bool, as_json: bool) -> Non
     """
     rt = state.runtime()
     now = state.now(now_text)
+    missing = missing_templates(rt.policy, rt.plugins, rt.config)
+    if missing:
+        # Every such action would fail at delivery, day after day: say so before anything is planned.
+        _fail(f"{rt.policy.source}: " + f"\n{rt.policy.source}: ".join(missing))
     disabled = sorted(rt.policy.channels() - set(rt.plugins.enabled))
     if disabled:
         # One line per run, not one per step: cron logs stay readable.
@@ -771,9 +775,11 @@ def policy_check(state: State, file: Path) -> None:
     pol = load_policy_text(read_policy_file(file), str(file))
     plugins = load_plugins(state.config)
     warnings = check_channels(pol, plugins.known_channels(), plugins.enabled)
+    missing = missing_templates(pol, plugins, state.config)
+    if missing:
+        _fail(f"{file}: " + f"\n{file}: ".join(missing))
     for warning in warnings:
-        # stderr ends up in cron mail and log files: the line and field say where, the number is masked.
-        click.echo(f"warning: {log.mask(warning)}", err=True)
+        click.echo(f"warning: {warning}", err=True)
     click.echo(f"ok: {file} defines {len(pol.steps)} steps and {len(pol.stages)} stage rules")
 
 

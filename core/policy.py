@@ -495,9 +495,11 @@ def _conditions(raw: Mapping[str, Any], where: str) -> Conditions:
             if not isinstance(amount, (str, int)) or isinstance(amount, bool):
                 raise PolicyError(f"{where}: '{key}' must be an amount such as \"500.00\"")
             try:
-                money.parse(amount, "USD")
+                minor = money.parse(amount, "USD")
             except money.MoneyError as exc:
                 raise PolicyError(f"{where}: '{key}': {exc}") from None
+            if minor < 0:
+                raise PolicyError(f"{where}: '{key}' must not be negative, got {amount!r}")
             values[key] = str(amount)
     if "stage" in raw:
         names = raw["stage"] if isinstance(raw["stage"], list) else [raw["stage"]]
@@ -630,7 +632,7 @@ def _parse_step(raw: Any, index: int, source: str) -> Step:
         when=_conditions(raw, where),
         requires_approval=_bool(raw, "requires_approval", where),
         required=_bool(raw, "required", where),
-        at=_times(raw.get("at", []), where),
+        at=_times(raw["at"], where) if "at" in raw else (),
         audience=audience,
         disclosure=disclosure,
         fallback=fallback,
@@ -658,8 +660,9 @@ def _dpds(raw: Mapping[str, Any], where: str) -> tuple[int, ...]:
 
 
 def _times(values: Any, where: str) -> tuple[dt.time, ...]:
-    if not isinstance(values, list):
-        raise PolicyError(f"{where}: 'at' must be a list of local times such as [\"09:30\", \"15:00\"]")
+    if not isinstance(values, list) or not values:
+        raise PolicyError(f"{where}: 'at' must be a list of local times such as [\"09:30\", \"15:00\"]"
+                          + (" (leave it out for no set time)" if values == [] else ""))
     times: list[dt.time] = []
     for value in values:
         try:

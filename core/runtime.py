@@ -150,3 +150,35 @@ class Runtime:
                     impl.function(event=event)
                 except Exception as exc:  # a mirror must never break the log it mirrors
                     log.warning("record_event hook failed", plugin=impl.plugin_name, seq=event.seq, error=str(exc))
+
+
+def missing_templates(policy: Policy, plugins: Plugins, config: Config) -> list[str]:
+    """Each step's template an enabled channel (or its fallback) would fail to find at delivery.
+
+    Only channels that say which files a template needs (``template_suffixes``)
+    are checked; the administrator's template folder counts as well as the
+    channel's own.
+    """
+    problems: list[str] = []
+    envs: dict[str, jinja2.Environment] = {}
+    for step in policy.steps:
+        names = [n for n in (step.template, step.firm_template) if n]
+        for channel_name in dict.fromkeys([*step.channels, *([step.fallback] if step.fallback else [])]):
+            channel = plugins.channel(channel_name)
+            suffixes = getattr(channel, "template_suffixes", None)
+            if channel is None or not suffixes:
+                continue
+            env = envs.get(channel_name)
+            if env is None:
+                module = getattr(channel, "templates_module", None) or type(channel).__module__
+                env = envs[channel_name] = templates.environment(module, config.templates, channel_name)
+            role = "its fallback " if channel_name == step.fallback and channel_name not in step.channels else ""
+            for name in names:
+                for suffix in suffixes:
+                    try:
+                        env.loader.get_source(env, f"{name}.{suffix}")  # type: ignore[union-attr]
+                    except jinja2.TemplateNotFound:
+                        problems.append(f"step '{step.name}': {role}channel '{channel_name}' has no template "
+                                        f"'{name}.{suffix}' (add it to your templates folder under "
+                                        f"{channel_name}/, or choose a template it has)")
+    return problems

@@ -27,6 +27,8 @@ class EmailChannel:
     in_doubt = "hold"
     needs: tuple[str, ...] = ("email",)
     templates_module = "dunning.plugins.email"
+    # What a step's template must have for this channel (checked by `dunning policy check`).
+    template_suffixes = ("subject.txt", "txt")
 
     def __init__(self) -> None:
         # One session per run (the run id is the dispatcher's claim id), closed in finish_run.

@@ -43,6 +43,7 @@ class LetterChannel:
     needs: tuple[str, ...] = ("postal",)
     # Templates are found in this package's templates/ (after the administrator's folder).
     templates_module = "dunning.plugins.letter"
+    template_suffixes = ("txt",)
 
     def check_settings(self, settings: Mapping[str, Any], config: Any = None) -> None:
         check_settings(settings, config.base_dir if config is not None else None)

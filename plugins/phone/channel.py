@@ -28,6 +28,7 @@ class PhoneChannel:
     medium = "call"  # calls: the call window, the call caps (7-in-7, 3 connected a day)
     needs: tuple[str, ...] = numbers.PHONE_KINDS
     templates_module = "dunning.plugins.phone"
+    template_suffixes = ("txt",)
 
     def check_settings(self, settings: Mapping[str, Any]) -> None:
         phone_settings(settings)

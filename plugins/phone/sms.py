@@ -202,6 +202,7 @@ class SmsChannel:
     medium = "text"  # text messages: the text window and caps bind it and every other texting channel
     needs: tuple[str, ...] = ("mobile",)
     templates_module = "dunning.plugins.phone"
+    template_suffixes = ("sms.txt",)
 
     def __init__(self, opener: Callable[..., Any] | None = None) -> None:
         self._open = opener or _opener.open

@@ -41,6 +41,7 @@ class VisitChannel:
     needs: tuple[str, ...] = ("postal",)
     # Templates live beside the package's __init__, not beside this module.
     templates_module = "dunning.plugins.visit"
+    template_suffixes = ("txt",)
 
     def check_settings(self, settings: Mapping[str, Any]) -> None:
         check_settings(settings)

@@ -33,3 +33,37 @@ def test_a_database_path_that_is_a_folder_or_not_a_database(project: Project, tm
     junk.write_text("hello")
     assert f"{junk}: not a SQLite database" in project("--db", str(junk), "cases", "list", expect=1).output
     assert junk.read_text() == "hello"
+
+
+def test_policy_check_refuses_negative_balances_empty_times_and_templates_no_channel_has(project: Project,
+                                                                                         monkeypatch):
+    monkeypatch.setenv("DUNNING_LOAD_PLUGINS", "email,letter")
+    policy = project.folder / "p.toml"
+    policy.write_text('name = "p"\n[stages.agency]\nentry_dpd = 30\nmin_balance = "-5.00"\n')
+    assert "'min_balance' must not be negative, got '-5.00'" in project("policy", "check", str(policy),
+                                                                       expect=1).output
+    policy.write_text('name = "p"\n[[steps]]\nname = "s"\ndpd = 1\nchannels = ["email"]\ntemplate = "overdue-notice"\n'
+                      'at = []\n')
+    assert "step 's': 'at' must be a list of local times" in project("policy", "check", str(policy), expect=1).output
+    policy.write_text('name = "p"\n[[steps]]\nname = "s"\ndpd = 1\nchannels = ["email"]\nfallback = "letter"\n'
+                      'template = "overdue-notice"\n')
+    project.write_config(policy="p.toml", enabled=["email", "letter"], extra="""
+[channels.email]
+host = "127.0.0.1"
+port = 2525
+security = "none"
+sender = "credit@acme.example"
+[channels.letter]
+sender_name = "Acme"
+sender_address = "1 Road, Town"
+""")
+    expected = ("step 's': its fallback channel 'letter' has no template 'overdue-notice.txt' "
+                "(add it to your templates folder under letter/, or choose a template it has)")
+    assert expected in project("policy", "check", str(policy), expect=1).output
+    assert expected in project("run", now="2026-03-02T09:00:00Z", expect=1).output
+    # An administrator's own letter of that name makes the policy whole.
+    (project.folder / "templates" / "letter").mkdir(parents=True)
+    (project.folder / "templates" / "letter" / "overdue-notice.txt").write_text("Subject: Overdue\n\nPlease pay.\n")
+    text = project.config.read_text().replace('db = "dunning.db"', 'db = "dunning.db"\ntemplates = "templates"')
+    project.config.write_text(text)
+    assert "ok: " in project("policy", "check", str(policy)).stdout
