@@ -9,6 +9,7 @@ import pluggy
 hookimpl = pluggy.HookimplMarker("dunning")
 
 from dunning.channels import Channel, Delivery, DeliveryContext, StageContext  # noqa: E402
+from dunning.staff import StaffNotice  # noqa: E402
 from dunning.verdicts import Verdict  # noqa: E402
 
 __all__ = [
@@ -17,5 +18,6 @@ __all__ = [
     "Delivery",
     "DeliveryContext",
     "StageContext",
+    "StaffNotice",
     "Verdict",
 ]

@@ -63,6 +63,12 @@ class Channel(Protocol):
     """A way of reaching a debtor, registered through ``register_channels``.
 
     ``name`` is what the policy and ``[channels] enabled`` refer to;
+    ``medium`` says what kind of contact it makes: ``"call"``, ``"text"``,
+    ``"email"``, ``"letter"``, ``"visit"`` or ``"other"``. The contact rules
+    (windows, caps, opt-outs, holds) bind by medium, so a ``whatsapp``
+    channel with ``medium = "text"`` is held to the text rules with no
+    configuration; one that declares none gets the strictest window and the
+    caps for ``other``, and a warning at start-up.
     ``needs`` lists the contact kinds it can use (``"email"``, ``"mobile"``,
     ``"postal"``, ...); ``send`` delivers one action and must not raise for
     expected failures: return ``Delivery.failed`` or ``Delivery.deferred``.
@@ -74,11 +80,22 @@ class Channel(Protocol):
     ``ValueError`` naming the key (the core adds the ``channels.<name>:``
     prefix), so bad settings stop the command before anything is sent.
 
+    ``in_doubt`` (optional, "resend" by default) says what the next run does
+    with an action this channel had in hand when a run stopped: "resend" it
+    under the same key, for providers that recognise the key, or "hold" it
+    for a person (``dunning in-doubt``), for those that cannot (SMTP).
+
     And it may have ``finish_run(ctx: RunContext)``, called once when a
     run's delivery ends (also after an error), for work done per run rather
     than per action: closing a reused SMTP connection, writing the day's
     print batch. It must be safe to call when nothing was sent, and what it
     writes must be redone by the next run if the process dies before it.
+
+    And it may have ``notify_staff(notice: StaffNotice, ctx: RunContext) ->
+    Delivery`` to carry the policy's notices to the staff in ``[notify]``
+    (``dunning.staff.StaffNotice``: the role, the address, a subject and a
+    plain text). The first enabled channel that has it carries them, email
+    first; the email channel sends them through its SMTP server.
     """
 
     name: str
@@ -173,6 +190,8 @@ class RuleContext:
     now: dt.datetime
     config: Config
     store: Any
+    # Each registered channel's medium as it declares it (None: declares none).
+    media: Mapping[str, str | None] = attrs.field(factory=dict)
 
 
 @attrs.frozen

@@ -16,19 +16,20 @@ import attrs
 import click
 import structlog
 
-from dunning import calendar, dispatch, evidence, log, money, operations
+from dunning import calendar, checkpoints, dispatch, evidence, log, money, notices_cli, operations, privacy
+from dunning.approvals import approval_json, approval_rows
 from dunning.compliance.risk import risk_class
-from dunning.config import Config, ConfigError, load_config, resolve_config_path
+from dunning.config import DEFAULT_EVIDENCE_KEY, Config, ConfigError, load_config, resolve_config_path
 from dunning.evidence import verify_chain
 from dunning.importer import ImportError_, import_file
 from dunning.lifecycle import RESOLUTIONS
 from dunning.output import print_json as _print_json
 from dunning.output import print_table as _table
-from dunning.models import SIGNAL_KINDS, Action, Case, Event, HoldReason, Stage, Status
+from dunning.models import SIGNAL_KINDS, Action, ActionStatus, Case, Event, HoldReason, Stage, Status
 from dunning.plugin_manager import LOAD_ENV, load_plugins, new_plugin_manager, _entry_points
-from dunning.policy import PRESETS, PolicyError, check_channels, load_policy_text, preset_text
-from dunning.runtime import Runtime
-from dunning.store import NotFound
+from dunning.policy import PRESETS, PolicyError, check_channels, load_policy_text, preset_text, read_policy_file
+from dunning.runtime import Runtime, missing_templates
+from dunning.store import NotFound, StoreError
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_DELIVERY_FAILED = 3
@@ -56,6 +57,10 @@ class State:
     def config(self) -> Config:
         if self._config is None:
             self._config = load_config(self.config_path, required=self.config_required)
+            if self._config.holds_secret and self._config.path and privacy.readable_by_others(self._config.path):
+                structlog.get_logger("dunning").warning(
+                    "the config holds a password or token and others can read it: chmod 600 it, or move the "
+                    "secret to an environment variable (password_env, token_env)", config=str(self._config.path))
         return self._config
 
     def now(self, override: str | None = None) -> dt.datetime:
@@ -81,7 +86,8 @@ class DunningGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (ConfigError, PolicyError, NotFound, operations.OperationError, ImportError_, money.MoneyError) as exc:
+        except (ConfigError, PolicyError, NotFound, operations.OperationError, ImportError_, money.MoneyError,
+                checkpoints.CheckpointError, StoreError) as exc:
             raise DunningError(str(exc)) from None
 
 
@@ -109,6 +115,7 @@ def cli(ctx: click.Context, config_path: str | None, db: str | None, log_format:
     (from cron). `dunning demo` shows the whole thing on sample data.
     """
     log.configure(log_format)
+    privacy.owner_only()
     ctx.obj = State(config_path, db, now_text)
     ctx.obj.log_format = log_format
 
@@ -132,15 +139,23 @@ def init(state: State, force: bool, policy_name: str) -> None:
     text = resources.files("dunning").joinpath("init/dunning.toml").read_text(encoding="utf-8")
     text = text.replace('policy = "trade-receivables"', f"policy = {json.dumps(policy_name)}")
     target.write_text(text, encoding="utf-8")
+    target.chmod(0o600)  # it will hold passwords and tokens: an overwritten file keeps its old mode otherwise
     click.echo(f"wrote {target}; edit it, then `dunning import FILE` and `dunning run`")
+    key = target.parent / DEFAULT_EVIDENCE_KEY
+    if not key.exists():
+        public = checkpoints.generate_key(key)
+        click.echo(f"wrote {key} (owner-only): it signs the evidence log; keep it away from the database's users. "
+                   f"Public key: {public}")
 
 
 @cli.command(name="import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
+@click.option("--encoding", default="utf-8", show_default=True,
+              help="The file's text encoding; cp1252 for many spreadsheet exports.")
 @json_option
 @pass_state
-def import_(state: State, file: Path, dry_run: bool, as_json: bool) -> None:
+def import_(state: State, file: Path, dry_run: bool, encoding: str, as_json: bool) -> None:
     """Import debtors and obligations from a CSV or JSON file.
 
     One row per obligation, columns: debtor_id, name, kind, email, mobile,
@@ -152,10 +167,12 @@ def import_(state: State, file: Path, dry_run: bool, as_json: bool) -> None:
     rt = state.runtime()
     now = state.now()
     warnings: list[str] = []
-    result, _ = import_file(rt.store, file, now=now, today=rt.today(now), dry_run=dry_run, warnings=warnings)
+    result, _ = import_file(rt.store, file, now=now, today=rt.today(now), dry_run=dry_run, warnings=warnings,
+                            encoding=encoding)
     data = attrs.asdict(result) | {"dry_run": dry_run, "warnings": warnings}
     for warning in warnings:
-        click.echo(f"warning: {warning}", err=True)
+        # stderr ends up in cron mail and log files: the line and field say where, the number is masked.
+        click.echo(f"warning: {log.mask(warning)}", err=True)
     if as_json:
         _print_json(data)
         return
@@ -183,6 +200,10 @@ def run(state: State, now_text: str | None, dry_run: bool, as_json: bool) -> Non
     """
     rt = state.runtime()
     now = state.now(now_text)
+    missing = missing_templates(rt.policy, rt.plugins, rt.config)
+    if missing:
+        # Every such action would fail at delivery, day after day: say so before anything is planned.
+        _fail(f"{rt.policy.source}: " + f"\n{rt.policy.source}: ".join(missing))
     disabled = sorted(rt.policy.channels() - set(rt.plugins.enabled))
     if disabled:
         # One line per run, not one per step: cron logs stay readable.
@@ -196,7 +217,13 @@ def run(state: State, now_text: str | None, dry_run: bool, as_json: bool) -> Non
             summary = dispatch.run(rt, now, progress=lambda _phase, n: bar.update(n))
     else:
         summary = dispatch.run(rt, now, dry_run=dry_run)
-    data = summary.as_dict() | {"now": calendar.to_text(now), "dry_run": dry_run}
+    signed = None if dry_run else rt.checkpoint(now)
+    if not dry_run and signed is None and not rt.config.evidence_key.exists():
+        structlog.get_logger("dunning").warning(
+            "evidence is not signed: no evidence key (make one with `dunning evidence keygen`)",
+            key_file=str(rt.config.evidence_key))
+    data = summary.as_dict() | {"now": calendar.to_text(now), "dry_run": dry_run,
+                                "checkpoint": signed.as_dict() if signed else None}
     if as_json:
         _print_json(data)
     else:
@@ -294,7 +321,7 @@ def cases_list(state: State, stage: str | None, status: str | None, limit: int |
 
 
 def _case_id(value: str) -> int:
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         _fail(f"case id must be a number, got {value!r}")
     return int(value)
 
@@ -369,8 +396,10 @@ def events(state: State, case_id: int | None, kind: str | None, limit: int | Non
 
 def _brief(data: dict[str, Any]) -> str:
     # One line per event: line breaks inside values (addresses, notes) would break the table.
-    # The rule behind a block or a deferral first: it must survive the cut at 80 characters.
-    ordered = sorted(data.items(), key=lambda item: item[0] != "rule")
+    # The rule behind a block or a deferral first, then the profile and jurisdiction it
+    # came from: they must survive the cut at 80 characters.
+    first = ("rule", "profile", "jurisdiction")
+    ordered = sorted(data.items(), key=lambda item: first.index(item[0]) if item[0] in first else len(first))
     parts = [f"{k}={' / '.join(str(v).splitlines()) if isinstance(v, str) else v}"
              for k, v in ordered if k not in ("key",) and v not in (None, "", [], {})]
     text = ", ".join(parts)
@@ -378,15 +407,93 @@ def _brief(data: dict[str, Any]) -> str:
 
 
 @cli.command()
+@click.option("--against", "against", type=click.Path(dir_okay=False, path_type=Path), multiple=True,
+              help="A checkpoints file kept elsewhere (JSON lines); may be given more than once.")
+@click.option("--public-key", "public_key", metavar="BASE64",
+              help="The evidence key's public key (from `dunning evidence public-key`), when the private key is "
+                   "not at hand; by default it is read from the key file.")
 @pass_state
-def verify(state: State) -> None:
-    """Check the evidence log's hash chain; report the first broken link."""
+def verify(state: State, against: tuple[Path, ...], public_key: str | None) -> None:
+    """Check the evidence log's hash chain and every signed checkpoint it can see.
+
+    Checkpoints come from the database, from the file beside it
+    (<db>.checkpoints) and from each --against file. A log shorter than a
+    checkpoint, another hash at a checkpointed event, or a checkpoint not
+    signed by the evidence key fails, naming the event.
+    """
     rt = state.runtime()
     report = verify_chain(rt.store.event_rows_for_verify())
-    if report.ok:
-        click.echo(f"ok: {report.checked} events, chain intact")
+    if not report.ok:
+        _fail(f"evidence chain broken at event {report.broken_at}: {report.problem} "
+              f"({report.checked} events before it are intact)")
+    trusted = public_key or _evidence_public_key(rt.config)
+    beside = checkpoints.file_beside(rt.store.path)
+    found = [("database", cp) for cp in rt.store.checkpoints()]
+    for path in ([beside] if beside.exists() else []) + list(against):
+        found += [(str(path), cp) for cp in checkpoints.read_file(path)]
+    last_seq = rt.store.last_seq()
+    problems = checkpoints.disagreements(found, last_seq, rt.store.event_hash, trusted)
+    if problems:
+        _fail(f"evidence does not match a signed checkpoint: {problems[0]}"
+              + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+    if not found:
+        click.echo(f"ok: {report.checked} events, chain intact; no signed checkpoint to check it against "
+                   "(see `dunning evidence keygen`)")
         return
-    _fail(f"evidence chain broken at event {report.broken_at}: {report.problem} ({report.checked} events before it are intact)")
+    # The same checkpoint is usually found in the database and in the file: count it once.
+    distinct = {(cp.seq, cp.hash, cp.signature) for _, cp in found}
+    latest = max((cp for _, cp in found), key=lambda cp: (cp.seq, cp.signed_at))
+    key_note = "" if trusted else "; no evidence key at hand, so each was checked against the key it names"
+    click.echo(f"ok: {report.checked} events, chain intact; {len(distinct)} signed checkpoints agree "
+               f"(latest: event {latest.seq}, signed {latest.signed_at}){key_note}")
+
+
+def _evidence_public_key(config: Config) -> str | None:
+    if not config.evidence_key.exists():
+        return None
+    return checkpoints.public_key_text(checkpoints.load_key(config.evidence_key))
+
+
+@cli.group(name="evidence")
+def evidence_() -> None:
+    """The evidence key and signed checkpoints of the evidence log.
+
+    At the end of every run the head of the hash chain is signed with an
+    Ed25519 key kept outside the database ([evidence] key_file, by default
+    dunning-evidence.key beside dunning.toml) and kept in the database, in
+    <db>.checkpoints and at the record_event mirrors; `dunning verify` then
+    catches a log cut short or rewritten.
+    """
+
+
+@evidence_.command(name="keygen")
+@click.option("--force", is_flag=True, help="Replace an existing key.")
+@pass_state
+def evidence_keygen(state: State, force: bool) -> None:
+    """Make the evidence key (owner-only file) and print its public key."""
+    public = checkpoints.generate_key(state.config.evidence_key, force=force)
+    click.echo(f"wrote {state.config.evidence_key} (owner-only); public key: {public}")
+
+
+@evidence_.command(name="checkpoint")
+@pass_state
+def evidence_checkpoint(state: State) -> None:
+    """Sign the evidence chain's head now (runs do it at their end)."""
+    rt = state.runtime()
+    signed = rt.checkpoint(state.now(), always=True)
+    if signed is None:
+        _fail(f"{rt.config.evidence_key}: no evidence key (make one with `dunning evidence keygen`)")
+    click.echo(f"signed event {signed.seq} ({signed.hash[:16]}…) at {signed.signed_at}")
+
+
+@evidence_.command(name="public-key")
+@pass_state
+def evidence_public_key(state: State) -> None:
+    """Print the evidence key's public key, for auditors: `dunning verify --public-key KEY`."""
+    public = _evidence_public_key(state.config)
+    if public is None:
+        _fail(f"{state.config.evidence_key}: no evidence key (make one with `dunning evidence keygen`)")
+    click.echo(public)
 
 
 # --- operator actions ---------------------------------------------------------------
@@ -436,7 +543,8 @@ def promise(state: State, case_id: str, amount: str, due_text: str, then: tuple[
 @cli.command()
 @click.argument("case_id")
 @click.option("--reason", required=True, type=click.Choice([r.value for r in HoldReason]), help="Why the case is held.")
-@click.option("--until", "until", type=click.DateTime(formats=["%Y-%m-%d"]), help="Lift the hold by itself on this date.")
+@click.option("--until", "until", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Lift the hold by itself on this date (not a dispute: that needs `release --verification-sent`).")
 @click.option("--note", help="Free text kept with the hold.")
 @pass_state
 def hold(state: State, case_id: str, reason: str, until: dt.datetime | None, note: str | None) -> None:
@@ -487,7 +595,9 @@ def resolve(state: State, case_id: str, resolution: str, reason: str) -> None:
 
 @cli.command(name="opt-out")
 @click.argument("debtor_id")
-@click.option("--channel", required=True, help="The channel the debtor asked to stop (email, sms, phone, ...).")
+@click.option("--channel", required=True,
+              help="The enabled channel (email, sms, phone, ...) or the medium (call, text, email, letter, visit, "
+                   "other) the debtor asked to stop.")
 @click.option("--contact", help="Only this address or number (default: the whole channel).")
 @click.option("--note", help="How the request came in (kept as evidence).")
 @click.option("--withdraw", is_flag=True, help="The debtor takes the request back.")
@@ -521,14 +631,70 @@ def signal(state: State, case_id: str, kind: str, note: str | None, source: str)
 @json_option
 @pass_state
 def approvals(state: State, as_json: bool) -> None:
-    """List actions waiting for a person's approval."""
+    """List actions waiting for a person's approval.
+
+    Each line shows the action and its case: the debtor, the balance and
+    the overdue amount as they stand today, and why approval is asked (the
+    policy step's or the rule's reason). `dunning approve ID --by NAME` or
+    `dunning reject ID --by NAME` decides.
+    """
     rt = state.runtime()
-    waiting = rt.store.approvals()
+    rows = approval_rows(rt, rt.today(state.now()))
     if as_json:
-        _print_json([action_json(a) for a in waiting])
+        _print_json([action_json(r.action) | approval_json(r) for r in rows])
         return
-    _table([[a.id, a.case_id, a.planned_for, a.step, a.channel or a.kind.value, a.target or ""] for a in waiting],
-           ["id", "case", "for", "step", "channel", "target"])
+    _table([[r.action.id, r.action.case_id, r.debtor_name, money.display(r.balance, r.currency),
+             money.display(r.overdue, r.currency), r.action.planned_for, r.action.step,
+             r.action.channel or r.action.kind.value, r.action.target or "", r.why] for r in rows],
+           ["id", "case", "debtor", "balance", "overdue", "for", "step", "channel", "target", "why"])
+
+
+cli.add_command(notices_cli.notices)
+
+
+@cli.group(name="in-doubt", invoke_without_command=True)
+@json_option
+@click.pass_context
+def in_doubt(ctx: click.Context, as_json: bool) -> None:
+    """Actions a crash left in flight on a channel that holds them (in_doubt = "hold").
+
+    Each may or may not have reached the debtor. Check (the mail server's
+    log, for email), then `in-doubt release ID --by NAME` to send it again,
+    or `in-doubt cancel ID --by NAME --reason TEXT` to end it unsent.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    rt = ctx.obj.runtime()
+    held = rt.store.actions(statuses=[ActionStatus.IN_DOUBT.value])
+    if as_json:
+        _print_json([action_json(a) for a in held])
+        return
+    _table([[a.id, a.case_id, a.step, a.channel or a.kind.value, a.key] for a in held],
+           ["id", "case", "step", "channel", "key"])
+
+
+@in_doubt.command(name="release")
+@click.argument("action_id", type=int)
+@click.option("--by", required=True, help="Who decided.")
+@click.option("--reason", help="Why (kept with the evidence).")
+@pass_state
+def in_doubt_release(state: State, action_id: int, by: str, reason: str | None) -> None:
+    """Send an action in doubt again, under the same key, on the next run."""
+    action = operations.settle_in_doubt(state.runtime(), action_id, resend=True, by=by, now=state.now(),
+                                        reason=reason)
+    click.echo(f"action {action.id} ({action.step}) released; it goes out on the next run")
+
+
+@in_doubt.command(name="cancel")
+@click.argument("action_id", type=int)
+@click.option("--by", required=True, help="Who decided.")
+@click.option("--reason", required=True, help="Why it is not sent again (delivered after all, ...).")
+@pass_state
+def in_doubt_cancel(state: State, action_id: int, by: str, reason: str) -> None:
+    """End an action in doubt without sending it."""
+    action = operations.settle_in_doubt(state.runtime(), action_id, resend=False, by=by, now=state.now(),
+                                        reason=reason)
+    click.echo(f"action {action.id} ({action.step}) cancelled; it will not be sent")
 
 
 def _decide(state: State, action_id: int, by: str, note: str | None, approve: bool) -> None:
@@ -581,7 +747,7 @@ def policy_show(state: State, name: str | None, timeline: bool) -> None:
             path = state.config.base_dir / path
         if not path.exists():
             _fail(f"{target}: neither a preset ({', '.join(PRESETS)}) nor an existing policy file")
-        text = path.read_text(encoding="utf-8")
+        text = read_policy_file(path)
         pol = load_policy_text(text, str(path))
     if not timeline:
         click.echo(text, nl=False)
@@ -611,9 +777,12 @@ def policy_show(state: State, name: str | None, timeline: bool) -> None:
 @pass_state
 def policy_check(state: State, file: Path) -> None:
     """Validate a policy file against the installed and enabled channels."""
-    pol = load_policy_text(file.read_text(encoding="utf-8"), str(file))
+    pol = load_policy_text(read_policy_file(file), str(file))
     plugins = load_plugins(state.config)
     warnings = check_channels(pol, plugins.known_channels(), plugins.enabled)
+    missing = missing_templates(pol, plugins, state.config)
+    if missing:
+        _fail(f"{file}: " + f"\n{file}: ".join(missing))
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"ok: {file} defines {len(pol.steps)} steps and {len(pol.stages)} stage rules")

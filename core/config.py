@@ -12,11 +12,20 @@ from typing import Any
 
 import attrs
 
+from dunning import privacy, text_checks
+from dunning.compliance.jurisdictions import Chosen, parse_jurisdictions, profile_for
+from dunning.compliance.media import STANDARD_MEDIA
 from dunning.compliance.profiles import DEFAULT as DEFAULT_PROFILE
 from dunning.compliance.profiles import ComplianceError, Profile, parse_compliance
+from dunning.models import IN_DOUBT_CHOICES, Debtor
+from dunning.staff import staff_address
 
 DEFAULT_CONFIG_NAME = "dunning.toml"
 NOTIFY_ROLES = ("supervisor", "manager", "general_manager")
+
+
+# Where the evidence key is looked for when ``[evidence] key_file`` is not set: beside the config.
+DEFAULT_EVIDENCE_KEY = "dunning-evidence.key"
 
 
 class ConfigError(ValueError):
@@ -35,10 +44,24 @@ class Config:
     max_attempts: int = 5
     retry_after: dt.timedelta = dt.timedelta(minutes=30)
     claim_timeout: dt.timedelta = dt.timedelta(minutes=10)
+    # Who receives each role's notices: an email address, "Name <address>" or plain.
     notify: Mapping[str, str] = attrs.field(factory=dict)
     disabled_plugins: tuple[str, ...] = ()
     # The contact rules in force (``[compliance]``): windows, caps, disclosure, promises.
+    # The fallback: a debtor whose jurisdiction is mapped gets that profile instead.
     compliance: Profile = DEFAULT_PROFILE
+    # The private key that signs the evidence chain's checkpoints (``[evidence] key_file``);
+    # ``evidence_key_named`` says whether the config named it (then it must exist).
+    evidence_key: Path = Path(DEFAULT_EVIDENCE_KEY)
+    evidence_key_named: bool = False
+    # ``[store] synchronous``: "full" (every commit on disk before it counts) or "normal".
+    synchronous: str = "full"
+    # A password or token written in the file itself (not named through *_env).
+    holds_secret: bool = False
+    # ``[channels.<name>] in_doubt``: what a run does with that channel's actions a crash left in flight.
+    in_doubt: Mapping[str, str] = attrs.field(factory=dict)
+    # ``[compliance.jurisdictions]``: ISO 3166 country or subdivision -> profile.
+    jurisdictions: Mapping[str, Profile] = attrs.field(factory=dict)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -50,6 +73,10 @@ class Config:
 
     def settings_for(self, channel: str) -> Mapping[str, Any]:
         return self.channel_settings.get(channel, {})
+
+    def profile_for(self, debtor: Debtor | None) -> Chosen:
+        """The contact rules that bind ``debtor``, with the jurisdiction they came from."""
+        return profile_for(self.compliance, self.jurisdictions, debtor)
 
 
 def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str, source: str) -> None:
@@ -78,9 +105,9 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
 def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> Config:
     """Validate a parsed TOML document into a ``Config``."""
     _check_keys(data, {"policy", "db", "timezone", "templates", "channels", "delivery", "notify", "plugins",
-                       "compliance"}, "", source)
+                       "compliance", "evidence", "store"}, "", source)
     base = path.parent if path else Path.cwd()
-    values: dict[str, Any] = {"path": path}
+    values: dict[str, Any] = {"path": path, "holds_secret": privacy.holds_secret(data)}
 
     if "policy" in data:
         values["policy"] = _expect(data["policy"], str, "policy", source)
@@ -106,11 +133,20 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> 
         raise ConfigError(f"{source}: 'channels.enabled' lists a channel twice")
     values["enabled_channels"] = tuple(enabled)
     settings: dict[str, Mapping[str, Any]] = {}
+    in_doubt: dict[str, str] = {}
     for key, value in channels.items():
         if key == "enabled":
             continue
-        settings[key] = _expect(value, dict, f"channels.{key}", source)
+        table = dict(_expect(value, dict, f"channels.{key}", source))
+        # The core's own setting for every channel; the channel's plugin never sees it.
+        if "in_doubt" in table:
+            choice = table.pop("in_doubt")
+            if choice not in IN_DOUBT_CHOICES:
+                raise ConfigError(f"{source}: 'channels.{key}.in_doubt' must be \"resend\" or \"hold\", got {choice!r}")
+            in_doubt[key] = choice
+        settings[key] = table
     values["channel_settings"] = settings
+    values["in_doubt"] = in_doubt
 
     delivery = _expect(data.get("delivery", {}), dict, "delivery", source)
     _check_keys(delivery, {"max_attempts", "retry_after_minutes", "claim_timeout_seconds"}, "delivery", source)
@@ -125,6 +161,9 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> 
     _check_keys(notify, set(NOTIFY_ROLES), "notify", source)
     for role, who in notify.items():
         _expect(who, str, f"notify.{role}", source)
+        if staff_address(who) is None:
+            raise ConfigError(f"{source}: 'notify.{role}' must be an email address, such as "
+                              f"\"Ann Lee <ann@example.com>\" or \"ann@example.com\", got {who!r}")
     values["notify"] = dict(notify)
 
     plugins = _expect(data.get("plugins", {}), dict, "plugins", source)
@@ -132,9 +171,28 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> 
     disabled = _expect(plugins.get("disabled", []), list, "plugins.disabled", source)
     values["disabled_plugins"] = tuple(_expect(n, str, "plugins.disabled", source) for n in disabled)
 
+    store = _expect(data.get("store", {}), dict, "store", source)
+    _check_keys(store, {"synchronous"}, "store", source)
+    if "synchronous" in store:
+        mode = _expect(store["synchronous"], str, "store.synchronous", source)
+        if mode not in ("full", "normal"):
+            raise ConfigError(f"{source}: 'store.synchronous' must be \"full\" or \"normal\", got {mode!r}")
+        values["synchronous"] = mode
+
+    evidence = _expect(data.get("evidence", {}), dict, "evidence", source)
+    _check_keys(evidence, {"key_file"}, "evidence", source)
+    if "key_file" in evidence:
+        values["evidence_key"] = base / Path(_expect(evidence["key_file"], str, "evidence.key_file", source)).expanduser()
+        values["evidence_key_named"] = True
+    else:
+        values["evidence_key"] = base / DEFAULT_EVIDENCE_KEY
+
     compliance = _expect(data.get("compliance", {}), dict, "compliance", source)
+    # A window or cap may name a channel the core knows, one that is enabled or one with settings.
+    channel_names = {*STANDARD_MEDIA, *enabled, *settings}
     try:
-        values["compliance"] = parse_compliance(compliance, source)
+        values["compliance"] = parse_compliance(compliance, source, channel_names)
+        values["jurisdictions"] = parse_jurisdictions(compliance.get("jurisdictions", {}), source, values["compliance"])
     except ComplianceError as exc:
         raise ConfigError(str(exc)) from None
     return Config(**values)
@@ -162,9 +220,13 @@ def load_config(path: Path, *, required: bool = False) -> Config:
     if not path.exists():
         if required:
             raise ConfigError(f"{path}: no such config file")
-        return Config(path=None, db=Path.cwd() / "dunning.db")
+        return Config(path=None, db=Path.cwd() / "dunning.db", evidence_key=Path.cwd() / DEFAULT_EVIDENCE_KEY)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = text_checks.read_utf8(path)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     return parse_config(data, path=path.resolve(), source=str(path))

@@ -22,9 +22,9 @@ from typing import Any
 
 import attrs
 
-from dunning import calendar, dispatch, hookimpl, money, operations
+from dunning import calendar, checkpoints, dispatch, hookimpl, money, operations
 from dunning.channels import STANDARD_CHANNELS, Delivery, DeliveryContext
-from dunning.config import Config, load_config
+from dunning.config import DEFAULT_EVIDENCE_KEY, Config, load_config
 from dunning.demo_config import demo_config
 from dunning.demo_services import DemoMailServer, SmsGateway
 from dunning.importer import COLUMNS
@@ -155,7 +155,7 @@ def _run_portfolio(folder: Path, preset: str, *, days: int, debtors: int, rng: r
                    echo: Callable[[str], None]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     db = folder / "dunning.db"
-    for stale in (db, folder / "dunning.db-wal", folder / "dunning.db-shm"):
+    for stale in (db, folder / "dunning.db-wal", folder / "dunning.db-shm", checkpoints.file_beside(db)):
         stale.unlink(missing_ok=True)
     for output in _OUTPUTS:
         shutil.rmtree(folder / output, ignore_errors=True)
@@ -167,6 +167,8 @@ def _run_portfolio(folder: Path, preset: str, *, days: int, debtors: int, rng: r
     with DemoMailServer(folder / "mailbox") as mail, SmsGateway(folder / "sms" / "messages.jsonl") as sms:
         config_path = folder / "dunning.toml"
         config_path.write_text(demo_config(preset, enabled, smtp_port=mail.port, sms_url=sms.url), encoding="utf-8")
+        if not (folder / DEFAULT_EVIDENCE_KEY).exists():
+            checkpoints.generate_key(folder / DEFAULT_EVIDENCE_KEY)
         with Runtime(load_config(config_path, required=True), extra_plugins=[outbox]) as rt:
             items, errors = validate(list(enumerate(rows, start=2)), rt.store)
             assert not errors, errors
@@ -178,6 +180,7 @@ def _run_portfolio(folder: Path, preset: str, *, days: int, debtors: int, rng: r
                 for hour in RUN_HOURS:
                     now = calendar.local_moment(day, dt.time(hour), rt.config.zone)
                     dispatch.run(rt, now)
+                    rt.checkpoint(now)  # as `dunning run` does at its end
                     if hour == RUN_HOURS[0]:
                         _debtors_act(rt, offset, day, behaviours, promises)
                 for action in rt.store.approvals():
@@ -277,3 +280,4 @@ def _where_to_look(rt: Runtime, folder: Path, last_day: dt.date, emails: int, te
     if (folder / "outbox").is_dir():
         echo(f"  outbox    {folder / 'outbox'} (channels without an installed plugin)")
     echo(f"  evidence  {cli} events --case CASE   (database {rt.config.db})")
+    echo(f"            {cli} verify   (the hash chain against the checkpoints signed after each run)")

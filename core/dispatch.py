@@ -24,10 +24,12 @@ import structlog
 from dunning import calendar, deadlines, lifecycle
 from dunning.channels import (Delivery, DeliveryContext, DeliveryStatus, RunContext, StageContext, audience_of,
                               usable_contacts)
+from dunning.compliance.media import applies_to, medium_of
 from dunning.models import (OPEN_ACTION_STATUSES, Action, ActionKind, ActionStatus, Case, Event, HoldReason,
                             PromiseStatus, Stage)
 from dunning.policy import Plan, Planned, evaluate
 from dunning.runtime import Runtime
+from dunning.staff_delivery import send_notice
 from dunning.store import CasePlanWrite, action_row_tail
 from dunning.templates import TemplateMissing, audience_context, case_context
 from dunning.verdicts import Decision, Verdict, strongest
@@ -289,21 +291,42 @@ def _claim_is_abandoned(claimed_by: str | None, claimed_at: dt.datetime, wall_no
     return False
 
 
-def reclaim_abandoned(rt: Runtime) -> int:
+def reclaim_abandoned(rt: Runtime, now: dt.datetime | None = None) -> int:
+    """Deal with claims a stopped run left: re-queue them, or set outreach aside as in doubt.
+
+    An outreach on a channel with ``in_doubt = "hold"`` may have reached the
+    debtor before the crash, and its provider cannot tell a re-send: it waits
+    for a person (``dunning in-doubt``). Everything else goes back in the
+    queue under the same key. Returns how many were re-queued.
+    """
     wall_now = calendar.utc_now()
-    abandoned = [
-        action_id
-        for action_id, claimed_by, claimed_at in rt.store.in_flight()
-        if _claim_is_abandoned(claimed_by, claimed_at, wall_now, rt.config.claim_timeout)
-    ]
-    released = rt.store.release_claims(abandoned)
+    resend, hold = [], []
+    for action_id, claimed_by, claimed_at, channel, kind, handed_over in rt.store.in_flight():
+        if not _claim_is_abandoned(claimed_by, claimed_at, wall_now, rt.config.claim_timeout):
+            continue
+        # Only an action its channel had in hand may have gone out; the rest of the claimed batch had not.
+        held = handed_over and kind == ActionKind.OUTREACH.value and rt.in_doubt(channel) == "hold"
+        (hold if held else resend).append(action_id)
+    released = rt.store.release_claims(resend)
     if released:
         log.warning("re-queued actions left in flight by a stopped run", count=released)
+    if hold:
+        at = now or wall_now
+
+        def event(action: Action) -> Event:
+            return rt.event("in_doubt", rt.store.case(action.case_id), at, channel=action.channel, step=action.step,
+                            action_id=action.id, data={
+                                "key": action.key, "action": action.kind.value,
+                                "reason": "left in flight by a stopped run; it may have gone out, and the channel "
+                                          "cannot recognise a re-send (in_doubt = \"hold\")"})
+
+        held = rt.store.hold_in_doubt(hold, at, event)
+        log.warning("actions left in flight are in doubt: see `dunning in-doubt`", count=held)
     return released
 
 
 def deliver_ready(rt: Runtime, now: dt.datetime, summary: RunSummary, progress: ProgressCallback | None = None) -> None:
-    reclaim_abandoned(rt)
+    reclaim_abandoned(rt, now)
     claimer = claimer_id()
     try:
         while True:
@@ -341,6 +364,8 @@ class _Delivery:
         self.rt, self.action, self.claimer, self.now, self.summary = rt, action, claimer, now, summary
         self.case = rt.store.case(action.case_id)
         self.today = rt.today(now)
+        # The debtor's own contact rules (by jurisdiction), looked up once.
+        self.rules = rt.config.profile_for(rt.store.debtor(self.case.debtor_id))
 
     # outcomes ---------------------------------------------------------------
 
@@ -361,7 +386,8 @@ class _Delivery:
         self._finish(ActionStatus.CANCELLED, self._event("cancelled", reason=reason))
 
     def block(self, verdict: Verdict) -> None:
-        if self._finish(ActionStatus.BLOCKED, self._event("blocked", rule=verdict.rule, reason=verdict.reason),
+        if self._finish(ActionStatus.BLOCKED, self._event("blocked", rule=verdict.rule, reason=verdict.reason,
+                                                          **self.rules.evidence()),
                         error=f"{verdict.rule}: {verdict.reason}"):
             self.summary.blocked += 1
             self.summary.blocked_by_rule[verdict.rule] = self.summary.blocked_by_rule.get(verdict.rule, 0) + 1
@@ -371,13 +397,13 @@ class _Delivery:
         # very run, for ever; it waits at least until the next minute.
         if until <= self.now:
             until = self.now + dt.timedelta(minutes=1)
-        event = self._event("deferred", rule=rule, reason=reason, until=calendar.to_text(until))
+        event = self._event("deferred", rule=rule, reason=reason, until=calendar.to_text(until), **self.rules.evidence())
         if self._finish(ActionStatus.PENDING, event, not_before=until, count_attempt=count_attempt):
             self.summary.deferred += 1
             self.summary.deferred_by_rule[rule] = self.summary.deferred_by_rule.get(rule, 0) + 1
 
     def ask_approval(self, verdict: Verdict) -> None:
-        event = self._event("approval_requested", rule=verdict.rule, reason=verdict.reason)
+        event = self._event("approval_requested", rule=verdict.rule, reason=verdict.reason, **self.rules.evidence())
         if self._finish(ActionStatus.AWAITING_APPROVAL, event):
             self.summary.awaiting_approval += 1
 
@@ -425,7 +451,7 @@ class _Delivery:
         holds = self.rt.store.holds(self.case.id, active_on=self.today)
         for hold in holds:
             if hold.reason == HoldReason.CEASE and self.action.kind is ActionKind.OUTREACH \
-                    and self.action.template in self.rt.config.compliance.cease_permitted_templates:
+                    and self.action.template in self.rules.profile.cease_permitted_templates:
                 continue  # one of the notices the law still allows after a cease request
             if hold.reason == HoldReason.ATTORNEY and self.action.kind is ActionKind.OUTREACH:
                 continue  # goes to the attorney instead (see ``outreach``)
@@ -504,16 +530,20 @@ class _Delivery:
             return
         debtor = self.rt.store.debtor(case.debtor_id)
         assert debtor is not None
-        opt_outs = self.rt.store.opt_outs(debtor.id, channel.name)
+        # An opt-out of the channel or of its medium ("text": every texting channel).
+        medium = medium_of(channel.name, self.rt.plugins.media)
+        opt_outs = [(name, contact) for name, contact in self.rt.store.opt_outs(debtor.id)
+                    if applies_to(name, channel.name, medium)]
         confirming = action.options.get("confirms_opt_out")
         if any(contact is None for _, contact in opt_outs) and confirming is None:
-            self.block(Verdict.block(f"opt_out:{channel.name}", f"the debtor opted out of {channel.name}"))
+            named = next(name for name, contact in opt_outs if contact is None)
+            self.block(Verdict.block(f"opt_out:{named}", f"the debtor opted out of {named}"))
             return
         opted_out = frozenset(contact for _, contact in opt_outs if contact)
         audience = "attorney" if self._represented() else str(action.options.get("audience", "debtor"))
         disclosure = str(action.options.get("disclosure", "none"))
         contacts = self.rt.store.contacts(debtor.id)
-        profile = self.rt.config.compliance
+        profile = self.rules.profile
         excluded = opted_out
         if audience == "contacts" and disclosure == "location" and profile.third_party_at_most_once:
             # A third party asked for the debtor's whereabouts is asked once only.
@@ -527,6 +557,7 @@ class _Delivery:
         with self.rt.store.transaction():
             verdict = self._rule_verdict(self._check_hooks())
             if verdict is None:
+                self.rt.store.mark_send_started(action.id, calendar.utc_now())
                 self.rt.store.record_attempt(debtor_id=debtor.id, case_id=case.id, channel=channel.name, at=self.now,
                                              source=channel.name, key=action.key,
                                              role="debtor" if audience == "debtor" else audience)
@@ -611,10 +642,19 @@ class _Delivery:
                 self.summary.skipped += 1
 
     def notice(self) -> None:
+        """Record the notice, sent to the role's address through the staff channel when there is one."""
         role = self.action.target or "supervisor"
-        to = self.rt.config.notify.get(role)
-        event = self._event("notice", role=role, to=to, balance=self.case.balance, currency=self.case.currency)
-        self.done(event, reference=f"notice:{role}")
+        sent = send_notice(self.rt, self.action, self.case, self.now, self.claimer)
+        delivery = sent.delivery
+        if delivery is None or delivery.status is DeliveryStatus.SENT:
+            reference = delivery.reference if delivery is not None and delivery.reference else f"notice:{role}"
+            self.done(self._event("notice", **sent.facts), reference=reference)
+        elif delivery.status is DeliveryStatus.DEFERRED:
+            assert delivery.until is not None
+            self.defer(f"channel:{sent.via}", delivery.until, delivery.error or "the channel asked to wait",
+                       count_attempt=True)
+        else:
+            self.fail(delivery.error or "the channel reported a failure", sent.facts, retry=delivery.retry)
 
     def lock_account(self) -> None:
         verdict = self._rule_verdict(self._check_hooks())

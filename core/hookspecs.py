@@ -104,6 +104,10 @@ def record_event(event: Event) -> None:
 
     Collected. For mirrors (a CRM, metrics). The event is final: it already
     carries its sequence number and hash. Exceptions are logged and ignored.
+    After each run a mirror also gets the run's signed checkpoint as an event
+    of kind ``checkpoint`` (not part of the chain; ``data`` holds the
+    signature): keeping it lets ``dunning verify --against`` catch a log that
+    was cut short or rewritten.
     """
 
 

@@ -4,26 +4,30 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import difflib
 import io
 import json
-import re
-import zoneinfo
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from dunning import money, phones
+from dunning import money, phones, text_checks
+from dunning.compliance.jurisdictions import is_country, subdivision_error
 from dunning.models import Contact, ContactKind, ContactRole, Debtor, DebtorKind
 from dunning.store import ImportedObligation, ImportResult, Store
 
 COLUMNS = (
     "debtor_id", "name", "kind", "email", "mobile", "work_phone", "home_phone", "address",
-    "country", "timezone", "reference", "amount", "currency", "issued_on", "due_on",
+    "country", "region", "timezone", "reference", "amount", "currency", "issued_on", "due_on",
 )
 REQUIRED = ("debtor_id", "name", "reference", "amount", "currency", "due_on")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Read besides COLUMNS: the debtor's language, and (JSON) a list of further contacts.
+OPTIONAL_EXTRA = ("locale", "contacts")
+# An unknown column this close to a known one is taken for a misspelling and refused:
+# a "mobil" column silently dropped would lose the debtor's number.
+MISSPELLING_CUTOFF = 0.75
 _PHONE_FIELDS = {"mobile": ContactKind.MOBILE, "work_phone": ContactKind.WORK, "home_phone": ContactKind.HOME}
 
 
@@ -43,30 +47,98 @@ class ImportError_(ValueError):
         super().__init__("\n".join(lines))
 
 
-def read_rows(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], str]:
+def known_columns() -> tuple[str, ...]:
+    return (*COLUMNS, *OPTIONAL_EXTRA)
+
+
+def _decode(path: Path, encoding: str) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImportError_(str(path), [RowError(1, "file", f"cannot be read: {exc.strerror}")]) from None
+    try:
+        text = data.decode("utf-8-sig" if encoding.replace("_", "-").lower() in ("utf-8", "utf8") else encoding)
+    except LookupError:
+        raise ImportError_(str(path), [RowError(1, "file", f"unknown encoding {encoding!r}")]) from None
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        hint = " (a spreadsheet export? try --encoding cp1252)" if encoding.lower().startswith("utf") else ""
+        raise ImportError_(str(path), [RowError(line, "file", f"not {encoding} text: byte 0x{data[exc.start]:02x} "
+                                                              f"cannot be read{hint}")]) from None
+    return text
+
+
+def _column_problems(columns: Iterable[str], where: int) -> list[RowError]:
+    """Duplicated columns (which one would count?) and unknown ones that look like a misspelling."""
+    problems, seen = [], set()
+    known = known_columns()
+    for column in columns:
+        if column in seen:
+            problems.append(RowError(where, column, "column appears twice in the header; which one counts is unclear"))
+        seen.add(column)
+        if column not in known:
+            close = difflib.get_close_matches(column.lower(), known, n=1, cutoff=MISSPELLING_CUTOFF)
+            if close:
+                problems.append(RowError(where, column, f"unknown column; did you mean {close[0]!r}? "
+                                                        "(its values would otherwise be dropped)"))
+    return problems
+
+
+def _text_problems(line: int, row: Mapping[str, Any], prefix: str = "") -> list[RowError]:
+    """Control characters anywhere in a row's text, nested contacts included."""
+    problems = []
+    for key, value in row.items():
+        field = f"{prefix}{key}"
+        if isinstance(value, str):
+            problem = text_checks.control_character(value, multiline=str(key) in text_checks.MULTILINE_FIELDS)
+            if problem:
+                problems.append(RowError(line, field, problem))
+        elif isinstance(value, dict):
+            problems += _text_problems(line, value, f"{field}.")
+        elif isinstance(value, list):
+            for index, item in enumerate(value, start=1):
+                if isinstance(item, dict):
+                    problems += _text_problems(line, item, f"{field}[{index}].")
+                elif isinstance(item, str):
+                    problems += _text_problems(line, {f"[{index}]": item}, field)
+    return problems
+
+
+def read_rows(path: Path, encoding: str = "utf-8") -> tuple[list[tuple[int, dict[str, Any]]], str]:
     """Rows with their line (CSV) or item (JSON) numbers, and which of the two it is."""
-    text = path.read_text(encoding="utf-8-sig")
+    text = _decode(path, encoding)
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ImportError_(str(path), [RowError(exc.lineno, "file", f"not valid JSON: {exc.msg}")]) from None
+        except RecursionError:
+            raise ImportError_(str(path), [RowError(1, "file", "not valid JSON: nested too deeply")]) from None
         if isinstance(data, dict) and isinstance(data.get("obligations"), list):
             data = data["obligations"]
         if not isinstance(data, list):
             raise ImportError_(str(path), [RowError(1, "file", "expected an array of obligation objects")])
         rows = []
+        problems: list[RowError] = []
         for index, item in enumerate(data, start=1):
             if not isinstance(item, dict):
                 raise ImportError_(str(path), [RowError(index, "item", "expected an object")], unit="item")
+            problems += _column_problems(item, index) + _text_problems(index, item)
             rows.append((index, item))
+        if problems:
+            raise ImportError_(str(path), problems, unit="item")
         return rows, "item"
     # newline="" keeps line breaks inside quoted cells (a postal address on several lines).
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = reader.fieldnames or []
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise ImportError_(str(path), [RowError(1, c, "column is missing from the header") for c in missing])
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        raise ImportError_(str(path), [RowError(1, "file", f"not valid CSV: {exc}")]) from None
+    problems = [RowError(1, c, "column is missing from the header") for c in REQUIRED if c not in header]
+    problems += _column_problems(header, 1)
+    problems += [RowError(1, "header", p) for c in header if (p := text_checks.control_character(c))]
+    if problems:
+        raise ImportError_(str(path), problems)
     rows = []
     while True:
         line = reader.line_num + 1  # where the record starts, even when a cell spans lines
@@ -74,10 +146,16 @@ def read_rows(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], str]:
             row = next(reader)
         except StopIteration:
             break
+        except csv.Error as exc:  # a cell over the csv module's size limit, a NUL in older Pythons
+            problems.append(RowError(line, "file", f"not valid CSV: {exc}"))
+            break
+        problems += _text_problems(line, {k: v for k, v in row.items() if k is not None})
         if None in row:  # more cells than header columns
             rows.append((line, {**row, "__extra__": row.pop(None)}))
         else:
             rows.append((line, row))
+    if problems:
+        raise ImportError_(str(path), problems)
     return rows, "line"
 
 
@@ -131,14 +209,22 @@ def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None,
         timezone = _text(row, "timezone") or None
         if timezone:
             try:
-                zoneinfo.ZoneInfo(timezone)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                bad("timezone", f"unknown time zone {timezone!r}")
+                text_checks.time_zone(timezone)
+            except ValueError as exc:
+                bad("timezone", str(exc))
         country = _text(row, "country").upper() or None
-        if country and not re.fullmatch(r"[A-Z]{2}", country):
-            bad("country", f"must be a two-letter ISO code, got {country!r}")
+        if country and not is_country(country):
+            bad("country", f"must be an ISO 3166-1 two-letter country code, got {country!r}")
+        # Optional: the subdivision (US-NY) whose contact rules may differ from the country's.
+        region = _text(row, "region").upper() or None
+        if region:
+            problem = subdivision_error(country, region)
+            if problem:
+                bad("region", problem)
+            elif country is None:
+                country = region.split("-", 1)[0]
         email = _text(row, "email")
-        if email and not _EMAIL.match(email):
+        if email and not _is_email(email):
             bad("email", f"not an email address: {email!r}")
         contacts: list[Contact] = []
         if email:
@@ -165,7 +251,7 @@ def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None,
             errors.extend(problems)
             continue
         debtor = Debtor(id=debtor_id, name=_text(row, "name"), kind=DebtorKind(kind), country=country,
-                        timezone=timezone, locale=_text(row, "locale") or None)
+                        timezone=timezone, locale=_text(row, "locale") or None, region=region)
         first = debtors.get(debtor_id)
         if first is None:
             debtors[debtor_id] = (line, debtor)
@@ -229,7 +315,7 @@ def _other_contacts(raw: Any, debtor_id: str, bad: Any, country: str | None = No
         if not value:
             bad(f"{where}.value", "is required")
             continue
-        if kind == ContactKind.EMAIL and not _EMAIL.match(value):
+        if kind == ContactKind.EMAIL and not _is_email(value):
             bad(f"{where}.value", f"not an email address: {value!r}")
             continue
         if kind in (ContactKind.MOBILE, ContactKind.WORK, ContactKind.HOME):
@@ -241,21 +327,29 @@ def _other_contacts(raw: Any, debtor_id: str, bad: Any, country: str | None = No
     return found
 
 
+def _is_email(text: str) -> bool:
+    try:
+        text_checks.email_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _date(row: Mapping[str, Any], field: str, bad: Any) -> dt.date | None:
     text = _text(row, field)
     if not text:
         return None
     try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        bad(field, f"not a date (YYYY-MM-DD): {text!r}")
+        return text_checks.iso_date(text)
+    except ValueError as exc:
+        bad(field, str(exc))
         return None
 
 
 def import_file(store: Store, path: Path, *, now: dt.datetime, today: dt.date, dry_run: bool = False,
-                warnings: list[str] | None = None) -> tuple[ImportResult, list[ImportedObligation]]:
+                warnings: list[str] | None = None, encoding: str = "utf-8") -> tuple[ImportResult, list[ImportedObligation]]:
     """Validate the whole file, then write it in one transaction. ``warnings`` receives what was imported but is doubtful."""
-    rows, unit = read_rows(path)
+    rows, unit = read_rows(path, encoding)
     found: list[RowError] = []
     items, errors = validate(rows, store, found)
     if warnings is not None:

@@ -1,19 +1,35 @@
-"""structlog set-up: console on a terminal, JSON otherwise; contact details masked."""
+"""structlog set-up: console on a terminal, JSON otherwise; contact details and secrets masked."""
 
 from __future__ import annotations
 
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
 
-_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
-# An international number (+ and 7 or more digits) or a national one written
-# with its trunk 0; standing alone, so dates, hashes and ids are left as they are.
-_PHONE = re.compile(r"(?<![\w+-])(?:\+\d[\d ()./-]{5,}\d|\(?0\d{2,4}\)?[ -]?\d{3,4}[ -]?\d{3,4})(?![\w-])")
+# Any address with an @ between a local part and a dotted domain, in any script (IDN addresses
+# such as 张伟@例子.中国 or jürgen@bücher.de); "@" inside a word with no dotted domain is left alone.
+_EMAIL = re.compile(r"([^\s@<>()\[\],;:\"'])[^\s@<>()\[\],;:\"']*@((?:[^\s@<>()\[\],;:\"'.]+\.)+[^\s@<>()\[\],;:\"'.\d]{2,})")
+# Phone numbers as people and systems write them: international (+ and 7 or more digits, in
+# any grouping), national ones with a trunk 0 or in brackets ((020) 7946 0018, (415) 555-0101),
+# North American groupings (415-555-0101, 415.555.0101, 415 555 0101) and Chinese mobiles
+# (13800138000, 138 0013 8000). Standing alone, so dates, hashes, amounts and ids stay as they are.
+_PHONE = re.compile(
+    r"(?<![\w+.-])(?:"
+    r"\+\d[\d ()./-]{5,}\d"
+    r"|\(?0\d{1,4}\)?[ -]?\d{2,4}[ -]?\d{3,4}(?:[ -]?\d{2,4})?"
+    r"|\(\d{3}\)[ -]?\d{3}[ .-]?\d{4}"
+    r"|\d{3}([ .-])\d{3}\1\d{4}"
+    r"|1[3-9]\d(?:\d{8}|[ -]\d{4}[ -]\d{4})"
+    r")(?![\w-])"
+)
+# Keys whose values are secrets wherever they appear (settings echoed into a log line).
+SECRET_KEYS = re.compile(r"pass(word)?|secret|token|api[_-]?key|credential|authorization", re.IGNORECASE)
+# Fields structlog itself adds; never personal data.
+_OWN_FIELDS = frozenset({"timestamp", "level", "logger"})
 
 
 def mask(text: str) -> str:
@@ -22,10 +38,30 @@ def mask(text: str) -> str:
     return _PHONE.sub(lambda m: "***" + re.sub(r"\D", "", m.group(0))[-3:], text)
 
 
+def mask_value(value: Any, key: str = "") -> Any:
+    """``value`` with contact details masked, looking inside lists, tuples and mappings.
+
+    Numbers, booleans and None pass unchanged (amounts, ids and counts are no
+    contact detail); any other object is logged as its masked text, so an
+    exception or a path that quotes an address cannot carry it out.
+    """
+    if key and SECRET_KEYS.search(key) and value not in (None, "", False):
+        return "***"
+    if isinstance(value, str):
+        return mask(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, Mapping):
+        return {k: mask_value(v, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [mask_value(v) for v in value]
+    return mask(str(value))
+
+
 def mask_contacts(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key, value in list(event_dict.items()):
-        if isinstance(value, str) and key not in ("timestamp", "level"):
-            event_dict[key] = mask(value)
+        if key not in _OWN_FIELDS:
+            event_dict[key] = mask_value(value, key)
     return event_dict
 
 

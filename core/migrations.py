@@ -296,3 +296,27 @@ def m010_announced_deadlines(db: sqlite_utils.Database) -> None:
         )
         """
     )
+
+
+@migrations()
+def m011_debtor_region(db: sqlite_utils.Database) -> None:
+    # The debtor's ISO 3166-2 subdivision (US-NY): [compliance.jurisdictions] may bind a state's rules.
+    db.execute("ALTER TABLE debtors ADD COLUMN region TEXT")
+
+
+@migrations()
+def m013_checkpoints(db: sqlite_utils.Database) -> None:
+    # Signed heads of the evidence chain (dunning.checkpoints); a copy of each
+    # also goes to a file beside the database and to the record_event mirrors.
+    db.execute(
+        "CREATE TABLE checkpoints (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL, "
+        "signed_at TEXT NOT NULL, public_key TEXT NOT NULL, signature TEXT NOT NULL)"
+    )
+
+
+@migrations()
+def m014_action_send_started(db: sqlite_utils.Database) -> None:
+    # Set when delivery hands an action to its channel, cleared when the outcome is
+    # recorded: after a crash it tells an action that may have gone out from one that
+    # was only claimed (in_doubt = "hold" sets aside the first kind alone).
+    db.execute("ALTER TABLE actions ADD COLUMN send_started_at TEXT")

@@ -54,13 +54,20 @@ class ActionStatus(enum.StrEnum):
     # Held back (a window, a weekend, a holiday) until the next occurrence of
     # the same step and channel was planned for the case: that one goes instead.
     SUPERSEDED = "superseded"
+    # Found claimed after a crash on a channel whose provider cannot recognise a
+    # re-send (in_doubt = "hold"): it may or may not have gone out; a person decides.
+    IN_DOUBT = "in_doubt"
 
 
 OPEN_ACTION_STATUSES = (
     ActionStatus.AWAITING_APPROVAL,
     ActionStatus.PENDING,
     ActionStatus.SENDING,
+    ActionStatus.IN_DOUBT,
 )
+
+# What the next run does with an outreach a crash left in flight (``[channels.<name>] in_doubt``).
+IN_DOUBT_CHOICES = ("resend", "hold")
 
 
 class HoldReason(enum.StrEnum):
@@ -125,6 +132,8 @@ class Debtor:
     country: str | None = None
     timezone: str | None = None
     locale: str | None = None
+    # ISO 3166-2 subdivision (``US-NY``): picks the contact rules where a state's differ from its country's.
+    region: str | None = None
 
 
 @attrs.frozen

@@ -20,7 +20,11 @@ _EXPONENTS: dict[str, int] = {
     **{code: 3 for code in ("BHD", "KWD", "OMR", "JOD", "TND")},
 }
 
-_AMOUNT = re.compile(r"^-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
+# ASCII digits only: "\d" would also take "８９００.００" or "١٢٣.٤٥", which no bank statement means.
+_AMOUNT = re.compile(r"^-?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.[0-9]+)?$")
+# The integer part's digits at most: 10**15 major units fit an integer minor unit of any
+# currency with room to add them up, and no real debt is larger.
+MAX_INTEGER_DIGITS = 15
 
 
 class MoneyError(ValueError):
@@ -45,11 +49,17 @@ def parse(text: str | int, currency: str) -> int:
     than the currency has is an error rather than a silent rounding.
     """
     exp = exponent(currency)
+    if isinstance(text, bool):
+        raise MoneyError(f"not an amount: {text!r}")
     if isinstance(text, int):
+        if len(str(abs(text))) > MAX_INTEGER_DIGITS:
+            raise MoneyError(f"too large an amount: {text!r} (at most {MAX_INTEGER_DIGITS} digits before the point)")
         return text * 10**exp
     cleaned = str(text).strip().replace(" ", "")
     if not _AMOUNT.match(cleaned):
         raise MoneyError(f"not an amount: {text!r}")
+    if len(cleaned.lstrip("-").split(".")[0].replace(",", "")) > MAX_INTEGER_DIGITS:
+        raise MoneyError(f"too large an amount: {text!r} (at most {MAX_INTEGER_DIGITS} digits before the point)")
     try:
         value = Decimal(cleaned.replace(",", ""))
     except InvalidOperation:

@@ -13,10 +13,11 @@ from typing import Any
 import attrs
 
 from dunning import calendar, lifecycle, money, phones
+from dunning.compliance.media import MEDIA, applies_to, medium_of
 from dunning.dispatch import change_stage, trigger_escalation
 from dunning.models import SIGNAL_KINDS, Action, ActionKind, ActionStatus, Case, HoldReason, Stage, Status
 from dunning.runtime import Runtime
-from dunning.store import Conflict
+from dunning.store import Conflict, NotFound
 
 
 class OperationError(ValueError):
@@ -98,7 +99,7 @@ def promise(rt: Runtime, case_id: int, amount_text: str, due_at: dt.datetime, *,
     on the first enabled reminder channel. Returns the first promise's id.
     """
     case = _open_case(rt, case_id)
-    profile = rt.config.compliance
+    profile = rt.config.profile_for(rt.store.debtor(case.debtor_id)).profile
     instalments: list[tuple[int, dt.datetime]] = []
     for text, when in [(amount_text, due_at), *then]:
         try:
@@ -153,11 +154,17 @@ def hold(rt: Runtime, case_id: int, reason: str, *, now: dt.datetime, until: dt.
         reason = HoldReason(reason).value
     except ValueError:
         raise OperationError(f"unknown hold reason {reason!r}; use one of {', '.join(HoldReason)}") from None
+    if reason == HoldReason.DISPUTE and until is not None:
+        # Reg F 1006.38: collection resumes only once verification was sent,
+        # never because a date came round.
+        raise OperationError("a dispute hold has no end date: it is lifted only once verification of the debt "
+                             f"was sent (`dunning release {case_id} --verification-sent`); leave out --until")
     if until is not None and until <= rt.today(now):
         raise OperationError(f"--until {until} is not in the future")
-    if reason == HoldReason.BREATHING_SPACE and until is None and rt.config.compliance.breathing_space_days:
+    breathing_space_days = rt.config.profile_for(rt.store.debtor(case.debtor_id)).profile.breathing_space_days
+    if reason == HoldReason.BREATHING_SPACE and until is None and breathing_space_days:
         # The statutory pause ends by itself (60 days in the UK's scheme).
-        until = rt.today(now) + dt.timedelta(days=rt.config.compliance.breathing_space_days)
+        until = rt.today(now) + dt.timedelta(days=breathing_space_days)
     with rt.store.transaction():
         hold_id = rt.store.add_hold(case_id, reason, now, until, note)
         rt.store.append_events([rt.event("hold", case, now, data={
@@ -227,6 +234,54 @@ def decide(rt: Runtime, action_id: int, *, approve: bool, by: str, now: dt.datet
     return updated
 
 
+def settle_in_doubt(rt: Runtime, action_id: int, *, resend: bool, by: str, now: dt.datetime,
+                    reason: str | None = None) -> Action:
+    """An operator's word on an action a crash left in doubt: send it again, or not at all.
+
+    Look first (the mail server's log, the debtor's account) whether it went
+    out: ``release`` sends it again under the same key, ``cancel`` ends it
+    without sending (say why: "it was delivered", "superseded by a call").
+    """
+    action = rt.store.action(action_id)
+    if action.status is not ActionStatus.IN_DOUBT:
+        raise OperationError(f"action {action_id} is {action.status}, not in doubt")
+    if not resend and not reason:
+        raise OperationError("cancelling an action in doubt needs --reason (was it delivered after all?)")
+    case = rt.store.case(action.case_id)
+    kind = "in_doubt_released" if resend else "in_doubt_cancelled"
+    event = rt.event(kind, case, now, channel=action.channel, step=action.step, action_id=action.id,
+                     data={"key": action.key, "by": by, "reason": reason, "action": action.kind.value})
+    try:
+        return rt.store.set_action_status(action_id, ActionStatus.PENDING if resend else ActionStatus.CANCELLED, now,
+                                          expected=[ActionStatus.IN_DOUBT], events=[event])
+    except Conflict as exc:
+        raise OperationError(str(exc)) from None
+
+
+def notice_done(rt: Runtime, notice_id: int, *, by: str, now: dt.datetime, note: str | None = None) -> Action:
+    """Mark a notice to staff handled: a ``notice_handled`` event saying who, when and (optionally) what was done."""
+    try:
+        action = rt.store.action(notice_id)
+    except NotFound:
+        raise OperationError(f"no notice with id {notice_id}") from None
+    if action.kind is not ActionKind.NOTICE:
+        raise OperationError(f"action {notice_id} is not a notice (its kind is {action.kind.value})")
+    if action.status not in (ActionStatus.SENT, ActionStatus.FAILED):
+        raise OperationError(f"notice {notice_id} has not gone out yet (it is {action.status})")
+    if not by.strip():
+        raise OperationError("--by must name who handled the notice")
+    case = rt.store.case(action.case_id)
+    with rt.store.transaction():
+        # Checked inside the write transaction: two people closing the same notice cannot both succeed.
+        handled = rt.store.notices_handled().get(notice_id)
+        if handled is not None:
+            raise OperationError(f"notice {notice_id} was already handled by {handled[0]} "
+                                 f"at {calendar.to_text(handled[1])}")
+        rt.store.append_events([rt.event("notice_handled", case, now, step=action.step, action_id=action.id, data={
+            "key": action.key, "role": action.target, "by": by.strip(), "note": note})])
+    return action
+
+
 # --- what the debtor asked, what collectors saw -------------------------------------
 
 
@@ -240,6 +295,10 @@ def opt_out(rt: Runtime, debtor_id: str, channel: str, *, now: dt.datetime, cont
     debtor = rt.store.debtor(debtor_id)
     if debtor is None:
         raise OperationError(f"no debtor with id {debtor_id!r}")
+    if channel not in rt.plugins.enabled and channel not in MEDIA and not withdraw:
+        # A misspelt channel would record an opt-out nothing honours while the messages go on.
+        raise OperationError(f"--channel {channel!r} is neither an enabled channel "
+                             f"({', '.join(sorted(rt.plugins.enabled)) or 'none'}) nor a medium ({', '.join(MEDIA)})")
     if contact is not None:
         contact = _known_contact(rt, debtor_id, debtor.country, contact)
     with rt.store.transaction():
@@ -277,9 +336,18 @@ def _known_contact(rt: Runtime, debtor_id: str, country: str | None, given: str)
 
 def _confirm_opt_out(rt: Runtime, debtor_id: str, channel: str, contact: str | None, opt_out_id: int,
                      now: dt.datetime) -> None:
-    """Queue the one message the law allows after an opt-out: its confirmation."""
-    if contact is not None or channel not in rt.config.compliance.opt_out_confirmation_channels \
-            or channel not in rt.plugins.enabled:
+    """Queue the one message the law allows after an opt-out: its confirmation.
+
+    An opt-out of a medium ("text") is confirmed on the first enabled channel of it.
+    """
+    if contact is not None:
+        return
+    confirming = rt.config.profile_for(rt.store.debtor(debtor_id)).profile.opt_out_confirmation_channels
+    media = rt.plugins.media
+    channel = next((name for name in sorted(rt.plugins.enabled)
+                    if applies_to(channel, name, medium_of(name, media))
+                    and any(applies_to(key, name, medium_of(name, media)) for key in confirming)), "")
+    if not channel:
         return
     cases = rt.store.open_cases_of(debtor_id)
     if not cases:

@@ -14,11 +14,15 @@ from typing import Any
 import attrs
 import pluggy
 import sqlite_utils
+import structlog
 
 from dunning import builtin, hookspecs
 from dunning.compliance import rules as compliance_rules
 from dunning.channels import STANDARD_CHANNELS, Channel
+from dunning.compliance.media import MEDIA, declared_medium
 from dunning.config import Config, ConfigError
+
+log = structlog.get_logger("dunning.plugins")
 
 ENTRY_POINT_GROUP = "dunning"
 LOAD_ENV = "DUNNING_LOAD_PLUGINS"
@@ -53,6 +57,11 @@ class Plugins:
 
     def channel(self, name: str) -> Channel | None:
         return self.channels.get(name) if name in self.enabled else None
+
+    @property
+    def media(self) -> dict[str, str | None]:
+        """Each registered channel's declared medium (None: declares none, held to the strictest rules)."""
+        return {name: declared_medium(channel) for name, channel in self.channels.items()}
 
 
 # Plugin objects registered in-process (tests, the demo) on top of entry points.
@@ -128,6 +137,13 @@ def load_plugins(config: Config, extra: Sequence[object] = ()) -> Plugins:
             except ValueError as exc:
                 where = f"{config.path}: " if config.path else ""
                 raise ConfigError(f"{where}channels.{name}: {exc}") from None
+
+    for name in config.enabled_channels:
+        if declared_medium(channels[name]) is None:
+            # Not an error: the channel still runs, under the strictest window and the "other" caps.
+            log.warning(f"channel '{name}' declares no medium ({', '.join(MEDIA)}); it gets the strictest "
+                        "contact window and the caps for 'other'", channel=name,
+                        declared=getattr(channels[name], "medium", None))
 
     info: list[PluginInfo] = []
     for plugin_name, plugin in list(pm.list_name_plugin()):

@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from dunning import lifecycle, money
+from dunning import lifecycle, money, text_checks
 from dunning.compliance.risk import Risk, risk_class
 from dunning.config import NOTIFY_ROLES
 from dunning.models import SIGNAL_KINDS, ActionKind, Case, Stage, Status
@@ -434,7 +434,14 @@ def load_policy(name_or_path: str, base_dir: Path | None = None) -> Policy:
         raise PolicyError(
             f"{name_or_path}: neither a preset ({', '.join(PRESETS)}) nor an existing policy file"
         )
-    return load_policy_text(path.read_text(encoding="utf-8"), str(path))
+    return load_policy_text(read_policy_file(path), str(path))
+
+
+def read_policy_file(path: Path) -> str:
+    try:
+        return text_checks.read_utf8(path)
+    except ValueError as exc:
+        raise PolicyError(f"{path}: {exc}") from None
 
 
 def preset_text(name: str) -> str:
@@ -494,9 +501,11 @@ def _conditions(raw: Mapping[str, Any], where: str) -> Conditions:
             if not isinstance(amount, (str, int)) or isinstance(amount, bool):
                 raise PolicyError(f"{where}: '{key}' must be an amount such as \"500.00\"")
             try:
-                money.parse(amount, "USD")
+                minor = money.parse(amount, "USD")
             except money.MoneyError as exc:
                 raise PolicyError(f"{where}: '{key}': {exc}") from None
+            if minor < 0:
+                raise PolicyError(f"{where}: '{key}' must not be negative, got {amount!r}")
             values[key] = str(amount)
     if "stage" in raw:
         names = raw["stage"] if isinstance(raw["stage"], list) else [raw["stage"]]
@@ -629,7 +638,7 @@ def _parse_step(raw: Any, index: int, source: str) -> Step:
         when=_conditions(raw, where),
         requires_approval=_bool(raw, "requires_approval", where),
         required=_bool(raw, "required", where),
-        at=_times(raw.get("at", []), where),
+        at=_times(raw["at"], where) if "at" in raw else (),
         audience=audience,
         disclosure=disclosure,
         fallback=fallback,
@@ -657,8 +666,9 @@ def _dpds(raw: Mapping[str, Any], where: str) -> tuple[int, ...]:
 
 
 def _times(values: Any, where: str) -> tuple[dt.time, ...]:
-    if not isinstance(values, list):
-        raise PolicyError(f"{where}: 'at' must be a list of local times such as [\"09:30\", \"15:00\"]")
+    if not isinstance(values, list) or not values:
+        raise PolicyError(f"{where}: 'at' must be a list of local times such as [\"09:30\", \"15:00\"]"
+                          + (" (leave it out for no set time)" if values == [] else ""))
     times: list[dt.time] = []
     for value in values:
         try:

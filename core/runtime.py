@@ -10,7 +10,7 @@ from typing import Any
 import jinja2
 import structlog
 
-from dunning import calendar, templates
+from dunning import calendar, checkpoints, privacy, templates
 from dunning.channels import Channel, Delivery, RuleContext
 from dunning.config import Config
 from dunning.models import Case, Event
@@ -24,8 +24,10 @@ log = structlog.get_logger("dunning")
 class RecordingChannel:
     """Stands in for a real channel in a simulation: records, sends nothing."""
 
-    def __init__(self, name: str, needs: tuple[str, ...], mentions_deadline: Callable[[str | None], bool]):
-        self.name, self.needs, self.mentions_deadline = name, needs, mentions_deadline
+    def __init__(self, name: str, needs: tuple[str, ...], medium: str | None = None,
+                 mentions_deadline: Callable[[str | None], bool] = lambda _template: False):
+        self.name, self.needs, self.medium = name, needs, medium
+        self.mentions_deadline = mentions_deadline
 
     def send(self, action: Any, case: Case, ctx: Any) -> Delivery:
         # A message whose template speaks of the deadline would state it: the
@@ -41,6 +43,8 @@ class Runtime:
 
     def __init__(self, config: Config, *, db_path: Path | None = None, extra_plugins: Sequence[object] = (),
                  policy: Policy | None = None, simulated: bool = False):
+        # Debtors' data goes into every file the engine writes: owner-only, whatever the umask.
+        privacy.owner_only()
         self.config = config
         # A rehearsal: channels record instead of sending, and plugins' side
         # effects (record_event mirrors, stage_entered actions) do not run.
@@ -48,7 +52,7 @@ class Runtime:
         self.plugins: Plugins = load_plugins(config, extra_plugins)
         self.policy = policy or load_policy(config.policy, config.base_dir)
         self.policy_warnings = check_channels(self.policy, self.plugins.known_channels(), self.plugins.enabled)
-        self.store = Store(db_path or config.db, self.plugins.migrations)
+        self.store = Store(db_path or config.db, self.plugins.migrations, synchronous=config.synchronous)
         self.store.on_events = self._announce
         self._envs: dict[str, jinja2.Environment] = {}
 
@@ -83,7 +87,7 @@ class Runtime:
 
     def rule_context(self, now: dt.datetime) -> RuleContext:
         """The read-only view rules (``check_action``, ``escalation_check``) receive."""
-        return RuleContext(now=now, config=self.config, store=self.store)
+        return RuleContext(now=now, config=self.config, store=self.store, media=self.plugins.media)
 
     # --- templates --------------------------------------------------------------
 
@@ -119,9 +123,47 @@ class Runtime:
         channel = self.plugins.channel(name)
         if channel is not None and self.simulated:
             real = channel
-            return RecordingChannel(channel.name, tuple(getattr(channel, "needs", ())),
+            return RecordingChannel(channel.name, tuple(getattr(channel, "needs", ())), getattr(channel, "medium", None),
                                     lambda template: self._mentions_deadline(real, template))
         return channel
+
+    def in_doubt(self, channel_name: str | None) -> str:
+        """What to do with this channel's actions a crash left in flight: "resend" or "hold".
+
+        The config's ``[channels.<name>] in_doubt`` wins; else the channel's own
+        ``in_doubt`` (a provider that recognises a re-send by its key says
+        "resend"); else "resend".
+        """
+        if channel_name is None:
+            return "resend"
+        if channel_name in self.config.in_doubt:
+            return self.config.in_doubt[channel_name]
+        choice = getattr(self.plugins.channels.get(channel_name), "in_doubt", "resend")
+        return choice if choice in ("resend", "hold") else "resend"
+
+    def checkpoint(self, now: dt.datetime, *, always: bool = False) -> checkpoints.Checkpoint | None:
+        """Sign the evidence chain's head and keep the checkpoint in the store, the file beside it and the mirrors.
+
+        None when there is no key and the config names none (unsigned
+        evidence: the caller says so), or, unless ``always``, when the
+        latest checkpoint already covers the head.
+        """
+        if self.simulated:
+            return None
+        path = self.config.evidence_key
+        if not self.config.evidence_key_named and not path.exists():
+            return None
+        key = checkpoints.load_key(path)
+        seq, head = self.store.chain_head()
+        latest = self.store.latest_checkpoint()
+        if not always and latest is not None and (latest.seq, latest.hash) == (seq, head):
+            return None
+        signed = checkpoints.sign(key, seq, head, calendar.to_text(calendar.utc_now()))
+        self.store.add_checkpoint(signed)
+        checkpoints.append_to_file(checkpoints.file_beside(self.store.path), signed)
+        # Mirrors get the checkpoint as an event of its own kind; it is not part of the chain it signs.
+        self._announce([Event(kind="checkpoint", at=now, data=signed.as_dict(), seq=seq, hash=head)])
+        return signed
 
     def _announce(self, events: Sequence[Event]) -> None:
         if self.simulated:
@@ -134,3 +176,35 @@ class Runtime:
                     impl.function(event=event)
                 except Exception as exc:  # a mirror must never break the log it mirrors
                     log.warning("record_event hook failed", plugin=impl.plugin_name, seq=event.seq, error=str(exc))
+
+
+def missing_templates(policy: Policy, plugins: Plugins, config: Config) -> list[str]:
+    """Each step's template an enabled channel (or its fallback) would fail to find at delivery.
+
+    Only channels that say which files a template needs (``template_suffixes``)
+    are checked; the administrator's template folder counts as well as the
+    channel's own.
+    """
+    problems: list[str] = []
+    envs: dict[str, jinja2.Environment] = {}
+    for step in policy.steps:
+        names = [n for n in (step.template, step.firm_template) if n]
+        for channel_name in dict.fromkeys([*step.channels, *([step.fallback] if step.fallback else [])]):
+            channel = plugins.channel(channel_name)
+            suffixes = getattr(channel, "template_suffixes", None)
+            if channel is None or not suffixes:
+                continue
+            env = envs.get(channel_name)
+            if env is None:
+                module = getattr(channel, "templates_module", None) or type(channel).__module__
+                env = envs[channel_name] = templates.environment(module, config.templates, channel_name)
+            role = "its fallback " if channel_name == step.fallback and channel_name not in step.channels else ""
+            for name in names:
+                for suffix in suffixes:
+                    try:
+                        env.loader.get_source(env, f"{name}.{suffix}")  # type: ignore[union-attr]
+                    except jinja2.TemplateNotFound:
+                        problems.append(f"step '{step.name}': {role}channel '{channel_name}' has no template "
+                                        f"'{name}.{suffix}' (add it to your templates folder under "
+                                        f"{channel_name}/, or choose a template it has)")
+    return problems

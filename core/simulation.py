@@ -105,7 +105,8 @@ def simulate_copy(config: Config, db: Path | None, first_day: dt.date, days: int
         copy = Path(folder) / "simulation.db"
         source.backup_to(copy)
         source.close()
-        with Runtime(config, db_path=copy, simulated=True) as rt:
+        # A throwaway copy: no power cut can cost it anything worth a sync per commit.
+        with Runtime(attrs.evolve(config, synchronous="normal"), db_path=copy, simulated=True) as rt:
             start = rt.store.last_seq()
             for offset in range(days):
                 day = first_day + dt.timedelta(days=offset)

@@ -25,6 +25,7 @@ import attrs
 import sqlite_utils
 
 from dunning import evidence
+from dunning.checkpoints import Checkpoint
 from dunning.calendar import from_text, to_text, utc_now
 from dunning.migrations import migrations as core_migrations
 from dunning.priority import CaseFacts
@@ -437,8 +438,8 @@ class _PlanWriterThread:
 
     _STOP = None
 
-    def __init__(self, file: str, depth: int):
-        self._file = file
+    def __init__(self, file: str, depth: int, synchronous: str):
+        self._file, self._synchronous = file, synchronous
         self._todo: queue.Queue[Sequence[CasePlanWrite] | None] = queue.Queue(maxsize=max(depth, 1))
         self._done: queue.SimpleQueue[tuple[SavedPlans, list[Sequence[Event]]] | BaseException] = queue.SimpleQueue()
         self._stopping = threading.Event()
@@ -488,7 +489,7 @@ class _PlanWriterThread:
         writer: Store | None = None
         failed = False
         try:
-            writer = Store._another_connection(self._file)
+            writer = Store._another_connection(self._file, self._synchronous)
         except BaseException as exc:
             failed = True
             self._done.put(exc)
@@ -513,26 +514,46 @@ class _PlanWriterThread:
                 writer.close()
 
 
+class StoreError(ValueError):
+    """A database file that cannot be used; the message names it."""
+
+
+# ``[store] synchronous``: how hard SQLite pushes each commit to the disk.
+SYNCHRONOUS_MODES = ("full", "normal")
+
+
 class Store:
     """One SQLite database file, with the core's schema and the plugins' tables."""
 
-    def __init__(self, path: str | Path, plugin_migrations: Mapping[str, Sequence[Migration]] | None = None):
-        self._open(path)
+    def __init__(self, path: str | Path, plugin_migrations: Mapping[str, Sequence[Migration]] | None = None,
+                 *, synchronous: str = "full"):
+        self._open(path, synchronous)
         self.migrate(plugin_migrations or {})
 
-    def _open(self, path: str | Path) -> None:
+    def _open(self, path: str | Path, synchronous: str) -> None:
+        if synchronous not in SYNCHRONOUS_MODES:
+            raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}, got {synchronous!r}")
         self.path = Path(path)
-        self.db = sqlite_utils.Database(self.path, execute_plugins=False)
-        self.conn: sqlite3.Connection = self.db.conn
-        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.synchronous = synchronous
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: is a folder, not a database file")
+        try:
+            self.db = sqlite_utils.Database(self.path, execute_plugins=False)
+            self.conn: sqlite3.Connection = self.db.conn
+            self.conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.DatabaseError as exc:
+            reason = "not a SQLite database" if "not a database" in str(exc) else f"cannot be opened ({exc})"
+            raise StoreError(f"{self.path}: {reason}") from None
         self.conn.execute("PRAGMA busy_timeout=30000")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
+        # FULL: in WAL mode NORMAL may lose the last commits on a power cut, and a
+        # lost "sent" is a message sent twice. NORMAL only for those who accept that.
+        self.conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
         self._pending_events = _StampedEvents()
         self._last_link: tuple[int, str] | None = None
         self.on_events: Callable[[Sequence[Event]], None] | None = None
 
     @classmethod
-    def _another_connection(cls, file: str) -> "Store":
+    def _another_connection(cls, file: str, synchronous: str) -> "Store":
         """A Store on a database file that a Store already opened (and migrated), for a second thread.
 
         Same pragmas; no migrations. Its connection belongs to the thread
@@ -540,7 +561,7 @@ class Store:
         ``on_events``.
         """
         other = cls.__new__(cls)
-        other._open(file)
+        other._open(file, synchronous)
         return other
 
     def _database_file(self) -> str | None:
@@ -680,11 +701,35 @@ class Store:
             record["data"] = json.loads(record["data"])
             yield record
 
+    def event_hash(self, seq: int) -> str | None:
+        row = self.conn.execute("SELECT hash FROM events WHERE seq = ?", [seq]).fetchone()
+        return row[0] if row else None
+
+    def chain_head(self) -> tuple[int, str]:
+        """The last event's seq and hash (0 and the genesis hash for an empty log)."""
+        row = self.conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, evidence.GENESIS)
+
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO checkpoints (seq, hash, signed_at, public_key, signature) VALUES (?, ?, ?, ?, ?)",
+                [checkpoint.seq, checkpoint.hash, checkpoint.signed_at, checkpoint.public_key, checkpoint.signature])
+
+    def latest_checkpoint(self) -> Checkpoint | None:
+        row = self.conn.execute(
+            "SELECT seq, hash, signed_at, public_key, signature FROM checkpoints ORDER BY id DESC LIMIT 1").fetchone()
+        return Checkpoint(*row) if row else None
+
+    def checkpoints(self) -> list[Checkpoint]:
+        return [Checkpoint(*row) for row in self.conn.execute(
+            "SELECT seq, hash, signed_at, public_key, signature FROM checkpoints ORDER BY id")]
+
     # --- reading ---------------------------------------------------------------
 
     def debtor(self, debtor_id: str) -> Debtor | None:
         row = self.conn.execute(
-            "SELECT id, name, kind, country, timezone, locale FROM debtors WHERE id = ?", [debtor_id]
+            "SELECT id, name, kind, country, timezone, locale, region FROM debtors WHERE id = ?", [debtor_id]
         ).fetchone()
         return Debtor(*row) if row else None
 
@@ -742,6 +787,20 @@ class Store:
             for r in self.conn.execute(
                 "SELECT case_id, amount, due_at, status, created_at, id FROM promises WHERE case_id = ? ORDER BY id",
                 [case_id],
+            )
+        ]
+
+    def promises_due_on(self, day: dt.date, zone: dt.tzinfo, statuses: Iterable[str] = ("pending",)) -> list[Promise]:
+        """Promises falling due on ``day`` in ``zone`` with one of ``statuses``, earliest first (for work queues)."""
+        start = dt.datetime.combine(day, dt.time(), zone)
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), zone)
+        wanted = [str(s) for s in statuses]
+        return [
+            Promise(case_id=r[0], amount=r[1], due_at=from_text(r[2]), status=r[3], created_at=from_text(r[4]), id=r[5])
+            for r in self.conn.execute(
+                "SELECT case_id, amount, due_at, status, created_at, id FROM promises WHERE due_at >= ? AND due_at < ? "
+                f"AND status IN ({', '.join('?' for _ in wanted)}) ORDER BY due_at, id",
+                [to_text(start), to_text(end), *wanted],
             )
         ]
 
@@ -814,7 +873,7 @@ class Store:
             chunk = wanted[start:start + 500]
             ended.update(r[0] for r in self.conn.execute(
                 f"SELECT key FROM actions WHERE key IN ({', '.join('?' * len(chunk))}) "
-                "AND status NOT IN ('sent', 'pending', 'sending', 'awaiting_approval')", chunk))
+                "AND status NOT IN ('sent', 'pending', 'sending', 'awaiting_approval', 'in_doubt')", chunk))
         return ended
 
     def announced_deadline(self, case_id: int) -> tuple[dt.date, str | None] | None:
@@ -867,12 +926,12 @@ class Store:
                 if d.id not in debtors_seen:
                     debtors_seen.add(d.id)
                     self.conn.execute(
-                        "INSERT INTO debtors (id, name, kind, country, timezone, locale, created_at, updated_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
+                        "INSERT INTO debtors (id, name, kind, country, timezone, locale, region, created_at, updated_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
                         "kind = excluded.kind, country = coalesce(excluded.country, country), "
                         "timezone = coalesce(excluded.timezone, timezone), locale = coalesce(excluded.locale, locale), "
-                        "updated_at = excluded.updated_at",
-                        [d.id, d.name, d.kind.value, d.country, d.timezone, d.locale, now_text, now_text],
+                        "region = coalesce(excluded.region, region), updated_at = excluded.updated_at",
+                        [d.id, d.name, d.kind.value, d.country, d.timezone, d.locale, d.region, now_text, now_text],
                     )
                     for c in item.contacts:
                         self.conn.execute(
@@ -1084,7 +1143,7 @@ class Store:
         if second is None:
             yield SavedPlans(len(first), *self.save_plans(first))
             return
-        writer = _PlanWriterThread(file, depth)
+        writer = _PlanWriterThread(file, depth, self.synchronous)
         try:
             for writes in itertools.chain((first, second), source):
                 writer.put(writes)  # blocks while ``depth`` batches wait: memory stays bounded
@@ -1128,12 +1187,31 @@ class Store:
             ).fetchall()
         return [_action(r) for r in rows]
 
-    def in_flight(self) -> list[tuple[int, str, dt.datetime]]:
-        """Actions claimed but never finished: (id, claimed_by, claimed_at)."""
+    def in_flight(self) -> list[tuple[int, str, dt.datetime, str | None, str, bool]]:
+        """Actions claimed but never finished: (id, claimed_by, claimed_at, channel, kind, handed to the channel)."""
         return [
-            (r[0], r[1], from_text(r[2]))
-            for r in self.conn.execute("SELECT id, claimed_by, claimed_at FROM actions WHERE status = 'sending'")
+            (r[0], r[1], from_text(r[2]), r[3], r[4], r[5] is not None)
+            for r in self.conn.execute(
+                "SELECT id, claimed_by, claimed_at, channel, kind, send_started_at FROM actions "
+                "WHERE status = 'sending'")
         ]
+
+    def mark_send_started(self, action_id: int, wall_now: dt.datetime) -> None:
+        """The action is about to be handed to its channel (inside the caller's transaction)."""
+        self.conn.execute("UPDATE actions SET send_started_at = ? WHERE id = ?", [to_text(wall_now), action_id])
+
+    def hold_in_doubt(self, ids: Sequence[int], now: dt.datetime, events: Callable[[Action], Event]) -> int:
+        """Set abandoned claims aside for a person (status in_doubt), each with its event; returns how many."""
+        held = 0
+        with self.transaction():
+            for action_id in ids:
+                cursor = self.conn.execute(
+                    "UPDATE actions SET status = 'in_doubt', claimed_by = NULL, send_started_at = NULL, updated_at = ? "
+                    "WHERE id = ? AND status = 'sending'", [to_text(now), action_id])
+                if cursor.rowcount:
+                    self.append_events([events(self.action(action_id))])
+                    held += 1
+        return held
 
     def release_claims(self, ids: Sequence[int]) -> int:
         """Put abandoned claims back in the queue; they keep their key, so a re-send is recognisable."""
@@ -1141,7 +1219,7 @@ class Store:
             return 0
         with self.transaction():
             cursor = self.conn.execute(
-                f"UPDATE actions SET status = 'pending', claimed_by = NULL WHERE status = 'sending' "
+                f"UPDATE actions SET status = 'pending', claimed_by = NULL, send_started_at = NULL WHERE status = 'sending' "
                 f"AND id IN ({', '.join('?' * len(ids))})",
                 list(ids),
             )
@@ -1158,8 +1236,8 @@ class Store:
         with self.transaction():
             cursor = self.conn.execute(
                 "UPDATE actions SET status = ?, not_before = coalesce(?, not_before), last_error = ?, "
-                "reference = coalesce(?, reference), attempts = attempts + ?, claimed_by = NULL, updated_at = ? "
-                "WHERE id = ? AND status = 'sending' AND claimed_by = ?",
+                "reference = coalesce(?, reference), attempts = attempts + ?, claimed_by = NULL, "
+                "send_started_at = NULL, updated_at = ? WHERE id = ? AND status = 'sending' AND claimed_by = ?",
                 [status.value, to_text(not_before) if not_before else None, error, reference, int(count_attempt),
                  to_text(now), action.id, claimer],
             )
@@ -1188,13 +1266,49 @@ class Store:
         """Cancel everything still planned for a case (inside the caller's transaction)."""
         cursor = self.conn.execute(
             "UPDATE actions SET status = 'cancelled', last_error = ?, updated_at = ? "
-            "WHERE case_id = ? AND status IN ('awaiting_approval', 'pending')",
+            "WHERE case_id = ? AND status IN ('awaiting_approval', 'pending', 'in_doubt')",
             [reason, to_text(now), case_id],
         )
         return cursor.rowcount
 
     def approvals(self) -> list[Action]:
         return self.actions(statuses=[ActionStatus.AWAITING_APPROVAL.value])
+
+    def notices(self, role: str | None = None) -> list[Action]:
+        """Notices to staff that went out (or failed to: they are on the worklist all the same), oldest first."""
+        sql = (f"SELECT {_ACTION_COLUMNS} FROM actions WHERE kind = ? AND status IN (?, ?)"
+               + (" AND target = ?" if role is not None else "") + " ORDER BY id")
+        params: list[Any] = [ActionKind.NOTICE.value, ActionStatus.SENT.value, ActionStatus.FAILED.value]
+        return [_action(r) for r in self.conn.execute(sql, params + ([role] if role is not None else []))]
+
+    def notices_handled(self) -> dict[int, tuple[str, dt.datetime]]:
+        """Who marked each notice handled, and when: action id -> (by, at)."""
+        handled: dict[int, tuple[str, dt.datetime]] = {}
+        for action_id, at, data in self.conn.execute(
+                "SELECT action_id, at, data FROM events WHERE kind = 'notice_handled' ORDER BY seq"):
+            handled.setdefault(action_id, (json.loads(data).get("by", ""), from_text(at)))
+        return handled
+
+    def approval_reasons(self, actions: Sequence[Action]) -> dict[int, Mapping[str, Any]]:
+        """The latest ``approval_requested`` event's data for each action (matched by id, key, or case and step)."""
+        if not actions:
+            return {}
+        case_ids = sorted({a.case_id for a in actions})
+        found: dict[int, Mapping[str, Any]] = {}
+        by_id = {a.id: a for a in actions}
+        by_key = {a.key: a for a in actions}
+        by_step = {(a.case_id, a.step): a for a in actions}
+        for chunk in range(0, len(case_ids), 500):
+            ids = case_ids[chunk:chunk + 500]
+            for case_id, step, action_id, data in self.conn.execute(
+                    "SELECT case_id, step, action_id, data FROM events WHERE kind = 'approval_requested' "
+                    f"AND case_id IN ({', '.join('?' * len(ids))}) ORDER BY seq", ids):
+                facts = json.loads(data)
+                # Planning writes its events before the action has an id; they carry the key, or the step.
+                action = by_id.get(action_id) or by_key.get(facts.get("key")) or by_step.get((case_id, step))
+                if action is not None and action.id is not None:
+                    found[action.id] = facts
+        return found
 
     # --- case changes ----------------------------------------------------------------
 

@@ -83,13 +83,17 @@ def dunning_runtime(dunning_config: Callable[..., Config]) -> Iterator[Callable[
 
 @pytest.fixture
 def case_factory() -> Callable[..., Case]:
-    """``case_factory(rt, amount="1200.00", due_on=date, currency="EUR", debtor_id=..., email=..., now=...)``."""
+    """``case_factory(rt, amount="1200.00", due_on=date, currency="EUR", debtor_id=..., email=..., now=...)``.
+
+    The debtor is a company unless ``kind="person"`` (consumer rules such as Reg F bind persons only).
+    """
     counter = {"n": 0}
 
     def make(rt: Runtime, *, amount: str = "1200.00", due_on: dt.date = dt.date(2026, 3, 1), currency: str = "EUR",
              debtor_id: str | None = None, name: str = "Acme Trading Ltd", email: str | None = "ap@acme.example",
              mobile: str | None = "+44 7700 900123", reference: str | None = None, locale: str | None = None,
-             timezone: str | None = None, country: str | None = None, now: dt.datetime | None = None) -> Case:
+             timezone: str | None = None, country: str | None = None, now: dt.datetime | None = None,
+             kind: str = "company", region: str | None = None) -> Case:
         from dunning import money
 
         counter["n"] += 1
@@ -102,7 +106,8 @@ def case_factory() -> Callable[..., Case]:
             contacts.append(Contact(debtor_id=debtor_id, kind=ContactKind.MOBILE,
                                     value=phones.normalise(mobile, country).e164))
         item = ImportedObligation(
-            debtor=Debtor(id=debtor_id, name=name, kind=DebtorKind.COMPANY, country=country, timezone=timezone, locale=locale),
+            debtor=Debtor(id=debtor_id, name=name, kind=DebtorKind(kind), country=country, timezone=timezone,
+                          locale=locale, region=region),
             contacts=contacts, reference=reference or f"INV-{counter['n']:04d}", amount=money.parse(amount, currency),
             currency=currency, issued_on=None, due_on=due_on)
         moment = now or dt.datetime.combine(due_on, dt.time(8), tzinfo=dt.timezone.utc) - dt.timedelta(days=30)

@@ -83,7 +83,8 @@ class Project:
         enabled_list = ", ".join(f'"{e}"' for e in (enabled or []))
         self.config.write_text(
             f'policy = "{policy}"\ndb = "dunning.db"\ntimezone = "UTC"\n\n[channels]\nenabled = [{enabled_list}]\n{extra}\n'
-            '[notify]\nsupervisor = "Sam"\nmanager = "Morgan"\ngeneral_manager = "Gale"\n',
+            '[notify]\nsupervisor = "Sam Supervisor <sam@example.com>"\nmanager = "morgan@example.com"\n'
+            'general_manager = "Gale <gale@example.com>"\n',
             encoding="utf-8",
         )
 

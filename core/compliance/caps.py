@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import attrs
 
+from dunning.compliance.media import STANDARD_MEDIA
 from dunning.compliance.profiles import Cap
 
 
@@ -19,10 +20,12 @@ class Attempt:
     contact: str | None = None
     # None until the outcome is known (a call task not yet worked).
     connected: bool | None = None
+    # What kind of contact it was: a cap on a medium counts every channel of that medium.
+    medium: str | None = attrs.field(default=attrs.Factory(lambda self: STANDARD_MEDIA.get(self.channel), takes_self=True))
 
 
 def _counted(cap: Cap, attempt: Attempt) -> bool:
-    if attempt.channel != cap.channel:
+    if cap.channel not in (attempt.channel, attempt.medium):
         return False
     if cap.count == "connected":
         return attempt.connected is True
@@ -53,8 +56,8 @@ def cap_reached(cap: Cap, attempts: Sequence[Attempt], now: dt.datetime, zone: d
     return len(counted) >= cap.max
 
 
-def conversation_within(attempts: Sequence[Attempt], channel: str, now: dt.datetime, days: int) -> Attempt | None:
-    """The latest conversation (connected attempt) on ``channel`` in the last ``days`` days, if any."""
+def conversation_within(attempts: Sequence[Attempt], medium: str, now: dt.datetime, days: int) -> Attempt | None:
+    """The latest conversation (connected attempt) on ``medium`` (or a channel of that name) in the last ``days`` days."""
     since = now - dt.timedelta(days=days)
-    talks = [a for a in attempts if a.channel == channel and a.connected is True and since <= a.at <= now]
+    talks = [a for a in attempts if medium in (a.channel, a.medium) and a.connected is True and since <= a.at <= now]
     return max(talks, key=lambda a: a.at) if talks else None

@@ -1,19 +1,22 @@
 """Compliance profiles: the contact rules an administrator picks and tunes.
 
-A profile is data: contact windows per channel, days off, caps, third-party
-disclosure, promise limits, hold lengths. ``parse_compliance`` reads the
-``[compliance]`` table of ``dunning.toml`` (a ``profile`` name plus
-overrides) and names the key of anything it cannot use.
+A profile is data: contact windows per medium (or channel), days off, caps,
+third-party disclosure, promise limits, hold lengths. ``parse_compliance``
+reads the ``[compliance]`` table of ``dunning.toml`` (a ``profile`` name plus
+overrides) and names the key of anything it cannot use: a typo must never
+switch a rule off.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 import attrs
+
+from dunning.compliance.media import MEDIA, STANDARD_MEDIA
 
 COUNTED = ("attempts", "connected", "unanswered")
 SCOPES = ("debtor", "number")
@@ -38,7 +41,10 @@ class Window:
 
 @attrs.frozen
 class Cap:
-    """At most ``max`` counted contacts per ``per`` (day or rolling 7 days) on ``channel``."""
+    """At most ``max`` counted contacts per ``per`` (day or rolling 7 days) on ``channel``.
+
+    ``channel`` names a medium (``call``: every channel that calls) or one channel.
+    """
 
     name: str
     channel: str
@@ -57,8 +63,9 @@ class Cap:
 class Profile:
     name: str
     source: str
-    windows: Mapping[str, Window] = attrs.field(factory=dict)
-    # Channels that wait for a working day (weekends and public holidays).
+    # By medium or channel name (a channel's own entry wins); None: any time.
+    windows: Mapping[str, Window | None] = attrs.field(factory=dict)
+    # Media (or channels) that wait for a working day (weekends and public holidays).
     working_days_only: tuple[str, ...] = ()
     days_off: tuple[int, ...] = (5, 6)  # weekday numbers: Saturday, Sunday
     caps: tuple[Cap, ...] = ()
@@ -73,8 +80,8 @@ class Profile:
     promise_max_days: int = 2
     promise_grace: dt.timedelta = dt.timedelta(hours=1)
     promise_reminder_before: dt.timedelta = dt.timedelta(hours=1)
-    # Channels on which an opt-out is confirmed by one last message (and only one).
-    opt_out_confirmation_channels: tuple[str, ...] = ("email", "sms")
+    # Media (or channels) on which an opt-out is confirmed by one last message (and only one).
+    opt_out_confirmation_channels: tuple[str, ...] = ("email", "text")
     # The first of these that is enabled carries the reminder before a promise falls due.
     promise_reminder_channels: tuple[str, ...] = ("sms", "email")
     breathing_space_days: int = 60
@@ -83,43 +90,81 @@ class Profile:
     # Templates that mention legal action: never sent on a time-barred debt.
     legal_threat_templates: tuple[str, ...] = ("lawyers-letter", "formal-demand")
     limitation_years: int = 3
+    # False for rules written for consumer debts (Reg F, UK consumer credit):
+    # a company debtor is then held to the fallback profile instead.
+    binds_companies: bool = True
+
+
+def window_for(profile: Profile, channel: str, medium: str | None) -> Window | None:
+    """The window that binds ``channel``: its own, else its medium's, else (no medium declared) the strictest."""
+    if channel in profile.windows:
+        return profile.windows[channel]
+    if medium is None:
+        return strictest(w for w in profile.windows.values() if w is not None)
+    return profile.windows.get(medium)
+
+
+def strictest(windows: Iterable[Window]) -> Window | None:
+    """The hours every one of ``windows`` allows (the narrowest of them if they share none)."""
+    given = list(windows)
+    if not given:
+        return None
+    common = Window(max(w.start for w in given), min(w.end for w in given))
+    if common.start < common.end:
+        return common
+    return min(given, key=lambda w: (dt.datetime.combine(dt.date.min, w.end) - dt.datetime.combine(dt.date.min, w.start)))
+
+
+def waits_for_working_day(profile: Profile, channel: str, medium: str | None) -> bool:
+    """Whether ``channel`` waits for a working day (a channel of no declared medium does if anything does)."""
+    if medium is None:
+        return bool(profile.working_days_only)
+    return channel in profile.working_days_only or medium in profile.working_days_only
+
+
+def caps_for(profile: Profile, channel: str, medium: str | None) -> tuple[Cap, ...]:
+    """The caps that bind ``channel``: those on its name or its medium (``other`` when it declares none)."""
+    keys = {channel, medium or "other"}
+    return tuple(cap for cap in profile.caps if cap.channel in keys)
 
 
 def _window(start: str, end: str) -> Window:
     return Window(dt.time.fromisoformat(start), dt.time.fromisoformat(end))
 
 
-_CONTACT_CHANNELS = ("phone", "sms", "email", "visit")
+# The media that reach a person directly, and so have hours.
+_CONTACT_MEDIA = ("call", "text", "email", "visit")
 
 DEFAULT = Profile(
     name="default",
-    source="the seeds: contact from 08:00 to 21:00, at most 3 attempts a day, calls and visits on working days",
-    windows={c: _window("08:00", "21:00") for c in _CONTACT_CHANNELS},
-    working_days_only=("phone", "visit"),
-    caps=tuple(Cap(f"daily_attempts:{c}", c, 3, "day", source="seeds: at least 3 attempts a day, no more")
-               for c in ("phone", "sms", "email")),
+    source="house rules: contact from 08:00 to 21:00, at most 3 attempts a day, calls and visits on working days",
+    windows={m: _window("08:00", "21:00") for m in _CONTACT_MEDIA},
+    working_days_only=("call", "visit"),
+    caps=tuple(Cap(f"daily_attempts:{m}", m, 3, "day", source="house rules: at most 3 attempts a day")
+               for m in ("call", "text", "email", "other")),
 )
 
 US_REGF = Profile(
     name="us-regf",
     source="US Regulation F, 12 CFR 1006",
-    windows={c: _window("08:00", "21:00") for c in _CONTACT_CHANNELS},
+    windows={m: _window("08:00", "21:00") for m in _CONTACT_MEDIA},
     working_days_only=(),
-    caps=(Cap("regf_7_in_7", "phone", 7, "7d", source="12 CFR 1006.14(b)(2)(i): more than 7 calls in 7 days"),),
+    caps=(Cap("regf_7_in_7", "call", 7, "7d", source="12 CFR 1006.14(b)(2)(i): more than 7 calls in 7 days"),),
     quiet_days_after_conversation=7,
     third_party_location_from_dpd=0,
     third_party_debt_from_dpd=None,  # 1006.10: location calls never mention the debt
     breathing_space_days=0,
+    binds_companies=False,  # 1006.2(e): a consumer's debt, for personal, family or household purposes
 )
 
 CN = Profile(
     name="cn",
     source="China: 2024 collection industry guideline; 2026 banking guideline (as reported)",
-    windows={c: _window("08:00", "22:00") for c in _CONTACT_CHANNELS},
+    windows={m: _window("08:00", "22:00") for m in _CONTACT_MEDIA},
     working_days_only=(),
     caps=(
-        Cap("cn_connected_calls", "phone", 3, "day", count="connected", source="at most 3 connected voice calls a day"),
-        Cap("cn_unanswered_per_number", "phone", 6, "day", count="unanswered", scope="number",
+        Cap("cn_connected_calls", "call", 3, "day", count="connected", source="at most 3 connected voice calls a day"),
+        Cap("cn_unanswered_per_number", "call", 6, "day", count="unanswered", scope="number",
             source="at most 6 unanswered attempts a day on one number"),
     ),
     breathing_space_days=0,
@@ -128,12 +173,13 @@ CN = Profile(
 UK = Profile(
     name="uk",
     source="UK FCA CONC 7; Debt Respite Scheme (Breathing Space) Regulations 2020",
-    windows={c: _window("08:00", "21:00") for c in _CONTACT_CHANNELS},
-    working_days_only=("phone", "visit"),
+    windows={m: _window("08:00", "21:00") for m in _CONTACT_MEDIA},
+    working_days_only=("call", "visit"),
     caps=DEFAULT.caps,
     third_party_location_from_dpd=0,
     third_party_debt_from_dpd=None,  # CONC 7.3: no disclosure to third parties
     breathing_space_days=60,
+    binds_companies=False,  # CONC and the Breathing Space scheme protect individuals
 )
 
 PROFILES: Mapping[str, Profile] = {p.name: p for p in (DEFAULT, US_REGF, CN, UK)}
@@ -144,16 +190,28 @@ _KEYS = {
     "third_party_at_most_once", "promise_max_days", "promise_grace_minutes", "promise_reminder_minutes",
     "promise_reminder_channels", "opt_out_confirmation_channels",
     "breathing_space_days", "cease_permitted_templates", "legal_threat_templates", "limitation_years",
+    "binds_companies", "jurisdictions",
 }
 _CAP_KEYS = {"name", "channel", "max", "per", "count", "scope"}
 _TIME = re.compile(r"^\d{2}:\d{2}$")
 
 
-def parse_compliance(table: Mapping[str, Any], source: str) -> Profile:
-    """The profile named in ``table`` (default ``"default"``) with the table's overrides applied."""
+def parse_compliance(table: Mapping[str, Any], source: str, channels: Collection[str] = tuple(STANDARD_MEDIA)) -> Profile:
+    """The profile named in ``table`` (default ``"default"``) with the table's overrides applied.
+
+    ``channels`` are the channel names a window, cap or list may name
+    besides the media; anything else is a typo and an error, never ignored.
+    (``jurisdictions`` is read by ``dunning.compliance.jurisdictions``.)
+    """
 
     def fail(key: str, message: str) -> ComplianceError:
         return ComplianceError(f"{source}: 'compliance.{key}' {message}")
+
+    def known(key: str, name: Any, *, media: bool = True) -> None:
+        if isinstance(name, str) and (name in channels or (media and name in MEDIA)):
+            return
+        allowed = (f"a medium ({', '.join(MEDIA)}) or " if media else "") + f"a channel ({', '.join(sorted(channels))})"
+        raise fail(key, f"must name {allowed}, got {name!r}")
 
     for key in table:
         if key not in _KEYS:
@@ -166,15 +224,19 @@ def parse_compliance(table: Mapping[str, Any], source: str) -> Profile:
     if "windows" in table:
         windows = dict(profile.windows)
         if not isinstance(table["windows"], dict):
-            raise fail("windows", "must be a table of channel = [\"HH:MM\", \"HH:MM\"]")
+            raise fail("windows", "must be a table of medium or channel = [\"HH:MM\", \"HH:MM\"]")
         for channel, value in table["windows"].items():
+            known(f"windows.{channel}", channel)
             if value is False or value == []:
-                windows.pop(channel, None)  # no window: any time
+                windows[channel] = None  # no window: any time
                 continue
             if (not isinstance(value, list) or len(value) != 2
                     or not all(isinstance(v, str) and _TIME.match(v) for v in value)):
                 raise fail(f"windows.{channel}", f"must be [\"HH:MM\", \"HH:MM\"] or false, got {value!r}")
-            window = _window(*value)
+            try:
+                window = _window(*value)
+            except ValueError:
+                raise fail(f"windows.{channel}", f"must hold times of day from 00:00 to 23:59, got {value!r}") from None
             if window.start >= window.end:
                 raise fail(f"windows.{channel}", "must start before it ends")
             windows[channel] = window
@@ -185,6 +247,12 @@ def parse_compliance(table: Mapping[str, Any], source: str) -> Profile:
             value = table[key]
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise fail(key, "must be a list of names")
+            if key in ("working_days_only", "opt_out_confirmation_channels"):
+                for i, item in enumerate(value):
+                    known(f"{key}[{i}]", item)
+            elif key == "promise_reminder_channels":
+                for i, item in enumerate(value):
+                    known(f"{key}[{i}]", item, media=False)
             changes[key] = tuple(value)
     if "days_off" in table:
         value = table["days_off"]
@@ -199,17 +267,21 @@ def parse_compliance(table: Mapping[str, Any], source: str) -> Profile:
         if key in table:
             value = table[key]
             changes[key] = None if value is False else _non_negative(value, key, fail)
-    if "third_party_at_most_once" in table:
-        if not isinstance(table["third_party_at_most_once"], bool):
-            raise fail("third_party_at_most_once", "must be true or false")
-        changes["third_party_at_most_once"] = table["third_party_at_most_once"]
+    for key in ("third_party_at_most_once", "binds_companies"):
+        if key in table:
+            if not isinstance(table[key], bool):
+                raise fail(key, "must be true or false")
+            changes[key] = table[key]
     if "promise_grace_minutes" in table:
         changes["promise_grace"] = dt.timedelta(minutes=_non_negative(table["promise_grace_minutes"], "promise_grace_minutes", fail))
     if "promise_reminder_minutes" in table:
         changes["promise_reminder_before"] = dt.timedelta(
             minutes=_non_negative(table["promise_reminder_minutes"], "promise_reminder_minutes", fail))
     if "caps" in table:
-        changes["caps"] = tuple(_cap(raw, i, fail) for i, raw in enumerate(_list_of_tables(table["caps"], fail)))
+        parsed = tuple(_cap(raw, i, fail) for i, raw in enumerate(_list_of_tables(table["caps"], fail)))
+        for i, cap in enumerate(parsed):
+            known(f"caps[{i}].channel", cap.channel)
+        changes["caps"] = parsed
     return attrs.evolve(profile, **changes) if changes else profile
 
 

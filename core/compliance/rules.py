@@ -2,7 +2,9 @@
 
 Every verdict names its rule (``window:phone``, ``regf_7_in_7``,
 ``third_party_disclosure``, ``time_barred``, ...) so the evidence shows why a
-contact happened or did not. An integrator adds rules the same way, or
+contact happened or did not. The profile is the debtor's own (chosen by
+jurisdiction, see ``jurisdictions``) and a channel is bound by the rules of
+its medium (see ``media``). An integrator adds rules the same way, or
 turns these off with ``[plugins] disabled = ["dunning.compliance"]``.
 Holds and opt-outs are enforced by the core itself (rules ``hold:<reason>``
 and ``opt_out:<channel>``); see docs/compliance.md.
@@ -20,7 +22,8 @@ from dunning import hookimpl
 from dunning.channels import RuleContext, usable_contacts
 from dunning.compliance import caps, limitation, windows
 from dunning.compliance.caps import Attempt
-from dunning.compliance.profiles import Profile
+from dunning.compliance.media import medium_of
+from dunning.compliance.profiles import Profile, caps_for, waits_for_working_day, window_for
 from dunning.compliance.zones import debtor_zones
 from dunning.models import Action, ActionKind, Case, Contact, Debtor, Stage
 from dunning.verdicts import Verdict, strongest
@@ -54,15 +57,15 @@ def _legal_decides(ctx: RuleContext) -> bool:
     return "legal" in ctx.config.enabled_channels
 
 
-def _local_time_verdict(channel: str, profile: Profile, now: dt.datetime, zones: Sequence[dt.tzinfo],
-                        debtor: Debtor) -> Verdict | None:
-    window = profile.windows.get(channel)
+def _local_time_verdict(channel: str, medium: str | None, profile: Profile, now: dt.datetime,
+                        zones: Sequence[dt.tzinfo], debtor: Debtor) -> Verdict | None:
+    window = window_for(profile, channel, medium)
     if window is not None:
         until = windows.next_allowed(now, zones, window)
         if until is not None:
             where = ", ".join(str(z) for z in zones)
             return Verdict.defer(f"window:{channel}", until, f"outside {window} in the debtor's time ({where})")
-    if channel in profile.working_days_only:
+    if waits_for_working_day(profile, channel, medium):
         until = windows.next_allowed(now, zones, window, working_days_only=True, days_off=profile.days_off,
                                      is_holiday=holiday_checker(debtor.country))
         if until is not None:
@@ -111,19 +114,20 @@ def check_action(action: Action, case: Case, now: dt.datetime, ctx: RuleContext)
     """Contact windows, days off, frequency caps, third-party disclosure and time-barred threats."""
     if action.kind is not ActionKind.OUTREACH or not action.channel:
         return None
-    profile = ctx.config.compliance
     store = ctx.store
+    debtor = store.debtor(case.debtor_id)
+    profile = ctx.config.profile_for(debtor).profile
     today = now.astimezone(ctx.config.zone).date()
     channel = action.channel
+    medium = medium_of(channel, ctx.media)
     verdicts: list[Verdict] = []
     if action.template in profile.legal_threat_templates and not _legal_decides(ctx) \
             and time_barred(case, profile, today):
         verdicts.append(Verdict.block("time_barred", f"the debt is time-barred ({profile.limitation_years}-year "
                                                      "limitation); no letter may threaten legal action"))
-    debtor = store.debtor(case.debtor_id)
     contacts = store.contacts(case.debtor_id)
     zones = debtor_zones(debtor, contacts, ctx.config.zone)
-    timing = _local_time_verdict(channel, profile, now, zones, debtor)
+    timing = _local_time_verdict(channel, medium, profile, now, zones, debtor)
     if timing is not None:
         verdicts.append(timing)
     raw = store.attempts(case.debtor_id, now - LOOKBACK, excluding_key=action.key)
@@ -134,21 +138,20 @@ def check_action(action: Action, case: Case, now: dt.datetime, ctx: RuleContext)
                                      lambda: _unreachable(raw, contacts, now, profile.unreachable_after_days))
         if third is not None:
             verdicts.append(third)
-    own = [Attempt(at, ch, contact, connected) for at, ch, contact, role, connected in raw if role == "debtor"]
-    every = [Attempt(at, ch, contact, connected) for at, ch, contact, _role, connected in raw]
+    own = [Attempt(at, ch, contact, connected, medium_of(ch, ctx.media))
+           for at, ch, contact, role, connected in raw if role == "debtor"]
+    every = [Attempt(at, ch, contact, connected, medium_of(ch, ctx.media)) for at, ch, contact, _role, connected in raw]
     numbers = [c.value for c in usable_contacts(contacts, PHONE_KINDS, audience)]
-    for cap in profile.caps:
-        if cap.channel != channel:
-            continue
+    for cap in caps_for(profile, channel, medium):
         if cap.scope == "debtor" and audience != "debtor":
             continue  # a call to a relative is not a call to the debtor
         counted = own if cap.scope == "debtor" else every
         if caps.cap_reached(cap, counted, now, zones[0], numbers):
             per = "day" if cap.per == "day" else "7 days"
-            verdicts.append(Verdict.block(cap.name, f"at most {cap.max} {cap.count} on {channel} per {cap.scope} per {per}"
+            verdicts.append(Verdict.block(cap.name, f"at most {cap.max} {cap.count} on {cap.channel} per {cap.scope} per {per}"
                                                     + (f" ({cap.source})" if cap.source else "")))
-    if profile.quiet_days_after_conversation and channel == "phone" and audience == "debtor":
-        talk = caps.conversation_within(own, "phone", now, profile.quiet_days_after_conversation)
+    if profile.quiet_days_after_conversation and medium == "call" and audience == "debtor":
+        talk = caps.conversation_within(own, "call", now, profile.quiet_days_after_conversation)
         if talk is not None:
             verdicts.append(Verdict.block("quiet_after_conversation",
                                           f"a conversation took place on {talk.at:%Y-%m-%d}; no call within "
@@ -162,7 +165,7 @@ def escalation_check(case: Case, from_stage: Stage, to_stage: Stage, ctx: RuleCo
     """No litigation on a time-barred debt."""
     if to_stage is not Stage.LITIGATION:
         return None
-    profile = ctx.config.compliance
+    profile = ctx.config.profile_for(ctx.store.debtor(case.debtor_id)).profile
     today = ctx.now.astimezone(ctx.config.zone).date()
     if not _legal_decides(ctx) and time_barred(case, profile, today):
         ends = limitation.limitation_ends(case.anchor_due_on, profile.limitation_years,  # type: ignore[arg-type]

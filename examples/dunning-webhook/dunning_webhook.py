@@ -203,10 +203,13 @@ class WebhookChannel:
     """Posts each action to ``[channels.webhook] url``.
 
     ``needs`` is empty: the channel reaches a system, not a person, so it
-    does not use the debtor's contacts.
+    does not use the debtor's contacts; for the same reason its medium is
+    ``other`` (no contact window, the caps for ``other``).
     """
 
     name = "webhook"
+    in_doubt = "resend"  # the receiver sees the same Idempotency-Key on a re-send
+    medium = "other"
     needs: tuple[str, ...] = ()
 
     def __init__(self, opener: Callable[..., Any] | None = None) -> None:

@@ -22,6 +22,8 @@ from dunning.plugins.agency.upkeep import queue_expiry_recalls
 
 class AgencyChannel:
     name = "agency"
+    in_doubt = "resend"  # its send reaches nobody (placements happen on entering the stage)
+    medium = "other"  # files handed to a third party, not a contact with the debtor: no window binds it
     needs: tuple[str, ...] = ()
 
     def check_settings(self, settings: Mapping[str, Any]) -> None:

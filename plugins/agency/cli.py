@@ -29,7 +29,7 @@ def _open(state: Any) -> tuple[Runtime, AgencySettings]:
 
 
 def _case_id(text: str) -> int:
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise click.ClickException(f"case id must be a number, got {text!r}")
     return int(text)
 

@@ -11,7 +11,6 @@ again.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import io
@@ -24,7 +23,7 @@ from typing import Any
 import attrs
 import sqlite_utils
 
-from dunning import money
+from dunning import money, spreadsheet
 from dunning.plugins.agency import records
 from dunning.plugins.agency.placement import FILE_FIELDS
 from dunning.plugins.agency.records import Placement
@@ -72,7 +71,7 @@ def recall_rows(placements: Sequence[Placement]) -> list[dict[str, str]]:
 
 def csv_bytes(columns: Sequence[str], rows: Sequence[dict[str, str]]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\r\n")
+    writer = spreadsheet.dict_writer(buffer, list(columns), lineterminator="\r\n")
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue().encode("utf-8")

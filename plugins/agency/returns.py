@@ -189,7 +189,7 @@ class _Checker:
         return ReturnLine(number, txn, case.id, kind, day, at, placement.id, amount, case.currency, detail)
 
     def _case(self, number: int, text: str) -> Any:
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):
             self.fail(number, f"case_id {text!r} is not a case number")
             return None
         try:

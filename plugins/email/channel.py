@@ -8,6 +8,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from dunning import StaffNotice
 from dunning.channels import Delivery, DeliveryContext, RunContext
 from dunning.models import Action, Case
 from dunning.plugins.email.content import stated_deadline, template_extras
@@ -20,8 +21,14 @@ class EmailChannel:
     """Sends each action as one email to the first usable address, over a connection reused for the run."""
 
     name = "email"
+    medium = "email"
+    # An SMTP server cannot recognise a re-sent message: an email a crash left in flight waits
+    # for a person (`dunning in-doubt`) rather than risk reaching the debtor twice.
+    in_doubt = "hold"
     needs: tuple[str, ...] = ("email",)
     templates_module = "dunning.plugins.email"
+    # What a step's template must have for this channel (checked by `dunning policy check`).
+    template_suffixes = ("subject.txt", "txt")
 
     def __init__(self) -> None:
         # One session per run (the run id is the dispatcher's claim id), closed in finish_run.
@@ -114,6 +121,44 @@ class EmailChannel:
         if reply.outcome == "deferred":
             until = ctx.now + dt.timedelta(minutes=settings.defer_minutes)
             return Delivery.deferred(until, _reason(reply), **facts)
+        return Delivery.failed(_reason(reply), retry=not reply.permanent, **facts)
+
+    # --- notices to staff ---------------------------------------------------------------
+
+    def notify_staff(self, notice: StaffNotice, ctx: RunContext) -> Delivery:
+        """Email a notice to a member of staff (``[notify]``) through the same server and connection as the run.
+
+        The message is plain text from the core's notice, from the channel's
+        sender, with no collections copy (Bcc) and no unsubscribe link: it is
+        internal mail, not a message to a debtor.
+        """
+        try:
+            settings = self._settings(ctx.settings)
+            session = self._session(ctx.run_id, settings)
+        except ValueError as exc:
+            return Delivery.failed(f"channels.email: {exc}")
+        if not _ADDRESS.match(notice.to_address):
+            return Delivery.failed(f"{notice.to_address!r} is not an email address", retry=False)
+        built: list[Composed] = []
+
+        def build() -> bytes:
+            built.append(compose(
+                sender_name=settings.sender_name, sender_address=settings.sender_address, reply_to=None,
+                to_name=notice.to_name or None, to_address=notice.to_address, subject=notice.subject,
+                text=notice.text, html=None, key=notice.key, unsubscribe="", now=ctx.now))
+            return built[0].data
+
+        smtputf8 = not all(a.isascii() for a in (settings.sender_address, notice.to_address))
+        reply = session.send(settings.sender_address, notice.to_address, (), build, smtputf8=smtputf8)
+        facts: dict[str, Any] = {"to_address": notice.to_address, "smtp_stage": reply.stage}
+        if reply.code is not None:
+            facts["smtp_code"] = reply.code
+        if reply.outcome == "sent":
+            composed = built[0]
+            return Delivery.sent(composed.message_id, message_id=composed.message_id, subject=composed.subject,
+                                 smtp_reply=reply.text, sha256=composed.sha256, **facts)
+        if reply.outcome == "deferred":
+            return Delivery.deferred(ctx.now + dt.timedelta(minutes=settings.defer_minutes), _reason(reply), **facts)
         return Delivery.failed(_reason(reply), retry=not reply.permanent, **facts)
 
     def _compose(self, action: Action, case: Case, ctx: DeliveryContext, settings: EmailSettings, to_address: str,

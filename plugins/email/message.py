@@ -62,7 +62,8 @@ def compose(*, sender_name: str, sender_address: str, reply_to: str | None, to_n
         ("Date", format_datetime(now)),
         ("Message-ID", message_id),
         ("X-Dunning-Key", _encoded("X-Dunning-Key", key)),
-        ("List-Unsubscribe", f"<{unsubscribe}>"),
+        # Not on internal mail (notices to staff), which has nothing to unsubscribe from.
+        *([("List-Unsubscribe", f"<{unsubscribe}>")] if unsubscribe else []),
         # RFC 3834: an automatic message; well-behaved servers send no vacation replies to it.
         ("Auto-Submitted", "auto-generated"),
         ("MIME-Version", "1.0"),

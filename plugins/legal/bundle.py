@@ -36,7 +36,7 @@ from typing import Any
 
 import attrs
 
-from dunning import calendar, evidence, money
+from dunning import calendar, checkpoints, evidence, money
 from dunning.config import Config
 from dunning.evidence import chain_hash
 from dunning.models import Event
@@ -137,6 +137,10 @@ def build(rt: Runtime, case_id: int, out: Path, now: dt.datetime, *, allow_missi
     add("statement.pdf", statement.to_pdf(lines, case, debtor, rt.today(now)), "statement of account")
 
     matter = records.matter_of(rt.store.db, case.id)
+    # The bundle carries a signed checkpoint of the log's head, so an auditor
+    # holding only the public key can tell the head it was made at is genuine.
+    rt.checkpoint(now)
+    checkpoint = rt.store.latest_checkpoint()
     last = rt.store.last_seq()
     head = rt.store.events(after_seq=last - 1, limit=1) if last else []
     manifest = {
@@ -157,7 +161,8 @@ def build(rt: Runtime, case_id: int, out: Path, now: dt.datetime, *, allow_missi
                             "note": m.note} for m in records.milestones(rt.store.db, matter.id)]},
         "chain": {"events": len(events), "first_seq": events[0].seq if events else None,
                   "last_seq": events[-1].seq if events else None,
-                  "log_head": {"seq": head[0].seq, "hash": head[0].hash} if head else None},
+                  "log_head": {"seq": head[0].seq, "hash": head[0].hash} if head else None,
+                  "checkpoint": checkpoint.as_dict() if checkpoint else None},
         "events": [event_record(e) for e in events],
         "files": entries,
         "missing": missing,
@@ -187,8 +192,12 @@ def _write_zip(out: Path, members: Mapping[str, bytes], now: dt.datetime) -> Non
 # --- verification --------------------------------------------------------------------
 
 
-def verify(path: Path) -> tuple[Mapping[str, Any] | None, list[str]]:
-    """Check a bundle; returns its manifest (if readable) and every problem found, named."""
+def verify(path: Path, public_key: str | None = None) -> tuple[Mapping[str, Any] | None, list[str]]:
+    """Check a bundle; returns its manifest (if readable) and every problem found, named.
+
+    ``public_key`` (the evidence key's, from ``dunning evidence public-key``)
+    makes the bundle's checkpoint count only if that key signed it.
+    """
     try:
         archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
@@ -209,7 +218,26 @@ def verify(path: Path) -> tuple[Mapping[str, Any] | None, list[str]]:
     if counted != len(events):
         problems.append(f"the manifest says the case has {counted} events but holds {len(events)}")
     problems += check_events(events, (manifest.get("case") or {}).get("id"))
+    problems += check_checkpoint(manifest.get("chain") or {}, public_key)
     return manifest, problems
+
+
+def check_checkpoint(chain: Mapping[str, Any], public_key: str | None) -> list[str]:
+    """The bundle's signed checkpoint: a good signature, and the log head it names where it covers it."""
+    raw = chain.get("checkpoint")
+    if raw is None:
+        return ["the bundle carries no signed checkpoint"] if public_key else []
+    try:
+        checkpoint = checkpoints.from_dict(raw, "the checkpoint")
+    except checkpoints.CheckpointError as exc:
+        return [str(exc)]
+    problem = checkpoints.signature_problem(checkpoint, public_key)
+    if problem is not None:
+        return [f"the checkpoint of event {checkpoint.seq}: {problem}"]
+    head = chain.get("log_head") or {}
+    if checkpoint.seq == head.get("seq") and checkpoint.hash != head.get("hash"):
+        return [f"the log head {head.get('seq')} is not the one the checkpoint signed"]
+    return []
 
 
 def check_against_log(manifest: Mapping[str, Any], store: Any) -> list[str]:

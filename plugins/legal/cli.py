@@ -29,7 +29,7 @@ def _open(state: Any) -> tuple[Runtime, LegalSettings]:
 
 
 def _case_id(text: str) -> int:
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise click.ClickException(f"case id must be a number, got {text!r}")
     return int(text)
 
@@ -221,11 +221,14 @@ def log_command(state: Any, case_id: str, milestone: str, on: dt.datetime | None
               help="Check a bundle instead of making one.")
 @click.option("--against-log", is_flag=True,
               help="With --verify: also compare the bundle's events with this database's evidence log.")
+@click.option("--public-key", metavar="BASE64",
+              help="With --verify: the evidence key's public key (`dunning evidence public-key`); the bundle's "
+                   "signed checkpoint must be signed by it.")
 @click.option("--allow-missing", is_flag=True, help="Make the bundle even if some sent letters cannot be found.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.pass_obj
 def bundle_command(state: Any, case_id: str | None, out: Path | None, verify_path: Path | None, against_log: bool,
-                   allow_missing: bool, as_json: bool) -> None:
+                   public_key: str | None, allow_missing: bool, as_json: bool) -> None:
     """Export a case's evidence bundle (CASE --out FILE.zip), or check one (--verify FILE.zip).
 
     The bundle holds a manifest of every event of the case with its hash
@@ -238,7 +241,7 @@ def bundle_command(state: Any, case_id: str | None, out: Path | None, verify_pat
     if verify_path is not None:
         if case_id or out:
             raise click.UsageError("--verify takes only the bundle file")
-        manifest, problems = bundle.verify(verify_path)
+        manifest, problems = bundle.verify(verify_path, public_key)
         if against_log and manifest is not None:
             problems += bundle.check_against_log(manifest, state.runtime().store)
         summary = {"file": str(verify_path), "ok": not problems, "problems": problems,

@@ -7,14 +7,13 @@ same statement gives the same bytes (and the same hash) every time.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from collections.abc import Sequence
 
 import attrs
 
-from dunning import money
+from dunning import money, spreadsheet
 from dunning.models import Case, Debtor, Obligation, Payment
 
 COLUMNS = ("date", "type", "reference", "debit", "credit", "balance")
@@ -47,7 +46,7 @@ def statement_lines(obligations: Sequence[Obligation], payments: Sequence[Paymen
 
 def to_csv(lines: Sequence[Line], currency: str) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = spreadsheet.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for line in lines:
         writer.writerow([line.on.isoformat(), line.type, line.reference,

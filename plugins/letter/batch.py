@@ -12,7 +12,6 @@ file with the final name is always complete.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import io
@@ -24,6 +23,7 @@ from pathlib import Path
 import attrs
 from pypdf import PdfWriter
 
+from dunning import spreadsheet
 from dunning.plugins.letter.address import MAX_LINES
 from dunning.plugins.letter.store import QueuedLetter
 
@@ -107,7 +107,7 @@ def write(folder: Path, batch: str, letters: Sequence[QueuedLetter]) -> Written:
     pdf_bytes = io.BytesIO()
     writer.write(pdf_bytes)
     manifest = io.StringIO(newline="")
-    out = csv.writer(manifest, lineterminator="\r\n")  # RFC 4180, what spreadsheets and mail houses expect
+    out = spreadsheet.writer(manifest, lineterminator="\r\n")  # RFC 4180, what spreadsheets and mail houses expect
     out.writerow(MANIFEST_COLUMNS)
     out.writerows(rows)
     csv_bytes = manifest.getvalue().encode("utf-8-sig")  # the BOM lets spreadsheet programs see UTF-8

@@ -38,9 +38,12 @@ class LetterFailure(Exception):
 
 class LetterChannel:
     name = "letter"
+    medium = "letter"
+    in_doubt = "resend"  # a re-send finds the letter already written for its key and queues nothing twice
     needs: tuple[str, ...] = ("postal",)
     # Templates are found in this package's templates/ (after the administrator's folder).
     templates_module = "dunning.plugins.letter"
+    template_suffixes = ("txt",)
 
     def check_settings(self, settings: Mapping[str, Any], config: Any = None) -> None:
         check_settings(settings, config.base_dir if config is not None else None)

@@ -202,6 +202,10 @@ class CallRow:
     contact_name: str | None = None
     # How good the slot is in the debtor's time today (dunning.compliance.slots): a tie-breaker.
     slot_score: float = 0.0
+    # A promise to pay due today: the row is its reminder and check call,
+    # to be made at these times (HH:MM, the business's zone).
+    promise_id: int | None = None
+    call_at: tuple[str, ...] = ()
 
     @property
     def reason(self) -> str:
@@ -222,8 +226,25 @@ def reasons(fact_reasons: Sequence[str], step: str | None, template: str | None,
 
 
 def order(rows: Iterable[CallRow]) -> list[CallRow]:
-    """Highest priority first, then the calls in the better slots; within a case, the day's earlier calls first."""
-    return sorted(rows, key=lambda r: (-r.priority, -r.slot_score, r.case_id, slot_rank(r.slot), r.call_id))
+    """Promises due today first, the earliest first; then the highest priority, then the calls in the better
+    slots; within a case, the day's earlier calls first."""
+    return sorted(rows, key=lambda r: (r.promise_id is None, r.call_at[:1], -r.priority, -r.slot_score, r.case_id,
+                                       slot_rank(r.slot), r.call_id))
+
+
+def promise_call_times(due_at: dt.datetime, before: dt.timedelta, after: dt.timedelta,
+                       zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
+    """When to call about a promise: a reminder ``before`` its time, a check ``after`` it (in ``zone``)."""
+    return (due_at - before).astimezone(zone), (due_at + after).astimezone(zone)
+
+
+def promise_reason(amount: str, due_at: dt.datetime, remind_at: dt.datetime, check_at: dt.datetime,
+                   broken: bool) -> str:
+    """The line a collector reads: what was promised, for when, and when to call."""
+    due = f"{due_at:%H:%M}"
+    if broken:
+        return f"promise of {amount} due {due} not kept: call to ask why"
+    return f"promise of {amount} due {due}: call {remind_at:%H:%M} to remind, {check_at:%H:%M} to check"
 
 
 # A plain dialer-import layout: one number per line, the rest for the agent's screen.

@@ -24,8 +24,11 @@ class PhoneChannel:
     """Call tasks for human collectors."""
 
     name = "phone"
+    in_doubt = "resend"  # a call task is stored under its action key: a re-send adds nothing
+    medium = "call"  # calls: the call window, the call caps (7-in-7, 3 connected a day)
     needs: tuple[str, ...] = numbers.PHONE_KINDS
     templates_module = "dunning.plugins.phone"
+    template_suffixes = ("txt",)
 
     def check_settings(self, settings: Mapping[str, Any]) -> None:
         phone_settings(settings)

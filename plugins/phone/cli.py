@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from collections.abc import Sequence
@@ -15,7 +14,7 @@ import click
 from dunning.output import print_json, print_table
 import jinja2
 
-from dunning import calendar
+from dunning import calendar, spreadsheet
 from dunning.channels import usable_contacts
 from dunning.plugins.phone import calls as rules
 from dunning.plugins.phone import numbers, scripts
@@ -216,7 +215,7 @@ def export(state: Any, fmt: str, out: Path | None, day: dt.datetime | None, coll
     rt, now, settings = _setup(state)
     rows = call_list(rt, _day(rt, now, day), now, settings, collector)
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=rules.CSV_COLUMNS, lineterminator="\n")
+    writer = spreadsheet.dict_writer(buffer, rules.CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow(rules.export_row(row))

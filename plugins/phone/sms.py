@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import email.utils
+import ipaddress
 import json
 import os
 import urllib.error
@@ -73,6 +74,15 @@ def _env(name: str | None) -> str:
     return value
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def sms_settings(raw: Mapping[str, Any]) -> SmsSettings:
     """Read ``[channels.sms]``; raise ValueError naming the first bad or missing key."""
     for key in sorted(raw):
@@ -84,8 +94,12 @@ def sms_settings(raw: Mapping[str, Any]) -> SmsSettings:
     for key in _KEYS:
         if key != "timeout" and key in raw and (not isinstance(raw[key], str) or not raw[key].strip()):
             raise ValueError(f"{key!r} must be a non-empty string")
-    if urllib.parse.urlsplit(raw["url"]).scheme not in ("http", "https"):
+    url = urllib.parse.urlsplit(raw["url"])
+    if url.scheme not in ("http", "https"):
         raise ValueError("'url' must start with http:// or https://")
+    if url.username is not None or url.password is not None:
+        # user:secret@host goes to the name resolver and into proxies' logs; it belongs in the settings.
+        raise ValueError("'url' must not hold credentials: use 'username' with 'password', or 'token'")
     sender = raw["sender_id"].strip()
     if any(c.isalpha() for c in sender) and len(sender) > 11:
         raise ValueError("'sender_id' may have at most 11 characters when it is a name rather than a number")
@@ -103,6 +117,9 @@ def sms_settings(raw: Mapping[str, Any]) -> SmsSettings:
             raise ValueError("'username' needs exactly one of 'password' or 'password_env'")
     if "token" in raw and "token_env" in raw:
         raise ValueError("use one of 'token' or 'token_env', not both")
+    if (basic or bearer) and url.scheme == "http" and not _is_loopback(url.hostname or ""):
+        raise ValueError("a password or token is never sent over plain http:// except to a loopback address: "
+                         "use https://")
     for key in ("password_env", "token_env"):
         if key in raw and not os.environ.get(raw[key]):
             raise ValueError(f"{key!r} names the environment variable {raw[key]!r}, which is not set")
@@ -143,7 +160,7 @@ def retry_after(value: str | None, now: dt.datetime) -> dt.datetime | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return now + dt.timedelta(seconds=int(value))
     try:
         when = email.utils.parsedate_to_datetime(value)
@@ -181,8 +198,11 @@ class SmsChannel:
     """Text messages through ``[channels.sms] url``."""
 
     name = "sms"
+    in_doubt = "resend"  # the gateway drops a second message with the same Idempotency-Key
+    medium = "text"  # text messages: the text window and caps bind it and every other texting channel
     needs: tuple[str, ...] = ("mobile",)
     templates_module = "dunning.plugins.phone"
+    template_suffixes = ("sms.txt",)
 
     def __init__(self, opener: Callable[..., Any] | None = None) -> None:
         self._open = opener or _opener.open

@@ -36,9 +36,12 @@ class VisitChannel:
     """
 
     name = "visit"
+    medium = "visit"
+    in_doubt = "resend"  # a visit task is stored under its action key: a re-send adds nothing
     needs: tuple[str, ...] = ("postal",)
     # Templates live beside the package's __init__, not beside this module.
     templates_module = "dunning.plugins.visit"
+    template_suffixes = ("txt",)
 
     def check_settings(self, settings: Mapping[str, Any]) -> None:
         check_settings(settings)

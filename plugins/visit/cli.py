@@ -57,11 +57,21 @@ def _print_groups(groups: Sequence[AreaGroup], day: dt.date, everything: bool) -
         if number:
             click.echo("")
         who = f", collector {group.collector}" if group.collector else ""
-        click.echo(f"{group.area}{who}: {len(group.items)} visit{'s' if len(group.items) != 1 else ''}")
-        print_table([[i.case.id, i.debtor_name, _one_line(i.task.address),
-                      money.display(i.case.balance, i.case.currency), i.dpd, i.task.due_on.isoformat(), i.reason]
-                     for i in group.items],
-                    ["case", "debtor", "address", "balance", "dpd", "due", "reason"], indent="  ")
+        workable = [i for i in group.items if i.not_workable is None]
+        others = len(group.items) - len(workable)
+        count = f"{len(workable)} visit{'s' if len(workable) != 1 else ''}"
+        if others:
+            count += f" to make, {others} not workable"
+        click.echo(f"{group.area}{who}: {count}")
+        headers = ["case", "debtor", "address", "balance", "dpd", "due", "reason"]
+        rows = [[i.case.id, i.debtor_name, _one_line(i.task.address), money.display(i.case.balance, i.case.currency),
+                 i.dpd, i.task.due_on.isoformat(), i.reason] for i in group.items]
+        if everything:
+            # --all: each row says whether the visit is to be made, and if not, why.
+            headers.append("workable")
+            for row, item in zip(rows, group.items):
+                row.append("yes" if item.not_workable is None else f"no: {item.not_workable}")
+        print_table(rows, headers, indent="  ")
 
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
@@ -70,17 +80,20 @@ DATE = click.DateTime(formats=["%Y-%m-%d"])
 @click.group(name="visits", cls=VisitsGroup, invoke_without_command=True)
 @click.option("--area", help="Only this area (a postal district such as SW1A, or a city).")
 @click.option("--date", "date", type=DATE, metavar="YYYY-MM-DD", help="List visits due by this day (default: today).")
-@click.option("--all", "everything", is_flag=True, help="Every open visit, whatever its due day.")
+@click.option("--all", "everything", is_flag=True,
+              help="Every open visit task, whatever its due day, and those not to be made, each with the reason.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 def visits(ctx: click.Context, area: str | None, date: dt.datetime | None, everything: bool, as_json: bool) -> None:
-    """List open visit tasks due by a day, grouped by area, the most urgent case first.
+    """List the visits to make by a day, grouped by area, the most urgent case first.
 
     Each line shows the case, the debtor, the address, the balance, the days
     past due and why the visit is on the list (the policy step and the facts
-    that raise the case's priority). Cases that have been resolved or are on
-    hold are left out. `dunning visits sheet` prints the same list as route
-    sheets with the visit script; `dunning visits log` records a visit.
+    that raise the case's priority). A visit is left out once its case is
+    resolved, on hold, placed with an agency or moved to another stage after
+    the visit was planned; --all lists those too, each with the reason in the
+    "workable" column. `dunning visits sheet` prints the list as route sheets
+    with the visit script; `dunning visits log` records a visit.
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -141,7 +154,7 @@ def log(state: Any, case_id: str, outcome: str, note: str | None, closed: bool, 
     promise, `paid` the payment (reference visit:<task id>). If any part is
     refused, nothing is written.
     """
-    if not case_id.isdigit():
+    if not (case_id.isascii() and case_id.isdigit()):
         raise click.ClickException(f"case id must be a number, got {case_id!r}")
     rt = _runtime(state)
     now = state.now()

@@ -9,10 +9,12 @@ from typing import Any
 import attrs
 
 from dunning import money
+from dunning.calendar import from_text
 from dunning.models import Case
 from dunning.plugins.visit import store
 from dunning.plugins.visit.areas import UNKNOWN_AREA
 from dunning.plugins.visit.settings import collector_for
+from dunning.plugins.visit.workable import not_workable
 from dunning.policy import dpd_on
 from dunning.runtime import Runtime
 
@@ -27,6 +29,9 @@ class VisitItem:
     dpd: int | None
     priority: float
     facts: tuple[str, ...]
+    # Why the visit should not be made (resolved, on hold, with an agency,
+    # moved on to another stage); None for a visit to make.
+    not_workable: str | None = None
 
     @property
     def reason(self) -> str:
@@ -55,6 +60,8 @@ class VisitItem:
             "priority": self.priority,
             "reasons": list(self.facts),
             "reason": self.reason,
+            "workable": self.not_workable is None,
+            "not_workable": self.not_workable,
         }
 
 
@@ -70,8 +77,8 @@ class AreaGroup:
 
 
 def priority_order(items: Iterable[VisitItem]) -> list[VisitItem]:
-    """Highest priority first; then the task due longest, then the lower case id (a stable list)."""
-    return sorted(items, key=lambda i: (-i.priority, i.task.due_on, i.case.id, i.task.id))
+    """Visits to make first, highest priority first; then the task due longest, then the lower case id."""
+    return sorted(items, key=lambda i: (i.not_workable is not None, -i.priority, i.task.due_on, i.case.id, i.task.id))
 
 
 def group_by_area(items: Iterable[VisitItem], collectors: dict[str, str | None] | None = None) -> list[AreaGroup]:
@@ -84,11 +91,12 @@ def group_by_area(items: Iterable[VisitItem], collectors: dict[str, str | None] 
 
 
 def work_list(rt: Runtime, day: dt.date, *, area: str | None = None, everything: bool = False) -> list[AreaGroup]:
-    """Open visits due by ``day`` (every open one with ``everything``), grouped by area.
+    """Visits to make by ``day``, grouped by area; with ``everything``, every open task with why it is not workable.
 
-    Tasks of cases that have been resolved or are on hold are left out: a
-    collector must not knock on the door of a debtor who paid or disputes
-    the debt. Their rows stay open and return when a hold ends.
+    A visit is workable while its case is open, not on hold, not with an
+    agency and in the stage that planned it (``workable.not_workable``). The
+    others stay open in the plugin's table: a lifted hold or a recall brings
+    them back.
     """
     tasks = store.open_tasks(rt.store.db, due_by=None if everything else day)
     # A task whose occurrence was superseded or dropped before it was recorded as sent is not a visit to make.
@@ -103,19 +111,21 @@ def work_list(rt: Runtime, day: dt.date, *, area: str | None = None, everything:
     for task in tasks:
         case = cases.get(task.case_id) or rt.store.case(task.case_id)
         cases[case.id] = case
-        if not case.is_open or rt.store.holds(case.id, active_on=day):
+        why_not = not_workable(case, rt.store.holds(case.id, active_on=day), from_text(task.created_at), day,
+                               rt.config.zone)
+        if why_not is not None and not everything:
             continue
-        items.append(_item(rt, task, case, day))
+        items.append(_item(rt, task, case, day, why_not))
     # Today's settings decide who covers an area; a task made before the
     # area had a collector keeps the one it was given, if any.
     collectors = {i.task.area: collector_for(settings, i.task.area) or i.task.collector for i in items}
     return group_by_area(items, collectors)
 
 
-def _item(rt: Runtime, task: store.VisitTask, case: Case, day: dt.date) -> VisitItem:
+def _item(rt: Runtime, task: store.VisitTask, case: Case, day: dt.date, why_not: str | None) -> VisitItem:
     facts = rt.store.priority_facts(case, day, rt.config.zone)
     priority = rt.hook.case_priority(case=case, facts=facts)
     debtor = rt.store.debtor(case.debtor_id)
     return VisitItem(task=task, case=case, debtor_name=debtor.name if debtor else case.debtor_id,
                      dpd=dpd_on(case, day), priority=float(priority) if priority is not None else 0.0,
-                     facts=tuple(facts.reasons()))
+                     facts=tuple(facts.reasons()), not_workable=why_not)

@@ -100,13 +100,20 @@ def test_cn_counts_connected_calls_per_debtor_and_unanswered_per_number() -> Non
 def test_profiles_are_tuned_in_config_and_bad_keys_are_named() -> None:
     profile = parse_compliance({"profile": "cn", "windows": {"phone": ["09:00", "20:00"], "email": False},
                                 "promise_max_days": 3, "caps": [{"channel": "sms", "max": 2, "per": "7d"}]}, "x.toml")
-    assert profile.windows["phone"] == Window(dt.time(9), dt.time(20)) and "email" not in profile.windows
+    # false: no window for email at all (not even the medium's)
+    assert profile.windows["phone"] == Window(dt.time(9), dt.time(20)) and profile.windows["email"] is None
     assert profile.promise_max_days == 3 and profile.caps[0].channel == "sms"
     assert parse_compliance({}, "x.toml") is DEFAULT
     for table, key in [({"profile": "mars"}, "compliance.profile"), ({"windows": {"phone": ["9", "20"]}}, "compliance.windows.phone"),
                        ({"caps": [{"channel": "sms", "max": 2, "per": "week"}]}, "compliance.caps[0].per"),
                        ({"caps": [{"channel": "sms", "max": 2, "colour": "red"}]}, "compliance.caps[0].colour"),
-                       ({"quiet_days": 3}, "compliance.quiet_days")]:
+                       ({"quiet_days": 3}, "compliance.quiet_days"),
+                       # Found as a new user: a misspelt channel was ignored and 25:00 was a traceback.
+                       ({"windows": {"phon": ["09:00", "20:00"]}}, "compliance.windows.phon"),
+                       ({"windows": {"call": ["08:00", "25:00"]}}, "compliance.windows.call"),
+                       ({"caps": [{"channel": "texts", "max": 2}]}, "compliance.caps[0].channel"),
+                       ({"working_days_only": ["cal"]}, "compliance.working_days_only[0]"),
+                       ({"binds_companies": "yes"}, "compliance.binds_companies")]:
         with pytest.raises(ComplianceError) as info:
             parse_compliance(table, "x.toml")
         assert f"'{key}'" in str(info.value)

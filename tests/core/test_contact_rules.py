@@ -93,7 +93,7 @@ def test_a_saturday_call_waits_for_monday_when_weekends_are_off(dunning_runtime,
 
 def test_regf_blocks_the_eighth_call_in_seven_days_and_allows_it_on_day_eight(dunning_runtime, case_factory) -> None:
     rt, plugin = runtime(dunning_runtime, TWICE_A_DAY, {"profile": "us-regf"})
-    case = case_factory(rt, timezone="America/New_York", mobile="+1 212 555 0100")
+    case = case_factory(rt, timezone="America/New_York", mobile="+1 212 555 0100", kind="person")
     outcomes = []
     for dpd in range(1, 5):
         for hour in (9, 15):
@@ -111,7 +111,7 @@ def test_regf_blocks_the_eighth_call_in_seven_days_and_allows_it_on_day_eight(du
 
 def test_regf_leaves_seven_quiet_days_after_a_conversation(dunning_runtime, case_factory) -> None:
     rt, _ = runtime(dunning_runtime, CALLS.replace("07:00", "10:00"), {"profile": "us-regf"})
-    case = case_factory(rt, timezone="America/New_York", mobile="+1 212 555 0100")
+    case = case_factory(rt, timezone="America/New_York", mobile="+1 212 555 0100", kind="person")
     with rt.store.transaction():
         rt.store.record_attempt(debtor_id=case.debtor_id, case_id=case.id, channel="phone",
                                 at=dt.datetime(2026, 3, 1, 15, tzinfo=UTC), source="phone", connected=True)

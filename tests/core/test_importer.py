@@ -26,6 +26,9 @@ def test_a_good_file_imports_and_reimporting_it_changes_nothing(project: Project
     # The UK's drama numbers have the right shape but are not in use: imported, and reported.
     assert [w.split(": ", 1)[1] for w in warnings] == [
         f"line {n}: mobile: +447700900123 is not a number in use in its country's numbering plan" for n in (2, 3, 4)]
+    # On stderr (cron mail, log files) the same warnings name line and field, with the number masked.
+    stderr = project("import", str(path), "--dry-run").stderr
+    assert "line 2: mobile: ***123 is not a number in use" in stderr and "7700900123" not in stderr
     cases = {c["debtor_id"]: c for c in json.loads(project("cases", "list", "--json").stdout)}
     assert cases["C1"]["balance"] == "1500.50" and cases["C1"]["balance_minor"] == 150050
     assert cases["C1"]["currency"] == "EUR"

@@ -153,8 +153,11 @@ def _replay(project: Project, server: LoopbackSMTP) -> None:
 
     # Each email reached the mail server exactly once, with its key.
     keys = [m.parsed()["X-Dunning-Key"] for m in server.messages]
-    keys_a = [k for k in keys if k.startswith(f"{cases['A']}:")]
+    keys_a = [k for k in keys if k.startswith(f"{cases['A']}:") and ":notify-" not in k]
     assert len(keys_a) == len(set(keys_a)) == 1 + 7 + 14
+    # The notices to the supervisor, manager and general manager went by email too, once each.
+    notices_a = [k.split(":")[1] for k in keys if k.startswith(f"{cases['A']}:") and ":notify-" in k]
+    assert notices_a == ["notify-supervisor", "notify-manager", "notify-general-manager"]
     # Each letter is a PDF on disk whose SHA-256 is the one in its evidence.
     letters = [e for e in events if e["kind"] == "sent" and e["channel"] == "letter"]
     assert [e["step"] for e in letters] == ["advance-notice", "warning-letter", "formal-demand",

@@ -104,11 +104,15 @@ def test_a_bad_file_is_rejected_whole_with_line_numbers(agency_project: Project)
          "amount": "1.001"},  # 12: too many decimals
         {"agency": "eastgate", "transaction_id": "NW-12", "case_id": b, "type": "contact", "date": "2026-03-12"},
         # 13: another agency's line
+        {"agency": "northwind", "transaction_id": "NW-13", "case_id": b, "type": "payment", "date": "2026-03-12",
+         "amount": "١٢٣.٤٥"},  # 14: Arabic-Indic digits are no amount
+        {"agency": "northwind", "transaction_id": "NW-14", "case_id": "２", "type": "contact", "date": "2026-03-12"},
+        # 15: nor are full-width digits a case id
     ])
     before = _dump(agency_project)
     result = agency_project("agency", "import", str(path), now=day_at(12, 12), expect=1)
     text = result.output
-    assert "northwind-bad.csv: 11 problems; nothing was imported" in text
+    assert "northwind-bad.csv: 13 problems; nothing was imported" in text
     for expected in (
         "line 3: unknown case 999",
         f"line 4: case {a} is not placed with northwind",
@@ -121,6 +125,8 @@ def test_a_bad_file_is_rejected_whole_with_line_numbers(agency_project: Project)
         f"line 11: case {b} was not placed with northwind on 2026-03-01 (placed 2026-03-11 to now)",
         "line 12: '1.001' has more decimals than EUR allows (2)",
         "line 13: agency 'eastgate' is not 'northwind'; a return file comes from one agency",
+        "line 14: not an amount: '١٢٣.٤٥'",
+        "line 15: case_id '２' is not a case number",
     ):
         assert expected in text, expected
     assert "line 2:" not in text

@@ -15,7 +15,7 @@ import pytest
 from pypdf import PdfReader
 from reportlab.pdfgen import canvas
 
-from dunning import Delivery, hookimpl
+from dunning import Delivery, checkpoints, hookimpl
 from tests.conftest import ChannelsPlugin, Project, row, write_csv
 from tests.plugins.test_agency_fixtures import use_plugins
 
@@ -215,3 +215,36 @@ def test_bundle_usage_errors(bundle_project: Project) -> None:
     bundle_project("legal", "bundle", "1", "--out", str(out))
     assert "--verify takes only the bundle file" in bundle_project("legal", "bundle", "1", "--verify", str(out),
                                                                     expect=2).output
+
+
+def test_the_bundle_carries_a_signed_checkpoint_an_auditor_checks_with_the_public_key(bundle_project: Project,
+                                                                                      tmp_path: Path) -> None:
+    public = bundle_project("evidence", "keygen").stdout.rsplit("public key: ", 1)[1].strip()
+    out = tmp_path / "case-1.zip"
+    bundle_project("legal", "bundle", "1", "--out", str(out), now="2026-03-08T11:00:00Z")
+    original = _members(out)
+    chain = json.loads(original["manifest.json"])["chain"]
+    assert chain["checkpoint"]["seq"] == chain["log_head"]["seq"]
+    assert chain["checkpoint"]["hash"] == chain["log_head"]["hash"]
+    assert "every hash matches" in bundle_project("legal", "bundle", "--verify", str(out), "--public-key", public).stdout
+
+    # A head moved forward in the manifest no longer matches what was signed.
+    forged = json.loads(original["manifest.json"])
+    forged["chain"]["checkpoint"]["seq"] += 1
+    _rewrite(out, {**original, "manifest.json": json.dumps(forged).encode()})
+    problems = json.loads(bundle_project("legal", "bundle", "--verify", str(out), "--public-key", public, "--json",
+                                         expect=1).stdout)["problems"]
+    assert problems == [f"the checkpoint of event {chain['checkpoint']['seq'] + 1}: its signature does not match "
+                        "what it signs"]
+
+    # Another key's checkpoint, or none, does not pass when the auditor names the key.
+    other = tmp_path / "other.key"
+    other_public = checkpoints.generate_key(other)
+    _rewrite(out, original)
+    assert "not signed by the evidence key" in bundle_project(
+        "legal", "bundle", "--verify", str(out), "--public-key", other_public, expect=1).output
+    unsigned = json.loads(original["manifest.json"])
+    unsigned["chain"]["checkpoint"] = None
+    _rewrite(out, {**original, "manifest.json": json.dumps(unsigned).encode()})
+    assert "carries no signed checkpoint" in bundle_project(
+        "legal", "bundle", "--verify", str(out), "--public-key", public, expect=1).output

@@ -205,3 +205,19 @@ def test_bad_settings_stop_the_start(dunning_config):
     with pytest.raises(ConfigError, match="channels.phone: unknown key 'colectors'"):
         Runtime(dunning_config(enabled=["phone"], channel_settings={"phone": {"colectors": ["ann"]}}),
                 extra_plugins=[phone_plugin])
+
+
+def test_an_opt_out_of_calls_as_a_medium_blocks_the_task_and_empties_the_call_list(dunning_runtime):
+    from dunning.plugins.phone.calls import PhoneSettings
+    from dunning.plugins.phone.worklist import call_list
+
+    rt = dunning_runtime(plugins=[phone_plugin], enabled=["phone"])
+    add_case(rt, "B1", kind="company")
+    add_case(rt, "B2", kind="company")
+    dispatch.run(rt, DPD1)
+    assert {row.debtor_id for row in call_list(rt, DPD1.date(), DPD1, PhoneSettings())} == {"B1", "B2"}
+    # B1 asks not to be called after the task was queued: "call", not "phone".
+    operations.opt_out(rt, "B1", "call", now=DPD1)
+    assert {row.debtor_id for row in call_list(rt, DPD1.date(), DPD1, PhoneSettings())} == {"B2"}
+    summary = dispatch.run(rt, DPD1 + dt.timedelta(days=2))  # the next call step
+    assert summary.blocked_by_rule.get("opt_out:call") == 1

@@ -97,9 +97,59 @@ def test_a_promise_due_today_moves_a_case_to_the_top(calls_project: Project):
                   "--due", "2026-03-04T22:30", now="2026-03-04T20:05:00+00:00")
     after = listing(calls_project, now="2026-03-04T20:10:00+00:00")
     assert after[0]["case_id"] == ids["L-SMALL"]
-    assert after[0]["reasons"][:2] == ["first payment missed", "promise due today"]
-    # The call the promise was made on is done; the later ones stay, to check on the promise.
-    assert [r["slot"] for r in after if r["case_id"] == ids["L-SMALL"]] == ["afternoon", "evening"]
+    assert after[0]["reasons"] == ["first payment missed",
+                                   "promise of EUR 400.00 due 22:30: call 21:30 to remind, 23:30 to check"]
+    # The call the promise was made on is done; one row, on the next open call of the day, stands for the
+    # reminder and the check.
+    mine = [r for r in after if r["case_id"] == ids["L-SMALL"]]
+    assert [(r["slot"], r["step"], r["call_at"], r["promise_id"]) for r in mine] == [
+        ("evening", "promise-check", ["21:30", "23:30"], 1)]
+    assert mine[0]["call_id"] == query(calls_project, "SELECT min(id) FROM phone_calls WHERE case_id = ? AND "
+                                                      "status = 'open'", ids["L-SMALL"])[0][0]
+
+
+def test_a_promise_due_today_is_first_on_the_list_although_its_reminders_were_paused(calls_project: Project):
+    """Found as a new user: a promise paused the case's reminders, so on the promised day nobody called."""
+    ids = setup(calls_project, [debtor("L-BIG", "3000.00", "2026-02-26", kind="person"),
+                                debtor("L1", "400.00", "2026-02-26", kind="person")], policy="consumer-loans")
+    calls_project("run", now=LOAN_DPD6)
+    calls_project("calls", "log", str(ids["L1"]), "--outcome", "promise", "--promise", "400",
+                  "--due", "2026-03-05T12:00", now="2026-03-04T20:05:00+00:00")
+    calls_project("run", now="2026-03-05T10:00:00+00:00")
+    # The promise paused the day's ordinary calls: the run made none for L1.
+    assert query(calls_project, "SELECT count(*) FROM phone_calls WHERE case_id = ? AND due_on = '2026-03-05'",
+                 ids["L1"]) == [(0,)]
+    skipped = [e for e in events(calls_project, "skipped") if e["case_id"] == ids["L1"]]
+    assert "promise_pending" in {e["data"]["reason"] for e in skipped if e["at"] == "2026-03-05T10:00:00Z"}
+
+    rows = listing(calls_project, now="2026-03-05T10:05:00+00:00")
+    first = rows[0]
+    assert (first["case_id"], first["step"], first["promise_id"], first["call_at"]) == (
+        ids["L1"], "promise-check", 1, ["11:00", "13:00"])
+    assert first["reasons"][-1] == "promise of EUR 400.00 due 12:00: call 11:00 to remind, 13:00 to check"
+    assert (first["number"], first["slot"], first["call_id"]) == ("+447700900123", "morning", 0)
+    assert ids["L-BIG"] in [r["case_id"] for r in rows[1:]]
+    table = calls_project("calls", now="2026-03-05T10:05:00+00:00").stdout.splitlines()
+    assert table[1].split()[0] == str(ids["L1"]) and "call 11:00 to remind, 13:00 to check" in table[1]
+
+    # Logged from the list, the call is recorded on the case (nobody planned it as a task).
+    out = calls_project("calls", "log", str(ids["L1"]), "--outcome", "right_party", now="2026-03-05T11:00:00+00:00")
+    assert "logged as right_party (not on the list)" in out.stdout
+    # Not paid an hour after the promised time: the run breaks the promise; the row stays, to ask why.
+    calls_project("run", now="2026-03-05T13:00:00+00:00")
+    [broken] = [r for r in listing(calls_project, now="2026-03-05T13:05:00+00:00") if r["case_id"] == ids["L1"]]
+    assert broken["reasons"][-1] == "promise of EUR 400.00 due 12:00 not kept: call to ask why"
+    assert listing(calls_project, now="2026-03-05T13:05:00+00:00")[0]["case_id"] == ids["L1"]
+
+
+def test_a_promise_kept_takes_the_check_call_off_the_list(calls_project: Project):
+    ids = setup(calls_project, [debtor("L1", "400.00", "2026-02-26", kind="person")], policy="consumer-loans")
+    calls_project("run", now=LOAN_DPD6)
+    calls_project("calls", "log", str(ids["L1"]), "--outcome", "promise", "--promise", "400",
+                  "--due", "2026-03-05T12:00", now="2026-03-04T20:05:00+00:00")
+    assert [r["step"] for r in listing(calls_project, now="2026-03-05T08:00:00+00:00")] == ["promise-check"]
+    calls_project("pay", str(ids["L1"]), "400.00", now="2026-03-05T10:00:00+00:00")
+    assert listing(calls_project, now="2026-03-05T10:05:00+00:00") == []
 
 
 def test_a_promise_for_a_later_day_takes_the_cases_calls_off_the_list(calls_project: Project):

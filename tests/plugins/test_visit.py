@@ -466,3 +466,51 @@ def test_a_visit_counts_as_a_contact_attempt_and_meeting_the_debtor_as_a_convers
     rows = _rows(visited, "SELECT channel, connected, outcome FROM contact_attempts WHERE case_id = ?", (case,))
     assert rows == [("visit", 1, "met")]
     assert _rows(visited, "SELECT last_contact_on FROM cases WHERE id = ?", (case,)) == [("2026-04-01",)]
+
+
+# --- what is workable ---------------------------------------------------------------------------
+
+MAY = "2026-05-04T10:00:00+00:00"
+
+
+def test_visits_of_cases_that_moved_on_leave_the_list_and_all_says_why(visited: Project):
+    """Found as a new user: the July list held January's visits, most of them for cases in litigation."""
+    gb1, gb2, gb3, de1, cn1 = (_case_of(visited, d) for d in ("GB1", "GB2", "GB3", "DE1", "CN1"))
+    visited("escalate", str(gb1), "--to", "agency", "--reason", "placed", now=MAY)
+    visited("hold", str(gb2), "--reason", "dispute", now=MAY)
+    visited("escalate", str(gb3), "--to", "litigation", "--reason", "claim filed", now=MAY)
+    visited("pay", str(de1), "800.00", now=MAY)
+
+    workable = _json(visited, "visits", now=MAY)
+    assert [v["case_id"] for g in workable for v in g["visits"]] == [cn1]
+    assert all(v["workable"] and v["not_workable"] is None for g in workable for v in g["visits"])
+
+    everything = {v["case_id"]: v for g in _json(visited, "visits", "--all", now=MAY) for v in g["visits"]}
+    assert {case: v["not_workable"] for case, v in everything.items()} == {
+        cn1: None,
+        gb1: "placed with an agency since 2026-05-04",
+        gb2: "case on hold (dispute)",
+        gb3: "case moved to litigation on 2026-05-04, after the visit was planned on 2026-04-01",
+        de1: "case resolved (paid) on 2026-05-04",
+    }
+    assert [case for case, v in everything.items() if v["workable"]] == [cn1]
+    text = visited("visits", "--all", "--area", "SW1A", now=MAY).stdout
+    assert "SW1A, collector ann: 0 visits to make, 2 not workable" in text
+    assert "no: placed with an agency since 2026-05-04" in text and "no: case on hold (dispute)" in text
+    # The route sheet carries only the visits to make.
+    assert "Northern Mills" not in visited("visits", "sheet", "--date", "2026-05-04", now=MAY).stdout
+
+
+def test_a_visit_comes_back_when_the_hold_is_lifted_and_the_task_was_never_closed(visited: Project):
+    gb2 = _case_of(visited, "GB2")
+    visited("hold", str(gb2), "--reason", "other", "--note", "asked for a week", now=MAY)
+    assert gb2 not in [v["case_id"] for g in _json(visited, "visits", now=MAY) for v in g["visits"]]
+    visited("release", str(gb2), "--by", "sue", now=MAY)
+    assert gb2 in [v["case_id"] for g in _json(visited, "visits", now=MAY) for v in g["visits"]]
+    assert _rows(visited, "SELECT count(*) FROM visit_tasks WHERE case_id = ? AND status = 'open'", (gb2,)) == [(1,)]
+
+
+def test_the_visit_planned_in_the_run_that_moves_the_case_on_site_is_workable(visited: Project):
+    stage_changes = _events(visited, "stage_changed")
+    assert stage_changes and all(e["data"]["to"] == "onsite" for e in stage_changes)
+    assert len([v for g in _json(visited, "visits") for v in g["visits"] if v["workable"]]) == 5

@@ -1,0 +1,89 @@
+"""Checks on the text people hand us: files, names, addresses, emails, dates, time zones.
+
+Pure functions that say what is wrong with a value (a message for the
+operator) or return the clean value; the importer, the config and the
+operations name the file, line and field around the message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+import unicodedata
+import zoneinfo
+from pathlib import Path
+
+# The characters a text field may hold besides printable ones: line breaks in a
+# multi-line postal address. A NUL once reached an SMTP server inside an address,
+# and an ESC lets a name rewrite the operator's terminal: control characters are refused.
+MULTILINE_FIELDS = frozenset({"address", "value"})
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def control_character(text: str, *, multiline: bool = False) -> str | None:
+    """Why ``text`` cannot be stored (the first control character it holds), or None."""
+    for ch in text:
+        if multiline and ch in "\r\n":
+            continue
+        if unicodedata.category(ch) == "Cc":
+            return f"holds a control character (U+{ord(ch):04X}); only printable text is accepted"
+    return None
+
+
+def iso_date(text: str) -> dt.date:
+    """A calendar date written YYYY-MM-DD; week dates (2026-W10-1), ordinal and compact forms are refused."""
+    if not _ISO_DATE.fullmatch(text):
+        raise ValueError(f"not a date (YYYY-MM-DD): {text!r}")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+# Files in the zone database that are no place's time: the machine's own setting, a placeholder.
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+
+
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones()) - _NOT_ZONES
+
+
+def time_zone(name: str) -> str:
+    """An IANA zone name such as Europe/Berlin; file names that are no zone (posixrules, localtime) are refused."""
+    if name not in _zones():
+        raise ValueError(f"unknown time zone {name!r}")
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}") from None
+    return name
+
+
+def email_address(text: str) -> str:
+    """``text`` if it is a deliverable-looking address (syntax only: no DNS look-up at import)."""
+    import email_validator  # imported where used: only imports and edits check addresses
+
+    try:
+        email_validator.validate_email(text, check_deliverability=False)
+    except email_validator.EmailNotValidError as exc:
+        raise ValueError(f"not an email address: {text!r} ({exc})") from None
+    return text
+
+
+def read_utf8(path: Path) -> str:
+    """A text file people edit (dunning.toml, a policy), as text; ValueError saying why not, without the path."""
+    if path.is_dir():
+        raise ValueError("is a folder, not a file")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ValueError("no such file") from None
+    except OSError as exc:
+        raise ValueError(f"cannot be read: {exc.strerror}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ValueError(f"line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as UTF-8") from None
