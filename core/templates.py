@@ -94,7 +94,7 @@ def case_context(case: Case, debtor: Debtor, obligations: Sequence[Obligation], 
 # What a template addressed to a third party may never see unless the step
 # discloses the debt: the engine removes it, so no template can leak it.
 DEBT_DETAILS = ("case", "dpd", "currency", "balance", "balance_minor", "obligations", "promise", "pay_link",
-                "payments")
+                "payments", "deadline")
 
 
 def audience_context(context: Mapping[str, Any], audience: str, disclosure: str) -> dict[str, Any]:

@@ -232,7 +232,8 @@ def make_letter(action: Action, case: Case, ctx: DeliveryContext, settings: Lett
         running_head=f"{head.name} · {words['our_reference']}: {ctx.key}",
         author=head.name,
         key=ctx.key,
-        deadline=(deadline, leads_to) if _states(text, words.date(deadline)) else None,
+        # Only the engine's deadline binds it (a letter to a third party gets none).
+        deadline=(deadline, leads_to) if "deadline" in context and _states(text, words.date(deadline)) else None,
     )
 
 

@@ -69,3 +69,12 @@ def test_a_deadline_still_running_is_repeated_not_pushed_back():
     assert deadline_for(TRADE, case(stage=Stage.ONSITE), day(105), given) == given
     # Once it has passed, a new message sets a new one.
     assert deadline_for(TRADE, case(stage=Stage.ONSITE), day(106), given) == Deadline(on=day(120), stage=Stage.AGENCY)
+
+
+def test_third_parties_not_told_of_the_debt_do_not_see_the_deadline():
+    from dunning.templates import audience_context
+
+    context = {"case": case(), "deadline": Deadline(on=day(105), stage=Stage.AGENCY).as_context()}
+    assert "deadline" not in audience_context(context, "contacts", "location")
+    assert audience_context(context, "contacts", "debt")["deadline"] == {"on": day(105), "stage": "agency"}
+    assert audience_context(context, "debtor", "none")["deadline"]["on"] == day(105)
