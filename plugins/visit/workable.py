@@ -39,7 +39,10 @@ def not_workable(case: Case, holds: Sequence[Hold], created_at: dt.datetime, day
         since = f" since {case.stage_entered_on.isoformat()}" if case.stage_entered_on else ""
         return f"placed with an agency{since}"
     planned_on = calendar.local_date(created_at, zone)
-    if case.stage_entered_on is not None and case.stage_entered_on > planned_on:
+    # Coming on site from in house is what a visit prepares (the move may wait
+    # for a deadline a letter gave, after the first visit was planned).
+    arrived_on_site = case.stage is Stage.ONSITE and case.previous_stage in (None, Stage.INTERNAL)
+    if case.stage_entered_on is not None and case.stage_entered_on > planned_on and not arrived_on_site:
         return (f"case moved to {case.stage.value} on {case.stage_entered_on.isoformat()}, "
                 f"after the visit was planned on {planned_on.isoformat()}")
     return None

@@ -132,6 +132,10 @@ def _replay(project: Project, server: LoopbackSMTP) -> None:
         for action in json.loads(project("approvals", "--json").stdout):
             if action["case_id"] == cases["A"]:
                 project("approve", str(action["id"]), "--by", "Finance Director", now=at(day, 17))
+        if dpd == 47:
+            # On site since yesterday (the advance notice's deadline held the move): day 31's visit is still to make.
+            listed = json.loads(project("visits", "--json", now=at(day, 10)).stdout)
+            assert {(v["case_id"], v["step"]) for g in listed for v in g["visits"]} >= {(cases["A"], "first-visit")}
         if dpd == 91:
             # B pays in full after the day's run, while its account lock awaits approval.
             out = project("pay", str(cases["B"]), "2500.00", "--reference", "BANK-991", now=at(day, 18)).stdout

@@ -39,3 +39,13 @@ def test_why_a_visit_is_not_to_be_made_in_order_of_weight():
 def test_a_hold_that_has_ended_does_not_stop_the_visit():
     lifted = [Hold(case_id=1, reason="other", since=MADE, until=dt.date(2026, 5, 1))]
     assert not_workable(case(), lifted, MADE, DAY, UTC) is None
+
+
+def test_a_visit_planned_before_the_case_came_on_site_from_in_house_is_still_to_be_made():
+    # The first visit goes out on day 31; the advance notice's deadline holds the move on site until day 46.
+    arrived = case(stage_entered_on=dt.date(2026, 4, 16), previous_stage=Stage.INTERNAL)
+    assert not_workable(arrived, [], MADE, DAY, UTC) is None
+    # Back on site from the agency, the visit planned before the placement is not.
+    recalled = case(stage_entered_on=dt.date(2026, 7, 1), previous_stage=Stage.AGENCY)
+    assert not_workable(recalled, [], MADE, DAY, UTC) == (
+        "case moved to onsite on 2026-07-01, after the visit was planned on 2026-04-01")
