@@ -45,7 +45,7 @@ def test_a_visit_planned_before_the_case_came_on_site_from_in_house_is_still_to_
     # The first visit goes out on day 31; the advance notice's deadline holds the move on site until day 46.
     arrived = case(stage_entered_on=dt.date(2026, 4, 16), previous_stage=Stage.INTERNAL)
     assert not_workable(arrived, [], MADE, DAY, UTC) is None
-    # Back on site from the agency, the visit planned before the placement is not.
-    recalled = case(stage_entered_on=dt.date(2026, 7, 1), previous_stage=Stage.AGENCY)
-    assert not_workable(recalled, [], MADE, DAY, UTC) == (
-        "case moved to onsite on 2026-07-01, after the visit was planned on 2026-04-01")
+    # Moving on from on site still takes it off.
+    onwards = case(stage=Stage.LITIGATION, stage_entered_on=dt.date(2026, 7, 1), previous_stage=Stage.INTERNAL)
+    assert not_workable(onwards, [], MADE, DAY, UTC) == (
+        "case moved to litigation on 2026-07-01, after the visit was planned on 2026-04-01")
