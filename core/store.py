@@ -24,7 +24,7 @@ from typing import Any, overload
 import attrs
 import sqlite_utils
 
-from dunning import evidence
+from dunning import creditor_reference, evidence
 from dunning.calendar import from_text, to_text, utc_now
 from dunning.migrations import migrations as core_migrations
 from dunning.priority import CaseFacts
@@ -79,7 +79,7 @@ def _iso(day: dt.date | None) -> str | None:
 _CASE_COLUMNS = (
     "id, debtor_id, currency, stage, status, balance, anchor_due_on, opened_on, planned_through, "
     "next_action_on, broken_promises, account_locked, previous_stage, stage_entered_on, resolved_on, "
-    "last_contact_on, last_payment_on, last_acknowledged_on, signals"
+    "last_contact_on, last_payment_on, last_acknowledged_on, signals, creditor_reference"
 )
 
 
@@ -104,6 +104,7 @@ def _case(row: Sequence[Any]) -> Case:
         last_payment_on=_date(row[16]),
         last_acknowledged_on=_date(row[17]),
         signals=tuple(row[18].split(",")) if row[18] else (),
+        creditor_reference=row[19],
     )
 
 
@@ -840,6 +841,8 @@ class Store:
                         "VALUES (?, ?, 'internal', 'open', 0, ?, ?)",
                         [d.id, item.currency, today.isoformat(), today.isoformat()],
                     ).lastrowid
+                    self.conn.execute("UPDATE cases SET creditor_reference = ? WHERE id = ?",
+                                      [creditor_reference.for_case(case_id), case_id])
                     cases_opened += 1
                     self.append_events([Event(kind="case_opened", at=now, case_id=case_id, stage=Stage.INTERNAL.value,
                                               data={"debtor_id": d.id, "currency": item.currency})])

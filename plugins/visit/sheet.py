@@ -85,7 +85,7 @@ def _script(rt: Runtime, item: VisitItem, day: dt.date) -> str:
     settings = rt.config.settings_for("visit")
     context = audience_context(
         case_context(case, debtor, rt.store.obligations(case.id), item.dpd, day,
-                     {"step": task.step, "options": {}, "sender": rt.config.notify}),
+                     {"step": task.step, "options": {}, "sender": rt.config.notify}, debt_kind=rt.policy.debt_kind),
         "debtor", "none")
     collector = collector_for(settings, task.area) or task.collector
     extra = script_variables(address=task.address, area=task.area, collector=collector,
