@@ -903,7 +903,7 @@ class Store:
                 select + "WHERE c.next_action_on > ? AND c.next_action_on <= ? ORDER BY c.next_action_on, c.id LIMIT ?",
                 [last_day, today.isoformat(), limit - len(rows)],
             ).fetchall()
-        return [(_case(r), r[19]) for r in rows]
+        return [(_case(r), r[-1]) for r in rows]
 
     def count_due(self, today: dt.date) -> int:
         return self.conn.execute("SELECT count(*) FROM cases WHERE next_action_on <= ?", [today.isoformat()]).fetchone()[0]
