@@ -12,19 +12,24 @@ script`` and the visit script from ``dunning visits sheet``.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 
 import dunning.plugins.email as email_plugin
 import dunning.plugins.letter as letter_plugin
 import dunning.plugins.phone as phone_plugin
 from dunning import dispatch, money
 from dunning.creditor_reference import printed
-from dunning.models import Case, Contact, ContactKind, ContactRole, Debtor, DebtorKind
+from dunning.models import Case, Contact, ContactKind, Debtor, DebtorKind
+from dunning.owed import owed_on
+from dunning.plugins.agency.placement import FILE_FIELDS, file_row
+from dunning.plugins.legal import statement
 from dunning.runtime import Runtime
 from dunning.store import ImportedObligation
 from tests.conftest import Project
@@ -296,3 +301,45 @@ def test_every_visit_script_states_the_overdue_amount_and_what_falls_due_later(t
         assert "Due later: EUR 350.00, not yet due" in sheet, where
         if locale:
             assert_register(script, kind, debt_kind, where)
+
+
+# --- before the due date ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_reminder_before_the_due_date_says_due_on_and_never_overdue(dunning_runtime, smtp, gateway, locale):
+    policy = ('name = "early"\n[[steps]]\nname = "courtesy"\ndpd = -7\nchannels = ["email"]\n'
+              'template = "courtesy-reminder"\n[[steps]]\nname = "text"\ndpd = -7\nchannels = ["sms"]\n'
+              'template = "gentle-reminder"\n')
+    rt = dunning_runtime(plugins=[email_plugin, phone_plugin], enabled=["email", "sms"], policy=policy,
+                         channel_settings={"email": settings_for(smtp), "sms": sms_settings(gateway)})
+    add_debtor(rt, locale=locale, kind=DebtorKind.COMPANY)
+    early = dt.datetime(2026, 2, 22, 9, tzinfo=UTC)  # a week before the first due date
+    assert dispatch.run(rt, early).sent == 2
+    mail = smtp.messages[0].parsed()
+    texts = [mail["Subject"], *parts(mail), gateway.requests[0].json()["text"]]
+    for text in texts:
+        assert "overdue" not in text.lower() and "逾期" not in text, text
+    assert "due on 1 March 2026" in mail["Subject"] or "将于2026年3月1日到期" in mail["Subject"], mail["Subject"]
+    sms = gateway.requests[0].json()["text"]
+    assert "EUR 750.00 is due on 2026-03-01" in sms or "EUR 750.00将于2026-03-01到期" in sms, sms
+
+
+# --- agency and legal files -------------------------------------------------------------------
+
+
+def test_the_agency_file_and_the_statement_of_account_state_the_overdue_amount(dunning_runtime):
+    rt = dunning_runtime()
+    case = add_debtor(rt, locale=None, kind=DebtorKind.COMPANY)
+    debtor, obligations = rt.store.debtor(case.debtor_id), rt.store.obligations(case.id)
+    placed = file_row(case, debtor, obligations, rt.store.contacts(case.debtor_id), NOW.date(), None, 31)
+    assert {"overdue", "not_yet_due", "creditor_reference"} <= set(FILE_FIELDS)
+    assert (placed["balance"], placed["overdue"], placed["not_yet_due"]) == ("750.00", "400.00", "350.00")
+    assert placed["creditor_reference"] == case.creditor_reference
+    lines = statement.statement_lines(obligations, [], rt.config.zone)
+    pdf = statement.to_pdf(lines, case, debtor, NOW.date(), owed_on(obligations, NOW.date(), "EUR"))
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    text = " ".join(text.split())
+    assert "Balance due: EUR 750.00" in text and "Overdue on 2026-04-01: EUR 400.00" in text
+    assert "Not yet due: EUR 350.00 (D1-P-2 due on 2026-04-15: EUR 350.00)" in text
+    assert f"Payment reference: {printed(case.creditor_reference)}" in text
