@@ -16,7 +16,6 @@ import io
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pypdf import PdfReader
