@@ -287,7 +287,7 @@ def cases() -> None:
 @json_option
 @pass_state
 def cases_list(state: State, stage: str | None, status: str | None, limit: int | None, as_json: bool) -> None:
-    """List cases, oldest first."""
+    """List cases, oldest first, each with what is overdue, what is not yet due and the balance today."""
     rt = state.runtime()
     now = state.now()
     rows = [case_json(rt, c, now) for c in rt.store.cases(stage=stage, status=status, limit=limit)]
@@ -311,7 +311,8 @@ def _case_id(value: str) -> int:
 @json_option
 @pass_state
 def cases_show(state: State, case_id: str, as_json: bool) -> None:
-    """Show one case with its obligations, promises, holds and pending actions."""
+    """Show one case: what is overdue and not yet due, its payment reference, obligations, promises, holds and
+    pending actions."""
     rt = state.runtime()
     now = state.now()
     case = rt.store.case(_case_id(case_id))

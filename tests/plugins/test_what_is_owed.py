@@ -15,6 +15,7 @@ import datetime as dt
 import io
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -224,7 +225,7 @@ def test_the_advance_notice_no_longer_calls_invoices_due_later_past_their_due_da
 
 
 def _import(project: Project, *, channel: str, policy: str, locale: str | None, kind: str,
-            contacts: list[dict[str, str]] = (), extra: str = "") -> int:
+            contacts: Sequence[dict[str, str]] = (), extra: str = "") -> int:
     """Import the two instalments through ``dunning import`` with ``channel`` enabled; the case id."""
     project.write_config(policy=policy, enabled=[channel], extra=extra)
     rows = [{"debtor_id": "D1", "name": "Lee Chan", "kind": kind, "mobile": "+44 7700 900123",
