@@ -23,8 +23,8 @@ from dunning.evidence import verify_chain
 from dunning.importer import ImportError_, import_file
 from dunning.lifecycle import RESOLUTIONS
 from dunning.output import print_json as _print_json
-from dunning.owed import Owed, is_overdue, owed_on
 from dunning.output import print_table as _table
+from dunning.owed import Owed, owed_on
 from dunning.models import SIGNAL_KINDS, Action, Case, Event, HoldReason, Stage, Status
 from dunning.plugin_manager import LOAD_ENV, load_plugins, new_plugin_manager, _entry_points
 from dunning.policy import PRESETS, PolicyError, check_channels, load_policy_text, preset_text
@@ -320,11 +320,12 @@ def cases_show(state: State, case_id: str, as_json: bool) -> None:
     today = rt.today(now)
     owed = owed_on(obligations, today, case.currency)
     data = case_json(rt, case, now, owed)
+    open_items = {i.reference: i for i in owed.items}  # paid obligations are neither overdue nor due later
     data["obligations"] = [
         {"reference": o.reference, "amount": money.format_minor(o.amount, o.currency), "paid": money.format_minor(o.paid, o.currency),
          "open": money.format_minor(o.open_amount, o.currency), "issued_on": o.issued_on, "due_on": o.due_on,
-         "overdue": o.open_amount > 0 and is_overdue(o.due_on, today),
-         "days_overdue": max((today - o.due_on).days, 0) if o.open_amount > 0 else 0}
+         "overdue": o.reference in open_items and open_items[o.reference].overdue,
+         "days_overdue": open_items[o.reference].days_overdue if o.reference in open_items else 0}
         for o in obligations
     ]
     data["payments"] = [{"amount": money.format_minor(p.amount, case.currency), "at": calendar.to_text(p.at), "reference": p.reference}
