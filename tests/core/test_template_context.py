@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from dunning.models import Case, Debtor, DebtorKind, Obligation
+from dunning.policy import PolicyError, load_policy, load_policy_text
 from dunning.templates import DEBT_DETAILS, audience_context, case_context
 
 TODAY = dt.date(2026, 4, 1)
@@ -60,3 +63,12 @@ def test_a_third_party_without_disclosure_sees_none_of_it():
 def test_a_third_party_told_of_the_debt_sees_the_overdue_amount():
     told = audience_context(context(), "contacts", "debt")
     assert told["overdue"] == "GBP 400.00" and told["balance"] == "GBP 750.00"
+
+
+def test_a_policy_names_its_kind_of_debt_and_a_misspelt_one_is_refused():
+    assert load_policy("consumer-loans").debt_kind == "loan"
+    assert load_policy("trade-receivables").debt_kind == "invoice"
+    assert load_policy_text('name = "p"\n', "p.toml").debt_kind == "invoice"
+    with pytest.raises(PolicyError) as refused:
+        load_policy_text('name = "p"\ndebt_kind = "lone"\n', "p.toml")
+    assert str(refused.value) == "p.toml: 'debt_kind' must be one of invoice, loan, got 'lone'"
