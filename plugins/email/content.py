@@ -72,7 +72,7 @@ def template_extras(case: Case, ctx: DeliveryContext, settings: EmailSettings, r
         "first_overdue_due": overdue_items[0]["due"] if overdue_items else None,
         "next_due": later_items[0]["due"] if later_items else None,
         "promise": pending_promise(case, ctx, promise_id),
-        "pay_link": pay_link(settings.pay_link, case, ctx.key) if settings.pay_link else None,
+        "pay_link": pay_link(settings.pay_link, case, ctx.key, owed.overdue) if settings.pay_link else None,
     })
     return extras
 
@@ -86,13 +86,16 @@ def opt_out_facts(target: str) -> dict[str, str | None]:
     return {"url": target, "address": None, "subject": None, "target": target}
 
 
-def pay_link(template: str, case: Case, key: str) -> str:
-    """The configured pay link for this case, each value URL-quoted."""
+def pay_link(template: str, case: Case, key: str, overdue: int | None = None) -> str:
+    """The configured pay link for this case, each value URL-quoted; ``overdue`` in minor units (the balance if not
+    given)."""
     values = {
         "case_id": case.id,
         "debtor_id": case.debtor_id,
         "key": key,
         "balance": money.format_minor(case.balance, case.currency),
+        "overdue": money.format_minor(case.balance if overdue is None else overdue, case.currency),
+        "reference": case.creditor_reference or "",
         "currency": case.currency,
     }
     return template.format(**{name: urllib.parse.quote(str(value), safe="") for name, value in values.items()})
