@@ -261,6 +261,9 @@ def test_every_call_script_states_the_overdue_amount_and_what_falls_due_later(ca
             where = f"call {template} {locale} {kind}"
             assert_states_what_is_owed(text, where)
             assert printed(reference) in text, where
+            if locale is None:  # the amounts stand apart, each on a line of its own
+                assert "\n   Overdue now: EUR 400.00\n" in text, where
+                assert f"Payment reference to give: {printed(reference)}\n" in text, where
             if locale:
                 assert_register(text, DebtorKind(kind), "loan" if policy == "consumer-loans" else "invoice", where,
                                 written=False)
