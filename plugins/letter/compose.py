@@ -48,7 +48,7 @@ class Statement:
     payments_heading: str
     payments: Table | None
     no_payments: str
-    balance: str  # "Balance due on 2 March 2026: EUR 1,200.00"
+    balance: str  # "Balance on 2 March 2026: EUR 1,200.00", and what of it is overdue when not all of it is
 
 
 @attrs.frozen
@@ -158,7 +158,11 @@ def statement(obligations: Sequence[Obligation], payments: Sequence[Payment], la
             total=(labels["total"], "", money.display(sum(p.amount for p in payments), currency)),
             widths=(0.3, 0.45, 0.25), amounts=frozenset({2}),
         )
-    balance = money.display(sum(o.open_amount for o in items), currency)
+    owed = owed_on(obligations, today, currency)
+    balance = money.display(owed.balance, currency)
+    if owed.not_yet_due:
+        balance += ", " + labels.format("balance_parts", overdue=money.display(owed.overdue, currency),
+                                        later=money.display(owed.not_yet_due, currency))
     return Statement(
         invoices_heading=labels["statement_invoices"], invoices=invoices, payments_heading=labels["payments"],
         payments=received, no_payments=labels["no_payments"],

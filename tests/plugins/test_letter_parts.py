@@ -152,7 +152,11 @@ def test_the_statement_shows_paid_items_payments_and_the_balance():
     assert [r[0] for r in st.invoices.rows] == ["INV-1", "INV-2"]
     assert st.invoices.total[-3:] == ("EUR 1,550.50", "EUR 1,250.00", "EUR 300.50")
     assert st.payments is not None and st.payments.rows == (("2026-02-20", "BANK-778", "EUR 1,250.00"),)
-    assert st.balance == "Balance due on 2 March 2026: EUR 300.50"
+    assert st.balance == "Balance on 2 March 2026: EUR 300.50"
+    # A balance partly not yet due says so.
+    later = compose.statement([_obligation("INV-1", 40000), _obligation("INV-3", 35000, due=dt.date(2026, 4, 15))],
+                              [], ENGLISH, "EUR", dt.date(2026, 3, 2))
+    assert later.balance == "Balance on 2 March 2026: EUR 750.00, of which EUR 400.00 overdue and EUR 350.00 not yet due"
 
 
 def test_the_reference_block_lists_invoices_only_when_the_debt_may_be_shown():
