@@ -30,7 +30,8 @@ Record = Callable[..., None]
 # Only what an agency needs to collect: no notes, no call history, no
 # third parties.
 FILE_FIELDS = ("debtor_id", "debtor_name", "debtor_kind", "country", "email", "phone", "other_phones",
-               "postal_address", "currency", "balance", "overdue", "not_yet_due", "creditor_reference", "oldest_due_on", "days_past_due", "invoices", "placed_on",
+               "postal_address", "currency", "balance", "overdue", "not_yet_due", "creditor_reference",
+               "oldest_due_on", "days_past_due", "invoices", "placed_on",
                "expires_on")
 
 

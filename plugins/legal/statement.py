@@ -97,8 +97,8 @@ def to_pdf(lines: Sequence[Line], case: Case, debtor: Debtor, today: dt.date, ow
         story.append(Paragraph(f"Overdue on {today.isoformat()}: {money.display(owed.overdue, cur)}", styles["Normal"]))
         later = "; ".join(f"{i.reference} due on {i.due_on.isoformat()}: {money.display(i.open, cur)}"
                           for i in owed.later_items)
-        story.append(Paragraph(f"Not yet due: {money.display(owed.not_yet_due, cur)}" + (f" ({later})" if later else ""),
-                               styles["Normal"]))
+        not_yet_due = f"Not yet due: {money.display(owed.not_yet_due, cur)}" + (f" ({later})" if later else "")
+        story.append(Paragraph(not_yet_due, styles["Normal"]))
         if case.creditor_reference:
             story.append(Paragraph(f"Payment reference: {creditor_reference.printed(case.creditor_reference)}",
                                    styles["Normal"]))

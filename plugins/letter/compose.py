@@ -123,7 +123,8 @@ def obligations_table(obligations: Sequence[Obligation], labels: Labels, currenc
     """The open obligations, oldest due first, each marked overdue or not yet due on ``today``, with their total."""
     owed = owed_on(obligations, today, currency)
     rows = tuple(
-        (i.reference, labels.date(i.due_on, short=True), money.display(i.amount, currency), money.display(i.open, currency),
+        (i.reference, labels.date(i.due_on, short=True), money.display(i.amount, currency),
+         money.display(i.open, currency),
          labels.format("overdue_days", days=i.days_overdue) if i.overdue else labels["not_yet_due"])
         for i in owed.items
     )

@@ -17,7 +17,8 @@ DEBTOR = Debtor(id="D1", name="Lee Chan", kind=DebtorKind.PERSON)
 OBLIGATIONS = [
     Obligation(case_id=7, reference="P-1", amount=40000, currency="GBP", issued_on=None, due_on=dt.date(2026, 3, 1)),
     Obligation(case_id=7, reference="P-2", amount=35000, currency="GBP", issued_on=None, due_on=dt.date(2026, 4, 15)),
-    Obligation(case_id=7, reference="P-0", amount=10000, currency="GBP", issued_on=None, due_on=dt.date(2026, 2, 1), paid=10000),
+    Obligation(case_id=7, reference="P-0", amount=10000, currency="GBP", issued_on=None, due_on=dt.date(2026, 2, 1),
+               paid=10000),
     # Due today: due, not late.
     Obligation(case_id=7, reference="P-T", amount=5000, currency="GBP", issued_on=None, due_on=TODAY, paid=5000),
 ]
@@ -46,8 +47,8 @@ def test_the_items_say_which_are_overdue_and_by_how_many_days():
 
 
 def test_an_item_due_today_is_due_not_overdue():
-    c = case_context(CASE, DEBTOR, [Obligation(case_id=7, reference="T", amount=100, currency="GBP", issued_on=None, due_on=TODAY)],
-                     0, TODAY)
+    due_today = Obligation(case_id=7, reference="T", amount=100, currency="GBP", issued_on=None, due_on=TODAY)
+    c = case_context(CASE, DEBTOR, [due_today], 0, TODAY)
     assert (c["overdue_minor"], c["not_yet_due_minor"]) == (0, 100)
     assert c["debt_kind"] == "invoice"
 

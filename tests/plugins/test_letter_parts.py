@@ -156,7 +156,8 @@ def test_the_statement_shows_paid_items_payments_and_the_balance():
     # A balance partly not yet due says so.
     later = compose.statement([_obligation("INV-1", 40000), _obligation("INV-3", 35000, due=dt.date(2026, 4, 15))],
                               [], ENGLISH, "EUR", dt.date(2026, 3, 2))
-    assert later.balance == "Balance on 2 March 2026: EUR 750.00, of which EUR 400.00 overdue and EUR 350.00 not yet due"
+    assert later.balance == ("Balance on 2 March 2026: EUR 750.00, of which EUR 400.00 overdue and EUR 350.00 "
+                             "not yet due")
 
 
 def test_the_reference_block_lists_invoices_only_when_the_debt_may_be_shown():

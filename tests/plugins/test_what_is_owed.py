@@ -200,7 +200,8 @@ def test_the_sms_of_the_found_defect_names_the_overdue_instalment_not_the_balanc
 @pytest.mark.parametrize("template", LETTER_TEMPLATES)
 def test_every_letter_states_the_overdue_amount_and_what_falls_due_later(dunning_runtime, template, locale):
     for n, (kind, debt_kind) in enumerate(debtor_kinds(locale)):
-        rt = dunning_runtime(plugins=[letter_plugin], enabled=["letter"], policy=one_step("letter", template, debt_kind),
+        rt = dunning_runtime(plugins=[letter_plugin], enabled=["letter"],
+                             policy=one_step("letter", template, debt_kind),
                              channel_settings={"letter": SETTINGS, "legal": LEGAL})
         case = add_debtor(rt, locale=locale, kind=kind, debtor_id=f"D{n}")
         assert dispatch.run(rt, NOW).sent == 1
@@ -273,7 +274,8 @@ def test_every_call_script_states_the_overdue_amount_and_what_falls_due_later(ca
 def test_a_third_party_hears_no_amount_without_disclosure_and_the_overdue_one_with_it(calls_project: Project):
     # Found as a new user: a spouse was told the wrong amount (the balance, not what was overdue).
     spouse = [{"kind": "mobile", "value": "+44 7700 900999", "role": "spouse", "name": "Sam Chan"}]
-    case_id = _import(calls_project, channel="phone", policy="consumer-loans", locale=None, kind="person", contacts=spouse)
+    case_id = _import(calls_project, channel="phone", policy="consumer-loans", locale=None, kind="person",
+                      contacts=spouse)
     calls_project("run", now=NOW_TEXT)
     for locale in ("en", "zh_CN"):
         whereabouts = calls_project("calls", "script", str(case_id), "--template", "whereabouts", "--locale", locale,
