@@ -555,7 +555,8 @@ class _Delivery:
         dpd = self.rt.dpd(case, self.now)
         context = audience_context(
             case_context(case, debtor, obligations, dpd, self.today,
-                         {"step": action.step, "options": action.options, "sender": self.rt.config.notify}),
+                         {"step": action.step, "options": action.options, "sender": self.rt.config.notify},
+                         debt_kind=self.rt.policy.debt_kind),
             audience, disclosure)
         ctx = DeliveryContext(
             now=self.now, key=action.key, debtor=debtor, contacts=contacts,

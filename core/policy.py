@@ -120,6 +120,9 @@ class Policy:
     stages: Mapping[Stage, StageRule]
     steps: tuple[Step, ...]
     source: str = "<policy>"
+    # What is owed: "loan" (instalments of a loan) or "invoice" (trade
+    # invoices). Templates word their messages by it (借款/还款 or 发票/付款).
+    debt_kind: str = "invoice"
     # Sorted days past due at which anything happens; filled by ``compile``.
     points: tuple[int, ...] = ()
     steps_at: Mapping[int, tuple[Step, ...]] = attrs.field(factory=dict)
@@ -446,13 +449,20 @@ def preset_text(name: str) -> str:
     return resources.files("dunning").joinpath(f"presets/{name}.toml").read_text(encoding="utf-8")
 
 
+# What a policy's debts are, for the wording of its messages.
+DEBT_KINDS = ("invoice", "loan")
+
+
 def parse_policy(data: Mapping[str, Any], source: str) -> Policy:
     for key in data:
-        if key not in {"name", "description", "stages", "steps"}:
-            raise PolicyError(f"{source}: unknown key '{key}' (allowed: name, description, stages, steps)")
+        if key not in {"name", "description", "debt_kind", "stages", "steps"}:
+            raise PolicyError(f"{source}: unknown key '{key}' (allowed: name, description, debt_kind, stages, steps)")
     name = data.get("name")
     if not isinstance(name, str) or not name:
         raise PolicyError(f"{source}: 'name' is required and must be a string")
+    debt_kind = data.get("debt_kind", "invoice")
+    if debt_kind not in DEBT_KINDS:
+        raise PolicyError(f"{source}: 'debt_kind' must be one of {', '.join(DEBT_KINDS)}, got {debt_kind!r}")
     stages = _parse_stages(data.get("stages", {}), source)
     raw_steps = data.get("steps", [])
     if not isinstance(raw_steps, list):
@@ -465,7 +475,8 @@ def parse_policy(data: Mapping[str, Any], source: str) -> Policy:
             raise PolicyError(f"{source}: step '{step.name}' is defined twice")
         seen.add(step.name)
         steps.append(step)
-    return compile_policy(Policy(name=name, description=str(data.get("description", "")), stages=stages, steps=tuple(steps), source=source))
+    return compile_policy(Policy(name=name, description=str(data.get("description", "")), stages=stages, steps=tuple(steps), source=source,
+                                 debt_kind=debt_kind))
 
 
 def compile_policy(policy: Policy) -> Policy:
