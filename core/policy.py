@@ -431,7 +431,7 @@ def load_policy(name_or_path: str, base_dir: Path | None = None) -> Policy:
         path = base_dir / path
     if not path.exists():
         raise PolicyError(
-            f"{name_or_path}: neither a preset ({', '.join(PRESETS)}) nor an existing policy file"
+            f"{name_or_path!r} is neither a preset ({', '.join(PRESETS)}) nor an existing policy file"
         )
     return load_policy_text(read_policy_file(path), str(path))
 
