@@ -16,7 +16,7 @@ import attrs
 import click
 import structlog
 
-from dunning import calendar, checkpoints, dispatch, evidence, log, money, notices_cli, operations, privacy
+from dunning import calendar, checkpoints, creditor_reference, dispatch, evidence, log, money, notices_cli, operations, privacy
 from dunning.approvals import approval_json, approval_rows
 from dunning.compliance.risk import risk_class
 from dunning.config import DEFAULT_EVIDENCE_KEY, Config, ConfigError, load_config, resolve_config_path
@@ -25,6 +25,7 @@ from dunning.importer import ImportError_, import_file
 from dunning.lifecycle import RESOLUTIONS
 from dunning.output import print_json as _print_json
 from dunning.output import print_table as _table
+from dunning.owed import Owed, owed_on
 from dunning.models import SIGNAL_KINDS, Action, ActionStatus, Case, Event, HoldReason, Stage, Status
 from dunning.plugin_manager import LOAD_ENV, load_plugins, new_plugin_manager, _entry_points
 from dunning.policy import PRESETS, PolicyError, check_channels, load_policy_text, preset_text, read_policy_file
@@ -246,9 +247,12 @@ def run(state: State, now_text: str | None, dry_run: bool, as_json: bool) -> Non
 # --- cases ---------------------------------------------------------------------------
 
 
-def case_json(rt: Runtime, case: Case, now: dt.datetime) -> dict[str, Any]:
+def case_json(rt: Runtime, case: Case, now: dt.datetime, owed: Owed | None = None) -> dict[str, Any]:
+    """The case as ``cases list/show --json`` print it; ``owed`` when the caller has read the obligations already."""
     debtor = rt.store.debtor(case.debtor_id)
     priority = rt.hook.case_priority(case=case, facts=rt.store.priority_facts(case, rt.today(now), rt.config.zone))
+    if owed is None:
+        owed = owed_on(rt.store.obligations(case.id), rt.today(now), case.currency)
     return {
         "id": case.id,
         "debtor_id": case.debtor_id,
@@ -257,7 +261,13 @@ def case_json(rt: Runtime, case: Case, now: dt.datetime) -> dict[str, Any]:
         "status": case.status.value,
         "balance": money.format_minor(case.balance, case.currency),
         "balance_minor": case.balance,
+        # Past their due date on the business's today, and due today or later (dunning.owed).
+        "overdue": money.format_minor(owed.overdue, case.currency),
+        "overdue_minor": owed.overdue,
+        "not_yet_due": money.format_minor(owed.not_yet_due, case.currency),
+        "not_yet_due_minor": owed.not_yet_due,
         "currency": case.currency,
+        "creditor_reference": case.creditor_reference,
         "dpd": rt.dpd(case, now) if case.is_open else None,
         "oldest_due_on": case.anchor_due_on,
         "next_action_on": case.next_action_on,
@@ -309,15 +319,17 @@ def cases() -> None:
 @json_option
 @pass_state
 def cases_list(state: State, stage: str | None, status: str | None, limit: int | None, as_json: bool) -> None:
-    """List cases, oldest first."""
+    """List cases, oldest first, each with what is overdue, what is not yet due and the balance today."""
     rt = state.runtime()
     now = state.now()
     rows = [case_json(rt, c, now) for c in rt.store.cases(stage=stage, status=status, limit=limit)]
     if as_json:
         _print_json(rows)
         return
-    _table([[r["id"], r["debtor_id"], r["debtor_name"], r["stage"], r["status"], f"{r['currency']} {r['balance']}", r["dpd"],
-             r["risk"] or ""] for r in rows], ["id", "debtor", "name", "stage", "status", "balance", "dpd", "risk"])
+    _table([[r["id"], r["debtor_id"], r["debtor_name"], r["stage"], r["status"],
+             *(money.display(r[f"{figure}_minor"], r["currency"]) for figure in ("overdue", "not_yet_due", "balance")),
+             r["dpd"], r["risk"] or ""] for r in rows],
+           ["id", "debtor", "name", "stage", "status", "overdue", "not yet due", "balance", "dpd", "risk"])
 
 
 def _case_id(value: str) -> int:
@@ -331,15 +343,22 @@ def _case_id(value: str) -> int:
 @json_option
 @pass_state
 def cases_show(state: State, case_id: str, as_json: bool) -> None:
-    """Show one case with its obligations, promises, holds and pending actions."""
+    """Show one case: what is overdue and not yet due, its payment reference, obligations, promises, holds and
+    pending actions."""
     rt = state.runtime()
     now = state.now()
     case = rt.store.case(_case_id(case_id))
-    data = case_json(rt, case, now)
+    obligations = rt.store.obligations(case.id)
+    today = rt.today(now)
+    owed = owed_on(obligations, today, case.currency)
+    data = case_json(rt, case, now, owed)
+    open_items = {i.reference: i for i in owed.items}  # paid obligations are neither overdue nor due later
     data["obligations"] = [
         {"reference": o.reference, "amount": money.format_minor(o.amount, o.currency), "paid": money.format_minor(o.paid, o.currency),
-         "open": money.format_minor(o.open_amount, o.currency), "issued_on": o.issued_on, "due_on": o.due_on}
-        for o in rt.store.obligations(case.id)
+         "open": money.format_minor(o.open_amount, o.currency), "issued_on": o.issued_on, "due_on": o.due_on,
+         "overdue": o.reference in open_items and open_items[o.reference].overdue,
+         "days_overdue": open_items[o.reference].days_overdue if o.reference in open_items else 0}
+        for o in obligations
     ]
     data["payments"] = [{"amount": money.format_minor(p.amount, case.currency), "at": calendar.to_text(p.at), "reference": p.reference}
                         for p in rt.store.payments(case.id)]
@@ -354,14 +373,20 @@ def cases_show(state: State, case_id: str, as_json: bool) -> None:
         return
     debtor = rt.store.debtor(case.debtor_id)
     click.echo(f"case {case.id}  {debtor.name if debtor else case.debtor_id}  ({case.debtor_id})")
-    click.echo(f"  stage {case.stage}, {case.status}, balance {money.display(case.balance, case.currency)}, "
+    click.echo(f"  stage {case.stage}, {case.status}, balance {money.display(case.balance, case.currency)} "
+               f"(overdue {money.display(owed.overdue, case.currency)}, "
+               f"not yet due {money.display(owed.not_yet_due, case.currency)}), "
                f"{data['dpd']} days past due, next look {case.next_action_on or '-'}")
+    if case.creditor_reference:
+        click.echo(f"  payment reference {creditor_reference.printed(case.creditor_reference)}")
     if case.is_open:
         click.echo(f"  risk {data['risk']}" + (f", signals: {', '.join(case.signals)}" if case.signals else "")
                    + (f", last conversation {case.last_contact_on}" if case.last_contact_on else ", never reached"))
     click.echo("obligations:")
-    _table([[o["reference"], o["due_on"], o["amount"], o["paid"], o["open"]] for o in data["obligations"]],
-           ["reference", "due", "amount", "paid", "open"])
+    _table([[o.reference, o.due_on, money.display(o.amount, o.currency), money.display(o.paid, o.currency),
+             money.display(o.open_amount, o.currency), _obligation_state({**shown, "open_minor": o.open_amount})]
+            for o, shown in zip(obligations, data["obligations"])],
+           ["reference", "due", "amount", "paid", "open", "state"])
     for title, key in (("promises", "promises"), ("holds", "holds"), ("payments", "payments")):
         if data[key]:
             click.echo(f"{title}:")
@@ -370,6 +395,13 @@ def cases_show(state: State, case_id: str, as_json: bool) -> None:
     click.echo("pending actions:")
     _table([[a["id"], a["planned_for"], a["step"], a["channel"] or a["kind"], a["status"]] for a in data["pending_actions"]],
            ["id", "for", "step", "channel", "status"])
+
+
+def _obligation_state(item: dict[str, Any]) -> str:
+    """``overdue 12d``, ``due later`` or ``paid``, for the obligations table of ``cases show``."""
+    if item["overdue"]:
+        return f"overdue {item['days_overdue']}d"
+    return "paid" if item["open_minor"] == 0 else "due later"
 
 
 # --- evidence ------------------------------------------------------------------------

@@ -575,7 +575,8 @@ class _Delivery:
                           # The date a letter or email may set ("pay by ..."); a channel that
                           # states it says so in its facts, and the engine keeps it.
                           "deadline": deadlines.deadline_for(self.rt.policy, case, self.today,
-                                                             self._announced()).as_context()}),
+                                                             self._announced()).as_context()},
+                         debt_kind=self.rt.policy.debt_kind),
             audience, disclosure)
         ctx = DeliveryContext(
             now=self.now, key=action.key, debtor=debtor, contacts=contacts,

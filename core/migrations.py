@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from dunning import creditor_reference
+
 migrations = sqlite_utils.Migrations("dunning")
 
 
@@ -278,6 +280,18 @@ def m008_promise_plans(db: sqlite_utils.Database) -> None:
     # of instalments is several promises sharing a plan id.
     db.execute("ALTER TABLE promises ADD COLUMN approved_by TEXT")
     db.execute("ALTER TABLE promises ADD COLUMN plan_id INTEGER")
+
+
+@migrations()
+def m009_creditor_reference(db: sqlite_utils.Database) -> None:
+    # The ISO 11649 reference a debtor quotes when paying, in place of the
+    # internal action key; existing cases get theirs from their id, as new
+    # cases do when the store opens them.
+    db.execute("ALTER TABLE cases ADD COLUMN creditor_reference TEXT")
+    ids = [row[0] for row in db.execute("SELECT id FROM cases")]
+    db.conn.executemany("UPDATE cases SET creditor_reference = ? WHERE id = ?",
+                        [(creditor_reference.for_case(case_id), case_id) for case_id in ids])
+    db.execute("CREATE UNIQUE INDEX cases_creditor_reference ON cases (creditor_reference)")
 
 
 @migrations()

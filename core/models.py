@@ -196,6 +196,8 @@ class Case:
     last_acknowledged_on: dt.date | None = None
     # Kinds of abnormal signals seen on the case (relocation, bankruptcy, ...).
     signals: tuple[str, ...] = ()
+    # The ISO 11649 reference the debtor quotes when paying (dunning.creditor_reference).
+    creditor_reference: str | None = None
 
     @property
     def is_open(self) -> bool:

@@ -122,6 +122,9 @@ class Policy:
     stages: Mapping[Stage, StageRule]
     steps: tuple[Step, ...]
     source: str = "<policy>"
+    # What is owed: "loan" (instalments of a loan) or "invoice" (trade
+    # invoices). Templates word their messages by it (借款/还款 or 发票/付款).
+    debt_kind: str = "invoice"
     # Days from a letter or email to the deadline it sets, at the least.
     notice_days: int = NOTICE_DAYS
     # Sorted days past due at which anything happens; filled by ``compile``.
@@ -432,7 +435,7 @@ def load_policy(name_or_path: str, base_dir: Path | None = None) -> Policy:
         path = base_dir / path
     if not path.exists():
         raise PolicyError(
-            f"{name_or_path}: neither a preset ({', '.join(PRESETS)}) nor an existing policy file"
+            f"{name_or_path!r} is neither a preset ({', '.join(PRESETS)}) nor an existing policy file"
         )
     return load_policy_text(read_policy_file(path), str(path))
 
@@ -450,13 +453,21 @@ def preset_text(name: str) -> str:
     return resources.files("dunning").joinpath(f"presets/{name}.toml").read_text(encoding="utf-8")
 
 
+# What a policy's debts are, for the wording of its messages.
+DEBT_KINDS = ("invoice", "loan")
+
+
 def parse_policy(data: Mapping[str, Any], source: str) -> Policy:
     for key in data:
-        if key not in {"name", "description", "notice_days", "stages", "steps"}:
-            raise PolicyError(f"{source}: unknown key '{key}' (allowed: name, description, notice_days, stages, steps)")
+        if key not in {"name", "description", "debt_kind", "notice_days", "stages", "steps"}:
+            raise PolicyError(f"{source}: unknown key '{key}' (allowed: name, description, debt_kind, notice_days, stages, "
+                              "steps)")
     name = data.get("name")
     if not isinstance(name, str) or not name:
         raise PolicyError(f"{source}: 'name' is required and must be a string")
+    debt_kind = data.get("debt_kind", "invoice")
+    if debt_kind not in DEBT_KINDS:
+        raise PolicyError(f"{source}: 'debt_kind' must be one of {', '.join(DEBT_KINDS)}, got {debt_kind!r}")
     stages = _parse_stages(data.get("stages", {}), source)
     raw_steps = data.get("steps", [])
     if not isinstance(raw_steps, list):
@@ -471,7 +482,7 @@ def parse_policy(data: Mapping[str, Any], source: str) -> Policy:
         steps.append(step)
     notice_days = _int(data.get("notice_days", NOTICE_DAYS), f"{source}: 'notice_days'", low=1, high=365)
     return compile_policy(Policy(name=name, description=str(data.get("description", "")), stages=stages,
-                                 steps=tuple(steps), source=source, notice_days=notice_days))
+                                 steps=tuple(steps), source=source, debt_kind=debt_kind, notice_days=notice_days))
 
 
 def compile_policy(policy: Policy) -> Policy:

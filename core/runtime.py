@@ -15,7 +15,7 @@ from dunning.channels import Channel, Delivery, RuleContext
 from dunning.config import Config
 from dunning.models import Case, Event
 from dunning.plugin_manager import Plugins, load_plugins
-from dunning.policy import Policy, check_channels, dpd_on, load_policy
+from dunning.policy import Policy, PolicyError, check_channels, dpd_on, load_policy
 from dunning.store import Store
 
 log = structlog.get_logger("dunning")
@@ -50,7 +50,7 @@ class Runtime:
         # effects (record_event mirrors, stage_entered actions) do not run.
         self.simulated = simulated
         self.plugins: Plugins = load_plugins(config, extra_plugins)
-        self.policy = policy or load_policy(config.policy, config.base_dir)
+        self.policy = policy or _configured_policy(config)
         self.policy_warnings = check_channels(self.policy, self.plugins.known_channels(), self.plugins.enabled)
         self.store = Store(db_path or config.db, self.plugins.migrations, synchronous=config.synchronous)
         self.store.on_events = self._announce
@@ -208,3 +208,13 @@ def missing_templates(policy: Policy, plugins: Plugins, config: Config) -> list[
                                         f"'{name}.{suffix}' (add it to your templates folder under "
                                         f"{channel_name}/, or choose a template it has)")
     return problems
+
+
+def _configured_policy(config: Config) -> Policy:
+    """The policy ``dunning.toml`` names; a name that is no preset and no file is the config's error."""
+    try:
+        return load_policy(config.policy, config.base_dir)
+    except PolicyError as exc:
+        if config.path is None or "neither a preset" not in str(exc):
+            raise
+        raise PolicyError(f"{config.path}: 'policy': {exc}") from None

@@ -24,7 +24,7 @@ from typing import Any, overload
 import attrs
 import sqlite_utils
 
-from dunning import evidence
+from dunning import creditor_reference, evidence
 from dunning.checkpoints import Checkpoint
 from dunning.calendar import from_text, to_text, utc_now
 from dunning.migrations import migrations as core_migrations
@@ -80,7 +80,7 @@ def _iso(day: dt.date | None) -> str | None:
 _CASE_COLUMNS = (
     "id, debtor_id, currency, stage, status, balance, anchor_due_on, opened_on, planned_through, "
     "next_action_on, broken_promises, account_locked, previous_stage, stage_entered_on, resolved_on, "
-    "last_contact_on, last_payment_on, last_acknowledged_on, signals"
+    "last_contact_on, last_payment_on, last_acknowledged_on, signals, creditor_reference"
 )
 
 
@@ -105,6 +105,7 @@ def _case(row: Sequence[Any]) -> Case:
         last_payment_on=_date(row[16]),
         last_acknowledged_on=_date(row[17]),
         signals=tuple(row[18].split(",")) if row[18] else (),
+        creditor_reference=row[19],
     )
 
 
@@ -954,6 +955,8 @@ class Store:
                         "VALUES (?, ?, 'internal', 'open', 0, ?, ?)",
                         [d.id, item.currency, today.isoformat(), today.isoformat()],
                     ).lastrowid
+                    self.conn.execute("UPDATE cases SET creditor_reference = ? WHERE id = ?",
+                                      [creditor_reference.for_case(case_id), case_id])
                     cases_opened += 1
                     self.append_events([Event(kind="case_opened", at=now, case_id=case_id, stage=Stage.INTERNAL.value,
                                               data={"debtor_id": d.id, "currency": item.currency})])
@@ -1014,7 +1017,7 @@ class Store:
                 select + "WHERE c.next_action_on > ? AND c.next_action_on <= ? ORDER BY c.next_action_on, c.id LIMIT ?",
                 [last_day, today.isoformat(), limit - len(rows)],
             ).fetchall()
-        return [(_case(r), r[19]) for r in rows]
+        return [(_case(r), r[-1]) for r in rows]
 
     def count_due(self, today: dt.date) -> int:
         return self.conn.execute("SELECT count(*) FROM cases WHERE next_action_on <= ?", [today.isoformat()]).fetchone()[0]

@@ -16,8 +16,9 @@ from typing import Any
 
 import jinja2
 
-from dunning import money
+from dunning import creditor_reference, money
 from dunning.models import Case, Debtor, Obligation
+from dunning.owed import OwedItem, owed_on
 
 
 class TemplateMissing(LookupError):
@@ -66,9 +67,17 @@ def render(env: jinja2.Environment, template: str, suffix: str, context: Mapping
 
 
 def case_context(case: Case, debtor: Debtor, obligations: Sequence[Obligation], dpd: int | None,
-                 today: dt.date, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """What every template sees about the case it speaks of."""
-    open_items = [o for o in obligations if o.open_amount > 0]
+                 today: dt.date, extra: Mapping[str, Any] | None = None, *,
+                 debt_kind: str = "invoice") -> dict[str, Any]:
+    """What every template sees about the case it speaks of, on ``today`` (the business's date).
+
+    The three figures come from ``dunning.owed``: what is overdue, what
+    falls due later and the balance, so no template has to work out which
+    amount it may call overdue.
+    """
+    owed = owed_on(obligations, today, case.currency)
+    items = [owed_item(i, case.currency) for i in owed.items]
+    reference = case.creditor_reference
     return {
         "case": case,
         "debtor": debtor,
@@ -76,25 +85,40 @@ def case_context(case: Case, debtor: Debtor, obligations: Sequence[Obligation], 
         "today": today,
         "dpd": dpd,
         "currency": case.currency,
-        "balance": money.display(case.balance, case.currency),
-        "balance_minor": case.balance,
-        "obligations": [
-            {
-                "reference": o.reference,
-                "due_on": o.due_on,
-                "amount": money.display(o.amount, o.currency),
-                "open": money.display(o.open_amount, o.currency),
-            }
-            for o in open_items
-        ],
+        "debt_kind": debt_kind,
+        "balance": money.display(owed.balance, case.currency),
+        "balance_minor": owed.balance,
+        "overdue": money.display(owed.overdue, case.currency),
+        "overdue_minor": owed.overdue,
+        "not_yet_due": money.display(owed.not_yet_due, case.currency),
+        "not_yet_due_minor": owed.not_yet_due,
+        "obligations": items,
+        "overdue_obligations": [i for i in items if i["overdue"]],
+        "later_obligations": [i for i in items if not i["overdue"]],
+        "next_due_on": owed.next_due_on,
+        "creditor_reference": creditor_reference.printed(reference) if reference else "",
         **(extra or {}),
+    }
+
+
+def owed_item(item: OwedItem, currency: str) -> dict[str, Any]:
+    """One open obligation for a template: its amounts as display strings, and whether it is overdue."""
+    return {
+        "reference": item.reference,
+        "due_on": item.due_on,
+        "amount": money.display(item.amount, currency),
+        "open": money.display(item.open, currency),
+        "open_minor": item.open,
+        "overdue": item.overdue,
+        "days_overdue": item.days_overdue,
     }
 
 
 # What a template addressed to a third party may never see unless the step
 # discloses the debt: the engine removes it, so no template can leak it.
-DEBT_DETAILS = ("case", "dpd", "currency", "balance", "balance_minor", "obligations", "promise", "pay_link",
-                "payments", "deadline")
+DEBT_DETAILS = ("case", "dpd", "currency", "debt_kind", "balance", "balance_minor", "overdue", "overdue_minor",
+                "not_yet_due", "not_yet_due_minor", "obligations", "overdue_obligations", "later_obligations",
+                "next_due_on", "creditor_reference", "promise", "pay_link", "payments", "deadline")
 
 
 def audience_context(context: Mapping[str, Any], audience: str, disclosure: str) -> dict[str, Any]:

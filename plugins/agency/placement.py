@@ -17,6 +17,7 @@ import sqlite_utils
 
 from dunning import calendar, money
 from dunning.models import Case, Contact, Debtor, Obligation, Stage
+from dunning.owed import owed_on
 from dunning.plugins.agency import records
 from dunning.plugins.agency.choice import Choice, choose
 from dunning.plugins.agency.records import Placement
@@ -29,7 +30,8 @@ Record = Callable[..., None]
 # Only what an agency needs to collect: no notes, no call history, no
 # third parties.
 FILE_FIELDS = ("debtor_id", "debtor_name", "debtor_kind", "country", "email", "phone", "other_phones",
-               "postal_address", "currency", "balance", "oldest_due_on", "days_past_due", "invoices", "placed_on",
+               "postal_address", "currency", "balance", "overdue", "not_yet_due", "creditor_reference",
+               "oldest_due_on", "days_past_due", "invoices", "placed_on",
                "expires_on")
 
 
@@ -55,6 +57,8 @@ def file_row(case: Case, debtor: Debtor, obligations: Sequence[Obligation], cont
     emails = [c.value for c in own if c.kind.value == "email"]
     postal = [c.value for c in own if c.kind.value == "postal"]
     open_items = [o for o in obligations if o.open_amount > 0]
+    # The agency collects what is overdue; what falls due later it must not call overdue.
+    owed = owed_on(obligations, placed_on, case.currency)
     return {
         "debtor_id": debtor.id,
         "debtor_name": debtor.name,
@@ -66,6 +70,9 @@ def file_row(case: Case, debtor: Debtor, obligations: Sequence[Obligation], cont
         "postal_address": postal[0] if postal else "",
         "currency": case.currency,
         "balance": money.format_minor(case.balance, case.currency),
+        "overdue": money.format_minor(owed.overdue, case.currency),
+        "not_yet_due": money.format_minor(owed.not_yet_due, case.currency),
+        "creditor_reference": case.creditor_reference or "",
         "oldest_due_on": open_items[0].due_on.isoformat() if open_items else "",
         "days_past_due": "" if dpd is None else str(dpd),
         "invoices": "; ".join(f"{o.reference} {o.due_on.isoformat()} {money.format_minor(o.open_amount, o.currency)}"

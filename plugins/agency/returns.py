@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from dunning import calendar, lifecycle, money, operations
+from dunning import calendar, lifecycle, money, operations, text_checks
 from dunning.models import Stage
 from dunning.plugins.agency import records
 from dunning.plugins.agency.commission import commission_on
@@ -95,6 +95,8 @@ def read_rows(path: Path) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
         return [], ["line 1: the file is empty; it needs a header line: " + ",".join(COLUMNS)]
+    except csv.Error as exc:
+        return [], [f"line 1: not valid CSV: {exc}"]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         return [], [f"line 1: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
@@ -102,11 +104,21 @@ def read_rows(path: Path) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
     rows: list[tuple[int, dict[str, str]]] = []
     problems: list[str] = []
     start = reader.line_num + 1
-    for values in reader:
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # a field over the csv module's size limit
+            problems.append(f"line {start}: not valid CSV: {exc}")
+            break
         if not any(v.strip() for v in values):
             start = reader.line_num + 1
             continue
-        if len(values) != len(header):
+        control = next((p for v in values if (p := text_checks.control_character(v))), None)
+        if control:
+            problems.append(f"line {start}: a field {control}")
+        elif len(values) != len(header):
             problems.append(f"line {start}: {len(values)} fields, the header has {len(header)}")
         else:
             rows.append((start, {h: v.strip() for h, v in zip(header, values)}))

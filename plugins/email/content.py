@@ -19,6 +19,7 @@ from typing import Any
 from dunning import calendar, money
 from dunning.channels import DeliveryContext
 from dunning.models import Case, Promise, PromiseStatus
+from dunning.owed import owed_on
 from dunning.plugins.email import wording
 from dunning.plugins.email.settings import EmailSettings
 
@@ -42,31 +43,40 @@ def template_extras(case: Case, ctx: DeliveryContext, settings: EmailSettings, r
     if "obligations" not in ctx.template_context:
         return extras  # a third party who may not learn of the debt
     today = ctx.template_context["today"]
+    owed = owed_on(ctx.obligations, today, case.currency)
     items = [
         {
-            "reference": o.reference,
-            "due_on": o.due_on,
-            "due": wording.date(o.due_on, locale),
-            "amount": wording.amount(o.amount, o.currency, locale),
-            "open": wording.amount(o.open_amount, o.currency, locale),
-            "paid": wording.amount(o.paid, o.currency, locale) if o.paid else None,
-            "days_overdue": max(0, (today - o.due_on).days),
+            "reference": i.reference,
+            "due_on": i.due_on,
+            "due": wording.date(i.due_on, locale),
+            "amount": wording.amount(i.amount, case.currency, locale),
+            "open": wording.amount(i.open, case.currency, locale),
+            "paid": wording.amount(i.paid, case.currency, locale) if i.paid else None,
+            "overdue": i.overdue,
+            "days_overdue": i.days_overdue,
         }
-        for o in ctx.obligations
-        if o.open_amount > 0
+        for i in owed.items
     ]
+    overdue_items = [i for i in items if i["overdue"]]
+    later_items = [i for i in items if not i["overdue"]]
     dpd = ctx.dpd
     extras.update({
         "items": items,
-        "total": wording.amount(case.balance, case.currency, locale),
+        "overdue_items": overdue_items,
+        "later_items": later_items,
+        "total": wording.amount(owed.balance, case.currency, locale),
+        "overdue_total": wording.amount(owed.overdue, case.currency, locale),
+        "later_total": wording.amount(owed.not_yet_due, case.currency, locale),
         "today_text": wording.date(today, locale),
         # The engine's deadline for the case ("pay by ..."): an email that prints it is held to it.
         "deadline_text": wording.date(deadline_of(ctx.template_context, today), locale),
         "days_overdue": max(0, dpd) if dpd is not None else 0,
         "days_until_due": max(0, -dpd) if dpd is not None else 0,
         "earliest_due": items[0]["due"] if items else None,
+        "first_overdue_due": overdue_items[0]["due"] if overdue_items else None,
+        "next_due": later_items[0]["due"] if later_items else None,
         "promise": pending_promise(case, ctx, promise_id),
-        "pay_link": pay_link(settings.pay_link, case, ctx.key) if settings.pay_link else None,
+        "pay_link": pay_link(settings.pay_link, case, ctx.key, owed.overdue) if settings.pay_link else None,
     })
     return extras
 
@@ -96,13 +106,16 @@ def opt_out_facts(target: str) -> dict[str, str | None]:
     return {"url": target, "address": None, "subject": None, "target": target}
 
 
-def pay_link(template: str, case: Case, key: str) -> str:
-    """The configured pay link for this case, each value URL-quoted."""
+def pay_link(template: str, case: Case, key: str, overdue: int | None = None) -> str:
+    """The configured pay link for this case, each value URL-quoted; ``overdue`` in minor units (the balance if not
+    given)."""
     values = {
         "case_id": case.id,
         "debtor_id": case.debtor_id,
         "key": key,
         "balance": money.format_minor(case.balance, case.currency),
+        "overdue": money.format_minor(case.balance if overdue is None else overdue, case.currency),
+        "reference": case.creditor_reference or "",
         "currency": case.currency,
     }
     return template.format(**{name: urllib.parse.quote(str(value), safe="") for name, value in values.items()})

@@ -22,7 +22,8 @@ DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 DEFAULT_TIMEOUT_SECONDS = 30.0
 DEFAULT_DEFER_MINUTES = 10
 # What a pay link may refer to; each value is URL-quoted before it is put in.
-PAY_LINK_FIELDS = ("case_id", "debtor_id", "key", "balance", "currency")
+# {overdue} and {reference} let a pay page offer what is overdue and carry the payment reference.
+PAY_LINK_FIELDS = ("case_id", "debtor_id", "key", "balance", "overdue", "reference", "currency")
 
 ALLOWED = frozenset({
     "host", "port", "security", "username", "password", "password_env", "sender", "reply_to", "bcc",

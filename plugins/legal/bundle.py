@@ -41,6 +41,7 @@ from dunning.config import Config
 from dunning.evidence import chain_hash
 from dunning.models import Event
 from dunning.operations import OperationError
+from dunning.owed import owed_on
 from dunning.plugins.legal import records, statement
 from dunning.runtime import Runtime
 
@@ -132,9 +133,11 @@ def build(rt: Runtime, case_id: int, out: Path, now: dt.datetime, *, allow_missi
         "currency": case.currency,
     }
     add("payments.json", _json_bytes(payments), "payments and promises")
-    lines = statement.statement_lines(rt.store.obligations(case.id), rt.store.payments(case.id), rt.config.zone)
+    obligations = rt.store.obligations(case.id)
+    lines = statement.statement_lines(obligations, rt.store.payments(case.id), rt.config.zone)
     add("statement.csv", statement.to_csv(lines, case.currency), "statement of account")
-    add("statement.pdf", statement.to_pdf(lines, case, debtor, rt.today(now)), "statement of account")
+    owed = owed_on(obligations, rt.today(now), case.currency)
+    add("statement.pdf", statement.to_pdf(lines, case, debtor, rt.today(now), owed), "statement of account")
 
     matter = records.matter_of(rt.store.db, case.id)
     # The bundle carries a signed checkpoint of the log's head, so an auditor

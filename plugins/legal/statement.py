@@ -13,8 +13,9 @@ from collections.abc import Sequence
 
 import attrs
 
-from dunning import money, spreadsheet
+from dunning import creditor_reference, money, spreadsheet
 from dunning.models import Case, Debtor, Obligation, Payment
+from dunning.owed import Owed
 
 COLUMNS = ("date", "type", "reference", "debit", "credit", "balance")
 
@@ -56,7 +57,8 @@ def to_csv(lines: Sequence[Line], currency: str) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def to_pdf(lines: Sequence[Line], case: Case, debtor: Debtor, today: dt.date) -> bytes:
+def to_pdf(lines: Sequence[Line], case: Case, debtor: Debtor, today: dt.date, owed: Owed | None = None) -> bytes:
+    """The statement as a PDF; with ``owed`` it also states what was overdue on ``today`` and what falls due later."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import getSampleStyleSheet
@@ -90,5 +92,14 @@ def to_pdf(lines: Sequence[Line], case: Case, debtor: Debtor, today: dt.date) ->
         Spacer(1, 12),
         Paragraph(f"Balance due: {money.display(case.balance, cur)}", styles["Heading3"]),
     ]
+    if owed is not None:
+        story.append(Paragraph(f"Overdue on {today.isoformat()}: {money.display(owed.overdue, cur)}", styles["Normal"]))
+        later = "; ".join(f"{i.reference} due on {i.due_on.isoformat()}: {money.display(i.open, cur)}"
+                          for i in owed.later_items)
+        not_yet_due = f"Not yet due: {money.display(owed.not_yet_due, cur)}" + (f" ({later})" if later else "")
+        story.append(Paragraph(not_yet_due, styles["Normal"]))
+        if case.creditor_reference:
+            story.append(Paragraph(f"Payment reference: {creditor_reference.printed(case.creditor_reference)}",
+                                   styles["Normal"]))
     document.build(story)
     return buffer.getvalue()

@@ -221,10 +221,13 @@ def make_letter(action: Action, case: Case, ctx: DeliveryContext, settings: Lett
         locale=locale,
         letterhead=head,
         recipient=window_lines(recipient_name, contact.value),
-        info=compose.info_block(words, today, ctx.key, ctx.debtor, ctx.obligations, disclose),
+        info=compose.info_block(words, today, ctx.key, ctx.debtor, ctx.obligations, disclose,
+                                payment_reference=str(context.get("creditor_reference", "")),
+                                debt_kind=str(context.get("debt_kind", "invoice"))),
         text=text,
         signature=compose.signature_lines(text, settings, words),
-        obligations=compose.obligations_table(ctx.obligations, words, case.currency) if "obligations" in blocks else None,
+        obligations=(compose.obligations_table(ctx.obligations, words, case.currency, today)
+                     if "obligations" in blocks else None),
         statement=(compose.statement(ctx.obligations, payments, words, case.currency, today)
                    if "statement" in blocks else None),
         sign_slip=compose.sign_slip(words, balance, today, ctx.key) if "sign-and-return" in blocks else None,

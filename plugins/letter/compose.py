@@ -13,6 +13,7 @@ import attrs
 
 from dunning import money
 from dunning.models import Debtor, Obligation, Payment
+from dunning.owed import owed_on
 from dunning.plugins.letter.content import LetterText, Paragraph
 from dunning.plugins.letter.labels import Labels
 from dunning.plugins.letter.settings import Firm, LetterSettings
@@ -47,7 +48,7 @@ class Statement:
     payments_heading: str
     payments: Table | None
     no_payments: str
-    balance: str  # "Balance due on 2 March 2026: EUR 1,200.00"
+    balance: str  # "Balance on 2 March 2026: EUR 1,200.00", and what of it is overdue when not all of it is
 
 
 @attrs.frozen
@@ -120,17 +121,19 @@ def return_line(name: str, address: Sequence[str]) -> str:
     return " · ".join([name, *address])
 
 
-def obligations_table(obligations: Sequence[Obligation], labels: Labels, currency: str) -> Table:
-    """The open obligations, oldest due first, with their total."""
-    items = sorted((o for o in obligations if o.open_amount > 0), key=lambda o: (o.due_on, o.reference))
+def obligations_table(obligations: Sequence[Obligation], labels: Labels, currency: str, today: dt.date) -> Table:
+    """The open obligations, oldest due first, each marked overdue or not yet due on ``today``, with their total."""
+    owed = owed_on(obligations, today, currency)
     rows = tuple(
-        (o.reference, labels.date(o.due_on, short=True), money.display(o.amount, o.currency), money.display(o.open_amount, o.currency))
-        for o in items
+        (i.reference, labels.date(i.due_on, short=True), money.display(i.amount, currency),
+         money.display(i.open, currency),
+         labels.format("overdue_days", days=i.days_overdue) if i.overdue else labels["not_yet_due"])
+        for i in owed.items
     )
-    total = (labels["total"], "", money.display(sum(o.amount for o in items), currency),
-             money.display(sum(o.open_amount for o in items), currency))
-    return Table(header=(labels["reference"], labels["due"], labels["amount"], labels["open"]), rows=rows,
-                 total=total, widths=(0.4, 0.2, 0.2, 0.2), amounts=frozenset({2, 3}))
+    total = (labels["total"], "", money.display(sum(i.amount for i in owed.items), currency),
+             money.display(owed.balance, currency), "")
+    return Table(header=(labels["reference"], labels["due"], labels["amount"], labels["open"], labels["status"]),
+                 rows=rows, total=total, widths=(0.28, 0.16, 0.18, 0.18, 0.2), amounts=frozenset({2, 3}))
 
 
 def statement(obligations: Sequence[Obligation], payments: Sequence[Payment], labels: Labels, currency: str,
@@ -158,7 +161,11 @@ def statement(obligations: Sequence[Obligation], payments: Sequence[Payment], la
             total=(labels["total"], "", money.display(sum(p.amount for p in payments), currency)),
             widths=(0.3, 0.45, 0.25), amounts=frozenset({2}),
         )
-    balance = money.display(sum(o.open_amount for o in items), currency)
+    owed = owed_on(obligations, today, currency)
+    balance = money.display(owed.balance, currency)
+    if owed.not_yet_due:
+        balance += ", " + labels.format("balance_parts", overdue=money.display(owed.overdue, currency),
+                                        later=money.display(owed.not_yet_due, currency))
     return Statement(
         invoices_heading=labels["statement_invoices"], invoices=invoices, payments_heading=labels["payments"],
         payments=received, no_payments=labels["no_payments"],
@@ -189,17 +196,21 @@ def _breakable(key: str) -> str:
 
 
 def info_block(labels: Labels, today: dt.date, key: str, debtor: Debtor,
-               obligations: Sequence[Obligation], disclose: bool) -> tuple[tuple[str, str], ...]:
-    """Date, our reference (the action's key, which also names the file), customer number, invoices."""
+               obligations: Sequence[Obligation], disclose: bool, *, payment_reference: str = "",
+               debt_kind: str = "invoice") -> tuple[tuple[str, str], ...]:
+    """Date, our reference (the action's key, which also names the file), customer number, and, where the debt
+    may be shown, the payment reference to quote and the invoices (or a loan's instalments)."""
     info = [(labels["date"], labels.date(today)), (labels["our_reference"], _breakable(key)),
             (labels["customer"], debtor.id)]
+    if disclose and payment_reference:
+        info.append((labels["payment_reference_to_quote"], payment_reference))
     if disclose:
         refs = [o.reference for o in sorted(obligations, key=lambda o: (o.due_on, o.reference)) if o.open_amount > 0]
         if refs:
             shown = ", ".join(refs[:MAX_LISTED_REFERENCES])
             if len(refs) > MAX_LISTED_REFERENCES:
                 shown += f" (+{len(refs) - MAX_LISTED_REFERENCES})"
-            info.append((labels["invoices"], shown))
+            info.append((labels["instalments" if debt_kind == "loan" else "invoices"], shown))
     return tuple(info)
 
 

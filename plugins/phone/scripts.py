@@ -42,7 +42,8 @@ def script_context(rt: Any, case: Case, task: CallTask, today: dt.date, settings
     """The full context for ``task``'s script, as the channel would have rendered it on ``today``."""
     debtor = rt.store.debtor(case.debtor_id)
     base = case_context(case, debtor, rt.store.obligations(case.id), dpd_on(case, today), today,
-                        {"step": task.step, "options": task.options, "sender": rt.config.notify})
+                        {"step": task.step, "options": task.options, "sender": rt.config.notify},
+                        debt_kind=rt.policy.debt_kind)
     context: dict[str, Any] = {**audience_context(base, task.audience, task.disclosure),
                                **task_extras(settings, task, debtor, number)}
     if locale:

@@ -7,6 +7,7 @@ import textwrap
 from collections.abc import Sequence
 
 from dunning import money
+from dunning.owed import owed_on
 from dunning.plugins.visit.areas import address_lines
 from dunning.plugins.visit.channel import script_variables
 from dunning.plugins.visit.queue import AreaGroup, VisitItem
@@ -45,11 +46,14 @@ def _visit(rt: Runtime, number: int, item: VisitItem, day: dt.date) -> list[str]
     lines.append(_field("Address:", address[0]))
     lines += [" " * (len(INDENT) + LABEL) + line for line in address[1:]]
     dpd = f", {item.dpd} days past due" if item.dpd is not None else ""
-    lines.append(_field("Owes:", f"{money.display(case.balance, case.currency)}{dpd}"))
-    for o in rt.store.obligations(case.id):
-        if o.open_amount > 0:
-            lines.append(_field("Item:", f"{o.reference} due {o.due_on.isoformat()}, open "
-                                         f"{money.display(o.open_amount, o.currency)}"))
+    owed = owed_on(rt.store.obligations(case.id), day, case.currency)
+    lines.append(_field("Overdue:", f"{money.display(owed.overdue, case.currency)}{dpd}"))
+    if owed.later_items:
+        lines.append(_field("Due later:", f"{money.display(owed.not_yet_due, case.currency)}, not yet due"))
+    for i in owed.items:
+        state = f"overdue {i.days_overdue} days" if i.overdue else "not yet due"
+        lines.append(_field("Item:", f"{i.reference} due {i.due_on.isoformat()}, open "
+                                     f"{money.display(i.open, case.currency)}, {state}"))
     lines.append(_field("Why:", item.reason))
     lines.append(_field("Task:", f"{task.id}, due {task.due_on.isoformat()}"))
     lines += ["", INDENT + "Script", INDENT + "------"]
@@ -85,7 +89,7 @@ def _script(rt: Runtime, item: VisitItem, day: dt.date) -> str:
     settings = rt.config.settings_for("visit")
     context = audience_context(
         case_context(case, debtor, rt.store.obligations(case.id), item.dpd, day,
-                     {"step": task.step, "options": {}, "sender": rt.config.notify}),
+                     {"step": task.step, "options": {}, "sender": rt.config.notify}, debt_kind=rt.policy.debt_kind),
         "debtor", "none")
     collector = collector_for(settings, task.area) or task.collector
     extra = script_variables(address=task.address, area=task.area, collector=collector,

@@ -191,3 +191,22 @@ def test_closures_and_payments_in_full_end_the_placement(agency_project: Project
          "amount": "50.00"}])
     agency_project("agency", "import", str(late), now=day_at(17))
     assert json.loads(agency_project("cases", "show", a, "--json").stdout)["balance"] == "11950.00"
+
+
+def test_control_characters_and_oversized_fields_are_refused(agency_project: Project) -> None:
+    ids = _placed(agency_project)
+    b = str(ids["B"])
+    path = write_returns(agency_project.folder / "northwind-ctl.csv", [
+        {"agency": "northwind", "transaction_id": "NW-1\x00", "case_id": b, "type": "contact", "date": "2026-03-12"},
+        {"agency": "northwind", "transaction_id": "NW-2", "case_id": b, "type": "status", "date": "2026-03-12",
+         "detail": "moved\x1b[2J"}])
+    before = _dump(agency_project)
+    text = agency_project("agency", "import", str(path), now=day_at(12, 12), expect=1).output
+    assert "line 2: a field holds a control character (U+0000)" in text
+    assert "line 3: a field holds a control character (U+001B)" in text
+    big = agency_project.folder / "northwind-big.csv"
+    big.write_text("agency,transaction_id,case_id,type,date,amount,currency,detail\n"
+                   f"northwind,NW-9,{b},status,2026-03-12,,,\"{'x' * 200_000}\"\n", encoding="utf-8")
+    assert "line 2: not valid CSV: field larger than field limit" in agency_project(
+        "agency", "import", str(big), now=day_at(12, 12), expect=1).output
+    assert _dump(agency_project) == before

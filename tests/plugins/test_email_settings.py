@@ -231,6 +231,10 @@ def test_pay_link_quotes_every_value():
                     "12:overdue-notice:email:2026-03-02")
     assert link == ("https://pay.example.com/12?ref=12%3Aoverdue-notice%3Aemail%3A2026-03-02"
                     "&d=D%207%2Fx&a=1200.00EUR")
+    # What is overdue and the payment reference, for a pay page that offers the overdue amount.
+    case = Case(id=12, debtor_id="D7", currency="EUR", balance=120000, creditor_reference="RF6800000012")
+    assert pay_link("https://pay.example.com/{reference}?a={overdue}", case, "k", 40000) == (
+        "https://pay.example.com/RF6800000012?a=400.00")
 
 
 def test_opt_out_facts():

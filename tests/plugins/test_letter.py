@@ -225,8 +225,8 @@ def test_the_reconciliation_statement_lists_paid_invoices_payments_and_a_slip_to
     for expected in ("Statement of account: please confirm the balance of EUR 350.50",
                      "INV-1 2026-01-30 2026-03-01 EUR 1,200.00 EUR 1,200.00 EUR 0.00",  # the paid invoice too
                      "Payments received", "2026-02-20 BANK-778 EUR 1,200.00",
-                     "Balance due on 2 March 2026: EUR 350.50",
-                     "We confirm that the balance of EUR 350.50 due on 2 March 2026 shown above is correct.",
+                     "Balance on 2 March 2026: EUR 350.50",
+                     "We confirm that the balance of EUR 350.50 on 2 March 2026 shown above is correct.",
                      "We dispute this balance for the following reason:", "Signature and company stamp"):
         assert expected in text, expected
 

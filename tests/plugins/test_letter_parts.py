@@ -136,10 +136,12 @@ def _obligation(ref: str, amount: int, paid: int = 0, due: dt.date = dt.date(202
 def test_the_obligations_table_lists_open_items_oldest_first_with_the_total():
     table = compose.obligations_table(
         [_obligation("INV-2", 35050, due=dt.date(2026, 2, 15)), _obligation("INV-1", 120000),
-         _obligation("INV-0", 5000, paid=5000)], ENGLISH, "EUR")
+         _obligation("INV-0", 5000, paid=5000)], ENGLISH, "EUR", dt.date(2026, 2, 10))
     assert [row[0] for row in table.rows] == ["INV-1", "INV-2"]
-    assert table.rows[0] == ("INV-1", "2026-02-01", "EUR 1,200.00", "EUR 1,200.00")
-    assert table.total == ("Total", "", "EUR 1,550.50", "EUR 1,550.50")
+    # Each row says whether it is overdue on the letter's date; one due later is never called overdue.
+    assert table.rows[0] == ("INV-1", "2026-02-01", "EUR 1,200.00", "EUR 1,200.00", "overdue 9 days")
+    assert table.rows[1] == ("INV-2", "2026-02-15", "EUR 350.50", "EUR 350.50", "not yet due")
+    assert table.total == ("Total", "", "EUR 1,550.50", "EUR 1,550.50", "")
 
 
 def test_the_statement_shows_paid_items_payments_and_the_balance():
@@ -150,7 +152,12 @@ def test_the_statement_shows_paid_items_payments_and_the_balance():
     assert [r[0] for r in st.invoices.rows] == ["INV-1", "INV-2"]
     assert st.invoices.total[-3:] == ("EUR 1,550.50", "EUR 1,250.00", "EUR 300.50")
     assert st.payments is not None and st.payments.rows == (("2026-02-20", "BANK-778", "EUR 1,250.00"),)
-    assert st.balance == "Balance due on 2 March 2026: EUR 300.50"
+    assert st.balance == "Balance on 2 March 2026: EUR 300.50"
+    # A balance partly not yet due says so.
+    later = compose.statement([_obligation("INV-1", 40000), _obligation("INV-3", 35000, due=dt.date(2026, 4, 15))],
+                              [], ENGLISH, "EUR", dt.date(2026, 3, 2))
+    assert later.balance == ("Balance on 2 March 2026: EUR 750.00, of which EUR 400.00 overdue and EUR 350.00 "
+                             "not yet due")
 
 
 def test_the_reference_block_lists_invoices_only_when_the_debt_may_be_shown():

@@ -16,6 +16,7 @@ import pytest
 
 import dunning.plugins.phone as phone_plugin
 from dunning import dispatch, hookimpl, operations
+from dunning.creditor_reference import printed
 from dunning.config import ConfigError
 from dunning.models import ActionStatus
 from dunning.plugins.phone.sms import SmsChannel, segments, sms_settings
@@ -119,8 +120,9 @@ def test_a_run_posts_the_message_to_the_gateway(dunning_runtime, gateway: Gatewa
     body = request.json()
     assert set(body) == {"to", "from", "text", "reference"}
     assert (body["to"], body["from"], body["reference"]) == ("+447700900123", "Northwind", key)
-    assert body["text"] == ("Lee Chan, a friendly reminder: your payment of EUR 1,200.00 was due 1 day ago. "
-                            "If you have paid already, thank you. Reply STOP to opt out")
+    assert body["text"] == ("Lee Chan, a reminder: EUR 1,200.00 was due on 2026-02-26 and has not reached us. "
+                            f"Pay quoting {printed(case.creditor_reference)}; if you have paid, thank you. "
+                            "Reply STOP to opt out")
     [sent] = [e for e in rt.store.events(kind="sent") if e.channel == "sms"]
     assert (sent.data["reference"], sent.data["to"], sent.data["segments"]) == ("msg-1", "+447700900123", 1)
     assert sms_action(rt, case.id).reference == "msg-1"
