@@ -228,5 +228,5 @@ def load_config(path: Path, *, required: bool = False) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigError(f"{path}: not valid TOML: {text_checks.toml_error(exc, text)}") from None
     return parse_config(data, path=path.resolve(), source=str(path))

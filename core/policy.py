@@ -422,7 +422,7 @@ def load_policy_text(text: str, source: str) -> Policy:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{source}: not valid TOML: {exc}") from None
+        raise PolicyError(f"{source}: not valid TOML: {text_checks.toml_error(exc, text)}") from None
     return parse_policy(data, source)
 
 

@@ -87,3 +87,11 @@ def read_utf8(path: Path) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ValueError(f"line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as UTF-8") from None
+
+
+def toml_error(exc: Exception, text: str) -> str:
+    """tomllib's message, with the line named where it says only "at end of document" (the last line of text)."""
+    message = str(exc)
+    if "(at end of document)" in message:
+        message = message.replace("(at end of document)", f"(at end of document, line {text.rstrip(chr(10)).count(chr(10)) + 1})")
+    return message

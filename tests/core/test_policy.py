@@ -115,6 +115,7 @@ template = "t"
         (POLICY.replace("name = \"s\"", "name = \"a:b\""), "may not contain ':'"),
         ("name = 'p'\nextra = 1\n", "unknown key 'extra'"),
         ("not toml [", "not valid TOML"),
+        (POLICY + 'notify = """supervisor"\n', "Unterminated string (at end of document, line 8)"),
     ],
 )
 def test_bad_policies_name_the_key_and_step(text: str, message: str) -> None:
