@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 from dunning import Delivery, hookimpl
 from dunning.cli import cli
 from dunning.plugin_manager import LOAD_ENV
+from dunning.store import Store
 
 HEADER = ["debtor_id", "name", "kind", "email", "mobile", "work_phone", "home_phone", "address", "country",
           "timezone", "reference", "amount", "currency", "issued_on", "due_on"]
@@ -87,6 +88,8 @@ class Project:
             'general_manager = "Gale <gale@example.com>"\n',
             encoding="utf-8",
         )
+        if not self.db.exists():
+            Store(self.db).close()  # as `dunning init` does: the database the config names exists
 
     def __call__(self, *args: str, now: str | None = None, expect: int | None = 0, env: dict[str, str] | None = None) -> Result:
         argv = ["--config", str(self.config)] + (["--now", now] if now else []) + list(args)

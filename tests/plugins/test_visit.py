@@ -441,6 +441,7 @@ def test_every_script_renders_in_both_languages(name: str, locale: str | None):
 def test_bad_settings_stop_the_command_naming_the_key(tmp_path: Path, visits_cli: None):
     project = Project(tmp_path)
     project.write_config(enabled=["visit"], extra='[channels.visit]\narea_by = "county"\n')
+    project.db.unlink()  # a refused command creates no database either
     result = project("run", "--now", DPD31, expect=1)
     assert "channels.visit: 'area_by' must be one of 'postal_district', 'city', got 'county'" in result.output
     assert not project.db.exists()
