@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,15 @@ class ChannelsPlugin:
     def register_channels(self, register: Callable[[Any], None]) -> None:
         for channel in self.channels.values():
             register(channel)
+
+
+def dump(db: Path) -> list[str]:
+    """The database as SQL, to show a refused command changed nothing."""
+    conn = sqlite3.connect(db)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
 
 
 def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:

@@ -18,7 +18,7 @@ from dunning.plugin_manager import LOAD_ENV
 from dunning.plugins.visit.channel import VisitChannel, script_variables
 from dunning.plugins.visit.store import MIGRATIONS
 from dunning.store import ImportedObligation
-from tests.conftest import Project
+from tests.conftest import Project, dump
 
 UTC = dt.timezone.utc
 DPD31 = "2026-04-01T09:00:00+00:00"  # the first visit of trade-receivables for debts due 2026-03-01
@@ -92,8 +92,7 @@ def _rows(project: Project, sql: str, params: tuple[Any, ...] = ()) -> list[tupl
 
 
 def _dump(project: Project) -> list[str]:
-    with sqlite3.connect(project.db) as conn:
-        return list(conn.iterdump())
+    return dump(project.db)
 
 
 def _case_of(project: Project, debtor_id: str) -> int:
