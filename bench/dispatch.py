@@ -202,8 +202,13 @@ class _Enough(Exception):
 # --- the phases -----------------------------------------------------------------------------
 
 
+# [store] synchronous for every phase and the yardstick ("--synchronous"); the product's default is "full".
+SYNCHRONOUS = "full"
+
+
 def runtime(db: Path, channels: tuple[str, ...] = ()) -> Runtime:
-    config = Config(path=None, policy=POLICY, db=db, timezone="UTC", enabled_channels=channels)
+    config = Config(path=None, policy=POLICY, db=db, timezone="UTC", enabled_channels=channels,
+                    synchronous=SYNCHRONOUS)
     extra = [NullPlugin(channels)] if channels else []
     return Runtime(config, extra_plugins=extra)
 
@@ -275,7 +280,7 @@ def yardstick(db: Path, template_db: Path, rows: int, figures: Figures) -> float
     source.close()
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")  # as the store opens it
-    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA synchronous={SYNCHRONOUS.upper()}")
     for sql in ddl:
         conn.execute(sql)
     now = "2026-03-02T09:00:00Z"
@@ -346,8 +351,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="database file to create (must not exist); default: a temporary folder")
     parser.add_argument("--keep", action="store_true", help="keep the database files afterwards")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
+    parser.add_argument("--synchronous", choices=("full", "normal"), default="full",
+                        help="[store] synchronous for the engine and the yardstick (default: full, as shipped)")
     args = parser.parse_args(argv)
     n = args.cases
+    global SYNCHRONOUS
+    SYNCHRONOUS = args.synchronous
     if not 1 <= n <= 1_000_000:
         parser.error("--cases must be between 1 and 1,000,000")
 

@@ -30,7 +30,7 @@ from dunning.models import SIGNAL_KINDS, Action, ActionStatus, Case, Event, Hold
 from dunning.plugin_manager import LOAD_ENV, load_plugins, new_plugin_manager, _entry_points
 from dunning.policy import PRESETS, PolicyError, check_channels, load_policy_text, preset_text, read_policy_file
 from dunning.runtime import Runtime, missing_templates
-from dunning.store import NotFound, StoreError
+from dunning.store import NotFound, Store, StoreError, missing_database
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_DELIVERY_FAILED = 3
@@ -38,6 +38,9 @@ EXIT_DELIVERY_FAILED = 3
 
 class DunningError(click.ClickException):
     exit_code = 1
+
+
+NO_CONFIG = "no dunning.toml here (pass --config or set DUNNING_CONFIG; `dunning init` writes one)"
 
 
 class State:
@@ -53,10 +56,15 @@ class State:
         self._config: Config | None = None
         self._runtime: Runtime | None = None
         self.log_format: str | None = None
+        # Commands that work on the defaults when there is no dunning.toml (policy show|check, plugins).
+        self.defaults_will_do = False
 
     @property
     def config(self) -> Config:
         if self._config is None:
+            if not self.config_required and not self.config_path.exists() and not self.defaults_will_do:
+                # cron started from $HOME: refuse rather than run against a new, empty database.
+                raise DunningError(NO_CONFIG)
             self._config = load_config(self.config_path, required=self.config_required)
             if self._config.holds_secret and self._config.path and privacy.readable_by_others(self._config.path):
                 structlog.get_logger("dunning").warning(
@@ -73,9 +81,17 @@ class State:
         except ValueError as exc:
             raise DunningError(f"--now: {exc}") from None
 
-    def runtime(self) -> Runtime:
+    def db_path(self) -> Path:
+        """The database to use, which must exist."""
+        path = self.db or self.config.db
+        if not path.exists():
+            raise StoreError(missing_database(path))
+        return path
+
+    def runtime(self, *, create: bool = False) -> Runtime:
         if self._runtime is None:
-            self._runtime = Runtime(self.config, db_path=self.db)
+            # The config and the plugins' settings are checked first: their errors say more than a missing file.
+            self._runtime = Runtime(self.config, db_path=self.db, create_db=create)
             ctx = click.get_current_context()
             ctx.call_on_close(self._runtime.close)
         return self._runtime
@@ -142,6 +158,10 @@ def init(state: State, force: bool, policy_name: str) -> None:
     target.write_text(text, encoding="utf-8")
     target.chmod(0o600)  # it will hold passwords and tokens: an overwritten file keeps its old mode otherwise
     click.echo(f"wrote {target}; edit it, then `dunning import FILE` and `dunning run`")
+    database = target.parent / "dunning.db"
+    if not database.exists():
+        Store(database).close()  # the database the config names, with its tables
+        click.echo(f"created {database}")
     key = target.parent / DEFAULT_EVIDENCE_KEY
     if not key.exists():
         public = checkpoints.generate_key(key)
@@ -154,9 +174,10 @@ def init(state: State, force: bool, policy_name: str) -> None:
 @click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
 @click.option("--encoding", default="utf-8", show_default=True,
               help="The file's text encoding; cp1252 for many spreadsheet exports.")
+@click.option("--create", is_flag=True, help="Create the database if it does not exist yet.")
 @json_option
 @pass_state
-def import_(state: State, file: Path, dry_run: bool, encoding: str, as_json: bool) -> None:
+def import_(state: State, file: Path, dry_run: bool, encoding: str, create: bool, as_json: bool) -> None:
     """Import debtors and obligations from a CSV or JSON file.
 
     One row per obligation, columns: debtor_id, name, kind, email, mobile,
@@ -165,7 +186,9 @@ def import_(state: State, file: Path, dry_run: bool, encoding: str, as_json: boo
     The whole file is checked first; if any row is bad, every problem is
     listed with its line and field and nothing is written.
     """
-    rt = state.runtime()
+    if dry_run and create:
+        _fail("--dry-run writes nothing, so it creates no database either; leave out --create")
+    rt = state.runtime(create=create)
     now = state.now()
     warnings: list[str] = []
     result, _ = import_file(rt.store, file, now=now, today=rt.today(now), dry_run=dry_run, warnings=warnings,
@@ -769,6 +792,7 @@ def policy() -> None:
 @pass_state
 def policy_show(state: State, name: str | None, timeline: bool) -> None:
     """Print a preset or the configured policy (its TOML, or --timeline)."""
+    state.defaults_will_do = True
     target = name or state.config.policy
     if target in PRESETS:
         text = preset_text(target)
@@ -809,6 +833,7 @@ def policy_show(state: State, name: str | None, timeline: bool) -> None:
 @pass_state
 def policy_check(state: State, file: Path) -> None:
     """Validate a policy file against the installed and enabled channels."""
+    state.defaults_will_do = True
     pol = load_policy_text(read_policy_file(file), str(file))
     plugins = load_plugins(state.config)
     warnings = check_channels(pol, plugins.known_channels(), plugins.enabled)
@@ -828,6 +853,7 @@ def policy_check(state: State, file: Path) -> None:
 @pass_state
 def plugins(state: State, as_json: bool) -> None:
     """List plugins with their version, channels and the hooks they implement."""
+    state.defaults_will_do = True
     info = load_plugins(state.config).info
     if as_json:
         _print_json([attrs.asdict(i) for i in info])
@@ -855,7 +881,7 @@ def simulate(state: State, days: int, start: dt.datetime | None, case_ids: Seque
     from dunning.simulation import simulate_copy
 
     first_day = start.date() if start else state.now().astimezone(state.config.zone).date()
-    timeline = simulate_copy(state.config, state.db, first_day, days, case_ids=case_ids)
+    timeline = simulate_copy(state.config, state.db_path(), first_day, days, case_ids=case_ids)
     if as_json:
         _print_json([event_json(e) for e in timeline.events])
         return

@@ -16,7 +16,7 @@ from dunning.config import Config
 from dunning.models import Case, Event
 from dunning.plugin_manager import Plugins, load_plugins
 from dunning.policy import Policy, PolicyError, check_channels, dpd_on, load_policy
-from dunning.store import Store
+from dunning.store import Store, StoreError, missing_database
 
 log = structlog.get_logger("dunning")
 
@@ -42,7 +42,7 @@ class Runtime:
     """Opened once per command; closes the store on exit."""
 
     def __init__(self, config: Config, *, db_path: Path | None = None, extra_plugins: Sequence[object] = (),
-                 policy: Policy | None = None, simulated: bool = False):
+                 policy: Policy | None = None, simulated: bool = False, create_db: bool = True):
         # Debtors' data goes into every file the engine writes: owner-only, whatever the umask.
         privacy.owner_only()
         self.config = config
@@ -52,7 +52,11 @@ class Runtime:
         self.plugins: Plugins = load_plugins(config, extra_plugins)
         self.policy = policy or _configured_policy(config)
         self.policy_warnings = check_channels(self.policy, self.plugins.known_channels(), self.plugins.enabled)
-        self.store = Store(db_path or config.db, self.plugins.migrations, synchronous=config.synchronous)
+        path = db_path or config.db
+        if not create_db and not Path(path).exists():
+            # A mistyped `db` must not quietly start a new, empty database.
+            raise StoreError(missing_database(Path(path)))
+        self.store = Store(path, self.plugins.migrations, synchronous=config.synchronous)
         self.store.on_events = self._announce
         self._envs: dict[str, jinja2.Environment] = {}
 

@@ -519,6 +519,11 @@ class StoreError(ValueError):
     """A database file that cannot be used; the message names it."""
 
 
+def missing_database(path: Path) -> str:
+    return (f"{path}: no such database (`dunning init` creates one beside dunning.toml; "
+            "`dunning import --create FILE` starts a new one)")
+
+
 # ``[store] synchronous``: how hard SQLite pushes each commit to the disk.
 SYNCHRONOUS_MODES = ("full", "normal")
 

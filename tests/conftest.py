@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from click.testing import CliRunner, Result
 from dunning import Delivery, hookimpl
 from dunning.cli import cli
 from dunning.plugin_manager import LOAD_ENV
+from dunning.store import Store
 
 HEADER = ["debtor_id", "name", "kind", "email", "mobile", "work_phone", "home_phone", "address", "country",
           "timezone", "reference", "amount", "currency", "issued_on", "due_on"]
@@ -54,6 +56,15 @@ class ChannelsPlugin:
             register(channel)
 
 
+def dump(db: Path) -> list[str]:
+    """The database as SQL, to show a refused command changed nothing."""
+    conn = sqlite3.connect(db)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
 def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=HEADER)
@@ -87,6 +98,8 @@ class Project:
             'general_manager = "Gale <gale@example.com>"\n',
             encoding="utf-8",
         )
+        if not self.db.exists():
+            Store(self.db).close()  # as `dunning init` does: the database the config names exists
 
     def __call__(self, *args: str, now: str | None = None, expect: int | None = 0, env: dict[str, str] | None = None) -> Result:
         argv = ["--config", str(self.config)] + (["--now", now] if now else []) + list(args)

@@ -180,6 +180,12 @@ class LoopbackSMTP:
     def port(self) -> int:
         return int(self._controller.port)
 
+    def settings_toml(self, sender: str = "Acme Credit Control <credit@acme.example>", **extra: str) -> str:
+        """A ``[channels.email]`` table pointing the email channel at this server, for a test's dunning.toml."""
+        lines = [f'host = "{self.host}"', f"port = {self.port}", 'security = "none"', f'sender = "{sender}"',
+                 *(f'{key} = "{value}"' for key, value in extra.items())]
+        return "\n[channels.email]\n" + "\n".join(lines) + "\n"
+
     @property
     def messages(self) -> list[Received]:
         return list(self.handler.messages)

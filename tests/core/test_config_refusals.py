@@ -8,6 +8,7 @@ from tests.conftest import Project
 
 
 def test_a_config_that_is_not_utf8_names_the_line(project: Project):
+    project.db.unlink()
     project.config.write_bytes(b'policy = "trade-receivables"\n# caf\xe9\n')
     out = project("cases", "list", expect=1).output
     assert f"{project.config}: line 2: not UTF-8 text (byte 0xe9); save it as UTF-8" in out

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dunning.cli import cli
-from tests.conftest import Project, row, write_csv
+from tests.conftest import Project, dump, row, write_csv
 from tests.plugins.test_agency_fixtures import (agency_project, day_at, import_cases, run_days,  # noqa: F401
                                                 write_returns)
 
@@ -70,14 +69,6 @@ def broken(draw: st.DrawFn, good: bytes) -> bytes:
     return data
 
 
-def dump(db: Path) -> list[str]:
-    conn = sqlite3.connect(db)
-    try:
-        return list(conn.iterdump())
-    finally:
-        conn.close()
-
-
 def judge(result: Result, named: str, db: Path, before: list[str]) -> None:
     """Accepted, or refused in one clear message naming ``named`` and where; nothing changed when refused."""
     if result.exception is not None and not isinstance(result.exception, SystemExit):
@@ -88,7 +79,7 @@ def judge(result: Result, named: str, db: Path, before: list[str]) -> None:
         assert message.startswith("Error: "), message
         assert "Traceback" not in message
         assert named in message, message
-        assert re.search(r"line \d+|item \d+|'[^']+'|column \d+", message), message
+        assert re.search(r"line \d+|item \d+|'[^']+'|column \d+|end of document", message), message
         assert dump(db) == before
 
 

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Project, row, write_csv
+from tests.conftest import Project, dump, row, write_csv
 
 HEADER = "debtor_id,name,reference,amount,currency,due_on"
-
-
-def dump(db: Path) -> list[str]:
-    conn = sqlite3.connect(db)
-    try:
-        return list(conn.iterdump())
-    finally:
-        conn.close()
 
 
 @pytest.fixture

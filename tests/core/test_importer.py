@@ -6,15 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from tests.conftest import Project, row, write_csv
-
-
-def dump(db: Path) -> list[str]:
-    conn = sqlite3.connect(db)
-    try:
-        return list(conn.iterdump())
-    finally:
-        conn.close()
+from tests.conftest import Project, dump, row, write_csv
 
 
 def test_a_good_file_imports_and_reimporting_it_changes_nothing(project: Project):

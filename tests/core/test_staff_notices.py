@@ -70,13 +70,7 @@ def smtp() -> Iterator[LoopbackSMTP]:
 def _project(project: Project, smtp: LoopbackSMTP | None, monkeypatch: pytest.MonkeyPatch) -> Project:
     if smtp is not None:
         monkeypatch.setenv("DUNNING_LOAD_PLUGINS", "email")
-        project.write_config(enabled=["email"], extra=f"""
-[channels.email]
-host = "{smtp.host}"
-port = {smtp.port}
-security = "none"
-sender = "{SENDER}"
-""")
+        project.write_config(enabled=["email"], extra=smtp.settings_toml(SENDER))
     # One invoice overdue, one falling due later: the notice tells them apart.
     rows = [row("C001", "INV-1", "1200.00", name="Trading Co", email="ap@trading.example"),
             row("C001", "INV-2", "300.00", due_on="2026-04-30", name="Trading Co", email="ap@trading.example")]

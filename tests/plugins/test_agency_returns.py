@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from tests.conftest import Project, row
+from tests.conftest import Project, dump, row
 from tests.plugins import test_agency_fixtures as fixtures
 from tests.plugins.test_agency_fixtures import (
     DUE,
@@ -30,8 +30,7 @@ def _placed(project: Project) -> dict[str, int]:
 
 
 def _dump(project: Project) -> list[str]:
-    with sqlite3.connect(project.db) as db:
-        return list(db.iterdump())
+    return dump(project.db)
 
 
 def test_a_good_file_applies_payments_with_commission(agency_project: Project) -> None:

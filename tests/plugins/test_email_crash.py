@@ -89,14 +89,7 @@ def server() -> Any:
 
 
 def email_project(project: Project, server: LoopbackSMTP, in_doubt: str | None) -> None:
-    choice = f'in_doubt = "{in_doubt}"\n' if in_doubt else ""
-    project.write_config(enabled=["email"], extra=f"""
-[channels.email]
-host = "{server.host}"
-port = {server.port}
-security = "none"
-sender = "Acme Credit Control <credit@acme.example>"
-{choice}""")
+    project.write_config(enabled=["email"], extra=server.settings_toml(**({"in_doubt": in_doubt} if in_doubt else {})))
     rows = [row(f"C{i:03d}", f"INV-{i}", "100.00", email=f"ap{i}@trading.example") for i in range(DEBTORS)]
     project("import", str(write_csv(project.folder / "in.csv", rows)), now="2026-02-20T08:00:00Z")
 
@@ -162,14 +155,7 @@ def test_with_resend_each_kill_costs_at_most_the_one_email_in_flight(project, se
 def test_in_doubt_settings_and_decisions_are_checked(project, server, monkeypatch):
     monkeypatch.setenv("DUNNING_LOAD_PLUGINS", "email")
     email_project(project, server, "hold")
-    project.write_config(enabled=["email"], extra=f"""
-[channels.email]
-host = "{server.host}"
-port = {server.port}
-security = "none"
-sender = "credit@acme.example"
-in_doubt = "maybe"
-""")
+    project.write_config(enabled=["email"], extra=server.settings_toml(in_doubt="maybe"))
     out = project("cases", "list", expect=1).output
     assert "'channels.email.in_doubt' must be \"resend\" or \"hold\", got 'maybe'" in out
     email_project(project, server, "hold")

@@ -18,7 +18,7 @@ from dunning.plugin_manager import LOAD_ENV
 from dunning.plugins.visit.channel import VisitChannel, script_variables
 from dunning.plugins.visit.store import MIGRATIONS
 from dunning.store import ImportedObligation
-from tests.conftest import Project
+from tests.conftest import Project, dump
 
 UTC = dt.timezone.utc
 DPD31 = "2026-04-01T09:00:00+00:00"  # the first visit of trade-receivables for debts due 2026-03-01
@@ -92,8 +92,7 @@ def _rows(project: Project, sql: str, params: tuple[Any, ...] = ()) -> list[tupl
 
 
 def _dump(project: Project) -> list[str]:
-    with sqlite3.connect(project.db) as conn:
-        return list(conn.iterdump())
+    return dump(project.db)
 
 
 def _case_of(project: Project, debtor_id: str) -> int:
@@ -441,6 +440,7 @@ def test_every_script_renders_in_both_languages(name: str, locale: str | None):
 def test_bad_settings_stop_the_command_naming_the_key(tmp_path: Path, visits_cli: None):
     project = Project(tmp_path)
     project.write_config(enabled=["visit"], extra='[channels.visit]\narea_by = "county"\n')
+    project.db.unlink()  # a refused command creates no database either
     result = project("run", "--now", DPD31, expect=1)
     assert "channels.visit: 'area_by' must be one of 'postal_district', 'city', got 'county'" in result.output
     assert not project.db.exists()

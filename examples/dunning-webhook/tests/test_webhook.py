@@ -379,7 +379,7 @@ def dunning_cli(workdir: Path, *args: str) -> str:
 
 
 def test_end_to_end_through_the_cli(workdir: Path, hook: Hook) -> None:
-    dunning_cli(workdir, "import", str(workdir / "debts.csv"))
+    dunning_cli(workdir, "import", "--create", str(workdir / "debts.csv"))  # a config written by hand: no database yet
 
     run = ["run", "--now", "2026-03-02T09:00:00+00:00", "--json"]
     summary = json.loads(dunning_cli(workdir, *run))
