@@ -9,6 +9,7 @@ import pluggy
 hookimpl = pluggy.HookimplMarker("dunning")
 
 from dunning.channels import Channel, Delivery, DeliveryContext, StageContext  # noqa: E402
+from dunning.plugin_events import record_event  # noqa: E402
 from dunning.staff import StaffNotice  # noqa: E402
 from dunning.verdicts import Verdict  # noqa: E402
 
@@ -20,4 +21,5 @@ __all__ = [
     "StageContext",
     "StaffNotice",
     "Verdict",
+    "record_event",
 ]

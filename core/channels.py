@@ -130,6 +130,17 @@ class DeliveryContext:
     # The open store, for reading what the context does not carry (payments,
     # promises, earlier events). A channel's own tables are its own to write.
     store: Any = None
+    _record: Callable[[str, Mapping[str, Any]], None] | None = None
+
+    def record_event(self, kind: str, data: Mapping[str, Any] | None = None, **fields: Any) -> None:
+        """Add ``<channel>:<kind>`` (``whatsapp:delivered``) to the case's evidence.
+
+        Recorded with the action's outcome, in the same transaction and the
+        same hash chain, just before the core's own event for it.
+        """
+        if self._record is None:
+            raise RuntimeError("this context records no events")
+        self._record(kind, {**dict(data or {}), **fields})
 
     def render(self, template: str, suffix: str = "txt", **extra: Any) -> str:
         """Render ``<template>.<suffix>`` (the debtor's locale first) with the case's context."""
@@ -177,6 +188,13 @@ class RunContext:
     log: structlog.typing.FilteringBoundLogger
     # The open store, for reading (what the run sent, the cases it touched).
     store: Any = None
+    _record: Callable[[str, Mapping[str, Any]], None] | None = None
+
+    def record_event(self, kind: str, data: Mapping[str, Any] | None = None, **fields: Any) -> None:
+        """Add ``<channel>:<kind>`` (``letter:batch_written``) to the evidence log, at once, in the same chain."""
+        if self._record is None:
+            raise RuntimeError("this context records no events")
+        self._record(kind, {**dict(data or {}), **fields})
 
 
 @attrs.frozen

@@ -27,7 +27,7 @@ from dunning.output import print_json as _print_json
 from dunning.output import print_table as _table
 from dunning.owed import Owed, owed_on
 from dunning.models import SIGNAL_KINDS, Action, ActionStatus, Case, Event, HoldReason, Stage, Status
-from dunning.plugin_manager import LOAD_ENV, load_plugins, new_plugin_manager, _entry_points
+from dunning.plugin_manager import LOAD_ENV, load_plugins, plugin_commands
 from dunning.policy import PRESETS, PolicyError, check_channels, load_policy_text, preset_text, read_policy_file
 from dunning.runtime import Runtime, missing_templates
 from dunning.store import NotFound, Store, StoreError, missing_database
@@ -98,7 +98,27 @@ class State:
 
 
 class DunningGroup(click.Group):
-    """Turns the engine's own errors into a clear message and exit code 1."""
+    """Turns the engine's own errors into a clear message and exit code 1, and offers plugins' commands.
+
+    Plugin commands (``register_commands``) are loaded the first time a
+    command name is looked up or listed, with the plugins the config and
+    ``DUNNING_LOAD_PLUGINS`` allow; importing ``dunning.cli`` loads none.
+    """
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or self._plugin_commands(ctx).get(cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._plugin_commands(ctx)})
+
+    def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+        root = ctx.find_root()
+        found = root.meta.get("dunning.plugin_commands")
+        if found is None:
+            # Warnings about plugins go where every other log line goes (stderr), never into --json output.
+            log.configure(root.params.get("log_format"))
+            found = root.meta["dunning.plugin_commands"] = plugin_commands(_config_for_commands(root), self.commands)
+        return found
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -106,6 +126,15 @@ class DunningGroup(click.Group):
         except (ConfigError, PolicyError, NotFound, operations.OperationError, ImportError_, money.MoneyError,
                 checkpoints.CheckpointError, StoreError) as exc:
             raise DunningError(str(exc)) from None
+
+
+def _config_for_commands(root: click.Context) -> Config:
+    """The config as far as choosing plugins goes; a broken or missing one is the command's to report."""
+    path = resolve_config_path(root.params.get("config_path"))
+    try:
+        return load_config(path, required=False) if path.exists() else Config(path=None)
+    except (ConfigError, OSError):
+        return Config(path=None)
 
 
 def _fail(message: str) -> NoReturn:
@@ -854,12 +883,32 @@ def policy_check(state: State, file: Path) -> None:
 def plugins(state: State, as_json: bool) -> None:
     """List plugins with their version, channels and the hooks they implement."""
     state.defaults_will_do = True
-    info = load_plugins(state.config).info
+    loaded = load_plugins(state.config)
+    info = loaded.info
+    lag = _mirror_lag(state, loaded.calls.implementers("record_event"))
     if as_json:
-        _print_json([attrs.asdict(i) for i in info])
+        _print_json([attrs.asdict(i) | ({"mirror_lag": lag[i.name]} if i.name in lag else {}) for i in info])
         return
-    _table([[i.name, i.version or "", i.source, "yes" if i.enabled else "no", ", ".join(i.channels), ", ".join(i.hooks)] for i in info],
-           ["name", "version", "source", "active", "channels", "hooks"])
+    _table([[i.name, i.version or "", i.source, "yes" if i.enabled else "no", ", ".join(i.channels), ", ".join(i.hooks)]
+            for i in info], ["name", "version", "source", "active", "channels", "hooks"])
+    for i in info:
+        if i.problem:
+            click.echo(f"{i.name}: left out: {i.problem}", err=True)
+    for name, behind in lag.items():
+        click.echo(f"mirror {name}: {behind} event{'s' if behind != 1 else ''} behind")
+
+
+def _mirror_lag(state: State, mirrors: Sequence[str]) -> dict[str, int]:
+    """How many events each ``record_event`` mirror has yet to take (none without a database)."""
+    path = state.db or state.config.db
+    if not mirrors or not path.exists():
+        return {}
+    store = Store(path)
+    try:
+        head, cursors = store.last_seq(), store.mirror_cursors()
+    finally:
+        store.close()
+    return {name: head - cursors.get(name, 0) for name in mirrors}
 
 
 # --- rehearsal --------------------------------------------------------------------------
@@ -908,25 +957,9 @@ def demo(state: State, folder: Path | None, days: int, debtors: int, seed: int) 
 
 
 def load_plugin_commands(group: click.Group = cli, extra: Iterable[object] = ()) -> None:
-    """Let installed plugins add commands (``register_commands``)."""
-    pm = new_plugin_manager()
-    for ep in _entry_points():
-        try:
-            plugin = ep.load()
-        except Exception as exc:  # a broken plugin must not take the whole CLI down
-            click.echo(f"warning: plugin {ep.name} failed to load: {exc}", err=True)
-            continue
-        if not pm.is_registered(plugin):
-            pm.register(plugin, name=ep.name)
-    for plugin in extra:
-        pm.register(plugin)
-    for impl in pm.hook.register_commands.get_hookimpls():
-        try:
-            impl.function(cli=group)
-        except Exception as exc:  # one plugin's broken command must not hide everyone else's
-            click.echo(f"warning: plugin {impl.plugin_name} could not add its commands: {exc}", err=True)
+    """Add the plugins' commands to ``group`` at once (for embedding; ``dunning`` itself loads them lazily)."""
+    for name, command in plugin_commands(Config(path=None), group.commands, list(extra)).items():
+        group.add_command(command, name)
 
-
-load_plugin_commands()
 
 __all__ = ["cli", "LOAD_ENV"]

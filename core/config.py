@@ -47,6 +47,8 @@ class Config:
     # Who receives each role's notices: an email address, "Name <address>" or plain.
     notify: Mapping[str, str] = attrs.field(factory=dict)
     disabled_plugins: tuple[str, ...] = ()
+    # ``[plugins.<name>]`` tables: each plugin's own settings, checked by its ``check_settings`` hook.
+    plugin_settings: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
     # The contact rules in force (``[compliance]``): windows, caps, disclosure, promises.
     # The fallback: a debtor whose jurisdiction is mapped gets that profile instead.
     compliance: Profile = DEFAULT_PROFILE
@@ -167,9 +169,11 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> 
     values["notify"] = dict(notify)
 
     plugins = _expect(data.get("plugins", {}), dict, "plugins", source)
-    _check_keys(plugins, {"disabled"}, "plugins", source)
     disabled = _expect(plugins.get("disabled", []), list, "plugins.disabled", source)
     values["disabled_plugins"] = tuple(_expect(n, str, "plugins.disabled", source) for n in disabled)
+    # Any other key is a plugin's own table; whether that plugin exists is known once plugins load.
+    values["plugin_settings"] = {name: dict(_expect(table, dict, f"plugins.{name}", source))
+                                 for name, table in plugins.items() if name != "disabled"}
 
     store = _expect(data.get("store", {}), dict, "store", source)
     _check_keys(store, {"synchronous"}, "store", source)

@@ -21,12 +21,13 @@ from typing import Any
 import attrs
 import structlog
 
-from dunning import calendar, deadlines, lifecycle
+from dunning import calendar, deadlines, lifecycle, rule_hooks
 from dunning.channels import (Delivery, DeliveryContext, DeliveryStatus, RunContext, StageContext, audience_of,
                               usable_contacts)
 from dunning.compliance.media import applies_to, medium_of
 from dunning.models import (OPEN_ACTION_STATUSES, Action, ActionKind, ActionStatus, Case, Event, HoldReason,
                             PromiseStatus, Stage)
+from dunning.plugin_events import namespaced
 from dunning.policy import Plan, Planned, evaluate
 from dunning.runtime import Runtime
 from dunning.staff_delivery import send_notice
@@ -82,6 +83,8 @@ def run(rt: Runtime, now: dt.datetime, *, dry_run: bool = False, progress: Progr
     if dry_run:
         _dry_plan(rt, now, summary)
         return summary
+    # Mirrors that missed events (they raised, or the process stopped) catch up first, in order.
+    rt.mirrors.catch_up()
     lift_expired_holds(rt, now, summary)
     settle_promises(rt, now, summary)
     plan(rt, now, summary, progress)
@@ -350,11 +353,20 @@ def finish_channels(rt: Runtime, now: dt.datetime, run_id: str) -> None:
         if finish is None:
             continue
         ctx = RunContext(now=now, run_id=run_id, settings=rt.config.settings_for(name), config=rt.config,
-                         db=rt.store.db, log=log.bind(channel=name), store=rt.store)
+                         db=rt.store.db, log=log.bind(channel=name), store=rt.store,
+                         record=_run_recorder(rt, name, now))
         try:
             finish(ctx)
         except Exception as exc:  # one channel's batch must not stop another's
             log.warning("finish_run raised", channel=name, error=repr(exc))
+
+
+def _run_recorder(rt: Runtime, channel: str, now: dt.datetime) -> Callable[[str, Mapping[str, Any]], None]:
+    def record(kind: str, data: Mapping[str, Any]) -> None:
+        with rt.store.transaction():
+            rt.store.append_events([rt.event(namespaced(channel, kind), None, now, channel=channel, data=dict(data))])
+
+    return record
 
 
 class _Delivery:
@@ -366,6 +378,8 @@ class _Delivery:
         self.today = rt.today(now)
         # The debtor's own contact rules (by jurisdiction), looked up once.
         self.rules = rt.config.profile_for(rt.store.debtor(self.case.debtor_id))
+        # Events the channel records through ``ctx.record_event`` while it sends.
+        self.recorded: list[Event] = []
 
     # outcomes ---------------------------------------------------------------
 
@@ -375,11 +389,19 @@ class _Delivery:
                              data={**data, "key": a.key, "action": a.kind.value})
 
     def _finish(self, status: ActionStatus, event: Event | None, **kw: Any) -> bool:
+        # What the channel recorded itself (``ctx.record_event``) goes in first, in the same transaction.
+        recorded, self.recorded = self.recorded, []
         return self.rt.store.finish(self.action, self.claimer, status, self.now,
-                                    events=[event] if event else [], **kw)
+                                    events=[*recorded, *([event] if event else [])], **kw)
 
     def skip(self, reason: str, detail: str) -> None:
         if self._finish(ActionStatus.SKIPPED, self._event("skipped", reason=reason, detail=detail)):
+            self.summary.skipped += 1
+
+    def skip_by_rule(self, verdict: Verdict) -> None:
+        """A rule said ``Verdict.skip``: this occurrence ends unsent and is not retried; the cadence goes on."""
+        if self._finish(ActionStatus.SKIPPED, self._event("skipped", reason="rule", rule=verdict.rule,
+                                                          detail=verdict.reason)):
             self.summary.skipped += 1
 
     def cancel(self, reason: str) -> None:
@@ -490,6 +512,8 @@ class _Delivery:
     def _apply(self, verdict: Verdict) -> None:
         if verdict.decision is Decision.BLOCK:
             self.block(verdict)
+        elif verdict.decision is Decision.SKIP:
+            self.skip_by_rule(verdict)
         elif verdict.decision is Decision.NEEDS_APPROVAL:
             self.ask_approval(verdict)
         else:
@@ -497,16 +521,21 @@ class _Delivery:
             self.defer(verdict.rule, verdict.until, verdict.reason)
 
     def _check_hooks(self) -> list[Verdict | None]:
-        try:
-            return list(self.rt.hook.check_action(action=self.action, case=self.case, now=self.now,
-                                                  ctx=self.rt.rule_context(self.now)))
-        except Exception as exc:
-            # A broken rule must not let a contact through unchecked.
-            return [Verdict.defer("plugin_error", self.now + self.rt.config.retry_after, f"check_action raised: {exc}")]
+        # A broken rule (raised, or answered something else than a Verdict) must
+        # not let a contact through unchecked: it defers the action, naming the plugin.
+        return rule_hooks.verdicts_or_deferral(self.rt.plugins.calls, "check_action",
+                                               self.now + self.rt.config.retry_after, action=self.action,
+                                               case=self.case, now=self.now, ctx=self.rt.rule_context(self.now))
 
     def outreach(self) -> None:
         action, case = self.action, self.case
         channel = self.rt.channel(action.channel or "")
+        broken = self.rt.plugins.broken_owner(action.channel or "")
+        if channel is None and broken is not None:
+            # Its plugin is left out (a migration failed): the action waits for the fix.
+            self.defer(rule_hooks.PLUGIN_ERROR, self.now + self.rt.config.retry_after,
+                       f"plugin {broken}: {self.rt.plugins.broken[broken]}")
+            return
         if channel is None:
             self.skip("channel_not_enabled", f"channel '{action.channel}' is not enabled")
             return
@@ -585,6 +614,9 @@ class _Delivery:
             template_context=context,
             render=lambda template, suffix, ctx_: self.rt.render(channel, template, suffix, ctx_),
             audience=audience, run_id=self.claimer, opted_out=excluded, store=self.rt.store,
+            record=lambda kind, data: self.recorded.append(self.rt.event(
+                namespaced(channel.name, kind), case, self.now, channel=channel.name, step=action.step,
+                action_id=action.id, data=dict(data))),
         )
         try:
             delivery = channel.send(action, case, ctx)
@@ -694,11 +726,9 @@ class _Delivery:
             self.defer("deadline", until, f"waits until after {announced.on.isoformat()}, the deadline announced "
                                           f"to the debtor")
             return
-        try:
-            verdicts = list(self.rt.hook.escalation_check(case=case, from_stage=case.stage, to_stage=to_stage,
-                                                          ctx=self.rt.rule_context(self.now)))
-        except Exception as exc:
-            verdicts = [Verdict.defer("plugin_error", self.now + RECHECK_AFTER, f"escalation_check raised: {exc}")]
+        verdicts = rule_hooks.verdicts_or_deferral(self.rt.plugins.calls, "escalation_check", self.now + RECHECK_AFTER,
+                                                   case=case, from_stage=case.stage, to_stage=to_stage,
+                                                   ctx=self.rt.rule_context(self.now))
         verdict = self._rule_verdict([*verdicts, *self._check_hooks()])
         if verdict is not None:
             self._apply(verdict)
@@ -778,13 +808,17 @@ def change_stage(rt: Runtime, case: Case, to_stage: Stage, now: dt.datetime, *, 
 
     ctx = StageContext(now=now, debtor=debtor, obligations=rt.store.obligations(case.id), config=rt.config,
                        db=rt.store.db, reason=reason, record=record, store=rt.store)
-    for impl in ([] if rt.simulated else rt.hook.stage_entered.get_hookimpls()):
+    calls = rt.plugins.calls
+    for plugin in ([] if rt.simulated else calls.implementers("stage_entered")):
+        # Each plugin in a savepoint of its own: one that fails leaves nothing half-written.
         try:
             with rt.store.savepoint():
-                offered = {"case": moved, "from_stage": case.stage, "to_stage": to_stage, "ctx": ctx}
-                impl.function(**{name: offered[name] for name in impl.argnames})
+                answer = calls.call_one("stage_entered", plugin, {"case": moved, "from_stage": case.stage,
+                                                                  "to_stage": to_stage, "ctx": ctx})
+                if answer.error is not None:
+                    raise answer.error
         except Exception as exc:
-            record("plugin_error", {"hook": "stage_entered", "plugin": impl.plugin_name, "error": f"{type(exc).__name__}: {exc}"})
+            record("plugin_error", {"hook": "stage_entered", "plugin": plugin, "error": f"{type(exc).__name__}: {exc}"})
     rt.store.wake(case.id, today)
     return moved
 

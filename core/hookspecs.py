@@ -1,7 +1,13 @@
 """Every hook a plugin can implement, grouped by the phase it belongs to.
 
 Each docstring says whether the results are collected (every plugin's
-answer is used) or whether the first answer wins. ``docs/plugins.md`` has a
+answer is used) or whether the first answer wins. Every hook is called
+through pluggy, so ``specname``, ``tryfirst``/``trylast`` and wrappers
+(``wrapper=True``, or the older ``hookwrapper=True``) work as pluggy
+documents them. Collected hooks are called one plugin at a time (a subset
+of the implementations, see ``dunning.hook_calls``) so that one plugin's
+exception never keeps the others from being heard: a wrapper therefore
+wraps each plugin's call, and sees that call's result or exception. ``docs/plugins.md`` has a
 section and an example for each; ``tests/core/test_hooks.py`` holds a
 ``test_hook_<name>`` for each.
 """
@@ -9,8 +15,8 @@ section and an example for each; ``tests/core/test_hooks.py`` holds a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import click
 import pluggy
@@ -44,6 +50,20 @@ def register_commands(cli: click.Group) -> None:
 
     Collected. Use ``@cli.command()`` or ``cli.add_command(...)``; commands
     receive the same global options through ``click.pass_obj``.
+    """
+
+
+@hookspec
+def check_settings(settings: Mapping[str, Any]) -> None:
+    """Check this plugin's own settings, its ``[plugins.<name>]`` table in ``dunning.toml``.
+
+    Called once per plugin at start-up, with the plugin's own table (an
+    empty mapping when there is none), before anything runs. Raise
+    ``ValueError`` naming the key (``"unknown key 'url'"``, ``"'url' must
+    be a string"``); the core adds ``<file>: plugins.<name>:`` and the
+    command stops with exit code 1. A plugin that needs its settings later
+    (a mirror's URL) keeps what it was given. A table for a plugin that
+    has no ``check_settings`` is refused, naming its first key.
     """
 
 

@@ -334,3 +334,10 @@ def m014_action_send_started(db: sqlite_utils.Database) -> None:
     # recorded: after a crash it tells an action that may have gone out from one that
     # was only claimed (in_doubt = "hold" sets aside the first kind alone).
     db.execute("ALTER TABLE actions ADD COLUMN send_started_at TEXT")
+
+
+@migrations()
+def m015_mirror_cursors(db: sqlite_utils.Database) -> None:
+    # For each record_event mirror (by plugin name), the last event seq it took without
+    # raising: what it missed is handed to it again, in order, on the next run.
+    db.execute("CREATE TABLE mirror_cursors (plugin TEXT PRIMARY KEY, seq INTEGER NOT NULL, updated_at TEXT NOT NULL)")

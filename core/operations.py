@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from dunning import calendar, lifecycle, money, phones
+from dunning import calendar, lifecycle, money, phones, rule_hooks
 from dunning.compliance.media import MEDIA, applies_to, medium_of
 from dunning.dispatch import change_stage, trigger_escalation
 from dunning.models import SIGNAL_KINDS, Action, ActionKind, ActionStatus, Case, HoldReason, Stage, Status
@@ -204,11 +204,14 @@ def escalate(rt: Runtime, case_id: int, to: str, *, now: dt.datetime, reason: st
             lifecycle.check_escalation(case, to_stage)
         except lifecycle.LifecycleError as exc:
             raise OperationError(str(exc)) from None
-        verdicts = [v for v in rt.hook.escalation_check(case=case, from_stage=case.stage, to_stage=to_stage,
-                                                             ctx=rt.rule_context(now)) if v]
+        verdicts, failures = rule_hooks.ask(rt.plugins.calls, "escalation_check", case=case, from_stage=case.stage,
+                                            to_stage=to_stage, ctx=rt.rule_context(now))
         blocks = [v for v in verdicts if v.decision.name == "BLOCK"]
         if blocks:
             raise OperationError(f"refused by rule {blocks[0].rule}: {blocks[0].reason}")
+        if failures:
+            # A rule that could not be heard might have refused: ask again once the plugin is fixed.
+            raise OperationError(f"refused: plugin {failures[0].plugin}: {failures[0].problem}")
     with rt.store.transaction():
         rt.store.append_events([rt.event("stage_changed", case, now, data={
             "from": case.stage.value, "to": to_stage.value, "reason": reason, "by": by, "recall": recall, "manual": True})])

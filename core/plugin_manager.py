@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import attrs
+import click
 import pluggy
 import sqlite_utils
 import structlog
@@ -21,6 +22,7 @@ from dunning.compliance import rules as compliance_rules
 from dunning.channels import STANDARD_CHANNELS, Channel
 from dunning.compliance.media import MEDIA, declared_medium
 from dunning.config import Config, ConfigError
+from dunning.hook_calls import HookCalls
 
 log = structlog.get_logger("dunning.plugins")
 
@@ -36,6 +38,8 @@ class PluginInfo:
     channels: tuple[str, ...]
     enabled: bool
     source: str  # "built-in", "entry point", "registered"
+    # Why the plugin is left out (it failed to import, to register, or a migration failed).
+    problem: str | None = None
 
 
 @attrs.frozen
@@ -47,6 +51,15 @@ class Plugins:
     enabled: tuple[str, ...]
     info: tuple[PluginInfo, ...]
     migrations: dict[str, list[tuple[str, Callable[[sqlite_utils.Database], None]]]]
+    # Which plugin registered each channel.
+    owners: dict[str, str] = attrs.field(factory=dict)
+    # Plugins left out, with the reason (named once in a warning).
+    broken: dict[str, str] = attrs.field(factory=dict)
+    calls: HookCalls = attrs.field(default=None, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.calls is None:
+            object.__setattr__(self, "calls", HookCalls(self.pm))
 
     @property
     def hook(self) -> Any:
@@ -56,7 +69,19 @@ class Plugins:
         return set(STANDARD_CHANNELS) | set(self.channels)
 
     def channel(self, name: str) -> Channel | None:
+        if self.owners.get(name) in self.broken:
+            return None
         return self.channels.get(name) if name in self.enabled else None
+
+    def broken_owner(self, channel: str) -> str | None:
+        """The plugin behind ``channel`` when it was left out (a migration failed), else None."""
+        owner = self.owners.get(channel)
+        return owner if owner in self.broken else None
+
+    def leave_out(self, plugin: str, problem: str) -> None:
+        """Take a plugin out of every hook from now on (its migration failed, say); warns once."""
+        if plugin not in self.broken:
+            _drop(self.pm, self.calls, self.broken, plugin, problem)
 
     @property
     def media(self) -> dict[str, str | None]:
@@ -67,6 +92,9 @@ class Plugins:
 # Plugin objects registered in-process (tests, the demo) on top of entry points.
 registered: list[object] = []
 
+# Entry points that failed to import in this process: each is named once.
+_failed_imports: dict[str, str] = {}
+
 
 def new_plugin_manager() -> pluggy.PluginManager:
     pm = pluggy.PluginManager("dunning")
@@ -74,15 +102,21 @@ def new_plugin_manager() -> pluggy.PluginManager:
     return pm
 
 
-def load_plugins(config: Config, extra: Sequence[object] = ()) -> Plugins:
-    """Load built-ins and entry points (as limited by the environment), then ``extra``.
+@attrs.frozen
+class _Registered:
+    pm: pluggy.PluginManager
+    sources: dict[str, tuple[str, str | None]]
+    broken: dict[str, str]
 
-    A plugin that registers channels takes part only when at least one of
-    them is enabled; plugins without channels (rules, mirrors) take part
-    unless listed in ``[plugins] disabled``.
+
+def _register(config: Config, extra: Sequence[object]) -> _Registered:
+    """Built-ins, entry points (as limited by the environment and ``[plugins] disabled``), then ``extra``.
+
+    An entry point that fails to import is named once (a warning) and left out.
     """
     pm = new_plugin_manager()
     sources: dict[str, tuple[str, str | None]] = {}
+    broken: dict[str, str] = {}
     pm.register(builtin, name="dunning.builtin")
     sources["dunning.builtin"] = ("built-in", None)
     if "dunning.compliance" not in config.disabled_plugins:
@@ -91,26 +125,64 @@ def load_plugins(config: Config, extra: Sequence[object] = ()) -> Plugins:
     for ep in _entry_points():
         if ep.name in config.disabled_plugins:
             continue
-        plugin = ep.load()
+        version = ep.dist.version if ep.dist else None
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # a broken plugin must not take every command down with it
+            problem = f"failed to import: {type(exc).__name__}: {exc}"
+            if ep.name not in _failed_imports:
+                log.warning(f"plugin {ep.name} {problem}; it is left out", plugin=ep.name)
+            _failed_imports[ep.name] = problem
+            broken[ep.name] = problem
+            sources[ep.name] = ("entry point", version)
+            continue
         if pm.is_registered(plugin):
             continue
         pm.register(plugin, name=ep.name)
-        sources[ep.name] = ("entry point", ep.dist.version if ep.dist else None)
+        sources[ep.name] = ("entry point", version)
     for index, plugin in enumerate([*registered, *extra]):
         name = getattr(plugin, "plugin_name", None) or getattr(plugin, "__name__", None) or f"{type(plugin).__name__}-{index}"
-        if name in config.disabled_plugins:
+        if name in config.disabled_plugins or pm.is_registered(plugin):
             continue
         pm.register(plugin, name=name)
         sources[name] = ("registered", None)
     pm.check_pending()
+    return _Registered(pm, sources, broken)
+
+
+def _drop(pm: pluggy.PluginManager, calls: HookCalls, broken: dict[str, str], plugin: str, problem: str) -> None:
+    broken[plugin] = problem
+    found = pm.get_plugin(plugin)
+    if found is not None:
+        pm.unregister(found)
+    calls.forget()
+    log.warning(f"plugin {plugin}: {problem}; it is left out", plugin=plugin)
+
+
+def load_plugins(config: Config, extra: Sequence[object] = ()) -> Plugins:
+    """Load built-ins and entry points (as limited by the environment), then ``extra``.
+
+    A plugin that registers channels takes part only when at least one of
+    them is enabled; plugins without channels (rules, mirrors) take part
+    unless listed in ``[plugins] disabled``. Every hook is called through
+    pluggy, one plugin at a time (``HookCalls``): a plugin whose
+    ``register_channels`` or ``register_migrations`` raises is named and
+    left out, and the others load.
+    """
+    loaded = _register(config, extra)
+    pm, sources, broken = loaded.pm, loaded.sources, dict(loaded.broken)
+    calls = HookCalls(pm)
 
     owners: dict[str, str] = {}
     channels: dict[str, Channel] = {}
-    for plugin_name, plugin in list(pm.list_name_plugin()):
-        impl = getattr(plugin, "register_channels", None)
-        if impl is None:
+    for plugin_name in calls.implementers("register_channels"):
+        found: list[Channel] = []
+        answer = calls.call_one("register_channels", plugin_name, {"register": _channel_collector(found)})
+        if answer.error is not None:
+            _drop(pm, calls, broken, plugin_name,
+                  f"register_channels raised {type(answer.error).__name__}: {answer.error}")
             continue
-        for channel in _collect_channels(impl):
+        for channel in found:
             if channel.name in channels:
                 raise ConfigError(
                     f"channel '{channel.name}' is registered by both {owners[channel.name]} and {plugin_name}"
@@ -121,9 +193,10 @@ def load_plugins(config: Config, extra: Sequence[object] = ()) -> Plugins:
     for name in config.enabled_channels:
         if name not in channels:
             where = f"{config.path}: " if config.path else ""
+            left_out = "; ".join(f"plugin {p} {why}" for p, why in broken.items())
             raise ConfigError(
                 f"{where}'channels.enabled' lists '{name}', but no installed plugin provides it "
-                f"(available: {', '.join(sorted(channels)) or 'none'})"
+                f"(available: {', '.join(sorted(channels)) or 'none'})" + (f" ({left_out})" if left_out else "")
             )
     for name in config.channel_settings:
         if name not in channels and name not in STANDARD_CHANNELS:
@@ -154,29 +227,87 @@ def load_plugins(config: Config, extra: Sequence[object] = ()) -> Plugins:
         info.append(PluginInfo(plugin_name, version, hooks, own, enabled, source))
         if not enabled:
             pm.unregister(plugin)
+    calls.forget()
+    for plugin_name, problem in broken.items():
+        source, version = sources.get(plugin_name, ("registered", None))
+        info.append(PluginInfo(plugin_name, version, (), (), False, source, problem))
+
+    check_plugin_settings(config, calls, set(sources) | set(config.disabled_plugins) | _installed_names())
 
     migrations: dict[str, list[tuple[str, Callable[[sqlite_utils.Database], None]]]] = {}
-    for plugin_name, plugin in pm.list_name_plugin():
-        impl = getattr(plugin, "register_migrations", None)
-        if impl is None:
-            continue
+    for plugin_name in calls.implementers("register_migrations"):
         steps: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = []
-        impl(register=lambda name, fn, _steps=steps: _steps.append((name, fn)))
+        answer = calls.call_one("register_migrations", plugin_name,
+                                {"register": lambda name, fn, _steps=steps: _steps.append((name, fn))})
+        if answer.error is not None:
+            _drop(pm, calls, broken, plugin_name,
+                  f"register_migrations raised {type(answer.error).__name__}: {answer.error}")
+            continue
         if steps:
             migrations[plugin_name] = steps
-    return Plugins(pm=pm, channels=channels, enabled=config.enabled_channels, info=tuple(info), migrations=migrations)
+    return Plugins(pm=pm, channels=channels, enabled=config.enabled_channels, info=tuple(info), migrations=migrations,
+                   owners=owners, broken=broken, calls=calls)
 
 
-def _collect_channels(impl: Callable[..., None]) -> list[Channel]:
-    found: list[Channel] = []
+def check_plugin_settings(config: Config, calls: HookCalls, known: set[str]) -> None:
+    """Each ``[plugins.<name>]`` table goes to its plugin's ``check_settings``; unknown names and keys are errors."""
+    where = f"{config.path}: " if config.path else ""
+    for name in config.plugin_settings:
+        if name not in known:
+            raise ConfigError(f"{where}unknown key 'plugins.{name}': no installed plugin is called '{name}'")
+    checking = set(calls.implementers("check_settings"))
+    for name, plugin in calls.pm.list_name_plugin():
+        table = dict(config.plugin_settings.get(name, {}))
+        if name not in checking:
+            if table:
+                raise ConfigError(f"{where}unknown key 'plugins.{name}.{next(iter(table))}': "
+                                  f"plugin {name} takes no settings")
+            continue
+        answer = calls.call_one("check_settings", name, {"settings": table})
+        if isinstance(answer.error, ValueError):
+            raise ConfigError(f"{where}plugins.{name}: {answer.error}") from None
+        if answer.error is not None:
+            raise ConfigError(f"{where}plugins.{name}: check_settings raised "
+                              f"{type(answer.error).__name__}: {answer.error}") from None
 
+
+def plugin_commands(config: Config, taken: Iterable[str] = (), extra: Sequence[object] = ()) -> dict[str, click.Command]:
+    """The commands plugins add (``register_commands``), loaded as every other hook is.
+
+    ``DUNNING_LOAD_PLUGINS`` and ``[plugins] disabled`` apply; a plugin that
+    fails to import or whose ``register_commands`` raises is named and left
+    out; a command whose name is ``taken`` (a built-in) is refused with a warning.
+    """
+    loaded = _register(config, extra)
+    calls = HookCalls(loaded.pm)
+    commands: dict[str, click.Command] = {}
+    for plugin_name in calls.implementers("register_commands"):
+        scratch = click.Group(name="dunning")
+        answer = calls.call_one("register_commands", plugin_name, {"cli": scratch})
+        if answer.error is not None:
+            log.warning(f"plugin {plugin_name} could not add its commands: {answer.error}", plugin=plugin_name)
+            continue
+        for name, command in scratch.commands.items():
+            if name in taken or name in commands:
+                log.warning(f"plugin {plugin_name}: a command '{name}' exists already; its own is left out",
+                            plugin=plugin_name)
+                continue
+            commands[name] = command
+    return commands
+
+
+def _channel_collector(found: list[Channel]) -> Callable[[Channel], None]:
     def register(channel: Channel) -> None:
         if not isinstance(getattr(channel, "name", None), str) or not callable(getattr(channel, "send", None)):
             raise TypeError(f"{channel!r} is not a channel: it needs a 'name' and a 'send' method")
         found.append(channel)
 
-    impl(register=register)
-    return found
+    return register
+
+
+def _installed_names() -> set[str]:
+    """Every installed plugin's entry-point name, whether or not the environment lets it load."""
+    return {ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
 
 
 def _entry_points() -> Iterable[importlib.metadata.EntryPoint]:

@@ -16,6 +16,7 @@ from dunning.config import Config
 from dunning.models import Case, Event
 from dunning.plugin_manager import Plugins, load_plugins
 from dunning.policy import Policy, PolicyError, check_channels, dpd_on, load_policy
+from dunning.mirrors import Mirrors
 from dunning.store import Store, StoreError, missing_database
 
 log = structlog.get_logger("dunning")
@@ -57,7 +58,11 @@ class Runtime:
             # A mistyped `db` must not quietly start a new, empty database.
             raise StoreError(missing_database(Path(path)))
         self.store = Store(path, self.plugins.migrations, synchronous=config.synchronous)
-        self.store.on_events = self._announce
+        for plugin, problem in self.store.failed_migrations.items():
+            # Only what needs this plugin's tables stops: its hooks and channels are left out.
+            self.plugins.leave_out(plugin, problem)
+        self.mirrors = Mirrors(self)
+        self.store.on_events = self.mirrors.announce
         self._envs: dict[str, jinja2.Environment] = {}
 
     def __enter__(self) -> "Runtime":
@@ -67,6 +72,7 @@ class Runtime:
         self.close()
 
     def close(self) -> None:
+        self.mirrors.flush()
         self.store.close()
 
     @property
@@ -166,20 +172,8 @@ class Runtime:
         self.store.add_checkpoint(signed)
         checkpoints.append_to_file(checkpoints.file_beside(self.store.path), signed)
         # Mirrors get the checkpoint as an event of its own kind; it is not part of the chain it signs.
-        self._announce([Event(kind="checkpoint", at=now, data=signed.as_dict(), seq=seq, hash=head)])
+        self.mirrors.announce_checkpoint(Event(kind="checkpoint", at=now, data=signed.as_dict(), seq=seq, hash=head))
         return signed
-
-    def _announce(self, events: Sequence[Event]) -> None:
-        if self.simulated:
-            return
-        # Each mirror is called on its own, so one that fails does not
-        # starve the others.
-        for impl in self.hook.record_event.get_hookimpls():
-            for event in events:
-                try:
-                    impl.function(event=event)
-                except Exception as exc:  # a mirror must never break the log it mirrors
-                    log.warning("record_event hook failed", plugin=impl.plugin_name, seq=event.seq, error=str(exc))
 
 
 def missing_templates(policy: Policy, plugins: Plugins, config: Config) -> list[str]:

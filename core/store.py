@@ -584,12 +584,24 @@ class Store:
     # --- schema -------------------------------------------------------------
 
     def migrate(self, plugin_migrations: Mapping[str, Sequence[Migration]]) -> None:
+        """The core's schema, then each plugin's steps.
+
+        A plugin step that raises is rolled back and noted in
+        ``failed_migrations`` (plugin -> "step: error"); the other plugins'
+        steps still run, so only what needs that plugin's tables stops.
+        """
         core_migrations.apply(self.db)
+        self.failed_migrations: dict[str, str] = {}
         for plugin, steps in plugin_migrations.items():
             named = sqlite_utils.Migrations(f"plugin:{plugin}")
             for name, fn in steps:
                 named(name=name)(fn)
-            named.apply(self.db)
+            try:
+                named.apply(self.db)
+            except Exception as exc:
+                pending = named.pending(self.db)
+                step = pending[0].name if pending else "?"
+                self.failed_migrations[plugin] = f"migration {step} failed: {type(exc).__name__}: {exc}"
 
     # --- transactions ------------------------------------------------------
 
@@ -691,6 +703,17 @@ class Store:
                   recorded_at=from_text(r[12]))
             for r in self.conn.execute(sql, params)
         ]
+
+    def mirror_cursors(self) -> dict[str, int]:
+        """Each record_event mirror's cursor: the last seq it took without raising."""
+        return {plugin: seq for plugin, seq in self.conn.execute("SELECT plugin, seq FROM mirror_cursors")}
+
+    def set_mirror_cursor(self, plugin: str, seq: int) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO mirror_cursors (plugin, seq, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (plugin) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at",
+                [plugin, seq, to_text(utc_now())])
 
     def last_seq(self) -> int:
         row = self.conn.execute("SELECT max(seq) FROM events").fetchone()

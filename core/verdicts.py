@@ -14,7 +14,9 @@ class Decision(enum.IntEnum):
     ALLOW = 0
     DEFER = 1
     NEEDS_APPROVAL = 2
-    BLOCK = 3
+    # This occurrence is dropped (not sent, not retried); a block says more: the rule forbids it.
+    SKIP = 3
+    BLOCK = 4
 
 
 @attrs.frozen
@@ -45,12 +47,21 @@ class Verdict:
         return cls(Decision.BLOCK, rule, reason)
 
     @classmethod
+    def skip(cls, rule: str, reason: str) -> "Verdict":
+        """This occurrence is not sent and not retried; the cadence goes on (the next step, the next day).
+
+        The action ends as skipped with a ``skipped`` event naming the rule.
+        Between two rules, block wins over skip and skip over approval and defer.
+        """
+        return cls(Decision.SKIP, rule, reason)
+
+    @classmethod
     def needs_approval(cls, rule: str, reason: str) -> "Verdict":
         return cls(Decision.NEEDS_APPROVAL, rule, reason)
 
 
 def strongest(verdicts: Iterable[Verdict | None]) -> Verdict | None:
-    """The verdict that decides: block over approval over defer over allow.
+    """The verdict that decides: block over skip over approval over defer over allow.
 
     Among deferrals the latest ``until`` wins, so every rule is satisfied.
     """

@@ -14,9 +14,9 @@ import pytest
 from structlog.testing import capture_logs
 
 from dunning import Verdict, dispatch, hookimpl, hookspecs, operations
-from dunning.cli import cli, load_plugin_commands
+from dunning.cli import cli
 from dunning.models import ActionStatus, Stage
-from tests.conftest import ChannelsPlugin, Project, row, write_csv
+from tests.conftest import ChannelsPlugin, Project, dump, row, write_csv
 
 UTC = dt.timezone.utc
 DAY1 = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -54,22 +54,108 @@ def test_hook_register_channels(dunning_runtime, case_factory):
     assert [k for k, _, _ in plugin.channels["email"].sent] == [f"{case.id}:overdue-notice:email:2026-03-02"]
 
 
-def test_hook_register_commands(project: Project):
-    class Commands:
+class Commands:
+    plugin_name = "greeter"
+
+    @hookimpl
+    def register_commands(self, cli: click.Group) -> None:
+        @cli.command(name="hello-collector")
+        @click.argument("name")
+        def hello(name: str) -> None:
+            """Greets a collector."""
+            click.echo(f"hello {name}")
+
+
+def test_hook_register_commands(project: Project, register_plugin):
+    register_plugin(Commands())
+    assert project("hello-collector", "Lee").stdout == "hello Lee\n"
+    assert "Greets a collector." in project("--help").stdout
+    assert "hello-collector" not in cli.commands  # added when plugins load, per command line, not on import
+
+
+def test_hook_register_commands_respects_plugins_disabled(project: Project, register_plugin):
+    register_plugin(Commands())
+    project.write_config(extra='[plugins]\ndisabled = ["greeter"]\n')
+    assert "hello-collector" not in project("--help").stdout
+    assert "No such command 'hello-collector'" in project("hello-collector", "Lee", expect=2).output
+
+
+def test_hook_register_commands_a_failing_plugin_leaves_the_others(project: Project, register_plugin):
+    class Broken:
+        plugin_name = "broken-commands"
+
         @hookimpl
         def register_commands(self, cli: click.Group) -> None:
-            @cli.command(name="hello-collector")
-            @click.argument("name")
-            def hello(name: str) -> None:
-                """Greets a collector."""
-                click.echo(f"hello {name}")
+            raise RuntimeError("no commands today")
 
-    load_plugin_commands(extra=[Commands()])
-    try:
-        assert project("hello-collector", "Lee").stdout == "hello Lee\n"
-        assert "Greets a collector." in project("--help").stdout
-    finally:
-        cli.commands.pop("hello-collector", None)
+    register_plugin(Broken())
+    register_plugin(Commands())
+    result = project("hello-collector", "Lee")
+    assert "hello Lee" in result.stdout
+    assert "plugin broken-commands could not add its commands: no commands today" in result.stderr
+
+
+def test_hook_register_commands_cannot_replace_a_built_in(project: Project, register_plugin):
+    class Impostor:
+        plugin_name = "impostor"
+
+        @hookimpl
+        def register_commands(self, cli: click.Group) -> None:
+            @cli.command(name="run")
+            def run() -> None:
+                click.echo("not the real run")
+
+    register_plugin(Impostor())
+    result = project("run", "--dry-run")
+    assert "not the real run" not in result.stdout
+    assert "plugin impostor: a command 'run' exists already" in result.stderr
+
+
+def test_hook_check_settings(project: Project, register_plugin):
+    received: list[dict[str, Any]] = []
+
+    class CrmMirror:
+        plugin_name = "crm"
+
+        @hookimpl
+        def check_settings(self, settings: Any) -> None:
+            unknown = set(settings) - {"url", "batch"}
+            if unknown:
+                raise ValueError(f"unknown key '{sorted(unknown)[0]}' (allowed: batch, url)")
+            if not isinstance(settings.get("url"), str):
+                raise ValueError("'url' is required: the CRM's address")
+            received.append(dict(settings))
+
+        @hookimpl
+        def record_event(self, event: Any) -> None:
+            pass
+
+    register_plugin(CrmMirror())
+    project.write_config(extra='[plugins.crm]\nurl = "https://crm.example.com/events"\n')
+    project("cases", "list")
+    assert received == [{"url": "https://crm.example.com/events"}]
+    before = dump(project.db)
+    project.write_config(extra='[plugins.crm]\nurl = "https://crm.example.com/events"\nbatchsize = 10\n')
+    refused = project("cases", "list", expect=1)
+    assert f"{project.config}: plugins.crm: unknown key 'batchsize' (allowed: batch, url)" in refused.output
+    assert "Traceback" not in refused.output and dump(project.db) == before
+    project.write_config(extra="[plugins.crm]\nbatch = 10\n")
+    assert "plugins.crm: 'url' is required" in project("cases", "list", expect=1).output
+
+
+def test_hook_check_settings_unknown_plugins_and_plugins_without_settings(project: Project, register_plugin):
+    class Quiet:
+        plugin_name = "quiet"
+
+        @hookimpl
+        def record_event(self, event: Any) -> None:
+            pass
+
+    register_plugin(Quiet())
+    project.write_config(extra='[plugins.nosuch]\nurl = "x"\n')
+    assert "unknown key 'plugins.nosuch': no installed plugin is called 'nosuch'" in project("cases", "list", expect=1).output
+    project.write_config(extra='[plugins.quiet]\nlevel = 2\n')
+    assert "unknown key 'plugins.quiet.level': plugin quiet takes no settings" in project("cases", "list", expect=1).output
 
 
 def test_hook_register_migrations(dunning_runtime, case_factory):
@@ -198,8 +284,8 @@ def test_hook_record_event(dunning_runtime, case_factory):
             raise ConnectionError("CRM unreachable")
 
     rt = dunning_runtime(plugins=[ChannelsPlugin("email"), Mirror(), BrokenMirror()], enabled=["email"])
-    case_factory(rt)
     with capture_logs() as logs:
+        case_factory(rt)
         dispatch.run(rt, DAY1)
     stored = [(e.seq, e.kind, e.hash) for e in rt.store.events()]
     assert mirrored == stored and all(h for _, _, h in mirrored)
