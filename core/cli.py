@@ -147,7 +147,8 @@ def json_option(fn: F) -> F:
 
 @click.group(cls=DunningGroup)
 @click.version_option(package_name="dunning")
-@click.option("--config", "config_path", metavar="PATH", help="Config file (default: ./dunning.toml or $DUNNING_CONFIG).")
+# Eager, so that `dunning --config PATH --help` lists the commands of the plugins that config allows.
+@click.option("--config", "config_path", metavar="PATH", is_eager=True, help="Config file (default: ./dunning.toml or $DUNNING_CONFIG).")
 @click.option("--db", metavar="PATH", help="SQLite database to use instead of the one in the config.")
 @click.option("--log-format", type=click.Choice(["console", "json"]), help="Log format (default: console on a terminal, else JSON).")
 @click.option("--now", "now_text", metavar="ISO-8601", hidden=False,
@@ -891,9 +892,6 @@ def plugins(state: State, as_json: bool) -> None:
         return
     _table([[i.name, i.version or "", i.source, "yes" if i.enabled else "no", ", ".join(i.channels), ", ".join(i.hooks)]
             for i in info], ["name", "version", "source", "active", "channels", "hooks"])
-    for i in info:
-        if i.problem:
-            click.echo(f"{i.name}: left out: {i.problem}", err=True)
     for name, behind in lag.items():
         click.echo(f"mirror {name}: {behind} event{'s' if behind != 1 else ''} behind")
 

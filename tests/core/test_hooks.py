@@ -106,9 +106,8 @@ def test_hook_register_commands_cannot_replace_a_built_in(project: Project, regi
                 click.echo("not the real run")
 
     register_plugin(Impostor())
-    result = project("run", "--dry-run")
-    assert "not the real run" not in result.stdout
-    assert "plugin impostor: a command 'run' exists already" in result.stderr
+    assert "not the real run" not in project("run", "--dry-run").stdout
+    assert "plugin impostor: a command 'run' exists already" in project("--help").stderr
 
 
 def test_hook_check_settings(project: Project, register_plugin):
