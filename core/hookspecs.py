@@ -40,7 +40,8 @@ def register_channels(register: Callable[[Channel], None]) -> None:
     """Add channels by calling ``register(channel)`` once for each.
 
     Collected: every plugin may register any number of channels. A channel
-    takes part only if its name is listed in ``[channels] enabled``.
+    takes part only if its name is listed in ``[channels] enabled``. A
+    plugin whose implementation raises is named in a warning and left out.
     """
 
 
@@ -48,8 +49,13 @@ def register_channels(register: Callable[[Channel], None]) -> None:
 def register_commands(cli: click.Group) -> None:
     """Add commands or command groups to the ``dunning`` CLI.
 
-    Collected. Use ``@cli.command()`` or ``cli.add_command(...)``; commands
-    receive the same global options through ``click.pass_obj``.
+    Collected. Called when the plugins load for a command line (the first
+    lookup of a command that is not built in, or ``dunning --help``), never
+    on import; ``DUNNING_LOAD_PLUGINS`` and ``[plugins] disabled`` apply. Use
+    ``@cli.command()`` or ``cli.add_command(...)``; commands receive the same
+    global options through ``click.pass_obj``. A plugin whose implementation
+    raises is named and the others' commands stay; a built-in's name is refused.
+    Evidence a command learns goes in with ``dunning.record_event``.
     """
 
 
@@ -74,7 +80,9 @@ def register_migrations(register: Callable[[str, Callable[[sqlite_utils.Database
     Collected. Call ``register(name, fn)`` for each step in order; ``fn(db)``
     receives a ``sqlite_utils.Database`` and runs once per database, inside
     a transaction, recorded under the plugin's own migration set. Name
-    tables with the plugin's prefix (``agency_placements``).
+    tables with the plugin's prefix (``agency_placements``). A step that
+    raises is rolled back; the plugin is then left out (named with the step
+    in a warning) and actions on its channels wait, while the rest runs.
     """
 
 
@@ -85,10 +93,13 @@ def register_migrations(register: Callable[[str, Callable[[sqlite_utils.Database
 def check_action(action: Action, case: Case, now: dt.datetime, ctx: RuleContext) -> Verdict | None:
     """Judge an action just before it is delivered.
 
-    Collected: return a ``Verdict`` (allow, defer until a time, block with a
-    reason, or needs approval) or ``None`` to abstain. The strongest answer
-    wins: block, then needs approval, then defer (latest time), then allow.
-    Every verdict other than allow is recorded as an event naming the rule.
+    Collected: return a ``Verdict`` (allow, defer until a time, skip this
+    occurrence, block with a reason, or needs approval) or ``None`` to
+    abstain. The strongest answer wins: block, then skip, then needs
+    approval, then defer (latest time), then allow. Every verdict other
+    than allow is recorded as an event naming the rule. An implementation
+    that raises or returns anything else is named, and the action is
+    deferred under the rule ``plugin_error``; the other plugins still count.
     ``ctx.store`` reads what the case alone does not carry (contacts,
     holds, earlier attempts); take ``ctx`` only if the rule needs it.
     """
@@ -99,8 +110,9 @@ def escalation_check(case: Case, from_stage: Stage, to_stage: Stage, ctx: RuleCo
     """Judge a stage change before it happens (limitation period, minimum balance).
 
     Collected, like ``check_action``: block vetoes the change, needs approval
-    sends it to the approval queue, defer postpones it. ``ctx`` is the same
-    read-only view ``check_action`` receives.
+    sends it to the approval queue, defer postpones it, skip drops this
+    planned change. ``ctx`` is the same read-only view ``check_action``
+    receives; a raise or a wrong return is a ``plugin_error`` naming the plugin.
     """
 
 
@@ -123,7 +135,12 @@ def record_event(event: Event) -> None:
     """Observe every evidence event after it has been committed.
 
     Collected. For mirrors (a CRM, metrics). The event is final: it already
-    carries its sequence number and hash. Exceptions are logged and ignored.
+    carries its sequence number and hash. Every event at least once, in
+    order: each mirror has a cursor in the database (the last seq it took
+    without raising); one that raises is logged, not called again in this
+    command, and handed what it missed at the start of the next run
+    (``dunning plugins`` shows how far behind it is). A wrapper wraps each
+    mirror's call.
     After each run a mirror also gets the run's signed checkpoint as an event
     of kind ``checkpoint`` (not part of the chain; ``data`` holds the
     signature): keeping it lets ``dunning verify --against`` catch a log that

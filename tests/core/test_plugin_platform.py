@@ -176,6 +176,25 @@ def test_a_plugin_that_fails_to_import_is_named_once_and_every_other_command_wor
     assert listed["greeter"]["hooks"] == ["register_commands"]
 
 
+def test_dunning_load_plugins_limits_commands_too(project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    _install(tmp_path / "site", monkeypatch, "waver", "dunning_waver_plugin", """
+        import click
+        from dunning import hookimpl
+
+        @hookimpl
+        def register_commands(cli):
+            @cli.command(name="wave")
+            def wave():
+                "Waves."
+                click.echo("bye")
+    """)
+    monkeypatch.setenv(LOAD_ENV, "")
+    assert "wave" not in project("--help").stdout
+    project("wave", expect=2)
+    monkeypatch.setenv(LOAD_ENV, "waver")
+    assert "Waves." in project("--help").stdout and project("wave").stdout == "bye\n"
+
+
 def test_a_failing_plugin_migration_stops_only_that_plugin(project: Project, register_plugin):
     class Ledger:
         plugin_name = "ledger"
