@@ -73,7 +73,9 @@ class Channel(Protocol):
     ``"postal"``, ...); ``send`` delivers one action and must not raise for
     expected failures: return ``Delivery.failed`` or ``Delivery.deferred``.
     ``ctx.key`` is the idempotency key: hand it to the provider so a re-send
-    after a crash is recognised there.
+    after a crash is recognised there. ``ctx.record_event(kind, data)``
+    keeps what the provider said (``whatsapp:delivered``) in the evidence,
+    with the outcome.
 
     A channel may also have ``check_settings(settings)``, called at start-up
     with its ``[channels.<name>]`` table when it is enabled; it raises

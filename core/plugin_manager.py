@@ -55,11 +55,8 @@ class Plugins:
     owners: dict[str, str] = attrs.field(factory=dict)
     # Plugins left out, with the reason (named once in a warning).
     broken: dict[str, str] = attrs.field(factory=dict)
-    calls: HookCalls = attrs.field(default=None, eq=False)
-
-    def __attrs_post_init__(self) -> None:
-        if self.calls is None:
-            object.__setattr__(self, "calls", HookCalls(self.pm))
+    # Calls hooks one plugin at a time (see ``dunning.hook_calls``).
+    calls: HookCalls = attrs.field(default=attrs.Factory(lambda self: HookCalls(self.pm), takes_self=True), eq=False)
 
     @property
     def hook(self) -> Any:
