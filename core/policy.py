@@ -19,8 +19,8 @@ import attrs
 
 from dunning import lifecycle, money, text_checks
 from dunning.compliance.risk import Risk, risk_class
-from dunning.config import NOTIFY_ROLES
 from dunning.models import SIGNAL_KINDS, ActionKind, Case, Stage, Status
+from dunning.staff import NOTIFY_ROLES
 
 PRESETS = ("trade-receivables", "consumer-loans")
 INTERNAL_ACTIONS = ("lock_account",)
