@@ -68,7 +68,7 @@ def test_a_steps_at_time_decides_the_slot():
     assert numbers.slot_for("7:daily-calls:phone:2026-03-09T09:30") == "morning"
     assert numbers.slot_for("7:daily-calls:phone:2026-03-09T14:30") == "afternoon"
     assert numbers.slot_for("7:daily-calls:phone:2026-03-09T19:00") == "evening"
-    assert numbers.occurrence_time("7:overdue-notice:phone:2026-03-09") is None
+    assert numbers.slot_for("7:overdue-notice:phone:2026-03-09T09:30", ("evening",)) == "morning"  # the time wins
 
 
 def test_untimed_steps_are_spread_over_the_slots_allowed():
