@@ -94,6 +94,11 @@ class State:
             self._runtime = Runtime(self.config, db_path=self.db, create_db=create)
             ctx = click.get_current_context()
             ctx.call_on_close(self._runtime.close)
+            plugin = ctx.find_root().meta.get("dunning.command_plugin")
+            if plugin in self._runtime.plugins.broken:
+                # Its tables may be missing (a migration failed): its commands wait for the fix.
+                raise DunningError(f"plugin {plugin} is left out ({self._runtime.plugins.broken[plugin]}); "
+                                   "its commands work again once it is fixed")
         return self._runtime
 
 
@@ -106,12 +111,20 @@ class DunningGroup(click.Group):
     """
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return super().get_command(ctx, cmd_name) or self._plugin_commands(ctx).get(cmd_name)
+        built_in = super().get_command(ctx, cmd_name)
+        if built_in is not None:
+            return built_in
+        found = self._plugin_commands(ctx).get(cmd_name)
+        if found is None:
+            return None
+        # Which plugin the command line runs, so that State can refuse it if that plugin is left out.
+        ctx.find_root().meta["dunning.command_plugin"] = found[0]
+        return found[1]
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self._plugin_commands(ctx)})
 
-    def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+    def _plugin_commands(self, ctx: click.Context) -> dict[str, tuple[str, click.Command]]:
         root = ctx.find_root()
         found = root.meta.get("dunning.plugin_commands")
         if found is None:
@@ -956,7 +969,7 @@ def demo(state: State, folder: Path | None, days: int, debtors: int, seed: int) 
 
 def load_plugin_commands(group: click.Group = cli, extra: Iterable[object] = ()) -> None:
     """Add the plugins' commands to ``group`` at once (for embedding; ``dunning`` itself loads them lazily)."""
-    for name, command in plugin_commands(Config(path=None), group.commands, list(extra)).items():
+    for name, (_plugin, command) in plugin_commands(Config(path=None), group.commands, list(extra)).items():
         group.add_command(command, name)
 
 

@@ -268,8 +268,9 @@ def check_plugin_settings(config: Config, calls: HookCalls, known: set[str]) -> 
                               f"{type(answer.error).__name__}: {answer.error}") from None
 
 
-def plugin_commands(config: Config, taken: Iterable[str] = (), extra: Sequence[object] = ()) -> dict[str, click.Command]:
-    """The commands plugins add (``register_commands``), loaded as every other hook is.
+def plugin_commands(config: Config, taken: Iterable[str] = (), extra: Sequence[object] = ()
+                    ) -> dict[str, tuple[str, click.Command]]:
+    """The commands plugins add (``register_commands``), by name, each with the plugin that added it.
 
     ``DUNNING_LOAD_PLUGINS`` and ``[plugins] disabled`` apply; a plugin that
     fails to import or whose ``register_commands`` raises is named and left
@@ -277,7 +278,7 @@ def plugin_commands(config: Config, taken: Iterable[str] = (), extra: Sequence[o
     """
     loaded = _register(config, extra)
     calls = HookCalls(loaded.pm)
-    commands: dict[str, click.Command] = {}
+    commands: dict[str, tuple[str, click.Command]] = {}
     for plugin_name in calls.implementers("register_commands"):
         scratch = click.Group(name="dunning")
         answer = calls.call_one("register_commands", plugin_name, {"cli": scratch})
@@ -289,7 +290,7 @@ def plugin_commands(config: Config, taken: Iterable[str] = (), extra: Sequence[o
                 log.warning(f"plugin {plugin_name}: a command '{name}' exists already; its own is left out",
                             plugin=plugin_name)
                 continue
-            commands[name] = command
+            commands[name] = (plugin_name, command)
     return commands
 
 

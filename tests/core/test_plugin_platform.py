@@ -26,7 +26,7 @@ DAY1 = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)
 # --- found as a new user ------------------------------------------------------
 
 
-def test_a_register_channels_implementation_named_by_specname_is_collected(dunning_runtime, case_factory):
+def test_hook_register_channels_by_specname_is_collected(dunning_runtime, case_factory):
     class Receipts:
         name, medium, needs = "receipts", "other", ()
 
@@ -54,7 +54,7 @@ def test_a_register_channels_implementation_named_by_specname_is_collected(dunni
     assert channel.keys == [f"{case.id}:note:receipts:2026-03-02"]
 
 
-def test_a_wrapper_record_event_runs_around_every_mirror_call(dunning_runtime, case_factory):
+def test_hook_record_event_wrapper_runs_around_every_mirror_call(dunning_runtime, case_factory):
     seen: list[tuple[str, int]] = []
 
     class Timing:
@@ -82,7 +82,7 @@ def test_a_wrapper_record_event_runs_around_every_mirror_call(dunning_runtime, c
     assert seen == [item for seq in seqs for item in (("before", seq), ("mirror", seq), ("after", seq))]
 
 
-def test_a_wrapper_record_event_alone_still_sees_every_event(dunning_runtime, case_factory):
+def test_hook_record_event_wrapper_alone_still_sees_every_event(dunning_runtime, case_factory):
     seen: list[int] = []
 
     class Counter:
@@ -99,7 +99,7 @@ def test_a_wrapper_record_event_alone_still_sees_every_event(dunning_runtime, ca
     assert seen == [e.seq for e in rt.store.events()] and seen
 
 
-def test_a_stage_entered_wrapper_sees_each_plugins_call(dunning_runtime, case_factory):
+def test_hook_stage_entered_wrapper_sees_each_plugins_call(dunning_runtime, case_factory):
     from dunning.models import Stage
 
     outcomes: list[str] = []
@@ -195,7 +195,7 @@ def test_dunning_load_plugins_limits_commands_too(project: Project, tmp_path: Pa
     assert "Waves." in project("--help").stdout and project("wave").stdout == "bye\n"
 
 
-def test_a_failing_plugin_migration_stops_only_that_plugin(project: Project, register_plugin):
+def test_hook_register_migrations_a_failing_step_stops_only_that_plugin(project: Project, register_plugin):
     class Ledger:
         plugin_name = "ledger"
 
@@ -207,6 +207,14 @@ def test_a_failing_plugin_migration_stops_only_that_plugin(project: Project, reg
         @hookimpl
         def register_channels(self, register: Any) -> None:
             register(LedgerChannel())
+
+        @hookimpl
+        def register_commands(self, cli: click.Group) -> None:
+            @cli.command(name="ledger-count")
+            @click.pass_obj
+            def count(state: Any) -> None:
+                """Count the ledger's entries."""
+                click.echo(str(state.runtime().store.db["ledger_entries"].count))
 
     class LedgerChannel:
         name, medium, needs = "ledger", "other", ()
@@ -227,9 +235,14 @@ def test_a_failing_plugin_migration_stops_only_that_plugin(project: Project, reg
     assert summary["sent"] == 1 and summary["deferred"] == 1 and summary["deferred_by_rule"] == {"plugin_error": 1}
     deferred = [e for e in json.loads(project("events", "--json", "--kind", "deferred").stdout)]
     assert "plugin ledger: migration m002_bad_index failed" in deferred[0]["data"]["reason"]
+    refused = project("ledger-count", expect=1)
+    assert "Error: plugin ledger is left out (migration m002_bad_index failed: OperationalError: no such column: " \
+           "nosuch); its commands work again once it is fixed" in refused.output
+    assert "Traceback" not in refused.output
+    assert project("cases", "list").exit_code == 0
 
 
-def test_a_rule_returning_something_else_than_a_verdict_names_the_plugin_and_the_run_goes_on(
+def test_hook_check_action_returning_something_else_than_a_verdict_names_the_plugin(
         dunning_runtime, case_factory):
     class Sloppy:
         plugin_name = "sloppy-rules"
@@ -257,7 +270,7 @@ def test_a_rule_returning_something_else_than_a_verdict_names_the_plugin_and_the
     assert {a.status for a in rt.store.actions() if a.channel == "email"} == {ActionStatus.PENDING}
 
 
-def test_an_escalation_check_that_raises_names_the_plugin(dunning_runtime, case_factory):
+def test_hook_escalation_check_that_raises_names_the_plugin(dunning_runtime, case_factory):
     class Broken:
         plugin_name = "limitation"
 
@@ -396,7 +409,7 @@ class FlakyCrm:
         self.taken.append(event.seq)
 
 
-def test_a_mirror_that_raised_catches_up_on_the_next_run_in_order(dunning_config, case_factory):
+def test_hook_record_event_mirror_that_raised_catches_up_on_the_next_run_in_order(dunning_config, case_factory):
     from dunning.runtime import Runtime
 
     crm = FlakyCrm()
