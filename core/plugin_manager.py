@@ -229,7 +229,8 @@ def load_plugins(config: Config, extra: Sequence[object] = ()) -> Plugins:
         source, version = sources.get(plugin_name, ("registered", None))
         info.append(PluginInfo(plugin_name, version, (), (), False, source, problem))
 
-    check_plugin_settings(config, calls, set(sources) | set(config.disabled_plugins) | _installed_names())
+    known = set(sources) | set(config.disabled_plugins)
+    check_plugin_settings(config, calls, known if set(config.plugin_settings) <= known else known | _installed_names())
 
     migrations: dict[str, list[tuple[str, Callable[[sqlite_utils.Database], None]]]] = {}
     for plugin_name in calls.implementers("register_migrations"):

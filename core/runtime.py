@@ -15,8 +15,8 @@ from dunning.channels import Channel, Delivery, RuleContext
 from dunning.config import Config
 from dunning.models import Case, Event
 from dunning.plugin_manager import Plugins, load_plugins
-from dunning.policy import Policy, PolicyError, check_channels, dpd_on, load_policy
 from dunning.mirrors import Mirrors
+from dunning.policy import Policy, PolicyError, check_channels, dpd_on, load_policy
 from dunning.store import Store, StoreError, missing_database
 
 log = structlog.get_logger("dunning")
@@ -72,8 +72,10 @@ class Runtime:
         self.close()
 
     def close(self) -> None:
-        self.mirrors.flush()
-        self.store.close()
+        try:
+            self.mirrors.flush()  # where each mirror got to; lost, it re-sends (at least once), never skips
+        finally:
+            self.store.close()
 
     @property
     def hook(self) -> Any:
