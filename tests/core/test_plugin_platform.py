@@ -14,7 +14,6 @@ import pytest
 from structlog.testing import capture_logs
 
 from dunning import Delivery, Verdict, dispatch, hookimpl, record_event
-from dunning.evidence import verify_chain
 from dunning.models import ActionStatus
 from dunning.plugin_manager import LOAD_ENV
 from tests.conftest import ChannelsPlugin, Project, row, write_csv
