@@ -318,6 +318,7 @@ def test_evaluate_shares_plans_only_between_cases_it_would_plan_alike(preset: st
     import random
 
     from dunning import policy as policy_module
+    from dunning.policy import evaluation
     from dunning.models import Case, Status
 
     policy = policy_module.load_policy(preset)
@@ -338,8 +339,8 @@ def test_evaluate_shares_plans_only_between_cases_it_would_plan_alike(preset: st
     asked = [(case, rng.choice(days)) for case in cases for _ in range(3)]
     expected = []
     for case, today in asked:
-        policy_module._PLANS.clear()  # worked out from scratch each time
+        evaluation._PLANS.clear()  # worked out from scratch each time
         expected.append(policy_module.evaluate(policy, case, today))
-    policy_module._PLANS.clear()
+    evaluation._PLANS.clear()
     assert [policy_module.evaluate(policy, case, today) for case, today in asked] == expected
-    assert len(policy_module._PLANS) < len(asked) / 2  # and plans were shared
+    assert len(evaluation._PLANS) < len(asked) / 2  # and plans were shared
