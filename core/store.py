@@ -712,7 +712,8 @@ class Store:
         with self.transaction():
             self.conn.execute(
                 "INSERT INTO mirror_cursors (plugin, seq, updated_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (plugin) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at",
+                # Never backwards: another dispatcher may have handed the mirror more meanwhile.
+                "ON CONFLICT (plugin) DO UPDATE SET seq = max(seq, excluded.seq), updated_at = excluded.updated_at",
                 [plugin, seq, to_text(utc_now())])
 
     def last_seq(self) -> int:
