@@ -445,3 +445,34 @@ def test_dunning_plugins_shows_each_mirrors_lag(project: Project, register_plugi
     assert lag == store.last_seq() - 2 and lag > 0
     store.close()
     assert crm.taken == [1, 2]
+
+
+# --- calling one plugin at a time ---------------------------------------------------------
+
+
+def test_hook_calls_keep_pluggys_order_and_isolate_each_plugin():
+    from dunning.hook_calls import HookCalls
+    from dunning.plugin_manager import new_plugin_manager
+
+    class First:
+        @hookimpl(tryfirst=True)
+        def check_action(self, action: Any) -> Verdict:
+            return Verdict.allow("first")
+
+    class Raises:
+        @hookimpl
+        def check_action(self, action: Any) -> Verdict:
+            raise RuntimeError("boom")
+
+    class Last:
+        @hookimpl(trylast=True)
+        def check_action(self, action: Any) -> None:
+            return None
+
+    pm = new_plugin_manager()
+    for name, plugin in (("last", Last()), ("raises", Raises()), ("first", First())):
+        pm.register(plugin, name=name)
+    answers = list(HookCalls(pm).call_each("check_action", action=None, case=None, now=DAY1, ctx=None))
+    assert [a.plugin for a in answers] == ["first", "raises", "last"]
+    assert answers[0].results == (Verdict.allow("first"),) and answers[2].results == ()
+    assert isinstance(answers[1].error, RuntimeError) and answers[1].results == ()
