@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -255,11 +256,11 @@ def config_toml(*, policy: str, enabled: Sequence[str], timezone: str, channel_s
         lines.append(f"templates = {_toml(str(templates))}")
     lines += ["", "[channels]", f"enabled = {_toml(list(enabled))}"]
     for channel, settings in channel_settings.items():
-        lines += ["", f"[channels.{_toml(channel)}]"] + [f"{_toml(k)} = {_toml(v)}" for k, v in settings.items()]
+        lines += ["", f"[channels.{_key(channel)}]"] + [f"{_key(k)} = {_toml(v)}" for k, v in settings.items()]
     for table, values in [*tables.items(), ("notify", dict(notify)),
                           ("plugins", {"disabled": list(disabled_plugins)} if disabled_plugins else {})]:
         if values:
-            lines += ["", f"[{table}]"] + [f"{_toml(k)} = {_toml(v)}" for k, v in values.items()]
+            lines += ["", f"[{table}]"] + [f"{_key(k)} = {_toml(v)}" for k, v in values.items()]
     return "\n".join(lines) + "\n", kept
 
 
@@ -276,5 +277,10 @@ def _toml(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
     if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{_toml(str(k))} = {_toml(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{_key(str(k))} = {_toml(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"dunning_config cannot write {value!r} to dunning.toml")
+
+
+def _key(name: str) -> str:
+    """A TOML key: bare when it can be, quoted otherwise."""
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else _toml(name)
