@@ -136,3 +136,47 @@ def test_dunning_contexts_hands_send_and_check_action_the_objects_a_run_would(du
         dunning_contexts(rt, case, channel="email").delivery
     rule_only = dunning_contexts(rt, case, channel="email")
     assert rule_only.rule.config is rt.config and rule_only.action.channel == "email"
+
+
+class Keeper:
+    """A channel that keeps the action and context a run hands it."""
+
+    name = "texts"
+    medium = "text"
+    needs = ("mobile",)
+
+    def __init__(self):
+        self.seen = []
+
+    def send(self, action, case, ctx):
+        self.seen.append((action, ctx))
+        return Delivery.sent(reference=ctx.key)
+
+
+def test_dunning_contexts_builds_what_a_run_hands_the_channel(dunning_runtime, dunning_case, dunning_contexts,
+                                                               dunning_run, dunning_clock):
+    keeper = Keeper()
+
+    class Plugin:
+        plugin_name = "keeper"
+
+        @hookimpl
+        def register_channels(self, register):
+            register(keeper)
+
+    policy = ONE_STEP.replace('"email"', '"texts"') + 'audience = "debtor"\n'
+    rt = dunning_runtime(plugins=[Plugin()], enabled=["texts"], policy=policy,
+                         channel_settings={"texts": {"sender": "Acme"}})
+    case = dunning_case(rt, amount="80.00", currency="GBP", locale="en_GB")
+    made = dunning_contexts(rt, case, channel="texts", step="remind")
+    assert dunning_run(rt).sent == 1
+    [(action, ctx)] = keeper.seen
+    assert (made.action.key, made.action.kind, made.action.template, made.action.dpd, made.action.options) == \
+        (action.key, action.kind, action.template, action.dpd, action.options)
+    mine = made.delivery
+    for name in ("now", "key", "debtor", "contacts", "obligations", "dpd", "settings", "audience", "opted_out"):
+        assert getattr(mine, name) == getattr(ctx, name), name
+    # The run has planned the case since (its cursor moved); everything else a template sees is the same.
+    assert mine.template_context["case"].id == ctx.template_context["case"].id
+    assert {k: v for k, v in mine.template_context.items() if k != "case"} == \
+        {k: v for k, v in ctx.template_context.items() if k != "case"}
