@@ -16,7 +16,6 @@ from pathlib import Path
 
 import attrs
 import click
-import jinja2
 
 TEMPLATE_FOLDER = "plugin_template"
 # Lowercase words joined by single hyphens or underscores: a distribution name, and an identifier once
@@ -47,6 +46,8 @@ def names_for(name: str) -> PluginNames:
 
 def package_files(names: PluginNames) -> dict[str, bytes]:
     """Each file of the package, by its path inside the package folder."""
+    import jinja2  # only this command needs it; every other command starts without it
+
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
     values = attrs.asdict(names) | {"dunning_version": importlib.metadata.version("dunning")}
     files: dict[str, bytes] = {}
