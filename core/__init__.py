@@ -3,13 +3,15 @@
 A plugin needs only ``from dunning import hookimpl``; the channel API
 (``Channel``, ``Delivery``, ``Verdict``, the contexts), the records hooks
 receive (``Action``, ``Case``, ``Debtor``) and ``format_minor`` for amounts
-are re-exported here as well, so a plugin imports nothing else of dunning's.
+are re-exported here as well, so a plugin imports nothing else of dunning's;
+``ActionKey`` reads and writes an action's key.
 """
 
 import pluggy
 
 hookimpl = pluggy.HookimplMarker("dunning")
 
+from dunning.action_key import ActionKey  # noqa: E402
 from dunning.channels import (Channel, Delivery, DeliveryContext, DeliveryStatus, RuleContext,  # noqa: E402
                               RunContext, StageContext)
 from dunning.models import Action, Case, Debtor  # noqa: E402
@@ -19,6 +21,7 @@ from dunning.verdicts import Verdict  # noqa: E402
 
 __all__ = [
     "hookimpl",
+    "ActionKey",
     "Channel",
     "Delivery",
     "DeliveryContext",

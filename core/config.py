@@ -18,10 +18,9 @@ from dunning.compliance.media import STANDARD_MEDIA
 from dunning.compliance.profiles import DEFAULT as DEFAULT_PROFILE
 from dunning.compliance.profiles import ComplianceError, Profile, parse_compliance
 from dunning.models import IN_DOUBT_CHOICES, Debtor
-from dunning.staff import staff_address
+from dunning.staff import NOTIFY_ROLES, staff_address
 
 DEFAULT_CONFIG_NAME = "dunning.toml"
-NOTIFY_ROLES = ("supervisor", "manager", "general_manager")
 
 
 # Where the evidence key is looked for when ``[evidence] key_file`` is not set: beside the config.

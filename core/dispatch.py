@@ -22,6 +22,7 @@ import attrs
 import structlog
 
 from dunning import calendar, deadlines, lifecycle
+from dunning.action_key import ActionKey
 from dunning.channels import (Delivery, DeliveryContext, DeliveryStatus, RunContext, StageContext, audience_of,
                               usable_contacts)
 from dunning.compliance.media import applies_to, medium_of
@@ -632,10 +633,8 @@ class _Delivery:
         if not fallback or fallback == channel or "fallback_from" in self.action.options:
             self.skip("no_contact", detail)
             return
-        # The same occurrence on the fallback channel (step names hold no colon;
-        # a timed occurrence such as 2026-01-05T09:00 does).
-        occurrence = self.action.key.split(":", 3)[-1]
-        key = f"{self.action.case_id}:{self.action.step}:{fallback}:{occurrence}"
+        # The same occurrence on the fallback channel.
+        key = str(ActionKey.parse(self.action.key).on_channel(str(fallback)))
         with self.rt.store.transaction():
             if self._finish(ActionStatus.SKIPPED, self._event("skipped", reason="no_contact", detail=detail,
                                                               fallback=fallback, fallback_key=key)):

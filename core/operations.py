@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 
 from dunning import calendar, lifecycle, money, phones
+from dunning.action_key import ActionKey
 from dunning.compliance.media import MEDIA, applies_to, medium_of
 from dunning.dispatch import change_stage, trigger_escalation
 from dunning.models import SIGNAL_KINDS, Action, ActionKind, ActionStatus, Case, HoldReason, Stage, Status
@@ -137,7 +138,7 @@ def promise(rt: Runtime, case_id: int, amount_text: str, due_at: dt.datetime, *,
             remind_at = when - profile.promise_reminder_before
             if reminder_channel and remind_at > now:
                 rt.store.add_action(
-                    key=f"{case_id}:promise-reminder:{reminder_channel}:{promise_id}", case_id=case_id,
+                    key=str(ActionKey(case_id, "promise-reminder", reminder_channel, str(promise_id))), case_id=case_id,
                     kind=ActionKind.OUTREACH, step="promise-reminder", channel=reminder_channel,
                     template="promise-reminder", planned_for=calendar.local_date(remind_at, rt.config.zone),
                     not_before=remind_at, now=now, dpd=rt.dpd(case, now),
@@ -353,7 +354,7 @@ def _confirm_opt_out(rt: Runtime, debtor_id: str, channel: str, contact: str | N
     if not cases:
         return
     case = cases[0]
-    rt.store.add_action(key=f"{case.id}:opt-out-confirmation:{channel}:{opt_out_id}", case_id=case.id,
+    rt.store.add_action(key=str(ActionKey(case.id, "opt-out-confirmation", channel, str(opt_out_id))), case_id=case.id,
                         kind=ActionKind.OUTREACH, step="opt-out-confirmation", channel=channel,
                         template="opt-out-confirmation", planned_for=rt.today(now), not_before=now, now=now,
                         dpd=rt.dpd(case, now), required=True, options={"confirms_opt_out": opt_out_id})

@@ -18,9 +18,10 @@ from typing import Any
 import attrs
 
 from dunning import lifecycle, money, text_checks
+from dunning.action_key import ActionKey, occurrence_on
 from dunning.compliance.risk import Risk, risk_class
-from dunning.config import NOTIFY_ROLES
 from dunning.models import SIGNAL_KINDS, ActionKind, Case, Stage, Status
+from dunning.staff import NOTIFY_ROLES
 
 PRESETS = ("trade-receivables", "consumer-loans")
 INTERNAL_ACTIONS = ("lock_account",)
@@ -158,13 +159,12 @@ class Planned:
     options: Mapping[str, Any] = attrs.field(factory=dict)
 
     def key(self, case_id: int) -> str:
-        """The idempotency key: case:step:channel:occurrence."""
-        return f"{case_id}:{self.key_tail()}"
+        """The idempotency key: case:step:channel:occurrence (see ``ActionKey``)."""
+        return str(ActionKey.for_day(case_id, self.step, self.channel or self.kind.value, self.day, self.at))
 
     def key_tail(self) -> str:
         """The key without its case: the same for every case that plans this item."""
-        occurrence = self.day.isoformat() + (f"T{self.at:%H:%M}" if self.at else "")
-        return f"{self.step}:{self.channel or self.kind.value}:{occurrence}"
+        return f"{self.step}:{self.channel or self.kind.value}:{occurrence_on(self.day, self.at)}"
 
 
 @attrs.frozen

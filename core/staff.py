@@ -17,6 +17,10 @@ import attrs
 
 from dunning import calendar, money, text_checks
 
+# The roles ``[notify]`` may name and a policy step's ``notify`` may ask for; here, not in the config
+# loader, so the pure policy module can check a step without importing the loader.
+NOTIFY_ROLES = ("supervisor", "manager", "general_manager")
+
 # Enough to keep spaces, brackets and line breaks out of an SMTP envelope; the server judges the rest.
 _ADDRESS = re.compile(r"^[^\s<>()\[\],;:\"\\@]+@[^\s<>()\[\],;:\"\\@.]+(\.[^\s<>()\[\],;:\"\\@.]+)+\Z")
 

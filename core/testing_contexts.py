@@ -17,6 +17,7 @@ import attrs
 import structlog
 
 from dunning import deadlines
+from dunning.action_key import ActionKey
 from dunning.channels import DeliveryContext, RuleContext
 from dunning.compliance.media import applies_to, medium_of
 from dunning.models import Action, ActionKind, ActionStatus, Case, HoldReason, Stage
@@ -55,7 +56,8 @@ def contexts_for(rt: Runtime, case: Case, now: dt.datetime, *, channel: str | No
     """
     case = rt.store.case(case.id)  # as it is now, as delivery re-reads it
     today = rt.today(now)
-    action = Action(key=f"{case.id}:{step}:{channel or kind}:{today.isoformat()}", case_id=case.id,
+    key = ActionKey.for_day(case.id, step, channel or kind, today)
+    action = Action(key=str(key), case_id=case.id,
                     kind=ActionKind(kind), step=step, planned_for=today, not_before=now,
                     status=ActionStatus.PENDING, channel=channel, template=template, dpd=rt.dpd(case, now),
                     options=dict(options or {}))

@@ -1,4 +1,4 @@
-"""Risk classes from the seeds: not yet due, in collection, doubtful, bad debt, dormant. Pure.
+"""Risk classes of collection practice: not yet due, in collection, doubtful, bad debt, dormant. Pure.
 
 The class sets how hard a case is worked; it is shown in ``cases list/show``
 and a policy step or stage can require it (``risk = ["doubtful"]``).

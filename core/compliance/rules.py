@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import holidays
 
-from dunning import hookimpl
+from dunning import calendar, hookimpl
 from dunning.channels import RuleContext, usable_contacts
 from dunning.compliance import caps, limitation, windows
 from dunning.compliance.caps import Attempt
@@ -47,9 +47,24 @@ def holiday_checker(country: str | None) -> Callable[[dt.date], bool]:
     return lambda day: day in _holidays_of(country.upper(), day.year)
 
 
-def time_barred(case: Case, profile: Profile, today: dt.date) -> bool:
-    return limitation.is_time_barred(today, case.anchor_due_on, profile.limitation_years,
-                                     last_payment=case.last_payment_on, last_acknowledgement=case.last_acknowledged_on)
+def limitation_period(case: Case, profile: Profile, today: dt.date, ctx: RuleContext) -> limitation.Limitation | None:
+    """The profile's limitation period on ``today``; None when nothing is unpaid or the profile sets none.
+
+    Every payment and acknowledgement on record counts, not just the latest: one made after
+    the debt became time-barred revives nothing, so an earlier one made in time decides.
+    """
+    if case.anchor_due_on is None or profile.limitation_years <= 0:
+        return None
+    payments = {calendar.local_date(p.at, ctx.config.zone) for p in ctx.store.payments(case.id)}
+    acknowledgements = {dt.date.fromisoformat(e.data["on"])
+                        for e in ctx.store.events(case_id=case.id, kind="acknowledgement") if e.data.get("on")}
+    # The dates kept on the case, should one have been set without its record (an old database).
+    if case.last_payment_on is not None and not payments:
+        payments.add(case.last_payment_on)
+    if case.last_acknowledged_on is not None:
+        acknowledgements.add(case.last_acknowledged_on)
+    return limitation.limitation(case.anchor_due_on, profile.limitation_years, today=today,
+                                 payments=payments, acknowledgements=acknowledgements)
 
 
 def _legal_decides(ctx: RuleContext) -> bool:
@@ -121,8 +136,9 @@ def check_action(action: Action, case: Case, now: dt.datetime, ctx: RuleContext)
     channel = action.channel
     medium = medium_of(channel, ctx.media)
     verdicts: list[Verdict] = []
-    if action.template in profile.legal_threat_templates and not _legal_decides(ctx) \
-            and time_barred(case, profile, today):
+    period = limitation_period(case, profile, today, ctx) \
+        if action.template in profile.legal_threat_templates and not _legal_decides(ctx) else None
+    if period is not None and period.is_barred(today):
         verdicts.append(Verdict.block("time_barred", f"the debt is time-barred ({profile.limitation_years}-year "
                                                      "limitation); no letter may threaten legal action"))
     contacts = store.contacts(case.debtor_id)
@@ -167,9 +183,8 @@ def escalation_check(case: Case, from_stage: Stage, to_stage: Stage, ctx: RuleCo
         return None
     profile = ctx.config.profile_for(ctx.store.debtor(case.debtor_id)).profile
     today = ctx.now.astimezone(ctx.config.zone).date()
-    if not _legal_decides(ctx) and time_barred(case, profile, today):
-        ends = limitation.limitation_ends(case.anchor_due_on, profile.limitation_years,  # type: ignore[arg-type]
-                                          last_payment=case.last_payment_on,
-                                          last_acknowledgement=case.last_acknowledged_on)
-        return Verdict.block("time_barred", f"the debt became time-barred on {ends}; it cannot go to litigation")
+    period = None if _legal_decides(ctx) else limitation_period(case, profile, today, ctx)
+    if period is not None and period.is_barred(today):
+        return Verdict.block("time_barred",
+                             f"the debt became time-barred on {period.barred_on}; it cannot go to litigation")
     return None

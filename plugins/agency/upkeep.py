@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from dunning import calendar, lifecycle, operations
+from dunning import ActionKey, calendar, lifecycle, operations
 from dunning.models import ActionKind, Event, Stage
 from dunning.plugins.agency import records
 from dunning.plugins.agency.placement import ending_as, stale
@@ -79,7 +79,8 @@ def queue_expiry_recalls(ctx: Any) -> int:
         reason = f"{EXPIRY_PREFIX}: {placement.agency}, {placement.expires_on}"
         with store.transaction():
             added = store.add_action(
-                key=f"{case.id}:agency-expiry:recall:{placement.expires_on}", case_id=case.id, kind=ActionKind.RECALL,
+                key=str(ActionKey(case.id, "agency-expiry", ActionKind.RECALL.value, str(placement.expires_on))),
+                case_id=case.id, kind=ActionKind.RECALL,
                 step="agency-expiry", planned_for=today, not_before=ctx.now, now=ctx.now,
                 options={"reason": reason, "placement_id": placement.id})
             if added:

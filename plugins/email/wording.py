@@ -1,24 +1,23 @@
 """Amounts, dates and times written the way the reader's language writes them.
 
-English (and any locale without its own rule) gets the engine's form,
+English (and any locale without its own templates) gets the engine's form,
 ``EUR 1,234.50`` and ``1 March 2026``. Simplified Chinese gets
 ``人民币 1,234.50 元`` / ``1,234.50 欧元`` and ``2026年3月1日``, which is how a
-Chinese business letter states them.
+Chinese business letter states them. Month and currency names come from
+the Unicode CLDR through Babel, so every currency has its Chinese name.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+from babel.dates import format_date
+from babel.numbers import get_currency_name
+
 from dunning import money
 
-# Currencies a Chinese reader knows by name; others keep their ISO code.
-_ZH_CURRENCY_NAMES = {
-    "USD": "美元", "EUR": "欧元", "GBP": "英镑", "HKD": "港元", "JPY": "日元", "TWD": "新台币", "SGD": "新加坡元",
-    "AUD": "澳元", "CAD": "加元", "CHF": "瑞士法郎", "KRW": "韩元", "MYR": "林吉特", "THB": "泰铢",
-}
-_EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-              "November", "December")
+# The languages the shipped templates are written in, as CLDR locales.
+_ENGLISH, _CHINESE = "en_GB", "zh_Hans_CN"
 
 
 def is_chinese(locale: str | None) -> bool:
@@ -32,15 +31,13 @@ def amount(minor: int, currency: str, locale: str | None) -> str:
     figure = money.format_minor(minor, currency, grouping=True)
     if currency == "CNY":
         return f"人民币 {figure} 元"
-    name = _ZH_CURRENCY_NAMES.get(currency)
-    return f"{figure} {name}" if name else f"{currency} {figure}"
+    name = get_currency_name(currency, locale=_CHINESE)
+    return f"{figure} {name}" if name != currency else f"{currency} {figure}"
 
 
 def date(day: dt.date, locale: str | None) -> str:
     """``1 March 2026``; for Chinese readers ``2026年3月1日``."""
-    if is_chinese(locale):
-        return f"{day.year}年{day.month}月{day.day}日"
-    return f"{day.day} {_EN_MONTHS[day.month - 1]} {day.year}"
+    return format_date(day, "long", locale=_CHINESE if is_chinese(locale) else _ENGLISH)
 
 
 def moment(when: dt.datetime, locale: str | None) -> str:

@@ -9,10 +9,10 @@ from typing import Any
 import sqlite_utils
 
 from dunning import calendar, money, operations
+from dunning.compliance.limitation import Limitation, limitation
 from dunning.models import Case
 from dunning.operations import OperationError
 from dunning.plugins.legal import records
-from dunning.plugins.legal.limitation import Limitation, limitation
 from dunning.plugins.legal.milestones import check_milestone
 from dunning.plugins.legal.records import Matter
 from dunning.plugins.legal.settings import Jurisdiction, LegalSettings

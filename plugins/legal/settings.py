@@ -13,7 +13,8 @@ from typing import Any
 
 import attrs
 
-RESTARTS = ("payment", "acknowledgement")
+from dunning.compliance.limitation import RESTARTS
+
 DEFAULT_THREATENING = ("lawyers-letter", "formal-demand")
 COUNTRY = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 

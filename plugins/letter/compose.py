@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from dunning import money
+from dunning import ActionKey, money
 from dunning.models import Debtor, Obligation, Payment
 from dunning.owed import owed_on
 from dunning.plugins.letter.content import LetterText, Paragraph
@@ -188,11 +188,14 @@ REFERENCE_LINE = 28
 
 
 def _breakable(key: str) -> str:
-    """A long key on two lines, broken before its occurrence, so no date is split in the middle."""
-    if len(key) <= REFERENCE_LINE or ":" not in key:
+    """A long key on two lines, broken before its occurrence, so no date or time is split in the middle."""
+    if len(key) <= REFERENCE_LINE:
         return key
-    head, _, occurrence = key.rpartition(":")
-    return f"{head}:\n{occurrence}"
+    try:
+        parsed = ActionKey.parse(key)
+    except ValueError:
+        return key  # not an action key: no occurrence to break before
+    return f"{parsed.without_occurrence}\n{parsed.occurrence}"
 
 
 def info_block(labels: Labels, today: dt.date, key: str, debtor: Debtor,

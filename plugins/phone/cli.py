@@ -14,7 +14,7 @@ import click
 from dunning.output import print_json, print_table
 import jinja2
 
-from dunning import calendar, spreadsheet
+from dunning import ActionKey, calendar, spreadsheet
 from dunning.channels import usable_contacts
 from dunning.plugins.phone import calls as rules
 from dunning.plugins.phone import numbers, scripts
@@ -134,7 +134,7 @@ def _task_for_script(rt: Any, case: Any, today: dt.date, settings: PhoneSettings
 def _unplanned_task(rt: Any, case: Any, today: dt.date, settings: PhoneSettings, audience: str) -> CallTask:
     """A stand-in task for a script asked for by name: the number the channel would choose today."""
     debtor = rt.store.debtor(case.debtor_id)
-    key = f"{case.id}:script:phone:{today.isoformat()}"
+    key = str(ActionKey.for_day(case.id, "script", "phone", today))
     usable = usable_contacts(rt.store.contacts(case.debtor_id), numbers.PHONE_KINDS, audience)
     contact = numbers.choose_number(usable, key, settings.mix)
     return CallTask(

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 
 import phonenumbers
 
+from dunning import ActionKey
 from dunning.compliance.slots import SLOTS as SLOT_TIMES
 from dunning.compliance.slots import preference
 from dunning.models import Contact
@@ -66,18 +67,6 @@ def choose_number(contacts: Sequence[Contact], key: str, mix: Mapping[str, float
     return numbers[int(fraction(key, "number") * len(numbers))]
 
 
-def occurrence_time(key: str) -> dt.time | None:
-    """The local time a timed occurrence was planned for (``5:daily-calls:phone:2026-03-09T09:30``)."""
-    occurrence = key.split(":", 3)[-1]
-    _, sep, clock = occurrence.partition("T")
-    if not sep:
-        return None
-    try:
-        return dt.time.fromisoformat(clock)
-    except ValueError:
-        return None
-
-
 def slot_of(at: dt.time) -> str:
     if at < _NOON:
         return "morning"
@@ -94,7 +83,7 @@ def slot_for(key: str, slots: Sequence[str] = SLOTS, day: dt.date | None = None,
     still spreading attempts over the day: each slot's weight doubles per
     point of preference.
     """
-    at = occurrence_time(key)
+    at = ActionKey.parse(key).time  # the step's own time, as planned into the key's occurrence
     if at is not None:
         return slot_of(at)
     if day is None or zone is None:

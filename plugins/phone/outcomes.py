@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from dunning import calendar, operations
+from dunning import ActionKey, calendar, operations
 from dunning.models import Contact
 from dunning.plugins.phone import calls, numbers
 from dunning.plugins.phone.calls import CallTask, PhoneSettings
@@ -76,7 +76,7 @@ def record_call(rt: Any, case_id: int, outcome: str, *, now: dt.datetime, settin
         else:
             who = collector or calls.collector_for(case.id, settings.collectors)
             call = store.add_logged_call(CallTask(
-                key=f"{case.id}:call-log:phone:{uuid.uuid4().hex[:12]}", case_id=case.id, debtor_id=case.debtor_id,
+                key=str(ActionKey(case.id, "call-log", "phone", uuid.uuid4().hex[:12])), case_id=case.id, debtor_id=case.debtor_id,
                 due_on=today, number=dialled or "", slot=numbers.slot_of(now.astimezone(rt.config.zone).time()),
                 contact_id=contact.id if contact else None, number_kind=contact.kind.value if contact else None,
                 contact_name=contact.name if contact else None, contact_role=contact.role.value if contact else None,

@@ -27,7 +27,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from dunning import money
+from dunning import ActionKey, money
 from dunning.channels import usable_contacts
 from dunning.compliance import slots
 from dunning.compliance.zones import debtor_zones
@@ -100,7 +100,7 @@ def _promise_rows(rt: Any, store: CallStore, day: dt.date, now: dt.datetime, set
             continue
         if rt.store.holds(case.id, active_on=day):
             continue  # any hold: a represented debtor is not called about a promise
-        key = f"{case.id}:promise-check:phone:{promise.id}"
+        key = str(ActionKey(case.id, "promise-check", "phone", str(promise.id)))
         open_today = store.open_for_case(case.id, day)
         task = calls.first_task(open_today)
         stand_in = task or CallTask(key=key, case_id=case.id, debtor_id=case.debtor_id, due_on=day, number="",

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dunning.compliance import caps, limitation, windows
+from dunning.compliance import caps, windows
 from dunning.compliance.caps import Attempt
 from dunning.compliance.profiles import CN, DEFAULT, US_REGF, ComplianceError, Window, parse_compliance
 from dunning.compliance.risk import Risk, risk_class
@@ -145,16 +145,6 @@ def test_risk_classes_follow_days_past_due_promises_contact_and_signals() -> Non
     assert risk_class(case(20, signals=("business_closed",), last_contact_on=today), today) is Risk.BAD_DEBT
     assert risk_class(case(200, last_contact_on=today), today) is Risk.BAD_DEBT
     assert risk_class(case(400, last_contact_on=today - dt.timedelta(days=300)), today) is Risk.DORMANT
-
-
-def test_the_limitation_period_restarts_with_a_payment_or_an_acknowledgement() -> None:
-    due = dt.date(2023, 1, 10)
-    assert limitation.limitation_ends(due, 3) == dt.date(2026, 1, 10)
-    assert not limitation.is_time_barred(dt.date(2026, 1, 9), due, 3)
-    assert limitation.is_time_barred(dt.date(2026, 1, 10), due, 3)
-    assert not limitation.is_time_barred(dt.date(2026, 6, 1), due, 3, last_payment=dt.date(2024, 2, 1))
-    assert not limitation.is_time_barred(dt.date(2026, 6, 1), due, 3, last_acknowledgement=dt.date(2025, 1, 1))
-    assert limitation.limitation_ends(dt.date(2024, 2, 29), 3) == dt.date(2027, 2, 28)
 
 
 def test_preferred_slots_favour_mornings_mondays_and_the_start_of_the_month() -> None:

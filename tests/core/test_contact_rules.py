@@ -482,6 +482,25 @@ def test_a_time_barred_debt_gets_no_threat_unless_the_legal_channel_decides(dunn
     assert (summary.sent, summary.blocked_by_rule) == outcome
 
 
+@pytest.mark.parametrize("restart, outcome", [
+    ("payment", (0, {"time_barred": 1})),  # 2025-04-01: after the debt became time-barred (2025-03-01)
+    ("acknowledgement", (0, {"time_barred": 1})),
+    ("payment in time", (1, {})),  # 2024-06-01: the period runs again, to 2027-06-01
+])
+def test_a_payment_or_acknowledgement_after_the_debt_became_time_barred_does_not_revive_it(
+        dunning_runtime, case_factory, restart, outcome) -> None:
+    rt, _ = runtime(dunning_runtime, THREAT, {"working_days_only": []}, channels=("email",))
+    case = case_factory(rt, due_on=dt.date(2022, 3, 1), now=dt.datetime(2022, 2, 1, tzinfo=UTC))
+    if restart == "acknowledgement":
+        operations.acknowledge(rt, case.id, dt.date(2025, 4, 1), now=dt.datetime(2025, 4, 2, tzinfo=UTC))
+    else:
+        on = dt.datetime(2024, 6, 1, 12, tzinfo=UTC) if restart == "payment in time" else dt.datetime(2025, 4, 1, 12, tzinfo=UTC)
+        operations.pay(rt, case.id, "100.00", at=on, now=on)
+    day = dt.date(2022, 3, 1) + dt.timedelta(days=1200)
+    summary = dispatch.run(rt, dt.datetime.combine(day, dt.time(10), UTC))
+    assert (summary.sent, summary.blocked_by_rule) == outcome
+
+
 def test_run_json_and_events_show_the_rule_behind_each_block(project, register_plugin) -> None:
     register_plugin(ChannelsPlugin("email", "phone"))
     project.write_config(enabled=["email", "phone"])

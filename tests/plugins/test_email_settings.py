@@ -219,7 +219,7 @@ def test_amounts_and_dates_for_the_reader():
     assert wording.amount(123450, "EUR", "en_GB") == "EUR 1,234.50"
     assert wording.amount(123450, "CNY", "zh_CN") == "人民币 1,234.50 元"
     assert wording.amount(123450, "USD", "zh_CN") == "1,234.50 美元"
-    assert wording.amount(123450, "BRL", "zh_CN") == "BRL 1,234.50"
+    assert wording.amount(123450, "BRL", "zh_CN") == "1,234.50 巴西雷亚尔"  # every currency by its CLDR name
     assert wording.amount(5000, "JPY", "zh_CN") == "5,000 日元"
     assert wording.date(dt.date(2026, 3, 1), "en") == "1 March 2026"
     assert wording.date(dt.date(2026, 3, 1), "zh_CN") == "2026年3月1日"

@@ -1,63 +1,15 @@
-"""The legal plugin's pure parts: the limitation period, milestone order, settings."""
+"""The legal plugin's pure parts: milestone order, settings (its limitation rule is the core's: tests/core/test_limitation.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import tomllib
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from dunning.plugins.legal.limitation import add_years, is_time_barred, limitation
 from dunning.plugins.legal.milestones import check_milestone
 from dunning.plugins.legal.settings import parse_settings
-
-D = dt.date
-
-
-# --- limitation ------------------------------------------------------------------------
-
-
-def test_three_years_from_the_due_date_by_default() -> None:
-    period = limitation(D(2023, 3, 1), 3, today=D(2026, 1, 1))
-    assert (period.starts_on, period.barred_on, period.restarted_by) == (D(2023, 3, 1), D(2026, 3, 1), None)
-    assert not is_time_barred(D(2026, 2, 28), D(2023, 3, 1), 3)
-    assert is_time_barred(D(2026, 3, 1), D(2023, 3, 1), 3)
-
-
-def test_the_29th_of_february_ends_on_the_28th() -> None:
-    assert add_years(D(2024, 2, 29), 3) == D(2027, 2, 28)
-    assert add_years(D(2024, 2, 29), 4) == D(2028, 2, 29)
-
-
-def test_a_payment_or_a_written_acknowledgement_restarts_the_period() -> None:
-    paid = limitation(D(2023, 3, 1), 3, today=D(2026, 6, 1), payments=[D(2024, 5, 10)])
-    assert (paid.starts_on, paid.barred_on, paid.restarted_by) == (D(2024, 5, 10), D(2027, 5, 10), "payment")
-    both = limitation(D(2023, 3, 1), 3, today=D(2026, 6, 1), payments=[D(2024, 5, 10)],
-                      acknowledgements=[D(2025, 1, 20)])
-    assert (both.barred_on, both.restarted_by) == (D(2028, 1, 20), "acknowledgement")
-    # Restarts chain: each one while the period still runs.
-    chained = limitation(D(2020, 1, 1), 3, today=D(2026, 1, 1), payments=[D(2022, 6, 1), D(2025, 5, 1)])
-    assert chained.barred_on == D(2028, 5, 1)
-
-
-def test_once_time_barred_a_later_payment_does_not_revive_the_debt() -> None:
-    period = limitation(D(2020, 1, 1), 3, today=D(2026, 1, 1), payments=[D(2024, 6, 1)])
-    assert period.barred_on == D(2023, 1, 1) and period.is_barred(D(2026, 1, 1))
-
-
-def test_a_jurisdiction_may_count_only_some_restarts() -> None:
-    period = limitation(D(2023, 3, 1), 3, today=D(2026, 6, 1), payments=[D(2024, 5, 10)],
-                        acknowledgements=[D(2025, 1, 20)], restarted_by=["acknowledgement"])
-    assert period.barred_on == D(2028, 1, 20)
-    assert is_time_barred(D(2026, 6, 1), D(2023, 3, 1), 3, payments=[D(2024, 5, 10)], restarted_by=[])
-
-
-def test_restarts_after_today_and_cases_with_nothing_unpaid() -> None:
-    assert limitation(D(2023, 3, 1), 3, today=D(2026, 1, 1), payments=[D(2026, 2, 1)]).barred_on == D(2026, 3, 1)
-    assert not is_time_barred(D(2040, 1, 1), None, 3)
-
 
 # --- milestones -------------------------------------------------------------------------
 

@@ -172,6 +172,9 @@ def test_the_reference_block_lists_invoices_only_when_the_debt_may_be_shown():
     long_key = "12:reconciliation-statement:letter:2026-03-02"
     wrapped = dict(compose.info_block(ENGLISH, dt.date(2026, 3, 2), long_key, debtor, items, False))
     assert wrapped["Our reference"] == "12:reconciliation-statement:letter:\n2026-03-02"
+    # A timed occurrence too: broken before its date, not inside its time (it used to read "...T09:\n30").
+    timed = dict(compose.info_block(ENGLISH, dt.date(2026, 3, 2), long_key + "T09:30", debtor, items, False))
+    assert timed["Our reference"] == "12:reconciliation-statement:letter:\n2026-03-02T09:30"
 
 
 def test_batch_names_are_safe_file_names():

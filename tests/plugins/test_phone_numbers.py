@@ -28,7 +28,7 @@ def shares(contacts: list[Contact], keys: list[str], mix=numbers.MIX) -> dict[st
 KEYS = [f"{case}:daily-calls:phone:2026-03-{day:02d}T09:30" for case in range(1, 201) for day in range(1, 21)]
 
 
-def test_the_mix_over_many_keys_follows_the_seeds_proportions():
+def test_the_mix_over_many_keys_follows_collection_practice_proportions():
     got = shares(phones("mobile", "work", "home"), KEYS)
     assert got["mobile"] == pytest.approx(75 / 95, abs=0.02)
     assert got["work"] == pytest.approx(12 / 95, abs=0.015)
@@ -68,7 +68,7 @@ def test_a_steps_at_time_decides_the_slot():
     assert numbers.slot_for("7:daily-calls:phone:2026-03-09T09:30") == "morning"
     assert numbers.slot_for("7:daily-calls:phone:2026-03-09T14:30") == "afternoon"
     assert numbers.slot_for("7:daily-calls:phone:2026-03-09T19:00") == "evening"
-    assert numbers.occurrence_time("7:overdue-notice:phone:2026-03-09") is None
+    assert numbers.slot_for("7:overdue-notice:phone:2026-03-09T09:30", ("evening",)) == "morning"  # the time wins
 
 
 def test_untimed_steps_are_spread_over_the_slots_allowed():
