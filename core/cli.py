@@ -17,6 +17,7 @@ import click
 import structlog
 
 from dunning import calendar, checkpoints, creditor_reference, dispatch, evidence, log, money, notices_cli, operations, privacy
+from dunning import scaffold
 from dunning.approvals import approval_json, approval_rows
 from dunning.compliance.risk import risk_class
 from dunning.config import DEFAULT_EVIDENCE_KEY, Config, ConfigError, load_config, resolve_config_path
@@ -848,11 +849,17 @@ def policy_check(state: State, file: Path) -> None:
 # --- plugins -----------------------------------------------------------------------------
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @json_option
-@pass_state
-def plugins(state: State, as_json: bool) -> None:
-    """List plugins with their version, channels and the hooks they implement."""
+@click.pass_context
+def plugins(ctx: click.Context, as_json: bool) -> None:
+    """List plugins with their version, channels and the hooks they implement.
+
+    `dunning plugins new NAME` writes a new plugin package to start from.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    state: State = ctx.obj
     state.defaults_will_do = True
     info = load_plugins(state.config).info
     if as_json:
@@ -860,6 +867,9 @@ def plugins(state: State, as_json: bool) -> None:
         return
     _table([[i.name, i.version or "", i.source, "yes" if i.enabled else "no", ", ".join(i.channels), ", ".join(i.hooks)] for i in info],
            ["name", "version", "source", "active", "channels", "hooks"])
+
+
+plugins.add_command(scaffold.new)
 
 
 # --- rehearsal --------------------------------------------------------------------------
