@@ -17,6 +17,7 @@ import click
 import structlog
 
 from dunning import calendar, checkpoints, creditor_reference, dispatch, evidence, log, money, notices_cli, operations, privacy
+from dunning import scaffold
 from dunning.approvals import approval_json, approval_rows
 from dunning.compliance.risk import risk_class
 from dunning.config import DEFAULT_EVIDENCE_KEY, Config, ConfigError, load_config, resolve_config_path
@@ -891,11 +892,17 @@ def policy_check(state: State, file: Path) -> None:
 # --- plugins -----------------------------------------------------------------------------
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @json_option
-@pass_state
-def plugins(state: State, as_json: bool) -> None:
-    """List plugins with their version, channels and the hooks they implement."""
+@click.pass_context
+def plugins(ctx: click.Context, as_json: bool) -> None:
+    """List plugins with their version, channels and the hooks they implement.
+
+    `dunning plugins new NAME` writes a new plugin package to start from.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    state: State = ctx.obj
     state.defaults_will_do = True
     loaded = load_plugins(state.config)
     info = loaded.info
@@ -920,6 +927,9 @@ def _mirror_lag(state: State, mirrors: Sequence[str]) -> dict[str, int]:
     finally:
         store.close()
     return {name: head - cursors.get(name, 0) for name in mirrors}
+
+
+plugins.add_command(scaffold.new)
 
 
 # --- rehearsal --------------------------------------------------------------------------

@@ -85,6 +85,10 @@ def test_dunning_starts_from_the_wheel_in_a_fresh_environment(wheel: Path, tmp_p
     plugins = {p["name"] for p in json.loads(run("plugins", "--json").stdout)}
     assert {"dunning.compliance", "email", "letter", "phone", "visit", "agency", "legal"} <= plugins
     assert "formal-demand" in run("policy", "show", "trade-receivables").stdout
+    # The plugin package it writes comes from templates shipped in the wheel.
+    run("plugins", "new", "whatsapp")
+    assert "[project.entry-points.dunning]" in (tmp_path / "dunning-whatsapp" / "pyproject.toml").read_text()
+    assert (tmp_path / "dunning-whatsapp" / "dunning_whatsapp" / "templates" / "overdue-notice.txt").is_file()
     where = subprocess.run(
         [str(python), "-c", "import dunning, dunning.compliance, dunning.plugins.email; print(dunning.__file__)"],
         capture_output=True, text=True, cwd=tmp_path, env=clean_env,

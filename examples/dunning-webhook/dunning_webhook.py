@@ -28,9 +28,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dunning import Delivery, DeliveryContext, hookimpl
-from dunning.models import Action, Case
-from dunning.money import format_minor
+from dunning import Action, Case, Delivery, DeliveryContext, format_minor, hookimpl
 
 __version__ = "0.1.0"
 

@@ -23,9 +23,7 @@ from click.testing import CliRunner
 
 import dunning
 import dunning_webhook
-from dunning import Delivery, DeliveryContext
-from dunning.channels import DeliveryStatus
-from dunning.models import Action, Case, Debtor
+from dunning import Action, Case, Debtor, Delivery, DeliveryContext, DeliveryStatus
 from dunning_webhook import WebhookChannel, verify_signature
 
 SECRET = "s3cret"
@@ -314,6 +312,53 @@ def test_bad_settings_fail_naming_the_key(settings: dict, message: str) -> None:
 
 def test_good_settings_pass_the_check(hook: Hook) -> None:
     WebhookChannel().check_settings({"url": hook.url, "secret": SECRET, "timeout_seconds": 2.5})
+
+
+# --- on the objects a run builds, with the dunning.testing fixtures ----------
+
+POLICY = """\
+name = "crm-feed"
+
+[[steps]]
+name = "crm-sync"
+dpd = 1
+channels = ["webhook"]
+template = "overdue-notice"
+"""
+
+
+@pytest.fixture
+def webhook_runtime(dunning_runtime, hook: Hook, monkeypatch: pytest.MonkeyPatch):
+    # The module is handed over here; the installed entry point would register it a second time.
+    monkeypatch.setenv("DUNNING_LOAD_PLUGINS", "")
+    return dunning_runtime(plugins=[dunning_webhook], enabled=["webhook"], policy=POLICY,
+                           channel_settings={"webhook": {"url": hook.url, "secret": SECRET}})
+
+
+def test_send_on_the_context_a_run_would_build(webhook_runtime, dunning_case, dunning_contexts, hook: Hook) -> None:
+    case = dunning_case(webhook_runtime, amount="1234.50", name="Müller GmbH")
+    made = dunning_contexts(webhook_runtime, case, channel="webhook", step="crm-sync")
+
+    delivery = WebhookChannel().send(made.action, made.case, made.delivery)
+
+    assert delivery.status is DeliveryStatus.SENT
+    [request] = hook.requests
+    payload = request.json()
+    assert payload["key"] == made.action.key == f"{case.id}:crm-sync:webhook:2026-03-02"
+    assert payload["case"]["balance"] == "1234.50" and payload["case"]["dpd"] == 1
+    assert payload["debtor"]["name"] == "Müller GmbH"
+    assert verify_signature(SECRET, request.body, request.headers["X-Dunning-Signature"])
+
+
+def test_a_run_day_by_day_posts_once(webhook_runtime, dunning_case, dunning_clock, dunning_run, hook: Hook) -> None:
+    dunning_case(webhook_runtime, due_on=dt.date(2026, 3, 1))
+    sent = []
+    for _ in range(3):  # 2, 3 and 4 March: the step is due on the first of them only
+        sent.append(dunning_run(webhook_runtime).sent)
+        dunning_clock.advance(days=1)
+    assert sent == [1, 0, 0]
+    [request] = hook.requests
+    assert request.json()["sent_at"] == "2026-03-02T09:00:00+00:00"
 
 
 # --- end to end through the dunning CLI -------------------------------------
