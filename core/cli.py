@@ -908,7 +908,9 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
     info = loaded.info
     lag = _mirror_lag(state, loaded.calls.implementers("record_event"))
     if as_json:
-        _print_json([attrs.asdict(i) | ({"mirror_lag": lag[i.name]} if i.name in lag else {}) for i in info])
+        # ``problem`` only for a plugin left out, ``mirror_lag`` only for a mirror.
+        _print_json([attrs.asdict(i, filter=lambda field, value: field.name != "problem" or value is not None)
+                     | ({"mirror_lag": lag[i.name]} if i.name in lag else {}) for i in info])
         return
     _table([[i.name, i.version or "", i.source, "yes" if i.enabled else "no", ", ".join(i.channels), ", ".join(i.hooks)]
             for i in info], ["name", "version", "source", "active", "channels", "hooks"])
