@@ -268,6 +268,8 @@ def run(state: State, now_text: str | None, dry_run: bool, as_json: bool) -> Non
     """
     rt = state.runtime()
     now = state.now(now_text)
+    if rt.config.evidence_key_named and not dry_run:
+        checkpoints.load_key(rt.config.evidence_key)  # a key the config names must be there before anything is sent
     missing = missing_templates(rt.policy, rt.plugins, rt.config)
     if missing:
         # Every such action would fail at delivery, day after day: say so before anything is planned.

@@ -164,6 +164,7 @@ def test_a_key_file_the_config_names_must_exist(project: Project):
     project.write_config(extra='[evidence]\nkey_file = "keys/missing.key"\n')
     project("import", str(write_csv(project.folder / "in.csv", [row("C1")])), now="2026-02-20T08:00:00Z")
     assert "missing.key: no evidence key" in project("run", now="2026-03-10T09:00:00Z", expect=1).output
+    assert json.loads(project("events", "--json").stdout)[-1]["kind"] == "obligation_added"  # nothing was planned
 
 
 class Mirror:
