@@ -12,7 +12,7 @@ stage change off again and again.
 
 The engine keeps what it announced: delivery records the deadline a message
 stated (its ``sent`` event, and the store's ``announced_deadlines``), and a
-stage change waits until the day after it (``dispatch._Delivery.escalate``,
+stage change waits until the day after it (``dispatch.stages.escalate``,
 rule ``deadline``).
 """
 

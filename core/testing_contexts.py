@@ -16,13 +16,11 @@ from typing import Any
 import attrs
 import structlog
 
-from dunning import deadlines
 from dunning.action_key import ActionKey
 from dunning.channels import DeliveryContext, RuleContext
-from dunning.compliance.media import applies_to, medium_of
-from dunning.models import Action, ActionKind, ActionStatus, Case, HoldReason, Stage
+from dunning.dispatch import outreach
+from dunning.models import Action, ActionKind, ActionStatus, Case
 from dunning.runtime import Runtime
-from dunning.templates import audience_context, case_context
 
 # The run id the contexts carry: one per test process is enough for print batches and the like.
 TEST_RUN_ID = "dunning-testing"
@@ -72,35 +70,22 @@ def contexts_for(rt: Runtime, case: Case, now: dt.datetime, *, channel: str | No
 
 def delivery_context(rt: Runtime, action: Action, case: Case, now: dt.datetime,
                      run_id: str = TEST_RUN_ID) -> DeliveryContext:
-    """The ``DeliveryContext`` a run hands the action's channel at ``now``."""
+    """The ``DeliveryContext`` a run hands the action's channel at ``now``.
+
+    Built with the run's own steps (``dunning.dispatch.outreach``): the
+    opt-outs that cover the channel, the audience and the contacts it may
+    use, then the context itself. ``ctx.record_event`` records only in a
+    run; here it raises.
+    """
     channel = rt.channel(action.channel or "")
     if channel is None:
         raise LookupError(f"channel '{action.channel}' is not enabled in this runtime")
     debtor = rt.store.debtor(case.debtor_id)
     assert debtor is not None
-    today = rt.today(now)
-    medium = medium_of(channel.name, rt.plugins.media)
-    opted_out = frozenset(contact for name, contact in rt.store.opt_outs(debtor.id)
-                          if contact and applies_to(name, channel.name, medium))
-    represented = any(h.reason == HoldReason.ATTORNEY for h in rt.store.holds(case.id, active_on=today))
-    audience = "attorney" if represented else str(action.options.get("audience", "debtor"))
-    disclosure = str(action.options.get("disclosure", "none"))
-    obligations = rt.store.obligations(case.id)
-    dpd = rt.dpd(case, now)
-    announced = rt.store.announced_deadline(case.id)
-    given = None if announced is None else deadlines.Deadline(
-        on=announced[0], stage=Stage(announced[1]) if announced[1] in set(Stage) else None)
-    context = audience_context(
-        case_context(case, debtor, obligations, dpd, today,
-                     {"step": action.step, "options": action.options, "sender": rt.config.notify,
-                      "deadline": deadlines.deadline_for(rt.policy, case, today, given).as_context()},
-                     debt_kind=rt.policy.debt_kind),
-        audience, disclosure)
-    return DeliveryContext(
-        now=now, key=action.key, debtor=debtor, contacts=rt.store.contacts(debtor.id), obligations=obligations,
-        dpd=dpd, settings=rt.config.settings_for(channel.name), config=rt.config, db=rt.store.db,
-        log=structlog.get_logger("dunning.testing").bind(case_id=case.id, channel=channel.name),
-        template_context=context,
-        render=lambda template, suffix, ctx_: rt.render(channel, template, suffix, ctx_),
-        audience=audience, run_id=run_id, opted_out=opted_out, store=rt.store,
-    )
+    opted_out = frozenset(contact for _, contact in outreach.applicable_opt_outs(rt, debtor.id, channel.name)
+                          if contact)
+    reach = outreach.choose_reach(rt, action, case, debtor, rt.config.profile_for(debtor).profile, opted_out,
+                                  rt.today(now))
+    return outreach.delivery_context(
+        rt, action, case, now, channel=channel, debtor=debtor, reach=reach, run_id=run_id,
+        log=structlog.get_logger("dunning.testing").bind(case_id=case.id, channel=channel.name))

@@ -14,7 +14,7 @@ import pytest
 
 from dunning import Delivery, dispatch, hookimpl, operations
 from dunning.compliance.profiles import parse_compliance
-from dunning.models import ActionStatus, Contact, ContactKind, Debtor, DebtorKind, HoldReason
+from dunning.models import ActionKind, ActionStatus, Contact, ContactKind, Debtor, DebtorKind, HoldReason
 from dunning.runtime import Runtime
 from dunning.store import ImportedObligation
 from tests.conftest import ChannelsPlugin
@@ -134,7 +134,7 @@ def test_cn_blocks_the_fourth_connected_call_of_the_day(dunning_runtime, case_fa
         rt.store.update_attempt(key, connected=True, outcome="right_party")
     # A fourth call today (an extra action on the same day) is refused; tomorrow's is not.
     with rt.store.transaction():
-        rt.store.add_action(key=f"{case.id}:extra:phone:1", case_id=case.id, kind=dispatch.ActionKind.OUTREACH,
+        rt.store.add_action(key=f"{case.id}:extra:phone:1", case_id=case.id, kind=ActionKind.OUTREACH,
                             step="call", channel="phone", template="reminder-call", planned_for=dt.date(2026, 3, 2),
                             not_before=dt.datetime(2026, 3, 2, 3, tzinfo=UTC), now=dt.datetime(2026, 3, 2, 3, tzinfo=UTC))
     assert dispatch.run(rt, dt.datetime(2026, 3, 2, 11, tzinfo=shanghai)).blocked_by_rule == {"cn_connected_calls": 1}
@@ -171,7 +171,7 @@ def test_two_dispatchers_racing_cannot_both_pass_the_last_allowed_call(dunning_r
     moment = dt.datetime(2026, 3, 2, 10, 5, tzinfo=LONDON)
     dispatch.plan(rt, moment, dispatch.RunSummary())
     with rt.store.transaction():
-        rt.store.add_action(key=f"{case.id}:extra:phone:1", case_id=case.id, kind=dispatch.ActionKind.OUTREACH,
+        rt.store.add_action(key=f"{case.id}:extra:phone:1", case_id=case.id, kind=ActionKind.OUTREACH,
                             step="call", channel="phone", template="reminder-call", planned_for=moment.date(),
                             not_before=moment, now=moment)
     # Two dispatchers on the same file, each with its own connection and one claimed call,

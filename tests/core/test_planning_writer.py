@@ -71,7 +71,7 @@ def _cursors(rt: Runtime) -> list[tuple[Any, ...]]:
 @pytest.fixture
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """PLAN_BATCH made small; returns a list that grows by one for each writer thread started."""
-    monkeypatch.setattr(dispatch, "PLAN_BATCH", BATCH)
+    monkeypatch.setattr(dispatch.planning, "PLAN_BATCH", BATCH)  # where planning reads it
     started: list[int] = []
     real_init = store_module._PlanWriterThread.__init__
 

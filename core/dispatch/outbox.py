@@ -1,0 +1,69 @@
+"""Working through the outbox: claim what is ready, batch by batch, take each action to its outcome.
+
+Delivery claims actions, re-checks each against the case as it is now
+(``delivery``), sends, and records the outcome with its evidence event in one
+transaction. When the outbox has nothing more ready, every channel gets its
+end-of-run call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import structlog
+
+from dunning import calendar
+from dunning.channels import RunContext
+from dunning.dispatch.claims import claimer_id, reclaim_abandoned
+from dunning.dispatch.delivery import _Delivery
+from dunning.dispatch.summary import ProgressCallback, RunSummary
+from dunning.plugin_events import namespaced
+from dunning.runtime import Runtime
+
+log = structlog.get_logger("dunning.dispatch")
+
+CLAIM_BATCH = 200
+
+
+def deliver_ready(rt: Runtime, now: dt.datetime, summary: RunSummary, progress: ProgressCallback | None = None) -> None:
+    reclaim_abandoned(rt, now)
+    claimer = claimer_id()
+    try:
+        while True:
+            batch = rt.store.claim(now, calendar.utc_now(), claimer, CLAIM_BATCH)
+            if not batch:
+                return
+            for action in batch:
+                with structlog.contextvars.bound_contextvars(case_id=action.case_id, channel=action.channel,
+                                                             action_id=action.id):
+                    _Delivery(rt, action, claimer, now, summary).go()
+            if progress:
+                progress("deliver", len(batch))
+    finally:
+        finish_channels(rt, now, claimer)
+
+
+def finish_channels(rt: Runtime, now: dt.datetime, run_id: str) -> None:
+    """Give every enabled channel with a ``finish_run`` its end-of-run call."""
+    for name in sorted(rt.plugins.enabled):
+        channel = rt.channel(name)
+        finish = getattr(channel, "finish_run", None)
+        if finish is None:
+            continue
+        ctx = RunContext(now=now, run_id=run_id, settings=rt.config.settings_for(name), config=rt.config,
+                         db=rt.store.db, log=log.bind(channel=name), store=rt.store,
+                         record=_run_recorder(rt, name, now))
+        try:
+            finish(ctx)
+        except Exception as exc:  # one channel's batch must not stop another's
+            log.warning("finish_run raised", channel=name, error=repr(exc))
+
+
+def _run_recorder(rt: Runtime, channel: str, now: dt.datetime) -> Callable[[str, Mapping[str, Any]], None]:
+    def record(kind: str, data: Mapping[str, Any]) -> None:
+        with rt.store.transaction():
+            rt.store.append_events([rt.event(namespaced(channel, kind), None, now, channel=channel, data=dict(data))])
+
+    return record

@@ -1,0 +1,28 @@
+"""One run: lift expired holds, settle promises, plan what is due, deliver what is ready."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dunning.dispatch.housekeeping import lift_expired_holds, settle_promises
+from dunning.dispatch.outbox import deliver_ready
+from dunning.dispatch.planning import dry_plan, plan
+from dunning.dispatch.summary import ProgressCallback, RunSummary
+from dunning.runtime import Runtime
+
+
+def run(rt: Runtime, now: dt.datetime, *, dry_run: bool = False, progress: ProgressCallback | None = None,
+        deliver: bool = True) -> RunSummary:
+    """Do everything that is due at ``now``. Safe to repeat; safe to rerun after a crash."""
+    summary = RunSummary()
+    if dry_run:
+        dry_plan(rt, now, summary)
+        return summary
+    # Mirrors that missed events (they raised, or the process stopped) catch up first, in order.
+    rt.mirrors.catch_up()
+    lift_expired_holds(rt, now, summary)
+    settle_promises(rt, now, summary)
+    plan(rt, now, summary, progress)
+    if deliver:
+        deliver_ready(rt, now, summary, progress)
+    return summary
