@@ -33,7 +33,7 @@ def notice(d: _Delivery) -> None:
 
 
 def lock_account(d: _Delivery) -> None:
-    """Lock the debtor's account, once the rules (``check_action``) allow it."""
+    """Mark the case's account locked, once the rules (``check_action``) allow it."""
     verdict = d.rule_verdict(d.check_hooks())
     if verdict is not None:
         d.apply(verdict)

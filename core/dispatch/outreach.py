@@ -75,8 +75,11 @@ class Cleared:
 
 
 def _gate(d: _Delivery) -> Cleared | None:
-    """Settle the action (skip, block, defer) when the channel, a hold, a promise, the conditions or an
-    opt-out stop it; otherwise say what was found."""
+    """What the gate found, or None when something settled the action before anyone was chosen.
+
+    The channel (missing, or its plugin left out), a hold, a promise to pay,
+    the step's conditions or an opt-out may each skip, block or defer it.
+    """
     action, case = d.action, d.case
     channel = d.rt.channel(action.channel or "")
     broken = d.rt.plugins.broken_owner(action.channel or "")
@@ -132,8 +135,8 @@ def applicable_opt_outs(rt: Runtime, debtor_id: int, channel: str) -> list[tuple
 class Reach:
     """Whom an outreach addresses, and the contacts it may and may not use."""
 
-    audience: str  # "debtor", "attorney", "contacts" (third parties)
-    disclosure: str  # what a third party may be told: "none", "location", ...
+    audience: str  # "debtor", "contacts" (third parties), or "attorney" when the debtor is represented
+    disclosure: str  # what a third party may be told: "none", "location" or "debt"
     contacts: Sequence[Contact]  # every contact the debtor has
     excluded: frozenset[str]  # contacts not to use: opted out, or a third party already asked once
 
