@@ -16,6 +16,8 @@ import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+import click
+
 from dunning.store_view import ReadOnlyStore, StoreView
 
 if TYPE_CHECKING:
@@ -114,6 +116,4 @@ def runtime_of(rt: Any) -> Any:
 
 def plugin_context(now: dt.datetime | None = None) -> PluginContext:
     """The running command's ``PluginContext``, for a plugin's click command (``now``: the command's moment)."""
-    import click
-
     return click.get_current_context().find_root().obj.plugin_context(now)  # type: ignore[no-any-return]

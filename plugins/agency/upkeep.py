@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from dunning import ActionKey, PluginContext, calendar, lifecycle, operations
-from dunning.models import ActionKind, Event, Stage
+from dunning.models import ActionKind, Stage
 from dunning.plugins.agency import records
 from dunning.plugins.agency.placement import ending_as, stale
 from dunning.plugins.agency.records import Placement
