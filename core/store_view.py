@@ -97,10 +97,12 @@ def underlying(view: Any) -> Store:
 
 @contextlib.contextmanager
 def plugin_transaction(view: Any, db: sqlite_utils.Database) -> Iterator[None]:
-    """A write transaction for a plugin: the core store's when there is one (its events commit with it), else one on ``db``.
+    """A write transaction for a plugin's own tables (and the core's writes a context offers).
 
-    Joins a transaction already open, so a plugin may call it inside
-    ``send`` or ``stage_entered`` where the core has one.
+    The core store's when the context has one, so the events it holds
+    commit with it; else one on ``db``. Joins a transaction already open,
+    so a plugin may call it inside ``send`` or ``stage_entered`` where the
+    core has one.
     """
     if view is not None:
         with underlying(view).transaction():

@@ -307,8 +307,8 @@ def apply(rt: PluginContext, checked: CheckedFile, file_name: str, now: dt.datet
                 # The contact caps count every attempt, the agency's included (cn counts agencies'
                 # connected calls): a reported contact counts as a call that reached the debtor.
                 rt.record_attempt(debtor_id=case.debtor_id, case_id=case.id, channel="phone", at=line.at,
-                                        source=f"agency:{agency.id}", key=f"agency:{agency.id}:{line.transaction_id}",
-                                        connected=True, outcome="agency_contact")
+                                  source=f"agency:{agency.id}", key=f"agency:{agency.id}:{line.transaction_id}",
+                                  connected=True, outcome="agency_contact")
             if line.type == "payment" and not case.is_open and placement.is_open:
                 _end(rt, case, placement, now, line.day, "paid", f"collected in full by {agency.id}")
             elif line.type == "closure" and placement.is_open:
@@ -322,7 +322,8 @@ def apply(rt: PluginContext, checked: CheckedFile, file_name: str, now: dt.datet
                     counts["closure"], collected, commission, tuple(recalled))
 
 
-def _end(rt: PluginContext, case: Any, placement: Placement, now: dt.datetime, on: dt.date, kind: str, reason: str) -> None:
+def _end(rt: PluginContext, case: Any, placement: Placement, now: dt.datetime, on: dt.date, kind: str,
+         reason: str) -> None:
     """End a placement the agency itself ended (on the day its line gives): it knows, so no recall file lists it."""
     records.end_placement(rt.db, placement.id, ended_at=calendar.to_text(now), ended_on=on,
                           kind=kind, reason=reason, balance=case.balance, listed=False)

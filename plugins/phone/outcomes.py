@@ -110,9 +110,9 @@ def _count_attempt(rt: Any, call: CallTask, outcome: str, now: dt.datetime, cont
     reached = calls.connected(outcome, call.audience)
     if planned:
         rt.update_attempt(call.key, contact=contact.value if contact else None, connected=reached,
-                                outcome=outcome)
+                          outcome=outcome)
         return
     rt.record_attempt(debtor_id=call.debtor_id, case_id=call.case_id, channel="phone", at=now, source="phone",
-                            key=call.key, contact=contact.value if contact else None,
-                            role="debtor" if contact is None or contact.role.value == "debtor" else "contacts",
-                            connected=reached, outcome=outcome)
+                      key=call.key, contact=contact.value if contact else None,
+                      role="debtor" if contact is None or contact.role.value == "debtor" else "contacts",
+                      connected=reached, outcome=outcome)

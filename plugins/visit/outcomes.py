@@ -96,7 +96,7 @@ def log_visit(rt: PluginContext, case_id: int, outcome: str, *, now: dt.datetime
             adhoc = True
         task_ids = tuple(t.id for t in due) if due else (first.id,)
         rt.append_event("visit_logged", case, now, channel="visit",
-                                         step=None if adhoc else first.step, action_id=first.action_id, data={
+                        step=None if adhoc else first.step, action_id=first.action_id, data={
             "outcome": outcome, "area": first.area, "note": note, "collector": collector or first.collector,
             "closed": closed, "task_id": first.id, "task_ids": list(task_ids), "adhoc": adhoc,
             "address": one_line(first.address)})
@@ -107,7 +107,7 @@ def log_visit(rt: PluginContext, case_id: int, outcome: str, *, now: dt.datetime
                 rt.update_attempt(task.key, connected=connected, outcome=outcome)
         if adhoc:
             rt.record_attempt(debtor_id=case.debtor_id, case_id=case.id, channel="visit", at=now,
-                                    source="visit", contact=first.address, connected=connected, outcome=outcome)
+                              source="visit", contact=first.address, connected=connected, outcome=outcome)
         if outcome == "moved":
             # Letters and visits to the old address would be wasted.
             for contact in rt.store.contacts(case.debtor_id):
