@@ -9,9 +9,12 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
-from dunning.models import Action, Case, Contact, Debtor, Obligation
+from dunning.models import Action, ActionKind, Case, Contact, Debtor, Event, Obligation
+from dunning.store_view import StoreView, plugin_transaction, read_only, underlying
 
 if TYPE_CHECKING:
+    import contextlib
+
     import sqlite_utils
     import structlog
 
@@ -129,10 +132,14 @@ class DeliveryContext:
     run_id: str = ""
     # Contact values the debtor asked not to be reached at through this channel.
     opted_out: frozenset[str] = frozenset()
-    # The open store, for reading what the context does not carry (payments,
-    # promises, earlier events). A channel's own tables are its own to write.
-    store: Any = None
+    # The open store, read-only, for what the context does not carry (payments,
+    # promises, earlier events). A channel writes its own tables through ``db``.
+    store: StoreView | None = attrs.field(default=None, converter=read_only)
     _record: Callable[[str, Mapping[str, Any]], None] | None = None
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """A write transaction for the channel's own tables in ``db``; joins the core's when one is open."""
+        return plugin_transaction(self.store, self.db)
 
     def record_event(self, kind: str, data: Mapping[str, Any] | None = None, **fields: Any) -> None:
         """Add ``<channel>:<kind>`` (``whatsapp:delivered``) to the case's evidence.
@@ -188,9 +195,32 @@ class RunContext:
     config: Config
     db: sqlite_utils.Database
     log: structlog.typing.FilteringBoundLogger
-    # The open store, for reading (what the run sent, the cases it touched).
-    store: Any = None
+    # The open store, read-only (what the run sent, the cases it touched).
+    store: StoreView | None = attrs.field(default=None, converter=read_only)
     _record: Callable[[str, Mapping[str, Any]], None] | None = None
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """A write transaction for the channel's own tables in ``db`` (and the operations below)."""
+        return plugin_transaction(self.store, self.db)
+
+    def queue_action(self, case: Case, *, key: str, kind: ActionKind, step: str, planned_for: dt.date,
+                     options: Mapping[str, Any], event: str, data: Mapping[str, Any],
+                     channel: str | None = None) -> bool:
+        """Put an action in the outbox for the next run to carry out, once per ``key``; False if it was there.
+
+        The case is woken for ``planned_for`` and ``event`` (with ``data``)
+        goes into its evidence (under ``channel``), in one transaction with
+        the action.
+        """
+        store = underlying(self.store)
+        with store.transaction():
+            added = store.add_action(key=key, case_id=case.id, kind=kind, step=step, planned_for=planned_for,
+                                     not_before=self.now, now=self.now, options=options)
+            if added:
+                store.wake(case.id, planned_for)
+                store.append_events([Event(kind=event, at=self.now, case_id=case.id, stage=case.stage.value,
+                                           channel=channel, data=dict(data))])
+        return added
 
     def record_event(self, kind: str, data: Mapping[str, Any] | None = None, **fields: Any) -> None:
         """Add ``<channel>:<kind>`` (``letter:batch_written``) to the evidence log, at once, in the same chain."""
@@ -209,9 +239,15 @@ class RuleContext:
 
     now: dt.datetime
     config: Config
-    store: Any
+    store: StoreView = attrs.field(converter=read_only)
     # Each registered channel's medium as it declares it (None: declares none).
     media: Mapping[str, str | None] = attrs.field(factory=dict)
+    # dunning's database, for reading the plugin's own tables.
+    db: sqlite_utils.Database = attrs.field()
+
+    @db.default
+    def _db_of_store(self) -> Any:
+        return underlying(self.store).db if self.store is not None else None
 
 
 @attrs.frozen
@@ -225,8 +261,12 @@ class StageContext:
     db: sqlite_utils.Database
     reason: str
     _record: Callable[[str, Mapping[str, Any]], None]
-    # The open store (read it; write only the plugin's own tables through ``db``).
-    store: Any = None
+    # The open store, read-only (write only the plugin's own tables, through ``db``).
+    store: StoreView | None = attrs.field(default=None, converter=read_only)
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """A write transaction for the plugin's own tables in ``db``; joins the stage change's."""
+        return plugin_transaction(self.store, self.db)
 
     def record_event(self, kind: str, **data: Any) -> None:
         """Add an event to the case's evidence log (committed with the stage change's run)."""

@@ -30,6 +30,7 @@ from dunning.owed import Owed, owed_on
 from dunning.models import SIGNAL_KINDS, Action, ActionStatus, Case, Event, HoldReason, Stage, Status
 from dunning.plugin_manager import LOAD_ENV, load_plugins, plugin_commands
 from dunning.policy import PRESETS, PolicyError, check_channels, load_policy_text, preset_text, read_policy_file
+from dunning.plugin_context import PluginContext
 from dunning.runtime import Runtime, missing_templates
 from dunning.store import NotFound, Store, StoreError, missing_database
 
@@ -101,6 +102,10 @@ class State:
                 raise DunningError(f"plugin {plugin} is left out ({self._runtime.plugins.broken[plugin]}); "
                                    "its commands work again once it is fixed")
         return self._runtime
+
+    def plugin_context(self, now: dt.datetime | None = None) -> PluginContext:
+        """The runtime as a plugin's command may use it (``dunning.PluginContext``)."""
+        return PluginContext(self.runtime(), now)
 
 
 class DunningGroup(click.Group):

@@ -7,8 +7,9 @@ event in one transaction, so a refused operation leaves the store as it was.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Any
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast
 
 import attrs
 
@@ -17,12 +18,24 @@ from dunning.action_key import ActionKey
 from dunning.compliance.media import MEDIA, applies_to, medium_of
 from dunning.dispatch import change_stage, trigger_escalation
 from dunning.models import SIGNAL_KINDS, Action, ActionKind, ActionStatus, Case, HoldReason, Stage, Status
+from dunning.plugin_context import runtime_of
 from dunning.runtime import Runtime
 from dunning.store import Conflict, NotFound
 
 
 class OperationError(ValueError):
     """An operation refused; nothing was written."""
+
+
+_Operation = TypeVar("_Operation", bound=Callable[..., Any])
+
+
+def _for_plugins(operation: _Operation) -> _Operation:
+    """Let the operation take a plugin command's ``PluginContext`` where the core passes its runtime."""
+    @functools.wraps(operation)
+    def run(rt: Any, *args: Any, **kwargs: Any) -> Any:
+        return operation(runtime_of(rt), *args, **kwargs)
+    return cast(_Operation, run)
 
 
 @attrs.frozen
@@ -40,6 +53,7 @@ def _open_case(rt: Runtime, case_id: int) -> Case:
     return case
 
 
+@_for_plugins
 def pay(rt: Runtime, case_id: int, amount_text: str, *, at: dt.datetime, now: dt.datetime,
         reference: str | None = None) -> PaymentOutcome:
     """Apply a payment oldest-first; a zero balance resolves the case as paid and cancels what was planned."""
@@ -90,6 +104,7 @@ def resolve(rt: Runtime, case_id: int, resolution: str, *, now: dt.datetime, rea
         return _resolve(rt, case, status, now, reason=reason)
 
 
+@_for_plugins
 def promise(rt: Runtime, case_id: int, amount_text: str, due_at: dt.datetime, *, now: dt.datetime,
             approved_by: str | None = None, then: Sequence[tuple[str, dt.datetime]] = ()) -> int:
     """Record a promise to pay, or a short plan of instalments (``then`` adds the later ones).
@@ -148,6 +163,7 @@ def promise(rt: Runtime, case_id: int, amount_text: str, due_at: dt.datetime, *,
     return ids[0]
 
 
+@_for_plugins
 def hold(rt: Runtime, case_id: int, reason: str, *, now: dt.datetime, until: dt.date | None = None,
          note: str | None = None) -> int:
     case = _open_case(rt, case_id)
@@ -192,6 +208,7 @@ def release(rt: Runtime, case_id: int, *, now: dt.datetime, by: str, note: str |
     return released
 
 
+@_for_plugins
 def escalate(rt: Runtime, case_id: int, to: str, *, now: dt.datetime, reason: str, by: str) -> Case:
     """Move a case forward by hand, or back from the agency (``--to`` the earlier stage)."""
     case = _open_case(rt, case_id)
@@ -363,6 +380,7 @@ def _confirm_opt_out(rt: Runtime, debtor_id: str, channel: str, contact: str | N
                         dpd=rt.dpd(case, now), required=True, options={"confirms_opt_out": opt_out_id})
 
 
+@_for_plugins
 def signal(rt: Runtime, case_id: int, kind: str, *, now: dt.datetime, source: str = "operator",
            note: str | None = None) -> int:
     """Record an abnormal signal as evidence; bankruptcy also places a bankruptcy hold."""
@@ -384,6 +402,7 @@ def signal(rt: Runtime, case_id: int, kind: str, *, now: dt.datetime, source: st
     return signal_id
 
 
+@_for_plugins
 def mark_contact_bad(rt: Runtime, case_id: int, contact_id: int, reason: str, *, now: dt.datetime,
                      source: str = "operator") -> bool:
     """Stop using a number or address (wrong number, returned mail); False if it already was."""
@@ -400,6 +419,7 @@ def mark_contact_bad(rt: Runtime, case_id: int, contact_id: int, reason: str, *,
     return changed
 
 
+@_for_plugins
 def acknowledge(rt: Runtime, case_id: int, on: dt.date, *, now: dt.datetime, note: str | None = None,
                 source: str = "operator", channel: str | None = None, **facts: Any) -> None:
     """Record the debtor's written acknowledgement of the debt (it restarts the limitation period)."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from dunning import calendar
 from dunning.models import Event
+from dunning.plugin_context import runtime_of
 
 
 def namespaced(namespace: str, kind: str) -> str:
@@ -29,11 +30,12 @@ def record_event(rt: Any, plugin: str, kind: str, data: Mapping[str, Any] | None
                  case_id: int | None = None, now: dt.datetime | None = None, channel: str | None = None) -> Event:
     """Append ``<plugin>:<kind>`` with ``data`` to the evidence log, for plugin commands.
 
-    ``rt`` is the runtime a command gets from ``state.runtime()``. Inside
-    the caller's transaction (``rt.store.transaction()``) when there is one,
-    else in a transaction of its own. Returns the event as stored (with its
-    ``seq`` and ``hash``).
+    ``rt`` is the command's ``PluginContext`` (``dunning.plugin_context()``)
+    or the core's runtime. Inside the caller's transaction
+    (``ctx.transaction()``) when there is one, else in a transaction of its
+    own. Returns the event as stored (with its ``seq`` and ``hash``).
     """
+    rt = runtime_of(rt)
     moment = now or calendar.utc_now()
     case = rt.store.case(case_id) if case_id is not None else None
     event = rt.event(namespaced(plugin, kind), case, moment, channel=channel, data=dict(data or {}))

@@ -45,7 +45,7 @@ def check_action(action: Action, case: Case, ctx: Any) -> Verdict | None:
     """While a case is placed, the agency owns contact: no outreach of ours reaches the debtor."""
     if action.kind is not ActionKind.OUTREACH or case.stage is not Stage.AGENCY:
         return None
-    placement = records.open_placement(ctx.store.db, case.id)
+    placement = records.open_placement(ctx.db, case.id)
     if placement is None:
         return None
     return Verdict.block(RULE, f"placed with agency {placement.agency} since {placement.placed_on}; "

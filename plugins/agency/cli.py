@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from dunning import calendar, money
+from dunning import PluginContext, calendar, money
 from dunning.models import Stage
 from dunning.plugins.agency import files, records, report, returns, upkeep
 from dunning.plugins.agency.choice import why_not
@@ -17,12 +17,11 @@ from dunning.plugins.agency.placement import place
 from dunning.plugins.agency.records import Placement
 from dunning.plugins.agency.settings import AgencySettings, parse_settings
 from dunning.output import print_json, print_table
-from dunning.runtime import Runtime
 
 
-def _open(state: Any) -> tuple[Runtime, AgencySettings]:
-    rt = state.runtime()
-    if "agency" not in rt.plugins.enabled:
+def _open(state: Any) -> tuple[PluginContext, AgencySettings]:
+    rt = state.plugin_context()
+    if "agency" not in rt.enabled:
         raise click.ClickException('the agency channel is not enabled: add "agency" to [channels] enabled in '
                                    "dunning.toml and describe the agencies in [channels.agency]")
     return rt, parse_settings(rt.config.settings_for("agency"))
@@ -34,8 +33,8 @@ def _case_id(text: str) -> int:
     return int(text)
 
 
-def _write_files(rt: Runtime, settings: AgencySettings) -> list[files.WrittenFile]:
-    return files.write_pending(rt.store.db, settings, rt.config.base_dir)
+def _write_files(rt: PluginContext, settings: AgencySettings) -> list[files.WrittenFile]:
+    return files.write_pending(rt.db, settings, rt.config.base_dir)
 
 
 def _echo_files(written: Sequence[files.WrittenFile]) -> None:
@@ -76,7 +75,7 @@ def place_command(state: Any, case_id: str, agency_id: str | None) -> None:
     if not case.is_open or case.stage is not Stage.AGENCY:
         raise click.ClickException(f"case {case.id} is {case.status.value} at {case.stage.value}; only open cases "
                                    "at the agency stage are placed (move it with dunning escalate --to agency)")
-    current = records.open_placement(rt.store.db, case.id)
+    current = records.open_placement(rt.db, case.id)
     if current is not None:
         raise click.ClickException(f"case {case.id} is already placed with {current.agency} (placement {current.id})")
     if agency_id is not None:
@@ -84,17 +83,17 @@ def place_command(state: Any, case_id: str, agency_id: str | None) -> None:
         if chosen is None:
             raise click.ClickException(f"unknown agency {agency_id!r} (configured: "
                                        f"{', '.join(a.id for a in settings.agencies)})")
-        open_now = records.agency_records(rt.store.db, settings.recovery_window).get(agency_id)
+        open_now = records.agency_records(rt.db, settings.recovery_window).get(agency_id)
         reason = why_not(chosen, case.balance, case.currency, open_now.open_placements if open_now else 0)
         if reason is not None:
             raise click.ClickException(f"{agency_id} cannot take case {case.id}: {reason}")
     debtor = rt.store.debtor(case.debtor_id)
     assert debtor is not None
-    with rt.store.transaction():
+    with rt.transaction():
         choice, placement_id = place(
-            rt.store.db, settings, case=case, debtor=debtor, obligations=rt.store.obligations(case.id),
+            rt.db, settings, case=case, debtor=debtor, obligations=rt.store.obligations(case.id),
             contacts=rt.store.contacts(debtor.id), now=now, today=rt.today(now), only=agency_id,
-            record=lambda kind, **data: rt.store.append_events([rt.event(kind, case, now, channel="agency", data=data)]))
+            record=lambda kind, **data: rt.append_event(kind, case, now, channel="agency", data=data))
     if placement_id is None:
         reasons = "; ".join(f"{a}: {r}" for a, r in sorted(choice.refused.items()))
         raise click.ClickException(f"no agency can take case {case.id} ({reasons}); recorded as evidence")
@@ -190,8 +189,8 @@ def report_command(state: Any, as_json: bool) -> None:
     rt, settings = _open(state)
     now = state.now()
     upkeep.reconcile(rt, now)
-    placements = records.placements(rt.store.db)
-    lines = report.build(settings, placements, records.collected(rt.store.db), _direct_payments(rt, placements, now))
+    placements = records.placements(rt.db)
+    lines = report.build(settings, placements, records.collected(rt.db), _direct_payments(rt, placements, now))
     if as_json:
         print_json([line.as_dict() for line in lines])
         return
@@ -207,9 +206,9 @@ def report_command(state: Any, as_json: bool) -> None:
                   "commission", "days to 1st"])
 
 
-def _direct_payments(rt: Runtime, placements: Sequence[Placement], now: dt.datetime) -> dict[int, int]:
+def _direct_payments(rt: PluginContext, placements: Sequence[Placement], now: dt.datetime) -> dict[int, int]:
     """Payments the creditor received while a case was placed, other than the agencies' own."""
-    agency_refs = records.payment_references(rt.store.db)
+    agency_refs = records.payment_references(rt.db)
     direct: dict[int, int] = {}
     for p in placements:
         start = calendar.from_text(p.placed_at)
@@ -229,7 +228,7 @@ def _direct_payments(rt: Runtime, placements: Sequence[Placement], now: dt.datet
 def placements_command(state: Any, agency_id: str | None, case_id: int | None, open_only: bool, as_json: bool) -> None:
     """List placements, oldest first."""
     rt, _ = _open(state)
-    found = records.placements(rt.store.db, agency=agency_id, case_ids=[case_id] if case_id is not None else None,
+    found = records.placements(rt.db, agency=agency_id, case_ids=[case_id] if case_id is not None else None,
                                open_only=open_only)
     if as_json:
         print_json([placement_json(p) for p in found])
@@ -246,7 +245,7 @@ def unplaced(state: Any, as_json: bool) -> None:
     """Open cases at the agency stage that no agency holds (they wait for a person)."""
     rt, _ = _open(state)
     cases = rt.store.cases(stage=Stage.AGENCY.value, status="open")
-    placed = {p.case_id for p in records.placements(rt.store.db, case_ids=[c.id for c in cases], open_only=True)}
+    placed = {p.case_id for p in records.placements(rt.db, case_ids=[c.id for c in cases], open_only=True)}
     waiting = [c for c in cases if c.id not in placed]
     if as_json:
         print_json([{"case_id": c.id, "debtor_id": c.debtor_id, "currency": c.currency,

@@ -2,7 +2,7 @@
 
 The only module of the plugin that speaks SQL. Every function takes the
 ``sqlite_utils.Database`` the core hands the plugin (``ctx.db``, or
-``rt.store.db`` in a command) and writes inside whatever transaction the
+``ctx.db`` of a command's ``PluginContext``) and writes inside whatever transaction the
 caller holds: a placement commits or rolls back with its stage change.
 """
 

@@ -16,14 +16,12 @@ from typing import Any
 
 import attrs
 
-from dunning import calendar, lifecycle, money, operations, text_checks
+from dunning import NotFound, PluginContext, calendar, lifecycle, money, operations, text_checks
 from dunning.models import Stage
 from dunning.plugins.agency import records
 from dunning.plugins.agency.commission import commission_on
 from dunning.plugins.agency.records import Placement
 from dunning.plugins.agency.settings import Agency, AgencySettings
-from dunning.runtime import Runtime
-from dunning.store import NotFound
 
 COLUMNS = ("agency", "transaction_id", "case_id", "type", "date", "amount", "currency", "detail")
 REQUIRED = ("agency", "transaction_id", "case_id", "type", "date")
@@ -128,7 +126,7 @@ def read_rows(path: Path) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
     return rows, problems
 
 
-def check(rt: Runtime, settings: AgencySettings, path: Path, now: dt.datetime) -> CheckedFile:
+def check(rt: PluginContext, settings: AgencySettings, path: Path, now: dt.datetime) -> CheckedFile:
     """Check every line of ``path``; raise ReturnFileError listing all problems."""
     rows, problems = read_rows(path)
     if problems:
@@ -140,7 +138,7 @@ def check(rt: Runtime, settings: AgencySettings, path: Path, now: dt.datetime) -
         raise ReturnFileError(path.name, [f"line {rows[0][0]}: unknown agency {agency_id!r} "
                                           f"(configured: {', '.join(a.id for a in settings.agencies)})"])
     txns = [r["transaction_id"] for _, r in rows if r["transaction_id"]]
-    imported_before = records.known_transactions(rt.store.db, agency.id, txns)
+    imported_before = records.known_transactions(rt.db, agency.id, txns)
     checker = _Checker(rt, agency, today, imported_before)
     lines = [checker.line(number, row) for number, row in rows]
     if checker.problems:
@@ -152,7 +150,7 @@ def check(rt: Runtime, settings: AgencySettings, path: Path, now: dt.datetime) -
 class _Checker:
     """Checks lines in file order, keeping what earlier lines used up (balances, transaction ids)."""
 
-    def __init__(self, rt: Runtime, agency: Agency, today: dt.date, imported_before: dict[str, str]):
+    def __init__(self, rt: PluginContext, agency: Agency, today: dt.date, imported_before: dict[str, str]):
         self.rt, self.agency, self.today, self.imported_before = rt, agency, today, imported_before
         self.problems: list[str] = []
         self.seen: dict[str, int] = {}
@@ -211,7 +209,7 @@ class _Checker:
             return None
 
     def _placement(self, number: int, case_id: int, day: dt.date, kind: str) -> Placement | None:
-        own = records.placements(self.rt.store.db, agency=self.agency.id, case_ids=[case_id])
+        own = records.placements(self.rt.db, agency=self.agency.id, case_ids=[case_id])
         if not own:
             self.fail(number, f"case {case_id} is not placed with {self.agency.id}")
             return None
@@ -267,14 +265,14 @@ class _Checker:
         return amount
 
 
-def apply(rt: Runtime, checked: CheckedFile, file_name: str, now: dt.datetime) -> Imported:
+def apply(rt: PluginContext, checked: CheckedFile, file_name: str, now: dt.datetime) -> Imported:
     """Write a checked file in one transaction: payments through dunning's pay, commission, events."""
-    db, agency = rt.store.db, checked.agency
+    db, agency = rt.db, checked.agency
     counts = {t: 0 for t in TYPES}
     collected: dict[str, int] = {}
     commission: dict[str, int] = {}
     recalled: list[int] = []
-    with rt.store.transaction():
+    with rt.transaction():
         import_id = records.add_import(db, agency.id, file_name, checked.sha256, len(checked.lines),
                                        calendar.to_text(now))
         for line in checked.lines:
@@ -308,9 +306,9 @@ def apply(rt: Runtime, checked: CheckedFile, file_name: str, now: dt.datetime) -
             if line.type == "contact":
                 # The contact caps count every attempt, the agency's included (cn counts agencies'
                 # connected calls): a reported contact counts as a call that reached the debtor.
-                rt.store.record_attempt(debtor_id=case.debtor_id, case_id=case.id, channel="phone", at=line.at,
-                                        source=f"agency:{agency.id}", key=f"agency:{agency.id}:{line.transaction_id}",
-                                        connected=True, outcome="agency_contact")
+                rt.record_attempt(debtor_id=case.debtor_id, case_id=case.id, channel="phone", at=line.at,
+                                  source=f"agency:{agency.id}", key=f"agency:{agency.id}:{line.transaction_id}",
+                                  connected=True, outcome="agency_contact")
             if line.type == "payment" and not case.is_open and placement.is_open:
                 _end(rt, case, placement, now, line.day, "paid", f"collected in full by {agency.id}")
             elif line.type == "closure" and placement.is_open:
@@ -324,14 +322,15 @@ def apply(rt: Runtime, checked: CheckedFile, file_name: str, now: dt.datetime) -
                     counts["closure"], collected, commission, tuple(recalled))
 
 
-def _end(rt: Runtime, case: Any, placement: Placement, now: dt.datetime, on: dt.date, kind: str, reason: str) -> None:
+def _end(rt: PluginContext, case: Any, placement: Placement, now: dt.datetime, on: dt.date, kind: str,
+         reason: str) -> None:
     """End a placement the agency itself ended (on the day its line gives): it knows, so no recall file lists it."""
-    records.end_placement(rt.store.db, placement.id, ended_at=calendar.to_text(now), ended_on=on,
+    records.end_placement(rt.db, placement.id, ended_at=calendar.to_text(now), ended_on=on,
                           kind=kind, reason=reason, balance=case.balance, listed=False)
     _event(rt, "agency_placement_ended", case, now, {"placement_id": placement.id, "agency": placement.agency,
                                                      "how": kind, "reason": reason, "balance": case.balance})
 
 
-def _event(rt: Runtime, kind: str, case: Any, now: dt.datetime, data: dict[str, Any]) -> None:
-    rt.store.append_events([rt.event(kind, case, now, channel="agency", data=data)])
+def _event(rt: PluginContext, kind: str, case: Any, now: dt.datetime, data: dict[str, Any]) -> None:
+    rt.append_event(kind, case, now, channel="agency", data=data)
 

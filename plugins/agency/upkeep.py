@@ -5,17 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from dunning import ActionKey, calendar, lifecycle, operations
-from dunning.models import ActionKind, Event, Stage
+from dunning import ActionKey, PluginContext, calendar, lifecycle, operations
+from dunning.models import ActionKind, Stage
 from dunning.plugins.agency import records
 from dunning.plugins.agency.placement import ending_as, stale
 from dunning.plugins.agency.records import Placement
-from dunning.runtime import Runtime
 
 
-def recall(rt: Runtime, case_id: int, *, reason: str, by: str, now: dt.datetime) -> tuple[Placement, Stage]:
+def recall(rt: PluginContext, case_id: int, *, reason: str, by: str, now: dt.datetime) -> tuple[Placement, Stage]:
     """Take a placed case back from its agency: it returns to the stage it came from."""
-    current = records.open_placement(rt.store.db, case_id)
+    current = records.open_placement(rt.db, case_id)
     if current is None:
         raise operations.OperationError(f"case {case_id} is not placed with an agency")
     case = rt.store.case(case_id)
@@ -24,36 +23,36 @@ def recall(rt: Runtime, case_id: int, *, reason: str, by: str, now: dt.datetime)
     except lifecycle.LifecycleError as exc:
         raise operations.OperationError(str(exc)) from None
     operations.escalate(rt, case_id, back_to.value, now=now, reason=reason, by=by)
-    return records.placement(rt.store.db, current.id), back_to
+    return records.placement(rt.db, current.id), back_to
 
 
-def expire(rt: Runtime, now: dt.datetime) -> list[tuple[Placement, Stage]]:
+def expire(rt: PluginContext, now: dt.datetime) -> list[tuple[Placement, Stage]]:
     """Recall every open placement whose agreed period is over (``placement_days`` of its agency)."""
     done: list[tuple[Placement, Stage]] = []
-    for placement in records.expired(rt.store.db, rt.today(now)):
+    for placement in records.expired(rt.db, rt.today(now)):
         with ending_as("expiry"):
             done.append(recall(rt, placement.case_id, now=now, by="agency:expiry",
                                reason=f"placement with {placement.agency} ended on {placement.expires_on}"))
     return done
 
 
-def reconcile(rt: Runtime, now: dt.datetime) -> list[Placement]:
+def reconcile(rt: PluginContext, now: dt.datetime) -> list[Placement]:
     """End open placements of cases that were resolved (paid directly, written off) or moved on without the hook.
 
     Each goes into that day's recall file, so the agency stops work on it.
     """
     ended: list[Placement] = []
-    db = rt.store.db
+    db = rt.db
     for placement in records.placements(db, open_only=True):
         case = rt.store.case(placement.case_id)
         why = stale(placement, case)
         if why is None:
             continue
-        with rt.store.transaction():
+        with rt.transaction():
             if records.end_placement(db, placement.id, ended_at=calendar.to_text(now), ended_on=rt.today(now),
                                      kind=why["how"], reason=why["reason"], balance=case.balance, listed=True):
-                rt.store.append_events([rt.event("agency_placement_ended", case, now, channel="agency", data={
-                    "placement_id": placement.id, "agency": placement.agency, **why, "balance": case.balance})])
+                rt.append_event("agency_placement_ended", case, now, channel="agency", data={
+                    "placement_id": placement.id, "agency": placement.agency, **why, "balance": case.balance})
                 ended.append(records.placement(db, placement.id))
     return ended
 
@@ -77,16 +76,11 @@ def queue_expiry_recalls(ctx: Any) -> int:
         if not case.is_open or case.stage is not Stage.AGENCY:
             continue
         reason = f"{EXPIRY_PREFIX}: {placement.agency}, {placement.expires_on}"
-        with store.transaction():
-            added = store.add_action(
-                key=str(ActionKey(case.id, "agency-expiry", ActionKind.RECALL.value, str(placement.expires_on))),
-                case_id=case.id, kind=ActionKind.RECALL,
-                step="agency-expiry", planned_for=today, not_before=ctx.now, now=ctx.now,
-                options={"reason": reason, "placement_id": placement.id})
-            if added:
-                store.wake(case.id, today)
-                store.append_events([Event(kind="recall_queued", at=ctx.now, case_id=case.id, stage=case.stage.value,
-                                           channel="agency", data={"placement_id": placement.id,
-                                                                   "agency": placement.agency, "reason": reason})])
-                queued += 1
+        if ctx.queue_action(case, key=str(ActionKey(case.id, "agency-expiry", ActionKind.RECALL.value,
+                                                    str(placement.expires_on))),
+                            kind=ActionKind.RECALL, step="agency-expiry", planned_for=today,
+                            options={"reason": reason, "placement_id": placement.id}, event="recall_queued",
+                            data={"placement_id": placement.id, "agency": placement.agency, "reason": reason},
+                            channel="agency"):
+            queued += 1
     return queued

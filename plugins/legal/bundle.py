@@ -36,14 +36,12 @@ from typing import Any
 
 import attrs
 
-from dunning import calendar, checkpoints, evidence, money
+from dunning import PluginContext, calendar, chain_hash, checkpoints, event_fields, money
 from dunning.config import Config
-from dunning.evidence import chain_hash
 from dunning.models import Event
 from dunning.operations import OperationError
 from dunning.owed import owed_on
 from dunning.plugins.legal import records, statement
-from dunning.runtime import Runtime
 
 FORMAT = "dunning-evidence-bundle/1"
 NOTE_KINDS = ("call_logged", "visit_logged", "agency_contact", "agency_status")
@@ -62,7 +60,7 @@ class Built:
 
 def event_record(event: Event) -> dict[str, Any]:
     """An event as the bundle carries it: the hashed fields, and its links."""
-    return evidence.event_fields(event) | {"prev_hash": event.prev_hash, "hash": event.hash}
+    return event_fields(event) | {"prev_hash": event.prev_hash, "hash": event.hash}
 
 
 def resolve_letter(path_text: str, config: Config) -> Path | None:
@@ -84,7 +82,7 @@ def _is_letter(event: Event) -> bool:
     return event.kind == "sent" and isinstance(path, str) and (event.channel == "letter" or path.lower().endswith(".pdf"))
 
 
-def build(rt: Runtime, case_id: int, out: Path, now: dt.datetime, *, allow_missing: bool = False) -> Built:
+def build(rt: PluginContext, case_id: int, out: Path, now: dt.datetime, *, allow_missing: bool = False) -> Built:
     """Write the bundle for ``case_id`` to ``out`` (written beside it and renamed into place)."""
     case = rt.store.case(case_id)
     debtor = rt.store.debtor(case.debtor_id)
@@ -139,7 +137,7 @@ def build(rt: Runtime, case_id: int, out: Path, now: dt.datetime, *, allow_missi
     owed = owed_on(obligations, rt.today(now), case.currency)
     add("statement.pdf", statement.to_pdf(lines, case, debtor, rt.today(now), owed), "statement of account")
 
-    matter = records.matter_of(rt.store.db, case.id)
+    matter = records.matter_of(rt.db, case.id)
     # The bundle carries a signed checkpoint of the log's head, so an auditor
     # holding only the public key can tell the head it was made at is genuine.
     rt.checkpoint(now)
@@ -161,7 +159,7 @@ def build(rt: Runtime, case_id: int, out: Path, now: dt.datetime, *, allow_missi
             "milestones": [{"milestone": m.milestone, "on": m.on.isoformat(),
                             "amount": None if m.amount is None else money.format_minor(m.amount, matter.currency),
                             "cost": None if m.cost is None else money.format_minor(m.cost, matter.currency),
-                            "note": m.note} for m in records.milestones(rt.store.db, matter.id)]},
+                            "note": m.note} for m in records.milestones(rt.db, matter.id)]},
         "chain": {"events": len(events), "first_seq": events[0].seq if events else None,
                   "last_seq": events[-1].seq if events else None,
                   "log_head": {"seq": head[0].seq, "hash": head[0].hash} if head else None,

@@ -31,7 +31,7 @@ class LegalChannel:
         """Open the "file claim" tasks of bankruptcy signals recorded since the last look, at every run's end."""
         if ctx.store is None:
             return
-        opened = open_from_signals(ctx.store)
+        opened = open_from_signals(ctx)
         if opened:
             ctx.log.info("file-claim tasks opened for bankruptcy signals", count=opened)
 

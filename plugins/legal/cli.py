@@ -8,23 +8,22 @@ from typing import Any
 
 import click
 
-from dunning import calendar, money
+from dunning import PluginContext, calendar, money
 from dunning.plugins.legal import bundle, records, tasks
 from dunning.plugins.legal.matters import acknowledge, case_limitation, costs_of, log_milestone
 from dunning.plugins.legal.milestones import MILESTONES
 from dunning.plugins.legal.records import Matter
 from dunning.plugins.legal.settings import LegalSettings, parse_settings
 from dunning.output import print_json, print_table
-from dunning.runtime import Runtime
 
 
-def _open(state: Any) -> tuple[Runtime, LegalSettings]:
-    rt = state.runtime()
-    if "legal" not in rt.plugins.enabled:
+def _open(state: Any) -> tuple[PluginContext, LegalSettings]:
+    rt = state.plugin_context()
+    if "legal" not in rt.enabled:
         raise click.ClickException('the legal channel is not enabled: add "legal" to [channels] enabled in '
                                    "dunning.toml and name the law firm in [channels.legal]")
     # Bankruptcy signals recorded since the last look open their tasks now.
-    tasks.open_from_signals(rt.store)
+    tasks.open_from_signals(rt)
     return rt, parse_settings(rt.config.settings_for("legal"))
 
 
@@ -34,13 +33,13 @@ def _case_id(text: str) -> int:
     return int(text)
 
 
-def _day(value: dt.datetime | None, rt: Runtime, now: dt.datetime) -> dt.date:
+def _day(value: dt.datetime | None, rt: PluginContext, now: dt.datetime) -> dt.date:
     return value.date() if value else rt.today(now)
 
 
-def matter_json(rt: Runtime, matter: Matter) -> dict[str, Any]:
+def matter_json(rt: PluginContext, matter: Matter) -> dict[str, Any]:
     cur = matter.currency
-    steps = records.milestones(rt.store.db, matter.id)
+    steps = records.milestones(rt.db, matter.id)
     case = rt.store.case(matter.case_id)
     debtor = rt.store.debtor(case.debtor_id)
     return {
@@ -58,7 +57,7 @@ def matter_json(rt: Runtime, matter: Matter) -> dict[str, Any]:
         "currency": cur,
         "balance": money.format_minor(case.balance, cur),
         "awarded": None if matter.awarded is None else money.format_minor(matter.awarded, cur),
-        "costs": money.format_minor(costs_of(rt.store.db, matter.id), cur),
+        "costs": money.format_minor(costs_of(rt.db, matter.id), cur),
         "last_milestone": steps[-1].milestone if steps else None,
         "last_milestone_on": steps[-1].on if steps else None,
         "milestones": [
@@ -73,7 +72,7 @@ def matter_json(rt: Runtime, matter: Matter) -> dict[str, Any]:
 
 def _list(state: Any, as_json: bool, open_only: bool = False) -> None:
     rt, _ = _open(state)
-    found = [matter_json(rt, m) for m in records.matters(rt.store.db, open_only=open_only)]
+    found = [matter_json(rt, m) for m in records.matters(rt.db, open_only=open_only)]
     if as_json:
         print_json(found)
         return
@@ -113,10 +112,10 @@ def show(state: Any, case_id: str, as_json: bool) -> None:
     rt, settings = _open(state)
     now = state.now()
     case = rt.store.case(_case_id(case_id))
-    matter = records.matter_of(rt.store.db, case.id)
+    matter = records.matter_of(rt.db, case.id)
     data: dict[str, Any] = {"case_id": case.id, "matter": matter_json(rt, matter) if matter else None,
                             "limitation": _limitation_json(rt, settings, case, now),
-                            "tasks": [_task_json(t) for t in records.tasks(rt.store.db, include_done=True,
+                            "tasks": [_task_json(t) for t in records.tasks(rt.db, include_done=True,
                                                                           case_id=case.id)]}
     if as_json:
         print_json(data)
@@ -142,9 +141,9 @@ def show(state: Any, case_id: str, as_json: bool) -> None:
         click.echo(f"task {task['id']}: {task['kind']} ({task['status']}) - {task['note']}")
 
 
-def _limitation_json(rt: Runtime, settings: LegalSettings, case: Any, now: dt.datetime) -> dict[str, Any]:
+def _limitation_json(rt: PluginContext, settings: LegalSettings, case: Any, now: dt.datetime) -> dict[str, Any]:
     today = rt.today(now)
-    period, jurisdiction = case_limitation(rt.store, rt.store.db, settings, case, today, rt.config.zone)
+    period, jurisdiction = case_limitation(rt.store, rt.db, settings, case, today, rt.config.zone)
     return {
         "jurisdiction": jurisdiction.code,
         "years": jurisdiction.limitation_years,
@@ -243,7 +242,7 @@ def bundle_command(state: Any, case_id: str | None, out: Path | None, verify_pat
             raise click.UsageError("--verify takes only the bundle file")
         manifest, problems = bundle.verify(verify_path, public_key)
         if against_log and manifest is not None:
-            problems += bundle.check_against_log(manifest, state.runtime().store)
+            problems += bundle.check_against_log(manifest, state.plugin_context().store)
         summary = {"file": str(verify_path), "ok": not problems, "problems": problems,
                    "case_id": (manifest or {}).get("case", {}).get("id"),
                    "events": len((manifest or {}).get("events") or []),
@@ -283,7 +282,7 @@ def _task_json(task: records.Task) -> dict[str, Any]:
 def tasks_command(state: Any, include_done: bool, as_json: bool) -> None:
     """List the legal team's tasks (a bankruptcy signal opens "file_claim")."""
     rt, _ = _open(state)
-    found = [_task_json(t) for t in records.tasks(rt.store.db, include_done=include_done)]
+    found = [_task_json(t) for t in records.tasks(rt.db, include_done=include_done)]
     if as_json:
         print_json(found)
         return
@@ -300,13 +299,13 @@ def done_command(state: Any, task_id: int, by: str, note: str | None) -> None:
     """Mark a legal task done (recorded as evidence on its case)."""
     rt, _ = _open(state)
     now = state.now()
-    task = records.task(rt.store.db, task_id)
+    task = records.task(rt.db, task_id)
     if task is None:
         raise click.ClickException(f"no legal task {task_id}")
     case = rt.store.case(task.case_id)
-    with rt.store.transaction():
-        if not records.finish_task(rt.store.db, task_id, at=calendar.to_text(now), by=by, note=note):
+    with rt.transaction():
+        if not records.finish_task(rt.db, task_id, at=calendar.to_text(now), by=by, note=note):
             raise click.ClickException(f"task {task_id} is already done")
-        rt.store.append_events([rt.event("legal_task_done", case, now, channel="legal", data={
-            "task_id": task_id, "kind": task.kind, "by": by, "note": note})])
+        rt.append_event("legal_task_done", case, now, channel="legal", data={
+            "task_id": task_id, "kind": task.kind, "by": by, "note": note})
     click.echo(f"task {task_id} ({task.kind}, case {task.case_id}) done")

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
-from dunning import calendar, money, operations
+from dunning import PluginContext, calendar, money, operations
 from dunning.compliance.limitation import Limitation, limitation
 from dunning.models import Case
 from dunning.operations import OperationError
@@ -16,7 +16,6 @@ from dunning.plugins.legal import records
 from dunning.plugins.legal.milestones import check_milestone
 from dunning.plugins.legal.records import Matter
 from dunning.plugins.legal.settings import Jurisdiction, LegalSettings
-from dunning.runtime import Runtime
 
 
 def open_matter(db: sqlite_utils.Database, settings: LegalSettings, case: Case, now: dt.datetime, today: dt.date,
@@ -49,25 +48,25 @@ def case_limitation(store: Any, db: sqlite_utils.Database, settings: LegalSettin
     return period, jurisdiction
 
 
-def acknowledge(rt: Runtime, case_id: int, on: dt.date, note: str | None, now: dt.datetime) -> int:
+def acknowledge(rt: PluginContext, case_id: int, on: dt.date, note: str | None, now: dt.datetime) -> int:
     """Record the debtor's written acknowledgement of the debt (it may restart the limitation period)."""
     case = rt.store.case(case_id)
     if on > rt.today(now):
         raise OperationError(f"--date {on} is in the future")
-    with rt.store.transaction():
-        ack_id = records.add_acknowledgement(rt.store.db, case.id, on, note, calendar.to_text(now))
+    with rt.transaction():
+        ack_id = records.add_acknowledgement(rt.db, case.id, on, note, calendar.to_text(now))
         # The core keeps the latest acknowledgement on the case (the risk class, the contact rules).
         operations.acknowledge(rt, case.id, on, now=now, note=note, source="legal", channel="legal",
                                acknowledgement_id=ack_id)
     return ack_id
 
 
-def log_milestone(rt: Runtime, case_id: int, milestone: str, *, on: dt.date, now: dt.datetime,
+def log_milestone(rt: PluginContext, case_id: int, milestone: str, *, on: dt.date, now: dt.datetime,
                   amount_text: str | None = None, cost_text: str | None = None, note: str | None = None,
                   court: str | None = None, case_number: str | None = None) -> Matter:
     """Record a milestone (and any cost) on the case's open matter; returns the matter as it now is."""
     case = rt.store.case(case_id)
-    matter = records.matter_of(rt.store.db, case.id)
+    matter = records.matter_of(rt.db, case.id)
     if matter is None:
         raise OperationError(f"case {case.id} has no legal matter; one opens when the case enters litigation")
     amount = _amount(amount_text, case.currency, "--amount")
@@ -76,7 +75,7 @@ def log_milestone(rt: Runtime, case_id: int, milestone: str, *, on: dt.date, now
         raise OperationError(f"--date {on} is in the future")
     if on < matter.opened_on and milestone not in ("preservation_requested", "preservation_granted", "cost"):
         raise OperationError(f"--date {on} is before the matter was opened ({matter.opened_on})")
-    earlier = [m.milestone for m in records.milestones(rt.store.db, matter.id)]
+    earlier = [m.milestone for m in records.milestones(rt.db, matter.id)]
     try:
         check_milestone(earlier, milestone, amount=amount, cost=cost)
     except ValueError as exc:
@@ -90,20 +89,20 @@ def log_milestone(rt: Runtime, case_id: int, milestone: str, *, on: dt.date, now
         changes["awarded"] = amount
     if milestone == "closed":
         changes |= {"status": "closed", "closed_on": on}
-    with rt.store.transaction():
-        milestone_id = records.add_milestone(rt.store.db, matter_id=matter.id, case_id=case.id, milestone=milestone,
+    with rt.transaction():
+        milestone_id = records.add_milestone(rt.db, matter_id=matter.id, case_id=case.id, milestone=milestone,
                                              on=on, amount=amount, cost=cost, note=note, court=court,
                                              case_number=case_number, recorded_at=calendar.to_text(now))
         if changes:
-            records.update_matter(rt.store.db, matter.id, **changes)
+            records.update_matter(rt.db, matter.id, **changes)
         data: dict[str, Any] = {"matter_id": matter.id, "milestone_id": milestone_id, "milestone": milestone,
                                 "on": on.isoformat(), "currency": case.currency}
         for key, value in (("amount", amount), ("cost", cost), ("note", note), ("court", court),
                            ("case_number", case_number)):
             if value is not None:
                 data[key] = value
-        rt.store.append_events([rt.event("legal_milestone", case, now, channel="legal", data=data)])
-    updated = records.matter_of(rt.store.db, case.id)
+        rt.append_event("legal_milestone", case, now, channel="legal", data=data)
+    updated = records.matter_of(rt.db, case.id)
     assert updated is not None
     return updated
 

@@ -20,7 +20,7 @@ def _barred(case: Case, settings: LegalSettings, ctx: Any, now: dt.datetime) -> 
     """Why the case's debt is time-barred, or None if it is not."""
     zone = ctx.config.zone
     today = calendar.local_date(now, zone)
-    period, jurisdiction = case_limitation(ctx.store, ctx.store.db, settings, case, today, zone)
+    period, jurisdiction = case_limitation(ctx.store, ctx.db, settings, case, today, zone)
     if period is None or not period.is_barred(today):
         return None
     restart = f", counted from the {period.restarted_by} of {period.starts_on}" if period.restarted_by else ""

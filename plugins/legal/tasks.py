@@ -21,11 +21,14 @@ CURSOR = "signals"
 FILE_CLAIM = "file_claim"
 
 
-def open_from_signals(store: Any) -> int:
-    """Open a task for every bankruptcy signal recorded since the last call; returns how many were opened."""
-    db = store.db
+def open_from_signals(ctx: Any) -> int:
+    """Open a task for every bankruptcy signal recorded since the last call; returns how many were opened.
+
+    ``ctx`` is a run's context or a command's ``PluginContext``: ``store``, ``db`` and ``transaction()``.
+    """
+    db, store = ctx.db, ctx.store
     opened = 0
-    with store.transaction():
+    with ctx.transaction():
         after = records.cursor(db, CURSOR)
         last = after
         for event in store.events(kind="signal", after_seq=after):

@@ -77,9 +77,10 @@ class LetterChannel:
         pdf, pages = layout.render(letter, choice)
         batch.write_atomically(path, pdf)
         sha256 = hashlib.sha256(pdf).hexdigest()
-        store.put(ctx.db, store.QueuedLetter(key=ctx.key, case_id=case.id, path=relative, sha256=sha256, pages=pages,
-                                             debtor_name=ctx.debtor.name, address=letter.recipient),
-                  ctx.run_id, ctx.now)
+        with ctx.transaction():
+            store.put(ctx.db, store.QueuedLetter(key=ctx.key, case_id=case.id, path=relative, sha256=sha256,
+                                                 pages=pages, debtor_name=ctx.debtor.name, address=letter.recipient),
+                      ctx.run_id, ctx.now)
         # A deadline the letter states is one the engine keeps: it holds the stage change until after it.
         stated = {"deadline": letter.deadline[0].isoformat(), "deadline_stage": letter.deadline[1]} \
             if letter.deadline else {}
@@ -110,21 +111,24 @@ class LetterChannel:
             return
         today = ctx.now.astimezone(ctx.config.zone).date()
         batch_id = _free_id(db, batch.batch_id(today, ctx.run_id))
-        store.open_batch(db, batch_id, ctx.run_id, [letter.key for letter in letters], ctx.now)
+        with ctx.transaction():
+            store.open_batch(db, batch_id, ctx.run_id, [letter.key for letter in letters], ctx.now)
         # Read back what the batch holds: a run finishing at the same moment may have claimed some first.
         claimed = store.in_batch(db, batch_id)
         if claimed:
             self._write(ctx, settings.folder, batch_id, claimed)
         else:
-            store.drop_batch(db, batch_id)
+            with ctx.transaction():
+                store.drop_batch(db, batch_id)
 
     def _write(self, ctx: RunContext, folder: Path, batch_id: str, letters: Sequence[store.QueuedLetter]) -> None:
         written = batch.write(folder, batch_id, letters)
-        store.close_batch(ctx.db, store.Batch(
-            id=batch_id, run_id=ctx.run_id, created_at=ctx.now.isoformat(), status=store.WRITTEN,
-            letters=written.letters, pages=written.pages, pdf=str(written.pdf.relative_to(folder)),
-            csv=str(written.csv.relative_to(folder)), pdf_sha256=written.pdf_sha256, csv_sha256=written.csv_sha256,
-        ))
+        with ctx.transaction():
+            store.close_batch(ctx.db, store.Batch(
+                id=batch_id, run_id=ctx.run_id, created_at=ctx.now.isoformat(), status=store.WRITTEN,
+                letters=written.letters, pages=written.pages, pdf=str(written.pdf.relative_to(folder)),
+                csv=str(written.csv.relative_to(folder)), pdf_sha256=written.pdf_sha256, csv_sha256=written.csv_sha256,
+            ))
         ctx.log.info("print batch written", batch=batch_id, letters=written.letters, pages=written.pages,
                      pdf=str(written.pdf), csv=str(written.csv), pdf_sha256=written.pdf_sha256,
                      csv_sha256=written.csv_sha256)
@@ -153,7 +157,8 @@ class LetterChannel:
             elif state not in _STILL_OPEN:
                 withdrawn.append(letter.key)
         if withdrawn:
-            store.withdraw(ctx.db, withdrawn)
+            with ctx.transaction():
+                store.withdraw(ctx.db, withdrawn)
             ctx.log.warning("letters withdrawn from printing: their action ended without being sent",
                             keys=withdrawn)
         return ready

@@ -43,7 +43,7 @@ def add_commands(cli: click.Group) -> None:
 
 
 def _db(state: Any) -> Any:
-    db = state.runtime().store.db
+    db = state.plugin_context().db
     if not db[store.QUEUE].exists():
         raise click.ClickException("the letter channel has no tables here: enable it in [channels] enabled")
     return db

@@ -3,7 +3,8 @@
 ``send`` puts each letter it writes in ``letter_print_queue``; a run's
 ``finish_run`` gathers every queued letter (its own, and any a run that died
 before its batch left behind) into a row of ``letter_batches`` and writes
-the batch files. Nothing here touches dunning's own tables.
+the batch files. Nothing here touches dunning's own tables. The writes
+run inside the caller's ``ctx.transaction()``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any
 import attrs
 import sqlite_utils
 
-from dunning.store import write_transaction
 
 QUEUE = "letter_print_queue"
 BATCHES = "letter_batches"
@@ -84,10 +84,6 @@ class Batch:
     csv_sha256: str | None
 
 
-# One write transaction on dunning's connection (joins one already open).
-transaction = write_transaction
-
-
 def queued(db: sqlite_utils.Database, key: str) -> QueuedLetter | None:
     row = db.execute(f"SELECT {_COLUMNS} FROM {QUEUE} WHERE key = ?", [key]).fetchone()
     return QueuedLetter.from_row(row) if row else None
@@ -95,16 +91,15 @@ def queued(db: sqlite_utils.Database, key: str) -> QueuedLetter | None:
 
 def put(db: sqlite_utils.Database, letter: QueuedLetter, run_id: str, now: dt.datetime) -> None:
     """Queue a letter, replacing an earlier unbatched write of the same key (a re-send after a crash)."""
-    with transaction(db):
-        db.execute(
-            f"INSERT INTO {QUEUE} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET case_id = excluded.case_id, path = excluded.path, "
-            "sha256 = excluded.sha256, pages = excluded.pages, debtor_name = excluded.debtor_name, "
-            "address = excluded.address, status = excluded.status, batch = NULL, run_id = excluded.run_id, "
-            f"written_at = excluded.written_at WHERE {QUEUE}.status != '{BATCHED}'",
-            [letter.key, letter.case_id, letter.path, letter.sha256, letter.pages, letter.debtor_name,
-             json.dumps(list(letter.address), ensure_ascii=False), QUEUED, run_id, now.isoformat()],
-        )
+    db.execute(
+        f"INSERT INTO {QUEUE} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET case_id = excluded.case_id, path = excluded.path, "
+        "sha256 = excluded.sha256, pages = excluded.pages, debtor_name = excluded.debtor_name, "
+        "address = excluded.address, status = excluded.status, batch = NULL, run_id = excluded.run_id, "
+        f"written_at = excluded.written_at WHERE {QUEUE}.status != '{BATCHED}'",
+        [letter.key, letter.case_id, letter.path, letter.sha256, letter.pages, letter.debtor_name,
+         json.dumps(list(letter.address), ensure_ascii=False), QUEUED, run_id, now.isoformat()],
+    )
 
 
 def waiting(db: sqlite_utils.Database) -> list[QueuedLetter]:
@@ -125,33 +120,29 @@ def in_batch(db: sqlite_utils.Database, batch_id: str) -> list[QueuedLetter]:
 
 
 def withdraw(db: sqlite_utils.Database, keys: Sequence[str]) -> None:
-    with transaction(db):
-        db.conn.executemany(f"UPDATE {QUEUE} SET status = ? WHERE key = ? AND status = ?",
-                            [(WITHDRAWN, key, QUEUED) for key in keys])
+    db.conn.executemany(f"UPDATE {QUEUE} SET status = ? WHERE key = ? AND status = ?",
+                        [(WITHDRAWN, key, QUEUED) for key in keys])
 
 
 def open_batch(db: sqlite_utils.Database, batch_id: str, run_id: str, keys: Sequence[str], now: dt.datetime) -> None:
     """Claim these queued letters for a new batch, before any batch file is written."""
-    with transaction(db):
-        db.execute(f"INSERT INTO {BATCHES} (id, run_id, created_at, status, letters, pages) VALUES (?, ?, ?, ?, 0, 0)",
-                   [batch_id, run_id, now.isoformat(), ASSEMBLING])
-        db.conn.executemany(f"UPDATE {QUEUE} SET status = ?, batch = ? WHERE key = ? AND status = ?",
-                            [(BATCHED, batch_id, key, QUEUED) for key in keys])
+    db.execute(f"INSERT INTO {BATCHES} (id, run_id, created_at, status, letters, pages) VALUES (?, ?, ?, ?, 0, 0)",
+               [batch_id, run_id, now.isoformat(), ASSEMBLING])
+    db.conn.executemany(f"UPDATE {QUEUE} SET status = ?, batch = ? WHERE key = ? AND status = ?",
+                        [(BATCHED, batch_id, key, QUEUED) for key in keys])
 
 
 def drop_batch(db: sqlite_utils.Database, batch_id: str) -> None:
     """Forget a batch that ended up with no letter."""
-    with transaction(db):
-        db.execute(f"DELETE FROM {BATCHES} WHERE id = ? AND status = ?", [batch_id, ASSEMBLING])
+    db.execute(f"DELETE FROM {BATCHES} WHERE id = ? AND status = ?", [batch_id, ASSEMBLING])
 
 
 def close_batch(db: sqlite_utils.Database, batch: Batch) -> None:
-    with transaction(db):
-        db.execute(
-            f"UPDATE {BATCHES} SET status = ?, letters = ?, pages = ?, pdf = ?, csv = ?, pdf_sha256 = ?, "
-            "csv_sha256 = ? WHERE id = ?",
-            [WRITTEN, batch.letters, batch.pages, batch.pdf, batch.csv, batch.pdf_sha256, batch.csv_sha256, batch.id],
-        )
+    db.execute(
+        f"UPDATE {BATCHES} SET status = ?, letters = ?, pages = ?, pdf = ?, csv = ?, pdf_sha256 = ?, "
+        "csv_sha256 = ? WHERE id = ?",
+        [WRITTEN, batch.letters, batch.pages, batch.pdf, batch.csv, batch.pdf_sha256, batch.csv_sha256, batch.id],
+    )
 
 
 def batches(db: sqlite_utils.Database, *, status: str | None = None) -> list[Batch]:

@@ -17,7 +17,7 @@ from dunning.compliance.zones import debtor_zones
 from dunning.models import Action, Case
 from dunning.plugins.phone import numbers, scripts
 from dunning.plugins.phone.calls import CallTask, collector_for, phone_settings
-from dunning.plugins.phone.store import CallStore, writing
+from dunning.plugins.phone.store import CallStore
 
 
 class PhoneChannel:
@@ -61,7 +61,7 @@ class PhoneChannel:
             contact_role=contact.role.value, template=action.template, step=action.step, audience=audience,
             disclosure=str(action.options.get("disclosure", "none")), collector=collector,
         )
-        with writing(ctx.db, ctx.store):
+        with ctx.transaction():
             stored = CallStore(ctx.db).add_task(task, ctx.now)
         return Delivery.sent(
             # `contact` is the number as stored: the core counts the attempt against it.

@@ -26,9 +26,9 @@ from dunning.templates import TemplateMissing
 
 
 def _setup(state: Any) -> tuple[Any, dt.datetime, PhoneSettings]:
-    """The runtime, the moment (``--now`` or the clock) and ``[channels.phone]``; an error if phone is off."""
-    rt = state.runtime()
-    if "phone" not in rt.plugins.enabled:
+    """The command's context, the moment (``--now`` or the clock) and ``[channels.phone]``; an error if phone is off."""
+    rt = state.plugin_context()
+    if "phone" not in rt.enabled:
         raise click.ClickException('the phone channel is not enabled: add "phone" to [channels] enabled in dunning.toml')
     try:
         settings = rules.phone_settings(rt.config.settings_for("phone"))
@@ -111,7 +111,7 @@ def script(state: Any, case_id: int, call_id: int | None, template: str | None, 
 
 def _task_for_script(rt: Any, case: Any, today: dt.date, settings: PhoneSettings, call_id: int | None,
                      template: str | None) -> CallTask:
-    store = CallStore(rt.store.db)
+    store = CallStore(rt.db)
     task: CallTask | None
     if call_id is not None:
         task = store.get(call_id)

@@ -46,7 +46,7 @@ def record_call(rt: Any, case_id: int, outcome: str, *, now: dt.datetime, settin
     case = rt.store.case(case_id)
     debtor = rt.store.debtor(case.debtor_id)
     region = debtor.country if debtor else None
-    store = CallStore(rt.store.db)
+    store = CallStore(rt.db)
     today = rt.today(now)
 
     dialled: str | None = None
@@ -68,7 +68,7 @@ def record_call(rt: Any, case_id: int, outcome: str, *, now: dt.datetime, settin
         if bad_contact is None:
             raise operations.OperationError("--outcome wrong_number needs --number: no call task today says "
                                             "which number was dialled")
-    with rt.store.transaction():
+    with rt.transaction():
         if task is not None:
             who = collector or task.collector
             store.record_outcome(task.id or 0, outcome, now, note, who, dialled)
@@ -82,9 +82,9 @@ def record_call(rt: Any, case_id: int, outcome: str, *, now: dt.datetime, settin
                 contact_name=contact.name if contact else None, contact_role=contact.role.value if contact else None,
                 collector=who, outcome=outcome, logged_at=now, note=note), now)
         assert call is not None
-        rt.store.append_events([rt.event("call_logged", case, now, channel="phone", step=call.step, data={
+        rt.append_event("call_logged", case, now, channel="phone", step=call.step, data={
             "call_id": call.id, "key": call.key, "outcome": outcome, "number": call.number or None,
-            "collector": who, "note": note, "planned": task is not None, "logged_at": calendar.to_text(now)})])
+            "collector": who, "note": note, "planned": task is not None, "logged_at": calendar.to_text(now)})
         _count_attempt(rt, call, outcome, now, contact, planned=task is not None)
         promise_id = hold_id = None
         if outcome == "promise":
@@ -109,10 +109,10 @@ def _count_attempt(rt: Any, call: CallTask, outcome: str, now: dt.datetime, cont
     """
     reached = calls.connected(outcome, call.audience)
     if planned:
-        rt.store.update_attempt(call.key, contact=contact.value if contact else None, connected=reached,
-                                outcome=outcome)
+        rt.update_attempt(call.key, contact=contact.value if contact else None, connected=reached,
+                          outcome=outcome)
         return
-    rt.store.record_attempt(debtor_id=call.debtor_id, case_id=call.case_id, channel="phone", at=now, source="phone",
-                            key=call.key, contact=contact.value if contact else None,
-                            role="debtor" if contact is None or contact.role.value == "debtor" else "contacts",
-                            connected=reached, outcome=outcome)
+    rt.record_attempt(debtor_id=call.debtor_id, case_id=call.case_id, channel="phone", at=now, source="phone",
+                      key=call.key, contact=contact.value if contact else None,
+                      role="debtor" if contact is None or contact.role.value == "debtor" else "contacts",
+                      connected=reached, outcome=outcome)

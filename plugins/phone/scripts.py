@@ -53,5 +53,4 @@ def script_context(rt: Any, case: Case, task: CallTask, today: dt.date, settings
 
 def render(rt: Any, template: str, context: Mapping[str, Any]) -> str:
     """Render ``<template>.txt`` through the phone channel's template lookup (admin folder first)."""
-    channel = rt.plugins.channels["phone"]
-    return rt.render(channel, template, "txt", context)
+    return rt.render("phone", template, "txt", context)

@@ -15,7 +15,6 @@ import sqlite_utils
 
 from dunning.calendar import from_text, to_text
 from dunning.plugins.phone.calls import DONE, OPEN, CallTask
-from dunning.store import write_transaction
 
 
 def m001_phone_calls(db: sqlite_utils.Database) -> None:
@@ -66,11 +65,6 @@ def _task(row: Sequence[Any]) -> CallTask:
         collector=collector, status=status, outcome=outcome, logged_at=from_text(logged_at) if logged_at else None,
         note=note, created_at=from_text(created_at) if created_at else None, id=id_,
     )
-
-
-def writing(db: sqlite_utils.Database, store: Any = None) -> Any:
-    """A write transaction: the core store's when there is one (its events commit with it), else one on ``db``."""
-    return store.transaction() if store is not None else write_transaction(db)
 
 
 class CallStore:

@@ -42,7 +42,7 @@ from dunning.priority import CaseFacts
 def call_list(rt: Any, day: dt.date, now: dt.datetime, settings: PhoneSettings,
               collector: str | None = None) -> list[CallRow]:
     """The open calls due on ``day`` (as things stand at ``now``), most urgent first."""
-    store = CallStore(rt.store.db)
+    store = CallStore(rt.db)
     rows: list[CallRow] = []
     scores: dict[int, tuple[float, CaseFacts]] = {}
 

@@ -64,9 +64,11 @@ class VisitChannel:
             # missing template fails the action here, not on the route sheet.
             ctx.render(action.template, "txt", **script_variables(
                 address=address, area=area, collector=collector, due_on=due_on, settings=ctx.settings))
-        task, created = store.create_task(
-            ctx.db, key=ctx.key, case_id=case.id, debtor_id=case.debtor_id, action_id=action.id, address=address,
-            area=area, due_on=due_on, template=action.template, step=action.step, collector=collector, now=ctx.now)
+        with ctx.transaction():
+            task, created = store.create_task(
+                ctx.db, key=ctx.key, case_id=case.id, debtor_id=case.debtor_id, action_id=action.id, address=address,
+                area=area, due_on=due_on, template=action.template, step=action.step, collector=collector,
+                now=ctx.now)
         ctx.log.debug("visit task " + ("created" if created else "already there"), task_id=task.id, area=task.area)
         return Delivery.sent(reference=f"visit:{task.id}", area=task.area, address=one_line(task.address),
                              collector=task.collector, due_on=task.due_on.isoformat(), task_id=task.id)

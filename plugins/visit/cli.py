@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from dunning import money
+from dunning import NotFound, PluginContext, money
 from dunning.operations import OperationError
 from dunning.output import print_json, print_table
 from dunning.plugins.visit.areas import one_line
@@ -16,8 +16,6 @@ from dunning.plugins.visit.outcomes import VisitLog, log_visit
 from dunning.plugins.visit.queue import AreaGroup, work_list
 from dunning.plugins.visit.sheet import route_sheets
 from dunning.plugins.visit.store import OUTCOMES
-from dunning.runtime import Runtime
-from dunning.store import NotFound
 
 ADDRESS_WIDTH = 40
 
@@ -32,15 +30,15 @@ class VisitsGroup(click.Group):
             raise click.ClickException(str(exc)) from None
 
 
-def _runtime(state: Any) -> Runtime:
-    rt: Runtime = state.runtime()
-    if "visit" not in rt.plugins.enabled:
+def _runtime(state: Any) -> PluginContext:
+    rt: PluginContext = state.plugin_context()
+    if "visit" not in rt.enabled:
         where = f" in {rt.config.path}" if rt.config.path else ""
         raise click.ClickException(f"the visit channel is not enabled{where}: add \"visit\" to [channels] enabled")
     return rt
 
 
-def _day(rt: Runtime, state: Any, date: dt.datetime | None) -> dt.date:
+def _day(rt: PluginContext, state: Any, date: dt.datetime | None) -> dt.date:
     return date.date() if date is not None else rt.today(state.now())
 
 

@@ -20,12 +20,11 @@ import datetime as dt
 
 import attrs
 
-from dunning import operations
+from dunning import PluginContext, operations
 from dunning.operations import OperationError, PaymentOutcome
 from dunning.plugins.visit import store
 from dunning.plugins.visit.areas import UNKNOWN_AREA, area_of, one_line
 from dunning.plugins.visit.settings import setting
-from dunning.runtime import Runtime
 
 SIGNAL_FOR_OUTCOME = {"moved": "relocation"}
 # Outcomes where the collector spoke with the debtor.
@@ -68,7 +67,7 @@ def signals_for(outcome: str, closed: bool) -> list[str]:
     return ([SIGNAL_FOR_OUTCOME[outcome]] if outcome in SIGNAL_FOR_OUTCOME else []) + ([CLOSED_SIGNAL] if closed else [])
 
 
-def log_visit(rt: Runtime, case_id: int, outcome: str, *, now: dt.datetime, note: str | None = None,
+def log_visit(rt: PluginContext, case_id: int, outcome: str, *, now: dt.datetime, note: str | None = None,
               closed: bool = False, promise_amount: str | None = None, promise_due: dt.datetime | None = None,
               amount: str | None = None, collector: str | None = None, approved_by: str | None = None) -> VisitLog:
     """Close the case's open visit tasks (or add an ad-hoc record) and record what the visit found.
@@ -81,8 +80,8 @@ def log_visit(rt: Runtime, case_id: int, outcome: str, *, now: dt.datetime, note
                   approved_by=approved_by)
     case = rt.store.case(case_id)  # NotFound for an unknown case, before any write
     today = rt.today(now)
-    db = rt.store.db
-    with rt.store.transaction():
+    db = rt.db
+    with rt.transaction():
         tasks = store.open_tasks(db, due_by=None, case_id=case.id)
         # One visit answers every request that is due (a first and a second
         # visit alike). Only when none is due yet does it answer the next one.
@@ -96,19 +95,19 @@ def log_visit(rt: Runtime, case_id: int, outcome: str, *, now: dt.datetime, note
                                      day=today, outcome=outcome, note=note, collector=collector, now=now)
             adhoc = True
         task_ids = tuple(t.id for t in due) if due else (first.id,)
-        rt.store.append_events([rt.event("visit_logged", case, now, channel="visit",
-                                         step=None if adhoc else first.step, action_id=first.action_id, data={
+        rt.append_event("visit_logged", case, now, channel="visit",
+                        step=None if adhoc else first.step, action_id=first.action_id, data={
             "outcome": outcome, "area": first.area, "note": note, "collector": collector or first.collector,
             "closed": closed, "task_id": first.id, "task_ids": list(task_ids), "adhoc": adhoc,
-            "address": one_line(first.address)})])
+            "address": one_line(first.address)})
         # The visit is a contact attempt: a conversation when the debtor was met.
         connected = outcome in MET
         for task in due:
             if task.key:
-                rt.store.update_attempt(task.key, connected=connected, outcome=outcome)
+                rt.update_attempt(task.key, connected=connected, outcome=outcome)
         if adhoc:
-            rt.store.record_attempt(debtor_id=case.debtor_id, case_id=case.id, channel="visit", at=now,
-                                    source="visit", contact=first.address, connected=connected, outcome=outcome)
+            rt.record_attempt(debtor_id=case.debtor_id, case_id=case.id, channel="visit", at=now,
+                              source="visit", contact=first.address, connected=connected, outcome=outcome)
         if outcome == "moved":
             # Letters and visits to the old address would be wasted.
             for contact in rt.store.contacts(case.debtor_id):
@@ -128,7 +127,7 @@ def log_visit(rt: Runtime, case_id: int, outcome: str, *, now: dt.datetime, note
                     signals=tuple(signals), promise_id=promise_id, payment=payment)
 
 
-def _where(rt: Runtime, debtor_id: str) -> tuple[str | None, str]:
+def _where(rt: PluginContext, debtor_id: str) -> tuple[str | None, str]:
     """The debtor's first usable postal address and its area, for a visit nobody planned."""
     debtor = rt.store.debtor(debtor_id)
     postal = [c for c in rt.store.contacts(debtor_id) if c.kind == "postal" and c.role == "debtor" and not c.bad]

@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from dunning import money
+from dunning import PluginContext, money
 from dunning.calendar import from_text
 from dunning.models import Case
 from dunning.plugins.visit import store
@@ -16,7 +16,6 @@ from dunning.plugins.visit.areas import UNKNOWN_AREA
 from dunning.plugins.visit.settings import collector_for
 from dunning.plugins.visit.workable import not_workable
 from dunning.policy import dpd_on
-from dunning.runtime import Runtime
 
 
 @attrs.frozen
@@ -90,7 +89,7 @@ def group_by_area(items: Iterable[VisitItem], collectors: dict[str, str | None] 
     return [AreaGroup(area, (collectors or {}).get(area), tuple(priority_order(by_area[area]))) for area in names]
 
 
-def work_list(rt: Runtime, day: dt.date, *, area: str | None = None, everything: bool = False) -> list[AreaGroup]:
+def work_list(rt: PluginContext, day: dt.date, *, area: str | None = None, everything: bool = False) -> list[AreaGroup]:
     """Visits to make by ``day``, grouped by area; with ``everything``, every open task with why it is not workable.
 
     A visit is workable while its case is open, not on hold, not with an
@@ -98,7 +97,7 @@ def work_list(rt: Runtime, day: dt.date, *, area: str | None = None, everything:
     others stay open in the plugin's table: a lifted hold or a recall brings
     them back.
     """
-    tasks = store.open_tasks(rt.store.db, due_by=None if everything else day)
+    tasks = store.open_tasks(rt.db, due_by=None if everything else day)
     # A task whose occurrence was superseded or dropped before it was recorded as sent is not a visit to make.
     ended = rt.store.ended_unsent(t.key for t in tasks if t.key)
     tasks = [t for t in tasks if t.key not in ended]
@@ -122,7 +121,7 @@ def work_list(rt: Runtime, day: dt.date, *, area: str | None = None, everything:
     return group_by_area(items, collectors)
 
 
-def _item(rt: Runtime, task: store.VisitTask, case: Case, day: dt.date, why_not: str | None) -> VisitItem:
+def _item(rt: PluginContext, task: store.VisitTask, case: Case, day: dt.date, why_not: str | None) -> VisitItem:
     facts = rt.store.priority_facts(case, day, rt.config.zone)
     priority = rt.hook.case_priority(case=case, facts=facts)
     debtor = rt.store.debtor(case.debtor_id)

@@ -6,13 +6,12 @@ import datetime as dt
 import textwrap
 from collections.abc import Sequence
 
-from dunning import money
+from dunning import PluginContext, money
 from dunning.owed import owed_on
 from dunning.plugins.visit.areas import address_lines
 from dunning.plugins.visit.channel import script_variables
 from dunning.plugins.visit.queue import AreaGroup, VisitItem
 from dunning.plugins.visit.settings import collector_for
-from dunning.runtime import Runtime
 from dunning.templates import TemplateMissing, audience_context, case_context
 
 WIDTH = 80
@@ -21,12 +20,12 @@ INDENT = " " * 3
 LABEL = 11  # the width of "Address:" and its padding, so that values line up
 
 
-def route_sheets(rt: Runtime, groups: Sequence[AreaGroup], day: dt.date) -> str:
+def route_sheets(rt: PluginContext, groups: Sequence[AreaGroup], day: dt.date) -> str:
     """Every area's sheet, each starting on a new page (a form feed between them)."""
     return "\f".join(route_sheet(rt, group, day) for group in groups)
 
 
-def route_sheet(rt: Runtime, group: AreaGroup, day: dt.date) -> str:
+def route_sheet(rt: PluginContext, group: AreaGroup, day: dt.date) -> str:
     head = f"VISIT ROUTE SHEET  area {group.area}"
     if group.collector:
         head += f"  collector {group.collector}"
@@ -39,7 +38,7 @@ def route_sheet(rt: Runtime, group: AreaGroup, day: dt.date) -> str:
     return "\n".join(lines)
 
 
-def _visit(rt: Runtime, number: int, item: VisitItem, day: dt.date) -> list[str]:
+def _visit(rt: PluginContext, number: int, item: VisitItem, day: dt.date) -> list[str]:
     case, task = item.case, item.task
     lines = [f"{number}. {item.debtor_name}  (case {case.id}, debtor {case.debtor_id})  priority {item.priority:g}"]
     address = address_lines(task.address or "") or ["(no address)"]
@@ -78,11 +77,10 @@ def _field(label: str, value: str) -> str:
     return "\n".join([first] + [" " * (len(INDENT) + LABEL) + more for more in wrapped[1:]])
 
 
-def _script(rt: Runtime, item: VisitItem, day: dt.date) -> str:
+def _script(rt: PluginContext, item: VisitItem, day: dt.date) -> str:
     """The task's template rendered for the case as it is today, in the debtor's language."""
     task, case = item.task, item.case
-    channel = rt.plugins.channels.get("visit")
-    if not task.template or channel is None:
+    if not task.template or "visit" not in rt.channels:
         return "(no script for this visit)"
     debtor = rt.store.debtor(case.debtor_id)
     assert debtor is not None
@@ -95,7 +93,7 @@ def _script(rt: Runtime, item: VisitItem, day: dt.date) -> str:
     extra = script_variables(address=task.address, area=task.area, collector=collector,
                              due_on=task.due_on, settings=settings)
     try:
-        return rt.render(channel, task.template, "txt", {**context, **extra})
+        return rt.render("visit", task.template, "txt", {**context, **extra})
     except TemplateMissing as exc:
         return f"(script unavailable: {exc})"
 

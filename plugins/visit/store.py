@@ -19,7 +19,6 @@ import attrs
 import sqlite_utils
 
 from dunning.calendar import to_text
-from dunning.store import write_transaction
 
 TABLE = "visit_tasks"
 OPEN, DONE = "open", "done"
@@ -89,17 +88,16 @@ _COLUMNS = ("id, key, case_id, debtor_id, action_id, address, area, due_on, temp
 def create_task(db: sqlite_utils.Database, *, key: str, case_id: int, debtor_id: str, action_id: int | None,
                 address: str, area: str, due_on: dt.date, template: str | None, step: str | None,
                 collector: str | None, now: dt.datetime) -> tuple[VisitTask, bool]:
-    """The task for ``key``, made now unless it exists; True when it was made by this call."""
+    """The task for ``key``, made now unless it exists; True when it was made by this call. Call inside a transaction."""
     conn = db.conn
-    with write_transaction(db):
-        cursor = conn.execute(
-            f"INSERT INTO {TABLE} (key, case_id, debtor_id, action_id, address, area, due_on, template, step, "
-            "status, collector, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING",
-            [key, case_id, debtor_id, action_id, address, area, due_on.isoformat(), template, step, OPEN, collector,
-             to_text(now)],
-        )
-        created = cursor.rowcount == 1
-        row = conn.execute(f"SELECT {_COLUMNS} FROM {TABLE} WHERE key = ?", [key]).fetchone()
+    cursor = conn.execute(
+        f"INSERT INTO {TABLE} (key, case_id, debtor_id, action_id, address, area, due_on, template, step, "
+        "status, collector, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING",
+        [key, case_id, debtor_id, action_id, address, area, due_on.isoformat(), template, step, OPEN, collector,
+         to_text(now)],
+    )
+    created = cursor.rowcount == 1
+    row = conn.execute(f"SELECT {_COLUMNS} FROM {TABLE} WHERE key = ?", [key]).fetchone()
     return VisitTask.from_row(row), created
 
 

@@ -19,6 +19,8 @@ import pytest
 
 from dunning import calendar, dispatch, evidence, hookimpl
 from dunning import store as store_module
+from dunning.store import bulk, plan_writer, stamped_events
+from dunning.store import rows as store_rows
 from dunning.models import Event, Stage
 from dunning.runtime import Runtime
 from tests.conftest import ChannelsPlugin
@@ -73,13 +75,13 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """PLAN_BATCH made small; returns a list that grows by one for each writer thread started."""
     monkeypatch.setattr(dispatch.planning, "PLAN_BATCH", BATCH)  # where planning reads it
     started: list[int] = []
-    real_init = store_module._PlanWriterThread.__init__
+    real_init = plan_writer._PlanWriterThread.__init__
 
     def counting_init(self: Any, *args: Any, **kwargs: Any) -> None:
         started.append(1)
         real_init(self, *args, **kwargs)
 
-    monkeypatch.setattr(store_module._PlanWriterThread, "__init__", counting_init)
+    monkeypatch.setattr(plan_writer._PlanWriterThread, "__init__", counting_init)
     return started
 
 
@@ -181,7 +183,7 @@ def test_a_writer_error_fails_the_run_and_leaves_only_whole_batches(runtimes: Ru
     rt = runtimes("failing", log)
     _portfolio(rt, case_factory)
     before = rt.store.last_seq()
-    real = store_module._insert_actions
+    real = plan_writer._insert_actions
     inserts = {"n": 0}
 
     def failing(conn: Any, rows: Any) -> int:
@@ -191,7 +193,7 @@ def test_a_writer_error_fails_the_run_and_leaves_only_whole_batches(runtimes: Ru
             raise RuntimeError("disk on fire")
         return real(conn, rows)
 
-    monkeypatch.setattr(store_module, "_insert_actions", failing)
+    monkeypatch.setattr(plan_writer, "_insert_actions", failing)
     with pytest.raises(RuntimeError, match="disk on fire"):
         dispatch.plan(rt, DAY1, dispatch.RunSummary())
     assert not [t for t in threading.enumerate() if t.name == "dunning-plan-writer"]  # the writer has ended
@@ -206,7 +208,7 @@ def test_a_writer_error_fails_the_run_and_leaves_only_whole_batches(runtimes: Ru
     assert evidence.verify_chain(rt.store.event_rows_for_verify()).ok
 
     # Once the fault is gone a rerun plans the rest, and nothing twice.
-    monkeypatch.setattr(store_module, "_insert_actions", real)
+    monkeypatch.setattr(plan_writer, "_insert_actions", real)
     summary = dispatch.RunSummary()
     dispatch.plan(rt, DAY1, summary)
     assert summary.cases_planned == CASES - 2 * BATCH
@@ -280,31 +282,31 @@ def test_link_hash_is_chain_hash_of_the_event_fields() -> None:
 
 
 def test_stamped_keeps_every_field_of_an_event() -> None:
-    # store._stamped spells the fields out: a new field on Event must be added there too.
+    # stamped_events._stamped spells the fields out: a new field on Event must be added there too.
     assert [f.name for f in attrs.fields(Event)] == [
         "kind", "at", "case_id", "stage", "dpd", "channel", "step", "action_id", "data", "recorded_at", "seq",
         "prev_hash", "hash"]
     event = Event(kind="k", at=DAY1, case_id=1, stage="internal", dpd=4, channel="c", step="s", action_id=9,
                   data={"x": 1})
     recorded = DAY1 + dt.timedelta(minutes=1)
-    assert store_module._stamped(event, recorded, 5, "p" * 64, "h" * 64) == attrs.evolve(
+    assert stamped_events._stamped(event, recorded, 5, "p" * 64, "h" * 64) == attrs.evolve(
         event, recorded_at=recorded, seq=5, prev_hash="p" * 64, hash="h" * 64)
 
 
 @pytest.mark.parametrize("count", [1, 17, 130, 1100, 5000])
 @pytest.mark.parametrize("tails", [1, 5, 70])
 def test_many_row_statements_write_what_executemany_writes(tmp_path: Path, count: int, tails: int) -> None:
-    """Padded chunks and shared row tails (store._insert_actions, _execute_rows) change nothing written."""
+    """Padded chunks and shared row tails (bulk._insert_actions, _execute_rows) change nothing written."""
     rows = [(f"{i}:step:{i % tails}", i // 2, "outreach", "step", f"channel{i % tails}", None, None, i % 3,
              "2026-03-02", "2026-03-02T00:00:00Z", "pending", 0, 0, "{}", NOW, NOW) for i in range(count)]
     rows += rows[: count // 3]  # keys already there are ignored
     fast = store_module.Store(tmp_path / "fast.db")
     plain = store_module.Store(tmp_path / "plain.db")
     with fast.transaction():
-        inserted = store_module._insert_actions(fast.conn, rows)
+        inserted = bulk._insert_actions(fast.conn, rows)
     with plain.transaction():
         before = plain.conn.total_changes
-        plain.conn.executemany(store_module._INSERT_ACTION, rows)
+        plain.conn.executemany(store_rows._INSERT_ACTION, rows)
         expected = plain.conn.total_changes - before
     assert inserted == expected == count
     assert [attrs.astuple(a) for a in fast.actions()] == [attrs.astuple(a) for a in plain.actions()]

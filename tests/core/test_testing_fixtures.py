@@ -122,7 +122,10 @@ def test_dunning_contexts_hands_send_and_check_action_the_objects_a_run_would(du
     case = dunning_case(rt, amount="80.00", currency="GBP", mobile="+44 7700 900123")
     made = dunning_contexts(rt, case, channel="texts")
     assert made.action.key == f"{case.id}:test-step:texts:2026-03-02" and made.action.dpd == 1
-    assert made.delivery.settings == {} and made.delivery.store is rt.store and made.delivery.dpd == 1
+    assert made.delivery.settings == {} and made.delivery.dpd == 1
+    assert made.delivery.store.case(case.id) == rt.store.case(case.id)  # the run's store, as its read-only view
+    with pytest.raises(AttributeError, match="read-only"):
+        made.delivery.store.update_case  # noqa: B018
     delivery = Texts().send(made.action, made.case, made.delivery)
     assert delivery.data == {"to": "+447700900123", "text": "Acme Trading Ltd owes GBP 80.00. Bye"}
 

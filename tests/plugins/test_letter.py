@@ -8,7 +8,6 @@ import hashlib
 import json
 import subprocess
 import sys
-import types
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import structlog
 from pypdf import PdfReader
 
 import dunning.plugins.letter as letter_plugin
-from dunning import DeliveryContext, dispatch, money, operations
+from dunning import DeliveryContext, RunContext, dispatch, money, operations
 from dunning.channels import DeliveryStatus
 from dunning.models import ActionStatus, Case, Contact, ContactKind, ContactRole, Debtor, DebtorKind
 from dunning.plugins.letter import fonts
@@ -435,8 +434,8 @@ def test_a_letter_whose_action_ended_unsent_is_withdrawn_not_printed(dunning_run
     operations.pay(rt, case.id, "1550.50", at=DAY1, now=DAY1)
     assert rt.store.action(action.id).status is ActionStatus.CANCELLED
     # The end of the next run, with the store to read the actions' outcomes from.
-    run = types.SimpleNamespace(now=DAY1, run_id="next-run", settings=rt.config.settings_for("letter"),
-                                config=rt.config, db=rt.store.db, log=structlog.get_logger(), store=rt.store)
+    run = RunContext(now=DAY1, run_id="next-run", settings=rt.config.settings_for("letter"),
+                     config=rt.config, db=rt.store.db, log=structlog.get_logger(), store=rt.store)
     letter_plugin.LetterChannel().finish_run(run)
     assert batch_files(rt, ".pdf") == []
     [queued] = letter_store.letters(rt.store.db, every_state=True)
@@ -449,8 +448,8 @@ def test_a_letter_still_waiting_to_be_recorded_is_held_back_from_the_batch(dunni
     dispatch.plan(rt, DAY1, dispatch.RunSummary())
     [action] = rt.store.actions(case_id=case.id)
     letter_plugin.LetterChannel().send(action, case, _context(rt, case, action))  # written; not yet recorded
-    run = types.SimpleNamespace(now=DAY1, run_id="other-run", settings=rt.config.settings_for("letter"),
-                                config=rt.config, db=rt.store.db, log=structlog.get_logger(), store=rt.store)
+    run = RunContext(now=DAY1, run_id="other-run", settings=rt.config.settings_for("letter"),
+                     config=rt.config, db=rt.store.db, log=structlog.get_logger(), store=rt.store)
     letter_plugin.LetterChannel().finish_run(run)
     assert batch_files(rt, ".pdf") == []
     assert [q.status for q in letter_store.letters(rt.store.db, every_state=True)] == [letter_store.QUEUED]

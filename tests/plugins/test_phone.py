@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import dunning.plugins.phone as phone_plugin
-from dunning import dispatch, hookimpl, money, operations
+from dunning import PluginContext, dispatch, hookimpl, money, operations
 from dunning.models import ActionStatus, Case, Contact, Debtor
 from dunning.plugins.phone import numbers
 from dunning.plugins.phone.channel import PhoneChannel
@@ -215,9 +215,9 @@ def test_an_opt_out_of_calls_as_a_medium_blocks_the_task_and_empties_the_call_li
     add_case(rt, "B1", kind="company")
     add_case(rt, "B2", kind="company")
     dispatch.run(rt, DPD1)
-    assert {row.debtor_id for row in call_list(rt, DPD1.date(), DPD1, PhoneSettings())} == {"B1", "B2"}
+    assert {row.debtor_id for row in call_list(PluginContext(rt), DPD1.date(), DPD1, PhoneSettings())} == {"B1", "B2"}
     # B1 asks not to be called after the task was queued: "call", not "phone".
     operations.opt_out(rt, "B1", "call", now=DPD1)
-    assert {row.debtor_id for row in call_list(rt, DPD1.date(), DPD1, PhoneSettings())} == {"B2"}
+    assert {row.debtor_id for row in call_list(PluginContext(rt), DPD1.date(), DPD1, PhoneSettings())} == {"B2"}
     summary = dispatch.run(rt, DPD1 + dt.timedelta(days=2))  # the next call step
     assert summary.blocked_by_rule.get("opt_out:call") == 1

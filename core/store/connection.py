@@ -1,0 +1,177 @@
+"""One connection to the database file: its pragmas, the schema, and write transactions.
+
+SQLite through sqlite-utils: WAL, a busy timeout, and every write inside a
+``BEGIN IMMEDIATE`` transaction, so two dispatchers never interleave.
+Evidence events appended inside a transaction are handed to the listener
+(the ``record_event`` hook) only after it commits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Self
+
+import sqlite_utils
+
+from dunning.migrations import migrations as core_migrations
+from dunning.models import Event
+from dunning.store.errors import StoreError
+from dunning.store.stamped_events import _StampedEvents
+
+
+Migration = tuple[str, Callable[[sqlite_utils.Database], None]]
+
+
+# ``[store] synchronous``: how hard SQLite pushes each commit to the disk.
+SYNCHRONOUS_MODES = ("full", "normal")
+
+
+class StoreConnection:
+    """The file a Store has open, and the transactions its other parts write in."""
+
+    # Set by ``_open``; every part of the store works through them.
+    path: Path
+    synchronous: str
+    db: sqlite_utils.Database
+    conn: sqlite3.Connection
+    on_events: Callable[[Sequence[Event]], None] | None
+    _pending_events: _StampedEvents
+    _last_link: tuple[int, str] | None  # the chain's last (seq, hash), once read in this transaction
+
+    def _open(self, path: str | Path, synchronous: str) -> None:
+        if synchronous not in SYNCHRONOUS_MODES:
+            raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}, got {synchronous!r}")
+        self.path = Path(path)
+        self.synchronous = synchronous
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: is a folder, not a database file")
+        try:
+            self.db = sqlite_utils.Database(self.path, execute_plugins=False)
+            self.conn = self.db.conn
+            self.conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.DatabaseError as exc:
+            reason = "not a SQLite database" if "not a database" in str(exc) else f"cannot be opened ({exc})"
+            raise StoreError(f"{self.path}: {reason}") from None
+        self.conn.execute("PRAGMA busy_timeout=30000")
+        # FULL: in WAL mode NORMAL may lose the last commits on a power cut, and a
+        # lost "sent" is a message sent twice. NORMAL only for those who accept that.
+        self.conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        self._pending_events = _StampedEvents()
+        self._last_link = None
+        self.on_events = None
+
+    @classmethod
+    def _another_connection(cls, file: str, synchronous: str) -> Self:
+        """A Store on a database file that a Store already opened (and migrated), for a second thread.
+
+        Same pragmas; no migrations. Its connection belongs to the thread
+        that calls this. Its events are announced by whoever sets its
+        ``on_events``.
+        """
+        other = cls.__new__(cls)
+        other._open(file, synchronous)
+        return other
+
+    def _database_file(self) -> str | None:
+        """The absolute path SQLite has open (None for ``:memory:``): a second connection opens that,
+        whatever the working directory has become since."""
+        for _seq, name, file in self.conn.execute("PRAGMA database_list"):
+            if name == "main":
+                return file or None
+        return None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def migrate(self, plugin_migrations: Mapping[str, Sequence[Migration]]) -> None:
+        """The core's schema, then each plugin's steps.
+
+        A plugin step that raises is rolled back and noted in
+        ``failed_migrations`` (plugin -> "step: error"); the other plugins'
+        steps still run, so only what needs that plugin's tables stops.
+        """
+        core_migrations.apply(self.db)
+        self.failed_migrations: dict[str, str] = {}
+        for plugin, steps in plugin_migrations.items():
+            named = sqlite_utils.Migrations(f"plugin:{plugin}")
+            for name, fn in steps:
+                named(name=name)(fn)
+            try:
+                named.apply(self.db)
+            except Exception as exc:
+                pending = named.pending(self.db)
+                step = pending[0].name if pending else "?"
+                self.failed_migrations[plugin] = f"migration {step} failed: {type(exc).__name__}: {exc}"
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Self]:
+        """A write transaction; nested calls join the outer one."""
+        if self.conn.in_transaction:
+            yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._last_link = None
+        try:
+            yield self
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            self._pending_events = _StampedEvents()
+            raise
+        self.conn.execute("COMMIT")
+        committed, self._pending_events = self._pending_events, _StampedEvents()
+        if committed and self.on_events:
+            self.on_events(committed)
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Undo a part of a transaction (a plugin's writes) without losing the rest."""
+        name = f"sp{id(self)}_{len(self._pending_events)}"
+        mark = len(self._pending_events)
+        link = self._last_link
+        self.conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute(f"ROLLBACK TO {name}")
+            self.conn.execute(f"RELEASE {name}")
+            self._pending_events.truncate(mark)
+            self._last_link = link
+            raise
+        self.conn.execute(f"RELEASE {name}")
+
+    def counts(self) -> dict[str, int]:
+        return {
+            table: self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("debtors", "cases", "obligations", "actions", "events")
+        }
+
+    def backup_to(self, target: Path) -> None:
+        """A consistent copy of the whole database (for ``simulate``)."""
+        dest = sqlite3.connect(str(target))
+        with dest:
+            self.conn.backup(dest)
+        dest.close()
+
+
+@contextlib.contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """A write transaction on dunning's connection for a plugin's own tables; joins one already open.
+
+    ``BEGIN IMMEDIATE`` takes the write lock at once, as the core's own
+    transactions do, so a plugin's write never leaves an implicit
+    transaction behind that the core's next one would silently join.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -1,0 +1,52 @@
+"""``Store``: one database file, every part of the store in one object."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from dunning.store.actions import Actions
+from dunning.store.announced_deadlines import AnnouncedDeadlines
+from dunning.store.cases import Cases
+from dunning.store.claims import Claims
+from dunning.store.connection import Migration, StoreConnection
+from dunning.store.contact_attempts import ContactAttempts
+from dunning.store.contacts import Contacts
+from dunning.store.events import EventLog
+from dunning.store.holds import Holds
+from dunning.store.mirror_cursors import MirrorCursors
+from dunning.store.notices import Notices
+from dunning.store.obligation_import import ObligationImport
+from dunning.store.payments import Payments
+from dunning.store.plan_writer import PlanWriter
+from dunning.store.promises import Promises
+from dunning.store.signals import Signals
+
+
+# Each part builds on the ones it names as bases (a part before its bases, as
+# Python's method order needs); all of them share one connection and its
+# transactions (StoreConnection).
+class Store(
+    ObligationImport,
+    Payments,
+    Cases,
+    Claims,
+    Actions,
+    PlanWriter,
+    EventLog,
+    MirrorCursors,
+    Notices,
+    AnnouncedDeadlines,
+    Contacts,
+    ContactAttempts,
+    Signals,
+    Promises,
+    Holds,
+    StoreConnection,
+):
+    """One SQLite database file, with the core's schema and the plugins' tables."""
+
+    def __init__(self, path: str | Path, plugin_migrations: Mapping[str, Sequence[Migration]] | None = None,
+                 *, synchronous: str = "full"):
+        self._open(path, synchronous)
+        self.migrate(plugin_migrations or {})
