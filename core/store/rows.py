@@ -105,7 +105,7 @@ def action_row_tail(planned: Any, not_before: dt.datetime, status: ActionStatus,
     """An action's insert row without its key and case: the same for every case planning this item at this moment.
 
     A full row is ``(key, case_id, *tail)``; planning works each tail out once
-    per item and run (``dispatch._CasePlanner``).
+    per item and run (``dispatch.planning._CasePlanner``).
     """
     return (
         planned.kind.value,
