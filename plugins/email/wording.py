@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from babel.dates import format_date
-from babel.numbers import get_currency_name
-
 from dunning import money
 
 # The languages the shipped templates are written in, as CLDR locales.
@@ -31,12 +28,16 @@ def amount(minor: int, currency: str, locale: str | None) -> str:
     figure = money.format_minor(minor, currency, grouping=True)
     if currency == "CNY":
         return f"人民币 {figure} 元"
+    from babel.numbers import get_currency_name  # imported where used: Babel's data is large
+
     name = get_currency_name(currency, locale=_CHINESE)
     return f"{figure} {name}" if name != currency else f"{currency} {figure}"
 
 
 def date(day: dt.date, locale: str | None) -> str:
     """``1 March 2026``; for Chinese readers ``2026年3月1日``."""
+    from babel.dates import format_date  # imported where used: Babel's data is large
+
     return format_date(day, "long", locale=_CHINESE if is_chinese(locale) else _ENGLISH)
 
 

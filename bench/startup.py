@@ -1,0 +1,80 @@
+"""Start-up cost of the commands people and cron run most, beside the bare libraries they need.
+
+Runs each command as a new process several times (best of N, wall clock)
+in a folder made by `dunning init` with one imported case, and prints each
+figure beside the yardstick measured in the same run: a Python that only
+imports click, pluggy and attrs. The target for `dunning --help` and
+`dunning cases list` is within 2x of the yardstick. It also lists which
+heavy libraries each command imported (PDF, templates, HTTP, SMTP), read
+from `python -X importtime`.
+
+    .venv/bin/python bench/startup.py            # 7 rounds
+    .venv/bin/python bench/startup.py --rounds 15 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HEAVY = ("reportlab", "pypdf", "jinja2", "aiosmtpd", "urllib.request", "http.client", "smtplib", "phonenumbers",
+         "holidays", "cryptography", "babel")
+DUNNING = Path(sys.executable).with_name("dunning")
+YARDSTICK = [sys.executable, "-c", "import click, pluggy, attrs"]
+
+
+def best_of(argv: list[str], rounds: int, cwd: Path, env: dict[str, str]) -> float:
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def heavy_imports(args: list[str], cwd: Path, env: dict[str, str]) -> list[str]:
+    code = f"import sys; sys.argv = ['dunning', *{args!r}]; from dunning.cli import cli; cli()"
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=cwd, env=env,
+                          capture_output=True, text=True)
+    modules = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    return [name for name in HEAVY if name in modules]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=7, help="runs per command; the best counts (default 7)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    env = {k: v for k, v in os.environ.items() if k != "DUNNING_CONFIG"}
+    with tempfile.TemporaryDirectory(prefix="dunning-startup-") as folder:
+        cwd = Path(folder)
+        subprocess.run([str(DUNNING), "init"], cwd=cwd, env=env, capture_output=True, check=True)
+        (cwd / "in.csv").write_text("debtor_id,name,reference,amount,currency,due_on\n"
+                                    "C1,Acme Ltd,INV-1,100.00,EUR,2026-03-01\n", encoding="utf-8")
+        subprocess.run([str(DUNNING), "import", "in.csv"], cwd=cwd, env=env, capture_output=True, check=True)
+        yardstick = best_of(YARDSTICK, args.rounds, cwd, env)
+        rows = []
+        for command in (["--help"], ["cases", "list"], ["plugins"]):
+            seconds = best_of([str(DUNNING), *command], args.rounds, cwd, env)
+            rows.append({"command": "dunning " + " ".join(command), "seconds": round(seconds, 3),
+                         "ratio": round(seconds / yardstick, 1), "heavy_imports": heavy_imports(command, cwd, env)})
+    load = os.getloadavg()[0]
+    if args.json:
+        print(json.dumps({"yardstick_seconds": round(yardstick, 3), "rows": rows, "load_average": load}, indent=2))
+        return 0
+    print(f"yardstick (python -c 'import click, pluggy, attrs'): {yardstick:.3f} s, best of {args.rounds}")
+    for row in rows:
+        print(f"{row['command']:<22} {row['seconds']:6.3f} s  {row['ratio']:5.1f}x yardstick (target <= 2x)  "
+              f"heavy: {', '.join(row['heavy_imports']) or 'none'}")
+    print(f"load average (1 min): {load:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
