@@ -60,7 +60,7 @@ class DemoMailServer:
     def port(self) -> int:
         return int(self._controller.port)
 
-    def __enter__(self) -> "DemoMailServer":
+    def __enter__(self) -> DemoMailServer:
         self._controller.start()
         return self
 
@@ -119,7 +119,7 @@ class SmsGateway:
                     f.write(json.dumps(record, ensure_ascii=False) + "\n")
             return message_id
 
-    def __enter__(self) -> "SmsGateway":
+    def __enter__(self) -> SmsGateway:
         self._thread.start()
         return self
 

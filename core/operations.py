@@ -68,7 +68,8 @@ def pay(rt: Runtime, case_id: int, amount_text: str, *, at: dt.datetime, now: dt
         raise OperationError(f"case {case_id} is {case.status}; a payment can no longer be applied")
     if amount > case.balance:
         raise OperationError(
-            f"{money.display(amount, case.currency)} is more than the balance of {money.display(case.balance, case.currency)}"
+            f"{money.display(amount, case.currency)} is more than the balance of "
+            f"{money.display(case.balance, case.currency)}"
         )
     if reference and rt.store.payment_reference_exists(case_id, reference):
         raise OperationError(f"a payment with reference {reference!r} is already recorded on case {case_id}")
@@ -146,10 +147,25 @@ def promise(rt: Runtime, case_id: int, amount_text: str, due_at: dt.datetime, *,
                                               plan_id=ids[0] if ids else None)
             ids.append(promise_id)
             rt.store.wake(case_id, calendar.local_date(when, rt.config.zone))
-            events = [rt.event("promise", case, now, data={
-                "promise_id": promise_id, "amount": amount, "currency": case.currency,
-                "due_at": calendar.to_text(when), "approved_by": approved_by,
-                **({"plan_id": ids[0], "instalment": len(ids), "of": len(instalments)} if len(instalments) > 1 else {})})]
+            events = [
+                rt.event(
+                    "promise",
+                    case,
+                    now,
+                    data={
+                        "promise_id": promise_id,
+                        "amount": amount,
+                        "currency": case.currency,
+                        "due_at": calendar.to_text(when),
+                        "approved_by": approved_by,
+                        **(
+                            {"plan_id": ids[0], "instalment": len(ids), "of": len(instalments)}
+                            if len(instalments) > 1
+                            else {}
+                        ),
+                    },
+                )
+            ]
             remind_at = when - profile.promise_reminder_before
             if reminder_channel and remind_at > now:
                 rt.store.add_action(
@@ -231,8 +247,23 @@ def escalate(rt: Runtime, case_id: int, to: str, *, now: dt.datetime, reason: st
             # A rule that could not be heard might have refused: ask again once the plugin is fixed.
             raise OperationError(f"refused: plugin {failures[0].plugin}: {failures[0].problem}")
     with rt.store.transaction():
-        rt.store.append_events([rt.event("stage_changed", case, now, data={
-            "from": case.stage.value, "to": to_stage.value, "reason": reason, "by": by, "recall": recall, "manual": True})])
+        rt.store.append_events(
+            [
+                rt.event(
+                    "stage_changed",
+                    case,
+                    now,
+                    data={
+                        "from": case.stage.value,
+                        "to": to_stage.value,
+                        "reason": reason,
+                        "by": by,
+                        "recall": recall,
+                        "manual": True,
+                    },
+                )
+            ]
+        )
         moved = change_stage(rt, case, to_stage, now, reason=reason)
     return moved
 

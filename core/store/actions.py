@@ -71,7 +71,8 @@ class Actions(EventLog):
                    not_before: dt.datetime, now: dt.datetime, channel: str | None = None, template: str | None = None,
                    target: str | None = None, dpd: int | None = None, required: bool = False,
                    requires_approval: bool = False, options: Mapping[str, Any] | None = None) -> bool:
-        """Queue one action outside the policy's plan (a promise reminder, a triggered escalation); False if the key exists.
+        """Queue one action outside the policy's plan (a promise reminder, a triggered escalation); False if the key
+        exists.
 
         One that requires approval waits in the approval queue.
         """

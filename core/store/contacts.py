@@ -28,7 +28,9 @@ class Contacts(StoreConnection):
             "SELECT debtor_id, kind, value, role, name, bad, id FROM contacts WHERE id = ?", [contact_id]).fetchone()
         if row is None:
             raise NotFound(f"no contact with id {contact_id}")
-        return Contact(debtor_id=row[0], kind=row[1], value=row[2], role=row[3], name=row[4], bad=bool(row[5]), id=row[6])
+        return Contact(
+            debtor_id=row[0], kind=row[1], value=row[2], role=row[3], name=row[4], bad=bool(row[5]), id=row[6]
+        )
 
     def mark_contact_bad(self, contact_id: int, reason: str) -> bool:
         cursor = self.conn.execute(

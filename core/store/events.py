@@ -96,7 +96,7 @@ class EventLog(StoreConnection):
         )
         names = [d[0] for d in cursor.description]
         for row in cursor:
-            record = dict(zip(names, row))
+            record = dict(zip(names, row, strict=False))
             record["data"] = json.loads(record["data"])
             yield record
 

@@ -47,7 +47,8 @@ class Holds(StoreConnection):
         return [
             (r[0], r[1], r[2], dt.date.fromisoformat(r[3]))
             for r in self.conn.execute(
-                "SELECT id, case_id, reason, until FROM holds WHERE released_at IS NULL AND until IS NOT NULL AND until <= ?",
+                "SELECT id, case_id, reason, until FROM holds WHERE released_at IS NULL AND until IS NOT NULL AND "
+                "until <= ?",
                 [today.isoformat()],
             )
         ]

@@ -116,7 +116,7 @@ class PlanWriter(EventLog):
                 kept = list(writes)
             else:
                 self.conn.execute("ROLLBACK TO save_plans")
-                kept = [w for w, params in zip(writes, cursors)
+                kept = [w for w, params in zip(writes, cursors, strict=False)
                         if self.conn.execute(_ADVANCE_CURSOR, params).rowcount == 1]
             self.conn.execute("RELEASE save_plans")
             rows = [row for w in kept for row in w.actions]

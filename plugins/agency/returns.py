@@ -119,7 +119,7 @@ def read_rows(path: Path) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
         elif len(values) != len(header):
             problems.append(f"line {start}: {len(values)} fields, the header has {len(header)}")
         else:
-            rows.append((start, {h: v.strip() for h, v in zip(header, values)}))
+            rows.append((start, {h: v.strip() for h, v in zip(header, values, strict=False)}))
         start = reader.line_num + 1
     if not rows and not problems:
         problems.append("line 2: the file has a header but no lines")
@@ -163,7 +163,9 @@ class _Checker:
     def line(self, number: int, row: dict[str, str]) -> ReturnLine | None:
         before = len(self.problems)
         if row["agency"] != self.agency.id:
-            self.fail(number, f"agency {row['agency']!r} is not {self.agency.id!r}; a return file comes from one agency")
+            self.fail(
+                number, f"agency {row['agency']!r} is not {self.agency.id!r}; a return file comes from one agency"
+            )
         txn = row["transaction_id"]
         if not txn:
             self.fail(number, "transaction_id is empty")

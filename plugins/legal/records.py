@@ -185,7 +185,9 @@ def milestones(db: sqlite_utils.Database, matter_id: int) -> list[Milestone]:
 # --- acknowledgements -----------------------------------------------------------------
 
 
-def add_acknowledgement(db: sqlite_utils.Database, case_id: int, on: dt.date, note: str | None, recorded_at: str) -> int:
+def add_acknowledgement(
+    db: sqlite_utils.Database, case_id: int, on: dt.date, note: str | None, recorded_at: str
+) -> int:
     cursor = db.execute("INSERT INTO legal_acknowledgements (case_id, on_date, note, recorded_at) VALUES (?, ?, ?, ?)",
                         [case_id, on.isoformat(), note, recorded_at])
     return int(cursor.lastrowid)

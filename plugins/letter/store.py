@@ -60,7 +60,7 @@ class QueuedLetter:
     written_at: str | None = None
 
     @classmethod
-    def from_row(cls, row: Sequence[Any]) -> "QueuedLetter":
+    def from_row(cls, row: Sequence[Any]) -> QueuedLetter:
         key, case_id, path, sha256, pages, name, address, status, batch, run_id, written_at = row
         return cls(key=key, case_id=case_id, path=path, sha256=sha256, pages=pages, debtor_name=name or "",
                    address=tuple(json.loads(address or "[]")), status=status, batch=batch, run_id=run_id,

@@ -75,7 +75,7 @@ class VisitTask:
     created_at: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row | Sequence[Any]) -> "VisitTask":
+    def from_row(cls, row: sqlite3.Row | Sequence[Any]) -> VisitTask:
         values = list(row)
         values[7] = dt.date.fromisoformat(values[7])
         return cls(*values)
@@ -88,7 +88,8 @@ _COLUMNS = ("id, key, case_id, debtor_id, action_id, address, area, due_on, temp
 def create_task(db: sqlite_utils.Database, *, key: str, case_id: int, debtor_id: str, action_id: int | None,
                 address: str, area: str, due_on: dt.date, template: str | None, step: str | None,
                 collector: str | None, now: dt.datetime) -> tuple[VisitTask, bool]:
-    """The task for ``key``, made now unless it exists; True when it was made by this call. Call inside a transaction."""
+    """The task for ``key``, made now unless it exists; True when it was made by this call. Call inside a
+    transaction."""
     conn = db.conn
     cursor = conn.execute(
         f"INSERT INTO {TABLE} (key, case_id, debtor_id, action_id, address, area, due_on, template, step, "
