@@ -104,7 +104,10 @@ class Channel(Protocol):
     """
 
     name: str
-    needs: Sequence[str]
+
+    # Read-only, so a channel may keep its kinds in a tuple or a list.
+    @property
+    def needs(self) -> Sequence[str]: ...
 
     def send(self, action: Action, case: Case, ctx: DeliveryContext) -> Delivery: ...
 

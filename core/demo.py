@@ -18,7 +18,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -234,7 +234,7 @@ def _run_portfolio(folder: Path, preset: str, *, days: int, debtors: int, rng: r
                     if hour == RUN_HOURS[0]:
                         _debtors_act(rt, offset, day, behaviours, promises)
                 for action in rt.store.approvals():
-                    operations.decide(rt, action.id, approve=True, by=APPROVER,
+                    operations.decide(rt, cast(int, action.id), approve=True, by=APPROVER,
                                       now=calendar.local_moment(day, dt.time(21), rt.config.zone))
             _report(rt, preset, folder, days, debtors, echo)
             _where_to_look(rt, folder, START + dt.timedelta(days=days - 1), mail.handler.count, len(sms.messages), echo)
@@ -311,10 +311,10 @@ def _report(rt: Runtime, preset: str, folder: Path, days: int, debtors: int, ech
                 deferrals[str(e.data.get("rule"))] += 1
             elif e.kind not in ("case_opened", "obligation_added"):
                 by_day.setdefault(e.at.date(), []).append(e)
-        for day, group in by_day.items():
-            first = group[0]
+        for day, day_events in by_day.items():
+            first = day_events[0]
             echo(f"  {day}  dpd {first.dpd if first.dpd is not None else '':>4}  {first.stage or '':<10} "
-                 + day_story(group))
+                 + day_story(day_events))
         if deferrals:
             echo(
                 "  (held back until allowed: "

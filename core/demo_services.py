@@ -9,12 +9,13 @@ channels use the gateway too.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import mailbox
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from aiosmtpd.controller import Controller
 
@@ -43,7 +44,8 @@ class _FreePortController(Controller):
 
     def _trigger_server(self) -> None:
         assert self.server is not None
-        self.port = self.server.sockets[0].getsockname()[1]
+        # The controller starts an asyncio.Server, which has the sockets an AbstractServer does not declare.
+        self.port = cast(asyncio.Server, self.server).sockets[0].getsockname()[1]
         super()._trigger_server()
 
 

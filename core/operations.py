@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import attrs
 
@@ -18,7 +18,7 @@ from dunning.action_key import ActionKey
 from dunning.compliance.media import MEDIA, applies_to, medium_of
 from dunning.dispatch import change_stage, trigger_escalation
 from dunning.models import SIGNAL_KINDS, Action, ActionKind, ActionStatus, Case, HoldReason, Stage, Status
-from dunning.plugin_context import runtime_of
+from dunning.plugin_context import PluginContext, runtime_of
 from dunning.runtime import Runtime
 from dunning.store import Conflict, NotFound
 
@@ -27,15 +27,18 @@ class OperationError(ValueError):
     """An operation refused; nothing was written."""
 
 
-_Operation = TypeVar("_Operation", bound=Callable[..., Any])
+_Parameters = ParamSpec("_Parameters")
+_Result = TypeVar("_Result")
 
 
-def _for_plugins(operation: _Operation) -> _Operation:
+def _for_plugins(
+    operation: Callable[Concatenate[Runtime, _Parameters], _Result],
+) -> Callable[Concatenate[Runtime | PluginContext, _Parameters], _Result]:
     """Let the operation take a plugin command's ``PluginContext`` where the core passes its runtime."""
     @functools.wraps(operation)
-    def run(rt: Any, *args: Any, **kwargs: Any) -> Any:
+    def run(rt: Runtime | PluginContext, *args: _Parameters.args, **kwargs: _Parameters.kwargs) -> _Result:
         return operation(runtime_of(rt), *args, **kwargs)
-    return cast(_Operation, run)
+    return run
 
 
 @attrs.frozen

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from typing import cast
 
 import holidays
 
@@ -135,7 +136,7 @@ def check_action(action: Action, case: Case, now: dt.datetime, ctx: RuleContext)
     if action.kind is not ActionKind.OUTREACH or not action.channel:
         return None
     store = ctx.store
-    debtor = store.debtor(case.debtor_id)
+    debtor = cast(Debtor, store.debtor(case.debtor_id))  # a case always has its debtor
     profile = ctx.config.profile_for(debtor).profile
     today = now.astimezone(ctx.config.zone).date()
     channel = action.channel

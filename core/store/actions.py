@@ -24,7 +24,8 @@ class Actions(EventLog):
         return _action(row)
 
     def actions(self, *, case_id: int | None = None, statuses: Iterable[str] | None = None) -> list[Action]:
-        where, params = ["1"], []
+        where: list[str] = ["1"]
+        params: list[Any] = []
         if case_id is not None:
             where.append("case_id = ?")
             params.append(case_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from dunning.calendar import to_text
 from dunning.models import Contact
@@ -39,10 +39,10 @@ class Contacts(StoreConnection):
 
     def add_opt_out(self, debtor_id: str, channel: str, contact: str | None, at: dt.datetime, source: str,
                     note: str | None) -> int:
-        return self.conn.execute(
+        return cast(int, self.conn.execute(
             "INSERT INTO opt_outs (debtor_id, channel, contact, at, source, note) VALUES (?, ?, ?, ?, ?, ?)",
             [debtor_id, channel, contact, to_text(at), source, note],
-        ).lastrowid
+        ).lastrowid)  # an INSERT always sets it
 
     def withdraw_opt_outs(self, debtor_id: str, channel: str, contact: str | None, at: dt.datetime) -> int:
         cursor = self.conn.execute(

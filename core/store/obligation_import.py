@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import cast
 
 import attrs
 
@@ -81,11 +82,11 @@ class ObligationImport(Cases, EventLog):
                     [d.id, item.currency],
                 ).fetchone()
                 if row is None:
-                    case_id = self.conn.execute(
+                    case_id = cast(int, self.conn.execute(
                         "INSERT INTO cases (debtor_id, currency, stage, status, balance, opened_on, stage_entered_on) "
                         "VALUES (?, ?, 'internal', 'open', 0, ?, ?)",
                         [d.id, item.currency, today.isoformat(), today.isoformat()],
-                    ).lastrowid
+                    ).lastrowid)  # an INSERT always sets it
                     self.conn.execute("UPDATE cases SET creditor_reference = ? WHERE id = ?",
                                       [creditor_reference.for_case(case_id), case_id])
                     cases_opened += 1

@@ -10,7 +10,7 @@ import itertools
 import queue
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -167,7 +167,7 @@ class PlanWriter(EventLog):
         ]
 
     def save_plans_pipelined(self, batches: Iterable[Sequence[CasePlanWrite]], *,
-                             depth: int = 2) -> Iterator[SavedPlans]:
+                             depth: int = 2) -> Generator[SavedPlans, None, None]:
         """``save_plans`` for each batch, on a writer thread while the caller prepares the next.
 
         Planning's time goes to Python working out each case and to SQLite

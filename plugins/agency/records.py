@@ -12,7 +12,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import sqlite_utils
@@ -179,7 +179,7 @@ def add_placement(db: sqlite_utils.Database, *, case_id: int, agency: str, place
         [case_id, agency, placed_at, placed_on.isoformat(), expires_on.isoformat() if expires_on else None, currency,
          balance, dpd, json.dumps(dict(file_row), ensure_ascii=False)],
     )
-    return int(cursor.lastrowid)
+    return cast(int, cursor.lastrowid)  # an INSERT always sets it
 
 
 def end_placement(db: sqlite_utils.Database, placement_id: int, *, ended_at: str, ended_on: dt.date, kind: str,
@@ -208,7 +208,8 @@ def placement(db: sqlite_utils.Database, placement_id: int) -> Placement:
 
 def placements(db: sqlite_utils.Database, *, agency: str | None = None, case_ids: Iterable[int] | None = None,
                open_only: bool = False) -> list[Placement]:
-    where, params = ["1"], []
+    where: list[str] = ["1"]
+    params: list[Any] = []
     if agency is not None:
         where.append("agency = ?")
         params.append(agency)
@@ -323,7 +324,7 @@ def add_import(
         "INSERT INTO agency_imports (agency, file_name, sha256, lines, imported_at) VALUES (?, ?, ?, ?, ?)",
         [agency, file_name, sha256, lines, imported_at],
     )
-    return int(cursor.lastrowid)
+    return cast(int, cursor.lastrowid)  # an INSERT always sets it
 
 
 def add_transaction(db: sqlite_utils.Database, *, agency: str, transaction_id: str, placement_id: int, case_id: int,

@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -198,7 +198,9 @@ class _Checker:
             self.fail(number, f"a {kind} line needs a detail (the {'new status' if kind == 'status' else 'reason'})")
         if len(self.problems) > before:
             return None
-        return ReturnLine(number, txn, case.id, kind, day, at, placement.id, amount, case.currency, detail)
+        # ``day`` comes from ``at``, so ``at`` is set here too.
+        return ReturnLine(number, txn, case.id, kind, day, cast(dt.datetime, at), placement.id, amount, case.currency,
+                          detail)
 
     def _case(self, number: int, text: str) -> Any:
         if not (text.isascii() and text.isdigit()):

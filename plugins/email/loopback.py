@@ -24,7 +24,7 @@ import ssl
 import threading
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import attrs
 from aiosmtpd.controller import Controller
@@ -140,7 +140,8 @@ class _FreePortController(Controller):
 
     def _trigger_server(self) -> None:
         assert self.server is not None
-        self.port = self.server.sockets[0].getsockname()[1]
+        # The controller starts an asyncio.Server, which has the sockets an AbstractServer does not declare.
+        self.port = cast(asyncio.Server, self.server).sockets[0].getsockname()[1]
         super()._trigger_server()
 
     def factory(self) -> SMTP:

@@ -243,7 +243,7 @@ class SmtpSession:
         except (OSError, smtplib.SMTPException):
             self._discard()
 
-    def _refused(self, conn: smtplib.SMTP, stage: str, code: int, message: bytes) -> Reply:
+    def _refused(self, conn: smtplib.SMTP, stage: str, code: int, message: bytes | str) -> Reply:
         reply = Reply.from_code(stage, code, message)
         if code == 421:
             # "Service not available, closing transmission channel": the server is gone.

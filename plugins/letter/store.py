@@ -28,14 +28,14 @@ ASSEMBLING, WRITTEN = "assembling", "written"
 
 
 def m001_print_queue(db: sqlite_utils.Database) -> None:
-    db[QUEUE].create(
+    db.table(QUEUE).create(
         {"key": str, "case_id": int, "run_id": str, "path": str, "sha256": str, "pages": int,
          "debtor_name": str, "address": str, "written_at": str, "status": str, "batch": str},
         pk="key", not_null={"case_id", "path", "sha256", "pages", "status"}, if_not_exists=True,
     )
-    db[QUEUE].create_index(["status"], if_not_exists=True)
-    db[QUEUE].create_index(["batch"], if_not_exists=True)
-    db[BATCHES].create(
+    db.table(QUEUE).create_index(["status"], if_not_exists=True)
+    db.table(QUEUE).create_index(["batch"], if_not_exists=True)
+    db.table(BATCHES).create(
         {"id": str, "run_id": str, "created_at": str, "status": str, "letters": int, "pages": int,
          "pdf": str, "csv": str, "pdf_sha256": str, "csv_sha256": str},
         pk="id", not_null={"created_at", "status"}, if_not_exists=True,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import sqlite_utils
@@ -106,12 +106,12 @@ def add_record(db: sqlite_utils.Database, *, case_id: int, debtor_id: str, addre
                day: dt.date, outcome: str, note: str | None, collector: str | None, now: dt.datetime) -> VisitTask:
     """An ad-hoc visit, made without a task; recorded as done. Call inside a transaction."""
     conn = db.conn
-    task_id = conn.execute(
+    task_id = cast(int, conn.execute(
         f"INSERT INTO {TABLE} (key, case_id, debtor_id, address, area, due_on, step, status, outcome, note, "
         "visited_at, collector, created_at) VALUES (NULL, ?, ?, ?, ?, ?, 'ad-hoc', ?, ?, ?, ?, ?, ?)",
         [case_id, debtor_id, address, area, day.isoformat(), DONE, outcome, note, to_text(now), collector,
          to_text(now)],
-    ).lastrowid
+    ).lastrowid)  # an INSERT always sets it
     return task(db, task_id)
 
 
@@ -125,7 +125,8 @@ def task(db: sqlite_utils.Database, task_id: int) -> VisitTask:
 def open_tasks(db: sqlite_utils.Database, *, due_by: dt.date | None = None, area: str | None = None,
                case_id: int | None = None) -> list[VisitTask]:
     """Open tasks, oldest due first; only those due by ``due_by`` when given."""
-    where, params = ["status = ?"], [OPEN]
+    where: list[str] = ["status = ?"]
+    params: list[Any] = [OPEN]
     if due_by is not None:
         where.append("due_on <= ?")
         params.append(due_by.isoformat())
