@@ -37,55 +37,13 @@ from dunning.importer import validate
 
 START = dt.date(2026, 1, 5)  # a fixed Monday, so every demo prints the same story
 APPROVER = "demo approver"
-_COMPANIES = [
-    "Harbour",
-    "Northwind",
-    "Blue Ridge",
-    "Keystone",
-    "Lumen",
-    "Oakfield",
-    "Riverside",
-    "Summit",
-    "Copperleaf",
-    "Granite",
-    "Meadow",
-    "Pioneer",
-    "Silverline",
-    "Tidewater",
-    "Westbrook",
-    "Evergreen",
-]
+_COMPANIES = ["Harbour", "Northwind", "Blue Ridge", "Keystone", "Lumen", "Oakfield", "Riverside", "Summit",
+              "Copperleaf", "Granite", "Meadow", "Pioneer", "Silverline", "Tidewater", "Westbrook", "Evergreen"]
 _TRADES = ["Supplies", "Builders", "Foods", "Logistics", "Print", "Motors", "Textiles", "Electric"]
-_GIVEN = [
-    "Ana",
-    "Ben",
-    "Chen",
-    "Dara",
-    "Eli",
-    "Fatima",
-    "Goran",
-    "Hana",
-    "Ivan",
-    "Jia",
-    "Kofi",
-    "Lena",
-    "Mateo",
-    "Nadia",
-]
-_FAMILY = [
-    "Alvarez",
-    "Brooks",
-    "Chen",
-    "Dubois",
-    "Evans",
-    "Fischer",
-    "Garcia",
-    "Hughes",
-    "Ito",
-    "Jensen",
-    "Kowalski",
-    "Li",
-]
+_GIVEN = ["Ana", "Ben", "Chen", "Dara", "Eli", "Fatima", "Goran", "Hana", "Ivan", "Jia", "Kofi", "Lena", "Mateo",
+          "Nadia"]
+_FAMILY = ["Alvarez", "Brooks", "Chen", "Dubois", "Evans", "Fischer", "Garcia", "Hughes", "Ito", "Jensen", "Kowalski",
+           "Li"]
 
 
 class OutboxChannel:
