@@ -28,6 +28,7 @@ Peak RSS (``ru_maxrss``) is read after every phase. See bench/README.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import gc
 import json
@@ -46,13 +47,13 @@ from typing import Any
 # would clash with the null one); the bench measures the core alone.
 os.environ["DUNNING_LOAD_PLUGINS"] = ""
 
-from dunning import dispatch, hookimpl  # noqa: E402
-from dunning.channels import Delivery  # noqa: E402
-from dunning.config import Config  # noqa: E402
-from dunning.runtime import Runtime  # noqa: E402
-from dunning.store import Store  # noqa: E402
+from dunning import dispatch, hookimpl
+from dunning.channels import Delivery
+from dunning.config import Config
+from dunning.runtime import Runtime
+from dunning.store import Store
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DUE_ON = dt.date(2026, 3, 1)
 OPENED_ON = dt.date(2026, 2, 20)
 PLAN_AT = dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # days past due 1: overdue notice, email + phone
@@ -155,15 +156,21 @@ def generate(path: Path, n: int) -> None:
     _bulk(conn, "INSERT INTO debtors (id, name, kind, country, timezone, locale, created_at, updated_at) "
                 "VALUES (?, ?, 'company', ?, ?, NULL, ?, ?)",
           ((f"D{i:07d}", f"Customer {i} Ltd", "GB", ZONES[i % len(ZONES)], created, created) for i in range(1, n + 1)))
-    _bulk(conn, "INSERT INTO contacts (debtor_id, kind, value, role, name, bad) VALUES (?, 'email', ?, 'debtor', NULL, 0)",
-          ((f"D{i:07d}", f"accounts{i}@example.com") for i in range(1, n + 1)))
+    _bulk(
+        conn,
+        "INSERT INTO contacts (debtor_id, kind, value, role, name, bad) VALUES (?, 'email', ?, 'debtor', NULL, 0)",
+        ((f"D{i:07d}", f"accounts{i}@example.com") for i in range(1, n + 1)),
+    )
     _bulk(conn, "INSERT INTO cases (id, debtor_id, currency, stage, status, balance, anchor_due_on, opened_on, "
                 "planned_through, next_action_on, broken_promises, account_locked, previous_stage, stage_entered_on, "
                 "resolved_on) VALUES (?, ?, 'EUR', 'internal', 'open', ?, ?, ?, ?, ?, 0, 0, NULL, ?, NULL)",
           ((i, f"D{i:07d}", amount(i), due, opened, day_before, run_day, opened) for i in range(1, n + 1)))
-    _bulk(conn, "INSERT INTO obligations (id, case_id, debtor_id, reference, amount, currency, issued_on, due_on, paid) "
-                "VALUES (?, ?, ?, ?, ?, 'EUR', ?, ?, 0)",
-          ((i, i, f"D{i:07d}", f"INV-{i:07d}", amount(i), issued, due) for i in range(1, n + 1)))
+    _bulk(
+        conn,
+        "INSERT INTO obligations (id, case_id, debtor_id, reference, amount, currency, issued_on, due_on, paid) "
+        "VALUES (?, ?, ?, ?, ?, 'EUR', ?, ?, 0)",
+        ((i, i, f"D{i:07d}", f"INV-{i:07d}", amount(i), issued, due) for i in range(1, n + 1)),
+    )
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()
 
@@ -255,10 +262,8 @@ def bench_with_null_channels(db: Path, n: int, figures: Figures) -> None:
                 raise _Enough
 
         def deliver() -> None:
-            try:
+            with contextlib.suppress(_Enough):
                 dispatch.deliver_ready(rt, PLAN_AT, delivered, progress)
-            except _Enough:
-                pass
 
         seconds, _ = timed(deliver)
         figures.add(f"deliver first {done:,} actions (null channel)", seconds, actions=delivered.sent,
@@ -329,11 +334,11 @@ def print_table(figures: Figures) -> None:
             ("peak RSS MB", "peak_rss_mb", ">"), ("RSS MB", "rss_mb", ">")]
     cells = [[_fmt(r.get(key), key) for _, key, _ in cols] for r in figures.rows]
     widths = [max(len(title), *(len(c[i]) for c in cells)) for i, (title, _, _) in enumerate(cols)]
-    line = "  ".join(f"{title:{align}{w}}" for (title, _, align), w in zip(cols, widths))
+    line = "  ".join(f"{title:{align}{w}}" for (title, _, align), w in zip(cols, widths, strict=False))
     print(line)
     print("-" * len(line))
     for c in cells:
-        print("  ".join(f"{v:{align}{w}}" for v, (_, _, align), w in zip(c, cols, widths)))
+        print("  ".join(f"{v:{align}{w}}" for v, (_, _, align), w in zip(c, cols, widths, strict=False)))
     print()
     for key, value in figures.extra.items():
         if key.startswith("counts"):
@@ -391,7 +396,9 @@ def main(argv: list[str] | None = None) -> int:
         plan_row = figures.rows[1]
         figures.extra["planning_vs_yardstick"] = round(plan_row["seconds"] / yard, 2) if yard > 0 else None
         null_row = next(r for r in figures.rows if r["phase"].startswith("plan (null"))
-        figures.extra["planning_null_channels_vs_yardstick"] = round(null_row["seconds"] / yard, 2) if yard > 0 else None
+        figures.extra["planning_null_channels_vs_yardstick"] = (
+            round(null_row["seconds"] / yard, 2) if yard > 0 else None
+        )
         idle_row = next(r for r in figures.rows if r["phase"].startswith("run next day"))
         peak = peak_rss_mb()
         figures.extra["targets"] = {

@@ -46,20 +46,20 @@ import structlog
 # Installed plugins must not load on their own; the bench registers the email plugin itself.
 os.environ["DUNNING_LOAD_PLUGINS"] = ""
 
-import dunning.plugins.email as email_plugin  # noqa: E402
-from dunning import dispatch, money  # noqa: E402
-from dunning.channels import DeliveryContext, RunContext  # noqa: E402
-from dunning.config import Config  # noqa: E402
-from dunning.models import Action, ActionKind, ActionStatus, Contact, Debtor  # noqa: E402
-from dunning.plugins.email.channel import EmailChannel  # noqa: E402
-from dunning.plugins.email.content import template_extras  # noqa: E402
-from dunning.plugins.email.message import compose  # noqa: E402
-from dunning.plugins.email.settings import parse_settings  # noqa: E402
-from dunning.runtime import Runtime  # noqa: E402
-from dunning.store import ImportedObligation  # noqa: E402
-from dunning.templates import audience_context, case_context  # noqa: E402
+import dunning.plugins.email as email_plugin
+from dunning import dispatch, money
+from dunning.channels import DeliveryContext, RunContext
+from dunning.config import Config
+from dunning.models import Action, ActionKind, ActionStatus, Contact, Debtor
+from dunning.plugins.email.channel import EmailChannel
+from dunning.plugins.email.content import template_extras
+from dunning.plugins.email.message import compose
+from dunning.plugins.email.settings import parse_settings
+from dunning.runtime import Runtime
+from dunning.store import ImportedObligation
+from dunning.templates import audience_context, case_context
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DUE_ON = dt.date(2026, 3, 1)
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # 1 day past due: trade-receivables' overdue notice
 TEMPLATE = "overdue-notice"
@@ -84,7 +84,7 @@ class ServerProcess:
         self._process = context.Process(target=_serve, args=(self._ports, self._stop, self._counts, pipelining),
                                         daemon=True)
 
-    def __enter__(self) -> "ServerProcess":
+    def __enter__(self) -> ServerProcess:
         self._process.start()
         self.port = self._ports.get(timeout=30)
         return self
@@ -163,7 +163,7 @@ def _quiet_log() -> Any:
 def _prebuilt(work: list[tuple[Action, Any, DeliveryContext]]) -> list[tuple[str, list[str], bytes]]:
     """The yardstick's messages: the same parts and headers the channel sends, composed before timing."""
     messages = []
-    for action, case, ctx in work:
+    for _action, case, ctx in work:
         settings = parse_settings(ctx.settings)
         to = ctx.contacts_of("email")[0]
         extras = template_extras(case, ctx, settings, ctx.debtor.name)
@@ -214,7 +214,9 @@ def whole_run(folder: Path, port: int, n: int) -> tuple[float, int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--emails", type=int, default=2000, help="emails per measurement (default 2000)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of yardstick and channel, interleaved (default 3)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of yardstick and channel, interleaved (default 3)"
+    )
     parser.add_argument("--no-run", action="store_true", help="skip the whole-run figure")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
@@ -236,7 +238,9 @@ def main(argv: list[str] | None = None) -> int:
         messages = _prebuilt(_contexts(runtimes["plain"], channels["plain"], "prebuild"))
         for name, server in servers.items():  # warm both paths: imports, template compilation
             yardstick(server.port, messages[:20])
-            through_channel(runtimes[name], channels[name], _contexts(runtimes[name], channels[name], "warm")[:20], "warm")
+            through_channel(
+                runtimes[name], channels[name], _contexts(runtimes[name], channels[name], "warm")[:20], "warm"
+            )
 
         best = {(kind, name): float("inf") for kind in ("yardstick", "channel") for name in servers}
         for round_no in range(1, args.rounds + 1):

@@ -46,19 +46,19 @@ from typing import Any
 
 # Only the letter plugin takes part, whatever else is installed.
 os.environ["DUNNING_LOAD_PLUGINS"] = ""
-import structlog  # noqa: E402
+import structlog
 
-import dunning.plugins.letter as letter_plugin  # noqa: E402
-from dunning import DeliveryContext, dispatch, money  # noqa: E402
-from dunning.config import Config  # noqa: E402
-from dunning.models import Contact, ContactKind, Debtor, DebtorKind  # noqa: E402
-from dunning.plugins.letter.channel import LetterChannel, make_letter  # noqa: E402
-from dunning.plugins.letter.settings import LetterSettings  # noqa: E402
-from dunning.runtime import Runtime  # noqa: E402
-from dunning.store import ImportedObligation  # noqa: E402
-from dunning.templates import audience_context, case_context  # noqa: E402
+import dunning.plugins.letter as letter_plugin
+from dunning import DeliveryContext, dispatch, money
+from dunning.config import Config
+from dunning.models import Contact, ContactKind, Debtor, DebtorKind
+from dunning.plugins.letter.channel import LetterChannel, make_letter
+from dunning.plugins.letter.settings import LetterSettings
+from dunning.runtime import Runtime
+from dunning.store import ImportedObligation
+from dunning.templates import audience_context, case_context
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DUE_ON = dt.date(2026, 3, 1)
 SEND_AT = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)
 ROUNDS = 5
@@ -184,7 +184,9 @@ def yardstick(pages: list[dict[str, Any]], folder: Path) -> float:
 
     start = time.perf_counter()
     for page in pages:
-        doc = BaseDocTemplate(str(folder / f"{page['key'].replace(':', '_')}.pdf"), pagesize=A4, invariant=1, title=page["subject"])
+        doc = BaseDocTemplate(
+            str(folder / f"{page['key'].replace(':', '_')}.pdf"), pagesize=A4, invariant=1, title=page["subject"]
+        )
         frame = Frame(25 * mm, 22 * mm, width - 45 * mm, height - 98.5 * mm - 22 * mm, id="f")
         doc.addPageTemplates([PageTemplate(id="p", frames=[frame], onPage=lambda c, d, p=page: first_page(c, p))])
         table = Table([[Paragraph(v, cell) for v in row] for row in page["table"]],

@@ -46,16 +46,16 @@ class Delivery:
     data: Mapping[str, Any] = attrs.field(factory=dict)
 
     @classmethod
-    def sent(cls, reference: str, **data: Any) -> "Delivery":
+    def sent(cls, reference: str, **data: Any) -> Delivery:
         return cls(DeliveryStatus.SENT, reference=reference, data=data)
 
     @classmethod
-    def failed(cls, error: str, *, retry: bool = True, **data: Any) -> "Delivery":
+    def failed(cls, error: str, *, retry: bool = True, **data: Any) -> Delivery:
         """A failure; retried with backoff unless ``retry=False``."""
         return cls(DeliveryStatus.FAILED, error=error, retry=retry, data=data)
 
     @classmethod
-    def deferred(cls, until: dt.datetime, reason: str = "", **data: Any) -> "Delivery":
+    def deferred(cls, until: dt.datetime, reason: str = "", **data: Any) -> Delivery:
         if until.tzinfo is None:
             raise ValueError("deferred needs an aware datetime")
         return cls(DeliveryStatus.DEFERRED, until=until, error=reason or None, data=data)
@@ -104,7 +104,10 @@ class Channel(Protocol):
     """
 
     name: str
-    needs: Sequence[str]
+
+    # Read-only, so a channel may keep its kinds in a tuple or a list.
+    @property
+    def needs(self) -> Sequence[str]: ...
 
     def send(self, action: Action, case: Case, ctx: DeliveryContext) -> Delivery: ...
 

@@ -16,7 +16,18 @@ import attrs
 import click
 import structlog
 
-from dunning import calendar, checkpoints, creditor_reference, dispatch, evidence, log, money, notices_cli, operations, privacy
+from dunning import (
+    calendar,
+    checkpoints,
+    creditor_reference,
+    dispatch,
+    evidence,
+    log,
+    money,
+    notices_cli,
+    operations,
+    privacy,
+)
 from dunning import scaffold
 from dunning.approvals import approval_json, approval_rows
 from dunning.compliance.risk import risk_class
@@ -167,13 +178,25 @@ def json_option(fn: F) -> F:
 @click.group(cls=DunningGroup)
 @click.version_option(package_name="dunning")
 # Eager, so that `dunning --config PATH --help` lists the commands of the plugins that config allows.
-@click.option("--config", "config_path", metavar="PATH", is_eager=True, help="Config file (default: ./dunning.toml or $DUNNING_CONFIG).")
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    is_eager=True,
+    help="Config file (default: ./dunning.toml or $DUNNING_CONFIG).",
+)
 @click.option("--db", metavar="PATH", help="SQLite database to use instead of the one in the config.")
-@click.option("--log-format", type=click.Choice(["console", "json"]), help="Log format (default: console on a terminal, else JSON).")
+@click.option(
+    "--log-format",
+    type=click.Choice(["console", "json"]),
+    help="Log format (default: console on a terminal, else JSON).",
+)
 @click.option("--now", "now_text", metavar="ISO-8601", hidden=False,
               help="Act as if it were this moment (default: the clock). For backdating and rehearsals.")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, db: str | None, log_format: str | None, now_text: str | None) -> None:
+def cli(
+    ctx: click.Context, config_path: str | None, db: str | None, log_format: str | None, now_text: str | None
+) -> None:
     """Collect overdue debts: cases move through internal, on-site, agency and
     litigation stages as the collection policy says.
 
@@ -428,20 +451,37 @@ def cases_show(state: State, case_id: str, as_json: bool) -> None:
     data = case_json(rt, case, now, owed)
     open_items = {i.reference: i for i in owed.items}  # paid obligations are neither overdue nor due later
     data["obligations"] = [
-        {"reference": o.reference, "amount": money.format_minor(o.amount, o.currency), "paid": money.format_minor(o.paid, o.currency),
-         "open": money.format_minor(o.open_amount, o.currency), "issued_on": o.issued_on, "due_on": o.due_on,
-         "overdue": o.reference in open_items and open_items[o.reference].overdue,
-         "days_overdue": open_items[o.reference].days_overdue if o.reference in open_items else 0}
+        {
+            "reference": o.reference,
+            "amount": money.format_minor(o.amount, o.currency),
+            "paid": money.format_minor(o.paid, o.currency),
+            "open": money.format_minor(o.open_amount, o.currency),
+            "issued_on": o.issued_on,
+            "due_on": o.due_on,
+            "overdue": o.reference in open_items and open_items[o.reference].overdue,
+            "days_overdue": open_items[o.reference].days_overdue if o.reference in open_items else 0,
+        }
         for o in obligations
     ]
-    data["payments"] = [{"amount": money.format_minor(p.amount, case.currency), "at": calendar.to_text(p.at), "reference": p.reference}
-                        for p in rt.store.payments(case.id)]
-    data["promises"] = [{"id": p.id, "amount": money.format_minor(p.amount, case.currency), "due_at": calendar.to_text(p.due_at),
-                         "status": p.status.value} for p in rt.store.promises(case.id)]
+    data["payments"] = [
+        {"amount": money.format_minor(p.amount, case.currency), "at": calendar.to_text(p.at), "reference": p.reference}
+        for p in rt.store.payments(case.id)
+    ]
+    data["promises"] = [
+        {
+            "id": p.id,
+            "amount": money.format_minor(p.amount, case.currency),
+            "due_at": calendar.to_text(p.due_at),
+            "status": p.status.value,
+        }
+        for p in rt.store.promises(case.id)
+    ]
     data["holds"] = [{"id": h.id, "reason": h.reason.value, "since": calendar.to_text(h.since), "until": h.until,
                       "released_at": calendar.to_text(h.released_at) if h.released_at else None, "note": h.note}
                      for h in rt.store.holds(case.id)]
-    data["pending_actions"] = [action_json(a) for a in rt.store.actions(case_id=case.id, statuses=["awaiting_approval", "pending", "sending"])]
+    data["pending_actions"] = [
+        action_json(a) for a in rt.store.actions(case_id=case.id, statuses=["awaiting_approval", "pending", "sending"])
+    ]
     if as_json:
         _print_json(data)
         return
@@ -459,7 +499,7 @@ def cases_show(state: State, case_id: str, as_json: bool) -> None:
     click.echo("obligations:")
     _table([[o.reference, o.due_on, money.display(o.amount, o.currency), money.display(o.paid, o.currency),
              money.display(o.open_amount, o.currency), _obligation_state({**shown, "open_minor": o.open_amount})]
-            for o, shown in zip(obligations, data["obligations"])],
+            for o, shown in zip(obligations, data["obligations"], strict=False)],
            ["reference", "due", "amount", "paid", "open", "state"])
     for title, key in (("promises", "promises"), ("holds", "holds"), ("payments", "payments")):
         if data[key]:
@@ -467,8 +507,13 @@ def cases_show(state: State, case_id: str, as_json: bool) -> None:
             for item in data[key]:
                 click.echo("  " + ", ".join(f"{k}={v}" for k, v in item.items() if v is not None))
     click.echo("pending actions:")
-    _table([[a["id"], a["planned_for"], a["step"], a["channel"] or a["kind"], a["status"]] for a in data["pending_actions"]],
-           ["id", "for", "step", "channel", "status"])
+    _table(
+        [
+            [a["id"], a["planned_for"], a["step"], a["channel"] or a["kind"], a["status"]]
+            for a in data["pending_actions"]
+        ],
+        ["id", "for", "step", "channel", "status"],
+    )
 
 
 def _obligation_state(item: dict[str, Any]) -> str:
@@ -496,8 +541,23 @@ def events(state: State, case_id: int | None, kind: str | None, limit: int | Non
     if as_json:
         _print_json([event_json(e) for e in found])
         return
-    _table([[e.seq, calendar.to_text(e.at), e.case_id, e.kind, e.stage, e.dpd, e.channel or "", e.step or "", _brief(e.data)]
-            for e in found], ["seq", "at", "case", "kind", "stage", "dpd", "channel", "step", "detail"])
+    _table(
+        [
+            [
+                e.seq,
+                calendar.to_text(e.at),
+                e.case_id,
+                e.kind,
+                e.stage,
+                e.dpd,
+                e.channel or "",
+                e.step or "",
+                _brief(e.data),
+            ]
+            for e in found
+        ],
+        ["seq", "at", "case", "kind", "stage", "dpd", "channel", "step", "detail"],
+    )
 
 
 def _brief(data: dict[str, Any]) -> str:
@@ -618,9 +678,11 @@ def pay(state: State, case_id: str, amount: str, at_text: str | None, reference:
     at = state.now(at_text) if at_text else now
     outcome = operations.pay(rt, _case_id(case_id), amount, at=at, now=now, reference=reference)
     case = outcome.case
-    click.echo(f"case {case.id}: paid {money.display(outcome.amount, case.currency)}; "
-               f"balance {money.display(case.balance, case.currency)}"
-               + (f"; resolved as paid, {outcome.cancelled} planned actions cancelled" if case.status is Status.PAID else ""))
+    click.echo(
+        f"case {case.id}: paid {money.display(outcome.amount, case.currency)}; "
+        f"balance {money.display(case.balance, case.currency)}"
+        + (f"; resolved as paid, {outcome.cancelled} planned actions cancelled" if case.status is Status.PAID else "")
+    )
 
 
 @cli.command()
@@ -631,7 +693,9 @@ def pay(state: State, case_id: str, amount: str, at_text: str | None, reference:
               help="A later instalment of a plan (repeat for each).")
 @click.option("--approved-by", help="The supervisor who allows a date beyond the limit (2 days by default) or a plan.")
 @pass_state
-def promise(state: State, case_id: str, amount: str, due_text: str, then: tuple[str, ...], approved_by: str | None) -> None:
+def promise(
+    state: State, case_id: str, amount: str, due_text: str, then: tuple[str, ...], approved_by: str | None
+) -> None:
     """Record a promise to pay (reminders pause until it falls due), or a plan of instalments."""
     rt = state.runtime()
     later: list[tuple[str, dt.datetime]] = []
@@ -656,7 +720,9 @@ def promise(state: State, case_id: str, amount: str, due_text: str, then: tuple[
 def hold(state: State, case_id: str, reason: str, until: dt.datetime | None, note: str | None) -> None:
     """Stop all outreach to a case (its evidence is kept)."""
     rt = state.runtime()
-    hold_id = operations.hold(rt, _case_id(case_id), reason, now=state.now(), until=until.date() if until else None, note=note)
+    hold_id = operations.hold(
+        rt, _case_id(case_id), reason, now=state.now(), until=until.date() if until else None, note=note
+    )
     click.echo(f"hold {hold_id} on case {case_id} ({reason}{', until ' + until.date().isoformat() if until else ''})")
 
 
@@ -676,7 +742,9 @@ def release(state: State, case_id: str, by: str, note: str | None, verification_
 
 @cli.command()
 @click.argument("case_id")
-@click.option("--to", "to_stage", required=True, type=click.Choice([s.value for s in Stage]), help="The stage to move to.")
+@click.option(
+    "--to", "to_stage", required=True, type=click.Choice([s.value for s in Stage]), help="The stage to move to."
+)
 @click.option("--reason", required=True, help="Why (kept as evidence).")
 @click.option("--by", default="operator", show_default=True, help="Who decided.")
 @pass_state
@@ -689,7 +757,9 @@ def escalate(state: State, case_id: str, to_stage: str, reason: str, by: str) ->
 
 @cli.command()
 @click.argument("case_id")
-@click.option("--as", "resolution", required=True, type=click.Choice([s.value for s in RESOLUTIONS]), help="How the case ended.")
+@click.option(
+    "--as", "resolution", required=True, type=click.Choice([s.value for s in RESOLUTIONS]), help="How the case ended."
+)
 @click.option("--reason", default="", help="Why (kept as evidence).")
 @pass_state
 def resolve(state: State, case_id: str, resolution: str, reason: str) -> None:
@@ -806,7 +876,9 @@ def in_doubt_cancel(state: State, action_id: int, by: str, reason: str) -> None:
 def _decide(state: State, action_id: int, by: str, note: str | None, approve: bool) -> None:
     rt = state.runtime()
     action = operations.decide(rt, action_id, approve=approve, by=by, now=state.now(), note=note)
-    click.echo(f"action {action.id} ({action.step}) {'approved; it goes out on the next run' if approve else 'rejected'}")
+    click.echo(
+        f"action {action.id} ({action.step}) {'approved; it goes out on the next run' if approve else 'rejected'}"
+    )
 
 
 @cli.command()
@@ -992,4 +1064,4 @@ def load_plugin_commands(group: click.Group = cli, extra: Iterable[object] = ())
         group.add_command(command, name)
 
 
-__all__ = ["cli", "LOAD_ENV"]
+__all__ = ["LOAD_ENV", "cli"]

@@ -100,7 +100,12 @@ def _expect(value: Any, kind: type | tuple[type, ...], key: str, source: str) ->
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join({str: "a string", int: "a whole number", bool: "true or false", list: "a list", dict: "a table"}.get(k, k.__name__) for k in kinds)
+    return " or ".join(
+        {str: "a string", int: "a whole number", bool: "true or false", list: "a list", dict: "a table"}.get(
+            k, k.__name__
+        )
+        for k in kinds
+    )
 
 
 def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> Config:
@@ -154,9 +159,13 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> 
     if "max_attempts" in delivery:
         values["max_attempts"] = _positive_int(delivery["max_attempts"], "delivery.max_attempts", source)
     if "retry_after_minutes" in delivery:
-        values["retry_after"] = dt.timedelta(minutes=_positive_int(delivery["retry_after_minutes"], "delivery.retry_after_minutes", source))
+        values["retry_after"] = dt.timedelta(
+            minutes=_positive_int(delivery["retry_after_minutes"], "delivery.retry_after_minutes", source)
+        )
     if "claim_timeout_seconds" in delivery:
-        values["claim_timeout"] = dt.timedelta(seconds=_positive_int(delivery["claim_timeout_seconds"], "delivery.claim_timeout_seconds", source))
+        values["claim_timeout"] = dt.timedelta(
+            seconds=_positive_int(delivery["claim_timeout_seconds"], "delivery.claim_timeout_seconds", source)
+        )
 
     notify = _expect(data.get("notify", {}), dict, "notify", source)
     _check_keys(notify, set(NOTIFY_ROLES), "notify", source)
@@ -185,7 +194,9 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> 
     evidence = _expect(data.get("evidence", {}), dict, "evidence", source)
     _check_keys(evidence, {"key_file"}, "evidence", source)
     if "key_file" in evidence:
-        values["evidence_key"] = base / Path(_expect(evidence["key_file"], str, "evidence.key_file", source)).expanduser()
+        values["evidence_key"] = (
+            base / Path(_expect(evidence["key_file"], str, "evidence.key_file", source)).expanduser()
+        )
         values["evidence_key_named"] = True
     else:
         values["evidence_key"] = base / DEFAULT_EVIDENCE_KEY

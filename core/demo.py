@@ -18,7 +18,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -37,11 +37,13 @@ from dunning.importer import validate
 
 START = dt.date(2026, 1, 5)  # a fixed Monday, so every demo prints the same story
 APPROVER = "demo approver"
-_COMPANIES = ["Harbour", "Northwind", "Blue Ridge", "Keystone", "Lumen", "Oakfield", "Riverside", "Summit", "Copperleaf",
-              "Granite", "Meadow", "Pioneer", "Silverline", "Tidewater", "Westbrook", "Evergreen"]
+_COMPANIES = ["Harbour", "Northwind", "Blue Ridge", "Keystone", "Lumen", "Oakfield", "Riverside", "Summit",
+              "Copperleaf", "Granite", "Meadow", "Pioneer", "Silverline", "Tidewater", "Westbrook", "Evergreen"]
 _TRADES = ["Supplies", "Builders", "Foods", "Logistics", "Print", "Motors", "Textiles", "Electric"]
-_GIVEN = ["Ana", "Ben", "Chen", "Dara", "Eli", "Fatima", "Goran", "Hana", "Ivan", "Jia", "Kofi", "Lena", "Mateo", "Nadia"]
-_FAMILY = ["Alvarez", "Brooks", "Chen", "Dubois", "Evans", "Fischer", "Garcia", "Hughes", "Ito", "Jensen", "Kowalski", "Li"]
+_GIVEN = ["Ana", "Ben", "Chen", "Dara", "Eli", "Fatima", "Goran", "Hana", "Ivan", "Jia", "Kofi", "Lena", "Mateo",
+          "Nadia"]
+_FAMILY = ["Alvarez", "Brooks", "Chen", "Dubois", "Evans", "Fischer", "Garcia", "Hughes", "Ito", "Jensen", "Kowalski",
+           "Li"]
 
 
 class OutboxChannel:
@@ -118,7 +120,11 @@ def _portfolio(preset: str, n: int, rng: random.Random) -> tuple[list[dict[str, 
                                   "value": phone(i + 50, 9)}]
         for j in range(rng.randint(1, 3)):
             due = START + dt.timedelta(days=rng.randint(-25, 12) + j * 30)
-            amount = rng.choice([380, 900, 2400, 4800, 7600, 12500, 26000]) if trade else rng.choice([150, 420, 800, 1500, 2600])
+            amount = (
+                rng.choice([380, 900, 2400, 4800, 7600, 12500, 26000])
+                if trade
+                else rng.choice([150, 420, 800, 1500, 2600])
+            )
             rows.append({
                 "debtor_id": debtor_id, "name": name, "kind": kind, "email": f"accounts{i}@example.com",
                 "mobile": phone(i, 1), "work_phone": phone(i, 2) if trade else "", "home_phone": "",
@@ -143,7 +149,9 @@ def run_demo(folder: Path | None, *, days: int, debtors: int, seed: int, echo: C
     base.mkdir(parents=True, exist_ok=True)
     echo(f"dunning demo: {len(PRESETS)} portfolios of {debtors} debtors, {days} days from {START}, in {base}")
     for preset in PRESETS:
-        _run_portfolio(base / preset, preset, days=days, debtors=debtors, rng=random.Random(f"{seed}:{preset}"), echo=echo)
+        _run_portfolio(
+            base / preset, preset, days=days, debtors=debtors, rng=random.Random(f"{seed}:{preset}"), echo=echo
+        )
     return base
 
 
@@ -184,13 +192,15 @@ def _run_portfolio(folder: Path, preset: str, *, days: int, debtors: int, rng: r
                     if hour == RUN_HOURS[0]:
                         _debtors_act(rt, offset, day, behaviours, promises)
                 for action in rt.store.approvals():
-                    operations.decide(rt, action.id, approve=True, by=APPROVER,
+                    operations.decide(rt, cast(int, action.id), approve=True, by=APPROVER,
                                       now=calendar.local_moment(day, dt.time(21), rt.config.zone))
             _report(rt, preset, folder, days, debtors, echo)
             _where_to_look(rt, folder, START + dt.timedelta(days=days - 1), mail.handler.count, len(sms.messages), echo)
 
 
-def _debtors_act(rt: Runtime, offset: int, day: dt.date, behaviours: dict[str, Behaviour], promises: dict[int, int]) -> None:
+def _debtors_act(
+    rt: Runtime, offset: int, day: dt.date, behaviours: dict[str, Behaviour], promises: dict[int, int]
+) -> None:
     at = calendar.local_moment(day, dt.time(11), rt.config.zone)
     for case in rt.store.cases(status=Status.OPEN.value):
         b = behaviours.get(case.debtor_id)
@@ -198,7 +208,14 @@ def _debtors_act(rt: Runtime, offset: int, day: dt.date, behaviours: dict[str, B
             continue
         if b.pay_day == offset:
             amount = case.balance if b.pay_share >= 1 else max(1, int(case.balance * b.pay_share))
-            operations.pay(rt, case.id, money.format_minor(amount, case.currency), at=at, now=at, reference=f"BANK-{case.id}-{offset}")
+            operations.pay(
+                rt,
+                case.id,
+                money.format_minor(amount, case.currency),
+                at=at,
+                now=at,
+                reference=f"BANK-{case.id}-{offset}",
+            )
         if b.promise_day == offset and case.balance:
             half = max(1, case.balance // 2)
             operations.promise(rt, case.id, money.format_minor(half, case.currency), at + dt.timedelta(days=2), now=at)
@@ -206,7 +223,9 @@ def _debtors_act(rt: Runtime, offset: int, day: dt.date, behaviours: dict[str, B
                 promises[case.id] = offset + 1
         if promises.get(case.id) == offset and case.balance:
             half = max(1, case.balance // 2)
-            operations.pay(rt, case.id, money.format_minor(half, case.currency), at=at, now=at, reference=f"PROMISED-{case.id}")
+            operations.pay(
+                rt, case.id, money.format_minor(half, case.currency), at=at, now=at, reference=f"PROMISED-{case.id}"
+            )
             del promises[case.id]
 
 
@@ -217,16 +236,24 @@ def _report(rt: Runtime, preset: str, folder: Path, days: int, debtors: int, ech
     echo("")
     echo(f"== {preset}: {debtors} debtors over {days} days ==")
     echo("sent: " + ", ".join(f"{c} {n}" for c, n in sorted(sent.items())))
-    echo(f"notices {kinds['notice']}, stage changes {kinds['stage_changed']}, approvals {kinds['approved']}, "
-         f"payments {kinds['payment']}, promises {kinds['promise']} (kept {kinds['promise_kept']}, broken {kinds['promise_broken']}), "
-         f"resolved {kinds['resolved']}")
+    echo(
+        f"notices {kinds['notice']}, stage changes {kinds['stage_changed']}, approvals {kinds['approved']}, "
+        f"payments {kinds['payment']}, promises {kinds['promise']} (kept {kinds['promise_kept']}, broken "
+        f"{kinds['promise_broken']}), "
+        f"resolved {kinds['resolved']}"
+    )
     cases = rt.store.cases()
     picks: list[tuple[str, Case]] = []
     paid = [c for c in cases if c.status is Status.PAID]
     placed = [c for c in cases if c.is_open and c.stage is Stage.AGENCY]
     litigation = [c for c in cases if c.stage is Stage.LITIGATION]
     onsite = [c for c in cases if c.is_open and c.stage is Stage.ONSITE]
-    for label, group in (("paid mid-way", paid), ("with the agency", placed), ("in litigation", litigation), ("on site", onsite)):
+    for label, group in (
+        ("paid mid-way", paid),
+        ("with the agency", placed),
+        ("in litigation", litigation),
+        ("on site", onsite),
+    ):
         if group and len(picks) < 3:
             picks.append((label, group[0]))
     for label, case in picks:
@@ -242,12 +269,16 @@ def _report(rt: Runtime, preset: str, folder: Path, days: int, debtors: int, ech
                 deferrals[str(e.data.get("rule"))] += 1
             elif e.kind not in ("case_opened", "obligation_added"):
                 by_day.setdefault(e.at.date(), []).append(e)
-        for day, group in by_day.items():
-            first = group[0]
+        for day, day_events in by_day.items():
+            first = day_events[0]
             echo(f"  {day}  dpd {first.dpd if first.dpd is not None else '':>4}  {first.stage or '':<10} "
-                 + day_story(group))
+                 + day_story(day_events))
         if deferrals:
-            echo("  (held back until allowed: " + ", ".join(f"{n} by {rule}" for rule, n in sorted(deferrals.items())) + ")")
+            echo(
+                "  (held back until allowed: "
+                + ", ".join(f"{n} by {rule}" for rule, n in sorted(deferrals.items()))
+                + ")"
+            )
     echo("")
     echo("stages at the end: " + ", ".join(f"{k} {v}" for k, v in sorted(rt.store.stage_counts().items())))
 
@@ -264,13 +295,20 @@ def _where_to_look(rt: Runtime, folder: Path, last_day: dt.date, emails: int, te
     cli = f"dunning --config {config} --now {last_day.isoformat()}T10:00"
     echo("where to look:")
     if emails:
-        echo(f"  emails    {emails} in the Maildir {folder / 'mailbox'} (any mail reader: mutt -f {folder / 'mailbox'})")
+        echo(
+            f"  emails    {emails} in the Maildir {folder / 'mailbox'} (any mail reader: mutt -f {folder / 'mailbox'})"
+        )
     if letters:
-        echo(f"  letters   {len(letters)} PDFs under {folder / 'letters'}, {len(batches)} print batches in letters/batches")
+        echo(
+            f"  letters   {len(letters)} PDFs under {folder / 'letters'}, {len(batches)} print batches in "
+            "letters/batches"
+        )
     if texts:
         echo(f"  texts     {texts} in {folder / 'sms' / 'messages.jsonl'}")
     if calls:
-        echo(f"  calls     dunning --config {config} --now {call_day.isoformat()}T10:00 calls   (and: calls script CASE)")
+        echo(
+            f"  calls     dunning --config {config} --now {call_day.isoformat()}T10:00 calls   (and: calls script CASE)"
+        )
     if "visit" in rt.plugins.enabled:
         echo(f"  visits    {cli} visits --all")
     if "agency" in rt.plugins.enabled:

@@ -9,12 +9,13 @@ channels use the gateway too.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import mailbox
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from aiosmtpd.controller import Controller
 
@@ -43,7 +44,8 @@ class _FreePortController(Controller):
 
     def _trigger_server(self) -> None:
         assert self.server is not None
-        self.port = self.server.sockets[0].getsockname()[1]
+        # The controller starts an asyncio.Server, which has the sockets an AbstractServer does not declare.
+        self.port = cast(asyncio.Server, self.server).sockets[0].getsockname()[1]
         super()._trigger_server()
 
 
@@ -60,7 +62,7 @@ class DemoMailServer:
     def port(self) -> int:
         return int(self._controller.port)
 
-    def __enter__(self) -> "DemoMailServer":
+    def __enter__(self) -> DemoMailServer:
         self._controller.start()
         return self
 
@@ -119,7 +121,7 @@ class SmsGateway:
                     f.write(json.dumps(record, ensure_ascii=False) + "\n")
             return message_id
 
-    def __enter__(self) -> "SmsGateway":
+    def __enter__(self) -> SmsGateway:
         self._thread.start()
         return self
 

@@ -83,7 +83,7 @@ def chain_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:
 # twice (once for the hash, once for the column): the column's text is
 # spliced in, and it is exactly what the encoder writes for a nested dict.
 _SORTED_FIELDS = ("action_id", "at", "case_id", "channel", "data", "dpd", "kind", "recorded_at", "seq", "stage", "step")
-assert _SORTED_FIELDS == tuple(sorted(HASHED_FIELDS)), "link_hash must list the hashed fields in sorted order"
+assert tuple(sorted(HASHED_FIELDS)) == _SORTED_FIELDS, "link_hash must list the hashed fields in sorted order"
 _BODY = "{" + ",".join(f'"{name}":%s' for name in _SORTED_FIELDS) + "}"
 
 

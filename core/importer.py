@@ -176,7 +176,8 @@ def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None,
         problems: list[RowError] = []
 
         def bad(field: str, problem: str) -> None:
-            problems.append(RowError(line, field, problem))
+            # Called only within this row's iteration, so the row's `problems` and `line` are the ones meant.
+            problems.append(RowError(line, field, problem))  # noqa: B023
 
         if "__extra__" in row:
             bad("row", "has more cells than the header has columns")
@@ -238,7 +239,9 @@ def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None,
                 contacts.append(Contact(debtor_id=debtor_id, kind=contact_kind, value=e164, role=ContactRole.DEBTOR))
         address = _text(row, "address")
         if address:
-            contacts.append(Contact(debtor_id=debtor_id, kind=ContactKind.POSTAL, value=address, role=ContactRole.DEBTOR))
+            contacts.append(
+                Contact(debtor_id=debtor_id, kind=ContactKind.POSTAL, value=address, role=ContactRole.DEBTOR)
+            )
         contacts.extend(_other_contacts(row.get("contacts"), debtor_id, bad, country, line, warnings))
 
         if debtor_id and reference:
@@ -269,7 +272,9 @@ def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None,
     return items, errors
 
 
-def _clash_with_store(store: Store, debtor_id: str, reference: str, amount: int, currency: str, due_on: dt.date) -> str | None:
+def _clash_with_store(
+    store: Store, debtor_id: str, reference: str, amount: int, currency: str, due_on: dt.date
+) -> str | None:
     row = store.existing_obligation(debtor_id, reference)
     if row is None:
         return None
@@ -346,9 +351,18 @@ def _date(row: Mapping[str, Any], field: str, bad: Any) -> dt.date | None:
         return None
 
 
-def import_file(store: Store, path: Path, *, now: dt.datetime, today: dt.date, dry_run: bool = False,
-                warnings: list[str] | None = None, encoding: str = "utf-8") -> tuple[ImportResult, list[ImportedObligation]]:
-    """Validate the whole file, then write it in one transaction. ``warnings`` receives what was imported but is doubtful."""
+def import_file(
+    store: Store,
+    path: Path,
+    *,
+    now: dt.datetime,
+    today: dt.date,
+    dry_run: bool = False,
+    warnings: list[str] | None = None,
+    encoding: str = "utf-8",
+) -> tuple[ImportResult, list[ImportedObligation]]:
+    """Validate the whole file, then write it in one transaction. ``warnings`` receives what was imported but is
+    doubtful."""
     rows, unit = read_rows(path, encoding)
     found: list[RowError] = []
     items, errors = validate(rows, store, found)

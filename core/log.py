@@ -12,7 +12,9 @@ import structlog
 
 # Any address with an @ between a local part and a dotted domain, in any script (IDN addresses
 # such as 张伟@例子.中国 or jürgen@bücher.de); "@" inside a word with no dotted domain is left alone.
-_EMAIL = re.compile(r"([^\s@<>()\[\],;:\"'])[^\s@<>()\[\],;:\"']*@((?:[^\s@<>()\[\],;:\"'.]+\.)+[^\s@<>()\[\],;:\"'.\d]{2,})")
+_EMAIL = re.compile(
+    r"([^\s@<>()\[\],;:\"'])[^\s@<>()\[\],;:\"']*@((?:[^\s@<>()\[\],;:\"'.]+\.)+[^\s@<>()\[\],;:\"'.\d]{2,})"
+)
 # Phone numbers as people and systems write them: international (+ and 7 or more digits, in
 # any grouping), national ones with a trunk 0 or in brackets ((020) 7946 0018, (415) 555-0101),
 # North American groupings (415-555-0101, 415.555.0101, 415 555 0101) and Chinese mobiles

@@ -271,7 +271,9 @@ def m007_contact_attempts_and_risk(db: sqlite_utils.Database) -> None:
     for column in ("last_contact_on", "last_payment_on", "last_acknowledged_on"):
         db.execute(f"ALTER TABLE cases ADD COLUMN {column} TEXT")
     db.execute("ALTER TABLE cases ADD COLUMN signals TEXT NOT NULL DEFAULT ''")
-    db.execute("UPDATE cases SET last_payment_on = (SELECT substr(max(at), 1, 10) FROM payments p WHERE p.case_id = cases.id)")
+    db.execute(
+        "UPDATE cases SET last_payment_on = (SELECT substr(max(at), 1, 10) FROM payments p WHERE p.case_id = cases.id)"
+    )
 
 
 @migrations()

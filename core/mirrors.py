@@ -107,10 +107,10 @@ class Mirrors:
                 self._stalled.add(plugin)
                 break
             cursor = cursors[plugin] = event.seq or cursor
-        if plugin in self._stalled or cursor - self._written.get(plugin, 0) >= FLUSH_EVERY:
-            if self._written.get(plugin) != cursor:
-                self.rt.store.set_mirror_cursor(plugin, cursor)
-                self._written[plugin] = cursor
+        due = plugin in self._stalled or cursor - self._written.get(plugin, 0) >= FLUSH_EVERY
+        if due and self._written.get(plugin) != cursor:
+            self.rt.store.set_mirror_cursor(plugin, cursor)
+            self._written[plugin] = cursor
 
     def _read(self, after: int, upto: int) -> Iterator[Event]:
         while after < upto:

@@ -11,10 +11,10 @@ _EXPONENTS: dict[str, int] = {
     **{
         code: 2
         for code in (
-            "AED AUD BRL CAD CHF CNY CZK DKK EGP EUR GBP HKD IDR ILS INR MXN MYR "
-            "NOK NZD PHP PKR PLN RON RUB SAR SEK SGD THB TRY TWD USD ZAR NGN KES "
-            "MAD ARS COP PEN UAH HUF BDT LKR QAR"
-        ).split()
+            "AED", "AUD", "BRL", "CAD", "CHF", "CNY", "CZK", "DKK", "EGP", "EUR", "GBP", "HKD", "IDR", "ILS", "INR",
+            "MXN", "MYR", "NOK", "NZD", "PHP", "PKR", "PLN", "RON", "RUB", "SAR", "SEK", "SGD", "THB", "TRY", "TWD",
+            "USD", "ZAR", "NGN", "KES", "MAD", "ARS", "COP", "PEN", "UAH", "HUF", "BDT", "LKR", "QAR",
+        )
     },
     **{code: 0 for code in ("JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XOF", "XAF")},
     **{code: 3 for code in ("BHD", "KWD", "OMR", "JOD", "TND")},

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import attrs
 
@@ -18,7 +18,7 @@ from dunning.action_key import ActionKey
 from dunning.compliance.media import MEDIA, applies_to, medium_of
 from dunning.dispatch import change_stage, trigger_escalation
 from dunning.models import SIGNAL_KINDS, Action, ActionKind, ActionStatus, Case, HoldReason, Stage, Status
-from dunning.plugin_context import runtime_of
+from dunning.plugin_context import PluginContext, runtime_of
 from dunning.runtime import Runtime
 from dunning.store import Conflict, NotFound
 
@@ -27,15 +27,18 @@ class OperationError(ValueError):
     """An operation refused; nothing was written."""
 
 
-_Operation = TypeVar("_Operation", bound=Callable[..., Any])
+_Parameters = ParamSpec("_Parameters")
+_Result = TypeVar("_Result")
 
 
-def _for_plugins(operation: _Operation) -> _Operation:
+def _for_plugins(
+    operation: Callable[Concatenate[Runtime, _Parameters], _Result],
+) -> Callable[Concatenate[Runtime | PluginContext, _Parameters], _Result]:
     """Let the operation take a plugin command's ``PluginContext`` where the core passes its runtime."""
     @functools.wraps(operation)
-    def run(rt: Any, *args: Any, **kwargs: Any) -> Any:
+    def run(rt: Runtime | PluginContext, *args: _Parameters.args, **kwargs: _Parameters.kwargs) -> _Result:
         return operation(runtime_of(rt), *args, **kwargs)
-    return cast(_Operation, run)
+    return run
 
 
 @attrs.frozen
@@ -68,7 +71,8 @@ def pay(rt: Runtime, case_id: int, amount_text: str, *, at: dt.datetime, now: dt
         raise OperationError(f"case {case_id} is {case.status}; a payment can no longer be applied")
     if amount > case.balance:
         raise OperationError(
-            f"{money.display(amount, case.currency)} is more than the balance of {money.display(case.balance, case.currency)}"
+            f"{money.display(amount, case.currency)} is more than the balance of "
+            f"{money.display(case.balance, case.currency)}"
         )
     if reference and rt.store.payment_reference_exists(case_id, reference):
         raise OperationError(f"a payment with reference {reference!r} is already recorded on case {case_id}")
@@ -146,10 +150,25 @@ def promise(rt: Runtime, case_id: int, amount_text: str, due_at: dt.datetime, *,
                                               plan_id=ids[0] if ids else None)
             ids.append(promise_id)
             rt.store.wake(case_id, calendar.local_date(when, rt.config.zone))
-            events = [rt.event("promise", case, now, data={
-                "promise_id": promise_id, "amount": amount, "currency": case.currency,
-                "due_at": calendar.to_text(when), "approved_by": approved_by,
-                **({"plan_id": ids[0], "instalment": len(ids), "of": len(instalments)} if len(instalments) > 1 else {})})]
+            events = [
+                rt.event(
+                    "promise",
+                    case,
+                    now,
+                    data={
+                        "promise_id": promise_id,
+                        "amount": amount,
+                        "currency": case.currency,
+                        "due_at": calendar.to_text(when),
+                        "approved_by": approved_by,
+                        **(
+                            {"plan_id": ids[0], "instalment": len(ids), "of": len(instalments)}
+                            if len(instalments) > 1
+                            else {}
+                        ),
+                    },
+                )
+            ]
             remind_at = when - profile.promise_reminder_before
             if reminder_channel and remind_at > now:
                 rt.store.add_action(
@@ -231,8 +250,23 @@ def escalate(rt: Runtime, case_id: int, to: str, *, now: dt.datetime, reason: st
             # A rule that could not be heard might have refused: ask again once the plugin is fixed.
             raise OperationError(f"refused: plugin {failures[0].plugin}: {failures[0].problem}")
     with rt.store.transaction():
-        rt.store.append_events([rt.event("stage_changed", case, now, data={
-            "from": case.stage.value, "to": to_stage.value, "reason": reason, "by": by, "recall": recall, "manual": True})])
+        rt.store.append_events(
+            [
+                rt.event(
+                    "stage_changed",
+                    case,
+                    now,
+                    data={
+                        "from": case.stage.value,
+                        "to": to_stage.value,
+                        "reason": reason,
+                        "by": by,
+                        "recall": recall,
+                        "manual": True,
+                    },
+                )
+            ]
+        )
         moved = change_stage(rt, case, to_stage, now, reason=reason)
     return moved
 

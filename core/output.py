@@ -36,4 +36,4 @@ def print_table(rows: Sequence[Sequence[Any]], headers: Sequence[str], *, empty:
     text = [["" if v is None else printable(str(v)) for v in row] for row in rows]
     widths = [max(width(h), *(width(r[i]) for r in text)) for i, h in enumerate(headers)]
     for line in [list(headers), *text]:
-        click.echo(indent + "  ".join(v + " " * (w - width(v)) for v, w in zip(line, widths)).rstrip())
+        click.echo(indent + "  ".join(v + " " * (w - width(v)) for v, w in zip(line, widths, strict=False)).rstrip())

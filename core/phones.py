@@ -23,7 +23,11 @@ def normalise(text: str, region: str | None) -> Phone:
     try:
         parsed = phonenumbers.parse(text, (region or "").upper() or None)
     except phonenumbers.NumberParseException as exc:
-        hint = "" if region or text.strip().startswith("+") else " (give the debtor's country or write it as +<country code>)"
+        hint = (
+            ""
+            if region or text.strip().startswith("+")
+            else " (give the debtor's country or write it as +<country code>)"
+        )
         raise PhoneError(f"not a phone number: {text!r}: {exc._msg}{hint}") from None
     if not phonenumbers.is_possible_number(parsed):
         raise PhoneError(f"not a phone number: {text!r} has the wrong length for "

@@ -138,7 +138,11 @@ def _register(config: Config, extra: Sequence[object]) -> _Registered:
         pm.register(plugin, name=ep.name)
         sources[ep.name] = ("entry point", version)
     for index, plugin in enumerate([*registered, *extra]):
-        name = getattr(plugin, "plugin_name", None) or getattr(plugin, "__name__", None) or f"{type(plugin).__name__}-{index}"
+        name = (
+            getattr(plugin, "plugin_name", None)
+            or getattr(plugin, "__name__", None)
+            or f"{type(plugin).__name__}-{index}"
+        )
         if name in config.disabled_plugins or pm.is_registered(plugin):
             continue
         pm.register(plugin, name=name)
@@ -254,7 +258,7 @@ def check_plugin_settings(config: Config, calls: HookCalls, known: set[str]) -> 
         if name not in known:
             raise ConfigError(f"{where}unknown key 'plugins.{name}': no installed plugin is called '{name}'")
     checking = set(calls.implementers("check_settings"))
-    for name, plugin in calls.pm.list_name_plugin():
+    for name, _plugin in calls.pm.list_name_plugin():
         table = dict(config.plugin_settings.get(name, {}))
         if name not in checking:
             if table:

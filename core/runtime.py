@@ -65,7 +65,7 @@ class Runtime:
         self.store.on_events = self.mirrors.announce
         self._envs: dict[str, jinja2.Environment] = {}
 
-    def __enter__(self) -> "Runtime":
+    def __enter__(self) -> Runtime:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -135,8 +135,12 @@ class Runtime:
         channel = self.plugins.channel(name)
         if channel is not None and self.simulated:
             real = channel
-            return RecordingChannel(channel.name, tuple(getattr(channel, "needs", ())), getattr(channel, "medium", None),
-                                    lambda template: self._mentions_deadline(real, template))
+            return RecordingChannel(
+                channel.name,
+                tuple(getattr(channel, "needs", ())),
+                getattr(channel, "medium", None),
+                lambda template: self._mentions_deadline(real, template),
+            )
         return channel
 
     def in_doubt(self, channel_name: str | None) -> str:

@@ -51,14 +51,19 @@ def what(e: Event) -> str:
         "sent": lambda: f"{e.channel} {e.step}" + (f" (pay by {d['deadline']})" if d.get("deadline") else ""),
         "skipped": lambda: f"skipped {e.channel or d.get('action')} {e.step} ({d.get('reason')})",
         "blocked": lambda: f"blocked {e.channel or d.get('action')} {e.step} by {d.get('rule')}",
-        "deferred": lambda: f"deferred {e.channel or d.get('action')} {e.step} until {d.get('until')} ({d.get('rule')})",
+        "deferred": lambda: (
+            f"deferred {e.channel or d.get('action')} {e.step} until {d.get('until')} ({d.get('rule')})"
+        ),
         "notice": lambda: f"notice to {d.get('role')}",
         "approval_requested": lambda: f"approval requested: {e.step}",
         "approved": lambda: f"approved by {d.get('by')}: {e.step}",
         "rejected": lambda: f"rejected by {d.get('by')}: {e.step}",
         "stage_changed": lambda: f"stage {d.get('from')} -> {d.get('to')}" + (" (recall)" if d.get("recall") else ""),
         "account_locked": lambda: "account locked",
-        "payment": lambda: f"payment {_money(d.get('amount'), d.get('currency'))} (balance after {_money(d.get('balance_after'), d.get('currency'))})",
+        "payment": lambda: (
+            f"payment {_money(d.get('amount'), d.get('currency'))} (balance after "
+            f"{_money(d.get('balance_after'), d.get('currency'))})"
+        ),
         "resolved": lambda: f"resolved as {d.get('as')} ({d.get('cancelled_actions')} planned actions cancelled)",
         "promise": lambda: f"promise {_money(d.get('amount'), d.get('currency'))} due {d.get('due_at')}",
         "promise_kept": lambda: "promise kept",

@@ -65,9 +65,18 @@ def send_notice(rt: Runtime, action: Action, case: Case, now: dt.datetime, run_i
         facts["not_sent"] = (f"no address for the {role} in [notify]" if parsed is None
                              else "no enabled channel carries notices to staff (enable email)")
         return StaffSend(None, facts)
-    subject, text = notice_message(notice_id=action.id or 0, role=role, case_id=case.id, debtor_name=debtor_name, stage=case.stage.value,
-                                   dpd=rt.dpd(case, now), balance=case.balance, overdue=owed.overdue,
-                                   currency=case.currency, why=why)
+    subject, text = notice_message(
+        notice_id=action.id or 0,
+        role=role,
+        case_id=case.id,
+        debtor_name=debtor_name,
+        stage=case.stage.value,
+        dpd=rt.dpd(case, now),
+        balance=case.balance,
+        overdue=owed.overdue,
+        currency=case.currency,
+        why=why,
+    )
     notice = StaffNotice(key=action.key, role=role, to_name=parsed[0], to_address=parsed[1], subject=subject,
                          text=text, case_id=case.id)
     ctx = RunContext(now=now, run_id=run_id, settings=rt.config.settings_for(channel.name), config=rt.config,

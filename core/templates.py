@@ -49,7 +49,8 @@ def environment(channel_module: str | None, admin_folder: Path | None, channel_n
 @lru_cache(maxsize=64)
 def _package_folder(module_name: str) -> Path | None:
     module = importlib.import_module(module_name)
-    base = Path(module.__file__).parent if getattr(module, "__file__", None) else None
+    file = getattr(module, "__file__", None)
+    base = Path(file).parent if file else None
     if base is None:
         return None
     folder = base / "templates"

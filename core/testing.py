@@ -50,7 +50,7 @@ class FakeClock:
         return self.now
 
     def set(self, moment: dt.datetime | str) -> dt.datetime:
-        self.now = calendar.parse_moment(moment, dt.timezone.utc) if isinstance(moment, str) else moment
+        self.now = calendar.parse_moment(moment, dt.UTC) if isinstance(moment, str) else moment
         return self.now
 
     @property
@@ -61,7 +61,7 @@ class FakeClock:
 @pytest.fixture
 def dunning_clock() -> FakeClock:
     """A clock at Monday 2 March 2026, 09:00 UTC; ``dunning_run`` runs at its time."""
-    return FakeClock(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc))
+    return FakeClock(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC))
 
 
 @pytest.fixture
@@ -182,7 +182,7 @@ def dunning_case() -> Callable[..., Case]:
                           locale=locale, region=region),
             contacts=contacts, reference=reference or f"INV-{counter['n']:04d}", amount=money.parse(amount, currency),
             currency=currency, issued_on=None, due_on=due_on)
-        moment = now or dt.datetime.combine(due_on, dt.time(8), tzinfo=dt.timezone.utc) - dt.timedelta(days=30)
+        moment = now or dt.datetime.combine(due_on, dt.time(8), tzinfo=dt.UTC) - dt.timedelta(days=30)
         _, touched = rt.store.import_obligations([item], moment, rt.today(moment))
         return rt.store.case(touched[0])
 
@@ -236,9 +236,17 @@ _WRITTEN_FIELDS: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
 }
 
 
-def config_toml(*, policy: str, enabled: Sequence[str], timezone: str, channel_settings: Mapping[str, Mapping[str, Any]],
-                templates: Path | str | None, notify: Mapping[str, str], disabled_plugins: Sequence[str],
-                fields: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+def config_toml(
+    *,
+    policy: str,
+    enabled: Sequence[str],
+    timezone: str,
+    channel_settings: Mapping[str, Mapping[str, Any]],
+    templates: Path | str | None,
+    notify: Mapping[str, str],
+    disabled_plugins: Sequence[str],
+    fields: Mapping[str, Any],
+) -> tuple[str, dict[str, Any]]:
     """The ``dunning.toml`` text for these settings, and the Config fields it cannot hold."""
     tables: dict[str, dict[str, Any]] = {}
     kept: dict[str, Any] = {}

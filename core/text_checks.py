@@ -93,5 +93,7 @@ def toml_error(exc: Exception, text: str) -> str:
     """tomllib's message, with the line named where it says only "at end of document" (the last line of text)."""
     message = str(exc)
     if "(at end of document)" in message:
-        message = message.replace("(at end of document)", f"(at end of document, line {text.rstrip(chr(10)).count(chr(10)) + 1})")
+        message = message.replace(
+            "(at end of document)", f"(at end of document, line {text.rstrip(chr(10)).count(chr(10)) + 1})"
+        )
     return message

@@ -33,21 +33,21 @@ class Verdict:
     until: dt.datetime | None = None
 
     @classmethod
-    def allow(cls, rule: str, reason: str = "") -> "Verdict":
+    def allow(cls, rule: str, reason: str = "") -> Verdict:
         return cls(Decision.ALLOW, rule, reason)
 
     @classmethod
-    def defer(cls, rule: str, until: dt.datetime, reason: str = "") -> "Verdict":
+    def defer(cls, rule: str, until: dt.datetime, reason: str = "") -> Verdict:
         if until.tzinfo is None:
             raise ValueError("defer needs an aware datetime")
         return cls(Decision.DEFER, rule, reason, until)
 
     @classmethod
-    def block(cls, rule: str, reason: str) -> "Verdict":
+    def block(cls, rule: str, reason: str) -> Verdict:
         return cls(Decision.BLOCK, rule, reason)
 
     @classmethod
-    def skip(cls, rule: str, reason: str) -> "Verdict":
+    def skip(cls, rule: str, reason: str) -> Verdict:
         """This occurrence is not sent and not retried; the cadence goes on (the next step, the next day).
 
         The action ends as skipped with a ``skipped`` event naming the rule.
@@ -56,7 +56,7 @@ class Verdict:
         return cls(Decision.SKIP, rule, reason)
 
     @classmethod
-    def needs_approval(cls, rule: str, reason: str) -> "Verdict":
+    def needs_approval(cls, rule: str, reason: str) -> Verdict:
         return cls(Decision.NEEDS_APPROVAL, rule, reason)
 
 
@@ -69,9 +69,7 @@ def strongest(verdicts: Iterable[Verdict | None]) -> Verdict | None:
     for verdict in verdicts:
         if verdict is None:
             continue
-        if best is None or verdict.decision > best.decision:
-            best = verdict
-        elif (
+        if best is None or verdict.decision > best.decision or (
             verdict.decision is Decision.DEFER
             and best.decision is Decision.DEFER
             and verdict.until is not None

@@ -90,10 +90,13 @@ class Project:
         self.config = folder / "dunning.toml"
         self.runner = CliRunner()
 
-    def write_config(self, policy: str = "trade-receivables", enabled: list[str] | None = None, extra: str = "") -> None:
+    def write_config(
+        self, policy: str = "trade-receivables", enabled: list[str] | None = None, extra: str = ""
+    ) -> None:
         enabled_list = ", ".join(f'"{e}"' for e in (enabled or []))
         self.config.write_text(
-            f'policy = "{policy}"\ndb = "dunning.db"\ntimezone = "UTC"\n\n[channels]\nenabled = [{enabled_list}]\n{extra}\n'
+            f'policy = "{policy}"\ndb = "dunning.db"\ntimezone = "UTC"\n\n[channels]\nenabled = '
+            f'[{enabled_list}]\n{extra}\n'
             '[notify]\nsupervisor = "Sam Supervisor <sam@example.com>"\nmanager = "morgan@example.com"\n'
             'general_manager = "Gale <gale@example.com>"\n',
             encoding="utf-8",
@@ -101,7 +104,9 @@ class Project:
         if not self.db.exists():
             Store(self.db).close()  # as `dunning init` does: the database the config names exists
 
-    def __call__(self, *args: str, now: str | None = None, expect: int | None = 0, env: dict[str, str] | None = None) -> Result:
+    def __call__(
+        self, *args: str, now: str | None = None, expect: int | None = 0, env: dict[str, str] | None = None
+    ) -> Result:
         argv = ["--config", str(self.config)] + (["--now", now] if now else []) + list(args)
         result = self.runner.invoke(cli, argv, env=env, catch_exceptions=False)
         if expect is not None:
@@ -121,4 +126,4 @@ def project(tmp_path: Path) -> Iterator[Project]:
 
 
 def at(day: dt.date, hour: int = 9) -> str:
-    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.timezone.utc).isoformat()
+    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.UTC).isoformat()

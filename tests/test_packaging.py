@@ -41,7 +41,13 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Built from a copy: setuptools reuses a build/ folder left in the checkout, which can hold
     # modules the current configuration would no longer package.
     source = tmp_path_factory.mktemp("source") / "dunning"
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*cache", ".hypothesis"))
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*cache", ".hypothesis"
+        ),
+    )
     out = tmp_path_factory.mktemp("wheel")
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(source)],
@@ -57,7 +63,9 @@ def test_the_wheel_holds_every_module_and_data_file_of_both_source_folders(wheel
     assert not missing, sorted(missing)
     assert {"dunning/compliance/__init__.py", "dunning/py.typed", "dunning/presets/trade-receivables.toml"} <= names
     # A module and a package of the same name: the package would win and hide the module.
-    assert not {n for n in names if n.endswith(".py")} & {n[: -len("/__init__.py")] + ".py" for n in names if n.endswith("/__init__.py")}
+    assert not {n for n in names if n.endswith(".py")} & {
+        n[: -len("/__init__.py")] + ".py" for n in names if n.endswith("/__init__.py")
+    }
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "dunning = dunning.cli:cli" in text and "dunning = dunning.testing" in text
@@ -74,7 +82,9 @@ def test_dunning_starts_from_the_wheel_in_a_fresh_environment(wheel: Path, tmp_p
     assert installed.returncode == 0, installed.stderr
     dunning = env_dir / "bin" / "dunning"
     # Run from an empty folder, so nothing from the checkout can be imported by accident.
-    clean_env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "DUNNING_LOAD_PLUGINS", "DUNNING_CONFIG"}}
+    clean_env = {
+        k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "DUNNING_LOAD_PLUGINS", "DUNNING_CONFIG"}
+    }
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         done = subprocess.run([str(dunning), *args], capture_output=True, text=True, cwd=tmp_path, env=clean_env)

@@ -21,7 +21,9 @@ class Attempt:
     # None until the outcome is known (a call task not yet worked).
     connected: bool | None = None
     # What kind of contact it was: a cap on a medium counts every channel of that medium.
-    medium: str | None = attrs.field(default=attrs.Factory(lambda self: STANDARD_MEDIA.get(self.channel), takes_self=True))
+    medium: str | None = attrs.field(
+        default=attrs.Factory(lambda self: STANDARD_MEDIA.get(self.channel), takes_self=True)
+    )
 
 
 def _counted(cap: Cap, attempt: Attempt) -> bool:
@@ -57,7 +59,8 @@ def cap_reached(cap: Cap, attempts: Sequence[Attempt], now: dt.datetime, zone: d
 
 
 def conversation_within(attempts: Sequence[Attempt], medium: str, now: dt.datetime, days: int) -> Attempt | None:
-    """The latest conversation (connected attempt) on ``medium`` (or a channel of that name) in the last ``days`` days."""
+    """The latest conversation (connected attempt) on ``medium``, or a channel of that name, in the last ``days`` days.
+    """
     since = now - dt.timedelta(days=days)
     talks = [a for a in attempts if medium in (a.channel, a.medium) and a.connected is True and since <= a.at <= now]
     return max(talks, key=lambda a: a.at) if talks else None

@@ -112,7 +112,7 @@ def strictest(windows: Iterable[Window]) -> Window | None:
     common = Window(max(w.start for w in given), min(w.end for w in given))
     if common.start < common.end:
         return common
-    return min(given, key=lambda w: (dt.datetime.combine(dt.date.min, w.end) - dt.datetime.combine(dt.date.min, w.start)))
+    return min(given, key=lambda w: dt.datetime.combine(dt.date.min, w.end) - dt.datetime.combine(dt.date.min, w.start))
 
 
 def waits_for_working_day(profile: Profile, channel: str, medium: str | None) -> bool:
@@ -196,7 +196,9 @@ _CAP_KEYS = {"name", "channel", "max", "per", "count", "scope"}
 _TIME = re.compile(r"^\d{2}:\d{2}$")
 
 
-def parse_compliance(table: Mapping[str, Any], source: str, channels: Collection[str] = tuple(STANDARD_MEDIA)) -> Profile:
+def parse_compliance(
+    table: Mapping[str, Any], source: str, channels: Collection[str] = tuple(STANDARD_MEDIA)
+) -> Profile:
     """The profile named in ``table`` (default ``"default"``) with the table's overrides applied.
 
     ``channels`` are the channel names a window, cap or list may name
@@ -273,7 +275,9 @@ def parse_compliance(table: Mapping[str, Any], source: str, channels: Collection
                 raise fail(key, "must be true or false")
             changes[key] = table[key]
     if "promise_grace_minutes" in table:
-        changes["promise_grace"] = dt.timedelta(minutes=_non_negative(table["promise_grace_minutes"], "promise_grace_minutes", fail))
+        changes["promise_grace"] = dt.timedelta(
+            minutes=_non_negative(table["promise_grace_minutes"], "promise_grace_minutes", fail)
+        )
     if "promise_reminder_minutes" in table:
         changes["promise_reminder_before"] = dt.timedelta(
             minutes=_non_negative(table["promise_reminder_minutes"], "promise_reminder_minutes", fail))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from typing import cast
 
 import holidays
 
@@ -84,8 +85,11 @@ def _local_time_verdict(channel: str, medium: str | None, profile: Profile, now:
         until = windows.next_allowed(now, zones, window, working_days_only=True, days_off=profile.days_off,
                                      is_holiday=holiday_checker(debtor.country))
         if until is not None:
-            return Verdict.defer(f"working_days:{channel}", until,
-                                 "weekend or public holiday where the debtor lives" + (f" ({debtor.country})" if debtor.country else ""))
+            return Verdict.defer(
+                f"working_days:{channel}",
+                until,
+                "weekend or public holiday where the debtor lives" + (f" ({debtor.country})" if debtor.country else ""),
+            )
     return None
 
 
@@ -102,7 +106,9 @@ def _unreachable(attempts: Sequence[tuple[dt.datetime, str, str | None, str, boo
     return bool(tried) and min(a[0] for a in tried) <= since
 
 
-def _third_party_verdict(action: Action, profile: Profile, dpd: int | None, unreachable: Callable[[], bool]) -> Verdict | None:
+def _third_party_verdict(
+    action: Action, profile: Profile, dpd: int | None, unreachable: Callable[[], bool]
+) -> Verdict | None:
     disclosure = str(action.options.get("disclosure", "none"))
     rule = "third_party_disclosure"
     if disclosure == "none":
@@ -130,7 +136,7 @@ def check_action(action: Action, case: Case, now: dt.datetime, ctx: RuleContext)
     if action.kind is not ActionKind.OUTREACH or not action.channel:
         return None
     store = ctx.store
-    debtor = store.debtor(case.debtor_id)
+    debtor = cast(Debtor, store.debtor(case.debtor_id))  # a case always has its debtor
     profile = ctx.config.profile_for(debtor).profile
     today = now.astimezone(ctx.config.zone).date()
     channel = action.channel
@@ -164,8 +170,13 @@ def check_action(action: Action, case: Case, now: dt.datetime, ctx: RuleContext)
         counted = own if cap.scope == "debtor" else every
         if caps.cap_reached(cap, counted, now, zones[0], numbers):
             per = "day" if cap.per == "day" else "7 days"
-            verdicts.append(Verdict.block(cap.name, f"at most {cap.max} {cap.count} on {cap.channel} per {cap.scope} per {per}"
-                                                    + (f" ({cap.source})" if cap.source else "")))
+            verdicts.append(
+                Verdict.block(
+                    cap.name,
+                    f"at most {cap.max} {cap.count} on {cap.channel} per {cap.scope} per {per}"
+                    + (f" ({cap.source})" if cap.source else ""),
+                )
+            )
     if profile.quiet_days_after_conversation and medium == "call" and audience == "debtor":
         talk = caps.conversation_within(own, "call", now, profile.quiet_days_after_conversation)
         if talk is not None:

@@ -45,7 +45,9 @@ def next_allowed_in_zone(now: dt.datetime, zone: dt.tzinfo, window: Window | Non
     return (now + dt.timedelta(days=7)).astimezone(dt.UTC)
 
 
-def next_allowed(now: dt.datetime, zones: Sequence[dt.tzinfo], window: Window | None, **rules: object) -> dt.datetime | None:
+def next_allowed(
+    now: dt.datetime, zones: Sequence[dt.tzinfo], window: Window | None, **rules: object
+) -> dt.datetime | None:
     """Like ``next_allowed_in_zone``, but the debtor may be in any of ``zones``: all must allow it.
 
     Moves forward until one moment suits every zone (a number whose region

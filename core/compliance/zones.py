@@ -6,6 +6,7 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import cast
 
 import phonenumbers
 from phonenumbers import timezone as number_zones
@@ -26,7 +27,8 @@ def _zones_of_number(number: str, region: str | None) -> tuple[str, ...]:
         return zones
     # A number the library cannot place (a new or fictional range): the
     # zones of its country, as one of that country's own numbers gives them.
-    country = phonenumbers.region_code_for_country_code(parsed.country_code)
+    # A parsed number always has its country code.
+    country = phonenumbers.region_code_for_country_code(cast(int, parsed.country_code))
     example = phonenumbers.example_number(country) if country and country != "ZZ" else None
     if example is None:
         return ()

@@ -61,8 +61,8 @@ def reclaim_abandoned(rt: Runtime, now: dt.datetime | None = None) -> int:
         if not _claim_is_abandoned(claimed_by, claimed_at, wall_now, rt.config.claim_timeout):
             continue
         # Only an action its channel had in hand may have gone out; the rest of the claimed batch had not.
-        held = handed_over and kind == ActionKind.OUTREACH.value and rt.in_doubt(channel) == "hold"
-        (hold if held else resend).append(action_id)
+        to_hold = handed_over and kind == ActionKind.OUTREACH.value and rt.in_doubt(channel) == "hold"
+        (hold if to_hold else resend).append(action_id)
     released = rt.store.release_claims(resend)
     if released:
         log.warning("re-queued actions left in flight by a stopped run", count=released)

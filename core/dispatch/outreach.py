@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 import structlog
@@ -121,7 +121,7 @@ def _gate(d: _Delivery) -> Cleared | None:
     return Cleared(channel=channel, step=step, debtor=debtor, promise_reminder=promise_reminder, opted_out=opted_out)
 
 
-def applicable_opt_outs(rt: Runtime, debtor_id: int, channel: str) -> list[tuple[str, str | None]]:
+def applicable_opt_outs(rt: Runtime, debtor_id: str, channel: str) -> list[tuple[str, str | None]]:
     """The debtor's opt-outs that cover the channel: (name, contact, or None for every contact)."""
     # An opt-out of the channel or of its medium ("text": every texting channel).
     medium = medium_of(channel, rt.plugins.media)
@@ -192,7 +192,7 @@ def _rules_allow_and_attempt_counted(d: _Delivery, cleared: Cleared, reach: Reac
     with d.rt.store.transaction():
         verdict = d.rule_verdict(d.check_hooks())
         if verdict is None:
-            d.rt.store.mark_send_started(d.action.id, calendar.utc_now())
+            d.rt.store.mark_send_started(cast(int, d.action.id), calendar.utc_now())  # a stored action has its id
             d.rt.store.record_attempt(debtor_id=cleared.debtor.id, case_id=d.case.id, channel=cleared.channel.name,
                                       at=d.now, source=cleared.channel.name, key=d.action.key,
                                       role="debtor" if reach.audience == "debtor" else reach.audience)

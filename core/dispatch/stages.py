@@ -9,7 +9,7 @@ operator's commands use both through ``operations``).
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
@@ -32,7 +32,7 @@ ENDED_UNSENT = (ActionStatus.SKIPPED, ActionStatus.BLOCKED, ActionStatus.FAILED,
 def escalate(d: _Delivery) -> None:
     """Move the case to the action's stage, once holds, required steps, conditions and rules allow."""
     action, case = d.action, d.case
-    to_stage = Stage(action.target)
+    to_stage = Stage(cast(str, action.target))  # an escalation always names its stage
     if lifecycle.rank(case.stage) >= lifecycle.rank(to_stage):
         d.skip("already_there", f"case is already at {case.stage}")
         return

@@ -45,10 +45,8 @@ def evaluate(policy: Policy, case: Case, today: dt.date) -> Plan:
     planned_through = case.planned_through
     if planned_through is not None and planned_through >= today:
         return Plan(dpd=today_dpd, next_action_on=next_action_on)
-    if planned_through is None:
-        low = today_dpd - 1 - MAX_DPD * 2  # never planned: everything earlier is past
-    else:
-        low = (planned_through - anchor).days
+    # Never planned: everything earlier is past.
+    low = today_dpd - 1 - MAX_DPD * 2 if planned_through is None else (planned_through - anchor).days
     lo_index = bisect.bisect_right(points, low)
     if lo_index >= hi_index:
         return Plan(dpd=today_dpd, next_action_on=next_action_on)
@@ -171,7 +169,9 @@ def _stage_changes(
             previous = case.previous_stage if case.stage is rule.stage else None
             back_to = previous or _stage_before(policy, rule.stage)
             planned.append(
-                Planned(ActionKind.RECALL, f"recall-{rule.stage}", point, day, target=back_to.value, late=point != today_dpd)
+                Planned(
+                    ActionKind.RECALL, f"recall-{rule.stage}", point, day, target=back_to.value, late=point != today_dpd
+                )
             )
             stage = back_to
     for rule in policy.stages.values():

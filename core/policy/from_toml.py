@@ -6,6 +6,7 @@ Every error names the file, the step and the key.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
@@ -72,8 +73,9 @@ DEBT_KINDS = ("invoice", "loan")
 def parse_policy(data: Mapping[str, Any], source: str) -> Policy:
     for key in data:
         if key not in {"name", "description", "debt_kind", "notice_days", "stages", "steps"}:
-            raise PolicyError(f"{source}: unknown key '{key}' (allowed: name, description, debt_kind, notice_days, stages, "
-                              "steps)")
+            raise PolicyError(
+                f"{source}: unknown key '{key}' (allowed: name, description, debt_kind, notice_days, stages, steps)"
+            )
     name = data.get("name")
     if not isinstance(name, str) or not name:
         raise PolicyError(f"{source}: 'name' is required and must be a string")
@@ -198,13 +200,18 @@ def _parse_stages(raw: Any, source: str) -> dict[Stage, StageRule]:
             when=_conditions(table, where),
             requires_approval=_bool(table, "requires_approval", where),
             recall_dpd=recall,
-            on_signals=_names(table["on_signals"], SIGNAL_KINDS, f"{where}: 'on_signals'") if "on_signals" in table else (),
-            on_broken_promises=(_int(table["on_broken_promises"], f"{where}: 'on_broken_promises'", low=1)
-                                if "on_broken_promises" in table else None),
+            on_signals=_names(table["on_signals"], SIGNAL_KINDS, f"{where}: 'on_signals'")
+            if "on_signals" in table
+            else (),
+            on_broken_promises=(
+                _int(table["on_broken_promises"], f"{where}: 'on_broken_promises'", low=1)
+                if "on_broken_promises" in table
+                else None
+            ),
         )
     entries = [(r.entry_dpd, r.stage) for r in rules.values() if r.entry_dpd is not None]
     ordered = sorted(entries, key=lambda e: lifecycle.rank(e[1]))
-    for (d1, s1), (d2, s2) in zip(ordered, ordered[1:]):
+    for (d1, s1), (d2, s2) in itertools.pairwise(ordered):
         if d2 < d1:
             raise PolicyError(f"{source}: stages.{s2}.entry_dpd ({d2}) comes before stages.{s1}.entry_dpd ({d1})")
     return rules
@@ -231,7 +238,9 @@ def _parse_step(raw: Any, index: int, source: str) -> Step:
     notify, action = raw.get("notify"), raw.get("action")
     given = [k for k, v in (("channels", channels), ("notify", notify), ("action", action)) if v]
     if len(given) != 1:
-        raise PolicyError(f"{where}: give exactly one of 'channels', 'notify' or 'action' (got {', '.join(given) or 'none'})")
+        raise PolicyError(
+            f"{where}: give exactly one of 'channels', 'notify' or 'action' (got {', '.join(given) or 'none'})"
+        )
     if notify is not None and notify not in NOTIFY_ROLES:
         raise PolicyError(f"{where}: 'notify' must be one of {', '.join(NOTIFY_ROLES)}, got {notify!r}")
     if action is not None and action not in INTERNAL_ACTIONS:

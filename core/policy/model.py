@@ -61,9 +61,7 @@ class Conditions:
                 return False
             if self.max_balance is not None and balance > Decimal(self.max_balance.replace(",", "")):
                 return False
-        if self.min_broken_promises is not None and case.broken_promises < self.min_broken_promises:
-            return False
-        return True
+        return not (self.min_broken_promises is not None and case.broken_promises < self.min_broken_promises)
 
 
 @attrs.frozen

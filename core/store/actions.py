@@ -24,7 +24,8 @@ class Actions(EventLog):
         return _action(row)
 
     def actions(self, *, case_id: int | None = None, statuses: Iterable[str] | None = None) -> list[Action]:
-        where, params = ["1"], []
+        where: list[str] = ["1"]
+        params: list[Any] = []
         if case_id is not None:
             where.append("case_id = ?")
             params.append(case_id)
@@ -71,7 +72,8 @@ class Actions(EventLog):
                    not_before: dt.datetime, now: dt.datetime, channel: str | None = None, template: str | None = None,
                    target: str | None = None, dpd: int | None = None, required: bool = False,
                    requires_approval: bool = False, options: Mapping[str, Any] | None = None) -> bool:
-        """Queue one action outside the policy's plan (a promise reminder, a triggered escalation); False if the key exists.
+        """Queue one action outside the policy's plan (a promise reminder, a triggered escalation); False if the key
+        exists.
 
         One that requires approval waits in the approval queue.
         """

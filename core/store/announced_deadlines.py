@@ -18,7 +18,8 @@ class AnnouncedDeadlines(StoreConnection):
         return (dt.date.fromisoformat(row[0]), row[1]) if row else None
 
     def record_deadline(self, case_id: int, deadline: dt.date, stage: str | None, key: str, at: dt.datetime) -> None:
-        """Keep the deadline a sent message gave (inside the caller's transaction); an earlier one never replaces a later."""
+        """Keep the deadline a sent message gave (inside the caller's transaction); an earlier one never replaces a
+        later."""
         self.conn.execute(
             "INSERT INTO announced_deadlines (case_id, deadline, stage, key, at) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT(case_id) DO UPDATE SET deadline = excluded.deadline, stage = excluded.stage, "

@@ -98,7 +98,8 @@ def _execute_rows(conn: sqlite3.Connection, template: str, rows: Sequence[Sequen
 
 
 def _insert_actions(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> int:
-    """Insert action rows (``(key, case_id, *action_row_tail(...))``), in order, ignoring keys already there; returns rows inserted."""
+    """Insert action rows (``(key, case_id, *action_row_tail(...))``), in order, ignoring keys already there; returns
+    rows inserted."""
     tails: dict[tuple[Any, ...], int] = {}
     narrow: list[tuple[Any, Any, int]] = []
     for row in rows:

@@ -64,7 +64,8 @@ class Cases(StoreConnection):
     def existing_obligation(self, debtor_id: str, reference: str) -> tuple[int, str, str] | None:
         """(amount, currency, due_on) of an obligation already stored under this reference."""
         row = self.conn.execute(
-            "SELECT amount, currency, due_on FROM obligations WHERE debtor_id = ? AND reference = ?", [debtor_id, reference]
+            "SELECT amount, currency, due_on FROM obligations WHERE debtor_id = ? AND reference = ?",
+            [debtor_id, reference],
         ).fetchone()
         return (row[0], row[1], row[2]) if row else None
 
@@ -115,7 +116,9 @@ class Cases(StoreConnection):
         return [(_case(r), r[-1]) for r in rows]
 
     def count_due(self, today: dt.date) -> int:
-        return self.conn.execute("SELECT count(*) FROM cases WHERE next_action_on <= ?", [today.isoformat()]).fetchone()[0]
+        return self.conn.execute(
+            "SELECT count(*) FROM cases WHERE next_action_on <= ?", [today.isoformat()]
+        ).fetchone()[0]
 
     def update_case(self, case_id: int, **fields: Any) -> None:
         """Set columns of a case (inside the caller's transaction)."""

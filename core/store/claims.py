@@ -25,7 +25,8 @@ class Claims(Actions):
             ids = [
                 r[0]
                 for r in self.conn.execute(
-                    "SELECT id FROM actions WHERE status = 'pending' AND not_before <= ? ORDER BY not_before, id LIMIT ?",
+                    "SELECT id FROM actions WHERE status = 'pending' AND not_before <= ? "
+                    "ORDER BY not_before, id LIMIT ?",
                     [to_text(now), limit],
                 )
             ]
@@ -73,7 +74,8 @@ class Claims(Actions):
             return 0
         with self.transaction():
             cursor = self.conn.execute(
-                f"UPDATE actions SET status = 'pending', claimed_by = NULL, send_started_at = NULL WHERE status = 'sending' "
+                "UPDATE actions SET status = 'pending', claimed_by = NULL, send_started_at = NULL "
+                "WHERE status = 'sending' "
                 f"AND id IN ({', '.join('?' * len(ids))})",
                 list(ids),
             )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from dunning.calendar import to_text
 from dunning.models import Contact
@@ -28,7 +28,9 @@ class Contacts(StoreConnection):
             "SELECT debtor_id, kind, value, role, name, bad, id FROM contacts WHERE id = ?", [contact_id]).fetchone()
         if row is None:
             raise NotFound(f"no contact with id {contact_id}")
-        return Contact(debtor_id=row[0], kind=row[1], value=row[2], role=row[3], name=row[4], bad=bool(row[5]), id=row[6])
+        return Contact(
+            debtor_id=row[0], kind=row[1], value=row[2], role=row[3], name=row[4], bad=bool(row[5]), id=row[6]
+        )
 
     def mark_contact_bad(self, contact_id: int, reason: str) -> bool:
         cursor = self.conn.execute(
@@ -37,10 +39,10 @@ class Contacts(StoreConnection):
 
     def add_opt_out(self, debtor_id: str, channel: str, contact: str | None, at: dt.datetime, source: str,
                     note: str | None) -> int:
-        return self.conn.execute(
+        return cast(int, self.conn.execute(
             "INSERT INTO opt_outs (debtor_id, channel, contact, at, source, note) VALUES (?, ?, ?, ?, ?, ?)",
             [debtor_id, channel, contact, to_text(at), source, note],
-        ).lastrowid
+        ).lastrowid)  # an INSERT always sets it
 
     def withdraw_opt_outs(self, debtor_id: str, channel: str, contact: str | None, at: dt.datetime) -> int:
         cursor = self.conn.execute(

@@ -65,7 +65,8 @@ class EventLog(StoreConnection):
     def events(
         self, *, case_id: int | None = None, kind: str | None = None, limit: int | None = None, after_seq: int = 0
     ) -> list[Event]:
-        where, params = ["seq > ?"], [after_seq]
+        where: list[str] = ["seq > ?"]
+        params: list[Any] = [after_seq]
         if case_id is not None:
             where.append("case_id = ?")
             params.append(case_id)
@@ -96,7 +97,7 @@ class EventLog(StoreConnection):
         )
         names = [d[0] for d in cursor.description]
         for row in cursor:
-            record = dict(zip(names, row))
+            record = dict(zip(names, row, strict=False))
             record["data"] = json.loads(record["data"])
             yield record
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 from dunning.calendar import from_text, to_text
 from dunning.models import Hold
@@ -27,10 +28,10 @@ class Holds(StoreConnection):
         return holds
 
     def add_hold(self, case_id: int, reason: str, since: dt.datetime, until: dt.date | None, note: str | None) -> int:
-        return self.conn.execute(
+        return cast(int, self.conn.execute(
             "INSERT INTO holds (case_id, reason, since, until, note) VALUES (?, ?, ?, ?, ?)",
             [case_id, reason, to_text(since), _iso(until), note],
-        ).lastrowid
+        ).lastrowid)  # an INSERT always sets it
 
     def release_holds(self, case_id: int, now: dt.datetime, by: str) -> list[int]:
         ids = [r[0] for r in self.conn.execute(
@@ -47,7 +48,8 @@ class Holds(StoreConnection):
         return [
             (r[0], r[1], r[2], dt.date.fromisoformat(r[3]))
             for r in self.conn.execute(
-                "SELECT id, case_id, reason, until FROM holds WHERE released_at IS NULL AND until IS NOT NULL AND until <= ?",
+                "SELECT id, case_id, reason, until FROM holds WHERE released_at IS NULL AND until IS NOT NULL AND "
+                "until <= ?",
                 [today.isoformat()],
             )
         ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import cast
 
 import attrs
 
@@ -37,7 +38,9 @@ class ImportResult:
 class ObligationImport(Cases, EventLog):
     """The store's part that writes imports."""
 
-    def import_obligations(self, items: Sequence[ImportedObligation], now: dt.datetime, today: dt.date) -> tuple[ImportResult, list[int]]:
+    def import_obligations(
+        self, items: Sequence[ImportedObligation], now: dt.datetime, today: dt.date
+    ) -> tuple[ImportResult, list[int]]:
         """Write a validated import in one transaction. Returns the counts and the touched case ids.
 
         An obligation already present with the same amount and due date is left
@@ -53,7 +56,8 @@ class ObligationImport(Cases, EventLog):
                 if d.id not in debtors_seen:
                     debtors_seen.add(d.id)
                     self.conn.execute(
-                        "INSERT INTO debtors (id, name, kind, country, timezone, locale, region, created_at, updated_at) "
+                        "INSERT INTO debtors (id, name, kind, country, timezone, locale, region, created_at, "
+                        "updated_at) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
                         "kind = excluded.kind, country = coalesce(excluded.country, country), "
                         "timezone = coalesce(excluded.timezone, timezone), locale = coalesce(excluded.locale, locale), "
@@ -62,7 +66,8 @@ class ObligationImport(Cases, EventLog):
                     )
                     for c in item.contacts:
                         self.conn.execute(
-                            "INSERT OR IGNORE INTO contacts (debtor_id, kind, value, role, name, bad) VALUES (?, ?, ?, ?, ?, 0)",
+                            "INSERT OR IGNORE INTO contacts (debtor_id, kind, value, role, name, bad) VALUES (?, ?, ?, "
+                            "?, ?, 0)",
                             [d.id, c.kind.value, c.value, c.role.value, c.name],
                         )
                 existing = self.conn.execute(
@@ -73,14 +78,15 @@ class ObligationImport(Cases, EventLog):
                     unchanged += 1
                     continue
                 row = self.conn.execute(
-                    "SELECT id FROM cases WHERE debtor_id = ? AND currency = ? AND status = 'open'", [d.id, item.currency]
+                    "SELECT id FROM cases WHERE debtor_id = ? AND currency = ? AND status = 'open'",
+                    [d.id, item.currency],
                 ).fetchone()
                 if row is None:
-                    case_id = self.conn.execute(
+                    case_id = cast(int, self.conn.execute(
                         "INSERT INTO cases (debtor_id, currency, stage, status, balance, opened_on, stage_entered_on) "
                         "VALUES (?, ?, 'internal', 'open', 0, ?, ?)",
                         [d.id, item.currency, today.isoformat(), today.isoformat()],
-                    ).lastrowid
+                    ).lastrowid)  # an INSERT always sets it
                     self.conn.execute("UPDATE cases SET creditor_reference = ? WHERE id = ?",
                                       [creditor_reference.for_case(case_id), case_id])
                     cases_opened += 1
@@ -89,9 +95,18 @@ class ObligationImport(Cases, EventLog):
                 else:
                     case_id = row[0]
                 self.conn.execute(
-                    "INSERT INTO obligations (case_id, debtor_id, reference, amount, currency, issued_on, due_on, paid) "
+                    "INSERT INTO obligations (case_id, debtor_id, reference, amount, currency, issued_on, due_on, "
+                    "paid) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
-                    [case_id, d.id, item.reference, item.amount, item.currency, _iso(item.issued_on), item.due_on.isoformat()],
+                    [
+                        case_id,
+                        d.id,
+                        item.reference,
+                        item.amount,
+                        item.currency,
+                        _iso(item.issued_on),
+                        item.due_on.isoformat(),
+                    ],
                 )
                 added += 1
                 touched.add(case_id)

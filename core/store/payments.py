@@ -37,7 +37,8 @@ class Payments(Cases):
         left = amount
         allocation: list[tuple[str, int]] = []
         for obligation_id, reference_, open_amount in self.conn.execute(
-            "SELECT id, reference, amount - paid FROM obligations WHERE case_id = ? AND amount > paid ORDER BY due_on, id",
+            "SELECT id, reference, amount - paid FROM obligations WHERE case_id = ? AND amount > paid ORDER BY due_on, "
+            "id",
             [case_id],
         ).fetchall():
             if left <= 0:

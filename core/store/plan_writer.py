@@ -10,7 +10,7 @@ import itertools
 import queue
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -116,7 +116,7 @@ class PlanWriter(EventLog):
                 kept = list(writes)
             else:
                 self.conn.execute("ROLLBACK TO save_plans")
-                kept = [w for w, params in zip(writes, cursors)
+                kept = [w for w, params in zip(writes, cursors, strict=False)
                         if self.conn.execute(_ADVANCE_CURSOR, params).rowcount == 1]
             self.conn.execute("RELEASE save_plans")
             rows = [row for w in kept for row in w.actions]
@@ -167,7 +167,7 @@ class PlanWriter(EventLog):
         ]
 
     def save_plans_pipelined(self, batches: Iterable[Sequence[CasePlanWrite]], *,
-                             depth: int = 2) -> Iterator[SavedPlans]:
+                             depth: int = 2) -> Generator[SavedPlans, None, None]:
         """``save_plans`` for each batch, on a writer thread while the caller prepares the next.
 
         Planning's time goes to Python working out each case and to SQLite

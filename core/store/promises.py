@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import cast
 
 from dunning.calendar import from_text, to_text
 from dunning.models import Promise, PromiseStatus
@@ -39,11 +40,11 @@ class Promises(StoreConnection):
 
     def add_promise(self, case_id: int, amount: int, due_at: dt.datetime, now: dt.datetime, *,
                     approved_by: str | None = None, plan_id: int | None = None) -> int:
-        return self.conn.execute(
+        return cast(int, self.conn.execute(
             "INSERT INTO promises (case_id, amount, due_at, status, created_at, approved_by, plan_id) "
             "VALUES (?, ?, ?, 'pending', ?, ?, ?)",
             [case_id, amount, to_text(due_at), to_text(now), approved_by, plan_id],
-        ).lastrowid
+        ).lastrowid)  # an INSERT always sets it
 
     def promise_status(self, promise_id: int) -> PromiseStatus:
         row = self.conn.execute("SELECT status FROM promises WHERE id = ?", [promise_id]).fetchone()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 from dunning.calendar import from_text, to_text
 from dunning.store.connection import StoreConnection
@@ -12,10 +13,10 @@ class Signals(StoreConnection):
     """The store's part that records signals."""
 
     def add_signal(self, case_id: int, kind: str, at: dt.datetime, source: str, note: str | None) -> int:
-        signal_id = self.conn.execute(
+        signal_id = cast(int, self.conn.execute(
             "INSERT INTO signals (case_id, kind, at, source, note) VALUES (?, ?, ?, ?, ?)",
             [case_id, kind, to_text(at), source, note],
-        ).lastrowid
+        ).lastrowid)  # an INSERT always sets it
         # The case keeps the set of kinds seen, for the risk class and policy conditions.
         self.conn.execute(
             "UPDATE cases SET signals = CASE WHEN signals = '' THEN ?1 "

@@ -193,7 +193,7 @@ def _retry_after(value: str | None, now: dt.datetime) -> dt.datetime:
         except (TypeError, ValueError):
             when = None
         if when is not None and when.tzinfo is not None:
-            return max(when.astimezone(dt.timezone.utc), now)
+            return max(when.astimezone(dt.UTC), now)
     return now + DEFAULT_BACKOFF
 
 

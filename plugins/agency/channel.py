@@ -36,7 +36,8 @@ class AgencyChannel:
             retry=False)
 
     def finish_run(self, ctx: Any) -> None:
-        """Queue recalls of expired placements; write the placement and recall files (and any a crash left unwritten)."""
+        """Queue recalls of expired placements; write the placement and recall files (and any a crash left
+        unwritten)."""
         queued = queue_expiry_recalls(ctx) if ctx.store is not None else 0
         if queued:
             ctx.log.info("agency placements expired; recalls queued for the next run", count=queued)

@@ -39,7 +39,9 @@ def _write_files(rt: PluginContext, settings: AgencySettings) -> list[files.Writ
 
 def _echo_files(written: Sequence[files.WrittenFile]) -> None:
     for item in written:
-        click.echo(f"wrote {item.csv_path} ({item.rows} row{'s' if item.rows != 1 else ''}) and {item.manifest_path.name}")
+        click.echo(
+            f"wrote {item.csv_path} ({item.rows} row{'s' if item.rows != 1 else ''}) and {item.manifest_path.name}"
+        )
 
 
 def placement_json(p: Placement) -> dict[str, Any]:
@@ -233,9 +235,23 @@ def placements_command(state: Any, agency_id: str | None, case_id: int | None, o
     if as_json:
         print_json([placement_json(p) for p in found])
         return
-    print_table([[p.id, p.case_id, p.agency, p.status, p.placed_on, p.expires_on or "", money.display(p.balance_placed, p.currency),
-             p.ended_on or "", p.end_kind or ""] for p in found],
-           ["id", "case", "agency", "status", "placed", "expires", "balance placed", "ended", "how"])
+    print_table(
+        [
+            [
+                p.id,
+                p.case_id,
+                p.agency,
+                p.status,
+                p.placed_on,
+                p.expires_on or "",
+                money.display(p.balance_placed, p.currency),
+                p.ended_on or "",
+                p.end_kind or "",
+            ]
+            for p in found
+        ],
+        ["id", "case", "agency", "status", "placed", "expires", "balance placed", "ended", "how"],
+    )
 
 
 @agency.command()

@@ -110,6 +110,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
 def write_day(db: sqlite_utils.Database, settings: AgencySettings, base_dir: Path, agency: str, kind: str,
               day: dt.date) -> WrittenFile:
     """(Re)write one agency's placement or recall file for ``day`` from the table, then mark its rows filed."""
+    columns: tuple[str, ...]
     if kind == "placements":
         placements, columns = records.placed_on_day(db, agency, day), PLACEMENT_COLUMNS
         rows = placement_rows(placements)

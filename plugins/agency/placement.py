@@ -23,7 +23,7 @@ from dunning.plugins.agency.choice import Choice, choose
 from dunning.plugins.agency.records import Placement
 from dunning.plugins.agency.settings import AgencySettings
 
-Record = Callable[..., None]
+Record = Callable[..., object]
 
 # What the agency receives about a case, in the placement file's column
 # order (placement_id and case_id come first, from the placement itself).

@@ -12,7 +12,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import sqlite_utils
@@ -57,7 +57,9 @@ def m001_placements(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX agency_placements_case ON agency_placements (case_id, id)")
     db.execute("CREATE INDEX agency_placements_agency ON agency_placements (agency, status, id)")
     db.execute("CREATE INDEX agency_placements_unfiled ON agency_placements (placement_file, agency, placed_on)")
-    db.execute("CREATE INDEX agency_placements_recalls ON agency_placements (recall_listed, recall_file, agency, ended_on)")
+    db.execute(
+        "CREATE INDEX agency_placements_recalls ON agency_placements (recall_listed, recall_file, agency, ended_on)"
+    )
 
 
 def m002_returns(db: sqlite_utils.Database) -> None:
@@ -134,8 +136,10 @@ class Placement:
         return self.placed_on <= day and (self.ended_on is None or day <= self.ended_on)
 
 
-_COLUMNS = ("id, case_id, agency, status, placed_at, placed_on, expires_on, currency, balance_placed, dpd_at_placement, "
-            "file_row, placement_file, ended_at, ended_on, end_kind, end_reason, balance_at_end, recall_listed, recall_file")
+_COLUMNS = (
+    "id, case_id, agency, status, placed_at, placed_on, expires_on, currency, balance_placed, dpd_at_placement, "
+    "file_row, placement_file, ended_at, ended_on, end_kind, end_reason, balance_at_end, recall_listed, recall_file"
+)
 
 
 def _date(text: str | None) -> dt.date | None:
@@ -144,10 +148,25 @@ def _date(text: str | None) -> dt.date | None:
 
 def _placement(row: Sequence[Any]) -> Placement:
     return Placement(
-        id=row[0], case_id=row[1], agency=row[2], status=row[3], placed_at=row[4], placed_on=dt.date.fromisoformat(row[5]),
-        expires_on=_date(row[6]), currency=row[7], balance_placed=row[8], dpd_at_placement=row[9],
-        file_row=json.loads(row[10]), placement_file=row[11], ended_at=row[12], ended_on=_date(row[13]),
-        end_kind=row[14], end_reason=row[15], balance_at_end=row[16], recall_listed=bool(row[17]), recall_file=row[18],
+        id=row[0],
+        case_id=row[1],
+        agency=row[2],
+        status=row[3],
+        placed_at=row[4],
+        placed_on=dt.date.fromisoformat(row[5]),
+        expires_on=_date(row[6]),
+        currency=row[7],
+        balance_placed=row[8],
+        dpd_at_placement=row[9],
+        file_row=json.loads(row[10]),
+        placement_file=row[11],
+        ended_at=row[12],
+        ended_on=_date(row[13]),
+        end_kind=row[14],
+        end_reason=row[15],
+        balance_at_end=row[16],
+        recall_listed=bool(row[17]),
+        recall_file=row[18],
     )
 
 
@@ -160,7 +179,7 @@ def add_placement(db: sqlite_utils.Database, *, case_id: int, agency: str, place
         [case_id, agency, placed_at, placed_on.isoformat(), expires_on.isoformat() if expires_on else None, currency,
          balance, dpd, json.dumps(dict(file_row), ensure_ascii=False)],
     )
-    return int(cursor.lastrowid)
+    return cast(int, cursor.lastrowid)  # an INSERT always sets it
 
 
 def end_placement(db: sqlite_utils.Database, placement_id: int, *, ended_at: str, ended_on: dt.date, kind: str,
@@ -189,7 +208,8 @@ def placement(db: sqlite_utils.Database, placement_id: int) -> Placement:
 
 def placements(db: sqlite_utils.Database, *, agency: str | None = None, case_ids: Iterable[int] | None = None,
                open_only: bool = False) -> list[Placement]:
-    where, params = ["1"], []
+    where: list[str] = ["1"]
+    params: list[Any] = []
     if agency is not None:
         where.append("agency = ?")
         params.append(agency)
@@ -235,8 +255,13 @@ def agency_records(db: sqlite_utils.Database, window: int) -> dict[str, AgencyRe
 
 
 def unfiled_placement_days(db: sqlite_utils.Database) -> list[tuple[str, dt.date]]:
-    return [(r[0], dt.date.fromisoformat(r[1])) for r in db.execute(
-        "SELECT DISTINCT agency, placed_on FROM agency_placements WHERE placement_file IS NULL ORDER BY placed_on, agency")]
+    return [
+        (r[0], dt.date.fromisoformat(r[1]))
+        for r in db.execute(
+            "SELECT DISTINCT agency, placed_on FROM agency_placements WHERE placement_file IS NULL ORDER BY placed_on, "
+            "agency"
+        )
+    ]
 
 
 def unfiled_recall_days(db: sqlite_utils.Database) -> list[tuple[str, dt.date]]:
@@ -274,23 +299,32 @@ def known_transactions(db: sqlite_utils.Database, agency: str, transaction_ids: 
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         for txn, imported_at in db.execute(
-            "SELECT t.transaction_id, i.imported_at FROM agency_transactions t JOIN agency_imports i ON i.id = t.import_id "
-            f"WHERE t.agency = ? AND t.transaction_id IN ({', '.join('?' * len(chunk))})", [agency, *chunk]):
+            "SELECT t.transaction_id, i.imported_at FROM agency_transactions t JOIN agency_imports i ON i.id = "
+            "t.import_id "
+            f"WHERE t.agency = ? AND t.transaction_id IN ({', '.join('?' * len(chunk))})",
+            [agency, *chunk],
+        ):
             found[txn] = imported_at
     return found
 
 
 def recovered(db: sqlite_utils.Database, placement_id: int) -> int:
     """What the agency has collected on a placement so far (minor units)."""
-    row = db.execute("SELECT coalesce(sum(amount), 0) FROM agency_transactions WHERE placement_id = ? AND kind = 'payment'",
-                     [placement_id]).fetchone()
+    row = db.execute(
+        "SELECT coalesce(sum(amount), 0) FROM agency_transactions WHERE placement_id = ? AND kind = 'payment'",
+        [placement_id],
+    ).fetchone()
     return int(row[0])
 
 
-def add_import(db: sqlite_utils.Database, agency: str, file_name: str, sha256: str, lines: int, imported_at: str) -> int:
-    cursor = db.execute("INSERT INTO agency_imports (agency, file_name, sha256, lines, imported_at) VALUES (?, ?, ?, ?, ?)",
-                        [agency, file_name, sha256, lines, imported_at])
-    return int(cursor.lastrowid)
+def add_import(
+    db: sqlite_utils.Database, agency: str, file_name: str, sha256: str, lines: int, imported_at: str
+) -> int:
+    cursor = db.execute(
+        "INSERT INTO agency_imports (agency, file_name, sha256, lines, imported_at) VALUES (?, ?, ?, ?, ?)",
+        [agency, file_name, sha256, lines, imported_at],
+    )
+    return cast(int, cursor.lastrowid)  # an INSERT always sets it
 
 
 def add_transaction(db: sqlite_utils.Database, *, agency: str, transaction_id: str, placement_id: int, case_id: int,

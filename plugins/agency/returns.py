@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -119,7 +119,7 @@ def read_rows(path: Path) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
         elif len(values) != len(header):
             problems.append(f"line {start}: {len(values)} fields, the header has {len(header)}")
         else:
-            rows.append((start, {h: v.strip() for h, v in zip(header, values)}))
+            rows.append((start, {h: v.strip() for h, v in zip(header, values, strict=False)}))
         start = reader.line_num + 1
     if not rows and not problems:
         problems.append("line 2: the file has a header but no lines")
@@ -163,7 +163,9 @@ class _Checker:
     def line(self, number: int, row: dict[str, str]) -> ReturnLine | None:
         before = len(self.problems)
         if row["agency"] != self.agency.id:
-            self.fail(number, f"agency {row['agency']!r} is not {self.agency.id!r}; a return file comes from one agency")
+            self.fail(
+                number, f"agency {row['agency']!r} is not {self.agency.id!r}; a return file comes from one agency"
+            )
         txn = row["transaction_id"]
         if not txn:
             self.fail(number, "transaction_id is empty")
@@ -196,7 +198,9 @@ class _Checker:
             self.fail(number, f"a {kind} line needs a detail (the {'new status' if kind == 'status' else 'reason'})")
         if len(self.problems) > before:
             return None
-        return ReturnLine(number, txn, case.id, kind, day, at, placement.id, amount, case.currency, detail)
+        # ``day`` comes from ``at``, so ``at`` is set here too.
+        return ReturnLine(number, txn, case.id, kind, day, cast(dt.datetime, at), placement.id, amount, case.currency,
+                          detail)
 
     def _case(self, number: int, text: str) -> Any:
         if not (text.isascii() and text.isdigit()):

@@ -47,7 +47,7 @@ class Commission:
     bands: tuple[Band, ...]
 
     @classmethod
-    def flat(cls, percent: Decimal) -> "Commission":
+    def flat(cls, percent: Decimal) -> Commission:
         return cls("flat", (Band(Decimal(0), percent),))
 
     def describe(self) -> str:
@@ -169,9 +169,14 @@ def parse_commission(raw: Any, where: str) -> Commission:
         raise ValueError(f"'{where}': a scale by {by} has 'bands', not 'percent'")
     bands = raw.get("bands")
     if not isinstance(bands, list) or not bands:
-        raise ValueError(f"'{where}.bands' must be a non-empty list such as "
-                         + ('[{ from = "0.00", percent = "30" }, { from = "5000.00", percent = "20" }]' if by == "recovered"
-                            else '[{ from_days = 0, percent = "25" }, { from_days = 365, percent = "35" }]'))
+        raise ValueError(
+            f"'{where}.bands' must be a non-empty list such as "
+            + (
+                '[{ from = "0.00", percent = "30" }, { from = "5000.00", percent = "20" }]'
+                if by == "recovered"
+                else '[{ from_days = 0, percent = "25" }, { from_days = 365, percent = "35" }]'
+            )
+        )
     start_key = "from" if by == "recovered" else "from_days"
     parsed: list[Band] = []
     for index, band in enumerate(bands):

@@ -24,7 +24,7 @@ import ssl
 import threading
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import attrs
 from aiosmtpd.controller import Controller
@@ -110,15 +110,21 @@ class RecordingHandler:
         with self._lock:
             self.received += 1
             if self.keep_data:
-                self.messages.append(Received(
-                    mail_from=envelope.mail_from, rcpt_tos=tuple(envelope.rcpt_tos),
-                    data=data if isinstance(data, bytes) else data.encode("utf-8"), connection=connection,
-                    tls=self.implicit_tls or session.ssl is not None, login=session.auth_data.login.decode() if session.auth_data else None))
+                self.messages.append(
+                    Received(
+                        mail_from=envelope.mail_from,
+                        rcpt_tos=tuple(envelope.rcpt_tos),
+                        data=data if isinstance(data, bytes) else data.encode("utf-8"),
+                        connection=connection,
+                        tls=self.implicit_tls or session.ssl is not None,
+                        login=session.auth_data.login.decode() if session.auth_data else None,
+                    )
+                )
             on_this = self._count_on[id(server)] = self._count_on.get(id(server), 0) + 1
         if self.drop_after is not None and on_this >= self.drop_after:
             # Once the reply is written (before the next command can arrive), as an idle timeout would.
             asyncio.get_running_loop().call_soon(server.transport.close)
-        return "250 2.0.0 OK queued as %d" % self.received
+        return f"250 2.0.0 OK queued as {self.received}"
 
 
 def _authenticator(username: str, password: str) -> Callable[..., AuthResult]:
@@ -134,7 +140,8 @@ class _FreePortController(Controller):
 
     def _trigger_server(self) -> None:
         assert self.server is not None
-        self.port = self.server.sockets[0].getsockname()[1]
+        # The controller starts an asyncio.Server, which has the sockets an AbstractServer does not declare.
+        self.port = cast(asyncio.Server, self.server).sockets[0].getsockname()[1]
         super()._trigger_server()
 
     def factory(self) -> SMTP:
@@ -194,7 +201,7 @@ class LoopbackSMTP:
     def connections(self) -> int:
         return self.handler.connections
 
-    def start(self) -> "LoopbackSMTP":
+    def start(self) -> LoopbackSMTP:
         self._controller.start()
         self._running = True
         return self
@@ -205,7 +212,7 @@ class LoopbackSMTP:
             self._running = False
             self._controller.stop()
 
-    def __enter__(self) -> "LoopbackSMTP":
+    def __enter__(self) -> LoopbackSMTP:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -162,7 +162,9 @@ def check_pay_link(template: str) -> None:
         raise ValueError(f"'pay_link' is not a valid format string: {exc}") from None
     for name in fields:
         if name not in PAY_LINK_FIELDS:
-            raise ValueError(f"'pay_link' refers to {{{name}}}; it may use {', '.join('{' + f + '}' for f in PAY_LINK_FIELDS)}")
+            raise ValueError(
+                f"'pay_link' refers to {{{name}}}; it may use {', '.join('{' + f + '}' for f in PAY_LINK_FIELDS)}"
+            )
     if urllib.parse.urlsplit(template).scheme not in ("http", "https"):
         raise ValueError("'pay_link' must start with https:// or http://")
 

@@ -21,6 +21,7 @@ is down costs one timeout per run, not one per message.
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import socket
 import ssl
@@ -48,7 +49,7 @@ class Reply:
     reconnected: bool = False
 
     @classmethod
-    def from_code(cls, stage: str, code: int, message: bytes | str) -> "Reply":
+    def from_code(cls, stage: str, code: int, message: bytes | str) -> Reply:
         text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
         text = f"{code} {' '.join(text.split())}".strip()
         if 200 <= code < 400:
@@ -224,7 +225,7 @@ class SmtpSession:
         if answers[0][0] not in (250, 251):
             return self._refused(conn, "RCPT", *answers[0])
         refused_copies = tuple(f"{copy}: {Reply.from_code('RCPT', code, text).text}"
-                               for copy, (code, text) in zip(bcc, answers[1:]) if code not in (250, 251))
+                               for copy, (code, text) in zip(bcc, answers[1:], strict=False) if code not in (250, 251))
         try:
             code, text = conn.data(message)
         except smtplib.SMTPDataError as exc:  # the DATA command itself was refused
@@ -242,7 +243,7 @@ class SmtpSession:
         except (OSError, smtplib.SMTPException):
             self._discard()
 
-    def _refused(self, conn: smtplib.SMTP, stage: str, code: int, message: bytes) -> Reply:
+    def _refused(self, conn: smtplib.SMTP, stage: str, code: int, message: bytes | str) -> Reply:
         reply = Reply.from_code(stage, code, message)
         if code == 421:
             # "Service not available, closing transmission channel": the server is gone.
@@ -257,10 +258,8 @@ class SmtpSession:
 
 def _close(conn: smtplib.SMTP | None) -> None:
     if conn is not None:
-        try:
+        with contextlib.suppress(OSError):
             conn.close()
-        except OSError:
-            pass
 
 
 def _local_name() -> str:

@@ -64,7 +64,8 @@ def event_record(event: Event) -> dict[str, Any]:
 
 
 def resolve_letter(path_text: str, config: Config) -> Path | None:
-    """Where a letter recorded as ``path_text`` is now: absolute as recorded, else under the letter folder or the config's folder."""
+    """Where a letter recorded as ``path_text`` is now: absolute as recorded, else under the letter folder or the
+    config's folder."""
     recorded = Path(path_text)
     if recorded.is_absolute():
         return recorded if recorded.is_file() else None
@@ -79,7 +80,9 @@ def resolve_letter(path_text: str, config: Config) -> Path | None:
 
 def _is_letter(event: Event) -> bool:
     path = event.data.get("path")
-    return event.kind == "sent" and isinstance(path, str) and (event.channel == "letter" or path.lower().endswith(".pdf"))
+    return (
+        event.kind == "sent" and isinstance(path, str) and (event.channel == "letter" or path.lower().endswith(".pdf"))
+    )
 
 
 def build(rt: PluginContext, case_id: int, out: Path, now: dt.datetime, *, allow_missing: bool = False) -> Built:
@@ -260,7 +263,9 @@ def check_against_log(manifest: Mapping[str, Any], store: Any) -> list[str]:
     bundled = {e.get("seq"): e for e in manifest.get("events") or []}
     problems = [f"event {seq} of case {case_id} is in the log but not in the bundle"
                 for seq in sorted(set(logged) - set(bundled))]
-    problems += [f"event {seq} is in the bundle but not in the log" for seq in sorted(set(bundled) - set(logged), key=str)]
+    problems += [
+        f"event {seq} is in the bundle but not in the log" for seq in sorted(set(bundled) - set(logged), key=str)
+    ]
     problems += [f"event {seq}: its hash differs from the log's" for seq in sorted(set(bundled) & set(logged))
                  if bundled[seq].get("hash") != logged[seq].hash]
     if upto:

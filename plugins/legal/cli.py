@@ -127,8 +127,10 @@ def show(state: Any, case_id: str, as_json: bool) -> None:
         m = data["matter"]
         click.echo(f"case {case.id}: matter {m['id']} ({m['status']}), {m['firm']}"
                    + (f", {m['lawyer']}" if m["lawyer"] else ""))
-        click.echo(f"  court {m['court'] or '-'}, case number {m['case_number'] or '-'}; awarded {m['awarded'] or '-'}; "
-                   f"costs {m['currency']} {m['costs']}")
+        click.echo(
+            f"  court {m['court'] or '-'}, case number {m['case_number'] or '-'}; awarded {m['awarded'] or '-'}; "
+            f"costs {m['currency']} {m['costs']}"
+        )
         print_table([[s["on"], s["milestone"], s["amount"], s["cost"], s["note"]] for s in m["milestones"]],
                ["on", "milestone", "amount", "cost", "note"])
     if lim["time_barred_on"] is None:

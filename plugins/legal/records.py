@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import sqlite_utils
@@ -143,7 +143,7 @@ def add_matter(db: sqlite_utils.Database, *, case_id: int, opened_at: str, opene
     cursor = db.execute(
         "INSERT INTO legal_matters (case_id, status, opened_at, opened_on, firm, lawyer, currency) "
         "VALUES (?, 'open', ?, ?, ?, ?, ?)", [case_id, opened_at, opened_on.isoformat(), firm, lawyer, currency])
-    return int(cursor.lastrowid)
+    return cast(int, cursor.lastrowid)  # an INSERT always sets it
 
 
 def matter_of(db: sqlite_utils.Database, case_id: int) -> Matter | None:
@@ -173,7 +173,7 @@ def add_milestone(db: sqlite_utils.Database, *, matter_id: int, case_id: int, mi
         "INSERT INTO legal_milestones (matter_id, case_id, milestone, on_date, amount, cost, note, court, case_number, "
         "recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [matter_id, case_id, milestone, on.isoformat(), amount, cost, note, court, case_number, recorded_at])
-    return int(cursor.lastrowid)
+    return cast(int, cursor.lastrowid)  # an INSERT always sets it
 
 
 def milestones(db: sqlite_utils.Database, matter_id: int) -> list[Milestone]:
@@ -185,10 +185,12 @@ def milestones(db: sqlite_utils.Database, matter_id: int) -> list[Milestone]:
 # --- acknowledgements -----------------------------------------------------------------
 
 
-def add_acknowledgement(db: sqlite_utils.Database, case_id: int, on: dt.date, note: str | None, recorded_at: str) -> int:
+def add_acknowledgement(
+    db: sqlite_utils.Database, case_id: int, on: dt.date, note: str | None, recorded_at: str
+) -> int:
     cursor = db.execute("INSERT INTO legal_acknowledgements (case_id, on_date, note, recorded_at) VALUES (?, ?, ?, ?)",
                         [case_id, on.isoformat(), note, recorded_at])
-    return int(cursor.lastrowid)
+    return cast(int, cursor.lastrowid)  # an INSERT always sets it
 
 
 def acknowledgements(db: sqlite_utils.Database, case_id: int) -> list[dt.date]:

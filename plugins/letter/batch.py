@@ -62,7 +62,9 @@ def write_atomically(path: Path, data: bytes) -> None:
     os.replace(temporary, path)
 
 
-def unchanged(folder: Path, letters: Sequence[QueuedLetter]) -> tuple[list[QueuedLetter], list[tuple[QueuedLetter, str]]]:
+def unchanged(
+    folder: Path, letters: Sequence[QueuedLetter]
+) -> tuple[list[QueuedLetter], list[tuple[QueuedLetter, str]]]:
     """Split letters into those whose file is as it was sent, and the others with what is wrong.
 
     A batch prints what the evidence says was sent: a file that has gone

@@ -143,23 +143,38 @@ def statement(obligations: Sequence[Obligation], payments: Sequence[Payment], la
     invoices = Table(
         header=(labels["reference"], labels["issued"], labels["due"], labels["amount"], labels["paid"], labels["open"]),
         rows=tuple(
-            (o.reference, labels.date(o.issued_on, short=True) if o.issued_on else "", labels.date(o.due_on, short=True),
-             money.display(o.amount, o.currency), money.display(o.paid, o.currency),
-             money.display(o.open_amount, o.currency))
+            (
+                o.reference,
+                labels.date(o.issued_on, short=True) if o.issued_on else "",
+                labels.date(o.due_on, short=True),
+                money.display(o.amount, o.currency),
+                money.display(o.paid, o.currency),
+                money.display(o.open_amount, o.currency),
+            )
             for o in items
         ),
-        total=(labels["total"], "", "", money.display(sum(o.amount for o in items), currency),
-               money.display(sum(o.paid for o in items), currency),
-               money.display(sum(o.open_amount for o in items), currency)),
-        widths=(0.25, 0.15, 0.15, 0.15, 0.15, 0.15), amounts=frozenset({3, 4, 5}),
+        total=(
+            labels["total"],
+            "",
+            "",
+            money.display(sum(o.amount for o in items), currency),
+            money.display(sum(o.paid for o in items), currency),
+            money.display(sum(o.open_amount for o in items), currency),
+        ),
+        widths=(0.25, 0.15, 0.15, 0.15, 0.15, 0.15),
+        amounts=frozenset({3, 4, 5}),
     )
     received = None
     if payments:
         received = Table(
             header=(labels["payment_date"], labels["payment_reference"], labels["amount"]),
-            rows=tuple((labels.date(p.at.date(), short=True), p.reference or "", money.display(p.amount, currency)) for p in payments),
+            rows=tuple(
+                (labels.date(p.at.date(), short=True), p.reference or "", money.display(p.amount, currency))
+                for p in payments
+            ),
             total=(labels["total"], "", money.display(sum(p.amount for p in payments), currency)),
-            widths=(0.3, 0.45, 0.25), amounts=frozenset({2}),
+            widths=(0.3, 0.45, 0.25),
+            amounts=frozenset({2}),
         )
     owed = owed_on(obligations, today, currency)
     balance = money.display(owed.balance, currency)

@@ -89,10 +89,21 @@ def _styles(fonts: FontChoice, cjk: bool) -> dict[str, ParagraphStyle]:
         "subject": ParagraphStyle("subject", parent=body, fontName=fonts.bold, fontSize=11, leading=15, spaceAfter=12),
         "heading": ParagraphStyle("heading", parent=body, fontName=fonts.bold, spaceBefore=4, spaceAfter=4),
         "cell": ParagraphStyle("cell", parent=body, fontSize=9, leading=11, spaceAfter=0),
-        "cell_right": ParagraphStyle("cell_right", parent=body, fontSize=9, leading=11, spaceAfter=0, alignment=TA_RIGHT),
-        "cell_bold": ParagraphStyle("cell_bold", parent=body, fontName=fonts.bold, fontSize=9, leading=11, spaceAfter=0),
-        "cell_bold_right": ParagraphStyle("cell_bold_right", parent=body, fontName=fonts.bold, fontSize=9, leading=11,
-                                          spaceAfter=0, alignment=TA_RIGHT),
+        "cell_right": ParagraphStyle(
+            "cell_right", parent=body, fontSize=9, leading=11, spaceAfter=0, alignment=TA_RIGHT
+        ),
+        "cell_bold": ParagraphStyle(
+            "cell_bold", parent=body, fontName=fonts.bold, fontSize=9, leading=11, spaceAfter=0
+        ),
+        "cell_bold_right": ParagraphStyle(
+            "cell_bold_right",
+            parent=body,
+            fontName=fonts.bold,
+            fontSize=9,
+            leading=11,
+            spaceAfter=0,
+            alignment=TA_RIGHT,
+        ),
         "closing": ParagraphStyle("closing", parent=body, keepWithNext=1),
         "line": ParagraphStyle("line", parent=body, spaceAfter=0),
         "line_bold": ParagraphStyle("line_bold", parent=body, fontName=fonts.bold, spaceAfter=0),

@@ -56,7 +56,7 @@ class LetterSettings:
 
     @classmethod
     def parse(cls, settings: Mapping[str, Any], base_dir: Path,
-              legal: Mapping[str, Any] | None = None) -> "LetterSettings":
+              legal: Mapping[str, Any] | None = None) -> LetterSettings:
         """Validated settings; relative paths are resolved against ``base_dir`` (the config file's folder).
 
         ``legal`` is the ``[channels.legal]`` table: its ``firm_name``,
@@ -126,7 +126,9 @@ def _check_address(value: Any, key: str) -> None:
             raise ValueError(f"{key!r} must not be empty")
         return
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
-        raise ValueError(f"{key!r} must be a string (lines separated by newlines or ', ') or a list of non-empty strings")
+        raise ValueError(
+            f"{key!r} must be a string (lines separated by newlines or ', ') or a list of non-empty strings"
+        )
 
 
 def _check_font(value: str, base_dir: Path | None) -> None:

@@ -28,14 +28,14 @@ ASSEMBLING, WRITTEN = "assembling", "written"
 
 
 def m001_print_queue(db: sqlite_utils.Database) -> None:
-    db[QUEUE].create(
+    db.table(QUEUE).create(
         {"key": str, "case_id": int, "run_id": str, "path": str, "sha256": str, "pages": int,
          "debtor_name": str, "address": str, "written_at": str, "status": str, "batch": str},
         pk="key", not_null={"case_id", "path", "sha256", "pages", "status"}, if_not_exists=True,
     )
-    db[QUEUE].create_index(["status"], if_not_exists=True)
-    db[QUEUE].create_index(["batch"], if_not_exists=True)
-    db[BATCHES].create(
+    db.table(QUEUE).create_index(["status"], if_not_exists=True)
+    db.table(QUEUE).create_index(["batch"], if_not_exists=True)
+    db.table(BATCHES).create(
         {"id": str, "run_id": str, "created_at": str, "status": str, "letters": int, "pages": int,
          "pdf": str, "csv": str, "pdf_sha256": str, "csv_sha256": str},
         pk="id", not_null={"created_at", "status"}, if_not_exists=True,
@@ -60,7 +60,7 @@ class QueuedLetter:
     written_at: str | None = None
 
     @classmethod
-    def from_row(cls, row: Sequence[Any]) -> "QueuedLetter":
+    def from_row(cls, row: Sequence[Any]) -> QueuedLetter:
         key, case_id, path, sha256, pages, name, address, status, batch, run_id, written_at = row
         return cls(key=key, case_id=case_id, path=path, sha256=sha256, pages=pages, debtor_name=name or "",
                    address=tuple(json.loads(address or "[]")), status=status, batch=batch, run_id=run_id,

@@ -54,9 +54,10 @@ def phone_settings(raw: Mapping[str, Any]) -> PhoneSettings:
     if not any(mix.values()):
         raise ValueError("'mix' gives every kind of number a weight of 0")
     slots = raw.get("slots")
-    if slots is not None:
-        if not isinstance(slots, list) or not slots or any(s not in numbers.SLOTS for s in slots):
-            raise ValueError(f"'slots' must be a non-empty list of {', '.join(numbers.SLOTS)}")
+    if slots is not None and (
+        not isinstance(slots, list) or not slots or any(s not in numbers.SLOTS for s in slots)
+    ):
+        raise ValueError(f"'slots' must be a non-empty list of {', '.join(numbers.SLOTS)}")
     for key in ("company", "callback"):
         if not isinstance(raw.get(key, ""), str):
             raise ValueError(f"{key!r} must be a string")

@@ -29,7 +29,9 @@ def _setup(state: Any) -> tuple[Any, dt.datetime, PhoneSettings]:
     """The command's context, the moment (``--now`` or the clock) and ``[channels.phone]``; an error if phone is off."""
     rt = state.plugin_context()
     if "phone" not in rt.enabled:
-        raise click.ClickException('the phone channel is not enabled: add "phone" to [channels] enabled in dunning.toml')
+        raise click.ClickException(
+            'the phone channel is not enabled: add "phone" to [channels] enabled in dunning.toml'
+        )
     try:
         settings = rules.phone_settings(rt.config.settings_for("phone"))
     except ValueError as exc:  # the core checked already; kept for a config changed under us

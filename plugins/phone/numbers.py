@@ -90,7 +90,7 @@ def slot_for(key: str, slots: Sequence[str] = SLOTS, day: dt.date | None = None,
         return slots[int(fraction(key, "slot") * len(slots))]
     weights = [2.0 ** preference(dt.datetime.combine(day, SLOT_TIMES.get(s, dt.time(12)), zone)) for s in slots]
     point = fraction(key, "slot") * sum(weights)
-    for slot, weight in zip(slots, weights):
+    for slot, weight in zip(slots, weights, strict=False):
         point -= weight
         if point < 0:
             return slot

@@ -75,12 +75,25 @@ def record_call(rt: Any, case_id: int, outcome: str, *, now: dt.datetime, settin
             call = store.get(task.id or 0)
         else:
             who = collector or calls.collector_for(case.id, settings.collectors)
-            call = store.add_logged_call(CallTask(
-                key=str(ActionKey(case.id, "call-log", "phone", uuid.uuid4().hex[:12])), case_id=case.id, debtor_id=case.debtor_id,
-                due_on=today, number=dialled or "", slot=numbers.slot_of(now.astimezone(rt.config.zone).time()),
-                contact_id=contact.id if contact else None, number_kind=contact.kind.value if contact else None,
-                contact_name=contact.name if contact else None, contact_role=contact.role.value if contact else None,
-                collector=who, outcome=outcome, logged_at=now, note=note), now)
+            call = store.add_logged_call(
+                CallTask(
+                    key=str(ActionKey(case.id, "call-log", "phone", uuid.uuid4().hex[:12])),
+                    case_id=case.id,
+                    debtor_id=case.debtor_id,
+                    due_on=today,
+                    number=dialled or "",
+                    slot=numbers.slot_of(now.astimezone(rt.config.zone).time()),
+                    contact_id=contact.id if contact else None,
+                    number_kind=contact.kind.value if contact else None,
+                    contact_name=contact.name if contact else None,
+                    contact_role=contact.role.value if contact else None,
+                    collector=who,
+                    outcome=outcome,
+                    logged_at=now,
+                    note=note,
+                ),
+                now,
+            )
         assert call is not None
         rt.append_event("call_logged", case, now, channel="phone", step=call.step, data={
             "call_id": call.id, "key": call.key, "outcome": outcome, "number": call.number or None,

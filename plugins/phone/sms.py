@@ -168,7 +168,7 @@ def retry_after(value: str | None, now: dt.datetime) -> dt.datetime | None:
         return None
     if when is None or when.tzinfo is None:
         return None
-    return max(when.astimezone(dt.timezone.utc), now)
+    return max(when.astimezone(dt.UTC), now)
 
 
 def _where(url: str) -> str:

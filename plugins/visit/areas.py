@@ -44,7 +44,7 @@ _FIVE = re.compile(r"(?<![0-9])([0-9]{5})(?![0-9])")
 # "广东省广州市天河区..." -> 广州市, "北京市朝阳区..." -> 北京市.
 _CN_CITY = re.compile(r"(?:[\u4e00-\u9fff]{2,}?(?:省|自治区))?([\u4e00-\u9fff]{2,}?市)")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-_LINE_BREAK = re.compile(r"\s*(?:\r?\n|, |，)\s*")
+_LINE_BREAK = re.compile(r"\s*(?:\r?\n|, |，)\s*")  # noqa: RUF001  the full-width comma splits Chinese addresses
 
 # Countries a one-line address often ends with; never taken for a city.
 _COUNTRY_NAMES = frozenset(
@@ -143,7 +143,7 @@ def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     # The postal code comes late in an address; a street number or a
     # building code earlier on must not win over it.
     found = None
-    for found in pattern.finditer(text):
+    for found in pattern.finditer(text):  # noqa: B007  the loop only walks to the last match
         pass
     return found
 

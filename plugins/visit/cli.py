@@ -67,7 +67,7 @@ def _print_groups(groups: Sequence[AreaGroup], day: dt.date, everything: bool) -
         if everything:
             # --all: each row says whether the visit is to be made, and if not, why.
             headers.append("workable")
-            for row, item in zip(rows, group.items):
+            for row, item in zip(rows, group.items, strict=False):
                 row.append("yes" if item.not_workable is None else f"no: {item.not_workable}")
         print_table(rows, headers, indent="  ")
 

@@ -64,7 +64,9 @@ def check_options(outcome: str, *, promise_amount: str | None = None, promise_du
 
 def signals_for(outcome: str, closed: bool) -> list[str]:
     """The abnormal signals a visit's findings amount to."""
-    return ([SIGNAL_FOR_OUTCOME[outcome]] if outcome in SIGNAL_FOR_OUTCOME else []) + ([CLOSED_SIGNAL] if closed else [])
+    return ([SIGNAL_FOR_OUTCOME[outcome]] if outcome in SIGNAL_FOR_OUTCOME else []) + (
+        [CLOSED_SIGNAL] if closed else []
+    )
 
 
 def log_visit(rt: PluginContext, case_id: int, outcome: str, *, now: dt.datetime, note: str | None = None,

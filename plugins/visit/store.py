@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import sqlite_utils
@@ -75,7 +75,7 @@ class VisitTask:
     created_at: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row | Sequence[Any]) -> "VisitTask":
+    def from_row(cls, row: sqlite3.Row | Sequence[Any]) -> VisitTask:
         values = list(row)
         values[7] = dt.date.fromisoformat(values[7])
         return cls(*values)
@@ -88,7 +88,8 @@ _COLUMNS = ("id, key, case_id, debtor_id, action_id, address, area, due_on, temp
 def create_task(db: sqlite_utils.Database, *, key: str, case_id: int, debtor_id: str, action_id: int | None,
                 address: str, area: str, due_on: dt.date, template: str | None, step: str | None,
                 collector: str | None, now: dt.datetime) -> tuple[VisitTask, bool]:
-    """The task for ``key``, made now unless it exists; True when it was made by this call. Call inside a transaction."""
+    """The task for ``key``, made now unless it exists; True when it was made by this call. Call inside a
+    transaction."""
     conn = db.conn
     cursor = conn.execute(
         f"INSERT INTO {TABLE} (key, case_id, debtor_id, action_id, address, area, due_on, template, step, "
@@ -105,12 +106,12 @@ def add_record(db: sqlite_utils.Database, *, case_id: int, debtor_id: str, addre
                day: dt.date, outcome: str, note: str | None, collector: str | None, now: dt.datetime) -> VisitTask:
     """An ad-hoc visit, made without a task; recorded as done. Call inside a transaction."""
     conn = db.conn
-    task_id = conn.execute(
+    task_id = cast(int, conn.execute(
         f"INSERT INTO {TABLE} (key, case_id, debtor_id, address, area, due_on, step, status, outcome, note, "
         "visited_at, collector, created_at) VALUES (NULL, ?, ?, ?, ?, ?, 'ad-hoc', ?, ?, ?, ?, ?, ?)",
         [case_id, debtor_id, address, area, day.isoformat(), DONE, outcome, note, to_text(now), collector,
          to_text(now)],
-    ).lastrowid
+    ).lastrowid)  # an INSERT always sets it
     return task(db, task_id)
 
 
@@ -124,7 +125,8 @@ def task(db: sqlite_utils.Database, task_id: int) -> VisitTask:
 def open_tasks(db: sqlite_utils.Database, *, due_by: dt.date | None = None, area: str | None = None,
                case_id: int | None = None) -> list[VisitTask]:
     """Open tasks, oldest due first; only those due by ``due_by`` when given."""
-    where, params = ["status = ?"], [OPEN]
+    where: list[str] = ["status = ?"]
+    params: list[Any] = [OPEN]
     if due_by is not None:
         where.append("due_on <= ?")
         params.append(due_by.isoformat())

@@ -46,5 +46,5 @@ if mode == "race":
     while not (folder / "go").exists():
         pass
 with Runtime(config, extra_plugins=[Plugin()]) as rt:
-    summary = dispatch.run(rt, dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc))
+    summary = dispatch.run(rt, dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC))
 print(summary.planned, summary.sent)

@@ -1,4 +1,5 @@
-"""Signed checkpoints catch what the hash chain alone cannot: a log cut short, or rewritten with every hash recomputed."""
+"""Signed checkpoints catch what the hash chain alone cannot: a log cut short, or rewritten with every hash
+recomputed."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def rechain(conn: sqlite3.Connection) -> None:
                         "FROM events ORDER BY seq").fetchall()
     names = ("seq", "at", "recorded_at", "case_id", "kind", "stage", "dpd", "channel", "step", "action_id", "data")
     for values in rows:
-        fields = dict(zip(names, values))
+        fields = dict(zip(names, values, strict=False))
         fields["data"] = json.loads(fields["data"])
         digest = evidence.chain_hash(prev, fields)
         conn.execute("UPDATE events SET prev_hash = ?, hash = ? WHERE seq = ?", [prev, digest, fields["seq"]])

@@ -55,7 +55,9 @@ def test_a_debtor_in_several_zones_is_reached_only_when_every_zone_allows() -> N
     chicago = zoneinfo.ZoneInfo("America/Chicago")
     moment = dt.datetime(2026, 1, 14, 13, 30, tzinfo=dt.UTC)
     assert windows.next_allowed(moment, [NEW_YORK], EIGHT_TO_NINE) is None
-    assert windows.next_allowed(moment, [NEW_YORK, chicago], EIGHT_TO_NINE) == dt.datetime(2026, 1, 14, 14, 0, tzinfo=dt.UTC)
+    assert windows.next_allowed(moment, [NEW_YORK, chicago], EIGHT_TO_NINE) == dt.datetime(
+        2026, 1, 14, 14, 0, tzinfo=dt.UTC
+    )
 
 
 @given(st.datetimes(min_value=dt.datetime(2026, 1, 1), max_value=dt.datetime(2027, 12, 31)))
@@ -89,7 +91,7 @@ def test_cn_counts_connected_calls_per_debtor_and_unanswered_per_number() -> Non
     shanghai = zoneinfo.ZoneInfo("Asia/Shanghai")
     talks = [Attempt(now - dt.timedelta(hours=h), "phone", "+8613800000001", True) for h in (1, 2, 3)]
     assert caps.cap_reached(connected, talks, now, shanghai)
-    assert not caps.cap_reached(connected, talks[:2] + [Attempt(now, "phone", connected=False)], now, shanghai)
+    assert not caps.cap_reached(connected, [*talks[:2], Attempt(now, "phone", connected=False)], now, shanghai)
     # Yesterday's calls (before local midnight) do not count today.
     assert not caps.cap_reached(connected, talks, now + dt.timedelta(hours=9), shanghai)
     rings = [Attempt(now - dt.timedelta(minutes=m), "phone", "+8613800000001", False) for m in range(6)]
@@ -104,16 +106,19 @@ def test_profiles_are_tuned_in_config_and_bad_keys_are_named() -> None:
     assert profile.windows["phone"] == Window(dt.time(9), dt.time(20)) and profile.windows["email"] is None
     assert profile.promise_max_days == 3 and profile.caps[0].channel == "sms"
     assert parse_compliance({}, "x.toml") is DEFAULT
-    for table, key in [({"profile": "mars"}, "compliance.profile"), ({"windows": {"phone": ["9", "20"]}}, "compliance.windows.phone"),
-                       ({"caps": [{"channel": "sms", "max": 2, "per": "week"}]}, "compliance.caps[0].per"),
-                       ({"caps": [{"channel": "sms", "max": 2, "colour": "red"}]}, "compliance.caps[0].colour"),
-                       ({"quiet_days": 3}, "compliance.quiet_days"),
-                       # Found as a new user: a misspelt channel was ignored and 25:00 was a traceback.
-                       ({"windows": {"phon": ["09:00", "20:00"]}}, "compliance.windows.phon"),
-                       ({"windows": {"call": ["08:00", "25:00"]}}, "compliance.windows.call"),
-                       ({"caps": [{"channel": "texts", "max": 2}]}, "compliance.caps[0].channel"),
-                       ({"working_days_only": ["cal"]}, "compliance.working_days_only[0]"),
-                       ({"binds_companies": "yes"}, "compliance.binds_companies")]:
+    for table, key in [
+        ({"profile": "mars"}, "compliance.profile"),
+        ({"windows": {"phone": ["9", "20"]}}, "compliance.windows.phone"),
+        ({"caps": [{"channel": "sms", "max": 2, "per": "week"}]}, "compliance.caps[0].per"),
+        ({"caps": [{"channel": "sms", "max": 2, "colour": "red"}]}, "compliance.caps[0].colour"),
+        ({"quiet_days": 3}, "compliance.quiet_days"),
+        # Found as a new user: a misspelt channel was ignored and 25:00 was a traceback.
+        ({"windows": {"phon": ["09:00", "20:00"]}}, "compliance.windows.phon"),
+        ({"windows": {"call": ["08:00", "25:00"]}}, "compliance.windows.call"),
+        ({"caps": [{"channel": "texts", "max": 2}]}, "compliance.caps[0].channel"),
+        ({"working_days_only": ["cal"]}, "compliance.working_days_only[0]"),
+        ({"binds_companies": "yes"}, "compliance.binds_companies"),
+    ]:
         with pytest.raises(ComplianceError) as info:
             parse_compliance(table, "x.toml")
         assert f"'{key}'" in str(info.value)
@@ -135,7 +140,9 @@ def test_risk_classes_follow_days_past_due_promises_contact_and_signals() -> Non
     today = dt.date(2026, 6, 1)
 
     def case(dpd: int, **kw: object) -> Case:
-        return Case(id=1, debtor_id="D", currency="EUR", balance=100, anchor_due_on=today - dt.timedelta(days=dpd), **kw)
+        return Case(
+            id=1, debtor_id="D", currency="EUR", balance=100, anchor_due_on=today - dt.timedelta(days=dpd), **kw
+        )
 
     assert risk_class(case(-3), today) is Risk.NOT_YET_DUE
     assert risk_class(case(10, last_contact_on=today), today) is Risk.IN_COLLECTION

@@ -24,7 +24,7 @@ def test_two_racing_runs_plan_and_send_each_action_once(tmp_path: Path):
                                amount=10_000, currency="EUR", issued_on=None, due_on=dt.date(2026, 3, 1))
             for i in range(600)
         ]
-        rt.store.import_obligations(items, dt.datetime(2026, 2, 1, tzinfo=dt.timezone.utc), dt.date(2026, 2, 1))
+        rt.store.import_obligations(items, dt.datetime(2026, 2, 1, tzinfo=dt.UTC), dt.date(2026, 2, 1))
     env = {"DUNNING_LOAD_PLUGINS": "", "PATH": ""}
     racers = [subprocess.Popen([sys.executable, str(PROVIDER_RUN), str(tmp_path), "race"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]

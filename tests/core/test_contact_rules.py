@@ -134,9 +134,17 @@ def test_cn_blocks_the_fourth_connected_call_of_the_day(dunning_runtime, case_fa
         rt.store.update_attempt(key, connected=True, outcome="right_party")
     # A fourth call today (an extra action on the same day) is refused; tomorrow's is not.
     with rt.store.transaction():
-        rt.store.add_action(key=f"{case.id}:extra:phone:1", case_id=case.id, kind=ActionKind.OUTREACH,
-                            step="call", channel="phone", template="reminder-call", planned_for=dt.date(2026, 3, 2),
-                            not_before=dt.datetime(2026, 3, 2, 3, tzinfo=UTC), now=dt.datetime(2026, 3, 2, 3, tzinfo=UTC))
+        rt.store.add_action(
+            key=f"{case.id}:extra:phone:1",
+            case_id=case.id,
+            kind=ActionKind.OUTREACH,
+            step="call",
+            channel="phone",
+            template="reminder-call",
+            planned_for=dt.date(2026, 3, 2),
+            not_before=dt.datetime(2026, 3, 2, 3, tzinfo=UTC),
+            now=dt.datetime(2026, 3, 2, 3, tzinfo=UTC),
+        )
     assert dispatch.run(rt, dt.datetime(2026, 3, 2, 11, tzinfo=shanghai)).blocked_by_rule == {"cn_connected_calls": 1}
     assert dispatch.run(rt, dt.datetime(2026, 3, 3, 10, 5, tzinfo=shanghai)).sent == 1
 
@@ -188,7 +196,7 @@ def test_two_dispatchers_racing_cannot_both_pass_the_last_allowed_call(dunning_r
         finally:
             own.close()
 
-    threads = [threading.Thread(target=dispatcher, args=(who, s)) for who, s in zip("ab", summaries)]
+    threads = [threading.Thread(target=dispatcher, args=(who, s)) for who, s in zip("ab", summaries, strict=False)]
     for t in threads:
         t.start()
     for t in threads:
@@ -346,7 +354,9 @@ def test_a_promise_more_than_two_days_out_is_refused_unless_approved(dunning_run
                            then=[("100.00", now + dt.timedelta(days=8))])
 
 
-def test_a_promise_gets_a_reminder_before_and_a_check_after_and_a_plan_is_kept_in_order(dunning_runtime, case_factory) -> None:
+def test_a_promise_gets_a_reminder_before_and_a_check_after_and_a_plan_is_kept_in_order(
+    dunning_runtime, case_factory
+) -> None:
     rt, plugin = runtime(dunning_runtime, "trade-receivables", {"working_days_only": []}, channels=("email", "sms"))
     case = case_factory(rt, timezone="Europe/London", amount="300.00")
     now = dt.datetime(2026, 3, 5, 9, tzinfo=UTC)
@@ -494,7 +504,11 @@ def test_a_payment_or_acknowledgement_after_the_debt_became_time_barred_does_not
     if restart == "acknowledgement":
         operations.acknowledge(rt, case.id, dt.date(2025, 4, 1), now=dt.datetime(2025, 4, 2, tzinfo=UTC))
     else:
-        on = dt.datetime(2024, 6, 1, 12, tzinfo=UTC) if restart == "payment in time" else dt.datetime(2025, 4, 1, 12, tzinfo=UTC)
+        on = (
+            dt.datetime(2024, 6, 1, 12, tzinfo=UTC)
+            if restart == "payment in time"
+            else dt.datetime(2025, 4, 1, 12, tzinfo=UTC)
+        )
         operations.pay(rt, case.id, "100.00", at=on, now=on)
     day = dt.date(2022, 3, 1) + dt.timedelta(days=1200)
     summary = dispatch.run(rt, dt.datetime.combine(day, dt.time(10), UTC))

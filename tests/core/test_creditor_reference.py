@@ -46,7 +46,7 @@ def test_the_migration_gives_every_existing_case_its_reference(tmp_path: Path):
     path = tmp_path / "old.db"
     db = sqlite_utils.Database(path)
     migrations.apply(db, stop_before="m009_creditor_reference")
-    now = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc).isoformat()
+    now = dt.datetime(2026, 3, 1, tzinfo=dt.UTC).isoformat()
     db.execute("INSERT INTO debtors (id, name, kind, created_at, updated_at) VALUES ('D1', 'Acme', 'company', ?, ?)",
                [now, now])
     for currency in ("EUR", "GBP", "USD"):

@@ -58,7 +58,7 @@ def test_notice_days_come_from_the_policy():
 
 @pytest.mark.parametrize("value", ["0", "366", '"14"', "true"])
 def test_notice_days_must_be_a_sensible_whole_number(value: str):
-    with pytest.raises(PolicyError, match="policy.toml: 'notice_days'"):
+    with pytest.raises(PolicyError, match=r"policy.toml: 'notice_days'"):
         load_policy_text(f'name = "p"\nnotice_days = {value}\n', "policy.toml")
 
 

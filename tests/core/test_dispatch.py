@@ -15,7 +15,7 @@ from dunning import dispatch, operations
 from dunning.models import ActionStatus
 from tests.conftest import ChannelsPlugin, RecordingChannel
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DUE = dt.date(2026, 3, 1)
 DAY1 = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)  # DPD 1 of trade-receivables: email + phone
 
@@ -107,14 +107,14 @@ def test_a_plugin_that_raises_fails_the_action_retries_it_and_the_run_goes_on(du
     # Too early: not retried. Then retried with doubling backoff until the limit.
     assert dispatch.run(rt, DAY1 + dt.timedelta(minutes=10)).failed == 0
     moment = DAY1
-    for attempt in range(2, rt.config.max_attempts + 1):
+    for _attempt in range(2, rt.config.max_attempts + 1):
         moment = moment + dt.timedelta(days=1)
         assert dispatch.run(rt, moment).failed == 1
     attempts = [e.data["attempt"] for e in rt.store.events(kind="delivery_failed")]
     assert attempts == list(range(1, rt.config.max_attempts + 1))
     assert rt.store.events(kind="delivery_failed")[-1].data["final"] is True
     assert dispatch.run(rt, moment + dt.timedelta(days=3)).failed == 0
-    email_action = [a for a in rt.store.actions() if a.channel == "email"][0]
+    email_action = next(a for a in rt.store.actions() if a.channel == "email")
     assert email_action.status is ActionStatus.FAILED and email_action.attempts == rt.config.max_attempts
 
 
@@ -183,7 +183,9 @@ def test_a_crash_between_send_and_record_resends_once_and_records_once(dunning_r
     rt.close()
     script = PROVIDER_RUN
     env = {"DUNNING_LOAD_PLUGINS": "", "PATH": ""}
-    crashed = subprocess.run([sys.executable, str(script), str(tmp_path), "crash"], capture_output=True, text=True, env=env)
+    crashed = subprocess.run(
+        [sys.executable, str(script), str(tmp_path), "crash"], capture_output=True, text=True, env=env
+    )
     assert crashed.returncode == 9, crashed.stderr
     rerun = subprocess.run([sys.executable, str(script), str(tmp_path), "ok"], capture_output=True, text=True, env=env)
     assert rerun.returncode == 0, rerun.stderr
@@ -239,7 +241,12 @@ def test_a_permanent_failure_is_not_retried_and_channel_facts_cannot_overwrite_t
     summary = dispatch.run(rt, DAY1)
     assert (summary.sent, summary.failed) == (1, 1)
     failed = rt.store.events(kind="delivery_failed")[0].data
-    assert (failed["error"], failed["attempt"], failed["final"], failed["smtp_code"]) == ("550 mailbox unknown", 1, True, 550)
+    assert (failed["error"], failed["attempt"], failed["final"], failed["smtp_code"]) == (
+        "550 mailbox unknown",
+        1,
+        True,
+        550,
+    )
     assert "retry_at" not in failed
     sent = rt.store.events(kind="sent")[0].data
     assert (sent["reference"], sent["template"], sent["queue"]) == ("call-7", "notice", "morning")
@@ -253,7 +260,7 @@ def test_a_stage_change_says_which_required_steps_never_went_out(dunning_runtime
     case = case_factory(rt, amount="9000.00")
     dispatch.run(rt, dt.datetime(2026, 5, 30, 9, tzinfo=UTC))  # DPD 90
     dispatch.run(rt, dt.datetime(2026, 5, 31, 9, tzinfo=UTC))  # DPD 91
-    change = [e for e in rt.store.events(kind="stage_changed") if e.data["to"] == "agency"][0]
+    change = next(e for e in rt.store.events(kind="stage_changed") if e.data["to"] == "agency")
     assert change.data["required_not_sent"] == ["formal-demand", "reconciliation-statement"]
     assert rt.store.case(case.id).stage == "agency"
 

@@ -9,7 +9,9 @@ from tests.conftest import Project, row, write_csv
 
 
 def _populate(project: Project) -> None:
-    project("import", str(write_csv(project.folder / "in.csv", [row("C1"), row("C2", "INV-2")])), now="2026-02-20T08:00:00Z")
+    project(
+        "import", str(write_csv(project.folder / "in.csv", [row("C1"), row("C2", "INV-2")])), now="2026-02-20T08:00:00Z"
+    )
     project("pay", "1", "100.00", now="2026-02-21T08:00:00Z")
     project("hold", "2", "--reason", "dispute", now="2026-02-21T09:00:00Z")
 

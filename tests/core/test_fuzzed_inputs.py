@@ -1,4 +1,5 @@
-"""Broken files of every kind an operator hands dunning: a clear one-line refusal, never a traceback, the store as it was.
+"""Broken files of every kind an operator hands dunning: a clear one-line refusal, never a traceback, the store as it
+was.
 
 Each test starts from a good file and lets hypothesis break it: bytes
 inserted or cut, fields swapped for nasty values (NUL, terminal escapes,

@@ -18,7 +18,7 @@ from dunning.cli import cli
 from dunning.models import ActionStatus, Stage
 from tests.conftest import ChannelsPlugin, Project, dump, row, write_csv
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DAY1 = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
 HOOKS = sorted(name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if hasattr(fn, "dunning_spec"))
@@ -41,7 +41,9 @@ def test_every_hook_has_a_test_and_a_reference_section():
     docs = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
     for hook in HOOKS:
         assert f"test_hook_{hook}" in tests, f"hook {hook} has no test_hook_{hook}"
-        assert re.search(rf"^### {hook}\b", docs, re.MULTILINE), f"hook {hook} has no '### {hook}' section in docs/plugins.md"
+        assert re.search(rf"^### {hook}\b", docs, re.MULTILINE), (
+            f"hook {hook} has no '### {hook}' section in docs/plugins.md"
+        )
         assert (getattr(hookspecs, hook).__doc__ or "").strip(), f"hook {hook} has no docstring"
 
 
@@ -152,9 +154,14 @@ def test_hook_check_settings_unknown_plugins_and_plugins_without_settings(projec
 
     register_plugin(Quiet())
     project.write_config(extra='[plugins.nosuch]\nurl = "x"\n')
-    assert "unknown key 'plugins.nosuch': no installed plugin is called 'nosuch'" in project("cases", "list", expect=1).output
+    assert (
+        "unknown key 'plugins.nosuch': no installed plugin is called 'nosuch'"
+        in project("cases", "list", expect=1).output
+    )
     project.write_config(extra='[plugins.quiet]\nlevel = 2\n')
-    assert "unknown key 'plugins.quiet.level': plugin quiet takes no settings" in project("cases", "list", expect=1).output
+    assert (
+        "unknown key 'plugins.quiet.level': plugin quiet takes no settings" in project("cases", "list", expect=1).output
+    )
 
 
 def test_hook_register_migrations(dunning_runtime, case_factory):
@@ -256,12 +263,16 @@ def test_hook_stage_entered(dunning_runtime, case_factory):
             ctx.db["placement_log"].insert({"case_id": case.id, "stage": "half-written"})
             raise RuntimeError("placement service down")
 
-    rt = dunning_runtime(plugins=[ChannelsPlugin("email"), Placement(), Broken()], enabled=["email"], policy=ONSITE_AT_2)
+    rt = dunning_runtime(
+        plugins=[ChannelsPlugin("email"), Placement(), Broken()], enabled=["email"], policy=ONSITE_AT_2
+    )
     case = case_factory(rt)
     assert dispatch.run(rt, DAY1 + dt.timedelta(days=1)).escalated == 1
     assert calls == [("internal", "onsite", "policy step enter-onsite")]
     # The broken plugin's write was rolled back; the good one's kept; the stage change happened.
-    assert list(rt.store.db.query("SELECT case_id, stage FROM placement_log")) == [{"case_id": case.id, "stage": "onsite"}]
+    assert list(rt.store.db.query("SELECT case_id, stage FROM placement_log")) == [
+        {"case_id": case.id, "stage": "onsite"}
+    ]
     assert rt.store.case(case.id).stage is Stage.ONSITE
     kinds = [e.kind for e in rt.store.events(case_id=case.id)]
     assert "placement_opened" in kinds and "plugin_error" in kinds
@@ -311,7 +322,7 @@ def test_an_action_awaiting_approval_can_be_rejected(dunning_runtime, case_facto
                          enabled=["email", "phone", "letter", "visit"])
     case = case_factory(rt, amount="9000.00")
     dispatch.run(rt, dt.datetime(2026, 5, 31, 9, tzinfo=UTC))  # DPD 91
-    lock = [a for a in rt.store.approvals() if a.step == "lock-account"][0]
+    lock = next(a for a in rt.store.approvals() if a.step == "lock-account")
     operations.decide(rt, lock.id, approve=False, by="Boss", now=dt.datetime(2026, 5, 31, 12, tzinfo=UTC))
     assert rt.store.action(lock.id).status is ActionStatus.REJECTED
     dispatch.run(rt, dt.datetime(2026, 6, 1, 9, tzinfo=UTC))

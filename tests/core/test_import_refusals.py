@@ -30,7 +30,10 @@ def test_a_file_that_is_not_utf8_says_so_and_cp1252_reads_it(started: Project):
     path = started.folder / "export.csv"
     path.write_bytes(f"{HEADER}\nC2,Caf\xe9 M\xfcller,INV-2,10.00,EUR,2026-03-01\n".encode("cp1252"))
     out = refused(started, path)
-    assert f"{path}: line 2: file: not utf-8 text: byte 0xe9 cannot be read (a spreadsheet export? try --encoding cp1252)" in out
+    assert (
+        f"{path}: line 2: file: not utf-8 text: byte 0xe9 cannot be read (a spreadsheet export? try --encoding cp1252)"
+        in out
+    )
     started("import", str(path), "--encoding", "cp1252")
     assert "Café Müller" in started("cases", "list").stdout
     assert "unknown encoding 'klingon'" in refused(started, path, "--encoding", "klingon")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from pathlib import Path
 
 from tests.conftest import Project, dump, row, write_csv
 
@@ -14,7 +13,13 @@ def test_a_good_file_imports_and_reimporting_it_changes_nothing(project: Project
                                                   row("C2", "INV-9", "99.99")])
     out = json.loads(project("import", str(path), "--json", now="2026-02-20T08:00:00Z").stdout)
     warnings = out.pop("warnings")
-    assert out == {"debtors": 2, "cases_opened": 2, "obligations_added": 3, "obligations_unchanged": 0, "dry_run": False}
+    assert out == {
+        "debtors": 2,
+        "cases_opened": 2,
+        "obligations_added": 3,
+        "obligations_unchanged": 0,
+        "dry_run": False,
+    }
     # The UK's drama numbers have the right shape but are not in use: imported, and reported.
     assert [w.split(": ", 1)[1] for w in warnings] == [
         f"line {n}: mobile: +447700900123 is not a number in use in its country's numbering plan" for n in (2, 3, 4)]
@@ -85,7 +90,9 @@ def test_json_rows_may_carry_third_party_contacts(project: Project):
     assert conn.execute("SELECT role, name FROM contacts WHERE role != 'debtor' ORDER BY id").fetchall() == [
         ("spouse", "Wang Fang"), ("employer", "Bright Textiles")]
     assert conn.execute("SELECT locale FROM debtors WHERE id = 'P1'").fetchone() == ("zh_CN",)
-    bad = row("P2", "LN-2") | {"contacts": [{"kind": "pager", "value": "1"}, {"kind": "email", "value": "x", "role": "cousin"}]}
+    bad = row("P2", "LN-2") | {
+        "contacts": [{"kind": "pager", "value": "1"}, {"kind": "email", "value": "x", "role": "cousin"}]
+    }
     path.write_text(json.dumps([bad]))
     out = project("import", str(path), expect=1).output
     assert f"{path}: item 1: contacts[1].kind: must be one of" in out

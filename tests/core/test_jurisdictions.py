@@ -6,7 +6,7 @@ import pytest
 
 from dunning.compliance.jurisdictions import choose_profile, parse_jurisdictions, subdivision_error
 from dunning.compliance.media import declared_medium, medium_of
-from dunning.compliance.profiles import CN, DEFAULT, PROFILES, UK, US_REGF, ComplianceError, Window, caps_for, \
+from dunning.compliance.profiles import CN, DEFAULT, PROFILES, UK, US_REGF, ComplianceError, caps_for, \
     parse_compliance, strictest, window_for
 from dunning.config import ConfigError, parse_config
 from dunning.models import DebtorKind

@@ -43,7 +43,9 @@ def test_once_time_barred_a_later_payment_does_not_revive_the_debt() -> None:
 
 def test_once_time_barred_a_later_acknowledgement_does_not_revive_the_debt() -> None:
     assert is_time_barred(D(2026, 1, 1), D(2020, 1, 1), 3, acknowledgements=[D(2023, 1, 2)])
-    assert limitation(D(2020, 1, 1), 3, today=D(2026, 1, 1), acknowledgements=[D(2023, 1, 2)]).starts_on == D(2020, 1, 1)
+    assert limitation(D(2020, 1, 1), 3, today=D(2026, 1, 1), acknowledgements=[D(2023, 1, 2)]).starts_on == D(
+        2020, 1, 1
+    )
 
 
 def test_a_restart_on_the_day_the_debt_became_time_barred_is_too_late_and_the_day_before_is_not() -> None:

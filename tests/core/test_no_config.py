@@ -23,8 +23,20 @@ def dunning(folder: Path, *args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-@pytest.mark.parametrize("args", [["run"], ["cases", "list"], ["events"], ["approvals"], ["verify"],
-                                  ["import", "x.csv"], ["in-doubt"], ["evidence", "checkpoint"], ["simulate", "--days", "3"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run"],
+        ["cases", "list"],
+        ["events"],
+        ["approvals"],
+        ["verify"],
+        ["import", "x.csv"],
+        ["in-doubt"],
+        ["evidence", "checkpoint"],
+        ["simulate", "--days", "3"],
+    ],
+)
 def test_every_command_that_needs_a_config_refuses_without_one_and_creates_nothing(tmp_path: Path, args):
     (tmp_path / "x.csv").write_text("debtor_id\n")
     code, out = dunning(tmp_path, *args)
@@ -61,6 +73,6 @@ def test_import_create_starts_a_new_database(tmp_path: Path):
     csv.write_text("debtor_id,name,reference,amount,currency,due_on\nC1,Acme,INV-1,10.00,EUR,2026-03-01\n")
     new = tmp_path / "second.db"
     assert dunning(tmp_path, "--db", str(new), "import", "--dry-run", str(csv))[0] == 1
-    code, out = dunning(tmp_path, "--db", str(new), "import", "--create", str(csv))
+    code, _out = dunning(tmp_path, "--db", str(new), "import", "--create", str(csv))
     assert code == 0 and new.exists()
     assert dunning(tmp_path, "--db", str(new), "import", "--create", str(csv))[0] == 0  # already there: no harm

@@ -25,7 +25,7 @@ from dunning.models import Event, Stage
 from dunning.runtime import Runtime
 from tests.conftest import ChannelsPlugin
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DAY1 = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)  # DPD 1 of trade-receivables: email + phone
 ZONES = (None, "Europe/London", "America/New_York", "Asia/Tokyo")
 CASES = 23

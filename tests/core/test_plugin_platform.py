@@ -18,7 +18,7 @@ from dunning.models import ActionStatus
 from dunning.plugin_manager import LOAD_ENV
 from tests.conftest import ChannelsPlugin, Project, row, write_csv
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DAY1 = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 
@@ -45,8 +45,11 @@ def test_hook_register_channels_by_specname_is_collected(dunning_runtime, case_f
         def add_my_channels(self, register: Any) -> None:
             register(channel)
 
-    rt = dunning_runtime(plugins=[Plugin()], enabled=["receipts"],
-                         policy='name = "r"\n[[steps]]\nname = "note"\ndpd = 1\nchannels = ["receipts"]\ntemplate = "n"\n')
+    rt = dunning_runtime(
+        plugins=[Plugin()],
+        enabled=["receipts"],
+        policy='name = "r"\n[[steps]]\nname = "note"\ndpd = 1\nchannels = ["receipts"]\ntemplate = "n"\n',
+    )
     assert rt.plugins.channels["receipts"] is channel
     case = case_factory(rt)
     assert dispatch.run(rt, DAY1).sent == 1
@@ -225,7 +228,9 @@ def test_hook_register_migrations_a_failing_step_stops_only_that_plugin(project:
     register_plugin(Ledger())
     register_plugin(ChannelsPlugin("email"))
     (project.folder / "policy.toml").write_text(
-        'name = "p"\n[[steps]]\nname = "note"\ndpd = 1\nchannels = ["email", "ledger"]\ntemplate = "n"\n', encoding="utf-8")
+        'name = "p"\n[[steps]]\nname = "note"\ndpd = 1\nchannels = ["email", "ledger"]\ntemplate = "n"\n',
+        encoding="utf-8",
+    )
     project.write_config(policy="policy.toml", enabled=["email", "ledger"])
     path = write_csv(project.folder / "in.csv", [row()])
     imported = project("import", str(path))

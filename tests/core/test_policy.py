@@ -119,7 +119,7 @@ template = "t"
     ],
 )
 def test_bad_policies_name_the_key_and_step(text: str, message: str) -> None:
-    with pytest.raises(PolicyError, match="policy.toml") as err:
+    with pytest.raises(PolicyError, match=r"policy.toml") as err:
         load_policy_text(text, "policy.toml")
     assert message in str(err.value)
 
@@ -191,6 +191,8 @@ def test_steps_can_require_a_risk_class_or_a_signal():
 
 def test_signal_and_risk_conditions_name_what_they_accept():
     with pytest.raises(PolicyError, match="'risk' has 'shaky'"):
-        load_policy_text('name = "x"\n[[steps]]\nname = "s"\ndpd = 1\nnotify = "manager"\nrisk = ["shaky"]\n', "bad.toml")
+        load_policy_text(
+            'name = "x"\n[[steps]]\nname = "s"\ndpd = 1\nnotify = "manager"\nrisk = ["shaky"]\n', "bad.toml"
+        )
     with pytest.raises(PolicyError, match="'on_signals' has 'moved'"):
         load_policy_text('name = "x"\n[stages.onsite]\nentry_dpd = 31\non_signals = ["moved"]\n', "bad.toml")

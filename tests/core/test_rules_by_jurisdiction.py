@@ -19,7 +19,7 @@ import structlog
 
 from dunning import Delivery, dispatch, hookimpl, operations
 from dunning.config import parse_config
-from dunning.models import ActionKind, ActionStatus, Case
+from dunning.models import ActionKind, Case
 from dunning.runtime import Runtime
 from tests.conftest import ChannelsPlugin
 
@@ -174,7 +174,11 @@ def test_seven_calls_in_seven_days_bind_the_us_person_only(world, case_factory) 
     company = extra(rt, cases["us-company"], "phone", "8th", local("US", 2026, 3, 6, 10))
     dispatch.deliver_ready(rt, local("US", 2026, 3, 6, 10, 5), dispatch.RunSummary())
     status, data = outcome(rt, person)
-    assert status == "blocked" and (data["rule"], data["profile"], data["jurisdiction"]) == ("regf_7_in_7", "us-regf", "US-NY")
+    assert status == "blocked" and (data["rule"], data["profile"], data["jurisdiction"]) == (
+        "regf_7_in_7",
+        "us-regf",
+        "US-NY",
+    )
     assert outcome(rt, company) == ("sent", None)
 
 
@@ -185,7 +189,11 @@ def test_cn_allows_three_connected_calls_a_day_where_de_counts_every_attempt(wor
     fourth = extra(rt, cases["cn"], "phone", "4th", local("CN", 2026, 3, 3, 12))
     dispatch.deliver_ready(rt, local("CN", 2026, 3, 3, 12, 5), dispatch.RunSummary())
     status, data = outcome(rt, fourth)
-    assert status == "blocked" and (data["rule"], data["profile"], data["jurisdiction"]) == ("cn_connected_calls", "cn", "CN")
+    assert status == "blocked" and (data["rule"], data["profile"], data["jurisdiction"]) == (
+        "cn_connected_calls",
+        "cn",
+        "CN",
+    )
     # Three unanswered rings: CN counts conversations, so a fourth call goes; DE's house rule counts attempts.
     attempts(rt, cases["cn"], "phone", *[local("CN", 2026, 3, 4, h) for h in (9, 10, 11)], connected=False)
     attempts(rt, cases["de"], "phone", *[local("DE", 2026, 3, 4, h) for h in (9, 10, 11)], connected=False)
@@ -195,11 +203,15 @@ def test_cn_allows_three_connected_calls_a_day_where_de_counts_every_attempt(wor
     dispatch.deliver_ready(rt, local("DE", 2026, 3, 4, 12, 5), dispatch.RunSummary())
     assert outcome(rt, cn) == ("sent", None)
     status, data = outcome(rt, de)
-    assert status == "blocked" and (data["rule"], data["profile"], data["jurisdiction"]) == ("daily_attempts:call", "default", "DE")
+    assert status == "blocked" and (data["rule"], data["profile"], data["jurisdiction"]) == (
+        "daily_attempts:call",
+        "default",
+        "DE",
+    )
 
 
 def test_breathing_space_ends_by_itself_for_the_gb_debtor_only(world, case_factory) -> None:
-    rt, plugin, _ = world
+    rt, _plugin, _ = world
     cases = debtors(rt, case_factory)
     now = local("GB", 2026, 3, 1, 12)
     operations.hold(rt, cases["gb"].id, "breathing_space", now=now)
@@ -213,7 +225,7 @@ def test_breathing_space_ends_by_itself_for_the_gb_debtor_only(world, case_facto
 
 
 def test_a_text_channel_of_an_integrator_is_held_to_the_text_window_and_caps(world, case_factory) -> None:
-    rt, plugin, whatsapp = world
+    rt, _plugin, whatsapp = world
     cases = debtors(rt, case_factory)
     de = cases["de"]
     late = extra(rt, de, "whatsapp", "late", local("DE", 2026, 3, 3, 21, 0, 0))
@@ -242,7 +254,9 @@ def test_a_text_channel_of_an_integrator_is_held_to_the_text_window_and_caps(wor
 def test_a_channel_with_no_medium_gets_the_strictest_window_and_a_warning(tmp_path: Path, case_factory) -> None:
     (tmp_path / "policy.toml").write_text(POLICY, encoding="utf-8")
     text = CONFIG.replace('"whatsapp"]', '"whatsapp", "pigeon"]').replace(
-        'profile = "default"\n', 'profile = "default"\nwindows.email = ["06:00", "23:00"]\nwindows.text = ["09:00", "20:00"]\n')
+        'profile = "default"\n',
+        'profile = "default"\nwindows.email = ["06:00", "23:00"]\nwindows.text = ["09:00", "20:00"]\n',
+    )
     config = parse_config(tomllib.loads(text), path=tmp_path / "dunning.toml", source="dunning.toml")
     pigeon = Pigeon()
     with structlog.testing.capture_logs() as logs:

@@ -151,12 +151,18 @@ def _snapshot(project: Project) -> list[Any]:
         return conn.execute("SELECT count(*), max(seq) FROM events").fetchall()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["notices", "--role", "boss"], "Error: unknown role 'boss'; roles are supervisor, manager, general_manager"),
-    (["notices", "done", "99", "--by", "Sam"], "Error: no notice with id 99"),
-    (["notices", "done", "abc", "--by", "Sam"], "Error: a notice id is a number, got 'abc'"),
-    (["notices", "done", "ESCALATION", "--by", "Sam"], "Error: action ESCALATION is not a notice (its kind is escalate)"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["notices", "--role", "boss"], "Error: unknown role 'boss'; roles are supervisor, manager, general_manager"),
+        (["notices", "done", "99", "--by", "Sam"], "Error: no notice with id 99"),
+        (["notices", "done", "abc", "--by", "Sam"], "Error: a notice id is a number, got 'abc'"),
+        (
+            ["notices", "done", "ESCALATION", "--by", "Sam"],
+            "Error: action ESCALATION is not a notice (its kind is escalate)",
+        ),
+    ],
+)
 def test_bad_input_is_one_line_and_changes_nothing(project: Project, monkeypatch: pytest.MonkeyPatch,
                                                    args: list[str], message: str):
     _project(project, None, monkeypatch)

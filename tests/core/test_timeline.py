@@ -140,7 +140,9 @@ def _replay(project: Project, server: LoopbackSMTP) -> None:
             # B pays in full after the day's run, while its account lock awaits approval.
             out = project("pay", str(cases["B"]), "2500.00", "--reference", "BANK-991", now=at(day, 18)).stdout
             assert "resolved as paid" in out
-            cancelled_when_paid = json.loads(project("events", "--case", str(cases["B"]), "--kind", "resolved", "--json").stdout)
+            cancelled_when_paid = json.loads(
+                project("events", "--case", str(cases["B"]), "--kind", "resolved", "--json").stdout
+            )
 
     events = json.loads(project("events", "--case", str(cases["A"]), "--json").stdout)
     actual: dict[int, set[tuple[str, ...]]] = defaultdict(set)
@@ -151,7 +153,9 @@ def _replay(project: Project, server: LoopbackSMTP) -> None:
     for dpd in range(-10, 201):
         assert actual.get(dpd, set()) == EXPECTED.get(dpd, set()), f"day {dpd}"
     assert_deadlines_kept(events)
-    announced = {e["step"]: e["data"].get("deadline") for e in events if e["kind"] == "sent" and e["channel"] == "letter"}
+    announced = {
+        e["step"]: e["data"].get("deadline") for e in events if e["kind"] == "sent" and e["channel"] == "letter"
+    }
     assert announced == {"advance-notice": "2026-04-15", "warning-letter": "2026-05-30", "formal-demand": "2026-06-14",
                          "reconciliation-statement": "2026-06-14", "lawyers-letter": "2026-09-13"}
 
@@ -215,7 +219,9 @@ def test_deadlines_kept_with_a_40_day_gap_in_the_runs(project: Project, monkeypa
             assert summary["failed"] == 0, (dpd, summary)
             missed[dpd] = summary["missed"]
             for action in json.loads(project("approvals", "--json").stdout):
-                project("approve", str(action["id"]), "--by", "Finance Director", now=at(DUE + dt.timedelta(days=dpd), 17))
+                project(
+                    "approve", str(action["id"]), "--by", "Finance Director", now=at(DUE + dt.timedelta(days=dpd), 17)
+                )
     finally:
         server.stop()
 

@@ -111,5 +111,17 @@ def write_returns(path: Path, lines: list[dict[str, str]]) -> Path:
     return path
 
 
-__all__ = ["DUE", "SHORT_POLICY", "AGENCIES", "use_plugins", "day_at", "agency_project", "import_cases", "run_days",
-           "events", "read_csv", "write_returns", "row"]
+__all__ = [
+    "AGENCIES",
+    "DUE",
+    "SHORT_POLICY",
+    "agency_project",
+    "day_at",
+    "events",
+    "import_cases",
+    "read_csv",
+    "row",
+    "run_days",
+    "use_plugins",
+    "write_returns",
+]

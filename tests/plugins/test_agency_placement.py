@@ -124,7 +124,11 @@ def test_recall_by_hand_expiry_and_the_policy_each_fill_a_recall_file(agency_pro
     assert "back at internal" in out
     [line] = read_csv(_folder(agency_project, "eastgate") / "recalls-2026-03-13.csv")
     assert list(line) == list(RECALL_COLUMNS)
-    assert (line["case_id"], line["reason_kind"], line["reason"]) == (str(ids["A"]), "recall", "debtor disputes the invoice")
+    assert (line["case_id"], line["reason_kind"], line["reason"]) == (
+        str(ids["A"]),
+        "recall",
+        "debtor disputes the invoice",
+    )
     [recalled] = events(agency_project, ids["A"], "agency_recalled")
     assert recalled["data"]["how"] == "recall" and recalled["data"]["to"] == "internal"
     # Eastgate has room again: C can be placed by hand.

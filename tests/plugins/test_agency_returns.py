@@ -65,7 +65,11 @@ def test_a_good_file_applies_payments_with_commission(agency_project: Project) -
             ("phone", 1, "agency:eastgate", "2026-03-12")]
     [line] = [x for x in json.loads(agency_project("agency", "report", "--json", now=day_at(15)).stdout)
               if x["agency"] == "eastgate"]
-    assert (line["recovered"], line["commission_owed"], line["average_days_to_first_payment"]) == ("1300.00", "360.00", 2.0)
+    assert (line["recovered"], line["commission_owed"], line["average_days_to_first_payment"]) == (
+        "1300.00",
+        "360.00",
+        2.0,
+    )
     assert line["recovery_rate"] == round(1300 / 12000 * 100, 2)
 
     # The same file again: every transaction id is a duplicate, nothing changes.
@@ -163,10 +167,14 @@ def test_closures_and_payments_in_full_end_the_placement(agency_project: Project
     shown = json.loads(agency_project("cases", "show", a, "--json").stdout)
     assert shown["stage"] == "internal"
     [placement] = json.loads(agency_project("agency", "placements", "--case", a, "--json").stdout)
-    assert placement["end_kind"] == "closure" and placement["end_reason"] == "closed by eastgate: debtor cannot be traced"
+    assert (
+        placement["end_kind"] == "closure" and placement["end_reason"] == "closed by eastgate: debtor cannot be traced"
+    )
     # The agency closed it itself: no recall file tells it what it already knows.
     assert not list((agency_project.folder / "agency-files" / "eastgate").glob("recalls-*"))
-    [changed] = [e for e in events(agency_project, ids["A"], "stage_changed") if e["data"].get("by") == "agency:eastgate"]
+    [changed] = [
+        e for e in events(agency_project, ids["A"], "stage_changed") if e["data"].get("by") == "agency:eastgate"
+    ]
     assert changed["data"]["to"] == "internal"
 
     full = write_returns(agency_project.folder / "northwind-full.csv", [
@@ -184,7 +192,10 @@ def test_closures_and_payments_in_full_end_the_placement(agency_project: Project
         {"agency": "eastgate", "transaction_id": "EG-11", "case_id": a, "type": "closure", "date": "2026-03-16",
          "detail": "again"}])
     result = agency_project("agency", "import", str(late), now=day_at(17), expect=1)
-    assert f"line 3: case {a} was not placed with eastgate on 2026-03-16 (placed 2026-03-11 to 2026-03-15)" in result.output
+    assert (
+        f"line 3: case {a} was not placed with eastgate on 2026-03-16 (placed 2026-03-11 to 2026-03-15)"
+        in result.output
+    )
     write_returns(late, [
         {"agency": "eastgate", "transaction_id": "EG-10", "case_id": a, "type": "payment", "date": "2026-03-14",
          "amount": "50.00"}])

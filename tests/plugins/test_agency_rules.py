@@ -60,16 +60,22 @@ def test_bad_settings_name_the_key(table: dict, message: str) -> None:
         parse_settings(table)
 
 
-@pytest.mark.parametrize(("raw", "message"), [
-    ({"by": "recovered", "bands": [{"from": "100", "percent": 30}]}, "the first band must start at 0"),
-    ({"by": "recovered", "bands": [{"from": 0, "percent": 30}, {"from": 0, "percent": 20}]}, r"bands\[1\].from' must be above"),
-    ({"by": "age", "bands": [{"from": 0, "percent": 30}]}, r"unknown key 'c.bands\[0\].from'"),
-    ({"by": "age", "bands": [{"from_days": -1, "percent": 30}]}, "must be a whole number of days"),
-    ({"by": "recovered", "bands": []}, "must be a non-empty list"),
-    ({"by": "weekday", "bands": []}, "'c.by' must be one of flat, recovered, age"),
-    ({"by": "recovered", "bands": [{"from": 0}]}, r"'c.bands\[0\].percent' is required"),
-    ({"by": "flat"}, "'c.percent' is required"),
-])
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"by": "recovered", "bands": [{"from": "100", "percent": 30}]}, "the first band must start at 0"),
+        (
+            {"by": "recovered", "bands": [{"from": 0, "percent": 30}, {"from": 0, "percent": 20}]},
+            r"bands\[1\].from' must be above",
+        ),
+        ({"by": "age", "bands": [{"from": 0, "percent": 30}]}, r"unknown key 'c.bands\[0\].from'"),
+        ({"by": "age", "bands": [{"from_days": -1, "percent": 30}]}, "must be a whole number of days"),
+        ({"by": "recovered", "bands": []}, "must be a non-empty list"),
+        ({"by": "weekday", "bands": []}, "'c.by' must be one of flat, recovered, age"),
+        ({"by": "recovered", "bands": [{"from": 0}]}, r"'c.bands\[0\].percent' is required"),
+        ({"by": "flat"}, "'c.percent' is required"),
+    ],
+)
 def test_bad_commission_scales_name_the_band(raw: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_commission(raw, "c")
@@ -132,8 +138,10 @@ def test_eligibility_by_currency_balance_and_capacity() -> None:
 
 def test_the_best_recovery_rate_wins() -> None:
     a, b = agency("alpha"), agency("bravo")
-    records = {"alpha": AgencyRecord(recent_rates=(Decimal("0.10"), Decimal("0.20")), last_placed_at="2026-01-02T09:00:00Z"),
-               "bravo": AgencyRecord(recent_rates=(Decimal("0.40"),), last_placed_at="2026-01-03T09:00:00Z")}
+    records = {
+        "alpha": AgencyRecord(recent_rates=(Decimal("0.10"), Decimal("0.20")), last_placed_at="2026-01-02T09:00:00Z"),
+        "bravo": AgencyRecord(recent_rates=(Decimal("0.40"),), last_placed_at="2026-01-03T09:00:00Z"),
+    }
     choice = choose([a, b], 100000, "EUR", records)
     assert choice.agency == b and choice.rate == Decimal("0.40")
 

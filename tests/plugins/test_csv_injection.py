@@ -58,9 +58,9 @@ def test_the_call_export(calls_project):  # noqa: F811
 def test_the_legal_statement_keeps_negative_balances_as_numbers():
     obligations = [Obligation(case_id=1, reference=FORMULA, amount=10000, currency="EUR", issued_on=None,
                               due_on=dt.date(2026, 3, 1))]
-    payments = [Payment(case_id=1, amount=15000, at=dt.datetime(2026, 3, 5, tzinfo=dt.timezone.utc),
+    payments = [Payment(case_id=1, amount=15000, at=dt.datetime(2026, 3, 5, tzinfo=dt.UTC),
                         reference="@bank", id=1)]
-    text = statement.to_csv(statement.statement_lines(obligations, payments, dt.timezone.utc), "EUR").decode()
+    text = statement.to_csv(statement.statement_lines(obligations, payments, dt.UTC), "EUR").decode()
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[1][2] == "'" + FORMULA and rows[2][2] == "'@bank"
     assert rows[2][5] == "-50.00"  # an overpayment's balance stays a number a spreadsheet adds up

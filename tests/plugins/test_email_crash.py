@@ -77,7 +77,7 @@ def crash_then_finish(project: Project, server: LoopbackSMTP, seed: int) -> tupl
             break  # the run finished before the chosen message: nothing left to kill
         kills += 1
     done = start_run(project)
-    out, err = done.communicate(timeout=120)
+    _out, err = done.communicate(timeout=120)
     assert done.returncode == 0, err
     return killer, kills
 

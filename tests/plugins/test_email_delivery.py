@@ -25,7 +25,7 @@ from dunning.models import ActionStatus
 from dunning.plugins.email.loopback import LoopbackSMTP
 from tests.conftest import ChannelsPlugin, at, row, write_csv
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DUE = dt.date(2026, 3, 1)
 DAY1 = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)  # trade-receivables, 1 day past due: overdue-notice by email
 SENDER = "Acme Credit Control <credit@acme.example>"
@@ -369,7 +369,7 @@ def test_a_promise_reminder_goes_out_an_hour_before_the_promise(email_runtime, c
     assert dispatch.run(rt, dt.datetime(2026, 3, 3, 15, 0, tzinfo=UTC)).sent == 1
     mail = smtp.messages[0].parsed()
     assert mail["Subject"] == "Reminder: your payment of EUR 500.00 is due 3 March 2026, 16:00"
-    text, html = parts(mail)
+    text, _html = parts(mail)
     assert "Thank you for agreeing to pay EUR 500.00 by 3 March 2026, 16:00." in text
     assert "You told us you would pay" not in text  # said once, not twice
     assert "EUR 1,200.00" in text and "INV-" in text
@@ -395,7 +395,9 @@ template = "overdue-notice"
     assert letters.channels["letter"].sent == [
         (f"{without.id}:overdue-notice:letter:2026-03-02", without.id, "overdue-notice")]
     skipped = rt.store.events(kind="skipped")
-    assert [(e.case_id, e.data["reason"], e.data["fallback"]) for e in skipped] == [(without.id, "no_contact", "letter")]
+    assert [(e.case_id, e.data["reason"], e.data["fallback"]) for e in skipped] == [
+        (without.id, "no_contact", "letter")
+    ]
     assert _action(rt, with_email.id).status is ActionStatus.SENT
 
 
@@ -427,8 +429,13 @@ def test_tls_with_login_from_an_environment_variable(dunning_runtime, case_facto
     tls = {"starttls": context} if security == "starttls" else {"implicit_tls": context}
     monkeypatch.setenv("DUNNING_TEST_SMTP_PASSWORD", "s3cret")
     with LoopbackSMTP(login=("dunning", "s3cret"), **tls) as server:
-        settings = settings_for(server, security=security, username="dunning", password_env="DUNNING_TEST_SMTP_PASSWORD",
-                                ca_file=str(certificate[0]))
+        settings = settings_for(
+            server,
+            security=security,
+            username="dunning",
+            password_env="DUNNING_TEST_SMTP_PASSWORD",
+            ca_file=str(certificate[0]),
+        )
         rt = dunning_runtime(plugins=[email_plugin], enabled=["email"], channel_settings={"email": settings})
         case_factory(rt)
         assert dispatch.run(rt, DAY1).sent == 1

@@ -114,7 +114,7 @@ def test_replies_are_classified_by_code_and_stage(stage, code, text, outcome, pe
     assert (reply.outcome, reply.permanent, reply.text) == (outcome, permanent, f"{code} {text}")
 
 
-NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 
 def _compose(**over):

@@ -23,7 +23,7 @@ from dunning.policy import PRESETS, load_policy
 from dunning.store import ImportedObligation
 from dunning.templates import audience_context, case_context
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2026, 3, 4, 9, tzinfo=UTC)
 TEMPLATES = Path(email_plugin.__file__).parent / "templates"
 # The presets' email steps, the consumer-loans reminders offered for email too,
@@ -164,5 +164,7 @@ def test_an_admin_template_wins_over_the_shipped_one(runtime, server, case_facto
     case = case_factory(rt)
     mail = _send(rt, server, case, "overdue-notice")
     assert mail["Subject"] == f"Account {case.debtor_id}: EUR 1,200.00 open"
-    assert _text(mail, "plain") == "Acme Trading Ltd owes EUR 1,200.00. mailto:credit@acme.example?subject=unsubscribe\n"
+    assert (
+        _text(mail, "plain") == "Acme Trading Ltd owes EUR 1,200.00. mailto:credit@acme.example?subject=unsubscribe\n"
+    )
     assert "Dear Acme Trading Ltd" in _text(mail, "html")  # no HTML of its own: the shipped one

@@ -149,7 +149,9 @@ def test_verify_names_every_change(bundle_project: Project, tmp_path: Path) -> N
     index = next(i for i, e in enumerate(dropped["events"]) if e["kind"] == "payment")
     gone = dropped["events"].pop(index)
     _rewrite(out, {**original, "manifest.json": json.dumps(dropped).encode()})
-    problems = json.loads(bundle_project("legal", "bundle", "--verify", str(out), "--json", expect=1).stdout)["problems"]
+    problems = json.loads(bundle_project("legal", "bundle", "--verify", str(out), "--json", expect=1).stdout)[
+        "problems"
+    ]
     assert problems == [f"the manifest says the case has {len(manifest['events'])} events but holds "
                         f"{len(manifest['events']) - 1}"]
     dropped["chain"]["events"] -= 1
@@ -165,7 +167,9 @@ def test_verify_names_every_change(bundle_project: Project, tmp_path: Path) -> N
     changed["extra.txt"] = b"not part of it"
     del changed["notes.json"]
     _rewrite(out, changed)
-    problems = json.loads(bundle_project("legal", "bundle", "--verify", str(out), "--json", expect=1).stdout)["problems"]
+    problems = json.loads(bundle_project("legal", "bundle", "--verify", str(out), "--json", expect=1).stdout)[
+        "problems"
+    ]
     assert any(p.startswith("statement.csv: sha256 is") for p in problems)
     assert "extra.txt: in the zip but not in the manifest" in problems
     assert "notes.json: listed in the manifest but missing from the zip" in problems
@@ -180,7 +184,9 @@ def test_event_links_are_checked_where_events_are_neighbours(bundle_project: Pro
     bundle_project("legal", "bundle", "1", "--out", str(out), now="2026-03-08T11:00:00Z")
     original = _members(out)
     manifest = json.loads(original["manifest.json"])
-    pairs = [(a, b) for a, b in zip(manifest["events"], manifest["events"][1:]) if b["seq"] == a["seq"] + 1]
+    pairs = [
+        (a, b) for a, b in zip(manifest["events"], manifest["events"][1:], strict=False) if b["seq"] == a["seq"] + 1
+    ]
     assert pairs, "a single case's events follow each other in this log"
     first, second = pairs[0]
     # Swap two neighbours: each still hashes right, but the order and the link break.
@@ -188,7 +194,9 @@ def test_event_links_are_checked_where_events_are_neighbours(bundle_project: Pro
     i = events.index(first)
     events[i], events[i + 1] = second, first
     _rewrite(out, {**original, "manifest.json": json.dumps({**manifest, "events": events}).encode()})
-    problems = json.loads(bundle_project("legal", "bundle", "--verify", str(out), "--json", expect=1).stdout)["problems"]
+    problems = json.loads(bundle_project("legal", "bundle", "--verify", str(out), "--json", expect=1).stdout)[
+        "problems"
+    ]
     assert f"event {first['seq']}: out of order after event {second['seq']}" in problems
 
 
@@ -226,7 +234,9 @@ def test_the_bundle_carries_a_signed_checkpoint_an_auditor_checks_with_the_publi
     chain = json.loads(original["manifest.json"])["chain"]
     assert chain["checkpoint"]["seq"] == chain["log_head"]["seq"]
     assert chain["checkpoint"]["hash"] == chain["log_head"]["hash"]
-    assert "every hash matches" in bundle_project("legal", "bundle", "--verify", str(out), "--public-key", public).stdout
+    assert (
+        "every hash matches" in bundle_project("legal", "bundle", "--verify", str(out), "--public-key", public).stdout
+    )
 
     # A head moved forward in the manifest no longer matches what was signed.
     forged = json.loads(original["manifest.json"])

@@ -63,7 +63,8 @@ def _cases(project: Project) -> dict[str, int]:
     path = write_csv(project.folder / "cases.csv", [
         row("OLD", "INV-O1", "5000.00", "2022-03-01", issued_on="2022-02-01"),  # GB: time-barred since 2025-03-01
         row("OLD-DE", "INV-D1", "5000.00", "2022-03-01", issued_on="2022-02-01", country="DE"),  # ten years in Germany
-        row("ACK", "INV-K1", "4000.00", "2023-01-01", issued_on="2022-12-01"),  # barred from 2026-01-01, unless acknowledged
+        # barred from 2026-01-01, unless acknowledged
+        row("ACK", "INV-K1", "4000.00", "2023-01-01", issued_on="2022-12-01"),
         row("SMALL", "INV-S1", "500.00", "2026-02-01"),  # below the litigation minimum
         row("FRESH", "INV-F1", "3000.00", "2026-02-01"),
     ])
@@ -119,7 +120,9 @@ def test_a_time_barred_case_gets_no_threat_and_never_reaches_litigation(legal_pr
                                            "restart": None, "time_barred_on": "2025-03-01", "time_barred": True}
     ack = json.loads(legal_project("legal", "limitation", str(ids["ACK"]), "--json", now=SECOND_RUN).stdout)
     assert (ack["restart"], ack["time_barred_on"], ack["time_barred"]) == ("acknowledgement", "2028-06-01", False)
-    assert "time-barred since 2025-03-01" in legal_project("legal", "limitation", str(ids["OLD"]), now=SECOND_RUN).stdout
+    assert (
+        "time-barred since 2025-03-01" in legal_project("legal", "limitation", str(ids["OLD"]), now=SECOND_RUN).stdout
+    )
 
 
 def test_an_acknowledgement_counts_for_the_built_in_rules_too(legal_project: Project) -> None:
@@ -149,8 +152,19 @@ def test_matters_milestones_and_costs(legal_project: Project) -> None:
     assert "judgment needs filed first" in legal_project(*log, "judgment", "--amount", "3000.00", expect=1,
                                                          now=SECOND_RUN).output
     assert "is in the future" in legal_project(*log, "filed", "--date", "2026-04-01", expect=1, now=SECOND_RUN).output
-    legal_project(*log, "filed", "--date", "2026-03-11", "--court", "Birmingham County Court", "--case-number", "K1BM42",
-                  "--cost", "455.00", now=SECOND_RUN)
+    legal_project(
+        *log,
+        "filed",
+        "--date",
+        "2026-03-11",
+        "--court",
+        "Birmingham County Court",
+        "--case-number",
+        "K1BM42",
+        "--cost",
+        "455.00",
+        now=SECOND_RUN,
+    )
     legal_project(*log, "cost", "--cost", "1,200.00", "--note", "counsel's fee", now=SECOND_RUN)
     legal_project(*log, "judgment", "--date", "2026-03-11", "--amount", "3455.00", now=SECOND_RUN)
     legal_project(*log, "closed", "--note", "judgment paid", now=SECOND_RUN)

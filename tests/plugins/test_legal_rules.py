@@ -1,4 +1,5 @@
-"""The legal plugin's pure parts: milestone order, settings (its limitation rule is the core's: tests/core/test_limitation.py)."""
+"""The legal plugin's pure parts: milestone order, settings (its limitation rule is the core's:
+tests/core/test_limitation.py)."""
 
 from __future__ import annotations
 
@@ -45,10 +46,17 @@ def test_milestones_out_of_order_are_refused(earlier: list[str], milestone: str,
 
 
 def test_settings_and_the_jurisdiction_of_a_debtor() -> None:
-    settings = parse_settings({"firm_name": "Castle & Reed LLP", "firm_address": ["9 Temple Row", "Birmingham"],
-                               "lawyer": "Dana Reed", "min_balance": "5,000.00", "limitation_years": 6,
-                               "default_jurisdiction": "GB",
-                               "jurisdictions": {"GB": {}, "DE": {"limitation_years": 3, "restarted_by": ["acknowledgement"]}}})
+    settings = parse_settings(
+        {
+            "firm_name": "Castle & Reed LLP",
+            "firm_address": ["9 Temple Row", "Birmingham"],
+            "lawyer": "Dana Reed",
+            "min_balance": "5,000.00",
+            "limitation_years": 6,
+            "default_jurisdiction": "GB",
+            "jurisdictions": {"GB": {}, "DE": {"limitation_years": 3, "restarted_by": ["acknowledgement"]}},
+        }
+    )
     assert settings.min_balance == Decimal("5000.00") and settings.firm_address == "9 Temple Row\nBirmingham"
     assert settings.jurisdiction_for("de").limitation_years == 3
     assert settings.jurisdiction_for("DE").restarted_by == ("acknowledgement",)

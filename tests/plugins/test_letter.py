@@ -26,7 +26,7 @@ from dunning.runtime import Runtime
 from dunning.store import ImportedObligation
 from tests.conftest import Project, write_csv, row
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DUE = dt.date(2026, 3, 1)
 DAY1 = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)
 MM = 72 / 25.4
@@ -121,7 +121,9 @@ def _preset_letter_templates() -> list[str]:
 
 def test_every_letter_the_presets_name_renders_in_english_and_chinese(dunning_runtime):
     templates = _preset_letter_templates()
-    assert {"advance-notice", "warning", "formal-demand", "reconciliation-statement", "lawyers-letter"} <= set(templates)
+    assert {"advance-notice", "warning", "formal-demand", "reconciliation-statement", "lawyers-letter"} <= set(
+        templates
+    )
     rt = open_runtime(dunning_runtime, legal=LEGAL)
     cases = {None: add_case(rt, debtor_id="EN"), "zh_CN": add_case(rt, debtor_id="ZH", name="宏达贸易", locale="zh_CN")}
     for n, template in enumerate(templates):
@@ -256,7 +258,8 @@ def test_an_administrators_letter_opts_into_blocks_and_may_override_labels(dunni
     own = tmp_path / "templates" / "letter"
     own.mkdir(parents=True)
     (own / "courtesy.txt").write_text(
-        "Subject: Your account with us\n\nDear {{ debtor.name }},\n\n[[statement]]\n\nKind regards,\n", encoding="utf-8")
+        "Subject: Your account with us\n\nDear {{ debtor.name }},\n\n[[statement]]\n\nKind regards,\n", encoding="utf-8"
+    )
     (own / "letter-labels.toml").write_text('total = "Sum"\n', encoding="utf-8")
     rt = dunning_runtime(plugins=[letter_plugin], policy=policy("courtesy"), enabled=["letter"],
                          channel_settings={"letter": SETTINGS}, templates=tmp_path / "templates")

@@ -89,7 +89,9 @@ def test_settings_resolve_paths_against_the_config_folder_and_take_the_firm_from
     check_settings({**SETTINGS, "cjk_font": "fonts/my.ttf"}, tmp_path)
     parsed = LetterSettings.parse(
         {**SETTINGS, "folder": "out", "page_size": "LETTER", "cjk_font": "fonts/my.ttf", "firm_name": "Own Firm"},
-        tmp_path, {"firm_name": "Harbour & Lane LLP", "firm_address": ["9 Castle Street", "Bristol"], "lawyer": "P. Raman"})
+        tmp_path,
+        {"firm_name": "Harbour & Lane LLP", "firm_address": ["9 Castle Street", "Bristol"], "lawyer": "P. Raman"},
+    )
     assert parsed.folder == tmp_path / "out" and parsed.cjk_font == font and parsed.page_size == "letter"
     assert parsed.sender_address == ("1 Quay Street", "Bristol BS1 4DJ")
     assert parsed.signatory_name == "Northwind Supplies Ltd"  # no signatory: the sender signs
@@ -145,7 +147,7 @@ def test_the_obligations_table_lists_open_items_oldest_first_with_the_total():
 
 
 def test_the_statement_shows_paid_items_payments_and_the_balance():
-    payment = Payment(case_id=1, amount=125000, at=dt.datetime(2026, 2, 20, 9, tzinfo=dt.timezone.utc),
+    payment = Payment(case_id=1, amount=125000, at=dt.datetime(2026, 2, 20, 9, tzinfo=dt.UTC),
                       reference="BANK-778")
     st = compose.statement([_obligation("INV-1", 120000, paid=120000), _obligation("INV-2", 35050, paid=5000)],
                            [payment], ENGLISH, "EUR", dt.date(2026, 3, 2))

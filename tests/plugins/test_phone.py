@@ -17,7 +17,7 @@ from dunning.plugins.phone.channel import PhoneChannel
 from dunning.plugins.phone.store import MIGRATIONS, CallStore
 from dunning.store import ImportedObligation
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DUE = dt.date(2026, 3, 1)
 # consumer-loans, days past due 6 (a Wednesday): three timed calls to the borrower and one whereabouts call.
 LOAN_DUE = dt.date(2026, 2, 26)
@@ -68,7 +68,11 @@ def test_a_run_turns_each_phone_action_into_a_call_task(dunning_runtime):
     assert {t.due_on for t in made} == {dt.date(2026, 3, 4)}
     assert {t.collector for t in made} == {["ann", "bob"][case.id % 2]}
     [contact_call] = [t for t in made if t.audience == "contacts"]
-    assert (contact_call.number, contact_call.contact_name, contact_call.contact_role) == ("+447700900999", "Sam Lee", "spouse")
+    assert (contact_call.number, contact_call.contact_name, contact_call.contact_role) == (
+        "+447700900999",
+        "Sam Lee",
+        "spouse",
+    )
     assert (contact_call.template, contact_call.disclosure) == ("whereabouts", "location")
     sent = {e.data["key"]: e for e in rt.store.events(kind="sent") if e.channel == "phone"}
     for task in made:
@@ -202,7 +206,7 @@ def test_bad_settings_stop_the_start(dunning_config):
     from dunning.config import ConfigError
     from dunning.runtime import Runtime
 
-    with pytest.raises(ConfigError, match="channels.phone: unknown key 'colectors'"):
+    with pytest.raises(ConfigError, match=r"channels.phone: unknown key 'colectors'"):
         Runtime(dunning_config(enabled=["phone"], channel_settings={"phone": {"colectors": ["ann"]}}),
                 extra_plugins=[phone_plugin])
 

@@ -285,14 +285,18 @@ def test_a_promise_is_recorded_with_the_call(calls_project: Project):
                         "--note", "pays half tomorrow", now="2026-03-02T10:00:00+00:00").stdout
     assert f"case {case}: call 1 logged as promise; promise 1 recorded" in out
     shown = json.loads(calls_project("cases", "show", case, "--json").stdout)
-    assert [(p["amount"], p["due_at"], p["status"]) for p in shown["promises"]] == [("600.00", "2026-03-03T15:00:00Z", "pending")]
+    assert [(p["amount"], p["due_at"], p["status"]) for p in shown["promises"]] == [
+        ("600.00", "2026-03-03T15:00:00Z", "pending")
+    ]
     [logged] = events(calls_project, "call_logged")
     expected = {"outcome": "promise", "number": "+447700900123", "collector": "ann", "note": "pays half tomorrow",
                 "planned": True}
     assert {k: logged["data"][k] for k in expected} == expected
     assert logged["channel"] == "phone" and logged["case_id"] == ids["A"]
     assert [e["data"]["promise_id"] for e in events(calls_project, "promise")] == [1]
-    assert query(calls_project, "SELECT status, outcome, note FROM phone_calls") == [("done", "promise", "pays half tomorrow")]
+    assert query(calls_project, "SELECT status, outcome, note FROM phone_calls") == [
+        ("done", "promise", "pays half tomorrow")
+    ]
     assert listing(calls_project, now="2026-03-02T10:05:00+00:00") == []
     # The contact rules learn that this attempt was a conversation.
     assert query(calls_project, "SELECT connected, outcome FROM contact_attempts WHERE channel = 'phone'") == [

@@ -11,7 +11,7 @@ LONDON = zoneinfo.ZoneInfo("Europe/London")
 
 
 def test_a_promise_is_called_about_before_and_after_its_time_in_the_business_zone():
-    due = dt.datetime(2026, 4, 7, 10, tzinfo=dt.timezone.utc)  # 11:00 in London (summer time)
+    due = dt.datetime(2026, 4, 7, 10, tzinfo=dt.UTC)  # 11:00 in London (summer time)
     before, after = promise_call_times(due, dt.timedelta(hours=1), dt.timedelta(minutes=90), LONDON)
     assert (f"{before:%H:%M}", f"{after:%H:%M}") == ("10:00", "12:30")
     local = due.astimezone(LONDON)

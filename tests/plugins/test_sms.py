@@ -22,7 +22,7 @@ from dunning.models import ActionStatus
 from dunning.plugins.phone.sms import SmsChannel, segments, sms_settings
 from tests.plugins.test_phone import add_case
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 LOAN_DUE = dt.date(2026, 2, 26)
 DPD1 = dt.datetime(2026, 2, 27, 10, tzinfo=UTC)  # consumer-loans: gentle reminder by sms and phone
 
@@ -345,7 +345,7 @@ def test_bad_sms_settings_name_the_key(change: dict[str, Any], message: str):
 def test_bad_settings_stop_a_command_before_anything_is_sent(dunning_config):
     from dunning.runtime import Runtime
 
-    with pytest.raises(ConfigError, match="channels.sms: missing 'sender_id'"):
+    with pytest.raises(ConfigError, match=r"channels.sms: missing 'sender_id'"):
         Runtime(dunning_config(enabled=["sms"], channel_settings={"sms": {"url": "https://sms.example.com"}}),
                 extra_plugins=[phone_plugin])
 

@@ -20,7 +20,7 @@ from dunning.plugins.visit.store import MIGRATIONS
 from dunning.store import ImportedObligation
 from tests.conftest import Project, dump
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DPD31 = "2026-04-01T09:00:00+00:00"  # the first visit of trade-receivables for debts due 2026-03-01
 LATER = "2026-04-01T15:00:00+00:00"
 
@@ -125,7 +125,7 @@ def test_the_first_visit_run_makes_one_task_per_address_grouped_by_area(visited:
     tasks = _rows(visited, "SELECT id, key, case_id, area, status, collector FROM visit_tasks ORDER BY id")
     assert len(tasks) == 5  # Nowhere Ltd has no address: nothing to visit
     sent = {e["case_id"]: e for e in _events(visited, "sent") if e["channel"] == "visit"}
-    for task_id, key, case_id, area, status, collector in tasks:
+    for task_id, key, case_id, area, status, _collector in tasks:
         assert status == "open" and key == f"{case_id}:first-visit:visit:2026-04-01"
         assert sent[case_id]["data"]["reference"] == f"visit:{task_id}"
         assert sent[case_id]["data"]["area"] == area
@@ -169,9 +169,15 @@ def test_a_resend_after_a_crash_finds_the_task_the_first_attempt_made(dunning_ru
     policy = '[[steps]]\nname = "first-visit"\ndpd = 31\nchannels = ["visit"]\ntemplate = "first-visit"\n'
     rt = dunning_runtime(plugins=[Plugin()], policy=f'name = "visits"\n{policy}', enabled=["visit"])
     debtor = Debtor(id="GB1", name="Whitehall Traders", kind=DebtorKind.COMPANY, country="GB")
-    item = ImportedObligation(debtor=debtor, contacts=[Contact("GB1", ContactKind.POSTAL, "1 The Mall, London SW1A 1AA")],
-                              reference="INV-1", amount=120000, currency="GBP", issued_on=None,
-                              due_on=dt.date(2026, 3, 1))
+    item = ImportedObligation(
+        debtor=debtor,
+        contacts=[Contact("GB1", ContactKind.POSTAL, "1 The Mall, London SW1A 1AA")],
+        reference="INV-1",
+        amount=120000,
+        currency="GBP",
+        issued_on=None,
+        due_on=dt.date(2026, 3, 1),
+    )
     rt.store.import_obligations([item], dt.datetime(2026, 3, 2, tzinfo=UTC), dt.date(2026, 3, 2))
     first = dispatch.run(rt, dt.datetime(2026, 4, 1, 9, tzinfo=UTC))
     assert (first.sent, first.failed) == (0, 1)
@@ -275,7 +281,12 @@ def test_closed_premises_record_a_business_closed_signal(visited: Project):
 def test_not_found_records_the_visit_only(visited: Project):
     case = _case_of(visited, "GB3")
     result = _json(visited, "visits", "log", str(case), "--outcome", "not_found")
-    assert (result["outcome"], result["signals"], result["payment"], result["promise_id"]) == ("not_found", [], None, None)
+    assert (result["outcome"], result["signals"], result["payment"], result["promise_id"]) == (
+        "not_found",
+        [],
+        None,
+        None,
+    )
     assert _signals(visited, case) == []
     assert _task(visited, case)[1:3] == ("done", "not_found")
     assert [e["data"]["outcome"] for e in _events(visited, "visit_logged", case)] == ["not_found"]
@@ -406,7 +417,10 @@ def test_home_visits_for_consumer_loans(tmp_path: Path, visits_cli: None):
     project = _project(tmp_path, policy="consumer-loans", debtors=[b | {"kind": "person"} for b in borrowers])
     project("run", "--now", DPD31)
     groups = _json(project, "visits")
-    assert [(g["area"], g["visits"][0]["template"]) for g in groups] == [("CN-2001", "home-visit"), ("LS1", "home-visit")]
+    assert [(g["area"], g["visits"][0]["template"]) for g in groups] == [
+        ("CN-2001", "home-visit"),
+        ("LS1", "home-visit"),
+    ]
     sheet = project("visits", "sheet", now=LATER).stdout
     assert "上门家访：Li Wei" in sheet and "HOME VISIT: Jane Doe" in sheet
 

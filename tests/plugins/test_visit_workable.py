@@ -9,7 +9,7 @@ import attrs
 from dunning.models import Case, Hold, Stage, Status
 from dunning.plugins.visit.workable import not_workable
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 MADE = dt.datetime(2026, 4, 1, 9, tzinfo=UTC)
 DAY = dt.date(2026, 7, 23)
 

@@ -39,7 +39,7 @@ from tests.plugins.test_phone_cli import calls_project  # noqa: F401 (a fixture)
 from tests.plugins.test_sms import gateway, settings as sms_settings  # noqa: F401 (gateway is a fixture)
 from tests.plugins.test_visit import visits_cli  # noqa: F401 (a fixture)
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 OVERDUE_DUE = dt.date(2026, 3, 1)
 LATER_DUE = dt.date(2026, 4, 15)
 NOW = dt.datetime(2026, 4, 1, 9, tzinfo=UTC)  # a Wednesday, 31 days past the first due date

@@ -27,7 +27,7 @@ from dunning import Action, Case, Debtor, Delivery, DeliveryContext, DeliverySta
 from dunning_webhook import WebhookChannel, verify_signature
 
 SECRET = "s3cret"
-NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 
 # --- a loopback server that records what it receives ------------------------
