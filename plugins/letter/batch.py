@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
-from pypdf import PdfWriter
 
 from dunning import spreadsheet
 from dunning.plugins.letter.address import MAX_LINES
@@ -96,6 +95,8 @@ class Written:
 
 def write(folder: Path, batch: str, letters: Sequence[QueuedLetter]) -> Written:
     """Join the letters into ``<folder>/batches/<batch>.pdf`` and describe them in ``<batch>.csv``."""
+    from pypdf import PdfWriter  # imported where used: every command loads this plugin, few write batches
+
     target = folder / BATCH_FOLDER
     writer = PdfWriter()
     rows: list[list[str | int]] = []

@@ -20,7 +20,7 @@ from typing import Any
 from dunning import Delivery, DeliveryContext, money
 from dunning.channels import RunContext
 from dunning.models import Action, ActionStatus, Case, Contact, ContactRole
-from dunning.plugins.letter import batch, compose, content, fonts, labels, layout, store
+from dunning.plugins.letter import batch, compose, content, fonts, labels, store
 from dunning.plugins.letter.address import window_lines
 from dunning.plugins.letter.settings import LetterSettings, check_settings
 
@@ -74,6 +74,8 @@ class LetterChannel:
             return Delivery.failed(f"channels.letter: {exc}", retry=False)
         except (content.ContentError, labels.LabelsError) as exc:
             return Delivery.failed(f"template: {exc}")
+        from dunning.plugins.letter import layout  # reportlab, imported where a letter is drawn
+
         pdf, pages = layout.render(letter, choice)
         batch.write_atomically(path, pdf)
         sha256 = hashlib.sha256(pdf).hexdigest()
