@@ -389,18 +389,7 @@ secret = "{SECRET}"
 """,
         encoding="utf-8",
     )
-    (tmp_path / "policy.toml").write_text(
-        """\
-name = "crm-feed"
-
-[[steps]]
-name = "crm-sync"
-dpd = 1
-channels = ["webhook"]
-template = "overdue-notice"
-""",
-        encoding="utf-8",
-    )
+    (tmp_path / "policy.toml").write_text(POLICY, encoding="utf-8")
     (tmp_path / "debts.csv").write_text(f"{CSV_HEADER}\n{CSV_ROW}\n", encoding="utf-8")
     return tmp_path
 
