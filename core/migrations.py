@@ -343,3 +343,30 @@ def m015_mirror_cursors(db: sqlite_utils.Database) -> None:
     # For each record_event mirror (by plugin name), the last event seq it took without
     # raising: what it missed is handed to it again, in order, on the next run.
     db.execute("CREATE TABLE mirror_cursors (plugin TEXT PRIMARY KEY, seq INTEGER NOT NULL, updated_at TEXT NOT NULL)")
+
+
+@migrations()
+def m016_charges(db: sqlite_utils.Database) -> None:
+    # Interest, fees and fixed compensation on arrears: a ledger of their own, one row
+    # per posting against one obligation, never mixed into the obligation's principal.
+    # `key` makes a posting idempotent (a rerun of the same accrual posts nothing);
+    # payments reduce `paid`, `dunning waive` raises `waived`.
+    db.execute(
+        """
+        CREATE TABLE charges (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            obligation_id INTEGER NOT NULL REFERENCES obligations(id),
+            kind TEXT NOT NULL CHECK (kind IN ('interest', 'fee', 'compensation')),
+            amount INTEGER NOT NULL,
+            paid INTEGER NOT NULL DEFAULT 0,
+            waived INTEGER NOT NULL DEFAULT 0,
+            rule TEXT NOT NULL,
+            accrued_from TEXT,
+            accrued_to TEXT,
+            key TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX charges_case ON charges (case_id, obligation_id)")

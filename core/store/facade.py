@@ -8,6 +8,7 @@ from pathlib import Path
 from dunning.store.actions import Actions
 from dunning.store.announced_deadlines import AnnouncedDeadlines
 from dunning.store.cases import Cases
+from dunning.store.charges import Charges
 from dunning.store.claims import Claims
 from dunning.store.connection import Migration, StoreConnection
 from dunning.store.contact_attempts import ContactAttempts
@@ -30,6 +31,7 @@ class Store(
     ObligationImport,
     Payments,
     Cases,
+    Charges,
     Claims,
     Actions,
     PlanWriter,
