@@ -27,6 +27,7 @@ from dunning import (
     notices_cli,
     operations,
     privacy,
+    priority_hook,
 )
 from dunning import scaffold
 from dunning.approvals import approval_json, approval_rows
@@ -347,7 +348,8 @@ def run(state: State, now_text: str | None, dry_run: bool, as_json: bool) -> Non
 def case_json(rt: Runtime, case: Case, now: dt.datetime, owed: Owed | None = None) -> dict[str, Any]:
     """The case as ``cases list/show --json`` print it; ``owed`` when the caller has read the obligations already."""
     debtor = rt.store.debtor(case.debtor_id)
-    priority = rt.hook.case_priority(case=case, facts=rt.store.priority_facts(case, rt.today(now), rt.config.zone))
+    priority = priority_hook.case_priority(rt.plugins.calls, case,
+                                           rt.store.priority_facts(case, rt.today(now), rt.config.zone))
     if owed is None:
         owed = owed_on(rt.store.obligations(case.id), rt.today(now), case.currency)
     return {

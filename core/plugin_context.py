@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from dunning import priority_hook
 from dunning.store_view import ReadOnlyStore, StoreView
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from dunning.config import Config
     from dunning.models import Case, Event
     from dunning.policy import Policy
+    from dunning.priority import CaseFacts
     from dunning.runtime import Runtime
 
 
@@ -64,8 +66,12 @@ class PluginContext:
 
     @property
     def hook(self) -> Any:
-        """The plugin manager's hooks (``ctx.hook.case_priority(case=..., facts=...)``)."""
+        """The plugin manager's hooks, called as pluggy calls them (one plugin that raises stops the call)."""
         return self._runtime.hook
+
+    def case_priority(self, case: Case, facts: CaseFacts | None) -> float | None:
+        """The ``case_priority`` score of ``case``; a plugin that raises or answers a non-number is named, skipped."""
+        return priority_hook.case_priority(self._runtime.plugins.calls, case, facts)
 
     def today(self, now: dt.datetime) -> dt.date:
         """The business's date at ``now``, in the configured zone."""
