@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from dunning.checkpoints import Checkpoint
     from dunning.config import Config
+    from dunning.hook_types import Hooks
     from dunning.models import Case, Event
     from dunning.policy import Policy
     from dunning.priority import CaseFacts
@@ -68,7 +69,7 @@ class PluginContext:
         return frozenset(self._runtime.plugins.channels)
 
     @property
-    def hook(self) -> Any:
+    def hook(self) -> Hooks:
         """The plugin manager's hooks, called as pluggy calls them (one plugin that raises stops the call)."""
         return self._runtime.hook
 
