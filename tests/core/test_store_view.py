@@ -75,16 +75,16 @@ def test_a_plugins_transaction_takes_its_own_tables_and_the_core_operations_toge
     before = rt.store.last_seq()
     with pytest.raises(RuntimeError, match="refused"), ctx.transaction():
         ctx.db.execute("INSERT INTO my_notes VALUES (?, ?)", [case.id, "called"])
-        ctx.append_event("note_taken", case, DAY1, channel="notes", data={"note": "called"})
+        ctx.append_event("notes:note_taken", case, DAY1, channel="notes", data={"note": "called"})
         raise RuntimeError("refused")
     assert rt.store.db.execute("SELECT count(*) FROM my_notes").fetchone()[0] == 0
     assert rt.store.last_seq() == before
     with ctx.transaction():
         ctx.db.execute("INSERT INTO my_notes VALUES (?, ?)", [case.id, "called"])
-        event = ctx.append_event("note_taken", case, DAY1, channel="notes", data={"note": "called"})
-    assert (event.kind, event.case_id, event.stage, event.data) == ("note_taken", case.id, case.stage.value,
+        event = ctx.append_event("notes:note_taken", case, DAY1, channel="notes", data={"note": "called"})
+    assert (event.kind, event.case_id, event.stage, event.data) == ("notes:note_taken", case.id, case.stage.value,
                                                                      {"note": "called"})
-    assert rt.store.events(kind="note_taken")[0].hash == event.hash
+    assert rt.store.events(kind="notes:note_taken")[0].hash == event.hash
     assert evidence.verify_chain(rt.store.event_rows_for_verify()).ok
 
 
