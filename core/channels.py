@@ -214,8 +214,10 @@ class RunContext:
 
         The case is woken for ``planned_for`` and ``event`` (with ``data``)
         goes into its evidence (under ``channel``), in one transaction with
-        the action.
+        the action. ``event`` is the plugin's own kind, ``<plugin>:<what>``
+        (``agency:recall_queued``); a bare or core kind raises ``EventKindError``.
         """
+        plugin_kind(event)
         store = underlying(self.store)
         with store.transaction():
             added = store.add_action(key=key, case_id=case.id, kind=kind, step=step, planned_for=planned_for,

@@ -79,7 +79,7 @@ def queue_expiry_recalls(ctx: Any) -> int:
         if ctx.queue_action(case, key=str(ActionKey(case.id, "agency-expiry", ActionKind.RECALL.value,
                                                     str(placement.expires_on))),
                             kind=ActionKind.RECALL, step="agency-expiry", planned_for=today,
-                            options={"reason": reason, "placement_id": placement.id}, event="recall_queued",
+                            options={"reason": reason, "placement_id": placement.id}, event="agency:recall_queued",
                             data={"placement_id": placement.id, "agency": placement.agency, "reason": reason},
                             channel="agency"):
             queued += 1

@@ -98,3 +98,19 @@ def test_a_stage_entered_hook_recording_a_bare_or_core_kind_fails_as_a_plugin_er
     assert error.data["plugin"] == "bare" and error.data["error"].startswith(
         "EventKindError: 'resolved' is one of dunning's own event kinds")
     assert rt.store.case(case.id).stage is Stage.ONSITE
+
+
+def test_queue_action_refuses_a_core_kind_for_its_event_and_queues_nothing(dunning_runtime, case_factory):
+    import structlog
+
+    from dunning import RunContext
+    from dunning.models import ActionKind
+
+    rt = dunning_runtime()
+    case = case_factory(rt)
+    run = RunContext(now=DAY1, run_id="r", settings={}, config=rt.config, db=rt.store.db, log=structlog.get_logger(),
+                     store=rt.store)
+    with pytest.raises(EventKindError, match="'stage_changed' is one of dunning's own event kinds"):
+        run.queue_action(case, key=f"{case.id}:recall:recall:2026-03-02", kind=ActionKind.RECALL, step="recall",
+                         planned_for=DAY1.date(), options={}, event="stage_changed", data={})
+    assert [a for a in rt.store.actions(case_id=case.id) if a.step == "recall"] == []

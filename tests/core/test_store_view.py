@@ -94,12 +94,12 @@ def test_a_run_context_queues_an_action_once_with_its_event(dunning_runtime, cas
     run = RunContext(now=DAY1, run_id="r", settings={}, config=rt.config, db=rt.store.db, log=structlog.get_logger(),
                      store=rt.store)
     queue = dict(key=f"{case.id}:recheck:outreach:2026-03-02", kind=ActionKind.OUTREACH, step="recheck",
-                 planned_for=DAY1.date(), options={"why": "test"}, event="recheck_queued", data={"why": "test"})
+                 planned_for=DAY1.date(), options={"why": "test"}, event="rechecks:queued", data={"why": "test"})
     assert run.queue_action(case, **queue) is True
     assert run.queue_action(case, **queue) is False
     [action] = [a for a in rt.store.actions(case_id=case.id) if a.step == "recheck"]
     assert action.status is ActionStatus.PENDING
-    assert [e.data for e in rt.store.events(kind="recheck_queued")] == [{"why": "test"}]
+    assert [e.data for e in rt.store.events(kind="rechecks:queued")] == [{"why": "test"}]
 
 
 def test_a_plugin_command_reads_and_records_through_its_plugin_context(project, register_plugin):

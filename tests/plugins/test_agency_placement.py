@@ -198,9 +198,9 @@ def test_a_placement_that_runs_out_is_recalled_by_the_runs_themselves(agency_pro
     ids = _portfolio(agency_project)
     run_days(agency_project, 0, 10)  # A is placed with eastgate for 20 days: until 31 March (day 30)
     run_days(agency_project, 29, 29)
-    assert events(agency_project, ids["A"], "recall_queued") == []
+    assert events(agency_project, ids["A"], "agency:recall_queued") == []
     agency_project("run", "--now", day_at(30))  # the end of this run queues the recall ...
-    [queued] = events(agency_project, ids["A"], "recall_queued")
+    [queued] = events(agency_project, ids["A"], "agency:recall_queued")
     assert queued["data"]["agency"] == "eastgate"
     agency_project("run", "--now", day_at(30, 15))  # ... and the next run carries it out
     assert json.loads(agency_project("cases", "show", str(ids["A"]), "--json").stdout)["stage"] == "internal"
@@ -209,4 +209,4 @@ def test_a_placement_that_runs_out_is_recalled_by_the_runs_themselves(agency_pro
     [line] = read_csv(_folder(agency_project, "eastgate") / "recalls-2026-03-31.csv")
     assert (line["case_id"], line["reason_kind"]) == (str(ids["A"]), "expiry")
     agency_project("run", "--now", day_at(30, 20))
-    assert len(events(agency_project, ids["A"], "recall_queued")) == 1  # queued once
+    assert len(events(agency_project, ids["A"], "agency:recall_queued")) == 1  # queued once
