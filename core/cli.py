@@ -1080,4 +1080,14 @@ def load_plugin_commands(group: click.Group = cli, extra: Iterable[object] = ())
         group.add_command(command, name)
 
 
+# Corrections (dunning.cli_corrections); its `escalate`, which meets the policy's checks, replaces the one above.
+from dunning import cli_corrections  # noqa: E402
+
+cli.add_command(cli_corrections.debtors)
+cli.add_command(cli_corrections.contacts)
+cli.add_command(cli_corrections.adjust)
+cli.add_command(cli_corrections.dispute)
+cli.add_command(cli_corrections.escalate)
+cli.add_command(cli_corrections.de_escalate)
+
 __all__ = ["LOAD_ENV", "cli"]
