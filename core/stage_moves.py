@@ -98,8 +98,8 @@ def escalate(rt: Runtime, case_id: int, to: str, *, now: dt.datetime, reason: st
     overridden = (*refusals, *found.approvals) if force else ()
     with rt.store.transaction():
         rt.store.append_events([rt.event("stage_changed", case, now, data={
-            "from": case.stage.value, "to": to_stage.value, "reason": reason, "by": by, "manual": True,
-            **({"forced": True, "overridden": list(overridden)} if force else {})})])
+            "from": case.stage.value, "to": to_stage.value, "reason": reason, "by": by, "recall": False,
+            "manual": True, **({"forced": True, "overridden": list(overridden)} if force else {})})])
         moved = change_stage(rt, case, to_stage, now, reason=reason)
     return Escalation(moved, moved=True, forced=overridden)
 
@@ -148,8 +148,8 @@ def de_escalate(rt: Runtime, case_id: int, to: str, *, now: dt.datetime, reason:
                and lifecycle.rank(Stage(a.target)) > lifecycle.rank(to_stage)]
     with rt.store.transaction():
         rt.store.append_events([rt.event("stage_changed", case, now, data={
-            "from": case.stage.value, "to": to_stage.value, "reason": reason, "by": by, "manual": True,
-            "de_escalated": True})])
+            "from": case.stage.value, "to": to_stage.value, "reason": reason, "by": by, "recall": False,
+            "manual": True, "de_escalated": True})])
         for action in pending:
             assert action.id is not None
             rt.store.set_action_status(action.id, ActionStatus.CANCELLED, now, expected=cancellable,
