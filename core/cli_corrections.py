@@ -66,7 +66,8 @@ def debtors_show(state: Any, debtor_id: str, as_json: bool) -> None:
     for case in data["cases"]:
         click.echo(f"case {case['id']}: {case['stage']}, {case['status']}, "
                    f"balance {money.display(case['balance_minor'], case['currency'])}")
-        print_table([[o["reference"], o["due_on"], o["amount"], o["open"], o["state"]] for o in case["obligations"]],
+        print_table([[o["reference"], o["due_on"], money.display(o["amount_minor"], case["currency"]),
+                      money.display(o["open_minor"], case["currency"]), o["state"]] for o in case["obligations"]],
                     ["reference", "due", "amount", "open", "state"])
 
 
@@ -80,8 +81,8 @@ def _obligation_json(o: Any) -> dict[str, Any]:
     state = (f"closed ({o.closed_reason}, {o.closed_on})" if o.closed_reason
              else f"disputed since {o.disputed_on}" if o.disputed_on else "open" if o.open_amount else "paid")
     return {"reference": o.reference, "due_on": o.due_on.isoformat(),
-            "amount": money.format_minor(o.amount, o.currency), "open": money.format_minor(o.open_amount, o.currency),
-            "state": state}
+            "amount": money.format_minor(o.amount, o.currency), "amount_minor": o.amount,
+            "open": money.format_minor(o.open_amount, o.currency), "open_minor": o.open_amount, "state": state}
 
 
 @debtors.command(name="edit")
@@ -102,9 +103,13 @@ def debtors_edit(state: Any, debtor_id: str, by: str, reason: str, **fields: str
     rt = state.runtime()
     changes = corrections.edit_debtor(rt, debtor_id, given, by=by, reason=reason, now=state.now())
     for change in changes:
-        click.echo(f"debtor {debtor_id}: {change.field} {change.before!r} -> {change.after!r}")
+        click.echo(f"debtor {debtor_id}: {change.field} {_shown(change.before)} -> {_shown(change.after)}")
     if "address" in given:
         click.echo(f"debtor {debtor_id}: postal address replaced")
+
+
+def _shown(value: str | None) -> str:
+    return "(none)" if value is None else repr(value)
 
 
 # --- contacts --------------------------------------------------------------------------

@@ -130,3 +130,10 @@ def test_an_escalation_the_policy_must_approve_waits_in_the_approval_queue(proje
         ("escalate", "litigation", "the policy requires approval to enter litigation")]
     case = json.loads(project("cases", "show", "1", "--json", now=NOW).output)
     assert case["stage"] == "internal"
+    approved = waiting[0]["id"]
+    project("approve", str(approved), "--by", "Jo Director", now=NOW)
+    project("run", now="2026-09-15T09:00:00Z")
+    case = json.loads(project("cases", "show", "1", "--json", now=NOW).output)
+    assert case["stage"] == "litigation"
+    moved = json.loads(project("events", "--kind", "stage_changed", "--json", now=NOW).output)
+    assert [(m["data"]["to"], m["data"]["approved_by"]) for m in moved] == [("litigation", "Jo Director")]

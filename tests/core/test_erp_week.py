@@ -204,3 +204,19 @@ def test_a_forced_escalation_is_recorded_as_forced(dunning_runtime, tmp_path: Pa
     assert moved.data["forced"] is True and moved.data["by"] == "sam"
     assert any("below the policy's minimum" in o for o in moved.data["overridden"])
     assert any("requires approval" in o for o in moved.data["overridden"])
+
+
+def test_a_contact_gone_from_the_books_is_never_written_to_again(dunning_runtime, tmp_path: Path):
+    channel = ContextChannel()
+    rt = dunning_runtime(plugins=[Channels(channel)], enabled=["email"],
+                         policy='name = "daily"\n[[steps]]\nname = "reminder"\ndpd = [1, 9]\nevery = 1\n'
+                                'channels = ["email"]\ntemplate = "overdue-notice"\n')
+    books = Books()
+    books.debtor("D1", "Acme Ltd", "ap@acme.example")
+    books.invoice("D1", "INV-1", 100000, "2026-03-01")
+    sync(rt, books, tmp_path, MONDAY)
+    dispatch.run(rt, dt.datetime(2026, 3, 3, 9, tzinfo=UTC))
+    books.debtor("D1", "Acme Ltd", "billing@acme.example")
+    sync(rt, books, tmp_path, MONDAY + dt.timedelta(days=2))
+    dispatch.run(rt, dt.datetime(2026, 3, 4, 9, tzinfo=UTC))
+    assert [s["to"] for s in channel.stated] == [["ap@acme.example"], ["billing@acme.example"]]
