@@ -184,8 +184,7 @@ def diff_debtor(debtor_id: str, rows: Sequence[BooksItem], stored: StoredDebtor 
     name = first.debtor.name if first else (stored.debtor.name if stored else debtor_id)
     if stored is None:
         assert first is not None  # a debtor unknown to the store comes from the file
-        added = tuple(r for r in rows if _is_open(r))
-        return DebtorSync(debtor_id, name, new_debtor=True, added=added), problems
+        return DebtorSync(debtor_id, name, new_debtor=True, added=tuple(r for r in rows if _is_open(r))), problems
 
     changes: tuple[FieldChange, ...] = ()
     contacts_added: list[Contact] = []
