@@ -99,6 +99,10 @@ def sync_file(rt: Runtime, path: Path, *, now: dt.datetime, full: bool = False, 
               encoding: str = "utf-8", warnings: list[str] | None = None) -> SyncReport:
     """Bring the store in line with the books' file; see the module's docstring."""
     books = read_books(path, encoding, warnings)
+    if full and not books:
+        # An export that came out empty would otherwise close the whole portfolio.
+        raise ImportError_(str(path), [RowError(1, "file", "lists no open items; with --full that would close every "
+                                                            "open item of the portfolio (check the export)")])
     stored = rt.store.stored_debtors({b.debtor.id for b in books}, with_open_cases=full)
     debtors, problems = diff(books, stored, full=full)
     if problems:

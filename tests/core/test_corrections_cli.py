@@ -137,3 +137,20 @@ def test_an_escalation_the_policy_must_approve_waits_in_the_approval_queue(proje
     assert case["stage"] == "litigation"
     moved = json.loads(project("events", "--kind", "stage_changed", "--json", now=NOW).output)
     assert (moved[-1]["data"]["to"], moved[-1]["data"]["approved_by"]) == ("litigation", "Jo Director")
+
+
+def test_a_full_sync_of_an_empty_export_is_refused_and_json_lists_every_change(project: Project):
+    _import(project, row(reference="INV-1"))
+    before = dump(project.db)
+    empty = write_csv(project.folder / "empty.csv", [])
+    refused = project("import", str(empty), "--sync", "--full", now=NOW, expect=1)
+    assert "lists no open items; with --full that would close every open item" in refused.output
+    assert dump(project.db) == before
+    books = project.folder / "books.csv"
+    books.write_text("debtor_id,name,kind,email,mobile,country,reference,amount,currency,due_on,open_amount\n"
+                     "C001,Customer C001,company,ap@example.com,+44 7700 900123,GB,INV-1,1200.00,EUR,2026-03-01,"
+                     "200.00\n", encoding="utf-8")
+    done = json.loads(project("import", str(books), "--sync", "--json", now=NOW).stdout)
+    assert (done["adjusted"], done["closed"], done["dry_run"]) == (1, 0, False)
+    [change] = done["changes"]
+    assert change["adjusted"][0]["after"]["open"] == 20000
