@@ -46,8 +46,9 @@ def refused_changes(store: _Debtors, rows: Sequence[tuple[int, Mapping[str, Any]
         hint = f"a plain import adds invoices only; `dunning import {file} --sync` updates the debtor"
         if debtor.id not in seen:
             for change in debtor_changes(stored, debtor, given_fields(row)):
-                problems.append((line, change.field, f"debtor {debtor.id!r} is recorded with {change.field} "
-                                                     f"{change.before!r}, the file says {change.after!r}: {hint}"))
+                before = "no " + change.field if change.before is None else f"{change.field} {change.before!r}"
+                problems.append((line, change.field, f"debtor {debtor.id!r} is recorded with {before}, "
+                                                     f"the file says {change.after!r}: {hint}"))
         seen.add(debtor.id)
         known = {contact_key(c) for c in store.contacts(debtor.id)}
         for contact in contacts:

@@ -49,12 +49,10 @@ def check(case: Case, to_stage: Stage, rule: StageRule | None, verdicts: Sequenc
         if rule.requires_approval:
             approvals.append(f"the policy requires approval to enter {to_stage}")
     for verdict in verdicts:
-        if verdict.decision in (Decision.BLOCK, Decision.SKIP):
-            refusals.append(f"{verdict.rule}: {verdict.reason}")
+        if verdict.decision in (Decision.BLOCK, Decision.SKIP, Decision.DEFER):
+            refusals.append(f"refused by rule {verdict.rule}: {verdict.reason}")
         elif verdict.decision is Decision.NEEDS_APPROVAL:
-            approvals.append(f"{verdict.rule}: {verdict.reason}")
-        elif verdict.decision is Decision.DEFER:
-            refusals.append(f"{verdict.rule}: {verdict.reason}")
+            approvals.append(f"rule {verdict.rule}: {verdict.reason}")
     return EscalationCheck(tuple(dict.fromkeys(refusals)), tuple(dict.fromkeys(approvals)))
 
 
@@ -90,9 +88,8 @@ def escalate(rt: Runtime, case_id: int, to: str, *, now: dt.datetime, reason: st
     found = check(case, to_stage, rt.policy.stages.get(to_stage), verdicts, rt.today(now))
     refusals = [*found.refusals, *(f"plugin {f.plugin}: {f.problem}" for f in failures)]
     if refusals and not force:
-        raise OperationError(f"case {case_id} cannot go to {to_stage}: {refusals[0]}"
-                             + (f" (and {len(refusals) - 1} more)" if len(refusals) > 1 else "")
-                             + "; `--force --by NAME --reason TEXT` overrides, recorded as forced")
+        raise OperationError(f"case {case_id} cannot go to {to_stage}: {'; '.join(refusals)}; "
+                             "`--force --by NAME --reason TEXT` overrides, recorded as forced")
     if found.approvals and not force:
         return _ask_approval(rt, case, to_stage, found.approvals, now=now, reason=reason, by=by)
     overridden = (*refusals, *found.approvals) if force else ()

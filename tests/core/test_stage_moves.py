@@ -35,8 +35,8 @@ def test_rule_verdicts_refuse_or_ask_approval_and_no_rule_means_no_check():
                 Verdict.needs_approval("legal_approval", "going to court needs a person's approval"),
                 Verdict.allow("contact_rules")]
     found = stage_moves.check(case(100), Stage.LITIGATION, None, verdicts, TODAY)
-    assert found.refusals == ("time_barred: the debt became time-barred on 2026-01-02",)
-    assert found.approvals == ("legal_approval: going to court needs a person's approval",)
+    assert found.refusals == ("refused by rule time_barred: the debt became time-barred on 2026-01-02",)
+    assert found.approvals == ("rule legal_approval: going to court needs a person's approval",)
     assert stage_moves.check(case(100), Stage.AGENCY, None, [], TODAY) == stage_moves.EscalationCheck()
 
 
