@@ -154,3 +154,27 @@ def test_a_full_sync_of_an_empty_export_is_refused_and_json_lists_every_change(p
     assert (done["adjusted"], done["closed"], done["dry_run"]) == (1, 0, False)
     [change] = done["changes"]
     assert change["adjusted"][0]["after"]["open"] == 20000
+
+
+def test_corrections_refuse_in_one_line_and_change_nothing(project: Project):
+    _import(project, row(reference="INV-1"))
+    project("dispute", "INV-1", "--reason", "damaged", now=NOW)
+    before = dump(project.db)
+    refusals = [
+        (("dispute", "INV-1", "--reason", "again"), "Error: 1/INV-1 is already disputed (since 2026-09-15)"),
+        (("contacts", "add", "C404", "email", "a@b.example", "--by", "ana", "--reason", "x"),
+         "Error: no debtor with id 'C404'"),
+        (("contacts", "remove", "C001", "+44 7700 900999", "--by", "ana", "--reason", "x"),
+         "Error: debtor 'C001' has no contact '+44 7700 900999'"),
+        (("debtors", "edit", "C001", "--by", "ana", "--reason", "x"),
+         "Error: nothing to change: give --name, --address, --timezone, --locale, --kind, --country or --region"),
+        (("adjust", "1/INV-1", "--amount", "-5", "--reason", "x", "--by", "ana"),
+         "Error: --amount must not be negative"),
+        (("de-escalate", "1", "--to", "onsite", "--reason", "x", "--by", "ana"),
+         "Error: case 1 is at internal; onsite is not an earlier stage (use `dunning escalate` to move forward)"),
+    ]
+    for args, message in refusals:
+        assert project(*args, now=NOW, expect=1).output.strip() == message, args
+    assert dump(project.db) == before
+    project("dispute", "INV-1", "--reason", "settled", "--lift", now=NOW)
+    assert "is not disputed" in project("dispute", "INV-1", "--reason", "x", "--lift", now=NOW, expect=1).output

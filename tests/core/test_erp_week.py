@@ -220,3 +220,20 @@ def test_a_contact_gone_from_the_books_is_never_written_to_again(dunning_runtime
     sync(rt, books, tmp_path, MONDAY + dt.timedelta(days=2))
     dispatch.run(rt, dt.datetime(2026, 3, 4, 9, tzinfo=UTC))
     assert [s["to"] for s in channel.stated] == [["ap@acme.example"], ["billing@acme.example"]]
+
+
+def test_an_item_the_books_list_open_again_reopens_its_resolved_case(dunning_runtime, tmp_path: Path):
+    rt = dunning_runtime()
+    books = Books()
+    books.debtor("D1", "Acme Ltd", "ap@acme.example")
+    books.invoice("D1", "INV-1", 100000, "2026-02-01")
+    sync(rt, books, tmp_path, MONDAY)
+    books.items[("D1", "INV-1")]["open"] = 0  # paid ... and the cheque bounces the next day
+    assert sync(rt, books, tmp_path, MONDAY + dt.timedelta(days=1)).resolved
+    books.items[("D1", "INV-1")]["open"] = 100000
+    report = sync(rt, books, tmp_path, MONDAY + dt.timedelta(days=2))
+    [adjustment] = report.debtors[0].adjusted
+    assert adjustment.reopens
+    [case] = rt.store.cases()
+    assert (case.status, case.balance, case.resolved_on) == (Status.OPEN, 100000, None)
+    assert [e.kind for e in rt.store.events(case_id=case.id)][-2:] == ["reopened", "adjusted"]
