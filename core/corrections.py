@@ -167,16 +167,17 @@ def add_contact(rt: Runtime, debtor_id: str, kind: str, value: str, *, role: str
     return contact_id
 
 
-def find_contact(rt: Runtime, debtor_id: str, given: str, *, inactive_too: bool = False) -> tuple[Contact, bool, str]:
-    """A debtor's contact by its id or its value (a number in any notation); (contact, active, source)."""
-    if rt.store.debtor(debtor_id) is None:
+def find_contact(rt: Runtime, debtor_id: str, given: str) -> tuple[Contact, bool, str]:
+    """A debtor's active contact by its id or its value (a number in any notation); (contact, active, source)."""
+    debtor = rt.store.debtor(debtor_id)
+    if debtor is None:
         raise OperationError(f"no debtor with id {debtor_id!r}")
-    known = [c for c in rt.store.all_contacts(debtor_id) if inactive_too or c[1]]
+    known = [c for c in rt.store.all_contacts(debtor_id) if c[1]]
     if given.isdigit():
         for entry in known:
             if entry[0].id == int(given):
                 return entry
-    value = operations._known_contact(rt, debtor_id, rt.store.debtor(debtor_id).country, given)  # type: ignore[union-attr]
+    value = operations._known_contact(rt, debtor_id, debtor.country, given)
     for entry in known:
         if entry[0].value == value:
             return entry

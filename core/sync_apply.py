@@ -150,7 +150,7 @@ def _apply(rt: Runtime, found: DebtorSync, file: str, now: dt.datetime, today: d
                 assert obligation_id is not None  # just written
                 store.set_obligation_figures(obligation_id, amount=b.amount, open_amount=b.open_amount)
     for adjustment in found.adjusted:
-        touched.add(_adjust(rt, found.debtor_id, adjustment, now, today))
+        touched.add(_adjust(rt, found.debtor_id, adjustment, now))
     for closing in found.closed:
         touched.add(_close(rt, found.debtor_id, closing, now, today))
     return touched
@@ -160,7 +160,7 @@ def _figures(f: Figures, currency: str) -> dict[str, Any]:
     return {"amount": f.amount, "open": f.open, "due_on": f.due_on.isoformat(), "currency": currency}
 
 
-def _adjust(rt: Runtime, debtor_id: str, adjustment: Adjustment, now: dt.datetime, today: dt.date) -> int:
+def _adjust(rt: Runtime, debtor_id: str, adjustment: Adjustment, now: dt.datetime) -> int:
     store = rt.store
     obligation = store.obligation_by_reference(debtor_id, adjustment.reference)
     assert obligation.id is not None
