@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from dunning import money, phones, text_checks
+from dunning import import_guard, money, phones, text_checks
 from dunning.compliance.jurisdictions import is_country, subdivision_error
 from dunning.models import Contact, ContactKind, ContactRole, Debtor, DebtorKind
 from dunning.store import ImportedObligation, ImportResult, Store
@@ -23,8 +23,9 @@ COLUMNS = (
     "country", "region", "timezone", "reference", "amount", "currency", "issued_on", "due_on",
 )
 REQUIRED = ("debtor_id", "name", "reference", "amount", "currency", "due_on")
-# Read besides COLUMNS: the debtor's language, and (JSON) a list of further contacts.
-OPTIONAL_EXTRA = ("locale", "contacts")
+# Read besides COLUMNS: the debtor's language, (JSON) a list of further contacts, and for a sync
+# (`import --sync`) the books' open amount and status of each item.
+OPTIONAL_EXTRA = ("locale", "contacts", "open_amount", "status")
 # An unknown column this close to a known one is taken for a misspelling and refused:
 # a "mobil" column silently dropped would lose the debtor's number.
 MISSPELLING_CUTOFF = 0.75
@@ -370,6 +371,9 @@ def import_file(
         warnings.extend(f"{path}: {unit} {w.line}: {w.field}: {w.problem}" for w in found)
     if errors:
         raise ImportError_(str(path), errors, unit=unit)
+    refused = import_guard.refused_changes(store, rows, [(i.debtor, i.contacts) for i in items], path.name)
+    if refused:
+        raise ImportError_(str(path), [RowError(*problem) for problem in refused], unit=unit)
     if dry_run:
         unchanged = sum(1 for i in items if store.existing_obligation(i.debtor.id, i.reference) is not None)
         new_cases = {(i.debtor.id, i.currency) for i in items if store.open_case_id(i.debtor.id, i.currency) is None}

@@ -370,3 +370,19 @@ def m016_charges(db: sqlite_utils.Database) -> None:
         """
     )
     db.execute("CREATE INDEX charges_case ON charges (case_id, obligation_id)")
+
+
+@migrations()
+def m017_ledger_corrections(db: sqlite_utils.Database) -> None:
+    # An obligation the books closed (a daily sync found it paid elsewhere or credited) is kept,
+    # with its evidence, but owes nothing here any more; a disputed one is held out of demands
+    # while the debtor's other items are still collected.
+    db.execute("ALTER TABLE obligations ADD COLUMN closed_reason TEXT")
+    db.execute("ALTER TABLE obligations ADD COLUMN closed_on TEXT")
+    db.execute("ALTER TABLE obligations ADD COLUMN disputed_on TEXT")
+    db.execute("ALTER TABLE obligations ADD COLUMN dispute_reason TEXT")
+    # A contact that left the books (or that an operator removed) stays, inactive, so the
+    # evidence that names it still reads; `source` tells the books' contacts (which a sync
+    # may retire) from those an operator added by hand (which it leaves alone).
+    db.execute("ALTER TABLE contacts ADD COLUMN active INTEGER NOT NULL DEFAULT 1")
+    db.execute("ALTER TABLE contacts ADD COLUMN source TEXT NOT NULL DEFAULT 'import'")

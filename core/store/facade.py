@@ -13,15 +13,18 @@ from dunning.store.claims import Claims
 from dunning.store.connection import Migration, StoreConnection
 from dunning.store.contact_attempts import ContactAttempts
 from dunning.store.contacts import Contacts
+from dunning.store.debtor_edits import DebtorEdits
 from dunning.store.events import EventLog
 from dunning.store.holds import Holds
 from dunning.store.mirror_cursors import MirrorCursors
 from dunning.store.notices import Notices
+from dunning.store.obligation_edits import ObligationEdits
 from dunning.store.obligation_import import ObligationImport
 from dunning.store.payments import Payments
 from dunning.store.plan_writer import PlanWriter
 from dunning.store.promises import Promises
 from dunning.store.signals import Signals
+from dunning.store.sync import BooksSync
 
 
 # Each part builds on the ones it names as bases (a part before its bases, as
@@ -29,6 +32,9 @@ from dunning.store.signals import Signals
 # transactions (StoreConnection).
 class Store(
     ObligationImport,
+    ObligationEdits,
+    BooksSync,
+    DebtorEdits,
     Payments,
     Cases,
     Charges,

@@ -225,7 +225,7 @@ def make_letter(action: Action, case: Case, ctx: DeliveryContext, settings: Lett
     head = compose.firm_letterhead(firm) if text.letterhead == "firm" and firm else \
         compose.sender_letterhead(settings, words)
     recipient_name = ctx.debtor.name if contact.role is ContactRole.DEBTOR else (contact.name or "")
-    balance = written.amount(sum(o.open_amount for o in ctx.obligations), case.currency)
+    balance = written.amount(sum(o.open_amount for o in ctx.obligations if o.collectable), case.currency)
     blocks = set(text.blocks)
     return compose.Letter(
         page_size=settings.page_size,

@@ -225,7 +225,8 @@ def info_block(labels: Labels, formats: Formats, today: dt.date, key: str, debto
     if disclose and payment_reference:
         info.append((labels["payment_reference_to_quote"], payment_reference))
     if disclose:
-        refs = [o.reference for o in sorted(obligations, key=lambda o: (o.due_on, o.reference)) if o.open_amount > 0]
+        # What is asked for: a disputed item is held out of demands (``dunning dispute``).
+        refs = [o.reference for o in sorted(obligations, key=lambda o: (o.due_on, o.reference)) if o.collectable]
         if refs:
             shown = ", ".join(refs[:MAX_LISTED_REFERENCES])
             if len(refs) > MAX_LISTED_REFERENCES:

@@ -121,7 +121,7 @@ def test_plugins_lists_builtin_and_registered_plugins_with_their_hooks(project: 
     register_plugin(ChannelsPlugin("email"))
     project.write_config(enabled=["email"])
     listed = {p["name"]: p for p in json.loads(project("plugins", "--json").stdout)}
-    assert listed["dunning.builtin"]["hooks"] == ["case_priority"]
+    assert listed["dunning.builtin"]["hooks"] == ["case_priority", "check_action"]
     assert listed["test-channels"]["channels"] == ["email"] and listed["test-channels"]["enabled"] is True
     assert listed["test-channels"]["hooks"] == ["register_channels"]
     assert listed["test-channels"]["media"] == {"email": "email"}  # a standard name: its medium is known
