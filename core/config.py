@@ -65,7 +65,7 @@ class Config:
     # ``[compliance.jurisdictions]``: ISO 3166 country or subdivision -> profile.
     jurisdictions: Mapping[str, Profile] = attrs.field(factory=dict)
     # ``[ledger]``: the order payments pay fees, interest and principal (dunning.ledger.settings).
-    ledger: LedgerSettings = LedgerSettings()
+    ledger: LedgerSettings = attrs.field(factory=LedgerSettings)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:

@@ -38,8 +38,9 @@ class CreditOutcome:
 
     def as_dict(self) -> dict[str, Any]:
         c = self.credit
-        return {"bank_reference": c.bank_reference, "entry": c.entry, "amount": money.format_minor(c.amount, c.currency),
-                "amount_minor": c.amount, "currency": c.currency, "paid_on": c.paid_on.isoformat(), "payer": c.payer,
+        return {"bank_reference": c.bank_reference, "entry": c.entry,
+                "amount": money.format_minor(c.amount, c.currency), "amount_minor": c.amount, "currency": c.currency,
+                "paid_on": c.paid_on.isoformat(), "payer": c.payer,
                 "payer_iban": c.payer_iban, "remittance": c.remittance, "outcome": self.outcome,
                 "case_id": self.case_id, "matched_by": self.matched_by, "reason": self.reason,
                 "payment_id": self.payment_id, "credit_minor": self.to_credit, "resolved": self.resolved}
@@ -115,7 +116,8 @@ def assign(rt: Runtime, bank_reference: str, case_id: int, *, by: str, now: dt.d
                              + (f" to case {credit.case_id}" if credit.case_id else "") + ")")
     case = rt.store.case(case_id)
     if case.currency != credit.currency:
-        raise OperationError(f"bank credit {bank_reference!r} is in {credit.currency}, case {case_id} in {case.currency}")
+        raise OperationError(f"bank credit {bank_reference!r} is in {credit.currency}, "
+                             f"case {case_id} in {case.currency}")
     if not case.is_open:
         raise OperationError(f"case {case_id} is {case.status}; a payment can no longer be applied")
     if rt.store.payment_reference_exists(case_id, bank_reference):

@@ -10,6 +10,7 @@ owner's reference, else the statement's ``:20:`` with the line's number.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from dunning.ledger.statements import StatementCredit, StatementError, amount_of
@@ -20,7 +21,8 @@ def mt940_credits(text: str) -> list[StatementCredit]:
 
     options = mt940.Options(applicant_iban=True, merge_keeps_values=True, reversal_sign=True)
     # With a space between the ?2x purpose lines, so "RF18 0000 0003" and the next word stay apart.
-    processors = {"post_transaction_details": [mt940.processors.transaction_details_post_processor_with_space]}
+    with_space: Callable[..., dict[str, Any]] = mt940.processors.transaction_details_post_processor_with_space
+    processors = {"post_transaction_details": [with_space]}
     transactions = mt940.models.Transactions(processors=processors, options=options)
     try:
         transactions.parse(text)

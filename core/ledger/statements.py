@@ -117,7 +117,8 @@ def _csv_credits(text: str) -> list[StatementCredit]:
         try:
             paid_on = dt.date.fromisoformat(field("paid_on"))
         except ValueError:
-            raise StatementError(f"{entry}: 'paid_on' must be a date like 2026-12-04, got {field('paid_on')!r}") from None
+            raise StatementError(
+                f"{entry}: 'paid_on' must be a date like 2026-12-04, got {field('paid_on')!r}") from None
         credits.append(StatementCredit(
             bank_reference=field("bank_reference"), amount=amount_of(field("amount"), currency, entry),
             currency=currency, paid_on=paid_on, payer=field("payer") or None,
