@@ -12,6 +12,11 @@ from dunning.ledger.statements import FORMATS, StatementError
 from dunning.output import print_json, print_table
 
 
+# How the import table says what matched a credit.
+_MATCHED_BY = {"creditor_reference": "payment reference", "invoice_reference": "invoice number", "iban": "known IBAN",
+               "assigned": "hand"}
+
+
 def _runtime(state: Any) -> Any:
     return state.runtime()
 
@@ -57,7 +62,7 @@ def payments_import(state: Any, file: Path, file_format: str | None, dry_run: bo
     for o in report.outcomes:
         c = o.credit
         if o.outcome == "applied":
-            what = f"case {o.case_id} by {o.matched_by.replace('_', ' ') if o.matched_by else '-'}"
+            what = f"case {o.case_id} by {_MATCHED_BY.get(o.matched_by or '', o.matched_by)}"
             what += ", resolved as paid" if o.resolved else ""
             what += f", {money.display(o.to_credit, c.currency)} to credit" if o.to_credit else ""
         elif o.outcome == "suspense":
@@ -117,6 +122,7 @@ def payments_list(state: Any, case_id: int | None, as_json: bool) -> None:
     for case in cases:
         for p in rt.store.payment_records(case.id):
             rows.append({"id": p.id, "case_id": case.id, "amount": money.format_minor(p.amount, case.currency),
+                         "amount_minor": p.amount,
                          "currency": case.currency, "at": calendar.to_text(p.at), "reference": p.reference,
                          "credit": money.format_minor(p.surplus, case.currency),
                          "reversed_at": calendar.to_text(p.reversed_at) if p.reversed_at else None,
@@ -124,7 +130,8 @@ def payments_list(state: Any, case_id: int | None, as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
-    print_table([[r["id"], r["case_id"], f"{r['currency']} {r['amount']}", r["at"][:10], r["reference"] or "",
+    print_table([[r["id"], r["case_id"], money.display(r["amount_minor"], r["currency"]), r["at"][:10],
+                  r["reference"] or "",
                   "reversed: " + r["reversal_reason"] if r["reversed_at"] else ""] for r in rows],
                 ["id", "case", "amount", "paid", "reference", "state"])
 

@@ -20,6 +20,10 @@ from dunning.operations import OperationError, _resolve
 from dunning.runtime import Runtime
 
 
+# The reference of a payment made from the debtor's credit (``apply_credits``).
+CREDIT_REFERENCE = "credit:"
+
+
 @attrs.frozen
 class Applied:
     """A payment as applied: the case after it, where the money went, and the part that became a credit."""
@@ -124,6 +128,10 @@ def reverse_payment(rt: Runtime, payment_id: int, *, reason: str, by: str, now: 
         if record.surplus:
             rt.store.post_credit(case.debtor_id, case.currency, -record.surplus, "reversal", now,
                                  payment_id=payment_id, case_id=case.id, reason=reason, by=by)
+        if (record.reference or "").startswith(CREDIT_REFERENCE):
+            # The debtor's own credit paid it: undone, the credit is theirs again.
+            rt.store.post_credit(case.debtor_id, case.currency, record.amount, "reversal", now,
+                                 payment_id=payment_id, case_id=case.id, reason=reason, by=by)
         reopened = False
         target = case
         moved: list[str] = []
@@ -186,7 +194,7 @@ def apply_credits(rt: Runtime, now: dt.datetime, *, debtor_id: str | None = None
             rt.store.append_events([rt.event("credit_applied", case, now, data={
                 "debtor_id": debtor, "amount": amount, "currency": currency,
                 "credit_after": credit - amount})])
-            apply_payment(rt, case, amount, at=now, now=now, reference=f"credit:{calendar.to_text(now)}",
+            apply_payment(rt, case, amount, at=now, now=now, reference=f"{CREDIT_REFERENCE}{calendar.to_text(now)}",
                           surplus_to_credit=False, source="credit")
         used.append(CreditUse(debtor, currency, case.id, amount))
     return used

@@ -16,7 +16,9 @@ class Payments(Cases):
         return [
             Payment(case_id=r[0], amount=r[1], at=from_text(r[2]), reference=r[3], id=r[4])
             for r in self.conn.execute(
-                "SELECT case_id, amount, at, reference, id FROM payments WHERE case_id = ? ORDER BY at, id", [case_id]
+                # A reversed payment (a bounced cheque) never paid anything: statements and rules leave it out.
+                "SELECT case_id, amount, at, reference, id FROM payments WHERE case_id = ? AND reversed_at IS NULL "
+                "ORDER BY at, id", [case_id]
             )
         ]
 

@@ -96,7 +96,7 @@ def test_a_dry_run_says_what_each_credit_would_do_and_writes_nothing(project: Pr
     _portfolio(project)
     before = dump(project.db)
     result = project("payments", "import", str(CAMT_02), "--dry-run", now="2026-12-04T19:00:00Z")
-    assert "case 1 by creditor reference" in result.stdout
+    assert "case 1 by payment reference" in result.stdout
     assert "would apply 2, suspense 2, already imported 0" in result.stdout
     assert dump(project.db) == before
 

@@ -94,6 +94,13 @@ def test_an_overpayment_becomes_a_credit_that_pays_the_next_item_or_is_refunded(
     project("run", now="2026-03-20T09:00:00Z")
     assert dump(project.db) == before  # the credit is used once
 
+    # Undoing the payment the credit made gives the debtor the credit back.
+    from_credit = json.loads(project("payments", "list", "--case", "2", "--json").stdout)[0]
+    assert from_credit["reference"].startswith("credit:")
+    project("payments", "reverse", str(from_credit["id"]), "--reason", "applied to the wrong item",
+            now="2026-03-21T09:00:00Z")
+    assert _case(project, 2)["credit"] == "200.00" and _case(project, 2)["balance_minor"] == 80000
+
 
 def test_a_payment_whose_credit_was_used_cannot_be_reversed_first(project: Project):
     _import(project)
