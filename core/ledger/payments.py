@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 
 from dunning import calendar, money
+from dunning.dispatch import trigger_escalation
 from dunning.ledger.allocation import Allocation, allocate, described
 from dunning.ledger.settings import effective_order
 from dunning.models import Case, PromiseStatus, Status
@@ -165,6 +166,9 @@ def reverse_payment(rt: Runtime, payment_id: int, *, reason: str, by: str, now: 
                 events.append(rt.event("promise_broken", after, now, data={
                     "promise_id": promise_id, "reason": f"payment {payment_id} reversed", "taken_back": taken}))
         rt.store.append_events(events)
+        if broken:
+            # As a promise broken by time: the policy may call for a stage change at once.
+            trigger_escalation(rt, rt.store.case(after.id), now, cause=f"payment {payment_id} reversed")
     return Reversal(rt.store.case(target.id), payment_id, reopened, target.id if target.id != case.id else None,
                     tuple(broken))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import sqlite3
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Project, dump, row, write_csv
+from tests.conftest import HEADER, Project, dump, row, write_csv
 
 BANK = Path(__file__).parent / "bank"
 CAMT_02 = BANK / "statement-2026-12-04.camt053.xml"
@@ -25,6 +26,15 @@ def _portfolio(project: Project) -> None:
             row("C004", "INV-4001", "300.00", "2026-11-05", name="Delta Imports Inc", currency="USD"),
             row("C005", "INV-5001", "150.00", "2026-11-20", name="Epsilon Oy")]
     project("import", str(write_csv(project.folder / "open-items.csv", rows)), now="2026-11-25T08:00:00Z")
+
+
+def _with_iban(path: Path, rows: list[dict[str, str]]) -> Path:
+    """An import file with the optional ``iban`` column."""
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=[*HEADER, "iban"])
+        writer.writeheader()
+        writer.writerows({k: r.get(k, "") for k in [*HEADER, "iban"]} for r in rows)
+    return path
 
 
 def _import(project: Project, path: Path, now: str, *extra: str) -> list[dict]:
@@ -140,3 +150,17 @@ def test_a_bad_mt940_line_is_refused(project: Project):
     result = project("payments", "import", str(bad), expect=1)
     assert f"{bad}: transaction 2: the amount must be positive" in result.output
     assert sqlite3.connect(project.db).execute("SELECT count(*) FROM bank_credits").fetchone()[0] == 0
+
+
+def test_an_iban_given_on_import_matches_the_debtors_transfers(project: Project):
+    rows = [row("C003", "INV-3001", "500.00", "2026-11-05", iban="GB33 BUKB 2020 1555 5555 55")]
+    project("import", str(_with_iban(project.folder / "items.csv", rows)), now="2026-11-25T08:00:00Z")
+    credits = _import(project, MT940, "2026-12-07T19:00:00Z")
+    assert [(c["bank_reference"], c["case_id"], c["matched_by"]) for c in credits] == [
+        ("BK2612070001", 1, "iban"), ("BK2612070002", None, None)]
+
+
+def test_an_invalid_iban_on_import_is_refused_naming_the_line(project: Project):
+    rows = [row("C003", "INV-3001", "500.00", "2026-11-05", iban="GB33BUKB20201555555556")]
+    result = project("import", str(_with_iban(project.folder / "items.csv", rows)), expect=1)
+    assert "line 2: iban: is not a valid IBAN" in result.output
