@@ -70,6 +70,8 @@ def import_statement(rt: Runtime, path: Path, file_format: str | None, *, now: d
                                           match.by, match.reason))
         return StatementImport(chosen, tuple(outcomes))
     with rt.store.transaction():
+        # Asked again under the write lock: another import of the same file may have just finished.
+        known = rt.store.known_bank_references([c.bank_reference for c in credits])
         for credit in credits:
             if credit.bank_reference in known:
                 outcomes.append(CreditOutcome(credit, "already imported"))

@@ -59,19 +59,21 @@ def apply_payment(rt: Runtime, case: Case, amount: int, *, at: dt.datetime, now:
     both zero. ``facts`` go into the payment's event (how a bank credit was
     matched, who assigned it).
     """
-    if not case.is_open:
-        raise OperationError(f"case {case.id} is {case.status}; a payment can no longer be applied")
     if amount <= 0:
         raise OperationError("a payment must be positive")
     order = allocation_order(rt, case)
-    allocation = allocate(rt.store.open_items(case.id), order, amount)
-    if allocation.surplus and not surplus_to_credit:
-        raise OperationError(
-            f"{money.display(amount, case.currency)} is more than the balance of "
-            f"{money.display(allocation.applied, case.currency)}")
     today = rt.today(now)
     cancelled = 0
     with rt.store.transaction():
+        # Read under the write lock: two payments at once never both pay the same open item.
+        case = rt.store.case(case.id)
+        if not case.is_open:
+            raise OperationError(f"case {case.id} is {case.status}; a payment can no longer be applied")
+        allocation = allocate(rt.store.open_items(case.id), order, amount)
+        if allocation.surplus and not surplus_to_credit:
+            raise OperationError(
+                f"{money.display(amount, case.currency)} is more than the balance of "
+                f"{money.display(allocation.applied, case.currency)}")
         payment_id = rt.store.record_payment(case.id, amount, allocation.surplus, at, reference, now, allocation.parts)
         balance = rt.store.refresh_balance(case.id, wake_on=today)
         charges = rt.store.charges_open(case.id)
@@ -110,20 +112,21 @@ def reverse_payment(rt: Runtime, payment_id: int, *, reason: str, by: str, now: 
     """
     if not reason.strip():
         raise OperationError("--reason must say why the payment is reversed")
-    record = rt.store.payment_record(payment_id)
-    if record.reversed_at is not None:
-        raise OperationError(f"payment {payment_id} was already reversed at {calendar.to_text(record.reversed_at)}")
-    case = rt.store.case(record.case_id)
-    if record.surplus:
-        credit = rt.store.credit_balance(case.debtor_id, case.currency)
-        if credit < record.surplus:
-            raise OperationError(
-                f"payment {payment_id} left a credit of {money.display(record.surplus, case.currency)} that was since "
-                f"used or refunded (credit now {money.display(credit, case.currency)}); reverse the payment that "
-                "used it first")
     today = rt.today(now)
-    other = rt.store.open_case_id(case.debtor_id, case.currency) if not case.is_open else None
     with rt.store.transaction():
+        record = rt.store.payment_record(payment_id)
+        if record.reversed_at is not None:
+            raise OperationError(
+                f"payment {payment_id} was already reversed at {calendar.to_text(record.reversed_at)}")
+        case = rt.store.case(record.case_id)
+        if record.surplus:
+            credit = rt.store.credit_balance(case.debtor_id, case.currency)
+            if credit < record.surplus:
+                raise OperationError(
+                    f"payment {payment_id} left a credit of {money.display(record.surplus, case.currency)} that was "
+                    f"since used or refunded (credit now {money.display(credit, case.currency)}); reverse the "
+                    "payment that used it first")
+        other = rt.store.open_case_id(case.debtor_id, case.currency) if not case.is_open else None
         promises = rt.store.undo_payment(payment_id, now, reason)
         bank_reference = rt.store.mark_bank_credit_reversed(payment_id)
         if record.surplus:
@@ -187,12 +190,12 @@ def apply_credits(rt: Runtime, now: dt.datetime, *, debtor_id: str | None = None
     for debtor, currency, credit, case_id in rt.store.credits_to_apply():
         if debtor_id is not None and debtor != debtor_id:
             continue
-        case = rt.store.case(case_id)
-        owed = owed_total(rt, case)
-        amount = min(credit, owed)
-        if amount <= 0:
-            continue
         with rt.store.transaction():
+            credit = rt.store.credit_balance(debtor, currency)
+            case = rt.store.case(case_id)
+            amount = min(credit, owed_total(rt, case)) if case.is_open else 0
+            if amount <= 0:
+                continue
             rt.store.post_credit(debtor, currency, -amount, "applied", now, case_id=case.id,
                                  reason="credit used on an open item")
             rt.store.append_events([rt.event("credit_applied", case, now, data={
@@ -230,6 +233,8 @@ def refund(rt: Runtime, debtor_id: str, amount_text: str, *, currency: str | Non
                              f"{money.display(credit, currency)} debtor {debtor_id!r} holds")
     cases = [c for c in rt.store.open_cases_of(debtor_id) if c.currency == currency]
     with rt.store.transaction():
+        if rt.store.credit_balance(debtor_id, currency) != credit:
+            raise OperationError(f"debtor {debtor_id!r}'s credit changed meanwhile; look again and repeat")
         rt.store.post_credit(debtor_id, currency, -amount, "refund", now, reason=reason, by=by)
         data = {"debtor_id": debtor_id, "amount": amount, "currency": currency, "reason": reason, "by": by,
                 "credit_after": credit - amount}
