@@ -164,3 +164,13 @@ def test_an_invalid_iban_on_import_is_refused_naming_the_line(project: Project):
     rows = [row("C003", "INV-3001", "500.00", "2026-11-05", iban="GB33BUKB20201555555556")]
     result = project("import", str(_with_iban(project.folder / "items.csv", rows)), expect=1)
     assert "line 2: iban: is not a valid IBAN" in result.output
+
+
+def test_the_statement_parsers_load_only_when_a_statement_is_read():
+    import subprocess
+    import sys
+
+    code = ("import sys, dunning.cli; "
+            "print(sorted(m for m in ('lxml', 'mt940', 'schwifty') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
