@@ -106,7 +106,7 @@ class Reversal:
 def reverse_payment(rt: Runtime, payment_id: int, *, reason: str, by: str, now: dt.datetime) -> Reversal:
     """Undo a payment (a bounced cheque, a charge-back): its allocation, its credit, the promises it kept.
 
-    A resolved case opens again at the internal stage; if the debtor has
+    A case resolved as paid or settled opens again at the internal stage; if the debtor has
     meanwhile another open case in the currency (one open case per debtor
     and currency), the items go back into that one instead.
     """
@@ -126,7 +126,9 @@ def reverse_payment(rt: Runtime, payment_id: int, *, reason: str, by: str, now: 
                     f"payment {payment_id} left a credit of {money.display(record.surplus, case.currency)} that was "
                     f"since used or refunded (credit now {money.display(credit, case.currency)}); reverse the "
                     "payment that used it first")
-        other = rt.store.open_case_id(case.debtor_id, case.currency) if not case.is_open else None
+        # Paid or settled: the payment may be what closed it. A written-off case stays written off.
+        closed_by_payment = case.status in (Status.PAID, Status.SETTLED)
+        other = rt.store.open_case_id(case.debtor_id, case.currency) if closed_by_payment else None
         promises = rt.store.undo_payment(payment_id, now, reason)
         bank_reference = rt.store.mark_bank_credit_reversed(payment_id)
         if record.surplus:
@@ -139,10 +141,10 @@ def reverse_payment(rt: Runtime, payment_id: int, *, reason: str, by: str, now: 
         reopened = False
         target = case
         moved: list[str] = []
-        if not case.is_open and other is None:
+        if closed_by_payment and other is None:
             rt.store.reopen_case(case.id, today)
             reopened = True
-        elif not case.is_open and other is not None:
+        elif closed_by_payment and other is not None:
             moved = rt.store.move_open_items(case.id, other)
             target = rt.store.case(other)
         rt.store.refresh_balance(case.id, wake_on=today)
