@@ -19,6 +19,7 @@ import structlog
 from dunning import (
     calendar,
     checkpoints,
+    cli_payments,
     creditor_reference,
     dispatch,
     evidence,
@@ -500,6 +501,8 @@ def cases_show(state: State, case_id: str, as_json: bool) -> None:
     data["pending_actions"] = [
         action_json(a) for a in rt.store.actions(case_id=case.id, statuses=["awaiting_approval", "pending", "sending"])
     ]
+    data["credit_minor"] = rt.store.credit_balance(case.debtor_id, case.currency)  # the debtor's, from overpayments
+    data["credit"] = money.format_minor(data["credit_minor"], case.currency)
     if as_json:
         _print_json(data)
         return
@@ -511,6 +514,8 @@ def cases_show(state: State, case_id: str, as_json: bool) -> None:
                f"{data['dpd']} days past due, next look {case.next_action_on or '-'}")
     if case.creditor_reference:
         click.echo(f"  payment reference {creditor_reference.printed(case.creditor_reference)}")
+    if data["credit_minor"]:
+        click.echo(f"  credit {money.display(data['credit_minor'], case.currency)} (paid beyond what was owed)")
     if case.is_open:
         click.echo(f"  risk {data['risk']}" + (f", signals: {', '.join(case.signals)}" if case.signals else "")
                    + (f", last conversation {case.last_contact_on}" if case.last_contact_on else ", never reached"))
@@ -694,12 +699,13 @@ def pay(state: State, case_id: str, amount: str, at_text: str | None, reference:
     rt = state.runtime()
     now = state.now()
     at = state.now(at_text) if at_text else now
-    outcome = operations.pay(rt, _case_id(case_id), amount, at=at, now=now, reference=reference)
+    outcome = operations.pay(rt, _case_id(case_id), amount, at=at, now=now, reference=reference, surplus_to_credit=True)
     case = outcome.case
     click.echo(
         f"case {case.id}: paid {money.display(outcome.amount, case.currency)}; "
         f"balance {money.display(case.balance, case.currency)}"
         + (f"; resolved as paid, {outcome.cancelled} planned actions cancelled" if case.status is Status.PAID else "")
+        + (f"; {money.display(outcome.credit, case.currency)} beyond the balance is a credit" if outcome.credit else "")
     )
 
 
@@ -1094,5 +1100,7 @@ cli.add_command(cli_corrections.adjust)
 cli.add_command(cli_corrections.dispute)
 cli.add_command(cli_corrections.escalate)
 cli.add_command(cli_corrections.de_escalate)
+cli.add_command(cli_payments.payments)
+cli.add_command(cli_payments.refund)
 
 __all__ = ["LOAD_ENV", "cli"]

@@ -23,9 +23,10 @@ COLUMNS = (
     "country", "region", "timezone", "reference", "amount", "currency", "issued_on", "due_on",
 )
 REQUIRED = ("debtor_id", "name", "reference", "amount", "currency", "due_on")
-# Read besides COLUMNS: the debtor's language, (JSON) a list of further contacts, and for a sync
-# (`import --sync`) the books' open amount and status of each item.
-OPTIONAL_EXTRA = ("locale", "contacts", "open_amount", "status")
+# Read besides COLUMNS: the debtor's language, (JSON) a list of further contacts, for a sync
+# (`import --sync`) the books' open amount and status of each item, and the IBAN the debtor
+# pays from (bank statements match a transfer from it to the debtor).
+OPTIONAL_EXTRA = ("locale", "contacts", "open_amount", "status", "iban")
 # An unknown column this close to a known one is taken for a misspelling and refused:
 # a "mobil" column silently dropped would lose the debtor's number.
 MISSPELLING_CUTOFF = 0.75
@@ -244,6 +245,7 @@ def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None,
                 Contact(debtor_id=debtor_id, kind=ContactKind.POSTAL, value=address, role=ContactRole.DEBTOR)
             )
         contacts.extend(_other_contacts(row.get("contacts"), debtor_id, bad, country, line, warnings))
+        accounts = _accounts(_text(row, "iban"), bad)
 
         if debtor_id and reference:
             seen = references.get((debtor_id, reference))
@@ -269,8 +271,21 @@ def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None,
                 errors.append(RowError(line, "reference", clash))
                 continue
         items.append(ImportedObligation(debtor=debtor, contacts=contacts, reference=reference, amount=amount,
-                                        currency=currency, issued_on=issued_on, due_on=due_on))
+                                        currency=currency, issued_on=issued_on, due_on=due_on, accounts=accounts))
     return items, errors
+
+
+def _accounts(iban: str, bad: Any) -> tuple[str, ...]:
+    """The ``iban`` column as the compact IBAN (schwifty checks it), or nothing when empty."""
+    if not iban:
+        return ()
+    from dunning.ledger.matching import compact_iban
+
+    compact = compact_iban(iban)
+    if compact is None:
+        bad("iban", f"is not a valid IBAN (country, length or check digits), got {iban!r}")
+        return ()
+    return (compact,)
 
 
 def _clash_with_store(

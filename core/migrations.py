@@ -386,3 +386,85 @@ def m017_ledger_corrections(db: sqlite_utils.Database) -> None:
     # may retire) from those an operator added by hand (which it leaves alone).
     db.execute("ALTER TABLE contacts ADD COLUMN active INTEGER NOT NULL DEFAULT 1")
     db.execute("ALTER TABLE contacts ADD COLUMN source TEXT NOT NULL DEFAULT 'import'")
+
+
+@migrations()
+def m018_bank_ledger(db: sqlite_utils.Database) -> None:
+    # Where each payment went: one row per obligation or charge it paid and per
+    # promise it covered, so a reversal undoes exactly that.
+    db.execute(
+        """
+        CREATE TABLE payment_allocations (
+            id INTEGER PRIMARY KEY,
+            payment_id INTEGER NOT NULL REFERENCES payments(id),
+            obligation_id INTEGER REFERENCES obligations(id),
+            charge_id INTEGER REFERENCES charges(id),
+            promise_id INTEGER REFERENCES promises(id),
+            amount INTEGER NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX payment_allocations_payment ON payment_allocations (payment_id)")
+    # A payment is recorded in full; the part beyond what was owed is a credit
+    # on the debtor. A reversed payment stays, marked, with why and by whom.
+    db.execute("ALTER TABLE payments ADD COLUMN surplus INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE payments ADD COLUMN reversed_at TEXT")
+    db.execute("ALTER TABLE payments ADD COLUMN reversal_reason TEXT")
+    # The debtor's credit per currency: overpayments in, credits applied to a
+    # later item and refunds out. The balance is the sum of `amount`.
+    db.execute(
+        """
+        CREATE TABLE credits (
+            id INTEGER PRIMARY KEY,
+            debtor_id TEXT NOT NULL REFERENCES debtors(id),
+            currency TEXT NOT NULL,
+            amount INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('overpayment', 'applied', 'refund', 'reversal')),
+            payment_id INTEGER REFERENCES payments(id),
+            case_id INTEGER REFERENCES cases(id),
+            reason TEXT,
+            by TEXT,
+            at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX credits_debtor ON credits (debtor_id, currency)")
+    # Accounts a debtor is known to pay from (IBAN, compact upper case): a bank
+    # credit from one of them is that debtor's when nothing else names a case.
+    db.execute(
+        """
+        CREATE TABLE debtor_accounts (
+            debtor_id TEXT NOT NULL REFERENCES debtors(id),
+            iban TEXT NOT NULL,
+            source TEXT NOT NULL,
+            added_at TEXT NOT NULL,
+            PRIMARY KEY (debtor_id, iban)
+        )
+        """
+    )
+    db.execute("CREATE INDEX debtor_accounts_iban ON debtor_accounts (iban)")
+    # Every credit line of an imported bank statement, once: applied to a case,
+    # or waiting in suspense for a person to assign it. `bank_reference` is the
+    # bank's own id of the entry, so a statement imported twice applies nothing twice.
+    db.execute(
+        """
+        CREATE TABLE bank_credits (
+            id INTEGER PRIMARY KEY,
+            bank_reference TEXT NOT NULL UNIQUE,
+            amount INTEGER NOT NULL,
+            currency TEXT NOT NULL,
+            paid_on TEXT NOT NULL,
+            payer TEXT,
+            payer_iban TEXT,
+            remittance TEXT,
+            source TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('applied', 'suspense', 'assigned', 'reversed')),
+            matched_by TEXT,
+            reason TEXT,
+            case_id INTEGER REFERENCES cases(id),
+            payment_id INTEGER REFERENCES payments(id),
+            imported_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX bank_credits_status ON bank_credits (status)")

@@ -22,6 +22,9 @@ def run(rt: Runtime, now: dt.datetime, *, dry_run: bool = False, progress: Progr
     rt.mirrors.catch_up()
     lift_expired_holds(rt, now, summary)
     settle_promises(rt, now, summary)
+    from dunning.ledger.payments import apply_credits  # here: the ledger builds on operations, which build on dispatch
+
+    apply_credits(rt, now)  # a debtor's credit pays their new items before those are dunned
     plan(rt, now, summary, progress)
     if deliver:
         deliver_ready(rt, now, summary, progress)

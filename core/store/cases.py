@@ -145,7 +145,8 @@ class Cases(StoreConnection):
 
     def priority_facts(self, case: Case, today: dt.date, zone: dt.tzinfo = dt.UTC) -> CaseFacts:
         """The facts a work queue weighs for ``case`` on ``today`` in ``zone`` (see ``dunning.priority``)."""
-        paid_any = self.conn.execute("SELECT 1 FROM payments WHERE case_id = ? LIMIT 1", [case.id]).fetchone()
+        paid_any = self.conn.execute(
+            "SELECT 1 FROM payments WHERE case_id = ? AND reversed_at IS NULL LIMIT 1", [case.id]).fetchone()
         first = self.conn.execute(
             "SELECT paid, due_on FROM obligations WHERE case_id = ? ORDER BY due_on, id LIMIT 1", [case.id]).fetchone()
         start = dt.datetime.combine(today, dt.time(), zone)

@@ -7,15 +7,18 @@ from pathlib import Path
 
 from dunning.store.actions import Actions
 from dunning.store.announced_deadlines import AnnouncedDeadlines
+from dunning.store.bank import Bank
 from dunning.store.cases import Cases
 from dunning.store.charges import Charges
 from dunning.store.claims import Claims
 from dunning.store.connection import Migration, StoreConnection
 from dunning.store.contact_attempts import ContactAttempts
 from dunning.store.contacts import Contacts
+from dunning.store.credits import Credits
 from dunning.store.debtor_edits import DebtorEdits
 from dunning.store.events import EventLog
 from dunning.store.holds import Holds
+from dunning.store.ledger import Ledger
 from dunning.store.mirror_cursors import MirrorCursors
 from dunning.store.notices import Notices
 from dunning.store.obligation_edits import ObligationEdits
@@ -35,6 +38,7 @@ class Store(
     ObligationEdits,
     BooksSync,
     DebtorEdits,
+    Ledger,
     Payments,
     Cases,
     Charges,
@@ -50,6 +54,8 @@ class Store(
     Signals,
     Promises,
     Holds,
+    Bank,
+    Credits,
     StoreConnection,
 ):
     """One SQLite database file, with the core's schema and the plugins' tables."""

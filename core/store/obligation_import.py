@@ -25,6 +25,8 @@ class ImportedObligation:
     currency: str
     issued_on: dt.date | None
     due_on: dt.date
+    # IBANs the debtor pays from (the import's ``iban`` column), compact.
+    accounts: Sequence[str] = ()
 
 
 @attrs.frozen
@@ -64,6 +66,10 @@ class ObligationImport(Cases, EventLog):
                         "region = coalesce(excluded.region, region), updated_at = excluded.updated_at",
                         [d.id, d.name, d.kind.value, d.country, d.timezone, d.locale, d.region, now_text, now_text],
                     )
+                    for iban in item.accounts:
+                        self.conn.execute(
+                            "INSERT OR IGNORE INTO debtor_accounts (debtor_id, iban, source, added_at) "
+                            "VALUES (?, ?, 'import', ?)", [d.id, iban, now_text])
                     for c in item.contacts:
                         self.conn.execute(
                             "INSERT OR IGNORE INTO contacts (debtor_id, kind, value, role, name, bad) VALUES (?, ?, ?, "
