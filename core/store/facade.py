@@ -21,6 +21,8 @@ from dunning.store.obligation_import import ObligationImport
 from dunning.store.payments import Payments
 from dunning.store.plan_writer import PlanWriter
 from dunning.store.promises import Promises
+from dunning.store.rates import Rates
+from dunning.store.settlements import Settlements
 from dunning.store.signals import Signals
 
 
@@ -32,6 +34,8 @@ class Store(
     Payments,
     Cases,
     Charges,
+    Rates,
+    Settlements,
     Claims,
     Actions,
     PlanWriter,
