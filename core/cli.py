@@ -19,6 +19,7 @@ import structlog
 from dunning import (
     calendar,
     checkpoints,
+    cli_ledger,
     creditor_reference,
     dispatch,
     evidence,
@@ -482,6 +483,7 @@ def cases_show(state: State, case_id: str, as_json: bool) -> None:
     data["pending_actions"] = [
         action_json(a) for a in rt.store.actions(case_id=case.id, statuses=["awaiting_approval", "pending", "sending"])
     ]
+    data |= cli_ledger.case_figures(rt, case.id)  # principal, interest, fees and total; postings; offers
     if as_json:
         _print_json(data)
         return
@@ -491,6 +493,7 @@ def cases_show(state: State, case_id: str, as_json: bool) -> None:
                f"(overdue {money.display(owed.overdue, case.currency)}, "
                f"not yet due {money.display(owed.not_yet_due, case.currency)}), "
                f"{data['dpd']} days past due, next look {case.next_action_on or '-'}")
+    click.echo(cli_ledger.case_figures_line(data))
     if case.creditor_reference:
         click.echo(f"  payment reference {creditor_reference.printed(case.creditor_reference)}")
     if case.is_open:
@@ -1062,6 +1065,11 @@ def load_plugin_commands(group: click.Group = cli, extra: Iterable[object] = ())
     """Add the plugins' commands to ``group`` at once (for embedding; ``dunning`` itself loads them lazily)."""
     for name, (_plugin, command) in plugin_commands(Config(path=None), group.commands, list(extra)).items():
         group.add_command(command, name)
+
+
+cli.add_command(cli_ledger.rates)
+cli.add_command(cli_ledger.waive)
+cli.add_command(cli_ledger.offer)
 
 
 __all__ = ["LOAD_ENV", "cli"]

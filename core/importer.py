@@ -15,6 +15,7 @@ import attrs
 
 from dunning import money, phones, text_checks
 from dunning.compliance.jurisdictions import is_country, subdivision_error
+from dunning.ledger.interest_rules import parse_contract_rate
 from dunning.models import Contact, ContactKind, ContactRole, Debtor, DebtorKind
 from dunning.store import ImportedObligation, ImportResult, Store
 
@@ -24,7 +25,7 @@ COLUMNS = (
 )
 REQUIRED = ("debtor_id", "name", "reference", "amount", "currency", "due_on")
 # Read besides COLUMNS: the debtor's language, and (JSON) a list of further contacts.
-OPTIONAL_EXTRA = ("locale", "contacts")
+OPTIONAL_EXTRA = ("locale", "contacts", "interest_rate")
 # An unknown column this close to a known one is taken for a misspelling and refused:
 # a "mobil" column silently dropped would lose the debtor's number.
 MISSPELLING_CUTOFF = 0.75
@@ -224,6 +225,13 @@ def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None,
                 bad("region", problem)
             elif country is None:
                 country = region.split("-", 1)[0]
+        # Optional: a rate agreed for the obligation ("12%" a year, "0.05%/day"), see dunning.ledger.
+        interest_rate = _text(row, "interest_rate") or None
+        if interest_rate:
+            try:
+                interest_rate = str(parse_contract_rate(interest_rate))
+            except ValueError as exc:
+                bad("interest_rate", str(exc))
         email = _text(row, "email")
         if email and not _is_email(email):
             bad("email", f"not an email address: {email!r}")
@@ -268,7 +276,8 @@ def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None,
                 errors.append(RowError(line, "reference", clash))
                 continue
         items.append(ImportedObligation(debtor=debtor, contacts=contacts, reference=reference, amount=amount,
-                                        currency=currency, issued_on=issued_on, due_on=due_on))
+                                        currency=currency, issued_on=issued_on, due_on=due_on,
+                                        interest_rate=interest_rate))
     return items, errors
 
 

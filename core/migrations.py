@@ -458,6 +458,7 @@ def m019_interest_and_settlements(db: sqlite_utils.Database) -> None:
             offered_by TEXT NOT NULL,
             approved_by TEXT,
             paid_before INTEGER NOT NULL,
+            hold_id INTEGER,
             created_at TEXT NOT NULL,
             closed_at TEXT
         )

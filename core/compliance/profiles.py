@@ -93,6 +93,9 @@ class Profile:
     # False for rules written for consumer debts (Reg F, UK consumer credit):
     # a company debtor is then held to the fallback profile instead.
     binds_companies: bool = True
+    # Whether interest and fees may be charged on a consumer's debt at all (the contract must
+    # allow them as well: a rate agreed for the obligation, or a statutory rule that covers consumers).
+    charges_on_consumer_debts: bool = False
 
 
 def window_for(profile: Profile, channel: str, medium: str | None) -> Window | None:
@@ -190,7 +193,7 @@ _KEYS = {
     "third_party_at_most_once", "promise_max_days", "promise_grace_minutes", "promise_reminder_minutes",
     "promise_reminder_channels", "opt_out_confirmation_channels",
     "breathing_space_days", "cease_permitted_templates", "legal_threat_templates", "limitation_years",
-    "binds_companies", "jurisdictions",
+    "binds_companies", "jurisdictions", "charges_on_consumer_debts",
 }
 _CAP_KEYS = {"name", "channel", "max", "per", "count", "scope"}
 _TIME = re.compile(r"^\d{2}:\d{2}$")
@@ -269,7 +272,7 @@ def parse_compliance(
         if key in table:
             value = table[key]
             changes[key] = None if value is False else _non_negative(value, key, fail)
-    for key in ("third_party_at_most_once", "binds_companies"):
+    for key in ("third_party_at_most_once", "binds_companies", "charges_on_consumer_debts"):
         if key in table:
             if not isinstance(table[key], bool):
                 raise fail(key, "must be true or false")

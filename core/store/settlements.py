@@ -24,27 +24,30 @@ class SettlementOffer:
     offered_by: str
     approved_by: str | None
     paid_before: int  # payments on the case before the offer: only later ones count towards it
+    hold_id: int | None  # the hold that pauses collection while the offer stands
 
 
-_COLUMNS = "id, case_id, amount, owed, offered_on, until, instalments, status, offered_by, approved_by, paid_before"
+_COLUMNS = ("id, case_id, amount, owed, offered_on, until, instalments, status, offered_by, approved_by, paid_before, "
+            "hold_id")
 
 
 def _offer(r: tuple) -> SettlementOffer:  # type: ignore[type-arg]
     return SettlementOffer(r[0], r[1], r[2], r[3], dt.date.fromisoformat(r[4]), dt.date.fromisoformat(r[5]), r[6],
-                           r[7], r[8], r[9], r[10])
+                           r[7], r[8], r[9], r[10], r[11])
 
 
 class Settlements(StoreConnection):
     """The store's part that keeps settlement offers."""
 
     def add_settlement(self, case_id: int, amount: int, owed: int, offered_on: dt.date, until: dt.date,
-                       instalments: int, by: str, approved_by: str | None, now: dt.datetime) -> int:
+                       instalments: int, by: str, approved_by: str | None, hold_id: int | None,
+                       now: dt.datetime) -> int:
         paid_before = self.paid_on_case(case_id)
         return cast(int, self.conn.execute(
             "INSERT INTO settlements (case_id, amount, owed, offered_on, until, instalments, status, offered_by, "
-            "approved_by, paid_before, created_at) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?)",
+            "approved_by, paid_before, hold_id, created_at) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)",
             [case_id, amount, owed, offered_on.isoformat(), until.isoformat(), instalments, by, approved_by,
-             paid_before, to_text(now)]).lastrowid)
+             paid_before, hold_id, to_text(now)]).lastrowid)
 
     def paid_on_case(self, case_id: int, until: dt.datetime | None = None) -> int:
         """Everything paid on the case (up to ``until``): principal and charges alike."""
