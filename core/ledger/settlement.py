@@ -131,10 +131,14 @@ def review(rt: Runtime, now: dt.datetime) -> tuple[int, int]:
     for item in rt.store.open_settlements():
         case = rt.store.case(item.case_id)
         if not case.is_open:
+            # Resolved meanwhile (paid in full, written off): the offer ends with the case; it counts as
+            # taken up when the settled amount came in time.
+            taken = _paid_by(rt, item, item.until) >= item.amount
             with rt.store.transaction():
-                if rt.store.close_settlement(item.id, "lapsed", now):
-                    rt.store.append_events([rt.event("settlement_lapsed", case, now, data={
-                        "settlement_id": item.id, "reason": f"case resolved as {case.status}"})])
+                if rt.store.close_settlement(item.id, "settled" if taken else "lapsed", now):
+                    rt.store.append_events([rt.event("settlement_settled" if taken else "settlement_lapsed", case,
+                                                     now, data={"settlement_id": item.id,
+                                                                "reason": f"case resolved as {case.status}"})])
             continue
         parts = schedule(item.amount, item.instalments, item.offered_on, item.until)
         if _paid_by(rt, item, item.until) >= item.amount:
