@@ -68,7 +68,8 @@ def accrue(rt: Runtime, now: dt.datetime) -> int:
     """
     yesterday = rt.today(now) - _DAY
     stored = rt.store.rate_histories()
-    rates: dict[str, Sequence[RatePoint]] = {name: stored.get(name, []) for name in REFERENCE_RATES} | stored
+    rates: dict[str, Sequence[RatePoint]] = {name: stored.get(name, []) for name in REFERENCE_RATES}
+    rates.update(stored)
     posted = 0
     for case_id, notice_on in rt.store.noticed_open_cases():
         case = rt.store.case(case_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import cast
+from typing import Any, cast
 
 import attrs
 
@@ -31,7 +31,7 @@ _COLUMNS = ("id, case_id, amount, owed, offered_on, until, instalments, status, 
             "hold_id")
 
 
-def _offer(r: tuple) -> SettlementOffer:  # type: ignore[type-arg]
+def _offer(r: tuple[Any, ...]) -> SettlementOffer:
     return SettlementOffer(r[0], r[1], r[2], r[3], dt.date.fromisoformat(r[4]), dt.date.fromisoformat(r[5]), r[6],
                            r[7], r[8], r[9], r[10], r[11])
 
