@@ -504,7 +504,8 @@ def cases_show(state: State, case_id: str, as_json: bool) -> None:
              money.display(o.open_amount, o.currency), _obligation_state({**shown, "open_minor": o.open_amount})]
             for o, shown in zip(obligations, data["obligations"], strict=False)],
            ["reference", "due", "amount", "paid", "open", "state"])
-    for title, key in (("promises", "promises"), ("holds", "holds"), ("payments", "payments")):
+    for title, key in (("promises", "promises"), ("holds", "holds"), ("payments", "payments"),
+                       ("settlement offers", "settlements")):
         if data[key]:
             click.echo(f"{title}:")
             for item in data[key]:

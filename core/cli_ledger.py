@@ -48,7 +48,7 @@ def rates_list(state: Any, as_json: bool) -> None:
 
 
 @rates.command(name="set")
-@click.argument("name", type=click.Choice(sorted(REFERENCE_RATES)))
+@click.argument("name", metavar="NAME", type=click.Choice(sorted(REFERENCE_RATES)))
 @click.option("--from", "valid_from", type=_DATE, required=True, help="The day the rate took effect (YYYY-MM-DD).")
 @click.option("--rate", "rate_text", required=True, metavar="PCT", help="Percent a year, such as 3.75.")
 @click.option("--by", required=True, help="Who records it (kept as evidence).")
