@@ -63,11 +63,12 @@ sender = "Acme Credit Control <credit@acme.example>"
 
 
 def write_rows(path: Path, rows: list[dict[str, str]]) -> Path:
-    """A CSV with the optional interest_rate column beside the usual ones."""
+    """A CSV with the optional interest_rate and locale columns beside the usual ones."""
     with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=[*HEADER, "interest_rate"])
+        columns = [*HEADER, "interest_rate", "locale"]
+        writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
-        writer.writerows({k: r.get(k, "") for k in [*HEADER, "interest_rate"]} for r in rows)
+        writer.writerows({k: r.get(k, "") for k in columns} for r in rows)
     return path
 
 

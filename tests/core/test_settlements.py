@@ -106,6 +106,23 @@ def test_a_missed_settlement_lapses_and_collection_resumes(owing, smtp):  # noqa
     assert smtp.messages[-1].parsed()["Subject"].startswith("Action required")
 
 
+def test_the_offer_in_chinese_with_the_interest_lines(project, smtp, monkeypatch):  # noqa: F811
+    configure(project, smtp, monkeypatch, 'interest = "uk-late-payment"')
+    (project.folder / "policy.toml").write_text(SETTLE_POLICY, encoding="utf-8")
+    import_debt(project, locale="zh_CN")
+    for n in (1, 2):
+        project("run", now=day(n))
+    project("offer", "1", "--settle", "950.00", "--until", "2026-03-20", "--instalments", "2", "--by", "ann",
+            now=day(2, 12))
+    project("run", now=day(3))
+    mail = smtp.messages[-1].parsed()
+    colon = "\uff1a"  # the full-width colon Chinese text uses
+    assert mail["Subject"].startswith("和解方案" + colon)
+    text = mail.get_body(("plain",)).get_content()
+    assert "逾期利息" + colon in text and "含利息及费用合计" + colon in text
+    assert "分2期支付和解金额" in text
+
+
 def test_a_missed_instalment_lapses_the_offer_before_its_end(owing):
     owing("offer", "1", "--settle", "950.00", "--until", "2026-03-21", "--instalments", "2", "--by", "ann",
           now=day(2, 12))
