@@ -20,6 +20,7 @@ from dunning import (
     calendar,
     checkpoints,
     cli_payments,
+    cli_ledger,
     creditor_reference,
     dispatch,
     evidence,
@@ -503,6 +504,7 @@ def cases_show(state: State, case_id: str, as_json: bool) -> None:
     ]
     data["credit_minor"] = rt.store.credit_balance(case.debtor_id, case.currency)  # the debtor's, from overpayments
     data["credit"] = money.format_minor(data["credit_minor"], case.currency)
+    data |= cli_ledger.case_figures(rt, case.id)  # principal, interest, fees and total; postings; offers
     if as_json:
         _print_json(data)
         return
@@ -512,6 +514,7 @@ def cases_show(state: State, case_id: str, as_json: bool) -> None:
                f"(overdue {money.display(owed.overdue, case.currency)}, "
                f"not yet due {money.display(owed.not_yet_due, case.currency)}), "
                f"{data['dpd']} days past due, next look {case.next_action_on or '-'}")
+    click.echo(cli_ledger.case_figures_line(data))
     if case.creditor_reference:
         click.echo(f"  payment reference {creditor_reference.printed(case.creditor_reference)}")
     if data["credit_minor"]:
@@ -524,7 +527,8 @@ def cases_show(state: State, case_id: str, as_json: bool) -> None:
              money.display(o.open_amount, o.currency), _obligation_state({**shown, "open_minor": o.open_amount})]
             for o, shown in zip(obligations, data["obligations"], strict=False)],
            ["reference", "due", "amount", "paid", "open", "state"])
-    for title, key in (("promises", "promises"), ("holds", "holds"), ("payments", "payments")):
+    for title, key in (("promises", "promises"), ("holds", "holds"), ("payments", "payments"),
+                       ("settlement offers", "settlements")):
         if data[key]:
             click.echo(f"{title}:")
             for item in data[key]:
@@ -1102,5 +1106,9 @@ cli.add_command(cli_corrections.escalate)
 cli.add_command(cli_corrections.de_escalate)
 cli.add_command(cli_payments.payments)
 cli.add_command(cli_payments.refund)
+cli.add_command(cli_ledger.rates)
+cli.add_command(cli_ledger.waive)
+cli.add_command(cli_ledger.offer)
+
 
 __all__ = ["LOAD_ENV", "cli"]

@@ -17,7 +17,9 @@ from dunning.compliance.jurisdictions import Chosen, parse_jurisdictions, profil
 from dunning.compliance.media import STANDARD_MEDIA
 from dunning.compliance.profiles import DEFAULT as DEFAULT_PROFILE
 from dunning.compliance.profiles import ComplianceError, Profile, parse_compliance
-from dunning.ledger.settings import LedgerSettings, LedgerSettingsError, parse_ledger
+from dunning.ledger.settings import ALLOCATION_KEYS, LedgerSettings, LedgerSettingsError, parse_ledger
+from dunning.ledger.interest_settings import (INTEREST_KEYS, InterestSettings, InterestSettingsError,
+                                              parse_interest_settings)
 from dunning.models import IN_DOUBT_CHOICES, Debtor
 from dunning.staff import NOTIFY_ROLES, staff_address
 
@@ -66,6 +68,8 @@ class Config:
     jurisdictions: Mapping[str, Profile] = attrs.field(factory=dict)
     # ``[ledger]``: the order payments pay fees, interest and principal (dunning.ledger.settings).
     ledger: LedgerSettings = attrs.field(factory=LedgerSettings)
+    # ``[ledger]``: which interest rule charges whom, and when a waiver needs approval.
+    interest: InterestSettings = attrs.field(factory=InterestSettings)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -210,8 +214,17 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> 
     try:
         values["compliance"] = parse_compliance(compliance, source, channel_names)
         values["jurisdictions"] = parse_jurisdictions(compliance.get("jurisdictions", {}), source, values["compliance"])
-        values["ledger"] = parse_ledger(data.get("ledger", {}), source)
-    except (ComplianceError, LedgerSettingsError) as exc:
+    except ComplianceError as exc:
+        raise ConfigError(str(exc)) from None
+    ledger = _expect(data.get("ledger", {}), dict, "ledger", source)
+    _check_keys(ledger, set(INTEREST_KEYS) | set(ALLOCATION_KEYS), "ledger", source)
+    try:
+        values["ledger"] = parse_ledger(ledger, source)
+    except LedgerSettingsError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        values["interest"] = parse_interest_settings(ledger, source)
+    except InterestSettingsError as exc:
         raise ConfigError(str(exc)) from None
     return Config(**values)
 

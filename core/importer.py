@@ -15,6 +15,7 @@ import attrs
 
 from dunning import import_guard, money, phones, text_checks
 from dunning.compliance.jurisdictions import is_country, subdivision_error
+from dunning.ledger.interest_rules import parse_contract_rate
 from dunning.models import Contact, ContactKind, ContactRole, Debtor, DebtorKind
 from dunning.store import ImportedObligation, ImportResult, Store
 
@@ -24,9 +25,10 @@ COLUMNS = (
 )
 REQUIRED = ("debtor_id", "name", "reference", "amount", "currency", "due_on")
 # Read besides COLUMNS: the debtor's language, (JSON) a list of further contacts, for a sync
-# (`import --sync`) the books' open amount and status of each item, and the IBAN the debtor
-# pays from (bank statements match a transfer from it to the debtor).
-OPTIONAL_EXTRA = ("locale", "contacts", "open_amount", "status", "iban")
+# (`import --sync`) the books' open amount and status of each item, the IBAN the debtor
+# pays from (bank statements match a transfer from it to the debtor), and an interest rate
+# agreed for the obligation.
+OPTIONAL_EXTRA = ("locale", "contacts", "open_amount", "status", "iban", "interest_rate")
 # An unknown column this close to a known one is taken for a misspelling and refused:
 # a "mobil" column silently dropped would lose the debtor's number.
 MISSPELLING_CUTOFF = 0.75
@@ -226,6 +228,13 @@ def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None,
                 bad("region", problem)
             elif country is None:
                 country = region.split("-", 1)[0]
+        # Optional: a rate agreed for the obligation ("12%" a year, "0.05%/day"), see dunning.ledger.
+        interest_rate = _text(row, "interest_rate") or None
+        if interest_rate:
+            try:
+                interest_rate = str(parse_contract_rate(interest_rate))
+            except ValueError as exc:
+                bad("interest_rate", str(exc))
         email = _text(row, "email")
         if email and not _is_email(email):
             bad("email", f"not an email address: {email!r}")
@@ -271,7 +280,8 @@ def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None,
                 errors.append(RowError(line, "reference", clash))
                 continue
         items.append(ImportedObligation(debtor=debtor, contacts=contacts, reference=reference, amount=amount,
-                                        currency=currency, issued_on=issued_on, due_on=due_on, accounts=accounts))
+                                        currency=currency, issued_on=issued_on, due_on=due_on, accounts=accounts,
+                                        interest_rate=interest_rate))
     return items, errors
 
 

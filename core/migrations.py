@@ -468,3 +468,98 @@ def m018_bank_ledger(db: sqlite_utils.Database) -> None:
         """
     )
     db.execute("CREATE INDEX bank_credits_status ON bank_credits (status)")
+
+
+@migrations()
+def m019_interest_and_settlements(db: sqlite_utils.Database) -> None:
+    # Reference rates are data with validity dates, never constants in code:
+    # `dunning rates set` adds a row when a central bank decides. Each row is
+    # the rate in force from `valid_from` until the next row of the same name.
+    db.execute(
+        """
+        CREATE TABLE reference_rates (
+            name TEXT NOT NULL,
+            valid_from TEXT NOT NULL,
+            rate TEXT NOT NULL,
+            set_by TEXT NOT NULL,
+            set_at TEXT NOT NULL,
+            PRIMARY KEY (name, valid_from)
+        )
+        """
+    )
+    published = {
+        # Bank of England Bank Rate, by the day each Monetary Policy Committee decision took effect.
+        "boe-base": [
+            ("2021-12-16", "0.25"), ("2022-02-03", "0.50"), ("2022-03-17", "0.75"), ("2022-05-05", "1.00"),
+            ("2022-06-16", "1.25"), ("2022-08-04", "1.75"), ("2022-09-22", "2.25"), ("2022-11-03", "3.00"),
+            ("2022-12-15", "3.50"), ("2023-02-02", "4.00"), ("2023-03-23", "4.25"), ("2023-05-11", "4.50"),
+            ("2023-06-22", "5.00"), ("2023-08-03", "5.25"), ("2024-08-01", "5.00"), ("2024-11-07", "4.75"),
+            ("2025-02-06", "4.50"), ("2025-05-08", "4.25"), ("2025-08-07", "4.00"), ("2025-12-18", "3.75"),
+        ],
+        # ECB main refinancing operations (fixed rate), by the day each change took effect.
+        "ecb-mro": [
+            ("2016-03-16", "0.00"), ("2022-07-27", "0.50"), ("2022-09-14", "1.25"), ("2022-11-02", "2.00"),
+            ("2022-12-21", "2.50"), ("2023-02-08", "3.00"), ("2023-03-22", "3.50"), ("2023-05-10", "3.75"),
+            ("2023-06-21", "4.00"), ("2023-08-02", "4.25"), ("2023-09-20", "4.50"), ("2024-06-12", "4.25"),
+            ("2024-09-18", "3.65"), ("2024-10-23", "3.40"), ("2024-12-18", "3.15"), ("2025-02-05", "2.90"),
+            ("2025-03-12", "2.65"), ("2025-04-23", "2.40"), ("2025-06-11", "2.15"),
+        ],
+        # Deutsche Bundesbank: Basiszinssatz nach § 247 BGB, changed only on 1 January and 1 July.
+        "de-basiszins": [
+            ("2016-07-01", "-0.88"), ("2023-01-01", "1.62"), ("2023-07-01", "3.12"), ("2024-01-01", "3.62"),
+            ("2024-07-01", "3.37"), ("2025-01-01", "2.27"), ("2025-07-01", "1.27"), ("2026-01-01", "1.27"),
+        ],
+    }
+    db.conn.executemany(
+        "INSERT INTO reference_rates (name, valid_from, rate, set_by, set_at) VALUES (?, ?, ?, 'published', ?)",
+        [(name, day, rate, day) for name, rows in published.items() for day, rate in rows],
+    )
+    # A yearly or daily rate agreed for the obligation (a loan's penalty interest), as imported:
+    # "12%" (a year) or "0.05%/day".
+    db.execute("ALTER TABLE obligations ADD COLUMN interest_rate TEXT")
+    # The day the written notice that interest will be charged went out, per case (the first one counts).
+    db.execute(
+        """
+        CREATE TABLE interest_notices (
+            case_id INTEGER PRIMARY KEY REFERENCES cases(id),
+            sent_on TEXT NOT NULL,
+            action_id INTEGER,
+            step TEXT NOT NULL
+        )
+        """
+    )
+    # How far interest has been worked out on each obligation, and the exact (unrounded) sum so far:
+    # what a run posts is the rounded total less what was posted before, so daily postings
+    # add up to the penny to the total the rule gives for the whole period.
+    db.execute(
+        """
+        CREATE TABLE interest_accruals (
+            obligation_id INTEGER PRIMARY KEY REFERENCES obligations(id),
+            accrued_to TEXT NOT NULL,
+            exact TEXT NOT NULL
+        )
+        """
+    )
+    # Settlement offers: the amount that settles the case if paid by `until`
+    # (in `instalments` equal parts), and what became of the offer.
+    db.execute(
+        """
+        CREATE TABLE settlements (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            amount INTEGER NOT NULL,
+            owed INTEGER NOT NULL,
+            offered_on TEXT NOT NULL,
+            until TEXT NOT NULL,
+            instalments INTEGER NOT NULL DEFAULT 1,
+            status TEXT NOT NULL CHECK (status IN ('open', 'settled', 'lapsed')),
+            offered_by TEXT NOT NULL,
+            approved_by TEXT,
+            paid_before INTEGER NOT NULL,
+            hold_id INTEGER,
+            created_at TEXT NOT NULL,
+            closed_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX settlements_open ON settlements (status, case_id)")

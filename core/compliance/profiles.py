@@ -97,6 +97,9 @@ class Profile:
     # otherwise): the house default for the consumer profiles, so that what a
     # person pays first reduces the debt itself.
     principal_first: bool = False
+    # Whether interest and fees may be charged on a consumer's debt at all (the contract must
+    # allow them as well: a rate agreed for the obligation, or a statutory rule that covers consumers).
+    charges_on_consumer_debts: bool = False
 
 
 def window_for(profile: Profile, channel: str, medium: str | None) -> Window | None:
@@ -197,6 +200,7 @@ _KEYS = {
     "promise_reminder_channels", "opt_out_confirmation_channels",
     "breathing_space_days", "cease_permitted_templates", "legal_threat_templates", "limitation_years",
     "binds_companies", "jurisdictions", "principal_first",
+    "binds_companies", "jurisdictions", "charges_on_consumer_debts",
 }
 _CAP_KEYS = {"name", "channel", "max", "per", "count", "scope"}
 _TIME = re.compile(r"^\d{2}:\d{2}$")
@@ -276,6 +280,7 @@ def parse_compliance(
             value = table[key]
             changes[key] = None if value is False else _non_negative(value, key, fail)
     for key in ("third_party_at_most_once", "binds_companies", "principal_first"):
+    for key in ("third_party_at_most_once", "binds_companies", "charges_on_consumer_debts"):
         if key in table:
             if not isinstance(table[key], bool):
                 raise fail(key, "must be true or false")

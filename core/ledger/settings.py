@@ -11,6 +11,7 @@ import attrs
 # charges, and principal (the obligations, oldest due date first).
 ALLOCATION_GROUPS = ("fees", "interest", "principal")
 DEFAULT_ALLOCATION = ("fees", "interest", "principal")
+ALLOCATION_KEYS = frozenset({"allocation"})
 
 
 class LedgerSettingsError(ValueError):
@@ -23,12 +24,13 @@ class LedgerSettings:
 
 
 def parse_ledger(table: Any, source: str) -> LedgerSettings:
-    """``[ledger]`` as settings; an unknown key or a bad order is an error naming it."""
+    """The allocation key of ``[ledger]``; a bad order is an error naming it.
+
+    The table's other keys (interest, waivers) are dunning.ledger.interest_settings'; the
+    config checks the table's keys against both (LEDGER_KEYS).
+    """
     if not isinstance(table, Mapping):
         raise LedgerSettingsError(f"{source}: '[ledger]' must be a table")
-    for key in table:
-        if key != "allocation":
-            raise LedgerSettingsError(f"{source}: unknown key 'ledger.{key}' in [ledger] (allowed here: allocation)")
     if "allocation" not in table:
         return LedgerSettings()
     order = table["allocation"]

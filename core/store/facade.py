@@ -26,6 +26,8 @@ from dunning.store.obligation_import import ObligationImport
 from dunning.store.payments import Payments
 from dunning.store.plan_writer import PlanWriter
 from dunning.store.promises import Promises
+from dunning.store.rates import Rates
+from dunning.store.settlements import Settlements
 from dunning.store.signals import Signals
 from dunning.store.sync import BooksSync
 
@@ -42,6 +44,8 @@ class Store(
     Payments,
     Cases,
     Charges,
+    Rates,
+    Settlements,
     Claims,
     Actions,
     PlanWriter,

@@ -27,6 +27,7 @@ class ImportedObligation:
     due_on: dt.date
     # IBANs the debtor pays from (the import's ``iban`` column), compact.
     accounts: Sequence[str] = ()
+    interest_rate: str | None = None  # agreed for the obligation: "12%" a year or "0.05%/day"
 
 
 @attrs.frozen
@@ -102,8 +103,8 @@ class ObligationImport(Cases, EventLog):
                     case_id = row[0]
                 self.conn.execute(
                     "INSERT INTO obligations (case_id, debtor_id, reference, amount, currency, issued_on, due_on, "
-                    "paid) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+                    "paid, interest_rate) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
                     [
                         case_id,
                         d.id,
@@ -112,6 +113,7 @@ class ObligationImport(Cases, EventLog):
                         item.currency,
                         _iso(item.issued_on),
                         item.due_on.isoformat(),
+                        item.interest_rate,
                     ],
                 )
                 added += 1

@@ -237,7 +237,8 @@ def make_letter(action: Action, case: Case, ctx: DeliveryContext, settings: Lett
                                 debt_kind=str(context.get("debt_kind", "invoice"))),
         text=text,
         signature=compose.signature_lines(text, settings, words),
-        obligations=(compose.obligations_table(ctx.obligations, words, written, case.currency, today)
+        obligations=(compose.obligations_table(ctx.obligations, words, written, case.currency, today,
+                                               (context.get("interest_minor", 0), context.get("fees_minor", 0)))
                      if "obligations" in blocks else None),
         statement=(compose.statement(ctx.obligations, payments, words, written, case.currency, today)
                    if "statement" in blocks else None),
