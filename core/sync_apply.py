@@ -168,7 +168,7 @@ def _adjust(rt: Runtime, debtor_id: str, adjustment: Adjustment, now: dt.datetim
     if adjustment.reopens and not store.case(case_id).is_open:
         open_case = store.open_case_id(debtor_id, obligation.currency)
         if open_case is None:
-            store.reopen_case(case_id, now)
+            store.reopen_case(case_id, rt.today(now))
             store.append_events([rt.event("reopened", store.case(case_id), now, data={
                 "reason": f"{adjustment.reference} is open again in the books", "source": SOURCE})])
         else:

@@ -199,8 +199,7 @@ _KEYS = {
     "third_party_at_most_once", "promise_max_days", "promise_grace_minutes", "promise_reminder_minutes",
     "promise_reminder_channels", "opt_out_confirmation_channels",
     "breathing_space_days", "cease_permitted_templates", "legal_threat_templates", "limitation_years",
-    "binds_companies", "jurisdictions", "principal_first",
-    "binds_companies", "jurisdictions", "charges_on_consumer_debts",
+    "binds_companies", "jurisdictions", "principal_first", "charges_on_consumer_debts",
 }
 _CAP_KEYS = {"name", "channel", "max", "per", "count", "scope"}
 _TIME = re.compile(r"^\d{2}:\d{2}$")
@@ -279,8 +278,7 @@ def parse_compliance(
         if key in table:
             value = table[key]
             changes[key] = None if value is False else _non_negative(value, key, fail)
-    for key in ("third_party_at_most_once", "binds_companies", "principal_first"):
-    for key in ("third_party_at_most_once", "binds_companies", "charges_on_consumer_debts"):
+    for key in ("third_party_at_most_once", "binds_companies", "principal_first", "charges_on_consumer_debts"):
         if key in table:
             if not isinstance(table[key], bool):
                 raise fail(key, "must be true or false")

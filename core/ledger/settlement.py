@@ -114,8 +114,10 @@ def offer(rt: Runtime, case_id: int, amount_text: str, until: dt.date, *, now: d
                 "id": offer_id, "hold_id": hold_id, "amount": money.display(amount, case.currency),
                 "owed": money.display(owed, case.currency),
                 "concession": money.display(owed - amount, case.currency), "until": until.isoformat(),
-                "instalments": [{"due_on": p.due_on.isoformat(), "amount": money.display(p.amount, case.currency)}
-                                for p in parts]}})
+                "instalments": [{"due_on": p.due_on.isoformat(), "amount": money.display(p.amount, case.currency),
+                                 "amount_minor": p.amount} for p in parts],
+                # The figures as numbers too, so a letter can write them the debtor's way.
+                "amount_minor": amount, "owed_minor": owed, "concession_minor": owed - amount}})
         rt.store.append_events([rt.event("settlement_offered", case, now, data={
             "settlement_id": offer_id, "amount": amount, "owed": owed, "concession": owed - amount,
             "discount_percent": str(discount), "max_discount_percent": str(limit) if limit is not None else None,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dunning.calendar import to_text
 from dunning.models import Obligation
 from dunning.store.cases import Cases
 from dunning.store.errors import NotFound
@@ -62,12 +61,6 @@ class ObligationEdits(Cases):
     def refresh_case(self, case_id: int, *, wake_on: dt.date) -> int:
         """Balance and days-past-due anchor recomputed after a correction; the case is looked at by ``wake_on``."""
         return self._refresh_balance(case_id, wake_on=wake_on)[0]
-
-    def reopen_case(self, case_id: int, now: dt.datetime) -> None:
-        """A resolved case whose item the books list open again: open once more, at the first stage."""
-        self.conn.execute(
-            "UPDATE cases SET status = 'open', resolved_on = NULL, stage = 'internal', previous_stage = stage, "
-            "stage_entered_on = ? WHERE id = ?", [to_text(now)[:10], case_id])
 
     def move_obligation(self, obligation_id: int, case_id: int) -> None:
         self.conn.execute("UPDATE obligations SET case_id = ? WHERE id = ?", [case_id, obligation_id])

@@ -82,8 +82,9 @@ def test_a_settlement_paid_in_time_resolves_the_case_as_settled(owing, smtp):  #
     assert shown["status"] == "settled"
     assert shown["settlements"][0]["status"] == "settled"
     [settled] = events(owing, "settlement_settled")
-    # The concession: the £50 principal left, and the interest and fees forgone.
-    assert settled["data"]["forgone"] == {"principal": 5000, "interest": 288, "fee": 500, "compensation": 7000}
+    # The concession: the £950 paid the compensation, the fee and the interest first ([ledger]
+    # allocation's default order), then principal; what is forgone is the principal left.
+    assert settled["data"]["forgone"] == {"principal": 12788, "interest": 0, "fee": 0, "compensation": 0}
     assert settled["data"]["concession"] == 12788
     [resolved] = events(owing, "resolved")
     assert resolved["data"]["as"] == "settled"
@@ -152,9 +153,10 @@ def test_the_offer_and_the_interest_lines_in_a_letter(project: Project, monkeypa
     project("run", now=day(3))
     pdfs = sorted((project.folder / "letters").rglob("*.pdf"))
     offer = PdfReader(pdfs[-1]).pages[0].extract_text()
-    assert "Settlement offer: GBP 950.00 by 2026-03-20" in offer
+    # The letter writes the offer's figures and dates the debtor's way (Babel, en_GB).
+    assert "Settlement offer: £950.00 by 20 March 2026" in offer
     # The letter goes out a day after the offer: two days' interest by then, and the total with it.
-    assert "Interest on arrears\n GBP 0.64" in offer
-    assert "Fees\n GBP 75.00" in offer
-    assert "Total\n GBP 1,000.00\n GBP 1,075.64" in offer
-    assert "write off the remaining GBP 125.32" in offer
+    assert "Interest on arrears\n £0.64" in offer
+    assert "Fees\n £75.00" in offer
+    assert "Total\n £1,000.00\n £1,075.64" in offer
+    assert "write off the remaining £125.32" in offer
