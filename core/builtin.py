@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from dunning import hookimpl, priority
-from dunning.models import Case
-from dunning.priority import CaseFacts
+from typing import TYPE_CHECKING
+
+from dunning import hookimpl
+
+if TYPE_CHECKING:
+    from dunning.models import Case
+    from dunning.priority import CaseFacts
 
 
 @hookimpl(trylast=True)
@@ -13,4 +17,6 @@ def case_priority(case: Case, facts: CaseFacts | None) -> float:
 
     A plugin returning a number wins.
     """
+    from dunning import priority  # registered by every command; used by few
+
     return priority.score(case, facts)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import structlog
+from dunning.log import get_logger
 
 from dunning import calendar, checkpoints, privacy, templates
 from dunning.channels import Channel, Delivery, RuleContext
@@ -19,7 +19,7 @@ from dunning.mirrors import Mirrors
 from dunning.policy import Policy, PolicyError, check_channels, dpd_on, load_policy
 from dunning.store import Store, StoreError, missing_database
 
-log = structlog.get_logger("dunning")
+log = get_logger("dunning")
 
 
 class RecordingChannel:
