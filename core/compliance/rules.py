@@ -147,7 +147,7 @@ def check_action(action: Action, case: Case, now: dt.datetime, ctx: RuleContext)
     if action.kind is not ActionKind.OUTREACH or not action.channel:
         return None
     store = ctx.store
-    debtor = cast(Debtor, store.debtor(case.debtor_id))  # a case always has its debtor
+    debtor = cast("Debtor", store.debtor(case.debtor_id))  # a case always has its debtor
     profile = ctx.config.profile_for(debtor).profile
     today = now.astimezone(ctx.config.zone).date()
     channel = action.channel
