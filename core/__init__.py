@@ -18,6 +18,11 @@ import pluggy
 
 hookimpl = pluggy.HookimplMarker("dunning")
 
+# Imported now, being light: `plugin_context` is also the name of its module, which importing that module
+# (as the CLI does) would bind here in place of the function, had the name been left to __getattr__.
+from dunning.plugin_context import PluginContext, plugin_context  # noqa: E402
+from dunning.store_view import StoreView  # noqa: E402
+
 if TYPE_CHECKING:
     from dunning.action_key import ActionKey
     from dunning.channels import (Channel, Delivery, DeliveryContext, DeliveryStatus, RuleContext, RunContext,
@@ -26,11 +31,9 @@ if TYPE_CHECKING:
     from dunning.lazy_command import LazyCommand
     from dunning.models import Action, Case, Debtor
     from dunning.money import format_minor
-    from dunning.plugin_context import PluginContext, plugin_context
     from dunning.plugin_events import record_event
     from dunning.staff import StaffNotice
     from dunning.store import NotFound
-    from dunning.store_view import StoreView
     from dunning.verdicts import Verdict
 
 # Where each public name lives. They are imported on first use (PEP 562), not with the package: a plugin's
@@ -54,11 +57,8 @@ _LAZY = {
     "Debtor": "dunning.models",
     "format_minor": "dunning.money",
     "record_event": "dunning.plugin_events",
-    "PluginContext": "dunning.plugin_context",
-    "plugin_context": "dunning.plugin_context",
     "StaffNotice": "dunning.staff",
     "NotFound": "dunning.store",
-    "StoreView": "dunning.store_view",
     "Verdict": "dunning.verdicts",
 }
 

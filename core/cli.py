@@ -17,7 +17,8 @@ from typing import Any
 import click
 
 from dunning import log, privacy
-from dunning.cli_support import DunningError, State
+# What command modules share, still importable from here as before the commands moved to modules of their own.
+from dunning.cli_support import EXIT_DELIVERY_FAILED, NO_CONFIG, DunningError, State, fail, json_option, pass_state
 from dunning.plugin_manager import LOAD_ENV
 
 # The built-in commands: name -> ("module:attribute", the first paragraph of the command's docstring, which
@@ -230,4 +231,5 @@ def load_plugin_commands(group: click.Group = cli, extra: Iterable[object] = ())
         group.add_command(command, name)
 
 
-__all__ = ["LOAD_ENV", "cli"]
+__all__ = ["EXIT_DELIVERY_FAILED", "LOAD_ENV", "NO_CONFIG", "DunningError", "State", "cli", "fail", "json_option",
+           "pass_state"]
