@@ -11,7 +11,6 @@ dunning's own modules log through ``get_logger``.
 
 from __future__ import annotations
 
-import logging
 import re
 import sys
 from collections.abc import Mapping, MutableMapping
@@ -77,11 +76,13 @@ def mask_contacts(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Muta
     return event_dict
 
 
+# logging.INFO, without importing logging here (structlog does, when something logs).
+INFO = 20
 # The format and level ``configure`` was asked for and that structlog has not been given yet.
 _pending: tuple[str, int] | None = None
 
 
-def configure(fmt: str | None = None, level: int = logging.INFO) -> None:
+def configure(fmt: str | None = None, level: int = INFO) -> None:
     """Called by the CLI entry point. ``fmt`` is "console", "json" or None (choose by TTY).
 
     Takes effect at once when structlog is imported, else when the first line is logged (see the module's doc).
