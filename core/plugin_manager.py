@@ -20,12 +20,11 @@ from dunning.hook_calls import HookCalls
 from dunning.log import get_logger
 
 if TYPE_CHECKING:
-    import importlib.metadata
-
     import sqlite_utils
 
     from dunning.channels import Channel
     from dunning.config import Config
+    from dunning.entry_points import EntryPoint
 
 # Every command, `dunning --help` included, builds a plugin manager to find the plugins' commands: what this
 # module imports at its top is paid by all of them. The channels' and the compliance rules' modules are
@@ -139,7 +138,7 @@ def _register(disabled: Collection[str], extra: Sequence[object], versions: bool
     for ep in _entry_points():
         if ep.name in disabled:
             continue
-        version = ep.dist.version if versions and ep.dist else None
+        version = ep.version() if versions else None
         try:
             plugin = ep.load()
         except Exception as exc:  # a broken plugin must not take every command down with it
@@ -333,17 +332,17 @@ def _channel_collector(found: list[Channel]) -> Callable[[Channel], None]:
 
 def _installed_names() -> set[str]:
     """Every installed plugin's entry-point name, whether or not the environment lets it load."""
-    import importlib.metadata
+    from dunning.entry_points import entry_points
 
-    return {ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    return {ep.name for ep in entry_points(ENTRY_POINT_GROUP)}
 
 
-def _entry_points() -> Iterable[importlib.metadata.EntryPoint]:
-    import importlib.metadata
+def _entry_points() -> Iterable[EntryPoint]:
+    from dunning.entry_points import entry_points
 
     wanted = os.environ.get(LOAD_ENV)
     names = None if wanted is None else {n.strip() for n in wanted.split(",") if n.strip()}
-    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+    for ep in entry_points(ENTRY_POINT_GROUP):
         if names is not None and ep.name not in names:
             continue
         yield ep

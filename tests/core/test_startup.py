@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from dunning.cli import BUILT_IN, cli, load_built_in
+from dunning.entry_points import entry_points
 from dunning.lazy_command import LazyCommand
 from dunning.plugin_manager import LOAD_ENV
 
@@ -61,6 +62,7 @@ def test_help_imports_no_heavy_library_and_still_lists_plugin_commands(folder: P
     # No command's code either: each built-in's module waits until it runs.
     assert sorted(m for m in modules if m.startswith("dunning.cli_") and m != "dunning.cli_support") == []
     assert "dunning.runtime" not in modules and "dunning.config" not in modules
+    assert "importlib.metadata" not in modules  # the entry points are read without it (dunning.entry_points)
     for command in ("agency", "calls", "legal", "letters", "visits", "cases", "run", "notices"):
         assert f"\n  {command} " in out, command
 
@@ -103,3 +105,15 @@ def test_plugins_lazy_commands_agree_with_their_commands():
         assert command.name == stand_in.name
         for limit in (30, 45, 80, 200):
             assert stand_in.get_short_help_str(limit) == command.get_short_help_str(limit), (stand_in.name, limit)
+
+
+@pytest.mark.parametrize("group", ["dunning", "console_scripts", "pytest11"])
+def test_entry_points_are_those_importlib_metadata_finds_in_its_order(group: str):
+    import importlib.metadata
+
+    expected = [(ep.name, ep.value) for ep in importlib.metadata.entry_points(group=group)]
+    assert [(ep.name, ep.value) for ep in entry_points(group)] == expected
+    if group == "dunning":
+        assert {ep.name for ep in entry_points(group)} >= set(BUILT_IN_PLUGINS.split(","))
+        first = next(iter(importlib.metadata.entry_points(group=group)))
+        assert entry_points(group)[0].version() == first.dist.version
