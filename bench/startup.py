@@ -5,8 +5,8 @@ in a folder made by `dunning init` with one imported case, and prints each
 figure beside the yardstick measured in the same run: a Python that only
 imports click, pluggy and attrs. The target for `dunning --help` and
 `dunning cases list` is within 2x of the yardstick. It also lists which
-heavy libraries each command imported (PDF, templates, HTTP, SMTP), read
-from `python -X importtime`.
+heavy libraries each command imported (PDF, templates, HTTP, SMTP, logging,
+the database), read from `python -X importtime`.
 
     .venv/bin/python bench/startup.py            # 7 rounds
     .venv/bin/python bench/startup.py --rounds 15 --json
@@ -23,8 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
+# structlog imports rich when rich is installed; sqlite_utils is expected once a command opens the database.
 HEAVY = ("reportlab", "pypdf", "jinja2", "aiosmtpd", "urllib.request", "http.client", "smtplib", "phonenumbers",
-         "holidays", "cryptography", "babel")
+         "holidays", "pycountry", "cryptography", "babel", "structlog", "rich", "sqlite_utils")
 DUNNING = Path(sys.executable).with_name("dunning")
 YARDSTICK = [sys.executable, "-c", "import click, pluggy, attrs"]
 

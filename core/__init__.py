@@ -12,23 +12,55 @@ never import ``dunning.store``, ``dunning.runtime``, ``dunning.dispatch`` or
 ``dunning.evidence`` (an import contract in the test suite holds them to it).
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 hookimpl = pluggy.HookimplMarker("dunning")
 
-from dunning.action_key import ActionKey  # noqa: E402
-from dunning.channels import (Channel, Delivery, DeliveryContext, DeliveryStatus, RuleContext,  # noqa: E402
-                              RunContext, StageContext)
-from dunning.evidence import chain_hash, event_fields  # noqa: E402
-from dunning.models import Action, Case, Debtor  # noqa: E402
-from dunning.money import format_minor  # noqa: E402
-from dunning.plugin_events import record_event  # noqa: E402
+# Imported now, being light: `plugin_context` is also the name of its module, which importing that module
+# (as the CLI does) would bind here in place of the function, had the name been left to __getattr__.
 from dunning.plugin_context import PluginContext, plugin_context  # noqa: E402
-from dunning.staff import StaffNotice  # noqa: E402
 from dunning.store_view import StoreView  # noqa: E402
-from dunning.verdicts import Verdict  # noqa: E402
+
+if TYPE_CHECKING:
+    from dunning.action_key import ActionKey
+    from dunning.channels import (Channel, Delivery, DeliveryContext, DeliveryStatus, RuleContext, RunContext,
+                                  StageContext)
+    from dunning.evidence import chain_hash, event_fields
+    from dunning.lazy_command import LazyCommand
+    from dunning.models import Action, Case, Debtor
+    from dunning.money import format_minor
+    from dunning.plugin_events import record_event
+    from dunning.staff import StaffNotice
+    from dunning.store import NotFound
+    from dunning.verdicts import Verdict
+
+# Where each public name lives. They are imported on first use (PEP 562), not with the package: a plugin's
+# entry-point module does `from dunning import hookimpl`, and every command, `dunning --help` included,
+# imports every plugin's entry-point module; the names behind these (the models, the store's sqlite_utils,
+# email.utils) then cost only the commands that use them.
+_LAZY = {
+    "ActionKey": "dunning.action_key",
+    "Channel": "dunning.channels",
+    "Delivery": "dunning.channels",
+    "DeliveryContext": "dunning.channels",
+    "DeliveryStatus": "dunning.channels",
+    "RuleContext": "dunning.channels",
+    "RunContext": "dunning.channels",
+    "StageContext": "dunning.channels",
+    "chain_hash": "dunning.evidence",
+    "event_fields": "dunning.evidence",
+    "LazyCommand": "dunning.lazy_command",
+    "Action": "dunning.models",
+    "Case": "dunning.models",
+    "Debtor": "dunning.models",
+    "format_minor": "dunning.money",
+    "record_event": "dunning.plugin_events",
+    "StaffNotice": "dunning.staff",
+    "NotFound": "dunning.store",
+    "Verdict": "dunning.verdicts",
+}
 
 __all__ = [
     "Action",
@@ -39,6 +71,7 @@ __all__ = [
     "Delivery",
     "DeliveryContext",
     "DeliveryStatus",
+    "LazyCommand",
     "NotFound",
     "PluginContext",
     "RuleContext",
@@ -57,9 +90,15 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # NotFound lives with the store, whose import (sqlite_utils) waits until a command opens one.
-    if name == "NotFound":
-        from dunning.store import NotFound
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dunning' has no attribute {name!r}")
+    import importlib
 
-        return NotFound
-    raise AttributeError(f"module 'dunning' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # looked up once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dunning import disputes, hookimpl, priority
-from dunning.models import Action, Case
-from dunning.priority import CaseFacts
-from dunning.verdicts import Verdict
+from dunning import hookimpl
+
+if TYPE_CHECKING:
+    from dunning.models import Action, Case
+    from dunning.priority import CaseFacts
+    from dunning.verdicts import Verdict
 
 
 @hookimpl
 def check_action(action: Action, case: Case, now: dt.datetime, ctx: Any) -> Verdict | None:
     """No outreach for a case whose every open item is disputed (``dunning dispute``)."""
+    from dunning import disputes  # registered by every command; used by the run alone
+
     return disputes.outreach_verdict(action, ctx.store.obligations(case.id))
 
 
@@ -23,4 +27,6 @@ def case_priority(case: Case, facts: CaseFacts | None) -> float:
 
     A plugin returning a number wins.
     """
+    from dunning import priority  # registered by every command; used by few
+
     return priority.score(case, facts)

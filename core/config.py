@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -20,10 +19,12 @@ from dunning.compliance.profiles import ComplianceError, Profile, parse_complian
 from dunning.ledger.settings import ALLOCATION_KEYS, LedgerSettings, LedgerSettingsError, parse_ledger
 from dunning.ledger.interest_settings import (INTEREST_KEYS, InterestSettings, InterestSettingsError,
                                               parse_interest_settings)
-from dunning.models import IN_DOUBT_CHOICES, Debtor
 from dunning.staff import NOTIFY_ROLES, staff_address
 
-DEFAULT_CONFIG_NAME = "dunning.toml"
+if TYPE_CHECKING:
+    from dunning.models import Debtor
+
+from dunning.config_path import DEFAULT_CONFIG_NAME, resolve_config_path  # noqa: F401  (where they were)
 
 
 # Where the evidence key is looked for when ``[evidence] key_file`` is not set: beside the config.
@@ -154,6 +155,8 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> 
         # The core's own setting for every channel; the channel's plugin never sees it.
         if "in_doubt" in table:
             choice = table.pop("in_doubt")
+            from dunning.models import IN_DOUBT_CHOICES  # the models wait for the commands that use them
+
             if choice not in IN_DOUBT_CHOICES:
                 raise ConfigError(f"{source}: 'channels.{key}.in_doubt' must be \"resend\" or \"hold\", got {choice!r}")
             in_doubt[key] = choice
@@ -234,16 +237,6 @@ def _positive_int(value: Any, key: str, source: str) -> int:
     if value <= 0:
         raise ConfigError(f"{source}: '{key}' must be positive, got {value}")
     return int(value)
-
-
-def resolve_config_path(explicit: str | None) -> Path:
-    """``--config``, else ``$DUNNING_CONFIG``, else ``./dunning.toml``."""
-    if explicit:
-        return Path(explicit)
-    env = os.environ.get("DUNNING_CONFIG")
-    if env:
-        return Path(env)
-    return Path(DEFAULT_CONFIG_NAME)
 
 
 def load_config(path: Path, *, required: bool = False) -> Config:

@@ -9,8 +9,8 @@ reference, and two cases never share one.
 
 from __future__ import annotations
 
-from stdnum import iso11649
-from stdnum.iso7064 import mod_97_10
+# python-stdnum is imported in each function: its package imports ssl and more, and the store, the templates
+# and `cases` import this module for every command that opens the database.
 
 # Case ids are padded to this many digits, so references have one length
 # for the first hundred million cases (ISO 11649 allows up to 21).
@@ -21,14 +21,20 @@ def for_case(case_id: int) -> str:
     """The compact reference of case ``case_id``: ``RF`` + check digits + padded id (e.g. ``RF7400000001``)."""
     if case_id < 0:
         raise ValueError(f"case id must not be negative, got {case_id}")
+    from stdnum.iso7064 import mod_97_10
+
     body = f"{case_id:0{BODY_DIGITS}d}"
     return f"RF{mod_97_10.calc_check_digits(body + 'RF')}{body}"
 
 
 def printed(reference: str) -> str:
     """The reference in groups of four, as ISO 11649 asks it be printed: ``RF74 0000 0001``."""
+    from stdnum import iso11649
+
     return iso11649.format(reference)
 
 
 def is_valid(reference: str) -> bool:
+    from stdnum import iso11649
+
     return iso11649.is_valid(reference)

@@ -52,7 +52,9 @@ def register_commands(cli: click.Group) -> None:
     Collected. Called when the plugins load for a command line (the first
     lookup of a command that is not built in, or ``dunning --help``), never
     on import; ``DUNNING_LOAD_PLUGINS`` and ``[plugins] disabled`` apply. Use
-    ``@cli.command()`` or ``cli.add_command(...)``; commands receive the same
+    ``@cli.command()`` or ``cli.add_command(...)``, and ``dunning.LazyCommand``
+    for a command whose module is heavy (every command, ``--help`` included,
+    calls this hook); commands receive the same
     global options through ``click.pass_obj``. A plugin whose implementation
     raises is named and the others' commands stay; a built-in's name is refused.
     Evidence a command learns goes in with ``dunning.record_event``.

@@ -1,14 +1,23 @@
-"""structlog set-up: console on a terminal, JSON otherwise; contact details and secrets masked."""
+"""structlog set-up: console on a terminal, JSON otherwise; contact details and secrets masked.
+
+structlog is imported only when something logs: importing it costs a command
+about as much as the rest of its start-up (structlog imports rich for its
+tracebacks when rich is installed). ``configure`` therefore notes the format
+and applies it the moment structlog is there: at once if it is imported
+already, else on the first line logged through ``get_logger``, or when
+``settle`` finds that some module (a plugin's, say) imported it meanwhile.
+dunning's own modules log through ``get_logger``.
+"""
 
 from __future__ import annotations
 
-import logging
 import re
 import sys
 from collections.abc import Mapping, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import structlog
+if TYPE_CHECKING:
+    from structlog.typing import FilteringBoundLogger
 
 # Any address with an @ between a local part and a dotted domain, in any script (IDN addresses
 # such as 张伟@例子.中国 or jürgen@bücher.de); "@" inside a word with no dotted domain is left alone.
@@ -67,10 +76,54 @@ def mask_contacts(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Muta
     return event_dict
 
 
-def configure(fmt: str | None = None, level: int = logging.INFO) -> None:
-    """Called once, by the CLI entry point. ``fmt`` is "console", "json" or None (choose by TTY)."""
+# logging.INFO, without importing logging here (structlog does, when something logs).
+INFO = 20
+# The format and level ``configure`` was asked for and that structlog has not been given yet.
+_pending: tuple[str, int] | None = None
+
+
+def configure(fmt: str | None = None, level: int = INFO) -> None:
+    """Called by the CLI entry point. ``fmt`` is "console", "json" or None (choose by TTY).
+
+    Takes effect at once when structlog is imported, else when the first line is logged (see the module's doc).
+    """
+    global _pending
     if fmt is None:
         fmt = "console" if sys.stderr.isatty() else "json"
+    _pending = (fmt, level)
+    settle()
+
+
+def settle() -> None:
+    """Give structlog the configuration asked for, if structlog has been imported (by anyone) since."""
+    if _pending is not None and "structlog" in sys.modules:
+        _apply()
+
+
+def get_logger(name: str) -> FilteringBoundLogger:
+    """A logger that imports structlog (and applies ``configure``'s choice) when it first logs."""
+    return _LazyLogger(name)  # type: ignore[return-value]
+
+
+class _LazyLogger:
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        _apply()
+        import structlog
+
+        return getattr(structlog.get_logger(self._name), attr)
+
+
+def _apply() -> None:
+    global _pending
+    import structlog
+
+    if _pending is None:
+        return
+    fmt, level = _pending
+    _pending = None
     renderer: Any = structlog.dev.ConsoleRenderer() if fmt == "console" else structlog.processors.JSONRenderer()
     structlog.configure(
         processors=[

@@ -13,14 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-import structlog
+from dunning.log import get_logger
 
 from dunning.models import Event
 
 if TYPE_CHECKING:
     from dunning.runtime import Runtime
 
-log = structlog.get_logger("dunning")
+log = get_logger("dunning")
 
 HOOK = "record_event"
 READ_BATCH = 1000

@@ -6,28 +6,32 @@ so tests never pick up whatever happens to be installed.
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, cast
 
 import attrs
 import click
 import pluggy
-import sqlite_utils
-import structlog
 
 from dunning import builtin, hookspecs
-from dunning.compliance import rules as compliance_rules
-from dunning.channels import STANDARD_CHANNELS, Channel
 from dunning.compliance.media import MEDIA, declared_medium
-from dunning.config import Config, ConfigError
 from dunning.hook_calls import HookCalls
+from dunning.log import get_logger
 
 if TYPE_CHECKING:
+    import sqlite_utils
+
+    from dunning.channels import Channel
+    from dunning.config import Config
+    from dunning.entry_points import EntryPoint
     from dunning.hook_types import Hooks
 
-log = structlog.get_logger("dunning.plugins")
+# Every command, `dunning --help` included, builds a plugin manager to find the plugins' commands: what this
+# module imports at its top is paid by all of them. The channels' and the compliance rules' modules are
+# imported where they are needed.
+
+log = get_logger("dunning.plugins")
 
 ENTRY_POINT_GROUP = "dunning"
 LOAD_ENV = "DUNNING_LOAD_PLUGINS"
@@ -67,6 +71,8 @@ class Plugins:
         return cast("Hooks", self.pm.hook)
 
     def known_channels(self) -> set[str]:
+        from dunning.channels import STANDARD_CHANNELS
+
         return set(STANDARD_CHANNELS) | set(self.channels)
 
     def channel(self, name: str) -> Channel | None:
@@ -110,23 +116,31 @@ class _Registered:
     broken: dict[str, str]
 
 
-def _register(config: Config, extra: Sequence[object]) -> _Registered:
-    """Built-ins, entry points (as limited by the environment and ``[plugins] disabled``), then ``extra``.
+def _register(disabled: Collection[str], extra: Sequence[object], versions: bool = False,
+              built_ins: bool = True) -> _Registered:
+    """Built-ins, entry points (as limited by the environment and ``disabled``, the config's
+    ``[plugins] disabled``), then ``extra``.
 
-    An entry point that fails to import is named once (a warning) and left out.
+    An entry point that fails to import is named once (a warning) and left out. ``versions``: read each
+    entry point's version from its distribution's metadata (only ``dunning plugins`` shows them).
+    ``built_ins``: the core's own hook implementations too (the fallbacks and the compliance rules, which add
+    no command).
     """
     pm = new_plugin_manager()
     sources: dict[str, tuple[str, str | None]] = {}
     broken: dict[str, str] = {}
-    pm.register(builtin, name="dunning.builtin")
-    sources["dunning.builtin"] = ("built-in", None)
-    if "dunning.compliance" not in config.disabled_plugins:
+    if built_ins:
+        pm.register(builtin, name="dunning.builtin")
+        sources["dunning.builtin"] = ("built-in", None)
+    if built_ins and "dunning.compliance" not in disabled:
+        from dunning.compliance import rules as compliance_rules
+
         pm.register(compliance_rules, name="dunning.compliance")
         sources["dunning.compliance"] = ("built-in", None)
     for ep in _entry_points():
-        if ep.name in config.disabled_plugins:
+        if ep.name in disabled:
             continue
-        version = ep.dist.version if ep.dist else None
+        version = ep.version() if versions else None
         try:
             plugin = ep.load()
         except Exception as exc:  # a broken plugin must not take every command down with it
@@ -147,7 +161,7 @@ def _register(config: Config, extra: Sequence[object]) -> _Registered:
             or getattr(plugin, "__name__", None)
             or f"{type(plugin).__name__}-{index}"
         )
-        if name in config.disabled_plugins or pm.is_registered(plugin):
+        if name in disabled or pm.is_registered(plugin):
             continue
         pm.register(plugin, name=name)
         sources[name] = ("registered", None)
@@ -164,7 +178,7 @@ def _drop(pm: pluggy.PluginManager, calls: HookCalls, broken: dict[str, str], pl
     log.warning(f"plugin {plugin}: {problem}; it is left out", plugin=plugin)
 
 
-def load_plugins(config: Config, extra: Sequence[object] = ()) -> Plugins:
+def load_plugins(config: Config, extra: Sequence[object] = (), *, versions: bool = False) -> Plugins:
     """Load built-ins and entry points (as limited by the environment), then ``extra``.
 
     A plugin that registers channels takes part only when at least one of
@@ -172,9 +186,13 @@ def load_plugins(config: Config, extra: Sequence[object] = ()) -> Plugins:
     unless listed in ``[plugins] disabled``. Every hook is called through
     pluggy, one plugin at a time (``HookCalls``): a plugin whose
     ``register_channels`` or ``register_migrations`` raises is named and
-    left out, and the others load.
+    left out, and the others load. ``versions``: fill in each entry point's
+    version (a metadata lookup per plugin, for ``dunning plugins``).
     """
-    loaded = _register(config, extra)
+    from dunning.channels import STANDARD_CHANNELS
+    from dunning.config import ConfigError
+
+    loaded = _register(config.disabled_plugins, extra, versions)
     pm, sources, broken = loaded.pm, loaded.sources, dict(loaded.broken)
     calls = HookCalls(pm)
 
@@ -257,6 +275,8 @@ def load_plugins(config: Config, extra: Sequence[object] = ()) -> Plugins:
 
 def check_plugin_settings(config: Config, calls: HookCalls, known: set[str]) -> None:
     """Each ``[plugins.<name>]`` table goes to its plugin's ``check_settings``; unknown names and keys are errors."""
+    from dunning.config import ConfigError
+
     where = f"{config.path}: " if config.path else ""
     for name in config.plugin_settings:
         if name not in known:
@@ -277,15 +297,15 @@ def check_plugin_settings(config: Config, calls: HookCalls, known: set[str]) -> 
                               f"{type(answer.error).__name__}: {answer.error}") from None
 
 
-def plugin_commands(config: Config, taken: Iterable[str] = (), extra: Sequence[object] = ()
+def plugin_commands(disabled: Collection[str] = (), taken: Iterable[str] = (), extra: Sequence[object] = ()
                     ) -> dict[str, tuple[str, click.Command]]:
     """The commands plugins add (``register_commands``), by name, each with the plugin that added it.
 
-    ``DUNNING_LOAD_PLUGINS`` and ``[plugins] disabled`` apply; a plugin that
+    ``DUNNING_LOAD_PLUGINS`` and ``disabled`` (the config's ``[plugins] disabled``) apply; a plugin that
     fails to import or whose ``register_commands`` raises is named and left
     out; a command whose name is ``taken`` (a built-in) is refused with a warning.
     """
-    loaded = _register(config, extra)
+    loaded = _register(disabled, extra, built_ins=False)
     calls = HookCalls(loaded.pm)
     commands: dict[str, tuple[str, click.Command]] = {}
     for plugin_name in calls.implementers("register_commands"):
@@ -314,13 +334,17 @@ def _channel_collector(found: list[Channel]) -> Callable[[Channel], None]:
 
 def _installed_names() -> set[str]:
     """Every installed plugin's entry-point name, whether or not the environment lets it load."""
-    return {ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    from dunning.entry_points import entry_points
+
+    return {ep.name for ep in entry_points(ENTRY_POINT_GROUP)}
 
 
-def _entry_points() -> Iterable[importlib.metadata.EntryPoint]:
+def _entry_points() -> Iterable[EntryPoint]:
+    from dunning.entry_points import entry_points
+
     wanted = os.environ.get(LOAD_ENV)
     names = None if wanted is None else {n.strip() for n in wanted.split(",") if n.strip()}
-    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+    for ep in entry_points(ENTRY_POINT_GROUP):
         if names is not None and ep.name not in names:
             continue
         yield ep

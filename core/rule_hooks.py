@@ -13,12 +13,12 @@ import datetime as dt
 from typing import Any
 
 import attrs
-import structlog
+from dunning.log import get_logger
 
 from dunning.hook_calls import HookCalls
 from dunning.verdicts import Verdict
 
-log = structlog.get_logger("dunning.rules")
+log = get_logger("dunning.rules")
 
 PLUGIN_ERROR = "plugin_error"
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
-import structlog
+from dunning.log import get_logger
 
 from dunning import calendar, checkpoints, privacy, templates
 from dunning.channels import Channel, Delivery, RuleContext
@@ -21,7 +20,10 @@ from dunning.mirrors import Mirrors
 from dunning.policy import Policy, PolicyError, check_channels, dpd_on, load_policy
 from dunning.store import Store, StoreError, missing_database
 
-log = structlog.get_logger("dunning")
+if TYPE_CHECKING:
+    import jinja2
+
+log = get_logger("dunning")
 
 
 class RecordingChannel:
@@ -122,6 +124,8 @@ class Runtime:
         if not template:
             return False
         env = self._environment(channel)
+        import jinja2
+
         for suffix in ("txt", "subject.txt", "html", "sms.txt"):
             try:
                 source, _, _ = env.loader.get_source(env, f"{template}.{suffix}")
@@ -192,6 +196,8 @@ def missing_templates(policy: Policy, plugins: Plugins, config: Config) -> list[
     are checked; the administrator's template folder counts as well as the
     channel's own.
     """
+    import jinja2
+
     problems: list[str] = []
     envs: dict[str, jinja2.Environment] = {}
     for step in policy.steps:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from email.utils import parseaddr
 from typing import Any
 
 import attrs
@@ -30,6 +29,8 @@ def staff_address(text: str) -> tuple[str, str] | None:
     text = text.strip()
     if "\n" in text or "\r" in text:
         return None
+    from email.utils import parseaddr  # not at the top: the config imports this module for every command
+
     name, address = parseaddr(text)
     if not address or not _ADDRESS.match(address):
         return None

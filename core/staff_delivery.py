@@ -14,7 +14,7 @@ import datetime as dt
 from typing import Any
 
 import attrs
-import structlog
+from dunning.log import get_logger
 
 from dunning.channels import Delivery, RunContext
 from dunning.models import Action, Case
@@ -22,7 +22,7 @@ from dunning.owed import owed_on
 from dunning.runtime import Runtime
 from dunning.staff import StaffNotice, notice_message, notice_why, staff_address
 
-log = structlog.get_logger("dunning")
+log = get_logger("dunning")
 
 
 @attrs.frozen

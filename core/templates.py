@@ -12,14 +12,15 @@ import importlib
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from dunning import creditor_reference, money
 from dunning.ledger.figures import FIGURE_KEYS
 from dunning.models import Case, Debtor, Obligation
 from dunning.owed import OwedItem, owed_on
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 class TemplateMissing(LookupError):
@@ -27,6 +28,8 @@ class TemplateMissing(LookupError):
 
 
 def environment(channel_module: str | None, admin_folder: Path | None, channel_name: str) -> jinja2.Environment:
+    import jinja2  # here, not at the top: most commands render nothing
+
     loaders: list[jinja2.BaseLoader] = []
     if admin_folder is not None:
         loaders.append(jinja2.FileSystemLoader([str(admin_folder / channel_name), str(admin_folder)]))
@@ -59,6 +62,8 @@ def _package_folder(module_name: str) -> Path | None:
 
 
 def render(env: jinja2.Environment, template: str, suffix: str, context: Mapping[str, Any]) -> str:
+    import jinja2
+
     locale = context.get("locale")
     names = ([f"{template}.{locale}.{suffix}"] if locale else []) + [f"{template}.{suffix}"]
     try:

@@ -11,13 +11,17 @@ does not bind a company debtor, who is held to the fallback instead (or to
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import pycountry
 
 from dunning.compliance.profiles import DEFAULT, PROFILES, ComplianceError, Profile
-from dunning.models import Debtor, DebtorKind
+
+if TYPE_CHECKING:
+    from dunning.models import Debtor, DebtorKind
+
+# pycountry (its import reads the installed packages' metadata) and the models are imported where used: every
+# command reads the config, `dunning --help` included, and most configs name no jurisdiction.
 
 
 @attrs.frozen
@@ -37,12 +41,16 @@ class Chosen:
 
 def is_country(code: str) -> bool:
     """An ISO 3166-1 alpha-2 code as written there (upper case: that is how debtors' countries are stored)."""
+    import pycountry
+
     country = pycountry.countries.get(alpha_2=code) if len(code) == 2 else None
     return country is not None and country.alpha_2 == code
 
 
 def is_subdivision(code: str) -> bool:
     """An ISO 3166-2 subdivision code as written there (``US-NY``)."""
+    import pycountry
+
     subdivision = pycountry.subdivisions.get(code=code)
     return subdivision is not None and subdivision.code == code
 
@@ -79,6 +87,8 @@ def parse_jurisdictions(table: Any, source: str, fallback: Profile) -> Mapping[s
 def choose_profile(fallback: Profile, jurisdictions: Mapping[str, Profile], country: str | None,
                    region: str | None, kind: DebtorKind) -> Chosen:
     """The profile for a debtor in ``country``/``region`` of ``kind``: subdivision, then country, then fallback."""
+    from dunning.models import DebtorKind
+
     jurisdiction = region or country
     if region and region in jurisdictions:
         chosen = Chosen(jurisdictions[region], jurisdiction, f"compliance.jurisdictions.{region}")

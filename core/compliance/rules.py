@@ -15,19 +15,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import cast
-
-import holidays
+from typing import TYPE_CHECKING, cast
 
 from dunning import calendar, hookimpl
-from dunning.channels import RuleContext, usable_contacts
-from dunning.compliance import caps, limitation, windows
-from dunning.compliance.caps import Attempt
+from dunning.compliance import limitation, windows
 from dunning.compliance.media import medium_of
 from dunning.compliance.profiles import Profile, caps_for, waits_for_working_day, window_for
-from dunning.compliance.zones import debtor_zones
-from dunning.models import Action, ActionKind, Case, Contact, Debtor, Stage
 from dunning.verdicts import Verdict, strongest
+
+if TYPE_CHECKING:
+    from dunning.channels import RuleContext
+    from dunning.models import Action, Case, Contact, Debtor, Stage
+
+# Every command registers this plugin, `dunning cases list` included: holidays, phonenumbers (for the
+# debtor's time zones), the caps and the models are imported by the rules when they run.
 
 PHONE_KINDS = ("mobile", "work", "home")
 # How far back attempts are read: the longest cap period plus a day of zone slack.
@@ -36,6 +37,8 @@ LOOKBACK = dt.timedelta(days=8)
 
 @lru_cache(maxsize=256)
 def _holidays_of(country: str, year: int) -> frozenset[dt.date]:
+    import holidays
+
     try:
         return frozenset(holidays.country_holidays(country, years=year).keys())
     except NotImplementedError:  # a country the library does not know: no public holidays assumed
@@ -96,6 +99,8 @@ def _local_time_verdict(channel: str, medium: str | None, profile: Profile, now:
 def _unreachable(attempts: Sequence[tuple[dt.datetime, str, str | None, str, bool | None]], contacts: Sequence[Contact],
                  now: dt.datetime, days: int) -> bool:
     """No conversation with the debtor for ``days`` despite trying, or no working number left."""
+    from dunning.channels import usable_contacts
+
     if not usable_contacts(contacts, PHONE_KINDS):
         return True
     since = now - dt.timedelta(days=days)
@@ -133,10 +138,16 @@ def _third_party_verdict(
 @hookimpl
 def check_action(action: Action, case: Case, now: dt.datetime, ctx: RuleContext) -> Verdict | None:
     """Contact windows, days off, frequency caps, third-party disclosure and time-barred threats."""
+    from dunning.channels import usable_contacts
+    from dunning.compliance import caps
+    from dunning.compliance.caps import Attempt
+    from dunning.compliance.zones import debtor_zones
+    from dunning.models import ActionKind
+
     if action.kind is not ActionKind.OUTREACH or not action.channel:
         return None
     store = ctx.store
-    debtor = cast(Debtor, store.debtor(case.debtor_id))  # a case always has its debtor
+    debtor = cast("Debtor", store.debtor(case.debtor_id))  # a case always has its debtor
     profile = ctx.config.profile_for(debtor).profile
     today = now.astimezone(ctx.config.zone).date()
     channel = action.channel
@@ -190,6 +201,8 @@ def check_action(action: Action, case: Case, now: dt.datetime, ctx: RuleContext)
 @hookimpl
 def escalation_check(case: Case, from_stage: Stage, to_stage: Stage, ctx: RuleContext) -> Verdict | None:
     """No litigation on a time-barred debt."""
+    from dunning.models import Stage
+
     if to_stage is not Stage.LITIGATION:
         return None
     profile = ctx.config.profile_for(ctx.store.debtor(case.debtor_id)).profile

@@ -8,9 +8,6 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import cast
 
-import phonenumbers
-from phonenumbers import timezone as number_zones
-
 from dunning.models import Contact, ContactKind, Debtor
 
 _PHONES = (ContactKind.MOBILE, ContactKind.HOME, ContactKind.WORK)
@@ -18,6 +15,10 @@ _PHONES = (ContactKind.MOBILE, ContactKind.HOME, ContactKind.WORK)
 
 @lru_cache(maxsize=4096)
 def _zones_of_number(number: str, region: str | None) -> tuple[str, ...]:
+    # Imported here, when a debtor's zone is looked up: its import costs more than most commands' whole work.
+    import phonenumbers
+    from phonenumbers import timezone as number_zones
+
     try:
         parsed = phonenumbers.parse(number, region)
     except phonenumbers.NumberParseException:

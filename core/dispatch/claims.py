@@ -12,13 +12,13 @@ import os
 import socket
 import uuid
 
-import structlog
+from dunning.log import get_logger
 
 from dunning import calendar
 from dunning.models import Action, ActionKind, Event
 from dunning.runtime import Runtime
 
-log = structlog.get_logger("dunning.dispatch")
+log = get_logger("dunning.dispatch")
 
 
 def claimer_id() -> str:

@@ -14,6 +14,8 @@ from typing import Any
 
 import structlog
 
+from dunning.log import get_logger
+
 from dunning import calendar
 from dunning.channels import RunContext
 from dunning.dispatch.claims import claimer_id, reclaim_abandoned
@@ -22,7 +24,7 @@ from dunning.dispatch.summary import ProgressCallback, RunSummary
 from dunning.plugin_events import namespaced
 from dunning.runtime import Runtime
 
-log = structlog.get_logger("dunning.dispatch")
+log = get_logger("dunning.dispatch")
 
 CLAIM_BATCH = 200
 

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any, cast
 import attrs
 import structlog
 
+from dunning.log import get_logger
+
 from dunning import calendar, deadlines, rule_hooks
 from dunning.action_key import ActionKey
 from dunning.channels import Channel, Delivery, DeliveryContext, DeliveryStatus, audience_of, usable_contacts
@@ -40,7 +42,7 @@ from dunning.verdicts import Verdict
 if TYPE_CHECKING:
     from dunning.dispatch.delivery import _Delivery
 
-log = structlog.get_logger("dunning.dispatch")
+log = get_logger("dunning.dispatch")
 
 # A channel may ask to wait (a 4xx reply) this many times per allowed attempt before the action fails.
 DEFERRALS_PER_ATTEMPT = 4

@@ -18,17 +18,21 @@ the exact body bytes. The receiver checks it with :func:`verify_signature`.
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import hashlib
 import hmac
 import json
 import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dunning import Action, Case, Delivery, DeliveryContext, format_minor, hookimpl
+from dunning import hookimpl
+
+if TYPE_CHECKING:
+    from dunning import Action, Case, Delivery, DeliveryContext
+
+# Every dunning command imports this module (the entry point), `dunning --help` included: urllib.request (with
+# http.client and ssl) and dunning's channel API are imported when a message goes out, not here.
 
 __version__ = "0.1.0"
 
@@ -132,7 +136,7 @@ def build_payload(action: Action, case: Case, ctx: DeliveryContext) -> dict[str,
             "debtor_id": case.debtor_id,
             "stage": _text(case.stage),
             "status": _text(case.status),
-            "balance": format_minor(case.balance, case.currency),
+            "balance": _format_minor(case.balance, case.currency),
             "balance_minor": case.balance,
             "currency": case.currency,
             "dpd": ctx.dpd,
@@ -147,6 +151,12 @@ def build_payload(action: Action, case: Case, ctx: DeliveryContext) -> dict[str,
     }
 
 
+def _format_minor(amount: int, currency: str) -> str:
+    from dunning import format_minor
+
+    return format_minor(amount, currency)
+
+
 def encode(payload: Mapping[str, Any]) -> bytes:
     """Serialise once; the signature is over exactly these bytes."""
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
@@ -157,14 +167,16 @@ def encode(payload: Mapping[str, Any]) -> bytes:
 # --- HTTP -------------------------------------------------------------------
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # A redirect would turn the POST into a GET or resend the body somewhere
-    # the config does not name; report it as a failure instead.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+def _no_redirect_opener() -> Any:
+    import urllib.request
 
+    class _NoRedirect(urllib.request.HTTPRedirectHandler):
+        # A redirect would turn the POST into a GET or resend the body somewhere
+        # the config does not name; report it as a failure instead.
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
 
-_opener = urllib.request.build_opener(_NoRedirect)
+    return urllib.request.build_opener(_NoRedirect)
 
 
 def _where(url: str) -> str:
@@ -189,6 +201,8 @@ def _retry_after(value: str | None, now: dt.datetime) -> dt.datetime:
         if value.isdigit():
             return now + dt.timedelta(seconds=int(value))
         try:
+            import email.utils
+
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):
             when = None
@@ -211,12 +225,18 @@ class WebhookChannel:
     needs: tuple[str, ...] = ()
 
     def __init__(self, opener: Callable[..., Any] | None = None) -> None:
-        self._open = opener or _opener.open
+        self._open = opener  # None: urllib's, without redirects, made on the first send
 
     def check_settings(self, settings: Mapping[str, Any]) -> None:
         check_settings(settings)
 
     def send(self, action: Action, case: Case, ctx: DeliveryContext) -> Delivery:
+        import urllib.request
+
+        from dunning import Delivery
+
+        if self._open is None:
+            self._open = _no_redirect_opener().open
         try:
             check_settings(ctx.settings)
         except ValueError as exc:
@@ -256,6 +276,8 @@ class WebhookChannel:
         return Delivery.sent(reference=request_id or ctx.key, status=status)
 
     def _refused(self, exc: urllib.error.HTTPError, ctx: DeliveryContext) -> Delivery:
+        from dunning import Delivery
+
         status = exc.code
         if status == 429:
             until = _retry_after(exc.headers.get("Retry-After"), ctx.now)

@@ -8,41 +8,52 @@ describes the settings, the files and the commands.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import click
+from dunning import hookimpl
 
-from dunning import Verdict, calendar, hookimpl
-from dunning.models import Action, ActionKind, Case, Stage
-from dunning.plugins.agency import records
-from dunning.plugins.agency.channel import AgencyChannel
-from dunning.plugins.agency.placement import end_on_leaving, place
-from dunning.plugins.agency.settings import parse_settings
+if TYPE_CHECKING:
+    import click
+
+    from dunning import Verdict
+    from dunning.models import Action, Case, Stage
+
+# This module is every command's to import (`dunning --help` included): the channel, its records and its
+# commands are imported where a hook needs them.
 
 RULE = "agency:placed"
 
 
 @hookimpl
 def register_channels(register: Callable[[Any], None]) -> None:
+    from dunning.plugins.agency.channel import AgencyChannel
+
     register(AgencyChannel())
 
 
 @hookimpl
 def register_migrations(register: Callable[[str, Callable[..., None]], None]) -> None:
+    from dunning.plugins.agency import records
+
     for name, step in records.MIGRATIONS:
         register(name, step)
 
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
-    from dunning.plugins.agency.cli import agency
+    from dunning import LazyCommand
 
-    cli.add_command(agency)
+    cli.add_command(LazyCommand("agency", "dunning.plugins.agency.cli:agency",
+                                "Collection agencies: placements, return files, recalls and the agency report."))
 
 
 @hookimpl
 def check_action(action: Action, case: Case, ctx: Any) -> Verdict | None:
     """While a case is placed, the agency owns contact: no outreach of ours reaches the debtor."""
+    from dunning import Verdict
+    from dunning.models import ActionKind, Stage
+    from dunning.plugins.agency import records
+
     if action.kind is not ActionKind.OUTREACH or case.stage is not Stage.AGENCY:
         return None
     placement = records.open_placement(ctx.db, case.id)
@@ -54,6 +65,12 @@ def check_action(action: Action, case: Case, ctx: Any) -> Verdict | None:
 
 @hookimpl
 def stage_entered(case: Case, from_stage: Stage, to_stage: Stage, ctx: Any) -> None:
+    from dunning import calendar
+    from dunning.models import Stage
+    from dunning.plugins.agency import records
+    from dunning.plugins.agency.placement import end_on_leaving, place
+    from dunning.plugins.agency.settings import parse_settings
+
     today = calendar.local_date(ctx.now, ctx.config.zone)
 
     def record(kind: str, **data: Any) -> None:

@@ -17,7 +17,6 @@ from typing import Any
 from dunning import Delivery
 from dunning.plugins.agency.files import write_pending
 from dunning.plugins.agency.settings import parse_settings
-from dunning.plugins.agency.upkeep import queue_expiry_recalls
 
 
 class AgencyChannel:
@@ -38,6 +37,9 @@ class AgencyChannel:
     def finish_run(self, ctx: Any) -> None:
         """Queue recalls of expired placements; write the placement and recall files (and any a crash left
         unwritten)."""
+        # upkeep records recalls through the core's operations (and so the dispatcher): imported when it runs.
+        from dunning.plugins.agency.upkeep import queue_expiry_recalls
+
         queued = queue_expiry_recalls(ctx) if ctx.store is not None else 0
         if queued:
             ctx.log.info("agency placements expired; recalls queued for the next run", count=queued)

@@ -8,14 +8,31 @@ first email and closed when the run's delivery ends.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from dunning import hookimpl
-from dunning.channels import Channel
-from dunning.plugins.email.channel import EmailChannel
+
+if TYPE_CHECKING:
+    from dunning.channels import Channel
+    from dunning.plugins.email.channel import EmailChannel
 
 __all__ = ["EmailChannel", "register_channels"]
+
+# This module is every command's to import (`dunning --help` included): the channel, its records and its
+# commands are imported where a hook needs them.
 
 
 @hookimpl
 def register_channels(register: Callable[[Channel], None]) -> None:
+    from dunning.plugins.email.channel import EmailChannel
+
     register(EmailChannel())
+
+
+def __getattr__(name: str) -> Any:
+    # `from dunning.plugins.email import EmailChannel` still works, importing the channel then.
+    if name == "EmailChannel":
+        from dunning.plugins.email.channel import EmailChannel
+
+        return EmailChannel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dunning import StaffNotice
 from dunning.channels import Delivery, DeliveryContext, RunContext
@@ -14,7 +14,9 @@ from dunning.models import Action, Case
 from dunning.plugins.email.content import stated_deadline, template_extras
 from dunning.plugins.email.message import Composed, compose, one_line
 from dunning.plugins.email.settings import EmailSettings, parse_settings
-from dunning.plugins.email.smtp_session import Reply, SmtpSession
+
+if TYPE_CHECKING:
+    from dunning.plugins.email.smtp_session import Reply, SmtpSession
 
 
 class EmailChannel:
@@ -58,6 +60,8 @@ class EmailChannel:
                 return session
             if session is not None:
                 session.close()
+            from dunning.plugins.email.smtp_session import SmtpSession  # smtplib, when a run sends email
+
             session = SmtpSession(settings, password=settings.login_password())
             self._sessions[run_id] = session
             return session

@@ -9,22 +9,30 @@ and adds ``dunning letters`` to the command line.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dunning import hookimpl
-from dunning.plugins.letter.channel import LetterChannel
-from dunning.plugins.letter.store import MIGRATIONS
+
+if TYPE_CHECKING:
+    from dunning.plugins.letter.channel import LetterChannel
 
 __all__ = ["LetterChannel"]
+
+# This module is every command's to import (`dunning --help` included): the channel, its records and its
+# commands are imported where a hook needs them.
 
 
 @hookimpl
 def register_channels(register: Callable[[Any], None]) -> None:
+    from dunning.plugins.letter.channel import LetterChannel
+
     register(LetterChannel())
 
 
 @hookimpl
 def register_migrations(register: Callable[[str, Callable[[Any], None]], None]) -> None:
+    from dunning.plugins.letter.store import MIGRATIONS
+
     for name, step in MIGRATIONS:
         register(name, step)
 
@@ -34,3 +42,12 @@ def register_commands(cli: Any) -> None:
     from dunning.plugins.letter.commands import add_commands
 
     add_commands(cli)
+
+
+def __getattr__(name: str) -> Any:
+    # `from dunning.plugins.letter import LetterChannel` still works, importing the channel then.
+    if name == "LetterChannel":
+        from dunning.plugins.letter.channel import LetterChannel
+
+        return LetterChannel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

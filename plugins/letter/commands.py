@@ -7,8 +7,6 @@ from typing import Any
 
 import click
 
-from dunning.plugins.letter import store
-
 
 def add_commands(cli: click.Group) -> None:
     @cli.group(name="letters")
@@ -21,6 +19,8 @@ def add_commands(cli: click.Group) -> None:
     @click.pass_obj
     def queue(state: Any, show_all: bool, as_json: bool) -> None:
         """List letters waiting for the next print batch (written, not yet batched)."""
+        from dunning.plugins.letter import store
+
         rows = [
             {"key": q.key, "case_id": q.case_id, "path": q.path, "pages": q.pages, "status": q.status,
              "batch": q.batch, "written_at": q.written_at, "sha256": q.sha256, "debtor_name": q.debtor_name,
@@ -34,6 +34,8 @@ def add_commands(cli: click.Group) -> None:
     @click.pass_obj
     def batches(state: Any, as_json: bool) -> None:
         """List the print batches written, oldest first, with their files and SHA-256 sums."""
+        from dunning.plugins.letter import store
+
         rows = [
             {"id": b.id, "created_at": b.created_at, "status": b.status, "letters": b.letters, "pages": b.pages,
              "pdf": b.pdf, "csv": b.csv, "pdf_sha256": b.pdf_sha256, "csv_sha256": b.csv_sha256}
@@ -43,6 +45,8 @@ def add_commands(cli: click.Group) -> None:
 
 
 def _db(state: Any) -> Any:
+    from dunning.plugins.letter import store  # its sqlite_utils is for the commands that run, not for --help
+
     db = state.plugin_context().db
     if not db[store.QUEUE].exists():
         raise click.ClickException("the letter channel has no tables here: enable it in [channels] enabled")

@@ -27,7 +27,6 @@ follows the last paragraph.
 from __future__ import annotations
 
 import re
-from xml.sax.saxutils import escape
 
 import attrs
 
@@ -111,5 +110,9 @@ def parse(text: str, template: str) -> LetterText:
 
 def to_markup(text: str) -> str:
     """Plain text with ``**bold**`` as reportlab paragraph markup; everything else is escaped."""
+    # Imported here: xml.sax.saxutils imports urllib.request (and http.client), and every command that opens
+    # the runtime loads the letter channel.
+    from xml.sax.saxutils import escape
+
     escaped = escape(text)
     return _BOLD.sub(r"<b>\1</b>", escaped).replace("\n", "<br/>")

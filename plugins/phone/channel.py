@@ -13,7 +13,6 @@ from typing import Any
 
 from dunning import Delivery, DeliveryContext
 from dunning.calendar import local_date
-from dunning.compliance.zones import debtor_zones
 from dunning.models import Action, Case
 from dunning.plugins.phone import numbers, scripts
 from dunning.plugins.phone.calls import CallTask, collector_for, phone_settings
@@ -44,6 +43,8 @@ class PhoneChannel:
             # The core checked that a number exists; the mix may give its kind no weight.
             return Delivery.failed(f"no number of a kind the mix allows ({_weighted(settings.mix)})", retry=False)
         number = numbers.dial_form(contact.value, ctx.debtor.country)
+        from dunning.compliance.zones import debtor_zones
+
         zone = debtor_zones(ctx.debtor, ctx.contacts, ctx.config.zone)[0]
         collector = collector_for(case.id, settings.collectors)
         contact_name = contact.name or (ctx.debtor.name if audience == "debtor" else None)

@@ -13,13 +13,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Mapping, Sequence
-
-import phonenumbers
+from typing import TYPE_CHECKING
 
 from dunning import ActionKey
 from dunning.compliance.slots import SLOTS as SLOT_TIMES
 from dunning.compliance.slots import preference
 from dunning.models import Contact
+
+if TYPE_CHECKING:
+    import phonenumbers
 
 PHONE_KINDS: tuple[str, ...] = ("mobile", "work", "home")
 
@@ -98,6 +100,9 @@ def slot_for(key: str, slots: Sequence[str] = SLOTS, day: dt.date | None = None,
 
 
 def parse(value: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+    # Imported here: the phone channel is loaded by every command that opens the runtime, most dial nothing.
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(value, (region or "").upper() or None)
     except phonenumbers.NumberParseException:
@@ -107,6 +112,8 @@ def parse(value: str, region: str | None) -> phonenumbers.PhoneNumber | None:
 
 def e164(value: str, region: str | None = None) -> str | None:
     """``value`` as E.164 (``+447700900123``), reading a national number in ``region``; None if it is no number."""
+    import phonenumbers
+
     number = parse(value, region)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) if number else None
 

@@ -12,21 +12,22 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import email.utils
 import ipaddress
 import json
 import os
 import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from dunning import Delivery, DeliveryContext, calendar
 from dunning.models import Action, Case
 from dunning.plugins.phone import numbers
+
+if TYPE_CHECKING:
+    import urllib.request
 
 DEFAULT_TIMEOUT = 10.0
 # How long to wait after a 429 or 503 that does not say how long.
@@ -145,6 +146,10 @@ def segments(text: str) -> int:
 
 
 def build_request(settings: SmsSettings, to: str, text: str, key: str) -> urllib.request.Request:
+    # urllib.request (with http.client and ssl) is imported when a message goes out: every command that opens
+    # the runtime loads this channel.
+    import urllib.request
+
     body = json.dumps({"to": to, "from": settings.sender_id, "text": text, "reference": key},
                       ensure_ascii=False).encode("utf-8")
     headers = {"Content-Type": "application/json; charset=utf-8", "Accept": "application/json",
@@ -162,6 +167,8 @@ def retry_after(value: str | None, now: dt.datetime) -> dt.datetime | None:
     value = value.strip()
     if value.isascii() and value.isdigit():
         return now + dt.timedelta(seconds=int(value))
+    import email.utils
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -184,14 +191,16 @@ def _excerpt(body: bytes) -> str:
     return " ".join(body.decode("utf-8", errors="replace").split())[:ERROR_BODY_CHARS]
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # A redirected POST may turn into a GET or carry the message somewhere the
-    # configuration does not name: a 3xx is a failure, not a detour.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+def _no_redirect_opener() -> Any:
+    import urllib.request
 
+    class _NoRedirect(urllib.request.HTTPRedirectHandler):
+        # A redirected POST may turn into a GET or carry the message somewhere the
+        # configuration does not name: a 3xx is a failure, not a detour.
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
 
-_opener = urllib.request.build_opener(_NoRedirect)
+    return urllib.request.build_opener(_NoRedirect)
 
 
 class SmsChannel:
@@ -205,7 +214,7 @@ class SmsChannel:
     template_suffixes = ("sms.txt",)
 
     def __init__(self, opener: Callable[..., Any] | None = None) -> None:
-        self._open = opener or _opener.open
+        self._open = opener  # None: urllib's, without redirects, made on the first send
 
     def check_settings(self, settings: Mapping[str, Any]) -> None:
         sms_settings(settings)
@@ -225,6 +234,8 @@ class SmsChannel:
             request = build_request(settings, to, text, ctx.key)
         except ValueError as exc:  # a secret named by *_env has gone from the environment
             return Delivery.failed(f"channels.sms: {exc}", retry=False)
+        if self._open is None:
+            self._open = _no_redirect_opener().open
         try:
             with self._open(request, timeout=settings.timeout) as response:
                 status, raw = response.status, response.read(65536)

@@ -10,33 +10,51 @@ for the debtor's postal address; ``dunning visits`` lists them by area,
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-
-import click
+from typing import TYPE_CHECKING, Any
 
 from dunning import hookimpl
-from dunning.plugins.visit.channel import VisitChannel
-from dunning.plugins.visit.store import MIGRATIONS
+
+if TYPE_CHECKING:
+    import click
+
+    from dunning.plugins.visit.channel import VisitChannel
+
+# `dunning --help` shows this for the command, whose module is imported when it runs (a test checks they agree).
+VISITS_HELP = 'List the visits to make by a day, grouped by area, the most urgent case first.'
+
+# This module is every command's to import (`dunning --help` included): the channel, its records and its
+# commands are imported where a hook needs them.
 
 
 @hookimpl
 def register_channels(register: Callable[[Any], None]) -> None:
+    from dunning.plugins.visit.channel import VisitChannel
+
     register(VisitChannel())
 
 
 @hookimpl
 def register_migrations(register: Callable[[str, Callable[..., None]], None]) -> None:
+    from dunning.plugins.visit.store import MIGRATIONS
+
     for name, step in MIGRATIONS:
         register(name, step)
 
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
-    # Imported here, not at the top: loading the channel for a run does
-    # not need the commands' modules.
-    from dunning.plugins.visit.cli import add_commands
+    from dunning import LazyCommand
 
-    add_commands(cli)
+    cli.add_command(LazyCommand("visits", "dunning.plugins.visit.cli:visits", VISITS_HELP))
+
+
+def __getattr__(name: str) -> Any:
+    # `from dunning.plugins.visit import VisitChannel` still works, importing the channel then.
+    if name == "VisitChannel":
+        from dunning.plugins.visit.channel import VisitChannel
+
+        return VisitChannel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["VisitChannel"]

@@ -1,0 +1,135 @@
+"""``dunning cases``: list cases and show one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from dunning import calendar, cli_ledger, creditor_reference, money
+from dunning.cli_records import action_json, case_json
+from dunning.cli_support import State, json_option, parse_case_id, pass_state
+from dunning.models import Stage, Status
+from dunning.output import print_json, print_table
+from dunning.owed import owed_on
+
+
+@click.group()
+def cases() -> None:
+    """List and inspect cases."""
+
+
+@cases.command(name="list")
+@click.option("--stage", type=click.Choice([s.value for s in Stage]), help="Only cases at this stage.")
+@click.option("--status", type=click.Choice([s.value for s in Status]), help="Only cases with this status.")
+@click.option("--limit", type=int, help="At most this many.")
+@json_option
+@pass_state
+def cases_list(state: State, stage: str | None, status: str | None, limit: int | None, as_json: bool) -> None:
+    """List cases, oldest first, each with what is overdue, what is not yet due and the balance today."""
+    rt = state.runtime()
+    now = state.now()
+    rows = [case_json(rt, c, now) for c in rt.store.cases(stage=stage, status=status, limit=limit)]
+    if as_json:
+        print_json(rows)
+        return
+    print_table([[r["id"], r["debtor_id"], r["debtor_name"], r["stage"], r["status"],
+             *(money.display(r[f"{figure}_minor"], r["currency"]) for figure in ("overdue", "not_yet_due", "balance")),
+             r["dpd"], r["risk"] or ""] for r in rows],
+           ["id", "debtor", "name", "stage", "status", "overdue", "not yet due", "balance", "dpd", "risk"])
+
+
+
+@cases.command(name="show")
+@click.argument("case_id")
+@json_option
+@pass_state
+def cases_show(state: State, case_id: str, as_json: bool) -> None:
+    """Show one case: what is overdue and not yet due, its payment reference, obligations, promises, holds and
+    pending actions."""
+    rt = state.runtime()
+    now = state.now()
+    case = rt.store.case(parse_case_id(case_id))
+    obligations = rt.store.obligations(case.id)
+    today = rt.today(now)
+    owed = owed_on(obligations, today, case.currency)
+    data = case_json(rt, case, now, owed)
+    open_items = {i.reference: i for i in owed.items}  # paid obligations are neither overdue nor due later
+    data["obligations"] = [
+        {
+            "reference": o.reference,
+            "amount": money.format_minor(o.amount, o.currency),
+            "paid": money.format_minor(o.paid, o.currency),
+            "open": money.format_minor(o.open_amount, o.currency),
+            "issued_on": o.issued_on,
+            "due_on": o.due_on,
+            "overdue": o.reference in open_items and open_items[o.reference].overdue,
+            "days_overdue": open_items[o.reference].days_overdue if o.reference in open_items else 0,
+        }
+        for o in obligations
+    ]
+    data["payments"] = [
+        {"amount": money.format_minor(p.amount, case.currency), "at": calendar.to_text(p.at), "reference": p.reference}
+        for p in rt.store.payments(case.id)
+    ]
+    data["promises"] = [
+        {
+            "id": p.id,
+            "amount": money.format_minor(p.amount, case.currency),
+            "due_at": calendar.to_text(p.due_at),
+            "status": p.status.value,
+        }
+        for p in rt.store.promises(case.id)
+    ]
+    data["holds"] = [{"id": h.id, "reason": h.reason.value, "since": calendar.to_text(h.since), "until": h.until,
+                      "released_at": calendar.to_text(h.released_at) if h.released_at else None, "note": h.note}
+                     for h in rt.store.holds(case.id)]
+    data["pending_actions"] = [
+        action_json(a) for a in rt.store.actions(case_id=case.id, statuses=["awaiting_approval", "pending", "sending"])
+    ]
+    data["credit_minor"] = rt.store.credit_balance(case.debtor_id, case.currency)  # the debtor's, from overpayments
+    data["credit"] = money.format_minor(data["credit_minor"], case.currency)
+    data |= cli_ledger.case_figures(rt, case.id)  # principal, interest, fees and total; postings; offers
+    if as_json:
+        print_json(data)
+        return
+    debtor = rt.store.debtor(case.debtor_id)
+    click.echo(f"case {case.id}  {debtor.name if debtor else case.debtor_id}  ({case.debtor_id})")
+    click.echo(f"  stage {case.stage}, {case.status}, balance {money.display(case.balance, case.currency)} "
+               f"(overdue {money.display(owed.overdue, case.currency)}, "
+               f"not yet due {money.display(owed.not_yet_due, case.currency)}), "
+               f"{data['dpd']} days past due, next look {case.next_action_on or '-'}")
+    click.echo(cli_ledger.case_figures_line(data))
+    if case.creditor_reference:
+        click.echo(f"  payment reference {creditor_reference.printed(case.creditor_reference)}")
+    if data["credit_minor"]:
+        click.echo(f"  credit {money.display(data['credit_minor'], case.currency)} (paid beyond what was owed)")
+    if case.is_open:
+        click.echo(f"  risk {data['risk']}" + (f", signals: {', '.join(case.signals)}" if case.signals else "")
+                   + (f", last conversation {case.last_contact_on}" if case.last_contact_on else ", never reached"))
+    click.echo("obligations:")
+    print_table([[o.reference, o.due_on, money.display(o.amount, o.currency), money.display(o.paid, o.currency),
+             money.display(o.open_amount, o.currency), _obligation_state({**shown, "open_minor": o.open_amount})]
+            for o, shown in zip(obligations, data["obligations"], strict=False)],
+           ["reference", "due", "amount", "paid", "open", "state"])
+    for title, key in (("promises", "promises"), ("holds", "holds"), ("payments", "payments"),
+                       ("settlement offers", "settlements")):
+        if data[key]:
+            click.echo(f"{title}:")
+            for item in data[key]:
+                click.echo("  " + ", ".join(f"{k}={v}" for k, v in item.items() if v is not None))
+    click.echo("pending actions:")
+    print_table(
+        [
+            [a["id"], a["planned_for"], a["step"], a["channel"] or a["kind"], a["status"]]
+            for a in data["pending_actions"]
+        ],
+        ["id", "for", "step", "channel", "status"],
+    )
+
+
+def _obligation_state(item: dict[str, Any]) -> str:
+    """``overdue 12d``, ``due later`` or ``paid``, for the obligations table of ``cases show``."""
+    if item["overdue"]:
+        return f"overdue {item['days_overdue']}d"
+    return "paid" if item["open_minor"] == 0 else "due later"

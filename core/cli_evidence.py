@@ -1,0 +1,152 @@
+"""``dunning events``, ``dunning verify`` and ``dunning evidence``: the evidence log, its chain and its signed
+checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dunning import calendar, checkpoints
+from dunning.cli_records import event_json
+from dunning.cli_support import State, fail, json_option, pass_state
+from dunning.config import Config
+from dunning.evidence import verify_chain
+from dunning.output import print_json, print_table
+
+
+@click.command()
+@click.option("--case", "case_id", type=int, help="Only this case's events.")
+@click.option("--kind", help="Only events of this kind (sent, blocked, stage_changed, payment, ...).")
+@click.option("--limit", type=int, help="At most this many.")
+@json_option
+@pass_state
+def events(state: State, case_id: int | None, kind: str | None, limit: int | None, as_json: bool) -> None:
+    """Show the evidence log, oldest first."""
+    rt = state.runtime()
+    if case_id is not None:
+        rt.store.case(case_id)
+    found = rt.store.events(case_id=case_id, kind=kind, limit=limit)
+    if as_json:
+        print_json([event_json(e) for e in found])
+        return
+    print_table(
+        [
+            [
+                e.seq,
+                calendar.to_text(e.at),
+                e.case_id,
+                e.kind,
+                e.stage,
+                e.dpd,
+                e.channel or "",
+                e.step or "",
+                _brief(e.data),
+            ]
+            for e in found
+        ],
+        ["seq", "at", "case", "kind", "stage", "dpd", "channel", "step", "detail"],
+    )
+
+
+def _brief(data: dict[str, Any]) -> str:
+    # One line per event: line breaks inside values (addresses, notes) would break the table.
+    # The rule behind a block or a deferral first, then the profile and jurisdiction it
+    # came from: they must survive the cut at 80 characters.
+    first = ("rule", "profile", "jurisdiction")
+    ordered = sorted(data.items(), key=lambda item: first.index(item[0]) if item[0] in first else len(first))
+    parts = [f"{k}={' / '.join(str(v).splitlines()) if isinstance(v, str) else v}"
+             for k, v in ordered if k not in ("key",) and v not in (None, "", [], {})]
+    text = ", ".join(parts)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+@click.command()
+@click.option("--against", "against", type=click.Path(dir_okay=False, path_type=Path), multiple=True,
+              help="A checkpoints file kept elsewhere (JSON lines); may be given more than once.")
+@click.option("--public-key", "public_key", metavar="BASE64",
+              help="The evidence key's public key (from `dunning evidence public-key`), when the private key is "
+                   "not at hand; by default it is read from the key file.")
+@pass_state
+def verify(state: State, against: tuple[Path, ...], public_key: str | None) -> None:
+    """Check the evidence log's hash chain and every signed checkpoint it can see.
+
+    Checkpoints come from the database, from the file beside it
+    (<db>.checkpoints) and from each --against file. A log shorter than a
+    checkpoint, another hash at a checkpointed event, or a checkpoint not
+    signed by the evidence key fails, naming the event.
+    """
+    rt = state.runtime()
+    report = verify_chain(rt.store.event_rows_for_verify())
+    if not report.ok:
+        fail(f"evidence chain broken at event {report.broken_at}: {report.problem} "
+              f"({report.checked} events before it are intact)")
+    trusted = public_key or _evidence_public_key(rt.config)
+    beside = checkpoints.file_beside(rt.store.path)
+    found = [("database", cp) for cp in rt.store.checkpoints()]
+    for path in ([beside] if beside.exists() else []) + list(against):
+        found += [(str(path), cp) for cp in checkpoints.read_file(path)]
+    last_seq = rt.store.last_seq()
+    problems = checkpoints.disagreements(found, last_seq, rt.store.event_hash, trusted)
+    if problems:
+        fail(f"evidence does not match a signed checkpoint: {problems[0]}"
+              + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+    if not found:
+        click.echo(f"ok: {report.checked} events, chain intact; no signed checkpoint to check it against "
+                   "(see `dunning evidence keygen`)")
+        return
+    # The same checkpoint is usually found in the database and in the file: count it once.
+    distinct = {(cp.seq, cp.hash, cp.signature) for _, cp in found}
+    latest = max((cp for _, cp in found), key=lambda cp: (cp.seq, cp.signed_at))
+    key_note = "" if trusted else "; no evidence key at hand, so each was checked against the key it names"
+    click.echo(f"ok: {report.checked} events, chain intact; {len(distinct)} signed checkpoints agree "
+               f"(latest: event {latest.seq}, signed {latest.signed_at}){key_note}")
+
+
+def _evidence_public_key(config: Config) -> str | None:
+    if not config.evidence_key.exists():
+        return None
+    return checkpoints.public_key_text(checkpoints.load_key(config.evidence_key))
+
+
+@click.group(name="evidence")
+def evidence_() -> None:
+    """The evidence key and signed checkpoints of the evidence log.
+
+    At the end of every run the head of the hash chain is signed with an
+    Ed25519 key kept outside the database ([evidence] key_file, by default
+    dunning-evidence.key beside dunning.toml) and kept in the database, in
+    <db>.checkpoints and at the record_event mirrors; `dunning verify` then
+    catches a log cut short or rewritten.
+    """
+
+
+@evidence_.command(name="keygen")
+@click.option("--force", is_flag=True, help="Replace an existing key.")
+@pass_state
+def evidence_keygen(state: State, force: bool) -> None:
+    """Make the evidence key (owner-only file) and print its public key."""
+    public = checkpoints.generate_key(state.config.evidence_key, force=force)
+    click.echo(f"wrote {state.config.evidence_key} (owner-only); public key: {public}")
+
+
+@evidence_.command(name="checkpoint")
+@pass_state
+def evidence_checkpoint(state: State) -> None:
+    """Sign the evidence chain's head now (runs do it at their end)."""
+    rt = state.runtime()
+    signed = rt.checkpoint(state.now(), always=True)
+    if signed is None:
+        fail(f"{rt.config.evidence_key}: no evidence key (make one with `dunning evidence keygen`)")
+    click.echo(f"signed event {signed.seq} ({signed.hash[:16]}…) at {signed.signed_at}")
+
+
+@evidence_.command(name="public-key")
+@pass_state
+def evidence_public_key(state: State) -> None:
+    """Print the evidence key's public key, for auditors: `dunning verify --public-key KEY`."""
+    public = _evidence_public_key(state.config)
+    if public is None:
+        fail(f"{state.config.evidence_key}: no evidence key (make one with `dunning evidence keygen`)")
+    click.echo(public)

@@ -1,0 +1,119 @@
+"""Start-up: light commands import no heavy library, and the lists that keep them light agree with the commands.
+
+No timings here (they vary from machine to machine, see bench/startup.py): each command runs in a fresh
+interpreter with the built-in plugins installed, and the test reads which modules it imported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from dunning.cli import BUILT_IN, cli, load_built_in
+from dunning.entry_points import entry_points
+from dunning.lazy_command import LazyCommand
+from dunning.plugin_manager import LOAD_ENV
+
+from tests.conftest import row, write_csv
+
+BUILT_IN_PLUGINS = "agency,email,legal,letter,phone,visit"
+# PDF, templates, HTTP, SMTP, phone numbers, holidays, and structlog (which imports rich when it is installed).
+HEAVY = ("reportlab", "pypdf", "jinja2", "smtplib", "http.client", "urllib.request", "phonenumbers", "holidays",
+         "structlog", "rich")
+# What prints the modules a command imported, once the command has exited (click ends with sys.exit).
+PROBE = ("import atexit, json, sys\n"
+         "atexit.register(lambda: open({out!r}, 'w').write(json.dumps(sorted(sys.modules))))\n"
+         "sys.argv = ['dunning', *{args!r}]\n"
+         "from dunning.cli import cli\n"
+         "cli()\n")
+
+
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project as `dunning init` and `dunning import` leave it, with one case."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init"]).exit_code == 0
+    write_csv(tmp_path / "in.csv", [row()])
+    assert runner.invoke(cli, ["import", "in.csv"]).exit_code == 0
+    return tmp_path
+
+
+def imported_by(folder: Path, *args: str) -> tuple[set[str], str]:
+    """The modules ``dunning ARGS`` imported, run in a new interpreter with the built-in plugins, and its output."""
+    out = folder / "modules.json"
+    env = {k: v for k, v in os.environ.items() if k != "DUNNING_CONFIG"} | {LOAD_ENV: BUILT_IN_PLUGINS}
+    done = subprocess.run([sys.executable, "-c", PROBE.format(out=str(out), args=list(args))], cwd=folder, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(out.read_text(encoding="utf-8"))), done.stdout
+
+
+def test_help_imports_no_heavy_library_and_still_lists_plugin_commands(folder: Path):
+    modules, out = imported_by(folder, "--help")
+    assert sorted(m for m in (*HEAVY, "sqlite_utils") if m in modules) == []
+    # No command's code either: each built-in's module waits until it runs.
+    assert sorted(m for m in modules if m.startswith("dunning.cli_") and m != "dunning.cli_support") == []
+    assert "dunning.runtime" not in modules and "dunning.config" not in modules
+    assert "importlib.metadata" not in modules  # the entry points are read without it (dunning.entry_points)
+    for command in ("agency", "calls", "legal", "letters", "visits", "cases", "run", "notices"):
+        assert f"\n  {command} " in out, command
+
+
+def test_cases_list_imports_no_heavy_library_and_not_the_code_of_run(folder: Path):
+    modules, out = imported_by(folder, "cases", "list")
+    assert "Customer C001" in out
+    assert sorted(m for m in HEAVY if m in modules) == []
+    assert "dunning.dispatch" not in modules and "dunning.cli_run" not in modules
+
+
+def test_a_plugin_command_loads_its_module_when_it_runs(folder: Path):
+    modules, out = imported_by(folder, "calls", "--help")
+    assert "dunning.plugins.phone.cli" in modules and "Usage: dunning calls" in out
+    modules, _ = imported_by(folder, "--help")
+    assert "dunning.plugins.phone.cli" not in modules
+
+
+@pytest.mark.parametrize("name", sorted(BUILT_IN))
+def test_the_table_of_built_in_commands_agrees_with_each_command(name: str):
+    command = load_built_in(name)
+    assert command.name == name
+    listed = click.Command(name, help=BUILT_IN[name][1])
+    for limit in (30, 45, 80, 200):
+        assert listed.get_short_help_str(limit) == command.get_short_help_str(limit), (name, limit)
+
+
+def test_plugins_lazy_commands_agree_with_their_commands():
+    from dunning.plugins import agency, legal, phone, visit
+
+    registered: list[click.Command] = []
+    group = click.Group()
+    group.add_command = lambda command, name=None: registered.append(command)  # type: ignore[method-assign]
+    for plugin in (agency, legal, phone, visit):
+        plugin.register_commands(group)
+    assert {c.name for c in registered} == {"agency", "legal", "calls", "visits"}
+    for stand_in in registered:
+        assert isinstance(stand_in, LazyCommand)
+        command = stand_in.load()
+        assert command.name == stand_in.name
+        for limit in (30, 45, 80, 200):
+            assert stand_in.get_short_help_str(limit) == command.get_short_help_str(limit), (stand_in.name, limit)
+
+
+@pytest.mark.parametrize("group", ["dunning", "console_scripts", "pytest11"])
+def test_entry_points_are_those_importlib_metadata_finds_in_its_order(group: str):
+    import importlib.metadata
+
+    expected = [(ep.name, ep.value) for ep in importlib.metadata.entry_points(group=group)]
+    assert [(ep.name, ep.value) for ep in entry_points(group)] == expected
+    if group == "dunning":
+        assert {ep.name for ep in entry_points(group)} >= set(BUILT_IN_PLUGINS.split(","))
+        first = next(iter(importlib.metadata.entry_points(group=group)))
+        assert entry_points(group)[0].version() == first.dist.version
