@@ -55,7 +55,8 @@ BUILT_IN: dict[str, tuple[str, str]] = {
     "contacts": ("dunning.cli_corrections:contacts",
                  "Add, remove (make inactive) or mark bad a debtor's contacts; each change an event with who and "
                  "why."),
-    "adjust": ("dunning.cli_corrections:adjust", "Change an obligation's amount: a credit note, a price dispute settled."),
+    "adjust": ("dunning.cli_corrections:adjust",
+               "Change an obligation's amount: a credit note, a price dispute settled."),
     "dispute": ("dunning.cli_corrections:dispute",
                 "Hold one disputed invoice out of demands while the rest is still collected."),
     "payments": ("dunning.cli_payments:payments",

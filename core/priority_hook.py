@@ -11,13 +11,13 @@ None, is named in a warning and passed over for that case; the next one
 
 from __future__ import annotations
 
-import structlog
 
 from dunning.hook_calls import HookCalls
 from dunning.models import Case
 from dunning.priority import CaseFacts
+from dunning.log import get_logger
 
-log = structlog.get_logger("dunning.priority")
+log = get_logger("dunning.priority")
 
 HOOK = "case_priority"
 

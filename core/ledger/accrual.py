@@ -16,15 +16,15 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-import structlog
 
 from dunning import money
 from dunning.ledger.interest_rules import Debt, parse_contract_rate, round_minor, rule_for
 from dunning.ledger.rates import REFERENCE_RATES, RateMissing, RatePoint
 from dunning.models import Action, Case, Debtor, DebtorKind
 from dunning.runtime import Runtime
+from dunning.log import get_logger
 
-log = structlog.get_logger("dunning")
+log = get_logger("dunning")
 _DAY = dt.timedelta(days=1)
 
 
