@@ -50,11 +50,15 @@ class SchemaError(ValueError):
         self.text = text
         super().__init__(self.render())
 
-    def render(self, key: str | None = None) -> str:
-        """The message with ``key`` (default: the dotted path in quotes) put where the key goes."""
-        if key is None:
-            key = f"'{dotted(self.path)}'" if self.path else ""
-        return self.text.replace("{key}", key).strip()
+    def render(self, path: Sequence[str | int] | None = None) -> str:
+        """The message with ``path`` (default: the whole path) where the key goes, or in front when it has no place.
+
+        A caller that says where it is in its own words (``step 's'``) passes the rest of the path.
+        """
+        path = self.path if path is None else path
+        if "{key}" in self.text:
+            return self.text.replace("{key}", f"'{dotted(path)}'")
+        return f"{dotted(path)}: {self.text}" if path else self.text
 
 
 def dotted(path: Sequence[str | int]) -> str:
@@ -79,9 +83,13 @@ class Must:
     fails: str | None = None
 
     def __call__(self, _instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        self.test(attribute.name, value)
+
+    def test(self, key: str, value: Any) -> None:
+        """Raise ``Invalid`` for ``key`` when ``value`` fails the check (None: not given, nothing to check)."""
         if self.check is not None and value is not None and not self.check(value):
             text = self.fails or f"must be {self.expects}, got {{value}}"
-            raise Invalid("{key} " + text.replace("{value}", shown(value)), attribute.name)
+            raise Invalid("{key} " + text.replace("{value}", shown(value)), key)
 
 
 def must(expects: str, check: Callable[[Any], bool] | None = None, fails: str | None = None) -> Any:
@@ -144,7 +152,7 @@ def _first(exc: BaseException, path: Path, kind: Any, data: Any, unknown: str) -
         # An unknown key first: it is often the misspelling of the key something else then misses.
         for raised in exc.exceptions:
             if isinstance(raised, ForbiddenExtraKeysError):
-                return _unknown_key(raised, path, unknown)
+                return _unknown_key(raised, path, unknown, data)
         noted = [(e, n) for e in exc.exceptions for n in getattr(e, "__notes__", ())
                  if isinstance(n, AttributeValidationNote | IterableValidationNote)]
         # Keys in the order the administrator wrote them, where we still know it.
@@ -195,7 +203,7 @@ def _first_leaf(exc: BaseException, path: Path, kind: Any, data: Any, unknown: s
     if isinstance(exc, BaseValidationError):
         return _first(exc, path, kind, data, unknown)
     if isinstance(exc, ForbiddenExtraKeysError):
-        return _unknown_key(exc, path, unknown)
+        return _unknown_key(exc, path, unknown, data)
     if isinstance(exc, Invalid):
         # Raised by a validator or a rule between keys, while the class was being made.
         if cls is not None and exc.key:
@@ -235,8 +243,10 @@ def _key_name(cls: Any, name: str) -> str:
     return str(field.metadata.get("key", name)) if field is not None else name
 
 
-def _unknown_key(exc: Any, path: Path, unknown: str) -> tuple[Path, str]:
-    extra = sorted(exc.extra_fields)[0]
+def _unknown_key(exc: Any, path: Path, unknown: str, data: Any) -> tuple[Path, str]:
+    written = list(data) if isinstance(data, Mapping) else []
+    # The first unknown key as written (the file's order), else by name.
+    extra = min(exc.extra_fields, key=lambda k: (written.index(k) if k in written else len(written), k))
     allowed = sorted(_key_name(exc.cl, f.name) for f in attrs.fields(exc.cl) if f.init)
     close = difflib.get_close_matches(extra, allowed, n=1, cutoff=MISSPELLING_CUTOFF)
     hint = f"; did you mean '{close[0]}'?" if close else ""
