@@ -89,7 +89,7 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> 
     from dunning.schema import SchemaError, structure
 
     try:
-        file = structure(data, ConfigFile)
+        file = structure(data, ConfigFile, unknown="unknown key {key}{hint} (allowed here: {allowed})")
     except SchemaError as exc:
         raise ConfigError(f"{source}: {exc}") from None
     base = path.parent if path else Path.cwd()

@@ -36,10 +36,15 @@ class Invalid(ValueError):
     checked; empty for a rule about the table as a whole.
     """
 
-    def __init__(self, text: str, key: str | Path = ()) -> None:
+    def __init__(self, text: str, key: str | Path = (), *, literal: bool = False) -> None:
         super().__init__(text)
-        self.text = text
+        # A literal text has no ``{key}`` in it, whatever it quotes (another check's message, a value).
+        self.text = text if not literal else text.replace("{key}", _LITERAL_KEY)
         self.key: Path = (key,) if isinstance(key, str) else key
+
+
+# Stands for a "{key}" that is part of a message (a pay link's {key} field), not the place of the key's name.
+_LITERAL_KEY = "\x00key\x00"
 
 
 class SchemaError(ValueError):
@@ -57,8 +62,11 @@ class SchemaError(ValueError):
         """
         path = self.path if path is None else path
         if "{key}" in self.text:
-            return self.text.replace("{key}", f"'{dotted(path)}'")
-        return f"{dotted(path)}: {self.text}" if path else self.text
+            # The first "{key}" only: it comes before any value the message quotes.
+            text = self.text.replace("{key}", f"'{dotted(path)}'", 1)
+        else:
+            text = f"{dotted(path)}: {self.text}" if path else self.text
+        return text.replace(_LITERAL_KEY, "{key}")
 
 
 def dotted(path: Sequence[str | int]) -> str:
@@ -128,7 +136,7 @@ def _kind_words(kind: Any) -> str:
             tuple: "a list"}.get(origin, getattr(origin, "__name__", str(origin)))
 
 
-def structure(data: Any, cls: type[T], *, unknown: str = "unknown key {key}{hint} (allowed here: {allowed})") -> T:
+def structure(data: Any, cls: type[T], *, unknown: str = "unknown key {key}{hint} (allowed: {allowed})") -> T:
     """``data`` (parsed TOML) as ``cls``; raise ``SchemaError`` for the first key that is wrong.
 
     ``unknown`` words an unknown key: ``{key}``, ``{allowed}`` and ``{hint}``

@@ -62,7 +62,7 @@ def parse_policy(data: Mapping[str, Any], source: str) -> Policy:
     from dunning.schema import SchemaError, structure
 
     try:
-        file = structure(data, PolicyFile, unknown="unknown key {key}{hint} (allowed: {allowed})")
+        file = structure(data, PolicyFile)
     except SchemaError as exc:
         prefix, rest = where(exc.path, data)
         message = f"{prefix}: {exc.render(rest)}" if prefix else exc.render()

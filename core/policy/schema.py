@@ -189,7 +189,7 @@ class PolicyFile:
     def __attrs_post_init__(self) -> None:
         for name, table in self.stages.items():
             if name not in STAGES:
-                raise Invalid(f"unknown stage {name!r} (stages: {', '.join(STAGES)})", "stages")
+                raise Invalid(f"unknown stage {name!r} (stages: {', '.join(STAGES)})", "stages", literal=True)
             if name == Stage.INTERNAL and table.entry_dpd is not None:
                 raise Invalid("{key} makes no sense for internal, where every case starts",
                               ("stages", name, "entry_dpd"))
@@ -203,7 +203,7 @@ class PolicyFile:
         seen: set[str] = set()
         for step in self.steps:
             if step.name in seen:
-                raise Invalid(f"step '{step.name}' is defined twice")
+                raise Invalid(f"step '{step.name}' is defined twice", literal=True)
             seen.add(step.name)
 
 

@@ -1,0 +1,43 @@
+"""The built-in channels' settings refused through their schemas: the key's path, its type, the key meant."""
+
+from __future__ import annotations
+
+import pytest
+
+from dunning.plugins.email.settings import parse_settings as email_settings
+from dunning.plugins.legal.settings import parse_settings as legal_settings
+from dunning.plugins.visit.settings import check_settings as visit_settings
+
+EMAIL = {"host": "smtp.example.com", "sender": "credit@acme.example"}
+
+
+def refusal(check, table) -> str:
+    with pytest.raises(ValueError) as refused:
+        check(table)
+    return str(refused.value)
+
+
+def test_a_misspelt_key_is_named_with_the_one_meant():
+    assert refusal(email_settings, EMAIL | {"hots": "x"}).startswith(
+        "unknown key 'hots'; did you mean 'host'? (allowed: bcc, ca_file, ")
+    assert refusal(legal_settings, {"firm_name": "F", "jurisdictions": {"DE": {"limitaton_years": 3}}}) == (
+        "unknown key 'jurisdictions.DE.limitaton_years'; did you mean 'limitation_years'? "
+        "(allowed: limitation_years, restarted_by)")
+    assert refusal(visit_settings, {"colectors": {}}).startswith("unknown key 'colectors'; did you mean 'collectors'?")
+
+
+@pytest.mark.parametrize(("check", "table", "message"), [
+    (email_settings, EMAIL | {"bcc": ["a@acme.example", 3]}, "'bcc[1]' must be a string, got 3"),
+    (email_settings, EMAIL | {"port": "25"}, "'port' must be a whole number from 1 to 65535, got '25'"),
+    # A key another check quotes is shown as written, never taken for the place of the key's name.
+    (email_settings, EMAIL | {"pay_link": "https://pay.example/{x}"},
+     "'pay_link' refers to {x}; it may use {case_id}, {debtor_id}, {key}, {balance}, {overdue}, {reference}, "
+     "{currency}"),
+    (legal_settings, {"firm_name": "F", "jurisdictions": {"de": {}}},
+     "'jurisdictions.de' must be an upper-case country code such as \"GB\" or \"US-NY\", got 'de'"),
+    (legal_settings, {"firm_name": "F", "jurisdictions": {"DE": 3}},
+     "'jurisdictions.DE' must be a table, got 3"),
+    (visit_settings, {"collectors": {"SW1A": 7}}, "'collectors.SW1A' must be a string, got 7"),
+])
+def test_a_wrong_value_names_its_path(check, table, message: str):
+    assert refusal(check, table) == message
