@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from dunning.plugins.agency.settings import parse_settings as agency_settings
 from dunning.plugins.email.settings import parse_settings as email_settings
 from dunning.plugins.legal.settings import parse_settings as legal_settings
 from dunning.plugins.visit.settings import check_settings as visit_settings
 
 EMAIL = {"host": "smtp.example.com", "sender": "credit@acme.example"}
+NORTHWIND = {"name": "Northwind", "commission": "25"}
+
+
+def agencies(**northwind: object) -> dict[str, object]:
+    return {"folder": "out", "agencies": {"northwind": NORTHWIND | northwind}}
 
 
 def refusal(check, table) -> str:
@@ -24,6 +30,8 @@ def test_a_misspelt_key_is_named_with_the_one_meant():
         "unknown key 'jurisdictions.DE.limitaton_years'; did you mean 'limitation_years'? "
         "(allowed: limitation_years, restarted_by)")
     assert refusal(visit_settings, {"colectors": {}}).startswith("unknown key 'colectors'; did you mean 'collectors'?")
+    assert refusal(agency_settings, agencies(capacty=3)).startswith(
+        "unknown key 'agencies.northwind.capacty'; did you mean 'capacity'? (allowed: capacity, commission, ")
 
 
 @pytest.mark.parametrize(("check", "table", "message"), [
@@ -38,6 +46,12 @@ def test_a_misspelt_key_is_named_with_the_one_meant():
     (legal_settings, {"firm_name": "F", "jurisdictions": {"DE": 3}},
      "'jurisdictions.DE' must be a table, got 3"),
     (visit_settings, {"collectors": {"SW1A": 7}}, "'collectors.SW1A' must be a string, got 7"),
+    (agency_settings, agencies(commission={"by": "age", "bands": [{"from_days": "3", "percent": 20}]}),
+     "'agencies.northwind.commission.bands[0].from_days' must be a whole number, got '3'"),
+    (agency_settings, agencies(commission=[25]),
+     "'agencies.northwind.commission' must be a percentage such as \"25\", or a sliding scale, got [25]"),
+    (agency_settings, agencies(commission={"by": "flat"}),
+     "'agencies.northwind.commission.percent' is required: a percentage such as \"25\""),
 ])
 def test_a_wrong_value_names_its_path(check, table, message: str):
     assert refusal(check, table) == message
