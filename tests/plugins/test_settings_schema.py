@@ -7,10 +7,12 @@ import pytest
 from dunning.plugins.agency.settings import parse_settings as agency_settings
 from dunning.plugins.email.settings import parse_settings as email_settings
 from dunning.plugins.legal.settings import parse_settings as legal_settings
+from dunning.plugins.letter.settings import check_settings as letter_settings
 from dunning.plugins.visit.settings import check_settings as visit_settings
 
 EMAIL = {"host": "smtp.example.com", "sender": "credit@acme.example"}
 NORTHWIND = {"name": "Northwind", "commission": "25"}
+LETTER = {"sender_name": "Acme", "sender_address": "1 Road, Town"}
 
 
 def agencies(**northwind: object) -> dict[str, object]:
@@ -30,6 +32,8 @@ def test_a_misspelt_key_is_named_with_the_one_meant():
         "unknown key 'jurisdictions.DE.limitaton_years'; did you mean 'limitation_years'? "
         "(allowed: limitation_years, restarted_by)")
     assert refusal(visit_settings, {"colectors": {}}).startswith("unknown key 'colectors'; did you mean 'collectors'?")
+    assert refusal(letter_settings, LETTER | {"pay_within_day": 7}).startswith(
+        "unknown key 'pay_within_day'; did you mean 'pay_within_days'? (allowed: cjk_font, ")
     assert refusal(agency_settings, agencies(capacty=3)).startswith(
         "unknown key 'agencies.northwind.capacty'; did you mean 'capacity'? (allowed: capacity, commission, ")
 
@@ -48,6 +52,8 @@ def test_a_misspelt_key_is_named_with_the_one_meant():
     (visit_settings, {"collectors": {"SW1A": 7}}, "'collectors.SW1A' must be a string, got 7"),
     (agency_settings, agencies(commission={"by": "age", "bands": [{"from_days": "3", "percent": 20}]}),
      "'agencies.northwind.commission.bands[0].from_days' must be a whole number, got '3'"),
+    (letter_settings, LETTER | {"sender_address": ["1 Road", 2]}, "'sender_address[1]' must be a string, got 2"),
+    (letter_settings, {"sender_name": "Acme"}, "missing 'sender_address'"),
     (agency_settings, agencies(commission=[25]),
      "'agencies.northwind.commission' must be a percentage such as \"25\", or a sliding scale, got [25]"),
     (agency_settings, agencies(commission={"by": "flat"}),
