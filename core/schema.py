@@ -280,7 +280,14 @@ def _converter() -> Any:
     converter.register_structure_hook(str, scalar(str))
     converter.register_structure_hook(int, scalar(int))
     converter.register_structure_hook(bool, scalar(bool))
-    converter.register_structure_hook(float, lambda v, _: float(scalar((int, float))(v, float)))  # type: ignore[arg-type]
+
+    def number(value: Any, _: Any) -> float:
+        # A whole number is a number too (TOML writes 30 for 30.0).
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise _WrongType(value, float)
+        return float(value)
+
+    converter.register_structure_hook(float, number)
     converter.register_structure_hook(typing.Any, lambda v, _: v)
 
     def items(value: Any, kind: Any) -> Any:

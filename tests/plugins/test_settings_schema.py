@@ -8,11 +8,14 @@ from dunning.plugins.agency.settings import parse_settings as agency_settings
 from dunning.plugins.email.settings import parse_settings as email_settings
 from dunning.plugins.legal.settings import parse_settings as legal_settings
 from dunning.plugins.letter.settings import check_settings as letter_settings
+from dunning.plugins.phone.calls import phone_settings
+from dunning.plugins.phone.sms import sms_settings
 from dunning.plugins.visit.settings import check_settings as visit_settings
 
 EMAIL = {"host": "smtp.example.com", "sender": "credit@acme.example"}
 NORTHWIND = {"name": "Northwind", "commission": "25"}
 LETTER = {"sender_name": "Acme", "sender_address": "1 Road, Town"}
+SMS = {"url": "https://sms.example.com/v1/messages", "sender_id": "Northwind", "token": "t"}
 
 
 def agencies(**northwind: object) -> dict[str, object]:
@@ -34,6 +37,8 @@ def test_a_misspelt_key_is_named_with_the_one_meant():
     assert refusal(visit_settings, {"colectors": {}}).startswith("unknown key 'colectors'; did you mean 'collectors'?")
     assert refusal(letter_settings, LETTER | {"pay_within_day": 7}).startswith(
         "unknown key 'pay_within_day'; did you mean 'pay_within_days'? (allowed: cjk_font, ")
+    assert refusal(sms_settings, SMS | {"sender": "N"}).startswith(
+        "unknown key 'sender'; did you mean 'sender_id'? (allowed: password, ")
     assert refusal(agency_settings, agencies(capacty=3)).startswith(
         "unknown key 'agencies.northwind.capacty'; did you mean 'capacity'? (allowed: capacity, commission, ")
 
@@ -54,6 +59,9 @@ def test_a_misspelt_key_is_named_with_the_one_meant():
      "'agencies.northwind.commission.bands[0].from_days' must be a whole number, got '3'"),
     (letter_settings, LETTER | {"sender_address": ["1 Road", 2]}, "'sender_address[1]' must be a string, got 2"),
     (letter_settings, {"sender_name": "Acme"}, "missing 'sender_address'"),
+    (phone_settings, {"mix": {"mobile": "lots"}}, "'mix.mobile' must be a number, got 'lots'"),
+    (phone_settings, {"collectors": ["ann", 7]}, "'collectors[1]' must be a string, got 7"),
+    (sms_settings, SMS | {"timeout": "5"}, "'timeout' must be a positive number of seconds, got '5'"),
     (agency_settings, agencies(commission=[25]),
      "'agencies.northwind.commission' must be a percentage such as \"25\", or a sliding scale, got [25]"),
     (agency_settings, agencies(commission={"by": "flat"}),
