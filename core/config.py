@@ -20,6 +20,7 @@ from dunning.compliance.jurisdictions import Chosen, parse_jurisdictions, profil
 from dunning.compliance.media import STANDARD_MEDIA
 from dunning.compliance.profiles import DEFAULT as DEFAULT_PROFILE
 from dunning.compliance.profiles import ComplianceError, Profile, parse_compliance
+from dunning.config_schema import ConfigFile
 from dunning.models import Debtor
 from dunning.staff import NOTIFY_ROLES as NOTIFY_ROLES  # read from here by dunning.notices_cli
 
@@ -66,6 +67,9 @@ class Config:
     in_doubt: Mapping[str, str] = attrs.field(factory=dict)
     # ``[compliance.jurisdictions]``: ISO 3166 country or subdivision -> profile.
     jurisdictions: Mapping[str, Profile] = attrs.field(factory=dict)
+    # Every table as checked (dunning.config_schema.ConfigFile). A section without a field of its own
+    # above is read from here: a new ``[ledger]`` is one class and one field there, read as ``sections.ledger``.
+    sections: ConfigFile = attrs.field(factory=ConfigFile)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -85,7 +89,6 @@ class Config:
 
 def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> Config:
     """Validate a parsed TOML document into a ``Config``; a ``ConfigError`` names the file and the key."""
-    from dunning.config_schema import ConfigFile
     from dunning.schema import SchemaError, structure
 
     try:
@@ -126,6 +129,7 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> 
         holds_secret=privacy.holds_secret(data),
         compliance=compliance,
         jurisdictions=jurisdictions,
+        sections=file,
     )
 
 

@@ -1,7 +1,8 @@
 """What ``dunning.toml`` may hold: one attrs class per table, structured and checked by ``dunning.schema``.
 
-A new section is one class here and one field on ``ConfigFile``; ``parse_config``
-(in ``dunning.config``) turns the checked file into a ``Config``.
+A new section is one class here and one field on ``ConfigFile``: it is checked
+with the rest and read as ``config.sections.<name>``. ``parse_config`` (in
+``dunning.config``) turns the checked file into a ``Config``.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ command imports the classes, only commands that load a file pay for cattrs.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import types
 import typing
@@ -252,6 +251,7 @@ def _key_name(cls: Any, name: str) -> str:
 
 
 def _unknown_key(exc: Any, path: Path, unknown: str, data: Any) -> tuple[Path, str]:
+    import difflib
     written = list(data) if isinstance(data, Mapping) else []
     # The first unknown key as written (the file's order), else by name.
     extra = min(exc.extra_fields, key=lambda k: (written.index(k) if k in written else len(written), k))
