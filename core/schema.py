@@ -62,7 +62,7 @@ class SchemaError(ValueError):
         path = self.path if path is None else path
         if "{key}" in self.text:
             # The first "{key}" only: it comes before any value the message quotes.
-            text = self.text.replace("{key}", f"'{dotted(path)}'", 1)
+            text = self.text.replace("{key}", f"'{dotted(path)}'" if path else "the table", 1)
         else:
             text = f"{dotted(path)}: {self.text}" if path else self.text
         return text.replace(_LITERAL_KEY, "{key}")
@@ -252,10 +252,11 @@ def _key_name(cls: Any, name: str) -> str:
 
 def _unknown_key(exc: Any, path: Path, unknown: str, data: Any) -> tuple[Path, str]:
     import difflib
+
     written = list(data) if isinstance(data, Mapping) else []
     # The first unknown key as written (the file's order), else by name.
     extra = min(exc.extra_fields, key=lambda k: (written.index(k) if k in written else len(written), k))
-    allowed = sorted(_key_name(exc.cl, f.name) for f in attrs.fields(exc.cl) if f.init)
+    allowed = sorted(_key_name(exc.cl, f.name) for f in attrs.fields(exc.cl) if f.init and not f.metadata.get("rest"))
     close = difflib.get_close_matches(extra, allowed, n=1, cutoff=MISSPELLING_CUTOFF)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     return (*path, extra), unknown.replace("{allowed}", ", ".join(allowed)).replace("{hint}", hint)
