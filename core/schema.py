@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import types
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import attrs
@@ -164,7 +164,7 @@ def _first(exc: BaseException, path: Path, kind: Any, data: Any, unknown: str) -
                  if isinstance(n, AttributeValidationNote | IterableValidationNote)]
         # Keys in the order the administrator wrote them, where we still know it.
         order = list(data) if isinstance(data, Mapping) else []
-        first = _in_written_order(noted, order)
+        first = _in_written_order(noted, order, exc.cl if isinstance(exc, ClassValidationError) else None)
         if first is not None:
             inner, note = first
             if isinstance(note, AttributeValidationNote):
@@ -182,14 +182,14 @@ def _first(exc: BaseException, path: Path, kind: Any, data: Any, unknown: str) -
     return _first_leaf(exc, path, kind, data, unknown, None)
 
 
-def _in_written_order(noted: Sequence[tuple[BaseException, Any]], order: list[Any]
+def _in_written_order(noted: Sequence[tuple[BaseException, Any]], order: list[Any], cls: Any
                       ) -> tuple[BaseException, Any] | None:
     if not noted:
         return None
 
     def rank(pair: tuple[BaseException, Any]) -> int:
         note = pair[1]
-        key = getattr(note, "name", getattr(note, "index", None))
+        key = _key_name(cls, note.name) if hasattr(note, "name") else getattr(note, "index", None)
         return order.index(key) if key in order else len(order)
 
     return min(noted, key=rank)
@@ -291,40 +291,32 @@ def _converter() -> Any:
     converter.register_structure_hook(float, number)
     converter.register_structure_hook(typing.Any, lambda v, _: v)
 
-    def items(value: Any, kind: Any) -> Any:
-        if not isinstance(value, list):
-            raise _WrongType(value, kind)
-        args = typing.get_args(kind)
-        inner = args[0] if args else Any
-        done, errors = [], []
-        for index, item in enumerate(value):
+    def each(pairs: Iterable[tuple[Any, Any]], inner: Any, kind: Any) -> dict[Any, Any]:
+        # Every item structured, every failure kept with its index or key, as cattrs does for its own.
+        done, errors = {}, []
+        for where, item in pairs:
             try:
-                done.append(converter.structure(item, inner))
+                done[where] = converter.structure(item, inner)
             except Exception as exc:
-                note = IterableValidationNote(f"@ index {index}", index, inner)
-                exc.__notes__ = [*getattr(exc, "__notes__", []), note]
+                exc.__notes__ = [*getattr(exc, "__notes__", []), IterableValidationNote(f"@ {where}", where, inner)]
                 errors.append(exc)
         if errors:
             raise IterableValidationError(f"While structuring {kind!r}", errors, kind)
-        origin = typing.get_origin(kind) or kind
-        return tuple(done) if origin is tuple else done
+        return done
+
+    def items(value: Any, kind: Any) -> Any:
+        # Only a TOML array is a list: cattrs would take a string for a list of its characters.
+        if not isinstance(value, list):
+            raise _WrongType(value, kind)
+        args = typing.get_args(kind)
+        done = list(each(enumerate(value), args[0] if args else Any, kind).values())
+        return tuple(done) if (typing.get_origin(kind) or kind) is tuple else done
 
     def table(value: Any, kind: Any) -> Any:
         if not isinstance(value, dict):
             raise _WrongType(value, kind)
         args = typing.get_args(kind)
-        inner = args[1] if len(args) == 2 else Any
-        done, errors = {}, []
-        for key, item in value.items():
-            try:
-                done[key] = converter.structure(item, inner)
-            except Exception as exc:
-                note = IterableValidationNote(f"@ key {key}", key, inner)
-                exc.__notes__ = [*getattr(exc, "__notes__", []), note]
-                errors.append(exc)
-        if errors:
-            raise IterableValidationError(f"While structuring {kind!r}", errors, kind)
-        return done
+        return each(value.items(), args[1] if len(args) == 2 else Any, kind)
 
     def is_sequence(kind: Any) -> bool:
         return (typing.get_origin(kind) or kind) in (list, tuple, Sequence)
