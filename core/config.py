@@ -1,13 +1,17 @@
-"""Load and validate ``dunning.toml``. Unknown keys are errors that name the key."""
+"""Load and validate ``dunning.toml``. Unknown keys are errors that name the key.
+
+What each table may hold is declared in ``dunning.config_schema``.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
@@ -16,15 +20,13 @@ from dunning.compliance.jurisdictions import Chosen, parse_jurisdictions, profil
 from dunning.compliance.media import STANDARD_MEDIA
 from dunning.compliance.profiles import DEFAULT as DEFAULT_PROFILE
 from dunning.compliance.profiles import ComplianceError, Profile, parse_compliance
-from dunning.ledger.settings import ALLOCATION_KEYS, LedgerSettings, LedgerSettingsError, parse_ledger
-from dunning.ledger.interest_settings import (INTEREST_KEYS, InterestSettings, InterestSettingsError,
-                                              parse_interest_settings)
-from dunning.staff import NOTIFY_ROLES, staff_address
+from dunning.config_schema import ConfigFile
+from dunning.ledger.interest_settings import InterestSettings, InterestSettingsError, parse_interest_settings
+from dunning.ledger.settings import LedgerSettings, LedgerSettingsError, parse_ledger
+from dunning.models import Debtor
+from dunning.staff import NOTIFY_ROLES as NOTIFY_ROLES  # read from here by dunning.notices_cli
 
-if TYPE_CHECKING:
-    from dunning.models import Debtor
-
-from dunning.config_path import DEFAULT_CONFIG_NAME, resolve_config_path  # noqa: F401  (where they were)
+DEFAULT_CONFIG_NAME = "dunning.toml"
 
 
 # Where the evidence key is looked for when ``[evidence] key_file`` is not set: beside the config.
@@ -67,6 +69,9 @@ class Config:
     in_doubt: Mapping[str, str] = attrs.field(factory=dict)
     # ``[compliance.jurisdictions]``: ISO 3166 country or subdivision -> profile.
     jurisdictions: Mapping[str, Profile] = attrs.field(factory=dict)
+    # Every table as checked (dunning.config_schema.ConfigFile). A section without a field of its own
+    # above is read from here: a new ``[ledger]`` is one class and one field there, read as ``sections.ledger``.
+    sections: ConfigFile = attrs.field(factory=ConfigFile)
     # ``[ledger]``: the order payments pay fees, interest and principal (dunning.ledger.settings).
     ledger: LedgerSettings = attrs.field(factory=LedgerSettings)
     # ``[ledger]``: which interest rule charges whom, and when a waiver needs approval.
@@ -88,155 +93,68 @@ class Config:
         return profile_for(self.compliance, self.jurisdictions, debtor)
 
 
-def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str, source: str) -> None:
-    for key in table:
-        if key not in allowed:
-            name = f"{where}.{key}" if where else key
-            raise ConfigError(
-                f"{source}: unknown key '{name}' (allowed here: {', '.join(sorted(allowed))})"
-            )
+def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> Config:
+    """Validate a parsed TOML document into a ``Config``; a ``ConfigError`` names the file and the key."""
+    from dunning.schema import SchemaError, structure
 
-
-def _expect(value: Any, kind: type | tuple[type, ...], key: str, source: str) -> Any:
-    # bool is an int in Python; a number setting given true/false is a mistake.
-    if isinstance(value, bool) and kind is not bool and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-        raise ConfigError(f"{source}: '{key}' must be {_kind_name(kind)}, got {value!r}")
-    if not isinstance(value, kind):
-        raise ConfigError(f"{source}: '{key}' must be {_kind_name(kind)}, got {value!r}")
-    return value
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join(
-        {str: "a string", int: "a whole number", bool: "true or false", list: "a list", dict: "a table"}.get(
-            k, k.__name__
-        )
-        for k in kinds
+    try:
+        file = structure(data, ConfigFile, unknown="unknown key {key}{hint} (allowed here: {allowed})")
+    except SchemaError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    base = path.parent if path else Path.cwd()
+    channels = file.channels
+    # A window or cap may name a channel the core knows, one that is enabled or one with settings.
+    channel_names = {*STANDARD_MEDIA, *channels.enabled, *channels.tables}
+    try:
+        compliance = parse_compliance(file.compliance, source, channel_names)
+        jurisdictions = parse_jurisdictions(file.compliance.get("jurisdictions", {}), source, compliance)
+    except ComplianceError as exc:
+        raise ConfigError(str(exc)) from None
+    ledger_table = {key: value for key, value in attrs.asdict(file.ledger).items() if value is not None}
+    try:
+        ledger = parse_ledger(ledger_table, source)
+        interest = parse_interest_settings(ledger_table, source)
+    except (LedgerSettingsError, InterestSettingsError) as exc:
+        raise ConfigError(str(exc)) from None
+    return Config(
+        path=path,
+        policy=file.policy,
+        db=base / file.db,
+        timezone=file.timezone,
+        templates=base / file.templates if file.templates is not None else None,
+        enabled_channels=channels.enabled,
+        # ``in_doubt`` is the core's own setting for every channel; the channel's plugin never sees it.
+        channel_settings={name: {k: v for k, v in table.items() if k != "in_doubt"}
+                          for name, table in channels.tables.items()},
+        in_doubt={name: table["in_doubt"] for name, table in channels.tables.items() if "in_doubt" in table},
+        max_attempts=file.delivery.max_attempts,
+        retry_after=dt.timedelta(minutes=file.delivery.retry_after_minutes),
+        claim_timeout=dt.timedelta(seconds=file.delivery.claim_timeout_seconds),
+        notify={role: who for role, who in attrs.asdict(file.notify).items() if who is not None},
+        disabled_plugins=file.plugins.disabled,
+        # Whether each named plugin exists is known once plugins load.
+        plugin_settings=file.plugins.tables,
+        synchronous=file.store.synchronous,
+        evidence_key=base / Path(file.evidence.key_file).expanduser() if file.evidence.key_file is not None
+        else base / DEFAULT_EVIDENCE_KEY,
+        evidence_key_named=file.evidence.key_file is not None,
+        holds_secret=privacy.holds_secret(data),
+        compliance=compliance,
+        jurisdictions=jurisdictions,
+        sections=file,
+        ledger=ledger,
+        interest=interest,
     )
 
 
-def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> Config:
-    """Validate a parsed TOML document into a ``Config``."""
-    _check_keys(data, {"policy", "db", "timezone", "templates", "channels", "delivery", "notify", "plugins",
-                       "compliance", "evidence", "store", "ledger"}, "", source)
-    base = path.parent if path else Path.cwd()
-    values: dict[str, Any] = {"path": path, "holds_secret": privacy.holds_secret(data)}
-
-    if "policy" in data:
-        values["policy"] = _expect(data["policy"], str, "policy", source)
-    if "db" in data:
-        values["db"] = base / _expect(data["db"], str, "db", source)
-    else:
-        values["db"] = base / "dunning.db"
-    if "timezone" in data:
-        tz = _expect(data["timezone"], str, "timezone", source)
-        try:
-            zoneinfo.ZoneInfo(tz)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(f"{source}: 'timezone' is not a known time zone: {tz!r}") from None
-        values["timezone"] = tz
-    if "templates" in data:
-        values["templates"] = base / _expect(data["templates"], str, "templates", source)
-
-    channels = _expect(data.get("channels", {}), dict, "channels", source)
-    enabled = _expect(channels.get("enabled", []), list, "channels.enabled", source)
-    for i, name in enumerate(enabled):
-        _expect(name, str, f"channels.enabled[{i}]", source)
-    if len(set(enabled)) != len(enabled):
-        raise ConfigError(f"{source}: 'channels.enabled' lists a channel twice")
-    values["enabled_channels"] = tuple(enabled)
-    settings: dict[str, Mapping[str, Any]] = {}
-    in_doubt: dict[str, str] = {}
-    for key, value in channels.items():
-        if key == "enabled":
-            continue
-        table = dict(_expect(value, dict, f"channels.{key}", source))
-        # The core's own setting for every channel; the channel's plugin never sees it.
-        if "in_doubt" in table:
-            choice = table.pop("in_doubt")
-            from dunning.models import IN_DOUBT_CHOICES  # the models wait for the commands that use them
-
-            if choice not in IN_DOUBT_CHOICES:
-                raise ConfigError(f"{source}: 'channels.{key}.in_doubt' must be \"resend\" or \"hold\", got {choice!r}")
-            in_doubt[key] = choice
-        settings[key] = table
-    values["channel_settings"] = settings
-    values["in_doubt"] = in_doubt
-
-    delivery = _expect(data.get("delivery", {}), dict, "delivery", source)
-    _check_keys(delivery, {"max_attempts", "retry_after_minutes", "claim_timeout_seconds"}, "delivery", source)
-    if "max_attempts" in delivery:
-        values["max_attempts"] = _positive_int(delivery["max_attempts"], "delivery.max_attempts", source)
-    if "retry_after_minutes" in delivery:
-        values["retry_after"] = dt.timedelta(
-            minutes=_positive_int(delivery["retry_after_minutes"], "delivery.retry_after_minutes", source)
-        )
-    if "claim_timeout_seconds" in delivery:
-        values["claim_timeout"] = dt.timedelta(
-            seconds=_positive_int(delivery["claim_timeout_seconds"], "delivery.claim_timeout_seconds", source)
-        )
-
-    notify = _expect(data.get("notify", {}), dict, "notify", source)
-    _check_keys(notify, set(NOTIFY_ROLES), "notify", source)
-    for role, who in notify.items():
-        _expect(who, str, f"notify.{role}", source)
-        if staff_address(who) is None:
-            raise ConfigError(f"{source}: 'notify.{role}' must be an email address, such as "
-                              f"\"Ann Lee <ann@example.com>\" or \"ann@example.com\", got {who!r}")
-    values["notify"] = dict(notify)
-
-    plugins = _expect(data.get("plugins", {}), dict, "plugins", source)
-    disabled = _expect(plugins.get("disabled", []), list, "plugins.disabled", source)
-    values["disabled_plugins"] = tuple(_expect(n, str, "plugins.disabled", source) for n in disabled)
-    # Any other key is a plugin's own table; whether that plugin exists is known once plugins load.
-    values["plugin_settings"] = {name: dict(_expect(table, dict, f"plugins.{name}", source))
-                                 for name, table in plugins.items() if name != "disabled"}
-
-    store = _expect(data.get("store", {}), dict, "store", source)
-    _check_keys(store, {"synchronous"}, "store", source)
-    if "synchronous" in store:
-        mode = _expect(store["synchronous"], str, "store.synchronous", source)
-        if mode not in ("full", "normal"):
-            raise ConfigError(f"{source}: 'store.synchronous' must be \"full\" or \"normal\", got {mode!r}")
-        values["synchronous"] = mode
-
-    evidence = _expect(data.get("evidence", {}), dict, "evidence", source)
-    _check_keys(evidence, {"key_file"}, "evidence", source)
-    if "key_file" in evidence:
-        values["evidence_key"] = (
-            base / Path(_expect(evidence["key_file"], str, "evidence.key_file", source)).expanduser()
-        )
-        values["evidence_key_named"] = True
-    else:
-        values["evidence_key"] = base / DEFAULT_EVIDENCE_KEY
-
-    compliance = _expect(data.get("compliance", {}), dict, "compliance", source)
-    # A window or cap may name a channel the core knows, one that is enabled or one with settings.
-    channel_names = {*STANDARD_MEDIA, *enabled, *settings}
-    try:
-        values["compliance"] = parse_compliance(compliance, source, channel_names)
-        values["jurisdictions"] = parse_jurisdictions(compliance.get("jurisdictions", {}), source, values["compliance"])
-    except ComplianceError as exc:
-        raise ConfigError(str(exc)) from None
-    ledger = _expect(data.get("ledger", {}), dict, "ledger", source)
-    _check_keys(ledger, set(INTEREST_KEYS) | set(ALLOCATION_KEYS), "ledger", source)
-    try:
-        values["ledger"] = parse_ledger(ledger, source)
-    except LedgerSettingsError as exc:
-        raise ConfigError(str(exc)) from None
-    try:
-        values["interest"] = parse_interest_settings(ledger, source)
-    except InterestSettingsError as exc:
-        raise ConfigError(str(exc)) from None
-    return Config(**values)
-
-
-def _positive_int(value: Any, key: str, source: str) -> int:
-    _expect(value, int, key, source)
-    if value <= 0:
-        raise ConfigError(f"{source}: '{key}' must be positive, got {value}")
-    return int(value)
+def resolve_config_path(explicit: str | None) -> Path:
+    """``--config``, else ``$DUNNING_CONFIG``, else ``./dunning.toml``."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("DUNNING_CONFIG")
+    if env:
+        return Path(env)
+    return Path(DEFAULT_CONFIG_NAME)
 
 
 def load_config(path: Path, *, required: bool = False) -> Config:

@@ -10,18 +10,13 @@ switch a rule off.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 import attrs
 
 from dunning.compliance.media import MEDIA, STANDARD_MEDIA
-
-COUNTED = ("attempts", "connected", "unanswered")
-SCOPES = ("debtor", "number")
-PERIODS = {"day": 1, "7d": 7}
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+from dunning.compliance.schema import PERIODS, WEEKDAYS
 
 
 class ComplianceError(ValueError):
@@ -193,139 +188,72 @@ UK = Profile(
 
 PROFILES: Mapping[str, Profile] = {p.name: p for p in (DEFAULT, US_REGF, CN, UK)}
 
-_KEYS = {
-    "profile", "windows", "working_days_only", "days_off", "caps", "quiet_days_after_conversation",
-    "third_party_location_from_dpd", "third_party_debt_from_dpd", "unreachable_after_days",
-    "third_party_at_most_once", "promise_max_days", "promise_grace_minutes", "promise_reminder_minutes",
-    "promise_reminder_channels", "opt_out_confirmation_channels",
-    "breathing_space_days", "cease_permitted_templates", "legal_threat_templates", "limitation_years",
-    "binds_companies", "jurisdictions", "principal_first", "charges_on_consumer_debts",
-}
-_CAP_KEYS = {"name", "channel", "max", "per", "count", "scope"}
-_TIME = re.compile(r"^\d{2}:\d{2}$")
-
-
 def parse_compliance(
     table: Mapping[str, Any], source: str, channels: Collection[str] = tuple(STANDARD_MEDIA)
 ) -> Profile:
     """The profile named in ``table`` (default ``"default"``) with the table's overrides applied.
 
+    What each key may hold is declared in ``dunning.compliance.schema``;
     ``channels`` are the channel names a window, cap or list may name
     besides the media; anything else is a typo and an error, never ignored.
     (``jurisdictions`` is read by ``dunning.compliance.jurisdictions``.)
     """
+    from dunning.compliance.schema import ComplianceTable, window_times
+    from dunning.schema import SchemaError, structure
 
     def fail(key: str, message: str) -> ComplianceError:
         return ComplianceError(f"{source}: 'compliance.{key}' {message}")
 
-    def known(key: str, name: Any, *, media: bool = True) -> None:
-        if isinstance(name, str) and (name in channels or (media and name in MEDIA)):
+    def known(key: str, name: str, *, media: bool = True) -> None:
+        if name in channels or (media and name in MEDIA):
             return
         allowed = (f"a medium ({', '.join(MEDIA)}) or " if media else "") + f"a channel ({', '.join(sorted(channels))})"
         raise fail(key, f"must name {allowed}, got {name!r}")
 
-    for key in table:
-        if key not in _KEYS:
-            raise fail(key, f"is not a known key (allowed: {', '.join(sorted(_KEYS))})")
-    name = table.get("profile", "default")
-    if name not in PROFILES:
-        raise fail("profile", f"must be one of {', '.join(PROFILES)}, got {name!r}")
-    profile = PROFILES[name]
-    changes: dict[str, Any] = {}
-    if "windows" in table:
-        windows = dict(profile.windows)
-        if not isinstance(table["windows"], dict):
-            raise fail("windows", "must be a table of medium or channel = [\"HH:MM\", \"HH:MM\"]")
-        for channel, value in table["windows"].items():
-            known(f"windows.{channel}", channel)
-            if value is False or value == []:
-                windows[channel] = None  # no window: any time
-                continue
-            if (not isinstance(value, list) or len(value) != 2
-                    or not all(isinstance(v, str) and _TIME.match(v) for v in value)):
-                raise fail(f"windows.{channel}", f"must be [\"HH:MM\", \"HH:MM\"] or false, got {value!r}")
-            try:
-                window = _window(*value)
-            except ValueError:
-                raise fail(f"windows.{channel}", f"must hold times of day from 00:00 to 23:59, got {value!r}") from None
-            if window.start >= window.end:
-                raise fail(f"windows.{channel}", "must start before it ends")
-            windows[channel] = window
-        changes["windows"] = windows
-    for key in ("working_days_only", "cease_permitted_templates", "legal_threat_templates", "promise_reminder_channels",
-                "opt_out_confirmation_channels"):
-        if key in table:
-            value = table[key]
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise fail(key, "must be a list of names")
-            if key in ("working_days_only", "opt_out_confirmation_channels"):
-                for i, item in enumerate(value):
-                    known(f"{key}[{i}]", item)
-            elif key == "promise_reminder_channels":
-                for i, item in enumerate(value):
-                    known(f"{key}[{i}]", item, media=False)
-            changes[key] = tuple(value)
-    if "days_off" in table:
-        value = table["days_off"]
-        if not isinstance(value, list) or not all(v in WEEKDAYS for v in value):
-            raise fail("days_off", f"must be a list of {', '.join(WEEKDAYS)}")
-        changes["days_off"] = tuple(WEEKDAYS.index(v) for v in value)
-    for key in ("quiet_days_after_conversation", "unreachable_after_days", "promise_max_days",
-                "breathing_space_days", "limitation_years"):
-        if key in table:
-            changes[key] = _non_negative(table[key], key, fail)
+    try:
+        given = structure(table, ComplianceTable, unknown="{key} is not a known key{hint} (allowed: {allowed})")
+    except SchemaError as exc:
+        raise ComplianceError(f"{source}: {exc.render(('compliance', *exc.path))}") from None
+    if given.profile not in PROFILES:
+        raise fail("profile", f"must be one of {', '.join(PROFILES)}, got {given.profile!r}")
+    profile = PROFILES[given.profile]
+    # Only the keys the table gives change the profile; each is None when left out.
+    changes: dict[str, Any] = {
+        key: value for key in ("quiet_days_after_conversation", "unreachable_after_days", "promise_max_days",
+                               "breathing_space_days", "limitation_years", "third_party_at_most_once",
+                               "binds_companies", "third_party_location_from_dpd", "third_party_debt_from_dpd",
+                               "principal_first", "charges_on_consumer_debts")
+        if (value := getattr(given, key)) is not None
+    }
     for key in ("third_party_location_from_dpd", "third_party_debt_from_dpd"):
-        if key in table:
-            value = table[key]
-            changes[key] = None if value is False else _non_negative(value, key, fail)
-    for key in ("third_party_at_most_once", "binds_companies", "principal_first", "charges_on_consumer_debts"):
-        if key in table:
-            if not isinstance(table[key], bool):
-                raise fail(key, "must be true or false")
-            changes[key] = table[key]
-    if "promise_grace_minutes" in table:
-        changes["promise_grace"] = dt.timedelta(
-            minutes=_non_negative(table["promise_grace_minutes"], "promise_grace_minutes", fail)
-        )
-    if "promise_reminder_minutes" in table:
-        changes["promise_reminder_before"] = dt.timedelta(
-            minutes=_non_negative(table["promise_reminder_minutes"], "promise_reminder_minutes", fail))
-    if "caps" in table:
-        parsed = tuple(_cap(raw, i, fail) for i, raw in enumerate(_list_of_tables(table["caps"], fail)))
-        for i, cap in enumerate(parsed):
+        if changes.get(key) is False:
+            changes[key] = None  # false: never
+    if given.windows is not None:
+        windows = dict(profile.windows)
+        for channel, value in given.windows.items():
+            known(f"windows.{channel}", channel)
+            times = window_times(value)
+            windows[channel] = Window(*times) if times else None  # None: no window, any time
+        changes["windows"] = windows
+    for key in ("working_days_only", "opt_out_confirmation_channels", "promise_reminder_channels",
+                "cease_permitted_templates", "legal_threat_templates"):
+        names = getattr(given, key)
+        if names is None:
+            continue
+        if key != "cease_permitted_templates" and key != "legal_threat_templates":
+            for i, item in enumerate(names):
+                known(f"{key}[{i}]", item, media=key != "promise_reminder_channels")
+        changes[key] = tuple(names)
+    if given.days_off is not None:
+        changes["days_off"] = tuple(WEEKDAYS.index(v) for v in given.days_off)
+    if given.promise_grace_minutes is not None:
+        changes["promise_grace"] = dt.timedelta(minutes=given.promise_grace_minutes)
+    if given.promise_reminder_minutes is not None:
+        changes["promise_reminder_before"] = dt.timedelta(minutes=given.promise_reminder_minutes)
+    if given.caps is not None:
+        for i, cap in enumerate(given.caps):
             known(f"caps[{i}].channel", cap.channel)
-        changes["caps"] = parsed
+        changes["caps"] = tuple(
+            Cap(cap.name or f"cap:{cap.channel}:{cap.count}:{cap.max}/{cap.per}", cap.channel, cap.max, cap.per,
+                cap.count, cap.scope, source="dunning.toml") for cap in given.caps)
     return attrs.evolve(profile, **changes) if changes else profile
-
-
-def _list_of_tables(value: Any, fail: Any) -> list[Mapping[str, Any]]:
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise fail("caps", "must be a list of tables ([[compliance.caps]])")
-    return value
-
-
-def _cap(raw: Mapping[str, Any], index: int, fail: Any) -> Cap:
-    where = f"caps[{index}]"
-    for key in raw:
-        if key not in _CAP_KEYS:
-            raise fail(f"{where}.{key}", f"is not a known key (allowed: {', '.join(sorted(_CAP_KEYS))})")
-    for key in ("channel", "max"):
-        if key not in raw:
-            raise fail(f"{where}.{key}", "is required")
-    per, count, scope = raw.get("per", "day"), raw.get("count", "attempts"), raw.get("scope", "debtor")
-    if per not in PERIODS:
-        raise fail(f"{where}.per", f"must be one of {', '.join(PERIODS)}, got {per!r}")
-    if count not in COUNTED:
-        raise fail(f"{where}.count", f"must be one of {', '.join(COUNTED)}, got {count!r}")
-    if scope not in SCOPES:
-        raise fail(f"{where}.scope", f"must be one of {', '.join(SCOPES)}, got {scope!r}")
-    maximum = _non_negative(raw["max"], f"{where}.max", fail)
-    channel = raw["channel"]
-    return Cap(raw.get("name") or f"cap:{channel}:{count}:{maximum}/{per}", channel, maximum, per, count, scope,
-               source="dunning.toml")
-
-
-def _non_negative(value: Any, key: str, fail: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise fail(key, f"must be a whole number of at least 0, got {value!r}")
-    return value

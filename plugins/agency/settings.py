@@ -16,16 +16,12 @@ from typing import Any
 import attrs
 
 from dunning import money
+from dunning.schema import Invalid, SchemaError, must, one_of, structure
 
 # Agency ids name folders and appear in files the agency receives: keep them plain.
 AGENCY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 SCALES = ("flat", "recovered", "age")
 DEFAULT_RECOVERY_WINDOW = 20
-
-_TOP_KEYS = frozenset({"folder", "recovery_window", "agencies", "sftp"})
-_AGENCY_KEYS = frozenset({"name", "commission", "min_balance", "max_balance", "capacity", "placement_days", "folder",
-                          "currencies"})
-
 
 @attrs.frozen
 class Band:
@@ -87,161 +83,190 @@ class AgencySettings:
         return base_dir / self.folder / agency_id
 
 
-def parse_settings(table: Mapping[str, Any]) -> AgencySettings:
-    """Validate ``[channels.agency]``; raise ValueError naming the first bad key."""
-    for key in sorted(table):
-        if key not in _TOP_KEYS:
-            raise ValueError(f"unknown key {key!r} (allowed: {', '.join(sorted(_TOP_KEYS))})")
-    if "sftp" in table:
-        raise ValueError("'sftp' is not supported yet: files are written to 'folder'; move them to the agency "
-                         "with your own transfer job (see docs/channels/agency.md)")
-    folder = table.get("folder")
-    if not isinstance(folder, str) or not folder.strip():
-        raise ValueError("'folder' is required: the folder placement and recall files are written to")
-    window = table.get("recovery_window", DEFAULT_RECOVERY_WINDOW)
-    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-        raise ValueError(f"'recovery_window' must be a whole number of placements, 1 or more, got {window!r}")
-    agencies_table = table.get("agencies")
-    if not isinstance(agencies_table, Mapping) or not agencies_table:
-        raise ValueError("'agencies' is required: one table per agency, [channels.agency.agencies.<id>]")
-    agencies = tuple(_agency(agency_id, raw) for agency_id, raw in sorted(agencies_table.items()))
-    return AgencySettings(folder=folder, agencies=agencies, recovery_window=window)
+Number = str | int | float
 
 
-def _agency(agency_id: str, raw: Any) -> Agency:
-    where = f"agencies.{agency_id}"
-    if not AGENCY_ID.match(agency_id):
-        raise ValueError(f"{where}: an agency id is lower-case letters, digits, '-' or '_' (at most 40), "
-                         f"got {agency_id!r}")
-    if not isinstance(raw, Mapping):
-        raise ValueError(f"'{where}' must be a table")
-    for key in sorted(raw):
-        if key not in _AGENCY_KEYS:
-            raise ValueError(f"unknown key '{where}.{key}' (allowed: {', '.join(sorted(_AGENCY_KEYS))})")
-    name = raw.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"'{where}.name' is required: the agency's name as it appears in reports")
-    if "commission" not in raw:
-        raise ValueError(f"'{where}.commission' is required: a percentage such as \"25\", or a sliding scale")
-    minimum = _amount(raw, "min_balance", where)
-    maximum = _amount(raw, "max_balance", where)
-    if minimum is not None and maximum is not None and maximum < minimum:
-        raise ValueError(f"'{where}.max_balance' ({maximum}) is below '{where}.min_balance' ({minimum})")
-    currencies = raw.get("currencies", [])
-    if not isinstance(currencies, list) or not all(isinstance(c, str) for c in currencies):
-        raise ValueError(f"'{where}.currencies' must be a list of currency codes such as [\"EUR\"]")
-    for code in currencies:
-        try:
-            money.exponent(code)
-        except money.MoneyError:
-            raise ValueError(f"'{where}.currencies' has an unknown currency {code!r}") from None
-    folder = raw.get("folder")
-    if folder is not None and (not isinstance(folder, str) or not folder.strip()):
-        raise ValueError(f"'{where}.folder' must be a folder path")
-    return Agency(
-        id=agency_id,
-        name=name.strip(),
-        commission=parse_commission(raw["commission"], f"{where}.commission"),
-        min_balance=minimum,
-        max_balance=maximum,
-        capacity=_positive(raw, "capacity", where),
-        placement_days=_positive(raw, "placement_days", where),
-        folder=folder,
-        currencies=tuple(currencies),
-    )
-
-
-def parse_commission(raw: Any, where: str) -> Commission:
-    """``"25"`` or ``25`` (flat), or ``{ by = "recovered" | "age", bands = [...] }``."""
-    if not isinstance(raw, Mapping):
-        return Commission.flat(_percent(raw, where))
-    for key in sorted(raw):
-        if key not in ("by", "bands", "percent"):
-            raise ValueError(f"unknown key '{where}.{key}' (allowed: by, bands, percent)")
-    by = raw.get("by")
-    if by not in SCALES:
-        raise ValueError(f"'{where}.by' must be one of {', '.join(SCALES)}, got {by!r}")
-    if by == "flat":
-        if "bands" in raw:
-            raise ValueError(f"'{where}': a flat commission has 'percent', not 'bands'")
-        return Commission.flat(_percent(raw.get("percent"), f"{where}.percent"))
-    if "percent" in raw:
-        raise ValueError(f"'{where}': a scale by {by} has 'bands', not 'percent'")
-    bands = raw.get("bands")
-    if not isinstance(bands, list) or not bands:
-        raise ValueError(
-            f"'{where}.bands' must be a non-empty list such as "
-            + (
-                '[{ from = "0.00", percent = "30" }, { from = "5000.00", percent = "20" }]'
-                if by == "recovered"
-                else '[{ from_days = 0, percent = "25" }, { from_days = 365, percent = "35" }]'
-            )
-        )
-    start_key = "from" if by == "recovered" else "from_days"
-    parsed: list[Band] = []
-    for index, band in enumerate(bands):
-        here = f"{where}.bands[{index}]"
-        if not isinstance(band, Mapping):
-            raise ValueError(f"'{here}' must be a table with '{start_key}' and 'percent'")
-        for key in sorted(band):
-            if key not in (start_key, "percent"):
-                raise ValueError(f"unknown key '{here}.{key}' (allowed: {start_key}, percent)")
-        if start_key not in band:
-            raise ValueError(f"'{here}.{start_key}' is required")
-        if by == "recovered":
-            start = _decimal(band[start_key], f"{here}.from")
-        else:
-            days = band[start_key]
-            if isinstance(days, bool) or not isinstance(days, int) or days < 0:
-                raise ValueError(f"'{here}.from_days' must be a whole number of days, 0 or more, got {days!r}")
-            start = Decimal(days)
-        if start < 0:
-            raise ValueError(f"'{here}.{start_key}' must not be negative")
-        if parsed and start <= parsed[-1].start:
-            raise ValueError(f"'{here}.{start_key}' must be above the band before it ({parsed[-1].start})")
-        if not parsed and start != 0:
-            raise ValueError(f"'{here}.{start_key}': the first band must start at 0")
-        parsed.append(Band(start, _percent(band.get("percent"), f"{here}.percent")))
-    return Commission(by, tuple(parsed))
-
-
-def _decimal(value: Any, where: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ValueError(f"'{where}' must be a number such as \"1500.00\", got {value!r}")
+def _decimal(value: Number) -> Decimal | None:
     try:
         # Through str, so 22.5 means 22.5 and not a binary fraction next to it.
         number = Decimal(str(value).replace(",", "").strip())
     except InvalidOperation:
-        raise ValueError(f"'{where}' must be a number such as \"1500.00\", got {value!r}") from None
-    if not number.is_finite():
-        raise ValueError(f"'{where}' must be a number, got {value!r}")
-    return number
-
-
-def _percent(value: Any, where: str) -> Decimal:
-    if value is None:
-        raise ValueError(f"'{where}' is required: a percentage such as \"25\"")
-    number = _decimal(value, where)
-    if not 0 <= number <= 100:
-        raise ValueError(f"'{where}' must be a percentage between 0 and 100, got {value!r}")
-    return number
-
-
-def _amount(raw: Mapping[str, Any], key: str, where: str) -> Decimal | None:
-    if key not in raw:
         return None
-    number = _decimal(raw[key], f"{where}.{key}")
-    if number < 0:
-        raise ValueError(f"'{where}.{key}' must not be negative")
-    return number
+    return number if number.is_finite() else None
 
 
-def _positive(raw: Mapping[str, Any], key: str, where: str) -> int | None:
-    if key not in raw:
-        return None
-    value = raw[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"'{where}.{key}' must be a whole number, 1 or more, got {value!r}")
-    return value
+def number(key: str | tuple[str | int, ...], value: Number) -> Decimal:
+    """``value`` as a Decimal, or ``Invalid`` naming ``key``."""
+    found = _decimal(value)
+    if found is None:
+        raise Invalid(f'{{key}} must be a number such as "1500.00", got {value!r}', key)
+    return found
 
 
+def percent(key: str | tuple[str | int, ...], value: Number) -> Decimal:
+    found = number(key, value)
+    if not 0 <= found <= 100:
+        raise Invalid(f"{{key}} must be a percentage between 0 and 100, got {value!r}", key)
+    return found
+
+
+PERCENT_REQUIRED = '{key} is required: a percentage such as "25"'
+NUMBER = {"expects": 'a number such as "1500.00"'}
+NON_EMPTY = must("a non-empty string", lambda text: text.strip() != "")
+ONE_OR_MORE = must("a whole number, 1 or more", lambda n: n >= 1)
+
+
+@attrs.frozen(kw_only=True)
+class BandTable:
+    """One band of a sliding scale: ``from`` (an amount recovered) or ``from_days`` (an age), and its percentage."""
+
+    start: Number | None = attrs.field(default=None, metadata={"key": "from", **NUMBER})
+    from_days: int | None = None
+    percent: Number = attrs.field(metadata={"required": PERCENT_REQUIRED, **NUMBER})
+
+
+@attrs.frozen(kw_only=True)
+class CommissionTable:
+    """A commission written as a table: ``{ by = "flat", percent = ... }`` or a scale with ``bands``."""
+
+    by: str = attrs.field(validator=one_of(SCALES), metadata={"required": f"{{key}} is required: one of "
+                                                                          f"{', '.join(SCALES)}"})
+    bands: list[BandTable] | None = attrs.field(default=None, metadata={"expects": "a non-empty list"})
+    percent: Number | None = attrs.field(default=None, metadata=NUMBER)
+
+    def __attrs_post_init__(self) -> None:
+        self.commission()  # checked now: the error names the key
+
+    def commission(self) -> Commission:
+        if self.by == "flat":
+            if self.bands is not None:
+                raise Invalid("a flat commission has 'percent', not 'bands'")
+            if self.percent is None:
+                raise Invalid(PERCENT_REQUIRED, "percent")
+            return Commission.flat(percent("percent", self.percent))
+        if self.percent is not None:
+            raise Invalid(f"a scale by {self.by} has 'bands', not 'percent'")
+        if not self.bands:
+            example = ('[{ from = "0.00", percent = "30" }, { from = "5000.00", percent = "20" }]'
+                       if self.by == "recovered"
+                       else '[{ from_days = 0, percent = "25" }, { from_days = 365, percent = "35" }]')
+            raise Invalid(f"{{key}} must be a non-empty list such as {example}", "bands")
+        start_key, other = ("from", "from_days") if self.by == "recovered" else ("from_days", "from")
+        parsed: list[Band] = []
+        for index, band in enumerate(self.bands):
+            here: tuple[str | int, ...] = ("bands", index)
+            given = band.start if self.by == "recovered" else band.from_days
+            if (band.from_days if self.by == "recovered" else band.start) is not None:
+                raise Invalid(f"unknown key {{key}} (allowed: {start_key}, percent)", (*here, other))
+            if given is None:
+                raise Invalid("{key} is required", (*here, start_key))
+            if self.by == "age" and (not isinstance(given, int) or given < 0):
+                raise Invalid(f"{{key}} must be a whole number of days, 0 or more, got {given!r}", (*here, start_key))
+            start = number((*here, start_key), given)
+            if start < 0:
+                raise Invalid("{key} must not be negative", (*here, start_key))
+            if parsed and start <= parsed[-1].start:
+                raise Invalid(f"{{key}} must be above the band before it ({parsed[-1].start})", (*here, start_key))
+            if not parsed and start != 0:
+                raise Invalid("{key}: the first band must start at 0", (*here, start_key))
+            parsed.append(Band(start, percent((*here, "percent"), band.percent)))
+        return Commission(self.by, tuple(parsed))
+
+
+def _currencies(_instance: Any, attribute: attrs.Attribute[Any], value: list[str]) -> None:
+    for code in value:
+        try:
+            money.exponent(code)
+        except money.MoneyError:
+            raise Invalid(f"{{key}} has an unknown currency {code!r}", attribute.name) from None
+
+
+def _amount(_instance: Any, attribute: attrs.Attribute[Any], value: Number | None) -> None:
+    if value is not None and number(attribute.name, value) < 0:
+        raise Invalid("{key} must not be negative", attribute.name)
+
+
+@attrs.frozen(kw_only=True)
+class AgencyTable:
+    """``[channels.agency.agencies.<id>]``."""
+
+    name: str = attrs.field(validator=NON_EMPTY, metadata={
+        "required": "{key} is required: the agency's name as it appears in reports"})
+    commission: Number | CommissionTable = attrs.field(metadata={
+        "required": '{key} is required: a percentage such as "25", or a sliding scale',
+        "expects": 'a percentage such as "25", or a sliding scale'})
+    min_balance: Number | None = attrs.field(default=None, validator=_amount, metadata=NUMBER)
+    max_balance: Number | None = attrs.field(default=None, validator=_amount, metadata=NUMBER)
+    capacity: int | None = attrs.field(default=None, validator=ONE_OR_MORE)
+    placement_days: int | None = attrs.field(default=None, validator=ONE_OR_MORE)
+    folder: str | None = attrs.field(default=None, validator=must("a folder path", lambda path: path.strip() != ""))
+    currencies: list[str] = attrs.field(factory=list, validator=_currencies, metadata={
+        "expects": 'a list of currency codes such as ["EUR"]'})
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.commission, CommissionTable):
+            percent("commission", self.commission)
+        low, high = self.balance("min_balance"), self.balance("max_balance")
+        if low is not None and high is not None and high < low:
+            raise Invalid(f"{{key}} ({high}) is below 'min_balance' ({low})", "max_balance")
+
+    def balance(self, key: str) -> Decimal | None:
+        value = getattr(self, key)
+        return None if value is None else number(key, value)
+
+    def agency(self, agency_id: str) -> Agency:
+        commission = (self.commission.commission() if isinstance(self.commission, CommissionTable)
+                      else Commission.flat(percent("commission", self.commission)))
+        return Agency(id=agency_id, name=self.name.strip(), commission=commission,
+                      min_balance=self.balance("min_balance"), max_balance=self.balance("max_balance"),
+                      capacity=self.capacity, placement_days=self.placement_days, folder=self.folder,
+                      currencies=tuple(self.currencies))
+
+
+def _agencies(_instance: Any, attribute: attrs.Attribute[Any], value: dict[str, AgencyTable]) -> None:
+    if not value:
+        raise Invalid(AGENCIES_REQUIRED, attribute.name)
+    for agency_id in value:
+        if not AGENCY_ID.match(agency_id):
+            raise Invalid(f"an agency id is lower-case letters, digits, '-' or '_' (at most 40), got {agency_id!r}",
+                          (attribute.name, agency_id))
+
+
+def _no_sftp(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None:
+        raise Invalid("{key} is not supported yet: files are written to 'folder'; move them to the agency "
+                      "with your own transfer job (see docs/channels/agency.md)", attribute.name)
+
+
+AGENCIES_REQUIRED = "{key} is required: one table per agency, [channels.agency.agencies.<id>]"
+
+
+@attrs.frozen(kw_only=True)
+class AgencyChannelTable:
+    """``[channels.agency]`` as written."""
+
+    folder: str = attrs.field(validator=NON_EMPTY, metadata={
+        "required": "{key} is required: the folder placement and recall files are written to"})
+    recovery_window: int = attrs.field(default=DEFAULT_RECOVERY_WINDOW, validator=must(
+        "a whole number of placements, 1 or more", lambda n: n >= 1))
+    agencies: dict[str, AgencyTable] = attrs.field(validator=_agencies, metadata={"required": AGENCIES_REQUIRED})
+    sftp: Any = attrs.field(default=None, validator=_no_sftp)
+
+
+def parse_settings(table: Mapping[str, Any]) -> AgencySettings:
+    """Validate ``[channels.agency]``; raise ValueError naming the first bad key."""
+    given = structure(table, AgencyChannelTable)
+    return AgencySettings(folder=given.folder, recovery_window=given.recovery_window,
+                          agencies=tuple(raw.agency(agency_id) for agency_id, raw in sorted(given.agencies.items())))
+
+
+def parse_commission(raw: Any, where: str) -> Commission:
+    """``"25"`` or ``25`` (flat), or ``{ by = "recovered" | "age", bands = [...] }``; errors name ``where``."""
+    try:
+        if not isinstance(raw, Mapping):
+            return Commission.flat(percent((), raw))
+        return structure(raw, CommissionTable).commission()
+    except Invalid as exc:
+        raise SchemaError((where, *exc.key), exc.text) from None
+    except SchemaError as exc:
+        raise SchemaError((where, *exc.path), exc.text) from None

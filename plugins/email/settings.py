@@ -10,12 +10,14 @@ import os
 import re
 import string
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from email.headerregistry import Address
 from email.utils import formataddr, parseaddr
 from typing import Any
 
 import attrs
+
+from dunning.schema import Invalid, must, one_of, structure
 
 SECURITY_MODES = ("starttls", "tls", "none")
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
@@ -24,11 +26,6 @@ DEFAULT_DEFER_MINUTES = 10
 # What a pay link may refer to; each value is URL-quoted before it is put in.
 # {overdue} and {reference} let a pay page offer what is overdue and carry the payment reference.
 PAY_LINK_FIELDS = ("case_id", "debtor_id", "key", "balance", "overdue", "reference", "currency")
-
-ALLOWED = frozenset({
-    "host", "port", "security", "username", "password", "password_env", "sender", "reply_to", "bcc",
-    "timeout_seconds", "pay_link", "signature", "unsubscribe", "ca_file", "helo_name", "defer_minutes", "html",
-})
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _HOST = re.compile(r"^[A-Za-z0-9.:\[\]_-]+$")
@@ -81,77 +78,121 @@ class EmailSettings:
         return self.password
 
 
+def _one_line(_instance: Any, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    if value is None:
+        return
+    if not value.strip():
+        raise Invalid(f"{{key}} must be a non-empty string, got {value!r}", attribute.name)
+    if "\n" in value or "\r" in value:
+        raise Invalid("{key} must be one line", attribute.name)
+
+
+def _is_mailbox(text: str) -> bool:
+    """An address, optionally as ``Name <address>``."""
+    _, address = parseaddr(text)
+    return _is_address(address) and not ("<" in text and not text.rstrip().endswith(">"))
+
+
+def _addresses_ok(_instance: Any, attribute: attrs.Attribute[Any], value: str | list[str] | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, list) and not value:
+        raise Invalid(f"{{key}} must be an address or a list of addresses, got {value!r}", attribute.name)
+    items = [value] if isinstance(value, str) else value
+    for i, item in enumerate(items):
+        if not _is_address(item.strip()):
+            key: tuple[str | int, ...] = (attribute.name,) if isinstance(value, str) else (attribute.name, i)
+            raise Invalid(f"{{key}} must be an email address, got {item!r}", key)
+
+
+def _by(check: Callable[[str], None]) -> Callable[[Any, attrs.Attribute[Any], str | None], None]:
+    """A validator from a check that raises ValueError with its own message (naming its key)."""
+
+    def validate(_instance: Any, _attribute: attrs.Attribute[Any], value: str | None) -> None:
+        if value is not None:
+            try:
+                check(value)
+            except ValueError as exc:
+                raise Invalid(str(exc), literal=True) from None
+
+    return validate
+
+
+TEXT = {"expects": "a non-empty string"}
+MISSING = "missing {key}"
+HOST = must("a host name or an IP address", lambda host: bool(_HOST.match(host.strip())))
+MAILBOX = must('an email address, optionally as "Name <address>"', _is_mailbox)
+
+
+@attrs.frozen(kw_only=True)
+class EmailTable:
+    """``[channels.email]`` as written; ``parse_settings`` makes it an ``EmailSettings``."""
+
+    host: str = attrs.field(validator=[_one_line, HOST], metadata={"required": MISSING})
+    security: str = attrs.field(default="starttls", validator=one_of(SECURITY_MODES))
+    # None: the usual port for ``security``.
+    port: int | None = attrs.field(default=None, validator=must("a whole number from 1 to 65535",
+                                                                lambda port: 0 < port < 65536))
+    sender: str = attrs.field(validator=[_one_line, MAILBOX], metadata={"required": MISSING})
+    reply_to: str | None = attrs.field(default=None, validator=[_one_line, MAILBOX])
+    bcc: str | list[str] | None = attrs.field(default=None, validator=_addresses_ok, metadata={
+        "expects": "an address or a list of addresses"})
+    username: str | None = attrs.field(default=None, validator=_one_line, metadata=TEXT)
+    password: str | None = attrs.field(default=None, validator=_one_line, metadata=TEXT)
+    password_env: str | None = attrs.field(default=None, validator=[_one_line, must(
+        "the name of an environment variable", lambda name: bool(_ENV_NAME.match(name.strip())))])
+    timeout_seconds: float = attrs.field(default=DEFAULT_TIMEOUT_SECONDS, validator=must(
+        "a number of seconds above 0 and at most 600", lambda seconds: 0 < seconds <= 600))
+    defer_minutes: int = attrs.field(default=DEFAULT_DEFER_MINUTES, validator=must(
+        "a whole number of minutes from 1 to 1440", lambda minutes: 0 < minutes <= 24 * 60))
+    html: bool = True
+    pay_link: str | None = attrs.field(default=None, validator=[_one_line, _by(lambda link: check_pay_link(link))],
+                                       metadata=TEXT)
+    unsubscribe: str | None = attrs.field(default=None, validator=[_one_line, _by(lambda to: check_unsubscribe(to))],
+                                          metadata=TEXT)
+    ca_file: str | None = attrs.field(default=None, validator=_one_line, metadata=TEXT)
+    helo_name: str | None = attrs.field(default=None, validator=[_one_line, must(
+        "a host name", lambda name: bool(_HOST.match(name.strip())))])
+    signature: str | None = attrs.field(default=None, validator=must("non-empty text", lambda text: bool(text.strip()),
+                                                                     fails="must be non-empty text"))
+
+    def __attrs_post_init__(self) -> None:
+        if self.username is None and (self.password is not None or self.password_env is not None):
+            raise Invalid("'password' and 'password_env' need 'username'")
+        if self.username is not None:
+            if self.password is not None and self.password_env is not None:
+                raise Invalid("give 'password' or 'password_env', not both")
+            if self.password is None and self.password_env is None:
+                raise Invalid("'username' needs 'password' or 'password_env'")
+            if self.security == "none":
+                # smtplib would send the password in clear text over the network.
+                raise Invalid("'username' needs 'security' = \"starttls\" or \"tls\": "
+                              "a password is never sent unencrypted")
+        if self.ca_file is not None and self.security == "none":
+            raise Invalid("'ca_file' is used only with 'security' = \"starttls\" or \"tls\"")
+
+
 def parse_settings(raw: Mapping[str, Any]) -> EmailSettings:
     """Check every key of ``[channels.email]``; raise ValueError naming the first bad one."""
-    for key in sorted(raw):
-        if key not in ALLOWED:
-            raise ValueError(f"unknown key {key!r} (allowed: {', '.join(sorted(ALLOWED))})")
-
-    host = _text(raw, "host", required=True)
-    assert host is not None
-    if not _HOST.match(host):
-        raise ValueError(f"'host' must be a host name or an IP address, got {host!r}")
-    security = _text(raw, "security") or "starttls"
-    if security not in SECURITY_MODES:
-        raise ValueError(f"'security' must be one of {', '.join(SECURITY_MODES)}, got {security!r}")
-    port = raw.get("port", DEFAULT_PORTS[security])
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-        raise ValueError(f"'port' must be a whole number from 1 to 65535, got {port!r}")
-
-    sender_name, sender_address = _mailbox(raw, "sender", required=True)
-    reply_to = _address(raw, "reply_to")
-    bcc = _addresses(raw, "bcc")
-
-    username = _text(raw, "username")
-    password = _text(raw, "password", strip=False)
-    password_env = _text(raw, "password_env")
-    if username is None and (password is not None or password_env is not None):
-        raise ValueError("'password' and 'password_env' need 'username'")
-    if username is not None:
-        if password is not None and password_env is not None:
-            raise ValueError("give 'password' or 'password_env', not both")
-        if password is None and password_env is None:
-            raise ValueError("'username' needs 'password' or 'password_env'")
-    if password_env is not None and not _ENV_NAME.match(password_env):
-        raise ValueError(f"'password_env' must be the name of an environment variable, got {password_env!r}")
-    if username is not None and security == "none":
-        # smtplib would send the password in clear text over the network.
-        raise ValueError("'username' needs 'security' = \"starttls\" or \"tls\": a password is never sent unencrypted")
-
-    timeout = raw.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 600:
-        raise ValueError(f"'timeout_seconds' must be a number of seconds above 0 and at most 600, got {timeout!r}")
-    defer = raw.get("defer_minutes", DEFAULT_DEFER_MINUTES)
-    if isinstance(defer, bool) or not isinstance(defer, int) or not 0 < defer <= 24 * 60:
-        raise ValueError(f"'defer_minutes' must be a whole number of minutes from 1 to 1440, got {defer!r}")
-    html = raw.get("html", True)
-    if not isinstance(html, bool):
-        raise ValueError(f"'html' must be true or false, got {html!r}")
-
-    pay_link = _text(raw, "pay_link")
-    if pay_link is not None:
-        check_pay_link(pay_link)
-    unsubscribe = _text(raw, "unsubscribe")
-    if unsubscribe is not None:
-        check_unsubscribe(unsubscribe)
-    else:
-        unsubscribe = "mailto:" + (reply_to or sender_address) + "?subject=unsubscribe"
-    ca_file = _text(raw, "ca_file")
-    if ca_file is not None and security == "none":
-        raise ValueError("'ca_file' is used only with 'security' = \"starttls\" or \"tls\"")
-    helo_name = _text(raw, "helo_name")
-    if helo_name is not None and not _HOST.match(helo_name):
-        raise ValueError(f"'helo_name' must be a host name, got {helo_name!r}")
-    signature = raw.get("signature")
-    if signature is not None and (not isinstance(signature, str) or not signature.strip()):
-        raise ValueError("'signature' must be non-empty text")
-
+    given = structure(raw, EmailTable)
+    sender_name, sender_address = parseaddr(given.sender.strip())
+    reply_to = parseaddr(given.reply_to.strip())[1] if given.reply_to is not None else None
+    bcc = given.bcc if given.bcc is not None else []
     return EmailSettings(
-        host=host, port=port, security=security, sender_name=sender_name, sender_address=sender_address,
-        username=username, password=password, password_env=password_env, reply_to=reply_to, bcc=bcc,
-        timeout_seconds=float(timeout), pay_link=pay_link, signature=signature.strip() if signature else None,
-        unsubscribe=unsubscribe, ca_file=ca_file, helo_name=helo_name, defer_minutes=defer, html=html,
+        host=given.host.strip(), port=given.port or DEFAULT_PORTS[given.security], security=given.security,
+        sender_name=sender_name, sender_address=sender_address,
+        username=_strip(given.username), password=given.password, password_env=_strip(given.password_env),
+        reply_to=reply_to, bcc=tuple(a.strip() for a in ([bcc] if isinstance(bcc, str) else bcc)),
+        timeout_seconds=float(given.timeout_seconds), pay_link=_strip(given.pay_link),
+        signature=given.signature.strip() if given.signature else None,
+        unsubscribe=_strip(given.unsubscribe) or "mailto:" + (reply_to or sender_address) + "?subject=unsubscribe",
+        ca_file=_strip(given.ca_file), helo_name=_strip(given.helo_name), defer_minutes=given.defer_minutes,
+        html=given.html,
     )
+
+
+def _strip(text: str | None) -> str | None:
+    return text.strip() if text is not None else None
 
 
 def check_pay_link(template: str) -> None:
@@ -182,19 +223,6 @@ def check_unsubscribe(target: str) -> None:
                          "(percent-encode anything else)")
 
 
-def _text(raw: Mapping[str, Any], key: str, *, required: bool = False, strip: bool = True) -> str | None:
-    if key not in raw:
-        if required:
-            raise ValueError(f"missing {key!r}")
-        return None
-    value = raw[key]
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{key!r} must be a non-empty string, got {value!r}")
-    if "\n" in value or "\r" in value:
-        raise ValueError(f"{key!r} must be one line")
-    return value.strip() if strip else value
-
-
 def _is_address(address: str) -> bool:
     local, at, domain = address.rpartition("@")
     if not at or not local or "." not in domain or domain.startswith(".") or domain.endswith("."):
@@ -206,35 +234,3 @@ def _is_address(address: str) -> bool:
     except (ValueError, IndexError):
         return False
     return True
-
-
-def _mailbox(raw: Mapping[str, Any], key: str, *, required: bool = False) -> tuple[str, str]:
-    text = _text(raw, key, required=required)
-    assert text is not None
-    name, address = parseaddr(text)
-    if not _is_address(address) or ("<" in text and not text.rstrip().endswith(">")):
-        raise ValueError(f"{key!r} must be an email address, optionally as \"Name <address>\", got {text!r}")
-    return name, address
-
-
-def _address(raw: Mapping[str, Any], key: str) -> str | None:
-    if key not in raw:
-        return None
-    _, address = _mailbox(raw, key, required=True)
-    return address
-
-
-def _addresses(raw: Mapping[str, Any], key: str) -> tuple[str, ...]:
-    if key not in raw:
-        return ()
-    value = raw[key]
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not items:
-        raise ValueError(f"{key!r} must be an address or a list of addresses, got {value!r}")
-    found = []
-    for i, item in enumerate(items):
-        where = key if isinstance(value, str) else f"{key}[{i}]"
-        if not isinstance(item, str) or not _is_address(item.strip()):
-            raise ValueError(f"{where!r} must be an email address, got {item!r}")
-        found.append(item.strip())
-    return tuple(found)

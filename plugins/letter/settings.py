@@ -14,19 +14,12 @@ from typing import Any
 import attrs
 
 from dunning.plugins.letter.address import split_lines
+from dunning.schema import Invalid, must, structure
 
 PAGE_SIZES = ("A4", "letter")
 
-# Every key the table may hold; anything else is a typo the administrator should hear about.
-ALLOWED = frozenset({
-    "folder", "page_size", "sender_name", "sender_address", "sender_phone", "sender_email",
-    "signatory_name", "signatory_title", "pay_within_days", "cjk_font", "cjk_font_index",
-    "firm_name", "firm_address", "lawyer",
-})
-REQUIRED = ("sender_name", "sender_address")
 DEFAULT_FOLDER = "letters"
 DEFAULT_PAY_WITHIN_DAYS = 14
-# reportlab embeds TrueType outlines only; an .otf with CFF outlines cannot be used.
 FONT_SUFFIXES = (".ttf", ".ttc")
 
 
@@ -62,80 +55,82 @@ class LetterSettings:
         ``legal`` is the ``[channels.legal]`` table: its ``firm_name``,
         ``firm_address`` and ``lawyer`` win over the letter table's own.
         """
-        check_settings(settings, base_dir)
-        folder = Path(settings.get("folder", DEFAULT_FOLDER)).expanduser()
-        font = settings.get("cjk_font")
-        font_path = Path(font).expanduser() if font else None
+        given = _checked(settings, base_dir)
+        folder = Path(given.folder).expanduser()
+        font_path = Path(given.cjk_font).expanduser() if given.cjk_font else None
         return cls(
             folder=folder if folder.is_absolute() else base_dir / folder,
-            page_size=_page_size(settings.get("page_size", "A4")),
-            sender_name=settings["sender_name"].strip(),
-            sender_address=_lines(settings["sender_address"]),
-            sender_phone=settings.get("sender_phone") or None,
-            sender_email=settings.get("sender_email") or None,
-            signatory_name=(settings.get("signatory_name") or settings["sender_name"]).strip(),
-            signatory_title=settings.get("signatory_title") or None,
-            pay_within_days=int(settings.get("pay_within_days", DEFAULT_PAY_WITHIN_DAYS)),
+            page_size=next(size for size in PAGE_SIZES if size.lower() == given.page_size.lower()),
+            sender_name=given.sender_name.strip(),
+            sender_address=_lines(given.sender_address),
+            sender_phone=given.sender_phone or None,
+            sender_email=given.sender_email or None,
+            signatory_name=(given.signatory_name or given.sender_name).strip(),
+            signatory_title=given.signatory_title or None,
+            pay_within_days=given.pay_within_days,
             cjk_font=(font_path if font_path is None or font_path.is_absolute() else base_dir / font_path),
-            cjk_font_index=int(settings.get("cjk_font_index", 0)),
+            cjk_font_index=given.cjk_font_index,
             firm=_firm(legal or {}, settings),
         )
 
 
-def check_settings(settings: Mapping[str, Any], base_dir: Path | None = None) -> None:
-    """Raise ValueError naming the first bad key of ``[channels.letter]``."""
-    for key in sorted(settings):
-        if key not in ALLOWED:
-            raise ValueError(f"unknown key {key!r} (allowed: {', '.join(sorted(ALLOWED))})")
-    for key in REQUIRED:
-        if key not in settings:
-            raise ValueError(f"missing {key!r}")
-    for key in ("folder", "sender_name", "sender_phone", "sender_email", "signatory_name", "signatory_title",
-                "cjk_font", "firm_name", "lawyer"):
-        if key in settings and (not isinstance(settings[key], str) or not settings[key].strip()):
-            raise ValueError(f"{key!r} must be a non-empty string")
-    for key in ("sender_address", "firm_address"):
-        if key in settings:
-            _check_address(settings[key], key)
-    if "page_size" in settings:
-        _page_size(settings["page_size"])
-    if "pay_within_days" in settings:
-        _whole_number(settings["pay_within_days"], "pay_within_days", minimum=1)
-    if "cjk_font_index" in settings:
-        _whole_number(settings["cjk_font_index"], "cjk_font_index", minimum=0)
-    if "cjk_font" in settings:
-        _check_font(settings["cjk_font"], base_dir)
-
-
-def _page_size(value: Any) -> str:
-    for size in PAGE_SIZES:
-        if isinstance(value, str) and value.lower() == size.lower():
-            return size
-    raise ValueError(f"'page_size' must be one of {', '.join(repr(s) for s in PAGE_SIZES)}, got {value!r}")
-
-
-def _whole_number(value: Any, key: str, *, minimum: int) -> None:
-    # bool is an int in Python; `pay_within_days = true` is a mistake.
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{key!r} must be a whole number of at least {minimum}, got {value!r}")
-
-
-def _check_address(value: Any, key: str) -> None:
+def _address(_instance: Any, attribute: attrs.Attribute[Any], value: str | list[str] | None) -> None:
+    if value is None:
+        return
     if isinstance(value, str):
         if not split_lines(value):
-            raise ValueError(f"{key!r} must not be empty")
+            raise Invalid("{key} must not be empty", attribute.name)
         return
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
-        raise ValueError(
-            f"{key!r} must be a string (lines separated by newlines or ', ') or a list of non-empty strings"
-        )
+    if not value or not all(v.strip() for v in value):
+        raise Invalid("{key} must be a string (lines separated by newlines or ', ') or a list of non-empty strings",
+                      attribute.name)
+
+
+TEXT = must("a non-empty string", lambda text: text.strip() != "")
+ADDRESS = {"expects": "a string (lines separated by newlines or ', ') or a list of non-empty strings"}
+MISSING = {"required": "missing {key}"}
+
+
+@attrs.frozen(kw_only=True)
+class LetterTable:
+    """``[channels.letter]`` as written (``firm_name``, ``firm_address`` and ``lawyer`` may also come from legal)."""
+
+    folder: str = attrs.field(default=DEFAULT_FOLDER, validator=TEXT)
+    page_size: str = attrs.field(default="A4", validator=must(  # any case: "a4" is A4
+        f"one of {', '.join(repr(s) for s in PAGE_SIZES)}",
+        lambda size: size.lower() in {s.lower() for s in PAGE_SIZES}))
+    sender_name: str = attrs.field(validator=TEXT, metadata=MISSING)
+    sender_address: str | list[str] = attrs.field(validator=_address, metadata=MISSING | ADDRESS)
+    sender_phone: str | None = attrs.field(default=None, validator=TEXT)
+    sender_email: str | None = attrs.field(default=None, validator=TEXT)
+    signatory_name: str | None = attrs.field(default=None, validator=TEXT)
+    signatory_title: str | None = attrs.field(default=None, validator=TEXT)
+    pay_within_days: int = attrs.field(default=DEFAULT_PAY_WITHIN_DAYS, validator=must(
+        "a whole number of at least 1", lambda days: days >= 1))
+    # reportlab embeds TrueType outlines only; an .otf with CFF outlines cannot be used.
+    cjk_font: str | None = attrs.field(default=None, validator=[TEXT, must(
+        "a TrueType font (.ttf or .ttc; OpenType/CFF .otf cannot be embedded)",
+        lambda path: Path(path).suffix.lower() in FONT_SUFFIXES)])
+    cjk_font_index: int = attrs.field(default=0, validator=must("a whole number of at least 0", lambda i: i >= 0))
+    firm_name: str | None = attrs.field(default=None, validator=TEXT)
+    firm_address: str | list[str] | None = attrs.field(default=None, validator=_address, metadata=ADDRESS)
+    lawyer: str | None = attrs.field(default=None, validator=TEXT)
+
+
+def check_settings(settings: Mapping[str, Any], base_dir: Path | None = None) -> None:
+    """Raise ValueError naming the first bad key of ``[channels.letter]``."""
+    _checked(settings, base_dir)
+
+
+def _checked(settings: Mapping[str, Any], base_dir: Path | None) -> LetterTable:
+    given = structure(settings, LetterTable)
+    if given.cjk_font is not None:
+        _check_font(given.cjk_font, base_dir)
+    return given
 
 
 def _check_font(value: str, base_dir: Path | None) -> None:
     path = Path(value).expanduser()
-    if path.suffix.lower() not in FONT_SUFFIXES:
-        raise ValueError(f"'cjk_font' must be a TrueType font (.ttf or .ttc; OpenType/CFF .otf cannot be embedded), "
-                         f"got {value!r}")
     if not path.is_absolute():
         if base_dir is None:
             # Relative to the config file's folder, which the start-up check is not told;

@@ -9,18 +9,45 @@ from typing import Any
 import attrs
 
 from dunning.plugins.phone import numbers
+from dunning.schema import Invalid, must, structure
 
 # --- settings ------------------------------------------------------------------
 
 
-@attrs.frozen
-class PhoneSettings:
-    """The ``[channels.phone]`` table."""
+def _mix(weights: Mapping[str, float]) -> dict[str, float]:
+    """A weight for every kind of number (0 for those not given); ``Invalid`` names what is wrong."""
+    for kind, weight in weights.items():
+        if kind not in numbers.PHONE_KINDS:
+            raise Invalid(f"{{key}} has {kind!r}; kinds are {', '.join(numbers.PHONE_KINDS)}", "mix")
+        if weight < 0:
+            raise Invalid(f"{{key}} must be a number of 0 or more, got {weight!r}", ("mix", kind))
+    if not any(weights.values()):
+        raise Invalid("{key} gives every kind of number a weight of 0", "mix")
+    return {kind: float(weights.get(kind, 0)) for kind in numbers.PHONE_KINDS}
 
-    collectors: tuple[str, ...] = ()
-    mix: Mapping[str, float] = attrs.field(factory=lambda: dict(numbers.MIX))
+
+def _stripped(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(name.strip() for name in names)
+
+
+def _roster(_instance: Any, attribute: attrs.Attribute[Any], names: tuple[str, ...]) -> None:
+    if len(set(names)) != len(names):
+        raise Invalid("{key} names someone twice", attribute.name)
+
+
+@attrs.frozen(kw_only=True)
+class PhoneSettings:
+    """The ``[channels.phone]`` table, as written and as used."""
+
+    collectors: tuple[str, ...] = attrs.field(
+        default=(), converter=_stripped,
+        validator=[must('a list of names, such as ["ann", "bob"]', lambda names: all(names)), _roster])
+    mix: Mapping[str, float] = attrs.field(factory=lambda: dict(numbers.MIX), converter=_mix, metadata={
+        "expects": "a table such as { mobile = 75, work = 12, home = 8 }"})
     # Parts of the day for steps without `at` times; None: by the debtor's kind.
-    slots: tuple[str, ...] | None = None
+    slots: tuple[str, ...] | None = attrs.field(default=None, validator=must(
+        f"a non-empty list of {', '.join(numbers.SLOTS)}",
+        lambda slots: bool(slots) and set(slots) <= set(numbers.SLOTS)))
     company: str = ""
     callback: str = ""
 
@@ -30,44 +57,9 @@ class PhoneSettings:
         return numbers.BUSINESS_SLOTS if str(debtor_kind) == "company" else numbers.SLOTS
 
 
-_PHONE_KEYS = ("callback", "collectors", "company", "mix", "slots")
-
-
 def phone_settings(raw: Mapping[str, Any]) -> PhoneSettings:
     """Read ``[channels.phone]``; raise ValueError naming the first bad key."""
-    for key in sorted(raw):
-        if key not in _PHONE_KEYS:
-            raise ValueError(f"unknown key {key!r} (allowed: {', '.join(_PHONE_KEYS)})")
-    collectors = raw.get("collectors", [])
-    if not isinstance(collectors, list) or not all(isinstance(c, str) and c.strip() for c in collectors):
-        raise ValueError("'collectors' must be a list of names, such as [\"ann\", \"bob\"]")
-    if len(set(collectors)) != len(collectors):
-        raise ValueError("'collectors' names someone twice")
-    mix = raw.get("mix", numbers.MIX)
-    if not isinstance(mix, Mapping):
-        raise ValueError("'mix' must be a table such as { mobile = 75, work = 12, home = 8 }")
-    for kind, weight in mix.items():
-        if kind not in numbers.PHONE_KINDS:
-            raise ValueError(f"'mix' has {kind!r}; kinds are {', '.join(numbers.PHONE_KINDS)}")
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
-            raise ValueError(f"'mix.{kind}' must be a number of 0 or more")
-    if not any(mix.values()):
-        raise ValueError("'mix' gives every kind of number a weight of 0")
-    slots = raw.get("slots")
-    if slots is not None and (
-        not isinstance(slots, list) or not slots or any(s not in numbers.SLOTS for s in slots)
-    ):
-        raise ValueError(f"'slots' must be a non-empty list of {', '.join(numbers.SLOTS)}")
-    for key in ("company", "callback"):
-        if not isinstance(raw.get(key, ""), str):
-            raise ValueError(f"{key!r} must be a string")
-    return PhoneSettings(
-        collectors=tuple(c.strip() for c in collectors),
-        mix={kind: float(mix.get(kind, 0)) for kind in numbers.PHONE_KINDS},
-        slots=tuple(slots) if slots else None,
-        company=raw.get("company", ""),
-        callback=raw.get("callback", ""),
-    )
+    return structure(raw, PhoneSettings)
 
 
 def collector_for(case_id: int, collectors: Sequence[str]) -> str | None:

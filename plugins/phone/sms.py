@@ -25,6 +25,7 @@ import attrs
 from dunning import Delivery, DeliveryContext, calendar
 from dunning.models import Action, Case
 from dunning.plugins.phone import numbers
+from dunning.schema import Invalid, must, structure
 
 if TYPE_CHECKING:
     import urllib.request
@@ -33,8 +34,6 @@ DEFAULT_TIMEOUT = 10.0
 # How long to wait after a 429 or 503 that does not say how long.
 DEFAULT_BACKOFF = dt.timedelta(minutes=15)
 ERROR_BODY_CHARS = 200
-
-_KEYS = ("password", "password_env", "sender_id", "timeout", "token", "token_env", "url", "username")
 
 # Characters of the GSM 7-bit alphabet; anything else makes the message UCS-2.
 _GSM = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
@@ -45,16 +44,54 @@ _GSM_EXTENDED = set("^{}\\[~]|€\f")
 # --- settings ------------------------------------------------------------------
 
 
-@attrs.frozen
+def _strip(text: str) -> str:
+    return text.strip()
+
+
+TEXT = must("a non-empty string", lambda text: text.strip() != "")
+MISSING = {"required": "missing {key}"}
+
+
+@attrs.frozen(kw_only=True)
 class SmsSettings:
-    url: str
-    sender_id: str
-    timeout: float = DEFAULT_TIMEOUT
-    username: str | None = None
-    password: str | None = None
-    password_env: str | None = None
-    token: str | None = None
-    token_env: str | None = None
+    """The ``[channels.sms]`` table, as written and as used."""
+
+    url: str = attrs.field(validator=TEXT, metadata=MISSING)
+    sender_id: str = attrs.field(converter=_strip, validator=TEXT, metadata=MISSING)
+    timeout: float = attrs.field(default=DEFAULT_TIMEOUT, validator=must("a positive number of seconds",
+                                                                         lambda seconds: seconds > 0))
+    username: str | None = attrs.field(default=None, validator=TEXT)
+    password: str | None = attrs.field(default=None, validator=TEXT)
+    password_env: str | None = attrs.field(default=None, validator=TEXT)
+    token: str | None = attrs.field(default=None, validator=TEXT)
+    token_env: str | None = attrs.field(default=None, validator=TEXT)
+
+    def __attrs_post_init__(self) -> None:
+        url = urllib.parse.urlsplit(self.url)
+        if url.scheme not in ("http", "https"):
+            raise Invalid("'url' must start with http:// or https://")
+        if url.username is not None or url.password is not None:
+            # user:secret@host goes to the name resolver and into proxies' logs; it belongs in the settings.
+            raise Invalid("'url' must not hold credentials: use 'username' with 'password', or 'token'")
+        if any(c.isalpha() for c in self.sender_id) and len(self.sender_id) > 11:
+            raise Invalid("'sender_id' may have at most 11 characters when it is a name rather than a number")
+        basic = any(v is not None for v in (self.username, self.password, self.password_env))
+        bearer = self.token is not None or self.token_env is not None
+        if basic and bearer:
+            raise Invalid("use either 'username' with 'password' (basic auth) or 'token' (bearer), not both")
+        if basic:
+            if self.username is None:
+                raise Invalid("missing 'username' (it goes with 'password')")
+            if (self.password is None) == (self.password_env is None):
+                raise Invalid("'username' needs exactly one of 'password' or 'password_env'")
+        if self.token is not None and self.token_env is not None:
+            raise Invalid("use one of 'token' or 'token_env', not both")
+        if (basic or bearer) and url.scheme == "http" and not _is_loopback(url.hostname or ""):
+            raise Invalid("a password or token is never sent over plain http:// except to a loopback address: "
+                          "use https://")
+        for key, name in (("password_env", self.password_env), ("token_env", self.token_env)):
+            if name is not None and not os.environ.get(name):
+                raise Invalid(f"{key!r} names the environment variable {name!r}, which is not set", literal=True)
 
     def authorization(self) -> str | None:
         """The ``Authorization`` header, reading secrets from the environment at the moment of sending."""
@@ -86,47 +123,7 @@ def _is_loopback(host: str) -> bool:
 
 def sms_settings(raw: Mapping[str, Any]) -> SmsSettings:
     """Read ``[channels.sms]``; raise ValueError naming the first bad or missing key."""
-    for key in sorted(raw):
-        if key not in _KEYS:
-            raise ValueError(f"unknown key {key!r} (allowed: {', '.join(_KEYS)})")
-    for key in ("url", "sender_id"):
-        if key not in raw:
-            raise ValueError(f"missing {key!r}")
-    for key in _KEYS:
-        if key != "timeout" and key in raw and (not isinstance(raw[key], str) or not raw[key].strip()):
-            raise ValueError(f"{key!r} must be a non-empty string")
-    url = urllib.parse.urlsplit(raw["url"])
-    if url.scheme not in ("http", "https"):
-        raise ValueError("'url' must start with http:// or https://")
-    if url.username is not None or url.password is not None:
-        # user:secret@host goes to the name resolver and into proxies' logs; it belongs in the settings.
-        raise ValueError("'url' must not hold credentials: use 'username' with 'password', or 'token'")
-    sender = raw["sender_id"].strip()
-    if any(c.isalpha() for c in sender) and len(sender) > 11:
-        raise ValueError("'sender_id' may have at most 11 characters when it is a name rather than a number")
-    timeout = raw.get("timeout", DEFAULT_TIMEOUT)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise ValueError("'timeout' must be a positive number of seconds")
-    basic = "username" in raw or "password" in raw or "password_env" in raw
-    bearer = "token" in raw or "token_env" in raw
-    if basic and bearer:
-        raise ValueError("use either 'username' with 'password' (basic auth) or 'token' (bearer), not both")
-    if basic:
-        if "username" not in raw:
-            raise ValueError("missing 'username' (it goes with 'password')")
-        if ("password" in raw) == ("password_env" in raw):
-            raise ValueError("'username' needs exactly one of 'password' or 'password_env'")
-    if "token" in raw and "token_env" in raw:
-        raise ValueError("use one of 'token' or 'token_env', not both")
-    if (basic or bearer) and url.scheme == "http" and not _is_loopback(url.hostname or ""):
-        raise ValueError("a password or token is never sent over plain http:// except to a loopback address: "
-                         "use https://")
-    for key in ("password_env", "token_env"):
-        if key in raw and not os.environ.get(raw[key]):
-            raise ValueError(f"{key!r} names the environment variable {raw[key]!r}, which is not set")
-    return SmsSettings(url=raw["url"], sender_id=sender, timeout=float(timeout), username=raw.get("username"),
-                       password=raw.get("password"), password_env=raw.get("password_env"), token=raw.get("token"),
-                       token_env=raw.get("token_env"))
+    return structure(raw, SmsSettings)
 
 
 # --- the message -----------------------------------------------------------------

@@ -5,33 +5,34 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dunning.plugins.visit.areas import AREA_BY
+import attrs
 
-ALLOWED = frozenset({"area_by", "collectors", "due_in_days", "company"})
-DEFAULTS: Mapping[str, Any] = {"area_by": "postal_district", "collectors": {}, "due_in_days": 0, "company": ""}
+from dunning.plugins.visit.areas import AREA_BY
+from dunning.schema import Invalid, must, one_of, structure
+
+
+def _collectors(_instance: Any, _attribute: attrs.Attribute[Any], value: dict[str, str]) -> None:
+    for area, collector in value.items():
+        if not collector.strip():
+            raise Invalid(f"{{key}} must be a non-empty string, got {collector!r}", ("collectors", area))
+
+
+@attrs.frozen(kw_only=True)
+class VisitSettings:
+    area_by: str = attrs.field(default="postal_district", validator=one_of(AREA_BY, quoted=True))
+    # Area -> the field collector who covers it.
+    collectors: dict[str, str] = attrs.field(factory=dict, validator=_collectors,
+                                             metadata={"expects": 'a table of area = "collector"'})
+    due_in_days: int = attrs.field(default=0, validator=must("a whole number of days, 0 or more", lambda n: n >= 0))
+    company: str = ""
+
+
+DEFAULTS: Mapping[str, Any] = attrs.asdict(VisitSettings())
 
 
 def check_settings(settings: Mapping[str, Any]) -> None:
     """Raise ValueError naming the first bad key of ``[channels.visit]``."""
-    for key in sorted(settings):
-        if key not in ALLOWED:
-            raise ValueError(f"unknown key {key!r} (allowed: {', '.join(sorted(ALLOWED))})")
-    area_by = settings.get("area_by", DEFAULTS["area_by"])
-    if area_by not in AREA_BY:
-        raise ValueError(f"'area_by' must be one of {', '.join(repr(a) for a in AREA_BY)}, got {area_by!r}")
-    collectors = settings.get("collectors", {})
-    if not isinstance(collectors, Mapping):
-        raise ValueError("'collectors' must be a table of area = \"collector\"")
-    for area, collector in collectors.items():
-        if not isinstance(collector, str) or not collector.strip():
-            raise ValueError(f"'collectors.{area}' must be a non-empty string, got {collector!r}")
-    days = settings.get("due_in_days", 0)
-    # bool is an int in Python; `due_in_days = true` is a mistake.
-    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
-        raise ValueError(f"'due_in_days' must be a whole number of days, 0 or more, got {days!r}")
-    company = settings.get("company", "")
-    if not isinstance(company, str):
-        raise ValueError(f"'company' must be a string, got {company!r}")
+    structure(settings, VisitSettings)
 
 
 def setting(settings: Mapping[str, Any], key: str) -> Any:

@@ -1,0 +1,119 @@
+"""What ``dunning.toml`` may hold: one attrs class per table, structured and checked by ``dunning.schema``.
+
+A new section is one class here and one field on ``ConfigFile``: it is checked
+with the rest and read as ``config.sections.<name>``. ``parse_config`` (in
+``dunning.config``) turns the checked file into a ``Config``.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any
+
+import attrs
+
+from dunning.models import IN_DOUBT_CHOICES
+from dunning.schema import Invalid, must
+from dunning.staff import staff_address
+
+POSITIVE = must("a whole number", lambda n: n > 0, fails="must be positive, got {value}")
+ADDRESS = must('an email address, such as "Ann Lee <ann@example.com>" or "ann@example.com"',
+               lambda who: staff_address(who) is not None)
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+@attrs.frozen
+class ChannelsTable:
+    """``[channels]``: which channels run, and one table per channel for its plugin."""
+
+    enabled: tuple[str, ...] = ()
+    # ``[channels.<name>]``: the plugin checks its own keys once plugins load.
+    tables: dict[str, dict[str, Any]] = attrs.field(factory=dict, metadata={"rest": True})
+
+    def __attrs_post_init__(self) -> None:
+        if len(set(self.enabled)) != len(self.enabled):
+            raise Invalid("{key} lists a channel twice", "enabled")
+        for name, table in self.tables.items():
+            # The core's own setting for every channel; the channel's plugin never sees it.
+            choice = table.get("in_doubt", IN_DOUBT_CHOICES[0])
+            if choice not in IN_DOUBT_CHOICES:
+                raise Invalid(f'{{key}} must be "resend" or "hold", got {choice!r}', (name, "in_doubt"))
+
+
+@attrs.frozen
+class DeliveryTable:
+    max_attempts: int = attrs.field(default=5, validator=POSITIVE)
+    retry_after_minutes: int = attrs.field(default=30, validator=POSITIVE)
+    claim_timeout_seconds: int = attrs.field(default=600, validator=POSITIVE)
+
+
+@attrs.frozen
+class NotifyTable:
+    """``[notify]``: who receives each role's notices."""
+
+    supervisor: str | None = attrs.field(default=None, validator=ADDRESS)
+    manager: str | None = attrs.field(default=None, validator=ADDRESS)
+    general_manager: str | None = attrs.field(default=None, validator=ADDRESS)
+
+
+@attrs.frozen
+class PluginsTable:
+    """``[plugins]``: plugins left out, and ``[plugins.<name>]`` tables each plugin's ``check_settings`` reads."""
+
+    disabled: tuple[str, ...] = ()
+    tables: dict[str, dict[str, Any]] = attrs.field(factory=dict, metadata={"rest": True})
+
+
+@attrs.frozen
+class StoreTable:
+    # "full": every commit is on disk before it counts; "normal": faster, a power cut may lose the last ones.
+    synchronous: str = attrs.field(default="full",
+                                   validator=must('"full" or "normal"', lambda m: m in ("full", "normal")))
+
+
+@attrs.frozen
+class LedgerTable:
+    """``[ledger]``: the order payments pay, and the interest, fees and waivers of dunning.ledger.
+
+    The values' meaning (an order that names each group once, a known rule, a country code) is
+    checked by dunning.ledger.settings and dunning.ledger.interest_settings.
+    """
+
+    allocation: list[str] | None = attrs.field(default=None, metadata={
+        "expects": 'a list such as ["fees", "interest", "principal"]'})
+    interest: str | None = None
+    jurisdictions: dict[str, str] | None = attrs.field(default=None, metadata={"expects": 'a table of CODE = "rule"'})
+    waive_approval_above: str | int | None = attrs.field(default=None, metadata={
+        "expects": 'an amount such as "100.00"'})
+
+
+@attrs.frozen
+class EvidenceTable:
+    # The private key that signs the chain's checkpoints; None: dunning-evidence.key beside the config.
+    key_file: str | None = None
+
+
+@attrs.frozen
+class ConfigFile:
+    """The whole of ``dunning.toml`` as written (paths still relative to its folder)."""
+
+    policy: str = "trade-receivables"
+    db: str = "dunning.db"
+    timezone: str = attrs.field(default="UTC", validator=must("a known time zone", _known_zone))
+    templates: str | None = None
+    channels: ChannelsTable = ChannelsTable()
+    delivery: DeliveryTable = DeliveryTable()
+    notify: NotifyTable = NotifyTable()
+    plugins: PluginsTable = PluginsTable()
+    # Read by dunning.compliance (its profiles and jurisdictions); checked there.
+    compliance: dict[str, Any] = attrs.field(factory=dict)
+    evidence: EvidenceTable = EvidenceTable()
+    store: StoreTable = StoreTable()
+    ledger: LedgerTable = LedgerTable()
