@@ -1065,3 +1065,4 @@ def load_plugin_commands(group: click.Group = cli, extra: Iterable[object] = ())
 
 
 __all__ = ["LOAD_ENV", "cli"]
+cli.add_command(__import__("dunning.cli_report", fromlist=["report"]).report)  # dunning report: core/cli_report.py

@@ -370,3 +370,11 @@ def m016_charges(db: sqlite_utils.Database) -> None:
         """
     )
     db.execute("CREATE INDEX charges_case ON charges (case_id, obligation_id)")
+
+
+@migrations()
+def m020_report_indexes(db: sqlite_utils.Database) -> None:
+    # The portfolio reports (dunning.reports) read events of a few kinds over a range of
+    # days, and payments case by case in order of time: both walk these instead of sorting.
+    db.execute("CREATE INDEX IF NOT EXISTS events_kind_at ON events (kind, at)")
+    db.execute("CREATE INDEX IF NOT EXISTS payments_case_at ON payments (case_id, at)")

@@ -21,6 +21,7 @@ from dunning.store.obligation_import import ObligationImport
 from dunning.store.payments import Payments
 from dunning.store.plan_writer import PlanWriter
 from dunning.store.promises import Promises
+from dunning.store.reports import ReportRows
 from dunning.store.signals import Signals
 
 
@@ -44,6 +45,7 @@ class Store(
     Signals,
     Promises,
     Holds,
+    ReportRows,
     StoreConnection,
 ):
     """One SQLite database file, with the core's schema and the plugins' tables."""

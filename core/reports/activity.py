@@ -1,0 +1,64 @@
+"""``activity``: per day, what the engine and people did: sent by channel, approvals, stage changes, payments.
+
+Read from the events alone, by the day (in the business's zone) each was
+recorded for; payments by the day they were recorded, with their amounts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+from dunning.reports.history import day_start, event_data, local_day
+from dunning.reports.model import Report, Table
+from dunning.reports.params import Params, ReportSource, case_filter, facts_for
+from dunning.store.reports import EventRow
+
+# Event kind -> column of the daily table.
+COUNTED = {"sent": "sent", "approved": "approved", "rejected": "rejected", "stage_changed": "stage_changes",
+           "promise": "promises", "call_logged": "calls", "blocked": "blocked", "deferred": "deferred",
+           "payment": "payments"}
+NOTES = ("Days in the business's time zone; each event on the day it was recorded for (its `at`).",)
+
+
+def compute(events: Iterable[EventRow], accepts: Callable[[int | None], bool], params: Params) -> Report:
+    first = params.as_of - dt.timedelta(days=params.days - 1)
+    daily: dict[tuple[dt.date, str], int] = defaultdict(int)
+    sent: dict[tuple[dt.date, str], int] = defaultdict(int)
+    collected: dict[tuple[dt.date, str], list[int]] = defaultdict(lambda: [0, 0])
+    for at, case_id, kind, _stage, _dpd, channel, _step, data_text in events:
+        if not accepts(case_id):
+            continue
+        day = local_day(at, params.zone)
+        if not first <= day <= params.as_of:
+            continue
+        daily[day, COUNTED[kind]] += 1
+        if kind == "sent":
+            sent[day, channel or ""] += 1
+        elif kind == "payment":
+            data = event_data(data_text)
+            entry = collected[day, str(data.get("currency") or "")]
+            entry[0] += 1
+            entry[1] += int(data.get("amount") or 0)
+    columns = tuple(dict.fromkeys(COUNTED.values()))
+    days = [first + dt.timedelta(days=n) for n in range(params.days)]
+    return Report(
+        name="activity", as_of=params.as_of, filters={**params.filters.given(), "days": str(params.days)},
+        notes=NOTES,
+        tables=(
+            Table("days", "Per day", ("day", *columns),
+                  tuple((day.isoformat(), *(daily[day, c] for c in columns)) for day in days)),
+            Table("sent", "Sent per day and channel", ("day", "channel", "sent"),
+                  tuple((d.isoformat(), c, n) for (d, c), n in sorted(sent.items()))),
+            Table("collected", "Payments recorded per day", ("day", "currency", "payments", "amount"),
+                  tuple((d.isoformat(), c, *v) for (d, c), v in sorted(collected.items())),
+                  money=frozenset({"amount"})),
+        ))
+
+
+def build(source: ReportSource, params: Params) -> Report:
+    facts = facts_for(source, params)
+    accepts = case_filter(source, params, facts)
+    since = day_start(params.as_of - dt.timedelta(days=params.days - 1), params.zone)
+    return compute(source.report_events(COUNTED, params.until, since), accepts, params)

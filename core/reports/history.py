@@ -1,0 +1,212 @@
+"""A case's balance on any past day, rebuilt from its obligations and payments; what the events say about it.
+
+The store keeps today's balance only. A report as of an earlier day, or a
+roll from one month to the next, needs the balance as it stood then: the
+obligations issued by that day less the payments made by then, applied to
+the oldest due first as ``Store.add_payment`` applies them. Pure functions
+over the store's plain rows (``dunning.store.reports``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from dunning import calendar
+from dunning.reports.buckets import NOT_YET_DUE, PAID, Buckets
+from dunning.store.reports import CaseRow, EventRow, ObligationRow, PaymentRow
+
+
+@functools.lru_cache(maxsize=65536)
+def _minute_day(minute_text: str, zone: dt.tzinfo) -> dt.date:
+    return calendar.local_date(calendar.from_text(minute_text + ":00Z"), zone)
+
+
+def local_day(text: str, zone: dt.tzinfo) -> dt.date:
+    """The business day of a stored UTC moment in ``zone``."""
+    return _minute_day(text[:16], zone)
+
+
+def day_start(day: dt.date, zone: dt.tzinfo) -> str:
+    """The stored text of the first moment of ``day`` in ``zone``: moments before it are before that day."""
+    return calendar.to_text(dt.datetime.combine(day, dt.time(), zone))
+
+
+@attrs.frozen
+class CaseBook:
+    """One case with what its balance history needs. Obligations by due date; payments by moment."""
+
+    id: int
+    currency: str
+    opened_on: dt.date
+    status: str
+    resolved_on: dt.date | None
+    stage: str
+    # (amount, due_on, counts_from): an obligation counts from its issue date, or the case's opening without one.
+    obligations: tuple[tuple[int, dt.date, dt.date], ...]
+    # (amount, moment as stored text, business day)
+    payments: tuple[tuple[int, str, dt.date], ...]
+
+    @property
+    def placed(self) -> int:
+        return sum(amount for amount, _, _ in self.obligations)
+
+    def open_items(self, day: dt.date) -> list[tuple[dt.date, int]]:
+        """(due date, amount still open) of each obligation at the end of ``day``."""
+        paid = sum(amount for amount, _, paid_on in self.payments if paid_on <= day)
+        items: list[tuple[dt.date, int]] = []
+        for amount, due_on, counts_from in self.obligations:  # oldest due first, as payments are applied
+            if counts_from > day:
+                continue
+            if paid >= amount:
+                paid -= amount
+                continue
+            items.append((due_on, amount - paid))
+            paid = 0
+        return items
+
+    def balance_before(self, moment: str, day: dt.date) -> int:
+        """The balance just before ``moment`` (on business day ``day``): payments made before it are off."""
+        owed = sum(amount for amount, _, counts_from in self.obligations if counts_from <= day)
+        return owed - sum(amount for amount, at, _ in self.payments if at < moment)
+
+    def balance_on(self, day: dt.date) -> int:
+        return sum(amount for _, amount in self.open_items(day))
+
+    def state_on(self, day: dt.date, buckets: Buckets) -> str | None:
+        """The case's bucket at the end of ``day``, or how it ended; None before it opened."""
+        if self.opened_on > day:
+            return None
+        if self.resolved_on is not None and self.resolved_on <= day:
+            return self.status
+        items = self.open_items(day)
+        if not items:
+            return PAID if any(counts_from <= day for _, _, counts_from in self.obligations) else None
+        oldest_due = min(due_on for due_on, _ in items)
+        return buckets.label((day - oldest_due).days) if oldest_due < day else NOT_YET_DUE
+
+
+def case_books(cases: Iterable[CaseRow], obligations: Iterable[ObligationRow], payments: Iterable[PaymentRow],
+               zone: dt.tzinfo) -> Iterator[CaseBook]:
+    """Merge the three streams (each ordered by case id) into one CaseBook per case."""
+    obligation_rows = iter(obligations)
+    payment_rows = iter(payments)
+    next_obligation = next(obligation_rows, None)
+    next_payment = next(payment_rows, None)
+    for case_id, currency, opened_text, status, resolved_text, stage in cases:
+        opened_on = dt.date.fromisoformat(opened_text[:10])
+        owed: list[tuple[int, dt.date, dt.date]] = []
+        while next_obligation is not None and next_obligation[0] <= case_id:
+            if next_obligation[0] == case_id:
+                _, amount, due_text, issued_text = next_obligation
+                counts_from = dt.date.fromisoformat(issued_text[:10]) if issued_text else opened_on
+                owed.append((amount, dt.date.fromisoformat(due_text[:10]), counts_from))
+            next_obligation = next(obligation_rows, None)
+        paid: list[tuple[int, str, dt.date]] = []
+        while next_payment is not None and next_payment[0] <= case_id:
+            if next_payment[0] == case_id:
+                paid.append((next_payment[1], next_payment[2], local_day(next_payment[2], zone)))
+            next_payment = next(payment_rows, None)
+        yield CaseBook(id=case_id, currency=currency, opened_on=opened_on, status=status,
+                       resolved_on=dt.date.fromisoformat(resolved_text[:10]) if resolved_text else None, stage=stage,
+                       obligations=tuple(owed), payments=tuple(paid))
+
+
+@attrs.define
+class CaseFacts:
+    """What the events say about cases up to the report's day: stage over time, collector, agency."""
+
+    # case -> [(moment, stage entered)] in order of time
+    stages: dict[int, list[tuple[str, str]]] = attrs.field(factory=dict)
+    # case -> the collector who logged its latest call
+    collectors: dict[int, str] = attrs.field(factory=dict)
+    # case -> [(moment, agency, balance placed)] placements in order of time
+    placements: dict[int, list[tuple[str, str, int]]] = attrs.field(factory=dict)
+    # case -> moments its placements ended, in order of time
+    placement_ends: dict[int, list[str]] = attrs.field(factory=dict)
+    # case -> [(moment, collector)] calls logged in order of time
+    calls: dict[int, list[tuple[str, str]]] = attrs.field(factory=dict)
+
+    def stage_at(self, case_id: int, moment: str, default: str) -> str:
+        """The stage the case was in just before ``moment``."""
+        found = default
+        for at, stage in self.stages.get(case_id, ()):
+            if at >= moment:
+                break
+            found = stage
+        return found
+
+    def stage_timeline(self, book: CaseBook) -> list[tuple[str, str]]:
+        """(moment entered, stage) for the case; one without events has been in its stage since it opened."""
+        return self.stages.get(book.id) or [("", book.stage)]
+
+    def agency(self, case_id: int) -> str | None:
+        placed = self.placements.get(case_id)
+        return placed[-1][1] if placed else None
+
+
+def case_facts(events: Iterable[EventRow]) -> CaseFacts:
+    facts = CaseFacts()
+    for at, case_id, kind, stage, _dpd, _channel, _step, data_text in events:
+        if case_id is None:
+            continue
+        if kind == "case_opened" and stage:
+            facts.stages.setdefault(case_id, []).append((at, stage))
+        elif kind == "stage_changed":
+            facts.stages.setdefault(case_id, []).append((at, event_data(data_text).get("to") or stage or ""))
+        elif kind == "call_logged":
+            who = event_data(data_text).get("collector")
+            if who:
+                facts.calls.setdefault(case_id, []).append((at, str(who)))
+        elif kind == "agency_placed":
+            data = event_data(data_text)
+            if data.get("agency"):
+                placed = (at, str(data["agency"]), int(data.get("balance") or 0))
+                facts.placements.setdefault(case_id, []).append(placed)
+        elif kind == "agency_placement_ended":
+            facts.placement_ends.setdefault(case_id, []).append(at)
+    for timeline in (*facts.stages.values(), *facts.calls.values()):
+        timeline.sort()
+    for placements in facts.placements.values():
+        placements.sort()
+    for ends in facts.placement_ends.values():
+        ends.sort()
+    facts.collectors = {case_id: calls[-1][1] for case_id, calls in facts.calls.items()}
+    return facts
+
+
+def event_data(text: str) -> Mapping[str, Any]:
+    """An event's data column as a mapping (empty if it is not an object)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+@attrs.frozen
+class Filters:
+    """Which cases a report counts; each left None counts all."""
+
+    currency: str | None = None
+    stage: str | None = None
+    collector: str | None = None
+    agency: str | None = None
+
+    def given(self) -> dict[str, str]:
+        return {k: v for k, v in attrs.asdict(self).items() if v is not None}
+
+    def accepts(self, case_id: int, currency: str, current_stage: str, facts: CaseFacts, until: str) -> bool:
+        """The case's currency; its stage, collector and agency as they stood at ``until``."""
+        if self.currency is not None and currency != self.currency:
+            return False
+        if self.stage is not None and facts.stage_at(case_id, until, current_stage) != self.stage:
+            return False
+        if self.collector is not None and facts.collectors.get(case_id) != self.collector:
+            return False
+        return self.agency is None or facts.agency(case_id) == self.agency
