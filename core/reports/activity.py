@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
-from dunning.reports.history import day_start, event_data, local_day
+from dunning.reports.history import day_start, quarter_local
 from dunning.reports.model import Report, Table
-from dunning.reports.params import Params, ReportSource, case_filter, facts_for
-from dunning.store.reports import EventRow
+from dunning.reports.params import Params, ReportSource, accepted_ids
+from dunning.store.reports import EventGroup
 
 # Event kind -> column of the daily table.
 COUNTED = {"sent": "sent", "approved": "approved", "rejected": "rejected", "stage_changed": "stage_changes",
@@ -22,25 +22,22 @@ COUNTED = {"sent": "sent", "approved": "approved", "rejected": "rejected", "stag
 NOTES = ("Days in the business's time zone; each event on the day it was recorded for (its `at`).",)
 
 
-def compute(events: Iterable[EventRow], accepts: Callable[[int | None], bool], params: Params) -> Report:
+def compute(events: Iterable[EventGroup], params: Params) -> Report:
     first = params.as_of - dt.timedelta(days=params.days - 1)
     daily: dict[tuple[dt.date, str], int] = defaultdict(int)
     sent: dict[tuple[dt.date, str], int] = defaultdict(int)
     collected: dict[tuple[dt.date, str], list[int]] = defaultdict(lambda: [0, 0])
-    for at, case_id, kind, _stage, _dpd, channel, _step, data_text in events:
-        if not accepts(case_id):
-            continue
-        day = local_day(at, params.zone)
+    for kind, channel, quarter, _rule, currency, count, amount in events:
+        day = quarter_local(quarter, params.zone).date()
         if not first <= day <= params.as_of:
             continue
-        daily[day, COUNTED[kind]] += 1
+        daily[day, COUNTED[kind]] += count
         if kind == "sent":
-            sent[day, channel or ""] += 1
+            sent[day, channel or ""] += count
         elif kind == "payment":
-            data = event_data(data_text)
-            entry = collected[day, str(data.get("currency") or "")]
-            entry[0] += 1
-            entry[1] += int(data.get("amount") or 0)
+            entry = collected[day, currency or ""]
+            entry[0] += count
+            entry[1] += int(amount or 0)
     columns = tuple(dict.fromkeys(COUNTED.values()))
     days = [first + dt.timedelta(days=n) for n in range(params.days)]
     return Report(
@@ -58,7 +55,5 @@ def compute(events: Iterable[EventRow], accepts: Callable[[int | None], bool], p
 
 
 def build(source: ReportSource, params: Params) -> Report:
-    facts = facts_for(source, params)
-    accepts = case_filter(source, params, facts)
     since = day_start(params.as_of - dt.timedelta(days=params.days - 1), params.zone)
-    return compute(source.report_events(COUNTED, params.until, since), accepts, params)
+    return compute(source.report_event_groups(COUNTED, params.until, since, accepted_ids(source, params)), params)

@@ -15,13 +15,12 @@ import datetime as dt
 import functools
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
-from dunning import calendar
-from dunning.reports.history import event_data
+from dunning.reports.history import quarter_local
 from dunning.reports.model import Report, Table, rate
-from dunning.reports.params import Params, ReportSource, case_filter, facts_for
-from dunning.store.reports import AttemptRow, EventRow
+from dunning.reports.params import Params, ReportSource, accepted_ids
+from dunning.store.reports import AttemptGroup, EventGroup
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 SLOTS = ("morning", "afternoon", "evening")
@@ -50,24 +49,19 @@ def _zone(name: str | None, fallback: dt.tzinfo) -> dt.tzinfo:
         return fallback
 
 
-def compute(attempts: Iterable[AttemptRow], refusals: Iterable[EventRow], accepts: Callable[[int | None], bool],
-            params: Params) -> Report:
+def compute(attempts: Iterable[AttemptGroup], refusals: Iterable[EventGroup], params: Params) -> Report:
     groups: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for case_id, channel, at, connected, role, _outcome, contact_kind, zone_name in attempts:
-        if not accepts(case_id):
-            continue
-        local = calendar.from_text(at).astimezone(_zone(zone_name, params.zone))
-        reached = int(bool(connected) and role == "debtor")
+    for channel, contact_kind, zone_name, quarter, count, reached in attempts:
+        local = quarter_local(quarter, _zone(zone_name, params.zone))
         for dimension, value in (("channel", channel), ("number_kind", f"{channel}/{contact_kind or 'unknown'}"),
                                  ("slot", slot(local.hour)), ("weekday", WEEKDAYS[local.weekday()]),
                                  ("day_of_month", span(local.day))):
             entry = groups[dimension, value]
-            entry[0] += 1
-            entry[1] += reached
+            entry[0] += count
+            entry[1] += reached or 0
     stopped: dict[tuple[str, str, str], int] = defaultdict(int)
-    for _at, case_id, kind, _stage, _dpd, channel, _step, data_text in refusals:
-        if accepts(case_id):
-            stopped[kind, str(event_data(data_text).get("rule") or "(none)"), channel or ""] += 1
+    for kind, channel, _quarter, rule, _currency, count, _amount in refusals:
+        stopped[kind, rule or "(none)", channel or ""] += count
 
     def table(dimension: str, title: str, order: tuple[str, ...] | None = None) -> Table:
         values = [v for d, v in groups if d == dimension]
@@ -90,8 +84,7 @@ def compute(attempts: Iterable[AttemptRow], refusals: Iterable[EventRow], accept
 
 
 def build(source: ReportSource, params: Params) -> Report:
-    facts = facts_for(source, params)
-    accepts = case_filter(source, params, facts)
+    ids = accepted_ids(source, params)
     until = params.until
-    return compute(source.report_attempts(until), source.report_events(("blocked", "deferred"), until), accepts,
-                   params)
+    return compute(source.report_attempt_groups(until, case_ids=ids),
+                   source.report_event_groups(("blocked", "deferred"), until, case_ids=ids), params)

@@ -19,7 +19,7 @@ import attrs
 
 from dunning import calendar
 from dunning.reports.buckets import NOT_YET_DUE, PAID, Buckets
-from dunning.store.reports import CaseRow, EventRow, ObligationRow, PaymentRow
+from dunning.store.reports import CaseRow, FactRow, ObligationRow, PaymentRow
 
 
 @functools.lru_cache(maxsize=65536)
@@ -30,6 +30,14 @@ def _minute_day(minute_text: str, zone: dt.tzinfo) -> dt.date:
 def local_day(text: str, zone: dt.tzinfo) -> dt.date:
     """The business day of a stored UTC moment in ``zone``."""
     return _minute_day(text[:16], zone)
+
+
+@functools.lru_cache(maxsize=262144)
+def quarter_local(key: str, zone: dt.tzinfo) -> dt.datetime:
+    """The local moment of a UTC quarter hour as the store groups them ('2026-03-02T09:15') in ``zone``."""
+    day = dt.date.fromisoformat(key[:10])
+    utc = dt.datetime(day.year, day.month, day.day, int(key[11:13]), int(key[14:] or 0), tzinfo=dt.UTC)
+    return utc.astimezone(zone)
 
 
 def day_start(day: dt.date, zone: dt.tzinfo) -> str:
@@ -134,8 +142,11 @@ class CaseFacts:
 
     def stage_at(self, case_id: int, moment: str, default: str) -> str:
         """The stage the case was in just before ``moment``."""
-        found = default
-        for at, stage in self.stages.get(case_id, ()):
+        timeline = self.stages.get(case_id)
+        if not timeline:
+            return default
+        found = timeline[0][1]
+        for at, stage in timeline:
             if at >= moment:
                 break
             found = stage
@@ -150,28 +161,27 @@ class CaseFacts:
         return placed[-1][1] if placed else None
 
 
-def case_facts(events: Iterable[EventRow]) -> CaseFacts:
+def case_facts(rows: Iterable[FactRow]) -> CaseFacts:
+    """Gather the store's fact rows by case. Before its first stage change a case was in the stage it left."""
     facts = CaseFacts()
-    for at, case_id, kind, stage, _dpd, _channel, _step, data_text in events:
-        if case_id is None:
-            continue
-        if kind == "case_opened" and stage:
-            facts.stages.setdefault(case_id, []).append((at, stage))
-        elif kind == "stage_changed":
-            facts.stages.setdefault(case_id, []).append((at, event_data(data_text).get("to") or stage or ""))
+    changes: dict[int, list[tuple[str, str, str]]] = {}
+    for at, case_id, kind, to_stage, from_stage, collector, agency, balance in rows:
+        if kind == "stage_changed":
+            changes.setdefault(case_id, []).append((at, to_stage or "", from_stage or ""))
         elif kind == "call_logged":
-            who = event_data(data_text).get("collector")
-            if who:
-                facts.calls.setdefault(case_id, []).append((at, str(who)))
+            if collector:
+                facts.calls.setdefault(case_id, []).append((at, str(collector)))
         elif kind == "agency_placed":
-            data = event_data(data_text)
-            if data.get("agency"):
-                placed = (at, str(data["agency"]), int(data.get("balance") or 0))
-                facts.placements.setdefault(case_id, []).append(placed)
+            if agency:
+                facts.placements.setdefault(case_id, []).append((at, str(agency), int(balance or 0)))
         elif kind == "agency_placement_ended":
             facts.placement_ends.setdefault(case_id, []).append(at)
-    for timeline in (*facts.stages.values(), *facts.calls.values()):
-        timeline.sort()
+    for case_id, moves in changes.items():
+        moves.sort()
+        first_from = moves[0][2]
+        facts.stages[case_id] = ([("", first_from)] if first_from else []) + [(at, to) for at, to, _ in moves]
+    for calls in facts.calls.values():
+        calls.sort()
     for placements in facts.placements.values():
         placements.sort()
     for ends in facts.placement_ends.values():

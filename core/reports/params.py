@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Protocol
 
 import attrs
 
 from dunning.reports.buckets import Buckets
 from dunning.reports.history import CaseBook, CaseFacts, Filters, case_books, case_facts, day_start
-from dunning.store.reports import AttemptRow, CaseRow, EventRow, ObligationRow, PaymentRow, PromiseRow
-
-
-# The events that say where a case stood and who worked it (CaseFacts).
-_FACT_KINDS = ("agency_placed", "agency_placement_ended", "call_logged", "case_opened", "stage_changed")
+from dunning.store.reports import (
+    AttemptGroup,
+    CaseRow,
+    EventGroup,
+    FactRow,
+    ObligationRow,
+    PaymentContactRow,
+    PaymentRow,
+    PromiseRow,
+)
 
 
 class ReportSource(Protocol):
@@ -23,9 +28,14 @@ class ReportSource(Protocol):
     def report_cases(self) -> Iterable[CaseRow]: ...
     def report_obligations(self) -> Iterable[ObligationRow]: ...
     def report_payments(self, until: str) -> Iterable[PaymentRow]: ...
-    def report_events(self, kinds: Iterable[str], until: str, since: str = "") -> Iterable[EventRow]: ...
+    def report_case_facts(self, until: str) -> Iterable[FactRow]: ...
     def report_promises(self, until: str) -> Iterable[PromiseRow]: ...
-    def report_attempts(self, until: str, since: str = "") -> Iterable[AttemptRow]: ...
+    def report_attempt_groups(self, until: str, since: str = "", case_ids: Collection[int] | None = None
+                              ) -> Iterable[AttemptGroup]: ...
+    def report_event_groups(self, kinds: Iterable[str], until: str, since: str = "",
+                            case_ids: Collection[int] | None = None) -> Iterable[EventGroup]: ...
+    def report_payment_contacts(self, until: str, window_days: int, case_ids: Collection[int] | None = None
+                                ) -> Iterable[PaymentContactRow]: ...
 
 
 PERIODS = ("month", "week")
@@ -47,9 +57,13 @@ class Params:
         return day_start(self.as_of + dt.timedelta(days=1), self.zone)
 
 
-def books_and_facts(source: ReportSource, params: Params) -> tuple[Iterator[CaseBook], CaseFacts]:
-    """The cases the filters accept, each with its obligations and payments up to the report's day."""
-    facts = facts_for(source, params)
+def books_and_facts(source: ReportSource, params: Params, *, facts_needed: bool = False
+                    ) -> tuple[Iterator[CaseBook], CaseFacts]:
+    """The cases the filters accept, each with its obligations and payments up to the report's day.
+
+    The events are read for the facts only when the filters or the report need them.
+    """
+    facts = facts_for(source, params) if facts_needed or needs_facts(params.filters) else CaseFacts()
     until = params.until
     books = case_books(source.report_cases(), source.report_obligations(), source.report_payments(until), params.zone)
     accepted = (book for book in books
@@ -57,19 +71,30 @@ def books_and_facts(source: ReportSource, params: Params) -> tuple[Iterator[Case
     return accepted, facts
 
 
-def case_filter(source: ReportSource, params: Params, facts: CaseFacts) -> Callable[[int | None], bool]:
-    """A test of a case id by the filters, for reports that read rows other than the cases' own.
+def needs_facts(filters: Filters) -> bool:
+    return any(value is not None for value in (filters.stage, filters.collector, filters.agency))
 
-    With no filter given it accepts everything without reading the cases.
+
+def accepted_ids(source: ReportSource, params: Params, facts: CaseFacts | None = None) -> set[int] | None:
+    """The ids of the cases the filters accept, for reports that read rows other than the cases' own.
+
+    None when no filter is given: every case, without reading them.
     """
     filters = params.filters
     if not filters.given():
-        return lambda case_id: True
+        return None
+    if facts is None:
+        facts = facts_for(source, params) if needs_facts(filters) else CaseFacts()
     until = params.until
-    accepted = {case_id for case_id, currency, _opened, _status, _resolved, stage in source.report_cases()
-                if filters.accepts(case_id, currency, stage, facts, until)}
-    return lambda case_id: case_id in accepted
+    return {case_id for case_id, currency, _opened, _status, _resolved, stage in source.report_cases()
+            if filters.accepts(case_id, currency, stage, facts, until)}
+
+
+def case_filter(ids: set[int] | None) -> Callable[[int | None], bool]:
+    if ids is None:
+        return lambda case_id: True
+    return lambda case_id: case_id in ids
 
 
 def facts_for(source: ReportSource, params: Params) -> CaseFacts:
-    return case_facts(source.report_events(_FACT_KINDS, params.until))
+    return case_facts(source.report_case_facts(params.until))

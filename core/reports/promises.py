@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterable
 
 from dunning import calendar
 from dunning.reports.buckets import ordered
-from dunning.reports.history import CaseFacts, event_data, local_day
+from dunning.reports.history import CaseFacts, local_day
 from dunning.reports.model import Report, Table, rate
-from dunning.reports.params import Params, ReportSource, case_filter, facts_for
-from dunning.store.reports import EventRow, PromiseRow
+from dunning.reports.params import Params, ReportSource, accepted_ids, case_filter, facts_for
+from dunning.store.reports import PromiseRow
 
 NO_CALL = "(no call)"
 NOTES = (
@@ -29,22 +29,16 @@ NOTES = (
 COLUMNS = ("made", "kept", "broken", "pending", "kept_rate")
 
 
-def compute(promises: Iterable[PromiseRow], promise_events: Iterable[EventRow], facts: CaseFacts,
-            accepts: Callable[[int | None], bool], params: Params) -> Report:
-    dpd_of: dict[int, int | None] = {}
-    for _at, _case_id, _kind, _stage, dpd, _channel, _step, data_text in promise_events:
-        data = event_data(data_text)
-        if isinstance(data.get("promise_id"), int):
-            dpd_of[data["promise_id"]] = dpd
+def compute(promises: Iterable[PromiseRow], facts: CaseFacts, accepts: Callable[[int | None], bool],
+            params: Params) -> Report:
     until = params.until
     counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for promise_id, case_id, _amount, due_at, status, created_at, settled_at in promises:
+    for _promise_id, case_id, _amount, due_at, status, created_at, settled_at, dpd in promises:
         if not accepts(case_id):
             continue
         outcome = status if settled_at is not None and settled_at < until and status in ("kept", "broken") \
             else "pending"
         slot = 1 + ("kept", "broken", "pending").index(outcome)
-        dpd = dpd_of.get(promise_id)
         for table, key in (("by_collector", _collector(facts, case_id, created_at)),
                            ("by_bucket", params.buckets.label(dpd) if dpd is not None else "(unknown)"),
                            ("by_month", local_day(due_at, params.zone).strftime("%Y-%m"))):
@@ -84,6 +78,5 @@ def _collector(facts: CaseFacts, case_id: int, made: str) -> str:
 
 def build(source: ReportSource, params: Params) -> Report:
     facts = facts_for(source, params)
-    accepts = case_filter(source, params, facts)
-    until = params.until
-    return compute(source.report_promises(until), source.report_events(("promise",), until), facts, accepts, params)
+    accepts = case_filter(accepted_ids(source, params, facts))
+    return compute(source.report_promises(params.until), facts, accepts, params)

@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
-from dunning import calendar
-from dunning.reports.history import CaseBook, CaseFacts, event_data, local_day
+from dunning.reports.history import CaseBook, CaseFacts, local_day
 from dunning.reports.model import Report, Table, rate
 from dunning.reports.params import Params, ReportSource, books_and_facts
-from dunning.store.reports import EventRow
+from dunning.store.reports import PaymentContactRow
 
 ATTRIBUTION_DAYS = 30
 NO_CONTACT = "(no contact)"
 NO_CALL = "(no call)"
-CONTACT_KINDS = ("call_logged", "sent", "visit_logged")
 NOTES = (
     "Placed: every obligation for the internal stage; the balance on first entering a later stage; the balance "
     "handed to an agency. Collected: payments made while the case was in that stage or with that agency.",
@@ -42,7 +40,8 @@ def _months_between(start: dt.date, end: dt.date) -> int:
     return (end.year - start.year) * 12 + end.month - start.month
 
 
-def compute(books: Iterable[CaseBook], facts: CaseFacts, contacts: Iterable[EventRow], params: Params) -> Report:
+def compute(books: Iterable[CaseBook], facts: CaseFacts, payment_contacts: Iterable[PaymentContactRow],
+            params: Params) -> Report:
     stage_placed: dict[tuple[str, str], int] = defaultdict(int)
     stage_collected: dict[tuple[str, str], int] = defaultdict(int)
     stage_cases: dict[tuple[str, str], int] = defaultdict(int)
@@ -52,8 +51,8 @@ def compute(books: Iterable[CaseBook], facts: CaseFacts, contacts: Iterable[Even
     cohort_placed: dict[tuple[str, str], int] = defaultdict(int)
     cohort_cases: dict[tuple[str, str], int] = defaultdict(int)
     cohort_collected: dict[tuple[str, str, int], int] = defaultdict(int)
-    # Payments of the counted cases, for attribution: case -> [(moment, amount, currency)]
-    paying: dict[int, list[tuple[str, int, str]]] = {}
+    # The currency of each counted case that paid, for attribution.
+    paying: dict[int, str] = {}
     for book in books:
         if book.opened_on > params.as_of:
             continue
@@ -80,8 +79,8 @@ def compute(books: Iterable[CaseBook], facts: CaseFacts, contacts: Iterable[Even
         for amount, _, paid_on in book.payments:
             cohort_collected[(*opened, _months_between(book.opened_on, paid_on))] += amount
         if book.payments:
-            paying[book.id] = [(at, amount, currency) for amount, at, _ in book.payments]
-    by_channel, by_collector = _attribute(paying, contacts)
+            paying[book.id] = currency
+    by_channel, by_collector = _attribute(paying, payment_contacts)
     stage_rows = tuple((c, s, stage_cases[c, s], stage_placed[c, s], stage_collected[c, s],
                         rate(stage_collected[c, s], stage_placed[c, s])) for c, s in sorted(stage_cases))
     agency_rows = tuple((c, a, agency_cases[c, a], agency_placed[c, a], agency_collected[c, a],
@@ -117,37 +116,26 @@ def compute(books: Iterable[CaseBook], facts: CaseFacts, contacts: Iterable[Even
         ))
 
 
-def _attribute(paying: dict[int, list[tuple[str, int, str]]], contacts: Iterable[EventRow]
+def _attribute(paying: dict[int, str], payment_contacts: Iterable[PaymentContactRow]
                ) -> tuple[tuple[tuple[object, ...], ...], tuple[tuple[object, ...], ...]]:
-    """Credit each payment to its last contact's channel and its last call's collector (see NOTES)."""
-    window = dt.timedelta(days=ATTRIBUTION_DAYS)
-    earliest = {(case_id, at): calendar.to_text(calendar.from_text(at) - window)
-                for case_id, payments in paying.items() for at, _, _ in payments}
-    last_contact: dict[tuple[int, str], tuple[str, str]] = {}
-    last_call: dict[tuple[int, str], tuple[str, str]] = {}
-    for at, case_id, kind, _stage, _dpd, channel, _step, data_text in contacts:
-        payments = paying.get(case_id) if case_id is not None else None
-        if not payments:
-            continue
-        for paid_at, _, _ in payments:
-            key = (case_id, paid_at)
-            if not earliest[key] <= at <= paid_at:
-                continue
-            if at >= last_contact.get(key, ("", ""))[0]:
-                last_contact[key] = (at, channel or kind)
-            if kind == "call_logged" and at >= last_call.get(key, ("", ""))[0]:
-                last_call[key] = (at, str(event_data(data_text).get("collector") or NO_CALL))
+    """Credit each payment to its last contact's channel and its last call's collector (see NOTES).
+
+    The store hands each payment with the last contact and the last logged
+    call of its case in the ATTRIBUTION_DAYS before it.
+    """
     channel_sum: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     collector_sum: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     totals: dict[str, int] = defaultdict(int)
-    for case_id, payments in paying.items():
-        for paid_at, amount, currency in payments:
-            key = (case_id, paid_at)
-            totals[currency] += amount
-            for sums, found, none in ((channel_sum, last_contact, NO_CONTACT), (collector_sum, last_call, NO_CALL)):
-                entry = sums[currency, found[key][1] if key in found else none]
-                entry[0] += 1
-                entry[1] += amount
+    for case_id, amount, _at, contact_at, kind, channel, _call_at, collector in payment_contacts:
+        currency = paying.get(case_id)
+        if currency is None:  # a case the filters leave out, or a payment after the report's day
+            continue
+        totals[currency] += amount
+        credited = (channel or kind or NO_CONTACT) if contact_at else NO_CONTACT
+        for sums, name in ((channel_sum, credited), (collector_sum, str(collector) if collector else NO_CALL)):
+            entry = sums[currency, name]
+            entry[0] += 1
+            entry[1] += amount
 
     def rows(sums: dict[tuple[str, str], list[int]]) -> tuple[tuple[object, ...], ...]:
         return tuple((c, name, n, amount, rate(amount, totals[c])) for (c, name), (n, amount) in sorted(sums.items()))
@@ -156,16 +144,17 @@ def _attribute(paying: dict[int, list[tuple[str, int, str]]], contacts: Iterable
 
 
 def build(source: ReportSource, params: Params) -> Report:
-    books, facts = books_and_facts(source, params)
-    # The books stream first (they tell which cases paid); the contacts after, in one pass.
-    return compute(books, facts, _LazyEvents(source, CONTACT_KINDS, params.until), params)
+    books, facts = books_and_facts(source, params, facts_needed=True)
+    # The books stream first (they tell which counted cases paid); the payments' contacts after, when iterated.
+    contacts = _Later(lambda: source.report_payment_contacts(params.until, ATTRIBUTION_DAYS))
+    return compute(books, facts, contacts, params)
 
 
-class _LazyEvents:
-    """Events read only when iterated, so the books stream before the contacts do."""
+class _Later:
+    """Rows read only when iterated, so that the books stream before the payments' contacts do."""
 
-    def __init__(self, source: ReportSource, kinds: tuple[str, ...], until: str):
-        self.source, self.kinds, self.until = source, kinds, until
+    def __init__(self, read: Callable[[], Iterable[PaymentContactRow]]):
+        self.read = read
 
-    def __iter__(self) -> Iterator[EventRow]:
-        return iter(self.source.report_events(self.kinds, self.until))
+    def __iter__(self) -> Iterator[PaymentContactRow]:
+        return iter(self.read())

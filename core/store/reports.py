@@ -2,13 +2,17 @@
 
 Every method yields tuples straight from the cursor, so a report over a
 million cases never holds more than what it aggregates. Moments come back as
-stored text (UTC, ISO 8601), which sorts as time does; the reports compare
-and cut them as text.
+stored text (UTC, ISO 8601), which sorts as time does. Where a report only
+counts (attempts, events per quarter hour: every time zone's offset is a
+whole number of quarter hours), SQLite groups the rows and the report
+gets one row per group; the report's rules (time slots in the debtor's zone,
+business days, attribution) stay with the report. ``case_ids`` limits a
+query to the cases a report's filters accept (None: every case).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
 from dunning.store.connection import StoreConnection
@@ -19,30 +23,64 @@ CaseRow = tuple[int, str, str, str, "str | None", str]
 ObligationRow = tuple[int, int, str, "str | None"]
 # (case_id, amount, at)
 PaymentRow = tuple[int, int, str]
-# (at, case_id, kind, stage, dpd, channel, step, data as JSON text)
-EventRow = tuple[str, "int | None", str, "str | None", "int | None", "str | None", "str | None", str]
-# (id, case_id, amount, due_at, status, created_at, settled_at)
-PromiseRow = tuple[int, int, int, str, str, str, "str | None"]
-# (case_id, channel, at, connected, role, outcome, contact kind, debtor's time zone)
-AttemptRow = tuple["int | None", str, str, "int | None", str, "str | None", "str | None", "str | None"]
+# (at, case_id, kind, stage entered, stage left, collector, agency, balance placed)
+FactRow = tuple[str, int, str, "str | None", "str | None", "str | None", "str | None", "int | None"]
+# (promise id, case_id, amount, due_at, status, created_at, settled_at, days past due when made)
+PromiseRow = tuple[int, int, int, str, str, str, "str | None", "int | None"]
+# (channel, contact kind, debtor's time zone, UTC quarter hour 'YYYY-MM-DDTHH:M', attempts, right-party contacts)
+AttemptGroup = tuple[str, "str | None", "str | None", str, int, int]
+# (kind, channel, UTC quarter hour 'YYYY-MM-DDTHH:M', rule, currency, events, sum of amounts)
+EventGroup = tuple[str, "str | None", str, "str | None", "str | None", int, "int | None"]
+# (case_id, amount, at, last contact: moment, kind, channel; last call: moment, collector)
+PaymentContactRow = tuple[int, int, str, "str | None", "str | None", "str | None", "str | None", "str | None"]
+
+CONTACT_KINDS = ("call_logged", "sent", "visit_logged")
+_FACT_KINDS = ("agency_placed", "agency_placement_ended", "call_logged", "stage_changed")
+_IN_CASES = " AND {column} IN (SELECT id FROM temp.report_case_ids)"
+
+
+
+def _quarter(column: str) -> str:
+    """The UTC quarter hour of a stored moment: '2026-03-02T09:15' from '2026-03-02T09:27:03Z'."""
+    return f"substr({column}, 1, 14) || (CAST(substr({column}, 15, 2) AS INTEGER) / 15 * 15)"
 
 
 CASES_SQL = "SELECT id, currency, opened_on, status, resolved_on, stage FROM cases ORDER BY id"
 OBLIGATIONS_SQL = "SELECT case_id, amount, due_on, issued_on FROM obligations ORDER BY case_id, due_on, id"
 PAYMENTS_SQL = "SELECT case_id, amount, at FROM payments WHERE at < ? ORDER BY case_id, at, id"
-PROMISES_SQL = ("SELECT id, case_id, amount, due_at, status, created_at, settled_at FROM promises "
-                "WHERE created_at < ? ORDER BY id")
-ATTEMPTS_SQL = (
-    "SELECT a.case_id, a.channel, a.at, a.connected, a.role, a.outcome, "
-    "(SELECT c.kind FROM contacts c WHERE c.debtor_id = a.debtor_id AND c.value = a.contact LIMIT 1), "
-    "d.timezone FROM contact_attempts a JOIN debtors d ON d.id = a.debtor_id WHERE a.at >= ? AND a.at < ?")
-
-
-def _events_sql(kinds: int) -> str:
-    # kind IN (...) with a range on `at` walks index events_kind_at (m020) kind by kind, in order of time.
-    marks = ", ".join("?" for _ in range(kinds))
-    return ("SELECT at, case_id, kind, stage, dpd, channel, step, data FROM events "
-            f"WHERE kind IN ({marks}) AND at >= ? AND at < ? ORDER BY kind, at")
+# kind IN (...) with a range on `at` walks index events_kind_at (m020) kind by kind, in order of time.
+FACTS_SQL = (
+    "SELECT at, case_id, kind, json_extract(data, '$.to'), json_extract(data, '$.from'), "
+    "json_extract(data, '$.collector'), json_extract(data, '$.agency'), json_extract(data, '$.balance') "
+    f"FROM events WHERE kind IN ({', '.join(repr(k) for k in _FACT_KINDS)}) AND case_id IS NOT NULL "
+    # Later stage changes too: the first one after the day says, by its "from", where the case stood then.
+    "AND (at < ? OR kind = 'stage_changed')")
+PROMISES_SQL = (
+    "SELECT p.id, p.case_id, p.amount, p.due_at, p.status, p.created_at, p.settled_at, "
+    "(SELECT e.dpd FROM events e WHERE e.kind = 'promise' AND e.at = p.created_at AND e.case_id = p.case_id "
+    "AND json_extract(e.data, '$.promise_id') = p.id) FROM promises p WHERE p.created_at < ?")
+ATTEMPT_GROUPS_SQL = (
+    "SELECT a.channel, (SELECT c.kind FROM contacts c WHERE c.debtor_id = a.debtor_id AND c.value = a.contact "
+    f"LIMIT 1), d.timezone, {_quarter('a.at')}, count(*), sum(a.connected = 1 AND a.role = 'debtor') "
+    "FROM contact_attempts a JOIN debtors d ON d.id = a.debtor_id WHERE a.at >= ? AND a.at < ?{filter} "
+    "GROUP BY 1, 2, 3, 4")
+EVENT_GROUPS_SQL = (
+    f"SELECT kind, channel, {_quarter('at')}, json_extract(data, '$.rule'), json_extract(data, '$.currency'), "
+    "count(*), sum(json_extract(data, '$.amount')) FROM events WHERE kind IN ({kinds}) AND at >= ? AND at < ?{filter} "
+    "GROUP BY 1, 2, 3, 4, 5")
+# For each payment, the case's last contact and last logged call at or before it and not before `window` earlier:
+# a walk of the case's own events on index events_case.
+PAYMENT_CONTACTS_SQL = (
+    "SELECT p.case_id, p.amount, p.at, c.at, c.kind, c.channel, k.at, json_extract(k.data, '$.collector') "
+    "FROM payments p "
+    # The unary + keeps SQLite on index events_case (the case's few events) rather than a range of all cases'.
+    "LEFT JOIN events c ON c.seq = (SELECT e.seq FROM events e WHERE e.case_id = p.case_id "
+    f"AND +e.kind IN ({', '.join(repr(k) for k in CONTACT_KINDS)}) AND +e.at <= p.at "
+    "AND +e.at >= strftime('%Y-%m-%dT%H:%M:%SZ', p.at, ?) ORDER BY e.at DESC, e.seq DESC LIMIT 1) "
+    "LEFT JOIN events k ON k.seq = (SELECT e.seq FROM events e WHERE e.case_id = p.case_id "
+    "AND +e.kind = 'call_logged' AND +e.at <= p.at AND +e.at >= strftime('%Y-%m-%dT%H:%M:%SZ', p.at, ?) "
+    "ORDER BY e.at DESC, e.seq DESC LIMIT 1) "
+    "WHERE p.at < ?{filter}")
 
 
 class ReportRows(StoreConnection):
@@ -60,28 +98,57 @@ class ReportRows(StoreConnection):
         """Payments made before ``until`` (a UTC moment as text), by case and moment (index m020 payments_case_at)."""
         yield from self.conn.execute(PAYMENTS_SQL, [until])
 
-    def report_events(self, kinds: Iterable[str], until: str, since: str = "") -> Iterator[EventRow]:
-        """Events of ``kinds`` with ``since <= at < until``, kind by kind and in order of time within a kind."""
-        wanted = sorted(set(kinds))
-        yield from self.conn.execute(_events_sql(len(wanted)), [*wanted, since, until])
+    def report_case_facts(self, until: str) -> Iterator[FactRow]:
+        """Logged calls and agency placements before ``until``, and every stage change: where cases stood, who worked
+        them."""
+        yield from self.conn.execute(FACTS_SQL, [until])
 
     def report_promises(self, until: str) -> Iterator[PromiseRow]:
-        """Promises made before ``until``."""
+        """Promises made before ``until``, with the days past due their ``promise`` event recorded."""
         yield from self.conn.execute(PROMISES_SQL, [until])
 
-    def report_attempts(self, until: str, since: str = "") -> Iterator[AttemptRow]:
-        """Contact attempts with ``since <= at < until``, with the kind of number or address tried.
+    def report_attempt_groups(self, until: str, since: str = "",
+                              case_ids: Collection[int] | None = None) -> Iterator[AttemptGroup]:
+        """Attempts with ``since <= at < until``, counted by channel, kind of contact, zone and UTC quarter hour.
 
         The kind comes from the debtor's contacts (mobile, work, home, email,
-        postal); an address no longer on file has none.
+        postal); an address no longer on file, or none noted, has none.
         """
-        yield from self.conn.execute(ATTEMPTS_SQL, [since, until])
+        yield from self._filtered(ATTEMPT_GROUPS_SQL, [since, until], case_ids, "a.case_id")
+
+    def report_event_groups(self, kinds: Iterable[str], until: str, since: str = "",
+                            case_ids: Collection[int] | None = None) -> Iterator[EventGroup]:
+        """Events of ``kinds`` with ``since <= at < until``, counted by kind, channel, quarter hour, rule, currency."""
+        wanted = sorted(set(kinds))
+        sql = EVENT_GROUPS_SQL.replace("{kinds}", ", ".join("?" for _ in wanted))
+        yield from self._filtered(sql, [*wanted, since, until], case_ids, "case_id")
+
+    def report_payment_contacts(self, until: str, window_days: int, case_ids: Collection[int] | None = None
+                                ) -> Iterator[PaymentContactRow]:
+        """Payments before ``until``, each with the case's last contact and last call logged in the window before."""
+        back = f"-{int(window_days)} days"
+        yield from self._filtered(PAYMENT_CONTACTS_SQL, [back, back, until], case_ids, "p.case_id")
+
+    def _filtered(self, sql: str, params: list[Any], case_ids: Collection[int] | None, column: str
+                  ) -> Iterator[Any]:
+        if case_ids is None:
+            yield from self.conn.execute(sql.replace("{filter}", ""), params)
+            return
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS report_case_ids (id INTEGER PRIMARY KEY)")
+        self.conn.execute("DELETE FROM temp.report_case_ids")
+        self.conn.executemany("INSERT INTO temp.report_case_ids (id) VALUES (?)", ((i,) for i in case_ids))
+        yield from self.conn.execute(sql.replace("{filter}", _IN_CASES.format(column=column)), params)
 
     def report_query_plans(self) -> dict[str, list[str]]:
         """How SQLite runs each query above (``EXPLAIN QUERY PLAN``), for bench/reports.py and its notes."""
+        until = [" "]
         samples: dict[str, tuple[str, list[Any]]] = {
-            "cases": (CASES_SQL, []), "obligations": (OBLIGATIONS_SQL, []), "payments": (PAYMENTS_SQL, ["9999"]),
-            "events": (_events_sql(2), ["payment", "sent", "", "9999"]), "promises": (PROMISES_SQL, ["9999"]),
-            "attempts": (ATTEMPTS_SQL, ["", "9999"])}
+            "cases": (CASES_SQL, []), "obligations": (OBLIGATIONS_SQL, []), "payments": (PAYMENTS_SQL, until),
+            "case facts": (FACTS_SQL, until), "promises": (PROMISES_SQL, until),
+            "attempt groups": (ATTEMPT_GROUPS_SQL.replace("{filter}", ""), ["", " "]),
+            "event groups": (EVENT_GROUPS_SQL.replace("{kinds}", "?, ?").replace("{filter}", ""),
+                             ["sent", "payment", "", " "]),
+            "payment contacts": (PAYMENT_CONTACTS_SQL.replace("{filter}", ""), ["-30 days", "-30 days", " "]),
+        }
         return {name: [str(row[-1]) for row in self.conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
                 for name, (sql, params) in samples.items()}

@@ -314,10 +314,12 @@ def test_activity_per_day(history: Project):
 
 
 class Rows:
-    """A ReportSource over lists, as the store's ReportRows hands them out."""
+    """A ReportSource over lists, in the shapes the store's ReportRows hands out."""
 
-    def __init__(self, cases: list[Any], obligations: list[Any], payments: list[Any], events: list[Any]):
-        self.cases, self.obligations, self.payments, self.events = cases, obligations, payments, events
+    def __init__(self, cases: list[Any], obligations: list[Any], payments: list[Any], facts: list[Any],
+                 event_groups: list[Any]):
+        self.cases, self.obligations, self.payments = cases, obligations, payments
+        self.facts, self.event_groups = facts, event_groups
 
     def report_cases(self) -> list[Any]:
         return self.cases
@@ -328,14 +330,21 @@ class Rows:
     def report_payments(self, until: str) -> list[Any]:
         return [p for p in self.payments if p[2] < until]
 
-    def report_events(self, kinds: Any, until: str, since: str = "") -> list[Any]:
-        return [e for e in self.events if e[2] in set(kinds) and since <= e[0] < until]
+    def report_case_facts(self, until: str) -> list[Any]:
+        return [f for f in self.facts if f[0] < until or f[2] == "stage_changed"]  # as the store does
 
     def report_promises(self, until: str) -> list[Any]:
         return []
 
-    def report_attempts(self, until: str, since: str = "") -> list[Any]:
+    def report_attempt_groups(self, until: str, since: str = "", case_ids: Any = None) -> list[Any]:
         return []
+
+    def report_event_groups(self, kinds: Any, until: str, since: str = "", case_ids: Any = None) -> list[Any]:
+        return [g for g in self.event_groups if g[0] in set(kinds) and since[:16] <= g[2] < until[:16]]
+
+    def report_payment_contacts(self, until: str, window_days: int, case_ids: Any = None) -> list[Any]:
+        # (case, amount, at, last contact at, kind, channel, last call at, collector): a letter before the first.
+        return [(7, 20000, "2026-03-01T10:00:00Z", "2026-02-25T09:00:00Z", "sent", "letter", None, None)]
 
 
 def test_agency_recovery_and_approvals_from_plain_rows():
@@ -346,22 +355,24 @@ def test_agency_recovery_and_approvals_from_plain_rows():
         obligations=[(7, 100000, "2026-01-31", "2026-01-01")],
         payments=[(7, 20000, "2026-03-01T10:00:00Z"), (7, 30000, "2026-04-10T10:00:00Z"),
                   (7, 10000, "2026-04-25T10:00:00Z")],
-        events=[("2026-01-10T09:00:00Z", 7, "case_opened", "internal", None, None, None, "{}"),
-                ("2026-04-01T09:00:00Z", 7, "stage_changed", "internal", 60, None, None, '{"to": "agency"}'),
-                ("2026-04-01T09:00:00Z", 7, "agency_placed", "agency", 60, "agency", None,
-                 '{"agency": "eastgate", "balance": 80000}'),
-                ("2026-04-02T09:00:00Z", 7, "approved", "agency", 61, "letter", "demand", '{"by": "sam"}'),
-                ("2026-04-20T09:00:00Z", 7, "agency_placement_ended", "agency", 79, "agency", None,
-                 '{"agency": "eastgate"}')])
+        facts=[("2026-04-01T09:00:00Z", 7, "stage_changed", "agency", "internal", None, None, None),
+               ("2026-04-01T09:00:00Z", 7, "agency_placed", None, None, None, "eastgate", 80000),
+               ("2026-04-20T09:00:00Z", 7, "agency_placement_ended", None, None, None, "eastgate", None)],
+        event_groups=[("approved", "letter", "2026-04-02T09:0", None, None, 1, None)])
     params = Params(as_of=dt.date(2026, 4, 30), zone=dt.UTC)
     recovery = run("recovery", source, params)
     assert recovery.table("by_agency").rows == (("EUR", "eastgate", 1, 80000, 30000, 0.375),)
     # Internal until 1 April: placed 1,000, collected 200; agency from 1 April: placed 800, collected 400.
     assert recovery.table("by_stage").rows == (("EUR", "agency", 1, 80000, 40000, 0.5),
                                                ("EUR", "internal", 1, 100000, 20000, 0.2))
+    assert recovery.table("by_channel").rows == (("EUR", "letter", 1, 20000, 1.0),)
+    assert recovery.table("by_collector").rows == (("EUR", "(no call)", 1, 20000, 1.0),)
     placed_filter = attrs.evolve(params, filters=Filters(agency="eastgate"))
     assert run("aging", source, placed_filter).table("totals").rows == (("EUR", 1, 40000, 0, 40000),)
     assert run("aging", source, attrs.evolve(params, filters=Filters(agency="harbour"))).table("totals").rows == ()
+    # In the internal stage on 31 March (the stage it left on 1 April), in the agency stage on 30 April.
+    on_march_31 = attrs.evolve(params, as_of=dt.date(2026, 3, 31), filters=Filters(stage="internal"))
+    assert run("aging", source, on_march_31).table("totals").rows == (("EUR", 1, 80000, 0, 80000),)
     activity = run("activity", source, attrs.evolve(params, days=30))
     assert [(r[0], r[2]) for r in activity.table("days").rows if r[2]] == [("2026-04-02", 1)]
 
