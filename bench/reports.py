@@ -170,9 +170,13 @@ def history(path: Path, n: int) -> dict[str, int]:
     return counts
 
 
+CPU: list[float] = [0.0]  # the process CPU time of the last timed call (the machine may be shared)
+
+
 def timed(fn: Any) -> tuple[float, Any]:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = fn()
+    CPU[0] = time.process_time() - cpu
     return time.perf_counter() - start, result
 
 
@@ -195,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
                                "python": sys.version.split()[0], "cpus": os.cpu_count(), "rows": []}
 
     def add(phase: str, seconds: float, **more: Any) -> None:
-        row = {"phase": phase, "seconds": round(seconds, 3), "peak_rss_mb": round(peak_rss_mb(), 1), **more}
+        row = {"phase": phase, "seconds": round(seconds, 3), "cpu_seconds": round(CPU[0], 3),
+               "peak_rss_mb": round(peak_rss_mb(), 1), **more}
         figures["rows"].append(row)
         print(f"  .. {phase}: {seconds:.2f} s, peak RSS {row['peak_rss_mb']:.0f} MB", file=sys.stderr, flush=True)
 
@@ -225,12 +230,14 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(figures, indent=2))
         return 0
     print(f"\ndunning report bench: {n:,} cases as of {AS_OF}, sqlite {sqlite3.sqlite_version}, "
-          f"Python {figures['python']}, {figures['cpus']} CPUs\n")
+          f"Python {figures['python']}, {figures['cpus']} CPUs, load average {os.getloadavg()[0]:.1f}\n")
     width = max(len(r["phase"]) for r in figures["rows"])
-    print(f"{'phase':<{width}}  {'seconds':>8}  {'peak RSS MB':>11}  rows")
+    print(f"{'phase':<{width}}  {'seconds':>8}  {'CPU s':>8}  {'peak RSS MB':>11}  rows")
     for row in figures["rows"]:
-        extra = ", ".join(f"{k} {v:,}" for k, v in row.items() if k not in ("phase", "seconds", "peak_rss_mb"))
-        print(f"{row['phase']:<{width}}  {row['seconds']:>8.2f}  {row['peak_rss_mb']:>11.0f}  {extra}")
+        extra = ", ".join(f"{k} {v:,}" for k, v in row.items()
+                          if k not in ("phase", "seconds", "cpu_seconds", "peak_rss_mb"))
+        print(f"{row['phase']:<{width}}  {row['seconds']:>8.2f}  {row['cpu_seconds']:>8.2f}  "
+              f"{row['peak_rss_mb']:>11.0f}  {extra}")
     print("\nquery plans:")
     for name, plan in figures["query_plans"].items():
         print(f"  {name}: " + "; ".join(plan))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import attrs
@@ -30,17 +31,22 @@ class Buckets:
 
     def label(self, dpd: int) -> str:
         """The bucket of ``dpd`` days past due (0 or less: not yet due)."""
-        if dpd <= 0:
-            return NOT_YET_DUE
-        low = 1
-        for high in self.bounds:
-            if dpd <= high:
-                return f"{low}-{high}"
-            low = high + 1
-        return f"{low}+"
+        return _label(self.bounds, dpd)
 
     def is_overdue(self, label: str) -> bool:
         return label in self.labels[1:]
+
+
+@functools.lru_cache(maxsize=8192)
+def _label(bounds: tuple[int, ...], dpd: int) -> str:
+    if dpd <= 0:
+        return NOT_YET_DUE
+    low = 1
+    for high in bounds:
+        if dpd <= high:
+            return f"{low}-{high}"
+        low = high + 1
+    return f"{low}+"
 
 
 def parse_bounds(text: str) -> Buckets:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -88,15 +88,40 @@ class CaseBook:
 
     def state_on(self, day: dt.date, buckets: Buckets) -> str | None:
         """The case's bucket at the end of ``day``, or how it ended; None before it opened."""
-        if self.opened_on > day:
-            return None
-        if self.resolved_on is not None and self.resolved_on <= day:
-            return self.status
-        items = self.open_items(day)
-        if not items:
-            return PAID if any(counts_from <= day for _, _, counts_from in self.obligations) else None
-        oldest_due = min(due_on for due_on, _ in items)
-        return buckets.label((day - oldest_due).days) if oldest_due < day else NOT_YET_DUE
+        return self.states_on((day,), buckets)[0]
+
+    def states_on(self, days: Sequence[dt.date], buckets: Buckets) -> list[str | None]:
+        """``state_on`` for each of ``days`` (in order of time), in one pass over the payments."""
+        states: list[str | None] = []
+        payments = self.payments
+        taken = paid = 0
+        for day in days:
+            if self.opened_on > day:
+                states.append(None)
+                continue
+            if self.resolved_on is not None and self.resolved_on <= day:
+                states.append(self.status)
+                continue
+            while taken < len(payments) and payments[taken][2] <= day:
+                paid += payments[taken][0]
+                taken += 1
+            left = paid
+            oldest_due: dt.date | None = None
+            counted = False
+            for amount, due_on, counts_from in self.obligations:  # by due date: the first still open is the oldest
+                if counts_from > day:
+                    continue
+                counted = True
+                if left >= amount:
+                    left -= amount
+                    continue
+                oldest_due = due_on
+                break
+            if oldest_due is None:
+                states.append(PAID if counted else None)
+            else:
+                states.append(buckets.label((day - oldest_due).days) if oldest_due < day else NOT_YET_DUE)
+        return states
 
 
 def case_books(cases: Iterable[CaseRow], obligations: Iterable[ObligationRow], payments: Iterable[PaymentRow],

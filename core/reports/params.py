@@ -66,6 +66,8 @@ def books_and_facts(source: ReportSource, params: Params, *, facts_needed: bool 
     facts = facts_for(source, params) if facts_needed or needs_facts(params.filters) else CaseFacts()
     until = params.until
     books = case_books(source.report_cases(), source.report_obligations(), source.report_payments(until), params.zone)
+    if not params.filters.given():
+        return books, facts
     accepted = (book for book in books
                 if params.filters.accepts(book.id, book.currency, book.stage, facts, until))
     return accepted, facts

@@ -55,7 +55,7 @@ def compute(books: Iterable[CaseBook], params: Params) -> Report:
     seen: dict[tuple[str, str], int] = defaultdict(int)  # (currency, bucket) -> cases ever in it
     written_off: dict[tuple[str, str], int] = defaultdict(int)
     for book in books:
-        states = [book.state_on(end, buckets) for end in ends]
+        states = book.states_on(ends, buckets)
         for start, (before, after) in enumerate(itertools.pairwise(states)):
             if before is None or before in ENDED or after is None:
                 continue

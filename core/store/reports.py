@@ -35,7 +35,6 @@ EventGroup = tuple[str, "str | None", str, "str | None", "str | None", int, "int
 PaymentContactRow = tuple[int, int, str, "str | None", "str | None", "str | None", "str | None", "str | None"]
 
 CONTACT_KINDS = ("call_logged", "sent", "visit_logged")
-_FACT_KINDS = ("agency_placed", "agency_placement_ended", "call_logged", "stage_changed")
 _IN_CASES = " AND {column} IN (SELECT id FROM temp.report_case_ids)"
 
 
@@ -50,11 +49,14 @@ OBLIGATIONS_SQL = "SELECT case_id, amount, due_on, issued_on FROM obligations OR
 PAYMENTS_SQL = "SELECT case_id, amount, at FROM payments WHERE at < ? ORDER BY case_id, at, id"
 # kind IN (...) with a range on `at` walks index events_kind_at (m020) kind by kind, in order of time.
 FACTS_SQL = (
-    "SELECT at, case_id, kind, json_extract(data, '$.to'), json_extract(data, '$.from'), "
-    "json_extract(data, '$.collector'), json_extract(data, '$.agency'), json_extract(data, '$.balance') "
-    f"FROM events WHERE kind IN ({', '.join(repr(k) for k in _FACT_KINDS)}) AND case_id IS NOT NULL "
-    # Later stage changes too: the first one after the day says, by its "from", where the case stood then.
-    "AND (at < ? OR kind = 'stage_changed')")
+    # Every stage change, later ones too: the first one after the day says, by its "from", where the case stood.
+    "SELECT at, case_id, kind, json_extract(data, '$.to'), json_extract(data, '$.from'), NULL, NULL, NULL "
+    "FROM events WHERE kind = 'stage_changed' AND case_id IS NOT NULL "
+    "UNION ALL SELECT at, case_id, kind, NULL, NULL, json_extract(data, '$.collector'), NULL, NULL "
+    "FROM events WHERE kind = 'call_logged' AND at < ?1 AND case_id IS NOT NULL "
+    "UNION ALL SELECT at, case_id, kind, NULL, NULL, NULL, json_extract(data, '$.agency'), "
+    "json_extract(data, '$.balance') FROM events WHERE kind IN ('agency_placed', 'agency_placement_ended') "
+    "AND at < ?1 AND case_id IS NOT NULL")
 PROMISES_SQL = (
     "SELECT p.id, p.case_id, p.amount, p.due_at, p.status, p.created_at, p.settled_at, "
     "(SELECT e.dpd FROM events e WHERE e.kind = 'promise' AND e.at = p.created_at AND e.case_id = p.case_id "
