@@ -61,10 +61,13 @@ PROMISES_SQL = (
     "SELECT p.id, p.case_id, p.amount, p.due_at, p.status, p.created_at, p.settled_at, "
     "(SELECT e.dpd FROM events e WHERE e.kind = 'promise' AND e.at = p.created_at AND e.case_id = p.case_id "
     "AND json_extract(e.data, '$.promise_id') = p.id) FROM promises p WHERE p.created_at < ?")
+# The contact's kind is looked up once per attempt in a co-routine (LIMIT -1 keeps it from being flattened into
+# the GROUP BY, which would look it up twice).
 ATTEMPT_GROUPS_SQL = (
-    "SELECT a.channel, (SELECT c.kind FROM contacts c WHERE c.debtor_id = a.debtor_id AND c.value = a.contact "
-    f"LIMIT 1), d.timezone, {_quarter('a.at')}, count(*), sum(a.connected = 1 AND a.role = 'debtor') "
-    "FROM contact_attempts a JOIN debtors d ON d.id = a.debtor_id WHERE a.at >= ? AND a.at < ?{filter} "
+    "SELECT channel, kind, zone, quarter, count(*), sum(reached) FROM (SELECT a.channel AS channel, "
+    "(SELECT c.kind FROM contacts c WHERE c.debtor_id = a.debtor_id AND c.value = a.contact LIMIT 1) AS kind, "
+    f"d.timezone AS zone, {_quarter('a.at')} AS quarter, (a.connected = 1 AND a.role = 'debtor') AS reached "
+    "FROM contact_attempts a JOIN debtors d ON d.id = a.debtor_id WHERE a.at >= ? AND a.at < ?{filter} LIMIT -1) "
     "GROUP BY 1, 2, 3, 4")
 EVENT_GROUPS_SQL = (
     f"SELECT kind, channel, {_quarter('at')}, json_extract(data, '$.rule'), json_extract(data, '$.currency'), "
