@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from dunning import money
+from dunning.models import Stage
 from dunning.output import print_json, print_table
 from dunning.reports import REPORTS, Params, Report, run
 from dunning.reports.buckets import Buckets, parse_bounds
@@ -54,6 +55,8 @@ def params_from(state: Any, as_of: str | None, currency: str | None, stage: str 
         currency = currency.upper()
         if currency not in money.currencies():
             raise ReportError(f"--currency: unknown currency {currency!r}")
+    if stage is not None and stage not in {s.value for s in Stage}:
+        raise ReportError(f"--stage: unknown stage {stage!r}; stages: {', '.join(s.value for s in Stage)}")
     try:
         buckets: Buckets = parse_bounds(bounds)
     except ValueError as exc:

@@ -166,6 +166,7 @@ def test_aging_filters_and_buckets(history: Project):
     (("--buckets", "60,30"), "--buckets must be rising numbers of days of 1 or more, got '60,30'"),
     (("--buckets", "thirty"), "--buckets must be whole numbers of days such as 30,60,90,180, got 'thirty'"),
     (("--currency", "XYZ"), "--currency: unknown currency 'XYZ'"),
+    (("--stage", "court"), "--stage: unknown stage 'court'; stages: internal, onsite, agency, litigation"),
     (("--json", "--csv"), "choose --json or --csv, not both"),
 ])
 def test_bad_options_are_one_line_and_exit_1(history: Project, args: tuple[str, ...], message: str):
