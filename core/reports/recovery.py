@@ -73,7 +73,7 @@ def compute(books: Iterable[CaseBook], facts: CaseFacts, payment_contacts: Itera
             agency_cases[currency, agency] += 1
             agency_placed[currency, agency] += balance
             agency_collected[currency, agency] += sum(a for a, paid_at, _ in book.payments if at <= paid_at < ended)
-        opened = (currency, book.opened_on.strftime("%Y-%m"))
+        opened = (currency, f"{book.opened_on.year:04d}-{book.opened_on.month:02d}")
         cohort_cases[opened] += 1
         cohort_placed[opened] += book.placed
         for amount, _, paid_on in book.payments:
