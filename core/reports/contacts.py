@@ -60,8 +60,8 @@ def compute(attempts: Iterable[AttemptGroup], refusals: Iterable[EventGroup], pa
             entry[0] += count
             entry[1] += reached or 0
     stopped: dict[tuple[str, str, str], int] = defaultdict(int)
-    for kind, channel, _quarter, rule, _currency, count, _amount in refusals:
-        stopped[kind, rule or "(none)", channel or ""] += count
+    for kind, refused_on, _quarter, rule, _currency, count, _amount in refusals:
+        stopped[kind, rule or "(none)", refused_on or ""] += count
 
     def table(dimension: str, title: str, order: tuple[str, ...] | None = None) -> Table:
         values = [v for d, v in groups if d == dimension]
