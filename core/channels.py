@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
+from dunning.event_kinds import plugin_kind
 from dunning.models import Action, ActionKind, Case, Contact, Debtor, Event, Obligation
 from dunning.store_view import StoreView, plugin_transaction, read_only, underlying
 
@@ -213,8 +214,10 @@ class RunContext:
 
         The case is woken for ``planned_for`` and ``event`` (with ``data``)
         goes into its evidence (under ``channel``), in one transaction with
-        the action.
+        the action. ``event`` is the plugin's own kind, ``<plugin>:<what>``
+        (``agency:recall_queued``); a bare or core kind raises ``EventKindError``.
         """
+        plugin_kind(event)
         store = underlying(self.store)
         with store.transaction():
             added = store.add_action(key=key, case_id=case.id, kind=kind, step=step, planned_for=planned_for,
@@ -272,5 +275,10 @@ class StageContext:
         return plugin_transaction(self.store, self.db)
 
     def record_event(self, kind: str, **data: Any) -> None:
-        """Add an event to the case's evidence log (committed with the stage change's run)."""
-        self._record(kind, data)
+        """Add ``<plugin>:<what>`` (``agency:placed``) to the case's evidence log, committed with the stage change.
+
+        A kind without its namespace, or one of the core's own (``sent``,
+        ``stage_changed``, ...), raises ``EventKindError``; the core then
+        records the hook's failure as ``plugin_error``, naming the plugin.
+        """
+        self._record(plugin_kind(kind), data)

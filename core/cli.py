@@ -27,6 +27,7 @@ from dunning import (
     notices_cli,
     operations,
     privacy,
+    priority_hook,
 )
 from dunning import scaffold
 from dunning.approvals import approval_json, approval_rows
@@ -347,7 +348,8 @@ def run(state: State, now_text: str | None, dry_run: bool, as_json: bool) -> Non
 def case_json(rt: Runtime, case: Case, now: dt.datetime, owed: Owed | None = None) -> dict[str, Any]:
     """The case as ``cases list/show --json`` print it; ``owed`` when the caller has read the obligations already."""
     debtor = rt.store.debtor(case.debtor_id)
-    priority = rt.hook.case_priority(case=case, facts=rt.store.priority_facts(case, rt.today(now), rt.config.zone))
+    priority = priority_hook.case_priority(rt.plugins.calls, case,
+                                           rt.store.priority_facts(case, rt.today(now), rt.config.zone))
     if owed is None:
         owed = owed_on(rt.store.obligations(case.id), rt.today(now), case.currency)
     return {
@@ -975,7 +977,7 @@ def policy_check(state: State, file: Path) -> None:
 @json_option
 @click.pass_context
 def plugins(ctx: click.Context, as_json: bool) -> None:
-    """List plugins with their version, channels and the hooks they implement.
+    """List plugins with their version, channels (and each channel's medium) and the hooks they implement.
 
     `dunning plugins new NAME` writes a new plugin package to start from.
     """
@@ -986,13 +988,16 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
     loaded = load_plugins(state.config)
     info = loaded.info
     lag = _mirror_lag(state, loaded.calls.implementers("record_event"))
+    media = loaded.media  # each channel's medium, which the contact rules bind by (None: declares none)
     if as_json:
         # ``problem`` only for a plugin left out, ``mirror_lag`` only for a mirror.
         _print_json([attrs.asdict(i, filter=lambda field, value: field.name != "problem" or value is not None)
+                     | {"media": {c: media.get(c) for c in i.channels}}
                      | ({"mirror_lag": lag[i.name]} if i.name in lag else {}) for i in info])
         return
-    _table([[i.name, i.version or "", i.source, "yes" if i.enabled else "no", ", ".join(i.channels), ", ".join(i.hooks)]
-            for i in info], ["name", "version", "source", "active", "channels", "hooks"])
+    _table([[i.name, i.version or "", i.source, "yes" if i.enabled else "no", ", ".join(i.channels),
+             ", ".join(media.get(c) or "none" for c in i.channels), ", ".join(i.hooks)]
+            for i in info], ["name", "version", "source", "active", "channels", "media", "hooks"])
     for name, behind in lag.items():
         click.echo(f"mirror {name}: {behind} event{'s' if behind != 1 else ''} behind")
 

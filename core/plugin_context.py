@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import sys
+import types
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import click
+import pluggy
 
+from dunning import event_kinds, priority_hook
 from dunning.store_view import ReadOnlyStore, StoreView
 
 if TYPE_CHECKING:
@@ -25,8 +29,10 @@ if TYPE_CHECKING:
 
     from dunning.checkpoints import Checkpoint
     from dunning.config import Config
+    from dunning.hook_types import Hooks
     from dunning.models import Case, Event
     from dunning.policy import Policy
+    from dunning.priority import CaseFacts
     from dunning.runtime import Runtime
 
 
@@ -63,9 +69,13 @@ class PluginContext:
         return frozenset(self._runtime.plugins.channels)
 
     @property
-    def hook(self) -> Any:
-        """The plugin manager's hooks (``ctx.hook.case_priority(case=..., facts=...)``)."""
+    def hook(self) -> Hooks:
+        """The plugin manager's hooks, called as pluggy calls them (one plugin that raises stops the call)."""
         return self._runtime.hook
+
+    def case_priority(self, case: Case, facts: CaseFacts | None) -> float | None:
+        """The ``case_priority`` score of ``case``; a plugin that raises or answers a non-number is named, skipped."""
+        return priority_hook.case_priority(self._runtime.plugins.calls, case, facts)
 
     def today(self, now: dt.datetime) -> dt.date:
         """The business's date at ``now``, in the configured zone."""
@@ -80,9 +90,17 @@ class PluginContext:
     def append_event(self, kind: str, case: Case | None, now: dt.datetime, **fields: Any) -> Event:
         """Add ``kind`` to the evidence log, stamped with the case's stage and days past due; returns it as stored.
 
-        ``fields`` are the event's ``channel``, ``step``, ``action_id`` and
-        ``data``. Inside ``transaction()`` it commits with the rest.
+        ``kind`` is the plugin's own, ``<plugin>:<what>`` (``phone:call_logged``);
+        one of the core's kinds (``sent``, ``payment``, ...) is refused with an
+        ``EventKindError`` naming the plugin: those go through
+        ``dunning.operations``. ``fields`` are the event's ``channel``,
+        ``step``, ``action_id`` and ``data``. Inside ``transaction()`` it
+        commits with the rest.
         """
+        try:
+            event_kinds.plugin_kind(kind)
+        except event_kinds.EventKindError:
+            event_kinds.plugin_kind(kind, calling_plugin(self._runtime.plugins.pm))  # the same error, naming it
         with self._runtime.store.transaction():
             return self._runtime.store.append_events([self._runtime.event(kind, case, now, **fields)])[0]
 
@@ -107,6 +125,22 @@ class PluginContext:
     def checkpoint(self, now: dt.datetime) -> Checkpoint | None:
         """Sign the evidence chain's head when a key is configured and no checkpoint covers it yet."""
         return self._runtime.checkpoint(now)
+
+
+def calling_plugin(pm: pluggy.PluginManager) -> str | None:
+    """The registered plugin whose code is on the call stack, nearest first (None if none is)."""
+    modules: dict[str, str] = {}
+    for name, plugin in pm.list_name_plugin():
+        module = plugin.__name__ if isinstance(plugin, types.ModuleType) else type(plugin).__module__
+        modules.setdefault(module, name)
+    frame = sys._getframe(1)
+    while frame is not None:
+        caller = str(frame.f_globals.get("__name__", ""))
+        for module, name in modules.items():
+            if caller == module or caller.startswith(f"{module}."):
+                return name
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
 
 
 def runtime_of(rt: Any) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 import attrs
 import click
@@ -23,6 +23,9 @@ from dunning.channels import STANDARD_CHANNELS, Channel
 from dunning.compliance.media import MEDIA, declared_medium
 from dunning.config import Config, ConfigError
 from dunning.hook_calls import HookCalls
+
+if TYPE_CHECKING:
+    from dunning.hook_types import Hooks
 
 log = structlog.get_logger("dunning.plugins")
 
@@ -59,8 +62,9 @@ class Plugins:
     calls: HookCalls = attrs.field(default=attrs.Factory(lambda self: HookCalls(self.pm), takes_self=True), eq=False)
 
     @property
-    def hook(self) -> Any:
-        return self.pm.hook
+    def hook(self) -> Hooks:
+        """The hooks, called as pluggy calls them; typed to the hookspecs (``dunning.hook_types``)."""
+        return cast("Hooks", self.pm.hook)
 
     def known_channels(self) -> set[str]:
         return set(STANDARD_CHANNELS) | set(self.channels)

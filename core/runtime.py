@@ -13,6 +13,7 @@ import structlog
 from dunning import calendar, checkpoints, privacy, templates
 from dunning.channels import Channel, Delivery, RuleContext
 from dunning.config import Config
+from dunning.hook_types import Hooks
 from dunning.models import Case, Event
 from dunning.plugin_manager import Plugins, load_plugins
 from dunning.mirrors import Mirrors
@@ -78,7 +79,8 @@ class Runtime:
             self.store.close()
 
     @property
-    def hook(self) -> Any:
+    def hook(self) -> Hooks:
+        """The plugin manager's hooks, typed to the hookspecs (``dunning.hook_types``)."""
         return self.plugins.hook
 
     # --- time -----------------------------------------------------------------

@@ -20,6 +20,7 @@ from dunning.action_key import ActionKey
 from dunning.channels import DeliveryContext, RuleContext
 from dunning.dispatch import outreach
 from dunning.models import Action, ActionKind, ActionStatus, Case
+from dunning.plugin_events import namespaced
 from dunning.runtime import Runtime
 
 # The run id the contexts carry: one per test process is enough for print batches and the like.
@@ -74,8 +75,10 @@ def delivery_context(rt: Runtime, action: Action, case: Case, now: dt.datetime,
 
     Built with the run's own steps (``dunning.dispatch.outreach``): the
     opt-outs that cover the channel, the audience and the contacts it may
-    use, then the context itself. ``ctx.record_event`` records only in a
-    run; here it raises.
+    use, then the context itself. ``ctx.record_event(kind, data)`` adds
+    ``<channel>:<kind>`` to the evidence log at once, in the same hash chain
+    (a run adds it with the action's outcome), so a test reads it back with
+    ``rt.store.events(kind="whatsapp:delivered")``.
     """
     channel = rt.channel(action.channel or "")
     if channel is None:
@@ -86,6 +89,14 @@ def delivery_context(rt: Runtime, action: Action, case: Case, now: dt.datetime,
                           if contact)
     reach = outreach.choose_reach(rt, action, case, debtor, rt.config.profile_for(debtor).profile, opted_out,
                                   rt.today(now))
+    name = channel.name
+
+    def record(kind: str, data: Mapping[str, Any]) -> None:
+        event = rt.event(namespaced(name, kind), case, now, channel=name, step=action.step, action_id=action.id,
+                         data=dict(data))
+        with rt.store.transaction():
+            rt.store.append_events([event])
+
     return outreach.delivery_context(
         rt, action, case, now, channel=channel, debtor=debtor, reach=reach, run_id=run_id,
-        log=structlog.get_logger("dunning.testing").bind(case_id=case.id, channel=channel.name))
+        log=structlog.get_logger("dunning.testing").bind(case_id=case.id, channel=name), record=record)

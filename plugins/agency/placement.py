@@ -87,14 +87,14 @@ def place(db: sqlite_utils.Database, settings: AgencySettings, *, case: Case, de
           record: Record, only: str | None = None) -> tuple[Choice, int | None]:
     """Choose an agency by rule (or only ``only``) and place the case; returns the choice and the placement id.
 
-    When no agency can take the case, an ``agency_not_placed`` event says
+    When no agency can take the case, an ``agency:not_placed`` event says
     why for each agency and nothing else is written.
     """
     known = records.agency_records(db, settings.recovery_window)
     candidates = settings.agencies if only is None else tuple(a for a in settings.agencies if a.id == only)
     choice = choose(candidates, case.balance, case.currency, known)
     if choice.agency is None:
-        record("agency_not_placed", reasons=dict(choice.refused), balance=case.balance, currency=case.currency,
+        record("agency:not_placed", reasons=dict(choice.refused), balance=case.balance, currency=case.currency,
                detail="no agency can take the case; it waits for a person (dunning agency place, or dunning escalate)")
         return choice, None
     agency = choice.agency
@@ -104,7 +104,7 @@ def place(db: sqlite_utils.Database, settings: AgencySettings, *, case: Case, de
         db, case_id=case.id, agency=agency.id, placed_at=calendar.to_text(now), placed_on=today, expires_on=expires_on,
         currency=case.currency, balance=case.balance, dpd=dpd,
         file_row=file_row(case, debtor, obligations, contacts, today, expires_on, dpd))
-    record("agency_placed", placement_id=placement_id, agency=agency.id, agency_name=agency.name,
+    record("agency:placed", placement_id=placement_id, agency=agency.id, agency_name=agency.name,
            balance=case.balance, currency=case.currency, expires_on=expires_on.isoformat() if expires_on else None,
            commission=agency.commission.describe(),
            recovery_rate=None if choice.rate is None else f"{choice.rate * 100:.1f}%",
@@ -123,7 +123,7 @@ def end_on_leaving(db: sqlite_utils.Database, case: Case, to_stage: Stage, *, no
     kind = ending_kind.get() or ("escalated" if to_stage is Stage.LITIGATION else "expiry" if expired else "recall")
     records.end_placement(db, current.id, ended_at=calendar.to_text(now), ended_on=today, kind=kind, reason=reason,
                           balance=case.balance, listed=True)
-    record("agency_recalled", placement_id=current.id, agency=current.agency, how=kind, reason=reason,
+    record("agency:recalled", placement_id=current.id, agency=current.agency, how=kind, reason=reason,
            balance=case.balance, currency=case.currency, to=to_stage.value)
     return current
 

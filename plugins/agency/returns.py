@@ -306,7 +306,7 @@ def apply(rt: PluginContext, checked: CheckedFile, file_name: str, now: dt.datet
                          "commission_rate": charge.rate}
             if line.detail:
                 data["detail"] = line.detail
-            _event(rt, f"agency_{line.type}", case, now, data)
+            _event(rt, f"agency:{line.type}", case, now, data)
             if line.type == "contact":
                 # The contact caps count every attempt, the agency's included (cn counts agencies'
                 # connected calls): a reported contact counts as a call that reached the debtor.
@@ -331,7 +331,7 @@ def _end(rt: PluginContext, case: Any, placement: Placement, now: dt.datetime, o
     """End a placement the agency itself ended (on the day its line gives): it knows, so no recall file lists it."""
     records.end_placement(rt.db, placement.id, ended_at=calendar.to_text(now), ended_on=on,
                           kind=kind, reason=reason, balance=case.balance, listed=False)
-    _event(rt, "agency_placement_ended", case, now, {"placement_id": placement.id, "agency": placement.agency,
+    _event(rt, "agency:placement_ended", case, now, {"placement_id": placement.id, "agency": placement.agency,
                                                      "how": kind, "reason": reason, "balance": case.balance})
 
 

@@ -51,7 +51,7 @@ def reconcile(rt: PluginContext, now: dt.datetime) -> list[Placement]:
         with rt.transaction():
             if records.end_placement(db, placement.id, ended_at=calendar.to_text(now), ended_on=rt.today(now),
                                      kind=why["how"], reason=why["reason"], balance=case.balance, listed=True):
-                rt.append_event("agency_placement_ended", case, now, channel="agency", data={
+                rt.append_event("agency:placement_ended", case, now, channel="agency", data={
                     "placement_id": placement.id, "agency": placement.agency, **why, "balance": case.balance})
                 ended.append(records.placement(db, placement.id))
     return ended
@@ -79,7 +79,7 @@ def queue_expiry_recalls(ctx: Any) -> int:
         if ctx.queue_action(case, key=str(ActionKey(case.id, "agency-expiry", ActionKind.RECALL.value,
                                                     str(placement.expires_on))),
                             kind=ActionKind.RECALL, step="agency-expiry", planned_for=today,
-                            options={"reason": reason, "placement_id": placement.id}, event="recall_queued",
+                            options={"reason": reason, "placement_id": placement.id}, event="agency:recall_queued",
                             data={"placement_id": placement.id, "agency": placement.agency, "reason": reason},
                             channel="agency"):
             queued += 1

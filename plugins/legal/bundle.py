@@ -8,7 +8,7 @@ What is in it:
 - ``letters/``: each letter sent, as the PDF the letter channel wrote;
   its SHA-256 must equal the one recorded in its ``sent`` event, so the
   letter is tied to the event and the event to the chain;
-- ``notes.json``: call and visit notes (``call_logged``/``visit_logged``) and the
+- ``notes.json``: call and visit notes (``phone:call_logged``/``visit:logged``) and the
   agency's reports of contacts and status (``agency_contact``/``agency_status``);
 - ``payments.json``: payments and promises to pay;
 - ``statement.csv`` and ``statement.pdf``: the statement of account.
@@ -44,7 +44,9 @@ from dunning.owed import owed_on
 from dunning.plugins.legal import records, statement
 
 FORMAT = "dunning-evidence-bundle/1"
-NOTE_KINDS = ("call_logged", "visit_logged", "agency_contact", "agency_status")
+NOTE_KINDS = ("phone:call_logged", "visit:logged", "agency:contact", "agency:status",
+              # as recorded before plugins' kinds were namespaced
+              "call_logged", "visit_logged", "agency_contact", "agency_status")
 # Settings of [channels.letter] that may name the folder letters are written to.
 LETTER_FOLDER_KEYS = ("folder", "output_folder", "outbox", "out_dir", "directory", "dir")
 

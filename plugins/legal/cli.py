@@ -308,6 +308,6 @@ def done_command(state: Any, task_id: int, by: str, note: str | None) -> None:
     with rt.transaction():
         if not records.finish_task(rt.db, task_id, at=calendar.to_text(now), by=by, note=note):
             raise click.ClickException(f"task {task_id} is already done")
-        rt.append_event("legal_task_done", case, now, channel="legal", data={
+        rt.append_event("legal:task_done", case, now, channel="legal", data={
             "task_id": task_id, "kind": task.kind, "by": by, "note": note})
     click.echo(f"task {task_id} ({task.kind}, case {task.case_id}) done")

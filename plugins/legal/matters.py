@@ -26,7 +26,7 @@ def open_matter(db: sqlite_utils.Database, settings: LegalSettings, case: Case, 
         return None
     matter_id = records.add_matter(db, case_id=case.id, opened_at=calendar.to_text(now), opened_on=today,
                                    firm=settings.firm_name, lawyer=settings.lawyer, currency=case.currency)
-    record("legal_matter_opened", matter_id=matter_id, firm=settings.firm_name, lawyer=settings.lawyer,
+    record("legal:matter_opened", matter_id=matter_id, firm=settings.firm_name, lawyer=settings.lawyer,
            balance=case.balance, currency=case.currency)
     return matter_id
 
@@ -101,7 +101,7 @@ def log_milestone(rt: PluginContext, case_id: int, milestone: str, *, on: dt.dat
                            ("case_number", case_number)):
             if value is not None:
                 data[key] = value
-        rt.append_event("legal_milestone", case, now, channel="legal", data=data)
+        rt.append_event("legal:milestone", case, now, channel="legal", data=data)
     updated = records.matter_of(rt.db, case.id)
     assert updated is not None
     return updated

@@ -17,10 +17,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from dunning import Delivery, DeliveryContext, money
+from dunning import Delivery, DeliveryContext
 from dunning.channels import RunContext
 from dunning.models import Action, ActionStatus, Case, Contact, ContactRole
-from dunning.plugins.letter import batch, compose, content, fonts, labels, store
+from dunning.plugins.letter import batch, compose, content, fonts, formats, labels, store, template_values
 from dunning.plugins.letter.address import window_lines
 from dunning.plugins.letter.settings import LetterSettings, check_settings
 
@@ -187,27 +187,31 @@ def make_letter(action: Action, case: Case, ctx: DeliveryContext, settings: Lett
     today: dt.date = context.get("today") or ctx.now.date()
     locale = ctx.debtor.locale
     words = labels.parse(ctx.render(labels.LABELS_TEMPLATE, "toml"))
+    written = formats.for_locale(locale)
     disclose = ctx.audience == "debtor" or context.get("disclosure") == "debt"
     firm = settings.firm
     deadline, leads_to = _deadline(context, today, settings.pay_within_days)
     extra: dict[str, Any] = {
         "letter": {
-            "date": words.date(today),
+            "date": written.date(today),
             "sender_name": settings.sender_name,
             "signatory_name": settings.signatory_name,
             "signatory_title": settings.signatory_title or "",
             "pay_within_days": settings.pay_within_days,
-            "deadline": words.date(deadline),
+            "deadline": written.date(deadline),
             "reference": ctx.key,
         },
         "firm": {"name": firm.name if firm else "", "address": list(firm.address) if firm else [],
                  "lawyer": (firm.lawyer or "") if firm else ""},
         "client": settings.sender_name,
+        **template_values.written_out(context, ctx.obligations, written, today),
     }
+    if "currency" in context:
+        extra["letter"]["currency_name"] = written.currency_name(case.currency)
     payments = ctx.store.payments(case.id) if disclose and ctx.store is not None else []
     if disclose:
-        extra["payments"] = [{"at": words.date(p.at.date()), "reference": p.reference or "",
-                              "amount": money.display(p.amount, case.currency)} for p in payments]
+        extra["payments"] = [{"at": written.date(p.at.date()), "reference": p.reference or "",
+                              "amount": written.amount(p.amount, case.currency)} for p in payments]
     text = content.parse(ctx.render(action.template, "txt", **extra), action.template)
     hidden = sorted(set(text.blocks) & content.DEBT_BLOCKS) if not disclose else []
     if hidden:
@@ -221,29 +225,29 @@ def make_letter(action: Action, case: Case, ctx: DeliveryContext, settings: Lett
     head = compose.firm_letterhead(firm) if text.letterhead == "firm" and firm else \
         compose.sender_letterhead(settings, words)
     recipient_name = ctx.debtor.name if contact.role is ContactRole.DEBTOR else (contact.name or "")
-    balance = money.display(sum(o.open_amount for o in ctx.obligations), case.currency)
+    balance = written.amount(sum(o.open_amount for o in ctx.obligations), case.currency)
     blocks = set(text.blocks)
     return compose.Letter(
         page_size=settings.page_size,
         locale=locale,
         letterhead=head,
         recipient=window_lines(recipient_name, contact.value),
-        info=compose.info_block(words, today, ctx.key, ctx.debtor, ctx.obligations, disclose,
+        info=compose.info_block(words, written, today, ctx.key, ctx.debtor, ctx.obligations, disclose,
                                 payment_reference=str(context.get("creditor_reference", "")),
                                 debt_kind=str(context.get("debt_kind", "invoice"))),
         text=text,
         signature=compose.signature_lines(text, settings, words),
-        obligations=(compose.obligations_table(ctx.obligations, words, case.currency, today)
+        obligations=(compose.obligations_table(ctx.obligations, words, written, case.currency, today)
                      if "obligations" in blocks else None),
-        statement=(compose.statement(ctx.obligations, payments, words, case.currency, today)
+        statement=(compose.statement(ctx.obligations, payments, words, written, case.currency, today)
                    if "statement" in blocks else None),
-        sign_slip=compose.sign_slip(words, balance, today, ctx.key) if "sign-and-return" in blocks else None,
+        sign_slip=compose.sign_slip(words, written, balance, today, ctx.key) if "sign-and-return" in blocks else None,
         page_label=words["page"],
         running_head=f"{head.name} · {words['our_reference']}: {ctx.key}",
         author=head.name,
         key=ctx.key,
         # Only the engine's deadline binds it (a letter to a third party gets none).
-        deadline=(deadline, leads_to) if "deadline" in context and _states(text, words.date(deadline)) else None,
+        deadline=(deadline, leads_to) if "deadline" in context and _states(text, written.date(deadline)) else None,
     )
 
 

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 
 import attrs
 
-from dunning import ActionKey, money
+from dunning import ActionKey
 from dunning.models import Debtor, Obligation, Payment
 from dunning.owed import owed_on
 from dunning.plugins.letter.content import LetterText, Paragraph
+from dunning.plugins.letter.formats import Formats
 from dunning.plugins.letter.labels import Labels
 from dunning.plugins.letter.settings import Firm, LetterSettings
 
@@ -48,7 +49,7 @@ class Statement:
     payments_heading: str
     payments: Table | None
     no_payments: str
-    balance: str  # "Balance on 2 March 2026: EUR 1,200.00", and what of it is overdue when not all of it is
+    balance: str  # "Balance on 2 March 2026: €1,200.00", and what of it is overdue when not all of it is
 
 
 @attrs.frozen
@@ -121,23 +122,24 @@ def return_line(name: str, address: Sequence[str]) -> str:
     return " · ".join([name, *address])
 
 
-def obligations_table(obligations: Sequence[Obligation], labels: Labels, currency: str, today: dt.date) -> Table:
+def obligations_table(obligations: Sequence[Obligation], labels: Labels, formats: Formats, currency: str,
+                      today: dt.date) -> Table:
     """The open obligations, oldest due first, each marked overdue or not yet due on ``today``, with their total."""
     owed = owed_on(obligations, today, currency)
     rows = tuple(
-        (i.reference, labels.date(i.due_on, short=True), money.display(i.amount, currency),
-         money.display(i.open, currency),
+        (i.reference, formats.table_date(i.due_on), formats.amount(i.amount, currency),
+         formats.amount(i.open, currency),
          labels.format("overdue_days", days=i.days_overdue) if i.overdue else labels["not_yet_due"])
         for i in owed.items
     )
-    total = (labels["total"], "", money.display(sum(i.amount for i in owed.items), currency),
-             money.display(owed.balance, currency), "")
+    total = (labels["total"], "", formats.amount(sum(i.amount for i in owed.items), currency),
+             formats.amount(owed.balance, currency), "")
     return Table(header=(labels["reference"], labels["due"], labels["amount"], labels["open"], labels["status"]),
                  rows=rows, total=total, widths=(0.28, 0.16, 0.18, 0.18, 0.2), amounts=frozenset({2, 3}))
 
 
-def statement(obligations: Sequence[Obligation], payments: Sequence[Payment], labels: Labels, currency: str,
-              today: dt.date) -> Statement:
+def statement(obligations: Sequence[Obligation], payments: Sequence[Payment], labels: Labels, formats: Formats,
+              currency: str, today: dt.date) -> Statement:
     """Every obligation, paid ones included, the payments received, and the balance."""
     items = sorted(obligations, key=lambda o: (o.due_on, o.reference))
     invoices = Table(
@@ -145,11 +147,11 @@ def statement(obligations: Sequence[Obligation], payments: Sequence[Payment], la
         rows=tuple(
             (
                 o.reference,
-                labels.date(o.issued_on, short=True) if o.issued_on else "",
-                labels.date(o.due_on, short=True),
-                money.display(o.amount, o.currency),
-                money.display(o.paid, o.currency),
-                money.display(o.open_amount, o.currency),
+                formats.table_date(o.issued_on) if o.issued_on else "",
+                formats.table_date(o.due_on),
+                formats.amount(o.amount, o.currency),
+                formats.amount(o.paid, o.currency),
+                formats.amount(o.open_amount, o.currency),
             )
             for o in items
         ),
@@ -157,9 +159,9 @@ def statement(obligations: Sequence[Obligation], payments: Sequence[Payment], la
             labels["total"],
             "",
             "",
-            money.display(sum(o.amount for o in items), currency),
-            money.display(sum(o.paid for o in items), currency),
-            money.display(sum(o.open_amount for o in items), currency),
+            formats.amount(sum(o.amount for o in items), currency),
+            formats.amount(sum(o.paid for o in items), currency),
+            formats.amount(sum(o.open_amount for o in items), currency),
         ),
         widths=(0.25, 0.15, 0.15, 0.15, 0.15, 0.15),
         amounts=frozenset({3, 4, 5}),
@@ -169,29 +171,29 @@ def statement(obligations: Sequence[Obligation], payments: Sequence[Payment], la
         received = Table(
             header=(labels["payment_date"], labels["payment_reference"], labels["amount"]),
             rows=tuple(
-                (labels.date(p.at.date(), short=True), p.reference or "", money.display(p.amount, currency))
+                (formats.table_date(p.at.date()), p.reference or "", formats.amount(p.amount, currency))
                 for p in payments
             ),
-            total=(labels["total"], "", money.display(sum(p.amount for p in payments), currency)),
+            total=(labels["total"], "", formats.amount(sum(p.amount for p in payments), currency)),
             widths=(0.3, 0.45, 0.25),
             amounts=frozenset({2}),
         )
     owed = owed_on(obligations, today, currency)
-    balance = money.display(owed.balance, currency)
+    balance = formats.amount(owed.balance, currency)
     if owed.not_yet_due:
-        balance += ", " + labels.format("balance_parts", overdue=money.display(owed.overdue, currency),
-                                        later=money.display(owed.not_yet_due, currency))
+        balance += ", " + labels.format("balance_parts", overdue=formats.amount(owed.overdue, currency),
+                                        later=formats.amount(owed.not_yet_due, currency))
     return Statement(
         invoices_heading=labels["statement_invoices"], invoices=invoices, payments_heading=labels["payments"],
         payments=received, no_payments=labels["no_payments"],
-        balance=f"{labels.format('balance', date=labels.date(today))}: {balance}",
+        balance=f"{labels.format('balance', date=formats.date(today))}: {balance}",
     )
 
 
-def sign_slip(labels: Labels, balance: str, today: dt.date, key: str) -> SignSlip:
+def sign_slip(labels: Labels, formats: Formats, balance: str, today: dt.date, key: str) -> SignSlip:
     return SignSlip(
         heading=labels["sign_heading"],
-        confirm=labels.format("sign_confirm", balance=balance, date=labels.date(today)),
+        confirm=labels.format("sign_confirm", balance=balance, date=formats.date(today)),
         dispute=labels["sign_dispute"],
         fields=(labels["sign_name"], labels["sign_signature"], labels["sign_date"]),
         reference=f"{labels['our_reference']}: {key}",
@@ -213,12 +215,12 @@ def _breakable(key: str) -> str:
     return f"{parsed.without_occurrence}\n{parsed.occurrence}"
 
 
-def info_block(labels: Labels, today: dt.date, key: str, debtor: Debtor,
+def info_block(labels: Labels, formats: Formats, today: dt.date, key: str, debtor: Debtor,
                obligations: Sequence[Obligation], disclose: bool, *, payment_reference: str = "",
                debt_kind: str = "invoice") -> tuple[tuple[str, str], ...]:
     """Date, our reference (the action's key, which also names the file), customer number, and, where the debt
     may be shown, the payment reference to quote and the invoices (or a loan's instalments)."""
-    info = [(labels["date"], labels.date(today)), (labels["our_reference"], _breakable(key)),
+    info = [(labels["date"], formats.date(today)), (labels["our_reference"], _breakable(key)),
             (labels["customer"], debtor.id)]
     if disclose and payment_reference:
         info.append((labels["payment_reference_to_quote"], payment_reference))

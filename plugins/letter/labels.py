@@ -4,11 +4,13 @@ They live in ``templates/letter-labels[.<locale>].toml`` so that an
 administrator adds a language, or rewords a column head, the way they
 change a letter: by dropping a file into ``<templates>/letter/``. Keys a
 locale's file leaves out come from the packaged English file.
+
+Only wording lives here. How dates and amounts are written comes from the
+debtor's locale (``dunning.plugins.letter.formats``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +19,8 @@ from typing import Any
 import attrs
 
 LABELS_TEMPLATE = "letter-labels"
+# Keys of earlier labels files: dates are now written the debtor's language's way (CLDR).
+RETIRED = ("date_format", "table_date_format", "months")
 _PACKAGED = Path(__file__).with_name("templates") / f"{LABELS_TEMPLATE}.toml"
 
 
@@ -37,12 +41,6 @@ class Labels:
         except (KeyError, IndexError, ValueError) as exc:
             raise LabelsError(f"label {key!r}: cannot fill in {self[key]!r}: {exc}") from None
 
-    def date(self, day: dt.date, *, short: bool = False) -> str:
-        """The date as the letter's text writes it, or (``short``) as its tables do."""
-        month = self.values["months"][day.month - 1]
-        return self.format("table_date_format" if short else "date_format", day=day.day, month=month,
-                           month_number=day.month, year=day.year)
-
 
 @lru_cache(maxsize=1)
 def _base() -> dict[str, Any]:
@@ -58,11 +56,11 @@ def parse(text: str) -> Labels:
         raise LabelsError(f"{LABELS_TEMPLATE} file is not valid TOML: {exc}") from None
     base = _base()
     for key, value in own.items():
+        if key in RETIRED:
+            raise LabelsError(f"{LABELS_TEMPLATE} file: {key!r} is no longer read: dates are written as the "
+                              "debtor's locale writes them; remove the key")
         if key not in base:
             raise LabelsError(f"{LABELS_TEMPLATE} file: unknown key {key!r}")
         if type(value) is not type(base[key]):
             raise LabelsError(f"{LABELS_TEMPLATE} file: {key!r} must be a {type(base[key]).__name__}")
-    months = own.get("months", base["months"])
-    if len(months) != 12 or not all(isinstance(m, str) for m in months):
-        raise LabelsError(f"{LABELS_TEMPLATE} file: 'months' must list twelve names")
     return Labels({**base, **own})

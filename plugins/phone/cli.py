@@ -170,7 +170,7 @@ def log(state: Any, case_id: int, outcome: str, note: str | None, number: str | 
     called again), promise (records a promise to
     pay; needs --promise and --due), refused, disputed (places a dispute
     hold: outreach stops until it is released), paid_claimed. Each call is
-    kept as a call_logged event.
+    kept as a phone:call_logged event.
     """
     try:
         rules.check_log(outcome, promise_amount, due_text)

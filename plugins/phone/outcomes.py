@@ -1,6 +1,6 @@
 """Recording what came of a call, with its effect on the case, in one transaction.
 
-Every call leaves a ``call_logged`` event. A promise, a dispute and a wrong
+Every call leaves a ``phone:call_logged`` event. A promise, a dispute and a wrong
 number go further, through the core's operations, which write their own
 evidence: a promise to pay, a dispute hold, a number marked bad. If any
 part is refused (the case is closed, the amount is more than the balance)
@@ -95,7 +95,7 @@ def record_call(rt: Any, case_id: int, outcome: str, *, now: dt.datetime, settin
                 now,
             )
         assert call is not None
-        rt.append_event("call_logged", case, now, channel="phone", step=call.step, data={
+        rt.append_event("phone:call_logged", case, now, channel="phone", step=call.step, data={
             "call_id": call.id, "key": call.key, "outcome": outcome, "number": call.number or None,
             "collector": who, "note": note, "planned": task is not None, "logged_at": calendar.to_text(now)})
         _count_attempt(rt, call, outcome, now, contact, planned=task is not None)

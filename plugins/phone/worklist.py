@@ -49,7 +49,7 @@ def call_list(rt: Any, day: dt.date, now: dt.datetime, settings: PhoneSettings,
     def scored(case: Case) -> tuple[float, CaseFacts]:
         if case.id not in scores:
             facts = rt.store.priority_facts(case, day, rt.config.zone)
-            score = rt.hook.case_priority(case=case, facts=facts)
+            score = rt.case_priority(case, facts)
             scores[case.id] = (float(score or 0.0), facts)
         return scores[case.id]
 

@@ -146,7 +146,7 @@ def log(state: Any, case_id: str, outcome: str, note: str | None, closed: bool, 
         as_json: bool) -> None:
     """Record a visit to CASE on its open visit task (or as an ad-hoc visit).
 
-    A `visit_logged` event is written with the task's update in one
+    A `visit:logged` event is written with the task's update in one
     transaction, together with what the outcome implies: `moved` records a
     relocation signal, --closed a business_closed signal, `promise` a
     promise, `paid` the payment (reference visit:<task id>). If any part is

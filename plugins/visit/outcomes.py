@@ -1,6 +1,6 @@
 """What a collector found on site, recorded as evidence with everything it implies, in one transaction.
 
-| outcome     | besides the ``visit_logged`` event                                      |
+| outcome     | besides the ``visit:logged`` event                                      |
 |-------------|-------------------------------------------------------------------------|
 | met         | nothing                                                                 |
 | not_found   | nothing (nobody there; the premises looked lived in or in business)     |
@@ -97,7 +97,7 @@ def log_visit(rt: PluginContext, case_id: int, outcome: str, *, now: dt.datetime
                                      day=today, outcome=outcome, note=note, collector=collector, now=now)
             adhoc = True
         task_ids = tuple(t.id for t in due) if due else (first.id,)
-        rt.append_event("visit_logged", case, now, channel="visit",
+        rt.append_event("visit:logged", case, now, channel="visit",
                         step=None if adhoc else first.step, action_id=first.action_id, data={
             "outcome": outcome, "area": first.area, "note": note, "collector": collector or first.collector,
             "closed": closed, "task_id": first.id, "task_ids": list(task_ids), "adhoc": adhoc,

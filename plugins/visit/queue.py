@@ -123,7 +123,7 @@ def work_list(rt: PluginContext, day: dt.date, *, area: str | None = None, every
 
 def _item(rt: PluginContext, task: store.VisitTask, case: Case, day: dt.date, why_not: str | None) -> VisitItem:
     facts = rt.store.priority_facts(case, day, rt.config.zone)
-    priority = rt.hook.case_priority(case=case, facts=facts)
+    priority = rt.case_priority(case, facts)
     debtor = rt.store.debtor(case.debtor_id)
     return VisitItem(task=task, case=case, debtor_name=debtor.name if debtor else case.debtor_id,
                      dpd=dpd_on(case, day), priority=float(priority) if priority is not None else 0.0,

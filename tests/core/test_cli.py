@@ -124,8 +124,21 @@ def test_plugins_lists_builtin_and_registered_plugins_with_their_hooks(project: 
     assert listed["dunning.builtin"]["hooks"] == ["case_priority"]
     assert listed["test-channels"]["channels"] == ["email"] and listed["test-channels"]["enabled"] is True
     assert listed["test-channels"]["hooks"] == ["register_channels"]
+    assert listed["test-channels"]["media"] == {"email": "email"}  # a standard name: its medium is known
     table = project("plugins").stdout
     assert "dunning.builtin" in table and "test-channels" in table
+    assert table.splitlines()[0].split() == ["name", "version", "source", "active", "channels", "media", "hooks"]
+
+
+def test_plugins_shows_each_channels_medium_and_none_for_one_that_declares_none(project: Project, register_plugin):
+    from dunning.runtime import RecordingChannel
+
+    register_plugin(ChannelsPlugin(whatsapp=RecordingChannel("whatsapp", ("mobile",), medium="text"),
+                                   pager=RecordingChannel("pager", ("mobile",))))
+    listed = {p["name"]: p for p in json.loads(project("plugins", "--json").stdout)}
+    assert listed["test-channels"]["media"] == {"pager": None, "whatsapp": "text"}
+    [row] = [line for line in project("plugins").stdout.splitlines() if line.startswith("test-channels")]
+    assert "pager, whatsapp  none, text  register_channels" in row  # channels in name order, media beside them
 
 
 def test_simulate_prints_the_timeline_and_leaves_the_database_alone(project: Project, register_plugin):

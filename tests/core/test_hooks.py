@@ -255,7 +255,7 @@ def test_hook_stage_entered(dunning_runtime, case_factory):
         def stage_entered(self, case: Any, from_stage: Stage, to_stage: Stage, ctx: Any) -> None:
             calls.append((from_stage.value, to_stage.value, ctx.reason))
             ctx.db["placement_log"].insert({"case_id": case.id, "stage": to_stage.value})
-            ctx.record_event("placement_opened", stage=to_stage.value, debtor=ctx.debtor.name)
+            ctx.record_event("placement:opened", stage=to_stage.value, debtor=ctx.debtor.name)
 
     class Broken:
         @hookimpl
@@ -275,7 +275,7 @@ def test_hook_stage_entered(dunning_runtime, case_factory):
     ]
     assert rt.store.case(case.id).stage is Stage.ONSITE
     kinds = [e.kind for e in rt.store.events(case_id=case.id)]
-    assert "placement_opened" in kinds and "plugin_error" in kinds
+    assert "placement:opened" in kinds and "plugin_error" in kinds
     error = rt.store.events(kind="plugin_error")[0]
     assert error.data["hook"] == "stage_entered" and "placement service down" in error.data["error"]
 

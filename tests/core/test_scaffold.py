@@ -67,7 +67,7 @@ def test_installed_it_is_a_plugin_dunning_loads_and_runs(tmp_path):
     [plugin] = [p for p in json.loads(dunning("plugins", "--json")) if p["name"] == "crm-mirror"]
     assert plugin | {"hooks": sorted(plugin["hooks"])} == {
         "name": "crm-mirror", "version": "0.1.0", "source": "entry point", "enabled": False,
-        "channels": ["crm-mirror"], "hooks": ["check_action", "register_channels"]}
+        "channels": ["crm-mirror"], "media": {"crm-mirror": "text"}, "hooks": ["check_action", "register_channels"]}
 
     (work / "dunning.toml").write_text('policy = "policy.toml"\n\n[channels]\nenabled = ["crm-mirror"]\n\n'
                                        '[channels.crm-mirror]\nfolder = "outbox"\nmin_balance = 100000\n')
@@ -122,4 +122,5 @@ def test_dunning_plugins_still_lists_plugins(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert [p["name"] for p in json.loads(result.output)] == ["dunning.builtin", "dunning.compliance"]
     table = CliRunner().invoke(cli, ["plugins"])
-    assert table.output.splitlines()[0].split() == ["name", "version", "source", "active", "channels", "hooks"]
+    assert table.output.splitlines()[0].split() == ["name", "version", "source", "active", "channels", "media",
+                                                    "hooks"]

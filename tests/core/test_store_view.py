@@ -75,16 +75,16 @@ def test_a_plugins_transaction_takes_its_own_tables_and_the_core_operations_toge
     before = rt.store.last_seq()
     with pytest.raises(RuntimeError, match="refused"), ctx.transaction():
         ctx.db.execute("INSERT INTO my_notes VALUES (?, ?)", [case.id, "called"])
-        ctx.append_event("note_taken", case, DAY1, channel="notes", data={"note": "called"})
+        ctx.append_event("notes:note_taken", case, DAY1, channel="notes", data={"note": "called"})
         raise RuntimeError("refused")
     assert rt.store.db.execute("SELECT count(*) FROM my_notes").fetchone()[0] == 0
     assert rt.store.last_seq() == before
     with ctx.transaction():
         ctx.db.execute("INSERT INTO my_notes VALUES (?, ?)", [case.id, "called"])
-        event = ctx.append_event("note_taken", case, DAY1, channel="notes", data={"note": "called"})
-    assert (event.kind, event.case_id, event.stage, event.data) == ("note_taken", case.id, case.stage.value,
+        event = ctx.append_event("notes:note_taken", case, DAY1, channel="notes", data={"note": "called"})
+    assert (event.kind, event.case_id, event.stage, event.data) == ("notes:note_taken", case.id, case.stage.value,
                                                                      {"note": "called"})
-    assert rt.store.events(kind="note_taken")[0].hash == event.hash
+    assert rt.store.events(kind="notes:note_taken")[0].hash == event.hash
     assert evidence.verify_chain(rt.store.event_rows_for_verify()).ok
 
 
@@ -94,12 +94,12 @@ def test_a_run_context_queues_an_action_once_with_its_event(dunning_runtime, cas
     run = RunContext(now=DAY1, run_id="r", settings={}, config=rt.config, db=rt.store.db, log=structlog.get_logger(),
                      store=rt.store)
     queue = dict(key=f"{case.id}:recheck:outreach:2026-03-02", kind=ActionKind.OUTREACH, step="recheck",
-                 planned_for=DAY1.date(), options={"why": "test"}, event="recheck_queued", data={"why": "test"})
+                 planned_for=DAY1.date(), options={"why": "test"}, event="rechecks:queued", data={"why": "test"})
     assert run.queue_action(case, **queue) is True
     assert run.queue_action(case, **queue) is False
     [action] = [a for a in rt.store.actions(case_id=case.id) if a.step == "recheck"]
     assert action.status is ActionStatus.PENDING
-    assert [e.data for e in rt.store.events(kind="recheck_queued")] == [{"why": "test"}]
+    assert [e.data for e in rt.store.events(kind="rechecks:queued")] == [{"why": "test"}]
 
 
 def test_a_plugin_command_reads_and_records_through_its_plugin_context(project, register_plugin):

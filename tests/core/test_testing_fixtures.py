@@ -141,6 +141,22 @@ def test_dunning_contexts_hands_send_and_check_action_the_objects_a_run_would(du
     assert rule_only.rule.config is rt.config and rule_only.action.channel == "email"
 
 
+def test_the_delivery_context_records_the_channels_evidence_in_the_chain(dunning_runtime, dunning_case,
+                                                                        dunning_contexts):
+    from dunning import evidence
+
+    rt = dunning_runtime(plugins=[TextsPlugin()], enabled=["texts"], policy=ONE_STEP.replace('"email"', '"texts"'))
+    case = dunning_case(rt)
+    made = dunning_contexts(rt, case, channel="texts")
+    made.delivery.record_event("delivered", {"provider_id": "m-1"}, status="read")
+    [event] = rt.store.events(kind="texts:delivered")
+    assert (event.case_id, event.channel, event.step, event.data) == (
+        case.id, "texts", "test-step", {"provider_id": "m-1", "status": "read"})
+    with pytest.raises(ValueError, match="event kind 'email:sent'"):
+        made.delivery.record_event("email:sent")  # another channel's namespace
+    assert evidence.verify_chain(rt.store.event_rows_for_verify()).ok
+
+
 class Keeper:
     """A channel that keeps the action and context a run hands it."""
 

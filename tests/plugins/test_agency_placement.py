@@ -47,10 +47,10 @@ def test_cases_are_placed_by_rule_and_filed(agency_project: Project) -> None:
         (ids["A"], "eastgate", PLACED_ON, "2026-03-31"),
         (ids["B"], "northwind", PLACED_ON, None),
     ]
-    [placed] = events(agency_project, ids["B"], "agency_placed")
+    [placed] = events(agency_project, ids["B"], "agency:placed")
     assert placed["data"]["passed_over"] == {"eastgate": "full (1 open placements, capacity 1)"}
     # Nobody can take C: it stays at the agency stage for a person, and the evidence says why.
-    [refused] = events(agency_project, ids["C"], "agency_not_placed")
+    [refused] = events(agency_project, ids["C"], "agency:not_placed")
     assert refused["data"]["reasons"] == {"eastgate": "full (1 open placements, capacity 1)",
                                           "northwind": "balance 300.00 is below its minimum 500.00"}
     [waiting] = json.loads(agency_project("agency", "unplaced", "--json").stdout)
@@ -129,7 +129,7 @@ def test_recall_by_hand_expiry_and_the_policy_each_fill_a_recall_file(agency_pro
         "recall",
         "debtor disputes the invoice",
     )
-    [recalled] = events(agency_project, ids["A"], "agency_recalled")
+    [recalled] = events(agency_project, ids["A"], "agency:recalled")
     assert recalled["data"]["how"] == "recall" and recalled["data"]["to"] == "internal"
     # Eastgate has room again: C can be placed by hand.
     assert "placed with eastgate" in agency_project("agency", "place", str(ids["C"]), now=day_at(12)).stdout
@@ -165,7 +165,7 @@ def test_a_case_taken_to_litigation_straight_from_the_agency_is_withdrawn(agency
     run_days(agency_project, 0, 10)
     agency_project("escalate", str(ids["A"]), "--to", "litigation", "--reason", "assets being moved abroad",
                    now=day_at(11))
-    [recalled] = events(agency_project, ids["A"], "agency_recalled")
+    [recalled] = events(agency_project, ids["A"], "agency:recalled")
     assert recalled["data"]["how"] == "escalated" and recalled["data"]["to"] == "litigation"
     agency_project("agency", "files", now=day_at(11))
     [line] = read_csv(_folder(agency_project, "eastgate") / "recalls-2026-03-12.csv")
@@ -198,15 +198,15 @@ def test_a_placement_that_runs_out_is_recalled_by_the_runs_themselves(agency_pro
     ids = _portfolio(agency_project)
     run_days(agency_project, 0, 10)  # A is placed with eastgate for 20 days: until 31 March (day 30)
     run_days(agency_project, 29, 29)
-    assert events(agency_project, ids["A"], "recall_queued") == []
+    assert events(agency_project, ids["A"], "agency:recall_queued") == []
     agency_project("run", "--now", day_at(30))  # the end of this run queues the recall ...
-    [queued] = events(agency_project, ids["A"], "recall_queued")
+    [queued] = events(agency_project, ids["A"], "agency:recall_queued")
     assert queued["data"]["agency"] == "eastgate"
     agency_project("run", "--now", day_at(30, 15))  # ... and the next run carries it out
     assert json.loads(agency_project("cases", "show", str(ids["A"]), "--json").stdout)["stage"] == "internal"
-    [recalled] = events(agency_project, ids["A"], "agency_recalled")
+    [recalled] = events(agency_project, ids["A"], "agency:recalled")
     assert recalled["data"]["how"] == "expiry"
     [line] = read_csv(_folder(agency_project, "eastgate") / "recalls-2026-03-31.csv")
     assert (line["case_id"], line["reason_kind"]) == (str(ids["A"]), "expiry")
     agency_project("run", "--now", day_at(30, 20))
-    assert len(events(agency_project, ids["A"], "recall_queued")) == 1  # queued once
+    assert len(events(agency_project, ids["A"], "agency:recall_queued")) == 1  # queued once

@@ -53,10 +53,10 @@ def test_a_good_file_applies_payments_with_commission(agency_project: Project) -
     assert shown["balance"] == "10700.00"
     assert [(p["amount"], p["reference"]) for p in shown["payments"]] == [("800.00", "EG-2"), ("500.00", "EG-3")]
     # 30 % up to 1,000.00 collected, 20 % above: 240.00, then 60.00 + 60.00.
-    paid = events(agency_project, ids["A"], "agency_payment")
+    paid = events(agency_project, ids["A"], "agency:payment")
     assert [(e["data"]["amount"], e["data"]["commission"], e["data"]["commission_rate"]) for e in paid] == [
         (80000, 24000, "30% of 800.00"), (50000, 12000, "30% of 200.00 + 20% of 300.00")]
-    assert [e["data"]["detail"] for e in events(agency_project, ids["A"], "agency_contact")] == [
+    assert [e["data"]["detail"] for e in events(agency_project, ids["A"], "agency:contact")] == [
         "left a message with reception"]
     # The agency's contact counts in the contact rules' caps, as a call that reached the debtor.
     with sqlite3.connect(agency_project.db) as db:

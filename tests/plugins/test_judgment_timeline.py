@@ -121,8 +121,8 @@ def test_from_dpd_0_to_a_judgment(project: Project, register_plugin, monkeypatch
     assert shown["stage"] == "litigation" and shown["balance"] == "10000.00"
 
     kinds = [(e["kind"], e["dpd"]) for e in json.loads(project("events", "--case", case_id, "--json").stdout)]
-    assert ("agency_placed", 106) in kinds and ("agency_payment", 115) in kinds
-    assert ("agency_recalled", 181) in kinds and ("legal_matter_opened", 197) in kinds
+    assert ("agency:placed", 106) in kinds and ("agency:payment", 115) in kinds
+    assert ("agency:recalled", 181) in kinds and ("legal:matter_opened", 197) in kinds
     # The lawyer's letter went out as a real PDF naming the firm, after approval.
     sent = json.loads(project("events", "--case", case_id, "--kind", "sent", "--json").stdout)
     [lawyers] = [e for e in sent if e["step"] == "lawyers-letter"]

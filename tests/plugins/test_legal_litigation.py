@@ -145,7 +145,7 @@ def test_matters_milestones_and_costs(legal_project: Project) -> None:
     [action] = [a for a in json.loads(legal_project("approvals", "--json").stdout) if a["case_id"] == ids["FRESH"]]
     legal_project("approve", str(action["id"]), "--by", "Jo Director", now=FIRST_RUN)
     legal_project("run", "--now", SECOND_RUN)
-    [opened] = _events(legal_project, ids["FRESH"], "legal_matter_opened")
+    [opened] = _events(legal_project, ids["FRESH"], "legal:matter_opened")
     assert opened["data"]["firm"] == "Castle & Reed LLP" and opened["data"]["lawyer"] == "Dana Reed"
 
     log = ["legal", "log", fresh, "--milestone"]
@@ -177,7 +177,7 @@ def test_matters_milestones_and_costs(legal_project: Project) -> None:
     assert (matter["status"], matter["court"], matter["case_number"], matter["awarded"], matter["costs"]) == (
         "closed", "Birmingham County Court", "K1BM42", "3455.00", "1655.00")
     assert [m["milestone"] for m in matter["milestones"]] == ["filed", "cost", "judgment", "closed"]
-    assert [e["data"]["milestone"] for e in _events(legal_project, ids["FRESH"], "legal_milestone")] == [
+    assert [e["data"]["milestone"] for e in _events(legal_project, ids["FRESH"], "legal:milestone")] == [
         "filed", "cost", "judgment", "closed"]
     listed = json.loads(legal_project("legal", "list", "--json", now=SECOND_RUN).stdout)
     assert [m["case_id"] for m in listed] == [ids["FRESH"]]
@@ -206,7 +206,7 @@ def test_a_bankruptcy_signal_opens_one_file_claim_task(legal_project: Project) -
     assert json.loads(legal_project("legal", "tasks", "--json").stdout) == []
     [done] = json.loads(legal_project("legal", "tasks", "--all", "--json").stdout)
     assert (done["status"], done["done_by"]) == ("done", "Lee")
-    assert _events(legal_project, ids["FRESH"], "legal_task_done")[0]["data"]["note"] == "claim filed, ref BK-77"
+    assert _events(legal_project, ids["FRESH"], "legal:task_done")[0]["data"]["note"] == "claim filed, ref BK-77"
     assert "already done" in legal_project("legal", "done", str(task["id"]), "--by", "Lee", expect=1).output
 
 

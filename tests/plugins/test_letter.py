@@ -103,13 +103,13 @@ def test_a_formal_demand_names_the_debtor_the_amounts_the_references_and_the_tot
                                      "United Kingdom"]
     text = text_of(path)
     for expected in ("Northwind Supplies Ltd", "Phone: +44 117 496 0000", "Acme Trading Ltd", "12 Harbour Road",
-                     "Formal demand for payment of EUR 1,550.50", "Dear Acme Trading Ltd,", key, "2 March 2026",
-                     "INV-1", "INV-2", "EUR 1,200.00", "EUR 350.50", "Total", "EUR 1,550.50",
+                     "Formal demand for payment of €1,550.50", "Dear Acme Trading Ltd,", key, "2 March 2026",
+                     "INV-1", "INV-2", "€1,200.00", "€350.50", "Total", "€1,550.50",
                      "16 March 2026",  # the deadline: pay_within_days (14) after the letter's date
                      "Dana Whitfield", "Credit Controller"):
         assert expected in text, expected
     # The table's total row: both the amounts and the open amounts add up.
-    assert "Total EUR 1,550.50 EUR 1,550.50" in " ".join(text.split())
+    assert "Total €1,550.50 €1,550.50" in " ".join(text.split())
 
 
 def _preset_letter_templates() -> list[str]:
@@ -133,7 +133,7 @@ def test_every_letter_the_presets_name_renders_in_english_and_chinese(dunning_ru
             delivery = letter_plugin.LetterChannel().send(action, case, ctx)
             assert delivery.status is DeliveryStatus.SENT, (template, locale, delivery.error)
             text = text_of(Path(delivery.data["path"]))
-            assert ("宏达贸易" if locale else "Acme Trading Ltd") in text and "EUR 1,550.50" in text, (template, locale)
+            assert ("宏达贸易" if locale else "Acme Trading Ltd") in text and "€1,550.50" in text, (template, locale)
             if locale:  # the Chinese template, not the English one in a Chinese font
                 assert "Dear" not in text and "特此" in text, template
 
@@ -187,7 +187,7 @@ def test_a_chinese_letter_embeds_a_cjk_font_and_its_text_extracts(dunning_runtim
     path = Path(sent_events(rt)[0].data["path"])
     text = text_of(path)
     for expected in ("正式催款函", "上海宏达贸易有限公司：", "世纪大道100号", "我方现正式要求贵方", "2026年3月16日",
-                     "合计", "EUR 1,550.50", "INV-2"):
+                     "合计", "€1,550.50", "INV-2", "2026年3月1日"):
         assert expected in text, expected
     reader = PdfReader(path)
     font_files = [f["/FontDescriptor"] for f in _fonts(reader) if "/FontDescriptor" in f]
@@ -223,11 +223,11 @@ def test_the_reconciliation_statement_lists_paid_invoices_payments_and_a_slip_to
     operations.pay(rt, case.id, "1200.00", at=paid_at, now=paid_at, reference="BANK-778")
     assert dispatch.run(rt, DAY1).sent == 1
     text = " ".join(text_of(Path(sent_events(rt)[0].data["path"])).split())
-    for expected in ("Statement of account: please confirm the balance of EUR 350.50",
-                     "INV-1 2026-01-30 2026-03-01 EUR 1,200.00 EUR 1,200.00 EUR 0.00",  # the paid invoice too
-                     "Payments received", "2026-02-20 BANK-778 EUR 1,200.00",
-                     "Balance on 2 March 2026: EUR 350.50",
-                     "We confirm that the balance of EUR 350.50 on 2 March 2026 shown above is correct.",
+    for expected in ("Statement of account: please confirm the balance of €350.50",
+                     "INV-1 30 Jan 2026 1 Mar 2026 €1,200.00 €1,200.00 €0.00",  # the paid invoice too
+                     "Payments received", "20 Feb 2026 BANK-778 €1,200.00",
+                     "Balance on 2 March 2026: €350.50",
+                     "We confirm that the balance of €350.50 on 2 March 2026 shown above is correct.",
                      "We dispute this balance for the following reason:", "Signature and company stamp"):
         assert expected in text, expected
 
@@ -239,7 +239,7 @@ def test_the_lawyers_letter_is_written_by_the_firm_named_in_the_legal_settings(d
     path = Path(sent_events(rt)[0].data["path"])
     text = " ".join(text_of(path).split())
     for expected in ("Harbour & Lane LLP", "9 Castle Street", "We act for Northwind Supplies Ltd",
-                     "Priya Raman", "on behalf of Northwind Supplies Ltd", "EUR 1,550.50"):
+                     "Priya Raman", "on behalf of Northwind Supplies Ltd", "€1,550.50"):
         assert expected in text, expected
     assert "Dana Whitfield" not in text  # the lawyer signs, not the credit controller
     assert PdfReader(path).metadata.author == "Harbour & Lane LLP"
@@ -267,7 +267,7 @@ def test_an_administrators_letter_opts_into_blocks_and_may_override_labels(dunni
     assert dispatch.run(rt, DAY1).sent == 1
     text = " ".join(text_of(Path(sent_events(rt)[0].data["path"])).split())
     assert "Your account with us" in text and "No payments have been received" in text
-    assert "Sum EUR 1,550.50" in text and "Kind regards, Dana Whitfield" in text
+    assert "Sum €1,550.50" in text and "Kind regards, Dana Whitfield" in text
 
 
 def test_without_a_postal_address_the_core_skips_the_letter(dunning_runtime):

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 from dunning.models import Debtor, Obligation, Payment
-from dunning.plugins.letter import compose, content, fonts, labels
+from dunning.plugins.letter import compose, content, fonts, formats, labels
 from dunning.plugins.letter.address import split_lines, window_lines
 from dunning.plugins.letter.batch import batch_id, safe_name
 from dunning.plugins.letter.settings import LetterSettings, check_settings
 
 SETTINGS = {"sender_name": "Northwind Supplies Ltd", "sender_address": "1 Quay Street, Bristol BS1 4DJ"}
 ENGLISH = labels.parse("")
+BRITISH = formats.for_locale(None)
 
 
 # --- addresses -------------------------------------------------------------------------------------
@@ -102,14 +103,38 @@ def test_settings_resolve_paths_against_the_config_folder_and_take_the_firm_from
 # --- labels and fonts ------------------------------------------------------------------------------
 
 
-def test_labels_fall_back_to_english_and_format_dates():
-    chinese = labels.parse('date_format = "{year}年{month_number}月{day}日"\ntotal = "合计"')
-    assert chinese.date(dt.date(2026, 3, 2)) == "2026年3月2日" and chinese["total"] == "合计"
-    assert chinese["reference"] == "Reference"
-    assert ENGLISH.date(dt.date(2026, 3, 2)) == "2 March 2026"
-    assert ENGLISH.date(dt.date(2026, 3, 2), short=True) == "2026-03-02"
+def test_labels_fall_back_to_english_and_hold_only_wording():
+    chinese = labels.parse('total = "合计"')
+    assert chinese["total"] == "合计" and chinese["reference"] == "Reference"
     with pytest.raises(labels.LabelsError, match="unknown key 'totl'"):
         labels.parse('totl = "x"')
+    # A labels file of an earlier release that spells out month names is told why they are not read.
+    with pytest.raises(labels.LabelsError, match="'months' is no longer read: dates are written as the debtor's"):
+        labels.parse('months = ["Jan"]')
+
+
+@pytest.mark.parametrize(("locale", "long", "table", "amount"), [
+    (None, "14 June 2026", "14 Jun 2026", "€1,234.56"),
+    ("en", "14 June 2026", "14 Jun 2026", "€1,234.56"),
+    ("en_US", "June 14, 2026", "Jun 14, 2026", "€1,234.56"),
+    ("de_DE", "14. Juni 2026", "14.06.2026", "1.234,56\u00a0€"),
+    ("de", "14. Juni 2026", "14.06.2026", "1.234,56\u00a0€"),
+    ("zh_CN", "2026年6月14日", "2026年6月14日", "€1,234.56"),
+    ("zh-CN", "2026年6月14日", "2026年6月14日", "€1,234.56"),
+    ("xx_NOWHERE", "14 June 2026", "14 Jun 2026", "€1,234.56"),  # unknown to CLDR: British English
+])
+def test_dates_and_amounts_are_written_the_way_the_debtors_locale_writes_them(locale, long, table, amount):
+    written = formats.for_locale(locale)
+    assert written.date(dt.date(2026, 6, 14)) == long and written.table_date(dt.date(2026, 6, 14)) == table
+    assert written.amount(123456, "EUR") == amount
+
+
+def test_the_decimals_come_from_the_iso_table_and_names_from_cldr():
+    german = formats.for_locale("de_DE")
+    assert german.amount(123456, "JPY") == "123.456\u00a0¥"  # no minor unit: no decimals
+    assert german.amount(-1234567, "KWD") == "-1.234,567\u00a0KWD"  # three decimals
+    assert formats.for_locale("fr_FR").amount(123456, "EUR") == "1\u00a0234,56\u00a0€"  # in the Latin font
+    assert formats.for_locale("zh_CN").currency_name("EUR") == "欧元" and german.currency_name("USD") == "US-Dollar"
 
 
 def test_only_letters_outside_latin_1_need_an_embedded_font():
@@ -138,47 +163,65 @@ def _obligation(ref: str, amount: int, paid: int = 0, due: dt.date = dt.date(202
 def test_the_obligations_table_lists_open_items_oldest_first_with_the_total():
     table = compose.obligations_table(
         [_obligation("INV-2", 35050, due=dt.date(2026, 2, 15)), _obligation("INV-1", 120000),
-         _obligation("INV-0", 5000, paid=5000)], ENGLISH, "EUR", dt.date(2026, 2, 10))
+         _obligation("INV-0", 5000, paid=5000)], ENGLISH, BRITISH, "EUR", dt.date(2026, 2, 10))
     assert [row[0] for row in table.rows] == ["INV-1", "INV-2"]
     # Each row says whether it is overdue on the letter's date; one due later is never called overdue.
-    assert table.rows[0] == ("INV-1", "2026-02-01", "EUR 1,200.00", "EUR 1,200.00", "overdue 9 days")
-    assert table.rows[1] == ("INV-2", "2026-02-15", "EUR 350.50", "EUR 350.50", "not yet due")
-    assert table.total == ("Total", "", "EUR 1,550.50", "EUR 1,550.50", "")
+    assert table.rows[0] == ("INV-1", "1 Feb 2026", "€1,200.00", "€1,200.00", "overdue 9 days")
+    assert table.rows[1] == ("INV-2", "15 Feb 2026", "€350.50", "€350.50", "not yet due")
+    assert table.total == ("Total", "", "€1,550.50", "€1,550.50", "")
 
 
 def test_the_statement_shows_paid_items_payments_and_the_balance():
     payment = Payment(case_id=1, amount=125000, at=dt.datetime(2026, 2, 20, 9, tzinfo=dt.UTC),
                       reference="BANK-778")
     st = compose.statement([_obligation("INV-1", 120000, paid=120000), _obligation("INV-2", 35050, paid=5000)],
-                           [payment], ENGLISH, "EUR", dt.date(2026, 3, 2))
+                           [payment], ENGLISH, BRITISH, "EUR", dt.date(2026, 3, 2))
     assert [r[0] for r in st.invoices.rows] == ["INV-1", "INV-2"]
-    assert st.invoices.total[-3:] == ("EUR 1,550.50", "EUR 1,250.00", "EUR 300.50")
-    assert st.payments is not None and st.payments.rows == (("2026-02-20", "BANK-778", "EUR 1,250.00"),)
-    assert st.balance == "Balance on 2 March 2026: EUR 300.50"
+    assert st.invoices.total[-3:] == ("€1,550.50", "€1,250.00", "€300.50")
+    assert st.payments is not None and st.payments.rows == (("20 Feb 2026", "BANK-778", "€1,250.00"),)
+    assert st.balance == "Balance on 2 March 2026: €300.50"
     # A balance partly not yet due says so.
     later = compose.statement([_obligation("INV-1", 40000), _obligation("INV-3", 35000, due=dt.date(2026, 4, 15))],
-                              [], ENGLISH, "EUR", dt.date(2026, 3, 2))
-    assert later.balance == ("Balance on 2 March 2026: EUR 750.00, of which EUR 400.00 overdue and EUR 350.00 "
-                             "not yet due")
+                              [], ENGLISH, BRITISH, "EUR", dt.date(2026, 3, 2))
+    assert later.balance == "Balance on 2 March 2026: €750.00, of which €400.00 overdue and €350.00 not yet due"
 
 
 def test_the_reference_block_lists_invoices_only_when_the_debt_may_be_shown():
     debtor = Debtor(id="D7", name="Acme")
     items = [_obligation(f"INV-{i}", 1000, due=dt.date(2026, 1, i)) for i in range(1, 7)]
-    shown = dict(compose.info_block(ENGLISH, dt.date(2026, 3, 2), "7:demand:letter:2026-03-02", debtor, items, True))
+    shown = dict(compose.info_block(ENGLISH, BRITISH, dt.date(2026, 3, 2), "7:demand:letter:2026-03-02", debtor, items,
+                                    True))
     assert shown == {"Date": "2 March 2026", "Our reference": "7:demand:letter:2026-03-02", "Customer no.": "D7",
                      "Invoices": "INV-1, INV-2, INV-3, INV-4 (+2)"}
-    hidden = dict(compose.info_block(ENGLISH, dt.date(2026, 3, 2), "k", debtor, items, False))
+    hidden = dict(compose.info_block(ENGLISH, BRITISH, dt.date(2026, 3, 2), "k", debtor, items, False))
     assert "Invoices" not in hidden
     # A long key goes on two lines, broken before its date, never inside it.
     long_key = "12:reconciliation-statement:letter:2026-03-02"
-    wrapped = dict(compose.info_block(ENGLISH, dt.date(2026, 3, 2), long_key, debtor, items, False))
+    wrapped = dict(compose.info_block(ENGLISH, BRITISH, dt.date(2026, 3, 2), long_key, debtor, items, False))
     assert wrapped["Our reference"] == "12:reconciliation-statement:letter:\n2026-03-02"
     # A timed occurrence too: broken before its date, not inside its time (it used to read "...T09:\n30").
-    timed = dict(compose.info_block(ENGLISH, dt.date(2026, 3, 2), long_key + "T09:30", debtor, items, False))
+    timed = dict(compose.info_block(ENGLISH, BRITISH, dt.date(2026, 3, 2), long_key + "T09:30", debtor, items, False))
     assert timed["Our reference"] == "12:reconciliation-statement:letter:\n2026-03-02T09:30"
 
 
 def test_batch_names_are_safe_file_names():
     assert safe_name("7:demand:letter:2026-01-05T09:00") == "7_demand_letter_2026-01-05T09_00"
     assert batch_id(dt.date(2026, 3, 2), "host.example:4242:ab12cd34") == "2026-03-02-host.example_4242_ab12cd34"
+
+
+def test_the_engines_figures_are_rewritten_for_the_letter_and_never_added_for_a_third_party():
+    from dunning.plugins.letter.template_values import written_out
+    from dunning.templates import audience_context, case_context
+    from dunning.models import Case
+
+    case = Case(id=1, debtor_id="D7", currency="EUR")
+    items = [_obligation("INV-1", 40000), _obligation("INV-3", 35000, due=dt.date(2026, 4, 15))]
+    context = case_context(case, Debtor(id="D7", name="Acme", locale="de_DE"), items, 29, dt.date(2026, 3, 2))
+    german = written_out(context, items, formats.for_locale("de_DE"), dt.date(2026, 3, 2))
+    assert (german["overdue"], german["not_yet_due"], german["balance"]) == ("400,00\u00a0€", "350,00\u00a0€",
+                                                                              "750,00\u00a0€")
+    assert german["next_due_on"] == "15. April 2026"
+    assert [(i["reference"], i["open"], i["due"]) for i in german["later_obligations"]] == [
+        ("INV-3", "350,00\u00a0€", "15. April 2026")]
+    hidden = audience_context(context, "contacts", "none")
+    assert written_out(hidden, items, formats.for_locale("de_DE"), dt.date(2026, 3, 2)) == {}

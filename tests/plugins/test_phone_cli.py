@@ -288,7 +288,7 @@ def test_a_promise_is_recorded_with_the_call(calls_project: Project):
     assert [(p["amount"], p["due_at"], p["status"]) for p in shown["promises"]] == [
         ("600.00", "2026-03-03T15:00:00Z", "pending")
     ]
-    [logged] = events(calls_project, "call_logged")
+    [logged] = events(calls_project, "phone:call_logged")
     expected = {"outcome": "promise", "number": "+447700900123", "collector": "ann", "note": "pays half tomorrow",
                 "planned": True}
     assert {k: logged["data"][k] for k in expected} == expected
@@ -354,7 +354,7 @@ def test_a_call_nobody_planned_is_recorded_too(calls_project: Project):
     logged = json.loads(out)
     assert (logged["planned"], logged["number"], logged["collector"]) == (False, "+447700900123", "bob")
     assert query(calls_project, "SELECT status, outcome FROM phone_calls") == [("done", "right_party")]
-    assert events(calls_project, "call_logged")[0]["data"]["planned"] is False
+    assert events(calls_project, "phone:call_logged")[0]["data"]["planned"] is False
     [(stored,)] = query(calls_project, "SELECT value FROM contacts WHERE kind = 'mobile'")
     assert query(calls_project, "SELECT contact, role, connected, outcome FROM contact_attempts") == [
         (stored, "debtor", 1, "right_party")]

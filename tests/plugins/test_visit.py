@@ -255,7 +255,7 @@ def test_moved_records_a_relocation_signal_and_the_visit_event(visited: Project)
     assert (status, outcome, note, collector) == ("done", "moved", "unit empty, new tenant", "bo")
     assert visited_at.startswith("2026-04-01T15:00")
     assert _signals(visited, case) == [("relocation", "visit", "unit empty, new tenant")]
-    [event] = _events(visited, "visit_logged", case)
+    [event] = _events(visited, "visit:logged", case)
     assert event["channel"] == "visit" and event["step"] == "first-visit"
     assert {k: event["data"][k] for k in ("outcome", "area", "note", "collector", "task_id", "closed", "adhoc")} == {
         "outcome": "moved", "area": "SW1A", "note": "unit empty, new tenant", "collector": "bo", "task_id": task_id,
@@ -274,7 +274,7 @@ def test_closed_premises_record_a_business_closed_signal(visited: Project):
     case = _case_of(visited, "DE1")
     visited("visits", "log", str(case), "--outcome", "not_found", "--closed", "--note", "shutters down", now=LATER)
     assert _signals(visited, case) == [("business_closed", "visit", "shutters down")]
-    [event] = _events(visited, "visit_logged", case)
+    [event] = _events(visited, "visit:logged", case)
     assert (event["data"]["outcome"], event["data"]["closed"], event["data"]["area"]) == ("not_found", True, "DE-101")
 
 
@@ -289,7 +289,7 @@ def test_not_found_records_the_visit_only(visited: Project):
     )
     assert _signals(visited, case) == []
     assert _task(visited, case)[1:3] == ("done", "not_found")
-    assert [e["data"]["outcome"] for e in _events(visited, "visit_logged", case)] == ["not_found"]
+    assert [e["data"]["outcome"] for e in _events(visited, "visit:logged", case)] == ["not_found"]
 
 
 def test_a_promise_made_on_site(visited: Project):
@@ -333,7 +333,7 @@ def test_paid_in_full_at_premises_that_are_closing(visited: Project):
     assert result["payment"] == {"amount": "800.00", "balance_after": "0.00", "case_status": "paid"}
     kinds = [e["kind"] for e in _json(visited, "events", "--case", str(case)) if e["at"].startswith("2026-04-01T15")]
     # The preset sends a closing business to legal review at once; the full payment then ends the case.
-    assert kinds[:2] == ["visit_logged", "signal"] and "escalation_triggered" in kinds
+    assert kinds[:2] == ["visit:logged", "signal"] and "escalation_triggered" in kinds
     assert kinds.index("payment") < kinds.index("resolved")
 
 
@@ -347,7 +347,7 @@ def test_a_visit_without_an_open_task_is_an_ad_hoc_record(visited: Project):
     rows = _rows(visited, "SELECT key IS NULL, step, status, outcome FROM visit_tasks WHERE case_id = ? ORDER BY id",
                  (case,))
     assert rows == [(0, "first-visit", "done", "refused"), (1, "ad-hoc", "done", "paid")]
-    logged = _events(visited, "visit_logged", case)
+    logged = _events(visited, "visit:logged", case)
     assert [(e["data"]["adhoc"], e["step"]) for e in logged] == [(False, "first-visit"), (True, None)]
 
 

@@ -59,7 +59,10 @@ LOCALES = (None, "zh_CN")
 WRONG = ("EUR 750.00 is", "EUR 750.00 overdue", "EUR 750.00 was due", "EUR 750.00 has been overdue",
          "payment of EUR 750.00", "EUR 350.00 is now", "EUR 350.00 overdue", "EUR 350.00 was due",
          "past their due date", "逾期金额 EUR 750.00", "EUR 750.00 已经逾期", "EUR 750.00 的还款",
-         "750.00 欧元已逾期", "逾期 EUR 750.00", "逾期款项 EUR 750.00")
+         "750.00 欧元已逾期", "逾期 EUR 750.00", "逾期款项 EUR 750.00",
+         # Letters write amounts the debtor's language's way (€750.00).
+         "€750.00 is", "€750.00 overdue", "€750.00 was due", "payment of €750.00", "€350.00 is now",
+         "€350.00 overdue", "€350.00 was due", "逾期 €750.00", "逾期款项 €750.00", "€750.00 已经逾期")
 
 
 def squeezed(text: str) -> str:
@@ -71,7 +74,7 @@ def assert_states_what_is_owed(text: str, where: str) -> None:
     """The overdue amount is stated, the later item is listed as not yet due with its due date, and nothing else is
     called overdue."""
     flat, tight = " ".join(text.split()), squeezed(text)
-    assert "EUR400.00" in tight or "400.00欧元" in tight, f"{where}: no overdue amount\n{text}"
+    assert "EUR400.00" in tight or "400.00欧元" in tight or "€400.00" in tight, f"{where}: no overdue amount\n{text}"
     assert any(squeezed(d) in tight for d in ("2026-04-15", "15 April 2026", "2026年4月15日")), \
         f"{where}: the later item's due date is missing\n{text}"
     assert "notyetdue" in tight.lower() or "尚未到期" in tight, f"{where}: nothing said to be not yet due\n{text}"
@@ -222,10 +225,10 @@ def test_the_advance_notice_no_longer_calls_invoices_due_later_past_their_due_da
     dispatch.run(rt, NOW)
     [sent] = [e for e in rt.store.events(kind="sent") if e.channel == "letter"]
     text = " ".join(text_of(Path(sent.data["path"])).split())
-    assert "Subject: " not in text and "Overdue account: EUR 400.00 past its due date" in text
-    assert "Please arrange payment of EUR 400.00 by" in text
-    assert "D1-P-1 2026-03-01 EUR 400.00 EUR 400.00 overdue 31 days" in text
-    assert "D1-P-2 2026-04-15 EUR 350.00 EUR 350.00 not yet due" in text
+    assert "Subject: " not in text and "Overdue account: €400.00 past its due date" in text
+    assert "Please arrange payment of €400.00 by" in text
+    assert "D1-P-1 1 Mar 2026 €400.00 €400.00 overdue 31 days" in text
+    assert "D1-P-2 15 Apr 2026 €350.00 €350.00 not yet due" in text
 
 
 # --- call scripts -----------------------------------------------------------------------------
