@@ -130,7 +130,7 @@ def history(path: Path, n: int) -> dict[str, int]:
             if dpd >= 91 and stage == "onsite" and case_id % 3 == 0:
                 stage = "agency"
                 event(_text(day), case_id, "stage_changed", "onsite", data={"from": "onsite", "to": "agency"})
-                event(_text(day), case_id, "agency_placed", "agency", "agency",
+                event(_text(day), case_id, "agency:placed", "agency", "agency",
                       {"agency": AGENCIES[case_id % 2], "balance": balance, "currency": "EUR"})
             event(_text(day), case_id, "sent", stage, channel, {"collector": COLLECTORS[case_id % 3]})
             attempts.append((debtor_id, case_id, channel, f"accounts{case_id}@example.com", _text(day), None, None))
@@ -142,7 +142,7 @@ def history(path: Path, n: int) -> dict[str, int]:
         if case_id % 4 == 0 and due + dt.timedelta(days=10) <= last:
             at = _text(due + dt.timedelta(days=10), 11)
             reached = case_id % 8 == 0
-            event(at, case_id, "call_logged", stage, "phone",
+            event(at, case_id, "phone:call_logged", stage, "phone",
                   {"collector": COLLECTORS[case_id % 3], "outcome": "right_party" if reached else "no_answer"})
             attempts.append((debtor_id, case_id, "phone", None, at, int(reached), "right_party"))
         if case_id % 10 == 0 and due + dt.timedelta(days=12) <= last:

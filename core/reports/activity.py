@@ -13,11 +13,11 @@ from collections.abc import Iterable
 from dunning.reports.history import day_start, quarter_local
 from dunning.reports.model import Report, Table
 from dunning.reports.params import Params, ReportSource, accepted_ids
-from dunning.store.reports import EventGroup
+from dunning.store.reports import CALL_LOGGED, EventGroup
 
 # Event kind -> column of the daily table.
 COUNTED = {"sent": "sent", "approved": "approved", "rejected": "rejected", "stage_changed": "stage_changes",
-           "promise": "promises", "call_logged": "calls", "blocked": "blocked", "deferred": "deferred",
+           "promise": "promises", CALL_LOGGED: "calls", "blocked": "blocked", "deferred": "deferred",
            "payment": "payments"}
 NOTES = ("Days in the business's time zone; each event on the day it was recorded for (its `at`).",)
 

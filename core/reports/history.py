@@ -19,7 +19,15 @@ import attrs
 
 from dunning import calendar
 from dunning.reports.buckets import NOT_YET_DUE, PAID, Buckets
-from dunning.store.reports import CaseRow, FactRow, ObligationRow, PaymentRow
+from dunning.store.reports import (
+    AGENCY_PLACED,
+    AGENCY_PLACEMENT_ENDED,
+    CALL_LOGGED,
+    CaseRow,
+    FactRow,
+    ObligationRow,
+    PaymentRow,
+)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -193,13 +201,13 @@ def case_facts(rows: Iterable[FactRow]) -> CaseFacts:
     for at, case_id, kind, to_stage, from_stage, collector, agency, balance in rows:
         if kind == "stage_changed":
             changes.setdefault(case_id, []).append((at, to_stage or "", from_stage or ""))
-        elif kind == "call_logged":
+        elif kind == CALL_LOGGED:
             if collector:
                 facts.calls.setdefault(case_id, []).append((at, str(collector)))
-        elif kind == "agency_placed":
+        elif kind == AGENCY_PLACED:
             if agency:
                 facts.placements.setdefault(case_id, []).append((at, str(agency), int(balance or 0)))
-        elif kind == "agency_placement_ended":
+        elif kind == AGENCY_PLACEMENT_ENDED:
             facts.placement_ends.setdefault(case_id, []).append(at)
     for case_id, moves in changes.items():
         moves.sort()

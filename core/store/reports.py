@@ -34,7 +34,10 @@ EventGroup = tuple[str, "str | None", str, "str | None", "str | None", int, "int
 # (case_id, amount, at, last contact: moment, kind, channel; last call: moment, collector)
 PaymentContactRow = tuple[int, int, str, "str | None", "str | None", "str | None", "str | None", "str | None"]
 
-CONTACT_KINDS = ("call_logged", "sent", "visit_logged")
+# The evidence kinds of the plugins that ship with dunning the reports read (namespaced <plugin>:<what>).
+CALL_LOGGED, VISIT_LOGGED = "phone:call_logged", "visit:logged"
+AGENCY_PLACED, AGENCY_PLACEMENT_ENDED = "agency:placed", "agency:placement_ended"
+CONTACT_KINDS = (CALL_LOGGED, "sent", VISIT_LOGGED)
 _IN_CASES = " AND {column} IN (SELECT id FROM temp.report_case_ids)"
 
 
@@ -53,9 +56,9 @@ FACTS_SQL = (
     "SELECT at, case_id, kind, json_extract(data, '$.to'), json_extract(data, '$.from'), NULL, NULL, NULL "
     "FROM events WHERE kind = 'stage_changed' AND case_id IS NOT NULL "
     "UNION ALL SELECT at, case_id, kind, NULL, NULL, json_extract(data, '$.collector'), NULL, NULL "
-    "FROM events WHERE kind = 'call_logged' AND at < ?1 AND case_id IS NOT NULL "
+    f"FROM events WHERE kind = '{CALL_LOGGED}' AND at < ?1 AND case_id IS NOT NULL "
     "UNION ALL SELECT at, case_id, kind, NULL, NULL, NULL, json_extract(data, '$.agency'), "
-    "json_extract(data, '$.balance') FROM events WHERE kind IN ('agency_placed', 'agency_placement_ended') "
+    f"json_extract(data, '$.balance') FROM events WHERE kind IN ('{AGENCY_PLACED}', '{AGENCY_PLACEMENT_ENDED}') "
     "AND at < ?1 AND case_id IS NOT NULL")
 PROMISES_SQL = (
     "SELECT p.id, p.case_id, p.amount, p.due_at, p.status, p.created_at, p.settled_at, "
@@ -83,7 +86,7 @@ PAYMENT_CONTACTS_SQL = (
     f"AND +e.kind IN ({', '.join(repr(k) for k in CONTACT_KINDS)}) AND +e.at <= p.at "
     "AND +e.at >= strftime('%Y-%m-%dT%H:%M:%SZ', p.at, ?) ORDER BY e.at DESC, e.seq DESC LIMIT 1) "
     "LEFT JOIN events k ON k.seq = (SELECT e.seq FROM events e WHERE e.case_id = p.case_id "
-    "AND +e.kind = 'call_logged' AND +e.at <= p.at AND +e.at >= strftime('%Y-%m-%dT%H:%M:%SZ', p.at, ?) "
+    f"AND +e.kind = '{CALL_LOGGED}' AND +e.at <= p.at AND +e.at >= strftime('%Y-%m-%dT%H:%M:%SZ', p.at, ?) "
     "ORDER BY e.at DESC, e.seq DESC LIMIT 1) "
     "WHERE p.at < ?{filter}")
 

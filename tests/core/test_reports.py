@@ -357,8 +357,8 @@ def test_agency_recovery_and_approvals_from_plain_rows():
         payments=[(7, 20000, "2026-03-01T10:00:00Z"), (7, 30000, "2026-04-10T10:00:00Z"),
                   (7, 10000, "2026-04-25T10:00:00Z")],
         facts=[("2026-04-01T09:00:00Z", 7, "stage_changed", "agency", "internal", None, None, None),
-               ("2026-04-01T09:00:00Z", 7, "agency_placed", None, None, None, "eastgate", 80000),
-               ("2026-04-20T09:00:00Z", 7, "agency_placement_ended", None, None, None, "eastgate", None)],
+               ("2026-04-01T09:00:00Z", 7, "agency:placed", None, None, None, "eastgate", 80000),
+               ("2026-04-20T09:00:00Z", 7, "agency:placement_ended", None, None, None, "eastgate", None)],
         event_groups=[("approved", "letter", "2026-04-02T09:0", None, None, 1, None)])
     params = Params(as_of=dt.date(2026, 4, 30), zone=dt.UTC)
     recovery = run("recovery", source, params)
