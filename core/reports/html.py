@@ -158,7 +158,9 @@ def contacts_chart(report: Report) -> str:
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(5.2, 2.4))
     labels = [r.get("slot") or r.get("weekday") for r in rows]
-    axes.bar(labels, [(r["contact_rate"] or 0) * 100 for r in rows], color=BLUE)
+    values = [(r["contact_rate"] or 0) * 100 for r in rows]
+    axes.bar(labels, values, color=BLUE)
+    axes.set_ylim(0, max(10.0, max(values) * 1.15))  # a rate is never negative, even when every one is 0
     axes.set_ylabel("right-party contact rate (%)")
     axes.tick_params(axis="x", labelsize=8, rotation=30)
     axes.set_title("Contact rate by time of day and weekday", fontsize=10)
