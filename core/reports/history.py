@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
 
 import attrs
 
@@ -90,9 +88,6 @@ class CaseBook:
         """The balance just before ``moment`` (on business day ``day``): payments made before it are off."""
         owed = sum(amount for amount, _, counts_from in self.obligations if counts_from <= day)
         return owed - sum(amount for amount, at, _ in self.payments if at < moment)
-
-    def balance_on(self, day: dt.date) -> int:
-        return sum(amount for _, amount in self.open_items(day))
 
     def state_on(self, day: dt.date, buckets: Buckets) -> str | None:
         """The case's bucket at the end of ``day``, or how it ended; None before it opened."""
@@ -221,15 +216,6 @@ def case_facts(rows: Iterable[FactRow]) -> CaseFacts:
         ends.sort()
     facts.collectors = {case_id: calls[-1][1] for case_id, calls in facts.calls.items()}
     return facts
-
-
-def event_data(text: str) -> Mapping[str, Any]:
-    """An event's data column as a mapping (empty if it is not an object)."""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 @attrs.frozen
