@@ -77,6 +77,6 @@ def _collector(facts: CaseFacts, case_id: int, made: str) -> str:
 
 
 def build(source: ReportSource, params: Params) -> Report:
-    facts = facts_for(source, params)
+    facts = facts_for(source, params, calls_only=True)
     accepts = case_filter(accepted_ids(source, params, facts))
     return compute(source.report_promises(params.until), facts, accepts, params)

@@ -51,18 +51,21 @@ CASES_SQL = "SELECT id, currency, opened_on, status, resolved_on, stage FROM cas
 OBLIGATIONS_SQL = "SELECT case_id, amount, due_on, issued_on FROM obligations ORDER BY case_id, due_on, id"
 PAYMENTS_SQL = "SELECT case_id, amount, at FROM payments WHERE at < ? ORDER BY case_id, at, id"
 # kind IN (...) with a range on `at` walks index events_kind_at (m020) kind by kind, in order of time.
-FACTS_SQL = (
-    # Every stage change, later ones too: the first one after the day says, by its "from", where the case stood.
+# Every stage change, later ones too: the first one after the day says, by its "from", where the case stood.
+STAGE_FACTS_SQL = (
     "SELECT at, case_id, kind, json_extract(data, '$.to'), json_extract(data, '$.from'), NULL, NULL, NULL "
-    "FROM events WHERE kind = 'stage_changed' AND case_id IS NOT NULL "
-    "UNION ALL SELECT at, case_id, kind, NULL, NULL, json_extract(data, '$.collector'), NULL, NULL "
-    f"FROM events WHERE kind = '{CALL_LOGGED}' AND at < ?1 AND case_id IS NOT NULL "
-    "UNION ALL SELECT at, case_id, kind, NULL, NULL, NULL, json_extract(data, '$.agency'), "
-    f"json_extract(data, '$.balance') FROM events WHERE kind IN ('{AGENCY_PLACED}', '{AGENCY_PLACEMENT_ENDED}') "
-    "AND at < ?1 AND case_id IS NOT NULL")
+    "FROM events WHERE kind = 'stage_changed' AND case_id IS NOT NULL")
+CALL_FACTS_SQL = (
+    "SELECT at, case_id, kind, NULL, NULL, json_extract(data, '$.collector'), NULL, NULL "
+    f"FROM events WHERE kind = '{CALL_LOGGED}' AND at < ? AND case_id IS NOT NULL")
+PLACEMENT_FACTS_SQL = (
+    "SELECT at, case_id, kind, NULL, NULL, NULL, json_extract(data, '$.agency'), json_extract(data, '$.balance') "
+    f"FROM events WHERE kind IN ('{AGENCY_PLACED}', '{AGENCY_PLACEMENT_ENDED}') AND at < ? AND case_id IS NOT NULL")
+# The days past due come from the promise's own event, found among its case's events (index events_case;
+# the unary + keeps SQLite from walking every promise event of that moment instead).
 PROMISES_SQL = (
     "SELECT p.id, p.case_id, p.amount, p.due_at, p.status, p.created_at, p.settled_at, "
-    "(SELECT e.dpd FROM events e WHERE e.kind = 'promise' AND e.at = p.created_at AND e.case_id = p.case_id "
+    "(SELECT e.dpd FROM events e WHERE e.case_id = p.case_id AND +e.kind = 'promise' AND +e.at = p.created_at "
     "AND json_extract(e.data, '$.promise_id') = p.id) FROM promises p WHERE p.created_at < ?")
 # The contact's kind is looked up once per attempt in a co-routine (LIMIT -1 keeps it from being flattened into
 # the GROUP BY, which would look it up twice).
@@ -106,10 +109,16 @@ class ReportRows(StoreConnection):
         """Payments made before ``until`` (a UTC moment as text), by case and moment (index m020 payments_case_at)."""
         yield from self.conn.execute(PAYMENTS_SQL, [until])
 
-    def report_case_facts(self, until: str) -> Iterator[FactRow]:
-        """Logged calls and agency placements before ``until``, and every stage change: where cases stood, who worked
-        them."""
-        yield from self.conn.execute(FACTS_SQL, [until])
+    def report_case_facts(self, until: str, *, stages: bool = True, calls: bool = True, placements: bool = True
+                          ) -> Iterator[FactRow]:
+        """Where cases stood and who worked them: every stage change; calls logged and agency placements before
+        ``until``. A report reads only the parts it needs."""
+        if stages:
+            yield from self.conn.execute(STAGE_FACTS_SQL)
+        if calls:
+            yield from self.conn.execute(CALL_FACTS_SQL, [until])
+        if placements:
+            yield from self.conn.execute(PLACEMENT_FACTS_SQL, [until])
 
     def report_promises(self, until: str) -> Iterator[PromiseRow]:
         """Promises made before ``until``, with the days past due their ``promise`` event recorded."""
@@ -152,7 +161,8 @@ class ReportRows(StoreConnection):
         until = [" "]
         samples: dict[str, tuple[str, list[Any]]] = {
             "cases": (CASES_SQL, []), "obligations": (OBLIGATIONS_SQL, []), "payments": (PAYMENTS_SQL, until),
-            "case facts": (FACTS_SQL, until), "promises": (PROMISES_SQL, until),
+            "stage changes": (STAGE_FACTS_SQL, []), "calls": (CALL_FACTS_SQL, until),
+            "placements": (PLACEMENT_FACTS_SQL, until), "promises": (PROMISES_SQL, until),
             "attempt groups": (ATTEMPT_GROUPS_SQL.replace("{filter}", ""), ["", " "]),
             "event groups": (EVENT_GROUPS_SQL.replace("{kinds}", "?, ?").replace("{filter}", ""),
                              ["sent", "payment", "", " "]),

@@ -331,8 +331,13 @@ class Rows:
     def report_payments(self, until: str) -> list[Any]:
         return [p for p in self.payments if p[2] < until]
 
-    def report_case_facts(self, until: str) -> list[Any]:
-        return [f for f in self.facts if f[0] < until or f[2] == "stage_changed"]  # as the store does
+    def report_case_facts(self, until: str, *, stages: bool = True, calls: bool = True,
+                          placements: bool = True) -> list[Any]:
+        wanted = {"stage_changed"} if stages else set()
+        wanted |= {"phone:call_logged"} if calls else set()
+        wanted |= {"agency:placed", "agency:placement_ended"} if placements else set()
+        # as the store does: every stage change, the rest before the day
+        return [f for f in self.facts if f[2] in wanted and (f[0] < until or f[2] == "stage_changed")]
 
     def report_promises(self, until: str) -> list[Any]:
         return []
