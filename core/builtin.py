@@ -1,10 +1,20 @@
-"""Built-in hook implementations: fallbacks any plugin can override."""
+"""Built-in hook implementations: fallbacks any plugin can override, and the dispute of single items."""
 
 from __future__ import annotations
 
-from dunning import hookimpl, priority
-from dunning.models import Case
+import datetime as dt
+from typing import Any
+
+from dunning import disputes, hookimpl, priority
+from dunning.models import Action, Case
 from dunning.priority import CaseFacts
+from dunning.verdicts import Verdict
+
+
+@hookimpl
+def check_action(action: Action, case: Case, now: dt.datetime, ctx: Any) -> Verdict | None:
+    """No outreach for a case whose every open item is disputed (``dunning dispute``)."""
+    return disputes.outreach_verdict(action, ctx.store.obligations(case.id))
 
 
 @hookimpl(trylast=True)

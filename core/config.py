@@ -17,6 +17,9 @@ from dunning.compliance.jurisdictions import Chosen, parse_jurisdictions, profil
 from dunning.compliance.media import STANDARD_MEDIA
 from dunning.compliance.profiles import DEFAULT as DEFAULT_PROFILE
 from dunning.compliance.profiles import ComplianceError, Profile, parse_compliance
+from dunning.ledger.settings import ALLOCATION_KEYS, LedgerSettings, LedgerSettingsError, parse_ledger
+from dunning.ledger.interest_settings import (INTEREST_KEYS, InterestSettings, InterestSettingsError,
+                                              parse_interest_settings)
 from dunning.models import IN_DOUBT_CHOICES, Debtor
 from dunning.staff import NOTIFY_ROLES, staff_address
 
@@ -63,6 +66,10 @@ class Config:
     in_doubt: Mapping[str, str] = attrs.field(factory=dict)
     # ``[compliance.jurisdictions]``: ISO 3166 country or subdivision -> profile.
     jurisdictions: Mapping[str, Profile] = attrs.field(factory=dict)
+    # ``[ledger]``: the order payments pay fees, interest and principal (dunning.ledger.settings).
+    ledger: LedgerSettings = attrs.field(factory=LedgerSettings)
+    # ``[ledger]``: which interest rule charges whom, and when a waiver needs approval.
+    interest: InterestSettings = attrs.field(factory=InterestSettings)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -111,7 +118,7 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
 def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> Config:
     """Validate a parsed TOML document into a ``Config``."""
     _check_keys(data, {"policy", "db", "timezone", "templates", "channels", "delivery", "notify", "plugins",
-                       "compliance", "evidence", "store"}, "", source)
+                       "compliance", "evidence", "store", "ledger"}, "", source)
     base = path.parent if path else Path.cwd()
     values: dict[str, Any] = {"path": path, "holds_secret": privacy.holds_secret(data)}
 
@@ -208,6 +215,16 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> 
         values["compliance"] = parse_compliance(compliance, source, channel_names)
         values["jurisdictions"] = parse_jurisdictions(compliance.get("jurisdictions", {}), source, values["compliance"])
     except ComplianceError as exc:
+        raise ConfigError(str(exc)) from None
+    ledger = _expect(data.get("ledger", {}), dict, "ledger", source)
+    _check_keys(ledger, set(INTEREST_KEYS) | set(ALLOCATION_KEYS), "ledger", source)
+    try:
+        values["ledger"] = parse_ledger(ledger, source)
+    except LedgerSettingsError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        values["interest"] = parse_interest_settings(ledger, source)
+    except InterestSettingsError as exc:
         raise ConfigError(str(exc)) from None
     return Config(**values)
 

@@ -22,6 +22,12 @@ CORE_KINDS = frozenset({
     "stage_changed", "payment", "promise", "promise_kept", "promise_broken", "hold", "hold_released", "signal",
     "escalation_triggered", "opt_out", "opt_out_withdrawn", "contact_marked_bad", "acknowledgement", "resolved",
     "cancelled", "steps_missed", "plugin_error", "checkpoint",
+    # The ledger: the books' sync, corrections, the bank, interest, fees and settlements.
+    "adjusted", "obligation_closed", "obligation_disputed", "dispute_lifted", "debtor_changed",
+    "bank_credit_assigned", "bank_credit_unmatched", "debtor_account_added", "payment_reversed", "reopened",
+    "obligations_moved", "credit", "credit_applied", "refund", "interest_notice", "charge_posted",
+    "charges_accrued", "charges_waived", "rate_set", "settlement_offered", "settlement_settled",
+    "settlement_lapsed",
 })
 
 _PART = r"[A-Za-z0-9][A-Za-z0-9_.-]*"

@@ -13,8 +13,9 @@ from typing import Any
 
 import attrs
 
-from dunning import money, phones, text_checks
+from dunning import import_guard, money, phones, text_checks
 from dunning.compliance.jurisdictions import is_country, subdivision_error
+from dunning.ledger.interest_rules import parse_contract_rate
 from dunning.models import Contact, ContactKind, ContactRole, Debtor, DebtorKind
 from dunning.store import ImportedObligation, ImportResult, Store
 
@@ -23,8 +24,11 @@ COLUMNS = (
     "country", "region", "timezone", "reference", "amount", "currency", "issued_on", "due_on",
 )
 REQUIRED = ("debtor_id", "name", "reference", "amount", "currency", "due_on")
-# Read besides COLUMNS: the debtor's language, and (JSON) a list of further contacts.
-OPTIONAL_EXTRA = ("locale", "contacts")
+# Read besides COLUMNS: the debtor's language, (JSON) a list of further contacts, for a sync
+# (`import --sync`) the books' open amount and status of each item, the IBAN the debtor
+# pays from (bank statements match a transfer from it to the debtor), and an interest rate
+# agreed for the obligation.
+OPTIONAL_EXTRA = ("locale", "contacts", "open_amount", "status", "iban", "interest_rate")
 # An unknown column this close to a known one is taken for a misspelling and refused:
 # a "mobil" column silently dropped would lose the debtor's number.
 MISSPELLING_CUTOFF = 0.75
@@ -224,6 +228,13 @@ def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None,
                 bad("region", problem)
             elif country is None:
                 country = region.split("-", 1)[0]
+        # Optional: a rate agreed for the obligation ("12%" a year, "0.05%/day"), see dunning.ledger.
+        interest_rate = _text(row, "interest_rate") or None
+        if interest_rate:
+            try:
+                interest_rate = str(parse_contract_rate(interest_rate))
+            except ValueError as exc:
+                bad("interest_rate", str(exc))
         email = _text(row, "email")
         if email and not _is_email(email):
             bad("email", f"not an email address: {email!r}")
@@ -243,6 +254,7 @@ def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None,
                 Contact(debtor_id=debtor_id, kind=ContactKind.POSTAL, value=address, role=ContactRole.DEBTOR)
             )
         contacts.extend(_other_contacts(row.get("contacts"), debtor_id, bad, country, line, warnings))
+        accounts = _accounts(_text(row, "iban"), bad)
 
         if debtor_id and reference:
             seen = references.get((debtor_id, reference))
@@ -268,8 +280,22 @@ def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None,
                 errors.append(RowError(line, "reference", clash))
                 continue
         items.append(ImportedObligation(debtor=debtor, contacts=contacts, reference=reference, amount=amount,
-                                        currency=currency, issued_on=issued_on, due_on=due_on))
+                                        currency=currency, issued_on=issued_on, due_on=due_on, accounts=accounts,
+                                        interest_rate=interest_rate))
     return items, errors
+
+
+def _accounts(iban: str, bad: Any) -> tuple[str, ...]:
+    """The ``iban`` column as the compact IBAN (schwifty checks it), or nothing when empty."""
+    if not iban:
+        return ()
+    from dunning.ledger.matching import compact_iban
+
+    compact = compact_iban(iban)
+    if compact is None:
+        bad("iban", f"is not a valid IBAN (country, length or check digits), got {iban!r}")
+        return ()
+    return (compact,)
 
 
 def _clash_with_store(
@@ -370,6 +396,9 @@ def import_file(
         warnings.extend(f"{path}: {unit} {w.line}: {w.field}: {w.problem}" for w in found)
     if errors:
         raise ImportError_(str(path), errors, unit=unit)
+    refused = import_guard.refused_changes(store, rows, [(i.debtor, i.contacts) for i in items], path.name)
+    if refused:
+        raise ImportError_(str(path), [RowError(*problem) for problem in refused], unit=unit)
     if dry_run:
         unchanged = sum(1 for i in items if store.existing_obligation(i.debtor.id, i.reference) is not None)
         new_cases = {(i.debtor.id, i.currency) for i in items if store.open_case_id(i.debtor.id, i.currency) is None}

@@ -373,6 +373,199 @@ def m016_charges(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m017_ledger_corrections(db: sqlite_utils.Database) -> None:
+    # An obligation the books closed (a daily sync found it paid elsewhere or credited) is kept,
+    # with its evidence, but owes nothing here any more; a disputed one is held out of demands
+    # while the debtor's other items are still collected.
+    db.execute("ALTER TABLE obligations ADD COLUMN closed_reason TEXT")
+    db.execute("ALTER TABLE obligations ADD COLUMN closed_on TEXT")
+    db.execute("ALTER TABLE obligations ADD COLUMN disputed_on TEXT")
+    db.execute("ALTER TABLE obligations ADD COLUMN dispute_reason TEXT")
+    # A contact that left the books (or that an operator removed) stays, inactive, so the
+    # evidence that names it still reads; `source` tells the books' contacts (which a sync
+    # may retire) from those an operator added by hand (which it leaves alone).
+    db.execute("ALTER TABLE contacts ADD COLUMN active INTEGER NOT NULL DEFAULT 1")
+    db.execute("ALTER TABLE contacts ADD COLUMN source TEXT NOT NULL DEFAULT 'import'")
+
+
+@migrations()
+def m018_bank_ledger(db: sqlite_utils.Database) -> None:
+    # Where each payment went: one row per obligation or charge it paid and per
+    # promise it covered, so a reversal undoes exactly that.
+    db.execute(
+        """
+        CREATE TABLE payment_allocations (
+            id INTEGER PRIMARY KEY,
+            payment_id INTEGER NOT NULL REFERENCES payments(id),
+            obligation_id INTEGER REFERENCES obligations(id),
+            charge_id INTEGER REFERENCES charges(id),
+            promise_id INTEGER REFERENCES promises(id),
+            amount INTEGER NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX payment_allocations_payment ON payment_allocations (payment_id)")
+    # A payment is recorded in full; the part beyond what was owed is a credit
+    # on the debtor. A reversed payment stays, marked, with why and by whom.
+    db.execute("ALTER TABLE payments ADD COLUMN surplus INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE payments ADD COLUMN reversed_at TEXT")
+    db.execute("ALTER TABLE payments ADD COLUMN reversal_reason TEXT")
+    # The debtor's credit per currency: overpayments in, credits applied to a
+    # later item and refunds out. The balance is the sum of `amount`.
+    db.execute(
+        """
+        CREATE TABLE credits (
+            id INTEGER PRIMARY KEY,
+            debtor_id TEXT NOT NULL REFERENCES debtors(id),
+            currency TEXT NOT NULL,
+            amount INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('overpayment', 'applied', 'refund', 'reversal')),
+            payment_id INTEGER REFERENCES payments(id),
+            case_id INTEGER REFERENCES cases(id),
+            reason TEXT,
+            by TEXT,
+            at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX credits_debtor ON credits (debtor_id, currency)")
+    # Accounts a debtor is known to pay from (IBAN, compact upper case): a bank
+    # credit from one of them is that debtor's when nothing else names a case.
+    db.execute(
+        """
+        CREATE TABLE debtor_accounts (
+            debtor_id TEXT NOT NULL REFERENCES debtors(id),
+            iban TEXT NOT NULL,
+            source TEXT NOT NULL,
+            added_at TEXT NOT NULL,
+            PRIMARY KEY (debtor_id, iban)
+        )
+        """
+    )
+    db.execute("CREATE INDEX debtor_accounts_iban ON debtor_accounts (iban)")
+    # Every credit line of an imported bank statement, once: applied to a case,
+    # or waiting in suspense for a person to assign it. `bank_reference` is the
+    # bank's own id of the entry, so a statement imported twice applies nothing twice.
+    db.execute(
+        """
+        CREATE TABLE bank_credits (
+            id INTEGER PRIMARY KEY,
+            bank_reference TEXT NOT NULL UNIQUE,
+            amount INTEGER NOT NULL,
+            currency TEXT NOT NULL,
+            paid_on TEXT NOT NULL,
+            payer TEXT,
+            payer_iban TEXT,
+            remittance TEXT,
+            source TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('applied', 'suspense', 'assigned', 'reversed')),
+            matched_by TEXT,
+            reason TEXT,
+            case_id INTEGER REFERENCES cases(id),
+            payment_id INTEGER REFERENCES payments(id),
+            imported_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX bank_credits_status ON bank_credits (status)")
+
+
+@migrations()
+def m019_interest_and_settlements(db: sqlite_utils.Database) -> None:
+    # Reference rates are data with validity dates, never constants in code:
+    # `dunning rates set` adds a row when a central bank decides. Each row is
+    # the rate in force from `valid_from` until the next row of the same name.
+    db.execute(
+        """
+        CREATE TABLE reference_rates (
+            name TEXT NOT NULL,
+            valid_from TEXT NOT NULL,
+            rate TEXT NOT NULL,
+            set_by TEXT NOT NULL,
+            set_at TEXT NOT NULL,
+            PRIMARY KEY (name, valid_from)
+        )
+        """
+    )
+    published = {
+        # Bank of England Bank Rate, by the day each Monetary Policy Committee decision took effect.
+        "boe-base": [
+            ("2021-12-16", "0.25"), ("2022-02-03", "0.50"), ("2022-03-17", "0.75"), ("2022-05-05", "1.00"),
+            ("2022-06-16", "1.25"), ("2022-08-04", "1.75"), ("2022-09-22", "2.25"), ("2022-11-03", "3.00"),
+            ("2022-12-15", "3.50"), ("2023-02-02", "4.00"), ("2023-03-23", "4.25"), ("2023-05-11", "4.50"),
+            ("2023-06-22", "5.00"), ("2023-08-03", "5.25"), ("2024-08-01", "5.00"), ("2024-11-07", "4.75"),
+            ("2025-02-06", "4.50"), ("2025-05-08", "4.25"), ("2025-08-07", "4.00"), ("2025-12-18", "3.75"),
+        ],
+        # ECB main refinancing operations (fixed rate), by the day each change took effect.
+        "ecb-mro": [
+            ("2016-03-16", "0.00"), ("2022-07-27", "0.50"), ("2022-09-14", "1.25"), ("2022-11-02", "2.00"),
+            ("2022-12-21", "2.50"), ("2023-02-08", "3.00"), ("2023-03-22", "3.50"), ("2023-05-10", "3.75"),
+            ("2023-06-21", "4.00"), ("2023-08-02", "4.25"), ("2023-09-20", "4.50"), ("2024-06-12", "4.25"),
+            ("2024-09-18", "3.65"), ("2024-10-23", "3.40"), ("2024-12-18", "3.15"), ("2025-02-05", "2.90"),
+            ("2025-03-12", "2.65"), ("2025-04-23", "2.40"), ("2025-06-11", "2.15"),
+        ],
+        # Deutsche Bundesbank: Basiszinssatz nach § 247 BGB, changed only on 1 January and 1 July.
+        "de-basiszins": [
+            ("2016-07-01", "-0.88"), ("2023-01-01", "1.62"), ("2023-07-01", "3.12"), ("2024-01-01", "3.62"),
+            ("2024-07-01", "3.37"), ("2025-01-01", "2.27"), ("2025-07-01", "1.27"), ("2026-01-01", "1.27"),
+        ],
+    }
+    db.conn.executemany(
+        "INSERT INTO reference_rates (name, valid_from, rate, set_by, set_at) VALUES (?, ?, ?, 'published', ?)",
+        [(name, day, rate, day) for name, rows in published.items() for day, rate in rows],
+    )
+    # A yearly or daily rate agreed for the obligation (a loan's penalty interest), as imported:
+    # "12%" (a year) or "0.05%/day".
+    db.execute("ALTER TABLE obligations ADD COLUMN interest_rate TEXT")
+    # The day the written notice that interest will be charged went out, per case (the first one counts).
+    db.execute(
+        """
+        CREATE TABLE interest_notices (
+            case_id INTEGER PRIMARY KEY REFERENCES cases(id),
+            sent_on TEXT NOT NULL,
+            action_id INTEGER,
+            step TEXT NOT NULL
+        )
+        """
+    )
+    # How far interest has been worked out on each obligation, and the exact (unrounded) sum so far:
+    # what a run posts is the rounded total less what was posted before, so daily postings
+    # add up to the penny to the total the rule gives for the whole period.
+    db.execute(
+        """
+        CREATE TABLE interest_accruals (
+            obligation_id INTEGER PRIMARY KEY REFERENCES obligations(id),
+            accrued_to TEXT NOT NULL,
+            exact TEXT NOT NULL
+        )
+        """
+    )
+    # Settlement offers: the amount that settles the case if paid by `until`
+    # (in `instalments` equal parts), and what became of the offer.
+    db.execute(
+        """
+        CREATE TABLE settlements (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            amount INTEGER NOT NULL,
+            owed INTEGER NOT NULL,
+            offered_on TEXT NOT NULL,
+            until TEXT NOT NULL,
+            instalments INTEGER NOT NULL DEFAULT 1,
+            status TEXT NOT NULL CHECK (status IN ('open', 'settled', 'lapsed')),
+            offered_by TEXT NOT NULL,
+            approved_by TEXT,
+            paid_before INTEGER NOT NULL,
+            hold_id INTEGER,
+            created_at TEXT NOT NULL,
+            closed_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX settlements_open ON settlements (status, case_id)")
+
+
+@migrations()
 def m020_report_indexes(db: sqlite_utils.Database) -> None:
     # The portfolio reports (dunning.reports) read events of a few kinds over a range of
     # days, and payments case by case in order of time: both walk these instead of sorting.

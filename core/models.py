@@ -159,10 +159,20 @@ class Obligation:
     due_on: dt.date
     paid: int = attrs.field(default=0, validator=_non_negative)
     id: int | None = None
+    # Closed by the books ("paid_elsewhere", "credited"): kept, owing nothing here.
+    closed_reason: str | None = None
+    closed_on: dt.date | None = None
+    # Disputed since that day: held out of demands while the debtor's other items are collected.
+    disputed_on: dt.date | None = None
 
     @property
     def open_amount(self) -> int:
         return self.amount - self.paid
+
+    @property
+    def collectable(self) -> bool:
+        """Open, not closed and not disputed: what demands state and outreach collects."""
+        return self.closed_reason is None and self.disputed_on is None and self.open_amount > 0
 
 
 @attrs.frozen

@@ -47,6 +47,7 @@ class PaymentOutcome:
     amount: int
     allocation: tuple[tuple[str, int], ...]
     cancelled: int
+    credit: int = 0  # the part beyond what was owed, now a credit on the debtor
 
 
 def _open_case(rt: Runtime, case_id: int) -> Case:
@@ -58,34 +59,25 @@ def _open_case(rt: Runtime, case_id: int) -> Case:
 
 @_for_plugins
 def pay(rt: Runtime, case_id: int, amount_text: str, *, at: dt.datetime, now: dt.datetime,
-        reference: str | None = None) -> PaymentOutcome:
-    """Apply a payment oldest-first; a zero balance resolves the case as paid and cancels what was planned."""
+        reference: str | None = None, surplus_to_credit: bool = False) -> PaymentOutcome:
+    """Apply a payment in the ``[ledger] allocation`` order; nothing left owed resolves the case as paid.
+
+    Beyond what is owed, a payment is refused unless ``surplus_to_credit``:
+    then it is recorded in full and the surplus becomes a credit on the debtor.
+    """
+    from dunning.ledger.payments import apply_payment
+
     case = rt.store.case(case_id)
     try:
         amount = money.parse(amount_text, case.currency)
     except money.MoneyError as exc:
         raise OperationError(str(exc)) from None
-    if amount <= 0:
-        raise OperationError("a payment must be positive")
-    if not case.is_open:
-        raise OperationError(f"case {case_id} is {case.status}; a payment can no longer be applied")
-    if amount > case.balance:
-        raise OperationError(
-            f"{money.display(amount, case.currency)} is more than the balance of "
-            f"{money.display(case.balance, case.currency)}"
-        )
     if reference and rt.store.payment_reference_exists(case_id, reference):
         raise OperationError(f"a payment with reference {reference!r} is already recorded on case {case_id}")
-    today = rt.today(now)
-    cancelled = 0
-    with rt.store.transaction():
-        balance, allocation = rt.store.add_payment(case_id, amount, at, reference, now, wake_on=today)
-        rt.store.append_events([rt.event("payment", case, now, data={
-            "amount": amount, "currency": case.currency, "at": calendar.to_text(at), "reference": reference,
-            "balance_after": balance, "allocation": [{"reference": r, "amount": a} for r, a in allocation]})])
-        if balance == 0:
-            cancelled = _resolve(rt, attrs.evolve(case, balance=0), Status.PAID, now, reason="paid in full")
-    return PaymentOutcome(rt.store.case(case_id), amount, tuple(allocation), cancelled)
+    applied = apply_payment(rt, case, amount, at=at, now=now, reference=reference,
+                            surplus_to_credit=surplus_to_credit)
+    allocation = tuple((p.item.reference, p.amount) for p in applied.allocation.parts)
+    return PaymentOutcome(applied.case, amount, allocation, applied.cancelled, applied.credit)
 
 
 def _resolve(rt: Runtime, case: Case, resolution: Status, now: dt.datetime, *, reason: str) -> int:

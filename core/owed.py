@@ -4,7 +4,7 @@ Pure: obligations and a date in, figures out. Every message, listing and
 worklist states these three figures from here, so "overdue" means the same
 thing everywhere: an obligation is overdue from the day after its due date
 (on the due date itself it is due, not late), and only what is still open
-on it counts.
+on it counts. Items the books closed and items under dispute are left out.
 """
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ def owed_on(obligations: Iterable[Obligation], on: dt.date, currency: str) -> Ow
                 days_overdue=max((on - o.due_on).days, 0),
             )
             for o in obligations
-            if o.open_amount > 0
+            # Closed items owe nothing; a disputed one is held out of every demand until the dispute is lifted.
+            if o.collectable
         ),
         key=lambda i: (i.due_on, i.reference),
     )

@@ -14,6 +14,7 @@ from dunning import calendar, checkpoints, privacy, templates
 from dunning.channels import Channel, Delivery, RuleContext
 from dunning.config import Config
 from dunning.hook_types import Hooks
+from dunning.ledger.policy_checks import notice_problems
 from dunning.models import Case, Event
 from dunning.plugin_manager import Plugins, load_plugins
 from dunning.mirrors import Mirrors
@@ -213,6 +214,7 @@ def missing_templates(policy: Policy, plugins: Plugins, config: Config) -> list[
                         problems.append(f"step '{step.name}': {role}channel '{channel_name}' has no template "
                                         f"'{name}.{suffix}' (add it to your templates folder under "
                                         f"{channel_name}/, or choose a template it has)")
+    problems.extend(notice_problems(policy, plugins.media))
     return problems
 
 

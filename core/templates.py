@@ -17,6 +17,7 @@ from typing import Any
 import jinja2
 
 from dunning import creditor_reference, money
+from dunning.ledger.figures import FIGURE_KEYS
 from dunning.models import Case, Debtor, Obligation
 from dunning.owed import OwedItem, owed_on
 
@@ -119,7 +120,8 @@ def owed_item(item: OwedItem, currency: str) -> dict[str, Any]:
 # discloses the debt: the engine removes it, so no template can leak it.
 DEBT_DETAILS = ("case", "dpd", "currency", "debt_kind", "balance", "balance_minor", "overdue", "overdue_minor",
                 "not_yet_due", "not_yet_due_minor", "obligations", "overdue_obligations", "later_obligations",
-                "next_due_on", "creditor_reference", "promise", "pay_link", "payments", "deadline")
+                "next_due_on", "creditor_reference", "promise", "pay_link", "payments", "deadline",
+                *FIGURE_KEYS)
 
 
 def audience_context(context: Mapping[str, Any], audience: str, disclosure: str) -> dict[str, Any]:

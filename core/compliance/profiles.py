@@ -93,6 +93,13 @@ class Profile:
     # False for rules written for consumer debts (Reg F, UK consumer credit):
     # a company debtor is then held to the fallback profile instead.
     binds_companies: bool = True
+    # A payment pays principal before fees and interest ([ledger] allocation
+    # otherwise): the house default for the consumer profiles, so that what a
+    # person pays first reduces the debt itself.
+    principal_first: bool = False
+    # Whether interest and fees may be charged on a consumer's debt at all (the contract must
+    # allow them as well: a rate agreed for the obligation, or a statutory rule that covers consumers).
+    charges_on_consumer_debts: bool = False
 
 
 def window_for(profile: Profile, channel: str, medium: str | None) -> Window | None:
@@ -155,6 +162,7 @@ US_REGF = Profile(
     third_party_debt_from_dpd=None,  # 1006.10: location calls never mention the debt
     breathing_space_days=0,
     binds_companies=False,  # 1006.2(e): a consumer's debt, for personal, family or household purposes
+    principal_first=True,
 )
 
 CN = Profile(
@@ -180,6 +188,7 @@ UK = Profile(
     third_party_debt_from_dpd=None,  # CONC 7.3: no disclosure to third parties
     breathing_space_days=60,
     binds_companies=False,  # CONC and the Breathing Space scheme protect individuals
+    principal_first=True,
 )
 
 PROFILES: Mapping[str, Profile] = {p.name: p for p in (DEFAULT, US_REGF, CN, UK)}
@@ -190,7 +199,7 @@ _KEYS = {
     "third_party_at_most_once", "promise_max_days", "promise_grace_minutes", "promise_reminder_minutes",
     "promise_reminder_channels", "opt_out_confirmation_channels",
     "breathing_space_days", "cease_permitted_templates", "legal_threat_templates", "limitation_years",
-    "binds_companies", "jurisdictions",
+    "binds_companies", "jurisdictions", "principal_first", "charges_on_consumer_debts",
 }
 _CAP_KEYS = {"name", "channel", "max", "per", "count", "scope"}
 _TIME = re.compile(r"^\d{2}:\d{2}$")
@@ -269,7 +278,7 @@ def parse_compliance(
         if key in table:
             value = table[key]
             changes[key] = None if value is False else _non_negative(value, key, fail)
-    for key in ("third_party_at_most_once", "binds_companies"):
+    for key in ("third_party_at_most_once", "binds_companies", "principal_first", "charges_on_consumer_debts"):
         if key in table:
             if not isinstance(table[key], bool):
                 raise fail(key, "must be true or false")

@@ -130,6 +130,8 @@ class _Delivery:
                 continue  # one of the notices the law still allows after a cease request
             if hold.reason == HoldReason.ATTORNEY and self.action.kind is ActionKind.OUTREACH:
                 continue  # goes to the attorney instead (see ``outreach.choose_reach``)
+            if hold.id == self.action.options.get("settlement", {}).get("hold_id"):
+                continue  # the offer itself goes out under the hold that pauses collection while it stands
             return Verdict.block(f"hold:{hold.reason}", f"case is on hold ({hold.reason})"
                                  + (f" until {hold.until}" if hold.until else ""))
         return None

@@ -28,6 +28,8 @@ from dunning.action_key import ActionKey
 from dunning.channels import Channel, Delivery, DeliveryContext, DeliveryStatus, audience_of, usable_contacts
 from dunning.compliance.media import applies_to, medium_of
 from dunning.compliance.profiles import Profile
+from dunning.ledger import accrual
+from dunning.ledger.figures import demand_figures
 from dunning.models import Action, ActionStatus, Case, Contact, Debtor, HoldReason, PromiseStatus, Stage
 from dunning.plugin_events import namespaced
 from dunning.policy import Step
@@ -243,7 +245,8 @@ def delivery_context(rt: Runtime, action: Action, case: Case, now: dt.datetime, 
                       # The date a letter or email may set ("pay by ..."); a channel that
                       # states it says so in its facts, and the engine keeps it.
                       "deadline": deadlines.deadline_for(rt.policy, case, today,
-                                                         announced_deadline(rt, case.id)).as_context()},
+                                                         announced_deadline(rt, case.id)).as_context(),
+                      **demand_figures(rt.store.charges_owed(case.id), case.balance, case.currency)},
                      debt_kind=rt.policy.debt_kind),
         reach.audience, reach.disclosure)
     return DeliveryContext(
@@ -277,6 +280,8 @@ def _record(d: _Delivery, action: Action, delivery: Delivery, channel: str, cont
         stated = _stated_deadline(delivery.data)
         with d.rt.store.transaction():
             sent = d.done(d.event("sent", **facts), reference=delivery.reference)
+            if sent:
+                accrual.record_sent(d.rt, action, d.case, d.now)  # a notice of interest, a step's fee
             if sent and reached:
                 role = next((audience_of(c.role) for c in contacts if c.value == reached), None)
                 d.rt.store.update_attempt(action.key, contact=reached, role=role)

@@ -8,6 +8,7 @@ from dunning.dispatch.housekeeping import lift_expired_holds, settle_promises
 from dunning.dispatch.outbox import deliver_ready
 from dunning.dispatch.planning import dry_plan, plan
 from dunning.dispatch.summary import ProgressCallback, RunSummary
+from dunning.ledger import accrual, settlement
 from dunning.runtime import Runtime
 
 
@@ -22,6 +23,12 @@ def run(rt: Runtime, now: dt.datetime, *, dry_run: bool = False, progress: Progr
     rt.mirrors.catch_up()
     lift_expired_holds(rt, now, summary)
     settle_promises(rt, now, summary)
+    from dunning.ledger.payments import apply_credits  # here: the ledger builds on operations, which build on dispatch
+
+    apply_credits(rt, now)  # a debtor's credit pays their new items before those are dunned
+    # Settlement offers paid or missed, then interest and compensation up to yesterday (dunning.ledger).
+    summary.settlements_settled, summary.settlements_lapsed = settlement.review(rt, now)
+    summary.charges_posted = accrual.accrue(rt, now)
     plan(rt, now, summary, progress)
     if deliver:
         deliver_ready(rt, now, summary, progress)

@@ -28,6 +28,10 @@ class RunSummary:
     holds_lifted: int = 0
     promises_kept: int = 0
     promises_broken: int = 0
+    # The ledger's work (dunning.ledger): interest and compensation posted, settlement offers decided.
+    charges_posted: int = 0
+    settlements_settled: int = 0
+    settlements_lapsed: int = 0
     blocked_by_rule: dict[str, int] = attrs.field(factory=dict)
     deferred_by_rule: dict[str, int] = attrs.field(factory=dict)
 

@@ -9,6 +9,7 @@ import datetime as dt
 import itertools
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,10 @@ _STEP_KEYS = {
     "name", "dpd", "every", "channels", "template", "notify", "action", "requires_approval",
     "required", "at", "audience", "disclosure", "fallback", "description",
     "min_balance", "max_balance", "stage", "min_broken_promises", "signals", "risk", "firm_template",
+    "notice_of_interest", "fee",
 }
 _STAGE_KEYS = {"entry_dpd", "requires_approval", "recall_dpd", "min_balance", "max_balance", "min_broken_promises",
-               "signals", "risk", "on_signals", "on_broken_promises"}
+               "signals", "risk", "on_signals", "on_broken_promises", "max_discount_percent"}
 
 
 def load_policy_text(text: str, source: str) -> Policy:
@@ -208,6 +210,7 @@ def _parse_stages(raw: Any, source: str) -> dict[Stage, StageRule]:
                 if "on_broken_promises" in table
                 else None
             ),
+            max_discount_percent=_percent(table, "max_discount_percent", where),
         )
     entries = [(r.entry_dpd, r.stage) for r in rules.values() if r.entry_dpd is not None]
     ordered = sorted(entries, key=lambda e: lifecycle.rank(e[1]))
@@ -276,7 +279,40 @@ def _parse_step(raw: Any, index: int, source: str) -> Step:
         fallback=fallback,
         firm_template=firm_template,
         description=str(raw.get("description", "")),
+        notice_of_interest=_notice_of_interest(raw, channels, where),
+        fee=_fee(raw, where),
     )
+
+
+def _notice_of_interest(raw: Mapping[str, Any], channels: Sequence[str], where: str) -> bool:
+    notice = _bool(raw, "notice_of_interest", where)
+    if notice and not channels:
+        raise PolicyError(f"{where}: 'notice_of_interest' marks a letter or email step; this step sends no message")
+    return notice
+
+
+def _fee(raw: Mapping[str, Any], where: str) -> str | None:
+    if "fee" not in raw:
+        return None
+    amount = raw["fee"]
+    if not isinstance(amount, str):
+        raise PolicyError(f"{where}: 'fee' must be an amount such as \"5.00\", got {amount!r}")
+    try:
+        minor = money.parse(amount, "USD")
+    except money.MoneyError as exc:
+        raise PolicyError(f"{where}: 'fee': {exc}") from None
+    if minor <= 0:
+        raise PolicyError(f"{where}: 'fee' must be positive, got {amount!r}")
+    return amount
+
+
+def _percent(raw: Mapping[str, Any], key: str, where: str) -> Decimal | None:
+    if key not in raw:
+        return None
+    value = raw[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
+        raise PolicyError(f"{where}: '{key}' must be a number from 0 to 100, got {value!r}")
+    return Decimal(str(value))
 
 
 def _dpds(raw: Mapping[str, Any], where: str) -> tuple[int, ...]:

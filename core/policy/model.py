@@ -82,6 +82,10 @@ class Step:
     # Used instead of ``template`` once the debtor has broken a promise.
     firm_template: str | None = None
     description: str = ""
+    # The letter or email that gives the written notice interest runs from (dunning.ledger).
+    notice_of_interest: bool = False
+    # A fixed fee charged when the step's message is sent, as written ("5.00"), in the case's currency.
+    fee: str | None = None
 
     def options(self) -> dict[str, Any]:
         """What delivery needs to know besides the channel and template."""
@@ -107,6 +111,9 @@ class StageRule:
     # recorded or the debtor has broken this many promises.
     on_signals: tuple[str, ...] = ()
     on_broken_promises: int | None = None
+    # The largest settlement discount (percent of what is owed) an operator may offer at this stage
+    # without a supervisor's approval; None: every discount needs approval.
+    max_discount_percent: Decimal | None = None
 
 
 @attrs.frozen

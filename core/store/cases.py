@@ -53,9 +53,11 @@ class Cases(StoreConnection):
     def obligations(self, case_id: int) -> list[Obligation]:
         return [
             Obligation(case_id=r[0], reference=r[1], amount=r[2], currency=r[3], issued_on=_date(r[4]),
-                       due_on=dt.date.fromisoformat(r[5]), paid=r[6], id=r[7])
+                       due_on=dt.date.fromisoformat(r[5]), paid=r[6], id=r[7], closed_reason=r[8],
+                       closed_on=_date(r[9]), disputed_on=_date(r[10]))
             for r in self.conn.execute(
-                "SELECT case_id, reference, amount, currency, issued_on, due_on, paid, id FROM obligations "
+                "SELECT case_id, reference, amount, currency, issued_on, due_on, paid, id, closed_reason, closed_on, "
+                "disputed_on FROM obligations "
                 "WHERE case_id = ? ORDER BY due_on, id",
                 [case_id],
             )
@@ -82,8 +84,9 @@ class Cases(StoreConnection):
     def _refresh_balance(self, case_id: int, *, wake_on: dt.date) -> tuple[int, dt.date | None]:
         """Recompute balance and the days-past-due anchor from the obligations; wake the case."""
         balance, anchor = self.conn.execute(
+            # Closed items (the books settled them) owe nothing; disputed ones still count in the balance.
             "SELECT coalesce(sum(amount - paid), 0), min(CASE WHEN amount > paid THEN due_on END) "
-            "FROM obligations WHERE case_id = ?",
+            "FROM obligations WHERE case_id = ? AND closed_reason IS NULL",
             [case_id],
         ).fetchone()
         self.conn.execute(
@@ -142,7 +145,8 @@ class Cases(StoreConnection):
 
     def priority_facts(self, case: Case, today: dt.date, zone: dt.tzinfo = dt.UTC) -> CaseFacts:
         """The facts a work queue weighs for ``case`` on ``today`` in ``zone`` (see ``dunning.priority``)."""
-        paid_any = self.conn.execute("SELECT 1 FROM payments WHERE case_id = ? LIMIT 1", [case.id]).fetchone()
+        paid_any = self.conn.execute(
+            "SELECT 1 FROM payments WHERE case_id = ? AND reversed_at IS NULL LIMIT 1", [case.id]).fetchone()
         first = self.conn.execute(
             "SELECT paid, due_on FROM obligations WHERE case_id = ? ORDER BY due_on, id LIMIT 1", [case.id]).fetchone()
         start = dt.datetime.combine(today, dt.time(), zone)
@@ -151,7 +155,7 @@ class Cases(StoreConnection):
             "SELECT 1 FROM promises WHERE case_id = ? AND status = 'pending' AND due_at >= ? AND due_at < ? LIMIT 1",
             [case.id, to_text(start), to_text(end)]).fetchone()
         phones = self.conn.execute(
-            "SELECT count(*), sum(bad) FROM contacts WHERE debtor_id = ? AND role = 'debtor' "
+            "SELECT count(*), sum(bad) FROM contacts WHERE debtor_id = ? AND role = 'debtor' AND active = 1 "
             "AND kind IN ('mobile', 'work', 'home')", [case.debtor_id]).fetchone()
         return CaseFacts(
             first_instalment_default=bool(first and first[0] == 0 and not paid_any and case.balance > 0

@@ -15,10 +15,12 @@ class Contacts(StoreConnection):
     """The store's part that reads contacts and keeps opt-outs."""
 
     def contacts(self, debtor_id: str) -> list[Contact]:
+        """The debtor's active contacts: the only ones outreach, rules and plugins ever see."""
         return [
             Contact(debtor_id=r[0], kind=r[1], value=r[2], role=r[3], name=r[4], bad=bool(r[5]), id=r[6])
             for r in self.conn.execute(
-                "SELECT debtor_id, kind, value, role, name, bad, id FROM contacts WHERE debtor_id = ? ORDER BY id",
+                "SELECT debtor_id, kind, value, role, name, bad, id FROM contacts WHERE debtor_id = ? AND active = 1 "
+                "ORDER BY id",
                 [debtor_id],
             )
         ]

@@ -7,22 +7,30 @@ from pathlib import Path
 
 from dunning.store.actions import Actions
 from dunning.store.announced_deadlines import AnnouncedDeadlines
+from dunning.store.bank import Bank
 from dunning.store.cases import Cases
 from dunning.store.charges import Charges
 from dunning.store.claims import Claims
 from dunning.store.connection import Migration, StoreConnection
 from dunning.store.contact_attempts import ContactAttempts
 from dunning.store.contacts import Contacts
+from dunning.store.credits import Credits
+from dunning.store.debtor_edits import DebtorEdits
 from dunning.store.events import EventLog
 from dunning.store.holds import Holds
+from dunning.store.ledger import Ledger
 from dunning.store.mirror_cursors import MirrorCursors
 from dunning.store.notices import Notices
+from dunning.store.obligation_edits import ObligationEdits
 from dunning.store.obligation_import import ObligationImport
 from dunning.store.payments import Payments
 from dunning.store.plan_writer import PlanWriter
 from dunning.store.promises import Promises
+from dunning.store.rates import Rates
+from dunning.store.settlements import Settlements
 from dunning.store.reports import ReportRows
 from dunning.store.signals import Signals
+from dunning.store.sync import BooksSync
 
 
 # Each part builds on the ones it names as bases (a part before its bases, as
@@ -30,9 +38,15 @@ from dunning.store.signals import Signals
 # transactions (StoreConnection).
 class Store(
     ObligationImport,
+    ObligationEdits,
+    BooksSync,
+    DebtorEdits,
+    Ledger,
     Payments,
     Cases,
     Charges,
+    Rates,
+    Settlements,
     Claims,
     Actions,
     PlanWriter,
@@ -45,6 +59,8 @@ class Store(
     Signals,
     Promises,
     Holds,
+    Bank,
+    Credits,
     ReportRows,
     StoreConnection,
 ):

@@ -25,6 +25,9 @@ class ImportedObligation:
     currency: str
     issued_on: dt.date | None
     due_on: dt.date
+    # IBANs the debtor pays from (the import's ``iban`` column), compact.
+    accounts: Sequence[str] = ()
+    interest_rate: str | None = None  # agreed for the obligation: "12%" a year or "0.05%/day"
 
 
 @attrs.frozen
@@ -64,6 +67,10 @@ class ObligationImport(Cases, EventLog):
                         "region = coalesce(excluded.region, region), updated_at = excluded.updated_at",
                         [d.id, d.name, d.kind.value, d.country, d.timezone, d.locale, d.region, now_text, now_text],
                     )
+                    for iban in item.accounts:
+                        self.conn.execute(
+                            "INSERT OR IGNORE INTO debtor_accounts (debtor_id, iban, source, added_at) "
+                            "VALUES (?, ?, 'import', ?)", [d.id, iban, now_text])
                     for c in item.contacts:
                         self.conn.execute(
                             "INSERT OR IGNORE INTO contacts (debtor_id, kind, value, role, name, bad) VALUES (?, ?, ?, "
@@ -96,8 +103,8 @@ class ObligationImport(Cases, EventLog):
                     case_id = row[0]
                 self.conn.execute(
                     "INSERT INTO obligations (case_id, debtor_id, reference, amount, currency, issued_on, due_on, "
-                    "paid) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+                    "paid, interest_rate) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
                     [
                         case_id,
                         d.id,
@@ -106,6 +113,7 @@ class ObligationImport(Cases, EventLog):
                         item.currency,
                         _iso(item.issued_on),
                         item.due_on.isoformat(),
+                        item.interest_rate,
                     ],
                 )
                 added += 1

@@ -77,8 +77,17 @@ def template_extras(case: Case, ctx: DeliveryContext, settings: EmailSettings, r
         "next_due": later_items[0]["due"] if later_items else None,
         "promise": pending_promise(case, ctx, promise_id),
         "pay_link": pay_link(settings.pay_link, case, ctx.key, owed.overdue) if settings.pay_link else None,
+        "charges": _charges(ctx.template_context, case.currency, locale),
     })
     return extras
+
+
+def _charges(context: Any, currency: str, locale: str | None) -> dict[str, str] | None:
+    """Interest and fees on arrears, and the total with them (none before the notice of interest went out)."""
+    if not context.get("has_charges"):
+        return None
+    return {key: wording.amount(context[f"{figure}_minor"], currency, locale)
+            for key, figure in (("interest", "interest"), ("fees", "fees"), ("total", "total_due"))}
 
 
 def deadline_of(context: Any, today: dt.date) -> dt.date:

@@ -225,7 +225,7 @@ def make_letter(action: Action, case: Case, ctx: DeliveryContext, settings: Lett
     head = compose.firm_letterhead(firm) if text.letterhead == "firm" and firm else \
         compose.sender_letterhead(settings, words)
     recipient_name = ctx.debtor.name if contact.role is ContactRole.DEBTOR else (contact.name or "")
-    balance = written.amount(sum(o.open_amount for o in ctx.obligations), case.currency)
+    balance = written.amount(sum(o.open_amount for o in ctx.obligations if o.collectable), case.currency)
     blocks = set(text.blocks)
     return compose.Letter(
         page_size=settings.page_size,
@@ -237,7 +237,8 @@ def make_letter(action: Action, case: Case, ctx: DeliveryContext, settings: Lett
                                 debt_kind=str(context.get("debt_kind", "invoice"))),
         text=text,
         signature=compose.signature_lines(text, settings, words),
-        obligations=(compose.obligations_table(ctx.obligations, words, written, case.currency, today)
+        obligations=(compose.obligations_table(ctx.obligations, words, written, case.currency, today,
+                                               (context.get("interest_minor", 0), context.get("fees_minor", 0)))
                      if "obligations" in blocks else None),
         statement=(compose.statement(ctx.obligations, payments, words, written, case.currency, today)
                    if "statement" in blocks else None),

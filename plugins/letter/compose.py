@@ -123,17 +123,21 @@ def return_line(name: str, address: Sequence[str]) -> str:
 
 
 def obligations_table(obligations: Sequence[Obligation], labels: Labels, formats: Formats, currency: str,
-                      today: dt.date) -> Table:
-    """The open obligations, oldest due first, each marked overdue or not yet due on ``today``, with their total."""
+                      today: dt.date, charges: tuple[int, int] = (0, 0)) -> Table:
+    """The open obligations, oldest due first, each marked overdue or not yet due on ``today``, with their total.
+
+    ``charges`` (interest, fees) on arrears add a line each, and count in the total.
+    """
     owed = owed_on(obligations, today, currency)
     rows = tuple(
         (i.reference, formats.table_date(i.due_on), formats.amount(i.amount, currency),
          formats.amount(i.open, currency),
          labels.format("overdue_days", days=i.days_overdue) if i.overdue else labels["not_yet_due"])
         for i in owed.items
-    )
+    ) + tuple((labels[label], "", "", formats.amount(amount, currency), "")
+              for label, amount in zip(("interest", "fees"), charges, strict=True) if amount)
     total = (labels["total"], "", formats.amount(sum(i.amount for i in owed.items), currency),
-             formats.amount(owed.balance, currency), "")
+             formats.amount(owed.balance + sum(charges), currency), "")
     return Table(header=(labels["reference"], labels["due"], labels["amount"], labels["open"], labels["status"]),
                  rows=rows, total=total, widths=(0.28, 0.16, 0.18, 0.18, 0.2), amounts=frozenset({2, 3}))
 
@@ -225,7 +229,8 @@ def info_block(labels: Labels, formats: Formats, today: dt.date, key: str, debto
     if disclose and payment_reference:
         info.append((labels["payment_reference_to_quote"], payment_reference))
     if disclose:
-        refs = [o.reference for o in sorted(obligations, key=lambda o: (o.due_on, o.reference)) if o.open_amount > 0]
+        # What is asked for: a disputed item is held out of demands (``dunning dispute``).
+        refs = [o.reference for o in sorted(obligations, key=lambda o: (o.due_on, o.reference)) if o.collectable]
         if refs:
             shown = ", ".join(refs[:MAX_LISTED_REFERENCES])
             if len(refs) > MAX_LISTED_REFERENCES:

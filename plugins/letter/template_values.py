@@ -41,6 +41,24 @@ def written_out(context: Mapping[str, Any], obligations: Sequence[Obligation], f
             out[name] = [_item(entry, items.get(entry.get("reference")), formats, currency) for entry in context[name]]
     if isinstance(context.get("next_due_on"), dt.date):
         out["next_due_on"] = formats.date(context["next_due_on"])
+    options = context.get("options")
+    if isinstance(options, Mapping) and isinstance(options.get("settlement"), Mapping):
+        out["options"] = {**options, "settlement": _settlement(options["settlement"], formats, currency)}
+    return out
+
+
+def _settlement(offer: Mapping[str, Any], formats: Formats, currency: str) -> dict[str, Any]:
+    """A settlement offer's amounts and dates (dunning offer) written out; an offer without its figures stays."""
+    out = dict(offer)
+    for name in ("amount", "owed", "concession"):
+        if isinstance(offer.get(f"{name}_minor"), int):
+            out[name] = formats.amount(offer[f"{name}_minor"], currency)
+    if isinstance(offer.get("until"), str):
+        out["until"] = formats.date(dt.date.fromisoformat(offer["until"]))
+    out["instalments"] = [
+        {**part, "amount": formats.amount(part["amount_minor"], currency) if isinstance(part.get("amount_minor"), int)
+         else part.get("amount"), "due_on": formats.date(dt.date.fromisoformat(part["due_on"]))}
+        for part in offer.get("instalments", ()) if isinstance(part, Mapping)]
     return out
 
 

@@ -92,7 +92,7 @@ def test_unknown_case_ids_are_clear_errors_and_change_nothing(project: Project):
 
 def test_operator_commands_refuse_bad_amounts(project: Project):
     _import(project)
-    assert "more than the balance" in project("pay", "1", "5000.00", expect=1).output
+    assert "must be positive" in project("pay", "1", "0.00", expect=1).output
     assert "not an amount" in project("pay", "1", "12,34", expect=1).output
     project("pay", "1", "200.00", "--reference", "TX-1", now="2026-03-03T10:00:00Z")
     assert "already recorded" in project("pay", "1", "1.00", "--reference", "TX-1", expect=1).output
@@ -121,7 +121,7 @@ def test_plugins_lists_builtin_and_registered_plugins_with_their_hooks(project: 
     register_plugin(ChannelsPlugin("email"))
     project.write_config(enabled=["email"])
     listed = {p["name"]: p for p in json.loads(project("plugins", "--json").stdout)}
-    assert listed["dunning.builtin"]["hooks"] == ["case_priority"]
+    assert listed["dunning.builtin"]["hooks"] == ["case_priority", "check_action"]
     assert listed["test-channels"]["channels"] == ["email"] and listed["test-channels"]["enabled"] is True
     assert listed["test-channels"]["hooks"] == ["register_channels"]
     assert listed["test-channels"]["media"] == {"email": "email"}  # a standard name: its medium is known

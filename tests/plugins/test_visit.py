@@ -492,7 +492,8 @@ def test_visits_of_cases_that_moved_on_leave_the_list_and_all_says_why(visited: 
     gb1, gb2, gb3, de1, cn1 = (_case_of(visited, d) for d in ("GB1", "GB2", "GB3", "DE1", "CN1"))
     visited("escalate", str(gb1), "--to", "agency", "--reason", "placed", now=MAY)
     visited("hold", str(gb2), "--reason", "dispute", now=MAY)
-    visited("escalate", str(gb3), "--to", "litigation", "--reason", "claim filed", now=MAY)
+    visited("escalate", str(gb3), "--to", "litigation", "--reason", "claim filed", "--force", "--by", "Jo Director",
+            now=MAY)
     visited("pay", str(de1), "800.00", now=MAY)
 
     workable = _json(visited, "visits", now=MAY)
