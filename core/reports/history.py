@@ -61,21 +61,22 @@ class CaseBook:
     status: str
     resolved_on: dt.date | None
     stage: str
-    # (amount, due_on, counts_from): an obligation counts from its issue date, or the case's opening without one.
-    obligations: tuple[tuple[int, dt.date, dt.date], ...]
+    # (amount, due_on, counts_from, closed_on): an obligation counts from its issue date (or the case's opening
+    # without one) until the books close it (never, if they have not).
+    obligations: tuple[tuple[int, dt.date, dt.date, dt.date], ...]
     # (amount, moment as stored text, business day)
     payments: tuple[tuple[int, str, dt.date], ...]
 
     @property
     def placed(self) -> int:
-        return sum(amount for amount, _, _ in self.obligations)
+        return sum(amount for amount, _, _, _ in self.obligations)
 
     def open_items(self, day: dt.date) -> list[tuple[dt.date, int]]:
         """(due date, amount still open) of each obligation at the end of ``day``."""
         paid = sum(amount for amount, _, paid_on in self.payments if paid_on <= day)
         items: list[tuple[dt.date, int]] = []
-        for amount, due_on, counts_from in self.obligations:  # oldest due first, as payments are applied
-            if counts_from > day:
+        for amount, due_on, counts_from, closed_on in self.obligations:  # oldest due first, as payments are applied
+            if counts_from > day or closed_on <= day:
                 continue
             if paid >= amount:
                 paid -= amount
@@ -86,7 +87,7 @@ class CaseBook:
 
     def balance_before(self, moment: str, day: dt.date) -> int:
         """The balance just before ``moment`` (on business day ``day``): payments made before it are off."""
-        owed = sum(amount for amount, _, counts_from in self.obligations if counts_from <= day)
+        owed = sum(amount for amount, _, counts_from, closed_on in self.obligations if counts_from <= day < closed_on)
         return owed - sum(amount for amount, at, _ in self.payments if at < moment)
 
     def state_on(self, day: dt.date, buckets: Buckets) -> str | None:
@@ -111,8 +112,9 @@ class CaseBook:
             left = paid
             oldest_due: dt.date | None = None
             counted = False
-            for amount, due_on, counts_from in self.obligations:  # by due date: the first still open is the oldest
-                if counts_from > day:
+            # by due date: the first still open is the oldest
+            for amount, due_on, counts_from, closed_on in self.obligations:
+                if counts_from > day or closed_on <= day:
                     continue
                 counted = True
                 if left >= amount:
@@ -136,12 +138,13 @@ def case_books(cases: Iterable[CaseRow], obligations: Iterable[ObligationRow], p
     next_payment = next(payment_rows, None)
     for case_id, currency, opened_text, status, resolved_text, stage in cases:
         opened_on = dt.date.fromisoformat(opened_text[:10])
-        owed: list[tuple[int, dt.date, dt.date]] = []
+        owed: list[tuple[int, dt.date, dt.date, dt.date]] = []
         while next_obligation is not None and next_obligation[0] <= case_id:
             if next_obligation[0] == case_id:
-                _, amount, due_text, issued_text = next_obligation
+                _, amount, due_text, issued_text, closed_text = next_obligation
                 counts_from = dt.date.fromisoformat(issued_text[:10]) if issued_text else opened_on
-                owed.append((amount, dt.date.fromisoformat(due_text[:10]), counts_from))
+                closed_on = dt.date.fromisoformat(closed_text[:10]) if closed_text else dt.date.max
+                owed.append((amount, dt.date.fromisoformat(due_text[:10]), counts_from, closed_on))
             next_obligation = next(obligation_rows, None)
         paid: list[tuple[int, str, dt.date]] = []
         while next_payment is not None and next_payment[0] <= case_id:

@@ -19,9 +19,9 @@ from dunning.store.connection import StoreConnection
 
 # (id, currency, opened_on, status, resolved_on, stage)
 CaseRow = tuple[int, str, str, str, "str | None", str]
-# (case_id, amount, due_on, issued_on)
-ObligationRow = tuple[int, int, str, "str | None"]
-# (case_id, amount, at)
+# (case_id, amount, due_on, issued_on, closed_on: the day the books closed it, owing nothing here since)
+ObligationRow = tuple[int, int, str, "str | None", "str | None"]
+# (case_id, amount applied to the debt: the payment less what went to the debtor's credit, at)
 PaymentRow = tuple[int, int, str]
 # (at, case_id, kind, stage entered, stage left, collector, agency, balance placed)
 FactRow = tuple[str, int, str, "str | None", "str | None", "str | None", "str | None", "int | None"]
@@ -48,8 +48,11 @@ def _quarter(column: str) -> str:
 
 
 CASES_SQL = "SELECT id, currency, opened_on, status, resolved_on, stage FROM cases ORDER BY id"
-OBLIGATIONS_SQL = "SELECT case_id, amount, due_on, issued_on FROM obligations ORDER BY case_id, due_on, id"
-PAYMENTS_SQL = "SELECT case_id, amount, at FROM payments WHERE at < ? ORDER BY case_id, at, id"
+OBLIGATIONS_SQL = "SELECT case_id, amount, due_on, issued_on, closed_on FROM obligations ORDER BY case_id, due_on, id"
+# A payment reversed by the day no longer counts; its surplus went to the debtor's credit, not to the debt.
+_STANDS = "AND (reversed_at IS NULL OR reversed_at >= ?1)"
+PAYMENTS_SQL = ("SELECT case_id, amount - surplus, at FROM payments WHERE at < ?1 "
+                f"{_STANDS} ORDER BY case_id, at, id")
 # kind IN (...) with a range on `at` walks index events_kind_at (m020) kind by kind, in order of time.
 # Every stage change, later ones too: the first one after the day says, by its "from", where the case stood.
 STAGE_FACTS_SQL = (
@@ -82,7 +85,7 @@ EVENT_GROUPS_SQL = (
 # For each payment, the case's last contact and last logged call at or before it and not before `window` earlier:
 # a walk of the case's own events on index events_case.
 PAYMENT_CONTACTS_SQL = (
-    "SELECT p.case_id, p.amount, p.at, c.at, c.kind, c.channel, k.at, json_extract(k.data, '$.collector') "
+    "SELECT p.case_id, p.amount - p.surplus, p.at, c.at, c.kind, c.channel, k.at, json_extract(k.data, '$.collector') "
     "FROM payments p "
     # The unary + keeps SQLite on index events_case (the case's few events) rather than a range of all cases'.
     "LEFT JOIN events c ON c.seq = (SELECT e.seq FROM events e WHERE e.case_id = p.case_id "
@@ -91,7 +94,7 @@ PAYMENT_CONTACTS_SQL = (
     "LEFT JOIN events k ON k.seq = (SELECT e.seq FROM events e WHERE e.case_id = p.case_id "
     f"AND +e.kind = '{CALL_LOGGED}' AND +e.at <= p.at AND +e.at >= strftime('%Y-%m-%dT%H:%M:%SZ', p.at, ?) "
     "ORDER BY e.at DESC, e.seq DESC LIMIT 1) "
-    "WHERE p.at < ?{filter}")
+    "WHERE p.at < ?3 AND (p.reversed_at IS NULL OR p.reversed_at >= ?3){filter}")
 
 
 class ReportRows(StoreConnection):

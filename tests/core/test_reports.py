@@ -358,7 +358,7 @@ def test_agency_recovery_and_approvals_from_plain_rows():
     # ends on 20 April; 100 paid on 25 April, after it. An approval on 2 April.
     source = Rows(
         cases=[(7, "EUR", "2026-01-10", "open", None, "agency")],
-        obligations=[(7, 100000, "2026-01-31", "2026-01-01")],
+        obligations=[(7, 100000, "2026-01-31", "2026-01-01", None)],
         payments=[(7, 20000, "2026-03-01T10:00:00Z"), (7, 30000, "2026-04-10T10:00:00Z"),
                   (7, 10000, "2026-04-25T10:00:00Z")],
         facts=[("2026-04-01T09:00:00Z", 7, "stage_changed", "agency", "internal", None, None, None),
@@ -386,8 +386,8 @@ def test_agency_recovery_and_approvals_from_plain_rows():
 def test_a_case_book_applies_payments_oldest_due_first_as_of_each_day():
     day = dt.date.fromisoformat
     book = CaseBook(id=1, currency="EUR", opened_on=day("2026-01-01"), status="open", resolved_on=None,
-                    stage="internal", obligations=((500, day("2026-01-31"), day("2026-01-01")),
-                                                   (700, day("2026-02-28"), day("2026-02-01"))),
+                    stage="internal", obligations=((500, day("2026-01-31"), day("2026-01-01"), dt.date.max),
+                                                   (700, day("2026-02-28"), day("2026-02-01"), dt.date.max)),
                     payments=((600, "2026-03-05T10:00:00Z", day("2026-03-05")),))
     assert book.open_items(day("2026-01-15")) == [(day("2026-01-31"), 500)]
     assert book.open_items(day("2026-03-04")) == [(day("2026-01-31"), 500), (day("2026-02-28"), 700)]
@@ -396,3 +396,10 @@ def test_a_case_book_applies_payments_oldest_due_first_as_of_each_day():
     assert book.state_on(day("2026-03-05"), Buckets()) == "1-30"
     assert book.state_on(day("2025-12-31"), Buckets()) is None
     assert Buckets((7, 14)).labels == ("not yet due", "1-7", "8-14", "15+")
+    # The books closed the first invoice on 10 March (paid elsewhere): from then on it owes nothing here, and
+    # the payment of 5 March goes to the second.
+    closed = attrs.evolve(book, obligations=((500, day("2026-01-31"), day("2026-01-01"), day("2026-03-10")),
+                                             book.obligations[1]))
+    assert closed.open_items(day("2026-03-09")) == [(day("2026-02-28"), 600)]
+    assert closed.open_items(day("2026-03-10")) == [(day("2026-02-28"), 100)]
+    assert closed.states_on([day("2026-03-09"), day("2026-03-10")], Buckets()) == ["1-30", "1-30"]
