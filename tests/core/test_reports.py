@@ -403,3 +403,20 @@ def test_a_case_book_applies_payments_oldest_due_first_as_of_each_day():
     assert closed.open_items(day("2026-03-09")) == [(day("2026-02-28"), 600)]
     assert closed.open_items(day("2026-03-10")) == [(day("2026-02-28"), 100)]
     assert closed.states_on([day("2026-03-09"), day("2026-03-10")], Buckets()) == ["1-30", "1-30"]
+
+
+def test_a_reversed_payment_counts_until_it_is_reversed(project: Project):
+    # EUR 1,000 due 1 March; 400 paid on 10 March, reversed (a bounced cheque) on 20 March.
+    rows = [{"debtor_id": "R", "name": "Debtor R Ltd", "kind": "company", "country": "GB", "timezone": "Europe/London",
+             "reference": "R-1", "amount": "1000.00", "currency": "EUR", "issued_on": "2026-02-01",
+             "due_on": "2026-03-01"}]
+    (project.folder / "r.json").write_text(json.dumps(rows), encoding="utf-8")
+    project("import", str(project.folder / "r.json"), now="2026-02-01T09:00:00Z")
+    project("pay", "1", "400", now="2026-03-10T12:00:00Z")
+    project("payments", "reverse", "1", "--reason", "bounced cheque", now="2026-03-20T12:00:00Z")
+
+    def balance(day: str) -> int:
+        data = json.loads(project("report", "aging", "--as-of", day, "--json").stdout)
+        return int(data["tables"]["totals"]["rows"][0]["balance"])
+
+    assert (balance("2026-03-09"), balance("2026-03-15"), balance("2026-03-25")) == (100000, 60000, 100000)
