@@ -60,5 +60,5 @@ def compute(books: Iterable[CaseBook], params: Params) -> Report:
 
 
 def build(source: ReportSource, params: Params) -> Report:
-    books, _facts = books_and_facts(source, params)
+    books, _facts = books_and_facts(source, params, open_only=True)
     return compute(books, params)

@@ -130,17 +130,22 @@ class CaseBook:
 
 
 def case_books(cases: Iterable[CaseRow], obligations: Iterable[ObligationRow], payments: Iterable[PaymentRow],
-               zone: dt.tzinfo) -> Iterator[CaseBook]:
-    """Merge the three streams (each ordered by case id) into one CaseBook per case."""
+               zone: dt.tzinfo, *, open_on: dt.date | None = None) -> Iterator[CaseBook]:
+    """Merge the three streams (each ordered by case id) into one CaseBook per case.
+
+    With ``open_on``, only the cases open at the end of that day: the others' rows are passed over unread.
+    """
     obligation_rows = iter(obligations)
     payment_rows = iter(payments)
     next_obligation = next(obligation_rows, None)
     next_payment = next(payment_rows, None)
     for case_id, currency, opened_text, status, resolved_text, stage in cases:
         opened_on = dt.date.fromisoformat(opened_text[:10])
+        resolved_on = dt.date.fromisoformat(resolved_text[:10]) if resolved_text else None
+        wanted = open_on is None or (opened_on <= open_on and (resolved_on is None or resolved_on > open_on))
         owed: list[tuple[int, dt.date, dt.date, dt.date]] = []
         while next_obligation is not None and next_obligation[0] <= case_id:
-            if next_obligation[0] == case_id:
+            if wanted and next_obligation[0] == case_id:
                 _, amount, due_text, issued_text, closed_text = next_obligation
                 counts_from = dt.date.fromisoformat(issued_text[:10]) if issued_text else opened_on
                 closed_on = dt.date.fromisoformat(closed_text[:10]) if closed_text else dt.date.max
@@ -148,12 +153,12 @@ def case_books(cases: Iterable[CaseRow], obligations: Iterable[ObligationRow], p
             next_obligation = next(obligation_rows, None)
         paid: list[tuple[int, str, dt.date]] = []
         while next_payment is not None and next_payment[0] <= case_id:
-            if next_payment[0] == case_id:
+            if wanted and next_payment[0] == case_id:
                 paid.append((next_payment[1], next_payment[2], local_day(next_payment[2], zone)))
             next_payment = next(payment_rows, None)
-        yield CaseBook(id=case_id, currency=currency, opened_on=opened_on, status=status,
-                       resolved_on=dt.date.fromisoformat(resolved_text[:10]) if resolved_text else None, stage=stage,
-                       obligations=tuple(owed), payments=tuple(paid))
+        if wanted:
+            yield CaseBook(id=case_id, currency=currency, opened_on=opened_on, status=status, resolved_on=resolved_on,
+                           stage=stage, obligations=tuple(owed), payments=tuple(paid))
 
 
 @attrs.define

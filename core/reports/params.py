@@ -58,15 +58,17 @@ class Params:
         return day_start(self.as_of + dt.timedelta(days=1), self.zone)
 
 
-def books_and_facts(source: ReportSource, params: Params, *, facts_needed: bool = False
+def books_and_facts(source: ReportSource, params: Params, *, facts_needed: bool = False, open_only: bool = False
                     ) -> tuple[Iterator[CaseBook], CaseFacts]:
     """The cases the filters accept, each with its obligations and payments up to the report's day.
 
-    The events are read for the facts only when the filters or the report need them.
+    The events are read for the facts only when the filters or the report need them; ``open_only`` leaves
+    out the cases not open at the end of the day.
     """
     facts = facts_for(source, params) if facts_needed or needs_facts(params.filters) else CaseFacts()
     until = params.until
-    books = case_books(source.report_cases(), source.report_obligations(), source.report_payments(until), params.zone)
+    books = case_books(source.report_cases(), source.report_obligations(), source.report_payments(until), params.zone,
+                       open_on=params.as_of if open_only else None)
     if not params.filters.given():
         return books, facts
     accepted = (book for book in books
