@@ -49,6 +49,9 @@ def backtest(state: State, policies: Sequence[str], start: dt.datetime | None, d
     db = state.db_path()
     first_day = start.date() if start else state.now().astimezone(config.zone).date()
     snap = snapshot(db, start_of(first_day, config))
+    if snap.last_activity is not None and snap.last_activity.astimezone(config.zone).date() >= first_day:
+        click.echo(f"note: the database has already run to {snap.last_activity.astimezone(config.zone).date()}; "
+                   "days up to then plan little in the replay (start --from the day after)", err=True)
     model = fit(snap.contacts, snap.payments)
     runs = tuple(replay_policy(config, db, policy, first_day, days, cases=snap.cases, model=model, seed=seed)
                  for policy in named)

@@ -39,7 +39,7 @@ def _rows(bt: Backtest) -> list[tuple[str, list[str]]]:
     rows.append(("stage changes", each(lambda r: sum(r.stage_changes.values()))))
     for stage in sorted({s for r in runs for s in r.stage_changes}):
         rows.append((f"  to {stage}", each(lambda r, s=stage: r.stage_changes.get(s, 0))))
-    rows.append(("cases at the end", [""] * len(runs)))
+    rows.append(("all cases at the end", [""] * len(runs)))
     for stage in sorted({s for r in runs for s in r.stages_at_end}):
         rows.append((f"  {stage}", each(lambda r, s=stage: r.stages_at_end.get(s, 0))))
     for currency in sorted({x.currency for r in runs for x in r.recovery}):
@@ -67,7 +67,7 @@ def lines(bt: Backtest) -> list[str]:
     widths = [max(len(name), *(len(values[i]) for _, values in rows)) for i, name in enumerate(names)]
     out.append(" " * first + "".join(f"  {name:>{w}}" for name, w in zip(names, widths, strict=True)))
     for label, values in rows:
-        out.append(f"{label:<{first}}" + "".join(f"  {v:>{w}}" for v, w in zip(values, widths, strict=True)))
+        out.append((f"{label:<{first}}" + "".join(f"  {v:>{w}}" for v, w in zip(values, widths, strict=True))).rstrip())
     out.append("")
     out.extend(model_lines(bt.model, bt.first_day))
     return out

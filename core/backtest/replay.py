@@ -39,6 +39,9 @@ class Snapshot:
     cases: tuple[Case, ...]
     contacts: tuple[Contact, ...]
     payments: tuple[Paid, ...]
+    # The latest contact or payment in the log, before the first day or not: a replay that starts on a day
+    # the database already ran plans little for it.
+    last_activity: dt.datetime | None
 
 
 def snapshot(db: Path, before: dt.datetime) -> Snapshot:
@@ -46,12 +49,14 @@ def snapshot(db: Path, before: dt.datetime) -> Snapshot:
     store = Store(db)
     try:
         cases = tuple(store.cases(status=Status.OPEN.value))
-        contacts = tuple(Contact(e.case_id, e.at, e.dpd, e.channel) for e in store.events(kind="sent")
-                         if e.case_id is not None and e.channel and e.at < before)
-        payments = tuple(_paid(e) for e in store.events(kind="payment") if e.case_id is not None and e.at < before)
+        sent, paid = store.events(kind="sent"), store.events(kind="payment")
     finally:
         store.close()
-    return Snapshot(cases, contacts, payments)
+    contacts = tuple(Contact(e.case_id, e.at, e.dpd, e.channel) for e in sent
+                     if e.case_id is not None and e.channel and e.at < before)
+    payments = tuple(_paid(e) for e in paid if e.case_id is not None and e.at < before)
+    last = max((e.at for e in (*sent, *paid)), default=None)
+    return Snapshot(cases, contacts, payments, last)
 
 
 def _paid(e: Event) -> Paid:

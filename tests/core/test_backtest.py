@@ -16,7 +16,7 @@ from dunning.plugin_manager import LOAD_ENV
 from dunning.policy import preset_text
 from tests.core.demo_portfolio import build_portfolio
 
-FROM = "2026-02-20"
+FROM = "2026-03-06"  # the day after the demo's last run
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def installed_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
 def backtest(portfolio: Path, *args: str) -> Any:
     result = CliRunner().invoke(cli, ["--config", str(portfolio / "dunning.toml"), "backtest", *args])
     assert result.exit_code == 0, result.output
-    return result.output
+    return result.stdout
 
 
 def test_the_same_seed_gives_the_same_figures_and_the_policies_differ(portfolio: Path) -> None:
@@ -82,6 +82,15 @@ def test_a_policy_file_and_the_table_with_the_model_stated(portfolio: Path, tmp_
     assert int(sms.split()[1]) > 0 and int(sms.split()[2]) == 0
     assert "payment model, fitted on the" in out and "bucket      channel" in out
     assert any(line.startswith("expected recovery ") for line in lines)
+
+
+def test_a_replay_over_days_already_run_says_so(portfolio: Path) -> None:
+    result = CliRunner().invoke(cli, ["--config", str(portfolio / "dunning.toml"), "backtest", "--policy",
+                                      "consumer-loans", "--policy", "trade-receivables", "--from", "2026-02-20",
+                                      "--days", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    assert "note: the database has already run to 2026-03-05" in result.stderr
+    assert json.loads(result.stdout)["from"] == "2026-02-20"
 
 
 def test_bad_policies_are_refused_in_one_line(portfolio: Path, tmp_path: Path) -> None:
