@@ -14,14 +14,13 @@ from click.testing import CliRunner
 from dunning.cli import cli
 from dunning.plugin_manager import LOAD_ENV
 from dunning.policy import preset_text
-from tests.core.demo_portfolio import build_portfolio
 
 FROM = "2026-03-06"  # the day after the demo's last run
 
 
 @pytest.fixture(scope="module")
-def portfolio(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_portfolio(tmp_path_factory.mktemp("demo"), days=60, debtors=16)
+def portfolio(demo_loans: Path) -> Path:
+    return demo_loans  # read only: every replay runs on a copy
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -22,7 +23,6 @@ import pytest
 from click.testing import CliRunner
 
 from dunning.cli import cli
-from tests.core.demo_portfolio import build_portfolio
 
 pytest.importorskip("datasette")
 
@@ -30,8 +30,9 @@ AS_OF = "2026-03-01"
 
 
 @pytest.fixture(scope="module")
-def portfolio(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = build_portfolio(tmp_path_factory.mktemp("demo"))
+def portfolio(demo_loans: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("datasette") / "portfolio"
+    shutil.copytree(demo_loans, folder)
     # One bank credit nobody can match: it waits in suspense.
     statement = folder / "statement.csv"
     with statement.open("w", newline="", encoding="utf-8") as f:
