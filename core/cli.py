@@ -68,6 +68,9 @@ BUILT_IN: dict[str, tuple[str, str]] = {
     "waive": ("dunning.cli_ledger:waive",
               "Waive what is still open of a case's interest or fees (or both); the principal is untouched."),
     "offer": ("dunning.cli_ledger:offer", "Offer to settle a case for less than it owes if paid by a date."),
+    "report": ("dunning.cli_report:report",
+               "The portfolio as a collections manager reads it: aging, roll rates, recovery, promises, contacts, "
+               "activity."),
     "approvals": ("dunning.cli_approvals:approvals", "List actions waiting for a person's approval."),
     "approve": ("dunning.cli_approvals:approve", "Approve an action (it goes out on the next run)."),
     "reject": ("dunning.cli_approvals:reject", "Reject an action; it will not go out."),
