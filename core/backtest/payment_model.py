@@ -16,14 +16,15 @@ from collections.abc import Sequence
 
 import attrs
 
+from dunning.reports.buckets import Buckets
+
 # A payment this long after a contact is put down to it.
 WINDOW = dt.timedelta(days=14)
 # Fewer contacts than this in a bucket and channel: that cell's rate is too noisy to use on its own.
 MIN_CONTACTS = 5
-# Days past due that close each bucket (the last is open-ended), as the aging report's.
-BUCKETS: tuple[tuple[str, int | None], ...] = (
-    ("not yet due", 0), ("1-30", 30), ("31-60", 60), ("61-90", 90), ("91-180", 180), ("181+", None),
-)
+# The aging report's buckets, each with the days past due that close it (the last is open-ended).
+BUCKETS: tuple[tuple[str, int | None], ...] = tuple(
+    zip(Buckets().labels, (0, *Buckets().bounds, None), strict=True))
 
 
 def bucket_of(dpd: int | None) -> str:

@@ -2,7 +2,8 @@
 
 Each query takes an optional ``as_of`` day (YYYY-MM-DD; empty means today) and shows money in major units
 of its currency. They are simple equivalents of ``dunning report``: the aging here buckets a case by its
-oldest unpaid due date and sums what its open items still owe, without interest and fees.
+oldest unpaid due date and sums what its open items owe now, principal only, where ``dunning report aging``
+works out any past day from the log.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ from typing import Any
 from dunning import money
 from dunning.lifecycle import STAGE_ORDER
 from dunning.policy import Policy
+from dunning.reports.buckets import Buckets
 
 AS_OF = "coalesce(nullif(:as_of, ''), date('now'))"
 
-# Days past due that start each aging bucket, as in the operators' guide.
-AGING_BUCKETS: tuple[tuple[str, int | None, int | None], ...] = (
-    ("not yet due", None, 0), ("1-30", 1, 30), ("31-60", 31, 60), ("61-90", 61, 90),
-    ("91-180", 91, 180), ("181+", 181, None),
-)
+# The aging report's buckets: label, first and last day past due (None: open-ended).
+AGING_BUCKETS: tuple[tuple[str, int | None, int | None], ...] = tuple(
+    zip(Buckets().labels, (None, 1, *(b + 1 for b in Buckets().bounds)), (0, *Buckets().bounds, None), strict=True))
 
 
 def major(column: str, currency: str = "currency") -> str:
@@ -184,7 +184,8 @@ def canned_queries(policy: Policy, tables: Collection[str], channels: Collection
     """The canned queries whose tables the database has, each with a title and a description."""
     found: list[tuple[str, str, str, str, set[str]]] = [
         ("aging", "Aging", "Open balance and cases per days-past-due bucket and currency, overdue and not yet "
-         "due apart (principal; `dunning report aging` adds interest and fees).", aging(), {"obligations"}),
+         "due apart; principal, from the items as they are now (`dunning report aging` works out any past day).",
+         aging(), {"obligations"}),
         ("promises", "Promises to pay", "Made, kept, broken and kept rate per month of the promise.", promises(),
          {"promises"}),
         ("activity", "Activity", "Per day over the 30 days to as_of: sent by channel, blocked, deferred, "
