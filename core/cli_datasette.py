@@ -29,7 +29,7 @@ def datasette(state: State, host: str, port: int, metadata_out: Path | None) -> 
     Every table is described. The queries are the reports in plain SQL (aging, promises, activity, open
     cases; money in major units) and the cases needing attention: no next action, stuck in a stage,
     unmatched payments, visits overdue. The database is opened read-only (mode=ro): nothing Datasette
-    does can change it. Needs the ``datasette`` extra: pip install 'dunning[datasette]'.
+    does can change it. Needs the datasette extra: pip install 'dunning[datasette]'.
     """
     from dunning.datasette.metadata import build_metadata, read_only_tables
     from dunning.policy import load_policy
