@@ -83,6 +83,8 @@ BUILT_IN: dict[str, tuple[str, str]] = {
                 "List plugins with their version, channels (and each channel's medium) and the hooks they implement."),
     "simulate": ("dunning.cli_rehearsal:simulate",
                  "Replay the policy day by day on a copy of the database and print the timeline."),
+    "backtest": ("dunning.cli_backtest:backtest", "Replay policies over the same cases and compare what they do."),
+    "datasette": ("dunning.cli_datasette:datasette", "Open the database read-only in Datasette, with canned queries."),
     "demo": ("dunning.cli_rehearsal:demo",
              "Create sample portfolios for both presets in a fresh database and run them day by day."),
 }
