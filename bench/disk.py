@@ -95,15 +95,16 @@ def generate(path: Path, n: int) -> None:
     _bulk(conn, "INSERT INTO debtors (id, name, kind, country, timezone, locale, created_at, updated_at) "
                 "VALUES (?, ?, 'company', 'GB', 'Europe/London', NULL, ?, ?)",
           ((f"D{i:07d}", f"Customer {i} Ltd", created, created) for i in range(1, n + 1)))
-    _bulk(conn, "INSERT INTO contacts (debtor_id, kind, value, role, name, bad) VALUES (?, 'email', ?, 'debtor', NULL, 0)",
+    _bulk(conn, "INSERT INTO contacts (debtor_id, kind, value, role, name, bad) "
+                "VALUES (?, 'email', ?, 'debtor', NULL, 0)",
           ((f"D{i:07d}", f"accounts{i}@example.com") for i in range(1, n + 1)))
     _bulk(conn, "INSERT INTO cases (id, debtor_id, currency, stage, status, balance, anchor_due_on, opened_on, "
                 "planned_through, next_action_on, broken_promises, account_locked, stage_entered_on) "
                 "VALUES (?, ?, 'EUR', 'internal', 'open', ?, ?, ?, ?, ?, 0, 0, ?)",
-          ((i, f"D{i:07d}", amount(i), due(i).isoformat(), "2026-01-01", (run_day - dt.timedelta(days=1)).isoformat(),
-            run_day.isoformat(), "2026-01-01") for i in range(1, n + 1)))
-    _bulk(conn, "INSERT INTO obligations (id, case_id, debtor_id, reference, amount, currency, issued_on, due_on, paid) "
-                "VALUES (?, ?, ?, ?, ?, 'EUR', ?, ?, 0)",
+          ((i, f"D{i:07d}", amount(i), due(i).isoformat(), "2026-01-01",
+            (run_day - dt.timedelta(days=1)).isoformat(), run_day.isoformat(), "2026-01-01") for i in range(1, n + 1)))
+    _bulk(conn, "INSERT INTO obligations (id, case_id, debtor_id, reference, amount, currency, issued_on, due_on, "
+                "paid) VALUES (?, ?, ?, ?, ?, 'EUR', ?, ?, 0)",
           ((i, i, f"D{i:07d}", f"INV-{i:07d}", amount(i), (due(i) - dt.timedelta(days=30)).isoformat(),
             due(i).isoformat()) for i in range(1, n + 1)))
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
