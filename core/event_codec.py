@@ -25,6 +25,7 @@ functions, no database.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 GENESIS = "0" * 64
@@ -77,6 +78,23 @@ def decode_data(stored: str, case_id: Any, step: Any, channel: Any) -> str:
     if step_text:
         stored = stored.replace(_STEP, step_text)
     return stored.replace(_ROW_KEY, row_key) if row_key else stored
+
+
+# The kind of an event's stub once ``dunning archive`` moved the event to an archive file: seq, hash
+# and prev_hash kept, data emptied (dunning.store.archive).
+ARCHIVED = "archived"
+
+
+def is_stub(kind: Any, stored_data: Any) -> bool:
+    return kind == ARCHIVED and stored_data == ""
+
+
+def data_of(kind: Any, stored: str, case_id: Any, step: Any, channel: Any) -> dict[str, Any]:
+    """An event's data as a dict (empty for a stub)."""
+    if is_stub(kind, stored):
+        return {}
+    data: dict[str, Any] = json.loads(decode_data(stored, case_id, step, channel))
+    return data
 
 
 def encode_hash(digest: str) -> bytes:

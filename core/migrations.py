@@ -563,3 +563,22 @@ def m019_interest_and_settlements(db: sqlite_utils.Database) -> None:
         """
     )
     db.execute("CREATE INDEX settlements_open ON settlements (status, case_id)")
+
+
+@migrations()
+def m023_archive(db: sqlite_utils.Database) -> None:
+    # `dunning archive` moves resolved cases and their events to an archive file. In the
+    # chain each moved event leaves a stub: kind 'archived', its seq, hash and prev_hash
+    # as they were, its data gone. Events stay append-only but for that one change.
+    db.execute("DROP TRIGGER events_no_update")
+    db.execute(
+        "CREATE TRIGGER events_no_update BEFORE UPDATE ON events "
+        "WHEN NOT (OLD.kind != 'archived' AND NEW.kind = 'archived' AND NEW.seq = OLD.seq "
+        "AND NEW.hash IS OLD.hash AND NEW.prev_hash IS OLD.prev_hash AND NEW.case_id IS OLD.case_id) "
+        "BEGIN SELECT RAISE(ABORT, 'events are append-only'); END"
+    )
+    # Where each archived case went, so `cases show` can say so.
+    db.execute(
+        "CREATE TABLE archived_cases (case_id INTEGER PRIMARY KEY, archive TEXT NOT NULL, archived_at TEXT NOT NULL, "
+        "run_seq INTEGER NOT NULL)"
+    )

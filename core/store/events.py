@@ -86,7 +86,8 @@ class EventLog(StoreConnection):
             sql += f" LIMIT {int(limit)}"
         return [
             Event(seq=r[0], at=from_text(r[1]), case_id=r[2], kind=r[3], stage=r[4], dpd=r[5], channel=r[6],
-                  step=r[7], action_id=r[8], data=json.loads(event_codec.decode_data(r[9], r[2], r[7], r[6])),
+                  step=r[7], action_id=r[8],
+                  data=event_codec.data_of(r[3], r[9], r[2], r[7], r[6]),
                   prev_hash=r[10], hash=r[11],
                   recorded_at=from_text(r[12]))
             for r in self.conn.execute(sql, params)
@@ -105,8 +106,11 @@ class EventLog(StoreConnection):
         before: str | None = None
         for row in cursor:
             record = dict(zip(names, row, strict=False))
-            record["data"] = json.loads(
-                event_codec.decode_data(record["data"], record["case_id"], record["step"], record["channel"]))
+            if event_codec.is_stub(record["kind"], record["data"]):
+                record["data"], record["archived"] = {}, True  # the event itself is in an archive file
+            else:
+                record["data"] = json.loads(
+                    event_codec.decode_data(record["data"], record["case_id"], record["step"], record["channel"]))
             record["prev_hash"] = event_codec.decode_prev_hash(record["prev_hash"], before)
             record["hash"] = before = event_codec.decode_hash(record["hash"])
             yield record
