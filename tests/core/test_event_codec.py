@@ -80,3 +80,20 @@ def test_a_log_written_before_the_change_and_continued_after_it_verifies(tmp_pat
     assert listed[1].data == {"key": "2:overdue-notice:email:2026-03-02"}
     assert store.event_hash(5) == appended[1].hash and store.chain_head() == (5, appended[1].hash)
     assert json.loads(json.dumps(rows[4]["data"])) == {"key": "2:overdue-notice:email:2026-03-02"}
+
+
+def test_dunning_verify_passes_on_a_database_written_before_and_after_the_change(project):
+    _old_format_rows(project.db, 3)
+    store = Store(project.db)
+    with store.transaction():
+        store.append_events([Event(kind="payment", at=dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC), case_id=1,
+                                   data={"amount": 10000})])
+    store.close()
+    assert project("verify").stdout.startswith("ok: 4 events, chain intact")
+    # An old-format row edited is still caught.
+    conn = sqlite3.connect(project.db)
+    conn.execute("DROP TRIGGER events_no_update")
+    conn.execute("UPDATE events SET data = replace(data, '\"n\":2', '\"n\":3') WHERE seq = 2")
+    conn.commit()
+    conn.close()
+    assert "event 2 was changed after it was written" in project("verify", expect=1).output
