@@ -47,7 +47,8 @@ def archive(state: State, before_text: str, target: Path | None, by: str | None,
     if dry_run:
         click.echo(f"would archive {what} to {target}")
     elif not cases:
-        click.echo(f"nothing to archive: no case was resolved before {before}")
+        click.echo(f"nothing to archive: no case was resolved before {before} "
+                   "(the newest case stays until a newer one exists)")
     else:
         click.echo(f"archived {what} to {target}; the evidence chain keeps a stub of each event "
                    f"(cases_archived event {moved.run_seq})")

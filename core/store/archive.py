@@ -51,10 +51,15 @@ class CaseArchive(EventLog):
     """The store's part that moves resolved cases to an archive file."""
 
     def resolved_before(self, day: dt.date) -> list[int]:
-        """Cases resolved (paid, settled, written off) before ``day``, by id."""
+        """Cases resolved (paid, settled, written off) before ``day``, by id, but the newest case.
+
+        The case with the highest id stays until a newer one exists: SQLite
+        gives a new row the highest id plus one, so were it gone, the next
+        case would get its id (and its payment reference) again.
+        """
         return [r[0] for r in self.conn.execute(
-            "SELECT id FROM cases WHERE status != 'open' AND resolved_on IS NOT NULL AND resolved_on < ? ORDER BY id",
-            [day.isoformat()])]
+            "SELECT id FROM cases WHERE status != 'open' AND resolved_on IS NOT NULL AND resolved_on < ? "
+            "AND id < (SELECT max(id) FROM cases) ORDER BY id", [day.isoformat()])]
 
     def where_archived(self, case_id: int) -> tuple[str, str] | None:
         """(archive file, when) for a case moved to an archive, else None."""
@@ -62,9 +67,10 @@ class CaseArchive(EventLog):
                                 [case_id]).fetchone()
         return (row[0], row[1]) if row else None
 
-    def _tables_to_move(self) -> list[tuple[str, str]]:
-        """(table, the SQL condition naming the rows of the cases in temp.archiving), children first."""
-        found = []
+    def _tables_to_move(self) -> list[tuple[str, str, str]]:
+        """(table, the condition naming the rows of the cases in temp.archiving, the SQL giving a row's case),
+        rows found through another table first (they go before that table's rows do), the cases last."""
+        through, direct = [], []
         tables = [name for (name,) in self.conn.execute(
             "SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' "
             "AND name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY name")]
@@ -73,15 +79,14 @@ class CaseArchive(EventLog):
             if table in _STAYS:
                 continue
             if "case_id" in names:
-                found.append((table, "case_id IN (SELECT id FROM temp.archiving)"))
-            elif "obligation_id" in names:
-                found.append((table, "obligation_id IN (SELECT id FROM main.obligations "
-                                     "WHERE case_id IN (SELECT id FROM temp.archiving))"))
-            elif "payment_id" in names:
-                found.append((table, "payment_id IN (SELECT id FROM main.payments "
-                                     "WHERE case_id IN (SELECT id FROM temp.archiving))"))
-        # Rows found through another table's case_id go before that table's rows do.
-        return sorted(found, key=lambda pair: pair[1].startswith("case_id"))
+                direct.append((table, "case_id IN (SELECT id FROM temp.archiving)", "case_id"))
+            else:
+                for column, parent in (("obligation_id", "obligations"), ("payment_id", "payments")):
+                    if column in names:
+                        owner = f"(SELECT p.case_id FROM main.{parent} p WHERE p.id = main.{table}.{column})"
+                        through.append((table, f"{owner} IN (SELECT id FROM temp.archiving)", owner))
+                        break
+        return [*through, *direct, ("cases", "id IN (SELECT id FROM temp.archiving)", "id")]
 
     def archive_cases(self, case_ids: Sequence[int], target: Path, now: dt.datetime, *, before: dt.date,
                       by: str | None = None, dry_run: bool = False) -> Moved:
@@ -92,8 +97,7 @@ class CaseArchive(EventLog):
             self.conn.executemany("INSERT INTO temp.archiving (id) VALUES (?)", [(i,) for i in case_ids])
         moving = self._tables_to_move()
         rows = {table: self.conn.execute(f"SELECT count(*) FROM main.{table} WHERE {where}").fetchall()[0][0]
-                for table, where in moving}
-        rows["cases"] = len(case_ids)
+                for table, where, _ in moving}
         (events,) = self.conn.execute(
             "SELECT count(*) FROM main.events WHERE case_id IN (SELECT id FROM temp.archiving) AND kind != ?",
             [STUB_KIND]).fetchall()[0]
@@ -105,8 +109,8 @@ class CaseArchive(EventLog):
         try:
             # 1. The archive first, in a transaction of its own: every row, every event in full.
             with self.transaction():
-                for table, where in [*moving, ("cases", "id IN (SELECT id FROM temp.archiving)")]:
-                    self._copy(table, where)
+                for table, where, owner in moving:
+                    self._copy(table, where, owner)
                 self.conn.execute(
                     "INSERT OR IGNORE INTO archive.events (seq, at, recorded_at, case_id, kind, stage, dpd, channel, "
                     "step, action_id, data, prev_hash, hash) SELECT e.seq, e.at, e.recorded_at, e.case_id, e.kind, "
@@ -128,7 +132,7 @@ class CaseArchive(EventLog):
                     "UPDATE main.events SET kind = ?, data = '', stage = NULL, dpd = NULL, channel = NULL, "
                     "step = NULL, action_id = NULL WHERE case_id IN (SELECT id FROM temp.archiving) AND kind != ?",
                     [STUB_KIND, STUB_KIND])
-                for table, where in [*moving, ("cases", "id IN (SELECT id FROM temp.archiving)")]:
+                for table, where, _ in moving:
                     self.conn.execute(f"DELETE FROM main.{table} WHERE {where}")
                 self.conn.executemany(
                     "INSERT OR REPLACE INTO archived_cases (case_id, archive, archived_at, run_seq) "
@@ -138,41 +142,44 @@ class CaseArchive(EventLog):
             self.conn.execute("DETACH DATABASE archive")
         return Moved(len(case_ids), events, rows, run.seq)
 
-    def _copy(self, table: str, where: str) -> None:
-        """``table``'s rows matching ``where`` into the archive, adding any column the archive lacks."""
+    def _copy(self, table: str, where: str, owner: str) -> None:
+        """``table``'s rows matching ``where`` into the archive, each with its case in ``archived_case_id``.
+
+        The archive's tables have the main file's columns but none of its keys:
+        an id SQLite gives again once its row has left (the highest one) must
+        not stop a later row from being kept. What a crashed run left of
+        these cases is taken out first, so a rerun copies nothing twice.
+        """
         mine = _columns(self.conn, "main", table)
         theirs = {name for name, _ in _columns(self.conn, "archive", table)}
         if not theirs:
-            (ddl,) = self.conn.execute("SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = ?",
-                                       [table]).fetchall()[0]
-            self.conn.execute(ddl.replace(f"CREATE TABLE {table}", f"CREATE TABLE archive.{table}", 1))
+            columns = ", ".join(f'"{name}" {kind}' for name, kind in mine)
+            self.conn.execute(f"CREATE TABLE archive.{table} ({columns}, archived_case_id INTEGER NOT NULL)")
+            self.conn.execute(f"CREATE INDEX archive.{table}_archived_case ON {table} (archived_case_id)")
         else:
             for name, kind in mine:
                 if name not in theirs:
-                    self.conn.execute(f"ALTER TABLE archive.{table} ADD COLUMN {name} {kind}")
-        names = ", ".join(name for name, _ in mine)
-        self.conn.execute(f"INSERT OR IGNORE INTO archive.{table} ({names}) SELECT {names} FROM main.{table} "
-                          f"WHERE {where}")
+                    self.conn.execute(f'ALTER TABLE archive.{table} ADD COLUMN "{name}" {kind}')
+        self.conn.execute(f"DELETE FROM archive.{table} WHERE archived_case_id IN (SELECT id FROM temp.archiving)")
+        names = ", ".join(f'"{name}"' for name, _ in mine)
+        self.conn.execute(f"INSERT INTO archive.{table} ({names}, archived_case_id) SELECT {names}, {owner} "
+                          f"FROM main.{table} WHERE {where}")
 
     def _prepare_archive(self, target: Path) -> None:
-        """An archive file, owner-only, with the main file's schema (made once; later runs append)."""
+        """An archive file, owner-only, with the main file's events table (made once; later runs append)."""
         fd = os.open(target, os.O_WRONLY | os.O_CREAT, 0o600)
         os.close(fd)
         os.chmod(target, 0o600)
         archive = sqlite3.connect(target, isolation_level=None)
         try:
-            if archive.execute("SELECT count(*) FROM sqlite_master WHERE name = 'events'").fetchone()[0]:
+            if archive.execute("SELECT count(*) FROM sqlite_master WHERE name = 'events'").fetchall()[0][0]:
                 return
             archive.execute("BEGIN IMMEDIATE")
-            schema = self.conn.execute(
-                "SELECT type, name, sql FROM main.sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
-                "ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 ELSE 2 END").fetchall()
-            for _type, _name, sql in schema:
+            # The events as the chain has them (seq is never given twice), append-only there too.
+            for (sql,) in self.conn.execute(
+                    "SELECT sql FROM main.sqlite_master WHERE tbl_name = 'events' AND sql IS NOT NULL "
+                    "ORDER BY type = 'table' DESC").fetchall():
                 archive.execute(sql)
-            migrations = self.conn.execute("SELECT * FROM main._sqlite_migrations").fetchall()
-            if migrations:
-                marks = ", ".join("?" * len(migrations[0]))
-                archive.executemany(f"INSERT INTO _sqlite_migrations VALUES ({marks})", migrations)
             archive.execute("COMMIT")
         finally:
             archive.close()

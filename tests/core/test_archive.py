@@ -6,6 +6,8 @@ import sqlite3
 import stat
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Project, row, write_csv
 
 
@@ -62,11 +64,17 @@ def test_archive_moves_resolved_cases_and_both_files_verify(project: Project):
     # The chain goes on; a later run appends to the same archive.
     project("pay", "3", "1200.00", now="2026-03-22T08:00:00Z")
     project("run", now="2026-03-23T09:00:00Z")
-    project("archive", "--before", "2026-04-01", now="2026-04-02T08:00:00Z")
+    # The newest case stays until a newer one exists: its id would otherwise be given again.
+    kept = project("archive", "--before", "2026-04-01", now="2026-04-02T08:00:00Z").stdout
+    assert kept.startswith("nothing to archive") and _count(archive, "SELECT count(*) FROM cases") == 2
+    project("import", str(write_csv(project.folder / "more.csv", [row("C4", "INV-4")])), now="2026-04-02T08:00:00Z")
+    assert _count(project.db, "SELECT max(id) FROM cases") == 4
+    project("archive", "--before", "2026-04-01", now="2026-04-02T08:30:00Z")
     assert _count(archive, "SELECT count(*) FROM cases") == 3
+    assert _count(archive, "SELECT count(*) FROM cases WHERE archived_case_id = id") == 3
     total = _count(archive, "SELECT count(*) FROM events")
     assert f"{total} archived events match their stubs" in project("verify", "--archive", str(archive)).stdout
-    again = project("archive", "--before", "2026-04-01", now="2026-04-02T09:00:00Z").stdout
+    again = project("archive", "--before", "2026-04-03", now="2026-04-02T09:00:00Z").stdout
     assert again.startswith("nothing to archive")
 
 
@@ -123,3 +131,34 @@ def test_archive_refuses_a_bad_date_and_changes_nothing(project: Project):
     assert out.strip() == "Error: --before '20-03-2026': not a date (YYYY-MM-DD)"
     assert not (project.folder / "dunning.archive.db").exists()
     assert _count(project.db, "SELECT count(*) FROM cases") == 3
+
+
+def test_a_run_stopped_after_writing_the_archive_is_finished_by_the_next(project: Project, monkeypatch):
+    _keyed_portfolio(project)
+    from dunning.store.events import EventLog
+
+    appending = EventLog.append_events
+
+    def power_cut(self, events):  # the main file's transaction never commits
+        events = list(events)
+        if any(e.kind == "cases_archived" for e in events):
+            raise RuntimeError("power cut")
+        return appending(self, events)
+
+    monkeypatch.setattr(EventLog, "append_events", power_cut)
+    with pytest.raises(RuntimeError, match="power cut"):
+        project("archive", "--before", "2026-03-20", now="2026-03-21T08:00:00Z")
+    monkeypatch.undo()
+    archive = project.folder / "dunning.archive.db"
+    moving = _count(project.db, "SELECT count(*) FROM events WHERE case_id IN (1, 2)")
+    # The archive holds the rows, the main file still has all of them and no stub.
+    assert _count(archive, "SELECT count(*) FROM cases") == 2
+    assert _count(archive, "SELECT count(*) FROM events") == moving
+    assert _count(project.db, "SELECT count(*) FROM cases") == 3
+    assert _count(project.db, "SELECT count(*) FROM events WHERE kind = 'archived'") == 0
+    project("verify")
+    project("archive", "--before", "2026-03-20", now="2026-03-21T09:00:00Z")
+    assert _count(archive, "SELECT count(*) FROM cases") == 2  # nothing twice
+    assert _count(archive, "SELECT count(*) FROM payments") == 2
+    assert _count(archive, "SELECT count(*) FROM events") == moving
+    assert f"{moving} archived events match their stubs" in project("verify", "--archive", str(archive)).stdout
