@@ -111,6 +111,8 @@ class EventLog(StoreConnection):
             else:
                 record["data"] = json.loads(
                     event_codec.decode_data(record["data"], record["case_id"], record["step"], record["channel"]))
+            if before is None and record["seq"] > 1:
+                before = self.event_hash(record["seq"] - 1)  # a walk that starts part-way along the chain
             record["prev_hash"] = event_codec.decode_prev_hash(record["prev_hash"], before)
             record["hash"] = before = event_codec.decode_hash(record["hash"])
             yield record
