@@ -97,3 +97,15 @@ def test_dunning_verify_passes_on_a_database_written_before_and_after_the_change
     conn.commit()
     conn.close()
     assert "event 2 was changed after it was written" in project("verify", expect=1).output
+
+
+def test_the_queries_on_stubs_and_on_where_a_case_went_use_an_index(tmp_path: Path):
+    store = Store(tmp_path / "d.db")
+    plans = {
+        "stubs": "SELECT seq FROM events WHERE kind = 'archived' AND data = '' ORDER BY seq",
+        "where a case went": "SELECT archive, archived_at FROM archived_cases WHERE case_id = 1",
+        "the event before": "SELECT hash FROM events WHERE seq = 4",
+    }
+    for what, sql in plans.items():
+        plan = " ".join(row[-1] for row in store.conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+        assert "USING" in plan and "SCAN" not in plan, (what, plan)
