@@ -65,11 +65,14 @@ def _brief(data: dict[str, Any]) -> str:
 @click.command()
 @click.option("--against", "against", type=click.Path(dir_okay=False, path_type=Path), multiple=True,
               help="A checkpoints file kept elsewhere (JSON lines); may be given more than once.")
+@click.option("--archive", "archives", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True,
+              help="An archive file written by `dunning archive`: its events are checked against the chain's stubs; "
+                   "may be given more than once.")
 @click.option("--public-key", "public_key", metavar="BASE64",
               help="The evidence key's public key (from `dunning evidence public-key`), when the private key is "
                    "not at hand; by default it is read from the key file.")
 @pass_state
-def verify(state: State, against: tuple[Path, ...], public_key: str | None) -> None:
+def verify(state: State, against: tuple[Path, ...], archives: tuple[Path, ...], public_key: str | None) -> None:
     """Check the evidence log's hash chain and every signed checkpoint it can see.
 
     Checkpoints come from the database, from the file beside it
@@ -82,6 +85,7 @@ def verify(state: State, against: tuple[Path, ...], public_key: str | None) -> N
     if not report.ok:
         fail(f"evidence chain broken at event {report.broken_at}: {report.problem} "
               f"({report.checked} events before it are intact)")
+    archived_note = _check_archives(rt.store, archives)
     trusted = public_key or _evidence_public_key(rt.config)
     beside = checkpoints.file_beside(rt.store.path)
     found = [("database", cp) for cp in rt.store.checkpoints()]
@@ -93,15 +97,37 @@ def verify(state: State, against: tuple[Path, ...], public_key: str | None) -> N
         fail(f"evidence does not match a signed checkpoint: {problems[0]}"
               + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
     if not found:
-        click.echo(f"ok: {report.checked} events, chain intact; no signed checkpoint to check it against "
-                   "(see `dunning evidence keygen`)")
+        click.echo(f"ok: {report.checked} events, chain intact{archived_note}; no signed checkpoint to check it "
+                   "against (see `dunning evidence keygen`)")
         return
     # The same checkpoint is usually found in the database and in the file: count it once.
     distinct = {(cp.seq, cp.hash, cp.signature) for _, cp in found}
     latest = max((cp for _, cp in found), key=lambda cp: (cp.seq, cp.signed_at))
     key_note = "" if trusted else "; no evidence key at hand, so each was checked against the key it names"
-    click.echo(f"ok: {report.checked} events, chain intact; {len(distinct)} signed checkpoints agree "
+    click.echo(f"ok: {report.checked} events, chain intact{archived_note}; {len(distinct)} signed checkpoints agree "
                f"(latest: event {latest.seq}, signed {latest.signed_at}){key_note}")
+
+
+def _check_archives(store: Any, archives: tuple[Path, ...]) -> str:
+    """Stubs every archiving run accounts for, and each archive file against them; what to add to the ok line."""
+    stubs = store.stubs()
+    if not stubs and not archives:
+        return ""
+    from dunning import archive
+    from dunning.store.archive import archived_event_rows
+
+    problems = archive.stub_problems(stubs, store.archived_case_ids())
+    checked = 0
+    for path in archives:
+        count, found = archive.archive_problems(archived_event_rows(path), stubs)
+        checked += count
+        problems += [f"{path}: {problem}" for problem in found]
+    if problems:
+        fail(f"archived evidence does not match the chain: {problems[0]}"
+             + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+    if not archives:
+        return f" ({len(stubs)} of them archived: check them with --archive FILE)"
+    return f" ({len(stubs)} of them archived; {checked} archived events match their stubs)"
 
 
 def _evidence_public_key(config: Config) -> str | None:

@@ -28,6 +28,8 @@ CORE_KINDS = frozenset({
     "obligations_moved", "credit", "credit_applied", "refund", "interest_notice", "charge_posted",
     "charges_accrued", "charges_waived", "rate_set", "settlement_offered", "settlement_settled",
     "settlement_lapsed",
+    # `dunning archive`: the run's own event, and the stub each moved event leaves in the chain.
+    "cases_archived", "archived",
 })
 
 _PART = r"[A-Za-z0-9][A-Za-z0-9_.-]*"

@@ -175,7 +175,9 @@ def verify_chain(rows: Iterable[Mapping[str, Any]]) -> ChainReport:
             return ChainReport(checked, seq, f"event {expected_seq} is missing (next is {seq})")
         if row["prev_hash"] != prev:
             return ChainReport(checked, seq, f"event {seq} does not link to the event before it")
-        if chain_hash(prev, row) != row["hash"]:
+        # A stub left by `dunning archive` has no data to hash: the next event's hash covers its
+        # hash, and `dunning verify --archive` checks the archived event against it.
+        if not row.get("archived") and chain_hash(prev, row) != row["hash"]:
             return ChainReport(checked, seq, f"event {seq} was changed after it was written")
         prev = row["hash"]
         expected_seq = seq + 1

@@ -571,3 +571,29 @@ def m020_report_indexes(db: sqlite_utils.Database) -> None:
     # days, and payments case by case in order of time: both walk these instead of sorting.
     db.execute("CREATE INDEX IF NOT EXISTS events_kind_at ON events (kind, at)")
     db.execute("CREATE INDEX IF NOT EXISTS payments_case_at ON payments (case_id, at)")
+
+
+@migrations()
+def m023_archive(db: sqlite_utils.Database) -> None:
+    # `dunning archive` moves resolved cases and their events to an archive file. In the
+    # chain each moved event leaves a stub: kind 'archived', its seq, hash and prev_hash
+    # as they were, its data gone. Events stay append-only but for that one change.
+    db.execute("DROP TRIGGER events_no_update")
+    db.execute(
+        "CREATE TRIGGER events_no_update BEFORE UPDATE ON events "
+        "WHEN NOT (OLD.kind != 'archived' AND NEW.kind = 'archived' AND NEW.seq = OLD.seq "
+        "AND NEW.hash IS OLD.hash AND NEW.prev_hash IS OLD.prev_hash AND NEW.case_id IS OLD.case_id) "
+        "BEGIN SELECT RAISE(ABORT, 'events are append-only'); END"
+    )
+    # Where each archived case went, so `cases show` can say so.
+    db.execute(
+        "CREATE TABLE archived_cases (case_id INTEGER PRIMARY KEY, archive TEXT NOT NULL, archived_at TEXT NOT NULL, "
+        "run_seq INTEGER NOT NULL)"
+    )
+
+
+@migrations()
+def m024_drop_events_kind_index(db: sqlite_utils.Database) -> None:
+    # events_kind_at (kind, at), which the reports need, serves every query on the kind alone
+    # as well: the one-column index only cost disk (about 20 bytes an event).
+    db.execute("DROP INDEX IF EXISTS events_kind")

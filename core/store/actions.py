@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from dunning import event_codec
 from dunning.calendar import to_text
 from dunning.models import Action, ActionKind, ActionStatus, Event
 from dunning.store.errors import Conflict, NotFound
@@ -137,10 +138,10 @@ class Actions(EventLog):
         by_step = {(a.case_id, a.step): a for a in actions}
         for chunk in range(0, len(case_ids), 500):
             ids = case_ids[chunk:chunk + 500]
-            for case_id, step, action_id, data in self.conn.execute(
-                    "SELECT case_id, step, action_id, data FROM events WHERE kind = 'approval_requested' "
+            for case_id, step, action_id, data, channel in self.conn.execute(
+                    "SELECT case_id, step, action_id, data, channel FROM events WHERE kind = 'approval_requested' "
                     f"AND case_id IN ({', '.join('?' * len(ids))}) ORDER BY seq", ids):
-                facts = json.loads(data)
+                facts = json.loads(event_codec.decode_data(data, case_id, step, channel))
                 # Planning writes its events before the action has an id; they carry the key, or the step.
                 action = by_id.get(action_id) or by_key.get(facts.get("key")) or by_step.get((case_id, step))
                 if action is not None and action.id is not None:

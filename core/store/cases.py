@@ -25,6 +25,10 @@ class Cases(StoreConnection):
     def case(self, case_id: int) -> Case:
         row = self.conn.execute(f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = ?", [case_id]).fetchone()
         if row is None:
+            moved = self.conn.execute("SELECT archive, archived_at FROM archived_cases WHERE case_id = ?",
+                                      [case_id]).fetchone()
+            if moved is not None:
+                raise NotFound(f"case {case_id} was archived on {moved[1]} to {moved[0]}")
             raise NotFound(f"no case with id {case_id}")
         return _case(row)
 

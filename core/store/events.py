@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from dunning import evidence
+from dunning import event_codec, evidence
 from dunning.calendar import from_text, to_text, utc_now
 from dunning.checkpoints import Checkpoint
 from dunning.models import Event
@@ -34,14 +34,15 @@ class EventLog(StoreConnection):
         """``append_events`` without building the appended Events (see _StampedEvents)."""
         if not self.conn.in_transaction:
             raise RuntimeError("append_events needs a transaction")
-        if self._last_link is None:
+        link = self._last_link
+        if link is None:
             # Read inside the write transaction: another connection (another
             # dispatcher, or planning's writer thread) may have appended since.
-            row = self.conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-            self._last_link = (row[0], row[1]) if row else (0, evidence.GENESIS)
-        seq, prev = self._last_link
+            link = self._last_link = self.chain_head()
+        seq, prev = link
         sources = list(events)
         rows: list[tuple[Any, ...]] = []
+        stored: list[tuple[Any, ...]] = []  # as the table keeps them (dunning.event_codec)
         recorded_at = utc_now().replace(microsecond=0)
         recorded_text = to_text(recorded_at)
         # A batch's events mostly share one business moment: format each once.
@@ -56,9 +57,12 @@ class EventLog(StoreConnection):
             digest = evidence.link_hash(prev, seq, event, at_text, recorded_text, data_text)
             rows.append((seq, at_text, recorded_text, event.case_id, event.kind, event.stage, event.dpd, event.channel,
                          event.step, event.action_id, data_text, prev, digest))
+            stored.append(event_codec.stored_row(seq, at_text, recorded_text, event.case_id, event.kind, event.stage,
+                                                 event.dpd, event.channel, event.step, event.action_id, data_text,
+                                                 digest))
             prev = digest
-        if rows:
-            _execute_rows(self.conn, _INSERT_EVENTS, rows, 13)
+        if stored:
+            _execute_rows(self.conn, _INSERT_EVENTS, stored, 13)
         self._last_link = (seq, prev)
         self._pending_events.add(sources, rows, recorded_at)
 
@@ -74,14 +78,17 @@ class EventLog(StoreConnection):
             where.append("kind = ?")
             params.append(kind)
         sql = (
-            "SELECT seq, at, case_id, kind, stage, dpd, channel, step, action_id, data, prev_hash, hash, recorded_at "
+            "SELECT seq, at, case_id, kind, stage, dpd, channel, step, action_id, data, "
+            f"{event_codec.PREV_HASH_SQL.format(t='events')}, {event_codec.HASH_SQL.format(t='events')}, recorded_at "
             f"FROM events WHERE {' AND '.join(where)} ORDER BY seq"
         )
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [
             Event(seq=r[0], at=from_text(r[1]), case_id=r[2], kind=r[3], stage=r[4], dpd=r[5], channel=r[6],
-                  step=r[7], action_id=r[8], data=json.loads(r[9]), prev_hash=r[10], hash=r[11],
+                  step=r[7], action_id=r[8],
+                  data=event_codec.data_of(r[3], r[9], r[2], r[7], r[6]),
+                  prev_hash=r[10], hash=r[11],
                   recorded_at=from_text(r[12]))
             for r in self.conn.execute(sql, params)
         ]
@@ -96,19 +103,28 @@ class EventLog(StoreConnection):
             "FROM events ORDER BY seq"
         )
         names = [d[0] for d in cursor.description]
+        before: str | None = None
         for row in cursor:
             record = dict(zip(names, row, strict=False))
-            record["data"] = json.loads(record["data"])
+            if event_codec.is_stub(record["kind"], record["data"]):
+                record["data"], record["archived"] = {}, True  # the event itself is in an archive file
+            else:
+                record["data"] = json.loads(
+                    event_codec.decode_data(record["data"], record["case_id"], record["step"], record["channel"]))
+            if before is None and record["seq"] > 1:
+                before = self.event_hash(record["seq"] - 1)  # a walk that starts part-way along the chain
+            record["prev_hash"] = event_codec.decode_prev_hash(record["prev_hash"], before)
+            record["hash"] = before = event_codec.decode_hash(record["hash"])
             yield record
 
     def event_hash(self, seq: int) -> str | None:
         row = self.conn.execute("SELECT hash FROM events WHERE seq = ?", [seq]).fetchone()
-        return row[0] if row else None
+        return event_codec.decode_hash(row[0]) if row else None
 
     def chain_head(self) -> tuple[int, str]:
         """The last event's seq and hash (0 and the genesis hash for an empty log)."""
         row = self.conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-        return (row[0], row[1]) if row else (0, evidence.GENESIS)
+        return (row[0], event_codec.decode_hash(row[1]) or evidence.GENESIS) if row else (0, evidence.GENESIS)
 
     def add_checkpoint(self, checkpoint: Checkpoint) -> None:
         with self.transaction():

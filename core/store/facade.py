@@ -7,6 +7,7 @@ from pathlib import Path
 
 from dunning.store.actions import Actions
 from dunning.store.announced_deadlines import AnnouncedDeadlines
+from dunning.store.archive import ArchivedStubs, CaseArchive
 from dunning.store.bank import Bank
 from dunning.store.cases import Cases
 from dunning.store.charges import Charges
@@ -50,6 +51,8 @@ class Store(
     Claims,
     Actions,
     PlanWriter,
+    CaseArchive,
+    ArchivedStubs,
     EventLog,
     MirrorCursors,
     Notices,

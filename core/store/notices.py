@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from dunning import event_codec
 from dunning.calendar import from_text
 from dunning.models import Action, ActionKind, ActionStatus
 from dunning.store.connection import StoreConnection
@@ -25,7 +26,9 @@ class Notices(StoreConnection):
     def notices_handled(self) -> dict[int, tuple[str, dt.datetime]]:
         """Who marked each notice handled, and when: action id -> (by, at)."""
         handled: dict[int, tuple[str, dt.datetime]] = {}
-        for action_id, at, data in self.conn.execute(
-                "SELECT action_id, at, data FROM events WHERE kind = 'notice_handled' ORDER BY seq"):
-            handled.setdefault(action_id, (json.loads(data).get("by", ""), from_text(at)))
+        for action_id, at, data, case_id, step, channel in self.conn.execute(
+                "SELECT action_id, at, data, case_id, step, channel FROM events WHERE kind = 'notice_handled' "
+                "ORDER BY seq"):
+            facts = json.loads(event_codec.decode_data(data, case_id, step, channel))
+            handled.setdefault(action_id, (facts.get("by", ""), from_text(at)))
         return handled

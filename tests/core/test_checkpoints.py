@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from dunning import checkpoints, evidence, hookimpl
+from dunning import checkpoints, event_codec, evidence, hookimpl
 from dunning.plugin_manager import registered
 from tests.conftest import Project, row, write_csv
 
@@ -47,7 +47,8 @@ def rechain(conn: sqlite3.Connection) -> None:
     names = ("seq", "at", "recorded_at", "case_id", "kind", "stage", "dpd", "channel", "step", "action_id", "data")
     for values in rows:
         fields = dict(zip(names, values, strict=False))
-        fields["data"] = json.loads(fields["data"])
+        fields["data"] = json.loads(event_codec.decode_data(fields["data"], fields["case_id"], fields["step"],
+                                                            fields["channel"]))
         digest = evidence.chain_hash(prev, fields)
         conn.execute("UPDATE events SET prev_hash = ?, hash = ? WHERE seq = ?", [prev, digest, fields["seq"]])
         prev = digest
@@ -127,7 +128,7 @@ def test_a_checkpoint_signed_with_another_key_is_refused(project: Project, tmp_p
     seq, head = sqlite3.connect(project.db).execute("SELECT seq, hash FROM events ORDER BY seq DESC").fetchone()
     forger = tmp_path / "forger.key"
     checkpoints.generate_key(forger)
-    forged = checkpoints.sign(checkpoints.load_key(forger), seq, head, "2026-03-13T00:00:00Z")
+    forged = checkpoints.sign(checkpoints.load_key(forger), seq, event_codec.decode_hash(head), "2026-03-13T00:00:00Z")
     checkpoints.append_to_file(project.folder / "dunning.db.checkpoints", forged)
     assert "it is not signed by the evidence key" in project("verify", expect=1).output
 
