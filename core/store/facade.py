@@ -16,6 +16,7 @@ from dunning.store.contact_attempts import ContactAttempts
 from dunning.store.contacts import Contacts
 from dunning.store.credits import Credits
 from dunning.store.debtor_edits import DebtorEdits
+from dunning.store.delivery_facts import DeliveryReads
 from dunning.store.events import EventLog
 from dunning.store.holds import Holds
 from dunning.store.ledger import Ledger
@@ -47,6 +48,7 @@ class Store(
     Rates,
     Settlements,
     Claims,
+    DeliveryReads,
     Actions,
     PlanWriter,
     EventLog,
