@@ -23,6 +23,7 @@ from dunning.log import get_logger
 
 from dunning import calendar
 from dunning.channels import RunContext
+from dunning.dispatch.batch import deduplicates, deliver_together
 from dunning.dispatch.claims import claimer_id, reclaim_abandoned
 from dunning.dispatch.delivery import _Delivery, facts_for
 from dunning.dispatch.summary import ProgressCallback, RunSummary
@@ -75,11 +76,22 @@ def _rounds(rt: Runtime, batch: list[Action], now: dt.datetime) -> Iterator[tupl
 
 def deliver_round(rt: Runtime, actions: list[Action], facts: DeliveryFacts, claimer: str, now: dt.datetime,
                   summary: RunSummary) -> None:
-    """Take a round's actions (one debtor each) to their outcomes."""
+    """Take a round's actions (one debtor each) to their outcomes.
+
+    Outreach on channels that recognise a re-send by its key goes together
+    (``batch``: its outcomes recorded in one transaction); everything else
+    one by one, each outcome recorded as it comes.
+    """
+    together: list[_Delivery] = []
     for action in actions:
+        if deduplicates(rt, action):
+            together.append(_Delivery(rt, action, claimer, now, summary, facts))
+            continue
         with structlog.contextvars.bound_contextvars(case_id=action.case_id, channel=action.channel,
                                                      action_id=action.id):
             _Delivery(rt, action, claimer, now, summary, facts).go()
+    if together:
+        deliver_together(rt, together)
 
 
 def finish_channels(rt: Runtime, now: dt.datetime, run_id: str) -> None:
