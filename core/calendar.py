@@ -65,8 +65,39 @@ def utc_now() -> dt.datetime:
 
 def to_text(moment: dt.datetime) -> str:
     """The stored form: UTC, seconds, 'Z' - sorts as text in time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Hot (every action delivered reads and writes several): a run's moments
+    # repeat, so each is formatted once. Equal aware datetimes are the same
+    # instant, whatever their zone, so they share their text.
+    text = _TEXTS.get(moment) if moment.tzinfo is not None else None
+    if text is None:
+        utc = moment.astimezone(UTC)
+        # isoformat is faster than strftime, and gives the same text from year 1000 on.
+        text = utc.strftime("%Y-%m-%dT%H:%M:%SZ") if utc.year < 1000 else f"{utc.isoformat(timespec='seconds')[:19]}Z"
+        if moment.tzinfo is not None:
+            if len(_TEXTS) >= 4096:
+                _TEXTS.clear()
+            _TEXTS[moment] = text
+    return text
+
+
+_TEXTS: dict[dt.datetime, str] = {}
 
 
 def from_text(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    """A stored moment back as an aware UTC datetime (only the stored form is accepted)."""
+    moment = _MOMENTS.get(text)
+    if moment is None:
+        # fromisoformat is many times faster than strptime; the length and the
+        # 'Z' keep it as strict as the format (anything else goes through strptime, which refuses it).
+        if len(text) == 20 and text[19] == "Z" and text[10] == "T" and text[4] == text[7] == "-":
+            moment = dt.datetime.fromisoformat(text)
+        else:
+            moment = dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        if len(_MOMENTS) >= 4096:
+            _MOMENTS.clear()
+        _MOMENTS[text] = moment
+    return moment
+
+
+# Stored moments repeat (a run's actions share their not_before): each is parsed once. Datetimes are immutable.
+_MOMENTS: dict[str, dt.datetime] = {}

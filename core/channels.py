@@ -91,6 +91,17 @@ class Channel(Protocol):
     under the same key, for providers that recognise the key, or "hold" it
     for a person (``dunning in-doubt``), for those that cannot (SMTP).
 
+    ``deduplicates_by_key`` (optional, False by default) says that the
+    provider drops a second message carrying the same ``ctx.key`` (an SMS
+    gateway's Idempotency-Key, a task list or a file stored under the key).
+    Such a channel's actions are delivered a round at a time: their attempts
+    counted in one transaction, sent, and their outcomes recorded in one
+    transaction, so a crash may leave the whole round to be sent again, and
+    the provider drops the copies. A channel without it (SMTP) is delivered
+    one action at a time, each outcome recorded as it comes: a crash leaves
+    at most the one message in flight. Only a channel whose ``in_doubt`` is
+    "resend" is delivered a round at a time.
+
     And it may have ``finish_run(ctx: RunContext)``, called once when a
     run's delivery ends (also after an error), for work done per run rather
     than per action: closing a reused SMTP connection, writing the day's

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 from dunning.compliance.profiles import Window
 
@@ -53,6 +54,21 @@ def next_allowed(
     Moves forward until one moment suits every zone (a number whose region
     spans zones is treated as the strictest of them).
     """
+    if not rules:
+        # The plain window is pure in its arguments, and a run asks it about the same moment and zones
+        # for action after action: each answer is worked out once.
+        return _next_allowed_plain(now, tuple(zones), window)
+    return _next_allowed(now, zones, window, **rules)
+
+
+@lru_cache(maxsize=1024)
+def _next_allowed_plain(now: dt.datetime, zones: tuple[dt.tzinfo, ...], window: Window | None) -> dt.datetime | None:
+    return _next_allowed(now, zones, window)
+
+
+def _next_allowed(
+    now: dt.datetime, zones: Sequence[dt.tzinfo], window: Window | None, **rules: object
+) -> dt.datetime | None:
     moment = now
     for _ in range(MAX_DAYS_AHEAD * max(1, len(zones))):
         later = [t for zone in zones if (t := next_allowed_in_zone(moment, zone, window, **rules)) is not None]  # type: ignore[arg-type]

@@ -5,12 +5,16 @@ transaction that advances each case's cursor, so a rerun for the same moment
 plans nothing new. Delivery claims actions, re-checks each against the case
 as it is now, sends, and records the outcome with its evidence event in one
 transaction; a crash between send and record leaves the claim in flight,
-and the next run re-sends that one action under the same key.
+and the next run re-sends that one action under the same key. On a channel
+whose provider recognises a re-send by its key (``deduplicates_by_key``) a
+round of actions is recorded in one transaction, and a crash leaves at most
+that round to be sent again (``batch``).
 
 ``runner`` holds the run itself and ``housekeeping`` what it settles first;
 ``planning`` fills the outbox; ``outbox`` works through it, ``claims``
 saying who holds an action; ``delivery`` takes one action to its outcome
-along ``outreach``, ``stages`` or ``internal``; ``summary`` counts it all.
+along ``outreach``, ``stages`` or ``internal``, or a round of outreach at a
+time along ``batch``; ``summary`` counts it all.
 The names below are the public ones; import them from here. A test that
 changes a module's setting (``PLAN_BATCH``) changes it in the module that
 reads it (``dunning.dispatch.planning``).

@@ -1,8 +1,9 @@
 """Who holds a claimed action, and what becomes of the claims a stopped run left behind.
 
 Delivery claims actions before it sends them; a crash between send and
-record leaves the claim in flight, and the next run re-sends that one action
-under the same key, unless its channel cannot recognise a re-send.
+record leaves the claim in flight (one action, or a round of them on a
+channel that records outcomes a round at a time), and the next run re-sends
+it under the same key, unless its channel cannot recognise a re-send.
 """
 
 from __future__ import annotations

@@ -13,22 +13,38 @@ from collections.abc import Mapping
 from typing import Any
 
 from dunning import calendar, deadlines, rule_hooks
+from dunning.channels import RuleContext
 from dunning.dispatch import internal, outreach, stages
+from dunning.dispatch.facts_view import FactsView
 from dunning.dispatch.summary import RunSummary
-from dunning.models import Action, ActionKind, ActionStatus, Event, HoldReason
+from dunning.models import Action, ActionKind, ActionStatus, Debtor, Event, HoldReason
 from dunning.runtime import Runtime
+from dunning.store.delivery_facts import DeliveryFacts
 from dunning.verdicts import Decision, Verdict, strongest
 
 
-class _Delivery:
-    """Takes one claimed action to its recorded outcome."""
+def facts_for(rt: Runtime, actions: list[Action], now: dt.datetime) -> DeliveryFacts:
+    """What the re-checks of these actions read about their cases, read once (``Store.delivery_facts``)."""
+    promises = [int(a.options["promise_id"]) for a in actions if "promise_id" in a.options]
+    return rt.store.delivery_facts([a.case_id for a in actions], promises, now)
 
-    def __init__(self, rt: Runtime, action: Action, claimer: str, now: dt.datetime, summary: RunSummary):
+
+class _Delivery:
+    """Takes one claimed action to its recorded outcome.
+
+    ``facts`` are its case's facts, read with the rest of its batch; without
+    them, they are read for this action alone.
+    """
+
+    def __init__(self, rt: Runtime, action: Action, claimer: str, now: dt.datetime, summary: RunSummary,
+                 facts: DeliveryFacts | None = None):
         self.rt, self.action, self.claimer, self.now, self.summary = rt, action, claimer, now, summary
-        self.case = rt.store.case(action.case_id)
+        self.facts = facts if facts is not None else facts_for(rt, [action], now)
+        self.case = self.facts.case(action.case_id)
+        self.debtor: Debtor | None = self.facts.debtor(self.case.debtor_id)
         self.today = rt.today(now)
         # The debtor's own contact rules (by jurisdiction), looked up once.
-        self.rules = rt.config.profile_for(rt.store.debtor(self.case.debtor_id))
+        self.rules = rt.config.profile_for(self.debtor)
         # Events the channel records through ``ctx.record_event`` while it sends.
         self.recorded: list[Event] = []
 
@@ -123,8 +139,7 @@ class _Delivery:
 
     def hold_verdict(self) -> Verdict | None:
         """The hold that stops this action, if any (outreach under cease or attorney holds may pass)."""
-        holds = self.rt.store.holds(self.case.id, active_on=self.today)
-        for hold in holds:
+        for hold in self.facts.holds_on(self.case.id, self.today):
             if hold.reason == HoldReason.CEASE and self.action.kind is ActionKind.OUTREACH \
                     and self.action.template in self.rules.profile.cease_permitted_templates:
                 continue  # one of the notices the law still allows after a cease request
@@ -142,7 +157,7 @@ class _Delivery:
 
     def wait_for_hold(self, verdict: Verdict) -> None:
         """Stage changes and required steps are never dropped for a hold: they wait it out."""
-        holds = self.rt.store.holds(self.case.id, active_on=self.today)
+        holds = self.facts.holds_on(self.case.id, self.today)
         ends = [h.until for h in holds]
         if holds and all(ends):
             until = calendar.local_moment(max(e for e in ends if e), None, self.rt.config.zone)
@@ -175,6 +190,9 @@ class _Delivery:
         """The ``check_action`` verdicts of every plugin for this action."""
         # A broken rule (raised, or answered something else than a Verdict) must
         # not let a contact through unchecked: it defers the action, naming the plugin.
+        # The rules read the batch's facts from memory and the attempts (what the caps count) from the store.
+        ctx = RuleContext(now=self.now, config=self.rt.config, store=FactsView(self.rt.store, self.facts),
+                          media=self.rt.plugins.media)
         return rule_hooks.verdicts_or_deferral(self.rt.plugins.calls, "check_action",
                                                self.now + self.rt.config.retry_after, action=self.action,
-                                               case=self.case, now=self.now, ctx=self.rt.rule_context(self.now))
+                                               case=self.case, now=self.now, ctx=ctx)

@@ -4,12 +4,17 @@ Delivery claims actions, re-checks each against the case as it is now
 (``delivery``), sends, and records the outcome with its evidence event in one
 transaction. When the outbox has nothing more ready, every channel gets its
 end-of-run call.
+
+A claimed batch is worked in rounds in which each debtor comes up once (a
+second action for the same debtor waits for the next round, so it sees what
+the first one changed); each round's facts (cases, debtors, contacts, holds,
+opt-outs, promises, open items) are read in one query per table.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import structlog
@@ -18,11 +23,14 @@ from dunning.log import get_logger
 
 from dunning import calendar
 from dunning.channels import RunContext
+from dunning.dispatch.batch import deduplicates, deliver_together
 from dunning.dispatch.claims import claimer_id, reclaim_abandoned
-from dunning.dispatch.delivery import _Delivery
+from dunning.dispatch.delivery import _Delivery, facts_for
 from dunning.dispatch.summary import ProgressCallback, RunSummary
 from dunning.plugin_events import namespaced
+from dunning.models import Action
 from dunning.runtime import Runtime
+from dunning.store.delivery_facts import DeliveryFacts
 
 log = get_logger("dunning.dispatch")
 
@@ -37,14 +45,53 @@ def deliver_ready(rt: Runtime, now: dt.datetime, summary: RunSummary, progress: 
             batch = rt.store.claim(now, calendar.utc_now(), claimer, CLAIM_BATCH)
             if not batch:
                 return
-            for action in batch:
-                with structlog.contextvars.bound_contextvars(case_id=action.case_id, channel=action.channel,
-                                                             action_id=action.id):
-                    _Delivery(rt, action, claimer, now, summary).go()
+            for actions, facts in _rounds(rt, batch, now):
+                deliver_round(rt, actions, facts, claimer, now, summary)
             if progress:
                 progress("deliver", len(batch))
     finally:
         finish_channels(rt, now, claimer)
+
+
+def _rounds(rt: Runtime, batch: list[Action], now: dt.datetime) -> Iterator[tuple[list[Action], DeliveryFacts]]:
+    """The batch in rounds where each debtor comes up once, in claim order, each round with its facts.
+
+    The first round's facts are read with the whole batch's; a later round's
+    are read again when it starts, after the rounds before it were recorded.
+    """
+    facts = facts_for(rt, batch, now)
+    rounds: list[list[Action]] = []
+    taken: dict[str, int] = {}  # debtor (or case, when the case is gone) -> rounds already given to them
+    for action in batch:
+        case = facts.cases.get(action.case_id)
+        whose = case.debtor_id if case is not None else f"case:{action.case_id}"
+        turn = taken.get(whose, 0)
+        taken[whose] = turn + 1
+        if turn == len(rounds):
+            rounds.append([])
+        rounds[turn].append(action)
+    for turn, actions in enumerate(rounds):
+        yield actions, facts if turn == 0 else facts_for(rt, actions, now)
+
+
+def deliver_round(rt: Runtime, actions: list[Action], facts: DeliveryFacts, claimer: str, now: dt.datetime,
+                  summary: RunSummary) -> None:
+    """Take a round's actions (one debtor each) to their outcomes.
+
+    Outreach on channels that recognise a re-send by its key goes together
+    (``batch``: its outcomes recorded in one transaction); everything else
+    one by one, each outcome recorded as it comes.
+    """
+    together: list[_Delivery] = []
+    for action in actions:
+        if deduplicates(rt, action):
+            together.append(_Delivery(rt, action, claimer, now, summary, facts))
+            continue
+        with structlog.contextvars.bound_contextvars(case_id=action.case_id, channel=action.channel,
+                                                     action_id=action.id):
+            _Delivery(rt, action, claimer, now, summary, facts).go()
+    if together:
+        deliver_together(rt, together)
 
 
 def finish_channels(rt: Runtime, now: dt.datetime, run_id: str) -> None:

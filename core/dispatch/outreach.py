@@ -32,7 +32,7 @@ from dunning.compliance.media import applies_to, medium_of
 from dunning.compliance.profiles import Profile
 from dunning.ledger import accrual
 from dunning.ledger.figures import demand_figures
-from dunning.models import Action, ActionStatus, Case, Contact, Debtor, HoldReason, PromiseStatus, Stage
+from dunning.models import Action, ActionStatus, Case, Contact, Debtor, HoldReason, Obligation, PromiseStatus, Stage
 from dunning.plugin_events import namespaced
 from dunning.policy import Step
 from dunning.runtime import Runtime
@@ -41,6 +41,7 @@ from dunning.verdicts import Verdict
 
 if TYPE_CHECKING:
     from dunning.dispatch.delivery import _Delivery
+    from dunning.store.delivery_facts import DeliveryFacts
 
 log = get_logger("dunning.dispatch")
 
@@ -50,18 +51,47 @@ DEFERRALS_PER_ATTEMPT = 4
 
 def outreach(d: _Delivery) -> None:
     """Take an outreach through the gate, contact choice, send and record; any step may settle it."""
+    ready = prepare(d)
+    if ready is not None:
+        settle(d, ready, send(d, ready))
+
+
+@attrs.frozen
+class Ready:
+    """An outreach the gate, the contact choice and the rules let through, its attempt counted."""
+
+    cleared: Cleared
+    reach: Reach
+
+
+@attrs.frozen
+class Failed:
+    """A send that raised or answered something else than a ``Delivery``."""
+
+    error: str
+    data: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+def prepare(d: _Delivery) -> Ready | None:
+    """Steps 1 to 3 up to the send: None when one of them settled the action (its outcome recorded)."""
     cleared = _gate(d)
     if cleared is None:
-        return
+        return None
     reach = _choose_contacts(d, cleared)
     if reach is None:
-        return
+        return None
     if not _rules_allow_and_attempt_counted(d, cleared, reach):
-        return
-    sent = _send(d, cleared, reach)
-    if sent is not None:
-        action, delivery = sent
-        _record(d, action, delivery, cleared.channel.name, reach.contacts)
+        return None
+    return Ready(cleared, reach)
+
+
+def settle(d: _Delivery, ready: Ready, sent: tuple[Action, Delivery | Failed]) -> None:
+    """Step 4: the channel's answer (or its failure) recorded as the action's outcome."""
+    action, result = sent
+    if isinstance(result, Failed):
+        d.fail(result.error, result.data)
+    else:
+        _record(d, action, result, ready.cleared.channel.name, ready.reach.contacts)
 
 
 # 1. the gate ------------------------------------------------------------------------------------
@@ -103,19 +133,19 @@ def _gate(d: _Delivery) -> Cleared | None:
             d.block(hold)
         return None
     promise_reminder = "promise_id" in action.options
-    if promise_reminder and d.rt.store.promise_status(int(action.options["promise_id"])) is not PromiseStatus.PENDING:
+    if promise_reminder and d.facts.promise_status(int(action.options["promise_id"])) is not PromiseStatus.PENDING:
         d.skip("promise_settled", "the promise was kept or broken before its reminder went out")
         return None
-    if not action.required and not promise_reminder and d.rt.store.has_pending_promise(case.id, d.now):
+    if not action.required and not promise_reminder and d.facts.has_pending_promise(case.id):
         d.skip("promise_pending", "the debtor has promised to pay; reminders wait for the promise")
         return None
     step = d.rt.policy.step(action.step)
     if step is not None and not step.when.hold(case, case.stage, d.today):
         d.skip("conditions_changed", "the step's conditions no longer hold for the case")
         return None
-    debtor = d.rt.store.debtor(case.debtor_id)
+    debtor = d.debtor
     assert debtor is not None
-    opt_outs = applicable_opt_outs(d.rt, debtor.id, channel.name)
+    opt_outs = applicable_opt_outs(d.rt, debtor.id, channel.name, d.facts.opt_outs_of(debtor.id))
     confirming = action.options.get("confirms_opt_out")
     if any(contact is None for _, contact in opt_outs) and confirming is None:
         named = next(name for name, contact in opt_outs if contact is None)
@@ -125,11 +155,16 @@ def _gate(d: _Delivery) -> Cleared | None:
     return Cleared(channel=channel, step=step, debtor=debtor, promise_reminder=promise_reminder, opted_out=opted_out)
 
 
-def applicable_opt_outs(rt: Runtime, debtor_id: str, channel: str) -> list[tuple[str, str | None]]:
-    """The debtor's opt-outs that cover the channel: (name, contact, or None for every contact)."""
+def applicable_opt_outs(rt: Runtime, debtor_id: str, channel: str,
+                        standing: Sequence[tuple[str, str | None]] | None = None) -> list[tuple[str, str | None]]:
+    """The debtor's opt-outs that cover the channel: (name, contact, or None for every contact).
+
+    ``standing`` are the debtor's opt-outs when already read (a batch's facts); else they are read.
+    """
     # An opt-out of the channel or of its medium ("text": every texting channel).
     medium = medium_of(channel, rt.plugins.media)
-    return [(name, contact) for name, contact in rt.store.opt_outs(debtor_id) if applies_to(name, channel, medium)]
+    every = rt.store.opt_outs(debtor_id) if standing is None else standing
+    return [(name, contact) for name, contact in every if applies_to(name, channel, medium)]
 
 
 # 2. contact choice ------------------------------------------------------------------------------
@@ -146,12 +181,16 @@ class Reach:
 
 
 def choose_reach(rt: Runtime, action: Action, case: Case, debtor: Debtor, profile: Profile,
-                 opted_out: frozenset[str], today: dt.date) -> Reach:
-    """The audience of the action (the attorney when the debtor is represented) and the contacts it may use."""
-    represented = any(h.reason == HoldReason.ATTORNEY for h in rt.store.holds(case.id, active_on=today))
+                 opted_out: frozenset[str], today: dt.date, facts: DeliveryFacts | None = None) -> Reach:
+    """The audience of the action (the attorney when the debtor is represented) and the contacts it may use.
+
+    The case's holds and the debtor's contacts come from ``facts`` when given (a batch's), else from the store.
+    """
+    holds = facts.holds_on(case.id, today) if facts is not None else rt.store.holds(case.id, active_on=today)
+    represented = any(h.reason == HoldReason.ATTORNEY for h in holds)
     audience = "attorney" if represented else str(action.options.get("audience", "debtor"))
     disclosure = str(action.options.get("disclosure", "none"))
-    contacts = rt.store.contacts(debtor.id)
+    contacts = facts.contacts_of(debtor.id) if facts is not None else rt.store.contacts(debtor.id)
     excluded = opted_out
     if audience == "contacts" and disclosure == "location" and profile.third_party_at_most_once:
         # A third party asked for the debtor's whereabouts is asked once only.
@@ -161,7 +200,8 @@ def choose_reach(rt: Runtime, action: Action, case: Case, debtor: Debtor, profil
 
 def _choose_contacts(d: _Delivery, cleared: Cleared) -> Reach | None:
     """The reach of the action, or None when the channel has nobody to reach (the step went to its fallback)."""
-    reach = choose_reach(d.rt, d.action, d.case, cleared.debtor, d.rules.profile, cleared.opted_out, d.today)
+    reach = choose_reach(d.rt, d.action, d.case, cleared.debtor, d.rules.profile, cleared.opted_out, d.today,
+                         d.facts)
     needs = tuple(getattr(cleared.channel, "needs", ()))
     if needs and not usable_contacts(reach.contacts, needs, reach.audience, reach.excluded):
         _no_contact(d, cleared.channel.name, needs, reach.audience)
@@ -206,8 +246,14 @@ def _rules_allow_and_attempt_counted(d: _Delivery, cleared: Cleared, reach: Reac
     return True
 
 
-def _send(d: _Delivery, cleared: Cleared, reach: Reach) -> tuple[Action, Delivery] | None:
-    """Hand the action to its channel: the action as sent and the channel's answer, or None when it failed."""
+def send(d: _Delivery, ready: Ready) -> tuple[Action, Delivery | Failed]:
+    """Hand the action to its channel: the action as sent and the channel's answer, or how the send failed.
+
+    Nothing is recorded here: ``settle`` records the outcome, at once for a
+    single action, with the rest of its batch for a channel that recognises
+    a re-send by its key (``dunning.dispatch.batch``).
+    """
+    cleared, reach = ready.cleared, ready.reach
     action, case, channel, step = d.action, d.case, cleared.channel, cleared.step
     if step is not None and step.firm_template and case.broken_promises and not cleared.promise_reminder:
         # A broken promise makes the tone firmer for the rest of the case.
@@ -218,28 +264,31 @@ def _send(d: _Delivery, cleared: Cleared, reach: Reach) -> tuple[Action, Deliver
                                      step=action.step, action_id=action.id, data=dict(data)))
 
     ctx = delivery_context(d.rt, action, case, d.now, channel=channel, debtor=cleared.debtor, reach=reach,
-                           run_id=d.claimer, log=log.bind(case_id=case.id, channel=channel.name), record=record)
+                           run_id=d.claimer, log=log.bind(case_id=case.id, channel=channel.name), record=record,
+                           obligations=d.facts.obligations_of(case.id))
     try:
         delivery = channel.send(action, case, ctx)
     except TemplateMissing as exc:
-        d.fail(f"template: {exc}")
-        return None
+        return action, Failed(f"template: {exc}")
     except Exception as exc:  # a plugin failure never stops the run
         log.warning("channel raised", error=repr(exc))
-        d.fail(f"{type(exc).__name__}: {exc}", {"plugin_error": True})
-        return None
+        return action, Failed(f"{type(exc).__name__}: {exc}", {"plugin_error": True})
     if not isinstance(delivery, Delivery):
-        d.fail(f"channel '{channel.name}' returned {type(delivery).__name__}, not a Delivery")
-        return None
+        return action, Failed(f"channel '{channel.name}' returned {type(delivery).__name__}, not a Delivery")
     return action, delivery
 
 
 def delivery_context(rt: Runtime, action: Action, case: Case, now: dt.datetime, *, channel: Channel, debtor: Debtor,
                      reach: Reach, run_id: str, log: structlog.typing.FilteringBoundLogger,
-                     record: Callable[[str, Mapping[str, Any]], None] | None = None) -> DeliveryContext:
-    """What the channel's ``send`` receives for the action: the case's data, its template context, a renderer."""
+                     record: Callable[[str, Mapping[str, Any]], None] | None = None,
+                     obligations: Sequence[Obligation] | None = None) -> DeliveryContext:
+    """What the channel's ``send`` receives for the action: the case's data, its template context, a renderer.
+
+    ``obligations`` are the case's when already read (a batch's facts); else they are read.
+    """
     today = rt.today(now)
-    obligations = rt.store.obligations(case.id)
+    if obligations is None:
+        obligations = rt.store.obligations(case.id)
     dpd = rt.dpd(case, now)
     context = audience_context(
         case_context(case, debtor, obligations, dpd, today,

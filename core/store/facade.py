@@ -17,6 +17,7 @@ from dunning.store.contact_attempts import ContactAttempts
 from dunning.store.contacts import Contacts
 from dunning.store.credits import Credits
 from dunning.store.debtor_edits import DebtorEdits
+from dunning.store.delivery_facts import DeliveryReads
 from dunning.store.events import EventLog
 from dunning.store.holds import Holds
 from dunning.store.ledger import Ledger
@@ -49,6 +50,7 @@ class Store(
     Rates,
     Settlements,
     Claims,
+    DeliveryReads,
     Actions,
     PlanWriter,
     CaseArchive,

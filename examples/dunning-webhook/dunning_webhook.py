@@ -221,6 +221,7 @@ class WebhookChannel:
 
     name = "webhook"
     in_doubt = "resend"  # the receiver sees the same Idempotency-Key on a re-send
+    deduplicates_by_key = True
     medium = "other"
     needs: tuple[str, ...] = ()
 

@@ -22,6 +22,7 @@ from dunning.plugins.agency.settings import parse_settings
 class AgencyChannel:
     name = "agency"
     in_doubt = "resend"  # its send reaches nobody (placements happen on entering the stage)
+    deduplicates_by_key = True
     medium = "other"  # files handed to a third party, not a contact with the debtor: no window binds it
     needs: tuple[str, ...] = ()
 

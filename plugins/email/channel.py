@@ -27,6 +27,7 @@ class EmailChannel:
     # An SMTP server cannot recognise a re-sent message: an email a crash left in flight waits
     # for a person (`dunning in-doubt`) rather than risk reaching the debtor twice.
     in_doubt = "hold"
+    deduplicates_by_key = False  # so each email's outcome is recorded as it comes: one in flight at most
     needs: tuple[str, ...] = ("email",)
     templates_module = "dunning.plugins.email"
     # What a step's template must have for this channel (checked by `dunning policy check`).

@@ -21,6 +21,7 @@ from dunning.plugins.legal.tasks import open_from_signals
 class LegalChannel:
     name = "legal"
     in_doubt = "resend"  # its send reaches nobody (matters open on entering the stage)
+    deduplicates_by_key = True
     medium = "other"  # files handed to a third party, not a contact with the debtor: no window binds it
     needs: tuple[str, ...] = ()
 

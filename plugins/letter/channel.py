@@ -40,6 +40,7 @@ class LetterChannel:
     name = "letter"
     medium = "letter"
     in_doubt = "resend"  # a re-send finds the letter already written for its key and queues nothing twice
+    deduplicates_by_key = True  # the same file and queue row for the same key: outcomes recorded per round
     needs: tuple[str, ...] = ("postal",)
     # Templates are found in this package's templates/ (after the administrator's folder).
     templates_module = "dunning.plugins.letter"

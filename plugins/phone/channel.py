@@ -24,6 +24,7 @@ class PhoneChannel:
 
     name = "phone"
     in_doubt = "resend"  # a call task is stored under its action key: a re-send adds nothing
+    deduplicates_by_key = True
     medium = "call"  # calls: the call window, the call caps (7-in-7, 3 connected a day)
     needs: tuple[str, ...] = numbers.PHONE_KINDS
     templates_module = "dunning.plugins.phone"

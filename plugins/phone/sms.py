@@ -205,6 +205,7 @@ class SmsChannel:
 
     name = "sms"
     in_doubt = "resend"  # the gateway drops a second message with the same Idempotency-Key
+    deduplicates_by_key = True
     medium = "text"  # text messages: the text window and caps bind it and every other texting channel
     needs: tuple[str, ...] = ("mobile",)
     templates_module = "dunning.plugins.phone"

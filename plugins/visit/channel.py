@@ -38,6 +38,7 @@ class VisitChannel:
     name = "visit"
     medium = "visit"
     in_doubt = "resend"  # a visit task is stored under its action key: a re-send adds nothing
+    deduplicates_by_key = True
     needs: tuple[str, ...] = ("postal",)
     # Templates live beside the package's __init__, not beside this module.
     templates_module = "dunning.plugins.visit"

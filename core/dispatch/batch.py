@@ -1,0 +1,71 @@
+"""Outreach on channels that recognise a re-send by its key, delivered a round at a time.
+
+One by one, every action costs two write transactions of its own (the
+rules with the attempt they count, then the outcome with its evidence) and
+so two waits for the disk. For a channel whose provider drops a second
+message with the same key (``deduplicates_by_key = True``: an SMS gateway
+with an Idempotency-Key, a task list stored under the action's key) a round
+is delivered in three steps:
+
+1. one transaction: every action's re-checks, the contact rules and the
+   attempt they count (the cap check stays inside one transaction, so two
+   dispatchers still cannot both pass the last allowed call), each marked as
+   handed to its channel;
+2. no transaction: each action handed to its channel;
+3. one transaction: every outcome with its evidence.
+
+A crash in step 2 or 3 leaves the round's actions in flight; the next run
+sends them again under the same keys and the provider drops the copies:
+at most the one round is sent twice, and it reaches nobody twice. A channel
+that cannot recognise a re-send (SMTP) is never delivered this way: its
+actions go one by one, so a crash leaves at most the one message in flight.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import structlog
+
+from dunning.dispatch import outreach
+from dunning.models import Action, ActionKind
+from dunning.runtime import Runtime
+
+if TYPE_CHECKING:
+    from dunning.dispatch.delivery import _Delivery
+
+
+def deduplicates(rt: Runtime, action: Action) -> bool:
+    """Whether ``action`` may be delivered with its round: outreach on a channel that recognises a re-send.
+
+    The channel says so (``deduplicates_by_key``), and its actions left in
+    flight by a crash are sent again (``in_doubt`` is "resend", as the
+    channel or ``[channels.<name>]`` sets it): a channel held for a person
+    after a crash keeps its actions one by one, so at most one is in doubt.
+    """
+    if action.kind is not ActionKind.OUTREACH or not action.channel:
+        return False
+    channel = rt.channel(action.channel)
+    return (channel is not None and getattr(channel, "deduplicates_by_key", False) is True
+            and rt.in_doubt(action.channel) == "resend")
+
+
+def deliver_together(rt: Runtime, deliveries: list[_Delivery]) -> None:
+    """Take a round's outreach (one debtor each, channels that de-duplicate) to its outcomes in two transactions."""
+    ready: list[tuple[_Delivery, outreach.Ready]] = []
+    with rt.store.transaction():
+        for d in deliveries:
+            if not d.case.is_open:
+                d.cancel(f"case_{d.case.status}")
+                continue
+            prepared = outreach.prepare(d)
+            if prepared is not None:
+                ready.append((d, prepared))
+    sent = []
+    for d, prepared in ready:
+        a = d.action
+        with structlog.contextvars.bound_contextvars(case_id=a.case_id, channel=a.channel, action_id=a.id):
+            sent.append((d, prepared, outreach.send(d, prepared)))
+    with rt.store.transaction():
+        for d, prepared, result in sent:
+            outreach.settle(d, prepared, result)
