@@ -34,14 +34,14 @@ def backtest(state: State, policies: Sequence[str], start: dt.datetime | None, d
     from dunning.backtest.compare import Backtest, as_json as to_json, lines
     from dunning.backtest.payment_model import fit
     from dunning.backtest.replay import replay_policy, snapshot, start_of
-    from dunning.policy import PRESETS, load_policy
+    from dunning.policy import PRESETS, is_policy_file, load_policy
 
     if len(policies) < 2:
         fail("backtest compares policies: give --policy at least twice (a preset name or a policy file)")
     named: list[str] = []
     for name in policies:
         target = name if name in PRESETS else str(Path(name).resolve())
-        if name not in PRESETS and not Path(target).is_file():
+        if name not in PRESETS and not is_policy_file(Path(target)):
             fail(f"--policy {name}: neither a preset ({', '.join(PRESETS)}) nor an existing policy file")
         load_policy(target)  # a broken file is refused before anything runs
         named.append(target)

@@ -10,7 +10,7 @@ import click
 from dunning.cli_support import State, fail, pass_state
 from dunning.output import print_table
 from dunning.plugin_manager import load_plugins
-from dunning.policy import PRESETS, check_channels, load_policy_text, preset_text, read_policy_file
+from dunning.policy import PRESETS, check_channels, is_policy_file, load_policy_text, preset_text, read_policy_file
 from dunning.runtime import missing_templates
 
 
@@ -34,7 +34,7 @@ def policy_show(state: State, name: str | None, timeline: bool) -> None:
         path = Path(target)
         if not path.is_absolute() and name is None:
             path = state.config.base_dir / path
-        if not path.exists():
+        if not is_policy_file(path):
             fail(f"{target}: neither a preset ({', '.join(PRESETS)}) nor an existing policy file")
         text = read_policy_file(path)
         pol = load_policy_text(text, str(path))

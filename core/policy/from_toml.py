@@ -19,8 +19,8 @@ from dunning.models import Stage
 from dunning.policy.model import PRESETS, Conditions, Policy, PolicyError, StageRule, Step
 from dunning.policy.schema import DEBT_KINDS, ConditionKeys, PolicyFile, StageTable, StepTable, listed, where
 
-__all__ = ["DEBT_KINDS", "check_channels", "compile_policy", "load_policy", "load_policy_text", "parse_policy",
-           "preset_text", "read_policy_file"]
+__all__ = ["DEBT_KINDS", "check_channels", "compile_policy", "is_policy_file", "load_policy", "load_policy_text",
+           "parse_policy", "preset_text", "read_policy_file"]
 
 
 def load_policy_text(text: str, source: str) -> Policy:
@@ -38,11 +38,20 @@ def load_policy(name_or_path: str, base_dir: Path | None = None) -> Policy:
     path = Path(name_or_path)
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
-    if not path.exists():
+    if not is_policy_file(path):
         raise PolicyError(
             f"{name_or_path!r} is neither a preset ({', '.join(PRESETS)}) nor an existing policy file"
         )
     return load_policy_text(read_policy_file(path), str(path))
+
+
+def is_policy_file(path: Path) -> bool:
+    """Whether ``path`` exists (a folder is refused when read, by name); a name the system cannot even look up
+    (too long) names nothing."""
+    try:
+        return path.exists()
+    except OSError:  # ENAMETOOLONG and the like: Path.exists raises them rather than answer False
+        return False
 
 
 def read_policy_file(path: Path) -> str:

@@ -68,3 +68,13 @@ sender_address = "1 Road, Town"
     text = project.config.read_text().replace('db = "dunning.db"', 'db = "dunning.db"\ntemplates = "templates"')
     project.config.write_text(text)
     assert "ok: " in project("policy", "check", str(policy)).stdout
+
+
+def test_a_policy_name_too_long_for_a_file_name_is_refused_in_one_line(project: Project):
+    # Found by the fuzzed-config test: a 5,000-character policy name made Path.exists raise
+    # "File name too long" (ENAMETOOLONG) instead of saying it is neither a preset nor a file.
+    long_name = "p" * 5000
+    project.write_config(policy=long_name)
+    for args in (("run",), ("policy", "show", long_name)):
+        result = project(*args, expect=1)
+        assert "neither a preset" in result.output and "Traceback" not in result.output, args
