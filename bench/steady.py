@@ -37,12 +37,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # bench/dispatch.py (it sets DUNNING_LOAD_PLUGINS= so installed channel plugins stay out)
-import dispatch as dispatch_bench  # noqa: E402
+import dispatch as dispatch_bench
 
-from dunning import dispatch  # noqa: E402
-from dunning.dispatch import runner  # noqa: E402
-from dunning.policy import load_policy  # noqa: E402
-from dunning.store import Store  # noqa: E402
+from dunning import dispatch
+from dunning.dispatch import runner
+from dunning.policy import load_policy
+from dunning.store import Store
 
 UTC = dt.UTC
 DAY_X = dt.datetime(2026, 3, 3, 10, 0, tzinfo=UTC)  # a Tuesday, 10:00 UTC: inside every zone's calling hours
