@@ -30,13 +30,17 @@ from dunning.store.rows import _CASE_COLUMNS, _case, _iso
 # same case, step and channel, planned for an earlier day, not required.
 # The new rows are a range of ids, the outer loop (CROSS JOIN keeps it so:
 # the planner would otherwise scan every pending action per batch); the
-# older ones are found through the actions_case index. (old id, old key, case, step, channel, new id, new key,
-# new dpd, the case's stage)
+# older ones are found through the actions_case index, among the ids up to
+# ``?`` only (the index ends in the rowid, so the new rows, which the
+# same lookup would otherwise read and reject, are not even visited: no
+# batch holds two occurrences of a step that is not required). The case's
+# stage is read for the matches alone. (old id, old key, case, step,
+# channel, new id, new key, new dpd, the case's stage)
 _OLDER_OCCURRENCES = (
     "SELECT o.id, o.key, n.case_id, n.step, n.channel, n.id, n.key, n.dpd, c.stage "
-    "FROM actions AS n CROSS JOIN actions AS o ON o.case_id = n.case_id AND o.status = 'pending' "
-    "JOIN cases AS c ON c.id = n.case_id "
-    "WHERE n.id > ? AND +n.status = 'pending' AND n.kind = 'outreach' AND o.kind = 'outreach' "
+    "FROM actions AS n CROSS JOIN actions AS o ON o.case_id = n.case_id AND o.status = 'pending' AND o.id <= ?1 "
+    "CROSS JOIN cases AS c ON c.id = n.case_id "
+    "WHERE n.id > ?1 AND +n.status = 'pending' AND n.kind = 'outreach' AND o.kind = 'outreach' "
     "AND o.step = n.step AND o.channel = n.channel AND o.required = 0 AND o.planned_for < n.planned_for "
     "ORDER BY o.id"
 )
