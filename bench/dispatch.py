@@ -64,9 +64,10 @@ POLICY = "trade-receivables"
 ZONES = ("Europe/London", "Europe/Berlin", "America/New_York", None)  # None: the configured zone
 CHUNK = 50_000  # rows per executemany / transaction while generating (small enough not to set the peak RSS)
 DELIVER_MAX = 50_000
-# Planning's targets, cases/s on the quiet 2-core reference machine, where the yardstick writes
-# YARDSTICK_QUIET rows/s: the bench checks them as ratios to the yardstick measured beside them.
-PLAN_TARGET_CHANNELS, PLAN_TARGET_NO_CHANNELS, YARDSTICK_QUIET = 50_000, 30_000, 160_000
+# Planning's targets: cases/s at 1,000,000 cases on the quiet 2-core reference machine, where the
+# yardstick wrote about YARDSTICK_QUIET rows/s (77,194 and 87,821 in bench/README.md's reference
+# figures). The bench checks them as ratios to the yardstick measured beside them.
+PLAN_TARGET_CHANNELS, PLAN_TARGET_NO_CHANNELS, YARDSTICK_QUIET = 50_000, 30_000, 80_000
 
 
 # --- measuring -------------------------------------------------------------------------
@@ -413,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         peak = peak_rss_mb()
         figures.extra["targets"] = {
             f"planning >= {PLAN_TARGET_NO_CHANNELS / YARDSTICK_QUIET:.3f} cases/s per yardstick row/s "
-            f"(30,000 cases/s with a {YARDSTICK_QUIET:,} rows/s yardstick; no channels)":
+            f"(30,000 cases/s beside a {YARDSTICK_QUIET:,} rows/s yardstick; no channels)":
                 no_channels >= PLAN_TARGET_NO_CHANNELS / YARDSTICK_QUIET,
             f"planning >= {PLAN_TARGET_CHANNELS / YARDSTICK_QUIET:.3f} cases/s per yardstick row/s "
             f"(50,000 cases/s; null channels)": null_channels >= PLAN_TARGET_CHANNELS / YARDSTICK_QUIET,
