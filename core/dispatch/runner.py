@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from dunning.dispatch.heap import start_up_heap_frozen
 from dunning.dispatch.housekeeping import lift_expired_holds, settle_promises
 from dunning.dispatch.outbox import deliver_ready
 from dunning.dispatch.planning import dry_plan, plan
@@ -15,6 +16,14 @@ from dunning.runtime import Runtime
 def run(rt: Runtime, now: dt.datetime, *, dry_run: bool = False, progress: ProgressCallback | None = None,
         deliver: bool = True) -> RunSummary:
     """Do everything that is due at ``now``. Safe to repeat; safe to rerun after a crash."""
+    # Nothing alive once the runtime is up (modules, policy, plugins) becomes
+    # garbage during the run: the collector's full passes leave it out.
+    with start_up_heap_frozen():
+        return _run(rt, now, dry_run=dry_run, progress=progress, deliver=deliver)
+
+
+def _run(rt: Runtime, now: dt.datetime, *, dry_run: bool, progress: ProgressCallback | None,
+         deliver: bool) -> RunSummary:
     summary = RunSummary()
     if dry_run:
         dry_plan(rt, now, summary)

@@ -38,16 +38,10 @@ def evaluate(policy: Policy, case: Case, today: dt.date) -> Plan:
     anchor = case.anchor_due_on
     if anchor is None or case.status is not Status.OPEN:
         return Plan(dpd=0)
-    today_dpd = (today - anchor).days
-    points = policy.points
-    hi_index = bisect.bisect_right(points, today_dpd)
-    next_action_on = anchor + dt.timedelta(days=points[hi_index]) if hi_index < len(points) else None
     planned_through = case.planned_through
-    if planned_through is not None and planned_through >= today:
-        return Plan(dpd=today_dpd, next_action_on=next_action_on)
-    # Never planned: everything earlier is past.
-    low = today_dpd - 1 - MAX_DPD * 2 if planned_through is None else (planned_through - anchor).days
-    lo_index = bisect.bisect_right(points, low)
+    today_dpd, lo_index, hi_index = _window(policy.points, anchor, planned_through, today)
+    points = policy.points
+    next_action_on = anchor + dt.timedelta(days=points[hi_index]) if hi_index < len(points) else None
     if lo_index >= hi_index:
         return Plan(dpd=today_dpd, next_action_on=next_action_on)
 
@@ -57,12 +51,13 @@ def evaluate(policy: Policy, case: Case, today: dt.date) -> Plan:
     # due date and cursor share one Plan (it is immutable) instead of each
     # working it out again.
     index = _policy_index(policy)
+    balance, promises, facts = _looks_at(index, lo_index, hi_index)
     key = (
         id(policy), today, anchor, planned_through, case.stage, case.previous_stage,
-        (case.balance, case.currency) if index.balance_rules[hi_index] != index.balance_rules[lo_index] else None,
-        case.broken_promises if index.promise_rules[hi_index] != index.promise_rules[lo_index] else None,
+        (case.balance, case.currency) if balance else None,
+        case.broken_promises if promises else None,
         (case.signals, case.last_contact_on, case.last_payment_on, case.broken_promises, case.balance)
-        if index.fact_rules[hi_index] != index.fact_rules[lo_index] else None,
+        if facts else None,
     )
     hit = _PLANS.get(key)
     if hit is not None and hit[0] is policy:
@@ -72,6 +67,43 @@ def evaluate(policy: Policy, case: Case, today: dt.date) -> Plan:
         _PLANS.clear()  # bounded: a run meets a few due dates and cursors at a time
     _PLANS[key] = (policy, plan)
     return plan
+
+
+def _window(points: Sequence[int], anchor: dt.date, planned_through: dt.date | None,
+            today: dt.date) -> tuple[int, int, int]:
+    """(today's days past due, lo, hi): ``points[lo:hi]`` are the days ``evaluate`` looks at (none if lo >= hi)."""
+    today_dpd = (today - anchor).days
+    hi_index = bisect.bisect_right(points, today_dpd)
+    if planned_through is not None and planned_through >= today:
+        return today_dpd, hi_index, hi_index
+    # Never planned: everything earlier is past.
+    low = today_dpd - 1 - MAX_DPD * 2 if planned_through is None else (planned_through - anchor).days
+    return today_dpd, bisect.bisect_right(points, low), hi_index
+
+
+def _looks_at(index: _PolicyIndex, lo_index: int, hi_index: int) -> tuple[bool, bool, bool]:
+    """Whether a rule on ``points[lo_index:hi_index]`` has a condition on the balance, on broken promises,
+    on the facts (signals, risk class)."""
+    return (index.balance_rules[hi_index] != index.balance_rules[lo_index],
+            index.promise_rules[hi_index] != index.promise_rules[lo_index],
+            index.fact_rules[hi_index] != index.fact_rules[lo_index])
+
+
+def looks_at(policy: Policy, anchor: dt.date | None, planned_through: dt.date | None, open_case: bool,
+             today: dt.date) -> tuple[bool, bool, bool]:
+    """What ``evaluate`` reads of a case beyond its due date, cursor, status and stages, on ``today``.
+
+    (balance and currency, broken promises, facts: signals, last contact,
+    last payment, broken promises and balance). Cases alike in those fields
+    and in what this says is read get the same Plan: planning uses this to
+    share plans between rows before it builds a Case for them.
+    """
+    if anchor is None or not open_case:
+        return False, False, False
+    _, lo_index, hi_index = _window(policy.points, anchor, planned_through, today)
+    if lo_index >= hi_index:
+        return False, False, False
+    return _looks_at(_policy_index(policy), lo_index, hi_index)
 
 
 def _plan_days(policy: Policy, case: Case, anchor: dt.date, today_dpd: int, days: Sequence[int],

@@ -30,10 +30,11 @@ from dunning.store.connection import SYNCHRONOUS_MODES, Migration, write_transac
 from dunning.store.errors import Conflict, NotFound, StoreError, missing_database
 from dunning.store.facade import Store
 from dunning.store.obligation_import import ImportedObligation, ImportResult
-from dunning.store.plan_writer import CasePlanWrite, SavedPlans
+from dunning.store.plan_writer import DUE_ROW_FIELDS, CasePlanWrite, PlanBatch, SavedPlans, due_row_case
 from dunning.store.rows import action_row_tail
 
 __all__ = [
+    "DUE_ROW_FIELDS",
     "SYNCHRONOUS_MODES",
     "ActionKind",
     "CasePlanWrite",
@@ -42,10 +43,12 @@ __all__ = [
     "ImportedObligation",
     "Migration",
     "NotFound",
+    "PlanBatch",
     "SavedPlans",
     "Store",
     "StoreError",
     "action_row_tail",
+    "due_row_case",
     "missing_database",
     "write_transaction",
 ]

@@ -103,6 +103,10 @@ class Cases(StoreConnection):
 
     def due_cases(self, today: dt.date, after: tuple[str, int] | None, limit: int) -> list[tuple[Case, str | None]]:
         """Open cases with something due by ``today``, with the debtor's time zone; keyset-paged."""
+        return [(_case(r), r[-1]) for r in self.due_case_rows(today, after, limit)]
+
+    def due_case_rows(self, today: dt.date, after: tuple[str, int] | None, limit: int) -> list[tuple[Any, ...]]:
+        """``due_cases`` as rows: the case's columns (``_CASE_COLUMNS``), then the debtor's time zone."""
         last_day, last_id = after or ("", 0)
         # Two plain range scans on the cases_due index instead of one row-value
         # comparison "(next_action_on, id) > (?, ?)": SQLite seeks only on the
@@ -120,7 +124,7 @@ class Cases(StoreConnection):
                 select + "WHERE c.next_action_on > ? AND c.next_action_on <= ? ORDER BY c.next_action_on, c.id LIMIT ?",
                 [last_day, today.isoformat(), limit - len(rows)],
             ).fetchall()
-        return [(_case(r), r[-1]) for r in rows]
+        return rows
 
     def count_due(self, today: dt.date) -> int:
         return self.conn.execute(

@@ -1,6 +1,9 @@
 """Writing planning's results: each case's actions with its cursor, and the older occurrences they replace.
 
 ``save_plans_pipelined`` writes the batches on a thread of their own (``_PlanWriterThread``).
+A batch comes either as one ``CasePlanWrite`` per case or, from planning's
+fast path, as one ``PlanBatch``: the same rows in the columns the writer
+binds, with no object per case.
 """
 
 from __future__ import annotations
@@ -16,23 +19,28 @@ from typing import Any
 import attrs
 
 from dunning.calendar import to_text, utc_now
-from dunning.models import ActionKind, Event
-from dunning.store.bulk import _execute_rows, _insert_actions
+from dunning.models import ActionKind, Case, Event
+from dunning.store import bulk
+from dunning.store.bulk import _execute_rows
 from dunning.store.events import EventLog
-from dunning.store.rows import _iso
+from dunning.store.rows import _CASE_COLUMNS, _case, _iso
 
 
 # Pending outreach that an action inserted after ``?`` (an id) replaces: the
 # same case, step and channel, planned for an earlier day, not required.
 # The new rows are a range of ids, the outer loop (CROSS JOIN keeps it so:
 # the planner would otherwise scan every pending action per batch); the
-# older ones are found through the actions_case index. (old id, old key, case, step, channel, new id, new key,
-# new dpd, the case's stage)
+# older ones are found through the actions_case index, among the ids up to
+# ``?`` only (the index ends in the rowid, so the new rows, which the
+# same lookup would otherwise read and reject, are not even visited: no
+# batch holds two occurrences of a step that is not required). The case's
+# stage is read for the matches alone. (old id, old key, case, step,
+# channel, new id, new key, new dpd, the case's stage)
 _OLDER_OCCURRENCES = (
     "SELECT o.id, o.key, n.case_id, n.step, n.channel, n.id, n.key, n.dpd, c.stage "
-    "FROM actions AS n CROSS JOIN actions AS o ON o.case_id = n.case_id AND o.status = 'pending' "
-    "JOIN cases AS c ON c.id = n.case_id "
-    "WHERE n.id > ? AND +n.status = 'pending' AND n.kind = 'outreach' AND o.kind = 'outreach' "
+    "FROM actions AS n CROSS JOIN actions AS o ON o.case_id = n.case_id AND o.status = 'pending' AND o.id <= ?1 "
+    "CROSS JOIN cases AS c ON c.id = n.case_id "
+    "WHERE n.id > ?1 AND +n.status = 'pending' AND n.kind = 'outreach' AND o.kind = 'outreach' "
     "AND o.step = n.step AND o.channel = n.channel AND o.required = 0 AND o.planned_for < n.planned_for "
     "ORDER BY o.id"
 )
@@ -83,10 +91,76 @@ class SavedPlans:
     superseded: int = 0  # older pending occurrences the inserted ones replaced
 
 
+@attrs.frozen
+class PlanBatch:
+    """Planning's result for a batch of cases, as the rows the writer binds (``save_plans``).
+
+    The same rows and events as one ``CasePlanWrite`` per case, without
+    building one: planning's fast path appends to these lists as it goes.
+    """
+
+    # (planned_through, next_action_on, case id, the planned_through read), as text: the compare-and-set.
+    cursors: list[tuple[str, str | None, int, str | None]]
+    # Action rows as (key, case id, tail number), in the order planned; ``tails`` maps each number
+    # used to its row tail (``action_row_tail``), shared by every case planning that item.
+    actions: list[tuple[str, int, int]]
+    tails: dict[int, tuple[Any, ...]]
+    events: list[Event]
+    # The run's moment: when an older occurrence is superseded (its event's ``at``).
+    planned_at: dt.datetime | None = None
+
+    def __len__(self) -> int:
+        return len(self.cursors)
+
+
+@attrs.frozen
+class PlannedActions:
+    """A batch's action rows as ``PlanBatch`` holds them, for ``_insert_actions``."""
+
+    actions: Sequence[tuple[str, int, int]]
+    tails: dict[int, tuple[Any, ...]]
+
+
+def _insert_actions(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]] | PlannedActions) -> int:
+    """Insert a batch's action rows, in order, ignoring keys already there; returns rows inserted.
+
+    ``rows`` are whole rows (``bulk._insert_actions`` finds their shared
+    tails) or planning's ``PlannedActions``, whose tails are already shared.
+    """
+    if not isinstance(rows, PlannedActions):
+        return bulk._insert_actions(conn, rows)
+    if len(rows.tails) > bulk._TAIL_SHAPES[-1] or len(rows.actions) < bulk._SHAPES[0]:
+        tails = rows.tails
+        return bulk._execute_rows(conn, bulk._INSERT_WHOLE_ACTIONS,
+                                  [(key, case_id, *tails[n]) for key, case_id, n in rows.actions], 16)
+    tail_size = bulk._shape(len(rows.tails), bulk._TAIL_SHAPES, bulk._TAIL_SHAPES[-1])
+    tail_params = bulk._padded([(n, *tail) for n, tail in rows.tails.items()], tail_size, 15)
+    most = (conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - len(tail_params)) // 3
+    before = conn.total_changes
+    actions, start = rows.actions, 0
+    while start < len(actions):
+        size = bulk._shape(len(actions) - start, bulk._SHAPES, most)
+        conn.execute(bulk._shaped_sql(bulk._INSERT_ACTIONS, tails=(tail_size, 15), rows=(size, 3)),
+                     tail_params + bulk._padded(actions[start : start + size], size, 3))
+        start += size
+    return conn.total_changes - before
+
+
+# Where each field is in a row of ``Store.due_case_rows``: the case's columns, then the debtor's time zone.
+DUE_ROW_FIELDS: dict[str, int] = {
+    name: i for i, name in enumerate([*(c.strip() for c in _CASE_COLUMNS.split(",")), "timezone"])
+}
+
+
+def due_row_case(row: Sequence[Any]) -> Case:
+    """The Case of a row of ``Store.due_case_rows``."""
+    return _case(row)
+
+
 class PlanWriter(EventLog):
     """The store's part that writes what planning worked out."""
 
-    def save_plans(self, writes: Sequence[CasePlanWrite]) -> tuple[int, int, int]:
+    def save_plans(self, writes: Sequence[CasePlanWrite] | PlanBatch) -> tuple[int, int, int]:
         """Write planned actions and advance each case's cursor, all in one transaction.
 
         A case whose cursor moved since it was read (another dispatcher got
@@ -97,6 +171,8 @@ class PlanWriter(EventLog):
         """
         if not writes:
             return 0, 0, 0
+        if isinstance(writes, PlanBatch):
+            return self._save_batch(writes)
         cursors = [
             (w.planned_through.isoformat(), _iso(w.next_action_on), w.case_id, _iso(w.expected_planned_through))
             for w in writes
@@ -134,6 +210,37 @@ class PlanWriter(EventLog):
                 self._append_events(events)
         return len(kept), inserted, superseded
 
+    def _save_batch(self, batch: PlanBatch) -> tuple[int, int, int]:
+        """``save_plans`` for a ``PlanBatch``: the same statements, from rows planning already shaped."""
+        cursors = batch.cursors
+        with self.transaction():
+            self.conn.execute("SAVEPOINT save_plans")
+            if _HAS_UPDATE_FROM:
+                moved = _execute_rows(self.conn, _ADVANCE_CURSORS, cursors, 4)
+            else:
+                moved = self.conn.executemany(_ADVANCE_CURSOR, cursors).rowcount
+            actions, events = batch.actions, batch.events
+            kept = len(cursors)
+            if moved != len(cursors):
+                # Some cursor moved meanwhile: learn which, and write only the others' rows.
+                self.conn.execute("ROLLBACK TO save_plans")
+                written = {params[2] for params in cursors if self.conn.execute(_ADVANCE_CURSOR, params).rowcount == 1}
+                kept = len(written)
+                actions = [row for row in actions if row[1] in written]
+                events = [event for event in events if event.case_id in written]
+            self.conn.execute("RELEASE save_plans")
+            inserted = superseded = 0
+            if actions:
+                last_id = self.conn.execute("SELECT coalesce(max(id), 0) FROM actions").fetchone()[0]
+                inserted = _insert_actions(self.conn, PlannedActions(actions, batch.tails))
+                if inserted:
+                    ended = self._supersede(last_id, batch.planned_at or utc_now())
+                    events = [*events, *ended]
+                    superseded = len(ended)
+            if events:
+                self._append_events(events)
+        return kept, inserted, superseded
+
     def _supersede(self, last_id: int, now: dt.datetime) -> list[Event]:
         """End the older pending occurrences that the actions inserted after ``last_id`` replace.
 
@@ -166,7 +273,7 @@ class PlanWriter(EventLog):
             for old_id, old_key, case_id, step, channel, new_id, new_key, dpd, stage in found.values()
         ]
 
-    def save_plans_pipelined(self, batches: Iterable[Sequence[CasePlanWrite]], *,
+    def save_plans_pipelined(self, batches: Iterable[Sequence[CasePlanWrite] | PlanBatch], *,
                              depth: int = 2) -> Generator[SavedPlans, None, None]:
         """``save_plans`` for each batch, on a writer thread while the caller prepares the next.
 
@@ -242,14 +349,14 @@ class _PlanWriterThread:
 
     def __init__(self, file: str, depth: int, synchronous: str):
         self._file, self._synchronous = file, synchronous
-        self._todo: queue.Queue[Sequence[CasePlanWrite] | None] = queue.Queue(maxsize=max(depth, 1))
+        self._todo: queue.Queue[Sequence[CasePlanWrite] | PlanBatch | None] = queue.Queue(maxsize=max(depth, 1))
         self._done: queue.SimpleQueue[tuple[SavedPlans, list[Sequence[Event]]] | BaseException] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self._outstanding = 0  # batches put and not yet collected
         self._thread = threading.Thread(target=self._run, name="dunning-plan-writer", daemon=True)
         self._thread.start()
 
-    def put(self, writes: Sequence[CasePlanWrite]) -> None:
+    def put(self, writes: Sequence[CasePlanWrite] | PlanBatch) -> None:
         self._todo.put(writes)
         self._outstanding += 1
 
