@@ -101,6 +101,24 @@ class EventLog(StoreConnection):
             record["data"] = json.loads(record["data"])
             yield record
 
+    def event_links(self, after_seq: int = 0) -> Iterator[tuple[Any, ...]]:
+        """Each event after ``after_seq`` as ``dunning.chain_walk.LINK_COLUMNS``, in seq order, streamed.
+
+        ``data`` is the canonical JSON text the hash covers (what the column holds).
+        """
+        return iter(self.conn.execute(
+            "SELECT seq, at, recorded_at, case_id, kind, stage, dpd, channel, step, action_id, data, prev_hash, hash "
+            "FROM events WHERE seq > ? ORDER BY seq", [after_seq]))
+
+    def first_loosely_typed_event(self, after_seq: int = 0) -> int | None:
+        """The first event after ``after_seq`` whose integer columns hold something other than a whole number or
+        NULL: the engine never writes one, and the fast chain walk would not see the difference."""
+        row = self.conn.execute(
+            "SELECT min(seq) FROM events WHERE seq > ? AND (typeof(case_id) NOT IN ('integer', 'null') "
+            "OR typeof(dpd) NOT IN ('integer', 'null') OR typeof(action_id) NOT IN ('integer', 'null'))",
+            [after_seq]).fetchone()
+        return row[0]
+
     def event_hash(self, seq: int) -> str | None:
         row = self.conn.execute("SELECT hash FROM events WHERE seq = ?", [seq]).fetchone()
         return row[0] if row else None
