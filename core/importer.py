@@ -22,6 +22,7 @@ from dunning.ledger.interest_rules import parse_contract_rate
 from dunning.models import Contact, ContactKind, ContactRole, Debtor, DebtorKind
 from dunning.store import ImportedObligation, ImportResult, Store
 from dunning.store.import_staging import ImportStaging
+from dunning.store.obligation_import import ObligationRow, row_of
 
 COLUMNS = (
     "debtor_id", "name", "kind", "email", "mobile", "work_phone", "home_phone", "address",
@@ -101,6 +102,8 @@ def _column_problems(columns: Iterable[str], where: int) -> list[RowError]:
 
 def _text_problems(line: int, row: Mapping[str, Any], prefix: str = "") -> list[RowError]:
     """Control characters anywhere in a row's text, nested contacts included."""
+    if not prefix and _plainly_clean(row):
+        return []
     problems = []
     for key, value in row.items():
         field = f"{prefix}{key}"
@@ -117,6 +120,18 @@ def _text_problems(line: int, row: Mapping[str, Any], prefix: str = "") -> list[
                 elif isinstance(item, str):
                     problems += _text_problems(line, {f"[{index}]": item}, field)
     return problems
+
+
+def _plainly_clean(row: Mapping[str, Any]) -> bool:
+    """True when every value of ``row`` is text without a control character (one search for the row: most rows
+    of a file are clean, and each cell checked on its own costs more than the rest of the row's checks)."""
+    single, multi = [], []
+    for key, value in row.items():
+        if type(value) is not str:
+            return False
+        (multi if key in text_checks.MULTILINE_FIELDS else single).append(value)
+    return (text_checks.control_character(" ".join(single)) is None
+            and text_checks.control_character(" ".join(multi), multiline=True) is None)
 
 
 class RowReader:
@@ -240,7 +255,9 @@ def read_rows(path: Path, encoding: str = "utf-8") -> tuple[list[tuple[int, dict
 
 def _text(row: Mapping[str, Any], field: str) -> str:
     value = row.get(field)
-    return "" if value is None else str(value).strip()
+    if value is None:
+        return ""
+    return value.strip() if type(value) is str else str(value).strip()
 
 
 def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None,
@@ -287,6 +304,9 @@ def check_row(line: int, row: Mapping[str, Any],
               warnings: list[RowError]) -> tuple[ImportedObligation | None, list[RowError]]:
     """One row on its own: the obligation it gives, or the problems that stop it (no look at other rows)."""
     problems: list[RowError] = []
+    # Each cell's text, stripped, once: the checks below read most cells more than once.
+    cells = {key: "" if value is None else value.strip() if type(value) is str else str(value).strip()
+             for key, value in row.items()}
 
     def bad(field: str, problem: str) -> None:
         problems.append(RowError(line, field, problem))
@@ -294,13 +314,13 @@ def check_row(line: int, row: Mapping[str, Any],
     if "__extra__" in row:
         bad("row", "has more cells than the header has columns")
     for field in REQUIRED:
-        if not _text(row, field):
+        if not cells.get(field, ""):
             bad(field, "is required")
-    debtor_id, reference = _text(row, "debtor_id"), _text(row, "reference")
-    kind = _text(row, "kind") or "person"
+    debtor_id, reference = cells.get("debtor_id", ""), cells.get("reference", "")
+    kind = cells.get("kind", "") or "person"
     if kind not in DebtorKind.__members__.values():
         bad("kind", f"must be person or company, got {kind!r}")
-    currency = _text(row, "currency").upper()
+    currency = cells.get("currency", "").upper()
     amount = 0
     if currency:
         try:
@@ -308,9 +328,9 @@ def check_row(line: int, row: Mapping[str, Any],
         except money.MoneyError as exc:
             bad("currency", str(exc))
             currency = ""
-    if currency and _text(row, "amount"):
+    if currency and cells.get("amount", ""):
         try:
-            amount = money.parse(_text(row, "amount"), currency)
+            amount = money.parse(cells.get("amount", ""), currency)
             if amount <= 0:
                 bad("amount", "must be positive")
         except money.MoneyError as exc:
@@ -319,17 +339,17 @@ def check_row(line: int, row: Mapping[str, Any],
     issued_on = _date(row, "issued_on", bad)
     if due_on and issued_on and issued_on > due_on:
         bad("issued_on", f"{issued_on} is after the due date {due_on}")
-    timezone = _text(row, "timezone") or None
+    timezone = cells.get("timezone", "") or None
     if timezone:
         try:
             text_checks.time_zone(timezone)
         except ValueError as exc:
             bad("timezone", str(exc))
-    country = _text(row, "country").upper() or None
+    country = cells.get("country", "").upper() or None
     if country and not is_country(country):
         bad("country", f"must be an ISO 3166-1 two-letter country code, got {country!r}")
     # Optional: the subdivision (US-NY) whose contact rules may differ from the country's.
-    region = _text(row, "region").upper() or None
+    region = cells.get("region", "").upper() or None
     if region:
         problem = subdivision_error(country, region)
         if problem:
@@ -337,37 +357,37 @@ def check_row(line: int, row: Mapping[str, Any],
         elif country is None:
             country = region.split("-", 1)[0]
     # Optional: a rate agreed for the obligation ("12%" a year, "0.05%/day"), see dunning.ledger.
-    interest_rate = _text(row, "interest_rate") or None
+    interest_rate = cells.get("interest_rate", "") or None
     if interest_rate:
         try:
             interest_rate = str(parse_contract_rate(interest_rate))
         except ValueError as exc:
             bad("interest_rate", str(exc))
-    email = _text(row, "email")
+    email = cells.get("email", "")
     if email and not _is_email(email):
         bad("email", f"not an email address: {email!r}")
     contacts: list[Contact] = []
     if email:
         contacts.append(Contact(debtor_id=debtor_id, kind=ContactKind.EMAIL, value=email, role=ContactRole.DEBTOR))
     for field, contact_kind in _PHONE_FIELDS.items():
-        number = _text(row, field)
+        number = cells.get(field, "")
         if not number:
             continue
         e164 = _phone(number, country, field, line, bad, warnings)
         if e164:
             contacts.append(Contact(debtor_id=debtor_id, kind=contact_kind, value=e164, role=ContactRole.DEBTOR))
-    address = _text(row, "address")
+    address = cells.get("address", "")
     if address:
         contacts.append(
             Contact(debtor_id=debtor_id, kind=ContactKind.POSTAL, value=address, role=ContactRole.DEBTOR)
         )
     contacts.extend(_other_contacts(row.get("contacts"), debtor_id, bad, country, line, warnings))
-    accounts = _accounts(_text(row, "iban"), bad)
+    accounts = _accounts(cells.get("iban", ""), bad)
 
     if problems:
         return None, problems
-    debtor = Debtor(id=debtor_id, name=_text(row, "name"), kind=DebtorKind(kind), country=country,
-                    timezone=timezone, locale=_text(row, "locale") or None, region=region)
+    debtor = Debtor(id=debtor_id, name=cells.get("name", ""), kind=DebtorKind(kind), country=country,
+                    timezone=timezone, locale=cells.get("locale", "") or None, region=region)
     assert due_on is not None
     return ImportedObligation(debtor=debtor, contacts=contacts, reference=reference, amount=amount,
                               currency=currency, issued_on=issued_on, due_on=due_on, accounts=accounts,
@@ -504,11 +524,10 @@ def import_file(
             if found.shown:
                 raise ImportError_(str(path), sorted(found.shown, key=lambda e: e.line), unit=reader.unit,
                                    more=found.more)
-        items = (_unpack(payload) for payload in staging.payloads())
+        rows = (marshal.loads(payload) for payload in staging.payloads())
         if dry_run:
-            return _dry_run_counts(store, items), staging.count
-        result, _ = store.import_obligations(items, now, today)
-        return result, staging.count
+            return _dry_run_counts(store, rows), staging.count
+        return store.import_rows(rows, now, today), staging.count
 
 
 class _Capped:
@@ -594,37 +613,20 @@ class _FileCheck:
 
 def _pack(item: ImportedObligation) -> bytes:
     """The checked row as the scratch file keeps it (marshal: fast, and only plain values go in)."""
-    d = item.debtor
-    return marshal.dumps((
-        (d.id, d.name, d.kind.value, d.country, d.timezone, d.locale, d.region),
-        tuple((c.kind.value, c.value, c.role.value, c.name) for c in item.contacts),
-        item.reference, item.amount, item.currency, item.issued_on.isoformat() if item.issued_on else None,
-        item.due_on.isoformat(), tuple(item.accounts), item.interest_rate))
+    return marshal.dumps(row_of(item))
 
 
-def _unpack(payload: bytes) -> ImportedObligation:
-    debtor, contacts, reference, amount, currency, issued_on, due_on, accounts, interest_rate = marshal.loads(payload)
-    debtor_id, name, kind, country, timezone, locale, region = debtor
-    return ImportedObligation(
-        debtor=Debtor(id=debtor_id, name=name, kind=DebtorKind(kind), country=country, timezone=timezone,
-                      locale=locale, region=region),
-        contacts=[Contact(debtor_id=debtor_id, kind=ContactKind(k), value=v, role=ContactRole(r), name=n)
-                  for k, v, r, n in contacts],
-        reference=reference, amount=amount, currency=currency,
-        issued_on=dt.date.fromisoformat(issued_on) if issued_on else None, due_on=dt.date.fromisoformat(due_on),
-        accounts=accounts, interest_rate=interest_rate)
-
-
-def _dry_run_counts(store: Store, items: Iterable[ImportedObligation]) -> ImportResult:
+def _dry_run_counts(store: Store, rows: Iterable[ObligationRow]) -> ImportResult:
     debtors: set[str] = set()
     new_cases: set[tuple[str, str]] = set()
     added = unchanged = 0
-    for item in items:
-        debtors.add(item.debtor.id)
-        if store.existing_obligation(item.debtor.id, item.reference) is not None:
+    for row in rows:
+        debtor_id, reference, currency = row[0][0], row[2], row[4]
+        debtors.add(debtor_id)
+        if store.existing_obligation(debtor_id, reference) is not None:
             unchanged += 1
             continue
         added += 1
-        if store.open_case_id(item.debtor.id, item.currency) is None:
-            new_cases.add((item.debtor.id, item.currency))
+        if store.open_case_id(debtor_id, currency) is None:
+            new_cases.add((debtor_id, currency))
     return ImportResult(len(debtors), len(new_cases), added, unchanged)
