@@ -125,7 +125,8 @@ def _text_problems(line: int, row: Mapping[str, Any], prefix: str = "") -> list[
 def _plainly_clean(row: Mapping[str, Any]) -> bool:
     """True when every value of ``row`` is text without a control character (one search for the row: most rows
     of a file are clean, and each cell checked on its own costs more than the rest of the row's checks)."""
-    single, multi = [], []
+    single: list[str] = []
+    multi: list[str] = []
     for key, value in row.items():
         if type(value) is not str:
             return False
