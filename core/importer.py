@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import difflib
 import functools
+import hashlib
 import io
 import json
 import marshal
@@ -525,6 +526,7 @@ def import_file(
             if found.shown:
                 raise ImportError_(str(path), sorted(found.shown, key=lambda e: e.line), unit=reader.unit,
                                    more=found.more)
+        del check  # what the first pass remembered per debtor is not needed by the second
         rows = (marshal.loads(payload) for payload in staging.payloads())
         if dry_run:
             return _dry_run_counts(store, rows), staging.count
@@ -576,7 +578,9 @@ class _FileCheck:
         self.store, self.file, self.staging = store, path.name, staging
         self.errors, self.refused = _Capped(), _Capped()
         self.warnings = _CappedList()
-        self.debtors: dict[str, tuple[int, str, str, bool]] = {}  # id -> first line, name, kind, stored already
+        # id -> one int: the digest of the first row's name and kind, its line, whether the store knows the
+        # debtor (``_debtor_note``); an int instead of a tuple of strings keeps a million debtors in ~100 MB.
+        self.debtors: dict[str, int] = {}
         self.compared: set[str] = set()  # stored debtors whose details were compared with the file's
 
     def row(self, line: int, row: Mapping[str, Any]) -> None:
@@ -592,15 +596,17 @@ class _FileCheck:
                 self.errors.add(problem)
             return
         debtor = item.debtor
-        first = self.debtors.get(debtor_id)
-        if first is None:
+        note = self.debtors.get(debtor_id)
+        digest = _details_digest(debtor)
+        if note is None:
             stored = self.store.debtor(debtor_id) is not None
-            self.debtors[debtor_id] = (line, debtor.name, debtor.kind.value, stored)
-        elif (first[1], first[2]) != (debtor.name, debtor.kind.value):
-            self.errors.add(RowError(line, "name", f"debtor {debtor_id!r} has different details on line {first[0]}"))
+            self.debtors[debtor_id] = _debtor_note(digest, line, stored)
+        elif note >> 33 != digest:
+            first_line = (note >> 1) & 0xFFFFFFFF
+            self.errors.add(RowError(line, "name", f"debtor {debtor_id!r} has different details on line {first_line}"))
             return
         else:
-            stored = first[3]
+            stored = bool(note & 1)
         clash = _clash_with_store(self.store, debtor_id, reference, item.amount, item.currency, item.due_on)
         if clash:
             self.errors.add(RowError(line, "reference", clash))
@@ -610,6 +616,16 @@ class _FileCheck:
                                                         self.file, self.compared):
                 self.refused.add(RowError(*refusal))
         self.staging.add(line, _pack(item))
+
+
+def _details_digest(debtor: Debtor) -> int:
+    """64 bits standing for the debtor's name and kind: every row of a debtor must give the same."""
+    text = f"{debtor.kind.value}\x00{debtor.name}".encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
+
+
+def _debtor_note(digest: int, line: int, stored: bool) -> int:
+    return (digest << 33) | ((line & 0xFFFFFFFF) << 1) | int(stored)
 
 
 def _pack(item: ImportedObligation) -> bytes:
