@@ -9,7 +9,9 @@ Verify: a generated evidence log (default 300,000 events) in a project with
 an evidence key, its head signed, then a tail of events appended after the
 checkpoint; `dunning verify --full` and `dunning verify` (from the
 checkpoint) timed as processes, beside a yardstick that reads every row's
-stored text with a plain cursor and hashes it with hashlib.sha256.
+stored text with a plain cursor and hashes it with hashlib.sha256; then the
+chain walk alone in this process, beside the walk verify did before
+(each event's data decoded and encoded again).
 
     .venv/bin/python bench/import.py                      # 100,000 rows, 300,000 events
     .venv/bin/python bench/import.py --rows 1000000       # the target size: a few minutes
@@ -106,6 +108,27 @@ def yardstick_hashing(db: Path) -> tuple[float, int]:
     return elapsed, n
 
 
+def in_process_walks(db: Path) -> dict[str, float]:
+    """CPU seconds of the chain check alone, in this process: the walk `verify --full` does, and the one it did
+    before (each event's data decoded and encoded again to hash it)."""
+    from dunning import evidence
+    from dunning.chain_walk import walk
+    from dunning.store import Store
+
+    store = Store(db)
+    before = time.process_time()
+    suspect = store.first_loosely_typed_event(0)
+    report = walk(store.event_links(0), suspect=suspect)
+    now_cpu = time.process_time() - before
+    before = time.process_time()
+    old = evidence.verify_chain(store.event_rows_for_verify())
+    old_cpu = time.process_time() - before
+    store.close()
+    assert report.ok and old.ok and report.checked == old.checked
+    return {"walk_cpu_seconds": round(now_cpu, 2), "walk_events_per_cpu_s": round(report.checked / now_cpu),
+            "before_cpu_seconds": round(old_cpu, 2), "before_events_per_cpu_s": round(old.checked / old_cpu)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000, help="CSV rows to import (default 100,000)")
@@ -157,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         cpu = time.process_time() - before
         figures["verify_yardstick"] = {"events": n, "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
                                        "events_per_cpu_s": round(n / cpu)}
+        figures["verify_in_process"] = in_process_walks(chain / "dunning.db")
     figures["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     if args.json:
         print(json.dumps(figures, indent=2))
@@ -176,6 +200,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{inc['cpu_seconds']:>8}{'':>11}{inc['peak_rss_mb']:>13}")
     print(f"{'  yardstick sha256 over the rows':<36}{hy['seconds']:>8}{hy['cpu_seconds']:>8}"
           f"{hy['events_per_cpu_s']:>11,}")
+    walks = figures["verify_in_process"]
+    print(f"{'chain walk alone (in process)':<36}{'':>8}{walks['walk_cpu_seconds']:>8}"
+          f"{walks['walk_events_per_cpu_s']:>11,}")
+    print(f"{'  before: decode + encode each event':<36}{'':>8}{walks['before_cpu_seconds']:>8}"
+          f"{walks['before_events_per_cpu_s']:>11,}")
     return 0
 
 
