@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any, cast, overload
+from typing import Any, overload
 
 import attrs
 
@@ -58,6 +58,12 @@ def row_of(item: ImportedObligation) -> ObligationRow:
             tuple((c.kind.value, c.value, c.role.value, c.name) for c in item.contacts),
             item.reference, item.amount, item.currency, _iso(item.issued_on), item.due_on.isoformat(),
             tuple(item.accounts), item.interest_rate)
+
+
+def _wake(today: dt.date, earliest_due: str) -> dt.date:
+    """When a case with new obligations is looked at next: early enough for any run, even one rehearsing a past
+    date (the planner works out what is really due)."""
+    return min(today, dt.date.fromisoformat(earliest_due) - dt.timedelta(days=366))
 
 
 class _Tally:
@@ -140,6 +146,11 @@ class ObligationImport(Cases, EventLog):
         obligations: list[tuple[Any, ...]] = []
         events: list[Event] = []
         chunk_cases: dict[int, None] = {}
+        # Cases this chunk opens, with their ids given here (we hold the write lock, so the next ids are ours:
+        # what SQLite would give) and their figures worked out from the rows: one INSERT each, written with
+        # the chunk, in place of an insert, an update and a balance read back.
+        opened: dict[int, list[Any]] = {}  # id -> [debtor_id, currency, balance, earliest due]
+        next_id = 0
         for r in chunk:
             debtor_id, reference, amount, currency = r[0][0], r[2], r[3], r[4]
             if (debtor_id, reference) in present:
@@ -148,21 +159,31 @@ class ObligationImport(Cases, EventLog):
             present.add((debtor_id, reference))
             case_id = open_cases.get((debtor_id, currency))
             if case_id is None:
-                case_id = cast(int, self.conn.execute(
-                    "INSERT INTO cases (debtor_id, currency, stage, status, balance, opened_on, stage_entered_on) "
-                    "VALUES (?, ?, 'internal', 'open', 0, ?, ?)", [debtor_id, currency, today_text, today_text],
-                ).lastrowid)  # an INSERT always sets it
-                self.conn.execute("UPDATE cases SET creditor_reference = ? WHERE id = ?",
-                                  [creditor_reference.for_case(case_id), case_id])
+                if not next_id:
+                    next_id = self.conn.execute("SELECT coalesce(max(id), 0) + 1 FROM cases").fetchone()[0]
+                case_id, next_id = next_id, next_id + 1
+                opened[case_id] = [debtor_id, currency, 0, r[6]]
                 open_cases[(debtor_id, currency)] = case_id
                 counts.opened += 1
                 events.append(Event(kind="case_opened", at=now, case_id=case_id, stage=Stage.INTERNAL.value,
                                     data={"debtor_id": debtor_id, "currency": currency}))
             obligations.append((case_id, debtor_id, reference, amount, currency, r[5], r[6], r[8]))
             counts.added += 1
-            chunk_cases[case_id] = None
+            figures = opened.get(case_id)
+            if figures is None:
+                chunk_cases[case_id] = None
+            else:
+                figures[2] += amount
+                figures[3] = min(figures[3], r[6])
             events.append(Event(kind="obligation_added", at=now, case_id=case_id,
                                 data={"reference": reference, "amount": amount, "currency": currency, "due_on": r[6]}))
+        self.conn.executemany(
+            "INSERT INTO cases (id, debtor_id, currency, stage, status, balance, anchor_due_on, opened_on, "
+            "stage_entered_on, next_action_on, creditor_reference) "
+            "VALUES (?, ?, ?, 'internal', 'open', ?, ?, ?, ?, ?, ?)",
+            [(case_id, debtor_id, currency, balance, earliest, today_text, today_text,
+              _wake(today, earliest).isoformat(), creditor_reference.for_case(case_id))
+             for case_id, (debtor_id, currency, balance, earliest) in opened.items()])
         self.conn.executemany(
             "INSERT INTO obligations (case_id, debtor_id, reference, amount, currency, issued_on, due_on, paid, "
             "interest_rate) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)", obligations)
@@ -170,17 +191,18 @@ class ObligationImport(Cases, EventLog):
         self._append_events(events)
         if owns_transaction:
             self._pending_events.truncate(mark)  # announced from the log after the commit
+        if touched is not None:
+            touched.extend(opened)
         if not chunk_cases:
             return
-        # Wake new work early enough for any run, even one rehearsing a past date: the planner works out
-        # what is really due. A case whose rows span two chunks is refreshed twice, the second time for good.
+        # The cases that were open already: their figures read back from all their obligations (a case
+        # opened in an earlier chunk of this import is one of them when its rows go on in this one).
         case_ids = list(chunk_cases)
         earliest = self.conn.execute(
             f"SELECT case_id, min(due_on) FROM obligations WHERE case_id IN ({', '.join('?' * len(case_ids))}) "
             "GROUP BY case_id", case_ids).fetchall()
         for case_id, first_due in earliest:
-            wake = min(today, dt.date.fromisoformat(first_due) - dt.timedelta(days=366))
-            self._refresh_balance(case_id, wake_on=wake)
+            self._refresh_balance(case_id, wake_on=_wake(today, first_due))
         if touched is not None:
             touched.extend(case_ids)
 
