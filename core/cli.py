@@ -68,6 +68,9 @@ BUILT_IN: dict[str, tuple[str, str]] = {
     "waive": ("dunning.cli_ledger:waive",
               "Waive what is still open of a case's interest or fees (or both); the principal is untouched."),
     "offer": ("dunning.cli_ledger:offer", "Offer to settle a case for less than it owes if paid by a date."),
+    "report": ("dunning.cli_report:report",
+               "The portfolio as a collections manager reads it: aging, roll rates, recovery, promises, contacts, "
+               "activity."),
     "approvals": ("dunning.cli_approvals:approvals", "List actions waiting for a person's approval."),
     "approve": ("dunning.cli_approvals:approve", "Approve an action (it goes out on the next run)."),
     "reject": ("dunning.cli_approvals:reject", "Reject an action; it will not go out."),
@@ -80,6 +83,8 @@ BUILT_IN: dict[str, tuple[str, str]] = {
                 "List plugins with their version, channels (and each channel's medium) and the hooks they implement."),
     "simulate": ("dunning.cli_rehearsal:simulate",
                  "Replay the policy day by day on a copy of the database and print the timeline."),
+    "backtest": ("dunning.cli_backtest:backtest", "Replay policies over the same cases and compare what they do."),
+    "datasette": ("dunning.cli_datasette:datasette", "Open the database read-only in Datasette, with canned queries."),
     "demo": ("dunning.cli_rehearsal:demo",
              "Create sample portfolios for both presets in a fresh database and run them day by day."),
 }

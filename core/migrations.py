@@ -563,3 +563,11 @@ def m019_interest_and_settlements(db: sqlite_utils.Database) -> None:
         """
     )
     db.execute("CREATE INDEX settlements_open ON settlements (status, case_id)")
+
+
+@migrations()
+def m020_report_indexes(db: sqlite_utils.Database) -> None:
+    # The portfolio reports (dunning.reports) read events of a few kinds over a range of
+    # days, and payments case by case in order of time: both walk these instead of sorting.
+    db.execute("CREATE INDEX IF NOT EXISTS events_kind_at ON events (kind, at)")
+    db.execute("CREATE INDEX IF NOT EXISTS payments_case_at ON payments (case_id, at)")

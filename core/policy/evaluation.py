@@ -164,13 +164,16 @@ def _stage_changes(
     policy: Policy, case: Case, stage: Stage, point: int, today_dpd: int, day: dt.date
 ) -> tuple[Stage, list[Planned]]:
     planned: list[Planned] = []
+    late = point != today_dpd
+    applied_on = day + dt.timedelta(days=today_dpd - point) if late else None
     for rule in policy.stages.values():
         if rule.recall_dpd == point and stage is rule.stage:
             previous = case.previous_stage if case.stage is rule.stage else None
             back_to = previous or _stage_before(policy, rule.stage)
             planned.append(
                 Planned(
-                    ActionKind.RECALL, f"recall-{rule.stage}", point, day, target=back_to.value, late=point != today_dpd
+                    ActionKind.RECALL, f"recall-{rule.stage}", point, day, target=back_to.value, late=late,
+                    applied_on=applied_on,
                 )
             )
             stage = back_to
@@ -190,7 +193,8 @@ def _stage_changes(
                 day,
                 target=rule.stage.value,
                 requires_approval=rule.requires_approval,
-                late=point != today_dpd,
+                late=late,
+                applied_on=applied_on,
             )
         )
         if not rule.requires_approval:

@@ -157,14 +157,19 @@ class Planned:
     at: dt.time | None = None
     late: bool = False
     options: Mapping[str, Any] = attrs.field(factory=dict)
+    # A stage change made late is keyed by the day it is made, not the day it was due: a case
+    # reopened after a bounced payment catches up its stages again under new keys, where the
+    # keys of the first time round would be taken (see ``evaluate``).
+    applied_on: dt.date | None = None
 
     def key(self, case_id: int) -> str:
         """The idempotency key: case:step:channel:occurrence (see ``ActionKey``)."""
-        return str(ActionKey.for_day(case_id, self.step, self.channel or self.kind.value, self.day, self.at))
+        return str(ActionKey.for_day(case_id, self.step, self.channel or self.kind.value, self.applied_on or self.day,
+                                     self.at))
 
     def key_tail(self) -> str:
         """The key without its case: the same for every case that plans this item."""
-        return f"{self.step}:{self.channel or self.kind.value}:{occurrence_on(self.day, self.at)}"
+        return f"{self.step}:{self.channel or self.kind.value}:{occurrence_on(self.applied_on or self.day, self.at)}"
 
 
 @attrs.frozen

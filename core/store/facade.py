@@ -28,6 +28,7 @@ from dunning.store.plan_writer import PlanWriter
 from dunning.store.promises import Promises
 from dunning.store.rates import Rates
 from dunning.store.settlements import Settlements
+from dunning.store.reports import ReportRows
 from dunning.store.signals import Signals
 from dunning.store.sync import BooksSync
 
@@ -60,6 +61,7 @@ class Store(
     Holds,
     Bank,
     Credits,
+    ReportRows,
     StoreConnection,
 ):
     """One SQLite database file, with the core's schema and the plugins' tables."""

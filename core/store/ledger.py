@@ -127,12 +127,16 @@ class Ledger(Cases):
     def reopen_case(self, case_id: int, today: dt.date) -> None:
         """A resolved case open again, at the internal stage, to be looked at today.
 
-        The planning cursor stays where it was: the runner plans from today
-        on as for a case it had not looked at for a while.
+        The planning cursor is cleared: the next run plans the case as one it
+        has never seen, so the stage changes its days past due call for are
+        made again (under keys of that day) while the reminders whose day has
+        passed are reported missed, and required steps already sent keep their
+        keys and are not sent twice.
         """
         self.conn.execute(
             "UPDATE cases SET status = 'open', stage = 'internal', previous_stage = NULL, resolved_on = NULL, "
-            "stage_entered_on = ?, next_action_on = ? WHERE id = ?", [today.isoformat(), today.isoformat(), case_id])
+            "stage_entered_on = ?, next_action_on = ?, planned_through = NULL WHERE id = ?",
+            [today.isoformat(), today.isoformat(), case_id])
 
     def move_open_items(self, from_case: int, to_case: int) -> list[str]:
         """Put a resolved case's open obligations (and their charges) into the debtor's open case."""

@@ -55,6 +55,34 @@ def test_a_bounced_payment_reopens_the_case_breaks_the_promise_it_kept_and_the_r
     assert project("verify").exit_code == 0
 
 
+def test_a_case_paid_at_the_agency_stage_comes_back_to_it_after_a_reversal(project: Project):
+    # Found as a new user: a case paid at day 100 (agency) and reversed stayed at internal for good,
+    # because its stage changes were keyed by the days they were first due and were never made again.
+    _import(project)  # INV-1, EUR 1,200.00 due 1 March: onsite at day 31, agency at day 91 (trade-receivables)
+    project("run", now="2026-06-09T09:00:00Z")  # day 100
+    assert _case(project, 1)["stage"] == "agency"
+    project("pay", "1", "1200.00", now="2026-06-09T10:00:00Z")
+    payment_id = json.loads(project("payments", "list", "--case", "1", "--json").stdout)[0]["id"]
+    project("payments", "reverse", str(payment_id), "--reason", "charge-back", "--by", "Kim",
+            now="2026-06-10T08:00:00Z")
+    assert _case(project, 1, now="2026-06-10T08:00:00Z")["stage"] == "internal"
+
+    project("run", now="2026-06-10T09:00:00Z")
+    case = _case(project, 1, now="2026-06-10T09:00:00Z")
+    assert (case["status"], case["stage"], case["dpd"]) == ("open", "agency", 101)
+    moves = [(e["data"]["from"], e["data"]["to"]) for e in _events(project, "stage_changed")]
+    assert moves == [("internal", "onsite"), ("onsite", "agency"), ("internal", "onsite"), ("onsite", "agency")]
+    keys = [k for (k,) in sqlite3.connect(project.db).execute(
+        "SELECT key FROM actions WHERE case_id = 1 AND kind = 'escalate' ORDER BY id")]
+    # The first time round on the days they fell due (caught up on day 100), the second on the day after the reversal.
+    assert keys == ["1:enter-onsite:escalate:2026-06-09", "1:enter-agency:escalate:2026-06-09",
+                    "1:enter-onsite:escalate:2026-06-10", "1:enter-agency:escalate:2026-06-10"]
+    # Nothing already sent goes out twice: no action key appears twice.
+    all_keys = [k for (k,) in sqlite3.connect(project.db).execute("SELECT key FROM actions WHERE case_id = 1")]
+    assert len(all_keys) == len(set(all_keys))
+    assert project("verify").exit_code == 0
+
+
 def test_reversing_into_a_debtor_who_has_a_new_open_case_moves_the_items_there(project: Project):
     _import(project)
     project("pay", "1", "1200.00", now="2026-03-05T10:00:00Z")

@@ -1,0 +1,175 @@
+"""Plain rows for the portfolio reports (``dunning.reports``): read-only, streamed, in the order each report needs.
+
+Every method yields tuples straight from the cursor, so a report over a
+million cases never holds more than what it aggregates. Moments come back as
+stored text (UTC, ISO 8601), which sorts as time does. Where a report only
+counts (attempts, events per quarter hour: every time zone's offset is a
+whole number of quarter hours), SQLite groups the rows and the report
+gets one row per group; the report's rules (time slots in the debtor's zone,
+business days, attribution) stay with the report. ``case_ids`` limits a
+query to the cases a report's filters accept (None: every case).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator
+from typing import Any
+
+from dunning.store.connection import StoreConnection
+
+# (id, currency, opened_on, status, resolved_on, stage)
+CaseRow = tuple[int, str, str, str, "str | None", str]
+# (case_id, amount, due_on, issued_on, closed_on: the day the books closed it, owing nothing here since)
+ObligationRow = tuple[int, int, str, "str | None", "str | None"]
+# (case_id, amount applied to the debt: the payment less what went to the debtor's credit, at)
+PaymentRow = tuple[int, int, str]
+# (at, case_id, kind, stage entered, stage left, collector, agency, balance placed)
+FactRow = tuple[str, int, str, "str | None", "str | None", "str | None", "str | None", "int | None"]
+# (promise id, case_id, amount, due_at, status, created_at, settled_at, days past due when made)
+PromiseRow = tuple[int, int, int, str, str, str, "str | None", "int | None"]
+# (channel, contact kind, debtor's time zone, UTC quarter hour 'YYYY-MM-DDTHH:M', attempts, right-party contacts)
+AttemptGroup = tuple[str, "str | None", "str | None", str, int, int]
+# (kind, channel, UTC quarter hour 'YYYY-MM-DDTHH:M', rule, currency, events, sum of amounts)
+EventGroup = tuple[str, "str | None", str, "str | None", "str | None", int, "int | None"]
+# (case_id, amount, at, last contact: moment, kind, channel; last call: moment, collector)
+PaymentContactRow = tuple[int, int, str, "str | None", "str | None", "str | None", "str | None", "str | None"]
+
+# The evidence kinds of the plugins that ship with dunning the reports read (namespaced <plugin>:<what>).
+CALL_LOGGED, VISIT_LOGGED = "phone:call_logged", "visit:logged"
+AGENCY_PLACED, AGENCY_PLACEMENT_ENDED = "agency:placed", "agency:placement_ended"
+CONTACT_KINDS = (CALL_LOGGED, "sent", VISIT_LOGGED)
+_IN_CASES = " AND {column} IN (SELECT id FROM temp.report_case_ids)"
+
+
+
+def _quarter(column: str) -> str:
+    """The UTC quarter hour of a stored moment: '2026-03-02T09:15' from '2026-03-02T09:27:03Z'."""
+    return f"substr({column}, 1, 14) || (CAST(substr({column}, 15, 2) AS INTEGER) / 15 * 15)"
+
+
+CASES_SQL = "SELECT id, currency, opened_on, status, resolved_on, stage FROM cases ORDER BY id"
+OBLIGATIONS_SQL = "SELECT case_id, amount, due_on, issued_on, closed_on FROM obligations ORDER BY case_id, due_on, id"
+# A payment reversed by the day no longer counts; its surplus went to the debtor's credit, not to the debt.
+_STANDS = "AND (reversed_at IS NULL OR reversed_at >= ?1)"
+PAYMENTS_SQL = ("SELECT case_id, amount - surplus, at FROM payments WHERE at < ?1 "
+                f"{_STANDS} ORDER BY case_id, at, id")
+# kind IN (...) with a range on `at` walks index events_kind_at (m020) kind by kind, in order of time.
+# Every stage change, later ones too: the first one after the day says, by its "from", where the case stood.
+STAGE_FACTS_SQL = (
+    "SELECT at, case_id, kind, json_extract(data, '$.to'), json_extract(data, '$.from'), NULL, NULL, NULL "
+    "FROM events WHERE kind = 'stage_changed' AND case_id IS NOT NULL")
+CALL_FACTS_SQL = (
+    "SELECT at, case_id, kind, NULL, NULL, json_extract(data, '$.collector'), NULL, NULL "
+    f"FROM events WHERE kind = '{CALL_LOGGED}' AND at < ? AND case_id IS NOT NULL")
+PLACEMENT_FACTS_SQL = (
+    "SELECT at, case_id, kind, NULL, NULL, NULL, json_extract(data, '$.agency'), json_extract(data, '$.balance') "
+    f"FROM events WHERE kind IN ('{AGENCY_PLACED}', '{AGENCY_PLACEMENT_ENDED}') AND at < ? AND case_id IS NOT NULL")
+# The days past due come from the promise's own event, found among its case's events (index events_case;
+# the unary + keeps SQLite from walking every promise event of that moment instead).
+PROMISES_SQL = (
+    "SELECT p.id, p.case_id, p.amount, p.due_at, p.status, p.created_at, p.settled_at, "
+    "(SELECT e.dpd FROM events e WHERE e.case_id = p.case_id AND +e.kind = 'promise' AND +e.at = p.created_at "
+    "AND json_extract(e.data, '$.promise_id') = p.id) FROM promises p WHERE p.created_at < ?")
+# The contact's kind is looked up once per attempt in a co-routine (LIMIT -1 keeps it from being flattened into
+# the GROUP BY, which would look it up twice).
+ATTEMPT_GROUPS_SQL = (
+    "SELECT channel, kind, zone, quarter, count(*), sum(reached) FROM (SELECT a.channel AS channel, "
+    "(SELECT c.kind FROM contacts c WHERE c.debtor_id = a.debtor_id AND c.value = a.contact LIMIT 1) AS kind, "
+    f"d.timezone AS zone, {_quarter('a.at')} AS quarter, (a.connected = 1 AND a.role = 'debtor') AS reached "
+    "FROM contact_attempts a JOIN debtors d ON d.id = a.debtor_id WHERE a.at >= ? AND a.at < ?{filter} LIMIT -1) "
+    "GROUP BY 1, 2, 3, 4")
+EVENT_GROUPS_SQL = (
+    f"SELECT kind, channel, {_quarter('at')}, json_extract(data, '$.rule'), json_extract(data, '$.currency'), "
+    "count(*), sum(json_extract(data, '$.amount')) FROM events WHERE kind IN ({kinds}) AND at >= ? AND at < ?{filter} "
+    "GROUP BY 1, 2, 3, 4, 5")
+# For each payment, the case's last contact and last logged call at or before it and not before `window` earlier:
+# a walk of the case's own events on index events_case.
+PAYMENT_CONTACTS_SQL = (
+    "SELECT p.case_id, p.amount - p.surplus, p.at, c.at, c.kind, c.channel, k.at, json_extract(k.data, '$.collector') "
+    "FROM payments p "
+    # The unary + keeps SQLite on index events_case (the case's few events) rather than a range of all cases'.
+    "LEFT JOIN events c ON c.seq = (SELECT e.seq FROM events e WHERE e.case_id = p.case_id "
+    f"AND +e.kind IN ({', '.join(repr(k) for k in CONTACT_KINDS)}) AND +e.at <= p.at "
+    "AND +e.at >= strftime('%Y-%m-%dT%H:%M:%SZ', p.at, ?) ORDER BY e.at DESC, e.seq DESC LIMIT 1) "
+    "LEFT JOIN events k ON k.seq = (SELECT e.seq FROM events e WHERE e.case_id = p.case_id "
+    f"AND +e.kind = '{CALL_LOGGED}' AND +e.at <= p.at AND +e.at >= strftime('%Y-%m-%dT%H:%M:%SZ', p.at, ?) "
+    "ORDER BY e.at DESC, e.seq DESC LIMIT 1) "
+    "WHERE p.at < ?3 AND (p.reversed_at IS NULL OR p.reversed_at >= ?3){filter}")
+
+
+class ReportRows(StoreConnection):
+    """The store's part that hands the reports their rows."""
+
+    def report_cases(self) -> Iterator[CaseRow]:
+        """Every case, by id."""
+        yield from self.conn.execute(CASES_SQL)
+
+    def report_obligations(self) -> Iterator[ObligationRow]:
+        """Every obligation, by case and due date (the order payments are applied in), on index obligations_case."""
+        yield from self.conn.execute(OBLIGATIONS_SQL)
+
+    def report_payments(self, until: str) -> Iterator[PaymentRow]:
+        """Payments made before ``until`` (a UTC moment as text), by case and moment (index m020 payments_case_at)."""
+        yield from self.conn.execute(PAYMENTS_SQL, [until])
+
+    def report_case_facts(self, until: str, *, stages: bool = True, calls: bool = True, placements: bool = True
+                          ) -> Iterator[FactRow]:
+        """Where cases stood and who worked them: every stage change; calls logged and agency placements before
+        ``until``. A report reads only the parts it needs."""
+        if stages:
+            yield from self.conn.execute(STAGE_FACTS_SQL)
+        if calls:
+            yield from self.conn.execute(CALL_FACTS_SQL, [until])
+        if placements:
+            yield from self.conn.execute(PLACEMENT_FACTS_SQL, [until])
+
+    def report_promises(self, until: str) -> Iterator[PromiseRow]:
+        """Promises made before ``until``, with the days past due their ``promise`` event recorded."""
+        yield from self.conn.execute(PROMISES_SQL, [until])
+
+    def report_attempt_groups(self, until: str, since: str = "",
+                              case_ids: Collection[int] | None = None) -> Iterator[AttemptGroup]:
+        """Attempts with ``since <= at < until``, counted by channel, kind of contact, zone and UTC quarter hour.
+
+        The kind comes from the debtor's contacts (mobile, work, home, email,
+        postal); an address no longer on file, or none noted, has none.
+        """
+        yield from self._filtered(ATTEMPT_GROUPS_SQL, [since, until], case_ids, "a.case_id")
+
+    def report_event_groups(self, kinds: Iterable[str], until: str, since: str = "",
+                            case_ids: Collection[int] | None = None) -> Iterator[EventGroup]:
+        """Events of ``kinds`` with ``since <= at < until``, counted by kind, channel, quarter hour, rule, currency."""
+        wanted = sorted(set(kinds))
+        sql = EVENT_GROUPS_SQL.replace("{kinds}", ", ".join("?" for _ in wanted))
+        yield from self._filtered(sql, [*wanted, since, until], case_ids, "case_id")
+
+    def report_payment_contacts(self, until: str, window_days: int, case_ids: Collection[int] | None = None
+                                ) -> Iterator[PaymentContactRow]:
+        """Payments before ``until``, each with the case's last contact and last call logged in the window before."""
+        back = f"-{int(window_days)} days"
+        yield from self._filtered(PAYMENT_CONTACTS_SQL, [back, back, until], case_ids, "p.case_id")
+
+    def _filtered(self, sql: str, params: list[Any], case_ids: Collection[int] | None, column: str
+                  ) -> Iterator[Any]:
+        if case_ids is None:
+            yield from self.conn.execute(sql.replace("{filter}", ""), params)
+            return
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS report_case_ids (id INTEGER PRIMARY KEY)")
+        self.conn.execute("DELETE FROM temp.report_case_ids")
+        self.conn.executemany("INSERT INTO temp.report_case_ids (id) VALUES (?)", ((i,) for i in case_ids))
+        yield from self.conn.execute(sql.replace("{filter}", _IN_CASES.format(column=column)), params)
+
+    def report_query_plans(self) -> dict[str, list[str]]:
+        """How SQLite runs each query above (``EXPLAIN QUERY PLAN``), for bench/reports.py and its notes."""
+        until = [" "]
+        samples: dict[str, tuple[str, list[Any]]] = {
+            "cases": (CASES_SQL, []), "obligations": (OBLIGATIONS_SQL, []), "payments": (PAYMENTS_SQL, until),
+            "stage changes": (STAGE_FACTS_SQL, []), "calls": (CALL_FACTS_SQL, until),
+            "placements": (PLACEMENT_FACTS_SQL, until), "promises": (PROMISES_SQL, until),
+            "attempt groups": (ATTEMPT_GROUPS_SQL.replace("{filter}", ""), ["", " "]),
+            "event groups": (EVENT_GROUPS_SQL.replace("{kinds}", "?, ?").replace("{filter}", ""),
+                             ["sent", "payment", "", " "]),
+            "payment contacts": (PAYMENT_CONTACTS_SQL.replace("{filter}", ""), ["-30 days", "-30 days", " "]),
+        }
+        return {name: [str(row[-1]) for row in self.conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+                for name, (sql, params) in samples.items()}
