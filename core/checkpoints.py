@@ -220,3 +220,10 @@ def disagreements(found: Iterable[tuple[str, Checkpoint]], last_seq: int, hash_a
         if problem is not None:
             problems.append(Disagreement(cp, source, problem))
     return problems
+
+
+def starting_point(found: Iterable[Checkpoint]) -> Checkpoint | None:
+    """The checkpoint an incremental ``verify`` starts from: the one that signs the furthest event (of those
+    that every check agreed with), or None when there is none past the empty log."""
+    furthest = max(found, key=lambda cp: (cp.seq, cp.signed_at), default=None)
+    return furthest if furthest is not None and furthest.seq > 0 else None

@@ -4,7 +4,7 @@ checkpoints."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,8 +12,11 @@ from dunning import calendar, checkpoints
 from dunning.cli_records import event_json
 from dunning.cli_support import State, fail, json_option, pass_state
 from dunning.config import Config
-from dunning.evidence import verify_chain
+from dunning.evidence import GENESIS
 from dunning.output import print_json, print_table
+
+if TYPE_CHECKING:
+    from dunning.store import Store
 
 
 @click.command()
@@ -63,6 +66,9 @@ def _brief(data: dict[str, Any]) -> str:
 
 
 @click.command()
+@click.option("--full", is_flag=True,
+              help="Recompute every event's hash from the first one, not only those from the latest signed "
+                   "checkpoint on (weekly, say: the default cannot see an old event edited in place).")
 @click.option("--against", "against", type=click.Path(dir_okay=False, path_type=Path), multiple=True,
               help="A checkpoints file kept elsewhere (JSON lines); may be given more than once.")
 @click.option("--archive", "archives", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True,
@@ -72,20 +78,20 @@ def _brief(data: dict[str, Any]) -> str:
               help="The evidence key's public key (from `dunning evidence public-key`), when the private key is "
                    "not at hand; by default it is read from the key file.")
 @pass_state
-def verify(state: State, against: tuple[Path, ...], archives: tuple[Path, ...], public_key: str | None) -> None:
+def verify(state: State, full: bool, against: tuple[Path, ...], archives: tuple[Path, ...],
+           public_key: str | None) -> None:
     """Check the evidence log's hash chain and every signed checkpoint it can see.
 
     Checkpoints come from the database, from the file beside it
     (<db>.checkpoints) and from each --against file. A log shorter than a
     checkpoint, another hash at a checkpointed event, or a checkpoint not
-    signed by the evidence key fails, naming the event.
+    signed by the evidence key fails, naming the event. By default the
+    hashes are recomputed from the latest signed checkpoint on (the
+    checkpointed event included); --full recomputes the whole log.
     """
+    from dunning.chain_walk import walk
+
     rt = state.runtime()
-    report = verify_chain(rt.store.event_rows_for_verify())
-    if not report.ok:
-        fail(f"evidence chain broken at event {report.broken_at}: {report.problem} "
-              f"({report.checked} events before it are intact)")
-    archived_note = _check_archives(rt.store, archives)
     trusted = public_key or _evidence_public_key(rt.config)
     beside = checkpoints.file_beside(rt.store.path)
     found = [("database", cp) for cp in rt.store.checkpoints()]
@@ -93,9 +99,19 @@ def verify(state: State, against: tuple[Path, ...], archives: tuple[Path, ...], 
         found += [(str(path), cp) for cp in checkpoints.read_file(path)]
     last_seq = rt.store.last_seq()
     problems = checkpoints.disagreements(found, last_seq, rt.store.event_hash, trusted)
+    # From a checkpoint only when its signature was checked against the evidence key: one signed with
+    # any other key proves nothing about the events before it.
+    start = checkpoints.starting_point([cp for _, cp in found]) if trusted and not full and not problems else None
+    after = start.seq - 1 if start is not None else 0
+    report = walk(rt.store.event_links(after), start_seq=after, start_hash=_prev_hash(rt.store, start),
+                  suspect=rt.store.first_loosely_typed_event(after))
+    if not report.ok:
+        fail(f"evidence chain broken at event {report.broken_at}: {report.problem} "
+             f"({report.checked} events before it are intact)")
+    archived_note = _check_archives(rt.store, archives)
     if problems:
         fail(f"evidence does not match a signed checkpoint: {problems[0]}"
-              + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+             + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
     if not found:
         click.echo(f"ok: {report.checked} events, chain intact{archived_note}; no signed checkpoint to check it "
                    "against (see `dunning evidence keygen`)")
@@ -104,8 +120,21 @@ def verify(state: State, against: tuple[Path, ...], archives: tuple[Path, ...], 
     distinct = {(cp.seq, cp.hash, cp.signature) for _, cp in found}
     latest = max((cp for _, cp in found), key=lambda cp: (cp.seq, cp.signed_at))
     key_note = "" if trusted else "; no evidence key at hand, so each was checked against the key it names"
-    click.echo(f"ok: {report.checked} events, chain intact{archived_note}; {len(distinct)} signed checkpoints agree "
-               f"(latest: event {latest.seq}, signed {latest.signed_at}){key_note}")
+    if start is None:
+        click.echo(f"ok: {report.checked} events, chain intact{archived_note}; {len(distinct)} signed checkpoints "
+                   f"agree (latest: event {latest.seq}, signed {latest.signed_at}){key_note}")
+        return
+    events = f"{report.checked} event{'' if report.checked == 1 else 's'}"
+    click.echo(f"ok: {events} from the checkpoint of event {start.seq} (signed {start.signed_at}) "
+               f"on, chain intact{archived_note}; {len(distinct)} signed checkpoints agree; the {start.seq - 1} "
+               "events before it were not recomputed (`dunning verify --full` does)")
+
+
+def _prev_hash(store: Store, start: checkpoints.Checkpoint | None) -> str:
+    """The link the walk starts from: the stored one before the checkpointed event (its own hash is recomputed)."""
+    if start is None or start.seq <= 1:
+        return GENESIS
+    return store.event_hash(start.seq - 1) or GENESIS
 
 
 def _check_archives(store: Any, archives: tuple[Path, ...]) -> str:

@@ -35,10 +35,14 @@ def given_fields(row: Mapping[str, Any]) -> frozenset[str]:
 
 
 def refused_changes(store: _Debtors, rows: Sequence[tuple[int, Mapping[str, Any]]],
-                    debtors: Iterable[tuple[Debtor, Sequence[Contact]]], file: str) -> list[tuple[int, str, str]]:
-    """(line, field, problem) for each existing debtor the file would change; ``debtors`` in the rows' order."""
+                    debtors: Iterable[tuple[Debtor, Sequence[Contact]]], file: str,
+                    seen: set[str] | None = None) -> list[tuple[int, str, str]]:
+    """(line, field, problem) for each existing debtor the file would change; ``debtors`` in the rows' order.
+
+    ``seen`` (the debtors whose details were compared already) lets a file be checked a row at a time.
+    """
     problems: list[tuple[int, str, str]] = []
-    seen: set[str] = set()
+    seen = set() if seen is None else seen
     for (line, row), (debtor, contacts) in zip(rows, debtors, strict=True):
         stored = store.debtor(debtor.id)
         if stored is None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import difflib
+import functools
+import hashlib
 import io
 import json
-from collections.abc import Iterable, Mapping
+import marshal
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +22,8 @@ from dunning.compliance.jurisdictions import is_country, subdivision_error
 from dunning.ledger.interest_rules import parse_contract_rate
 from dunning.models import Contact, ContactKind, ContactRole, Debtor, DebtorKind
 from dunning.store import ImportedObligation, ImportResult, Store
+from dunning.store.import_staging import ImportStaging
+from dunning.store.obligation_import import ObligationRow, row_of
 
 COLUMNS = (
     "debtor_id", "name", "kind", "email", "mobile", "work_phone", "home_phone", "address",
@@ -42,12 +48,19 @@ class RowError:
     problem: str
 
 
+# At most this many problems (and warnings) are listed; the rest are counted. A file exported with the wrong
+# column order has a problem on every one of its million rows: the first ones say what is wrong.
+SHOWN = 200
+
+
 class ImportError_(ValueError):
     """The file has bad rows; nothing was written."""
 
-    def __init__(self, source: str, errors: list[RowError], unit: str = "line"):
+    def __init__(self, source: str, errors: list[RowError], unit: str = "line", more: int = 0):
         self.source, self.errors, self.unit = source, errors, unit
         lines = [f"{source}: {unit} {e.line}: {e.field}: {e.problem}" for e in errors]
+        if more:
+            lines.append(f"{source}: and {more} more problems on later {unit}s (the first {len(errors)} are shown)")
         super().__init__("\n".join(lines))
 
 
@@ -90,6 +103,8 @@ def _column_problems(columns: Iterable[str], where: int) -> list[RowError]:
 
 def _text_problems(line: int, row: Mapping[str, Any], prefix: str = "") -> list[RowError]:
     """Control characters anywhere in a row's text, nested contacts included."""
+    if not prefix and _plainly_clean(row):
+        return []
     problems = []
     for key, value in row.items():
         field = f"{prefix}{key}"
@@ -108,181 +123,277 @@ def _text_problems(line: int, row: Mapping[str, Any], prefix: str = "") -> list[
     return problems
 
 
-def read_rows(path: Path, encoding: str = "utf-8") -> tuple[list[tuple[int, dict[str, Any]]], str]:
-    """Rows with their line (CSV) or item (JSON) numbers, and which of the two it is."""
-    text = _decode(path, encoding)
-    if path.suffix.lower() == ".json":
+def _plainly_clean(row: Mapping[str, Any]) -> bool:
+    """True when every value of ``row`` is text without a control character (one search for the row: most rows
+    of a file are clean, and each cell checked on its own costs more than the rest of the row's checks)."""
+    single: list[str] = []
+    multi: list[str] = []
+    for key, value in row.items():
+        if type(value) is not str:
+            return False
+        (multi if key in text_checks.MULTILINE_FIELDS else single).append(value)
+    return (text_checks.control_character(" ".join(single)) is None
+            and text_checks.control_character(" ".join(multi), multiline=True) is None)
+
+
+class RowReader:
+    """A file's rows with their line (CSV) or item (JSON) numbers, read as they are iterated.
+
+    The header (or, for JSON, the whole file: its format needs it) is
+    checked when the reader is made, and raises at once. Problems found in
+    the rows themselves (a control character, a CSV error) collect in
+    ``problems`` for the caller to report with its own, after the pass.
+    CSV is read through a buffered text stream: a file of a million rows
+    takes the memory of one row.
+    """
+
+    def __init__(self, path: Path, encoding: str = "utf-8"):
+        self.path, self.encoding = path, encoding
+        self.problems: list[RowError] = []
+        self.unit = "item" if path.suffix.lower() == ".json" else "line"
+        self._items: list[tuple[int, dict[str, Any]]] | None = None
+        if self.unit == "item":
+            self._items = _json_items(path, _decode(path, encoding))
+            return
+        self._stream = _open_text(path, encoding)
+        # newline="" keeps line breaks inside quoted cells (a postal address on several lines).
+        self._reader = csv.DictReader(self._stream)
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ImportError_(str(path), [RowError(exc.lineno, "file", f"not valid JSON: {exc.msg}")]) from None
-        except RecursionError:
-            raise ImportError_(str(path), [RowError(1, "file", "not valid JSON: nested too deeply")]) from None
-        if isinstance(data, dict) and isinstance(data.get("obligations"), list):
-            data = data["obligations"]
-        if not isinstance(data, list):
-            raise ImportError_(str(path), [RowError(1, "file", "expected an array of obligation objects")])
-        rows = []
-        problems: list[RowError] = []
-        for index, item in enumerate(data, start=1):
-            if not isinstance(item, dict):
-                raise ImportError_(str(path), [RowError(index, "item", "expected an object")], unit="item")
-            problems += _column_problems(item, index) + _text_problems(index, item)
-            rows.append((index, item))
+            header = self._read(lambda: self._reader.fieldnames) or []
+        except csv.Error as exc:
+            self._stream.close()
+            raise ImportError_(str(path), [RowError(1, "file", f"not valid CSV: {exc}")]) from None
+        problems = [RowError(1, c, "column is missing from the header") for c in REQUIRED if c not in header]
+        problems += _column_problems(header, 1)
+        problems += [RowError(1, "header", p) for c in header if (p := text_checks.control_character(c))]
         if problems:
-            raise ImportError_(str(path), problems, unit="item")
-        return rows, "item"
-    # newline="" keeps line breaks inside quoted cells (a postal address on several lines).
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    try:
-        header = reader.fieldnames or []
-    except csv.Error as exc:
-        raise ImportError_(str(path), [RowError(1, "file", f"not valid CSV: {exc}")]) from None
-    problems = [RowError(1, c, "column is missing from the header") for c in REQUIRED if c not in header]
-    problems += _column_problems(header, 1)
-    problems += [RowError(1, "header", p) for c in header if (p := text_checks.control_character(c))]
-    if problems:
-        raise ImportError_(str(path), problems)
-    rows = []
-    while True:
-        line = reader.line_num + 1  # where the record starts, even when a cell spans lines
+            self._stream.close()
+            raise ImportError_(str(path), problems)
+
+    def _read(self, step: Any) -> Any:
         try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:  # a cell over the csv module's size limit, a NUL in older Pythons
-            problems.append(RowError(line, "file", f"not valid CSV: {exc}"))
-            break
-        problems += _text_problems(line, {k: v for k, v in row.items() if k is not None})
-        if None in row:  # more cells than header columns
-            rows.append((line, {**row, "__extra__": row.pop(None)}))
-        else:
-            rows.append((line, row))
+            return step()
+        except UnicodeDecodeError:
+            self._stream.close()
+            raise _decode_error(self.path, self.encoding) from None
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        if self._items is not None:
+            yield from self._items
+            return
+        reader = self._reader
+        try:
+            while True:
+                line = reader.line_num + 1  # where the record starts, even when a cell spans lines
+                try:
+                    row = self._read(lambda: next(reader))
+                except StopIteration:
+                    break
+                except csv.Error as exc:  # a cell over the csv module's size limit, a NUL in older Pythons
+                    self.problems.append(RowError(line, "file", f"not valid CSV: {exc}"))
+                    break
+                self.problems += _text_problems(line, {k: v for k, v in row.items() if k is not None})
+                if None in row:  # more cells than header columns
+                    row["__extra__"] = row.pop(None)
+                yield line, row
+        finally:
+            self._stream.close()
+
+
+def _open_text(path: Path, encoding: str) -> io.TextIOWrapper:
+    if encoding.replace("_", "-").lower() in ("utf-8", "utf8"):
+        encoding = "utf-8-sig"
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ImportError_(str(path), [RowError(1, "file", f"unknown encoding {encoding!r}")]) from None
+    try:
+        return open(path, encoding=encoding, newline="")  # closed by the reader
+    except OSError as exc:
+        raise ImportError_(str(path), [RowError(1, "file", f"cannot be read: {exc.strerror}")]) from None
+
+
+def _decode_error(path: Path, encoding: str) -> ImportError_:
+    """The first byte of ``path`` that is not ``encoding`` text, named by its line: found again by a pass over the
+    bytes (the text stream decodes in blocks and does not say where the block began)."""
+    try:
+        _decode(path, encoding)
+    except ImportError_ as exc:
+        return exc
+    return ImportError_(str(path), [RowError(1, "file", f"not {encoding} text")])
+
+
+def _json_items(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportError_(str(path), [RowError(exc.lineno, "file", f"not valid JSON: {exc.msg}")]) from None
+    except RecursionError:
+        raise ImportError_(str(path), [RowError(1, "file", "not valid JSON: nested too deeply")]) from None
+    if isinstance(data, dict) and isinstance(data.get("obligations"), list):
+        data = data["obligations"]
+    if not isinstance(data, list):
+        raise ImportError_(str(path), [RowError(1, "file", "expected an array of obligation objects")])
+    rows = []
+    problems: list[RowError] = []
+    for index, item in enumerate(data, start=1):
+        if not isinstance(item, dict):
+            raise ImportError_(str(path), [RowError(index, "item", "expected an object")], unit="item")
+        problems += _column_problems(item, index) + _text_problems(index, item)
+        rows.append((index, item))
     if problems:
-        raise ImportError_(str(path), problems)
-    return rows, "line"
+        raise ImportError_(str(path), problems, unit="item")
+    return rows
+
+
+def read_rows(path: Path, encoding: str = "utf-8") -> tuple[list[tuple[int, dict[str, Any]]], str]:
+    """Every row with its line (CSV) or item (JSON) number, and which of the two it is (in memory: for --sync)."""
+    reader = RowReader(path, encoding)
+    rows = list(reader)
+    if reader.problems:
+        raise ImportError_(str(path), reader.problems, unit=reader.unit)
+    return rows, reader.unit
 
 
 def _text(row: Mapping[str, Any], field: str) -> str:
     value = row.get(field)
-    return "" if value is None else str(value).strip()
+    if value is None:
+        return ""
+    return value.strip() if type(value) is str else str(value).strip()
 
 
 def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None,
              warnings: list[RowError] | None = None) -> tuple[list[ImportedObligation], list[RowError]]:
-    """Every row checked; errors stop the import, ``warnings`` (numbers not in use, ...) only report."""
+    """Every row checked; errors stop the import, ``warnings`` (numbers not in use, ...) only report.
+
+    In memory, for a file's rows as a list (``--sync``, the demo); ``import_file`` streams with ``check_row``.
+    """
     items: list[ImportedObligation] = []
     errors: list[RowError] = []
     warnings = [] if warnings is None else warnings
     debtors: dict[str, tuple[int, Debtor]] = {}
     references: dict[tuple[str, str], int] = {}
     for line, row in rows:
-        problems: list[RowError] = []
-
-        def bad(field: str, problem: str) -> None:
-            # Called only within this row's iteration, so the row's `problems` and `line` are the ones meant.
-            problems.append(RowError(line, field, problem))  # noqa: B023
-
-        if "__extra__" in row:
-            bad("row", "has more cells than the header has columns")
-        for field in REQUIRED:
-            if not _text(row, field):
-                bad(field, "is required")
+        item, problems = check_row(line, row, warnings)
         debtor_id, reference = _text(row, "debtor_id"), _text(row, "reference")
-        kind = _text(row, "kind") or "person"
-        if kind not in DebtorKind.__members__.values():
-            bad("kind", f"must be person or company, got {kind!r}")
-        currency = _text(row, "currency").upper()
-        amount = 0
-        if currency:
-            try:
-                money.exponent(currency)
-            except money.MoneyError as exc:
-                bad("currency", str(exc))
-                currency = ""
-        if currency and _text(row, "amount"):
-            try:
-                amount = money.parse(_text(row, "amount"), currency)
-                if amount <= 0:
-                    bad("amount", "must be positive")
-            except money.MoneyError as exc:
-                bad("amount", str(exc))
-        due_on = _date(row, "due_on", bad)
-        issued_on = _date(row, "issued_on", bad)
-        if due_on and issued_on and issued_on > due_on:
-            bad("issued_on", f"{issued_on} is after the due date {due_on}")
-        timezone = _text(row, "timezone") or None
-        if timezone:
-            try:
-                text_checks.time_zone(timezone)
-            except ValueError as exc:
-                bad("timezone", str(exc))
-        country = _text(row, "country").upper() or None
-        if country and not is_country(country):
-            bad("country", f"must be an ISO 3166-1 two-letter country code, got {country!r}")
-        # Optional: the subdivision (US-NY) whose contact rules may differ from the country's.
-        region = _text(row, "region").upper() or None
-        if region:
-            problem = subdivision_error(country, region)
-            if problem:
-                bad("region", problem)
-            elif country is None:
-                country = region.split("-", 1)[0]
-        # Optional: a rate agreed for the obligation ("12%" a year, "0.05%/day"), see dunning.ledger.
-        interest_rate = _text(row, "interest_rate") or None
-        if interest_rate:
-            try:
-                interest_rate = str(parse_contract_rate(interest_rate))
-            except ValueError as exc:
-                bad("interest_rate", str(exc))
-        email = _text(row, "email")
-        if email and not _is_email(email):
-            bad("email", f"not an email address: {email!r}")
-        contacts: list[Contact] = []
-        if email:
-            contacts.append(Contact(debtor_id=debtor_id, kind=ContactKind.EMAIL, value=email, role=ContactRole.DEBTOR))
-        for field, contact_kind in _PHONE_FIELDS.items():
-            number = _text(row, field)
-            if not number:
-                continue
-            e164 = _phone(number, country, field, line, bad, warnings)
-            if e164:
-                contacts.append(Contact(debtor_id=debtor_id, kind=contact_kind, value=e164, role=ContactRole.DEBTOR))
-        address = _text(row, "address")
-        if address:
-            contacts.append(
-                Contact(debtor_id=debtor_id, kind=ContactKind.POSTAL, value=address, role=ContactRole.DEBTOR)
-            )
-        contacts.extend(_other_contacts(row.get("contacts"), debtor_id, bad, country, line, warnings))
-        accounts = _accounts(_text(row, "iban"), bad)
-
         if debtor_id and reference:
             seen = references.get((debtor_id, reference))
             if seen is not None:
-                bad("reference", f"{reference!r} for debtor {debtor_id!r} already appears on line {seen}")
+                problems.append(RowError(line, "reference",
+                                         f"{reference!r} for debtor {debtor_id!r} already appears on line {seen}"))
             else:
                 references[(debtor_id, reference)] = line
-        if problems:
+        if problems or item is None:
             errors.extend(problems)
             continue
-        debtor = Debtor(id=debtor_id, name=_text(row, "name"), kind=DebtorKind(kind), country=country,
-                        timezone=timezone, locale=_text(row, "locale") or None, region=region)
+        debtor = item.debtor
         first = debtors.get(debtor_id)
         if first is None:
             debtors[debtor_id] = (line, debtor)
         elif (first[1].name, first[1].kind) != (debtor.name, debtor.kind):
             errors.append(RowError(line, "name", f"debtor {debtor_id!r} has different details on line {first[0]}"))
             continue
-        assert due_on is not None
         if store is not None:
-            clash = _clash_with_store(store, debtor_id, reference, amount, currency, due_on)
+            clash = _clash_with_store(store, debtor_id, reference, item.amount, item.currency, item.due_on)
             if clash:
                 errors.append(RowError(line, "reference", clash))
                 continue
-        items.append(ImportedObligation(debtor=debtor, contacts=contacts, reference=reference, amount=amount,
-                                        currency=currency, issued_on=issued_on, due_on=due_on, accounts=accounts,
-                                        interest_rate=interest_rate))
+        items.append(item)
     return items, errors
+
+
+def check_row(line: int, row: Mapping[str, Any],
+              warnings: list[RowError]) -> tuple[ImportedObligation | None, list[RowError]]:
+    """One row on its own: the obligation it gives, or the problems that stop it (no look at other rows)."""
+    problems: list[RowError] = []
+    # Each cell's text, stripped, once: the checks below read most cells more than once.
+    cells = {key: "" if value is None else value.strip() if type(value) is str else str(value).strip()
+             for key, value in row.items()}
+
+    def bad(field: str, problem: str) -> None:
+        problems.append(RowError(line, field, problem))
+
+    if "__extra__" in row:
+        bad("row", "has more cells than the header has columns")
+    for field in REQUIRED:
+        if not cells.get(field, ""):
+            bad(field, "is required")
+    debtor_id, reference = cells.get("debtor_id", ""), cells.get("reference", "")
+    kind = cells.get("kind", "") or "person"
+    if kind not in DebtorKind.__members__.values():
+        bad("kind", f"must be person or company, got {kind!r}")
+    currency = cells.get("currency", "").upper()
+    amount = 0
+    if currency:
+        try:
+            money.exponent(currency)
+        except money.MoneyError as exc:
+            bad("currency", str(exc))
+            currency = ""
+    if currency and cells.get("amount", ""):
+        try:
+            amount = money.parse(cells.get("amount", ""), currency)
+            if amount <= 0:
+                bad("amount", "must be positive")
+        except money.MoneyError as exc:
+            bad("amount", str(exc))
+    due_on = _date(row, "due_on", bad)
+    issued_on = _date(row, "issued_on", bad)
+    if due_on and issued_on and issued_on > due_on:
+        bad("issued_on", f"{issued_on} is after the due date {due_on}")
+    timezone = cells.get("timezone", "") or None
+    if timezone:
+        try:
+            text_checks.time_zone(timezone)
+        except ValueError as exc:
+            bad("timezone", str(exc))
+    country = cells.get("country", "").upper() or None
+    if country and not is_country(country):
+        bad("country", f"must be an ISO 3166-1 two-letter country code, got {country!r}")
+    # Optional: the subdivision (US-NY) whose contact rules may differ from the country's.
+    region = cells.get("region", "").upper() or None
+    if region:
+        problem = subdivision_error(country, region)
+        if problem:
+            bad("region", problem)
+        elif country is None:
+            country = region.split("-", 1)[0]
+    # Optional: a rate agreed for the obligation ("12%" a year, "0.05%/day"), see dunning.ledger.
+    interest_rate = cells.get("interest_rate", "") or None
+    if interest_rate:
+        try:
+            interest_rate = str(parse_contract_rate(interest_rate))
+        except ValueError as exc:
+            bad("interest_rate", str(exc))
+    email = cells.get("email", "")
+    if email and not _is_email(email):
+        bad("email", f"not an email address: {email!r}")
+    contacts: list[Contact] = []
+    if email:
+        contacts.append(Contact(debtor_id=debtor_id, kind=ContactKind.EMAIL, value=email, role=ContactRole.DEBTOR))
+    for field, contact_kind in _PHONE_FIELDS.items():
+        number = cells.get(field, "")
+        if not number:
+            continue
+        e164 = _phone(number, country, field, line, bad, warnings)
+        if e164:
+            contacts.append(Contact(debtor_id=debtor_id, kind=contact_kind, value=e164, role=ContactRole.DEBTOR))
+    address = cells.get("address", "")
+    if address:
+        contacts.append(
+            Contact(debtor_id=debtor_id, kind=ContactKind.POSTAL, value=address, role=ContactRole.DEBTOR)
+        )
+    contacts.extend(_other_contacts(row.get("contacts"), debtor_id, bad, country, line, warnings))
+    accounts = _accounts(cells.get("iban", ""), bad)
+
+    if problems:
+        return None, problems
+    debtor = Debtor(id=debtor_id, name=cells.get("name", ""), kind=DebtorKind(kind), country=country,
+                    timezone=timezone, locale=cells.get("locale", "") or None, region=region)
+    assert due_on is not None
+    return ImportedObligation(debtor=debtor, contacts=contacts, reference=reference, amount=amount,
+                              currency=currency, issued_on=issued_on, due_on=due_on, accounts=accounts,
+                              interest_rate=interest_rate), problems
 
 
 def _accounts(iban: str, bad: Any) -> tuple[str, ...]:
@@ -310,10 +421,14 @@ def _clash_with_store(
     return None
 
 
+# A debtor's number comes again on each of its rows: parsing one costs more than the rest of the row's checks.
+_normalise = functools.lru_cache(maxsize=4096)(phones.normalise)
+
+
 def _phone(number: str, country: str | None, field: str, line: int, bad: Any, warnings: list[RowError]) -> str | None:
     """The number in E.164, or None after reporting why it cannot be used."""
     try:
-        phone = phones.normalise(number, country)
+        phone = _normalise(number, country)
     except phones.PhoneError as exc:
         bad(field, str(exc))
         return None
@@ -386,22 +501,149 @@ def import_file(
     dry_run: bool = False,
     warnings: list[str] | None = None,
     encoding: str = "utf-8",
-) -> tuple[ImportResult, list[ImportedObligation]]:
-    """Validate the whole file, then write it in one transaction. ``warnings`` receives what was imported but is
-    doubtful."""
-    rows, unit = read_rows(path, encoding)
-    found: list[RowError] = []
-    items, errors = validate(rows, store, found)
-    if warnings is not None:
-        warnings.extend(f"{path}: {unit} {w.line}: {w.field}: {w.problem}" for w in found)
-    if errors:
-        raise ImportError_(str(path), errors, unit=unit)
-    refused = import_guard.refused_changes(store, rows, [(i.debtor, i.contacts) for i in items], path.name)
-    if refused:
-        raise ImportError_(str(path), [RowError(*problem) for problem in refused], unit=unit)
-    if dry_run:
-        unchanged = sum(1 for i in items if store.existing_obligation(i.debtor.id, i.reference) is not None)
-        new_cases = {(i.debtor.id, i.currency) for i in items if store.open_case_id(i.debtor.id, i.currency) is None}
-        return ImportResult(len({i.debtor.id for i in items}), len(new_cases), len(items) - unchanged, unchanged), items
-    result, _ = store.import_obligations(items, now, today)
-    return result, items
+) -> tuple[ImportResult, int]:
+    """Check the whole file, then write it in one transaction; the counts and how many rows were checked.
+
+    Two passes over the file's rows, neither holding them all: the first
+    checks each row and keeps the checked ones in a scratch file
+    (``ImportStaging``), the second writes them from there in one
+    transaction. Any problem, in any row, and nothing is written; the
+    first ``SHOWN`` problems are listed, the rest counted. ``warnings``
+    receives what was imported but is doubtful (as many, then a count).
+    """
+    reader = RowReader(path, encoding)
+    with ImportStaging() as staging:
+        check = _FileCheck(store, path, reader.unit, staging)
+        for line, row in reader:
+            check.row(line, row)
+        for problem in reader.problems:
+            check.errors.add(problem)
+        if warnings is not None:
+            warnings.extend(f"{path}: {reader.unit} {w.line}: {w.field}: {w.problem}" for w in check.warnings.shown)
+            if check.warnings.more:
+                warnings.append(f"{path}: and {check.warnings.more} more warnings on later {reader.unit}s")
+        for found in (check.errors, check.refused):
+            if found.shown:
+                raise ImportError_(str(path), sorted(found.shown, key=lambda e: e.line), unit=reader.unit,
+                                   more=found.more)
+        del check  # what the first pass remembered per debtor is not needed by the second
+        rows = (marshal.loads(payload) for payload in staging.payloads())
+        if dry_run:
+            return _dry_run_counts(store, rows), staging.count
+        return store.import_rows(rows, now, today), staging.count
+
+
+class _Capped:
+    """The first ``SHOWN`` of a list, and how many more there were."""
+
+    def __init__(self) -> None:
+        self.shown: list[RowError] = []
+        self.more = 0
+
+    def add(self, problem: RowError) -> None:
+        if len(self.shown) < SHOWN:
+            self.shown.append(problem)
+        else:
+            self.more += 1
+
+
+class _CappedList(list[RowError]):
+    """A ``list`` for ``check_row``'s warnings that keeps only the first ``SHOWN`` (and counts the rest)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.more = 0
+
+    def append(self, item: RowError) -> None:
+        if len(self) < SHOWN:
+            super().append(item)
+        else:
+            self.more += 1
+
+    @property
+    def shown(self) -> list[RowError]:
+        return list(self)
+
+
+class _FileCheck:
+    """The first pass: each row checked on its own and against the rows before it and the store.
+
+    What it remembers across rows grows with the debtors, not the rows: each
+    debtor's first line, name and kind (every later row of the debtor must
+    agree), and whether the store knows it. References given twice are
+    found in the scratch file.
+    """
+
+    def __init__(self, store: Store, path: Path, unit: str, staging: ImportStaging):
+        self.store, self.file, self.staging = store, path.name, staging
+        self.errors, self.refused = _Capped(), _Capped()
+        self.warnings = _CappedList()
+        # id -> one int: the digest of the first row's name and kind, its line, whether the store knows the
+        # debtor (``_debtor_note``); an int instead of a tuple of strings keeps a million debtors in ~100 MB.
+        self.debtors: dict[str, int] = {}
+        self.compared: set[str] = set()  # stored debtors whose details were compared with the file's
+
+    def row(self, line: int, row: Mapping[str, Any]) -> None:
+        item, problems = check_row(line, row, self.warnings)
+        debtor_id, reference = _text(row, "debtor_id"), _text(row, "reference")
+        if debtor_id and reference:
+            seen = self.staging.first_line_of(debtor_id, reference, line)
+            if seen is not None:
+                problems.append(RowError(line, "reference",
+                                         f"{reference!r} for debtor {debtor_id!r} already appears on line {seen}"))
+        if problems or item is None:
+            for problem in problems:
+                self.errors.add(problem)
+            return
+        debtor = item.debtor
+        note = self.debtors.get(debtor_id)
+        digest = _details_digest(debtor)
+        if note is None:
+            stored = self.store.debtor(debtor_id) is not None
+            self.debtors[debtor_id] = _debtor_note(digest, line, stored)
+        elif note >> 33 != digest:
+            first_line = (note >> 1) & 0xFFFFFFFF
+            self.errors.add(RowError(line, "name", f"debtor {debtor_id!r} has different details on line {first_line}"))
+            return
+        else:
+            stored = bool(note & 1)
+        clash = _clash_with_store(self.store, debtor_id, reference, item.amount, item.currency, item.due_on)
+        if clash:
+            self.errors.add(RowError(line, "reference", clash))
+            return
+        if stored:  # a plain import never changes who a stored debtor is
+            for refusal in import_guard.refused_changes(self.store, [(line, row)], [(debtor, item.contacts)],
+                                                        self.file, self.compared):
+                self.refused.add(RowError(*refusal))
+        self.staging.add(line, _pack(item))
+
+
+def _details_digest(debtor: Debtor) -> int:
+    """64 bits standing for the debtor's name and kind: every row of a debtor must give the same."""
+    text = f"{debtor.kind.value}\x00{debtor.name}".encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
+
+
+def _debtor_note(digest: int, line: int, stored: bool) -> int:
+    return (digest << 33) | ((line & 0xFFFFFFFF) << 1) | int(stored)
+
+
+def _pack(item: ImportedObligation) -> bytes:
+    """The checked row as the scratch file keeps it (marshal: fast, and only plain values go in)."""
+    return marshal.dumps(row_of(item))
+
+
+def _dry_run_counts(store: Store, rows: Iterable[ObligationRow]) -> ImportResult:
+    debtors: set[str] = set()
+    new_cases: set[tuple[str, str]] = set()
+    added = unchanged = 0
+    for row in rows:
+        debtor_id, reference, currency = row[0][0], row[2], row[4]
+        debtors.add(debtor_id)
+        if store.existing_obligation(debtor_id, reference) is not None:
+            unchanged += 1
+            continue
+        added += 1
+        if store.open_case_id(debtor_id, currency) is None:
+            new_cases.add((debtor_id, currency))
+    return ImportResult(len(debtors), len(new_cases), added, unchanged)

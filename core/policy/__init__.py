@@ -14,7 +14,7 @@ from dunning.policy.model import (AUDIENCES, DISCLOSURES, INTERNAL_ACTIONS, MAX_
 
 __all__ = [
     "AUDIENCES", "DEBT_KINDS", "DISCLOSURES", "INTERNAL_ACTIONS", "MAX_DPD", "MIN_DPD", "NOTICE_DAYS", "PRESETS",
-    "Conditions", "Plan", "Planned", "Policy", "PolicyError", "StageRule", "Step",
-    "check_channels", "compile_policy", "dpd_on", "evaluate", "is_policy_file", "load_policy", "load_policy_text", "parse_policy",
+    "Conditions", "Plan", "Planned", "Policy", "PolicyError", "StageRule", "Step", "check_channels",
+    "compile_policy", "dpd_on", "evaluate", "is_policy_file", "load_policy", "load_policy_text", "parse_policy",
     "preset_text", "read_policy_file",
 ]

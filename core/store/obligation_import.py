@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import cast
+from collections.abc import Iterable, Sequence
+from typing import Any, overload
 
 import attrs
 
@@ -38,94 +38,200 @@ class ImportResult:
     obligations_unchanged: int
 
 
+# Events are appended this many at a time (one multi-row INSERT each), and announced after the commit
+# read back this many at a time: an import of a million rows never holds its events in memory.
+_EVENT_BATCH = 2000
+# Rows are written this many at a time: one query finds which of a chunk's obligations and open cases exist,
+# one executemany writes its obligations.
+_CHUNK = 1000
+
+# An obligation as the writing pass takes it: plain values, no objects (see ``row_of``).
+#   (debtor_id, name, kind, country, timezone, locale, region), ((kind, value, role, name), ...),
+#   reference, amount, currency, issued_on ISO or None, due_on ISO, (iban, ...), interest_rate
+ObligationRow = tuple[Any, ...]
+
+
+def row_of(item: ImportedObligation) -> ObligationRow:
+    """``item`` as the plain values the writing pass takes (and an import's scratch file keeps)."""
+    d = item.debtor
+    return ((d.id, d.name, d.kind.value, d.country, d.timezone, d.locale, d.region),
+            tuple((c.kind.value, c.value, c.role.value, c.name) for c in item.contacts),
+            item.reference, item.amount, item.currency, _iso(item.issued_on), item.due_on.isoformat(),
+            tuple(item.accounts), item.interest_rate)
+
+
+def _wake(today: dt.date, earliest_due: str) -> dt.date:
+    """When a case with new obligations is looked at next: early enough for any run, even one rehearsing a past
+    date (the planner works out what is really due)."""
+    return min(today, dt.date.fromisoformat(earliest_due) - dt.timedelta(days=366))
+
+
+class _Tally:
+    """What an import did so far: cases opened, obligations added and left as they were, debtors seen."""
+
+    def __init__(self) -> None:
+        self.opened = self.added = self.unchanged = 0
+        self.debtors: set[str] = set()
+
+
 class ObligationImport(Cases, EventLog):
     """The store's part that writes imports."""
 
     def import_obligations(
-        self, items: Sequence[ImportedObligation], now: dt.datetime, today: dt.date
+        self, items: Iterable[ImportedObligation], now: dt.datetime, today: dt.date
     ) -> tuple[ImportResult, list[int]]:
         """Write a validated import in one transaction. Returns the counts and the touched case ids.
 
         An obligation already present with the same amount and due date is left
         alone, so importing the same file twice changes nothing.
         """
-        now_text = to_text(now)
-        debtors_seen: set[str] = set()
-        cases_opened = added = unchanged = 0
-        touched: set[int] = set()
+        touched: list[int] = []
+        result = self.import_rows((row_of(item) for item in items), now, today, touched=touched)
+        return result, sorted(set(touched))
+
+    def import_rows(self, rows: Iterable[ObligationRow], now: dt.datetime, today: dt.date, *,
+                    touched: list[int] | None = None) -> ImportResult:
+        """``import_obligations`` for rows of plain values (``row_of``), read once as they come.
+
+        A file's rows streamed from the import's scratch file are never all
+        in memory. When this call owns the transaction, its events are not
+        kept for the listener while it runs: they are read back from the log
+        after the commit and announced in batches. ``touched`` receives the
+        ids of the cases that got an obligation.
+        """
+        owns_transaction = not self.conn.in_transaction
+        counts = _Tally()
         with self.transaction():
-            for item in items:
-                d = item.debtor
-                if d.id not in debtors_seen:
-                    debtors_seen.add(d.id)
-                    self.conn.execute(
-                        "INSERT INTO debtors (id, name, kind, country, timezone, locale, region, created_at, "
-                        "updated_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
-                        "kind = excluded.kind, country = coalesce(excluded.country, country), "
-                        "timezone = coalesce(excluded.timezone, timezone), locale = coalesce(excluded.locale, locale), "
-                        "region = coalesce(excluded.region, region), updated_at = excluded.updated_at",
-                        [d.id, d.name, d.kind.value, d.country, d.timezone, d.locale, d.region, now_text, now_text],
-                    )
-                    for iban in item.accounts:
-                        self.conn.execute(
-                            "INSERT OR IGNORE INTO debtor_accounts (debtor_id, iban, source, added_at) "
-                            "VALUES (?, ?, 'import', ?)", [d.id, iban, now_text])
-                    for c in item.contacts:
-                        self.conn.execute(
-                            "INSERT OR IGNORE INTO contacts (debtor_id, kind, value, role, name, bad) VALUES (?, ?, ?, "
-                            "?, ?, 0)",
-                            [d.id, c.kind.value, c.value, c.role.value, c.name],
-                        )
-                existing = self.conn.execute(
-                    "SELECT case_id, amount, due_on, currency FROM obligations WHERE debtor_id = ? AND reference = ?",
-                    [d.id, item.reference],
-                ).fetchone()
-                if existing is not None:
-                    unchanged += 1
-                    continue
-                row = self.conn.execute(
-                    "SELECT id FROM cases WHERE debtor_id = ? AND currency = ? AND status = 'open'",
-                    [d.id, item.currency],
-                ).fetchone()
-                if row is None:
-                    case_id = cast(int, self.conn.execute(
-                        "INSERT INTO cases (debtor_id, currency, stage, status, balance, opened_on, stage_entered_on) "
-                        "VALUES (?, ?, 'internal', 'open', 0, ?, ?)",
-                        [d.id, item.currency, today.isoformat(), today.isoformat()],
-                    ).lastrowid)  # an INSERT always sets it
-                    self.conn.execute("UPDATE cases SET creditor_reference = ? WHERE id = ?",
-                                      [creditor_reference.for_case(case_id), case_id])
-                    cases_opened += 1
-                    self.append_events([Event(kind="case_opened", at=now, case_id=case_id, stage=Stage.INTERNAL.value,
-                                              data={"debtor_id": d.id, "currency": item.currency})])
-                else:
-                    case_id = row[0]
-                self.conn.execute(
-                    "INSERT INTO obligations (case_id, debtor_id, reference, amount, currency, issued_on, due_on, "
-                    "paid, interest_rate) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
-                    [
-                        case_id,
-                        d.id,
-                        item.reference,
-                        item.amount,
-                        item.currency,
-                        _iso(item.issued_on),
-                        item.due_on.isoformat(),
-                        item.interest_rate,
-                    ],
-                )
-                added += 1
-                touched.add(case_id)
-                self.append_events([Event(kind="obligation_added", at=now, case_id=case_id,
-                                          data={"reference": item.reference, "amount": item.amount,
-                                                "currency": item.currency, "due_on": item.due_on.isoformat()})])
-            for case_id in touched:
-                # Wake new work early enough for any run, even one rehearsing a
-                # past date: the planner works out what is really due.
-                earliest = self.conn.execute(
-                    "SELECT min(due_on) FROM obligations WHERE case_id = ?", [case_id]).fetchone()[0]
-                wake = min(today, dt.date.fromisoformat(earliest) - dt.timedelta(days=366))
-                self._refresh_balance(case_id, wake_on=wake)
-        return ImportResult(len(debtors_seen), cases_opened, added, unchanged), sorted(touched)
+            first_seq = self.last_seq() + 1  # read under the write lock: no other writer appends until the commit
+            chunk: list[ObligationRow] = []
+            for row in rows:
+                chunk.append(row)
+                if len(chunk) >= _CHUNK:
+                    self._write_chunk(chunk, now, today, counts, touched, owns_transaction)
+                    chunk = []
+            if chunk:
+                self._write_chunk(chunk, now, today, counts, touched, owns_transaction)
+            last_seq = self.last_seq()
+        if owns_transaction and self.on_events:
+            self._announce(first_seq, last_seq)
+        return ImportResult(len(counts.debtors), counts.opened, counts.added, counts.unchanged)
+
+    def _write_chunk(self, chunk: list[ObligationRow], now: dt.datetime, today: dt.date, counts: _Tally,
+                     touched: list[int] | None, owns_transaction: bool) -> None:
+        now_text, today_text = to_text(now), today.isoformat()
+        debtors_seen = counts.debtors
+        new_debtors = [r for r in chunk if r[0][0] not in debtors_seen]
+        for r in new_debtors:
+            debtors_seen.add(r[0][0])
+        if new_debtors:
+            self.conn.executemany(
+                "INSERT INTO debtors (id, name, kind, country, timezone, locale, region, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
+                "kind = excluded.kind, country = coalesce(excluded.country, country), "
+                "timezone = coalesce(excluded.timezone, timezone), locale = coalesce(excluded.locale, locale), "
+                "region = coalesce(excluded.region, region), updated_at = excluded.updated_at",
+                [(*r[0], now_text, now_text) for r in new_debtors])
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO debtor_accounts (debtor_id, iban, source, added_at) VALUES (?, ?, 'import', ?)",
+                [(r[0][0], iban, now_text) for r in new_debtors for iban in r[7]])
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO contacts (debtor_id, kind, value, role, name, bad) VALUES (?, ?, ?, ?, ?, 0)",
+                [(r[0][0], *c) for r in new_debtors for c in r[1]])
+        ids = sorted({r[0][0] for r in chunk})
+        marks = ", ".join("?" * len(ids))
+        present = set(self.conn.execute(
+            f"SELECT debtor_id, reference FROM obligations WHERE debtor_id IN ({marks})", ids))
+        open_cases = {(d, c): i for d, c, i in self.conn.execute(
+            f"SELECT debtor_id, currency, id FROM cases WHERE status = 'open' AND debtor_id IN ({marks})", ids)}
+        obligations: list[tuple[Any, ...]] = []
+        events: list[Event] = []
+        chunk_cases: dict[int, None] = {}
+        # Cases this chunk opens, with their ids given here (we hold the write lock, so the next ids are ours:
+        # what SQLite would give) and their figures worked out from the rows: one INSERT each, written with
+        # the chunk, in place of an insert, an update and a balance read back.
+        opened: dict[int, list[Any]] = {}  # id -> [debtor_id, currency, balance, earliest due]
+        next_id = 0
+        for r in chunk:
+            debtor_id, reference, amount, currency = r[0][0], r[2], r[3], r[4]
+            if (debtor_id, reference) in present:
+                counts.unchanged += 1
+                continue
+            present.add((debtor_id, reference))
+            case_id = open_cases.get((debtor_id, currency))
+            if case_id is None:
+                if not next_id:
+                    next_id = self.conn.execute("SELECT coalesce(max(id), 0) + 1 FROM cases").fetchone()[0]
+                case_id, next_id = next_id, next_id + 1
+                opened[case_id] = [debtor_id, currency, 0, r[6]]
+                open_cases[(debtor_id, currency)] = case_id
+                counts.opened += 1
+                events.append(Event(kind="case_opened", at=now, case_id=case_id, stage=Stage.INTERNAL.value,
+                                    data={"debtor_id": debtor_id, "currency": currency}))
+            obligations.append((case_id, debtor_id, reference, amount, currency, r[5], r[6], r[8]))
+            counts.added += 1
+            figures = opened.get(case_id)
+            if figures is None:
+                chunk_cases[case_id] = None
+            else:
+                figures[2] += amount
+                figures[3] = min(figures[3], r[6])
+            events.append(Event(kind="obligation_added", at=now, case_id=case_id,
+                                data={"reference": reference, "amount": amount, "currency": currency, "due_on": r[6]}))
+        self.conn.executemany(
+            "INSERT INTO cases (id, debtor_id, currency, stage, status, balance, anchor_due_on, opened_on, "
+            "stage_entered_on, next_action_on, creditor_reference) "
+            "VALUES (?, ?, ?, 'internal', 'open', ?, ?, ?, ?, ?, ?)",
+            [(case_id, debtor_id, currency, balance, earliest, today_text, today_text,
+              _wake(today, earliest).isoformat(), creditor_reference.for_case(case_id))
+             for case_id, (debtor_id, currency, balance, earliest) in opened.items()])
+        self.conn.executemany(
+            "INSERT INTO obligations (case_id, debtor_id, reference, amount, currency, issued_on, due_on, paid, "
+            "interest_rate) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)", obligations)
+        mark = len(self._pending_events)
+        self._append_events(events)
+        if owns_transaction:
+            self._pending_events.truncate(mark)  # announced from the log after the commit
+        if touched is not None:
+            touched.extend(opened)
+        if not chunk_cases:
+            return
+        # The cases that were open already: their figures read back from all their obligations (a case
+        # opened in an earlier chunk of this import is one of them when its rows go on in this one).
+        case_ids = list(chunk_cases)
+        earliest = self.conn.execute(
+            f"SELECT case_id, min(due_on) FROM obligations WHERE case_id IN ({', '.join('?' * len(case_ids))}) "
+            "GROUP BY case_id", case_ids).fetchall()
+        for case_id, first_due in earliest:
+            self._refresh_balance(case_id, wake_on=_wake(today, first_due))
+        if touched is not None:
+            touched.extend(case_ids)
+
+    def _announce(self, first_seq: int, last_seq: int) -> None:
+        """Hand the listener the events this import committed (``first_seq`` to ``last_seq``), a batch at a time;
+        another writer's later events are its own to announce."""
+        for start in range(first_seq, last_seq + 1, _EVENT_BATCH):
+            if self.on_events:
+                self.on_events(_LoggedEvents(self, start, min(start + _EVENT_BATCH - 1, last_seq)))
+
+
+class _LoggedEvents(Sequence[Event]):
+    """Events ``first`` to ``last`` of the log, read only when looked at: a listener that only counts them (no
+    mirror, no record_event hook) costs nothing."""
+
+    def __init__(self, log: EventLog, first: int, last: int):
+        self._log, self._first, self._last = log, first, last
+        self._events: list[Event] | None = None
+
+    def __len__(self) -> int:
+        return self._last - self._first + 1
+
+    @overload
+    def __getitem__(self, index: int) -> Event: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Event]: ...
+
+    def __getitem__(self, index: int | slice) -> Event | list[Event]:
+        if self._events is None:
+            self._events = self._log.events(after_seq=self._first - 1, limit=len(self))
+        return self._events[index]

@@ -67,8 +67,11 @@ def test_init_and_keygen_write_an_owner_only_key_and_a_run_signs_the_head(projec
     lines = [json.loads(line) for line in beside.read_text().splitlines()]
     last_seq = json.loads(project("events", "--json").stdout)[-1]["seq"]
     assert lines[-1]["seq"] == last_seq and lines[-1]["public_key"] == public
-    out = project("verify").stdout
+    out = project("verify", "--full").stdout
     assert out.startswith(f"ok: {last_seq} events, chain intact;") and "signed checkpoints agree" in out
+    # By default only the checkpointed event and those after it are recomputed.
+    out = project("verify").stdout
+    assert out.startswith(f"ok: 1 event from the checkpoint of event {last_seq} (signed ") and "--full" in out
     run = json.loads(project("run", "--json", now="2026-03-20T09:00:00Z").stdout)
     assert run["checkpoint"]["seq"] == json.loads(project("events", "--json").stdout)[-1]["seq"]
 

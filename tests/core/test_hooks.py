@@ -343,3 +343,32 @@ def test_a_rule_deferring_to_the_past_does_not_loop_the_run(dunning_runtime, cas
     assert summary.deferred == 2 and summary.sent == 0
     until = rt.store.events(kind="deferred")[0].data["until"]
     assert until == "2026-03-02T09:01:00Z"
+
+
+def test_an_imports_events_reach_record_event_after_the_commit_in_batches(dunning_runtime, monkeypatch, tmp_path):
+    """A big import does not hold its events for the hooks while it writes: they are read back from the log."""
+    import datetime as dt
+
+    from dunning.chain_walk import walk
+    from dunning.importer import import_file
+    from dunning.store import obligation_import
+
+    mirrored: list[tuple[int, str, str]] = []
+
+    class Mirror:
+        @hookimpl
+        def record_event(self, event: Any) -> None:
+            mirrored.append((event.seq, event.kind, event.hash))
+
+    monkeypatch.setattr(obligation_import, "_EVENT_BATCH", 3)
+    monkeypatch.setattr(obligation_import, "_CHUNK", 2)
+    rt = dunning_runtime(plugins=[Mirror()])
+    path = tmp_path / "in.csv"
+    path.write_text("debtor_id,name,reference,amount,currency,due_on\n" + "".join(
+        f"D{n // 2},Debtor {n // 2},INV-{n},10.00,EUR,2026-03-01\n" for n in range(7)), encoding="utf-8")
+    now = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+    result, checked = import_file(rt.store, path, now=now, today=now.date())
+    assert (result.obligations_added, result.cases_opened, checked) == (7, 4, 7)
+    stored = [(e.seq, e.kind, e.hash) for e in rt.store.events()]
+    assert mirrored == stored and len(stored) == 11
+    assert walk(rt.store.event_links()).ok

@@ -106,3 +106,15 @@ def test_values_that_only_look_right_are_refused(started: Project, field: str, v
 def test_international_addresses_are_accepted(started: Project):
     path = write_csv(started.folder / "idn.csv", [row("C2", "INV-2", email="jürgen@bücher.de")])
     started("import", str(path))
+
+
+def test_a_file_bad_on_every_row_lists_the_first_problems_and_counts_the_rest(started: Project):
+    from dunning.importer import SHOWN
+
+    path = started.folder / "shifted.csv"
+    rows = "".join(f"C{n},A,INV-{n},1.00,EUR,2026-13-01\n" for n in range(SHOWN + 50))
+    path.write_text(f"{HEADER}\n{rows}", encoding="utf-8")
+    out = refused(started, path)
+    assert f"{path}: line 2: due_on: not a date (YYYY-MM-DD): '2026-13-01'" in out
+    assert f"{path}: line {SHOWN + 1}: due_on:" in out and f"line {SHOWN + 2}: due_on:" not in out
+    assert f"{path}: and 50 more problems on later lines (the first {SHOWN} are shown)" in out
