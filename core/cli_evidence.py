@@ -155,8 +155,8 @@ def _check_archives(store: Any, archives: tuple[Path, ...]) -> str:
         fail(f"archived evidence does not match the chain: {problems[0]}"
              + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
     if not archives:
-        return f" ({len(stubs)} of them archived: check them with --archive FILE)"
-    return f" ({len(stubs)} of them archived; {checked} archived events match their stubs)"
+        return f" ({len(stubs)} events of the log archived: check them with --archive FILE)"
+    return f" ({len(stubs)} events of the log archived; {checked} archived events match their stubs)"
 
 
 def _evidence_public_key(config: Config) -> str | None:
