@@ -563,3 +563,10 @@ def m019_interest_and_settlements(db: sqlite_utils.Database) -> None:
         """
     )
     db.execute("CREATE INDEX settlements_open ON settlements (status, case_id)")
+
+
+@migrations()
+def m022_listing_indexes(db: sqlite_utils.Database) -> None:
+    # A case's payments: every listing's priority facts ask whether a page of cases has paid anything, and
+    # `cases show` lists them; without it each question read the whole payments table.
+    db.execute("CREATE INDEX IF NOT EXISTS payments_case ON payments (case_id, at)")

@@ -19,6 +19,7 @@ from dunning.store.debtor_edits import DebtorEdits
 from dunning.store.events import EventLog
 from dunning.store.holds import Holds
 from dunning.store.ledger import Ledger
+from dunning.store.listings import Listings
 from dunning.store.mirror_cursors import MirrorCursors
 from dunning.store.notices import Notices
 from dunning.store.obligation_edits import ObligationEdits
@@ -42,6 +43,7 @@ class Store(
     DebtorEdits,
     Ledger,
     Payments,
+    Listings,
     Cases,
     Charges,
     Rates,
