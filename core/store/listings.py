@@ -73,6 +73,10 @@ class Listings(EventLog):
             if left is not None:
                 left -= len(found)
 
+    def cases_by_id(self, case_ids: Sequence[int]) -> dict[int, Case]:
+        return {r[0]: _case(r) for r in self.conn.execute(
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE id IN ({_marks(case_ids)})", list(case_ids))}
+
     def debtor_names(self, debtor_ids: Iterable[str]) -> dict[str, str]:
         ids = sorted(set(debtor_ids))
         return dict(self.conn.execute(f"SELECT id, name FROM debtors WHERE id IN ({_marks(ids)})", ids).fetchall())
