@@ -22,7 +22,7 @@ def case_json(rt: Runtime, case: Case, now: dt.datetime, owed: Owed | None = Non
     if owed is None:
         owed = owed_on(rt.store.obligations(case.id), today, case.currency)
     facts = rt.store.priority_facts(case, today, rt.config.zone)
-    return case_fields(case, today, debtor.name if debtor else None, owed,
+    return case_fields(case, today, debtor.name if debtor else None, owed.overdue, owed.not_yet_due,
                        priority_hook.case_priority(rt.plugins.calls, case, facts))
 
 
@@ -33,13 +33,13 @@ def cases_json(rt: Runtime, now: dt.datetime, *, stage: str | None = None, statu
     today = rt.today(now)
     score = _scorer(rt)
     for page in rt.store.case_pages(stage=stage, status=status, limit=limit):
+        ids = [c.id or 0 for c in page]
         names = rt.store.debtor_names(c.debtor_id for c in page)
-        obligations = rt.store.obligations_of([c.id or 0 for c in page])
-        facts = rt.store.priority_facts_of(page, today, rt.config.zone, obligations)
+        owed = rt.store.owed_figures_of(ids, today)
+        facts = rt.store.priority_facts_of(page, today, rt.config.zone)
         for case in page:
-            yield case_fields(case, today, names.get(case.debtor_id),
-                              owed_on(obligations[case.id or 0], today, case.currency),
-                              score(case, facts[case.id or 0]))
+            overdue, later = owed[case.id or 0]
+            yield case_fields(case, today, names.get(case.debtor_id), overdue, later, score(case, facts[case.id or 0]))
 
 
 def _scorer(rt: Runtime) -> Callable[[Case, CaseFacts], float | None]:
@@ -51,9 +51,10 @@ def _scorer(rt: Runtime) -> Callable[[Case, CaseFacts], float | None]:
     return lambda case, facts: priority_hook.case_priority(rt.plugins.calls, case, facts)
 
 
-def case_fields(case: Case, today: dt.date, debtor_name: str | None, owed: Owed,
+def case_fields(case: Case, today: dt.date, debtor_name: str | None, overdue: int, not_yet_due: int,
                 score: float | None) -> dict[str, Any]:
-    """The case's fields from what the store read: its debtor's name, what it owes ``today``, its priority."""
+    """The case's fields from what the store read: its debtor's name, what is overdue and not yet due
+    ``today`` (``dunning.owed``), its priority."""
     return {
         "id": case.id,
         "debtor_id": case.debtor_id,
@@ -63,23 +64,28 @@ def case_fields(case: Case, today: dt.date, debtor_name: str | None, owed: Owed,
         "balance": money.format_minor(case.balance, case.currency),
         "balance_minor": case.balance,
         # Past their due date on the business's today, and due today or later (dunning.owed).
-        "overdue": money.format_minor(owed.overdue, case.currency),
-        "overdue_minor": owed.overdue,
-        "not_yet_due": money.format_minor(owed.not_yet_due, case.currency),
-        "not_yet_due_minor": owed.not_yet_due,
+        "overdue": money.format_minor(overdue, case.currency),
+        "overdue_minor": overdue,
+        "not_yet_due": money.format_minor(not_yet_due, case.currency),
+        "not_yet_due_minor": not_yet_due,
         "currency": case.currency,
         "creditor_reference": case.creditor_reference,
         "dpd": dpd_on(case, today) if case.is_open else None,
-        "oldest_due_on": case.anchor_due_on,
-        "next_action_on": case.next_action_on,
+        "oldest_due_on": _day(case.anchor_due_on),
+        "next_action_on": _day(case.next_action_on),
         "broken_promises": case.broken_promises,
         "risk": risk_class(case, today).value if case.is_open else None,
         "signals": list(case.signals),
         "account_locked": case.account_locked,
-        "opened_on": case.opened_on,
-        "resolved_on": case.resolved_on,
+        "opened_on": _day(case.opened_on),
+        "resolved_on": _day(case.resolved_on),
         "priority": score,
     }
+
+
+def _day(day: dt.date | None) -> str | None:
+    # As text already: JSON's encoder then needs no fallback per date (a million cases, four dates each).
+    return day.isoformat() if day else None
 
 
 def action_json(action: Action) -> dict[str, Any]:

@@ -43,11 +43,9 @@ def print_json_array(items: Iterable[Any], *, page: int = PAGE) -> None:
     out = _stdout()
     encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
     with _reader_gone_quietly():
-        out.write("[\n")
-        separator = ""
-        for item in itertools.chain(first, iterator):
-            out.write(separator + encode(item))
-            separator = ",\n"
+        out.write("[\n" + ",\n".join(map(encode, first)))
+        while chunk := list(itertools.islice(iterator, page)):  # a page per write
+            out.write(",\n" + ",\n".join(map(encode, chunk)))
         out.write("\n]\n")
         out.flush()
 
@@ -82,10 +80,15 @@ def print_rows(rows: Iterable[Sequence[Any]], headers: Sequence[str], *, empty: 
         return
     widths = [max(width(h), *(width(r[i]) for r in first)) for i, h in enumerate(headers)]
     out = _stdout()
+
+    def lines(rows: Iterable[list[str]]) -> str:
+        return "".join(indent + "  ".join(v + " " * (w - width(v)) for v, w in zip(row, widths, strict=False)).rstrip()
+                       + "\n" for row in rows)
+
     with _reader_gone_quietly():
-        for line in itertools.chain([list(headers)], first, (_cells(row) for row in iterator)):
-            out.write(indent + "  ".join(v + " " * (w - width(v)) for v, w in zip(line, widths, strict=False)).rstrip()
-                      + "\n")
+        out.write(lines([list(headers), *first]))
+        while chunk := list(itertools.islice(iterator, page)):  # a page per write
+            out.write(lines(map(_cells, chunk)))
         out.flush()
 
 

@@ -57,6 +57,8 @@ def _listing_reads(store: Store) -> dict[str, object]:
         "cases list --stage": lambda: list(store.case_pages(stage="internal", status="open", page=10)),
         "a page's debtors": lambda: store.debtor_names(c.debtor_id for c in cases),
         "a page's obligations": lambda: store.obligations_of(ids),
+        "a page's owed figures": lambda: store.owed_figures_of(ids, TODAY),
+        "a page's first obligations": lambda: store.first_obligations_of(ids),
         "a page's priority facts": lambda: store.priority_facts_of(cases, TODAY),
         "one case's priority facts": lambda: store.priority_facts(cases[0], TODAY),
         "a case's payments": lambda: store.payments(ids[0]),
@@ -69,7 +71,8 @@ def _listing_reads(store: Store) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("listing", [
-    "cases list", "cases list --stage", "a page's debtors", "a page's obligations", "a page's priority facts",
+    "cases list", "cases list --stage", "a page's debtors", "a page's obligations", "a page's owed figures",
+    "a page's first obligations", "a page's priority facts",
     "one case's priority facts", "a case's payments", "events", "events --kind", "events --case", "approvals",
     "approvals' cases"])
 def test_listing_queries_search_an_index(store: Store, listing: str) -> None:
