@@ -64,12 +64,12 @@ def call_list(rt: Any, day: dt.date, now: dt.datetime, settings: PhoneSettings,
     ended = rt.store.ended_unsent(t.key for t in tasks)
     # The tasks' cases and their priority facts a page at a time, not a few queries per call.
     cases: dict[int, Case] = {}
-    wanted = sorted({t.case_id for t in tasks} - set(promised))
-    for start in range(0, len(wanted), PAGE):
-        page = rt.store.cases_by_id(wanted[start:start + PAGE])
-        cases |= page
-        facts_read |= rt.store.priority_facts_of(list(page.values()), day, rt.config.zone)
-    for task in tasks:
+    for position, task in enumerate(tasks):
+        if position % PAGE == 0:  # the next page of tasks: its cases and their facts, held for that page only
+            wanted = sorted({t.case_id for t in tasks[position:position + PAGE]} - set(promised) - set(scores))
+            cases = rt.store.cases_by_id(wanted)
+            facts_read.clear()
+            facts_read |= rt.store.priority_facts_of(list(cases.values()), day, rt.config.zone)
         if task.case_id in promised:
             continue  # the promise's row stands for the case's calls today
         case = cases.get(task.case_id) or rt.store.case(task.case_id)
