@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -216,16 +216,20 @@ def export(state: Any, fmt: str, out: Path | None, day: dt.datetime | None, coll
     """
     rt, now, settings = _setup(state)
     rows = call_list(rt, _day(rt, now, day), now, settings, collector)
-    buffer = io.StringIO()
-    writer = spreadsheet.dict_writer(buffer, rules.CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(rules.export_row(row))
+
+    def write(stream: Any) -> None:
+        # Row by row: the list is held once (sorted), never a second time as one CSV text.
+        writer = spreadsheet.dict_writer(stream, rules.CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(rules.export_row(row))
+
     if out is None:
-        click.echo(buffer.getvalue(), nl=False)
+        write(sys.stdout)
         return
     # Written whole and then renamed, so a dialer polling the folder never reads half a file.
     partial = out.with_name(out.name + ".partial")
-    partial.write_text(buffer.getvalue(), encoding="utf-8")
+    with partial.open("w", encoding="utf-8", newline="") as stream:
+        write(stream)
     partial.replace(out)
     click.echo(f"wrote {len(rows)} calls to {out}", err=True)
