@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import attrs
 
 from dunning import money
-from dunning.models import Action
+from dunning.models import Action, ActionStatus
 from dunning.owed import owed_on
 from dunning.runtime import Runtime
 
@@ -33,19 +33,20 @@ class ApprovalRow:
     why: str
 
 
-def approval_rows(rt: Runtime, today: dt.date) -> list[ApprovalRow]:
-    """The actions awaiting approval, oldest first, with the case as it stands ``today``."""
-    waiting = rt.store.approvals()
-    reasons = rt.store.approval_reasons(waiting)
-    rows: list[ApprovalRow] = []
-    for action in waiting:
-        case = rt.store.case(action.case_id)
-        debtor = rt.store.debtor(case.debtor_id)
-        owed = owed_on(rt.store.obligations(case.id), today, case.currency)
-        rows.append(ApprovalRow(action=action, debtor_name=debtor.name if debtor else case.debtor_id,
-                                balance=case.balance, overdue=owed.overdue, currency=case.currency,
-                                why=approval_why(reasons.get(action.id or 0))))
-    return rows
+def approval_rows(rt: Runtime, today: dt.date) -> Iterator[ApprovalRow]:
+    """The actions awaiting approval, oldest first, with the case as it stands ``today``; read a page at a
+    time, each page's cases, debtors, obligations and reasons in a few queries."""
+    for waiting in rt.store.action_pages([ActionStatus.AWAITING_APPROVAL.value]):
+        reasons = rt.store.approval_reasons(waiting)
+        cases = rt.store.cases_by_id(sorted({a.case_id for a in waiting}))
+        names = rt.store.debtor_names(c.debtor_id for c in cases.values())
+        obligations = rt.store.obligations_of(list(cases))
+        for action in waiting:
+            case = cases[action.case_id]
+            owed = owed_on(obligations[action.case_id], today, case.currency)
+            yield ApprovalRow(action=action, debtor_name=names.get(case.debtor_id, case.debtor_id),
+                              balance=case.balance, overdue=owed.overdue, currency=case.currency,
+                              why=approval_why(reasons.get(action.id or 0)))
 
 
 def approval_json(row: ApprovalRow) -> dict[str, Any]:

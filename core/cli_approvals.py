@@ -9,7 +9,7 @@ from dunning.approvals import approval_json, approval_rows
 from dunning.cli_records import action_json
 from dunning.cli_support import State, json_option, pass_state
 from dunning.models import ActionStatus
-from dunning.output import print_json, print_table
+from dunning.output import print_json, print_json_array, print_rows, print_table
 
 
 @click.command()
@@ -24,14 +24,14 @@ def approvals(state: State, as_json: bool) -> None:
     `dunning reject ID --by NAME` decides.
     """
     rt = state.runtime()
-    rows = approval_rows(rt, rt.today(state.now()))
+    rows = approval_rows(rt, rt.today(state.now()))  # read and printed a page at a time
     if as_json:
-        print_json([action_json(r.action) | approval_json(r) for r in rows])
+        print_json_array(action_json(r.action) | approval_json(r) for r in rows)
         return
-    print_table([[r.action.id, r.action.case_id, r.debtor_name, money.display(r.balance, r.currency),
-             money.display(r.overdue, r.currency), r.action.planned_for, r.action.step,
-             r.action.channel or r.action.kind.value, r.action.target or "", r.why] for r in rows],
-           ["id", "case", "debtor", "balance", "overdue", "for", "step", "channel", "target", "why"])
+    print_rows(([r.action.id, r.action.case_id, r.debtor_name, money.display(r.balance, r.currency),
+                 money.display(r.overdue, r.currency), r.action.planned_for, r.action.step,
+                 r.action.channel or r.action.kind.value, r.action.target or "", r.why] for r in rows),
+               ["id", "case", "debtor", "balance", "overdue", "for", "step", "channel", "target", "why"])
 
 
 

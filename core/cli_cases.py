@@ -7,10 +7,10 @@ from typing import Any
 import click
 
 from dunning import calendar, cli_ledger, creditor_reference, money
-from dunning.cli_records import action_json, case_json
+from dunning.cli_records import action_json, case_json, cases_json
 from dunning.cli_support import State, json_option, parse_case_id, pass_state
 from dunning.models import Stage, Status
-from dunning.output import print_json, print_table
+from dunning.output import print_json, print_json_array, print_rows, print_table
 from dunning.owed import owed_on
 
 
@@ -28,16 +28,15 @@ def cases() -> None:
 def cases_list(state: State, stage: str | None, status: str | None, limit: int | None, as_json: bool) -> None:
     """List cases, oldest first, each with what is overdue, what is not yet due and the balance today."""
     rt = state.runtime()
-    now = state.now()
-    rows = [case_json(rt, c, now) for c in rt.store.cases(stage=stage, status=status, limit=limit)]
+    rows = cases_json(rt, state.now(), stage=stage, status=status, limit=limit)  # read a page at a time
     if as_json:
-        print_json(rows)
+        print_json_array(rows)
         return
-    print_table([[r["id"], r["debtor_id"], r["debtor_name"], r["stage"], r["status"],
-             *(money.display(r[f"{figure}_minor"], r["currency"]) for figure in ("overdue", "not_yet_due", "balance")),
-             r["dpd"], r["risk"] or ""] for r in rows],
-           ["id", "debtor", "name", "stage", "status", "overdue", "not yet due", "balance", "dpd", "risk"])
-
+    print_rows(([r["id"], r["debtor_id"], r["debtor_name"], r["stage"], r["status"],
+                 *(money.display(r[f"{figure}_minor"], r["currency"])
+                   for figure in ("overdue", "not_yet_due", "balance")),
+                 r["dpd"], r["risk"] or ""] for r in rows),
+               ["id", "debtor", "name", "stage", "status", "overdue", "not yet due", "balance", "dpd", "risk"])
 
 
 @cases.command(name="show")

@@ -13,7 +13,7 @@ from dunning.cli_records import event_json
 from dunning.cli_support import State, fail, json_option, pass_state
 from dunning.config import Config
 from dunning.evidence import GENESIS
-from dunning.output import print_json, print_table
+from dunning.output import print_json_array, print_rows
 
 if TYPE_CHECKING:
     from dunning.store import Store
@@ -30,12 +30,13 @@ def events(state: State, case_id: int | None, kind: str | None, limit: int | Non
     rt = state.runtime()
     if case_id is not None:
         rt.store.case(case_id)
-    found = rt.store.events(case_id=case_id, kind=kind, limit=limit)
+    # A page at a time (by seq, on an index), printed as it is read: `dunning events | head` answers at once.
+    found = (e for page in rt.store.event_pages(case_id=case_id, kind=kind, limit=limit) for e in page)
     if as_json:
-        print_json([event_json(e) for e in found])
+        print_json_array(event_json(e) for e in found)
         return
-    print_table(
-        [
+    print_rows(
+        (
             [
                 e.seq,
                 calendar.to_text(e.at),
@@ -48,7 +49,7 @@ def events(state: State, case_id: int | None, kind: str | None, limit: int | Non
                 _brief(e.data),
             ]
             for e in found
-        ],
+        ),
         ["seq", "at", "case", "kind", "stage", "dpd", "channel", "step", "detail"],
     )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -52,6 +52,9 @@ class StoreView(Protocol):
                  ) -> list[tuple[dt.datetime, str, str | None, str, bool | None]]: ...
     def signals(self, case_id: int) -> list[tuple[str, dt.datetime, str, str | None]]: ...
     def priority_facts(self, case: Case, today: dt.date, zone: dt.tzinfo = dt.UTC) -> CaseFacts: ...
+    def cases_by_id(self, case_ids: Sequence[int]) -> dict[int, Case]: ...
+    def priority_facts_of(self, cases: Sequence[Case], today: dt.date, zone: dt.tzinfo = dt.UTC,
+                          obligations: dict[int, list[Obligation]] | None = None) -> dict[int, CaseFacts]: ...
 
 
 # The names ReadOnlyStore hands on: StoreView's methods, and nothing else.

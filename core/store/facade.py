@@ -21,6 +21,7 @@ from dunning.store.delivery_facts import DeliveryReads
 from dunning.store.events import EventLog
 from dunning.store.holds import Holds
 from dunning.store.ledger import Ledger
+from dunning.store.listings import Listings
 from dunning.store.mirror_cursors import MirrorCursors
 from dunning.store.notices import Notices
 from dunning.store.obligation_edits import ObligationEdits
@@ -45,6 +46,7 @@ class Store(
     DebtorEdits,
     Ledger,
     Payments,
+    Listings,
     Cases,
     Charges,
     Rates,

@@ -16,7 +16,7 @@ from dunning.plugins.agency.choice import why_not
 from dunning.plugins.agency.placement import place
 from dunning.plugins.agency.records import Placement
 from dunning.plugins.agency.settings import AgencySettings, parse_settings
-from dunning.output import print_json, print_table
+from dunning.output import print_json, print_json_array, print_rows, print_table
 
 
 def _open(state: Any) -> tuple[PluginContext, AgencySettings]:
@@ -230,13 +230,14 @@ def _direct_payments(rt: PluginContext, placements: Sequence[Placement], now: dt
 def placements_command(state: Any, agency_id: str | None, case_id: int | None, open_only: bool, as_json: bool) -> None:
     """List placements, oldest first."""
     rt, _ = _open(state)
-    found = records.placements(rt.db, agency=agency_id, case_ids=[case_id] if case_id is not None else None,
-                               open_only=open_only)
+    # Read and printed a page at a time.
+    found = (p for page in records.placement_pages(rt.db, agency=agency_id, case_id=case_id, open_only=open_only)
+             for p in page)
     if as_json:
-        print_json([placement_json(p) for p in found])
+        print_json_array(placement_json(p) for p in found)
         return
-    print_table(
-        [
+    print_rows(
+        (
             [
                 p.id,
                 p.case_id,
@@ -249,7 +250,7 @@ def placements_command(state: Any, agency_id: str | None, case_id: int | None, o
                 p.end_kind or "",
             ]
             for p in found
-        ],
+        ),
         ["id", "case", "agency", "status", "placed", "expires", "balance placed", "ended", "how"],
     )
 

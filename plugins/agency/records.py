@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, cast
 
@@ -223,6 +223,31 @@ def placements(db: sqlite_utils.Database, *, agency: str | None = None, case_ids
         where.append("status = 'open'")
     return [_placement(r) for r in db.execute(
         f"SELECT {_COLUMNS} FROM agency_placements WHERE {' AND '.join(where)} ORDER BY id", params)]
+
+
+def placement_pages(db: sqlite_utils.Database, *, agency: str | None = None, case_id: int | None = None,
+                    open_only: bool = False, page: int = 1_000) -> Iterator[list[Placement]]:
+    """``placements`` a page at a time, by id (keyset paging on the primary key), for listings that stream."""
+    where: list[str] = ["id > ?"]
+    params: list[Any] = []
+    if agency is not None:
+        where.append("agency = ?")
+        params.append(agency)
+    if case_id is not None:
+        where.append("case_id = ?")
+        params.append(case_id)
+    if open_only:
+        where.append("status = 'open'")
+    sql = f"SELECT {_COLUMNS} FROM agency_placements WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"
+    last = 0
+    while True:
+        found = [_placement(r) for r in db.execute(sql, [last, *params, page])]
+        if not found:
+            return
+        yield found
+        if len(found) < page:
+            return
+        last = found[-1].id
 
 
 def expired(db: sqlite_utils.Database, today: dt.date) -> list[Placement]:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 import click
 
-from dunning.output import print_json, print_table
+from dunning.output import print_json, print_json_array, print_rows
 import jinja2
 
 from dunning import ActionKey, calendar, spreadsheet
@@ -43,8 +43,8 @@ def _day(rt: Any, now: dt.datetime, day: dt.datetime | None) -> dt.date:
     return day.date() if day else rt.today(now)
 
 
-def _calls_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
-    print_table(rows, headers, empty="(no calls)")
+def _calls_table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> None:
+    print_rows(rows, headers, empty="(no calls)")
 
 
 _date_option = click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
@@ -75,10 +75,10 @@ def calls(ctx: click.Context, collector: str | None, day: dt.datetime | None, as
     rt, now, settings = _setup(ctx.obj)
     rows = call_list(rt, _day(rt, now, day), now, settings, collector)
     if as_json:
-        print_json([row.as_json() for row in rows])
+        print_json_array(row.as_json() for row in rows)
         return
-    _calls_table([[r.case_id, r.call_id, r.debtor_name, r.number, r.kind, r.slot, r.dpd, r.balance, r.collector or "-",
-             f"{r.priority:g}", r.reason] for r in rows],
+    _calls_table(([r.case_id, r.call_id, r.debtor_name, r.number, r.kind, r.slot, r.dpd, r.balance,
+                   r.collector or "-", f"{r.priority:g}", r.reason] for r in rows),
            ["case", "call", "debtor", "number", "kind", "slot", "dpd", "balance", "collector", "priority", "reason"])
 
 
@@ -216,16 +216,20 @@ def export(state: Any, fmt: str, out: Path | None, day: dt.datetime | None, coll
     """
     rt, now, settings = _setup(state)
     rows = call_list(rt, _day(rt, now, day), now, settings, collector)
-    buffer = io.StringIO()
-    writer = spreadsheet.dict_writer(buffer, rules.CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(rules.export_row(row))
+
+    def write(stream: Any) -> None:
+        # Row by row: the list is held once (sorted), never a second time as one CSV text.
+        writer = spreadsheet.dict_writer(stream, rules.CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(rules.export_row(row))
+
     if out is None:
-        click.echo(buffer.getvalue(), nl=False)
+        write(sys.stdout)
         return
     # Written whole and then renamed, so a dialer polling the folder never reads half a file.
     partial = out.with_name(out.name + ".partial")
-    partial.write_text(buffer.getvalue(), encoding="utf-8")
+    with partial.open("w", encoding="utf-8", newline="") as stream:
+        write(stream)
     partial.replace(out)
     click.echo(f"wrote {len(rows)} calls to {out}", err=True)

@@ -38,6 +38,8 @@ from dunning.plugins.phone.store import CallStore
 from dunning.policy import dpd_on
 from dunning.priority import CaseFacts
 
+PAGE = 1_000  # cases read (with their priority facts) per query
+
 
 def call_list(rt: Any, day: dt.date, now: dt.datetime, settings: PhoneSettings,
               collector: str | None = None) -> list[CallRow]:
@@ -46,9 +48,11 @@ def call_list(rt: Any, day: dt.date, now: dt.datetime, settings: PhoneSettings,
     rows: list[CallRow] = []
     scores: dict[int, tuple[float, CaseFacts]] = {}
 
+    facts_read: dict[int, CaseFacts] = {}
+
     def scored(case: Case) -> tuple[float, CaseFacts]:
         if case.id not in scores:
-            facts = rt.store.priority_facts(case, day, rt.config.zone)
+            facts = facts_read.get(case.id) or rt.store.priority_facts(case, day, rt.config.zone)
             score = rt.case_priority(case, facts)
             scores[case.id] = (float(score or 0.0), facts)
         return scores[case.id]
@@ -58,10 +62,17 @@ def call_list(rt: Any, day: dt.date, now: dt.datetime, settings: PhoneSettings,
     tasks = store.open_on(day, collector)
     # A task whose occurrence was superseded or dropped before it was recorded as sent is not a call to make.
     ended = rt.store.ended_unsent(t.key for t in tasks)
-    for task in tasks:
+    # The tasks' cases and their priority facts a page at a time, not a few queries per call.
+    cases: dict[int, Case] = {}
+    for position, task in enumerate(tasks):
+        if position % PAGE == 0:  # the next page of tasks: its cases and their facts, held for that page only
+            wanted = sorted({t.case_id for t in tasks[position:position + PAGE]} - set(promised) - set(scores))
+            cases = rt.store.cases_by_id(wanted)
+            facts_read.clear()
+            facts_read |= rt.store.priority_facts_of(list(cases.values()), day, rt.config.zone)
         if task.case_id in promised:
             continue  # the promise's row stands for the case's calls today
-        case = rt.store.case(task.case_id)
+        case = cases.get(task.case_id) or rt.store.case(task.case_id)
         if task.key in ended or not case.is_open or _held(rt, task, day):
             continue
         score, facts = scored(case)

@@ -16,6 +16,9 @@ from dunning.plugins.visit.areas import UNKNOWN_AREA
 from dunning.plugins.visit.settings import collector_for
 from dunning.plugins.visit.workable import not_workable
 from dunning.policy import dpd_on
+from dunning.priority import CaseFacts
+
+PAGE = 1_000  # cases read (with their priority facts) per query
 
 
 @attrs.frozen
@@ -106,7 +109,14 @@ def work_list(rt: PluginContext, day: dt.date, *, area: str | None = None, every
         tasks = [t for t in tasks if t.area.casefold() == wanted]
     settings = rt.config.settings_for("visit")
     items: list[VisitItem] = []
+    # The tasks' cases and their priority facts a page at a time, not a few queries per visit.
     cases: dict[int, Case] = {}
+    facts: dict[int, CaseFacts] = {}
+    case_ids = sorted({t.case_id for t in tasks})
+    for start in range(0, len(case_ids), PAGE):
+        page = rt.store.cases_by_id(case_ids[start:start + PAGE])
+        cases |= page
+        facts |= rt.store.priority_facts_of(list(page.values()), day, rt.config.zone)
     for task in tasks:
         case = cases.get(task.case_id) or rt.store.case(task.case_id)
         cases[case.id] = case
@@ -114,15 +124,17 @@ def work_list(rt: PluginContext, day: dt.date, *, area: str | None = None, every
                                rt.config.zone)
         if why_not is not None and not everything:
             continue
-        items.append(_item(rt, task, case, day, why_not))
+        items.append(_item(rt, task, case, day, why_not, facts.get(case.id)))
     # Today's settings decide who covers an area; a task made before the
     # area had a collector keeps the one it was given, if any.
     collectors = {i.task.area: collector_for(settings, i.task.area) or i.task.collector for i in items}
     return group_by_area(items, collectors)
 
 
-def _item(rt: PluginContext, task: store.VisitTask, case: Case, day: dt.date, why_not: str | None) -> VisitItem:
-    facts = rt.store.priority_facts(case, day, rt.config.zone)
+def _item(rt: PluginContext, task: store.VisitTask, case: Case, day: dt.date, why_not: str | None,
+          facts: CaseFacts | None = None) -> VisitItem:
+    if facts is None:
+        facts = rt.store.priority_facts(case, day, rt.config.zone)
     priority = rt.case_priority(case, facts)
     debtor = rt.store.debtor(case.debtor_id)
     return VisitItem(task=task, case=case, debtor_name=debtor.name if debtor else case.debtor_id,

@@ -1,0 +1,173 @@
+"""Listings read a page at a time: cases, events and actions in keyset-paged pages, and what a page of cases
+needs (debtors' names, obligations, the priority facts) in a few ``IN (...)`` queries per page, not per case.
+
+Every query here is served by an index (tests/core/test_listing_plans.py checks ``EXPLAIN QUERY PLAN``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from dunning.calendar import to_text
+from dunning.models import Action, Case, Event, Obligation
+from dunning.priority import CaseFacts
+from dunning.store.events import EventLog
+from dunning.store.rows import _ACTION_COLUMNS, _CASE_COLUMNS, _action, _case, _date
+
+# Rows per page: big enough that the per-page queries cost little, small enough that memory stays flat.
+PAGE = 1_000
+
+_OBLIGATION_COLUMNS = ("case_id, reference, amount, currency, issued_on, due_on, paid, id, closed_reason, closed_on, "
+                       "disputed_on")
+_PHONE_KINDS = ("mobile", "work", "home")
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" * len(values))
+
+
+def _obligation(r: Sequence[Any]) -> Obligation:
+    return Obligation(case_id=r[0], reference=r[1], amount=r[2], currency=r[3], issued_on=_date(r[4]),
+                      due_on=_date(r[5]) or dt.date.min, paid=r[6], id=r[7], closed_reason=r[8],
+                      closed_on=_date(r[9]), disputed_on=_date(r[10]))
+
+
+def case_facts(case: Case, first: tuple[int, dt.date] | None, paid_any: bool, promise_today: bool,
+               phones: int, bad_phones: int, today: dt.date) -> CaseFacts:
+    """The priority facts of ``case`` from what the store read (``first``: its earliest obligation's paid and
+    due date)."""
+    return CaseFacts(
+        first_instalment_default=bool(first is not None and first[0] == 0 and not paid_any and case.balance > 0
+                                      and first[1] < today),
+        promise_due_today=promise_today,
+        partial_payer=paid_any and case.balance > 0,
+        lost_contact=phones == 0 or phones == bad_phones,
+    )
+
+
+class Listings(EventLog):
+    """The store's part that reads listings page by page."""
+
+    def case_pages(self, *, stage: str | None = None, status: str | None = None, limit: int | None = None,
+                   page: int = PAGE) -> Iterator[list[Case]]:
+        """Cases by id, a page at a time (keyset paging on the primary key: each page is one index search)."""
+        where, params = ["id > ?"], []
+        if stage:
+            where.append("stage = ?")
+            params.append(stage)
+        if status:
+            where.append("status = ?")
+            params.append(status)
+        sql = f"SELECT {_CASE_COLUMNS} FROM cases WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"
+        last, left = 0, limit
+        while left is None or left > 0:
+            size = page if left is None else min(page, left)
+            found = [_case(r) for r in self.conn.execute(sql, [last, *params, size])]
+            if not found:
+                return
+            yield found
+            if len(found) < size:
+                return
+            last = found[-1].id or 0
+            if left is not None:
+                left -= len(found)
+
+    def cases_by_id(self, case_ids: Sequence[int]) -> dict[int, Case]:
+        return {r[0]: _case(r) for r in self.conn.execute(
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE id IN ({_marks(case_ids)})", list(case_ids))}
+
+    def debtor_names(self, debtor_ids: Iterable[str]) -> dict[str, str]:
+        ids = sorted(set(debtor_ids))
+        return dict(self.conn.execute(f"SELECT id, name FROM debtors WHERE id IN ({_marks(ids)})", ids).fetchall())
+
+    def obligations_of(self, case_ids: Sequence[int]) -> dict[int, list[Obligation]]:
+        """Each case's obligations, ordered as ``obligations`` orders them (due date, then id)."""
+        found: dict[int, list[Obligation]] = {case_id: [] for case_id in case_ids}
+        for r in self.conn.execute(f"SELECT {_OBLIGATION_COLUMNS} FROM obligations WHERE case_id IN "
+                                   f"({_marks(case_ids)}) ORDER BY case_id, due_on, id", list(case_ids)):
+            found[r[0]].append(_obligation(r))
+        return found
+
+    def owed_figures_of(self, case_ids: Sequence[int], today: dt.date) -> dict[int, tuple[int, int]]:
+        """(overdue, not yet due) of each case ``today``, summed in SQL: ``dunning.owed``'s rule (an open item
+        neither closed nor disputed is overdue from the day after its due date), without building an object per
+        obligation. tests/core/test_listing_figures.py keeps the two in step."""
+        day = today.isoformat()
+        found = {case_id: (0, 0) for case_id in case_ids}
+        for case_id, overdue, later in self.conn.execute(
+                "SELECT case_id, "
+                "coalesce(sum(CASE WHEN due_on < ? THEN amount - paid END), 0), "
+                "coalesce(sum(CASE WHEN due_on >= ? THEN amount - paid END), 0) "
+                f"FROM obligations WHERE case_id IN ({_marks(case_ids)}) AND closed_reason IS NULL "
+                "AND disputed_on IS NULL AND amount > paid GROUP BY case_id", [day, day, *case_ids]):
+            found[case_id] = (overdue, later)
+        return found
+
+    def first_obligations_of(self, case_ids: Sequence[int]) -> dict[int, tuple[int, dt.date]]:
+        """(paid, due_on) of each case's first obligation (by due date, then id; closed ones too)."""
+        return {r[0]: (r[1], _date(r[2]) or dt.date.min) for r in self.conn.execute(
+            "SELECT case_id, paid, due_on FROM (SELECT case_id, paid, due_on, row_number() OVER "
+            "(PARTITION BY case_id ORDER BY due_on, id) AS n FROM obligations "
+            f"WHERE case_id IN ({_marks(case_ids)})) WHERE n = 1", list(case_ids))}
+
+    def priority_facts_of(self, cases: Sequence[Case], today: dt.date, zone: dt.tzinfo = dt.UTC,
+                          obligations: dict[int, list[Obligation]] | None = None) -> dict[int, CaseFacts]:
+        """``priority_facts`` for a page of cases, in four or five queries (``obligations`` when already read)."""
+        if not cases:
+            return {}
+        ids = [c.id or 0 for c in cases]
+        if obligations is None:
+            first = self.first_obligations_of(ids)
+        else:
+            first = {case_id: (items[0].paid, items[0].due_on) for case_id, items in obligations.items() if items}
+        paid = {r[0] for r in self.conn.execute(
+            f"SELECT DISTINCT case_id FROM payments WHERE case_id IN ({_marks(ids)}) AND reversed_at IS NULL", ids)}
+        start = dt.datetime.combine(today, dt.time(), zone)
+        end = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), zone)
+        promised = {r[0] for r in self.conn.execute(
+            # "+status", "+due_at": look the page's cases up on promises_case; by status and date instead,
+            # SQLite would read every pending promise due from today on, for every page.
+            f"SELECT DISTINCT case_id FROM promises WHERE case_id IN ({_marks(ids)}) AND +status = 'pending' "
+            "AND +due_at >= ? AND +due_at < ?", [*ids, to_text(start), to_text(end)])}
+        debtors = sorted({c.debtor_id for c in cases})
+        phones = {r[0]: (r[1], r[2] or 0) for r in self.conn.execute(
+            f"SELECT debtor_id, count(*), sum(bad) FROM contacts WHERE debtor_id IN ({_marks(debtors)}) "
+            f"AND role = 'debtor' AND active = 1 AND kind IN ({_marks(_PHONE_KINDS)}) GROUP BY debtor_id",
+            [*debtors, *_PHONE_KINDS])}
+        return {
+            c.id or 0: case_facts(c, first.get(c.id or 0), (c.id or 0) in paid, (c.id or 0) in promised,
+                                  *phones.get(c.debtor_id, (0, 0)), today)
+            for c in cases
+        }
+
+    def event_pages(self, *, case_id: int | None = None, kind: str | None = None, limit: int | None = None,
+                    page: int = PAGE) -> Iterator[list[Event]]:
+        """``events`` a page at a time, oldest first (keyset paging on seq, through ``events``)."""
+        last, left = 0, limit
+        while left is None or left > 0:
+            size = page if left is None else min(page, left)
+            found = self.events(case_id=case_id, kind=kind, limit=size, after_seq=last)
+            if not found:
+                return
+            yield found
+            if len(found) < size:
+                return
+            last = found[-1].seq or 0
+            if left is not None:
+                left -= len(found)
+
+    def action_pages(self, statuses: Sequence[str], page: int = PAGE) -> Iterator[list[Action]]:
+        """Actions in these statuses by id, a page at a time."""
+        sql = (f"SELECT {_ACTION_COLUMNS} FROM actions WHERE status IN ({_marks(statuses)}) AND id > ? "
+               "ORDER BY id LIMIT ?")
+        last = 0
+        while True:
+            found = [_action(r) for r in self.conn.execute(sql, [*statuses, last, page])]
+            if not found:
+                return
+            yield found
+            if len(found) < page:
+                return
+            last = found[-1].id or 0
