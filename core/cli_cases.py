@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from dunning import calendar, cli_ledger, creditor_reference, money
+from dunning import calendar, creditor_reference, money
 from dunning.cli_records import action_json, case_json, cases_json
 from dunning.cli_support import State, json_option, parse_case_id, pass_state
 from dunning.models import Stage, Status
@@ -88,6 +88,8 @@ def cases_show(state: State, case_id: str, as_json: bool) -> None:
     ]
     data["credit_minor"] = rt.store.credit_balance(case.debtor_id, case.currency)  # the debtor's, from overpayments
     data["credit"] = money.format_minor(data["credit_minor"], case.currency)
+    from dunning import cli_ledger  # the ledger's modules, for `cases show` alone (not `cases list`)
+
     data |= cli_ledger.case_figures(rt, case.id)  # principal, interest, fees and total; postings; offers
     if as_json:
         print_json(data)
