@@ -66,6 +66,10 @@ def run(state: State, now_text: str | None, dry_run: bool, as_json: bool) -> Non
             # Shown only when there are some: most runs drop and replace nothing.
             + (f", missed {summary.missed}" if summary.missed else "")
             + (f", superseded {summary.superseded}" if summary.superseded else "")
+            # The ledger's part of the run (interest and compensation posted, settlement offers decided).
+            + (f", charges posted {summary.charges_posted}" if summary.charges_posted else "")
+            + (f", settlements settled {summary.settlements_settled}" if summary.settlements_settled else "")
+            + (f", settlements lapsed {summary.settlements_lapsed}" if summary.settlements_lapsed else "")
         )
         for label, by_rule in (("blocked", summary.blocked_by_rule), ("deferred", summary.deferred_by_rule)):
             for rule, n in sorted(by_rule.items()):

@@ -110,8 +110,9 @@ def test_uk_interest_runs_from_the_notice_posts_once_and_shows_in_demands(projec
     assert again["charges_posted"] == 0
     assert len(charges(project)) == 3
 
-    # Nine days later: nine more days of interest in one posting, keyed by its period.
-    project("run", now=day(11))
+    # Nine days later: nine more days of interest in one posting, keyed by its period (the run's
+    # plain summary line counts it).
+    assert ", charges posted 1" in project("run", now=day(11)).stdout
     interest = [c for c in charges(project) if c["kind"] == "interest"]
     assert [(c["accrued_from"], c["accrued_to"], c["amount"]) for c in interest] == [
         ("2026-03-02", "2026-03-02", "0.32"), ("2026-03-03", "2026-03-11", "2.88")]
