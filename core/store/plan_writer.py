@@ -184,10 +184,7 @@ class PlanWriter(EventLog):
             # cursor. If some did not, undo the batch and redo it row by row
             # to learn which cases to leave alone.
             self.conn.execute("SAVEPOINT save_plans")
-            if _HAS_UPDATE_FROM:
-                moved = _execute_rows(self.conn, _ADVANCE_CURSORS, cursors, 4)
-            else:
-                moved = self.conn.executemany(_ADVANCE_CURSOR, cursors).rowcount
+            moved = self._advance_cursors(cursors)
             if moved == len(writes):
                 kept = list(writes)
             else:
@@ -197,28 +194,30 @@ class PlanWriter(EventLog):
             self.conn.execute("RELEASE save_plans")
             rows = [row for w in kept for row in w.actions]
             events = [event for w in kept for event in w.events]
-            inserted = superseded = 0
-            if rows:
-                last_id = self.conn.execute("SELECT coalesce(max(id), 0) FROM actions").fetchone()[0]
-                # Rows whose key is already there are ignored, and not counted.
-                inserted = _insert_actions(self.conn, rows)
-                if inserted:
-                    ended = self._supersede(last_id, writes[0].planned_at or utc_now())
-                    events += ended
-                    superseded = len(ended)
-            if events:
-                self._append_events(events)
-        return len(kept), inserted, superseded
+            inserted, ended = self._insert_planned(rows, writes[0].planned_at) if rows else (0, [])
+            if events or ended:
+                self._append_events([*events, *ended])
+        return len(kept), inserted, len(ended)
+
+    def _advance_cursors(self, cursors: Sequence[Sequence[Any]]) -> int:
+        """Compare-and-set the planning cursors in one statement; how many matched."""
+        if _HAS_UPDATE_FROM:
+            return _execute_rows(self.conn, _ADVANCE_CURSORS, cursors, 4)
+        return self.conn.executemany(_ADVANCE_CURSOR, cursors).rowcount
+
+    def _insert_planned(self, rows: Any, planned_at: dt.datetime | None) -> tuple[int, list[Event]]:
+        """Insert the planned actions (a key already there is ignored, and not counted) and end the older
+        pending occurrences they replace: how many were inserted, and the ``superseded`` events."""
+        last_id = self.conn.execute("SELECT coalesce(max(id), 0) FROM actions").fetchone()[0]
+        inserted = _insert_actions(self.conn, rows)
+        return inserted, (self._supersede(last_id, planned_at or utc_now()) if inserted else [])
 
     def _save_batch(self, batch: PlanBatch) -> tuple[int, int, int]:
         """``save_plans`` for a ``PlanBatch``: the same statements, from rows planning already shaped."""
         cursors = batch.cursors
         with self.transaction():
             self.conn.execute("SAVEPOINT save_plans")
-            if _HAS_UPDATE_FROM:
-                moved = _execute_rows(self.conn, _ADVANCE_CURSORS, cursors, 4)
-            else:
-                moved = self.conn.executemany(_ADVANCE_CURSOR, cursors).rowcount
+            moved = self._advance_cursors(cursors)
             actions, events = batch.actions, batch.events
             kept = len(cursors)
             if moved != len(cursors):
@@ -229,17 +228,11 @@ class PlanWriter(EventLog):
                 actions = [row for row in actions if row[1] in written]
                 events = [event for event in events if event.case_id in written]
             self.conn.execute("RELEASE save_plans")
-            inserted = superseded = 0
-            if actions:
-                last_id = self.conn.execute("SELECT coalesce(max(id), 0) FROM actions").fetchone()[0]
-                inserted = _insert_actions(self.conn, PlannedActions(actions, batch.tails))
-                if inserted:
-                    ended = self._supersede(last_id, batch.planned_at or utc_now())
-                    events = [*events, *ended]
-                    superseded = len(ended)
-            if events:
-                self._append_events(events)
-        return kept, inserted, superseded
+            inserted, ended = (self._insert_planned(PlannedActions(actions, batch.tails), batch.planned_at)
+                               if actions else (0, []))
+            if events or ended:
+                self._append_events([*events, *ended])
+        return kept, inserted, len(ended)
 
     def _supersede(self, last_id: int, now: dt.datetime) -> list[Event]:
         """End the older pending occurrences that the actions inserted after ``last_id`` replace.
