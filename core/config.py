@@ -6,7 +6,6 @@ What each table may hold is declared in ``dunning.config_schema``.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
@@ -20,14 +19,14 @@ from dunning.compliance.jurisdictions import Chosen, parse_jurisdictions, profil
 from dunning.compliance.media import STANDARD_MEDIA
 from dunning.compliance.profiles import DEFAULT as DEFAULT_PROFILE
 from dunning.compliance.profiles import ComplianceError, Profile, parse_compliance
+# Defined where `dunning --help` can read them without this module's imports; still importable from here.
+from dunning.config_path import DEFAULT_CONFIG_NAME as DEFAULT_CONFIG_NAME
+from dunning.config_path import resolve_config_path as resolve_config_path
 from dunning.config_schema import ConfigFile
 from dunning.ledger.interest_settings import InterestSettings, InterestSettingsError, parse_interest_settings
 from dunning.ledger.settings import LedgerSettings, LedgerSettingsError, parse_ledger
 from dunning.models import Debtor
 from dunning.staff import NOTIFY_ROLES as NOTIFY_ROLES  # read from here by dunning.notices_cli
-
-DEFAULT_CONFIG_NAME = "dunning.toml"
-
 
 # Where the evidence key is looked for when ``[evidence] key_file`` is not set: beside the config.
 DEFAULT_EVIDENCE_KEY = "dunning-evidence.key"
@@ -145,16 +144,6 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> 
         ledger=ledger,
         interest=interest,
     )
-
-
-def resolve_config_path(explicit: str | None) -> Path:
-    """``--config``, else ``$DUNNING_CONFIG``, else ``./dunning.toml``."""
-    if explicit:
-        return Path(explicit)
-    env = os.environ.get("DUNNING_CONFIG")
-    if env:
-        return Path(env)
-    return Path(DEFAULT_CONFIG_NAME)
 
 
 def load_config(path: Path, *, required: bool = False) -> Config:
