@@ -51,15 +51,17 @@ def names_in(allowed: Sequence[str]) -> Callable[[Any, attrs.Attribute[Any], Any
     return check
 
 
-def amount(_instance: Any, attribute: attrs.Attribute[Any], value: str | int | None) -> None:
-    """An amount in major units ("500.00"), never negative."""
-    if value is None:
-        return
+def _minor(attribute: attrs.Attribute[Any], value: str | int) -> int:
+    """``value`` in minor units, or Invalid naming the key with money's own message."""
     try:
-        minor = money.parse(value, "USD")
+        return money.parse(value, "USD")
     except money.MoneyError as exc:
         raise Invalid(f"{{key}}: {exc}", attribute.name) from None
-    if minor < 0:
+
+
+def amount(_instance: Any, attribute: attrs.Attribute[Any], value: str | int | None) -> None:
+    """An amount in major units ("500.00"), never negative."""
+    if value is not None and _minor(attribute, value) < 0:
         raise Invalid(f"{{key}} must not be negative, got {value!r}", attribute.name)
 
 
@@ -68,13 +70,7 @@ AMOUNT = {"expects": 'an amount such as "500.00"'}
 
 def fee_amount(_instance: Any, attribute: attrs.Attribute[Any], value: str | None) -> None:
     """A step's fee in major units ("5.00"): more than zero."""
-    if value is None:
-        return
-    try:
-        minor = money.parse(value, "USD")
-    except money.MoneyError as exc:
-        raise Invalid(f"{{key}}: {exc}", attribute.name) from None
-    if minor <= 0:
+    if value is not None and _minor(attribute, value) <= 0:
         raise Invalid(f"{{key}} must be positive, got {value!r}", attribute.name)
 
 
