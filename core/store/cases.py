@@ -10,7 +10,7 @@ from dunning.models import Case, Debtor, Obligation, Stage, Status
 from dunning.priority import CaseFacts
 from dunning.store.connection import StoreConnection
 from dunning.store.errors import NotFound
-from dunning.store.rows import _CASE_COLUMNS, _DUE_COLUMNS, _case, _date
+from dunning.store.rows import _CASE_COLUMNS, _DUE_COLUMNS, _case, _case_filter, _date
 
 
 class Cases(StoreConnection):
@@ -33,14 +33,8 @@ class Cases(StoreConnection):
         return _case(row)
 
     def cases(self, *, stage: str | None = None, status: str | None = None, limit: int | None = None) -> list[Case]:
-        where, params = ["1"], []
-        if stage:
-            where.append("stage = ?")
-            params.append(stage)
-        if status:
-            where.append("status = ?")
-            params.append(status)
-        sql = f"SELECT {_CASE_COLUMNS} FROM cases WHERE {' AND '.join(where)} ORDER BY id"
+        where, params = _case_filter(stage, status)
+        sql = f"SELECT {_CASE_COLUMNS} FROM cases WHERE {' AND '.join(['1', *where])} ORDER BY id"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [_case(r) for r in self.conn.execute(sql, params)]

@@ -14,7 +14,7 @@ from dunning.calendar import to_text
 from dunning.models import Action, Case, Event, Obligation
 from dunning.priority import CaseFacts
 from dunning.store.events import EventLog
-from dunning.store.rows import _ACTION_COLUMNS, _CASE_COLUMNS, _action, _case, _date
+from dunning.store.rows import _ACTION_COLUMNS, _CASE_COLUMNS, _action, _case, _case_filter, _date
 
 # Rows per page: big enough that the per-page queries cost little, small enough that memory stays flat.
 PAGE = 1_000
@@ -53,14 +53,8 @@ class Listings(EventLog):
     def case_pages(self, *, stage: str | None = None, status: str | None = None, limit: int | None = None,
                    page: int = PAGE) -> Iterator[list[Case]]:
         """Cases by id, a page at a time (keyset paging on the primary key: each page is one index search)."""
-        where, params = ["id > ?"], []
-        if stage:
-            where.append("stage = ?")
-            params.append(stage)
-        if status:
-            where.append("status = ?")
-            params.append(status)
-        sql = f"SELECT {_CASE_COLUMNS} FROM cases WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"
+        where, params = _case_filter(stage, status)
+        sql = f"SELECT {_CASE_COLUMNS} FROM cases WHERE {' AND '.join(['id > ?', *where])} ORDER BY id LIMIT ?"
         last, left = 0, limit
         while left is None or left > 0:
             size = page if left is None else min(page, left)

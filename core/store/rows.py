@@ -67,6 +67,19 @@ def _case(row: Sequence[Any]) -> Case:
     )
 
 
+def _case_filter(stage: str | None, status: str | None) -> tuple[list[str], list[Any]]:
+    """The WHERE terms and parameters that keep the cases at ``stage`` and with ``status`` (either may be None)."""
+    where: list[str] = []
+    params: list[Any] = []
+    if stage:
+        where.append("stage = ?")
+        params.append(stage)
+    if status:
+        where.append("status = ?")
+        params.append(status)
+    return where, params
+
+
 # The case columns with the debtor's time zone last (for ``due_cases``).
 _DUE_COLUMNS = ", ".join("c." + c.strip() for c in _CASE_COLUMNS.split(",")) + ", d.timezone"
 
