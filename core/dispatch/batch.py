@@ -12,7 +12,8 @@ is delivered in three steps:
    dispatchers still cannot both pass the last allowed call), each marked as
    handed to its channel;
 2. no transaction: each action handed to its channel;
-3. one transaction: every outcome with its evidence.
+3. one transaction: every outcome with its evidence; the sent ones (most)
+   in a few statements and one pass of the hash chain for the round.
 
 A crash in step 2 or 3 leaves the round's actions in flight; the next run
 sends them again under the same keys and the provider drops the copies:
@@ -23,12 +24,15 @@ actions go one by one, so a crash leaves at most the one message in flight.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import structlog
 
+from dunning.channels import Delivery, DeliveryStatus
 from dunning.dispatch import outreach
-from dunning.models import Action, ActionKind
+from dunning.dispatch.round_attempts import RoundAttempts
+from dunning.models import Action, ActionKind, Contact
 from dunning.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -54,18 +58,33 @@ def deliver_together(rt: Runtime, deliveries: list[_Delivery]) -> None:
     """Take a round's outreach (one debtor each, channels that de-duplicate) to its outcomes in two transactions."""
     ready: list[tuple[_Delivery, outreach.Ready]] = []
     with rt.store.transaction():
+        # Read inside the transaction that adds the round's attempts (see ``round_attempts``).
+        attempts = RoundAttempts(rt.store, (d.case.debtor_id for d in deliveries), deliveries[0].now)
+        rules = deliveries[0].rules_context_for(attempts)  # the round's deliveries share their facts
         for d in deliveries:
             if not d.case.is_open:
                 d.cancel(f"case_{d.case.status}")
                 continue
+            d.round_attempts, d.rule_context = attempts, rules
             prepared = outreach.prepare(d)
+            d.round_attempts = d.rule_context = None  # what follows (a fallback's rules, a retry) reads the file
             if prepared is not None:
                 ready.append((d, prepared))
+        attempts.write(rt.store)
     sent = []
     for d, prepared in ready:
         a = d.action
-        with structlog.contextvars.bound_contextvars(case_id=a.case_id, channel=a.channel, action_id=a.id):
+        # As ``bound_contextvars`` does, without reading the whole context each time.
+        tokens = structlog.contextvars.bind_contextvars(case_id=a.case_id, channel=a.channel, action_id=a.id)
+        try:
             sent.append((d, prepared, outreach.send(d, prepared)))
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)
     with rt.store.transaction():
-        for d, prepared, result in sent:
-            outreach.settle(d, prepared, result)
+        went: list[tuple[_Delivery, Action, Delivery, Sequence[Contact]]] = []
+        for d, prepared, (action, result) in sent:
+            if isinstance(result, Delivery) and result.status is DeliveryStatus.SENT:
+                went.append((d, action, result, prepared.reach.contacts))
+            else:
+                outreach.settle(d, prepared, (action, result))
+        outreach.record_sent_together(went)

@@ -16,8 +16,10 @@ from dunning import calendar, deadlines, rule_hooks
 from dunning.channels import RuleContext
 from dunning.dispatch import internal, outreach, stages
 from dunning.dispatch.facts_view import FactsView
+from dunning.dispatch.round_attempts import RoundAttempts
 from dunning.dispatch.summary import RunSummary
 from dunning.models import Action, ActionKind, ActionStatus, Debtor, Event, HoldReason
+from dunning.policy import dpd_on
 from dunning.runtime import Runtime
 from dunning.store.delivery_facts import DeliveryFacts
 from dunning.verdicts import Decision, Verdict, strongest
@@ -37,8 +39,10 @@ class _Delivery:
     """
 
     def __init__(self, rt: Runtime, action: Action, claimer: str, now: dt.datetime, summary: RunSummary,
-                 facts: DeliveryFacts | None = None):
+                 facts: DeliveryFacts | None = None, media: Mapping[str, str | None] | None = None):
         self.rt, self.action, self.claimer, self.now, self.summary = rt, action, claimer, now, summary
+        # Each channel's medium (``rt.plugins.media``), gathered once for a round.
+        self.media = media if media is not None else rt.plugins.media
         self.facts = facts if facts is not None else facts_for(rt, [action], now)
         self.case = self.facts.case(action.case_id)
         self.debtor: Debtor | None = self.facts.debtor(self.case.debtor_id)
@@ -47,12 +51,18 @@ class _Delivery:
         self.rules = rt.config.profile_for(self.debtor)
         # Events the channel records through ``ctx.record_event`` while it sends.
         self.recorded: list[Event] = []
+        # Delivered with its round (``batch``): the attempts the rules count and add, read and written together,
+        # and the context the rules read, the same for the whole round.
+        self.round_attempts: RoundAttempts | None = None
+        self.rule_context: RuleContext | None = None
 
     # outcomes ---------------------------------------------------------------
 
     def event(self, kind: str, **data: Any) -> Event:
         a = self.action
+        # The stage and days past due as ``rt.event`` stamps them, from the date worked out once.
         return self.rt.event(kind, self.case, self.now, channel=a.channel, step=a.step, action_id=a.id,
+                             stage=self.case.stage.value, dpd=dpd_on(self.case, self.today),
                              data={**data, "key": a.key, "action": a.kind.value})
 
     def finish(self, status: ActionStatus, event: Event | None, **kw: Any) -> bool:
@@ -186,13 +196,17 @@ class _Delivery:
             assert verdict.until is not None
             self.defer(verdict.rule, verdict.until, verdict.reason)
 
+    def rules_context_for(self, attempts: RoundAttempts | None) -> RuleContext:
+        """What the rules read: the facts of this action's round from memory, the rest from the store."""
+        return RuleContext(now=self.now, config=self.rt.config, store=FactsView(self.rt.store, self.facts, attempts),
+                           media=self.media)
+
     def check_hooks(self) -> list[Verdict | None]:
         """The ``check_action`` verdicts of every plugin for this action."""
         # A broken rule (raised, or answered something else than a Verdict) must
         # not let a contact through unchecked: it defers the action, naming the plugin.
         # The rules read the batch's facts from memory and the attempts (what the caps count) from the store.
-        ctx = RuleContext(now=self.now, config=self.rt.config, store=FactsView(self.rt.store, self.facts),
-                          media=self.rt.plugins.media)
+        ctx = self.rule_context or self.rules_context_for(self.round_attempts)
         return rule_hooks.verdicts_or_deferral(self.rt.plugins.calls, "check_action",
                                                self.now + self.rt.config.retry_after, action=self.action,
                                                case=self.case, now=self.now, ctx=ctx)

@@ -3,8 +3,9 @@
 The contact rules (``check_action``) read the case's debtor, contacts and
 open items for every action; delivery has already read them for the whole
 batch (``Store.delivery_facts``), so they are handed out again instead of
-queried again. Everything else, the contact attempts the caps count above
-all, is read from the store as it is now.
+queried again. The contact attempts the caps count come from the round's
+``RoundAttempts`` when it has them (read inside the transaction that
+records the new ones); everything else is read from the store as it is now.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from dunning.dispatch.round_attempts import Attempt, RoundAttempts
 from dunning.models import Case, Contact, Debtor, Hold, Obligation
 from dunning.store import Store
 from dunning.store.delivery_facts import DeliveryFacts
@@ -20,8 +22,8 @@ from dunning.store.delivery_facts import DeliveryFacts
 class FactsView:
     """A store whose reads of the batch's cases come from ``facts``; any other read goes to ``store``."""
 
-    def __init__(self, store: Store, facts: DeliveryFacts):
-        self._store, self._facts = store, facts
+    def __init__(self, store: Store, facts: DeliveryFacts, attempts: RoundAttempts | None = None):
+        self._store, self._facts, self._attempts = store, facts, attempts
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
@@ -55,3 +57,7 @@ class FactsView:
             return self._store.opt_outs(debtor_id, channel)
         return [(name, contact) for name, contact in self._facts.opt_outs[debtor_id]
                 if channel is None or name == channel]
+
+    def attempts(self, debtor_id: str, since: dt.datetime, *, excluding_key: str | None = None) -> list[Attempt]:
+        read = self._attempts.attempts(debtor_id, since, excluding_key) if self._attempts is not None else None
+        return read if read is not None else self._store.attempts(debtor_id, since, excluding_key=excluding_key)

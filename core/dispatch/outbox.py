@@ -83,13 +83,14 @@ def deliver_round(rt: Runtime, actions: list[Action], facts: DeliveryFacts, clai
     one by one, each outcome recorded as it comes.
     """
     together: list[_Delivery] = []
+    media = rt.plugins.media
     for action in actions:
         if deduplicates(rt, action):
-            together.append(_Delivery(rt, action, claimer, now, summary, facts))
+            together.append(_Delivery(rt, action, claimer, now, summary, facts, media))
             continue
         with structlog.contextvars.bound_contextvars(case_id=action.case_id, channel=action.channel,
                                                      action_id=action.id):
-            _Delivery(rt, action, claimer, now, summary, facts).go()
+            _Delivery(rt, action, claimer, now, summary, facts, media).go()
     if together:
         deliver_together(rt, together)
 

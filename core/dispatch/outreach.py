@@ -30,11 +30,13 @@ from dunning.action_key import ActionKey
 from dunning.channels import Channel, Delivery, DeliveryContext, DeliveryStatus, audience_of, usable_contacts
 from dunning.compliance.media import applies_to, medium_of
 from dunning.compliance.profiles import Profile
+from dunning.dispatch.lazy_context import LazyContext
 from dunning.ledger import accrual
 from dunning.ledger.figures import demand_figures
-from dunning.models import Action, ActionStatus, Case, Contact, Debtor, HoldReason, Obligation, PromiseStatus, Stage
+from dunning.models import (Action, ActionStatus, Case, Contact, Debtor, Event, HoldReason, Obligation, PromiseStatus,
+                            Stage)
 from dunning.plugin_events import namespaced
-from dunning.policy import Step
+from dunning.policy import Step, dpd_on
 from dunning.runtime import Runtime
 from dunning.templates import TemplateMissing, audience_context, case_context
 from dunning.verdicts import Verdict
@@ -145,7 +147,7 @@ def _gate(d: _Delivery) -> Cleared | None:
         return None
     debtor = d.debtor
     assert debtor is not None
-    opt_outs = applicable_opt_outs(d.rt, debtor.id, channel.name, d.facts.opt_outs_of(debtor.id))
+    opt_outs = applicable_opt_outs(d.rt, debtor.id, channel.name, d.facts.opt_outs_of(debtor.id), d.media)
     confirming = action.options.get("confirms_opt_out")
     if any(contact is None for _, contact in opt_outs) and confirming is None:
         named = next(name for name, contact in opt_outs if contact is None)
@@ -156,13 +158,15 @@ def _gate(d: _Delivery) -> Cleared | None:
 
 
 def applicable_opt_outs(rt: Runtime, debtor_id: str, channel: str,
-                        standing: Sequence[tuple[str, str | None]] | None = None) -> list[tuple[str, str | None]]:
+                        standing: Sequence[tuple[str, str | None]] | None = None,
+                        media: Mapping[str, str | None] | None = None) -> list[tuple[str, str | None]]:
     """The debtor's opt-outs that cover the channel: (name, contact, or None for every contact).
 
     ``standing`` are the debtor's opt-outs when already read (a batch's facts); else they are read.
+    ``media`` are the channels' media when already gathered (``rt.plugins.media``).
     """
     # An opt-out of the channel or of its medium ("text": every texting channel).
-    medium = medium_of(channel, rt.plugins.media)
+    medium = medium_of(channel, rt.plugins.media if media is None else media)
     every = rt.store.opt_outs(debtor_id) if standing is None else standing
     return [(name, contact) for name, contact in every if applies_to(name, channel, medium)]
 
@@ -235,11 +239,15 @@ def _rules_allow_and_attempt_counted(d: _Delivery, cleared: Cleared, reach: Reac
     # dispatchers racing for the last allowed call cannot both pass.
     with d.rt.store.transaction():
         verdict = d.rule_verdict(d.check_hooks())
-        if verdict is None:
+        role = "debtor" if reach.audience == "debtor" else reach.audience
+        if verdict is None and d.round_attempts is not None:
+            # With its round: written with the round's, at the end of this same transaction.
+            d.round_attempts.count(cast(int, d.action.id), d.action.key, cleared.debtor.id, d.case.id,
+                                   cleared.channel.name, role, d.now)
+        elif verdict is None:
             d.rt.store.mark_send_started(cast(int, d.action.id), calendar.utc_now())  # a stored action has its id
             d.rt.store.record_attempt(debtor_id=cleared.debtor.id, case_id=d.case.id, channel=cleared.channel.name,
-                                      at=d.now, source=cleared.channel.name, key=d.action.key,
-                                      role="debtor" if reach.audience == "debtor" else reach.audience)
+                                      at=d.now, source=cleared.channel.name, key=d.action.key, role=role)
     if verdict is not None:
         d.apply(verdict)
         return False
@@ -289,22 +297,27 @@ def delivery_context(rt: Runtime, action: Action, case: Case, now: dt.datetime, 
     today = rt.today(now)
     if obligations is None:
         obligations = rt.store.obligations(case.id)
-    dpd = rt.dpd(case, now)
-    context = audience_context(
-        case_context(case, debtor, obligations, dpd, today,
-                     {"step": action.step, "options": action.options, "sender": rt.config.notify,
-                      # The date a letter or email may set ("pay by ..."); a channel that
-                      # states it says so in its facts, and the engine keeps it.
-                      "deadline": deadlines.deadline_for(rt.policy, case, today,
-                                                         announced_deadline(rt, case.id)).as_context(),
-                      **demand_figures(rt.store.charges_owed(case.id), case.balance, case.currency)},
-                     debt_kind=rt.policy.debt_kind),
-        reach.audience, reach.disclosure)
+    dpd = dpd_on(case, today)  # rt.dpd(case, now), from the date already worked out
+    known = obligations
+
+    def context() -> Mapping[str, Any]:
+        return audience_context(
+            case_context(case, debtor, known, dpd, today,
+                         {"step": action.step, "options": action.options, "sender": rt.config.notify,
+                          # The date a letter or email may set ("pay by ..."); a channel that
+                          # states it says so in its facts, and the engine keeps it.
+                          "deadline": deadlines.deadline_for(rt.policy, case, today,
+                                                             announced_deadline(rt, case.id)).as_context(),
+                          **demand_figures(rt.store.charges_owed(case.id), case.balance, case.currency)},
+                         debt_kind=rt.policy.debt_kind),
+            reach.audience, reach.disclosure)
+
     return DeliveryContext(
         now=now, key=action.key, debtor=debtor, contacts=reach.contacts,
         obligations=obligations, dpd=dpd, settings=rt.config.settings_for(channel.name),
         config=rt.config, db=rt.store.db, log=log,
-        template_context=context,
+        # Built when the channel first reads it (``LazyContext``): a channel that sends no text never does.
+        template_context=LazyContext(context),
         render=lambda template, suffix, ctx_: rt.render(channel, template, suffix, ctx_),
         audience=reach.audience, run_id=run_id, opted_out=reach.excluded, store=rt.store,
         record=record,
@@ -325,19 +338,9 @@ def announced_deadline(rt: Runtime, case_id: int) -> deadlines.Deadline | None:
 def _record(d: _Delivery, action: Action, delivery: Delivery, channel: str, contacts: Sequence[Contact]) -> None:
     """The channel's answer as the action's outcome: sent (and whom it reached), deferred, or failed."""
     if delivery.status is DeliveryStatus.SENT:
-        # The channel's own facts go in first so they cannot overwrite the core's.
-        facts = {**dict(delivery.data), "reference": delivery.reference, "template": action.template}
-        reached = _reached(delivery.data)
-        stated = _stated_deadline(delivery.data)
         with d.rt.store.transaction():
-            sent = d.done(d.event("sent", **facts), reference=delivery.reference)
-            if sent:
-                accrual.record_sent(d.rt, action, d.case, d.now)  # a notice of interest, a step's fee
-            if sent and reached:
-                role = next((audience_of(c.role) for c in contacts if c.value == reached), None)
-                d.rt.store.update_attempt(action.key, contact=reached, role=role)
-            if sent and stated is not None:
-                d.rt.store.record_deadline(d.case.id, stated[0], stated[1], action.key, d.now)
+            if d.done(_sent_event(d, action, delivery), reference=delivery.reference):
+                _after_sent(d, action, delivery, contacts)
     elif delivery.status is DeliveryStatus.DEFERRED:
         assert delivery.until is not None
         reason = delivery.error or "the channel asked to wait"
@@ -351,6 +354,45 @@ def _record(d: _Delivery, action: Action, delivery: Delivery, channel: str, cont
             d.defer(f"channel:{channel}", delivery.until, reason, count_attempt=True)
     else:
         d.fail(delivery.error or "the channel reported a failure", delivery.data, retry=delivery.retry)
+
+
+def record_sent_together(sent: Sequence[tuple[_Delivery, Action, Delivery, Sequence[Contact]]]) -> None:
+    """A round's sent actions recorded as ``_record`` would, inside the caller's transaction, in a few statements.
+
+    Each action's evidence (what its channel recorded, then ``sent``) goes
+    in with one chain pass for the round; what a sent action leads to (a
+    notice of interest, a step's fee, whom it reached, the deadline it gave)
+    follows, in the same transaction.
+    """
+    if not sent:
+        return
+    first = sent[0][0]
+    outcomes: list[tuple[int, str | None, Sequence[Event]]] = []
+    for d, action, delivery, _ in sent:
+        recorded, d.recorded = d.recorded, []
+        outcomes.append((cast(int, action.id), delivery.reference, [*recorded, _sent_event(d, action, delivery)]))
+    held = first.rt.store.finish_sent(first.claimer, first.now, outcomes)
+    for d, action, delivery, contacts in sent:
+        if action.id in held:
+            d.summary.sent += 1
+            _after_sent(d, action, delivery, contacts)
+
+
+def _sent_event(d: _Delivery, action: Action, delivery: Delivery) -> Event:
+    # The channel's own facts go in first so they cannot overwrite the core's.
+    return d.event("sent", **{**dict(delivery.data), "reference": delivery.reference, "template": action.template})
+
+
+def _after_sent(d: _Delivery, action: Action, delivery: Delivery, contacts: Sequence[Contact]) -> None:
+    """What a recorded send leads to, in its transaction: the accruals it gives, whom it reached, its deadline."""
+    accrual.record_sent(d.rt, action, d.case, d.now)  # a notice of interest, a step's fee
+    reached = _reached(delivery.data)
+    if reached:
+        role = next((audience_of(c.role) for c in contacts if c.value == reached), None)
+        d.rt.store.update_attempt(action.key, contact=reached, role=role)
+    stated = _stated_deadline(delivery.data)
+    if stated is not None:
+        d.rt.store.record_deadline(d.case.id, stated[0], stated[1], action.key, d.now)
 
 
 def _stated_deadline(data: Mapping[str, Any]) -> tuple[dt.date, str | None] | None:

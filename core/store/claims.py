@@ -8,7 +8,17 @@ from collections.abc import Callable, Sequence
 from dunning.calendar import from_text, to_text
 from dunning.models import Action, ActionStatus, Event
 from dunning.store.actions import Actions
+from dunning.store.bulk import _execute_rows
 from dunning.store.rows import _ACTION_COLUMNS, _action
+
+
+# A round's sent actions, many to a statement (``_execute_rows``): status, reference, the claim let go.
+_FINISH_SENT = (
+    "UPDATE actions SET status = 'sent', last_error = NULL, reference = coalesce(v.column2, actions.reference), "
+    "claimed_by = NULL, send_started_at = NULL, updated_at = v.column3 "
+    "FROM (VALUES {rows}) AS v WHERE actions.id = v.column1 AND actions.status = 'sending' "
+    "AND actions.claimed_by = v.column4"
+)
 
 
 class Claims(Actions):
@@ -54,6 +64,13 @@ class Claims(Actions):
     def mark_send_started(self, action_id: int, wall_now: dt.datetime) -> None:
         """The action is about to be handed to its channel (inside the caller's transaction)."""
         self.conn.execute("UPDATE actions SET send_started_at = ? WHERE id = ?", [to_text(wall_now), action_id])
+
+    def mark_sends_started(self, action_ids: Sequence[int], wall_now: dt.datetime) -> None:
+        """``mark_send_started`` for a round's actions in one statement (inside the caller's transaction)."""
+        for start in range(0, len(action_ids), 500):
+            part = list(action_ids[start:start + 500])
+            self.conn.execute(f"UPDATE actions SET send_started_at = ? WHERE id IN ({', '.join('?' * len(part))})",
+                              [to_text(wall_now), *part])
 
     def hold_in_doubt(self, ids: Sequence[int], now: dt.datetime, events: Callable[[Action], Event]) -> int:
         """Set abandoned claims aside for a person (status in_doubt), each with its event; returns how many."""
@@ -101,3 +118,32 @@ class Claims(Actions):
                 return False
             self.append_events(events)
         return True
+
+    def finish_sent(self, claimer: str, now: dt.datetime,
+                    outcomes: Sequence[tuple[int, str | None, Sequence[Event]]]) -> set[int]:
+        """Record a round's sent actions, (id, reference, evidence) each, in a few statements; returns the ids recorded.
+
+        ``finish`` for many actions at once, inside the caller's transaction:
+        only the actions ``claimer`` still holds are recorded (with their
+        events, in the order given); the others change nothing, as a second
+        ``finish`` would not.
+        """
+        if not outcomes:
+            return set()
+        ids = [o[0] for o in outcomes]
+        held: set[int] = set()
+        if not self.conn.in_transaction:
+            raise RuntimeError("finish_sent needs a transaction (the one the round's outcomes are recorded in)")
+        for start in range(0, len(ids), 500):
+            part = ids[start:start + 500]
+            held.update(r[0] for r in self.conn.execute(
+                f"SELECT id FROM actions WHERE id IN ({', '.join('?' * len(part))}) AND status = 'sending' "
+                "AND claimed_by = ?", [*part, claimer]))
+        if not held:
+            return held
+        now_text = to_text(now)
+        # The caller's transaction holds the write lock: no other runner can take a claim between these statements.
+        _execute_rows(self.conn, _FINISH_SENT,
+                      [(i, reference, now_text, claimer) for i, reference, _ in outcomes if i in held], 4)
+        self._append_events([e for i, _, events in outcomes if i in held for e in events])
+        return held

@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import Any
 
 from dunning.calendar import from_text, to_text
+from dunning.store.bulk import _execute_rows
 from dunning.store.connection import StoreConnection
+
+# A round's new attempts, many to a statement (``_execute_rows``); a key already counted is the same attempt.
+_INSERT_ATTEMPTS = (
+    "INSERT OR IGNORE INTO contact_attempts (key, debtor_id, case_id, channel, role, at, source) "
+    "SELECT * FROM (VALUES {rows}) WHERE column2 IS NOT NULL"
+)
+
+# An attempt as ``attempts_of`` gives it: (at, channel, contact, role, connected, key).
+KeyedAttempt = tuple[dt.datetime, str, str | None, str, bool | None, str | None]
 
 
 class ContactAttempts(StoreConnection):
@@ -57,6 +69,28 @@ class ContactAttempts(StoreConnection):
                 "SELECT at, channel, contact, role, connected FROM contact_attempts WHERE debtor_id = ? AND at >= ? "
                 "AND key IS NOT ? ORDER BY at, id", [debtor_id, to_text(since), excluding_key])
         ]
+
+    def attempts_of(self, debtor_ids: Sequence[str], since: dt.datetime) -> dict[str, list[KeyedAttempt]]:
+        """Each debtor's attempts since ``since`` (as ``attempts`` gives them, with their key), in one query."""
+        found: dict[str, list[KeyedAttempt]] = {d: [] for d in debtor_ids}
+        if not found:
+            return found
+        ids = sorted(found)
+        for r in self.conn.execute(
+                "SELECT debtor_id, at, channel, contact, role, connected, key FROM contact_attempts "
+                f"WHERE debtor_id IN ({', '.join('?' * len(ids))}) AND at >= ? ORDER BY at, id",
+                [*ids, to_text(since)]):
+            found[r[0]].append((from_text(r[1]), r[2], r[3], r[4], None if r[5] is None else bool(r[5]), r[6]))
+        return found
+
+    def record_attempts(self, attempts: Sequence[tuple[str, str, int, str, str, dt.datetime, str]]) -> None:
+        """Count many keyed attempts, (key, debtor, case, channel, role, at, source) each, as ``record_attempt`` would.
+
+        For attempts not known to have connected (nothing to touch on the case).
+        """
+        rows: list[tuple[Any, ...]] = [(key, debtor, case, channel, role, to_text(at), source)
+                                       for key, debtor, case, channel, role, at, source in attempts]
+        _execute_rows(self.conn, _INSERT_ATTEMPTS, rows, 7)
 
     def contacted_values(self, debtor_id: str, role_not: str = "debtor") -> set[str]:
         """Every contact value (of a role other than ``role_not``) attempted, but those who asked to be called again.
