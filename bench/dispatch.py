@@ -254,8 +254,8 @@ def bench_without_channels(db: Path, n: int, figures: Figures) -> int:
     return planned
 
 
-def deliver_some(rt: Runtime, limit: int) -> tuple[float, dispatch.RunSummary]:
-    """``dispatch.deliver_ready`` stopped after ``limit`` actions: its time and its counts."""
+def deliver_some(rt: Runtime, limit: int) -> tuple[float, dispatch.RunSummary, float]:
+    """``dispatch.deliver_ready`` stopped after ``limit`` actions: its time, its counts and its CPU seconds."""
     delivered = dispatch.RunSummary()
     done = 0
 
@@ -271,8 +271,14 @@ def deliver_some(rt: Runtime, limit: int) -> tuple[float, dispatch.RunSummary]:
         with contextlib.suppress(_Enough):
             dispatch.deliver_ready(rt, PLAN_AT, delivered, progress)
 
+    # The process's CPU time (delivery runs on this one thread): what the machine's load moves much less.
+    cpu = time.process_time()
     seconds, _ = timed(deliver)
-    return seconds, delivered
+    return seconds, delivered, time.process_time() - cpu
+
+
+def _cpu_per_action(cpu: float, sent: int) -> float | None:
+    return round(cpu / sent * 1e6, 1) if sent else None
 
 
 def bench_with_null_channels(db: Path, n: int, figures: Figures) -> None:
@@ -283,18 +289,20 @@ def bench_with_null_channels(db: Path, n: int, figures: Figures) -> None:
         figures.add("plan (null channels: pending, no events)", seconds, cases=summary.cases_planned,
                     actions=summary.planned)
 
-        seconds, delivered = deliver_some(rt, min(n, DELIVER_MAX))
+        seconds, delivered, cpu = deliver_some(rt, min(n, DELIVER_MAX))
         figures.add(f"deliver first {delivered.sent:,} actions (null channel)", seconds, actions=delivered.sent,
-                    failed=delivered.failed, blocked=delivered.blocked, skipped=delivered.skipped)
+                    failed=delivered.failed, blocked=delivered.blocked, skipped=delivered.skipped,
+                    cpu_us_per_action=_cpu_per_action(cpu, delivered.sent))
 
         # The same channels, declaring no de-duplication: one action at a time, each outcome committed alone.
         for channel in plugin.channels:
             channel.deduplicates_by_key = False
         left = min(2 * n - delivered.sent, DELIVER_ONE_BY_ONE_MAX)
         if left > 0:
-            seconds, alone = deliver_some(rt, left)
+            seconds, alone, cpu = deliver_some(rt, left)
             figures.add(f"deliver next {alone.sent:,} one by one (no deduplicates_by_key)", seconds,
-                        actions=alone.sent, failed=alone.failed, blocked=alone.blocked, skipped=alone.skipped)
+                        actions=alone.sent, failed=alone.failed, blocked=alone.blocked, skipped=alone.skipped,
+                        cpu_us_per_action=_cpu_per_action(cpu, alone.sent))
 
         # Day 1's actions left undelivered are still pending on day 3: the new
         # occurrence supersedes each of them (a status change and an event).
@@ -358,7 +366,7 @@ def _fmt(value: Any, key: str = "") -> str:
 def print_table(figures: Figures) -> None:
     cols = [("phase", "phase", "<"), ("seconds", "seconds", ">"), ("cases", "cases", ">"),
             ("cases/s", "cases_per_s", ">"), ("actions", "actions", ">"), ("actions/s", "actions_per_s", ">"),
-            ("peak RSS MB", "peak_rss_mb", ">"), ("RSS MB", "rss_mb", ">")]
+            ("CPU µs/action", "cpu_us_per_action", ">"), ("peak RSS MB", "peak_rss_mb", ">"), ("RSS MB", "rss_mb", ">")]
     cells = [[_fmt(r.get(key), key) for _, key, _ in cols] for r in figures.rows]
     widths = [max(len(title), *(len(c[i]) for c in cells)) for i, (title, _, _) in enumerate(cols)]
     line = "  ".join(f"{title:{align}{w}}" for (title, _, align), w in zip(cols, widths, strict=False))
@@ -433,6 +441,7 @@ def main(argv: list[str] | None = None) -> int:
             round(deliver_row["actions_per_s"] / yard_row["actions_per_s"], 4)
             if deliver_row["actions_per_s"] and yard_row["actions_per_s"] else None
         )
+        figures.extra["delivery_cpu_us_per_action"] = deliver_row.get("cpu_us_per_action")
         figures.extra["load_average"] = [round(x, 2) for x in os.getloadavg()]
         # Planning's cases/s per yardstick row/s: the planning targets as ratios, so a busy machine,
         # which slows both alike, does not move them (see bench/README.md, "Planning targets").
