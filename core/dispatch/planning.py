@@ -31,13 +31,17 @@ from dunning.runtime import Runtime
 from dunning.store import DUE_ROW_FIELDS, CasePlanWrite, PlanBatch, PlanRows, action_row_tail, due_row_case
 from dunning.store.planned_events import EventTemplate
 
-PLAN_BATCH = 2000
+# Cases per write transaction of ``plan``: each commit waits for the disk (synchronous FULL), so fewer,
+# bigger ones; what a batch holds per case is two numbers, so memory stays small. Due cases are read
+# READ_PAGE at a time (rows of twenty-odd values each), or PLAN_BATCH if that is less.
+PLAN_BATCH = 10_000
+READ_PAGE = 2000
 
 
 def _due_batches(rt: Runtime, today: dt.date) -> Iterator[list[tuple[Case, str | None]]]:
     after: tuple[str, int] | None = None
     while True:
-        batch = rt.store.due_cases(today, after, PLAN_BATCH)
+        batch = rt.store.due_cases(today, after, min(PLAN_BATCH, READ_PAGE))
         if not batch:
             return
         last = batch[-1][0]
@@ -53,7 +57,8 @@ def plan(rt: Runtime, now: dt.datetime, summary: RunSummary, progress: ProgressC
         # thread of its own (see Store.save_plans_pipelined). Keyset paging stays
         # right meanwhile: a case the writer has planned moves its
         # next_action_on past today, so no later page can meet it again.
-        _save(rt, (planner.plan_rows(rows) for rows in _due_row_batches(rt, today)), summary, progress)
+        _save(rt, _joined((planner.plan_rows(rows) for rows in _due_row_batches(rt, today)), PLAN_BATCH), summary,
+              progress)
 
 
 def plan_case_by_case(rt: Runtime, now: dt.datetime, summary: RunSummary,
@@ -68,12 +73,29 @@ def plan_case_by_case(rt: Runtime, now: dt.datetime, summary: RunSummary,
 def _due_row_batches(rt: Runtime, today: dt.date) -> Iterator[list[tuple[Any, ...]]]:
     after: tuple[str, int] | None = None
     while True:
-        rows = rt.store.due_case_rows(today, after, PLAN_BATCH)
+        rows = rt.store.due_case_rows(today, after, min(PLAN_BATCH, READ_PAGE))
         if not rows:
             return
         last = rows[-1]
         after = (last[_NEXT_ACTION_ON] or "", last[_ID])
         yield rows
+
+
+def _joined(batches: Iterable[PlanBatch], size: int) -> Iterator[PlanBatch]:
+    """Consecutive batches joined into batches of at least ``size`` cases (the last one may be smaller)."""
+    joined: PlanBatch | None = None
+    for batch in batches:
+        if joined is None:
+            joined = batch
+        else:
+            joined.case_ids.extend(batch.case_ids)
+            joined.plan_numbers.extend(batch.plan_numbers)
+            joined.plans.update(batch.plans)
+        if len(joined) >= size:
+            yield joined
+            joined = None
+    if joined is not None:
+        yield joined
 
 
 def _save(rt: Runtime, batches: Iterable[Sequence[CasePlanWrite] | PlanBatch], summary: RunSummary,
