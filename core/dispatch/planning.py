@@ -26,7 +26,7 @@ from dunning.dispatch.heap import start_up_heap_frozen
 from dunning.dispatch.summary import ProgressCallback, RunSummary
 from dunning.models import ActionKind, ActionStatus, Case, Event, Status
 from dunning.policy import Plan, Planned, evaluate
-from dunning.policy.evaluation import looks_at
+from dunning.policy.evaluation import balance_side, looks_at
 from dunning.runtime import Runtime
 from dunning.store import DUE_ROW_FIELDS, CasePlanWrite, PlanBatch, PlanRows, action_row_tail, due_row_case
 from dunning.store.planned_events import EventTemplate
@@ -161,7 +161,7 @@ class _CasePlanner:
         """What ``plan`` writes for each of these rows of Store.due_case_rows, as one batch."""
         ids: list[int] = []
         shareds: list[_SharedPlan] = []
-        looks_cache, shared_cache, looks_key_of = self._looks, self._shared, _LOOKS_KEY
+        looks_cache, shared_cache, looks_key_of, policy = self._looks, self._shared, _LOOKS_KEY, self.rt.policy
         for row in rows:
             looks_key = looks_key_of(row)
             looks = looks_cache.get(looks_key)
@@ -172,14 +172,14 @@ class _CasePlanner:
             else:
                 balance, promises, facts = looks  # type: ignore[misc]
                 key = (looks_key,
-                       (row[_BALANCE], row[_CURRENCY]) if balance else None,
+                       balance_side(policy, row[_BALANCE], row[_CURRENCY]) if balance else None,
                        row[_BROKEN_PROMISES] if promises else None,
                        (row[_SIGNALS], row[_LAST_CONTACT_ON], row[_LAST_PAYMENT_ON], row[_BROKEN_PROMISES],
                         row[_BALANCE]) if facts else None)
                 found = shared_cache.get(key)
                 if found is None:
                     if len(shared_cache) >= 4096:
-                        shared_cache.clear()  # bounded: balances make many keys on a few days
+                        shared_cache.clear()  # bounded: signals and contact dates make many keys
                     found = shared_cache[key] = self._share(row)
                 shared = found
             ids.append(row[_ID])
