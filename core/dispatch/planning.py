@@ -14,7 +14,9 @@ reference the fast path is tested against.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import operator
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -24,17 +26,22 @@ from dunning.dispatch.heap import start_up_heap_frozen
 from dunning.dispatch.summary import ProgressCallback, RunSummary
 from dunning.models import ActionKind, ActionStatus, Case, Event, Status
 from dunning.policy import Plan, Planned, evaluate
-from dunning.policy.evaluation import looks_at
+from dunning.policy.evaluation import balance_side, looks_at
 from dunning.runtime import Runtime
-from dunning.store import DUE_ROW_FIELDS, CasePlanWrite, PlanBatch, action_row_tail, due_row_case
+from dunning.store import DUE_ROW_FIELDS, CasePlanWrite, PlanBatch, PlanRows, action_row_tail, due_row_case
+from dunning.store.planned_events import EventTemplate
 
-PLAN_BATCH = 2000
+# Cases per write transaction of ``plan``: each commit waits for the disk (synchronous FULL), so fewer,
+# bigger ones; what a batch holds per case is two numbers, so memory stays small. Due cases are read
+# READ_PAGE at a time (rows of twenty-odd values each), or PLAN_BATCH if that is less.
+PLAN_BATCH = 10_000
+READ_PAGE = 2000
 
 
 def _due_batches(rt: Runtime, today: dt.date) -> Iterator[list[tuple[Case, str | None]]]:
     after: tuple[str, int] | None = None
     while True:
-        batch = rt.store.due_cases(today, after, PLAN_BATCH)
+        batch = rt.store.due_cases(today, after, min(PLAN_BATCH, READ_PAGE))
         if not batch:
             return
         last = batch[-1][0]
@@ -50,7 +57,8 @@ def plan(rt: Runtime, now: dt.datetime, summary: RunSummary, progress: ProgressC
         # thread of its own (see Store.save_plans_pipelined). Keyset paging stays
         # right meanwhile: a case the writer has planned moves its
         # next_action_on past today, so no later page can meet it again.
-        _save(rt, (planner.plan_rows(rows) for rows in _due_row_batches(rt, today)), summary, progress)
+        _save(rt, _joined((planner.plan_rows(rows) for rows in _due_row_batches(rt, today)), PLAN_BATCH), summary,
+              progress)
 
 
 def plan_case_by_case(rt: Runtime, now: dt.datetime, summary: RunSummary,
@@ -65,12 +73,29 @@ def plan_case_by_case(rt: Runtime, now: dt.datetime, summary: RunSummary,
 def _due_row_batches(rt: Runtime, today: dt.date) -> Iterator[list[tuple[Any, ...]]]:
     after: tuple[str, int] | None = None
     while True:
-        rows = rt.store.due_case_rows(today, after, PLAN_BATCH)
+        rows = rt.store.due_case_rows(today, after, min(PLAN_BATCH, READ_PAGE))
         if not rows:
             return
         last = rows[-1]
         after = (last[_NEXT_ACTION_ON] or "", last[_ID])
         yield rows
+
+
+def _joined(batches: Iterable[PlanBatch], size: int) -> Iterator[PlanBatch]:
+    """Consecutive batches joined into batches of at least ``size`` cases (the last one may be smaller)."""
+    joined: PlanBatch | None = None
+    for batch in batches:
+        if joined is None:
+            joined = batch
+        else:
+            joined.case_ids.extend(batch.case_ids)
+            joined.plan_numbers.extend(batch.plan_numbers)
+            joined.plans.update(batch.plans)
+        if len(joined) >= size:
+            yield joined
+            joined = None
+    if joined is not None:
+        yield joined
 
 
 def _save(rt: Runtime, batches: Iterable[Sequence[CasePlanWrite] | PlanBatch], summary: RunSummary,
@@ -92,24 +117,18 @@ _STAGE, _PREVIOUS_STAGE = DUE_ROW_FIELDS["stage"], DUE_ROW_FIELDS["previous_stag
 _BALANCE, _CURRENCY = DUE_ROW_FIELDS["balance"], DUE_ROW_FIELDS["currency"]
 _BROKEN_PROMISES, _SIGNALS = DUE_ROW_FIELDS["broken_promises"], DUE_ROW_FIELDS["signals"]
 _LAST_CONTACT_ON, _LAST_PAYMENT_ON = DUE_ROW_FIELDS["last_contact_on"], DUE_ROW_FIELDS["last_payment_on"]
+# What a row's plan depends on whatever the policy's rules read: due date, cursor, status, stages, zone.
+_LOOKS_KEY = operator.itemgetter(_ANCHOR, _PLANNED_THROUGH, _STATUS, _STAGE, _PREVIOUS_STAGE, _DEBTOR_TZ)
 
 
 class _SharedPlan:
     """What planning writes for a case, but for the case's id: the same for every case alike in its plan's key."""
 
-    __slots__ = ("awaiting_approval", "events", "missed", "next_action_on", "planned_through", "skipped", "stage",
-                 "tails")
+    __slots__ = ("awaiting_approval", "missed", "number", "rows", "skipped")
 
-    def __init__(self, planned_through: str, next_action_on: str | None, tails: tuple[tuple[str, int], ...],
-                 events: tuple[tuple[int, str, int | None, str | None, str | None, dict[str, Any]], ...],
-                 missed: Plan | None, stage: str, skipped: int, awaiting_approval: int):
-        self.planned_through, self.next_action_on = planned_through, next_action_on
-        self.tails = tails  # (key tail, tail number) per action, in the plan's order
-        # (index into ``tails``, kind, dpd, channel, step, data but for the key) per action with an event
-        self.events = events
-        self.missed = missed  # the plan, if it missed steps (its ``steps_missed`` event)
-        self.stage = stage
-        self.skipped, self.awaiting_approval = skipped, awaiting_approval
+    def __init__(self, number: int, rows: PlanRows, skipped: int, awaiting_approval: int, missed: int):
+        self.number, self.rows = number, rows  # the rows, cursor and events, and their number in a PlanBatch
+        self.skipped, self.awaiting_approval, self.missed = skipped, awaiting_approval, missed
 
 
 # An item's outbox row, but for its key and case: (key tail, row tail, the
@@ -136,54 +155,45 @@ class _CasePlanner:
         # the plan reads of it (or, if nothing, to its _SharedPlan); then to the _SharedPlan.
         self._looks: dict[tuple[Any, ...], _SharedPlan | tuple[bool, bool, bool]] = {}
         self._shared: dict[tuple[Any, ...], _SharedPlan] = {}
-        self._tail_numbers: dict[tuple[Any, ...], int] = {}
-        self._tails: dict[int, tuple[Any, ...]] = {}
+        self._plans_made = 0  # numbers the plans: a PlanBatch refers to each by its number
 
     def plan_rows(self, rows: Sequence[tuple[Any, ...]]) -> PlanBatch:
         """What ``plan`` writes for each of these rows of Store.due_case_rows, as one batch."""
-        cursors: list[tuple[str, str | None, int, str | None]] = []
-        actions: list[tuple[str, int, int]] = []
-        events: list[Event] = []
-        used: dict[int, _SharedPlan] = {}
-        summary, now = self.summary, self.now
-        looks_cache, shared_cache = self._looks, self._shared
+        ids: list[int] = []
+        shareds: list[_SharedPlan] = []
+        looks_cache, shared_cache, looks_key_of, policy = self._looks, self._shared, _LOOKS_KEY, self.rt.policy
         for row in rows:
-            case_id = row[_ID]
-            looks_key = (row[_ANCHOR], row[_PLANNED_THROUGH], row[_STATUS], row[_STAGE], row[_PREVIOUS_STAGE],
-                         row[_DEBTOR_TZ])
+            looks_key = looks_key_of(row)
             looks = looks_cache.get(looks_key)
             if looks is None:
                 looks = self._looks_at(row, looks_key)
-            if isinstance(looks, _SharedPlan):
+            if type(looks) is _SharedPlan:
                 shared = looks
             else:
-                balance, promises, facts = looks
+                balance, promises, facts = looks  # type: ignore[misc]
                 key = (looks_key,
-                       (row[_BALANCE], row[_CURRENCY]) if balance else None,
+                       balance_side(policy, row[_BALANCE], row[_CURRENCY]) if balance else None,
                        row[_BROKEN_PROMISES] if promises else None,
                        (row[_SIGNALS], row[_LAST_CONTACT_ON], row[_LAST_PAYMENT_ON], row[_BROKEN_PROMISES],
                         row[_BALANCE]) if facts else None)
                 found = shared_cache.get(key)
                 if found is None:
                     if len(shared_cache) >= 4096:
-                        shared_cache.clear()  # bounded: balances make many keys on a few days
+                        shared_cache.clear()  # bounded: signals and contact dates make many keys
                     found = shared_cache[key] = self._share(row)
                 shared = found
-            cursors.append((shared.planned_through, shared.next_action_on, case_id, row[_PLANNED_THROUGH]))
-            if shared.tails:
-                used[id(shared)] = shared
-                keys = [f"{case_id}:{tail}" for tail, _ in shared.tails]
-                actions.extend(zip(keys, [case_id] * len(keys), [n for _, n in shared.tails], strict=True))
-                for index, kind, dpd, channel, step, data in shared.events:
-                    events.append(Event(kind=kind, at=now, case_id=case_id, stage=shared.stage, dpd=dpd,
-                                        channel=channel, step=step, data={"key": keys[index], **data}))
-                summary.skipped += shared.skipped
-                summary.awaiting_approval += shared.awaiting_approval
-            if shared.missed is not None:
-                summary.missed += len(shared.missed.missed)
-                events.append(self._missed_event(case_id, shared.stage, shared.missed))
-        tails = {n: self._tails[n] for shared in used.values() for _, n in shared.tails}
-        return PlanBatch(cursors=cursors, actions=actions, tails=tails, events=events, planned_at=now)
+            ids.append(row[_ID])
+            shareds.append(shared)
+        # Counted per plan: every case of a plan skips, awaits and misses the same.
+        summary = self.summary
+        plans: dict[int, PlanRows] = {}
+        for shared, count in collections.Counter(shareds).items():
+            plans[shared.number] = shared.rows
+            summary.skipped += shared.skipped * count
+            summary.awaiting_approval += shared.awaiting_approval * count
+            summary.missed += shared.missed * count
+        return PlanBatch(case_ids=ids, plan_numbers=[shared.number for shared in shareds], plans=plans,
+                         planned_at=self.now)
 
     def _looks_at(self, row: tuple[Any, ...], looks_key: tuple[Any, ...]) -> _SharedPlan | tuple[bool, bool, bool]:
         """What else of a row the plan reads (see policy.evaluation.looks_at); its _SharedPlan if nothing."""
@@ -200,30 +210,28 @@ class _CasePlanner:
         """The _SharedPlan of ``row``'s case, worked out from it (through ``plan``, the reference)."""
         case = due_row_case(row)
         result = evaluate(self.rt.policy, case, self.today)
-        tails: list[tuple[str, int]] = []
-        events: list[tuple[int, str, int | None, str | None, str | None, dict[str, Any]]] = []
+        actions: list[tuple[str, tuple[Any, ...]]] = []
+        events: list[EventTemplate] = []
         skipped = awaiting = 0
-        for index, item in enumerate(result.items):
+        stage = case.stage.value
+        for item in result.items:
             _, tail, row_tail, event_kind, event_data = self._item(item, row[_DEBTOR_TZ])
-            number = self._tail_numbers.get(row_tail)
-            if number is None:
-                number = self._tail_numbers[row_tail] = len(self._tail_numbers)
-                self._tails[number] = row_tail
-            tails.append((tail, number))
+            actions.append((f":{tail}", row_tail))
             if event_kind is not None:
-                events.append((index, event_kind, item.dpd, item.channel, item.step, event_data))
+                events.append(EventTemplate(kind=event_kind, stage=stage, dpd=item.dpd, channel=item.channel,
+                                            step=item.step, data=event_data, key_tail=tail))
                 skipped += event_kind == "skipped"
                 awaiting += event_kind != "skipped"
-        return _SharedPlan(
+        if result.missed:
+            events.append(EventTemplate(kind="steps_missed", stage=stage, dpd=result.dpd, channel=None, step=None,
+                                        data=_missed_data(result)))
+        rows = PlanRows(
+            expected_planned_through=row[_PLANNED_THROUGH],
             planned_through=self._planned_through(case).isoformat(),
             next_action_on=result.next_action_on.isoformat() if result.next_action_on else None,
-            tails=tuple(tails), events=tuple(events), missed=result if result.missed else None,
-            stage=case.stage.value, skipped=skipped, awaiting_approval=awaiting)
-
-    def _missed_event(self, case_id: int, stage: str, result: Plan) -> Event:
-        return Event(kind="steps_missed", at=self.now, case_id=case_id, stage=stage, dpd=result.dpd, data={
-            "steps": [{"step": s, "dpd": d} for s, d in result.missed],
-            "reason": "past their day when the case was planned; only required steps run late"})
+            actions=tuple(actions), events=tuple(events))
+        self._plans_made += 1
+        return _SharedPlan(self._plans_made, rows, skipped, awaiting, len(result.missed))
 
     def plan(self, case: Case, debtor_tz: str | None) -> CasePlanWrite:
         result: Plan = evaluate(self.rt.policy, case, self.today)
@@ -242,9 +250,7 @@ class _CasePlanner:
                     self.summary.awaiting_approval += 1
         if result.missed:
             self.summary.missed += len(result.missed)
-            events.append(self._event("steps_missed", case, result.dpd, None, None, {
-                "steps": [{"step": s, "dpd": d} for s, d in result.missed],
-                "reason": "past their day when the case was planned; only required steps run late"}))
+            events.append(self._event("steps_missed", case, result.dpd, None, None, _missed_data(result)))
         return CasePlanWrite(
             case_id=case.id,
             expected_planned_through=case.planned_through,
@@ -290,6 +296,12 @@ class _CasePlanner:
         # action's event).
         return Event(kind=kind, at=self.now, case_id=case.id, stage=case.stage.value, dpd=dpd, channel=channel,
                      step=step, data=data)
+
+
+def _missed_data(result: Plan) -> dict[str, Any]:
+    """The data of a ``steps_missed`` event."""
+    return {"steps": [{"step": s, "dpd": d} for s, d in result.missed],
+            "reason": "past their day when the case was planned; only required steps run late"}
 
 
 def dry_plan(rt: Runtime, now: dt.datetime, summary: RunSummary) -> None:

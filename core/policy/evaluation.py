@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 import attrs
 
-from dunning import lifecycle
+from dunning import lifecycle, money
 from dunning.models import ActionKind, Case, Stage, Status
 from dunning.policy.model import MAX_DPD, Conditions, Plan, Planned, Policy, Step
 
@@ -54,7 +55,7 @@ def evaluate(policy: Policy, case: Case, today: dt.date) -> Plan:
     balance, promises, facts = _looks_at(index, lo_index, hi_index)
     key = (
         id(policy), today, anchor, planned_through, case.stage, case.previous_stage,
-        (case.balance, case.currency) if balance else None,
+        balance_side(policy, case.balance, case.currency) if balance else None,
         case.broken_promises if promises else None,
         (case.signals, case.last_contact_on, case.last_payment_on, case.broken_promises, case.balance)
         if facts else None,
@@ -156,6 +157,33 @@ class _PolicyIndex:
     promise_rules: tuple[int, ...]
     # ... or on signals or the risk class.
     fact_rules: tuple[int, ...]
+    # The balance thresholds of the rules' conditions (``min_balance``, ``max_balance``), in major units,
+    # and per currency the same in minor units (filled in as currencies come).
+    min_balances: tuple[Decimal, ...] = ()
+    max_balances: tuple[Decimal, ...] = ()
+    in_minor_units: dict[str, tuple[tuple[Decimal, ...], tuple[Decimal, ...]]] = attrs.field(factory=dict)
+
+
+def balance_side(policy: Policy, balance: int, currency: str) -> tuple[Any, ...]:
+    """Which side of each balance threshold of ``policy``'s rules ``balance`` is on.
+
+    All that a rule's balance condition (``Conditions.hold``: at least
+    ``min_balance``, at most ``max_balance``, in major units) can tell apart:
+    cases on the same sides of every threshold get the same plan, whatever
+    their balances. Compared exactly, in minor units. An unknown currency
+    (which ``hold`` would refuse) keys on the balance itself.
+    """
+    index = _policy_index(policy)
+    thresholds = index.in_minor_units.get(currency)
+    if thresholds is None:
+        try:
+            exp = money.exponent(currency)
+        except money.MoneyError:
+            return (currency, balance)
+        thresholds = index.in_minor_units[currency] = (
+            tuple(t.scaleb(exp) for t in index.min_balances), tuple(t.scaleb(exp) for t in index.max_balances))
+    at_least, at_most = thresholds
+    return (currency, tuple([balance >= t for t in at_least]), tuple([balance <= t for t in at_most]))
 
 
 _POLICY_INDEXES: dict[int, tuple[Policy, _PolicyIndex]] = {}
@@ -185,11 +213,18 @@ def _policy_index(policy: Policy) -> _PolicyIndex:
         balance_rules=running_count(lambda c: c.min_balance is not None or c.max_balance is not None),
         promise_rules=running_count(lambda c: c.min_broken_promises is not None),
         fact_rules=running_count(lambda c: bool(c.signals or c.risk)),
+        min_balances=_thresholds(c.min_balance for cs in conditions.values() for c in cs),
+        max_balances=_thresholds(c.max_balance for cs in conditions.values() for c in cs),
     )
     if len(_POLICY_INDEXES) >= 64:
         _POLICY_INDEXES.clear()  # bounded: a process loads a handful of policies
     _POLICY_INDEXES[id(policy)] = (policy, index)
     return index
+
+
+def _thresholds(amounts: Iterable[str | None]) -> tuple[Decimal, ...]:
+    """The distinct amounts of conditions, as ``Conditions.hold`` reads them."""
+    return tuple(sorted({Decimal(a.replace(",", "")) for a in amounts if a is not None}))
 
 
 def _stage_changes(

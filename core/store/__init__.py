@@ -30,7 +30,7 @@ from dunning.store.connection import SYNCHRONOUS_MODES, Migration, write_transac
 from dunning.store.errors import Conflict, NotFound, StoreError, missing_database
 from dunning.store.facade import Store
 from dunning.store.obligation_import import ImportedObligation, ImportResult
-from dunning.store.plan_writer import DUE_ROW_FIELDS, CasePlanWrite, PlanBatch, SavedPlans, due_row_case
+from dunning.store.plan_writer import DUE_ROW_FIELDS, CasePlanWrite, PlanBatch, PlanRows, SavedPlans, due_row_case
 from dunning.store.rows import action_row_tail
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "Migration",
     "NotFound",
     "PlanBatch",
+    "PlanRows",
     "SavedPlans",
     "Store",
     "StoreError",

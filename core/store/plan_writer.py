@@ -23,7 +23,9 @@ from dunning.models import ActionKind, Case, Event
 from dunning.store import bulk
 from dunning.store.bulk import _execute_rows
 from dunning.store.events import EventLog
-from dunning.store.rows import _CASE_COLUMNS, _case, _iso
+from dunning.store import planned_events
+from dunning.store.planned_events import EventTemplate
+from dunning.store.rows import _ACTION_INSERT_COLUMNS, _CASE_COLUMNS, _case, _iso
 
 
 # Pending outreach that an action inserted after ``?`` (an id) replaces: the
@@ -91,59 +93,124 @@ class SavedPlans:
     superseded: int = 0  # older pending occurrences the inserted ones replaced
 
 
+@attrs.frozen(eq=False)  # shared by every case alike: compared (and hashed) as the one object it is
+class PlanRows:
+    """What planning writes for each case alike in everything its plan depends on, but for the case's id."""
+
+    expected_planned_through: str | None  # the cursor the cases were read with: the compare-and-set
+    planned_through: str
+    next_action_on: str | None
+    # Per action, in the plan's order: its key but for the case id (":" and the key's tail) and the rest of
+    # its row but for the key and the case (``action_row_tail``).
+    actions: tuple[tuple[str, tuple[Any, ...]], ...]
+    events: tuple[EventTemplate, ...] = ()  # each case's events, in order
+
+
 @attrs.frozen
 class PlanBatch:
-    """Planning's result for a batch of cases, as the rows the writer binds (``save_plans``).
+    """Planning's result for a batch of cases: each case's id and the number of its ``PlanRows``.
 
-    The same rows and events as one ``CasePlanWrite`` per case, without
-    building one: planning's fast path appends to these lists as it goes.
+    The same rows, cursors and events as one ``CasePlanWrite`` per case,
+    without building one: the writer binds each case as (id, plan number)
+    beside a small table of what the batch's plans write (``save_plans``).
     """
 
-    # (planned_through, next_action_on, case id, the planned_through read), as text: the compare-and-set.
-    cursors: list[tuple[str, str | None, int, str | None]]
-    # Action rows as (key, case id, tail number), in the order planned; ``tails`` maps each number
-    # used to its row tail (``action_row_tail``), shared by every case planning that item.
-    actions: list[tuple[str, int, int]]
-    tails: dict[int, tuple[Any, ...]]
-    events: list[Event]
-    # The run's moment: when an older occurrence is superseded (its event's ``at``).
-    planned_at: dt.datetime | None = None
+    case_ids: list[int]
+    plan_numbers: list[int]  # per case, its plan's number in ``plans``
+    plans: dict[int, PlanRows]
+    # The run's moment: the planning events' ``at``, and when an older occurrence is superseded.
+    planned_at: dt.datetime
 
     def __len__(self) -> int:
-        return len(self.cursors)
+        return len(self.case_ids)
+
+    @property
+    def cursors(self) -> list[tuple[str, str | None, int, str | None]]:
+        """Each case's compare-and-set: (planned_through, next_action_on, case id, the planned_through read)."""
+        plans = self.plans
+        return [(plans[n].planned_through, plans[n].next_action_on, case_id, plans[n].expected_planned_through)
+                for case_id, n in zip(self.case_ids, self.plan_numbers, strict=True)]
+
+
+# A PlanBatch's cursors in one statement: each case's row is (id, plan number), ``p`` the batch's plans
+# as (number, planned_through, next_action_on, the planned_through read).
+_ADVANCE_PLANNED_CURSORS = (
+    "WITH p(n, planned_through, next_action_on, expected) AS (VALUES {table}) "
+    "UPDATE cases SET planned_through = p.planned_through, next_action_on = p.next_action_on "
+    "FROM (VALUES {rows}) AS r CROSS JOIN p "
+    "WHERE p.n = r.column2 AND cases.id = r.column1 AND cases.status = 'open' AND cases.planned_through IS p.expected"
+)
+# A PlanBatch's actions: ``t`` holds each plan's actions (plan number, place in the plan, ":" and key
+# tail, row tail); a case's row (id, plan number) gives its key (id and tail) and case. CROSS JOIN keeps
+# the cases' VALUES list the outer loop, so rows are inserted (and get their ids) case after case, as
+# ``CasePlanWrite``'s are; within a case, ``t`` is read in (n, i) order whether SQLite scans it (as bound)
+# or searches the automatic index it builds on ``t`` for a bigger table (keyed on n, then the other
+# columns in their order: i comes first). Rows whose key is already there are ignored.
+_PLANNED_TAIL_COLUMNS = "n, i, suffix, " + bulk._TAIL_COLUMNS.split(",", 1)[1].strip()
+_INSERT_PLANNED_ACTIONS = (
+    f"WITH t({_PLANNED_TAIL_COLUMNS}) AS (VALUES {{table}}) "
+    f"INSERT OR IGNORE INTO actions ({_ACTION_INSERT_COLUMNS}) "
+    "SELECT r.column1 || t.suffix, r.column1, "
+    + ", ".join(f"t.{c.strip()}" for c in bulk._TAIL_COLUMNS.split(",")[1:])
+    + " FROM (VALUES {rows}) AS r CROSS JOIN t WHERE t.n = r.column2 AND t.i >= 0 AND r.column1 IS NOT NULL"
+)
+_PLAN_TABLE_SHAPES = (4, 16, 64, 256, 1024)  # rows of ``p`` or ``t``; a batch with more is written row by row
+
+
+def _execute_beside(conn: sqlite3.Connection, template: str, flat: list[Any], width: int,
+                    table: list[tuple[Any, ...]], table_width: int) -> int | None:
+    """Run ``template`` over rows of ``width`` values (``flat``: one list, row after row) beside ``table``
+    (rows of ``table_width`` values, bound once per statement); how many rows changed. None if ``table`` is
+    too big for one statement (nothing was run)."""
+    if len(table) > _PLAN_TABLE_SHAPES[-1]:
+        return None
+    table_size = bulk._shape(len(table), _PLAN_TABLE_SHAPES, _PLAN_TABLE_SHAPES[-1])
+    table_params = bulk._padded(table, table_size, table_width)
+    most = (conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - len(table_params)) // width
+    count = len(flat) // width
+    before = conn.total_changes
+    start = 0
+    while start < count:
+        size = bulk._shape(count - start, bulk._SHAPES, most)
+        chunk = flat[width * start : width * (start + size)]
+        chunk.extend([None] * (width * size - len(chunk)))
+        conn.execute(bulk._shaped_sql(template, table=(table_size, table_width), rows=(size, width)),
+                     table_params + chunk)
+        start += size
+    return conn.total_changes - before
 
 
 @attrs.frozen
 class PlannedActions:
-    """A batch's action rows as ``PlanBatch`` holds them, for ``_insert_actions``."""
+    """A PlanBatch's actions, for ``_insert_actions``: its cases (id and plan number) and their plans."""
 
-    actions: Sequence[tuple[str, int, int]]
-    tails: dict[int, tuple[Any, ...]]
+    ids: list[int]
+    numbers: list[int]
+    plans: dict[int, PlanRows]
 
 
 def _insert_actions(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]] | PlannedActions) -> int:
-    """Insert a batch's action rows, in order, ignoring keys already there; returns rows inserted.
+    """Insert action rows, in order, ignoring keys already there; returns rows inserted.
 
-    ``rows`` are whole rows (``bulk._insert_actions`` finds their shared
-    tails) or planning's ``PlannedActions``, whose tails are already shared.
-    """
+    ``rows`` are whole rows (``bulk._insert_actions``) or a PlanBatch's ``PlannedActions``: bound as
+    (case id, plan number) beside a table of the plans' actions, case after case, each case's in its
+    plan's order."""
     if not isinstance(rows, PlannedActions):
         return bulk._insert_actions(conn, rows)
-    if len(rows.tails) > bulk._TAIL_SHAPES[-1] or len(rows.actions) < bulk._SHAPES[0]:
-        tails = rows.tails
-        return bulk._execute_rows(conn, bulk._INSERT_WHOLE_ACTIONS,
-                                  [(key, case_id, *tails[n]) for key, case_id, n in rows.actions], 16)
-    tail_size = bulk._shape(len(rows.tails), bulk._TAIL_SHAPES, bulk._TAIL_SHAPES[-1])
-    tail_params = bulk._padded([(n, *tail) for n, tail in rows.tails.items()], tail_size, 15)
-    most = (conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - len(tail_params)) // 3
-    before = conn.total_changes
-    actions, start = rows.actions, 0
-    while start < len(actions):
-        size = bulk._shape(len(actions) - start, bulk._SHAPES, most)
-        conn.execute(bulk._shaped_sql(bulk._INSERT_ACTIONS, tails=(tail_size, 15), rows=(size, 3)),
-                     tail_params + bulk._padded(actions[start : start + size], size, 3))
-        start += size
-    return conn.total_changes - before
+    table = [(n, i, suffix, *tail) for n, plan in rows.plans.items() for i, (suffix, tail) in enumerate(plan.actions)]
+    inserted = _execute_beside(conn, _INSERT_PLANNED_ACTIONS, _pairs(rows.ids, rows.numbers), 2, table, 17)
+    if inserted is not None:
+        return inserted
+    return bulk._insert_actions(conn, [(f"{case_id}{suffix}", case_id, *tail)
+                                       for case_id, n in zip(rows.ids, rows.numbers, strict=True)
+                                       for suffix, tail in rows.plans[n].actions])
+
+
+def _pairs(ids: list[int], numbers: list[int]) -> list[Any]:
+    """[id, number, id, number, ...]: the cases' rows as one flat parameter list."""
+    pairs: list[Any] = [None] * (2 * len(ids))
+    pairs[0::2], pairs[1::2] = ids, numbers
+    return pairs
 
 
 # Where each field is in a row of ``Store.due_case_rows``: the case's columns, then the debtor's time zone.
@@ -207,32 +274,73 @@ class PlanWriter(EventLog):
 
     def _insert_planned(self, rows: Any, planned_at: dt.datetime | None) -> tuple[int, list[Event]]:
         """Insert the planned actions (a key already there is ignored, and not counted) and end the older
-        pending occurrences they replace: how many were inserted, and the ``superseded`` events."""
+        pending occurrences they replace: how many were inserted, and the ``superseded`` events.
+
+        ``rows`` are whole action rows or a PlanBatch's ``PlannedActions``."""
         last_id = self.conn.execute("SELECT coalesce(max(id), 0) FROM actions").fetchone()[0]
         inserted = _insert_actions(self.conn, rows)
         return inserted, (self._supersede(last_id, planned_at or utc_now()) if inserted else [])
 
     def _save_batch(self, batch: PlanBatch) -> tuple[int, int, int]:
-        """``save_plans`` for a ``PlanBatch``: the same statements, from rows planning already shaped."""
-        cursors = batch.cursors
+        """``save_plans`` for a ``PlanBatch``: the cases bound as (id, plan number) beside their plans."""
+        ids, numbers, plans = batch.case_ids, batch.plan_numbers, batch.plans
         with self.transaction():
             self.conn.execute("SAVEPOINT save_plans")
-            moved = self._advance_cursors(cursors)
-            actions, events = batch.actions, batch.events
-            kept = len(cursors)
-            if moved != len(cursors):
+            moved = self._advance_planned_cursors(ids, numbers, plans)
+            if moved != len(ids):
                 # Some cursor moved meanwhile: learn which, and write only the others' rows.
                 self.conn.execute("ROLLBACK TO save_plans")
-                written = {params[2] for params in cursors if self.conn.execute(_ADVANCE_CURSOR, params).rowcount == 1}
-                kept = len(written)
-                actions = [row for row in actions if row[1] in written]
-                events = [event for event in events if event.case_id in written]
+                kept = [(case_id, n) for case_id, n in zip(ids, numbers, strict=True)
+                        if self.conn.execute(_ADVANCE_CURSOR, (plans[n].planned_through, plans[n].next_action_on,
+                                                               case_id, plans[n].expected_planned_through)
+                                             ).rowcount == 1]
+                ids, numbers = [case_id for case_id, _ in kept], [n for _, n in kept]
             self.conn.execute("RELEASE save_plans")
-            inserted, ended = (self._insert_planned(PlannedActions(actions, batch.tails), batch.planned_at)
-                               if actions else (0, []))
-            if events or ended:
-                self._append_events([*events, *ended])
-        return kept, inserted, len(ended)
+            used = {n: plans[n] for n in set(numbers)}
+            inserted, ended = (self._insert_planned(PlannedActions(ids, numbers, used), batch.planned_at)
+                               if any(plan.actions for plan in used.values()) else (0, []))
+            if any(plan.events for plan in used.values()):
+                self._append_planned_events(ids, numbers, used, batch.planned_at)
+            if ended:
+                self._append_events(ended)
+        return len(ids), inserted, len(ended)
+
+    def _advance_planned_cursors(self, ids: list[int], numbers: list[int], plans: dict[int, PlanRows]) -> int:
+        """Compare-and-set a PlanBatch's cursors; how many matched."""
+        if _HAS_UPDATE_FROM:
+            table = [(n, plan.planned_through, plan.next_action_on, plan.expected_planned_through)
+                     for n, plan in plans.items()]
+            moved = _execute_beside(self.conn, _ADVANCE_PLANNED_CURSORS, _pairs(ids, numbers), 2, table, 4)
+            if moved is not None:
+                return moved
+        return self._advance_cursors([
+            (plans[n].planned_through, plans[n].next_action_on, case_id, plans[n].expected_planned_through)
+            for case_id, n in zip(ids, numbers, strict=True)])
+
+    def _append_planned_events(self, ids: list[int], numbers: list[int], plans: dict[int, PlanRows],
+                               at: dt.datetime) -> None:
+        """Append the events of a PlanBatch's cases (their plans' templates), in the cases' order."""
+        with_events = {n: plan.events for n, plan in plans.items() if plan.events}
+        planned = [(case_id, with_events[n]) for case_id, n in zip(ids, numbers, strict=True) if n in with_events]
+        if not planned:
+            return
+        recorded_at = utc_now().replace(microsecond=0)
+        at_text, recorded_text = to_text(at), to_text(recorded_at)
+        compiled = planned_events.Compiled((t for events in with_events.values() for t in events), at_text,
+                                           recorded_text)
+        table = planned_events.template_params(compiled, at_text, recorded_text)
+        if compiled.plain or len(table) > _PLAN_TABLE_SHAPES[-1]:
+            # A template the markers could not cut (or too many at once): the plain way, Event by Event.
+            self._append_events([template.event(case_id, at) for case_id, events in planned for template in events])
+            return
+        link = self._last_link
+        if link is None:  # read inside the write transaction, as _append_events does
+            link = self._last_link = self.chain_head()
+        seq, prev, params, links = planned_events.chain_rows(*link, planned, compiled)
+        _execute_beside(self.conn, planned_events.insert_sql(), params, planned_events.ROW_WIDTH, table,
+                        planned_events.TEMPLATE_WIDTH)
+        self._last_link = (seq, prev)
+        self._pending_events.add_built_later(links, recorded_at, lambda link: link[1].event(link[2], at))
 
     def _supersede(self, last_id: int, now: dt.datetime) -> list[Event]:
         """End the older pending occurrences that the actions inserted after ``last_id`` replace.

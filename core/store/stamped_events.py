@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import bisect
+from collections.abc import Callable, Sequence
 from typing import Any, overload
 
 from dunning.models import Event
@@ -29,13 +30,28 @@ class _StampedEvents(Sequence[Event]):
     """
 
     def __init__(self) -> None:
-        self._sources: list[Event] = []
+        # None where the event handed in is itself built later, from its row (``add_built_later``).
+        self._sources: list[Event | None] = []
         self._rows: list[tuple[Any, ...]] = []  # the events table's rows: seq first, prev_hash and hash last
         self._recorded: list[dt.datetime] = []
         self._built: dict[int, Event] = {}
+        # Where each run of rows added by ``add_built_later`` starts, and how its events are built.
+        self._later_starts: list[int] = []
+        self._later_sources: list[Callable[[tuple[Any, ...]], Event]] = []
 
     def add(self, sources: Sequence[Event], rows: Sequence[tuple[Any, ...]], recorded_at: dt.datetime) -> None:
         self._sources.extend(sources)
+        self._rows.extend(rows)
+        self._recorded.extend([recorded_at] * len(rows))
+
+    def add_built_later(self, rows: Sequence[tuple[Any, ...]], recorded_at: dt.datetime,
+                        source_of: Callable[[tuple[Any, ...]], Event]) -> None:
+        """Events appended with no Event handed in (planning's, from templates): ``source_of(row)`` builds
+        the event as handed in, from its row, if it is ever looked at. A row here is (seq, ..., prev_hash,
+        hash) with whatever ``source_of`` needs in between."""
+        self._later_starts.append(len(self._rows))
+        self._later_sources.append(source_of)
+        self._sources.extend([None] * len(rows))
         self._rows.extend(rows)
         self._recorded.extend([recorded_at] * len(rows))
 
@@ -44,6 +60,8 @@ class _StampedEvents(Sequence[Event]):
         for kept in (self._sources, self._rows, self._recorded):
             del kept[length:]
         self._built = {i: e for i, e in self._built.items() if i < length}
+        runs = bisect.bisect_left(self._later_starts, length)
+        del self._later_starts[runs:], self._later_sources[runs:]
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -64,5 +82,8 @@ class _StampedEvents(Sequence[Event]):
         event = self._built.get(index)
         if event is None:
             row = self._rows[index]
-            event = self._built[index] = _stamped(self._sources[index], self._recorded[index], row[0], row[-2], row[-1])
+            source = self._sources[index]
+            if source is None:
+                source = self._later_sources[bisect.bisect_right(self._later_starts, index) - 1](row)
+            event = self._built[index] = _stamped(source, self._recorded[index], row[0], row[-2], row[-1])
         return event
