@@ -4,7 +4,7 @@ Runs each command as a new process several times (best of N, wall clock)
 in a folder made by `dunning init` with one imported case, and prints each
 figure beside the yardstick measured in the same run: a Python that only
 imports click, pluggy and attrs. The target for `dunning --help` and
-`dunning cases list` is within 2x of the yardstick. It also lists which
+`dunning cases show 1` is within 2x of the yardstick. It also lists which
 heavy libraries each command imported (PDF, templates, HTTP, SMTP, logging,
 the database), read from `python -X importtime`.
 
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([str(DUNNING), "import", "in.csv"], cwd=cwd, env=env, capture_output=True, check=True)
         yardstick = best_of(YARDSTICK, args.rounds, cwd, env)
         rows = []
-        for command in (["--help"], ["cases", "list"], ["plugins"]):
+        for command in (["--help"], ["cases", "show", "1"], ["cases", "list"], ["plugins"]):
             seconds = best_of([str(DUNNING), *command], args.rounds, cwd, env)
             rows.append({"command": "dunning " + " ".join(command), "seconds": round(seconds, 3),
                          "ratio": round(seconds / yardstick, 1), "heavy_imports": heavy_imports(command, cwd, env)})
