@@ -9,11 +9,21 @@ when that digest differs is the slow, exact recomputation done; an event is
 reported changed only if that one differs too. So the walk accepts exactly
 what ``verify_chain`` accepts, at a fraction of the cost.
 
-The integer columns (``case_id``, ``dpd``, ``action_id``) are written into
-the body as they are: a value stored as text ``'5'`` in place of the number
-5 would slip through, so the store names the first event whose integer
-columns hold anything but a whole number or NULL (``suspect``), and that
-event alone is checked the exact way.
+The rows come straight from the database cursor (``Store.event_links``),
+with no object per event: the six text columns most events of a batch
+share arrive as one JSON array (``json_array`` in SQLite: cheaper than six
+strings, and the template is rebuilt only when that text changes), and
+the stored hash is compared as the 32 bytes it is kept as (or as hex text
+in rows written before migration m023). SQLite's ``json_array`` refuses a
+BLOB: a text column holding one (the engine never writes one) makes the
+query fail, and ``dunning verify`` then walks the whole log the exact way.
+
+The integer columns (``case_id``, ``dpd``, ``action_id``) go into the body
+through ``repr``: for a whole number that is its JSON, while anything else
+the column might hold (text that is no number, such as ``'null'``, a real,
+a blob) reads differently from any JSON number, so its fast digest differs
+and the exact recomputation decides. No separate scan for loosely typed
+values is needed.
 """
 
 from __future__ import annotations
@@ -23,17 +33,19 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from dunning.event_codec import ARCHIVED
-from dunning.evidence import GENESIS, ChainReport, _template, chain_hash
+from dunning.event_codec import ARCHIVED, decode_hash
+from dunning.evidence import _BODY, GENESIS, ChainReport, _json_scalar, chain_hash
 
-# The order of the columns in each row the walk reads (the store's ``event_links``).
-LINK_COLUMNS = ("seq", "at", "recorded_at", "case_id", "kind", "stage", "dpd", "channel", "step", "action_id",
-                "data", "prev_hash", "hash")
+# The order of the columns in each row the walk reads (the store's ``event_links``): ``shared`` is the JSON
+# array of the fields most events of a batch share (``SHARED_FIELDS``), one string for the six columns.
+LINK_COLUMNS = ("seq", "shared", "case_id", "dpd", "action_id", "data", "prev_hash", "hash")
+SHARED_FIELDS = ("at", "recorded_at", "kind", "stage", "channel", "step")
 
 
 def exact_hash(prev_hash: str, row: Sequence[Any]) -> str | None:
     """The digest ``verify_chain`` computes for ``row`` (None when its data is not JSON at all)."""
     fields = dict(zip(LINK_COLUMNS, row, strict=True))
+    fields.update(zip(SHARED_FIELDS, json.loads(fields.pop("shared")), strict=True))
     try:
         fields["data"] = json.loads(fields["data"])
     except (TypeError, ValueError, RecursionError):
@@ -41,48 +53,87 @@ def exact_hash(prev_hash: str, row: Sequence[Any]) -> str | None:
     return chain_hash(prev_hash, fields)
 
 
-def walk(rows: Iterable[Sequence[Any]], *, start_seq: int = 0, start_hash: str = GENESIS,
-         suspect: int | None = None) -> ChainReport:
+class _Null:
+    """NULL in an integer slot: ``repr`` gives its JSON."""
+
+    def __repr__(self) -> str:
+        return "null"
+
+
+NULL = _Null()
+
+
+def walk_template(shared: tuple[Any, ...]) -> str:
+    """The hashed body with the shared fields (``SHARED_FIELDS``) filled in.
+
+    Slots, in order: action_id, case_id (``%r``), data (``%s``), dpd (``%r``), seq (``%s``).
+    """
+    at_text, recorded_text, kind, stage, channel, step = shared
+
+    def literal(json_text: str) -> str:
+        return json_text.replace("%", "%%")
+
+    return _BODY % (
+        "%r",  # action_id
+        literal(_json_scalar(at_text)),
+        "%r",  # case_id
+        literal(_json_scalar(channel)),
+        "%s",  # data: the stored canonical text
+        "%r",  # dpd
+        literal(_json_scalar(kind)),
+        literal(_json_scalar(recorded_text)),
+        "%s",  # seq: the INTEGER PRIMARY KEY, always a whole number
+        literal(_json_scalar(stage)),
+        literal(_json_scalar(step)),
+    )
+
+
+def walk(rows: Iterable[Sequence[Any]], *, start_seq: int = 0, start_hash: str = GENESIS) -> ChainReport:
     """Check each link of ``rows`` (in ``seq`` order, columns as ``LINK_COLUMNS``) after ``start_seq``.
 
+    ``hash`` may be stored as 32 bytes or 64 hex digits, ``prev_hash`` as
+    either or empty (derived from the event before, ``dunning.event_codec``).
     From the start of the log (``start_seq`` 0) the first event may carry
     any number, as ``verify_chain`` allows; after a checkpoint the next
-    event must be ``start_seq + 1``. ``suspect`` is an event to check the
-    exact way whatever its fast digest says.
+    event must be ``start_seq + 1``.
     """
     prev = start_hash
     expected: int | None = start_seq + 1 if start_seq else None
     checked = 0
-    templates: dict[tuple[Any, ...], str] = {}
     sha256 = hashlib.sha256
+    null = NULL
+    # Events come in runs sharing these fields: the template changes when the (JSON) key does.
+    last_shared: str | None = None
+    template = ""
     for row in rows:
-        seq, at, recorded, case_id, kind, stage, dpd, channel, step, action_id, data, prev_hash, digest = row
-        if expected is not None and seq != expected:
+        seq, shared, case_id, dpd, action_id, data, prev_hash, digest = row
+        if seq != expected and expected is not None:
             return ChainReport(checked, seq, f"event {expected} is missing (next is {seq})")
-        if prev_hash is not None and prev_hash != prev:  # None: derived from the event before (event_codec)
+        if prev_hash and decode_hash(prev_hash) != prev:  # empty: derived from the event before (event_codec)
             return ChainReport(checked, seq, f"event {seq} does not link to the event before it")
-        if kind == ARCHIVED and data == "":
-            # A stub left by `dunning archive`: no data to hash; the next event's hash covers its
-            # hash, and `dunning verify --archive` checks the archived event against it.
-            prev = digest
-            expected = seq + 1
-            checked += 1
-            continue
-        shared = (at, recorded, kind, stage, channel, step)
-        template = templates.get(shared)
-        if template is None:
-            template = _template(shared)
-            # Only str or None values are kept: 1 and 1.0 are equal keys yet encode differently.
-            if all(value is None or type(value) is str for value in shared):
-                if len(templates) >= 4096:
-                    templates.clear()  # bounded: a log holds a handful of combinations per moment
-                templates[shared] = template
-        body = template % ("null" if action_id is None else action_id, "null" if case_id is None else case_id,
-                           data, "null" if dpd is None else dpd, seq)
-        fast_differs = sha256((prev + body).encode()).hexdigest() != digest
-        if (fast_differs or seq == suspect) and exact_hash(prev, row) != digest:
-            return ChainReport(checked, seq, f"event {seq} was changed after it was written")
-        prev = digest
+        if shared != last_shared:
+            values = tuple(json.loads(shared))
+            if values[2] == ARCHIVED and data == "":
+                # A stub left by `dunning archive`: no data to hash; the next event's hash covers its
+                # hash, and `dunning verify --archive` checks the archived event against it.
+                prev = decode_hash(digest) or GENESIS
+                expected = seq + 1
+                checked += 1
+                last_shared = None  # never reused: the next `archived` event may be no stub
+                continue
+            template = "%s" + walk_template(values)
+            last_shared = shared if values[2] != ARCHIVED else None
+        fast = sha256((template % (prev, null if action_id is None else action_id,
+                                   null if case_id is None else case_id, data,
+                                   null if dpd is None else dpd, seq)).encode()).digest()
+        if fast != digest:
+            # A row written before m023 (hex text), or a body the fast form does not reproduce.
+            stored = decode_hash(digest)
+            if stored is None or (fast.hex() != stored and exact_hash(prev, row) != stored):
+                return ChainReport(checked, seq, f"event {seq} was changed after it was written")
+            prev = stored
+        else:
+            prev = digest.hex()
         expected = seq + 1
         checked += 1
     return ChainReport(checked)

@@ -210,8 +210,12 @@ def disagreements(found: Iterable[tuple[str, Checkpoint]], last_seq: int, hash_a
     ``hash_at(seq)`` gives the stored hash of one event (None if missing).
     """
     problems = []
+    # The same checkpoint is usually found in two or three places: its signature is checked once.
+    signature_problems: dict[Checkpoint, str | None] = {}
     for source, cp in sorted(found, key=lambda pair: pair[1].seq):
-        problem = signature_problem(cp, trusted_key)
+        if cp not in signature_problems:
+            signature_problems[cp] = signature_problem(cp, trusted_key)
+        problem = signature_problems[cp]
         if problem is None:
             if cp.seq > last_seq:
                 problem = f"the log ends at event {last_seq}: events after it were removed"

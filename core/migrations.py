@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from dunning import creditor_reference
+from dunning.migration_set import MigrationSet
 
-migrations = sqlite_utils.Migrations("dunning")
+if TYPE_CHECKING:
+    import sqlite_utils
+
+# Applied through sqlite_utils.Migrations, imported only when a step is pending (dunning.migration_set).
+migrations = MigrationSet("dunning")
 
 
 @migrations()

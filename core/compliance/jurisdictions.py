@@ -41,6 +41,10 @@ class Chosen:
 
 def is_country(code: str) -> bool:
     """An ISO 3166-1 alpha-2 code as written there (upper case: that is how debtors' countries are stored)."""
+    from dunning.compliance.country_codes import COUNTRY_CODES
+
+    if code in COUNTRY_CODES:
+        return True
     import pycountry
 
     country = pycountry.countries.get(alpha_2=code) if len(code) == 2 else None

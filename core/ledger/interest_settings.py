@@ -23,7 +23,6 @@ import attrs
 
 from dunning import money
 from dunning.compliance.jurisdictions import is_country, is_subdivision
-from dunning.ledger.interest_rules import RULE_NAMES
 from dunning.models import Debtor
 
 # The keys of ``[ledger]`` read here; config.py checks the table against these and the other ledger keys.
@@ -89,6 +88,9 @@ def parse_interest_settings(ledger: Mapping[str, Any], source: str) -> InterestS
 
 
 def _rule(name: Any, key: str, fail: Any) -> str:
+    # Imported here: every command reads the config, and most configs name no interest rule.
+    from dunning.ledger.interest_rules import RULE_NAMES
+
     if name not in RULE_NAMES:
         raise fail(key, f"must be one of {', '.join(RULE_NAMES)}, got {name!r}")
     return str(name)

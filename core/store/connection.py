@@ -1,7 +1,10 @@
 """One connection to the database file: its pragmas, the schema, and write transactions.
 
-SQLite through sqlite-utils: WAL, a busy timeout, and every write inside a
-``BEGIN IMMEDIATE`` transaction, so two dispatchers never interleave.
+Plain sqlite3: WAL, a busy timeout, and every write inside a ``BEGIN
+IMMEDIATE`` transaction, so two dispatchers never interleave. sqlite-utils
+(which imports numpy when numpy is installed) is imported only to apply a
+pending migration or when a plugin asks for ``db``: a command that only
+reads never loads it.
 Evidence events appended inside a transaction are handed to the listener
 (the ``record_event`` hook) only after it commits.
 """
@@ -12,17 +15,19 @@ import contextlib
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
-import sqlite_utils
-
+from dunning.migration_set import all_applied, step_names
 from dunning.migrations import migrations as core_migrations
 from dunning.models import Event
 from dunning.store.errors import StoreError
 from dunning.store.stamped_events import _StampedEvents
 
+if TYPE_CHECKING:
+    import sqlite_utils
 
-Migration = tuple[str, Callable[[sqlite_utils.Database], None]]
+
+Migration = tuple[str, Callable[["sqlite_utils.Database"], None]]
 
 
 # ``[store] synchronous``: how hard SQLite pushes each commit to the disk.
@@ -35,8 +40,8 @@ class StoreConnection:
     # Set by ``_open``; every part of the store works through them.
     path: Path
     synchronous: str
-    db: sqlite_utils.Database
     conn: sqlite3.Connection
+    _db: sqlite_utils.Database | None
     on_events: Callable[[Sequence[Event]], None] | None
     _pending_events: _StampedEvents
     _last_link: tuple[int, str] | None  # the chain's last (seq, hash), once read in this transaction
@@ -49,8 +54,10 @@ class StoreConnection:
         if self.path.is_dir():
             raise StoreError(f"{self.path}: is a folder, not a database file")
         try:
-            self.db = sqlite_utils.Database(self.path, execute_plugins=False)
-            self.conn = self.db.conn
+            self.conn = sqlite3.connect(str(self.path))
+            self._db = None
+            # What sqlite_utils.Database does on opening a file, so the triggers behave the same either way.
+            self.conn.execute("PRAGMA recursive_triggers=on")
             self.conn.execute("PRAGMA journal_mode=WAL")
         except sqlite3.DatabaseError as exc:
             reason = "not a SQLite database" if "not a database" in str(exc) else f"cannot be opened ({exc})"
@@ -83,8 +90,17 @@ class StoreConnection:
                 return file or None
         return None
 
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils over the same connection (for plugins' tables and migrations), made on first use."""
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn, execute_plugins=False)
+        return self._db
+
     def close(self) -> None:
-        self.db.close()
+        self.conn.close()
 
     def migrate(self, plugin_migrations: Mapping[str, Sequence[Migration]]) -> None:
         """The core's schema, then each plugin's steps.
@@ -93,8 +109,14 @@ class StoreConnection:
         ``failed_migrations`` (plugin -> "step: error"); the other plugins'
         steps still run, so only what needs that plugin's tables stops.
         """
-        core_migrations.apply(self.db)
         self.failed_migrations: dict[str, str] = {}
+        wanted = {core_migrations.name: core_migrations.names()}
+        wanted |= {f"plugin:{plugin}": step_names(steps) for plugin, steps in plugin_migrations.items()}
+        if all_applied(self.conn, wanted):
+            return  # one query, and no sqlite-utils: the usual start
+        import sqlite_utils
+
+        core_migrations.apply(self.db)
         for plugin, steps in plugin_migrations.items():
             named = sqlite_utils.Migrations(f"plugin:{plugin}")
             for name, fn in steps:

@@ -120,28 +120,14 @@ class EventLog(StoreConnection):
     def event_links(self, after_seq: int = 0) -> Iterator[tuple[Any, ...]]:
         """Each event after ``after_seq`` as ``dunning.chain_walk.LINK_COLUMNS``, in seq order, streamed.
 
-        ``data`` is the canonical JSON text the hash covers (what the column holds); ``hash`` is hex
-        whichever form it is stored in, and ``prev_hash`` None where the table derives it from the
-        event before (``dunning.event_codec``): the walk's own running hash is that event's.
+        The cursor itself, rows as stored (the walk reads each form): ``shared`` the JSON array of
+        ``chain_walk.SHARED_FIELDS``, ``data`` the canonical JSON text the hash covers, ``hash`` 32 bytes
+        (hex text before m023) and ``prev_hash`` empty where it is derived from the event before
+        (``dunning.event_codec``). Raises ``sqlite3.OperationalError`` on a text column holding a BLOB.
         """
-        decode_hash = event_codec.decode_hash
-        for row in self.conn.execute(
-                "SELECT seq, at, recorded_at, case_id, kind, stage, dpd, channel, step, action_id, data, prev_hash, "
-                "hash FROM events WHERE seq > ? ORDER BY seq", [after_seq]):
-            prev_hash, digest = row[11], row[12]
-            if type(digest) is bytes:
-                yield (*row[:11], decode_hash(prev_hash) if prev_hash else None, digest.hex())
-            else:
-                yield row
-
-    def first_loosely_typed_event(self, after_seq: int = 0) -> int | None:
-        """The first event after ``after_seq`` whose integer columns hold something other than a whole number or
-        NULL: the engine never writes one, and the fast chain walk would not see the difference."""
-        row = self.conn.execute(
-            "SELECT min(seq) FROM events WHERE seq > ? AND (typeof(case_id) NOT IN ('integer', 'null') "
-            "OR typeof(dpd) NOT IN ('integer', 'null') OR typeof(action_id) NOT IN ('integer', 'null'))",
-            [after_seq]).fetchone()
-        return row[0]
+        return self.conn.execute(
+            "SELECT seq, json_array(at, recorded_at, kind, stage, channel, step), case_id, dpd, action_id, data, "
+            "prev_hash, hash FROM events WHERE seq > ? ORDER BY seq", [after_seq])
 
     def event_hash(self, seq: int) -> str | None:
         row = self.conn.execute("SELECT hash FROM events WHERE seq = ?", [seq]).fetchone()

@@ -18,16 +18,18 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import sqlite_utils
 
 from dunning import money, spreadsheet
 from dunning.plugins.agency import records
 from dunning.plugins.agency.placement import FILE_FIELDS
 from dunning.plugins.agency.records import Placement
 from dunning.plugins.agency.settings import AgencySettings
+
+if TYPE_CHECKING:
+    import sqlite_utils  # for annotations: imported at run time only by the core, when needed
 
 FORMAT = "dunning-agency-file/1"
 PLACEMENT_COLUMNS = ("placement_id", "case_id", *FILE_FIELDS)

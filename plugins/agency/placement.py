@@ -11,9 +11,8 @@ import contextlib
 import contextvars
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
 
 from dunning import calendar, money
 from dunning.models import Case, Contact, Debtor, Obligation, Stage
@@ -22,6 +21,9 @@ from dunning.plugins.agency import records
 from dunning.plugins.agency.choice import Choice, choose
 from dunning.plugins.agency.records import Placement
 from dunning.plugins.agency.settings import AgencySettings
+
+if TYPE_CHECKING:
+    import sqlite_utils  # for annotations: imported at run time only by the core, when needed
 
 Record = Callable[..., object]
 

@@ -12,12 +12,14 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
-import sqlite_utils
 
 from dunning.plugins.agency.choice import AgencyRecord
+
+if TYPE_CHECKING:
+    import sqlite_utils  # for annotations: imported at run time only by the core, when needed
 
 OPEN = "open"
 ENDED = "ended"

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
 
 from dunning import PluginContext, calendar, money, operations
 from dunning.compliance.limitation import Limitation, limitation
@@ -16,6 +15,9 @@ from dunning.plugins.legal import records
 from dunning.plugins.legal.milestones import check_milestone
 from dunning.plugins.legal.records import Matter
 from dunning.plugins.legal.settings import Jurisdiction, LegalSettings
+
+if TYPE_CHECKING:
+    import sqlite_utils  # for annotations: imported at run time only by the core, when needed
 
 
 def open_matter(db: sqlite_utils.Database, settings: LegalSettings, case: Case, now: dt.datetime, today: dt.date,

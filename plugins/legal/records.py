@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
-import sqlite_utils
+
+if TYPE_CHECKING:
+    import sqlite_utils  # for annotations: imported at run time only by the core, when needed
 
 
 def m001_matters(db: sqlite_utils.Database) -> None:

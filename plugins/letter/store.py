@@ -12,10 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import sqlite_utils
+
+if TYPE_CHECKING:
+    import sqlite_utils  # for annotations: imported at run time only by the core, when needed
 
 
 QUEUE = "letter_print_queue"

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
 
 from dunning.calendar import from_text, to_text
 from dunning.plugins.phone.calls import DONE, OPEN, CallTask
+
+if TYPE_CHECKING:
+    import sqlite_utils  # for annotations: imported at run time only by the core, when needed
 
 
 def m001_phone_calls(db: sqlite_utils.Database) -> None:

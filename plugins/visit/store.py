@@ -13,12 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
-import sqlite_utils
 
 from dunning.calendar import to_text
+
+if TYPE_CHECKING:
+    import sqlite_utils  # for annotations: imported at run time only by the core, when needed
 
 TABLE = "visit_tasks"
 OPEN, DONE = "open", "done"

@@ -91,3 +91,47 @@ def test_the_fast_walk_agrees_with_verify_chain(project: Project):
     fast, slow = chain_walk.walk(store.event_links()), evidence.verify_chain(store.event_rows_for_verify())
     assert fast == slow and fast.broken_at == 3
     store.close()
+
+
+def test_a_null_turned_into_the_text_null_is_caught_even_after_another_loosely_typed_event(project: Project):
+    """Each row is checked on its own: the walk does not trust the integer columns after a first odd one."""
+    signed = _signed(project)
+    conn = dropped_guards(project.db)
+    nulls = [seq for (seq,) in conn.execute("SELECT seq FROM events WHERE action_id IS NULL AND seq > ? ORDER BY seq",
+                                             [signed])]
+    assert nulls, "the events after the checkpoint include some without an action"
+    conn.execute("UPDATE events SET action_id = 'null' WHERE seq = ?", [nulls[-1]])
+    conn.commit()
+    for args in (["verify"], ["verify", "--full"]):
+        assert f"event {nulls[-1]} was changed after it was written" in project(*args, expect=1).output
+
+
+def test_a_whole_number_turned_into_a_real_is_caught(project: Project):
+    signed = _signed(project)
+    conn = dropped_guards(project.db)
+    dpd = conn.execute("SELECT dpd FROM events WHERE seq = ?", [signed + 1]).fetchone()[0]
+    assert isinstance(dpd, int)
+    conn.execute("UPDATE events SET dpd = ? WHERE seq = ?", [dpd + 0.5, signed + 1])
+    conn.commit()
+    assert f"event {signed + 1} was changed after it was written" in project("verify", expect=1).output
+
+
+def test_a_blob_in_a_text_column_is_caught_by_the_exact_walk(project: Project):
+    """SQLite's json_array refuses a BLOB: verify falls back to the exact walk and names the event, no traceback."""
+    signed = _signed(project)
+    conn = dropped_guards(project.db)
+    conn.execute("UPDATE events SET stage = CAST(stage AS BLOB) WHERE seq = ?", [signed + 1])
+    conn.commit()
+    result = project("verify", expect=1)
+    assert f"evidence chain broken at event {signed + 1}: event {signed + 1} was changed" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_walk_reads_the_cursor_rows_as_stored(project: Project):
+    """One JSON text for the shared columns, the hash as 32 bytes, prev_hash empty where derived."""
+    _signed(project)
+    store = Store(project.db)
+    seq, shared, *_, prev_hash, digest = next(iter(store.event_links(1)))
+    assert seq == 2 and json.loads(shared)[2] == store.events()[1].kind
+    assert prev_hash == b"" and isinstance(digest, bytes) and len(digest) == 32
+    store.close()
