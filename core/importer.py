@@ -198,7 +198,8 @@ class RowReader:
                 except csv.Error as exc:  # a cell over the csv module's size limit, a NUL in older Pythons
                     self.problems.append(RowError(line, "file", f"not valid CSV: {exc}"))
                     break
-                self.problems += _text_problems(line, {k: v for k, v in row.items() if k is not None})
+                self.problems += _text_problems(line, row if None not in row else
+                                                {k: v for k, v in row.items() if k is not None})
                 if None in row:  # more cells than header columns
                     row["__extra__"] = row.pop(None)
                 yield line, row
