@@ -101,22 +101,23 @@ def as_dict(record: Record) -> dict[str, Any]:
     return data
 
 
-def _text(value: str | None) -> str:
-    return "null" if value is None else _quote(value)
-
-
-def _number(value: int | None) -> str:
-    return "null" if value is None else repr(value)
-
-
 def encode(r: Record) -> str:
     """One record as compact JSON, byte for byte what the JSON encoder makes of ``as_dict(r)``."""
-    signals = "[" + ", ".join(map(_quote, r[18])) + "]"
-    return (f'{{"id": {r[0]!r}, "debtor_id": {_quote(r[1])}, "debtor_name": {_text(r[2])}, '
-            f'"stage": {_quote(r[3])}, "status": {_quote(r[4])}, "balance": "{r[5]}", "balance_minor": {r[6]!r}, '
-            f'"overdue": "{r[7]}", "overdue_minor": {r[8]!r}, "not_yet_due": "{r[9]}", '
-            f'"not_yet_due_minor": {r[10]!r}, "currency": {_quote(r[11])}, "creditor_reference": {_text(r[12])}, '
-            f'"dpd": {_number(r[13])}, "oldest_due_on": {_text(r[14])}, "next_action_on": {_text(r[15])}, '
-            f'"broken_promises": {r[16]!r}, "risk": {_text(r[17])}, "signals": {signals}, '
-            f'"account_locked": {"true" if r[19] else "false"}, "opened_on": {_text(r[20])}, '
-            f'"resolved_on": {_text(r[21])}, "priority": {r[22]!r}}}')
+    (case_id, debtor_id, name, stage, status, balance_text, balance, overdue_text, overdue, later_text, later,
+     currency, reference, dpd, oldest, next_on, broken, risk, signals, locked, opened, resolved, priority) = r
+    q = _quote
+    # Integers print as the encoder prints them (int.__repr__), the priority as float.__repr__; the amounts'
+    # texts and the dates are digits, "-" and "." only; everything else is quoted by JSON's own escaper.
+    return (f'{{"id": {case_id}, "debtor_id": {q(debtor_id)}, '
+            f'"debtor_name": {"null" if name is None else q(name)}, "stage": {q(stage)}, "status": {q(status)}, '
+            f'"balance": "{balance_text}", "balance_minor": {balance}, "overdue": "{overdue_text}", '
+            f'"overdue_minor": {overdue}, "not_yet_due": "{later_text}", "not_yet_due_minor": {later}, '
+            f'"currency": {q(currency)}, '
+            f'"creditor_reference": {"null" if reference is None else q(reference)}, '
+            f'"dpd": {"null" if dpd is None else dpd}, '
+            f'"oldest_due_on": {"null" if oldest is None else q(oldest)}, '
+            f'"next_action_on": {"null" if next_on is None else q(next_on)}, "broken_promises": {broken}, '
+            f'"risk": {"null" if risk is None else q(risk)}, '
+            f'"signals": [{", ".join(map(q, signals))}], "account_locked": {"true" if locked else "false"}, '
+            f'"opened_on": {"null" if opened is None else q(opened)}, '
+            f'"resolved_on": {"null" if resolved is None else q(resolved)}, "priority": {priority!r}}}')
