@@ -16,6 +16,10 @@ chain walk alone in this process, beside the walk verify did before
     .venv/bin/python bench/import.py                      # 100,000 rows, 300,000 events
     .venv/bin/python bench/import.py --rows 1000000       # the target size: a few minutes
     .venv/bin/python bench/import.py --rows 20000 --events 50000 --json
+    .venv/bin/python bench/import.py --before /tmp/old   # also import with the dunning package in /tmp/old
+
+With ``--before FOLDER`` (a folder holding another version's ``dunning`` package), the same CSV is also
+imported, right before, into a fresh project by that code (first on ``PYTHONPATH``): old and new in one run.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import csv
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -64,11 +69,11 @@ def write_csv(path: Path, rows: int) -> None:
                 f"INV-{i:08d}", f"{100 + i % 900}.{i % 100:02d}", "EUR", "2026-01-15", "2026-02-15"])
 
 
-def timed(argv: list[str], cwd: Path) -> tuple[float, int, float]:
+def timed(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, int, float]:
     """Wall clock (s), peak RSS (MB) and CPU time (user + system, s) of one child process. On a shared machine
     the CPU time is the steadier figure: the wall clock also counts the time spent waiting for a core."""
     start = time.perf_counter()
-    child = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    child = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - start
     if status != 0:
@@ -138,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tail", type=int, default=10_000,
                         help="events appended after the signed checkpoint (default 10,000)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--import-only", action="store_true", help="time the import alone (no verify)")
+    parser.add_argument("--before", type=Path, metavar="FOLDER",
+                        help="also import with the dunning package in FOLDER (another version's code)")
     args = parser.parse_args(argv)
     env_note = os.getloadavg()
     figures: dict[str, Any] = {"load_average_before": [round(x, 2) for x in env_note]}
@@ -147,6 +155,17 @@ def main(argv: list[str] | None = None) -> int:
         path = cwd / "portfolio.csv"
         print(f"generating {args.rows:,} rows", file=sys.stderr)
         write_csv(path, args.rows)
+        if args.before is not None:
+            print("importing with the code in --before", file=sys.stderr)
+            old = cwd / "before"
+            old.mkdir()
+            env = {**os.environ, "PYTHONPATH": str(args.before)}
+            subprocess.run([str(DUNNING), "init"], cwd=old, capture_output=True, check=True, env=env)
+            seconds, rss, cpu = timed([str(DUNNING), "import", str(path)], old, env)
+            figures["import_before"] = {"rows": args.rows, "seconds": round(seconds, 2),
+                                        "cpu_seconds": round(cpu, 2), "rows_per_cpu_s": round(args.rows / cpu),
+                                        "peak_rss_mb": rss}
+            shutil.rmtree(old)
         print("importing", file=sys.stderr)
         seconds, rss, cpu = timed([str(DUNNING), "import", str(path)], cwd)
         figures["import"] = {"rows": args.rows, "seconds": round(seconds, 2), "rows_per_s": round(args.rows / seconds),
@@ -158,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
                                        "cpu_seconds": round(cpu, 2), "rows_per_cpu_s": round(args.rows / cpu),
                                        "peak_rss_mb": rss}
 
+        if args.import_only:
+            return _report(figures, args.json)
         chain = cwd / "chain"
         chain.mkdir()
         subprocess.run([str(DUNNING), "init"], cwd=chain, capture_output=True, check=True)
@@ -183,18 +204,28 @@ def main(argv: list[str] | None = None) -> int:
         figures["verify_yardstick"] = {"events": n, "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
                                        "events_per_cpu_s": round(n / cpu)}
         figures["verify_in_process"] = in_process_walks(chain / "dunning.db")
+    return _report(figures, args.json)
+
+
+def _report(figures: dict[str, Any], as_json: bool) -> int:
     figures["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-    if args.json:
+    if as_json:
         print(json.dumps(figures, indent=2))
         return 0
     imp, yard = figures["import"], figures["import_yardstick"]
-    full, inc, hy = figures["verify_full"], figures["verify_from_checkpoint"], figures["verify_yardstick"]
     print(f"load average before {figures['load_average_before']}, after {figures['load_average_after']}")
     print(f"{'phase':<36}{'wall s':>8}{'CPU s':>8}{'per CPU s':>11}{'peak RSS MB':>13}")
     print(f"{'import ' + format(imp['rows'], ',') + ' rows':<36}{imp['seconds']:>8}{imp['cpu_seconds']:>8}"
           f"{imp['rows_per_cpu_s']:>11,}{imp['peak_rss_mb']:>13}")
+    if "import_before" in figures:
+        old = figures["import_before"]
+        print(f"{'  before (--before code)':<36}{old['seconds']:>8}{old['cpu_seconds']:>8}"
+              f"{old['rows_per_cpu_s']:>11,}{old['peak_rss_mb']:>13}")
     print(f"{'  yardstick csv.reader+executemany':<36}{yard['seconds']:>8}{yard['cpu_seconds']:>8}"
           f"{yard['rows_per_cpu_s']:>11,}{yard['peak_rss_mb']:>13}")
+    if "verify_full" not in figures:
+        return 0
+    full, inc, hy = figures["verify_full"], figures["verify_from_checkpoint"], figures["verify_yardstick"]
     print(f"{'verify --full ' + format(full['events'], ',') + ' events':<36}{full['seconds']:>8}"
           f"{full['cpu_seconds']:>8}{full['events_per_cpu_s']:>11,}{full['peak_rss_mb']:>13}")
     print(f"{'  (start-up CPU s, taken off)':<36}{'':>8}{full['startup_cpu_seconds']:>8}")

@@ -1,6 +1,6 @@
 """Time and peak memory of the read-side commands on a large portfolio, beside a plain-SELECT yardstick.
 
-    python bench/listings.py [--cases 1000000] [--db PATH] [--keep] [--json]
+    python bench/listings.py [--cases 1000000] [--db PATH] [--keep] [--json] [--before FOLDER]
 
 1. generates N open cases with bench/dispatch.py's generator (one debtor, one
    email contact, one obligation each, due 2026-03-01), then adds, in bulk:
@@ -16,6 +16,10 @@
 3. beside each, its yardstick: a child Python process that SELECTs the same
    rows with the plain ``sqlite3`` module and writes their ``repr`` to
    /dev/null (the floor for reading the rows at all).
+
+With ``--before FOLDER`` (a folder holding another version's ``dunning`` package, e.g. a commit's ``core``
+copied to FOLDER/dunning and its ``plugins`` to FOLDER/dunning/plugins), each command is also run with that
+code first on ``PYTHONPATH``, right before the current code: old and new in the same run, on the same file.
 
 Peak RSS of each child is measured by GNU time (``/usr/bin/time -f %M``): a child forked
 straight from this process would report this process's own peak as its own. See bench/README.md.
@@ -120,12 +124,15 @@ YARDSTICK_CODE = ("import sqlite3, sys\n"
                   "    out.write(repr(row) + '\\n')\n")
 
 
-def run(args: list[str], cwd: Path, head: bool) -> tuple[float, float, int]:
-    """Seconds (to the first lines with ``head``), peak RSS in MB and the lines seen."""
+def run(args: list[str], cwd: Path, head: bool, code: Path | None = None) -> tuple[float, float, int, float]:
+    """Seconds (to the first lines with ``head``), peak RSS in MB, the lines seen and the child's CPU seconds
+    (user + system: on a shared machine the steadier figure); ``code``: the folder whose ``dunning`` package
+    the child imports instead of the installed one."""
+    env = ENV if code is None else {**ENV, "PYTHONPATH": str(code)}
     start = time.perf_counter()
     sink: IO[Any] = subprocess.PIPE if head else open(os.devnull, "w")  # noqa: SIM115
     measured = cwd / "peak-rss.txt"
-    child = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", str(measured), *args], cwd=cwd, env=ENV,
+    child = subprocess.Popen(["/usr/bin/time", "-f", "%M %U %S", "-o", str(measured), *args], cwd=cwd, env=env,
                              stdout=sink, stderr=subprocess.PIPE)
     lines = 0
     if head:
@@ -146,17 +153,25 @@ def run(args: list[str], cwd: Path, head: bool) -> tuple[float, float, int]:
     # first lines came all the same.
     if child.returncode != 0 and not (head and lines >= HEAD_LINES):
         raise SystemExit(f"{' '.join(args[3:])} failed ({child.returncode}): {problem.decode()[-500:]}")
-    return seconds, int(measured.read_text().split()[-1]) / 1024, lines
+    peak, user, system = measured.read_text().split()[-3:]
+    return seconds, int(peak) / 1024, lines, float(user) + float(system)
 
 
-def bench(folder: Path, db: Path, only: str | None = None) -> Iterator[dict[str, Any]]:
+def bench(folder: Path, db: Path, only: str | None = None, before: Path | None = None) -> Iterator[dict[str, Any]]:
     for name, args, yardstick, head in COMMANDS:
         if only is not None and not name.startswith(only):
             continue
-        seconds, rss, _ = run([*DUNNING, "--db", str(db), "--now", NOW, *args], folder, head)
-        floor, floor_rss, _ = run([sys.executable, "-c", YARDSTICK_CODE, str(db), YARDSTICKS[yardstick]], folder,
-                                  False)
-        row = {"command": name, "seconds": round(seconds, 3), "peak_rss_mb": round(rss, 1),
+        if before is not None:
+            old_seconds, old_rss, _, old_cpu = run([*DUNNING, "--db", str(db), "--now", NOW, *args], folder, head,
+                                                   before)
+            print(f"  .. {name} (before): {old_seconds:.2f} s, {old_rss:.0f} MB", file=sys.stderr, flush=True)
+            yield {"command": f"{name} (before)", "seconds": round(old_seconds, 3), "cpu_seconds": round(old_cpu, 2),
+                   "peak_rss_mb": round(old_rss, 1), "yardstick_seconds": "", "yardstick_rss_mb": "", "ratio": ""}
+        seconds, rss, _, cpu = run([*DUNNING, "--db", str(db), "--now", NOW, *args], folder, head)
+        floor, floor_rss, _, _ = run([sys.executable, "-c", YARDSTICK_CODE, str(db), YARDSTICKS[yardstick]], folder,
+                                     False)
+        row = {"command": name, "seconds": round(seconds, 3), "cpu_seconds": round(cpu, 2),
+               "peak_rss_mb": round(rss, 1),
                "yardstick_seconds": round(floor, 3), "yardstick_rss_mb": round(floor_rss, 1),
                "ratio": round(seconds / floor, 1) if floor > 0 else None}
         print(f"  .. {name}: {seconds:.2f} s, {rss:.0f} MB", file=sys.stderr, flush=True)
@@ -172,7 +187,8 @@ def rows_of(db: Path) -> dict[str, int]:
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
-    cols = [("command", "command", "<"), ("seconds", "seconds", ">"), ("peak RSS MB", "peak_rss_mb", ">"),
+    cols = [("command", "command", "<"), ("seconds", "seconds", ">"), ("CPU s", "cpu_seconds", ">"),
+            ("peak RSS MB", "peak_rss_mb", ">"),
             ("yardstick s", "yardstick_seconds", ">"), ("yardstick MB", "yardstick_rss_mb", ">"),
             ("x yardstick", "ratio", ">")]
     cells = [[str(r[key]) for _, key, _ in cols] for r in rows]
@@ -194,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the generated folder afterwards")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
     parser.add_argument("--only", metavar="COMMAND", help="only the commands that start with this ('events', 'cases')")
+    parser.add_argument("--before", type=Path, metavar="FOLDER",
+                        help="also time each command with the dunning package in FOLDER (another version's code)")
     options = parser.parse_args(argv)
     folder = options.db.parent if options.db else Path(tempfile.mkdtemp(prefix="dunning-listings-"))
     try:
@@ -202,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         generated = time.perf_counter() - started
         print(f"  .. generated in {generated:.1f} s: {rows_of(db)}", file=sys.stderr, flush=True)
         load = os.getloadavg()
-        rows = list(bench(folder, db, options.only))
+        rows = list(bench(folder, db, options.only, options.before))
         report = {"cases": rows_of(db)["cases"], "load_average": [round(x, 2) for x in load],
                   "load_average_after": [round(x, 2) for x in os.getloadavg()], "rows": rows}
         if options.json:

@@ -7,11 +7,12 @@ from typing import Any
 import click
 
 from dunning import calendar, creditor_reference, money
-from dunning.cli_records import action_json, case_json, cases_json
+from dunning.cli_records import action_json, case_json, cases_json, listing_scored_by_plugin
 from dunning.cli_support import State, json_option, parse_case_id, pass_state
 from dunning.models import Stage, Status
-from dunning.output import print_json, print_json_array, print_rows, print_table
+from dunning.output import print_json, print_json_array, print_json_records, print_rows, print_table
 from dunning.owed import owed_on
+from dunning.runtime import Runtime
 
 
 @click.group()
@@ -28,6 +29,9 @@ def cases() -> None:
 def cases_list(state: State, stage: str | None, status: str | None, limit: int | None, as_json: bool) -> None:
     """List cases, oldest first, each with what is overdue, what is not yet due and the balance today."""
     rt = state.runtime()
+    if not listing_scored_by_plugin(rt):  # the usual case: plain rows, no object per case
+        _list_fast(rt, state, stage, status, limit, as_json)
+        return
     rows = cases_json(rt, state.now(), stage=stage, status=status, limit=limit)  # read a page at a time
     if as_json:
         print_json_array(rows)
@@ -36,6 +40,23 @@ def cases_list(state: State, stage: str | None, status: str | None, limit: int |
                  *(money.display(r[f"{figure}_minor"], r["currency"])
                    for figure in ("overdue", "not_yet_due", "balance")),
                  r["dpd"], r["risk"] or ""] for r in rows),
+               ["id", "debtor", "name", "stage", "status", "overdue", "not yet due", "balance", "dpd", "risk"])
+
+
+def _list_fast(rt: Runtime, state: State, stage: str | None, status: str | None, limit: int | None,
+               as_json: bool) -> None:
+    """``cases list`` from ``case_listing``'s records: what ``cases_json`` gives, a page per query."""
+    from dunning import case_listing
+
+    today = rt.today(state.now())
+    records = case_listing.records(
+        rt.store.case_listing_pages(today, rt.config.zone, stage=stage, status=status, limit=limit), today)
+    if as_json:
+        print_json_records(records, case_listing.encode, case_listing.as_dict)
+        return
+    display = money.display
+    print_rows(([r[0], r[1], r[2], r[3], r[4], display(r[8], r[11]), display(r[10], r[11]), display(r[6], r[11]),
+                 r[13], r[17] or ""] for r in records),
                ["id", "debtor", "name", "stage", "status", "overdue", "not yet due", "balance", "dpd", "risk"])
 
 

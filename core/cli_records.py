@@ -42,11 +42,16 @@ def cases_json(rt: Runtime, now: dt.datetime, *, stage: str | None = None, statu
             yield case_fields(case, today, names.get(case.debtor_id), overdue, later, score(case, facts[case.id or 0]))
 
 
+def listing_scored_by_plugin(rt: Runtime) -> bool:
+    """Whether a plugin implements or wraps ``case_priority`` (else the built-in score is the answer)."""
+    impls = rt.plugins.pm.hook.case_priority.get_hookimpls()
+    return not (len(impls) == 1 and impls[0].function is builtin.case_priority)
+
+
 def _scorer(rt: Runtime) -> Callable[[Case, CaseFacts], float | None]:
     """How a listing scores its cases: through ``case_priority``, or straight through the built-in score
     when no plugin implements or wraps the hook (the same answer, without a hook call per case)."""
-    impls = rt.plugins.pm.hook.case_priority.get_hookimpls()
-    if len(impls) == 1 and impls[0].function is builtin.case_priority:
+    if not listing_scored_by_plugin(rt):
         return priority.score
     return lambda case, facts: priority_hook.case_priority(rt.plugins.calls, case, facts)
 

@@ -19,6 +19,7 @@ import attrs
 
 from dunning import import_guard, money, phones, text_checks
 from dunning.compliance.jurisdictions import is_country, subdivision_error
+from dunning.compliance.zones import stored_zone
 from dunning.ledger.interest_rules import parse_contract_rate
 from dunning.models import Contact, ContactKind, ContactRole, Debtor, DebtorKind
 from dunning.store import ImportedObligation, ImportResult, Store
@@ -30,6 +31,10 @@ COLUMNS = (
     "country", "region", "timezone", "reference", "amount", "currency", "issued_on", "due_on",
 )
 REQUIRED = ("debtor_id", "name", "reference", "amount", "currency", "due_on")
+# The cells that say who the debtor is and how to reach them; every other cell is the obligation's.
+_DEBTOR_CELLS = ("debtor_id", "name", "kind", "email", "mobile", "work_phone", "home_phone", "address", "country",
+                 "region", "timezone", "locale", "iban", "contacts")
+_OBLIGATION_REQUIRED = tuple(f for f in REQUIRED if f not in _DEBTOR_CELLS)
 # Read besides COLUMNS: the debtor's language, (JSON) a list of further contacts, for a sync
 # (`import --sync`) the books' open amount and status of each item, the IBAN the debtor
 # pays from (bank statements match a transfer from it to the debtor), and an interest rate
@@ -39,6 +44,7 @@ OPTIONAL_EXTRA = ("locale", "contacts", "open_amount", "status", "iban", "intere
 # a "mobil" column silently dropped would lose the debtor's number.
 MISSPELLING_CUTOFF = 0.75
 _PHONE_FIELDS = {"mobile": ContactKind.MOBILE, "work_phone": ContactKind.WORK, "home_phone": ContactKind.HOME}
+_PHONE_KINDS = frozenset(_PHONE_FIELDS.values())
 
 
 @attrs.frozen
@@ -192,7 +198,8 @@ class RowReader:
                 except csv.Error as exc:  # a cell over the csv module's size limit, a NUL in older Pythons
                     self.problems.append(RowError(line, "file", f"not valid CSV: {exc}"))
                     break
-                self.problems += _text_problems(line, {k: v for k, v in row.items() if k is not None})
+                self.problems += _text_problems(line, row if None not in row else
+                                                {k: v for k, v in row.items() if k is not None})
                 if None in row:  # more cells than header columns
                     row["__extra__"] = row.pop(None)
                 yield line, row
@@ -322,6 +329,101 @@ def check_row(line: int, row: Mapping[str, Any],
     kind = cells.get("kind", "") or "person"
     if kind not in DebtorKind.__members__.values():
         bad("kind", f"must be person or company, got {kind!r}")
+    currency, amount, due_on, issued_on = _money_and_dates(cells, bad)
+    timezone = cells.get("timezone", "") or None
+    if timezone:
+        try:
+            _time_zone(timezone)
+        except ValueError as exc:
+            bad("timezone", str(exc))
+    country = cells.get("country", "").upper() or None
+    if country and not _is_country(country):
+        bad("country", f"must be an ISO 3166-1 two-letter country code, got {country!r}")
+    # Optional: the subdivision (US-NY) whose contact rules may differ from the country's.
+    region = cells.get("region", "").upper() or None
+    if region:
+        problem = _subdivision_error(country, region)
+        if problem:
+            bad("region", problem)
+        elif country is None:
+            country = region.split("-", 1)[0]
+    interest_rate = _interest_rate(cells, bad)
+    email = cells.get("email", "")
+    if email and not _is_email(email):
+        bad("email", f"not an email address: {email!r}")
+    contacts: list[Contact] = []
+    number_zones: dict[str, tuple[str, ...]] = {}
+    if email:
+        contacts.append(Contact(debtor_id=debtor_id, kind=ContactKind.EMAIL, value=email, role=ContactRole.DEBTOR))
+    for field, contact_kind in _PHONE_FIELDS.items():
+        number = cells.get(field, "")
+        if not number:
+            continue
+        e164 = _phone(number, country, field, line, bad, warnings, number_zones)
+        if e164:
+            contacts.append(Contact(debtor_id=debtor_id, kind=contact_kind, value=e164, role=ContactRole.DEBTOR))
+    address = cells.get("address", "")
+    if address:
+        contacts.append(
+            Contact(debtor_id=debtor_id, kind=ContactKind.POSTAL, value=address, role=ContactRole.DEBTOR)
+        )
+    contacts.extend(_other_contacts(row.get("contacts"), debtor_id, bad, country, line, warnings, number_zones))
+    accounts = _accounts(cells.get("iban", ""), bad)
+
+    if problems:
+        return None, problems
+    # Where the debtor's clock is, from the numbers just parsed (no second parse): stored with the debtor.
+    zone = stored_zone(timezone, (number_zones.get(c.value, ()) for c in contacts
+                                  if c.kind in _PHONE_KINDS and c.role is ContactRole.DEBTOR))
+    debtor = Debtor(id=debtor_id, name=cells.get("name", ""), kind=DebtorKind(kind), country=country,
+                    timezone=timezone, locale=cells.get("locale", "") or None, region=region, zone=zone)
+    assert due_on is not None
+    return ImportedObligation(debtor=debtor, contacts=contacts, reference=reference, amount=amount,
+                              currency=currency, issued_on=issued_on, due_on=due_on, accounts=accounts,
+                              interest_rate=interest_rate), problems
+
+
+def check_obligation(line: int, row: Mapping[str, Any], debtor: CheckedDebtor) -> tuple[ObligationRow | None,
+                                                                                          list[RowError]]:
+    """``check_row`` for a row whose debtor's cells are those of ``debtor``, checked already and found clean:
+    only the obligation's own cells are checked (in ``check_row``'s order, with its messages), and the row
+    comes out as the writing pass takes it (``row_of``)."""
+    problems: list[RowError] = []
+    cells = {key: "" if value is None else value.strip() if type(value) is str else str(value).strip()
+             for key, value in row.items()}
+
+    def bad(field: str, problem: str) -> None:
+        problems.append(RowError(line, field, problem))
+
+    if "__extra__" in row:
+        bad("row", "has more cells than the header has columns")
+    for field in _OBLIGATION_REQUIRED:
+        if not cells.get(field, ""):
+            bad(field, "is required")
+    currency, amount, due_on, issued_on = _money_and_dates(cells, bad)
+    interest_rate = _interest_rate(cells, bad)
+    if problems:
+        return None, problems
+    assert due_on is not None
+    return ((debtor.row, debtor.contacts, cells.get("reference", ""), amount, currency,
+             issued_on.isoformat() if issued_on else None, due_on.isoformat(), debtor.accounts, interest_rate),
+            problems)
+
+
+@attrs.frozen
+class CheckedDebtor:
+    """A debtor's cells that ``check_row`` found clean (no problem, no warning), as the writing pass takes them:
+    the next rows with the same cells need only their obligation checked (``check_obligation``)."""
+
+    cells: tuple[Any, ...]  # the row's raw values of ``_DEBTOR_CELLS``
+    row: tuple[Any, ...]  # (debtor_id, name, kind, country, timezone, locale, region)
+    contacts: tuple[tuple[Any, ...], ...]
+    accounts: tuple[str, ...]
+    digest: int  # ``_details_digest``
+
+
+def _money_and_dates(cells: Mapping[str, str], bad: Any) -> tuple[str, int, dt.date | None, dt.date | None]:
+    """The obligation's currency, amount (minor units), due and issue dates; problems reported to ``bad``."""
     currency = cells.get("currency", "").upper()
     amount = 0
     if currency:
@@ -337,63 +439,29 @@ def check_row(line: int, row: Mapping[str, Any],
                 bad("amount", "must be positive")
         except money.MoneyError as exc:
             bad("amount", str(exc))
-    due_on = _date(row, "due_on", bad)
-    issued_on = _date(row, "issued_on", bad)
+    due_on = _date(cells, "due_on", bad)
+    issued_on = _date(cells, "issued_on", bad)
     if due_on and issued_on and issued_on > due_on:
         bad("issued_on", f"{issued_on} is after the due date {due_on}")
-    timezone = cells.get("timezone", "") or None
-    if timezone:
-        try:
-            text_checks.time_zone(timezone)
-        except ValueError as exc:
-            bad("timezone", str(exc))
-    country = cells.get("country", "").upper() or None
-    if country and not is_country(country):
-        bad("country", f"must be an ISO 3166-1 two-letter country code, got {country!r}")
-    # Optional: the subdivision (US-NY) whose contact rules may differ from the country's.
-    region = cells.get("region", "").upper() or None
-    if region:
-        problem = subdivision_error(country, region)
-        if problem:
-            bad("region", problem)
-        elif country is None:
-            country = region.split("-", 1)[0]
-    # Optional: a rate agreed for the obligation ("12%" a year, "0.05%/day"), see dunning.ledger.
+    return currency, amount, due_on, issued_on
+
+
+def _interest_rate(cells: Mapping[str, str], bad: Any) -> str | None:
+    """Optional: a rate agreed for the obligation ("12%" a year, "0.05%/day"), see dunning.ledger."""
     interest_rate = cells.get("interest_rate", "") or None
     if interest_rate:
         try:
             interest_rate = str(parse_contract_rate(interest_rate))
         except ValueError as exc:
             bad("interest_rate", str(exc))
-    email = cells.get("email", "")
-    if email and not _is_email(email):
-        bad("email", f"not an email address: {email!r}")
-    contacts: list[Contact] = []
-    if email:
-        contacts.append(Contact(debtor_id=debtor_id, kind=ContactKind.EMAIL, value=email, role=ContactRole.DEBTOR))
-    for field, contact_kind in _PHONE_FIELDS.items():
-        number = cells.get(field, "")
-        if not number:
-            continue
-        e164 = _phone(number, country, field, line, bad, warnings)
-        if e164:
-            contacts.append(Contact(debtor_id=debtor_id, kind=contact_kind, value=e164, role=ContactRole.DEBTOR))
-    address = cells.get("address", "")
-    if address:
-        contacts.append(
-            Contact(debtor_id=debtor_id, kind=ContactKind.POSTAL, value=address, role=ContactRole.DEBTOR)
-        )
-    contacts.extend(_other_contacts(row.get("contacts"), debtor_id, bad, country, line, warnings))
-    accounts = _accounts(cells.get("iban", ""), bad)
+    return interest_rate
 
-    if problems:
-        return None, problems
-    debtor = Debtor(id=debtor_id, name=cells.get("name", ""), kind=DebtorKind(kind), country=country,
-                    timezone=timezone, locale=cells.get("locale", "") or None, region=region)
-    assert due_on is not None
-    return ImportedObligation(debtor=debtor, contacts=contacts, reference=reference, amount=amount,
-                              currency=currency, issued_on=issued_on, due_on=due_on, accounts=accounts,
-                              interest_rate=interest_rate), problems
+
+# Pure checks whose answers a file repeats on every row (a country, a zone, a date): each worked out once.
+_is_country = functools.lru_cache(maxsize=1024)(is_country)
+_subdivision_error = functools.lru_cache(maxsize=1024)(subdivision_error)
+_time_zone = functools.lru_cache(maxsize=1024)(text_checks.time_zone)
+_iso_date = functools.lru_cache(maxsize=4096)(text_checks.iso_date)
 
 
 def _accounts(iban: str, bad: Any) -> tuple[str, ...]:
@@ -425,8 +493,9 @@ def _clash_with_store(
 _normalise = functools.lru_cache(maxsize=4096)(phones.normalise)
 
 
-def _phone(number: str, country: str | None, field: str, line: int, bad: Any, warnings: list[RowError]) -> str | None:
-    """The number in E.164, or None after reporting why it cannot be used."""
+def _phone(number: str, country: str | None, field: str, line: int, bad: Any, warnings: list[RowError],
+           number_zones: dict[str, tuple[str, ...]] | None = None) -> str | None:
+    """The number in E.164, or None after reporting why it cannot be used; ``number_zones`` gets where it rings."""
     try:
         phone = _normalise(number, country)
     except phones.PhoneError as exc:
@@ -434,11 +503,14 @@ def _phone(number: str, country: str | None, field: str, line: int, bad: Any, wa
         return None
     if not phone.valid:
         warnings.append(RowError(line, field, f"{phone.e164} is not a number in use in its country's numbering plan"))
+    if number_zones is not None:
+        number_zones[phone.e164] = phone.zones
     return phone.e164
 
 
 def _other_contacts(raw: Any, debtor_id: str, bad: Any, country: str | None = None, line: int = 0,
-                    warnings: list[RowError] | None = None) -> list[Contact]:
+                    warnings: list[RowError] | None = None,
+                    number_zones: dict[str, tuple[str, ...]] | None = None) -> list[Contact]:
     """JSON rows may list more contacts: a spouse, a guarantor, an employer, an attorney."""
     if raw is None or isinstance(raw, str):
         return []  # a CSV column that happens to be called "contacts" is just an extra column
@@ -465,7 +537,8 @@ def _other_contacts(raw: Any, debtor_id: str, bad: Any, country: str | None = No
             bad(f"{where}.value", f"not an email address: {value!r}")
             continue
         if kind in (ContactKind.MOBILE, ContactKind.WORK, ContactKind.HOME):
-            e164 = _phone(value, country, f"{where}.value", line, bad, [] if warnings is None else warnings)
+            e164 = _phone(value, country, f"{where}.value", line, bad, [] if warnings is None else warnings,
+                          number_zones)
             if e164 is None:
                 continue
             value = e164
@@ -481,12 +554,12 @@ def _is_email(text: str) -> bool:
     return True
 
 
-def _date(row: Mapping[str, Any], field: str, bad: Any) -> dt.date | None:
-    text = _text(row, field)
+def _date(cells: Mapping[str, str], field: str, bad: Any) -> dt.date | None:
+    text = cells.get(field, "")
     if not text:
         return None
     try:
-        return text_checks.iso_date(text)
+        return _iso_date(text)
     except ValueError as exc:
         bad(field, str(exc))
         return None
@@ -582,9 +655,19 @@ class _FileCheck:
         # debtor (``_debtor_note``); an int instead of a tuple of strings keeps a million debtors in ~100 MB.
         self.debtors: dict[str, int] = {}
         self.compared: set[str] = set()  # stored debtors whose details were compared with the file's
+        self.last: CheckedDebtor | None = None  # the last debtor whose cells were found clean
+        self.store_empty: bool | None = None  # whether the store had no debtor when the check began
 
     def row(self, line: int, row: Mapping[str, Any]) -> None:
+        cells = tuple(row.get(field) for field in _DEBTOR_CELLS)
+        last = self.last
+        if last is not None and cells == last.cells:  # the debtor's next row: its cells were found clean
+            packed, problems = check_obligation(line, row, last)
+            self._obligation_row(line, row, last, packed, problems)
+            return
+        warned = len(self.warnings) + self.warnings.more
         item, problems = check_row(line, row, self.warnings)
+        clean = not problems and item is not None and len(self.warnings) + self.warnings.more == warned
         debtor_id, reference = _text(row, "debtor_id"), _text(row, "reference")
         if debtor_id and reference:
             seen = self.staging.first_line_of(debtor_id, reference, line)
@@ -599,7 +682,7 @@ class _FileCheck:
         note = self.debtors.get(debtor_id)
         digest = _details_digest(debtor)
         if note is None:
-            stored = self.store.debtor(debtor_id) is not None
+            stored = self._stored(debtor_id)
             self.debtors[debtor_id] = _debtor_note(digest, line, stored)
         elif note >> 33 != digest:
             first_line = (note >> 1) & 0xFFFFFFFF
@@ -607,7 +690,9 @@ class _FileCheck:
             return
         else:
             stored = bool(note & 1)
-        clash = _clash_with_store(self.store, debtor_id, reference, item.amount, item.currency, item.due_on)
+        # A debtor the store does not know has no obligation there to clash with.
+        clash = stored and _clash_with_store(self.store, debtor_id, reference, item.amount, item.currency,
+                                             item.due_on)
         if clash:
             self.errors.add(RowError(line, "reference", clash))
             return
@@ -615,7 +700,47 @@ class _FileCheck:
             for refusal in import_guard.refused_changes(self.store, [(line, row)], [(debtor, item.contacts)],
                                                         self.file, self.compared):
                 self.refused.add(RowError(*refusal))
-        self.staging.add(line, _pack(item))
+        packed = row_of(item)
+        if clean:
+            self.last = CheckedDebtor(cells=cells, row=packed[0], contacts=packed[1], accounts=packed[7],
+                                      digest=digest)
+        self.staging.add(line, marshal.dumps(packed))
+
+    def _obligation_row(self, line: int, row: Mapping[str, Any], debtor: CheckedDebtor, packed: ObligationRow | None,
+                        problems: list[RowError]) -> None:
+        """``row`` for a row of the debtor checked last (its details known clean, its note taken)."""
+        debtor_id, reference = debtor.row[0], _text(row, "reference")
+        if reference:
+            seen = self.staging.first_line_of(debtor_id, reference, line)
+            if seen is not None:
+                problems.append(RowError(line, "reference",
+                                         f"{reference!r} for debtor {debtor_id!r} already appears on line {seen}"))
+        if problems or packed is None:
+            for problem in problems:
+                self.errors.add(problem)
+            return
+        stored = bool(self.debtors[debtor_id] & 1)
+        if stored:
+            clash = _clash_with_store(self.store, debtor_id, reference, packed[3], packed[4],
+                                      dt.date.fromisoformat(packed[6]))
+            if clash:
+                self.errors.add(RowError(line, "reference", clash))
+                return
+            debtor_model = Debtor(id=debtor_id, name=debtor.row[1], kind=DebtorKind(debtor.row[2]),
+                                  country=debtor.row[3], timezone=debtor.row[4], locale=debtor.row[5],
+                                  region=debtor.row[6], zone=debtor.row[7])
+            contacts = [Contact(debtor_id=debtor_id, kind=c[0], value=c[1], role=c[2], name=c[3])
+                        for c in debtor.contacts]
+            for refusal in import_guard.refused_changes(self.store, [(line, row)], [(debtor_model, contacts)],
+                                                        self.file, self.compared):
+                self.refused.add(RowError(*refusal))
+        self.staging.add(line, marshal.dumps(packed))
+
+    def _stored(self, debtor_id: str) -> bool:
+        """Whether the store knows the debtor (one look-up, none while the store has no debtor at all)."""
+        if self.store_empty is None:
+            self.store_empty = not self.store.has_debtors()
+        return not self.store_empty and self.store.debtor_known(debtor_id)
 
 
 def _details_digest(debtor: Debtor) -> int:
@@ -626,11 +751,6 @@ def _details_digest(debtor: Debtor) -> int:
 
 def _debtor_note(digest: int, line: int, stored: bool) -> int:
     return (digest << 33) | ((line & 0xFFFFFFFF) << 1) | int(stored)
-
-
-def _pack(item: ImportedObligation) -> bytes:
-    """The checked row as the scratch file keeps it (marshal: fast, and only plain values go in)."""
-    return marshal.dumps(row_of(item))
 
 
 def _dry_run_counts(store: Store, rows: Iterable[ObligationRow]) -> ImportResult:

@@ -602,3 +602,41 @@ def m024_drop_events_kind_index(db: sqlite_utils.Database) -> None:
     # events_kind_at (kind, at), which the reports need, serves every query on the kind alone
     # as well: the one-column index only cost disk (about 20 bytes an event).
     db.execute("DROP INDEX IF EXISTS events_kind")
+
+
+@migrations()
+def m021_debtor_zone(db: sqlite_utils.Database) -> None:
+    # Where the debtor's clock is (dunning.compliance.zones.stored_zone), worked out once at import instead
+    # of from a phone number at every delivery: zone names separated by spaces, '' for the business's zone,
+    # NULL when not worked out. What it is worked out from (the debtor's zone and country, their contacts)
+    # clears it when it changes, whichever command or plugin changes it: the next reader works it out again.
+    db.execute("ALTER TABLE debtors ADD COLUMN zone TEXT")
+    db.execute("CREATE TRIGGER debtors_zone_follows AFTER UPDATE OF timezone, country ON debtors "
+               "WHEN OLD.timezone IS NOT NEW.timezone OR OLD.country IS NOT NEW.country "
+               "BEGIN UPDATE debtors SET zone = NULL WHERE id = NEW.id; END")
+    phone = "IN ('mobile', 'work', 'home')"
+    db.execute(f"CREATE TRIGGER contacts_added_zone AFTER INSERT ON contacts WHEN NEW.kind {phone} "
+               "BEGIN UPDATE debtors SET zone = NULL WHERE id = NEW.debtor_id AND zone IS NOT NULL; END")
+    db.execute(f"CREATE TRIGGER contacts_changed_zone AFTER UPDATE ON contacts WHEN NEW.kind {phone} "
+               f"OR OLD.kind {phone} BEGIN UPDATE debtors SET zone = NULL WHERE id IN (OLD.debtor_id, "
+               "NEW.debtor_id) AND zone IS NOT NULL; END")
+    db.execute(f"CREATE TRIGGER contacts_removed_zone AFTER DELETE ON contacts WHEN OLD.kind {phone} "
+               "BEGIN UPDATE debtors SET zone = NULL WHERE id = OLD.debtor_id AND zone IS NOT NULL; END")
+    # The debtors already stored: worked out here, a thousand at a time (phone numbers parsed once each).
+    from dunning.compliance.zones import zone_of
+    from dunning.models import Contact, Debtor
+
+    last = ""
+    while True:
+        ids = [r[0] for r in db.execute("SELECT id FROM debtors WHERE id > ? ORDER BY id LIMIT 1000", [last])]
+        if not ids:
+            return
+        marks = ", ".join("?" * len(ids))
+        contacts: dict[str, list[Contact]] = {i: [] for i in ids}
+        for r in db.execute(f"SELECT debtor_id, kind, value FROM contacts WHERE debtor_id IN ({marks}) "
+                            f"AND active = 1 AND bad = 0 AND role = 'debtor' AND kind {phone} ORDER BY id", ids):
+            contacts[r[0]].append(Contact(debtor_id=r[0], kind=r[1], value=r[2]))
+        zones = [(zone_of(Debtor(id=r[0], name="", country=r[1], timezone=r[2]), contacts[r[0]]), r[0])
+                 for r in db.execute(f"SELECT id, country, timezone FROM debtors WHERE id IN ({marks})", ids)]
+        db.conn.executemany("UPDATE debtors SET zone = ? WHERE id = ?", zones)
+        last = ids[-1]

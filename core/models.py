@@ -134,6 +134,9 @@ class Debtor:
     locale: str | None = None
     # ISO 3166-2 subdivision (``US-NY``): picks the contact rules where a state's differ from its country's.
     region: str | None = None
+    # Where the debtor's clock is, as worked out at import (``compliance.zones.stored_zone``): zone names
+    # separated by spaces, "" for the business's zone, None when not worked out (since a change cleared it).
+    zone: str | None = None
 
 
 @attrs.frozen

@@ -1,6 +1,8 @@
-"""Phone numbers in one form: E.164, checked against the numbering plan (``phonenumbers``)."""
+"""Phone numbers in one form: E.164, checked against the numbering plan (``phonenumbers``); and where they ring."""
 
 from __future__ import annotations
+
+from typing import Any, cast
 
 import attrs
 import phonenumbers
@@ -16,6 +18,9 @@ class Phone:
     # False for a number of the right shape in a range not (yet) in use:
     # stored, but reported, since a dialler will not reach it.
     valid: bool
+    # The IANA zones the number's range lies in (``zones_of``): worked out here, where the number is parsed
+    # anyway, so an import stores the debtor's zone without parsing the number a second time.
+    zones: tuple[str, ...] = ()
 
 
 def normalise(text: str, region: str | None) -> Phone:
@@ -33,4 +38,29 @@ def normalise(text: str, region: str | None) -> Phone:
         raise PhoneError(f"not a phone number: {text!r} has the wrong length for "
                          f"+{parsed.country_code}")
     return Phone(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
-                 phonenumbers.is_valid_number(parsed))
+                 phonenumbers.is_valid_number(parsed), _zones(parsed))
+
+
+def zones_of(number: str, region: str | None) -> tuple[str, ...]:
+    """The IANA zones where ``number`` (read with ``region`` as ``debtor_zones`` reads it) rings; () if none."""
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return ()
+    return _zones(parsed)
+
+
+def _zones(parsed: Any) -> tuple[str, ...]:
+    from phonenumbers import timezone as number_zones  # its tables load on first use
+
+    zones = tuple(z for z in number_zones.time_zones_for_number(parsed) if z != "Etc/Unknown")
+    if zones:
+        return zones
+    # A number the library cannot place (a new or fictional range): the
+    # zones of its country, as one of that country's own numbers gives them.
+    # A parsed number always has its country code.
+    country = phonenumbers.region_code_for_country_code(cast(int, parsed.country_code))
+    example = phonenumbers.example_number(country) if country and country != "ZZ" else None
+    if example is None:
+        return ()
+    return tuple(z for z in number_zones.time_zones_for_number(example) if z != "Etc/Unknown")

@@ -18,7 +18,7 @@ class Cases(StoreConnection):
 
     def debtor(self, debtor_id: str) -> Debtor | None:
         row = self.conn.execute(
-            "SELECT id, name, kind, country, timezone, locale, region FROM debtors WHERE id = ?", [debtor_id]
+            "SELECT id, name, kind, country, timezone, locale, region, zone FROM debtors WHERE id = ?", [debtor_id]
         ).fetchone()
         return Debtor(*row) if row else None
 

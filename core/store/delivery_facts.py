@@ -86,7 +86,7 @@ class DeliveryReads(StoreConnection):
         if debtor_ids:
             marks = _marks(debtor_ids)
             debtors = {r[0]: Debtor(*r) for r in self.conn.execute(
-                f"SELECT id, name, kind, country, timezone, locale, region FROM debtors WHERE id IN ({marks})",
+                f"SELECT id, name, kind, country, timezone, locale, region, zone FROM debtors WHERE id IN ({marks})",
                 debtor_ids)}
             for r in self.conn.execute(
                     f"SELECT debtor_id, kind, value, role, name, bad, id FROM contacts WHERE debtor_id IN ({marks}) "

@@ -46,7 +46,7 @@ _EVENT_BATCH = 2000
 _CHUNK = 1000
 
 # An obligation as the writing pass takes it: plain values, no objects (see ``row_of``).
-#   (debtor_id, name, kind, country, timezone, locale, region), ((kind, value, role, name), ...),
+#   (debtor_id, name, kind, country, timezone, locale, region, zone), ((kind, value, role, name), ...),
 #   reference, amount, currency, issued_on ISO or None, due_on ISO, (iban, ...), interest_rate
 ObligationRow = tuple[Any, ...]
 
@@ -54,7 +54,7 @@ ObligationRow = tuple[Any, ...]
 def row_of(item: ImportedObligation) -> ObligationRow:
     """``item`` as the plain values the writing pass takes (and an import's scratch file keeps)."""
     d = item.debtor
-    return ((d.id, d.name, d.kind.value, d.country, d.timezone, d.locale, d.region),
+    return ((d.id, d.name, d.kind.value, d.country, d.timezone, d.locale, d.region, d.zone),
             tuple((c.kind.value, c.value, c.role.value, c.name) for c in item.contacts),
             item.reference, item.amount, item.currency, _iso(item.issued_on), item.due_on.isoformat(),
             tuple(item.accounts), item.interest_rate)
@@ -76,6 +76,13 @@ class _Tally:
 
 class ObligationImport(Cases, EventLog):
     """The store's part that writes imports."""
+
+    def has_debtors(self) -> bool:
+        return self.conn.execute("SELECT EXISTS (SELECT 1 FROM debtors)").fetchone()[0] == 1
+
+    def debtor_known(self, debtor_id: str) -> bool:
+        """Whether a debtor with this id is stored (without reading it)."""
+        return self.conn.execute("SELECT 1 FROM debtors WHERE id = ?", [debtor_id]).fetchone() is not None
 
     def import_obligations(
         self, items: Iterable[ImportedObligation], now: dt.datetime, today: dt.date
@@ -124,9 +131,14 @@ class ObligationImport(Cases, EventLog):
         for r in new_debtors:
             debtors_seen.add(r[0][0])
         if new_debtors:
+            # Contacts first: a new phone number clears a stored debtor's zone (migration m021), and a new
+            # debtor's zone, worked out from its row, is then written with it.
             self.conn.executemany(
-                "INSERT INTO debtors (id, name, kind, country, timezone, locale, region, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
+                "INSERT OR IGNORE INTO contacts (debtor_id, kind, value, role, name, bad) VALUES (?, ?, ?, ?, ?, 0)",
+                [(r[0][0], *c) for r in new_debtors for c in r[1]])
+            self.conn.executemany(
+                "INSERT INTO debtors (id, name, kind, country, timezone, locale, region, zone, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
                 "kind = excluded.kind, country = coalesce(excluded.country, country), "
                 "timezone = coalesce(excluded.timezone, timezone), locale = coalesce(excluded.locale, locale), "
                 "region = coalesce(excluded.region, region), updated_at = excluded.updated_at",
@@ -134,9 +146,6 @@ class ObligationImport(Cases, EventLog):
             self.conn.executemany(
                 "INSERT OR IGNORE INTO debtor_accounts (debtor_id, iban, source, added_at) VALUES (?, ?, 'import', ?)",
                 [(r[0][0], iban, now_text) for r in new_debtors for iban in r[7]])
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO contacts (debtor_id, kind, value, role, name, bad) VALUES (?, ?, ?, ?, ?, 0)",
-                [(r[0][0], *c) for r in new_debtors for c in r[1]])
         ids = sorted({r[0][0] for r in chunk})
         marks = ", ".join("?" * len(ids))
         present = set(self.conn.execute(

@@ -1,0 +1,123 @@
+"""``cases list`` at a million cases: plain rows in, one JSON line or table row out, no object per case.
+
+The store reads a page of cases in one query, with each case's debtor's name, what is overdue and not yet
+due and its priority facts (``Store.case_listing_pages``). Here each row becomes a record: a tuple of the
+values ``cli_records.case_fields`` gives, in its order (``FIELDS``), worked out the same way:
+
+- days past due and the risk class depend on a few dates and counts that most cases share, so each is
+  worked out once per distinct set of them (``risk_class`` on a small ``Case``) and looked up after;
+- the priority is ``priority.score``'s sum, from the balance, the broken promises and the facts' weights.
+
+``encode`` writes a record as ``json.JSONEncoder(ensure_ascii=False).encode`` writes the dict: the same
+bytes (tests/core/test_case_listing.py checks it), several times faster.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from dunning import money
+from dunning.compliance.risk import risk_class
+from dunning.models import Case
+from dunning.priority import WEIGHTS
+
+# The keys of a record, as ``case_fields`` orders them.
+FIELDS = ("id", "debtor_id", "debtor_name", "stage", "status", "balance", "balance_minor", "overdue",
+          "overdue_minor", "not_yet_due", "not_yet_due_minor", "currency", "creditor_reference", "dpd",
+          "oldest_due_on", "next_action_on", "broken_promises", "risk", "signals", "account_locked", "opened_on",
+          "resolved_on", "priority")
+
+Record = tuple[Any, ...]
+
+# JSON's own string escaper (the C one where there is one), as JSONEncoder(ensure_ascii=False) uses it.
+_quote = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_FIRST_DEFAULT, _PROMISE_TODAY, _PARTIAL, _LOST = WEIGHTS.values()
+
+
+def _date(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
+
+
+def records(pages: Iterator[list[tuple[Any, ...]]], today: dt.date) -> Iterator[Record]:
+    """Records from ``Store.case_listing_pages``' rows (``LISTING_COLUMNS``, name, overdue, not yet due, first
+    obligation in default, paid any, promise due today, lost contact)."""
+    formats: dict[str, Any] = {}  # currency -> its amounts' formatter
+    judged: dict[tuple[Any, ...], tuple[int | None, str]] = {}  # open case's dates and counts -> (dpd, risk)
+    for page in pages:
+        for (case_id, debtor_id, currency, stage, status, balance, anchor, next_on, broken, locked, resolved,
+             contacted, paid_on, signals, reference, opened, name, overdue, later, first_default, paid_any,
+             promised, lost) in page:
+            dpd: int | None = None
+            risk: str | None = None
+            if status == "open":
+                key = (anchor, contacted, paid_on, signals, broken)
+                known = judged.get(key)
+                if known is None:
+                    if len(judged) >= 65_536:  # bound the memory, whatever the portfolio
+                        judged.clear()
+                    known = judged[key] = _judge(key, today)
+                dpd, risk = known
+            fmt = formats.get(currency)
+            if fmt is None:
+                fmt = formats[currency] = _formatter(currency)
+            owes = balance > 0
+            paid_any = bool(paid_any)
+            score = math.log10(1 + balance) * 10 + broken * 5
+            score += ((_FIRST_DEFAULT if first_default and not paid_any and owes else 0.0)
+                      + (_PROMISE_TODAY if promised else 0.0) + (_PARTIAL if paid_any and owes else 0.0)
+                      + (_LOST if lost else 0.0))
+            yield (case_id, debtor_id, name, stage, status, fmt(balance), balance,
+                   fmt(overdue), overdue, fmt(later), later, currency, reference, dpd,
+                   anchor or None, next_on or None, broken, risk, tuple(signals.split(",")) if signals else (),
+                   bool(locked), opened or None, resolved or None, round(score, 3))
+
+
+def _formatter(currency: str) -> Any:
+    """``money.format_minor`` for one currency, its exponent looked up once (the same text)."""
+    exp = money.exponent(currency)
+    if exp != 2:
+        return lambda minor: money.format_minor(minor, currency)
+    return lambda minor: f"{minor // 100}.{minor % 100:02d}" if minor >= 0 else money.format_minor(minor, currency)
+
+
+def _judge(key: tuple[Any, ...], today: dt.date) -> tuple[int | None, str]:
+    """(days past due, risk class) of an open case with these (anchor, last contact, last payment, signals,
+    broken promises)."""
+    anchor, contacted, paid_on, signals, broken = key
+    case = Case(id=0, debtor_id="", currency="EUR", anchor_due_on=_date(anchor), last_contact_on=_date(contacted),
+                last_payment_on=_date(paid_on), signals=tuple(signals.split(",")) if signals else (),
+                broken_promises=broken)
+    return ((today - case.anchor_due_on).days if case.anchor_due_on else None), risk_class(case, today).value
+
+
+def as_dict(record: Record) -> dict[str, Any]:
+    """The record as ``case_fields`` gives it (for the indented JSON of a short listing)."""
+    data = dict(zip(FIELDS, record, strict=True))
+    data["signals"] = list(data["signals"])
+    return data
+
+
+def encode(r: Record) -> str:
+    """One record as compact JSON, byte for byte what the JSON encoder makes of ``as_dict(r)``."""
+    (case_id, debtor_id, name, stage, status, balance_text, balance, overdue_text, overdue, later_text, later,
+     currency, reference, dpd, oldest, next_on, broken, risk, signals, locked, opened, resolved, priority) = r
+    q = _quote
+    # Integers print as the encoder prints them (int.__repr__), the priority as float.__repr__; the amounts'
+    # texts and the dates are digits, "-" and "." only; everything else is quoted by JSON's own escaper.
+    return (f'{{"id": {case_id}, "debtor_id": {q(debtor_id)}, '
+            f'"debtor_name": {"null" if name is None else q(name)}, "stage": {q(stage)}, "status": {q(status)}, '
+            f'"balance": "{balance_text}", "balance_minor": {balance}, "overdue": "{overdue_text}", '
+            f'"overdue_minor": {overdue}, "not_yet_due": "{later_text}", "not_yet_due_minor": {later}, '
+            f'"currency": {q(currency)}, '
+            f'"creditor_reference": {"null" if reference is None else q(reference)}, '
+            f'"dpd": {"null" if dpd is None else dpd}, '
+            f'"oldest_due_on": {"null" if oldest is None else q(oldest)}, '
+            f'"next_action_on": {"null" if next_on is None else q(next_on)}, "broken_promises": {broken}, '
+            f'"risk": {"null" if risk is None else q(risk)}, '
+            f'"signals": [{", ".join(map(q, signals))}], "account_locked": {"true" if locked else "false"}, '
+            f'"opened_on": {"null" if opened is None else q(opened)}, '
+            f'"resolved_on": {"null" if resolved is None else q(resolved)}, "priority": {priority!r}}}')

@@ -1,0 +1,117 @@
+"""``cases list`` from plain rows (``dunning.case_listing``) says, byte for byte, what the case-by-case fields say.
+
+The fast path reads a page in one query and writes each case's JSON from a template; the plain path builds a
+``Case``, its ``CaseFacts`` and ``case_fields``' dict and hands it to the JSON encoder. Here both run over
+varied cases: every status and stage, signals, broken promises, dates of contact and payment far and near,
+paid, part-paid, closed and disputed items, promises due today, good and bad numbers, names JSON must escape,
+a debtor row missing, and both the business's zone and another.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dunning import case_listing, priority
+from dunning.cli_records import case_fields
+from dunning.store import Store
+
+TODAY = dt.date(2026, 3, 10)
+NOW = "2026-03-01T09:00:00Z"
+CASES = 400
+NAMES = ['Anna "the" Müller', "Zoë \\ Ltd", "李小龙", "Tab\tName", "Plain Name"]
+
+
+def _day(offset: int | None) -> str | None:
+    return None if offset is None else (TODAY + dt.timedelta(days=offset)).isoformat()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    store = Store(tmp_path / "dunning.db")
+    rng = random.Random(21)
+    conn = store.conn
+    with store.transaction():
+        for i in range(1, CASES + 1):
+            debtor = f"D{i}" if i % 7 else f'D"{i}é'
+            if i % 50:  # one debtor in fifty has no row: the listing shows no name
+                conn.execute("INSERT INTO debtors (id, name, kind, created_at, updated_at) "
+                             "VALUES (?, ?, 'person', ?, ?)", [debtor, f"{rng.choice(NAMES)} {i}", NOW, NOW])
+            balance = 0
+            for n in range(rng.randint(0, 3)):
+                amount = rng.choice([1000, 2500, 9999, 123456789])
+                paid = rng.choice([0, 0, amount // 2, amount])
+                due = TODAY + dt.timedelta(days=rng.choice([-400, -30, -1, 0, 1, 20]))
+                closed, disputed = rng.random() < 0.15, rng.random() < 0.15
+                balance += amount - paid
+                conn.execute(
+                    "INSERT INTO obligations (case_id, debtor_id, reference, amount, currency, issued_on, due_on, "
+                    "paid, closed_reason, closed_on, disputed_on) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
+                    [i, debtor, f"INV-{i}-{n}", amount, "EUR", due.isoformat(), paid,
+                     "credited" if closed else None, TODAY.isoformat() if closed else None,
+                     TODAY.isoformat() if disputed else None])
+            status = rng.choice(["open", "open", "open", "paid", "written_off"])
+            conn.execute(
+                "INSERT INTO cases (id, debtor_id, currency, stage, status, balance, anchor_due_on, opened_on, "
+                "next_action_on, broken_promises, account_locked, last_contact_on, last_payment_on, signals, "
+                "resolved_on, creditor_reference) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [i, debtor, rng.choice(["EUR", "EUR", "JPY", "KWD"]), rng.choice(["internal", "onsite", "agency"]),
+                 status, balance, _day(rng.choice([None, -400, -200, -95, -31, -1, 0, 3])), "2026-01-01",
+                 _day(rng.choice([None, 1, 30])), rng.choice([0, 0, 1, 2, 3]), rng.choice([0, 1]),
+                 _day(rng.choice([None, -300, -40, -2])), _day(rng.choice([None, -250, -5])),
+                 rng.choice(["", "relocation", "relocation,bankruptcy", 'odd "signal"']),
+                 _day(-1) if status != "open" else None, rng.choice([None, f"RF18{i:08d}"])])
+            for _ in range(rng.choice([0, 0, 1, 2])):
+                conn.execute("INSERT INTO payments (case_id, amount, at, reference, created_at, reversed_at) "
+                             "VALUES (?, 100, ?, NULL, ?, ?)", [i, NOW, NOW, NOW if rng.random() < 0.3 else None])
+            if rng.random() < 0.3:
+                due_at = rng.choice(["2026-03-10T15:00:00Z", "2026-03-11T03:00:00Z", "2026-03-09T23:00:00Z"])
+                conn.execute("INSERT INTO promises (case_id, amount, due_at, status, created_at) "
+                             "VALUES (?, 500, ?, ?, ?)", [i, due_at, rng.choice(["pending", "kept"]), NOW])
+            for n in range(rng.choice([0, 1, 2])):
+                conn.execute("INSERT INTO contacts (debtor_id, kind, value, role, bad, active) "
+                             "VALUES (?, ?, ?, ?, ?, ?)",
+                             [debtor, rng.choice(["mobile", "home", "work", "email"]), f"+4477009{i:03d}{n}",
+                              rng.choice(["debtor", "debtor", "third_party"]), rng.choice([0, 1]),
+                              rng.choice([1, 1, 0])])
+    return store
+
+
+def _plain(store: Store, today: dt.date, zone: dt.tzinfo, **only: str) -> list[dict[str, Any]]:
+    """What ``cli_records.cases_json`` gives with the built-in score: a ``Case`` and its facts per case."""
+    found = []
+    for page in store.case_pages(page=64, **only):
+        names = store.debtor_names(c.debtor_id for c in page)
+        owed = store.owed_figures_of([c.id for c in page], today)
+        facts = store.priority_facts_of(page, today, zone)
+        found += [case_fields(c, today, names.get(c.debtor_id), *owed[c.id], priority.score(c, facts[c.id]))
+                  for c in page]
+    return found
+
+
+@pytest.mark.parametrize("zone", [dt.UTC, dt.timezone(dt.timedelta(hours=-5))])
+def test_records_are_the_case_fields_and_encode_as_the_json_encoder_does(store: Store, zone: dt.tzinfo) -> None:
+    encoder = json.JSONEncoder(ensure_ascii=False, default=str)
+    records = list(case_listing.records(store.case_listing_pages(TODAY, zone, page=64), TODAY))
+    plain = _plain(store, TODAY, zone)
+    assert len(records) == len(plain) == CASES
+    for record, fields in zip(records, plain, strict=True):
+        assert case_listing.as_dict(record) == fields, fields["id"]
+        assert case_listing.encode(record) == encoder.encode(fields), fields["id"]
+    # The sample has what the template must write in each form.
+    assert {f["debtor_name"] is None for f in plain} == {True, False}
+    assert {f["risk"] for f in plain} >= {None, "not_yet_due", "in_collection", "doubtful", "bad_debt", "dormant"}
+    assert {len(f["signals"]) for f in plain} >= {0, 1, 2}
+
+
+def test_a_filter_and_a_limit_keep_the_same_cases(store: Store) -> None:
+    records = list(case_listing.records(
+        store.case_listing_pages(TODAY, stage="onsite", status="open", limit=25, page=10), TODAY))
+    plain = _plain(store, TODAY, dt.UTC, stage="onsite", status="open")[:25]
+    assert [case_listing.as_dict(r) for r in records] == plain
+    assert len(records) == 25
