@@ -26,6 +26,7 @@ from dunning.models import ActionKind, ActionStatus, Case, Event, Status
 from dunning.policy import Plan, Planned, evaluate
 from dunning.policy.evaluation import looks_at
 from dunning.runtime import Runtime
+from dunning.strategy_assign import assign_strategies
 from dunning.store import DUE_ROW_FIELDS, CasePlanWrite, PlanBatch, action_row_tail, due_row_case
 
 PLAN_BATCH = 2000
@@ -43,6 +44,7 @@ def _due_batches(rt: Runtime, today: dt.date) -> Iterator[list[tuple[Case, str |
 
 
 def plan(rt: Runtime, now: dt.datetime, summary: RunSummary, progress: ProgressCallback | None = None) -> None:
+    assign_strategies(rt, now)
     with start_up_heap_frozen():
         today = rt.today(now)
         planner = _CasePlanner(rt, now, today, summary)
@@ -56,6 +58,7 @@ def plan(rt: Runtime, now: dt.datetime, summary: RunSummary, progress: ProgressC
 def plan_case_by_case(rt: Runtime, now: dt.datetime, summary: RunSummary,
                       progress: ProgressCallback | None = None) -> None:
     """``plan`` through a Case and a CasePlanWrite per case: what ``plan`` must write, the slow way."""
+    assign_strategies(rt, now)
     today = rt.today(now)
     planner = _CasePlanner(rt, now, today, summary)
     _save(rt, ([planner.plan(case, tz) for case, tz in batch] for batch in _due_batches(rt, today)), summary,
@@ -92,6 +95,7 @@ _STAGE, _PREVIOUS_STAGE = DUE_ROW_FIELDS["stage"], DUE_ROW_FIELDS["previous_stag
 _BALANCE, _CURRENCY = DUE_ROW_FIELDS["balance"], DUE_ROW_FIELDS["currency"]
 _BROKEN_PROMISES, _SIGNALS = DUE_ROW_FIELDS["broken_promises"], DUE_ROW_FIELDS["signals"]
 _LAST_CONTACT_ON, _LAST_PAYMENT_ON = DUE_ROW_FIELDS["last_contact_on"], DUE_ROW_FIELDS["last_payment_on"]
+_STRATEGY, _POLICY = DUE_ROW_FIELDS["strategy"], DUE_ROW_FIELDS["policy"]
 
 
 class _SharedPlan:
@@ -147,10 +151,11 @@ class _CasePlanner:
         used: dict[int, _SharedPlan] = {}
         summary, now = self.summary, self.now
         looks_cache, shared_cache = self._looks, self._shared
+        policies = self.rt.case_policies  # cases alike but for their policy plan apart
         for row in rows:
             case_id = row[_ID]
             looks_key = (row[_ANCHOR], row[_PLANNED_THROUGH], row[_STATUS], row[_STAGE], row[_PREVIOUS_STAGE],
-                         row[_DEBTOR_TZ])
+                         row[_DEBTOR_TZ], policies.name_of(case_id, row[_STRATEGY], row[_POLICY]))
             looks = looks_cache.get(looks_key)
             if looks is None:
                 looks = self._looks_at(row, looks_key)
@@ -189,7 +194,8 @@ class _CasePlanner:
         """What else of a row the plan reads (see policy.evaluation.looks_at); its _SharedPlan if nothing."""
         anchor = dt.date.fromisoformat(row[_ANCHOR]) if row[_ANCHOR] else None
         planned_through = dt.date.fromisoformat(row[_PLANNED_THROUGH]) if row[_PLANNED_THROUGH] else None
-        reads = looks_at(self.rt.policy, anchor, planned_through, row[_STATUS] == Status.OPEN.value, self.today)
+        policy = self.rt.case_policies.named(looks_key[-1])  # the case's policy, by name (see plan_rows)
+        reads = looks_at(policy, anchor, planned_through, row[_STATUS] == Status.OPEN.value, self.today)
         looks = reads if any(reads) else self._share(row)
         if len(self._looks) >= 4096:
             self._looks.clear()  # bounded: a run meets a few hundred due dates and cursors
@@ -199,7 +205,7 @@ class _CasePlanner:
     def _share(self, row: tuple[Any, ...]) -> _SharedPlan:
         """The _SharedPlan of ``row``'s case, worked out from it (through ``plan``, the reference)."""
         case = due_row_case(row)
-        result = evaluate(self.rt.policy, case, self.today)
+        result = evaluate(self.rt.policy_for(case), case, self.today)
         tails: list[tuple[str, int]] = []
         events: list[tuple[int, str, int | None, str | None, str | None, dict[str, Any]]] = []
         skipped = awaiting = 0
@@ -226,7 +232,7 @@ class _CasePlanner:
             "reason": "past their day when the case was planned; only required steps run late"})
 
     def plan(self, case: Case, debtor_tz: str | None) -> CasePlanWrite:
-        result: Plan = evaluate(self.rt.policy, case, self.today)
+        result: Plan = evaluate(self.rt.policy_for(case), case, self.today)
         rows = []
         events: list[Event] = []
         for item in result.items:
@@ -298,7 +304,7 @@ def dry_plan(rt: Runtime, now: dt.datetime, summary: RunSummary) -> None:
     enabled = set(rt.plugins.enabled)
     for batch in _due_batches(rt, today):
         for case, _tz in batch:
-            result = evaluate(rt.policy, case, today)
+            result = evaluate(rt.policy_for(case), case, today)
             summary.missed += len(result.missed)
             if result.items:
                 summary.cases_planned += 1

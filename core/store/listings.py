@@ -51,9 +51,10 @@ class Listings(EventLog):
     """The store's part that reads listings page by page."""
 
     def case_pages(self, *, stage: str | None = None, status: str | None = None, limit: int | None = None,
-                   page: int = PAGE) -> Iterator[list[Case]]:
-        """Cases by id, a page at a time (keyset paging on the primary key: each page is one index search)."""
-        where, params = _case_filter(stage, status)
+                   page: int = PAGE, strategy: str | None = None) -> Iterator[list[Case]]:
+        """Cases by id, a page at a time (keyset paging on the primary key: each page is one index search;
+        with ``strategy``, on index cases_strategy)."""
+        where, params = _case_filter(stage, status, strategy)
         sql = f"SELECT {_CASE_COLUMNS} FROM cases WHERE {' AND '.join(['id > ?', *where])} ORDER BY id LIMIT ?"
         last, left = 0, limit
         while left is None or left > 0:
