@@ -49,6 +49,10 @@ class CaseStrategies(EventLog):
     def has_cases_without_strategy(self) -> bool:
         return self.conn.execute("SELECT 1 FROM cases WHERE strategy IS NULL LIMIT 1").fetchone() is not None
 
+    def runs_policy(self, policy: str) -> bool:
+        """Whether a case was assigned a strategy running ``policy`` (a scan; asked only of an unknown name)."""
+        return self.conn.execute("SELECT 1 FROM cases WHERE policy = ? LIMIT 1", [policy]).fetchone() is not None
+
     def report_case_strategies(self) -> Iterator[StrategyRow]:
         """(case, strategy, policy) of every case assigned a strategy, the others run the config's policy."""
         yield from self.conn.execute(
