@@ -25,11 +25,11 @@ def assign_strategies(rt: Runtime, now: dt.datetime) -> int:
         return 0
     assigned = after = 0
     while True:
-        ids = rt.store.unassigned_open_cases(after, BATCH)
-        if not ids:
+        found = rt.store.unassigned_open_cases(after, BATCH)
+        if not found:
             return assigned
-        chosen = [(case_id, assign(case_id, policies.strategies, policies.salt)) for case_id in ids]
-        events = [Event(kind="strategy_assigned", at=now, case_id=case_id,
-                        data=assignment_data(strategy, policies.salt)) for case_id, strategy in chosen]
-        assigned += rt.store.assign_strategies([(case_id, s.name, s.policy) for case_id, s in chosen], events)
-        after = ids[-1]
+        chosen = [(case_id, stage, assign(case_id, policies.strategies, policies.salt)) for case_id, stage in found]
+        events = [Event(kind="strategy_assigned", at=now, case_id=case_id, stage=stage,
+                        data=assignment_data(strategy, policies.salt)) for case_id, stage, strategy in chosen]
+        assigned += rt.store.assign_strategies([(case_id, s.name, s.policy) for case_id, _, s in chosen], events)
+        after = found[-1][0]

@@ -14,11 +14,11 @@ StrategyRow = tuple[int, str, str | None]
 class CaseStrategies(EventLog):
     """The store's part that assigns cases their strategy and tells which strategy each case runs."""
 
-    def unassigned_open_cases(self, after: int, limit: int) -> list[int]:
-        """Ids of open cases with no strategy above ``after``, in order (index cases_unassigned: no scan)."""
-        return [r[0] for r in self.conn.execute(
-            "SELECT id FROM cases WHERE strategy IS NULL AND status = 'open' AND id > ? ORDER BY id LIMIT ?",
-            [after, limit])]
+    def unassigned_open_cases(self, after: int, limit: int) -> list[tuple[int, str]]:
+        """(id, stage) of open cases with no strategy above ``after``, by id (index cases_unassigned: no scan)."""
+        return self.conn.execute(
+            "SELECT id, stage FROM cases WHERE strategy IS NULL AND status = 'open' AND id > ? ORDER BY id LIMIT ?",
+            [after, limit]).fetchall()
 
     def assign_strategies(self, assignments: Sequence[tuple[int, str, str]], events: Sequence[Event]) -> int:
         """Set each (case, strategy, policy) on a case that has none, with its events, in one transaction.
