@@ -80,9 +80,11 @@ def recovery_by_strategy(source: ReportSource, params: Params) -> Table:
         cases[key] += 1
         placed[key] += book.placed
         collected[key] += sum(amount for amount, _, _ in book.payments)
-    rows = tuple((currency, strategy, cases[currency, strategy], placed[currency, strategy],
+    # In the order of the split's parts: the strategies by name, then the cases with none.
+    order = sorted(cases, key=lambda key: (key[1] == NO_STRATEGY, key[1], key[0]))
+    rows = tuple((strategy, currency, cases[currency, strategy], placed[currency, strategy],
                   collected[currency, strategy], rate(collected[currency, strategy], placed[currency, strategy]))
-                 for currency, strategy in sorted(cases))
+                 for currency, strategy in order)
     return Table("by_strategy", "By strategy (every obligation placed, every payment collected)",
-                 ("currency", "strategy", "cases", "placed", "collected", "rate"), rows,
+                 ("strategy", "currency", "cases", "placed", "collected", "rate"), rows,
                  money=frozenset({"placed", "collected"}), rates=frozenset({"rate"}))

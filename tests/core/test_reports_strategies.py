@@ -138,9 +138,9 @@ def test_recovery_by_strategy(history: Project):
     data = report(history, "recovery", "--as-of", "2026-04-30", "--periods", "3")
     # Everything placed and collected by 30 April: (none) E 300 of 300; challenger B 600 + D 400 placed, B's 600
     # collected; champion A 1,000 + C 2,000 placed, A's 400 and C's 500 collected.
-    assert rows(data, "by_strategy", "currency", "strategy", "cases", "placed", "collected", "rate") == [
-        ("EUR", "(none)", 1, 30000, 30000, 1.0), ("EUR", "challenger", 2, 100000, 60000, 0.6),
-        ("EUR", "champion", 2, 300000, 90000, 0.3)]
+    assert rows(data, "by_strategy", "strategy", "currency", "cases", "placed", "collected", "rate") == [
+        ("challenger", "EUR", 2, 100000, 60000, 0.6), ("champion", "EUR", 2, 300000, 90000, 0.3),
+        ("(none)", "EUR", 1, 30000, 30000, 1.0)]
     # By stage within each strategy: C entered onsite on 20 March owing 2,000 and paid 500 there; A's 400 was
     # paid while internal.
     assert rows(data, "by_stage", "strategy", "stage", "cases", "placed", "collected", "rate") == [
