@@ -179,7 +179,8 @@ def test_a_table_for_people_and_unknown_names(history: Project):
     assert "  strategy    currency  cases  overdue       not_yet_due  balance" in lines
     assert "  champion    EUR       2      EUR 2,600.00  EUR 0.00     EUR 2,600.00" in lines
     result = history("report", "aging", "--strategy", "champoin", expect=1)
-    assert result.output.strip() == "Error: --strategy: no strategy 'champoin'; strategies: champion, challenger, (none)"
+    assert result.output.strip() == ("Error: --strategy: no strategy 'champoin'; strategies: champion, challenger, "
+                                     "(none)")
     result = history("report", "aging", "--policy", "consumer", expect=1)
     assert result.output.strip() == ("Error: --policy: no case runs under 'consumer'; policies: trade-receivables, "
                                      "consumer-loans")
