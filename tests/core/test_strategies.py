@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import shutil
 import sqlite3
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from dunning.cli import cli
+from dunning.config import load_config
+from dunning.plugin_manager import LOAD_ENV
 from dunning.policy import load_policy
+from dunning.runtime import Runtime
+from dunning.strategy_assign import assign_strategies
 from dunning.strategies import PLACES, Strategy, assign, assignment_data, place, salt_hash
 from tests.conftest import Project, dump
 
@@ -201,3 +210,27 @@ def test_without_strategies_nothing_is_assigned(project: Project):
     assert set(listed(project).values()) == {None}
     assert assigned_events(project) == []
     assert listed(project, "--strategy", "champion") == {}
+
+
+def test_a_backtest_replays_each_policy_over_every_case_whatever_its_strategy(
+        demo_loans: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(LOAD_ENV, raising=False)  # the portfolio's channels are the installed plugins
+    folder = tmp_path / "loans"
+    shutil.copytree(demo_loans, folder)
+    config_path = folder / "dunning.toml"
+    config_path.write_text(config_path.read_text(encoding="utf-8") + '\n[[strategies]]\nname = "champion"\n'
+                           'policy = "consumer-loans"\nshare = 50\n\n[[strategies]]\nname = "challenger"\n'
+                           'policy = "trade-receivables"\nshare = 50\n', encoding="utf-8")
+    with Runtime(load_config(config_path, required=True)) as rt:
+        assert assign_strategies(rt, dt.datetime(2026, 3, 5, 18, tzinfo=dt.UTC)) > 0
+        assert set(rt.store.strategy_names()) == {"champion", "challenger"}
+
+    def figures(config: Path) -> Any:
+        result = CliRunner().invoke(cli, ["--config", str(config), "backtest", "--policy", "consumer-loans",
+                                          "--policy", "trade-receivables", "--from", "2026-03-06", "--days", "10",
+                                          "--seed", "3", "--json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)["policies"]
+
+    # The same figures as on the portfolio without strategies: each replay runs its one policy on every case.
+    assert figures(config_path) == figures(demo_loans / "dunning.toml")
