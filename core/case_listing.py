@@ -29,7 +29,7 @@ from dunning.priority import WEIGHTS
 FIELDS = ("id", "debtor_id", "debtor_name", "stage", "status", "balance", "balance_minor", "overdue",
           "overdue_minor", "not_yet_due", "not_yet_due_minor", "currency", "creditor_reference", "dpd",
           "oldest_due_on", "next_action_on", "broken_promises", "risk", "signals", "account_locked", "opened_on",
-          "resolved_on", "priority")
+          "resolved_on", "priority", "strategy")
 
 Record = tuple[Any, ...]
 
@@ -49,8 +49,8 @@ def records(pages: Iterator[list[tuple[Any, ...]]], today: dt.date) -> Iterator[
     judged: dict[tuple[Any, ...], tuple[int | None, str]] = {}  # open case's dates and counts -> (dpd, risk)
     for page in pages:
         for (case_id, debtor_id, currency, stage, status, balance, anchor, next_on, broken, locked, resolved,
-             contacted, paid_on, signals, reference, opened, name, overdue, later, first_default, paid_any,
-             promised, lost) in page:
+             contacted, paid_on, signals, reference, opened, strategy, name, overdue, later, first_default,
+             paid_any, promised, lost) in page:
             dpd: int | None = None
             risk: str | None = None
             if status == "open":
@@ -73,7 +73,7 @@ def records(pages: Iterator[list[tuple[Any, ...]]], today: dt.date) -> Iterator[
             yield (case_id, debtor_id, name, stage, status, fmt(balance), balance,
                    fmt(overdue), overdue, fmt(later), later, currency, reference, dpd,
                    anchor or None, next_on or None, broken, risk, tuple(signals.split(",")) if signals else (),
-                   bool(locked), opened or None, resolved or None, round(score, 3))
+                   bool(locked), opened or None, resolved or None, round(score, 3), strategy)
 
 
 def _formatter(currency: str) -> Any:
@@ -104,7 +104,8 @@ def as_dict(record: Record) -> dict[str, Any]:
 def encode(r: Record) -> str:
     """One record as compact JSON, byte for byte what the JSON encoder makes of ``as_dict(r)``."""
     (case_id, debtor_id, name, stage, status, balance_text, balance, overdue_text, overdue, later_text, later,
-     currency, reference, dpd, oldest, next_on, broken, risk, signals, locked, opened, resolved, priority) = r
+     currency, reference, dpd, oldest, next_on, broken, risk, signals, locked, opened, resolved, priority,
+     strategy) = r
     q = _quote
     # Integers print as the encoder prints them (int.__repr__), the priority as float.__repr__; the amounts'
     # texts and the dates are digits, "-" and "." only; everything else is quoted by JSON's own escaper.
@@ -120,4 +121,5 @@ def encode(r: Record) -> str:
             f'"risk": {"null" if risk is None else q(risk)}, '
             f'"signals": [{", ".join(map(q, signals))}], "account_locked": {"true" if locked else "false"}, '
             f'"opened_on": {"null" if opened is None else q(opened)}, '
-            f'"resolved_on": {"null" if resolved is None else q(resolved)}, "priority": {priority!r}}}')
+            f'"resolved_on": {"null" if resolved is None else q(resolved)}, "priority": {priority!r}, '
+            f'"strategy": {"null" if strategy is None else q(strategy)}}}')

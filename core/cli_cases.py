@@ -23,41 +23,53 @@ def cases() -> None:
 @cases.command(name="list")
 @click.option("--stage", type=click.Choice([s.value for s in Stage]), help="Only cases at this stage.")
 @click.option("--status", type=click.Choice([s.value for s in Status]), help="Only cases with this status.")
+@click.option("--strategy", metavar="NAME", help="Only cases assigned this strategy ([[strategies]] in dunning.toml).")
 @click.option("--limit", type=int, help="At most this many.")
 @json_option
 @pass_state
-def cases_list(state: State, stage: str | None, status: str | None, limit: int | None, as_json: bool) -> None:
-    """List cases, oldest first, each with what is overdue, what is not yet due and the balance today."""
+def cases_list(state: State, stage: str | None, status: str | None, strategy: str | None, limit: int | None,
+               as_json: bool) -> None:
+    """List cases, oldest first, each with what is overdue, what is not yet due and the balance today.
+
+    Where cases have been assigned strategies, each case's strategy is shown too.
+    """
     rt = state.runtime()
     if not listing_scored_by_plugin(rt):  # the usual case: plain rows, no object per case
-        _list_fast(rt, state, stage, status, limit, as_json)
+        _list_fast(rt, state, stage, status, strategy, limit, as_json)
         return
-    rows = cases_json(rt, state.now(), stage=stage, status=status, limit=limit)  # read a page at a time
+    rows = cases_json(rt, state.now(), stage=stage, status=status, limit=limit,
+                      strategy=strategy)  # read a page at a time
     if as_json:
         print_json_array(rows)
         return
+    # The strategy column only where there are strategies (index cases_strategy: no scan to find out).
+    split = bool(strategy) or rt.store.has_strategies()
     print_rows(([r["id"], r["debtor_id"], r["debtor_name"], r["stage"], r["status"],
                  *(money.display(r[f"{figure}_minor"], r["currency"])
                    for figure in ("overdue", "not_yet_due", "balance")),
-                 r["dpd"], r["risk"] or ""] for r in rows),
-               ["id", "debtor", "name", "stage", "status", "overdue", "not yet due", "balance", "dpd", "risk"])
+                 r["dpd"], r["risk"] or "", *([r["strategy"] or ""] if split else [])] for r in rows),
+               ["id", "debtor", "name", "stage", "status", "overdue", "not yet due", "balance", "dpd", "risk",
+                *(["strategy"] if split else [])])
 
 
-def _list_fast(rt: Runtime, state: State, stage: str | None, status: str | None, limit: int | None,
-               as_json: bool) -> None:
+def _list_fast(rt: Runtime, state: State, stage: str | None, status: str | None, strategy: str | None,
+               limit: int | None, as_json: bool) -> None:
     """``cases list`` from ``case_listing``'s records: what ``cases_json`` gives, a page per query."""
     from dunning import case_listing
 
     today = rt.today(state.now())
     records = case_listing.records(
-        rt.store.case_listing_pages(today, rt.config.zone, stage=stage, status=status, limit=limit), today)
+        rt.store.case_listing_pages(today, rt.config.zone, stage=stage, status=status, strategy=strategy,
+                                    limit=limit), today)
     if as_json:
         print_json_records(records, case_listing.encode, case_listing.as_dict)
         return
     display = money.display
+    split = bool(strategy) or rt.store.has_strategies()  # the strategy column only where there are strategies
     print_rows(([r[0], r[1], r[2], r[3], r[4], display(r[8], r[11]), display(r[10], r[11]), display(r[6], r[11]),
-                 r[13], r[17] or ""] for r in records),
-               ["id", "debtor", "name", "stage", "status", "overdue", "not yet due", "balance", "dpd", "risk"])
+                 r[13], r[17] or "", *([r[23] or ""] if split else [])] for r in records),
+               ["id", "debtor", "name", "stage", "status", "overdue", "not yet due", "balance", "dpd", "risk",
+                *(["strategy"] if split else [])])
 
 
 @cases.command(name="show")
@@ -122,6 +134,8 @@ def cases_show(state: State, case_id: str, as_json: bool) -> None:
                f"not yet due {money.display(owed.not_yet_due, case.currency)}), "
                f"{data['dpd']} days past due, next look {case.next_action_on or '-'}")
     click.echo(cli_ledger.case_figures_line(data))
+    if case.strategy:
+        click.echo(f"  strategy {case.strategy} (policy {case.policy})")
     if case.creditor_reference:
         click.echo(f"  payment reference {creditor_reference.printed(case.creditor_reference)}")
     if data["credit_minor"]:

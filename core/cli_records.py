@@ -27,12 +27,12 @@ def case_json(rt: Runtime, case: Case, now: dt.datetime, owed: Owed | None = Non
 
 
 def cases_json(rt: Runtime, now: dt.datetime, *, stage: str | None = None, status: str | None = None,
-               limit: int | None = None) -> Iterator[dict[str, Any]]:
+               limit: int | None = None, strategy: str | None = None) -> Iterator[dict[str, Any]]:
     """The cases as ``cases list --json`` prints them, read a page at a time: each page's debtors, obligations
     and priority facts in a few queries, whatever its size."""
     today = rt.today(now)
     score = _scorer(rt)
-    for page in rt.store.case_pages(stage=stage, status=status, limit=limit):
+    for page in rt.store.case_pages(stage=stage, status=status, limit=limit, strategy=strategy):
         ids = [c.id or 0 for c in page]
         names = rt.store.debtor_names(c.debtor_id for c in page)
         owed = rt.store.owed_figures_of(ids, today)
@@ -85,6 +85,8 @@ def case_fields(case: Case, today: dt.date, debtor_name: str | None, overdue: in
         "opened_on": _day(case.opened_on),
         "resolved_on": _day(case.resolved_on),
         "priority": score,
+        # The strategy the case was assigned (dunning.strategies), or None.
+        "strategy": case.strategy,
     }
 
 

@@ -33,6 +33,10 @@ def _common(fn: F) -> F:
         click.option("--stage", help="Only cases in this stage on that day (internal, onsite, agency, litigation)."),
         click.option("--collector", help="Only cases whose latest call by that day was logged by this collector."),
         click.option("--agency", help="Only cases placed with this agency (its id) by that day."),
+        click.option("--strategy", metavar="NAME",
+                     help="Only cases assigned this strategy ([[strategies]]; '(none)': cases assigned none)."),
+        click.option("--policy", metavar="NAME",
+                     help="Only cases running under this policy (their strategy's, else the config's)."),
         click.option("--buckets", "bounds", default="30,60,90,180", show_default=True, metavar="DAYS,...",
                      help="Upper bounds of the days-past-due buckets."),
     ]):
@@ -41,7 +45,8 @@ def _common(fn: F) -> F:
 
 
 def params_from(state: Any, as_of: str | None, currency: str | None, stage: str | None, collector: str | None,
-                agency: str | None, bounds: str, **extra: Any) -> Params:
+                agency: str | None, bounds: str, strategy: str | None = None, policy: str | None = None,
+                **extra: Any) -> Params:
     """The report's parameters from the command line; a bad value stops with one line, exit code 1."""
     zone = state.config.zone
     if as_of:
@@ -61,8 +66,27 @@ def params_from(state: Any, as_of: str | None, currency: str | None, stage: str 
         buckets: Buckets = parse_bounds(bounds)
     except ValueError as exc:
         raise ReportError(str(exc)) from None
+    if strategy is not None or policy is not None:
+        _check_strategy_filters(state, strategy, policy)
     return Params(as_of=day, zone=zone, filters=Filters(currency=currency, stage=stage, collector=collector,
-                                                        agency=agency), buckets=buckets, **extra)
+                                                        agency=agency, strategy=strategy, policy=policy),
+                  buckets=buckets, default_policy=state.config.policy, **extra)
+
+
+def _check_strategy_filters(state: Any, strategy: str | None, policy: str | None) -> None:
+    """A --strategy or --policy no case can have is a typo: say which there are."""
+    from dunning.strategies import NO_STRATEGY
+
+    store = state.runtime().store
+    declared = state.config.sections.strategies
+    if strategy is not None:
+        known = [*dict.fromkeys([*(s.name for s in declared), *store.strategy_names()]), NO_STRATEGY]
+        if strategy not in known:
+            raise ReportError(f"--strategy: no strategy {strategy!r}; strategies: {', '.join(known)}")
+    if policy is not None:
+        known = list(dict.fromkeys([state.config.policy, *(s.policy for s in declared)]))
+        if policy not in known and not store.runs_policy(policy):
+            raise ReportError(f"--policy: no case runs under {policy!r}; policies: {', '.join(known)}")
 
 
 def show(report: Report, as_json_: bool, as_csv_: bool) -> None:
@@ -112,13 +136,19 @@ def _report_command(name: str, summary: str) -> click.Command:
         extra_options = [click.option("--days", type=click.IntRange(1, 366), default=30, show_default=True,
                                       help="Days up to --as-of.")]
 
-    def command(state: Any, as_json_: bool, as_csv_: bool, **options: Any) -> None:
+    def command(state: Any, as_json_: bool, as_csv_: bool, no_split: bool, **options: Any) -> None:
+        from dunning.reports.by_strategy import run_split
+
         params = params_from(state, **options)
-        show(run(name, state.runtime().store, params), as_json_, as_csv_)
+        store = state.runtime().store
+        show(run(name, store, params) if no_split else run_split(name, store, params), as_json_, as_csv_)
 
     command.__doc__ = summary[0].upper() + summary[1:] + "."
     fn: Any = click.pass_obj(command)
     for option in [*extra_options,
+                   click.option("--no-split", "no_split", is_flag=True,
+                                help="Where cases have strategies, one set of figures for all of them "
+                                     "instead of a strategy column."),
                    click.option("--csv", "as_csv_", is_flag=True, help="Print CSV (amounts in major units)."),
                    click.option("--json", "as_json_", is_flag=True, help="Print JSON (amounts in minor units).")]:
         fn = option(fn)

@@ -31,11 +31,13 @@ def run(state: State, now_text: str | None, dry_run: bool, as_json: bool) -> Non
     now = state.now(now_text)
     if rt.config.evidence_key_named and not dry_run:
         checkpoints.load_key(rt.config.evidence_key)  # a key the config names must be there before anything is sent
-    missing = missing_templates(rt.policy, rt.plugins, rt.config)
-    if missing:
-        # Every such action would fail at delivery, day after day: say so before anything is planned.
-        fail(f"{rt.policy.source}: " + f"\n{rt.policy.source}: ".join(missing))
-    disabled = sorted(rt.policy.channels() - set(rt.plugins.enabled))
+    for policy in (rt.policy, *rt.case_policies.others()):  # the config's, and each strategy's
+        missing = missing_templates(policy, rt.plugins, rt.config)
+        if missing:
+            # Every such action would fail at delivery, day after day: say so before anything is planned.
+            fail(f"{policy.source}: " + f"\n{policy.source}: ".join(missing))
+    disabled = sorted(rt.policy.channels().union(*(p.channels() for p in rt.case_policies.others()))
+                      - set(rt.plugins.enabled))
     if disabled:
         # One line per run, not one per step: cron logs stay readable.
         get_logger("dunning").warning(

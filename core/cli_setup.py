@@ -83,6 +83,10 @@ def import_(state: State, file: Path, dry_run: bool, encoding: str, create: bool
     warnings: list[str] = []
     result, _ = import_file(rt.store, file, now=now, today=rt.today(now), dry_run=dry_run, warnings=warnings,
                             encoding=encoding)
+    if not dry_run:
+        from dunning.strategy_assign import assign_strategies
+
+        assign_strategies(rt, now)  # the new cases' strategies, if [[strategies]] are set: listed at once
     data = attrs.asdict(result) | {"dry_run": dry_run, "warnings": warnings}
     for warning in warnings:
         # stderr ends up in cron mail and log files: the line and field say where, the number is masked.

@@ -7,6 +7,7 @@ with the rest and read as ``config.sections.<name>``. ``parse_config`` (in
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from typing import Any
 
@@ -100,6 +101,24 @@ class EvidenceTable:
     key_file: str | None = None
 
 
+_STRATEGY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@attrs.frozen
+class StrategyTable:
+    """``[[strategies]]``: one policy run on a share of the cases (dunning.strategies).
+
+    Whether ``policy`` names a preset or an existing file is checked when the
+    policies load (dunning.strategy_policies), beside the config's own ``policy``.
+    """
+
+    name: str = attrs.field(validator=must("a name of letters, digits, '.', '-' or '_', such as \"champion\"",
+                                           lambda n: bool(_STRATEGY_NAME.match(n))))
+    policy: str = attrs.field(validator=must('a preset\'s name or a policy file, such as "trade-receivables"',
+                                             lambda p: bool(p.strip())))
+    share: int = attrs.field(validator=must("a whole number of per cent from 1 to 100", lambda n: 1 <= n <= 100))
+
+
 @attrs.frozen
 class ConfigFile:
     """The whole of ``dunning.toml`` as written (paths still relative to its folder)."""
@@ -117,3 +136,17 @@ class ConfigFile:
     evidence: EvidenceTable = EvidenceTable()
     store: StoreTable = StoreTable()
     ledger: LedgerTable = LedgerTable()
+    # Champion and challenger (dunning.strategies): none, and every case runs under ``policy``.
+    strategies: tuple[StrategyTable, ...] = ()
+    # Mixed into each case's place among the strategies: a new salt for a new trial draws new cases
+    # as challengers. A plain top-level key: a [strategy] table beside [[strategies]] is one letter away.
+    strategy_salt: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        names = [s.name for s in self.strategies]
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                raise Invalid(f"{{key}} names strategy {name!r} twice", ("strategies", index, "name"))
+        total = sum(s.share for s in self.strategies)
+        if self.strategies and total != 100:
+            raise Invalid(f"{{key}} shares must add up to 100, got {total}", "strategies")

@@ -30,6 +30,8 @@ CORE_KINDS = frozenset({
     "settlement_lapsed",
     # `dunning archive`: the run's own event, and the stub each moved event leaves in the chain.
     "cases_archived", "archived",
+    # Champion and challenger: the strategy a case was given, once (dunning.strategies).
+    "strategy_assigned",
 })
 
 _PART = r"[A-Za-z0-9][A-Za-z0-9_.-]*"

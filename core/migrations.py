@@ -652,3 +652,16 @@ def m022_pending_index(db: sqlite_utils.Database) -> None:
     db.execute("DROP INDEX IF EXISTS actions_ready")
     db.execute("CREATE INDEX actions_ready ON actions (status, not_before) WHERE status = 'pending'")
     db.execute("CREATE INDEX actions_status ON actions (status)")
+
+
+@migrations()
+def m025_case_strategies(db: sqlite_utils.Database) -> None:
+    # Champion and challenger (dunning.strategies): the strategy a case was assigned once, and the
+    # policy it runs under (NULL: the config's `policy`; a case without a strategy runs under it).
+    db.execute("ALTER TABLE cases ADD COLUMN strategy TEXT")
+    db.execute("ALTER TABLE cases ADD COLUMN policy TEXT")
+    # `cases list --strategy` and the reports' split find a strategy's cases; a database without
+    # strategies keeps an empty index.
+    db.execute("CREATE INDEX cases_strategy ON cases (strategy) WHERE strategy IS NOT NULL")
+    # Each run assigns the open cases that have none yet: after the first, a handful, found without a scan.
+    db.execute("CREATE INDEX cases_unassigned ON cases (id) WHERE strategy IS NULL AND status = 'open'")

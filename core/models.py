@@ -211,6 +211,10 @@ class Case:
     signals: tuple[str, ...] = ()
     # The ISO 11649 reference the debtor quotes when paying (dunning.creditor_reference).
     creditor_reference: str | None = None
+    # The strategy the case was assigned (dunning.strategies) and the policy it runs under;
+    # None: no strategy, and the config's policy.
+    strategy: str | None = None
+    policy: str | None = None
 
     @property
     def is_open(self) -> bool:

@@ -19,6 +19,7 @@ from dunning.plugin_manager import Plugins, load_plugins
 from dunning.mirrors import Mirrors
 from dunning.policy import Policy, PolicyError, check_channels, dpd_on, load_policy
 from dunning.store import Store, StoreError, missing_database
+from dunning.strategy_policies import CasePolicies
 
 if TYPE_CHECKING:
     import jinja2
@@ -56,7 +57,11 @@ class Runtime:
         self.simulated = simulated
         self.plugins: Plugins = load_plugins(config, extra_plugins)
         self.policy = policy or _configured_policy(config)
+        # Each case's policy: its strategy's (dunning.strategies), else this one.
+        self.case_policies = CasePolicies(config, self.policy)
         self.policy_warnings = check_channels(self.policy, self.plugins.known_channels(), self.plugins.enabled)
+        for other in self.case_policies.others():
+            self.policy_warnings += check_channels(other, self.plugins.known_channels(), self.plugins.enabled)
         path = db_path or config.db
         if not create_db and not Path(path).exists():
             # A mistyped `db` must not quietly start a new, empty database.
@@ -94,6 +99,10 @@ class Runtime:
 
     def dpd(self, case: Case, now: dt.datetime) -> int | None:
         return dpd_on(case, self.today(now))
+
+    def policy_for(self, case: Case) -> Policy:
+        """The policy ``case`` runs under: its strategy's (dunning.strategies), else the config's."""
+        return self.case_policies.policy_for(case)
 
     def event(self, kind: str, case: Case | None, now: dt.datetime, **fields: Any) -> Event:
         """An event stamped with the case's stage and days past due at ``now``."""

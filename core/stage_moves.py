@@ -85,7 +85,7 @@ def escalate(rt: Runtime, case_id: int, to: str, *, now: dt.datetime, reason: st
         raise OperationError("--force needs --by NAME and --reason: a forced escalation says who and why")
     verdicts, failures = rule_hooks.ask(rt.plugins.calls, "escalation_check", case=case, from_stage=case.stage,
                                         to_stage=to_stage, ctx=rt.rule_context(now))
-    found = check(case, to_stage, rt.policy.stages.get(to_stage), verdicts, rt.today(now))
+    found = check(case, to_stage, rt.policy_for(case).stages.get(to_stage), verdicts, rt.today(now))
     refusals = [*found.refusals, *(f"plugin {f.plugin}: {f.problem}" for f in failures)]
     if refusals and not force:
         raise OperationError(f"case {case_id} cannot go to {to_stage}: {'; '.join(refusals)}; "

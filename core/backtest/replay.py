@@ -69,7 +69,9 @@ def _paid(e: Event) -> Paid:
 def replay_policy(config: Config, db: Path, policy: str, first_day: dt.date, days: int, *, cases: Sequence[Case],
                   model: PaymentModel, seed: int) -> PolicyRun:
     """``policy`` (a preset name or an absolute file path) run over a fresh copy of ``db``."""
-    timeline = simulate_copy(attrs.evolve(config, policy=policy), db, first_day, days)
+    # Every case runs the replayed policy, whatever strategy it was assigned (dunning.strategy_policies).
+    replayed = attrs.evolve(config, policy=policy, sections=attrs.evolve(config.sections, strategies=()))
+    timeline = simulate_copy(replayed, db, first_day, days)
     events = timeline.events
     rates: dict[int, list[float]] = {}
     for e in events:

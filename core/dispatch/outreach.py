@@ -141,7 +141,7 @@ def _gate(d: _Delivery) -> Cleared | None:
     if not action.required and not promise_reminder and d.facts.has_pending_promise(case.id):
         d.skip("promise_pending", "the debtor has promised to pay; reminders wait for the promise")
         return None
-    step = d.rt.policy.step(action.step)
+    step = d.rt.policy_for(case).step(action.step)
     if step is not None and not step.when.hold(case, case.stage, d.today):
         d.skip("conditions_changed", "the step's conditions no longer hold for the case")
         return None
@@ -306,10 +306,10 @@ def delivery_context(rt: Runtime, action: Action, case: Case, now: dt.datetime, 
                          {"step": action.step, "options": action.options, "sender": rt.config.notify,
                           # The date a letter or email may set ("pay by ..."); a channel that
                           # states it says so in its facts, and the engine keeps it.
-                          "deadline": deadlines.deadline_for(rt.policy, case, today,
+                          "deadline": deadlines.deadline_for(rt.policy_for(case), case, today,
                                                              announced_deadline(rt, case.id)).as_context(),
                           **demand_figures(rt.store.charges_owed(case.id), case.balance, case.currency)},
-                         debt_kind=rt.policy.debt_kind),
+                         debt_kind=rt.policy_for(case).debt_kind),
             reach.audience, reach.disclosure)
 
     return DeliveryContext(

@@ -30,6 +30,7 @@ from dunning.policy.evaluation import balance_side, looks_at
 from dunning.runtime import Runtime
 from dunning.store import DUE_ROW_FIELDS, CasePlanWrite, PlanBatch, PlanRows, action_row_tail, due_row_case
 from dunning.store.planned_events import EventTemplate
+from dunning.strategy_assign import assign_strategies
 
 # Cases per write transaction of ``plan``: each commit waits for the disk (synchronous FULL), so fewer,
 # bigger ones; what a batch holds per case is two numbers, so memory stays small. Due cases are read
@@ -50,6 +51,7 @@ def _due_batches(rt: Runtime, today: dt.date) -> Iterator[list[tuple[Case, str |
 
 
 def plan(rt: Runtime, now: dt.datetime, summary: RunSummary, progress: ProgressCallback | None = None) -> None:
+    assign_strategies(rt, now)
     with start_up_heap_frozen():
         today = rt.today(now)
         planner = _CasePlanner(rt, now, today, summary)
@@ -64,6 +66,7 @@ def plan(rt: Runtime, now: dt.datetime, summary: RunSummary, progress: ProgressC
 def plan_case_by_case(rt: Runtime, now: dt.datetime, summary: RunSummary,
                       progress: ProgressCallback | None = None) -> None:
     """``plan`` through a Case and a CasePlanWrite per case: what ``plan`` must write, the slow way."""
+    assign_strategies(rt, now)
     today = rt.today(now)
     planner = _CasePlanner(rt, now, today, summary)
     _save(rt, ([planner.plan(case, tz) for case, tz in batch] for batch in _due_batches(rt, today)), summary,
@@ -119,6 +122,7 @@ _BROKEN_PROMISES, _SIGNALS = DUE_ROW_FIELDS["broken_promises"], DUE_ROW_FIELDS["
 _LAST_CONTACT_ON, _LAST_PAYMENT_ON = DUE_ROW_FIELDS["last_contact_on"], DUE_ROW_FIELDS["last_payment_on"]
 # What a row's plan depends on whatever the policy's rules read: due date, cursor, status, stages, zone.
 _LOOKS_KEY = operator.itemgetter(_ANCHOR, _PLANNED_THROUGH, _STATUS, _STAGE, _PREVIOUS_STAGE, _DEBTOR_TZ)
+_STRATEGY, _POLICY = DUE_ROW_FIELDS["strategy"], DUE_ROW_FIELDS["policy"]
 
 
 class _SharedPlan:
@@ -161,9 +165,11 @@ class _CasePlanner:
         """What ``plan`` writes for each of these rows of Store.due_case_rows, as one batch."""
         ids: list[int] = []
         shareds: list[_SharedPlan] = []
-        looks_cache, shared_cache, looks_key_of, policy = self._looks, self._shared, _LOOKS_KEY, self.rt.policy
+        looks_cache, shared_cache, looks_key_of = self._looks, self._shared, _LOOKS_KEY
+        policies = self.rt.case_policies  # cases alike but for their policy plan apart
+        name_of, named = policies.name_of, policies.named
         for row in rows:
-            looks_key = looks_key_of(row)
+            looks_key = (*looks_key_of(row), name_of(row[_ID], row[_STRATEGY], row[_POLICY]))
             looks = looks_cache.get(looks_key)
             if looks is None:
                 looks = self._looks_at(row, looks_key)
@@ -172,7 +178,7 @@ class _CasePlanner:
             else:
                 balance, promises, facts = looks  # type: ignore[misc]
                 key = (looks_key,
-                       balance_side(policy, row[_BALANCE], row[_CURRENCY]) if balance else None,
+                       balance_side(named(looks_key[-1]), row[_BALANCE], row[_CURRENCY]) if balance else None,
                        row[_BROKEN_PROMISES] if promises else None,
                        (row[_SIGNALS], row[_LAST_CONTACT_ON], row[_LAST_PAYMENT_ON], row[_BROKEN_PROMISES],
                         row[_BALANCE]) if facts else None)
@@ -199,7 +205,8 @@ class _CasePlanner:
         """What else of a row the plan reads (see policy.evaluation.looks_at); its _SharedPlan if nothing."""
         anchor = dt.date.fromisoformat(row[_ANCHOR]) if row[_ANCHOR] else None
         planned_through = dt.date.fromisoformat(row[_PLANNED_THROUGH]) if row[_PLANNED_THROUGH] else None
-        reads = looks_at(self.rt.policy, anchor, planned_through, row[_STATUS] == Status.OPEN.value, self.today)
+        policy = self.rt.case_policies.named(looks_key[-1])  # the case's policy, by name (see plan_rows)
+        reads = looks_at(policy, anchor, planned_through, row[_STATUS] == Status.OPEN.value, self.today)
         looks = reads if any(reads) else self._share(row)
         if len(self._looks) >= 4096:
             self._looks.clear()  # bounded: a run meets a few hundred due dates and cursors
@@ -209,7 +216,7 @@ class _CasePlanner:
     def _share(self, row: tuple[Any, ...]) -> _SharedPlan:
         """The _SharedPlan of ``row``'s case, worked out from it (through ``plan``, the reference)."""
         case = due_row_case(row)
-        result = evaluate(self.rt.policy, case, self.today)
+        result = evaluate(self.rt.policy_for(case), case, self.today)
         actions: list[tuple[str, tuple[Any, ...]]] = []
         events: list[EventTemplate] = []
         skipped = awaiting = 0
@@ -234,7 +241,7 @@ class _CasePlanner:
         return _SharedPlan(self._plans_made, rows, skipped, awaiting, len(result.missed))
 
     def plan(self, case: Case, debtor_tz: str | None) -> CasePlanWrite:
-        result: Plan = evaluate(self.rt.policy, case, self.today)
+        result: Plan = evaluate(self.rt.policy_for(case), case, self.today)
         rows = []
         events: list[Event] = []
         for item in result.items:
@@ -310,7 +317,7 @@ def dry_plan(rt: Runtime, now: dt.datetime, summary: RunSummary) -> None:
     enabled = set(rt.plugins.enabled)
     for batch in _due_batches(rt, today):
         for case, _tz in batch:
-            result = evaluate(rt.policy, case, today)
+            result = evaluate(rt.policy_for(case), case, today)
             summary.missed += len(result.missed)
             if result.items:
                 summary.cases_planned += 1

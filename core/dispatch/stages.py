@@ -46,7 +46,7 @@ def escalate(d: _Delivery) -> None:
         d.defer("required_steps", d.now + RECHECK_AFTER,
                 f"waits until the required steps are sent: {', '.join(steps)}")
         return
-    rule = d.rt.policy.stages.get(to_stage)
+    rule = d.rt.policy_for(case).stages.get(to_stage)
     if rule is not None and not rule.when.hold(case, case.stage, d.today):
         d.skip("conditions_changed", f"the case no longer meets the conditions for {to_stage}")
         return
@@ -101,7 +101,7 @@ def trigger_escalation(rt: Runtime, case: Case, now: dt.datetime, *, cause: str)
     checks (conditions, approval, ``escalation_check``) on the next delivery.
     Returns the stage aimed at, or None.
     """
-    for rule in sorted(rt.policy.stages.values(), key=lambda r: lifecycle.rank(r.stage)):
+    for rule in sorted(rt.policy_for(case).stages.values(), key=lambda r: lifecycle.rank(r.stage)):
         if lifecycle.rank(rule.stage) <= lifecycle.rank(case.stage):
             continue
         by_signal = set(rule.on_signals) & set(case.signals)

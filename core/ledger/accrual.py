@@ -37,7 +37,7 @@ def charges_allowed(rt: Runtime, debtor: Debtor | None) -> bool:
 
 def record_sent(rt: Runtime, action: Action, case: Case, now: dt.datetime) -> None:
     """Inside the transaction that records ``action`` as sent: the notice of interest it gives, and its step's fee."""
-    step = rt.policy.step(action.step)
+    step = rt.policy_for(case).step(action.step)
     if step is None or not (step.notice_of_interest or step.fee):
         return
     today = rt.today(now)

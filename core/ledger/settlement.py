@@ -87,7 +87,7 @@ def offer(rt: Runtime, case_id: int, amount_text: str, until: dt.date, *, now: d
         raise SettlementError(f"--instalments must be from 1 to {min(MAX_INSTALMENTS, (until - today).days)} "
                               f"(one a day at most, {MAX_INSTALMENTS} at most), got {instalments}")
     discount = discount_percent(owed, amount)
-    rule = rt.policy.stages.get(case.stage)
+    rule = rt.policy_for(case).stages.get(case.stage)
     limit = rule.max_discount_percent if rule is not None else None
     if (limit is None or discount > limit) and not approved_by:
         allowed = f"at most {limit}%" if limit is not None else "no discount"

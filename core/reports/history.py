@@ -26,6 +26,7 @@ from dunning.store.reports import (
     ObligationRow,
     PaymentRow,
 )
+from dunning.strategies import NO_STRATEGY
 
 
 @functools.lru_cache(maxsize=65536)
@@ -175,6 +176,10 @@ class CaseFacts:
     placement_ends: dict[int, list[str]] = attrs.field(factory=dict)
     # case -> [(moment, collector)] calls logged in order of time
     calls: dict[int, list[tuple[str, str]]] = attrs.field(factory=dict)
+    # case -> (strategy, policy) of the cases assigned a strategy, read when a filter asks for either; the
+    # others have none (NO_STRATEGY) and run under ``default_policy``, the config's.
+    strategies: dict[int, tuple[str, str | None]] = attrs.field(factory=dict)
+    default_policy: str = ""
 
     def stage_at(self, case_id: int, moment: str, default: str) -> str:
         """The stage the case was in just before ``moment``."""
@@ -234,6 +239,8 @@ class Filters:
     stage: str | None = None
     collector: str | None = None
     agency: str | None = None
+    strategy: str | None = None  # NO_STRATEGY: the cases assigned none
+    policy: str | None = None  # the policy the case runs under: its strategy's, else the config's
 
     def given(self) -> dict[str, str]:
         return {k: v for k, v in attrs.asdict(self).items() if v is not None}
@@ -246,4 +253,15 @@ class Filters:
             return False
         if self.collector is not None and facts.collectors.get(case_id) != self.collector:
             return False
-        return self.agency is None or facts.agency(case_id) == self.agency
+        if self.agency is not None and facts.agency(case_id) != self.agency:
+            return False
+        if self.strategy is None and self.policy is None:
+            return True
+        strategy, policy = facts.strategies.get(case_id, (NO_STRATEGY, None))
+        if self.strategy is not None and strategy != self.strategy:
+            return False
+        return self.policy is None or (policy or facts.default_policy) == self.policy
+
+    def by_strategy(self) -> bool:
+        """Whether the filters ask which strategy or policy a case has (the store's assignments are read)."""
+        return self.strategy is not None or self.policy is not None

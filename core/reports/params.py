@@ -20,6 +20,7 @@ from dunning.store.reports import (
     PaymentRow,
     PromiseRow,
 )
+from dunning.store.strategies import StrategyRow
 
 
 class ReportSource(Protocol):
@@ -37,6 +38,7 @@ class ReportSource(Protocol):
                             case_ids: Collection[int] | None = None) -> Iterable[EventGroup]: ...
     def report_payment_contacts(self, until: str, window_days: int, case_ids: Collection[int] | None = None
                                 ) -> Iterable[PaymentContactRow]: ...
+    def report_case_strategies(self) -> Iterable[StrategyRow]: ...
 
 
 PERIODS = ("month", "week")
@@ -51,6 +53,7 @@ class Params:
     period: str = "month"  # roll-rates: month or week
     periods: int = 12  # roll-rates: how many periods back; recovery: months of the curves
     days: int = 30  # activity: days up to as_of
+    default_policy: str = "trade-receivables"  # the config's: what a case without a strategy runs under
 
     @property
     def until(self) -> str:
@@ -66,6 +69,7 @@ def books_and_facts(source: ReportSource, params: Params, *, facts_needed: bool 
     out the cases not open at the end of the day.
     """
     facts = facts_for(source, params) if facts_needed or needs_facts(params.filters) else CaseFacts()
+    with_strategies(source, params, facts)
     until = params.until
     books = case_books(source.report_cases(), source.report_obligations(), source.report_payments(until), params.zone,
                        open_on=params.as_of if open_only else None)
@@ -90,9 +94,18 @@ def accepted_ids(source: ReportSource, params: Params, facts: CaseFacts | None =
         return None
     if facts is None:
         facts = facts_for(source, params) if needs_facts(filters) else CaseFacts()
+    with_strategies(source, params, facts)
     until = params.until
     return {case_id for case_id, currency, _opened, _status, _resolved, stage in source.report_cases()
             if filters.accepts(case_id, currency, stage, facts, until)}
+
+
+def with_strategies(source: ReportSource, params: Params, facts: CaseFacts) -> None:
+    """Add to ``facts`` which cases run which strategy and policy, when a filter asks (else nothing is read)."""
+    if params.filters.by_strategy() and not facts.strategies:
+        facts.strategies = {case_id: (strategy, policy) for case_id, strategy, policy
+                            in source.report_case_strategies()}
+        facts.default_policy = params.default_policy
 
 
 def case_filter(ids: set[int] | None) -> Callable[[int | None], bool]:

@@ -33,6 +33,7 @@ from dunning.store.rates import Rates
 from dunning.store.settlements import Settlements
 from dunning.store.reports import ReportRows
 from dunning.store.signals import Signals
+from dunning.store.strategies import CaseStrategies
 from dunning.store.sync import BooksSync
 
 
@@ -47,6 +48,7 @@ class Store(
     Ledger,
     Payments,
     Listings,
+    CaseStrategies,
     Cases,
     Charges,
     Rates,

@@ -27,7 +27,7 @@ _PHONE_KINDS = ("mobile", "work", "home")
 # What ``cases list`` prints of a case, in ``case_listing_pages``' rows (the computed columns follow).
 LISTING_COLUMNS = ("id", "debtor_id", "currency", "stage", "status", "balance", "anchor_due_on", "next_action_on",
                    "broken_promises", "account_locked", "resolved_on", "last_contact_on", "last_payment_on",
-                   "signals", "creditor_reference", "opened_on")
+                   "signals", "creditor_reference", "opened_on", "strategy")
 
 
 def _numbered(sql: str, count: int) -> str:
@@ -64,12 +64,12 @@ class Listings(EventLog):
     """The store's part that reads listings page by page."""
 
     def case_listing_pages(self, today: dt.date, zone: dt.tzinfo = dt.UTC, *, stage: str | None = None,
-                           status: str | None = None, limit: int | None = None,
+                           status: str | None = None, strategy: str | None = None, limit: int | None = None,
                            page: int = PAGE) -> Iterator[list[tuple[Any, ...]]]:
         """``cases list`` as rows, a page at a time, each page ONE query: the case's columns the listing prints
         (``LISTING_COLUMNS``), its debtor's name, what is overdue and not yet due ``today`` (``owed_figures_of``'s
         rule) and the priority facts (``priority_facts_of``'s), each looked up per case on its own index."""
-        where, params = _case_filter(stage, status)
+        where, params = _case_filter(stage, status, strategy)
         day = today.isoformat()
         start = to_text(dt.datetime.combine(today, dt.time(), zone))
         end = to_text(dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), zone))
@@ -109,9 +109,10 @@ class Listings(EventLog):
                 left -= len(found)
 
     def case_pages(self, *, stage: str | None = None, status: str | None = None, limit: int | None = None,
-                   page: int = PAGE) -> Iterator[list[Case]]:
-        """Cases by id, a page at a time (keyset paging on the primary key: each page is one index search)."""
-        where, params = _case_filter(stage, status)
+                   page: int = PAGE, strategy: str | None = None) -> Iterator[list[Case]]:
+        """Cases by id, a page at a time (keyset paging on the primary key: each page is one index search;
+        with ``strategy``, on index cases_strategy)."""
+        where, params = _case_filter(stage, status, strategy)
         sql = f"SELECT {_CASE_COLUMNS} FROM cases WHERE {' AND '.join(['id > ?', *where])} ORDER BY id LIMIT ?"
         last, left = 0, limit
         while left is None or left > 0:

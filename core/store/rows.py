@@ -38,7 +38,7 @@ def _iso(day: dt.date | None) -> str | None:
 _CASE_COLUMNS = (
     "id, debtor_id, currency, stage, status, balance, anchor_due_on, opened_on, planned_through, "
     "next_action_on, broken_promises, account_locked, previous_stage, stage_entered_on, resolved_on, "
-    "last_contact_on, last_payment_on, last_acknowledged_on, signals, creditor_reference"
+    "last_contact_on, last_payment_on, last_acknowledged_on, signals, creditor_reference, strategy, policy"
 )
 
 
@@ -64,13 +64,20 @@ def _case(row: Sequence[Any]) -> Case:
         last_acknowledged_on=_date(row[17]),
         signals=tuple(row[18].split(",")) if row[18] else (),
         creditor_reference=row[19],
+        strategy=row[20],
+        policy=row[21],
     )
 
 
-def _case_filter(stage: str | None, status: str | None) -> tuple[list[str], list[Any]]:
-    """The WHERE terms and parameters that keep the cases at ``stage`` and with ``status`` (either may be None)."""
+def _case_filter(stage: str | None, status: str | None, strategy: str | None = None
+                 ) -> tuple[list[str], list[Any]]:
+    """The WHERE terms and parameters that keep the cases at ``stage``, with ``status`` and assigned ``strategy``
+    (any may be None)."""
     where: list[str] = []
     params: list[Any] = []
+    if strategy:
+        where.append("strategy = ?")
+        params.append(strategy)
     if stage:
         where.append("stage = ?")
         params.append(stage)

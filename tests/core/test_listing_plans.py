@@ -70,6 +70,9 @@ def _listing_reads(store: Store) -> dict[str, object]:
         "events --case": lambda: list(store.event_pages(case_id=ids[0], page=10)),
         "approvals": lambda: list(store.action_pages(waiting, page=10)),
         "approvals' cases": lambda: store.cases_by_id(ids),
+        "cases list --strategy": lambda: list(store.case_pages(strategy="challenger", page=10)),
+        "cases list's strategy column": store.has_strategies,
+        "a run's cases to assign a strategy": lambda: store.unassigned_open_cases(0, 10),
     }
 
 
@@ -78,7 +81,8 @@ def _listing_reads(store: Store) -> dict[str, object]:
     "a page's debtors", "a page's obligations", "a page's owed figures",
     "a page's first obligations", "a page's priority facts",
     "one case's priority facts", "a case's payments", "events", "events --kind", "events --case", "approvals",
-    "approvals' cases"])
+    "approvals' cases", "cases list --strategy", "cases list's strategy column",
+    "a run's cases to assign a strategy"])
 def test_listing_queries_search_an_index(store: Store, listing: str) -> None:
     statements = _statements(store, _listing_reads(store)[listing])
     assert statements, f"{listing}: no query caught"
