@@ -50,3 +50,11 @@ def settle_promises(rt: Runtime, now: dt.datetime, summary: RunSummary) -> None:
             summary.promises_kept += 1
         else:
             summary.promises_broken += 1
+
+
+def roll_up_reports(rt: Runtime) -> None:
+    """Count what was written since the last run into the reports' kept counts (dunning.store.report_rollups).
+
+    Here, before planning, and never while delivering: a report adds what came after, so it is exact either way.
+    """
+    rt.store.roll_up_reports()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from dunning.dispatch.heap import start_up_heap_frozen
-from dunning.dispatch.housekeeping import lift_expired_holds, settle_promises
+from dunning.dispatch.housekeeping import lift_expired_holds, roll_up_reports, settle_promises
 from dunning.dispatch.outbox import deliver_ready
 from dunning.dispatch.planning import dry_plan, plan
 from dunning.dispatch.summary import ProgressCallback, RunSummary
@@ -32,6 +32,7 @@ def _run(rt: Runtime, now: dt.datetime, *, dry_run: bool, progress: ProgressCall
     rt.mirrors.catch_up()
     lift_expired_holds(rt, now, summary)
     settle_promises(rt, now, summary)
+    roll_up_reports(rt)
     from dunning.ledger.payments import apply_credits  # here: the ledger builds on operations, which build on dispatch
 
     apply_credits(rt, now)  # a debtor's credit pays their new items before those are dunned
