@@ -15,7 +15,16 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
-from dunning.store.report_rollups import ReportRollups, quarter_sql
+from dunning.store.report_rollups import (
+    LATER_ATTEMPTS_SQL,
+    LATER_EVENTS_SQL,
+    ROLL_UP_ATTEMPTS_SQL,
+    ROLL_UP_EVENTS_SQL,
+    ROLLED_ATTEMPTS_SQL,
+    ROLLED_EVENTS_SQL,
+    ReportRollups,
+    quarter_sql,
+)
 
 # (id, currency, opened_on, status, resolved_on, stage)
 CaseRow = tuple[int, str, str, str, "str | None", str]
@@ -188,6 +197,12 @@ class ReportRows(ReportRollups):
             "event groups": (EVENT_GROUPS_SQL.replace("{kinds}", "?, ?").replace("{filter}", ""),
                              ["sent", "payment", "", " "]),
             "payment contacts": (PAYMENT_CONTACTS_SQL.replace("{filter}", ""), ["-30 days", "-30 days", " "]),
+            "kept attempt counts": (ROLLED_ATTEMPTS_SQL, ["", " "]),
+            "attempts after the mark": (LATER_ATTEMPTS_SQL, [0, "", " "]),
+            "kept event counts": (ROLLED_EVENTS_SQL.replace("{kinds}", "?, ?"), ["sent", "payment", "", " "]),
+            "events after the mark": (LATER_EVENTS_SQL.replace("{kinds}", "?, ?"), [0, "sent", "payment", "", " "]),
+            "roll-up of attempts": (ROLL_UP_ATTEMPTS_SQL, [0, 0]),
+            "roll-up of events": (ROLL_UP_EVENTS_SQL, [0, 0]),
         }
         return {name: [str(row[-1]) for row in self.conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
                 for name, (sql, params) in samples.items()}
