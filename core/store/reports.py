@@ -103,12 +103,39 @@ PAYMENT_CONTACTS_SQL = (
     "ORDER BY e.at DESC, e.seq DESC LIMIT 1) "
     "WHERE p.at < ?3 AND (p.reversed_at IS NULL OR p.reversed_at >= ?3){filter}")
 
+# Aging without a filter, summed in SQL: each open case's obligations counted on day ?1 (issued by then, not closed
+# by then), the payments made before ?2 (the first moment after the day) applied oldest due first, as
+# dunning.reports.history.CaseBook.open_items applies them (tests/core/test_report_rollups.py keeps the two equal).
+# What is left of each item, by currency and days past due; the oldest open item of each case (ordered as the
+# payments were applied) counts the case.
+AGING_GROUPS_SQL = (
+    "WITH open_cases AS (SELECT id, currency, substr(opened_on, 1, 10) AS opened FROM cases "
+    "WHERE substr(opened_on, 1, 10) <= ?1 AND (resolved_on IS NULL OR resolved_on = '' "
+    "OR substr(resolved_on, 1, 10) > ?1)), "
+    f"paid AS (SELECT case_id, sum(amount - surplus) AS paid FROM payments WHERE at < ?2 {_STANDS.replace('?1', '?2')} "
+    "GROUP BY case_id), "
+    "items AS (SELECT o.case_id, o.id, c.currency, substr(o.due_on, 1, 10) AS due, o.amount, "
+    "sum(o.amount) OVER (PARTITION BY o.case_id ORDER BY o.due_on, o.id ROWS UNBOUNDED PRECEDING) - o.amount AS before "
+    "FROM open_cases c JOIN obligations o ON o.case_id = c.id "
+    "WHERE coalesce(nullif(substr(o.issued_on, 1, 10), ''), c.opened) <= ?1 "
+    "AND (o.closed_on IS NULL OR o.closed_on = '' OR substr(o.closed_on, 1, 10) > ?1)), "
+    "owed AS (SELECT i.case_id, i.id, i.currency, i.due, "
+    "i.amount - max(0, min(i.amount, coalesce(p.paid, 0) - i.before)) AS amount "
+    "FROM items i LEFT JOIN paid p ON p.case_id = i.case_id), "
+    "open_items AS (SELECT currency, due, amount, "
+    "row_number() OVER (PARTITION BY case_id ORDER BY due, id) = 1 AS oldest FROM owed WHERE amount > 0) "
+    "SELECT currency, CAST(julianday(?1) - julianday(due) AS INTEGER), sum(amount), sum(oldest) "
+    "FROM open_items GROUP BY 1, 2")
+# (currency, days past due, amount still owed, cases whose oldest open item it is)
+AgingGroup = tuple[str, int, int, int]
+
 
 class ReportRows(ReportRollups):
     """The store's part that hands the reports their rows (the attempt and event groups from the kept counts
     where they can answer: ``dunning.store.report_rollups``)."""
 
-    # False: count every row from the tables, as before the counts were kept (the bench's "before", the tests').
+    # False: the reports count and sum every row themselves, as before the kept counts and the sums in SQL
+    # (the bench's "before", the tests' reference).
     report_counts = True
 
     def report_cases(self) -> Iterator[CaseRow]:
@@ -122,6 +149,12 @@ class ReportRows(ReportRollups):
     def report_payments(self, until: str) -> Iterator[PaymentRow]:
         """Payments made before ``until`` (a UTC moment as text), by case and moment (index m020 payments_case_at)."""
         yield from self.conn.execute(PAYMENTS_SQL, [until])
+
+    def report_aging_groups(self, day: str, until: str) -> Iterator[AgingGroup] | None:
+        """What open cases owed at the end of ``day`` (ISO date; ``until`` its first moment after), summed by
+        currency and days past due, with how many cases each sum is the oldest open item of. None when the
+        reports are to count from the rows (``report_counts`` False)."""
+        return iter(self.conn.execute(AGING_GROUPS_SQL, [day, until])) if self.report_counts else None
 
     def report_case_facts(self, until: str, *, stages: bool = True, calls: bool = True, placements: bool = True
                           ) -> Iterator[FactRow]:
@@ -197,6 +230,7 @@ class ReportRows(ReportRollups):
             "event groups": (EVENT_GROUPS_SQL.replace("{kinds}", "?, ?").replace("{filter}", ""),
                              ["sent", "payment", "", " "]),
             "payment contacts": (PAYMENT_CONTACTS_SQL.replace("{filter}", ""), ["-30 days", "-30 days", " "]),
+            "aging groups": (AGING_GROUPS_SQL, ["", " "]),
             "kept attempt counts": (ROLLED_ATTEMPTS_SQL, ["", " "]),
             "attempts after the mark": (LATER_ATTEMPTS_SQL, [0, "", " "]),
             "kept event counts": (ROLLED_EVENTS_SQL.replace("{kinds}", "?, ?"), ["sent", "payment", "", " "]),

@@ -75,11 +75,50 @@ def write_history(store: Store, rng: random.Random, first: dt.date, days: int, k
                                      connected=rng.choice((None, True, False)))
 
 
+def write_ledger(store: Store, rng: random.Random) -> None:
+    """Due dates over the months reported on, second invoices issued later, some closed by the books; payments
+    partial, whole, too much (a surplus to credit) and reversed; some cases resolved. Written as rows: the
+    reports read rows."""
+    first = dt.date(2025, 12, 1)
+    with store.transaction():
+        for (case_id, debtor_id, currency, opened) in store.conn.execute(
+                "SELECT id, debtor_id, currency, opened_on FROM cases").fetchall():
+            due = first + dt.timedelta(days=rng.randrange(140))
+            store.conn.execute("UPDATE obligations SET due_on = ?, issued_on = ? WHERE case_id = ?",
+                               [due.isoformat(), rng.choice((None, (due - dt.timedelta(days=30)).isoformat())),
+                                case_id])
+            store.conn.execute("UPDATE cases SET opened_on = ? WHERE id = ?",
+                               [(due - dt.timedelta(days=rng.randrange(10, 40))).isoformat(), case_id])
+            if rng.random() < 0.4:
+                later = due + dt.timedelta(days=rng.choice((-5, 0, 20, 45)))
+                closed = rng.choice((None, None, (later + dt.timedelta(days=30)).isoformat()))
+                store.conn.execute(
+                    "INSERT INTO obligations (case_id, debtor_id, reference, amount, currency, issued_on, due_on, "
+                    "closed_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [case_id, debtor_id, f"second-{case_id}", rng.randrange(1_000, 90_000), currency,
+                     rng.choice((None, (later - dt.timedelta(days=14)).isoformat())), later.isoformat(), closed])
+            for _ in range(rng.choice((0, 0, 1, 2, 3))):
+                at = dt.datetime.combine(due + dt.timedelta(days=rng.randrange(-10, 120)),
+                                         dt.time(rng.randrange(24), rng.randrange(60)), dt.UTC)
+                amount = rng.randrange(500, 120_000)
+                reversed_at = (at + dt.timedelta(days=rng.randrange(1, 40))).strftime("%Y-%m-%dT%H:%M:%SZ") \
+                    if rng.random() < 0.15 else None
+                store.conn.execute(
+                    "INSERT INTO payments (case_id, amount, at, created_at, surplus, reversed_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    [case_id, amount, at.strftime("%Y-%m-%dT%H:%M:%SZ"), at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                     rng.choice((0, 0, 0, amount // 4)), reversed_at])
+            if rng.random() < 0.2:
+                store.conn.execute("UPDATE cases SET status = ?, resolved_on = ? WHERE id = ?",
+                                   [rng.choice(("paid", "written_off", "settled")),
+                                    (due + dt.timedelta(days=rng.randrange(10, 100))).isoformat(), case_id])
+
+
 def reports(store: Store, counts: bool) -> list[Any]:
     store.report_counts = counts
     try:
         return [as_json(run(name, store, Params(as_of=day, zone=zoneinfo.ZoneInfo(zone), filters=filters)))
-                for name in ("contacts", "activity") for day in DAYS for zone in ZONES for filters in FILTERS]
+                for name in ("aging", "contacts", "activity") for day in DAYS for zone in ZONES for filters in FILTERS]
     finally:
         store.report_counts = True
 
@@ -93,6 +132,7 @@ def check(store: Store) -> None:
 def test_the_counts_give_what_the_rows_give_through_corrections_changes_and_archive(store: Store, tmp_path: Path):
     rng = random.Random(7)
     keys: list[str] = []
+    write_ledger(store, rng)
     write_history(store, rng, dt.date(2026, 1, 10), 60, keys)
     check(store)  # nothing counted yet: every row read after the (zero) marks
     attempts_mark, events_mark = store.roll_up_reports()
