@@ -55,20 +55,23 @@ ROLL_UP_EVENTS_SQL = (
     "ON CONFLICT (quarter, kind, channel, rule, currency) DO UPDATE SET "
     "events = events + excluded.events, amount = amount + excluded.amount")
 
+# The counts and the rows after the mark are read in one statement, so in one snapshot of the file: a roll-up
+# committed in between cannot count a row twice or not at all.
+_MARK = "coalesce((SELECT upto FROM report_rollup_marks WHERE name = '{name}'), 0)"
 ROLLED_ATTEMPTS_SQL = (
     "SELECT channel, nullif(kind, ''), nullif(zone, ''), quarter, attempts, reached FROM report_attempt_rollup "
-    "WHERE quarter >= ? AND quarter < ? AND attempts > 0")
-# The attempts after the mark, grouped as the counts are: the rowid range, then the moments.
-LATER_ATTEMPTS_SQL = (
+    "WHERE quarter >= ?1 AND quarter < ?2 AND attempts > 0 UNION ALL "
+    # the attempts after the mark, grouped as the counts are: the rowid range, then the moments
     "SELECT channel, nullif(kind, ''), nullif(zone, ''), quarter, count(*), sum(reached) "
-    f"FROM ({_ATTEMPT_ROWS.replace('a.id <= ?2', '+a.at >= ?2 AND +a.at < ?3')}) GROUP BY 1, 2, 3, 4")
+    "FROM ({later}) GROUP BY 1, 2, 3, 4").format(
+    later=_ATTEMPT_ROWS.replace("?1", _MARK.format(name="attempts")).replace("a.id <= ?2",
+                                                                             "+a.at >= ?3 AND +a.at < ?4"))
 ROLLED_EVENTS_SQL = (
     "SELECT kind, nullif(channel, ''), quarter, nullif(rule, ''), nullif(currency, ''), events, amount "
-    "FROM report_event_rollup WHERE kind IN ({kinds}) AND quarter >= ? AND quarter < ? AND events > 0")
-LATER_EVENTS_SQL = (
+    "FROM report_event_rollup WHERE kind IN ({kinds}) AND quarter >= ?1 AND quarter < ?2 AND events > 0 UNION ALL "
     f"SELECT kind, channel, {quarter_sql('at')}, json_extract(data, '$.rule'), json_extract(data, '$.currency'), "
-    "count(*), sum(json_extract(data, '$.amount')) FROM events WHERE seq > ? AND +kind IN ({kinds}) "
-    "AND +at >= ? AND +at < ? GROUP BY 1, 2, 3, 4, 5")
+    f"count(*), sum(json_extract(data, '$.amount')) FROM events WHERE seq > {_MARK.format(name='events')} "
+    "AND +kind IN ({kinds}) AND +at >= ?3 AND +at < ?4 GROUP BY 1, 2, 3, 4, 5")
 
 
 def on_quarter(moment: str) -> bool:
@@ -110,8 +113,7 @@ class ReportRollups(StoreConnection):
         """
         if not (on_quarter(until) and on_quarter(since)):
             return None
-        return self._rolled(ROLLED_ATTEMPTS_SQL, [since[:16], until[:16]],
-                            LATER_ATTEMPTS_SQL, [self.rollup_mark("attempts"), since, until])
+        return iter(self.conn.execute(ROLLED_ATTEMPTS_SQL, [since[:16], until[:16], since, until]))
 
     def rolled_event_groups(self, kinds: Collection[str], until: str, since: str = ""
                             ) -> Iterator[tuple[object, ...]] | None:
@@ -122,12 +124,7 @@ class ReportRollups(StoreConnection):
         if not set(kinds) <= set(ROLLED_EVENT_KINDS) or not (on_quarter(until) and on_quarter(since)):
             return None
         wanted = sorted(set(kinds))
-        marks = ", ".join("?" for _ in wanted)
-        return self._rolled(ROLLED_EVENTS_SQL.replace("{kinds}", marks), [*wanted, since[:16], until[:16]],
-                            LATER_EVENTS_SQL.replace("{kinds}", marks),
-                            [self.rollup_mark("events"), *wanted, since, until])
-
-    def _rolled(self, counted_sql: str, counted: list[object], later_sql: str, later: list[object]
-                ) -> Iterator[tuple[object, ...]]:
-        yield from self.conn.execute(counted_sql, counted)
-        yield from self.conn.execute(later_sql, later)
+        # ?1-?4 are the range; the kinds follow as ?5, ?6, ...
+        marks = ", ".join(f"?{5 + n}" for n in range(len(wanted)))
+        return iter(self.conn.execute(ROLLED_EVENTS_SQL.replace("{kinds}", marks),
+                                      [since[:16], until[:16], since, until, *wanted]))

@@ -16,8 +16,6 @@ from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
 from dunning.store.report_rollups import (
-    LATER_ATTEMPTS_SQL,
-    LATER_EVENTS_SQL,
     ROLL_UP_ATTEMPTS_SQL,
     ROLL_UP_EVENTS_SQL,
     ROLLED_ATTEMPTS_SQL,
@@ -191,12 +189,12 @@ class ReportRows(ReportRollups):
 
         Without ``case_ids``, from the kept counts and the events after them where every kind is counted.
         """
-        rolled = (self.rolled_event_groups(kinds, until, since) if case_ids is None and self.report_counts
+        wanted = sorted(set(kinds))
+        rolled = (self.rolled_event_groups(wanted, until, since) if case_ids is None and self.report_counts
                   else None)
         if rolled is not None:
             yield from rolled  # type: ignore[misc]
             return
-        wanted = sorted(set(kinds))
         sql = EVENT_GROUPS_SQL.replace("{kinds}", ", ".join("?" for _ in wanted))
         yield from self._filtered(sql, [*wanted, since, until], case_ids, "case_id")
 
@@ -231,10 +229,9 @@ class ReportRows(ReportRollups):
                              ["sent", "payment", "", " "]),
             "payment contacts": (PAYMENT_CONTACTS_SQL.replace("{filter}", ""), ["-30 days", "-30 days", " "]),
             "aging groups": (AGING_GROUPS_SQL, ["", " "]),
-            "kept attempt counts": (ROLLED_ATTEMPTS_SQL, ["", " "]),
-            "attempts after the mark": (LATER_ATTEMPTS_SQL, [0, "", " "]),
-            "kept event counts": (ROLLED_EVENTS_SQL.replace("{kinds}", "?, ?"), ["sent", "payment", "", " "]),
-            "events after the mark": (LATER_EVENTS_SQL.replace("{kinds}", "?, ?"), [0, "sent", "payment", "", " "]),
+            "kept attempt counts and the attempts after them": (ROLLED_ATTEMPTS_SQL, ["", " ", "", " "]),
+            "kept event counts and the events after them": (ROLLED_EVENTS_SQL.replace("{kinds}", "?5, ?6"),
+                                                            ["", " ", "", " ", "sent", "payment"]),
             "roll-up of attempts": (ROLL_UP_ATTEMPTS_SQL, [0, 0]),
             "roll-up of events": (ROLL_UP_EVENTS_SQL, [0, 0]),
         }

@@ -81,8 +81,8 @@ def write_ledger(store: Store, rng: random.Random) -> None:
     reports read rows."""
     first = dt.date(2025, 12, 1)
     with store.transaction():
-        for (case_id, debtor_id, currency, opened) in store.conn.execute(
-                "SELECT id, debtor_id, currency, opened_on FROM cases").fetchall():
+        for case_id, debtor_id, currency in store.conn.execute(
+                "SELECT id, debtor_id, currency FROM cases").fetchall():
             due = first + dt.timedelta(days=rng.randrange(140))
             store.conn.execute("UPDATE obligations SET due_on = ?, issued_on = ? WHERE case_id = ?",
                                [due.isoformat(), rng.choice((None, (due - dt.timedelta(days=30)).isoformat())),
@@ -135,7 +135,7 @@ def test_the_counts_give_what_the_rows_give_through_corrections_changes_and_arch
     write_ledger(store, rng)
     write_history(store, rng, dt.date(2026, 1, 10), 60, keys)
     check(store)  # nothing counted yet: every row read after the (zero) marks
-    attempts_mark, events_mark = store.roll_up_reports()
+    attempts_mark, _ = store.roll_up_reports()
     assert attempts_mark == store.conn.execute("SELECT max(id) FROM contact_attempts").fetchone()[0]
     assert store.conn.execute("SELECT count(*) FROM report_event_rollup").fetchone()[0] > 0
     check(store)
