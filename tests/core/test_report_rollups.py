@@ -177,7 +177,7 @@ def test_the_counted_kinds_are_those_the_reports_read():
 
 @pytest.mark.parametrize(("moment", "expected"), [
     ("", True), ("2026-03-02T00:00:00Z", True), ("2026-03-02T05:30:00Z", True), ("2026-03-02T05:20:00Z", False),
-    ("2026-03-02T05:15:30Z", False),
+    ("2026-03-02T05:15:30Z", False), ("2026-03-02T05:15:00+01:00", False), ("2026-03-02T05:15:00.000Z", False),
 ])
 def test_counts_answer_only_ranges_on_quarter_hours(moment: str, expected: bool):
     assert on_quarter(moment) is expected
