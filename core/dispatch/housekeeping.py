@@ -53,8 +53,9 @@ def settle_promises(rt: Runtime, now: dt.datetime, summary: RunSummary) -> None:
 
 
 def roll_up_reports(rt: Runtime) -> None:
-    """Count what was written since the last run into the reports' kept counts (dunning.store.report_rollups).
+    """Count what was written since the last roll-up into the reports' kept counts (dunning.store.report_rollups).
 
-    Here, before planning, and never while delivering: a report adds what came after, so it is exact either way.
+    At the end of the run, once delivery is done, never while delivering: a report adds what came after, so it
+    is exact either way.
     """
     rt.store.roll_up_reports()

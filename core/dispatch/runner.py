@@ -32,7 +32,6 @@ def _run(rt: Runtime, now: dt.datetime, *, dry_run: bool, progress: ProgressCall
     rt.mirrors.catch_up()
     lift_expired_holds(rt, now, summary)
     settle_promises(rt, now, summary)
-    roll_up_reports(rt)
     from dunning.ledger.payments import apply_credits  # here: the ledger builds on operations, which build on dispatch
 
     apply_credits(rt, now)  # a debtor's credit pays their new items before those are dunned
@@ -42,4 +41,5 @@ def _run(rt: Runtime, now: dt.datetime, *, dry_run: bool, progress: ProgressCall
     plan(rt, now, summary, progress)
     if deliver:
         deliver_ready(rt, now, summary, progress)
+    roll_up_reports(rt)  # after delivery, off its path; the run's own rows too, so a second run writes nothing
     return summary
