@@ -16,7 +16,11 @@ In one process:
    pay half, 5 % are written off. Events are inserted with placeholder hashes:
    the reports never read the chain (``dunning verify`` would refuse this file);
 2. times each report (``dunning.reports.run``, as ``dunning report NAME`` runs it)
-   as of 31 May 2026, once, on a store opened as the CLI opens it;
+   as of 31 May 2026 on a store opened as the CLI opens it: first counting from
+   the rows alone (as before the kept counts of migration m026), then the
+   roll-up ``dunning run``'s housekeeping does (the whole year at once on a new
+   file), then every report again with the kept counts, checking both give
+   the same answer;
 3. the yardstick, in the same run: ``SELECT count(*) FROM events`` and a scan
    reading every event's ``data`` (``sum(length(data))``).
 
@@ -44,6 +48,7 @@ os.environ["DUNNING_LOAD_PLUGINS"] = ""
 from dispatch import generate, peak_rss_mb  # bench/dispatch.py, beside this file
 
 from dunning.reports import REPORTS, Params, run
+from dunning.reports.model import as_json
 from dunning.store import Store
 
 AS_OF = dt.date(2026, 5, 31)
@@ -217,9 +222,21 @@ def main(argv: list[str] | None = None) -> int:
             seconds, _ = timed(lambda: store.conn.execute("SELECT sum(length(data)) FROM events").fetchone())
             add("yardstick: read every event's data", seconds, events=total)
             params = Params(as_of=AS_OF, zone=zoneinfo.ZoneInfo("UTC"))
-            for name in REPORTS:
-                seconds, report = timed(lambda name=name: run(name, store, params))
-                add(f"report {name}", seconds, rows=sum(len(t.rows) for t in report.tables))
+            answers: dict[str, Any] = {}
+            # First every report counting from the rows (as before the kept counts), then the roll-up that
+            # `dunning run`'s housekeeping does, then every report again with the counts: the same answers.
+            for counts in (False, True):
+                if counts:
+                    seconds, marks = timed(store.roll_up_reports)
+                    add("roll-up (dunning run's housekeeping)", seconds, attempt_mark=marks[0], event_mark=marks[1])
+                store.report_counts = counts
+                for name in REPORTS:
+                    seconds, report = timed(lambda name=name: run(name, store, params))
+                    add(f"report {name}{' (kept counts)' if counts else ''}", seconds,
+                        rows=sum(len(t.rows) for t in report.tables))
+                    answer = as_json(report)
+                    if answers.setdefault(name, answer) != answer:
+                        raise SystemExit(f"report {name}: the kept counts give another answer than the rows")
             figures["query_plans"] = store.report_query_plans()
         finally:
             store.close()

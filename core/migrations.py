@@ -665,3 +665,61 @@ def m025_case_strategies(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX cases_strategy ON cases (strategy) WHERE strategy IS NOT NULL")
     # Each run assigns the open cases that have none yet: after the first, a handful, found without a scan.
     db.execute("CREATE INDEX cases_unassigned ON cases (id) WHERE strategy IS NULL AND status = 'open'")
+
+
+@migrations()
+def m026_report_rollups(db: sqlite_utils.Database) -> None:
+    # The contacts and activity reports count contact attempts and events in groups; at a
+    # million cases that count is most of their time. These tables keep the counts of the rows
+    # already rolled up (every row up to `report_rollup_marks.upto`, by id or seq), filled by
+    # `dunning run`'s housekeeping (dunning.store.report_rollups); a report adds the rows after
+    # the mark from the tables themselves, so it is exact whenever it runs. Keys hold '' for
+    # "none" (a primary key does not match NULLs).
+    db.execute("CREATE TABLE report_rollup_marks (name TEXT PRIMARY KEY, upto INTEGER NOT NULL)")
+    db.execute(
+        "CREATE TABLE report_attempt_rollup (channel TEXT NOT NULL, kind TEXT NOT NULL, zone TEXT NOT NULL, "
+        "quarter TEXT NOT NULL, attempts INTEGER NOT NULL, reached INTEGER NOT NULL, "
+        "PRIMARY KEY (quarter, channel, kind, zone)) WITHOUT ROWID"
+    )
+    db.execute(
+        "CREATE TABLE report_event_rollup (kind TEXT NOT NULL, channel TEXT NOT NULL, quarter TEXT NOT NULL, "
+        "rule TEXT NOT NULL, currency TEXT NOT NULL, events INTEGER NOT NULL, amount INTEGER NOT NULL, "
+        "PRIMARY KEY (quarter, kind, channel, rule, currency)) WITHOUT ROWID"
+    )
+    # A row already counted that changes (a call's outcome filled in later, an attempt that never
+    # left, `dunning archive` moving a case's rows out) moves its count with it, so the tables
+    # stay what a count from the rows would give. An insert under the mark (an id freed by a
+    # delete and given again) is counted as it comes. The group of a row: the same expressions
+    # as dunning.store.report_rollups.
+    def attempt_key(r: str) -> str:
+        return (f"{r}.channel, coalesce((SELECT c.kind FROM contacts c WHERE c.debtor_id = {r}.debtor_id "
+                f"AND c.value = {r}.contact LIMIT 1), ''), "
+                f"coalesce((SELECT d.timezone FROM debtors d WHERE d.id = {r}.debtor_id), ''), "
+                f"substr({r}.at, 1, 14) || printf('%02d', CAST(substr({r}.at, 15, 2) AS INTEGER) / 15 * 15)")
+
+    def reached(r: str) -> str:
+        return f"coalesce({r}.connected = 1 AND {r}.role = 'debtor', 0)"
+
+    mark = "(SELECT upto FROM report_rollup_marks WHERE name = 'attempts')"
+    add = ("INSERT INTO report_attempt_rollup (channel, kind, zone, quarter, attempts, reached) "
+           "VALUES ({key}, 1, {reached}) ON CONFLICT (quarter, channel, kind, zone) DO UPDATE SET "
+           "attempts = attempts + 1, reached = reached + excluded.reached;")
+    take = ("UPDATE report_attempt_rollup SET attempts = attempts - 1, reached = reached - {reached} "
+            "WHERE (channel, kind, zone, quarter) = ({key});")
+    db.execute(f"CREATE TRIGGER report_attempt_rollup_insert AFTER INSERT ON contact_attempts "
+               f"WHEN NEW.id <= {mark} BEGIN {add.format(key=attempt_key('NEW'), reached=reached('NEW'))} END")
+    db.execute(f"CREATE TRIGGER report_attempt_rollup_update AFTER UPDATE ON contact_attempts "
+               f"WHEN OLD.id <= {mark} BEGIN {take.format(key=attempt_key('OLD'), reached=reached('OLD'))} "
+               f"{add.format(key=attempt_key('NEW'), reached=reached('NEW'))} END")
+    db.execute(f"CREATE TRIGGER report_attempt_rollup_delete AFTER DELETE ON contact_attempts "
+               f"WHEN OLD.id <= {mark} BEGIN {take.format(key=attempt_key('OLD'), reached=reached('OLD'))} END")
+    # Events change only when archived (kind 'archived', data gone): the old group loses the event.
+    db.execute(
+        "CREATE TRIGGER report_event_rollup_update AFTER UPDATE ON events "
+        "WHEN OLD.seq <= (SELECT upto FROM report_rollup_marks WHERE name = 'events') BEGIN "
+        "UPDATE report_event_rollup SET events = events - 1, "
+        "amount = amount - coalesce(json_extract(OLD.data, '$.amount'), 0) "
+        "WHERE (kind, channel, quarter, rule, currency) = (OLD.kind, coalesce(OLD.channel, ''), "
+        "substr(OLD.at, 1, 14) || printf('%02d', CAST(substr(OLD.at, 15, 2) AS INTEGER) / 15 * 15), "
+        "coalesce(json_extract(OLD.data, '$.rule'), ''), coalesce(json_extract(OLD.data, '$.currency'), '')); END"
+    )

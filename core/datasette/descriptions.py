@@ -74,6 +74,16 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
     "contact_attempts": ("Every contact attempt, as the frequency caps count them.", {
         "connected": "1 when the call reached someone",
     }),
+    "report_attempt_rollup": ("Contact attempts counted for the reports up to report_rollup_marks (dunning run keeps "
+                              "them).", {
+        "quarter": "UTC quarter hour the attempts were made in",
+        "reached": "How many reached the debtor",
+    }),
+    "report_event_rollup": ("Events counted for the reports up to report_rollup_marks (dunning run keeps them).", {
+        "quarter": "UTC quarter hour of the events' moment",
+        "amount": "Sum of the events' amounts, " + MINOR,
+    }),
+    "report_rollup_marks": ("The last attempt id and event seq the reports' counts hold.", {}),
     "announced_deadlines": ("The latest deadline a letter or email gave each case; escalation waits for it.", {}),
     "checkpoints": ("Signed heads of the evidence chain.", {}),
     "charges": ("Interest, fees and compensation on arrears, per obligation.", {

@@ -50,3 +50,12 @@ def settle_promises(rt: Runtime, now: dt.datetime, summary: RunSummary) -> None:
             summary.promises_kept += 1
         else:
             summary.promises_broken += 1
+
+
+def roll_up_reports(rt: Runtime) -> None:
+    """Count what was written since the last roll-up into the reports' kept counts (dunning.store.report_rollups).
+
+    At the end of the run, once delivery is done, never while delivering: a report adds what came after, so it
+    is exact either way.
+    """
+    rt.store.roll_up_reports()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from dunning.dispatch.heap import start_up_heap_frozen
-from dunning.dispatch.housekeeping import lift_expired_holds, settle_promises
+from dunning.dispatch.housekeeping import lift_expired_holds, roll_up_reports, settle_promises
 from dunning.dispatch.outbox import deliver_ready
 from dunning.dispatch.planning import dry_plan, plan
 from dunning.dispatch.summary import ProgressCallback, RunSummary
@@ -41,4 +41,5 @@ def _run(rt: Runtime, now: dt.datetime, *, dry_run: bool, progress: ProgressCall
     plan(rt, now, summary, progress)
     if deliver:
         deliver_ready(rt, now, summary, progress)
+    roll_up_reports(rt)  # after delivery, off its path; the run's own rows too, so a second run writes nothing
     return summary

@@ -175,10 +175,11 @@ class CaseArchive(EventLog):
             if archive.execute("SELECT count(*) FROM sqlite_master WHERE name = 'events'").fetchall()[0][0]:
                 return
             archive.execute("BEGIN IMMEDIATE")
-            # The events as the chain has them (seq is never given twice), append-only there too.
+            # The events as the chain has them (seq is never given twice), append-only there too. The trigger
+            # that keeps the reports' counts (m026, report_*) stays with the main file, where the counts are.
             for (sql,) in self.conn.execute(
                     "SELECT sql FROM main.sqlite_master WHERE tbl_name = 'events' AND sql IS NOT NULL "
-                    "ORDER BY type = 'table' DESC").fetchall():
+                    "AND substr(name, 1, 7) != 'report_' ORDER BY type = 'table' DESC").fetchall():
                 archive.execute(sql)
             archive.execute("COMMIT")
         finally:

@@ -15,7 +15,14 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
-from dunning.store.connection import StoreConnection
+from dunning.store.report_rollups import (
+    ROLL_UP_ATTEMPTS_SQL,
+    ROLL_UP_EVENTS_SQL,
+    ROLLED_ATTEMPTS_SQL,
+    ROLLED_EVENTS_SQL,
+    ReportRollups,
+    quarter_sql,
+)
 
 # (id, currency, opened_on, status, resolved_on, stage)
 CaseRow = tuple[int, str, str, str, "str | None", str]
@@ -42,9 +49,7 @@ _IN_CASES = " AND {column} IN (SELECT id FROM temp.report_case_ids)"
 
 
 
-def _quarter(column: str) -> str:
-    """The UTC quarter hour of a stored moment: '2026-03-02T09:15' from '2026-03-02T09:27:03Z'."""
-    return f"substr({column}, 1, 14) || (CAST(substr({column}, 15, 2) AS INTEGER) / 15 * 15)"
+_quarter = quarter_sql  # '2026-03-02T09:15' from '2026-03-02T09:27:03Z'
 
 
 CASES_SQL = "SELECT id, currency, opened_on, status, resolved_on, stage FROM cases ORDER BY id"
@@ -96,9 +101,40 @@ PAYMENT_CONTACTS_SQL = (
     "ORDER BY e.at DESC, e.seq DESC LIMIT 1) "
     "WHERE p.at < ?3 AND (p.reversed_at IS NULL OR p.reversed_at >= ?3){filter}")
 
+# Aging without a filter, summed in SQL: each open case's obligations counted on day ?1 (issued by then, not closed
+# by then), the payments made before ?2 (the first moment after the day) applied oldest due first, as
+# dunning.reports.history.CaseBook.open_items applies them (tests/core/test_report_rollups.py keeps the two equal).
+# What is left of each item, by currency and days past due; the oldest open item of each case (ordered as the
+# payments were applied) counts the case.
+AGING_GROUPS_SQL = (
+    "WITH open_cases AS (SELECT id, currency, substr(opened_on, 1, 10) AS opened FROM cases "
+    "WHERE substr(opened_on, 1, 10) <= ?1 AND (resolved_on IS NULL OR resolved_on = '' "
+    "OR substr(resolved_on, 1, 10) > ?1)), "
+    f"paid AS (SELECT case_id, sum(amount - surplus) AS paid FROM payments WHERE at < ?2 {_STANDS.replace('?1', '?2')} "
+    "GROUP BY case_id), "
+    "items AS (SELECT o.case_id, o.id, c.currency, substr(o.due_on, 1, 10) AS due, o.amount, "
+    "sum(o.amount) OVER (PARTITION BY o.case_id ORDER BY o.due_on, o.id ROWS UNBOUNDED PRECEDING) - o.amount AS before "
+    "FROM open_cases c JOIN obligations o ON o.case_id = c.id "
+    "WHERE coalesce(nullif(substr(o.issued_on, 1, 10), ''), c.opened) <= ?1 "
+    "AND (o.closed_on IS NULL OR o.closed_on = '' OR substr(o.closed_on, 1, 10) > ?1)), "
+    "owed AS (SELECT i.case_id, i.id, i.currency, i.due, "
+    "i.amount - max(0, min(i.amount, coalesce(p.paid, 0) - i.before)) AS amount "
+    "FROM items i LEFT JOIN paid p ON p.case_id = i.case_id), "
+    "open_items AS (SELECT currency, due, amount, "
+    "row_number() OVER (PARTITION BY case_id ORDER BY due, id) = 1 AS oldest FROM owed WHERE amount > 0) "
+    "SELECT currency, CAST(julianday(?1) - julianday(due) AS INTEGER), sum(amount), sum(oldest) "
+    "FROM open_items GROUP BY 1, 2")
+# (currency, days past due, amount still owed, cases whose oldest open item it is)
+AgingGroup = tuple[str, int, int, int]
 
-class ReportRows(StoreConnection):
-    """The store's part that hands the reports their rows."""
+
+class ReportRows(ReportRollups):
+    """The store's part that hands the reports their rows (the attempt and event groups from the kept counts
+    where they can answer: ``dunning.store.report_rollups``)."""
+
+    # False: the reports count and sum every row themselves, as before the kept counts and the sums in SQL
+    # (the bench's "before", the tests' reference).
+    report_counts = True
 
     def report_cases(self) -> Iterator[CaseRow]:
         """Every case, by id."""
@@ -111,6 +147,12 @@ class ReportRows(StoreConnection):
     def report_payments(self, until: str) -> Iterator[PaymentRow]:
         """Payments made before ``until`` (a UTC moment as text), by case and moment (index m020 payments_case_at)."""
         yield from self.conn.execute(PAYMENTS_SQL, [until])
+
+    def report_aging_groups(self, day: str, until: str) -> Iterator[AgingGroup] | None:
+        """What open cases owed at the end of ``day`` (ISO date; ``until`` its first moment after), summed by
+        currency and days past due, with how many cases each sum is the oldest open item of. None when the
+        reports are to count from the rows (``report_counts`` False)."""
+        return iter(self.conn.execute(AGING_GROUPS_SQL, [day, until])) if self.report_counts else None
 
     def report_case_facts(self, until: str, *, stages: bool = True, calls: bool = True, placements: bool = True
                           ) -> Iterator[FactRow]:
@@ -132,14 +174,27 @@ class ReportRows(StoreConnection):
         """Attempts with ``since <= at < until``, counted by channel, kind of contact, zone and UTC quarter hour.
 
         The kind comes from the debtor's contacts (mobile, work, home, email,
-        postal); an address no longer on file, or none noted, has none.
+        postal); an address no longer on file, or none noted, has none. Without ``case_ids`` the groups come
+        from the kept counts and the attempts after them; with, from the attempts alone.
         """
+        rolled = self.rolled_attempt_groups(until, since) if case_ids is None and self.report_counts else None
+        if rolled is not None:
+            yield from rolled  # type: ignore[misc]
+            return
         yield from self._filtered(ATTEMPT_GROUPS_SQL, [since, until], case_ids, "a.case_id")
 
     def report_event_groups(self, kinds: Iterable[str], until: str, since: str = "",
                             case_ids: Collection[int] | None = None) -> Iterator[EventGroup]:
-        """Events of ``kinds`` with ``since <= at < until``, counted by kind, channel, quarter hour, rule, currency."""
+        """Events of ``kinds`` with ``since <= at < until``, counted by kind, channel, quarter hour, rule, currency.
+
+        Without ``case_ids``, from the kept counts and the events after them where every kind is counted.
+        """
         wanted = sorted(set(kinds))
+        rolled = (self.rolled_event_groups(wanted, until, since) if case_ids is None and self.report_counts
+                  else None)
+        if rolled is not None:
+            yield from rolled  # type: ignore[misc]
+            return
         sql = EVENT_GROUPS_SQL.replace("{kinds}", ", ".join("?" for _ in wanted))
         yield from self._filtered(sql, [*wanted, since, until], case_ids, "case_id")
 
@@ -155,8 +210,11 @@ class ReportRows(StoreConnection):
             yield from self.conn.execute(sql.replace("{filter}", ""), params)
             return
         self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS report_case_ids (id INTEGER PRIMARY KEY)")
-        self.conn.execute("DELETE FROM temp.report_case_ids")
-        self.conn.executemany("INSERT INTO temp.report_case_ids (id) VALUES (?)", ((i,) for i in case_ids))
+        # In a transaction of its own: writing the temp table would otherwise open one and leave it open
+        # (then `dunning archive` in the same process could not detach its file).
+        with self.transaction():
+            self.conn.execute("DELETE FROM temp.report_case_ids")
+            self.conn.executemany("INSERT INTO temp.report_case_ids (id) VALUES (?)", ((i,) for i in case_ids))
         yield from self.conn.execute(sql.replace("{filter}", _IN_CASES.format(column=column)), params)
 
     def report_query_plans(self) -> dict[str, list[str]]:
@@ -170,6 +228,12 @@ class ReportRows(StoreConnection):
             "event groups": (EVENT_GROUPS_SQL.replace("{kinds}", "?, ?").replace("{filter}", ""),
                              ["sent", "payment", "", " "]),
             "payment contacts": (PAYMENT_CONTACTS_SQL.replace("{filter}", ""), ["-30 days", "-30 days", " "]),
+            "aging groups": (AGING_GROUPS_SQL, ["", " "]),
+            "kept attempt counts and the attempts after them": (ROLLED_ATTEMPTS_SQL, ["", " ", "", " "]),
+            "kept event counts and the events after them": (ROLLED_EVENTS_SQL.replace("{kinds}", "?5, ?6"),
+                                                            ["", " ", "", " ", "sent", "payment"]),
+            "roll-up of attempts": (ROLL_UP_ATTEMPTS_SQL, [0, 0]),
+            "roll-up of events": (ROLL_UP_EVENTS_SQL, [0, 0]),
         }
         return {name: [str(row[-1]) for row in self.conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
                 for name, (sql, params) in samples.items()}

@@ -32,6 +32,7 @@ import csv
 import datetime as dt
 import io
 import json
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -287,6 +288,21 @@ def test_contacts_by_channel_number_and_time(history: Project):
 
 
 # --- activity --------------------------------------------------------------------------
+
+
+def test_the_runs_keep_counts_and_the_reports_above_read_them_with_the_rows_after(history: Project):
+    """The history's runs rolled its attempts and events up (dunning.store.report_rollups); what was written
+    after the last run (a payment, a resolution) is after the marks: the hand-worked answers above came from both."""
+    conn = sqlite3.connect(history.db)
+    try:
+        marks = dict(conn.execute("SELECT name, upto FROM report_rollup_marks").fetchall())
+        (counted,) = conn.execute("SELECT sum(events) FROM report_event_rollup").fetchone()
+        (after,) = conn.execute("SELECT count(*) FROM events WHERE seq > ?", [marks["events"]]).fetchone()
+        (attempts,) = conn.execute("SELECT sum(attempts) FROM report_attempt_rollup").fetchone()
+    finally:
+        conn.close()
+    assert marks["attempts"] > 0 and attempts == marks["attempts"]
+    assert counted > 0 and after > 0
 
 
 def test_activity_per_day(history: Project):

@@ -1,0 +1,130 @@
+"""Counts kept for the contacts and activity reports, so they need not count millions of rows each time.
+
+The tables of migration m026 hold, for every contact attempt and every event
+of ``ROLLED_EVENT_KINDS`` up to a mark (a row id, an event seq), the counts a
+report groups them into: attempts by channel, kind of contact, debtor's zone
+and UTC quarter hour; events by kind, channel, quarter hour, rule and
+currency. ``dunning run``'s housekeeping moves the marks up to the last row
+written (``roll_up_reports``). A report reads the counts in its range of
+quarter hours and adds the rows after the marks, counted from the tables
+themselves, so it is exact however long ago the last roll-up ran. The mark
+is a row id rather than a day: a row written today about an earlier day (an
+agency's return, a correction) is after the mark and counted as it is.
+
+A counted row that changes moves its count with it (m026's triggers: a
+call's outcome filled in, an attempt forgotten, ``dunning archive`` moving a
+case's attempts out and leaving stubs of its events). The kind of contact
+and the zone are those on file when the row was counted; a report with a
+per-case filter reads the rows, not the counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+
+from dunning.store.connection import StoreConnection
+
+# The event kinds counted: what `activity` and `contacts` read (a test keeps them in step).
+ROLLED_EVENT_KINDS = ("approved", "blocked", "deferred", "payment", "phone:call_logged", "promise", "rejected",
+                      "sent", "stage_changed")
+_KINDS = ", ".join(f"'{kind}'" for kind in ROLLED_EVENT_KINDS)
+
+
+def quarter_sql(column: str) -> str:
+    """The UTC quarter hour a stored moment starts in: '2026-03-02T09:15' from '2026-03-02T09:27:03Z'."""
+    return f"substr({column}, 1, 14) || printf('%02d', CAST(substr({column}, 15, 2) AS INTEGER) / 15 * 15)"
+
+
+# The groups of the attempts with seq in (?1, ?2]: contact kind looked up once per attempt (LIMIT -1: a co-routine).
+_ATTEMPT_ROWS = (
+    "SELECT a.channel AS channel, coalesce((SELECT c.kind FROM contacts c WHERE c.debtor_id = a.debtor_id "
+    "AND c.value = a.contact LIMIT 1), '') AS kind, coalesce(d.timezone, '') AS zone, "
+    f"{quarter_sql('a.at')} AS quarter, coalesce(a.connected = 1 AND a.role = 'debtor', 0) AS reached "
+    "FROM contact_attempts a JOIN debtors d ON d.id = a.debtor_id WHERE a.id > ?1 AND a.id <= ?2 LIMIT -1")
+ROLL_UP_ATTEMPTS_SQL = (
+    "INSERT INTO report_attempt_rollup (channel, kind, zone, quarter, attempts, reached) "
+    f"SELECT channel, kind, zone, quarter, count(*), sum(reached) FROM ({_ATTEMPT_ROWS}) WHERE true "
+    "GROUP BY 1, 2, 3, 4 ON CONFLICT (quarter, channel, kind, zone) DO UPDATE SET "
+    "attempts = attempts + excluded.attempts, reached = reached + excluded.reached")
+# +kind keeps SQLite on the seq range (the new events), not on index events_kind_at (every event of the kind).
+ROLL_UP_EVENTS_SQL = (
+    "INSERT INTO report_event_rollup (kind, channel, quarter, rule, currency, events, amount) "
+    f"SELECT kind, coalesce(channel, ''), {quarter_sql('at')}, coalesce(json_extract(data, '$.rule'), ''), "
+    "coalesce(json_extract(data, '$.currency'), ''), count(*), coalesce(sum(json_extract(data, '$.amount')), 0) "
+    f"FROM events WHERE seq > ?1 AND seq <= ?2 AND +kind IN ({_KINDS}) GROUP BY 1, 2, 3, 4, 5 "
+    "ON CONFLICT (quarter, kind, channel, rule, currency) DO UPDATE SET "
+    "events = events + excluded.events, amount = amount + excluded.amount")
+
+# The counts and the rows after the mark are read in one statement, so in one snapshot of the file: a roll-up
+# committed in between cannot count a row twice or not at all.
+_MARK = "coalesce((SELECT upto FROM report_rollup_marks WHERE name = '{name}'), 0)"
+ROLLED_ATTEMPTS_SQL = (
+    "SELECT channel, nullif(kind, ''), nullif(zone, ''), quarter, attempts, reached FROM report_attempt_rollup "
+    "WHERE quarter >= ?1 AND quarter < ?2 AND attempts > 0 UNION ALL "
+    # the attempts after the mark, grouped as the counts are: the rowid range, then the moments
+    "SELECT channel, nullif(kind, ''), nullif(zone, ''), quarter, count(*), sum(reached) "
+    "FROM ({later}) GROUP BY 1, 2, 3, 4").format(
+    later=_ATTEMPT_ROWS.replace("?1", _MARK.format(name="attempts")).replace("a.id <= ?2",
+                                                                             "+a.at >= ?3 AND +a.at < ?4"))
+ROLLED_EVENTS_SQL = (
+    "SELECT kind, nullif(channel, ''), quarter, nullif(rule, ''), nullif(currency, ''), events, amount "
+    "FROM report_event_rollup WHERE kind IN ({kinds}) AND quarter >= ?1 AND quarter < ?2 AND events > 0 UNION ALL "
+    f"SELECT kind, channel, {quarter_sql('at')}, json_extract(data, '$.rule'), json_extract(data, '$.currency'), "
+    f"count(*), sum(json_extract(data, '$.amount')) FROM events WHERE seq > {_MARK.format(name='events')} "
+    "AND +kind IN ({kinds}) AND +at >= ?3 AND +at < ?4 GROUP BY 1, 2, 3, 4, 5")
+
+
+def on_quarter(moment: str) -> bool:
+    """Whether a stored moment ('2026-03-02T00:00:00Z', UTC) is the start of a quarter hour: the counts' finest cut."""
+    return moment == "" or (len(moment) == 20 and moment[14:16] in ("00", "15", "30", "45")
+                            and moment[16:] == ":00Z")
+
+
+class ReportRollups(StoreConnection):
+    """The store's part that keeps and reads the reports' counts."""
+
+    def rollup_mark(self, name: str) -> int:
+        """The last attempt id (``attempts``) or event seq (``events``) the counts hold; 0 before any roll-up."""
+        row = self.conn.execute("SELECT upto FROM report_rollup_marks WHERE name = ?", [name]).fetchone()
+        return int(row[0]) if row else 0
+
+    def roll_up_reports(self) -> tuple[int, int]:
+        """Count every attempt and event written since the last roll-up; (new attempt id mark, new event seq mark).
+
+        Runs inside the caller's transaction, or its own.
+        """
+        with self.transaction():
+            marks = []
+            for name, table, column, sql in (("attempts", "contact_attempts", "id", ROLL_UP_ATTEMPTS_SQL),
+                                             ("events", "events", "seq", ROLL_UP_EVENTS_SQL)):
+                since = self.rollup_mark(name)
+                (upto,) = self.conn.execute(f"SELECT coalesce(max({column}), 0) FROM {table}").fetchone()
+                if upto > since:
+                    self.conn.execute(sql, [since, upto])
+                    self.conn.execute("INSERT INTO report_rollup_marks (name, upto) VALUES (?, ?) "
+                                      "ON CONFLICT (name) DO UPDATE SET upto = excluded.upto", [name, upto])
+                marks.append(max(upto, since))
+        return marks[0], marks[1]
+
+    def rolled_attempt_groups(self, until: str, since: str = "") -> Iterator[tuple[object, ...]] | None:
+        """The attempt groups of ``since <= at < until`` from the counts and the rows after the mark.
+
+        None when the range does not start and end on quarter hours (the counts cannot cut finer).
+        """
+        if not (on_quarter(until) and on_quarter(since)):
+            return None
+        return iter(self.conn.execute(ROLLED_ATTEMPTS_SQL, [since[:16], until[:16], since, until]))
+
+    def rolled_event_groups(self, kinds: Collection[str], until: str, since: str = ""
+                            ) -> Iterator[tuple[object, ...]] | None:
+        """The event groups of ``kinds`` with ``since <= at < until``, as ``rolled_attempt_groups`` gives attempts.
+
+        None when a kind is not counted or the range is not on quarter hours.
+        """
+        if not set(kinds) <= set(ROLLED_EVENT_KINDS) or not (on_quarter(until) and on_quarter(since)):
+            return None
+        wanted = sorted(set(kinds))
+        # ?1-?4 are the range; the kinds follow as ?5, ?6, ...
+        marks = ", ".join(f"?{5 + n}" for n in range(len(wanted)))
+        return iter(self.conn.execute(ROLLED_EVENTS_SQL.replace("{kinds}", marks),
+                                      [since[:16], until[:16], since, until, *wanted]))
