@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from dunning import hookimpl
 
 if TYPE_CHECKING:
+    from dunning import LazyChannel
     import click
 
     from dunning import Verdict
@@ -25,10 +26,11 @@ RULE = "agency:placed"
 
 
 @hookimpl
-def register_channels(register: Callable[[Any], None]) -> None:
-    from dunning.plugins.agency.channel import AgencyChannel
+def register_channels(register: Callable[[LazyChannel], None]) -> None:
+    # The channel's module is imported when the channel is used (dunning.LazyChannel).
+    from dunning import LazyChannel
 
-    register(AgencyChannel())
+    register(LazyChannel("agency", "dunning.plugins.agency.channel:AgencyChannel", medium="other"))
 
 
 @hookimpl

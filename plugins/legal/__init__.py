@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from dunning import hookimpl
 
 if TYPE_CHECKING:
+    from dunning import LazyChannel
     import click
 
     from dunning import Verdict
@@ -27,10 +28,11 @@ LEGAL_HELP = 'Litigation: legal matters and milestones, limitation periods, evid
 
 
 @hookimpl
-def register_channels(register: Callable[[Any], None]) -> None:
-    from dunning.plugins.legal.channel import LegalChannel
+def register_channels(register: Callable[[LazyChannel], None]) -> None:
+    # The channel's module is imported when the channel is used (dunning.LazyChannel).
+    from dunning import LazyChannel
 
-    register(LegalChannel())
+    register(LazyChannel("legal", "dunning.plugins.legal.channel:LegalChannel", medium="other"))
 
 
 @hookimpl
