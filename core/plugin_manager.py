@@ -73,7 +73,7 @@ class Plugins:
         return cast("Hooks", self.pm.hook)
 
     def known_channels(self) -> set[str]:
-        from dunning.channels import STANDARD_CHANNELS
+        from dunning.standard_channels import STANDARD_CHANNELS
 
         return set(STANDARD_CHANNELS) | set(self.channels)
 
@@ -191,7 +191,7 @@ def load_plugins(config: Config, extra: Sequence[object] = (), *, versions: bool
     left out, and the others load. ``versions``: fill in each entry point's
     version (a metadata lookup per plugin, for ``dunning plugins``).
     """
-    from dunning.channels import STANDARD_CHANNELS
+    from dunning.standard_channels import STANDARD_CHANNELS
     from dunning.config import ConfigError
 
     loaded = _register(config.disabled_plugins, extra, versions)
