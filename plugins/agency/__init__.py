@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING, Any
 from dunning import hookimpl
 
 if TYPE_CHECKING:
-    from dunning import LazyChannel
     import click
 
-    from dunning import Verdict
+    from dunning import LazyChannel, Verdict
     from dunning.models import Action, Case, Stage
 
 # This module is every command's to import (`dunning --help` included): the channel, its records and its

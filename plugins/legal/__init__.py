@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING, Any
 from dunning import hookimpl
 
 if TYPE_CHECKING:
-    from dunning import LazyChannel
     import click
 
-    from dunning import Verdict
+    from dunning import LazyChannel, Verdict
     from dunning.models import Action, Case, Stage
 
 # `dunning --help` shows this for the command, whose module is imported when it runs (a test checks they agree).

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 from dunning import hookimpl
 
 if TYPE_CHECKING:
-    from dunning import LazyChannel
     import click
 
+    from dunning import LazyChannel
     from dunning.plugins.phone.channel import PhoneChannel
     from dunning.plugins.phone.sms import SmsChannel
 

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from dunning import hookimpl
 
 if TYPE_CHECKING:
-    from dunning import LazyChannel
     import click
 
+    from dunning import LazyChannel
     from dunning.plugins.visit.channel import VisitChannel
 
 # `dunning --help` shows this for the command, whose module is imported when it runs (a test checks they agree).
