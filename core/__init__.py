@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from dunning.channels import (Channel, Delivery, DeliveryContext, DeliveryStatus, RuleContext, RunContext,
                                   StageContext)
     from dunning.evidence import chain_hash, event_fields
+    from dunning.lazy_channel import LazyChannel
     from dunning.lazy_command import LazyCommand
     from dunning.models import Action, Case, Debtor
     from dunning.money import format_minor
@@ -51,6 +52,7 @@ _LAZY = {
     "StageContext": "dunning.channels",
     "chain_hash": "dunning.evidence",
     "event_fields": "dunning.evidence",
+    "LazyChannel": "dunning.lazy_channel",
     "LazyCommand": "dunning.lazy_command",
     "Action": "dunning.models",
     "Case": "dunning.models",
@@ -71,6 +73,7 @@ __all__ = [
     "Delivery",
     "DeliveryContext",
     "DeliveryStatus",
+    "LazyChannel",
     "LazyCommand",
     "NotFound",
     "PluginContext",

@@ -11,6 +11,8 @@ import attrs
 
 from dunning.event_kinds import plugin_kind
 from dunning.models import Action, ActionKind, Case, Contact, Debtor, Event, Obligation
+# The channel names the core knows, in a module of their own: loading the plugins reads them without this one.
+from dunning.standard_channels import STANDARD_CHANNELS as STANDARD_CHANNELS
 from dunning.store_view import StoreView, plugin_transaction, read_only, underlying
 
 if TYPE_CHECKING:
@@ -20,11 +22,6 @@ if TYPE_CHECKING:
     import structlog
 
     from dunning.config import Config
-
-# Channel names the core knows even when no installed plugin provides them.
-# A policy may name these and run with them disabled (the step is skipped
-# with an event); any other name must come from an installed plugin.
-STANDARD_CHANNELS: tuple[str, ...] = ("email", "letter", "phone", "sms", "visit", "agency", "legal")
 
 
 class DeliveryStatus(enum.StrEnum):

@@ -28,10 +28,13 @@ def for_case(case_id: int) -> str:
 
 
 def printed(reference: str) -> str:
-    """The reference in groups of four, as ISO 11649 asks it be printed: ``RF74 0000 0001``."""
-    from stdnum import iso11649
+    """The reference in groups of four, as ISO 11649 asks it be printed: ``RF74 0000 0001``.
 
-    return iso11649.format(reference)
+    Done here, as python-stdnum's ``iso11649.format`` does it (a test compares them): `cases show` prints the
+    reference and should not import python-stdnum, which only making and checking a reference need.
+    """
+    compact = "".join(c for c in reference if c not in " -.,/:").upper().strip()
+    return " ".join(compact[i:i + 4] for i in range(0, len(compact), 4))
 
 
 def is_valid(reference: str) -> bool:

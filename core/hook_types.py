@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import sqlite_utils
 
     from dunning.channels import Channel, RuleContext, StageContext
+    from dunning.lazy_channel import LazyChannel
     from dunning.models import Action, Case, Event, Stage
     from dunning.priority import CaseFacts
     from dunning.verdicts import Verdict
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 class Hooks(Protocol):
     """``pm.hook``, typed to the hookspecs (see the module's docstring)."""
 
-    def register_channels(self, *, register: Callable[[Channel], None]) -> list[None]: ...
+    def register_channels(self, *, register: Callable[[Channel | LazyChannel], None]) -> list[None]: ...
 
     def register_commands(self, *, cli: click.Group) -> list[None]: ...
 

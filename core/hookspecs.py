@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import sqlite_utils
 
     from dunning.channels import Channel, RuleContext, StageContext
+    from dunning.lazy_channel import LazyChannel
     from dunning.models import Action, Case, Event, Stage
     from dunning.priority import CaseFacts
     from dunning.verdicts import Verdict
@@ -36,8 +37,13 @@ hookspec = pluggy.HookspecMarker("dunning")
 
 
 @hookspec
-def register_channels(register: Callable[[Channel], None]) -> None:
+def register_channels(register: Callable[[Channel | LazyChannel], None]) -> None:
     """Add channels by calling ``register(channel)`` once for each.
+
+    Every command calls this hook, enabled or not: register
+    ``dunning.LazyChannel(name, "module:Factory", medium=...)`` for a channel
+    whose module is heavy, and it is imported only when the channel is used
+    (its settings checked when it is enabled, an action sent).
 
     Collected: every plugin may register any number of channels. A channel
     takes part only if its name is listed in ``[channels] enabled``. A

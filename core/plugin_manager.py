@@ -17,6 +17,7 @@ import pluggy
 from dunning import builtin, hookspecs
 from dunning.compliance.media import MEDIA, declared_medium
 from dunning.hook_calls import HookCalls
+from dunning.lazy_channel import ChannelTable, LazyChannel
 from dunning.log import get_logger
 
 if TYPE_CHECKING:
@@ -54,7 +55,8 @@ class Plugins:
     """The loaded plugin manager and what the plugins registered."""
 
     pm: pluggy.PluginManager
-    channels: dict[str, Channel]  # every channel registered, enabled or not
+    # Every channel registered, enabled or not; a plugin's ``LazyChannel`` is built on its first lookup.
+    channels: ChannelTable
     enabled: tuple[str, ...]
     info: tuple[PluginInfo, ...]
     migrations: dict[str, list[tuple[str, Callable[[sqlite_utils.Database], None]]]]
@@ -71,7 +73,7 @@ class Plugins:
         return cast("Hooks", self.pm.hook)
 
     def known_channels(self) -> set[str]:
-        from dunning.channels import STANDARD_CHANNELS
+        from dunning.standard_channels import STANDARD_CHANNELS
 
         return set(STANDARD_CHANNELS) | set(self.channels)
 
@@ -93,7 +95,7 @@ class Plugins:
     @property
     def media(self) -> dict[str, str | None]:
         """Each registered channel's declared medium (None: declares none, held to the strictest rules)."""
-        return {name: declared_medium(channel) for name, channel in self.channels.items()}
+        return {name: declared_medium(self.channels.unbuilt(name)) for name in self.channels}
 
 
 # Plugin objects registered in-process (tests, the demo) on top of entry points.
@@ -189,7 +191,7 @@ def load_plugins(config: Config, extra: Sequence[object] = (), *, versions: bool
     left out, and the others load. ``versions``: fill in each entry point's
     version (a metadata lookup per plugin, for ``dunning plugins``).
     """
-    from dunning.channels import STANDARD_CHANNELS
+    from dunning.standard_channels import STANDARD_CHANNELS
     from dunning.config import ConfigError
 
     loaded = _register(config.disabled_plugins, extra, versions)
@@ -197,20 +199,26 @@ def load_plugins(config: Config, extra: Sequence[object] = (), *, versions: bool
     calls = HookCalls(pm)
 
     owners: dict[str, str] = {}
-    channels: dict[str, Channel] = {}
+    channels = ChannelTable()
     for plugin_name in calls.implementers("register_channels"):
-        found: list[Channel] = []
+        found: list[Channel | LazyChannel] = []
         answer = calls.call_one("register_channels", plugin_name, {"register": _channel_collector(found)})
         if answer.error is not None:
             _drop(pm, calls, broken, plugin_name,
                   f"register_channels raised {type(answer.error).__name__}: {answer.error}")
+            continue
+        try:  # an enabled channel is built now: one that cannot be is named and its plugin left out, as above
+            found = [c.build() if isinstance(c, LazyChannel) and c.name in config.enabled_channels else c
+                     for c in found]
+        except Exception as exc:
+            _drop(pm, calls, broken, plugin_name, f"register_channels raised {type(exc).__name__}: {exc}")
             continue
         for channel in found:
             if channel.name in channels:
                 raise ConfigError(
                     f"channel '{channel.name}' is registered by both {owners[channel.name]} and {plugin_name}"
                 )
-            channels[channel.name] = channel
+            channels.add(channel)
             owners[channel.name] = plugin_name
 
     for name in config.enabled_channels:
@@ -235,11 +243,11 @@ def load_plugins(config: Config, extra: Sequence[object] = (), *, versions: bool
                 raise ConfigError(f"{where}channels.{name}: {exc}") from None
 
     for name in config.enabled_channels:
-        if declared_medium(channels[name]) is None:
+        if declared_medium(channels.unbuilt(name)) is None:
             # Not an error: the channel still runs, under the strictest window and the "other" caps.
             log.warning(f"channel '{name}' declares no medium ({', '.join(MEDIA)}); it gets the strictest "
                         "contact window and the caps for 'other'", channel=name,
-                        declared=getattr(channels[name], "medium", None))
+                        declared=getattr(channels.unbuilt(name), "medium", None))
 
     info: list[PluginInfo] = []
     for plugin_name, plugin in list(pm.list_name_plugin()):
@@ -323,8 +331,11 @@ def plugin_commands(disabled: Collection[str] = (), taken: Iterable[str] = (), e
     return commands
 
 
-def _channel_collector(found: list[Channel]) -> Callable[[Channel], None]:
-    def register(channel: Channel) -> None:
+def _channel_collector(found: list[Channel | LazyChannel]) -> Callable[[Channel | LazyChannel], None]:
+    def register(channel: Channel | LazyChannel) -> None:
+        if isinstance(channel, LazyChannel):  # its factory is checked when it is built
+            found.append(channel)
+            return
         if not isinstance(getattr(channel, "name", None), str) or not callable(getattr(channel, "send", None)):
             raise TypeError(f"{channel!r} is not a channel: it needs a 'name' and a 'send' method")
         found.append(channel)

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from dunning.log import get_logger
 
 from dunning import calendar, checkpoints, privacy, templates
-from dunning.channels import Channel, Delivery, RuleContext
 from dunning.config import Config
 from dunning.hook_types import Hooks
 from dunning.ledger.policy_checks import notice_problems
@@ -23,6 +22,9 @@ from dunning.strategy_policies import CasePolicies
 
 if TYPE_CHECKING:
     import jinja2
+
+    # Imported where used: a reading command (`cases show`) needs neither a delivery nor a rule's context.
+    from dunning.channels import Channel, Delivery, RuleContext
 
 log = get_logger("dunning")
 
@@ -41,6 +43,8 @@ class RecordingChannel:
         given = ctx.template_context.get("deadline")
         stated = {"deadline": given["on"].isoformat(), "deadline_stage": given.get("stage")} \
             if isinstance(given, Mapping) and self.mentions_deadline(action.template) else {}
+        from dunning.channels import Delivery
+
         return Delivery.sent(f"simulated:{action.key}", simulated=True, **stated)
 
 
@@ -113,6 +117,8 @@ class Runtime:
 
     def rule_context(self, now: dt.datetime) -> RuleContext:
         """The read-only view rules (``check_action``, ``escalation_check``) receive."""
+        from dunning.channels import RuleContext
+
         return RuleContext(now=now, config=self.config, store=self.store, media=self.plugins.media)
 
     # --- templates --------------------------------------------------------------

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from dunning.models import Contact
 from dunning.store.cases import Cases
-from dunning.sync import StoredContact, StoredDebtor, StoredItem
+
+if TYPE_CHECKING:
+    # Imported where used: every command opens the store, only `import --sync` reads debtors this way.
+    from dunning.sync import StoredDebtor
 
 
 class BooksSync(Cases):
@@ -15,6 +19,8 @@ class BooksSync(Cases):
 
     def stored_debtors(self, debtor_ids: Iterable[str], *, with_open_cases: bool = False) -> dict[str, StoredDebtor]:
         """The named debtors the store knows (and, ``with_open_cases``, every debtor with an open case)."""
+        from dunning.sync import StoredContact, StoredDebtor, StoredItem
+
         wanted = set(debtor_ids)
         if with_open_cases:
             wanted |= {r[0] for r in self.conn.execute("SELECT DISTINCT debtor_id FROM cases WHERE status = 'open'")}

@@ -15,7 +15,7 @@ from dunning import hookimpl
 if TYPE_CHECKING:
     import click
 
-    from dunning import Verdict
+    from dunning import LazyChannel, Verdict
     from dunning.models import Action, Case, Stage
 
 # This module is every command's to import (`dunning --help` included): the channel, its records and its
@@ -25,10 +25,11 @@ RULE = "agency:placed"
 
 
 @hookimpl
-def register_channels(register: Callable[[Any], None]) -> None:
-    from dunning.plugins.agency.channel import AgencyChannel
+def register_channels(register: Callable[[LazyChannel], None]) -> None:
+    # The channel's module is imported when the channel is used (dunning.LazyChannel).
+    from dunning import LazyChannel
 
-    register(AgencyChannel())
+    register(LazyChannel("agency", "dunning.plugins.agency.channel:AgencyChannel", medium="other"))
 
 
 @hookimpl

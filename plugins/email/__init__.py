@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from dunning import hookimpl
 
 if TYPE_CHECKING:
-    from dunning.channels import Channel
+    from dunning import LazyChannel
     from dunning.plugins.email.channel import EmailChannel
 
 __all__ = ["EmailChannel", "register_channels"]
@@ -23,10 +23,11 @@ __all__ = ["EmailChannel", "register_channels"]
 
 
 @hookimpl
-def register_channels(register: Callable[[Channel], None]) -> None:
-    from dunning.plugins.email.channel import EmailChannel
+def register_channels(register: Callable[[LazyChannel], None]) -> None:
+    # The channel's module is imported when the channel is used (dunning.LazyChannel).
+    from dunning import LazyChannel
 
-    register(EmailChannel())
+    register(LazyChannel("email", "dunning.plugins.email.channel:EmailChannel", medium="email"))
 
 
 def __getattr__(name: str) -> Any:

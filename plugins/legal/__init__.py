@@ -16,7 +16,7 @@ from dunning import hookimpl
 if TYPE_CHECKING:
     import click
 
-    from dunning import Verdict
+    from dunning import LazyChannel, Verdict
     from dunning.models import Action, Case, Stage
 
 # `dunning --help` shows this for the command, whose module is imported when it runs (a test checks they agree).
@@ -27,10 +27,11 @@ LEGAL_HELP = 'Litigation: legal matters and milestones, limitation periods, evid
 
 
 @hookimpl
-def register_channels(register: Callable[[Any], None]) -> None:
-    from dunning.plugins.legal.channel import LegalChannel
+def register_channels(register: Callable[[LazyChannel], None]) -> None:
+    # The channel's module is imported when the channel is used (dunning.LazyChannel).
+    from dunning import LazyChannel
 
-    register(LegalChannel())
+    register(LazyChannel("legal", "dunning.plugins.legal.channel:LegalChannel", medium="other"))
 
 
 @hookimpl

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from dunning import hookimpl
 
 if TYPE_CHECKING:
+    from dunning import LazyChannel
     from dunning.plugins.letter.channel import LetterChannel
 
 __all__ = ["LetterChannel"]
@@ -23,10 +24,11 @@ __all__ = ["LetterChannel"]
 
 
 @hookimpl
-def register_channels(register: Callable[[Any], None]) -> None:
-    from dunning.plugins.letter.channel import LetterChannel
+def register_channels(register: Callable[[LazyChannel], None]) -> None:
+    # The channel's module is imported when the channel is used (dunning.LazyChannel).
+    from dunning import LazyChannel
 
-    register(LetterChannel())
+    register(LazyChannel("letter", "dunning.plugins.letter.channel:LetterChannel", medium="letter"))
 
 
 @hookimpl

@@ -21,6 +21,7 @@ from dunning import hookimpl
 if TYPE_CHECKING:
     import click
 
+    from dunning import LazyChannel
     from dunning.plugins.phone.channel import PhoneChannel
     from dunning.plugins.phone.sms import SmsChannel
 
@@ -34,12 +35,12 @@ CALLS_HELP = "The day's open phone calls, most urgent first."
 
 
 @hookimpl
-def register_channels(register: Callable[[Any], None]) -> None:
-    from dunning.plugins.phone.channel import PhoneChannel
-    from dunning.plugins.phone.sms import SmsChannel
+def register_channels(register: Callable[[LazyChannel], None]) -> None:
+    # The channel's module is imported when the channel is used (dunning.LazyChannel).
+    from dunning import LazyChannel
 
-    register(PhoneChannel())
-    register(SmsChannel())
+    register(LazyChannel("phone", "dunning.plugins.phone.channel:PhoneChannel", medium="call"))
+    register(LazyChannel("sms", "dunning.plugins.phone.sms:SmsChannel", medium="text"))
 
 
 @hookimpl

@@ -17,6 +17,7 @@ from dunning import hookimpl
 if TYPE_CHECKING:
     import click
 
+    from dunning import LazyChannel
     from dunning.plugins.visit.channel import VisitChannel
 
 # `dunning --help` shows this for the command, whose module is imported when it runs (a test checks they agree).
@@ -27,10 +28,11 @@ VISITS_HELP = 'List the visits to make by a day, grouped by area, the most urgen
 
 
 @hookimpl
-def register_channels(register: Callable[[Any], None]) -> None:
-    from dunning.plugins.visit.channel import VisitChannel
+def register_channels(register: Callable[[LazyChannel], None]) -> None:
+    # The channel's module is imported when the channel is used (dunning.LazyChannel).
+    from dunning import LazyChannel
 
-    register(VisitChannel())
+    register(LazyChannel("visit", "dunning.plugins.visit.channel:VisitChannel", medium="visit"))
 
 
 @hookimpl

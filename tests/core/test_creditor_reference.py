@@ -35,6 +35,15 @@ def test_the_printed_form_is_in_groups_of_four():
     assert creditor_reference.printed(creditor_reference.for_case(1)) == "RF74 0000 0001"
 
 
+@given(st.integers(min_value=0, max_value=10**12), st.sampled_from(["", " ", "-", "."]))
+def test_the_printed_form_is_the_one_python_stdnum_prints(case_id: int, separator: str):
+    # Printed without python-stdnum (`cases show` does not import it): the same as its iso11649.format.
+    reference = creditor_reference.for_case(case_id)
+    typed = separator.join([reference[:4].lower(), reference[4:]])
+    assert creditor_reference.printed(typed) == iso11649.format(typed)
+    assert creditor_reference.printed(reference) == iso11649.format(reference)
+
+
 def test_a_new_case_gets_its_reference_when_the_store_opens_it(case_factory, dunning_runtime):
     rt = dunning_runtime()
     first, second = case_factory(rt), case_factory(rt)
