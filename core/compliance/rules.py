@@ -18,19 +18,20 @@ from functools import lru_cache, partial
 from typing import TYPE_CHECKING, cast
 
 from dunning import calendar, hookimpl
-from dunning.compliance import limitation, windows
+from dunning.compliance import caps, limitation, windows
+from dunning.compliance.caps import Attempt
 from dunning.compliance.media import medium_of
 from dunning.compliance.profiles import Cap, Profile, caps_for, waits_for_working_day, window_for
+from dunning.compliance.rule_memo import RoundMemo, memo_for
 from dunning.verdicts import Verdict, strongest
 
 if TYPE_CHECKING:
     from dunning.channels import RuleContext
-    from dunning.compliance.caps import Attempt
-    from dunning.compliance.rule_memo import RoundMemo
     from dunning.models import Action, Case, Contact, Debtor, Stage
 
 # Every command registers this plugin, `dunning cases list` included: holidays, phonenumbers (for the
-# debtor's time zones), the caps and the models are imported by the rules when they run.
+# debtor's time zones) and the models are imported by the rules when they run. The caps and the memo are
+# light (attrs and the profiles, imported here already) and are asked about for every action.
 
 PHONE_KINDS = ("mobile", "work", "home")
 # How far back attempts are read: the longest cap period plus a day of zone slack.
@@ -140,7 +141,6 @@ def _third_party_verdict(
 @hookimpl
 def check_action(action: Action, case: Case, now: dt.datetime, ctx: RuleContext) -> Verdict | None:
     """Contact windows, days off, frequency caps, third-party disclosure and time-barred threats."""
-    from dunning.compliance.rule_memo import memo_for
     from dunning.models import ActionKind
 
     if action.kind is not ActionKind.OUTREACH or not action.channel:
@@ -155,7 +155,6 @@ def _contact_rules(action: Action, case: Case, now: dt.datetime, ctx: RuleContex
     they are kept under (never on the store), so the store is read for every action as before.
     """
     from dunning.channels import usable_contacts
-    from dunning.compliance import caps
     from dunning.compliance.zones import debtor_zones
 
     store = ctx.store
@@ -231,8 +230,6 @@ def _counted_attempts(raw: Sequence[tuple[dt.datetime, str, str | None, str, boo
     Only those on a channel or medium in ``counts`` are built: no cap (nor the quiet days after a
     conversation) looks at any other.
     """
-    from dunning.compliance.caps import Attempt
-
     own: list[Attempt] = []
     every: list[Attempt] = []
     for at, ch, contact, role, connected in raw:
