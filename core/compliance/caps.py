@@ -45,13 +45,17 @@ def period_start(cap: Cap, now: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
 
 
 def cap_reached(cap: Cap, attempts: Sequence[Attempt], now: dt.datetime, zone: dt.tzinfo,
-                numbers: Sequence[str] = ()) -> bool:
+                numbers: Sequence[str] = (), *, since: dt.datetime | None = None) -> bool:
     """True when one more contact would exceed the cap.
 
     For a per-number cap, the contact is still possible while any of the
     debtor's usable ``numbers`` is under it (the channel picks among them).
+    ``since`` is ``period_start(cap, now, zone)`` when the caller has it already.
     """
-    since = period_start(cap, now, zone)
+    if not attempts:  # nothing counted: only a cap of no contacts at all is reached
+        return cap.max <= 0
+    if since is None:
+        since = period_start(cap, now, zone)
     counted = [a for a in attempts if since <= a.at <= now and _counted(cap, a)]
     if cap.scope == "number" and numbers:
         return all(sum(1 for a in counted if a.contact == n) >= cap.max for n in numbers)

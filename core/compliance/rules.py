@@ -13,14 +13,16 @@ and ``opt_out:<channel>``); see docs/compliance.md.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
-from functools import lru_cache
+from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING, cast
 
 from dunning import calendar, hookimpl
-from dunning.compliance import limitation, windows
+from dunning.compliance import caps, limitation, windows
+from dunning.compliance.caps import Attempt
 from dunning.compliance.media import medium_of
-from dunning.compliance.profiles import Profile, caps_for, waits_for_working_day, window_for
+from dunning.compliance.profiles import Cap, Profile, caps_for, waits_for_working_day, window_for
+from dunning.compliance.rule_memo import RoundMemo, memo_for
 from dunning.verdicts import Verdict, strongest
 
 if TYPE_CHECKING:
@@ -28,7 +30,8 @@ if TYPE_CHECKING:
     from dunning.models import Action, Case, Contact, Debtor, Stage
 
 # Every command registers this plugin, `dunning cases list` included: holidays, phonenumbers (for the
-# debtor's time zones), the caps and the models are imported by the rules when they run.
+# debtor's time zones) and the models are imported by the rules when they run. The caps and the memo are
+# light (attrs and the profiles, imported here already) and are asked about for every action.
 
 PHONE_KINDS = ("mobile", "work", "home")
 # How far back attempts are read: the longest cap period plus a day of zone slack.
@@ -138,20 +141,31 @@ def _third_party_verdict(
 @hookimpl
 def check_action(action: Action, case: Case, now: dt.datetime, ctx: RuleContext) -> Verdict | None:
     """Contact windows, days off, frequency caps, third-party disclosure and time-barred threats."""
-    from dunning.channels import usable_contacts
-    from dunning.compliance import caps
-    from dunning.compliance.caps import Attempt
-    from dunning.compliance.zones import debtor_zones
     from dunning.models import ActionKind
 
     if action.kind is not ActionKind.OUTREACH or not action.channel:
         return None
+    return _contact_rules(action, case, now, ctx, memo_for(ctx.config, now, ctx.media))
+
+
+def _contact_rules(action: Action, case: Case, now: dt.datetime, ctx: RuleContext, memo: RoundMemo) -> Verdict:
+    """``check_action`` for an outreach action, with what depends on the moment alone kept in ``memo``.
+
+    ``memo`` holds answers that depend only on the moment, the configuration, the media and the keys
+    they are kept under (never on the store), so the store is read for every action as before.
+    """
+    from dunning.channels import usable_contacts
+    from dunning.compliance.zones import debtor_zones
+
     store = ctx.store
     debtor = cast("Debtor", store.debtor(case.debtor_id))  # a case always has its debtor
-    profile = ctx.config.profile_for(debtor).profile
-    today = now.astimezone(ctx.config.zone).date()
-    channel = action.channel
-    medium = medium_of(channel, ctx.media)
+    config = ctx.config
+    profile = memo.answer(("profile", debtor.country, debtor.region, debtor.kind),
+                          lambda: config.profile_for(debtor).profile)
+    today = memo.today
+    channel = cast(str, action.channel)
+    medium, channel_caps, cap_reasons, counts = memo.answer(
+        ("channel", id(profile), channel), lambda: _channel_rules(profile, channel, memo.media))
     verdicts: list[Verdict] = []
     period = limitation_period(case, profile, today, ctx) \
         if action.template in profile.legal_threat_templates and not _legal_decides(ctx) else None
@@ -159,8 +173,10 @@ def check_action(action: Action, case: Case, now: dt.datetime, ctx: RuleContext)
         verdicts.append(Verdict.block("time_barred", f"the debt is time-barred ({profile.limitation_years}-year "
                                                      "limitation); no letter may threaten legal action"))
     contacts = store.contacts(case.debtor_id)
-    zones = debtor_zones(debtor, contacts, ctx.config.zone)
-    timing = _local_time_verdict(channel, medium, profile, now, zones, debtor)
+    zones = debtor_zones(debtor, contacts, memo.zone)
+    country = debtor.country
+    timing = memo.answer(("timing", id(profile), channel, zones, country),
+                         lambda: _local_time_verdict(channel, medium, profile, now, zones, debtor))
     if timing is not None:
         verdicts.append(timing)
     raw = store.attempts(case.debtor_id, now - LOOKBACK, excluding_key=action.key)
@@ -171,23 +187,15 @@ def check_action(action: Action, case: Case, now: dt.datetime, ctx: RuleContext)
                                      lambda: _unreachable(raw, contacts, now, profile.unreachable_after_days))
         if third is not None:
             verdicts.append(third)
-    own = [Attempt(at, ch, contact, connected, medium_of(ch, ctx.media))
-           for at, ch, contact, role, connected in raw if role == "debtor"]
-    every = [Attempt(at, ch, contact, connected, medium_of(ch, ctx.media)) for at, ch, contact, _role, connected in raw]
-    numbers = [c.value for c in usable_contacts(contacts, PHONE_KINDS, audience)]
-    for cap in caps_for(profile, channel, medium):
+    own, every = _counted_attempts(raw, memo.media, counts)
+    numbers = [c.value for c in usable_contacts(contacts, PHONE_KINDS, audience)] if channel_caps else []
+    for cap in channel_caps:
         if cap.scope == "debtor" and audience != "debtor":
             continue  # a call to a relative is not a call to the debtor
         counted = own if cap.scope == "debtor" else every
-        if caps.cap_reached(cap, counted, now, zones[0], numbers):
-            per = "day" if cap.per == "day" else "7 days"
-            verdicts.append(
-                Verdict.block(
-                    cap.name,
-                    f"at most {cap.max} {cap.count} on {cap.channel} per {cap.scope} per {per}"
-                    + (f" ({cap.source})" if cap.source else ""),
-                )
-            )
+        since = memo.answer(("since", cap.per, cap.days, zones[0]), partial(caps.period_start, cap, now, zones[0]))
+        if caps.cap_reached(cap, counted, now, zones[0], numbers, since=since):
+            verdicts.append(Verdict.block(cap.name, cap_reasons[cap]))
     if profile.quiet_days_after_conversation and medium == "call" and audience == "debtor":
         talk = caps.conversation_within(own, "call", now, profile.quiet_days_after_conversation)
         if talk is not None:
@@ -195,7 +203,43 @@ def check_action(action: Action, case: Case, now: dt.datetime, ctx: RuleContext)
                                           f"a conversation took place on {talk.at:%Y-%m-%d}; no call within "
                                           f"{profile.quiet_days_after_conversation} days after it"))
     # One verdict goes back: the strongest of this plugin's own.
-    return strongest(verdicts) or Verdict.allow("contact_rules")
+    return strongest(verdicts) or ALLOWED
+
+
+# What the rules answer when none of them stops the action (a frozen value: one serves every action).
+ALLOWED = Verdict.allow("contact_rules")
+
+
+def _channel_rules(profile: Profile, channel: str, media: Mapping[str, str | None]
+                   ) -> tuple[str | None, tuple[Cap, ...], dict[Cap, str], frozenset[str]]:
+    """What binds ``channel`` under ``profile``: its medium, its caps, each cap's reason, and the channels
+    and media whose attempts those caps and the quiet days after a conversation count."""
+    medium = medium_of(channel, media)
+    bound = caps_for(profile, channel, medium)
+    reasons = {cap: f"at most {cap.max} {cap.count} on {cap.channel} per {cap.scope} per "
+                    f"{'day' if cap.per == 'day' else '7 days'}" + (f" ({cap.source})" if cap.source else "")
+               for cap in bound}
+    counts = {cap.channel for cap in bound} | ({"call"} if profile.quiet_days_after_conversation else set())
+    return medium, bound, reasons, frozenset(counts)
+
+
+def _counted_attempts(raw: Sequence[tuple[dt.datetime, str, str | None, str, bool | None]],
+                      media: Mapping[str, str | None], counts: frozenset[str]) -> tuple[list[Attempt], list[Attempt]]:
+    """The attempts the caps count: the debtor's own, and every one (calls to third parties included).
+
+    Only those on a channel or medium in ``counts`` are built: no cap (nor the quiet days after a
+    conversation) looks at any other.
+    """
+    own: list[Attempt] = []
+    every: list[Attempt] = []
+    for at, ch, contact, role, connected in raw:
+        medium = medium_of(ch, media)
+        if ch in counts or medium in counts:
+            attempt = Attempt(at, ch, contact, connected, medium)
+            every.append(attempt)
+            if role == "debtor":
+                own.append(attempt)
+    return own, every
 
 
 @hookimpl
