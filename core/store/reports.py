@@ -49,6 +49,11 @@ _IN_CASES = " AND {column} IN (SELECT id FROM temp.report_case_ids)"
 
 
 
+def _quoted(text: str) -> str:
+    """A string literal for SQL (the cases' own currencies and statuses, built into a CASE)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 _quarter = quarter_sql  # '2026-03-02T09:15' from '2026-03-02T09:27:03Z'
 
 
@@ -100,6 +105,23 @@ PAYMENT_CONTACTS_SQL = (
     f"AND +e.kind = '{CALL_LOGGED}' AND +e.at <= p.at AND +e.at >= strftime('%Y-%m-%dT%H:%M:%SZ', p.at, ?) "
     "ORDER BY e.at DESC, e.seq DESC LIMIT 1) "
     "WHERE p.at < ?3 AND (p.reversed_at IS NULL OR p.reversed_at >= ?3){filter}")
+
+# roll-rates without the per-case Python books (dunning.reports.roll_states): the same rows as CASES_SQL,
+# OBLIGATIONS_SQL and PAYMENTS_SQL, as whole numbers (days since 1970-01-01, seconds since its start; currency and
+# status as their index in the lists passed in, built into a CASE), so they load straight into arrays.
+_EPOCH_DAY = "CAST(julianday(substr({0}, 1, 10)) - 2440587.5 AS INTEGER)"
+NO_DAY = 1 << 40  # a day that never comes: not resolved, never closed by the books
+_OPENED = _EPOCH_DAY.format("opened_on")
+_RESOLVED = _EPOCH_DAY.format("nullif(resolved_on, '')")
+ROLL_CASES_SQL = (f"SELECT id, {{currency}}, {_OPENED}, coalesce({_RESOLVED}, {NO_DAY}), {{status}} "
+                  "FROM cases ORDER BY id")
+_DUE = _EPOCH_DAY.format("o.due_on")
+_COUNTS_FROM = _EPOCH_DAY.format("coalesce(nullif(o.issued_on, ''), c.opened_on)")
+_CLOSED = _EPOCH_DAY.format("nullif(o.closed_on, '')")
+ROLL_OBLIGATIONS_SQL = (f"SELECT o.case_id, o.amount, {_DUE}, {_COUNTS_FROM}, coalesce({_CLOSED}, {NO_DAY}) "
+                        "FROM obligations o JOIN cases c ON c.id = o.case_id ORDER BY o.case_id, o.due_on, o.id")
+ROLL_PAYMENTS_SQL = ("SELECT case_id, amount - surplus, CAST(strftime('%s', at) AS INTEGER) FROM payments "
+                     f"WHERE at < ?1 {_STANDS} ORDER BY case_id, at, id")
 
 # Aging without a filter, summed in SQL: each open case's obligations counted on day ?1 (issued by then, not closed
 # by then), the payments made before ?2 (the first moment after the day) applied oldest due first, as
@@ -153,6 +175,27 @@ class ReportRows(ReportRollups):
         currency and days past due, with how many cases each sum is the oldest open item of. None when the
         reports are to count from the rows (``report_counts`` False)."""
         return iter(self.conn.execute(AGING_GROUPS_SQL, [day, until])) if self.report_counts else None
+
+    def report_roll_columns(self, until: str) -> tuple[list[str], list[str], list[tuple[int, ...]],
+                                                       list[tuple[int, ...]], list[tuple[int, ...]]] | None:
+        """Currencies, statuses, then cases (id, currency index, opened day, resolved day or NO_DAY, status index),
+        obligations (case, amount, due day, counts-from day, closed day or NO_DAY) and payments before ``until``
+        (case, amount applied, seconds) as whole numbers: the rows roll-rates rebuilds states from. None when the
+        reports are to count from the rows (``report_counts`` False)."""
+        if not self.report_counts:
+            return None
+        currencies = [row[0] for row in self.conn.execute("SELECT DISTINCT currency FROM cases ORDER BY 1")]
+        statuses = [row[0] for row in self.conn.execute("SELECT DISTINCT status FROM cases ORDER BY 1")]
+
+        def index_of(column: str, values: list[str]) -> str:
+            return "CASE " + column + "".join(f" WHEN {_quoted(v)} THEN {i}" for i, v in enumerate(values)) + " END"
+
+        cases_sql = ROLL_CASES_SQL.replace("{currency}", index_of("currency", currencies)).replace(
+            "{status}", index_of("status", statuses))
+        cases = self.conn.execute(cases_sql).fetchall()
+        obligations = self.conn.execute(ROLL_OBLIGATIONS_SQL).fetchall()
+        payments = self.conn.execute(ROLL_PAYMENTS_SQL, [until]).fetchall()
+        return currencies, statuses, cases, obligations, payments
 
     def report_case_facts(self, until: str, *, stages: bool = True, calls: bool = True, placements: bool = True
                           ) -> Iterator[FactRow]:

@@ -23,6 +23,7 @@ import pytest
 from dunning.models import Event
 from dunning.reports import REPORTS, Params, run
 from dunning.reports.activity import COUNTED
+from dunning.reports.buckets import Buckets
 from dunning.reports.history import Filters
 from dunning.reports.model import as_json
 from dunning.store import Store
@@ -118,7 +119,19 @@ def reports(store: Store, counts: bool) -> list[Any]:
     store.report_counts = counts
     try:
         return [as_json(run(name, store, Params(as_of=day, zone=zoneinfo.ZoneInfo(zone), filters=filters)))
-                for name in ("aging", "contacts", "activity") for day in DAYS for zone in ZONES for filters in FILTERS]
+                for name in ("aging", "contacts", "activity", "roll-rates")
+                for day in DAYS for zone in ZONES for filters in FILTERS]
+    finally:
+        store.report_counts = True
+
+
+def weekly_roll_rates(store: Store, counts: bool) -> list[Any]:
+    """roll-rates week over week with other buckets: the arrays (dunning.reports.roll_states) and the books."""
+    store.report_counts = counts
+    try:
+        return [as_json(run("roll-rates", store, Params(as_of=day, zone=zoneinfo.ZoneInfo(zone), period="week",
+                                                        periods=20, buckets=Buckets((7, 45)))))
+                for day in DAYS for zone in ZONES]
     finally:
         store.report_counts = True
 
@@ -126,6 +139,7 @@ def reports(store: Store, counts: bool) -> list[Any]:
 def check(store: Store) -> None:
     counted, from_rows = reports(store, True), reports(store, False)
     assert counted == from_rows
+    assert weekly_roll_rates(store, True) == weekly_roll_rates(store, False)
     assert any(table["rows"] for report in from_rows for table in report["tables"].values())
 
 
