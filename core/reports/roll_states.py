@@ -13,7 +13,8 @@ tests/core/test_report_rollups.py keeps this equal to the case-by-case path.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+import itertools
+from collections.abc import Collection, Iterable, Sequence
 
 import numpy as np
 
@@ -22,15 +23,21 @@ from dunning.reports.buckets import PAID, WRITTEN_OFF
 from dunning.reports.history import day_start
 from dunning.reports.params import Params
 from dunning.reports.roll_rates import ENDED, Tally, period_ends
+from dunning.store.reports import NO_DAY
 
 _EPOCH = dt.date(1970, 1, 1).toordinal()
 NONE = -1  # no state: not yet opened, or nothing counted on the day
 
-Rows = tuple[list[str], list[str], list[tuple[int, ...]], list[tuple[int, ...]], list[tuple[int, ...]]]
+Batches = Iterable[list[tuple[int, ...]]]
+Rows = tuple[list[str], list[str], Batches, Batches, Batches]
 
 
-def _columns(rows: list[tuple[int, ...]], width: int) -> np.ndarray:
-    return np.array(rows, dtype=np.int64).reshape(len(rows), width).T
+def _columns(batches: Batches, width: int) -> np.ndarray:
+    """The rows' columns, one array each (a batch at a time: no list of every row)."""
+    parts = [np.fromiter(itertools.chain.from_iterable(batch), dtype=np.int64, count=len(batch) * width)
+             for batch in batches]
+    flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    return flat.reshape(-1, width).T.copy()
 
 
 def states(rows: Rows, params: Params) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
@@ -40,16 +47,22 @@ def states(rows: Rows, params: Params) -> tuple[np.ndarray, np.ndarray, list[str
     labels = list(params.buckets.labels)
     names = [*labels, PAID, *[s for s in statuses if s not in labels and s != PAID]]
     code_of_status = np.array([names.index(s) for s in statuses] or [0], dtype=np.int64)
-    case_id, currency, opened, resolved, status = _columns(case_rows, 5)
+    case_id, packed, resolved = _columns(case_rows, 3)
+    opened, status, currency = packed >> 16, (packed >> 8) & 255, packed & 255
     n = len(case_id)
     ob_case, ob_amount, due, counts_from, closed = _columns(obligation_rows, 5)
     pay_case, pay_amount, paid_at = _columns(payment_rows, 3)
     ends = period_ends(params.as_of, params.period, params.periods)
-    codes = np.full((len(ends), n), NONE, dtype=np.int64)
+    codes = np.full((len(ends), n), NONE, dtype=np.int8)  # a few dozen codes at most: buckets and statuses
     if not n:
         return codes, currency, names, case_id
-    ob_index = np.searchsorted(case_id, ob_case)  # every obligation's case is among the cases (a join)
-    # A payment of a case no longer on file (archived) counts for none.
+    # An obligation of a case no longer on file counts for none, nor does a payment.
+    ob_index = np.minimum(np.searchsorted(case_id, ob_case), n - 1)
+    on_file = case_id[ob_index] == ob_case
+    ob_index, ob_amount, due, counts_from, closed = (column[on_file] for column in
+                                                     (ob_index, ob_amount, due, counts_from, closed))
+    # Without an issue date, from the case's opening.
+    counts_from = np.where(counts_from == -NO_DAY, opened[ob_index], counts_from)
     pay_index = np.minimum(np.searchsorted(case_id, pay_case), n - 1)
     known = case_id[pay_index] == pay_case
     pay_index, pay_amount, paid_at = pay_index[known], pay_amount[known], paid_at[known]
@@ -73,7 +86,7 @@ def states(rows: Rows, params: Params) -> tuple[np.ndarray, np.ndarray, list[str
         still_open = counted & (upto > paid[ob_index])
         first = np.flatnonzero(still_open)
         first = first[np.r_[True, ob_index[first][1:] != ob_index[first][:-1]]] if len(first) else first
-        state = np.full(n, NONE, dtype=np.int64)
+        state = np.full(n, NONE, dtype=np.int8)
         state[np.bincount(ob_index[counted], minlength=n) > 0] = names.index(PAID)
         past_due = day - due[first]
         state[ob_index[first]] = np.where(past_due <= 0, 0, 1 + np.searchsorted(bounds, past_due, side="left"))
@@ -98,8 +111,10 @@ def tally(rows: Rows, accepted: Collection[int] | None, params: Params) -> Tally
     moved = ~ended[before] & (after != NONE)
     period = np.broadcast_to(np.arange(len(ends) - 1)[:, None], before.shape)
     cur = np.broadcast_to(currency[None, :], before.shape)
-    keys = ((period[moved] * c + cur[moved]) * k + before[moved]) * k + after[moved]
-    for key, count in zip(*np.unique(keys, return_counts=True), strict=True):
+    keys = ((period[moved] * c + cur[moved]) * k + before[moved].astype(np.int64)) * k + after[moved]
+    counts = np.bincount(keys, minlength=(len(ends) - 1) * c * k * k)
+    for key in np.flatnonzero(counts):
+        count = counts[key]
         rest, to = divmod(int(key), k)
         rest, source = divmod(rest, k)
         at, money = divmod(rest, c)

@@ -49,6 +49,12 @@ _IN_CASES = " AND {column} IN (SELECT id FROM temp.report_case_ids)"
 
 
 
+def _batches(cursor: Any, size: int = 65536) -> Iterator[list[tuple[int, ...]]]:
+    """The cursor's rows a batch at a time: a million rows are never all Python tuples at once."""
+    while batch := cursor.fetchmany(size):
+        yield batch
+
+
 def _quoted(text: str) -> str:
     """A string literal for SQL (the cases' own currencies and statuses, built into a CASE)."""
     return "'" + text.replace("'", "''") + "'"
@@ -113,13 +119,15 @@ _EPOCH_DAY = "CAST(julianday(substr({0}, 1, 10)) - 2440587.5 AS INTEGER)"
 NO_DAY = 1 << 40  # a day that never comes: not resolved, never closed by the books
 _OPENED = _EPOCH_DAY.format("opened_on")
 _RESOLVED = _EPOCH_DAY.format("nullif(resolved_on, '')")
-ROLL_CASES_SQL = (f"SELECT id, {{currency}}, {_OPENED}, coalesce({_RESOLVED}, {NO_DAY}), {{status}} "
-                  "FROM cases ORDER BY id")
-_DUE = _EPOCH_DAY.format("o.due_on")
-_COUNTS_FROM = _EPOCH_DAY.format("coalesce(nullif(o.issued_on, ''), c.opened_on)")
-_CLOSED = _EPOCH_DAY.format("nullif(o.closed_on, '')")
-ROLL_OBLIGATIONS_SQL = (f"SELECT o.case_id, o.amount, {_DUE}, {_COUNTS_FROM}, coalesce({_CLOSED}, {NO_DAY}) "
-                        "FROM obligations o JOIN cases c ON c.id = o.case_id ORDER BY o.case_id, o.due_on, o.id")
+# (id, opened day << 16 | status index << 8 | currency index, resolved day): fewer values a row is less to fetch.
+ROLL_CASES_SQL = (f"SELECT id, (({_OPENED}) << 16) | ({{status}} << 8) | {{currency}}, "
+                  f"coalesce({_RESOLVED}, {NO_DAY}) FROM cases ORDER BY id")
+_DUE = _EPOCH_DAY.format("due_on")
+_ISSUED = _EPOCH_DAY.format("nullif(issued_on, '')")
+_CLOSED = _EPOCH_DAY.format("nullif(closed_on, '')")
+# Without an issue date an obligation counts from its case's opening: -NO_DAY says so (the arrays look it up).
+ROLL_OBLIGATIONS_SQL = (f"SELECT case_id, amount, {_DUE}, coalesce({_ISSUED}, -{NO_DAY}), "
+                        f"coalesce({_CLOSED}, {NO_DAY}) FROM obligations ORDER BY case_id, due_on, id")
 ROLL_PAYMENTS_SQL = ("SELECT case_id, amount - surplus, CAST(strftime('%s', at) AS INTEGER) FROM payments "
                      f"WHERE at < ?1 {_STANDS} ORDER BY case_id, at, id")
 
@@ -176,26 +184,29 @@ class ReportRows(ReportRollups):
         reports are to count from the rows (``report_counts`` False)."""
         return iter(self.conn.execute(AGING_GROUPS_SQL, [day, until])) if self.report_counts else None
 
-    def report_roll_columns(self, until: str) -> tuple[list[str], list[str], list[tuple[int, ...]],
-                                                       list[tuple[int, ...]], list[tuple[int, ...]]] | None:
-        """Currencies, statuses, then cases (id, currency index, opened day, resolved day or NO_DAY, status index),
-        obligations (case, amount, due day, counts-from day, closed day or NO_DAY) and payments before ``until``
-        (case, amount applied, seconds) as whole numbers: the rows roll-rates rebuilds states from. None when the
-        reports are to count from the rows (``report_counts`` False)."""
+    def report_roll_columns(self, until: str) -> tuple[list[str], list[str], Iterator[list[tuple[int, ...]]],
+                                                       Iterator[list[tuple[int, ...]]],
+                                                       Iterator[list[tuple[int, ...]]]] | None:
+        """Currencies, statuses, then in batches cases (id, opened day << 16 | status index << 8 | currency index,
+        resolved day or NO_DAY), obligations (case, amount, due day, issue day or -NO_DAY, closed day or NO_DAY)
+        and payments before ``until`` (case, amount applied, seconds) as whole numbers: the rows roll-rates
+        rebuilds states from. None when the reports are to count from the rows (``report_counts`` False), or
+        with more than 256 currencies or statuses."""
         if not self.report_counts:
             return None
         currencies = [row[0] for row in self.conn.execute("SELECT DISTINCT currency FROM cases ORDER BY 1")]
         statuses = [row[0] for row in self.conn.execute("SELECT DISTINCT status FROM cases ORDER BY 1")]
+        if len(currencies) > 256 or len(statuses) > 256:
+            return None  # more than a byte each: case by case
 
         def index_of(column: str, values: list[str]) -> str:
             return "CASE " + column + "".join(f" WHEN {_quoted(v)} THEN {i}" for i, v in enumerate(values)) + " END"
 
         cases_sql = ROLL_CASES_SQL.replace("{currency}", index_of("currency", currencies)).replace(
             "{status}", index_of("status", statuses))
-        cases = self.conn.execute(cases_sql).fetchall()
-        obligations = self.conn.execute(ROLL_OBLIGATIONS_SQL).fetchall()
-        payments = self.conn.execute(ROLL_PAYMENTS_SQL, [until]).fetchall()
-        return currencies, statuses, cases, obligations, payments
+        return (currencies, statuses, _batches(self.conn.execute(cases_sql)),
+                _batches(self.conn.execute(ROLL_OBLIGATIONS_SQL)),
+                _batches(self.conn.execute(ROLL_PAYMENTS_SQL, [until])))
 
     def report_case_facts(self, until: str, *, stages: bool = True, calls: bool = True, placements: bool = True
                           ) -> Iterator[FactRow]:
