@@ -51,6 +51,10 @@ def states(rows: Rows, params: Params) -> tuple[np.ndarray, np.ndarray, list[str
     opened, status, currency = packed >> 16, (packed >> 8) & 255, packed & 255
     n = len(case_id)
     ob_case, ob_amount, due, counts_from, closed = _columns(obligation_rows, 5)
+    # By case, then due day: the order payments are applied in (see ROLL_OBLIGATIONS_SQL).
+    order = np.lexsort((due, ob_case))
+    ob_case, ob_amount, due, counts_from, closed = (column[order] for column in
+                                                    (ob_case, ob_amount, due, counts_from, closed))
     pay_case, pay_amount, paid_at = _columns(payment_rows, 3)
     ends = period_ends(params.as_of, params.period, params.periods)
     codes = np.full((len(ends), n), NONE, dtype=np.int8)  # a few dozen codes at most: buckets and statuses

@@ -126,10 +126,13 @@ _DUE = _EPOCH_DAY.format("due_on")
 _ISSUED = _EPOCH_DAY.format("nullif(issued_on, '')")
 _CLOSED = _EPOCH_DAY.format("nullif(closed_on, '')")
 # Without an issue date an obligation counts from its case's opening: -NO_DAY says so (the arrays look it up).
+# In the table's order, unsorted: walking an index would look every row up by its id; the arrays sort by case and
+# due day (which item of the same day a payment covers first does not change the oldest open item's due day).
 ROLL_OBLIGATIONS_SQL = (f"SELECT case_id, amount, {_DUE}, coalesce({_ISSUED}, -{NO_DAY}), "
-                        f"coalesce({_CLOSED}, {NO_DAY}) FROM obligations ORDER BY case_id, due_on, id")
+                        f"coalesce({_CLOSED}, {NO_DAY}) FROM obligations")
+# Unsorted too: the arrays only sum them by case.
 ROLL_PAYMENTS_SQL = ("SELECT case_id, amount - surplus, CAST(strftime('%s', at) AS INTEGER) FROM payments "
-                     f"WHERE at < ?1 {_STANDS} ORDER BY case_id, at, id")
+                     f"WHERE at < ?1 {_STANDS}")
 
 # Aging without a filter, summed in SQL: each open case's obligations counted on day ?1 (issued by then, not closed
 # by then), the payments made before ?2 (the first moment after the day) applied oldest due first, as
@@ -194,8 +197,8 @@ class ReportRows(ReportRollups):
         with more than 256 currencies or statuses."""
         if not self.report_counts:
             return None
-        currencies = [row[0] for row in self.conn.execute("SELECT DISTINCT currency FROM cases ORDER BY 1")]
-        statuses = [row[0] for row in self.conn.execute("SELECT DISTINCT status FROM cases ORDER BY 1")]
+        pairs = self.conn.execute("SELECT DISTINCT currency, status FROM cases").fetchall()  # one scan for both
+        currencies, statuses = sorted({c for c, _ in pairs}), sorted({s for _, s in pairs})
         if len(currencies) > 256 or len(statuses) > 256:
             return None  # more than a byte each: case by case
 
