@@ -118,8 +118,9 @@ PAYMENT_CONTACTS_SQL = (
 # status as their index in the lists passed in, built into a CASE), so they load straight into arrays.
 # unixepoch() (SQLite 3.38) reads a date a third faster than julianday(); the day is floored (moments before 1970 too).
 _HAS_UNIXEPOCH = sqlite3.sqlite_version_info >= (3, 38, 0)
-_EPOCH_DAY = ("(unixepoch({0}) + 86400000000) / 86400 - 1000000" if _HAS_UNIXEPOCH
-              else "CAST(julianday(substr({0}, 1, 10)) - 2440587.5 AS INTEGER)")
+EPOCH_DAY_BY_UNIXEPOCH = "(unixepoch({0}) + 86400000000) / 86400 - 1000000"
+EPOCH_DAY_BY_JULIANDAY = "CAST(julianday(substr({0}, 1, 10)) - 2440587.5 AS INTEGER)"
+_EPOCH_DAY = EPOCH_DAY_BY_UNIXEPOCH if _HAS_UNIXEPOCH else EPOCH_DAY_BY_JULIANDAY
 _EPOCH_SECOND = "unixepoch({0})" if _HAS_UNIXEPOCH else "CAST(strftime('%s', {0}) AS INTEGER)"
 NO_DAY = 1 << 40  # a day that never comes: not resolved, never closed by the books
 _OPENED = _EPOCH_DAY.format("opened_on")
