@@ -57,7 +57,7 @@ def states(rows: Rows, params: Params) -> tuple[np.ndarray, np.ndarray, list[str
                                                     (ob_case, ob_amount, due, counts_from, closed))
     pay_case, pay_amount, paid_at = _columns(payment_rows, 3)
     ends = period_ends(params.as_of, params.period, params.periods)
-    codes = np.full((len(ends), n), NONE, dtype=np.int8)  # a few dozen codes at most: buckets and statuses
+    codes = np.full((len(ends), n), NONE, dtype=np.int16)  # buckets and statuses: a few dozen codes, at most 2 x 256
     if not n:
         return codes, currency, names, case_id
     # An obligation of a case no longer on file counts for none, nor does a payment.
@@ -90,7 +90,7 @@ def states(rows: Rows, params: Params) -> tuple[np.ndarray, np.ndarray, list[str
         still_open = counted & (upto > paid[ob_index])
         first = np.flatnonzero(still_open)
         first = first[np.r_[True, ob_index[first][1:] != ob_index[first][:-1]]] if len(first) else first
-        state = np.full(n, NONE, dtype=np.int8)
+        state = np.full(n, NONE, dtype=np.int16)
         state[np.bincount(ob_index[counted], minlength=n) > 0] = names.index(PAID)
         past_due = day - due[first]
         state[ob_index[first]] = np.where(past_due <= 0, 0, 1 + np.searchsorted(bounds, past_due, side="left"))
