@@ -17,7 +17,8 @@ In one process:
    the reports never read the chain (``dunning verify`` would refuse this file);
 2. times each report (``dunning.reports.run``, as ``dunning report NAME`` runs it)
    as of 31 May 2026 on a store opened as the CLI opens it: first counting from
-   the rows alone (as before the kept counts of migration m026), then the
+   the rows alone (as before the kept counts of migration m026; roll-rates
+   case by case rather than over arrays), then the
    roll-up ``dunning run``'s housekeeping does (the whole year at once on a new
    file), then every report again with the kept counts, checking both give
    the same answer;

@@ -16,10 +16,12 @@ import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 
+import attrs
+
 from dunning.reports.buckets import NOT_YET_DUE, PAID, SETTLED, WRITTEN_OFF, ordered
 from dunning.reports.history import CaseBook
 from dunning.reports.model import Report, Table, rate
-from dunning.reports.params import Params, ReportSource, books_and_facts
+from dunning.reports.params import Params, ReportSource, accepted_ids, books_and_facts
 
 ENDED = (PAID, SETTLED, WRITTEN_OFF)
 NOTES = (
@@ -47,13 +49,22 @@ def period_ends(as_of: dt.date, period: str, count: int) -> list[dt.date]:
     return sorted(ends)
 
 
+@attrs.define
+class Tally:
+    """What roll-rates counts, whichever way the states were rebuilt (here per case, or dunning.reports.roll_states
+    over arrays): the report is made from this alone."""
+
+    matrix: dict[tuple[str, str, str], int] = attrs.field(factory=lambda: defaultdict(int))  # (currency, from, to)
+    by_period: dict[tuple[dt.date, str, str], int] = attrs.field(factory=lambda: defaultdict(int))  # (end, from, to)
+    seen: dict[tuple[str, str], int] = attrs.field(factory=lambda: defaultdict(int))  # (currency, bucket) -> cases
+    written_off: dict[tuple[str, str], int] = attrs.field(factory=lambda: defaultdict(int))
+
+
 def compute(books: Iterable[CaseBook], params: Params) -> Report:
     ends = period_ends(params.as_of, params.period, params.periods)
     buckets = params.buckets
-    matrix: dict[tuple[str, str, str], int] = defaultdict(int)  # (currency, from, to) -> cases
-    by_period: dict[tuple[dt.date, str, str], int] = defaultdict(int)  # (period end, from, to) -> cases
-    seen: dict[tuple[str, str], int] = defaultdict(int)  # (currency, bucket) -> cases ever in it
-    written_off: dict[tuple[str, str], int] = defaultdict(int)
+    tally = Tally()
+    matrix, by_period, seen, written_off = tally.matrix, tally.by_period, tally.seen, tally.written_off
     for book in books:
         states = book.states_on(ends, buckets)
         for start, (before, after) in enumerate(itertools.pairwise(states)):
@@ -66,6 +77,16 @@ def compute(books: Iterable[CaseBook], params: Params) -> Report:
             seen[book.currency, label] += 1
             if states[-1] == WRITTEN_OFF:
                 written_off[book.currency, label] += 1
+    return report(tally, params)
+
+
+def report(tally: Tally, params: Params) -> Report:
+    """The report's tables from the counts (zero counts left out of ``tally``)."""
+    ends = period_ends(params.as_of, params.period, params.periods)
+    buckets = params.buckets
+    matrix: dict[tuple[str, str, str], int] = defaultdict(int, tally.matrix)
+    by_period, seen = tally.by_period, tally.seen
+    written_off: dict[tuple[str, str], int] = defaultdict(int, tally.written_off)
     rows = []
     for currency in sorted({c for c, _, _ in matrix}):
         labels = ordered([f for c, f, _ in matrix if c == currency] + [t for c, _, t in matrix if c == currency],
@@ -102,5 +123,13 @@ def compute(books: Iterable[CaseBook], params: Params) -> Report:
 
 
 def build(source: ReportSource, params: Params) -> Report:
+    # The store hands the rows as whole numbers for arrays (dunning.reports.roll_states: the same states, without a
+    # Python object per case); a source without that method, or a store counting from the rows, goes case by case.
+    columns = getattr(source, "report_roll_columns", None)
+    rows = columns(params.until) if columns is not None else None
+    if rows is not None:
+        from dunning.reports import roll_states  # numpy, imported only for this report
+
+        return report(roll_states.tally(rows, accepted_ids(source, params), params), params)
     books, _facts = books_and_facts(source, params)
     return compute(books, params)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import sqlite3
 import subprocess
 import sys
 import zoneinfo
@@ -23,10 +24,12 @@ import pytest
 from dunning.models import Event
 from dunning.reports import REPORTS, Params, run
 from dunning.reports.activity import COUNTED
+from dunning.reports.buckets import Buckets
 from dunning.reports.history import Filters
 from dunning.reports.model import as_json
 from dunning.store import Store
 from dunning.store.report_rollups import ROLLED_EVENT_KINDS, on_quarter
+from dunning.store.reports import EPOCH_DAY_BY_JULIANDAY, EPOCH_DAY_BY_UNIXEPOCH
 
 ROOT = Path(__file__).resolve().parents[2]
 DAYS = [dt.date(2026, 1, 20), dt.date(2026, 2, 28), dt.date(2026, 4, 30)]
@@ -118,7 +121,19 @@ def reports(store: Store, counts: bool) -> list[Any]:
     store.report_counts = counts
     try:
         return [as_json(run(name, store, Params(as_of=day, zone=zoneinfo.ZoneInfo(zone), filters=filters)))
-                for name in ("aging", "contacts", "activity") for day in DAYS for zone in ZONES for filters in FILTERS]
+                for name in ("aging", "contacts", "activity", "roll-rates")
+                for day in DAYS for zone in ZONES for filters in FILTERS]
+    finally:
+        store.report_counts = True
+
+
+def weekly_roll_rates(store: Store, counts: bool) -> list[Any]:
+    """roll-rates week over week with other buckets: the arrays (dunning.reports.roll_states) and the books."""
+    store.report_counts = counts
+    try:
+        return [as_json(run("roll-rates", store, Params(as_of=day, zone=zoneinfo.ZoneInfo(zone), period="week",
+                                                        periods=20, buckets=Buckets((7, 45)))))
+                for day in DAYS for zone in ZONES]
     finally:
         store.report_counts = True
 
@@ -126,6 +141,7 @@ def reports(store: Store, counts: bool) -> list[Any]:
 def check(store: Store) -> None:
     counted, from_rows = reports(store, True), reports(store, False)
     assert counted == from_rows
+    assert weekly_roll_rates(store, True) == weekly_roll_rates(store, False)
     assert any(table["rows"] for report in from_rows for table in report["tables"].values())
 
 
@@ -181,3 +197,14 @@ def test_the_counted_kinds_are_those_the_reports_read():
 ])
 def test_counts_answer_only_ranges_on_quarter_hours(moment: str, expected: bool):
     assert on_quarter(moment) is expected
+
+
+@pytest.mark.parametrize("text", ["2026-01-01", "2026-03-31T23:59:59Z", "2026-04-01T00:00:00Z", "1969-12-31",
+                                  "1960-03-01T10:00:00Z", "2100-02-28"])
+def test_both_ways_of_reading_a_day_give_the_days_since_1970(text: str):
+    """roll-rates reads days with unixepoch() where SQLite has it (3.38), julianday() before: the same number."""
+    expected = (dt.date.fromisoformat(text[:10]) - dt.date(1970, 1, 1)).days
+    conn = sqlite3.connect(":memory:")
+    has_unixepoch = sqlite3.sqlite_version_info >= (3, 38)
+    for expression in [EPOCH_DAY_BY_JULIANDAY, *([EPOCH_DAY_BY_UNIXEPOCH] if has_unixepoch else [])]:
+        assert conn.execute(f"SELECT {expression.format('?')}", [text]).fetchone()[0] == expected
