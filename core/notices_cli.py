@@ -31,7 +31,7 @@ def notice_rows(rt: Runtime, role: str | None, today: dt.date) -> list[NoticeRow
         rows.append(NoticeRow(
             id=action.id, role=target, case_id=case.id, debtor_name=debtor.name if debtor else case.debtor_id,
             sent_on=action.planned_for, balance=case.balance, overdue=owed.overdue, currency=case.currency,
-            why=why_notified(rt, action), to=rt.config.notify.get(target),
+            why=why_notified(rt, action, case), to=rt.config.notify.get(target),
             emailed=action.status is ActionStatus.SENT and bool(action.reference)
             and not str(action.reference).startswith("notice:"),
             handled_by=by, handled_at=at))

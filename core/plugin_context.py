@@ -51,7 +51,12 @@ class PluginContext:
 
     @property
     def policy(self) -> Policy:
+        """The config's policy; where ``[[strategies]]`` are set a case runs under its strategy's: ``policy_for``."""
         return self._runtime.policy
+
+    def policy_for(self, case: Case) -> Policy:
+        """The policy ``case`` runs under: its strategy's (``[[strategies]]``), else the config's."""
+        return self._runtime.policy_for(case)
 
     @property
     def db(self) -> sqlite_utils.Database:

@@ -43,8 +43,8 @@ def staff_channel(rt: Runtime) -> Any | None:
     return None
 
 
-def why_notified(rt: Runtime, action: Action) -> str:
-    step = rt.policy.step(action.step)
+def why_notified(rt: Runtime, action: Action, case: Case) -> str:
+    step = rt.policy_for(case).step(action.step)  # the step of the policy the case runs under
     return notice_why(action.step, step.description if step else "", action.dpd)
 
 
@@ -55,7 +55,7 @@ def send_notice(rt: Runtime, action: Action, case: Case, now: dt.datetime, run_i
     debtor = rt.store.debtor(case.debtor_id)
     debtor_name = debtor.name if debtor else case.debtor_id
     owed = owed_on(rt.store.obligations(case.id), rt.today(now), case.currency)
-    why = why_notified(rt, action)
+    why = why_notified(rt, action, case)
     facts: dict[str, Any] = {"role": role, "to": to, "debtor_name": debtor_name, "balance": case.balance,
                              "overdue": owed.overdue, "currency": case.currency, "why": why}
     parsed = staff_address(to) if to else None

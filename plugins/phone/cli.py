@@ -125,7 +125,7 @@ def _task_for_script(rt: Any, case: Any, today: dt.date, settings: PhoneSettings
         if task is None or not task.template:
             raise click.ClickException(f"case {case.id} has no call task with a script yet; name one with --template")
         return task
-    step = next((s for s in rt.policy.steps if s.template == template and "phone" in s.channels), None)
+    step = next((s for s in rt.policy_for(case).steps if s.template == template and "phone" in s.channels), None)
     audience = step.audience if step else "debtor"
     if task is None or task.audience != audience:
         task = _unplanned_task(rt, case, today, settings, audience)

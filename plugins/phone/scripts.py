@@ -43,7 +43,7 @@ def script_context(rt: Any, case: Case, task: CallTask, today: dt.date, settings
     debtor = rt.store.debtor(case.debtor_id)
     base = case_context(case, debtor, rt.store.obligations(case.id), dpd_on(case, today), today,
                         {"step": task.step, "options": task.options, "sender": rt.config.notify},
-                        debt_kind=rt.policy.debt_kind)
+                        debt_kind=rt.policy_for(case).debt_kind)
     context: dict[str, Any] = {**audience_context(base, task.audience, task.disclosure),
                                **task_extras(settings, task, debtor, number)}
     if locale:

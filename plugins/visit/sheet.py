@@ -87,7 +87,8 @@ def _script(rt: PluginContext, item: VisitItem, day: dt.date) -> str:
     settings = rt.config.settings_for("visit")
     context = audience_context(
         case_context(case, debtor, rt.store.obligations(case.id), item.dpd, day,
-                     {"step": task.step, "options": {}, "sender": rt.config.notify}, debt_kind=rt.policy.debt_kind),
+                     {"step": task.step, "options": {}, "sender": rt.config.notify},
+                     debt_kind=rt.policy_for(case).debt_kind),
         "debtor", "none")
     collector = collector_for(settings, task.area) or task.collector
     extra = script_variables(address=task.address, area=task.area, collector=collector,

@@ -234,3 +234,28 @@ def test_a_backtest_replays_each_policy_over_every_case_whatever_its_strategy(
 
     # The same figures as on the portfolio without strategies: each replay runs its one policy on every case.
     assert figures(config_path) == figures(demo_loans / "dunning.toml")
+
+
+def test_plugins_see_the_policy_each_case_runs_under(demo_loans: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Call scripts, visit sheets and staff notices word a case by its strategy's policy, not the config's."""
+    from dunning.plugin_context import PluginContext
+
+    monkeypatch.delenv(LOAD_ENV, raising=False)
+    folder = tmp_path / "loans"
+    shutil.copytree(demo_loans, folder)
+    config_path = folder / "dunning.toml"
+    config_path.write_text(config_path.read_text(encoding="utf-8") + '\n[[strategies]]\nname = "champion"\n'
+                           'policy = "consumer-loans"\nshare = 50\n\n[[strategies]]\nname = "challenger"\n'
+                           'policy = "trade-receivables"\nshare = 50\n', encoding="utf-8")
+    with Runtime(load_config(config_path, required=True)) as rt:
+        assign_strategies(rt, dt.datetime(2026, 3, 5, 18, tzinfo=dt.UTC))
+        context = PluginContext(rt)
+        kinds: dict[str | None, set[str]] = {}
+        for page in rt.store.case_pages(status="open"):
+            for case in page:
+                kinds.setdefault(case.strategy, set()).add(context.policy_for(case).debt_kind)
+                assert context.policy_for(case) is rt.policy_for(case)
+        # The config's policy is consumer-loans (loans); the challenger's cases are worded as invoices.
+        assert kinds == {"champion": {"loan"}, "challenger": {"invoice"}}
+        assert context.policy.debt_kind == "loan"
