@@ -11,7 +11,7 @@ import hashlib
 import io
 import json
 import marshal
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -309,22 +309,32 @@ def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None,
     return items, errors
 
 
+def _stripped_cells(row: Mapping[str, Any]) -> dict[str, str]:
+    """Each cell's text, stripped, once: the checks read most cells more than once."""
+    return {key: "" if value is None else value.strip() if type(value) is str else str(value).strip()
+            for key, value in row.items()}
+
+
+def _check_shape(row: Mapping[str, Any], cells: Mapping[str, str], required: Iterable[str],
+                 bad: Callable[[str, str], None]) -> None:
+    """The row's cells against the header, and the ``required`` cells present."""
+    if "__extra__" in row:
+        bad("row", "has more cells than the header has columns")
+    for field in required:
+        if not cells.get(field, ""):
+            bad(field, "is required")
+
+
 def check_row(line: int, row: Mapping[str, Any],
               warnings: list[RowError]) -> tuple[ImportedObligation | None, list[RowError]]:
     """One row on its own: the obligation it gives, or the problems that stop it (no look at other rows)."""
     problems: list[RowError] = []
-    # Each cell's text, stripped, once: the checks below read most cells more than once.
-    cells = {key: "" if value is None else value.strip() if type(value) is str else str(value).strip()
-             for key, value in row.items()}
+    cells = _stripped_cells(row)
 
     def bad(field: str, problem: str) -> None:
         problems.append(RowError(line, field, problem))
 
-    if "__extra__" in row:
-        bad("row", "has more cells than the header has columns")
-    for field in REQUIRED:
-        if not cells.get(field, ""):
-            bad(field, "is required")
+    _check_shape(row, cells, REQUIRED, bad)
     debtor_id, reference = cells.get("debtor_id", ""), cells.get("reference", "")
     kind = cells.get("kind", "") or "person"
     if kind not in DebtorKind.__members__.values():
@@ -389,17 +399,12 @@ def check_obligation(line: int, row: Mapping[str, Any], debtor: CheckedDebtor) -
     only the obligation's own cells are checked (in ``check_row``'s order, with its messages), and the row
     comes out as the writing pass takes it (``row_of``)."""
     problems: list[RowError] = []
-    cells = {key: "" if value is None else value.strip() if type(value) is str else str(value).strip()
-             for key, value in row.items()}
+    cells = _stripped_cells(row)
 
     def bad(field: str, problem: str) -> None:
         problems.append(RowError(line, field, problem))
 
-    if "__extra__" in row:
-        bad("row", "has more cells than the header has columns")
-    for field in _OBLIGATION_REQUIRED:
-        if not cells.get(field, ""):
-            bad(field, "is required")
+    _check_shape(row, cells, _OBLIGATION_REQUIRED, bad)
     currency, amount, due_on, issued_on = _money_and_dates(cells, bad)
     interest_rate = _interest_rate(cells, bad)
     if problems:
