@@ -212,8 +212,8 @@ def test_without_strategies_nothing_is_assigned(project: Project):
     assert listed(project, "--strategy", "champion") == {}
 
 
-def test_a_backtest_replays_each_policy_over_every_case_whatever_its_strategy(
-        demo_loans: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _loans_in_two_strategies(demo_loans: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the demo loans with half the cases under consumer-loans, half under trade-receivables."""
     monkeypatch.delenv(LOAD_ENV, raising=False)  # the portfolio's channels are the installed plugins
     folder = tmp_path / "loans"
     shutil.copytree(demo_loans, folder)
@@ -221,6 +221,12 @@ def test_a_backtest_replays_each_policy_over_every_case_whatever_its_strategy(
     config_path.write_text(config_path.read_text(encoding="utf-8") + '\n[[strategies]]\nname = "champion"\n'
                            'policy = "consumer-loans"\nshare = 50\n\n[[strategies]]\nname = "challenger"\n'
                            'policy = "trade-receivables"\nshare = 50\n', encoding="utf-8")
+    return config_path
+
+
+def test_a_backtest_replays_each_policy_over_every_case_whatever_its_strategy(
+        demo_loans: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config_path = _loans_in_two_strategies(demo_loans, tmp_path, monkeypatch)
     with Runtime(load_config(config_path, required=True)) as rt:
         assert assign_strategies(rt, dt.datetime(2026, 3, 5, 18, tzinfo=dt.UTC)) > 0
         assert set(rt.store.strategy_names()) == {"champion", "challenger"}
@@ -241,13 +247,7 @@ def test_plugins_see_the_policy_each_case_runs_under(demo_loans: Path, tmp_path:
     """Call scripts, visit sheets and staff notices word a case by its strategy's policy, not the config's."""
     from dunning.plugin_context import PluginContext
 
-    monkeypatch.delenv(LOAD_ENV, raising=False)
-    folder = tmp_path / "loans"
-    shutil.copytree(demo_loans, folder)
-    config_path = folder / "dunning.toml"
-    config_path.write_text(config_path.read_text(encoding="utf-8") + '\n[[strategies]]\nname = "champion"\n'
-                           'policy = "consumer-loans"\nshare = 50\n\n[[strategies]]\nname = "challenger"\n'
-                           'policy = "trade-receivables"\nshare = 50\n', encoding="utf-8")
+    config_path = _loans_in_two_strategies(demo_loans, tmp_path, monkeypatch)
     with Runtime(load_config(config_path, required=True)) as rt:
         assign_strategies(rt, dt.datetime(2026, 3, 5, 18, tzinfo=dt.UTC))
         context = PluginContext(rt)
