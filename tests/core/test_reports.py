@@ -89,10 +89,10 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
     yield project
 
 
-def report(project: Project, name: str, *args: str) -> dict[str, Any]:
+def report(project: Project, name: str, *args: str, env: dict[str, str] | None = PHONE) -> dict[str, Any]:
     """The report as JSON, after checking that its CSV holds the same rows (amounts in major units)."""
-    data = json.loads(project("report", name, "--json", *args, env=PHONE).stdout)
-    parsed = list(csv.DictReader(io.StringIO(project("report", name, "--csv", *args, env=PHONE).stdout)))
+    data = json.loads(project("report", name, "--json", *args, env=env).stdout)
+    parsed = list(csv.DictReader(io.StringIO(project("report", name, "--csv", *args, env=env).stdout)))
     for table, content in data["tables"].items():
         in_csv = [r for r in parsed if r["table"] == table]
         assert len(in_csv) == len(content["rows"]), table

@@ -22,8 +22,6 @@ salt "autumn": the ids 2 to 5 take the places that make 2 and 4 champions,
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -32,6 +30,8 @@ import pytest
 
 from dunning.strategies import Strategy, assign
 from tests.conftest import Project
+from tests.core import test_reports as reports_test
+from tests.core.test_reports import rows
 
 STRATEGIES = """
 [[strategies]]
@@ -83,23 +83,8 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
 
 
 def report(project: Project, name: str, *args: str) -> dict[str, Any]:
-    """The report as JSON, after checking that its CSV holds the same rows, strategy column included."""
-    data = json.loads(project("report", name, "--json", *args).stdout)
-    parsed = list(csv.DictReader(io.StringIO(project("report", name, "--csv", *args).stdout)))
-    for table, content in data["tables"].items():
-        in_csv = [r for r in parsed if r["table"] == table]
-        assert len(in_csv) == len(content["rows"]), table
-        for from_json, from_csv in zip(content["rows"], in_csv, strict=True):
-            for column, value in from_json.items():
-                if column in content["money"]:
-                    assert from_csv[column] == f"{value / 100:.2f}", (table, column)
-                else:
-                    assert from_csv[column] == ("" if value is None else str(value)), (table, column)
-    return data
-
-
-def rows(data: dict[str, Any], table: str, *columns: str) -> list[tuple[Any, ...]]:
-    return [tuple(r[c] for c in columns) for r in data["tables"][table]["rows"]]
+    """The report as JSON, its CSV checked to hold the same rows (strategy column included), as in test_reports."""
+    return reports_test.report(project, name, *args, env=None)
 
 
 def test_the_cases_strategies(history: Project):
