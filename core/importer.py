@@ -674,11 +674,8 @@ class _FileCheck:
         item, problems = check_row(line, row, self.warnings)
         clean = not problems and item is not None and len(self.warnings) + self.warnings.more == warned
         debtor_id, reference = _text(row, "debtor_id"), _text(row, "reference")
-        if debtor_id and reference:
-            seen = self.staging.first_line_of(debtor_id, reference, line)
-            if seen is not None:
-                problems.append(RowError(line, "reference",
-                                         f"{reference!r} for debtor {debtor_id!r} already appears on line {seen}"))
+        if debtor_id:
+            self._check_reference_once(line, debtor_id, reference, problems)
         if problems or item is None:
             for problem in problems:
                 self.errors.add(problem)
@@ -711,15 +708,20 @@ class _FileCheck:
                                       digest=digest)
         self.staging.add(line, marshal.dumps(packed))
 
+    def _check_reference_once(self, line: int, debtor_id: str, reference: str, problems: list[RowError]) -> None:
+        """A problem if the debtor's ``reference`` appeared on an earlier line of the file."""
+        if not reference:
+            return
+        seen = self.staging.first_line_of(debtor_id, reference, line)
+        if seen is not None:
+            problems.append(RowError(line, "reference",
+                                     f"{reference!r} for debtor {debtor_id!r} already appears on line {seen}"))
+
     def _obligation_row(self, line: int, row: Mapping[str, Any], debtor: CheckedDebtor, packed: ObligationRow | None,
                         problems: list[RowError]) -> None:
         """``row`` for a row of the debtor checked last (its details known clean, its note taken)."""
         debtor_id, reference = debtor.row[0], _text(row, "reference")
-        if reference:
-            seen = self.staging.first_line_of(debtor_id, reference, line)
-            if seen is not None:
-                problems.append(RowError(line, "reference",
-                                         f"{reference!r} for debtor {debtor_id!r} already appears on line {seen}"))
+        self._check_reference_once(line, debtor_id, reference, problems)
         if problems or packed is None:
             for problem in problems:
                 self.errors.add(problem)
