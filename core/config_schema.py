@@ -80,6 +80,20 @@ class StoreTable:
 
 
 @attrs.frozen
+class ServerTable:
+    """``[server]``: where ``dunning serve`` listens, and what its session cookies need (dunning.web)."""
+
+    host: str = "127.0.0.1"
+    port: int = attrs.field(default=8080, validator=must("a port number from 1 to 65535",
+                                                         lambda p: 1 <= p <= 65535))
+    # Signs the session cookies; relative to the config's folder, written owner-only on first start.
+    secret_file: str = "server.secret"
+    # Behind a reverse proxy that speaks TLS: cookies only over HTTPS, and the proxy's X-Forwarded-* believed.
+    https: bool = False
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1",)
+
+
+@attrs.frozen
 class LedgerTable:
     """``[ledger]``: the order payments pay, and the interest, fees and waivers of dunning.ledger.
 
@@ -136,6 +150,7 @@ class ConfigFile:
     evidence: EvidenceTable = EvidenceTable()
     store: StoreTable = StoreTable()
     ledger: LedgerTable = LedgerTable()
+    server: ServerTable = ServerTable()
     # Champion and challenger (dunning.strategies): none, and every case runs under ``policy``.
     strategies: tuple[StrategyTable, ...] = ()
     # Mixed into each case's place among the strategies: a new salt for a new trial draws new cases

@@ -32,6 +32,8 @@ CORE_KINDS = frozenset({
     "cases_archived", "archived",
     # Champion and challenger: the strategy a case was given, once (dunning.strategies).
     "strategy_assigned",
+    # Staff accounts of the web console (dunning users).
+    "user_added", "user_disabled",
 })
 
 _PART = r"[A-Za-z0-9][A-Za-z0-9_.-]*"

@@ -723,3 +723,13 @@ def m026_report_rollups(db: sqlite_utils.Database) -> None:
         "substr(OLD.at, 1, 14) || printf('%02d', CAST(substr(OLD.at, 15, 2) AS INTEGER) / 15 * 15), "
         "coalesce(json_extract(OLD.data, '$.rule'), ''), coalesce(json_extract(OLD.data, '$.currency'), '')); END"
     )
+
+
+@migrations()
+def m031_staff_users(db: sqlite_utils.Database) -> None:
+    # The people who sign in to `dunning serve`: a name, a role and an argon2 hash (never the password).
+    # Disabled, not deleted: the evidence names them as who did what.
+    db.execute(
+        "CREATE TABLE staff_users (name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL, "
+        "created_at TEXT NOT NULL, created_by TEXT NOT NULL, disabled_at TEXT, disabled_by TEXT)"
+    )

@@ -59,11 +59,12 @@ def _open_case(rt: Runtime, case_id: int) -> Case:
 
 @_for_plugins
 def pay(rt: Runtime, case_id: int, amount_text: str, *, at: dt.datetime, now: dt.datetime,
-        reference: str | None = None, surplus_to_credit: bool = False) -> PaymentOutcome:
+        reference: str | None = None, surplus_to_credit: bool = False, by: str | None = None) -> PaymentOutcome:
     """Apply a payment in the ``[ledger] allocation`` order; nothing left owed resolves the case as paid.
 
     Beyond what is owed, a payment is refused unless ``surplus_to_credit``:
     then it is recorded in full and the surplus becomes a credit on the debtor.
+    ``by`` (the web console's signed-in person) goes into the payment's event.
     """
     from dunning.ledger.payments import apply_payment
 
@@ -75,7 +76,7 @@ def pay(rt: Runtime, case_id: int, amount_text: str, *, at: dt.datetime, now: dt
     if reference and rt.store.payment_reference_exists(case_id, reference):
         raise OperationError(f"a payment with reference {reference!r} is already recorded on case {case_id}")
     applied = apply_payment(rt, case, amount, at=at, now=now, reference=reference,
-                            surplus_to_credit=surplus_to_credit)
+                            surplus_to_credit=surplus_to_credit, **({"by": by} if by else {}))
     allocation = tuple((p.item.reference, p.amount) for p in applied.allocation.parts)
     return PaymentOutcome(applied.case, amount, allocation, applied.cancelled, applied.credit)
 
@@ -176,7 +177,7 @@ def promise(rt: Runtime, case_id: int, amount_text: str, due_at: dt.datetime, *,
 
 @_for_plugins
 def hold(rt: Runtime, case_id: int, reason: str, *, now: dt.datetime, until: dt.date | None = None,
-         note: str | None = None) -> int:
+         note: str | None = None, by: str | None = None) -> int:
     case = _open_case(rt, case_id)
     try:
         reason = HoldReason(reason).value
@@ -196,7 +197,8 @@ def hold(rt: Runtime, case_id: int, reason: str, *, now: dt.datetime, until: dt.
     with rt.store.transaction():
         hold_id = rt.store.add_hold(case_id, reason, now, until, note)
         rt.store.append_events([rt.event("hold", case, now, data={
-            "hold_id": hold_id, "reason": reason, "until": until.isoformat() if until else None, "note": note})])
+            "hold_id": hold_id, "reason": reason, "until": until.isoformat() if until else None, "note": note,
+            **({"by": by} if by else {})})])
     return hold_id
 
 

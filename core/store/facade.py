@@ -35,6 +35,7 @@ from dunning.store.reports import ReportRows
 from dunning.store.signals import Signals
 from dunning.store.strategies import CaseStrategies
 from dunning.store.sync import BooksSync
+from dunning.store.users import StaffUsers
 
 
 # Each part builds on the ones it names as bases (a part before its bases, as
@@ -71,6 +72,7 @@ class Store(
     Bank,
     Credits,
     ReportRows,
+    StaffUsers,
     StoreConnection,
 ):
     """One SQLite database file, with the core's schema and the plugins' tables."""

@@ -1,0 +1,47 @@
+"""Approvals (supervisors): each action waiting, with its debtor, amounts and reason; approve or reject.
+
+The list is ``dunning approvals``'s (``dunning.approvals.approval_rows``), the
+decision ``dunning approve``/``reject``'s (``operations.decide``), with the
+signed-in supervisor as who decided.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dunning.web.console import Visit, done, page, render
+
+if TYPE_CHECKING:
+    from starlette.responses import Response
+
+
+def _show(visit: Visit, errors: dict[str, str] | None = None, status: int = 200) -> Response:
+    from dunning import money
+    from dunning.approvals import approval_rows
+
+    return render(visit.request, "approvals.html", {
+        "rows": list(approval_rows(visit.rt, visit.today)), "display": money.display, "errors": errors or {},
+    }, status=status, user=visit.user)
+
+
+@page("supervisor")
+def approvals(visit: Visit) -> Response:
+    return _show(visit)
+
+
+@page("supervisor")
+def decide(visit: Visit) -> Response:
+    from dunning import operations
+    from dunning.store import NotFound
+
+    text = visit.request.path_params["action_id"]
+    decision = visit.form.get("decision")
+    if not (text.isascii() and text.isdigit()) or decision not in ("approve", "reject"):
+        return _show(visit, {text: "choose approve or reject"}, status=422)
+    try:
+        action = operations.decide(visit.rt, int(text), approve=decision == "approve", by=visit.user.name,
+                                   now=visit.now, note=visit.form.get("note", "").strip() or None)
+    except (operations.OperationError, NotFound) as exc:
+        return _show(visit, {text: str(exc)}, status=422)
+    word = "approved" if decision == "approve" else "rejected"
+    return done(visit, "/approvals", f"action {action.id} ({action.step}) {word}")

@@ -1,0 +1,92 @@
+"""The console's words in English and Simplified Chinese, and which language a request gets.
+
+A small table per language rather than message catalogs: the console has a
+few dozen labels, and a missing translation falls back to English (a test
+checks both tables have the same keys). Figures, names and the rules'
+messages come from the engine as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+LANGUAGES: Mapping[str, str] = {"en": "English", "zh_CN": "简体中文"}
+
+EN: Mapping[str, str] = {
+    "app": "dunning console",
+    "sign_in": "Sign in", "sign_out": "Sign out", "name": "Name", "password": "Password",
+    "bad_login": "Wrong name or password.", "too_many": "Too many failed sign-ins; try again in a few minutes.",
+    "my_day": "My day", "approvals": "Approvals", "users": "Users",
+    "calls": "Calls", "no_calls": "No calls today.", "visits": "Visits", "no_visits": "No visits today.",
+    "notices": "Notices", "no_notices": "No open notices.",
+    "phone_off": "The phone channel is not enabled: there is no call list.",
+    "case": "Case", "debtor": "Debtor", "number": "Number", "slot": "Slot", "dpd": "Days past due",
+    "balance": "Balance", "why": "Why", "due": "Due", "address": "Address", "area": "Area",
+    "owed": "What is owed", "overdue": "Overdue", "not_yet_due": "Not yet due", "interest": "Interest",
+    "fees": "Fees", "total": "Total", "reference": "Reference", "amount": "Amount", "open": "Open",
+    "timeline": "Evidence", "contacts": "Contacts", "promises": "Promises", "holds": "Holds", "script": "Call script",
+    "no_script": "No call script for this case today.", "none": "None.",
+    "log_call": "Log a call", "outcome": "Outcome", "note": "Note", "promise_amount": "Amount promised",
+    "promise_due": "To be paid by", "approve_later": "I approve a later date (supervisor)",
+    "record_payment": "Record a payment", "paid_at": "Paid on (default: now)",
+    "place_hold": "Place a hold", "reason": "Reason", "until": "Until (optional)",
+    "release_hold": "Release the holds", "verification_sent": "Verification of the debt was sent",
+    "save": "Save", "approve": "Approve", "reject": "Reject", "nothing_waiting": "Nothing waits for approval.",
+    "action": "Action", "step": "Step", "channel": "Channel", "stage": "Stage", "status": "Status",
+    "role": "Role", "active": "Active", "added": "Added", "add_user": "Add a user", "disable": "Disable",
+    "yes": "yes", "no": "no", "refused": "Not allowed", "not_found": "Not found", "since": "Since",
+    "kind": "Kind", "value": "Value", "at": "At", "event": "Event", "details": "Details", "done": "Saved.",
+    "error": "Nothing was changed.", "language": "Language", "signed_in_as": "Signed in as",
+}
+
+ZH_CN: Mapping[str, str] = {
+    "app": "催收工作台",
+    "sign_in": "登录", "sign_out": "退出", "name": "用户名", "password": "密码",
+    "bad_login": "用户名或密码错误。", "too_many": "登录失败次数过多，请几分钟后再试。",
+    "my_day": "我的今日", "approvals": "审批", "users": "用户",
+    "calls": "电话", "no_calls": "今日没有电话任务。", "visits": "外访", "no_visits": "今日没有外访。",
+    "notices": "通知", "no_notices": "没有待办通知。",
+    "phone_off": "电话渠道未启用：没有电话列表。",
+    "case": "案件", "debtor": "债务人", "number": "号码", "slot": "时段", "dpd": "逾期天数",
+    "balance": "余额", "why": "原因", "due": "到期", "address": "地址", "area": "区域",
+    "owed": "欠款", "overdue": "已逾期", "not_yet_due": "未到期", "interest": "利息",
+    "fees": "费用", "total": "合计", "reference": "编号", "amount": "金额", "open": "未付",
+    "timeline": "证据记录", "contacts": "联系方式", "promises": "还款承诺", "holds": "暂停", "script": "通话话术",
+    "no_script": "该案件今日没有通话话术。", "none": "无。",
+    "log_call": "记录通话", "outcome": "结果", "note": "备注", "promise_amount": "承诺金额",
+    "promise_due": "承诺还款时间", "approve_later": "我批准更晚的日期（主管）",
+    "record_payment": "记录还款", "paid_at": "还款日期（默认：现在）",
+    "place_hold": "暂停催收", "reason": "原因", "until": "截止日期（可选）",
+    "release_hold": "解除暂停", "verification_sent": "已寄出债务核实材料",
+    "save": "保存", "approve": "批准", "reject": "拒绝", "nothing_waiting": "没有待审批的事项。",
+    "action": "动作", "step": "步骤", "channel": "渠道", "stage": "阶段", "status": "状态",
+    "role": "角色", "active": "启用", "added": "添加日期", "add_user": "添加用户", "disable": "停用",
+    "yes": "是", "no": "否", "refused": "无权访问", "not_found": "未找到", "since": "起始",
+    "kind": "类型", "value": "内容", "at": "时间", "event": "事件", "details": "详情", "done": "已保存。",
+    "error": "未做任何更改。", "language": "语言", "signed_in_as": "当前用户",
+}
+
+TABLES: Mapping[str, Mapping[str, str]] = {"en": EN, "zh_CN": ZH_CN}
+
+
+def words(language: str) -> dict[str, str]:
+    """The labels for ``language``, English where a label has no translation."""
+    return {**EN, **TABLES.get(language, {})}
+
+
+def from_accept_language(header: str | None) -> str:
+    """The language an ``Accept-Language`` header prefers among ours: Chinese if it ranks first, else English."""
+    best, best_q = "en", -1.0
+    for part in (header or "").split(","):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        tag = tag.strip().lower()
+        language = "zh_CN" if tag.startswith("zh") else "en" if tag.startswith("en") or tag == "*" else None
+        if language and q > best_q:
+            best, best_q = language, q
+    return best
