@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,11 +55,26 @@ def build_floor(project: Project) -> Project:
     return project
 
 
+@pytest.fixture(scope="session")
+def floor_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The floor built once (an import, a run, four argon2 hashes); each test gets a copy of its folder."""
+    folder = tmp_path_factory.mktemp("floor")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DUNNING_LOAD_PLUGINS", "phone")
+        patch.delenv("DUNNING_CONFIG", raising=False)
+        phone_plugin.register_commands(cli=cli)  # what loading the entry point does; idempotent
+        project = Project(folder)
+        project.write_config()
+        build_floor(project)
+    return folder
+
+
 @pytest.fixture
-def floor(project: Project, monkeypatch: pytest.MonkeyPatch) -> Iterator[Project]:
+def floor(floor_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Project]:
     monkeypatch.setenv("DUNNING_LOAD_PLUGINS", "phone")
-    phone_plugin.register_commands(cli=cli)  # what loading the entry point does; idempotent
-    yield build_floor(project)
+    folder = tmp_path / "floor"
+    shutil.copytree(floor_template, folder)
+    yield Project(folder)
 
 
 def app_for(project: Project, **options: object) -> object:
