@@ -11,7 +11,7 @@ from dunning.web import strings
 from dunning.web.login_limit import LoginLimit
 from tests.conftest import Project, dump
 from tests.web.conftest import NOW, PASSWORD, app_for
-from tests.web.helpers import sign_in, token
+from tests.web.helpers import sign_in
 
 
 def test_users_add_list_and_disable_each_an_event_and_the_hash_is_argon2(floor: Project):
