@@ -24,7 +24,7 @@ async def login(request: Request) -> Response:
     from starlette.responses import RedirectResponse
 
     console = console_of(request)
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD as a monitor asks it
         with console.runtime() as rt:
             if signed_in(request, rt) is not None:
                 return RedirectResponse("/", status_code=303)

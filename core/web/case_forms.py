@@ -31,11 +31,24 @@ def field_for(message: str, fields: Sequence[str]) -> str:
     return fields[0]
 
 
+# The rules speak to the command line in places; the console says the same without the option's name.
+_CONSOLE_WORDS: Sequence[tuple[str, str]] = (
+    ("a later date or a plan needs a supervisor: --approved-by NAME", "a later date needs a supervisor's approval"),
+    ("; say so with --verification-sent", "; tick that it was sent"),
+)
+
+
+def console_words(message: str) -> str:
+    for said, meant in _CONSOLE_WORDS:
+        message = message.replace(said, meant)
+    return message
+
+
 class FormError(ValueError):
     """A form refused: the field and the message to show beside it."""
 
     def __init__(self, field: str, text: str) -> None:
-        super().__init__(text)
+        super().__init__(console_words(text))
         self.field = field
 
 

@@ -1,0 +1,39 @@
+"""`[server]` and the secret that signs the console's cookies."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from dunning.web.app import load_secret
+from tests.conftest import Project
+
+
+def test_the_secret_is_made_once_owner_only_and_kept(tmp_path: Path):
+    path = tmp_path / "server.secret"
+    first = load_secret(path)
+    assert len(first) >= 48 and os.stat(path).st_mode & 0o077 == 0
+    assert load_secret(path) == first
+
+
+def test_a_secret_others_can_read_or_a_short_one_is_refused(tmp_path: Path):
+    path = tmp_path / "server.secret"
+    load_secret(path)
+    path.chmod(0o644)
+    with pytest.raises(PermissionError, match="others can read the server's secret"):
+        load_secret(path)
+    path.write_text("short\n", encoding="utf-8")
+    path.chmod(0o600)
+    with pytest.raises(ValueError, match="too short"):
+        load_secret(path)
+
+
+def test_a_bad_server_setting_is_one_line_naming_the_key(project: Project):
+    project.write_config(extra="\n[server]\nport = 70000\n")
+    result = project("serve", expect=1)
+    assert "server.port" in result.output and "1 to 65535" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    project.write_config(extra='\n[server]\nhots = "0.0.0.0"\n')
+    assert "unknown key 'server.hots'; did you mean 'host'?" in project("serve", expect=1).output
