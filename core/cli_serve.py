@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from dunning.cli_support import State, pass_state
+from dunning.cli_support import State, fail, pass_state
 
 
 @click.command()
@@ -31,7 +31,10 @@ def serve(state: State, host: str | None, port: int | None) -> None:
     state.runtime()  # the database must exist, and its migrations run, before the first request
     config = state.config
     server = config.sections.server
-    secret = load_secret(config.base_dir / server.secret_file)
+    try:
+        secret = load_secret(config.base_dir / server.secret_file)
+    except (OSError, ValueError) as exc:
+        fail(str(exc))
     # --now: the clock stands still there; else each request reads the clock.
     fixed = state.now() if click.get_current_context().find_root().params.get("now_text") else None
 
@@ -39,6 +42,19 @@ def serve(state: State, host: str | None, port: int | None) -> None:
         return fixed or calendar.utc_now()
 
     app = create_app(config, db_path=state.db, clock=clock, secret=secret, https=server.https)
-    click.echo(f"dunning console on http://{host or server.host}:{port or server.port}/", err=True)
-    uvicorn.run(app, host=host or server.host, port=port or server.port, proxy_headers=True,
+    host, port = host or server.host, port or server.port
+    _check_free(host, port)
+    click.echo(f"dunning console on http://{host}:{port}/", err=True)
+    uvicorn.run(app, host=host, port=port, proxy_headers=True,
                 forwarded_allow_ips=list(server.trusted_proxies), log_level="warning", server_header=False)
+
+
+def _check_free(host: str, port: int) -> None:
+    """One line, exit 1, when the address is taken or unknown (uvicorn would print a log line and exit 3)."""
+    import socket
+
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")

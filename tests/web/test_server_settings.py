@@ -37,3 +37,21 @@ def test_a_bad_server_setting_is_one_line_naming_the_key(project: Project):
     assert len(result.output.strip().splitlines()) == 1
     project.write_config(extra='\n[server]\nhots = "0.0.0.0"\n')
     assert "unknown key 'server.hots'; did you mean 'host'?" in project("serve", expect=1).output
+
+
+def test_serve_refuses_a_secret_others_can_read_in_one_line(project: Project):
+    secret = project.folder / "server.secret"
+    secret.write_text("x" * 64 + "\n", encoding="utf-8")
+    secret.chmod(0o644)
+    result = project("serve", expect=1)
+    assert result.output == f"Error: {secret}: others can read the server's secret; chmod 600 it\n"
+
+
+def test_serve_on_a_port_in_use_is_one_line_and_exit_1(project: Project):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = project("serve", "--port", str(port), expect=1)
+    assert result.output.startswith(f"Error: cannot listen on 127.0.0.1:{port}: Address already in use")
+    assert len(result.output.strip().splitlines()) == 1
