@@ -28,7 +28,9 @@ def _show(visit: Visit, case_id: int, *, form: str | None = None, errors: dict[s
     phone = phone_settings(visit.rt) is not None
     return render(visit.request, "case.html", {
         **case_context(visit.rt, case, visit.today, visit.now),
-        "phone": phone, "outcomes": {name: meaning.split(" (--")[0] for name, meaning in OUTCOMES.items()} if phone else {},
+        # The outcomes' meanings without the command's option names ("(--promise and --due)").
+        "phone": phone, "outcomes": {name: meaning.split(" (--")[0] for name, meaning in OUTCOMES.items()}
+        if phone else {},
         "hold_reasons": [r.value for r in HoldReason], "form": form, "errors": errors or {},
         "values": dict(visit.form) if errors else {},
     }, status=status, user=visit.user)
