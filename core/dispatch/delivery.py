@@ -47,6 +47,8 @@ class _Delivery:
         self.case = self.facts.case(action.case_id)
         self.debtor: Debtor | None = self.facts.debtor(self.case.debtor_id)
         self.today = rt.today(now)
+        # Days past due at ``today``, as ``rt.event`` stamps each event (worked out once: every event of it has it).
+        self.dpd = dpd_on(self.case, self.today)
         # The debtor's own contact rules (by jurisdiction), looked up once.
         self.rules = rt.config.profile_for(self.debtor)
         # Events the channel records through ``ctx.record_event`` while it sends.
@@ -60,10 +62,9 @@ class _Delivery:
 
     def event(self, kind: str, **data: Any) -> Event:
         a = self.action
-        # The stage and days past due as ``rt.event`` stamps them, from the date worked out once.
-        return self.rt.event(kind, self.case, self.now, channel=a.channel, step=a.step, action_id=a.id,
-                             stage=self.case.stage.value, dpd=dpd_on(self.case, self.today),
-                             data={**data, "key": a.key, "action": a.kind.value})
+        # As ``rt.event`` stamps it (the case's stage, its days past due), from the date worked out once.
+        return Event(kind=kind, at=self.now, case_id=self.case.id, stage=self.case.stage.value, dpd=self.dpd,
+                     channel=a.channel, step=a.step, action_id=a.id, data={**data, "key": a.key, "action": a.kind.value})
 
     def finish(self, status: ActionStatus, event: Event | None, **kw: Any) -> bool:
         # What the channel recorded itself (``ctx.record_event``) goes in first, in the same transaction.

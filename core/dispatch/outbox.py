@@ -84,8 +84,14 @@ def deliver_round(rt: Runtime, actions: list[Action], facts: DeliveryFacts, clai
     """
     together: list[_Delivery] = []
     media = rt.plugins.media
+    # Whether an action goes with its round depends on its kind and channel alone: asked once per pair.
+    goes_together: dict[tuple[str, str | None], bool] = {}
     for action in actions:
-        if deduplicates(rt, action):
+        pair = (action.kind.value, action.channel)
+        joins = goes_together.get(pair)
+        if joins is None:
+            joins = goes_together[pair] = deduplicates(rt, action)
+        if joins:
             together.append(_Delivery(rt, action, claimer, now, summary, facts, media))
             continue
         with structlog.contextvars.bound_contextvars(case_id=action.case_id, channel=action.channel,
