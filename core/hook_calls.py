@@ -26,9 +26,12 @@ from typing import Any
 import attrs
 import pluggy
 
-try:  # what a plugin manager calls hooks with while no tracing (``add_hookcall_monitoring``) wraps it
+# What a plugin manager calls hooks with while no tracing (``add_hookcall_monitoring``) wraps it; None with
+# another pluggy, where every hook goes through pluggy.
+_PLAIN_CALL: Any
+try:
     from pluggy._callers import _multicall as _PLAIN_CALL
-except ImportError:  # another pluggy: every hook goes through pluggy
+except ImportError:
     _PLAIN_CALL = None
 
 # A plugin's implementations of a hook, called directly: (function, the names of the arguments it takes).
@@ -132,7 +135,7 @@ def _direct_of(caller: Any, impls: list[Any]) -> _Direct | None:
 
 
 def _call_directly(direct: _Direct, kwargs: Mapping[str, Any]) -> Iterator[Answer]:
-    """Each plugin's answer as pluggy's call of that plugin alone gives it: its results other than None, or its error."""
+    """Each plugin's answer as pluggy's call of that plugin alone gives it: its results but None, or its error."""
     for plugin, functions in direct:
         results: list[Any] = []
         try:

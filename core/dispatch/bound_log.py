@@ -8,15 +8,16 @@ what it bound, so a channel that logs sees the same logger as before.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import structlog
+if TYPE_CHECKING:
+    import structlog
 
 
 class BoundLater:
     """``log.bind(**values)``, done the first time one of its attributes is read."""
 
-    __slots__ = ("_log", "_values", "_bound")
+    __slots__ = ("_bound", "_log", "_values")
 
     def __init__(self, log: structlog.typing.FilteringBoundLogger, **values: Any):
         self._log, self._values = log, values

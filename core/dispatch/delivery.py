@@ -64,7 +64,8 @@ class _Delivery:
         a = self.action
         # As ``rt.event`` stamps it (the case's stage, its days past due), from the date worked out once.
         return Event(kind=kind, at=self.now, case_id=self.case.id, stage=self.case.stage.value, dpd=self.dpd,
-                     channel=a.channel, step=a.step, action_id=a.id, data={**data, "key": a.key, "action": a.kind.value})
+                     channel=a.channel, step=a.step, action_id=a.id,
+                     data={**data, "key": a.key, "action": a.kind.value})
 
     def finish(self, status: ActionStatus, event: Event | None, **kw: Any) -> bool:
         # What the channel recorded itself (``ctx.record_event``) goes in first, in the same transaction.
