@@ -115,6 +115,15 @@ def generate(path: Path, n: int) -> None:
               "paid) VALUES (?, ?, ?, ?, ?, 'EUR', ?, ?, 0)",
         ((i, i, f"D{i:07d}", f"INV-{i:07d}", amount(i), (due(i) - dt.timedelta(days=30)).isoformat(),
           due(i).isoformat()) for i in range(1, n + 1)))
+    # The debtor's zone as import works it out and keeps it (``compliance.zones.stored_zone``, migration m021):
+    # their own zone, else their mobile number's. Every number is a UK mobile (+447700 9xxxxx), so the zones of
+    # one stand for all; parsing a million numbers here would cost more than the day being measured.
+    from dunning.compliance.zones import stored_zone
+    from dunning.phones import zones_of
+
+    uk_mobile = stored_zone(None, [zones_of("+447700900001", "GB")])
+    conn.execute("UPDATE debtors SET zone = coalesce(timezone, ?)", [uk_mobile])
+    conn.commit()
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()
 
