@@ -8,6 +8,14 @@ implementations left out. Wrappers (``wrapper=True`` or old-style
 call and sees that call's result or exception. ``specname`` and ordering
 (``tryfirst``/``trylast``) work as pluggy documents them, because pluggy
 does the calling.
+
+A hook with no wrapper at all (``check_action`` in most setups) is asked
+once per action for every action delivered: for it each plugin's functions
+are called directly, in the order and with the arguments pluggy would use
+(``_direct``), which spares the subset caller's call machinery. Whenever
+that could differ from pluggy (a wrapper, ``firstresult``, a historic hook,
+defaults in the spec, keyword-only arguments, pluggy's call tracing), pluggy
+calls it.
 """
 
 from __future__ import annotations
@@ -17,6 +25,17 @@ from typing import Any
 
 import attrs
 import pluggy
+
+# What a plugin manager calls hooks with while no tracing (``add_hookcall_monitoring``) wraps it; None with
+# another pluggy, where every hook goes through pluggy.
+_PLAIN_CALL: Any
+try:
+    from pluggy._callers import _multicall as _PLAIN_CALL
+except ImportError:
+    _PLAIN_CALL = None
+
+# A plugin's implementations of a hook, called directly: (function, the names of the arguments it takes).
+_Direct = tuple[tuple[str, tuple[tuple[Any, tuple[str, ...]], ...]], ...]
 
 
 @attrs.frozen
@@ -34,6 +53,8 @@ class HookCalls:
     def __init__(self, pm: pluggy.PluginManager):
         self.pm = pm
         self._callers: dict[tuple[str, str], Any] = {}
+        # By hook: the implementations it was worked out from, and the direct calls (None: pluggy calls).
+        self._direct: dict[str, tuple[list[Any], _Direct | None]] = {}
 
     def implementers(self, hook: str) -> list[str]:
         """The plugins with a plain (non-wrapper) implementation of ``hook``, in the order pluggy calls them."""
@@ -65,6 +86,10 @@ class HookCalls:
         With no plain implementation the hook is still called once, so
         wrappers run (around nothing) as they would under ``pm.hook``.
         """
+        direct = self._direct_calls(hook)
+        if direct is not None:
+            yield from _call_directly(direct, kwargs)
+            return
         plugins = self.implementers(hook)
         if not plugins:
             try:
@@ -79,3 +104,50 @@ class HookCalls:
     def forget(self) -> None:
         """Drop cached callers (after plugins were registered or unregistered)."""
         self._callers.clear()
+        self._direct.clear()
+
+    def _direct_calls(self, hook: str) -> _Direct | None:
+        """Each plugin's functions for ``hook``, in pluggy's order, when calling them directly is what pluggy does."""
+        if _PLAIN_CALL is None or getattr(self.pm, "_inner_hookexec", None) is not _PLAIN_CALL:
+            return None  # pluggy's call tracing is on: pluggy calls, so the tracer sees every call
+        caller = getattr(self.pm.hook, hook)
+        impls = caller.get_hookimpls()
+        known = self._direct.get(hook)
+        if known is not None and known[0] == impls:  # the same implementations (HookImpl compares by identity)
+            return known[1]
+        direct = _direct_of(caller, impls)
+        self._direct[hook] = (impls, direct)
+        return direct
+
+
+def _direct_of(caller: Any, impls: list[Any]) -> _Direct | None:
+    """The direct calls of a hook with these implementations, or None where only pluggy's call is the same."""
+    spec = caller.spec
+    if (not impls or spec is None or caller.is_historic() or spec.opts.get("firstresult")
+            or getattr(spec, "kwargdefaults", None)):
+        return None
+    by_plugin: dict[str, list[tuple[Any, tuple[str, ...]]]] = {}
+    for impl in reversed(impls):  # pluggy calls the last registered (and tryfirst) first
+        if impl.wrapper or impl.hookwrapper or getattr(impl, "kwargnames", None):
+            return None
+        by_plugin.setdefault(impl.plugin_name, []).append((impl.function, tuple(impl.argnames)))
+    return tuple((plugin, tuple(functions)) for plugin, functions in by_plugin.items())
+
+
+def _call_directly(direct: _Direct, kwargs: Mapping[str, Any]) -> Iterator[Answer]:
+    """Each plugin's answer as pluggy's call of that plugin alone gives it: its results but None, or its error."""
+    for plugin, functions in direct:
+        results: list[Any] = []
+        try:
+            for function, names in functions:
+                try:
+                    args = [kwargs[name] for name in names]
+                except KeyError as exc:
+                    raise pluggy.HookCallError(f"hook call must provide argument {exc.args[0]!r}") from exc
+                result = function(*args)
+                if result is not None:
+                    results.append(result)
+        except Exception as exc:  # the plugin failed: the caller names it
+            yield Answer(plugin, error=exc)
+            continue
+        yield Answer(plugin, tuple(results))

@@ -14,6 +14,7 @@ from typing import Any
 
 from dunning import calendar, deadlines, rule_hooks
 from dunning.channels import RuleContext
+from dunning.compliance.jurisdictions import Chosen
 from dunning.dispatch import internal, outreach, stages
 from dunning.dispatch.facts_view import FactsView
 from dunning.dispatch.round_attempts import RoundAttempts
@@ -31,6 +32,18 @@ def facts_for(rt: Runtime, actions: list[Action], now: dt.datetime) -> DeliveryF
     return rt.store.delivery_facts([a.case_id for a in actions], promises, now)
 
 
+def _profile(rt: Runtime, debtor: Debtor | None, chosen: dict[tuple[str | None, str | None, str], Chosen] | None
+             ) -> Chosen:
+    """``rt.config.profile_for(debtor)``, kept in ``chosen`` by the debtor's country, region and kind."""
+    if chosen is None or debtor is None:
+        return rt.config.profile_for(debtor)
+    key = (debtor.country, debtor.region, debtor.kind.value)
+    found = chosen.get(key)
+    if found is None:
+        found = chosen[key] = rt.config.profile_for(debtor)
+    return found
+
+
 class _Delivery:
     """Takes one claimed action to its recorded outcome.
 
@@ -39,7 +52,8 @@ class _Delivery:
     """
 
     def __init__(self, rt: Runtime, action: Action, claimer: str, now: dt.datetime, summary: RunSummary,
-                 facts: DeliveryFacts | None = None, media: Mapping[str, str | None] | None = None):
+                 facts: DeliveryFacts | None = None, media: Mapping[str, str | None] | None = None,
+                 profiles: dict[tuple[str | None, str | None, str], Chosen] | None = None):
         self.rt, self.action, self.claimer, self.now, self.summary = rt, action, claimer, now, summary
         # Each channel's medium (``rt.plugins.media``), gathered once for a round.
         self.media = media if media is not None else rt.plugins.media
@@ -47,8 +61,11 @@ class _Delivery:
         self.case = self.facts.case(action.case_id)
         self.debtor: Debtor | None = self.facts.debtor(self.case.debtor_id)
         self.today = rt.today(now)
-        # The debtor's own contact rules (by jurisdiction), looked up once.
-        self.rules = rt.config.profile_for(self.debtor)
+        # Days past due at ``today``, as ``rt.event`` stamps each event (worked out once: every event of it has it).
+        self.dpd = dpd_on(self.case, self.today)
+        # The debtor's own contact rules (by jurisdiction), looked up once; ``profiles`` keeps those a round
+        # already chose, by what the choice depends on (``compliance.jurisdictions.choose_profile``).
+        self.rules = _profile(rt, self.debtor, profiles)
         # Events the channel records through ``ctx.record_event`` while it sends.
         self.recorded: list[Event] = []
         # Delivered with its round (``batch``): the attempts the rules count and add, read and written together,
@@ -60,10 +77,10 @@ class _Delivery:
 
     def event(self, kind: str, **data: Any) -> Event:
         a = self.action
-        # The stage and days past due as ``rt.event`` stamps them, from the date worked out once.
-        return self.rt.event(kind, self.case, self.now, channel=a.channel, step=a.step, action_id=a.id,
-                             stage=self.case.stage.value, dpd=dpd_on(self.case, self.today),
-                             data={**data, "key": a.key, "action": a.kind.value})
+        # As ``rt.event`` stamps it (the case's stage, its days past due), from the date worked out once.
+        return Event(kind=kind, at=self.now, case_id=self.case.id, stage=self.case.stage.value, dpd=self.dpd,
+                     channel=a.channel, step=a.step, action_id=a.id,
+                     data={**data, "key": a.key, "action": a.kind.value})
 
     def finish(self, status: ActionStatus, event: Event | None, **kw: Any) -> bool:
         # What the channel recorded itself (``ctx.record_event``) goes in first, in the same transaction.

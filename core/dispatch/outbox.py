@@ -23,6 +23,7 @@ from dunning.log import get_logger
 
 from dunning import calendar
 from dunning.channels import RunContext
+from dunning.compliance.jurisdictions import Chosen
 from dunning.dispatch.batch import deduplicates, deliver_together
 from dunning.dispatch.claims import claimer_id, reclaim_abandoned
 from dunning.dispatch.delivery import _Delivery, facts_for
@@ -84,13 +85,20 @@ def deliver_round(rt: Runtime, actions: list[Action], facts: DeliveryFacts, clai
     """
     together: list[_Delivery] = []
     media = rt.plugins.media
+    # Whether an action goes with its round depends on its kind and channel alone: asked once per pair.
+    goes_together: dict[tuple[str, str | None], bool] = {}
+    profiles: dict[tuple[str | None, str | None, str], Chosen] = {}  # the contact rules chosen, for the round
     for action in actions:
-        if deduplicates(rt, action):
-            together.append(_Delivery(rt, action, claimer, now, summary, facts, media))
+        pair = (action.kind.value, action.channel)
+        joins = goes_together.get(pair)
+        if joins is None:
+            joins = goes_together[pair] = deduplicates(rt, action)
+        if joins:
+            together.append(_Delivery(rt, action, claimer, now, summary, facts, media, profiles))
             continue
         with structlog.contextvars.bound_contextvars(case_id=action.case_id, channel=action.channel,
                                                      action_id=action.id):
-            _Delivery(rt, action, claimer, now, summary, facts, media).go()
+            _Delivery(rt, action, claimer, now, summary, facts, media, profiles).go()
     if together:
         deliver_together(rt, together)
 

@@ -30,6 +30,7 @@ from dunning.action_key import ActionKey
 from dunning.channels import Channel, Delivery, DeliveryContext, DeliveryStatus, audience_of, usable_contacts
 from dunning.compliance.media import applies_to, medium_of
 from dunning.compliance.profiles import Profile
+from dunning.dispatch.bound_log import BoundLater
 from dunning.dispatch.lazy_context import LazyContext
 from dunning.ledger import accrual
 from dunning.ledger.figures import demand_figures
@@ -271,9 +272,11 @@ def send(d: _Delivery, ready: Ready) -> tuple[Action, Delivery | Failed]:
         d.recorded.append(d.rt.event(namespaced(channel.name, kind), case, d.now, channel=channel.name,
                                      step=action.step, action_id=action.id, data=dict(data)))
 
+    # Bound when the channel first logs (``BoundLater``): most never do for an action that goes well.
+    bound = cast(structlog.typing.FilteringBoundLogger, BoundLater(log, case_id=case.id, channel=channel.name))
     ctx = delivery_context(d.rt, action, case, d.now, channel=channel, debtor=cleared.debtor, reach=reach,
-                           run_id=d.claimer, log=log.bind(case_id=case.id, channel=channel.name), record=record,
-                           obligations=d.facts.obligations_of(case.id))
+                           run_id=d.claimer, log=bound, record=record, obligations=d.facts.obligations_of(case.id),
+                           today=d.today)
     try:
         delivery = channel.send(action, case, ctx)
     except TemplateMissing as exc:
@@ -289,12 +292,15 @@ def send(d: _Delivery, ready: Ready) -> tuple[Action, Delivery | Failed]:
 def delivery_context(rt: Runtime, action: Action, case: Case, now: dt.datetime, *, channel: Channel, debtor: Debtor,
                      reach: Reach, run_id: str, log: structlog.typing.FilteringBoundLogger,
                      record: Callable[[str, Mapping[str, Any]], None] | None = None,
-                     obligations: Sequence[Obligation] | None = None) -> DeliveryContext:
+                     obligations: Sequence[Obligation] | None = None, today: dt.date | None = None
+                     ) -> DeliveryContext:
     """What the channel's ``send`` receives for the action: the case's data, its template context, a renderer.
 
-    ``obligations`` are the case's when already read (a batch's facts); else they are read.
+    ``obligations`` are the case's when already read (a batch's facts); else they are read. ``today``
+    is the business date at ``now`` when already worked out (``rt.today(now)``).
     """
-    today = rt.today(now)
+    if today is None:
+        today = rt.today(now)
     if obligations is None:
         obligations = rt.store.obligations(case.id)
     dpd = dpd_on(case, today)  # rt.dpd(case, now), from the date already worked out
