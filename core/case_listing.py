@@ -123,3 +123,55 @@ def encode(r: Record) -> str:
             f'"opened_on": {"null" if opened is None else q(opened)}, '
             f'"resolved_on": {"null" if resolved is None else q(resolved)}, "priority": {priority!r}, '
             f'"strategy": {"null" if strategy is None else q(strategy)}}}')
+
+
+def json_lines(pages: Iterator[list[tuple[Any, ...]]], today: dt.date) -> Iterator[str]:
+    """``encode(record)`` of each of ``records(pages, today)``, the same bytes, written straight from the store's
+    row: no record between, and what many cases share (days past due and risk, the signals, an amount's
+    formatter) worked out once."""
+    q = _quote
+    log10 = math.log10
+    formats: dict[str, Any] = {}  # currency -> its amounts' formatter
+    judged: dict[tuple[Any, ...], tuple[str, str]] = {}  # open case's dates and counts -> (dpd, risk) as JSON
+    listed: dict[str, str] = {}  # signals as stored -> as a JSON list's items
+    for page in pages:
+        for (case_id, debtor_id, currency, stage, status, balance, anchor, next_on, broken, locked, resolved,
+             contacted, paid_on, signals, reference, opened, strategy, name, overdue, later, first_default,
+             paid_any, promised, lost) in page:
+            if status == "open":
+                key = (anchor, contacted, paid_on, signals, broken)
+                known = judged.get(key)
+                if known is None:
+                    if len(judged) >= 65_536:  # bound the memory, whatever the portfolio
+                        judged.clear()
+                    dpd_on, risk_of = _judge(key, today)
+                    known = judged[key] = ("null" if dpd_on is None else str(dpd_on)), q(risk_of)
+                dpd, risk = known
+            else:
+                dpd = risk = "null"
+            fmt = formats.get(currency)
+            if fmt is None:
+                fmt = formats[currency] = _formatter(currency)
+            items = listed.get(signals) if signals else ""
+            if items is None:
+                if len(listed) >= 4_096:
+                    listed.clear()
+                items = listed[signals] = ", ".join(map(q, signals.split(",")))
+            owes = balance > 0
+            score = log10(1 + balance) * 10 + broken * 5
+            score += ((_FIRST_DEFAULT if first_default and not paid_any and owes else 0.0)
+                      + (_PROMISE_TODAY if promised else 0.0) + (_PARTIAL if paid_any and owes else 0.0)
+                      + (_LOST if lost else 0.0))
+            # As encode writes it (see there).
+            yield (f'{{"id": {case_id}, "debtor_id": {q(debtor_id)}, '
+                   f'"debtor_name": {"null" if name is None else q(name)}, "stage": {q(stage)}, '
+                   f'"status": {q(status)}, "balance": "{fmt(balance)}", "balance_minor": {balance}, '
+                   f'"overdue": "{fmt(overdue)}", "overdue_minor": {overdue}, "not_yet_due": "{fmt(later)}", '
+                   f'"not_yet_due_minor": {later}, "currency": {q(currency)}, '
+                   f'"creditor_reference": {"null" if reference is None else q(reference)}, "dpd": {dpd}, '
+                   f'"oldest_due_on": {q(anchor) if anchor else "null"}, '
+                   f'"next_action_on": {q(next_on) if next_on else "null"}, "broken_promises": {broken}, '
+                   f'"risk": {risk}, "signals": [{items}], "account_locked": {"true" if locked else "false"}, '
+                   f'"opened_on": {q(opened) if opened else "null"}, '
+                   f'"resolved_on": {q(resolved) if resolved else "null"}, "priority": {round(score, 3)!r}, '
+                   f'"strategy": {"null" if strategy is None else q(strategy)}}}')

@@ -7,13 +7,14 @@ Every query here is served by an index (tests/core/test_listing_plans.py checks 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Self, TypeVar
 
 from dunning.calendar import to_text
 from dunning.models import Action, Case, Event, Obligation
 from dunning.priority import CaseFacts
 from dunning.store.events import EventLog
+from dunning.store.read_ahead import ReadAhead
 from dunning.store.rows import _ACTION_COLUMNS, _CASE_COLUMNS, _action, _case, _case_filter, _date
 
 # Rows per page: big enough that the per-page queries cost little, small enough that memory stays flat.
@@ -22,6 +23,7 @@ PAGE = 1_000
 _OBLIGATION_COLUMNS = ("case_id, reference, amount, currency, issued_on, due_on, paid, id, closed_reason, closed_on, "
                        "disputed_on")
 _PHONE_KINDS = ("mobile", "work", "home")
+Page = TypeVar("Page")
 
 
 # What ``cases list`` prints of a case, in ``case_listing_pages``' rows (the computed columns follow).
@@ -63,6 +65,17 @@ def case_facts(case: Case, first: tuple[int, dt.date] | None, paid_any: bool, pr
 class Listings(EventLog):
     """The store's part that reads listings page by page."""
 
+    def read_ahead(self, read: Callable[[Self], Iterator[Page]]) -> Iterator[Page]:
+        """``read(store)``'s pages, read on a second connection and thread while the caller writes out each one
+        (``store.read_ahead``); on this connection when a second one would not see the same data (``:memory:``,
+        or inside a transaction)."""
+        file = self._database_file()
+        if file is None or self.conn.in_transaction:
+            yield from read(self)
+            return
+        synchronous = self.synchronous
+        yield from ReadAhead(lambda: type(self)._another_connection(file, synchronous), read)
+
     def case_listing_pages(self, today: dt.date, zone: dt.tzinfo = dt.UTC, *, stage: str | None = None,
                            status: str | None = None, strategy: str | None = None, limit: int | None = None,
                            page: int = PAGE) -> Iterator[list[tuple[Any, ...]]]:
@@ -87,9 +100,10 @@ class Listings(EventLog):
             # "+status", "+due_at": on promises_case, as in priority_facts_of.
             "EXISTS (SELECT 1 FROM promises m WHERE m.case_id = c.id AND +m.status = 'pending' "
             "AND +m.due_at >= :start AND +m.due_at < :end), "
-            # Lost contact: no active phone number of the debtor that is not marked bad.
+            # Lost contact: no active phone number of the debtor that is not marked bad ("+kind": one search of
+            # the debtor's few contacts on the (debtor_id, kind, ...) index, not one per kind).
             "NOT EXISTS (SELECT 1 FROM contacts k WHERE k.debtor_id = c.debtor_id AND k.role = 'debtor' "
-            f"AND k.active = 1 AND k.kind IN ({', '.join(repr(k) for k in _PHONE_KINDS)}) AND k.bad = 0) "
+            f"AND k.active = 1 AND +k.kind IN ({', '.join(repr(k) for k in _PHONE_KINDS)}) AND k.bad = 0) "
             "FROM cases c LEFT JOIN debtors d ON d.id = c.debtor_id "
             f"WHERE {' AND '.join(['c.id > :last', *('c.' + w for w in where)])} ORDER BY c.id LIMIT :size"
         )
