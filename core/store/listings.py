@@ -32,6 +32,10 @@ LISTING_COLUMNS = ("id", "debtor_id", "currency", "stage", "status", "balance", 
                    "signals", "creditor_reference", "opened_on", "strategy")
 
 
+# The priority facts in the last column of ``case_listing_pages``' rows, a bit each (priority.WEIGHTS' order).
+LISTING_FACTS = {"first_instalment_default": 1, "promise_due_today": 2, "partial_payer": 4, "lost_contact": 8}
+
+
 def _numbered(sql: str, count: int) -> str:
     """``_case_filter``'s ``?`` as named parameters ``:p0``, ``:p1``, ... (the listing's query names the others)."""
     for i in range(count):
@@ -81,7 +85,8 @@ class Listings(EventLog):
                            page: int = PAGE) -> Iterator[list[tuple[Any, ...]]]:
         """``cases list`` as rows, a page at a time, each page ONE query: the case's columns the listing prints
         (``LISTING_COLUMNS``), its debtor's name, what is overdue and not yet due ``today`` (``owed_figures_of``'s
-        rule) and the priority facts (``priority_facts_of``'s), each looked up per case on its own index."""
+        rule) and the priority facts (``priority_facts_of``'s, as ``LISTING_FACTS``' bits), each looked up per case
+        on its own index."""
         where, params = _case_filter(stage, status, strategy)
         day = today.isoformat()
         start = to_text(dt.datetime.combine(today, dt.time(), zone))
@@ -93,17 +98,21 @@ class Listings(EventLog):
             "AND o.due_on < :day), "
             f"(SELECT coalesce(sum(o.amount - o.paid), 0) FROM obligations o WHERE o.case_id = c.id AND {open_item} "
             "AND o.due_on >= :day), "
-            # The first obligation (by due date, then id; closed ones too) unpaid and past due.
-            "coalesce((SELECT o.paid = 0 AND o.due_on < :day FROM obligations o WHERE o.case_id = c.id "
-            "ORDER BY o.due_on, o.id LIMIT 1), 0), "
-            "EXISTS (SELECT 1 FROM payments p WHERE p.case_id = c.id AND p.reversed_at IS NULL), "
+            # The priority facts (priority_facts_of's) as the bits of LISTING_FACTS, each subquery run at most
+            # once: a payment decides between "partial payer" and "first instalment in default" (the first
+            # obligation, by due date then id, closed ones too, unpaid and past due), looked up only then.
+            "CASE WHEN EXISTS (SELECT 1 FROM payments p WHERE p.case_id = c.id AND p.reversed_at IS NULL) "
+            "THEN (CASE WHEN c.balance > 0 THEN 4 ELSE 0 END) "
+            "WHEN c.balance > 0 AND (SELECT o.paid = 0 AND o.due_on < :day FROM obligations o WHERE o.case_id = c.id "
+            "ORDER BY o.due_on, o.id LIMIT 1) THEN 1 ELSE 0 END "
             # "+status", "+due_at": on promises_case, as in priority_facts_of.
-            "EXISTS (SELECT 1 FROM promises m WHERE m.case_id = c.id AND +m.status = 'pending' "
-            "AND +m.due_at >= :start AND +m.due_at < :end), "
+            "| CASE WHEN EXISTS (SELECT 1 FROM promises m WHERE m.case_id = c.id AND +m.status = 'pending' "
+            "AND +m.due_at >= :start AND +m.due_at < :end) THEN 2 ELSE 0 END "
             # Lost contact: no active phone number of the debtor that is not marked bad ("+kind": one search of
             # the debtor's few contacts on the (debtor_id, kind, ...) index, not one per kind).
-            "NOT EXISTS (SELECT 1 FROM contacts k WHERE k.debtor_id = c.debtor_id AND k.role = 'debtor' "
+            "| CASE WHEN EXISTS (SELECT 1 FROM contacts k WHERE k.debtor_id = c.debtor_id AND k.role = 'debtor' "
             f"AND k.active = 1 AND +k.kind IN ({', '.join(repr(k) for k in _PHONE_KINDS)}) AND k.bad = 0) "
+            "THEN 0 ELSE 8 END "
             "FROM cases c LEFT JOIN debtors d ON d.id = c.debtor_id "
             f"WHERE {' AND '.join(['c.id > :last', *('c.' + w for w in where)])} ORDER BY c.id LIMIT :size"
         )
