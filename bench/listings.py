@@ -192,7 +192,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             ("yardstick s", "yardstick_seconds", ">"), ("yardstick MB", "yardstick_rss_mb", ">"),
             ("x yardstick", "ratio", ">")]
     cells = [[str(r[key]) for _, key, _ in cols] for r in rows]
-    widths = [max(len(title), *(len(c[i]) for c in cells)) for i, (title, _, _) in enumerate(cols)]
+    widths = [max([len(title), *(len(c[i]) for c in cells)]) for i, (title, _, _) in enumerate(cols)]
     line = "  ".join(f"{title:{align}{w}}" for (title, _, align), w in zip(cols, widths, strict=False))
     print(line)
     print("-" * len(line))

@@ -58,12 +58,17 @@ def _list_fast(rt: Runtime, state: State, stage: str | None, status: str | None,
     from dunning import case_listing
 
     today = rt.today(state.now())
-    records = case_listing.records(
-        rt.store.case_listing_pages(today, rt.config.zone, stage=stage, status=status, strategy=strategy,
-                                    limit=limit), today)
+    zone = rt.config.zone
+    # The next pages are read on a second connection while this one's are written out.
+    pages = rt.store.read_ahead(lambda store: store.case_listing_pages(today, zone, stage=stage, status=status,
+                                                                       strategy=strategy, limit=limit))
     if as_json:
-        print_json_records(records, case_listing.encode, case_listing.as_dict)
+        import json
+
+        # The lines are each record's compact JSON: a short listing is indented from what they say.
+        print_json_records(case_listing.json_lines(pages, today), str, json.loads)
         return
+    records = case_listing.records(pages, today)
     display = money.display
     split = bool(strategy) or rt.store.has_strategies()  # the strategy column only where there are strategies
     print_rows(([r[0], r[1], r[2], r[3], r[4], display(r[8], r[11]), display(r[10], r[11]), display(r[6], r[11]),

@@ -7,13 +7,14 @@ Every query here is served by an index (tests/core/test_listing_plans.py checks 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Self, TypeVar
 
 from dunning.calendar import to_text
 from dunning.models import Action, Case, Event, Obligation
 from dunning.priority import CaseFacts
 from dunning.store.events import EventLog
+from dunning.store.read_ahead import ReadAhead
 from dunning.store.rows import _ACTION_COLUMNS, _CASE_COLUMNS, _action, _case, _case_filter, _date
 
 # Rows per page: big enough that the per-page queries cost little, small enough that memory stays flat.
@@ -22,12 +23,17 @@ PAGE = 1_000
 _OBLIGATION_COLUMNS = ("case_id, reference, amount, currency, issued_on, due_on, paid, id, closed_reason, closed_on, "
                        "disputed_on")
 _PHONE_KINDS = ("mobile", "work", "home")
+Page = TypeVar("Page")
 
 
 # What ``cases list`` prints of a case, in ``case_listing_pages``' rows (the computed columns follow).
 LISTING_COLUMNS = ("id", "debtor_id", "currency", "stage", "status", "balance", "anchor_due_on", "next_action_on",
                    "broken_promises", "account_locked", "resolved_on", "last_contact_on", "last_payment_on",
                    "signals", "creditor_reference", "opened_on", "strategy")
+
+
+# The priority facts in the last column of ``case_listing_pages``' rows, a bit each (priority.WEIGHTS' order).
+LISTING_FACTS = {"first_instalment_default": 1, "promise_due_today": 2, "partial_payer": 4, "lost_contact": 8}
 
 
 def _numbered(sql: str, count: int) -> str:
@@ -63,12 +69,24 @@ def case_facts(case: Case, first: tuple[int, dt.date] | None, paid_any: bool, pr
 class Listings(EventLog):
     """The store's part that reads listings page by page."""
 
+    def read_ahead(self, read: Callable[[Self], Iterator[Page]]) -> Iterator[Page]:
+        """``read(store)``'s pages, read on a second connection and thread while the caller writes out each one
+        (``store.read_ahead``); on this connection when a second one would not see the same data (``:memory:``,
+        or inside a transaction)."""
+        file = self._database_file()
+        if file is None or self.conn.in_transaction:
+            yield from read(self)
+            return
+        synchronous = self.synchronous
+        yield from ReadAhead(lambda: type(self)._another_connection(file, synchronous), read)
+
     def case_listing_pages(self, today: dt.date, zone: dt.tzinfo = dt.UTC, *, stage: str | None = None,
                            status: str | None = None, strategy: str | None = None, limit: int | None = None,
                            page: int = PAGE) -> Iterator[list[tuple[Any, ...]]]:
         """``cases list`` as rows, a page at a time, each page ONE query: the case's columns the listing prints
         (``LISTING_COLUMNS``), its debtor's name, what is overdue and not yet due ``today`` (``owed_figures_of``'s
-        rule) and the priority facts (``priority_facts_of``'s), each looked up per case on its own index."""
+        rule) and the priority facts (``priority_facts_of``'s, as ``LISTING_FACTS``' bits), each looked up per case
+        on its own index."""
         where, params = _case_filter(stage, status, strategy)
         day = today.isoformat()
         start = to_text(dt.datetime.combine(today, dt.time(), zone))
@@ -80,16 +98,21 @@ class Listings(EventLog):
             "AND o.due_on < :day), "
             f"(SELECT coalesce(sum(o.amount - o.paid), 0) FROM obligations o WHERE o.case_id = c.id AND {open_item} "
             "AND o.due_on >= :day), "
-            # The first obligation (by due date, then id; closed ones too) unpaid and past due.
-            "coalesce((SELECT o.paid = 0 AND o.due_on < :day FROM obligations o WHERE o.case_id = c.id "
-            "ORDER BY o.due_on, o.id LIMIT 1), 0), "
-            "EXISTS (SELECT 1 FROM payments p WHERE p.case_id = c.id AND p.reversed_at IS NULL), "
+            # The priority facts (priority_facts_of's) as the bits of LISTING_FACTS, each subquery run at most
+            # once: a payment decides between "partial payer" and "first instalment in default" (the first
+            # obligation, by due date then id, closed ones too, unpaid and past due), looked up only then.
+            "CASE WHEN EXISTS (SELECT 1 FROM payments p WHERE p.case_id = c.id AND p.reversed_at IS NULL) "
+            "THEN (CASE WHEN c.balance > 0 THEN 4 ELSE 0 END) "
+            "WHEN c.balance > 0 AND (SELECT o.paid = 0 AND o.due_on < :day FROM obligations o WHERE o.case_id = c.id "
+            "ORDER BY o.due_on, o.id LIMIT 1) THEN 1 ELSE 0 END "
             # "+status", "+due_at": on promises_case, as in priority_facts_of.
-            "EXISTS (SELECT 1 FROM promises m WHERE m.case_id = c.id AND +m.status = 'pending' "
-            "AND +m.due_at >= :start AND +m.due_at < :end), "
-            # Lost contact: no active phone number of the debtor that is not marked bad.
-            "NOT EXISTS (SELECT 1 FROM contacts k WHERE k.debtor_id = c.debtor_id AND k.role = 'debtor' "
-            f"AND k.active = 1 AND k.kind IN ({', '.join(repr(k) for k in _PHONE_KINDS)}) AND k.bad = 0) "
+            "| CASE WHEN EXISTS (SELECT 1 FROM promises m WHERE m.case_id = c.id AND +m.status = 'pending' "
+            "AND +m.due_at >= :start AND +m.due_at < :end) THEN 2 ELSE 0 END "
+            # Lost contact: no active phone number of the debtor that is not marked bad ("+kind": one search of
+            # the debtor's few contacts on the (debtor_id, kind, ...) index, not one per kind).
+            "| CASE WHEN EXISTS (SELECT 1 FROM contacts k WHERE k.debtor_id = c.debtor_id AND k.role = 'debtor' "
+            f"AND k.active = 1 AND +k.kind IN ({', '.join(repr(k) for k in _PHONE_KINDS)}) AND k.bad = 0) "
+            "THEN 0 ELSE 8 END "
             "FROM cases c LEFT JOIN debtors d ON d.id = c.debtor_id "
             f"WHERE {' AND '.join(['c.id > :last', *('c.' + w for w in where)])} ORDER BY c.id LIMIT :size"
         )

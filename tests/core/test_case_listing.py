@@ -10,8 +10,14 @@ a debtor row missing, and both the business's zone and another.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import random
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +27,8 @@ from dunning import case_listing, priority
 from dunning.cli_records import case_fields
 from dunning.store import Store
 
+ROOT = Path(__file__).resolve().parents[2]
+DUNNING = [sys.executable, "-c", "from dunning.cli import cli; cli(prog_name='dunning')"]
 TODAY = dt.date(2026, 3, 10)
 NOW = "2026-03-01T09:00:00Z"
 CASES = 400
@@ -109,9 +117,96 @@ def test_records_are_the_case_fields_and_encode_as_the_json_encoder_does(store: 
     assert {len(f["signals"]) for f in plain} >= {0, 1, 2}
 
 
+@pytest.mark.parametrize("zone", [dt.UTC, dt.timezone(dt.timedelta(hours=-5))])
+def test_json_lines_are_the_records_encoded(store: Store, zone: dt.tzinfo) -> None:
+    # json_lines writes each line straight from the row: the same bytes as a record's, and the JSON encoder's.
+    encoder = json.JSONEncoder(ensure_ascii=False, default=str)
+    lines = list(case_listing.json_lines(store.case_listing_pages(TODAY, zone, page=64), TODAY))
+    records = list(case_listing.records(store.case_listing_pages(TODAY, zone, page=64), TODAY))
+    assert lines == [case_listing.encode(r) for r in records]
+    assert lines == [encoder.encode(fields) for fields in _plain(store, TODAY, zone)]
+    assert [json.loads(line) for line in lines] == [case_listing.as_dict(r) for r in records]
+
+
 def test_a_filter_and_a_limit_keep_the_same_cases(store: Store) -> None:
     records = list(case_listing.records(
         store.case_listing_pages(TODAY, stage="onsite", status="open", limit=25, page=10), TODAY))
     plain = _plain(store, TODAY, dt.UTC, stage="onsite", status="open")[:25]
     assert [case_listing.as_dict(r) for r in records] == plain
     assert len(records) == 25
+
+
+def test_read_ahead_reads_the_same_pages_on_a_thread_and_connection_of_its_own(store: Store) -> None:
+    readers: list[tuple[int, Store]] = []
+
+    def read(other: Store) -> Iterator[list[tuple[object, ...]]]:
+        readers.append((threading.get_ident(), other))
+        yield from other.case_listing_pages(TODAY, page=64)
+
+    assert list(store.read_ahead(read)) == list(store.case_listing_pages(TODAY, page=64))
+    [(thread, other)] = readers
+    assert thread != threading.get_ident() and other is not store
+
+
+def test_read_ahead_ends_its_reader_when_the_caller_stops_early(store: Store) -> None:
+    pages = store.read_ahead(lambda other: other.case_listing_pages(TODAY, page=10))
+    assert isinstance(pages, Generator)
+    assert [row[0] for row in next(pages)] == list(range(1, 11))
+    pages.close()  # as when `head` closes the pipe: the reader waiting for room is let go
+    assert "dunning-read-ahead" not in [t.name for t in threading.enumerate()]
+
+
+def test_read_ahead_raises_what_stopped_the_reader(store: Store) -> None:
+    def read(other: Store) -> Iterator[list[tuple[object, ...]]]:
+        yield from other.case_listing_pages(TODAY, limit=20, page=10)
+        other.conn.execute("SELECT no_such_column FROM cases")
+        yield []
+
+    pages = store.read_ahead(read)
+    assert [len(page) for page in itertools.islice(pages, 2)] == [10, 10]
+    with pytest.raises(sqlite3.OperationalError, match="no_such_column"):
+        next(pages)
+
+
+def test_inside_a_transaction_read_ahead_reads_on_the_same_connection(store: Store) -> None:
+    # A second connection would not see what this transaction wrote and has not committed.
+    with store.transaction():
+        store.conn.execute("UPDATE cases SET stage = 'litigation' WHERE id = 1")
+        first = next(iter(store.read_ahead(lambda other: other.case_listing_pages(TODAY, page=10))))
+        assert first[0][3] == "litigation"
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """2,500 cases from bench/dispatch.py's generator, and a dunning.toml: more than a page, so the listing is
+    written a line per case as the pages come."""
+    db = tmp_path_factory.mktemp("listing") / "dunning.db"
+    subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); "
+                    "import dispatch; dispatch.generate(Path(sys.argv[2]), int(sys.argv[3]))",
+                    str(ROOT / "bench"), str(db), "2500"], check=True, timeout=120)
+    subprocess.run([*DUNNING, "init"], cwd=db.parent, check=True, capture_output=True, timeout=60)
+    return db
+
+
+def _listing(db: Path) -> list[str]:
+    return [*DUNNING, "--db", str(db), "--now", "2026-03-02T09:00", "cases", "list", "--json"]
+
+
+def test_cases_list_json_writes_each_cases_record_as_a_line(generated: Path) -> None:
+    done = subprocess.run(_listing(generated), cwd=generated.parent, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    records = list(case_listing.records(Store(generated).case_listing_pages(dt.date(2026, 3, 2)), dt.date(2026, 3, 2)))
+    assert len(records) == 2500
+    assert done.stdout == "[\n" + ",\n".join(map(case_listing.encode, records)) + "\n]\n"
+
+
+def test_cases_list_json_stops_quietly_when_its_reader_goes(generated: Path) -> None:
+    # As behind `| head -3`: the pipe closes while the next pages are being read on the other thread.
+    child = subprocess.Popen(_listing(generated), cwd=generated.parent, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    assert child.stdout is not None and child.stderr is not None
+    assert child.stdout.readline() == "[\n"
+    assert child.stdout.readline().startswith('{"id": 1, ')
+    child.stdout.close()
+    assert child.wait(timeout=60) == 0
+    assert child.stderr.read() == ""
