@@ -10,7 +10,7 @@ from dunning import builtin, calendar, evidence, money, priority, priority_hook
 from dunning.compliance.risk import risk_class
 from dunning.models import Action, Case, Event
 from dunning.owed import Owed, owed_on
-from dunning.policy import dpd_on
+from dunning.days_past_due import dpd_on
 from dunning.priority import CaseFacts
 from dunning.runtime import Runtime
 

@@ -152,6 +152,13 @@ def load_config(path: Path, *, required: bool = False) -> Config:
         if required:
             raise ConfigError(f"{path}: no such config file")
         return Config(path=None, db=Path.cwd() / "dunning.db", evidence_key=Path.cwd() / DEFAULT_EVIDENCE_KEY)
+    from dunning import checked_cache
+
+    # The same file as a full check last accepted it (and nothing that check depends on changed): kept as checked.
+    checked = checked_cache.checked_config(path)
+    if checked is not None:
+        return checked
+    stamp = checked_cache.file_stamp(path)
     try:
         text = text_checks.read_utf8(path)
     except ValueError as exc:
@@ -160,4 +167,6 @@ def load_config(path: Path, *, required: bool = False) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {text_checks.toml_error(exc, text)}") from None
-    return parse_config(data, path=path.resolve(), source=str(path))
+    config = parse_config(data, path=path.resolve(), source=str(path))
+    checked_cache.remember_config(path, config, stamp)
+    return config
