@@ -6,7 +6,6 @@ What each table may hold is declared in ``dunning.config_schema``.
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
@@ -158,6 +157,8 @@ def load_config(path: Path, *, required: bool = False) -> Config:
     checked = checked_cache.checked_config(path)
     if checked is not None:
         return checked
+    import tomllib  # a file to check: a config kept as checked (above) needs no parser
+
     stamp = checked_cache.file_stamp(path)
     try:
         text = text_checks.read_utf8(path)

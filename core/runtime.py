@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from dunning.log import get_logger
 
-from dunning import calendar, checkpoints, privacy, templates
+from dunning import calendar, privacy, templates
 from dunning.config import Config
 from dunning.hook_types import Hooks
 from dunning.models import Case, Event
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     # Imported where used: a reading command (`cases show`) needs neither a delivery nor a rule's context,
     # nor the policy (`dunning.policy`, its schema and records) unless it asks for it.
+    from dunning import checkpoints
     from dunning.channels import Channel, Delivery, RuleContext
     from dunning.policy import Policy
     from dunning.strategy_policies import CasePolicies
@@ -231,6 +232,8 @@ class Runtime:
         evidence: the caller says so), or, unless ``always``, when the
         latest checkpoint already covers the head.
         """
+        from dunning import checkpoints  # signing: `dunning run` and `evidence checkpoint`, not a reading command
+
         if self.simulated:
             return None
         path = self.config.evidence_key
