@@ -59,16 +59,17 @@ def entry_points(group: str) -> list[EntryPoint]:
         return [EntryPoint(ep.name, ep.value, None, ep) for ep in importlib.metadata.entry_points(group=group)]
     found: list[EntryPoint] = []
     seen: set[str] = set()
-    for dist_path in _distributions():
-        name = _normalize(dist_path.name.rpartition(".")[0].partition("-")[0])
+    # Plain strings and os.path, not Path: this runs at every start over every installed distribution.
+    for name, dist_path in _distributions():
         if name in seen:
             continue
         seen.add(name)
         try:
-            text = (dist_path / "entry_points.txt").read_text(encoding="utf-8")
+            with open(os.path.join(dist_path, "entry_points.txt"), encoding="utf-8") as stream:
+                text = stream.read()
         except OSError:
             continue
-        found += [EntryPoint(key, value, dist_path) for key, value in _section(text, group)]
+        found += [EntryPoint(key, value, Path(dist_path)) for key, value in _section(text, group)]
     return found
 
 
@@ -82,22 +83,23 @@ def _plain_layout() -> bool:
         not any(os.path.basename(entry).lower().endswith(".egg") for entry in sys.path)
 
 
-def _distributions() -> Iterator[Path]:
+def _distributions() -> Iterator[tuple[str, str]]:
     # Per sys.path folder, as importlib.metadata's Lookup: its *.dist-info and *.egg-info folders in the
-    # folder's listing order, grouped by normalized name.
+    # folder's listing order, grouped by normalized name; each with that name.
     for entry in sys.path:
         try:
             children = os.listdir(entry or ".")
         except OSError:
             continue
-        by_name: dict[str, list[Path]] = {}
+        by_name: dict[str, list[str]] = {}
         for child in children:
             low = child.lower()
             if low.endswith((".dist-info", ".egg-info")):
                 by_name.setdefault(_normalize(low.rpartition(".")[0].partition("-")[0]), []).append(
-                    Path(entry, child))
-        for paths in by_name.values():
-            yield from paths
+                    os.path.join(entry, child))
+        for name, paths in by_name.items():
+            for path in paths:
+                yield name, path
 
 
 def _normalize(name: str) -> str:
