@@ -46,9 +46,31 @@ class EntryPoint:
             return self._found.dist.version if self._found.dist else None
         if self.dist_path is None:
             return None
-        import importlib.metadata
+        found = _version_header(self.dist_path)
+        if found is not None:
+            return found
+        import importlib.metadata  # a layout the header reading does not know: as importlib.metadata reads it
 
         return importlib.metadata.Distribution.at(self.dist_path).version
+
+
+def _version_header(dist_path: Path) -> str | None:
+    """The ``Version`` header of the distribution's ``METADATA`` (else ``PKG-INFO``), as importlib.metadata reads
+    it (the first, in the headers before the first blank line), without importing it and the email package."""
+    for name in ("METADATA", "PKG-INFO"):
+        try:
+            with open(os.path.join(dist_path, name), encoding="utf-8") as stream:
+                text = stream.read()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if not line.strip():
+                break
+            key, colon, value = line.partition(":")
+            if colon and not key[:1].isspace() and key.strip().lower() == "version":
+                return value.strip()
+        return None
+    return None
 
 
 def entry_points(group: str) -> list[EntryPoint]:

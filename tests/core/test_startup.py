@@ -95,6 +95,15 @@ def test_reading_commands_import_no_heavy_library_and_not_the_code_of_run(folder
     assert sorted(m for m in (*HEAVY, *READ_PATH_HEAVY, *READ_PATH_LAZY, *READ_PATH_CHECKED) if m in again) == []
 
 
+def test_plugins_lists_versions_without_importlib_metadata_or_the_store(folder: Path):
+    imported_by(folder, "plugins")
+    modules, out = imported_by(folder, "plugins")
+    assert "email" in out and "yes" in out
+    # Versions are read from each distribution's METADATA; the store only to ask a mirror how far behind it is.
+    assert sorted(m for m in ("importlib.metadata", "email.message", "zipfile", "dunning.store", "cattrs",
+                              "dunning.policy", *HEAVY) if m in modules) == []
+
+
 def test_a_plugin_command_loads_its_module_when_it_runs(folder: Path):
     modules, out = imported_by(folder, "calls", "--help")
     assert "dunning.plugins.phone.cli" in modules and "Usage: dunning calls" in out
@@ -138,3 +147,15 @@ def test_entry_points_are_those_importlib_metadata_finds_in_its_order(group: str
         assert {ep.name for ep in entry_points(group)} >= set(BUILT_IN_PLUGINS.split(","))
         first = next(iter(importlib.metadata.entry_points(group=group)))
         assert entry_points(group)[0].version() == first.dist.version
+
+
+def test_each_distribution_s_version_is_the_one_importlib_metadata_reads():
+    import importlib.metadata
+
+    from dunning.entry_points import _distributions, _version_header
+
+    checked = 0
+    for _name, dist_path in _distributions():
+        assert _version_header(Path(dist_path)) == importlib.metadata.Distribution.at(dist_path).version, dist_path
+        checked += 1
+    assert checked > 10  # the test tools' distributions at least
