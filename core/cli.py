@@ -187,6 +187,13 @@ class DunningGroup(click.Group):
         log.settle()  # the command's module (a plugin's, say) may have imported structlog: configure it now
         return resolved
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        from dunning.start_up import collector_paused
+
+        # Until the command has loaded and opened its runtime (dunning.start_up).
+        with collector_paused():
+            return super().main(*args, **kwargs)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)

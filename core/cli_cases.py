@@ -126,9 +126,9 @@ def cases_show(state: State, case_id: str, as_json: bool) -> None:
     ]
     data["credit_minor"] = rt.store.credit_balance(case.debtor_id, case.currency)  # the debtor's, from overpayments
     data["credit"] = money.format_minor(data["credit_minor"], case.currency)
-    from dunning import cli_ledger  # the ledger's modules, for `cases show` alone (not `cases list`)
+    from dunning import case_figures  # the ledger's figures (dunning.case_figures), for `cases show` alone
 
-    data |= cli_ledger.case_figures(rt, case.id)  # principal, interest, fees and total; postings; offers
+    data |= case_figures.case_figures(rt, case.id)  # principal, interest, fees and total; postings; offers
     if as_json:
         print_json(data)
         return
@@ -138,7 +138,7 @@ def cases_show(state: State, case_id: str, as_json: bool) -> None:
                f"(overdue {money.display(owed.overdue, case.currency)}, "
                f"not yet due {money.display(owed.not_yet_due, case.currency)}), "
                f"{data['dpd']} days past due, next look {case.next_action_on or '-'}")
-    click.echo(cli_ledger.case_figures_line(data))
+    click.echo(case_figures.case_figures_line(data))
     if case.strategy:
         click.echo(f"  strategy {case.strategy} (policy {case.policy})")
     if case.creditor_reference:

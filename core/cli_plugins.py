@@ -11,7 +11,6 @@ from dunning import scaffold
 from dunning.cli_support import State, json_option
 from dunning.output import print_json, print_table
 from dunning.plugin_manager import load_plugins
-from dunning.store import Store
 
 
 @click.group(invoke_without_command=True)
@@ -48,6 +47,8 @@ def _mirror_lag(state: State, mirrors: Sequence[str]) -> dict[str, int]:
     path = state.db or state.config.db
     if not mirrors or not path.exists():
         return {}
+    from dunning.store import Store  # only with a mirror to ask about: the store is a tenth of this command
+
     store = Store(path)
     try:
         head, cursors = store.last_seq(), store.mirror_cursors()

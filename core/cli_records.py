@@ -6,11 +6,11 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from dunning import builtin, calendar, evidence, money, priority, priority_hook
+from dunning import builtin, calendar, money, priority, priority_hook
 from dunning.compliance.risk import risk_class
 from dunning.models import Action, Case, Event
 from dunning.owed import Owed, owed_on
-from dunning.policy import dpd_on
+from dunning.days_past_due import dpd_on
 from dunning.priority import CaseFacts
 from dunning.runtime import Runtime
 
@@ -118,4 +118,6 @@ def action_json(action: Action) -> dict[str, Any]:
 
 
 def event_json(event: Event) -> dict[str, Any]:
+    from dunning import evidence  # the events' listings alone need it (and hashlib with it)
+
     return evidence.event_fields(event) | {"hash": event.hash}

@@ -100,6 +100,9 @@ class State:
                 # Its tables may be missing (a migration failed): its commands wait for the fix.
                 raise DunningError(f"plugin {plugin} is left out ({self._runtime.plugins.broken[plugin]}); "
                                    "its commands work again once it is fixed")
+            from dunning.start_up import resume
+
+            resume()  # started: the garbage collector runs as usual for the rest of the command
         return self._runtime
 
     def plugin_context(self, now: dt.datetime | None = None) -> PluginContext:

@@ -6,7 +6,6 @@ What each table may hold is declared in ``dunning.config_schema``.
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
@@ -152,6 +151,15 @@ def load_config(path: Path, *, required: bool = False) -> Config:
         if required:
             raise ConfigError(f"{path}: no such config file")
         return Config(path=None, db=Path.cwd() / "dunning.db", evidence_key=Path.cwd() / DEFAULT_EVIDENCE_KEY)
+    from dunning import checked_cache
+
+    # The same file as a full check last accepted it (and nothing that check depends on changed): kept as checked.
+    checked = checked_cache.checked_config(path)
+    if checked is not None:
+        return checked
+    import tomllib  # a file to check: a config kept as checked (above) needs no parser
+
+    stamp = checked_cache.file_stamp(path)
     try:
         text = text_checks.read_utf8(path)
     except ValueError as exc:
@@ -160,4 +168,6 @@ def load_config(path: Path, *, required: bool = False) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {text_checks.toml_error(exc, text)}") from None
-    return parse_config(data, path=path.resolve(), source=str(path))
+    config = parse_config(data, path=path.resolve(), source=str(path))
+    checked_cache.remember_config(path, config, stamp)
+    return config

@@ -46,9 +46,31 @@ class EntryPoint:
             return self._found.dist.version if self._found.dist else None
         if self.dist_path is None:
             return None
-        import importlib.metadata
+        found = _version_header(self.dist_path)
+        if found is not None:
+            return found
+        import importlib.metadata  # a layout the header reading does not know: as importlib.metadata reads it
 
         return importlib.metadata.Distribution.at(self.dist_path).version
+
+
+def _version_header(dist_path: Path) -> str | None:
+    """The ``Version`` header of the distribution's ``METADATA`` (else ``PKG-INFO``), as importlib.metadata reads
+    it (the first, in the headers before the first blank line), without importing it and the email package."""
+    for name in ("METADATA", "PKG-INFO"):
+        try:
+            with open(os.path.join(dist_path, name), encoding="utf-8") as stream:
+                text = stream.read()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if not line.strip():
+                break
+            key, colon, value = line.partition(":")
+            if colon and not key[:1].isspace() and key.strip().lower() == "version":
+                return value.strip()
+        return None
+    return None
 
 
 def entry_points(group: str) -> list[EntryPoint]:
@@ -59,16 +81,17 @@ def entry_points(group: str) -> list[EntryPoint]:
         return [EntryPoint(ep.name, ep.value, None, ep) for ep in importlib.metadata.entry_points(group=group)]
     found: list[EntryPoint] = []
     seen: set[str] = set()
-    for dist_path in _distributions():
-        name = _normalize(dist_path.name.rpartition(".")[0].partition("-")[0])
+    # Plain strings and os.path, not Path: this runs at every start over every installed distribution.
+    for name, dist_path in _distributions():
         if name in seen:
             continue
         seen.add(name)
         try:
-            text = (dist_path / "entry_points.txt").read_text(encoding="utf-8")
+            with open(os.path.join(dist_path, "entry_points.txt"), encoding="utf-8") as stream:
+                text = stream.read()
         except OSError:
             continue
-        found += [EntryPoint(key, value, dist_path) for key, value in _section(text, group)]
+        found += [EntryPoint(key, value, Path(dist_path)) for key, value in _section(text, group)]
     return found
 
 
@@ -82,22 +105,23 @@ def _plain_layout() -> bool:
         not any(os.path.basename(entry).lower().endswith(".egg") for entry in sys.path)
 
 
-def _distributions() -> Iterator[Path]:
+def _distributions() -> Iterator[tuple[str, str]]:
     # Per sys.path folder, as importlib.metadata's Lookup: its *.dist-info and *.egg-info folders in the
-    # folder's listing order, grouped by normalized name.
+    # folder's listing order, grouped by normalized name; each with that name.
     for entry in sys.path:
         try:
             children = os.listdir(entry or ".")
         except OSError:
             continue
-        by_name: dict[str, list[Path]] = {}
+        by_name: dict[str, list[str]] = {}
         for child in children:
             low = child.lower()
             if low.endswith((".dist-info", ".egg-info")):
                 by_name.setdefault(_normalize(low.rpartition(".")[0].partition("-")[0]), []).append(
-                    Path(entry, child))
-        for paths in by_name.values():
-            yield from paths
+                    os.path.join(entry, child))
+        for name, paths in by_name.items():
+            for path in paths:
+                yield name, path
 
 
 def _normalize(name: str) -> str:

@@ -9,22 +9,23 @@ from typing import TYPE_CHECKING, Any
 
 from dunning.log import get_logger
 
-from dunning import calendar, checkpoints, privacy, templates
+from dunning import calendar, privacy, templates
 from dunning.config import Config
 from dunning.hook_types import Hooks
-from dunning.ledger.policy_checks import notice_problems
 from dunning.models import Case, Event
 from dunning.plugin_manager import Plugins, load_plugins
 from dunning.mirrors import Mirrors
-from dunning.policy import Policy, PolicyError, check_channels, dpd_on, load_policy
 from dunning.store import Store, StoreError, missing_database
-from dunning.strategy_policies import CasePolicies
 
 if TYPE_CHECKING:
     import jinja2
 
-    # Imported where used: a reading command (`cases show`) needs neither a delivery nor a rule's context.
+    # Imported where used: a reading command (`cases show`) needs neither a delivery nor a rule's context,
+    # nor the policy (`dunning.policy`, its schema and records) unless it asks for it.
+    from dunning import checkpoints
     from dunning.channels import Channel, Delivery, RuleContext
+    from dunning.policy import Policy
+    from dunning.strategy_policies import CasePolicies
 
 log = get_logger("dunning")
 
@@ -60,12 +61,10 @@ class Runtime:
         # effects (record_event mirrors, stage_entered actions) do not run.
         self.simulated = simulated
         self.plugins: Plugins = load_plugins(config, extra_plugins)
-        self.policy = policy or _configured_policy(config)
-        # Each case's policy: its strategy's (dunning.strategies), else this one.
-        self.case_policies = CasePolicies(config, self.policy)
-        self.policy_warnings = check_channels(self.policy, self.plugins.known_channels(), self.plugins.enabled)
-        for other in self.case_policies.others():
-            self.policy_warnings += check_channels(other, self.plugins.known_channels(), self.plugins.enabled)
+        self._policy = policy
+        self._case_policies: CasePolicies | None = None
+        self._policy_warnings: list[str] | None = None
+        self._check_policies()
         path = db_path or config.db
         if not create_db and not Path(path).exists():
             # A mistyped `db` must not quietly start a new, empty database.
@@ -77,6 +76,51 @@ class Runtime:
         self.mirrors = Mirrors(self)
         self.store.on_events = self.mirrors.announce
         self._envs: dict[str, jinja2.Environment] = {}
+
+    def _check_policies(self) -> None:
+        """Load the policies now, so that a broken one stops the command before it starts, unless the same files
+        loaded without error against the same channels before (``dunning.checked_cache``): then each loads when
+        first asked for, and a command that only reads (``cases show``) loads none."""
+        from dunning import checked_cache
+
+        names = [self.config.policy, *(s.policy for s in self.config.sections.strategies)]
+        stamp = checked_cache.policies_stamp(self.config, names, self.plugins.known_channels()) \
+            if self._policy is None else None
+        if stamp is not None and checked_cache.policies_checked(self.config, stamp):
+            return
+        self.policy_warnings  # noqa: B018 - loads the config's policy and every strategy's, and checks their channels
+        if stamp is not None:
+            checked_cache.remember_policies(self.config, stamp)
+
+    @property
+    def policy(self) -> Policy:
+        """The config's policy (``dunning.toml``'s ``policy``), loaded on first use."""
+        if self._policy is None:
+            self._policy = _configured_policy(self.config)
+        return self._policy
+
+    @property
+    def case_policies(self) -> CasePolicies:
+        """Each case's policy: its strategy's (dunning.strategies), else the config's."""
+        if self._case_policies is None:
+            from dunning.strategy_policies import CasePolicies
+
+            self._case_policies = CasePolicies(self.config, self.policy)
+        return self._case_policies
+
+    @property
+    def policy_warnings(self) -> list[str]:
+        """Steps whose channel is not enabled, in the config's policy and every strategy's (a step naming a
+        channel no plugin provides raises ``PolicyError``)."""
+        if self._policy_warnings is None:
+            from dunning.policy import check_channels
+
+            known, enabled = self.plugins.known_channels(), self.plugins.enabled
+            warnings = check_channels(self.policy, known, enabled)
+            for other in self.case_policies.others():
+                warnings += check_channels(other, known, enabled)
+            self._policy_warnings = warnings
+        return self._policy_warnings
 
     def __enter__(self) -> Runtime:
         return self
@@ -102,6 +146,8 @@ class Runtime:
         return calendar.local_date(now, self.config.zone)
 
     def dpd(self, case: Case, now: dt.datetime) -> int | None:
+        from dunning.days_past_due import dpd_on
+
         return dpd_on(case, self.today(now))
 
     def policy_for(self, case: Case) -> Policy:
@@ -186,6 +232,8 @@ class Runtime:
         evidence: the caller says so), or, unless ``always``, when the
         latest checkpoint already covers the head.
         """
+        from dunning import checkpoints  # signing: `dunning run` and `evidence checkpoint`, not a reading command
+
         if self.simulated:
             return None
         path = self.config.evidence_key
@@ -212,6 +260,8 @@ def missing_templates(policy: Policy, plugins: Plugins, config: Config) -> list[
     channel's own.
     """
     import jinja2
+
+    from dunning.ledger.policy_checks import notice_problems
 
     problems: list[str] = []
     envs: dict[str, jinja2.Environment] = {}
@@ -241,6 +291,8 @@ def missing_templates(policy: Policy, plugins: Plugins, config: Config) -> list[
 
 def _configured_policy(config: Config) -> Policy:
     """The policy ``dunning.toml`` names; a name that is no preset and no file is the config's error."""
+    from dunning.policy import PolicyError, load_policy
+
     try:
         return load_policy(config.policy, config.base_dir)
     except PolicyError as exc:

@@ -8,14 +8,18 @@ not for this command); ``MODULE`` in a path becomes the module's name.
 
 from __future__ import annotations
 
-import importlib.metadata
 import re
-from importlib import resources
-from importlib.abc import Traversable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 import click
+
+if TYPE_CHECKING:
+    from importlib.abc import Traversable
+
+# `dunning plugins` imports this module for its `new` subcommand: importlib.metadata and importlib.resources
+# (with email, zipfile and tempfile behind them) wait until a package is written.
 
 TEMPLATE_FOLDER = "plugin_template"
 # Lowercase words joined by single hyphens or underscores: a distribution name, and an identifier once
@@ -46,6 +50,9 @@ def names_for(name: str) -> PluginNames:
 
 def package_files(names: PluginNames) -> dict[str, bytes]:
     """Each file of the package, by its path inside the package folder."""
+    import importlib.metadata
+    from importlib import resources
+
     import jinja2  # only this command needs it; every other command starts without it
 
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)

@@ -22,9 +22,11 @@ HEADER = ["debtor_id", "name", "kind", "email", "mobile", "work_phone", "home_ph
 
 
 @pytest.fixture(autouse=True)
-def no_installed_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+def no_installed_plugins(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     monkeypatch.setenv(LOAD_ENV, "")
     monkeypatch.delenv("DUNNING_CONFIG", raising=False)
+    # Each test's checked configs are kept apart from the user's cache and from other tests' (dunning.checked_cache).
+    monkeypatch.setenv("DUNNING_CACHE_DIR", str(tmp_path_factory.mktemp("checked")))
 
 
 class RecordingChannel:

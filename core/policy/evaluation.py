@@ -15,14 +15,9 @@ from typing import Any
 import attrs
 
 from dunning import lifecycle, money
+from dunning.days_past_due import dpd_on as dpd_on  # still importable from dunning.policy
 from dunning.models import ActionKind, Case, Stage, Status
 from dunning.policy.model import MAX_DPD, Conditions, Plan, Planned, Policy, Step
-
-
-def dpd_on(case: Case, day: dt.date) -> int | None:
-    if case.anchor_due_on is None:
-        return None
-    return (day - case.anchor_due_on).days
 
 
 def evaluate(policy: Policy, case: Case, today: dt.date) -> Plan:

@@ -18,10 +18,7 @@ the exact body bytes. The receiver checks it with :func:`verify_signature`.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
-import urllib.error
 import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -29,10 +26,13 @@ from typing import TYPE_CHECKING, Any
 from dunning import hookimpl
 
 if TYPE_CHECKING:
+    import urllib.error
+
     from dunning import Action, Case, Delivery, DeliveryContext
 
-# Every dunning command imports this module (the entry point), `dunning --help` included: urllib.request (with
-# http.client and ssl) and dunning's channel API are imported when a message goes out, not here.
+# Every dunning command imports this module (the entry point), `dunning --help` included: urllib.request and
+# urllib.error (with http.client, ssl and tempfile), hmac and hashlib, and dunning's channel API are imported
+# when a message is signed or goes out, not here.
 
 __version__ = "0.1.0"
 
@@ -61,6 +61,9 @@ def _key_bytes(secret: str | bytes) -> bytes:
 
 def sign(secret: str | bytes, body: bytes) -> str:
     """The ``X-Dunning-Signature`` value for ``body``: ``"sha256=<hex>"``."""
+    import hashlib
+    import hmac
+
     digest = hmac.new(_key_bytes(secret), body, hashlib.sha256).hexdigest()
     return SIGNATURE_PREFIX + digest
 
@@ -74,6 +77,8 @@ def verify_signature(secret: str | bytes, body: bytes, header: str | None) -> bo
     """
     if not header or not isinstance(header, str):
         return False
+    import hmac
+
     expected = sign(secret, body)
     try:
         return hmac.compare_digest(expected.encode("ascii"), header.strip().encode("ascii"))
@@ -232,6 +237,7 @@ class WebhookChannel:
         check_settings(settings)
 
     def send(self, action: Action, case: Case, ctx: DeliveryContext) -> Delivery:
+        import urllib.error
         import urllib.request
 
         from dunning import Delivery

@@ -71,6 +71,11 @@ def test_help_imports_no_heavy_library_and_still_lists_plugin_commands(folder: P
 # sqlite-utils (numpy with it, where installed) is for migrations and plugins' tables, pycountry for a country
 # code not in dunning.compliance.country_codes, the interest rules for a config that names one.
 READ_PATH_HEAVY = ("sqlite_utils", "numpy", "pycountry", "dunning.ledger.interest_rules")
+# Nor, once a first start has checked them (dunning.checked_cache), the config's checker (cattrs, tomllib) or the
+# policy (dunning.policy and the strategies' policies, with the ledger's commands that check offers against it),
+# which a reading command does not use.
+READ_PATH_CHECKED = ("cattrs", "tomllib", "dunning.policy", "dunning.strategy_policies", "dunning.cli_ledger",
+                     "dunning.ledger.settlement")
 # Nor the channels' code, no channel being enabled (the plugins register them as dunning.LazyChannel): the email
 # channel's email.headerregistry and socket; nor python-stdnum (and its ssl), which only making or checking a
 # payment reference needs.
@@ -81,10 +86,22 @@ READ_PATH_LAZY = ("email.headerregistry", "socket", "ssl", "stdnum", "dunning.ch
 
 @pytest.mark.parametrize("args", [("cases", "list"), ("cases", "show", "1")])
 def test_reading_commands_import_no_heavy_library_and_not_the_code_of_run(folder: Path, args: tuple[str, ...]):
-    modules, out = imported_by(folder, *args)
+    first, out = imported_by(folder, *args)  # checks the config and loads the policy: the first start since import
     assert "Customer C001" in out
-    assert sorted(m for m in (*HEAVY, *READ_PATH_HEAVY, *READ_PATH_LAZY) if m in modules) == []
-    assert "dunning.dispatch" not in modules and "dunning.cli_run" not in modules
+    assert sorted(m for m in (*HEAVY, *READ_PATH_HEAVY, *READ_PATH_LAZY) if m in first) == []
+    assert "dunning.dispatch" not in first and "dunning.cli_run" not in first
+    again, out_again = imported_by(folder, *args)
+    assert out_again == out
+    assert sorted(m for m in (*HEAVY, *READ_PATH_HEAVY, *READ_PATH_LAZY, *READ_PATH_CHECKED) if m in again) == []
+
+
+def test_plugins_lists_versions_without_importlib_metadata_or_the_store(folder: Path):
+    imported_by(folder, "plugins")
+    modules, out = imported_by(folder, "plugins")
+    assert "email" in out and "yes" in out
+    # Versions are read from each distribution's METADATA; the store only to ask a mirror how far behind it is.
+    assert sorted(m for m in ("importlib.metadata", "email.message", "zipfile", "dunning.store", "cattrs",
+                              "dunning.policy", *HEAVY) if m in modules) == []
 
 
 def test_a_plugin_command_loads_its_module_when_it_runs(folder: Path):
@@ -130,3 +147,15 @@ def test_entry_points_are_those_importlib_metadata_finds_in_its_order(group: str
         assert {ep.name for ep in entry_points(group)} >= set(BUILT_IN_PLUGINS.split(","))
         first = next(iter(importlib.metadata.entry_points(group=group)))
         assert entry_points(group)[0].version() == first.dist.version
+
+
+def test_each_distribution_s_version_is_the_one_importlib_metadata_reads():
+    import importlib.metadata
+
+    from dunning.entry_points import _distributions, _version_header
+
+    checked = 0
+    for _name, dist_path in _distributions():
+        assert _version_header(Path(dist_path)) == importlib.metadata.Distribution.at(dist_path).version, dist_path
+        checked += 1
+    assert checked > 10  # the test tools' distributions at least
