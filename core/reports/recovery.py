@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dunning.reports.history import CaseBook, CaseFacts, local_day
 from dunning.reports.model import Report, Table, rate
 from dunning.reports.params import Params, ReportSource, accepted_ids, books_and_facts
-from dunning.reports.recovery_sums import Sums
+from dunning.reports.recovery_sums import Credit, Sums
 from dunning.store.reports import PaymentContactRow
 
 ATTRIBUTION_DAYS = 30
@@ -122,8 +122,6 @@ def report(sums: Sums, credited: tuple[Rows, Rows], params: Params) -> Report:
 
 
 Rows = tuple[tuple[object, ...], ...]
-# (currency, whether a contact was found, its kind, its channel, the last call's collector, payments, amount)
-Credit = tuple[str, object, "str | None", "str | None", object, int, int]
 
 
 def _credits(paying: dict[int, str], payment_contacts: Iterable[PaymentContactRow]) -> Iterator[Credit]:
@@ -169,19 +167,19 @@ def build(source: ReportSource, params: Params) -> Report:
 
 def _from_kept_figures(source: ReportSource, params: Params) -> Report | None:
     """The report over arrays from the store's kept moves and payment contacts (m027), or None where the source
-    has none (a test's lists) or the store is to read the events (``report_counts`` False)."""
-    read_rows = getattr(source, "report_recovery_rows", None)
-    read_credits = getattr(source, "report_credit_groups", None)
-    if read_rows is None or read_credits is None:
-        return None
-    accepted = accepted_ids(source, params)
-    credits = read_credits(params.until, params.as_of.isoformat(), ATTRIBUTION_DAYS, accepted)
-    rows = read_rows(params.until) if credits is not None else None
+    has none (a test's lists), the store is to read the events (``report_counts`` False) or a payment has no kept
+    contact."""
+    read = getattr(source, "report_recovery_rows", None)
+    rows = read(params.until, ATTRIBUTION_DAYS) if read is not None else None
     if rows is None:
         return None
     from dunning.reports import recovery_arrays  # numpy, imported only for this report
 
-    return report(recovery_arrays.sums(rows, accepted, params), _attribute(credits), params)
+    worked_out = recovery_arrays.sums(rows, accepted_ids(source, params), params)
+    if worked_out is None:
+        return None
+    sums, credits = worked_out
+    return report(sums, _attribute(credits), params)
 
 
 class _Later:

@@ -26,26 +26,38 @@ import numpy as np
 from dunning import calendar
 from dunning.reports.history import day_start
 from dunning.reports.params import Params
-from dunning.reports.recovery_sums import Sums
+from dunning.reports.recovery_sums import Credit, Sums
 from dunning.store.reports import NO_DAY
 from dunning.store.report_case_facts import RecoveryRows
 
 _EPOCH = dt.date(1970, 1, 1)
 BEFORE_ALL = np.iinfo(np.int64).min // 4  # a moment before any: the stage a case was in before its first change
 AFTER_ALL = np.iinfo(np.int64).max // 4  # a stay not ended
+CHUNK = 1 << 17  # cases whose stays are worked out together
 
 
 def _columns(batches: Iterable[list[tuple[Any, ...]]], width: int) -> np.ndarray:
+    """The rows' columns, one array each, filled a batch at a time (no list of every row, one copy at most)."""
     parts = [np.fromiter(itertools.chain.from_iterable(batch), dtype=np.int64, count=len(batch) * width)
              for batch in batches]
-    flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-    return flat.reshape(-1, width).T.copy()
+    columns = np.empty((width, sum(len(part) for part in parts) // width), dtype=np.int64)
+    at = 0
+    while parts:
+        part = parts.pop(0).reshape(-1, width)
+        columns[:, at:at + len(part)] = part.T
+        at += len(part)
+    return columns
 
 
-def _pairs(queries: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every (query, item) index pair of the same case: ``items`` are case indexes in order, ``queries`` any."""
-    low = np.searchsorted(items, queries, side="left")
-    count = np.searchsorted(items, queries, side="right") - low
+def _starts(index: np.ndarray, size: int) -> np.ndarray:
+    """Where each case's rows begin in ``index`` (case indexes in order), and where the last ends."""
+    return np.r_[0, np.cumsum(np.bincount(index, minlength=size))]
+
+
+def _pairs(queries: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (query, item) index pair of the same case: ``starts`` as ``_starts`` gives them for the items."""
+    low = starts[queries]
+    count = starts[queries + 1] - low
     query = np.repeat(np.arange(len(queries)), count)
     first = np.cumsum(count) - count
     return query, low[query] + (np.arange(len(query)) - first[query])
@@ -75,113 +87,128 @@ def _months(days: np.ndarray) -> np.ndarray:
     return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
 
 
-def _codes(values: list[Any], names: dict[str, int]) -> np.ndarray:
-    """Each stage text (None as '') as its number in ``names``, numbering new ones as they come."""
-    return np.fromiter((names.setdefault(value or "", len(names)) for value in values), dtype=np.int64,
-                       count=len(values))
-
-
-def sums(rows: RecoveryRows, accepted: Collection[int] | None, params: Params) -> Sums:
-    """The stage, agency and cohort sums of the cases opened by the report's day (and in ``accepted``)."""
+def sums(rows: RecoveryRows, accepted: Collection[int] | None, params: Params) -> tuple[Sums, list[Credit]] | None:
+    """The stage, agency and cohort sums of the cases opened by the report's day (and in ``accepted``), and their
+    payments' credit (as ``recovery._attribute`` takes it); None if one of those payments has no kept credit."""
     result = Sums()
-    currencies = rows.currencies
-    case_id, opened, currency, stage = _columns(rows.cases, 4)
-    ob_case, ob_amount, _due, counts_from, closed = _columns(rows.obligations, 5)
-    pay_case, pay_amount, paid_at = _columns(rows.payments, 3)
-    stage_names: dict[str, int] = {name: index for index, name in enumerate(rows.stages)}
-    move_case: list[int] = []
-    move_at: list[int] = []
-    move_to: list[np.ndarray] = []
-    move_from: list[np.ndarray] = []
-    for batch in rows.moves:
-        cases, moments, to, left = zip(*batch, strict=True)
-        move_case.extend(cases)
-        move_at.extend(moments)
-        move_to.append(_codes(list(to), stage_names))
-        move_from.append(_codes(list(left), stage_names))
+    currencies, names = rows.currencies, rows.stages
+    case_id, packed = _columns(rows.cases, 2)
+    opened, currency, stage = packed >> 16, (packed >> 8) & 255, packed & 255
+    del packed
+    ob_case, ob_amount, counts_from, closed = _columns(rows.obligations, 4)
+    pay_case, pay_amount, paid_at, pay_credit = _columns(rows.payments, 4)
+    m_case, m_at, m_stages = _columns(rows.moves, 3)
+    # The moves' stage numbers as places in ``names`` (so that moves of the same moment sort as the events path
+    # sorts them, by name).
+    renumber = np.zeros(max(rows.stage_codes, default=0) + 1, dtype=np.int64)
+    for code, name in rows.stage_codes.items():
+        renumber[code] = names.index(name)
+    m_stages = (renumber[m_stages >> 8] << 8) | renumber[m_stages & 255]
+    placements = _columns(rows.placed, 4)
     ends = _columns(rows.ends, 2)
     n = len(case_id)
     if not n:
-        return result
+        return result, []
     counted = opened <= (params.as_of - _EPOCH).days
     if accepted is not None:
         counted &= np.isin(case_id, np.fromiter(accepted, dtype=np.int64, count=len(accepted)))
-    # Stage codes in the order of their names, so that moves of the same moment sort as the rows path sorts them.
-    names = sorted(stage_names, key=lambda name: name)
-    renumber = np.empty(len(stage_names), dtype=np.int64)
-    for new, name in enumerate(names):
-        renumber[stage_names[name]] = new
-    stage = renumber[stage]
+
+    # Each case id's index (ids are row ids: a table of them is small), -1 for none on file or not counted.
+    position = np.full(int(case_id.max()) + 2, -1, dtype=np.int64)
+    position[case_id[counted]] = np.flatnonzero(counted)
 
     def of_cases(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each row's case index, and which rows belong to a counted case on file."""
-        index = np.minimum(np.searchsorted(case_id, ids), n - 1)
-        return index, (case_id[index] == ids) & counted[index]
+        index = position[np.clip(ids, -1, len(position) - 1)]
+        return index, index >= 0
 
     # Everything owed (placed on entering the first stage and in the cohorts): every obligation of the case.
     ob_index, known = of_cases(ob_case)
     ob_index, ob_amount, counts_from, closed = (c[known] for c in (ob_index, ob_amount, counts_from, closed))
+    del ob_case
     counts_from = np.where(counts_from == -NO_DAY, opened[ob_index], counts_from)
     placed = _sum(ob_index, ob_amount, n)
     order = np.argsort(ob_index, kind="stable")
     ob_index, ob_amount, counts_from, closed = (c[order] for c in (ob_index, ob_amount, counts_from, closed))
+    ob_starts = _starts(ob_index, n)
     pay_index, known = of_cases(pay_case)
     order = np.lexsort((paid_at[known], pay_index[known]))
-    pay_index, pay_amount, paid_at = (c[known][order] for c in (pay_index, pay_amount, paid_at))
+    pay_index, pay_amount, paid_at, pay_credit = (c[known][order] for c in (pay_index, pay_amount, paid_at,
+                                                                            pay_credit))
+    del pay_case, order, known
+    if (pay_credit < 0).any():
+        return None  # a payment without its kept contact: the events are read instead
+    kinds = max(rows.credit_kinds, default=0) + 1
+    credited = currency[pay_index] * kinds + pay_credit
+    credit_count = np.bincount(credited, minlength=max(len(currencies), 1) * kinds)
+    credit_sum = _sum(credited, pay_amount, len(credit_count))
+    credits: list[Credit] = [(currencies[code // kinds], *rows.credit_kinds[code % kinds], int(credit_count[code]),
+                              int(credit_sum[code])) for code in np.flatnonzero(credit_count)]
+    pay_starts = _starts(pay_index, n)
     paid_on = local_days(paid_at, params.zone)
 
     def collected(index: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
         """The payments of each case ``index`` made at or after ``start`` and before ``end``."""
-        query, item = _pairs(index, pay_index)
+        query, item = _pairs(index, pay_starts)
         within = (paid_at[item] >= start[query]) & (paid_at[item] < end[query])
         return _sum(query[within], pay_amount[item[within]], len(index))
 
     def balance_before(index: np.ndarray, moment: np.ndarray) -> np.ndarray:
         """``CaseBook.balance_before``: owed on the moment's day (in the zone), less what was paid before it."""
         day = local_days(moment, params.zone)
-        query, item = _pairs(index, ob_index)
+        query, item = _pairs(index, ob_starts)
         owing = (counts_from[item] <= day[query]) & (day[query] < closed[item])
         owed = _sum(query[owing], ob_amount[item[owing]], len(index))
-        query, item = _pairs(index, pay_index)
+        query, item = _pairs(index, pay_starts)
         before = paid_at[item] < moment[query]
         return owed - _sum(query[before], pay_amount[item[before]], len(index))
 
-    # The stage timelines: one row per stay (case, start, stage, place in the case's timeline).
-    m_case = np.array(move_case, dtype=np.int64)
-    m_at = np.array(move_at, dtype=np.int64)
-    m_to = renumber[np.concatenate(move_to)] if move_to else np.zeros(0, dtype=np.int64)
-    m_from = renumber[np.concatenate(move_from)] if move_from else np.zeros(0, dtype=np.int64)
+    # The stage changes of the counted cases, by case, moment, then names (as the events path sorts them).
     m_index, known = of_cases(m_case)
-    m_index, m_at, m_to, m_from = (c[known] for c in (m_index, m_at, m_to, m_from))
-    order = np.lexsort((m_from, m_to, m_at, m_index))
-    m_index, m_at, m_to, m_from = (c[order] for c in (m_index, m_at, m_to, m_from))
-    first_move = np.r_[True, m_index[1:] != m_index[:-1]] if len(m_index) else np.zeros(0, dtype=bool)
-    # Before its first change, the case was in the stage that change left ('' when the event did not say).
-    before_first = first_move & (m_from != names.index("")) if "" in names else first_move
-    without_moves = np.flatnonzero(counted)
-    without_moves = without_moves[np.bincount(m_index, minlength=n)[without_moves] == 0]
-    s_case = np.concatenate([without_moves, m_index[before_first], m_index])
-    s_start = np.concatenate([np.full(len(without_moves) + int(before_first.sum()), BEFORE_ALL), m_at])
-    s_stage = np.concatenate([stage[without_moves], m_from[before_first], m_to])
-    s_place = np.concatenate([np.zeros(len(without_moves) + int(before_first.sum()), dtype=np.int64),
-                              np.ones(len(m_index), dtype=np.int64)])
-    order = np.lexsort((np.arange(len(s_case)), s_place, s_case))  # the moves already in order within a case
-    s_case, s_start, s_stage = s_case[order], s_start[order], s_stage[order]
-    first_stay = np.r_[True, s_case[1:] != s_case[:-1]] if len(s_case) else np.zeros(0, dtype=bool)
-    s_end = np.r_[s_start[1:], AFTER_ALL] if len(s_case) else s_start.copy()
-    s_end[np.r_[first_stay[1:], True] if len(s_case) else first_stay] = AFTER_ALL
+    m_index, m_at, m_stages = m_index[known], m_at[known], m_stages[known]
+    del m_case, known
+    order = np.lexsort((m_stages & 255, m_stages >> 8, m_at, m_index))
+    m_index, m_at, m_stages = m_index[order], m_at[order], m_stages[order]
+    del order
+    m_starts = _starts(m_index, n)
     stages = len(names)
-    _, entered = np.unique(s_case * stages + s_stage, return_index=True)  # each case's first stay in each stage
-    entering = np.zeros(len(s_case), dtype=np.int64)
-    later = entered[~first_stay[entered]]
-    entering[entered[first_stay[entered]]] = placed[s_case[entered[first_stay[entered]]]]
-    entering[later] = balance_before(s_case[later], s_start[later])
-    stay_collected = collected(s_case, s_start, s_end)
-    key = currency[s_case] * stages + s_stage
+    none_named = names.index("") if "" in names else -1
     size = max(len(currencies), 1) * stages
-    cases_in = np.bincount(key[entered], minlength=size)
-    placed_in = _sum(key, entering, size)
-    collected_in = _sum(key, stay_collected, size)
+    cases_in = np.zeros(size, dtype=np.int64)
+    placed_in = np.zeros(size, dtype=np.int64)
+    collected_in = np.zeros(size, dtype=np.int64)
+    # A chunk of cases at a time: the stays of a million cases at once would hold several arrays of millions.
+    for low in range(0, n, CHUNK):
+        high = min(low + CHUNK, n)
+        first, last = m_starts[low], m_starts[high]
+        c_index, c_at = m_index[first:last], m_at[first:last]
+        c_to, c_left = m_stages[first:last] >> 8, m_stages[first:last] & 255
+        first_move = np.r_[True, c_index[1:] != c_index[:-1]] if len(c_index) else np.zeros(0, dtype=bool)
+        # Before its first change, the case was in the stage that change left ('' when the event did not say).
+        before_first = first_move & (c_left != none_named)
+        quiet = low + np.flatnonzero(counted[low:high] & (np.diff(m_starts[low:high + 1]) == 0))
+        s_case = np.concatenate([quiet, c_index[before_first], c_index])
+        s_start = np.concatenate([np.full(len(quiet) + int(before_first.sum()), BEFORE_ALL), c_at])
+        s_stage = np.concatenate([stage[quiet], c_left[before_first], c_to])
+        s_place = np.concatenate([np.zeros(len(quiet) + int(before_first.sum()), dtype=np.int64),
+                                  np.ones(len(c_index), dtype=np.int64)])
+        order = np.lexsort((np.arange(len(s_case)), s_place, s_case))  # the moves already in order within a case
+        s_case, s_start, s_stage = s_case[order], s_start[order], s_stage[order]
+        if not len(s_case):
+            continue
+        first_stay = np.r_[True, s_case[1:] != s_case[:-1]]
+        s_end = np.r_[s_start[1:], AFTER_ALL]
+        s_end[np.r_[first_stay[1:], True]] = AFTER_ALL
+        _, entered = np.unique(s_case * stages + s_stage, return_index=True)  # each case's first stay in a stage
+        entering = np.zeros(len(s_case), dtype=np.int64)
+        opening = entered[first_stay[entered]]
+        later = entered[~first_stay[entered]]
+        entering[opening] = placed[s_case[opening]]
+        entering[later] = balance_before(s_case[later], s_start[later])
+        key = currency[s_case] * stages + s_stage
+        cases_in += np.bincount(key[entered], minlength=size)
+        placed_in += _sum(key, entering, size)
+        collected_in += _sum(key, collected(s_case, s_start, s_end), size)
     for code in np.flatnonzero(cases_in):
         money, name = currencies[code // stages], names[code % stages]
         result.stage_cases[money, name] += int(cases_in[code])
@@ -189,20 +216,15 @@ def sums(rows: RecoveryRows, accepted: Collection[int] | None, params: Params) -
         result.stage_collected[money, name] += int(collected_in[code])
 
     # Placements: the balance handed over; what was paid until the placement's first end at or after it.
-    given = [(case, at, str(agency), int(balance or 0)) for case, at, agency, balance in rows.placed if agency]
-    if given:
-        agencies = sorted({agency for _, _, agency, _ in given})
-        agency_code = {agency: index for index, agency in enumerate(agencies)}
-        p_case = np.array([g[0] for g in given], dtype=np.int64)
-        p_at = np.array([g[1] for g in given], dtype=np.int64)
-        p_agency = np.array([agency_code[g[2]] for g in given], dtype=np.int64)
-        p_balance = np.array([g[3] for g in given], dtype=np.int64)
+    agencies = rows.agencies
+    p_case, p_at, p_agency, p_balance = (column[placements[2] >= 0] for column in placements)
+    if len(p_case):
         p_index, known = of_cases(p_case)
         p_index, p_at, p_agency, p_balance = (c[known] for c in (p_index, p_at, p_agency, p_balance))
         e_index, e_known = of_cases(ends[0])
         order = np.argsort(e_index[e_known], kind="stable")
         e_index, e_at = e_index[e_known][order], ends[1][e_known][order]
-        query, item = _pairs(p_index, e_index)
+        query, item = _pairs(p_index, _starts(e_index, n))
         after = e_at[item] >= p_at[query]
         p_end = np.full(len(p_index), AFTER_ALL, dtype=np.int64)
         np.minimum.at(p_end, query[after], e_at[item[after]])
@@ -237,7 +259,7 @@ def sums(rows: RecoveryRows, accepted: Collection[int] | None, params: Params) -
         result.cohort_placed[money, month] += int(placed_by[code])
         for k in np.flatnonzero(collected_by[code * params.periods:(code + 1) * params.periods]):
             result.cohort_collected[money, month, int(k)] += int(collected_by[code * params.periods + k])
-    return result
+    return result, credits
 
 
 def _month_text(month: int) -> str:

@@ -6,6 +6,10 @@ from collections import defaultdict
 
 import attrs
 
+# A payment, or payments alike, as credited: (currency, whether a contact was found in the window, its kind, its
+# channel, the collector of the last call, payments, amount).
+Credit = tuple[str, object, "str | None", "str | None", object, int, int]
+
 
 @attrs.define
 class Sums:
