@@ -17,13 +17,12 @@ tests/core/test_report_rollups.py keeps this equal to the case-by-case path.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-from collections.abc import Collection, Iterable
-from typing import Any
+from collections.abc import Collection
 
 import numpy as np
 
 from dunning import calendar
+from dunning.reports.columns import columns, lookup, positions
 from dunning.reports.history import day_start
 from dunning.reports.params import Params
 from dunning.reports.recovery_sums import Credit, Sums
@@ -34,19 +33,6 @@ _EPOCH = dt.date(1970, 1, 1)
 BEFORE_ALL = np.iinfo(np.int64).min // 4  # a moment before any: the stage a case was in before its first change
 AFTER_ALL = np.iinfo(np.int64).max // 4  # a stay not ended
 CHUNK = 1 << 17  # cases whose stays are worked out together
-
-
-def _columns(batches: Iterable[list[tuple[Any, ...]]], width: int) -> np.ndarray:
-    """The rows' columns, one array each, filled a batch at a time (no list of every row, one copy at most)."""
-    parts = [np.fromiter(itertools.chain.from_iterable(batch), dtype=np.int64, count=len(batch) * width)
-             for batch in batches]
-    columns = np.empty((width, sum(len(part) for part in parts) // width), dtype=np.int64)
-    at = 0
-    while parts:
-        part = parts.pop(0).reshape(-1, width)
-        columns[:, at:at + len(part)] = part.T
-        at += len(part)
-    return columns
 
 
 def _starts(index: np.ndarray, size: int) -> np.ndarray:
@@ -92,20 +78,20 @@ def sums(rows: RecoveryRows, accepted: Collection[int] | None, params: Params) -
     payments' credit (as ``recovery._attribute`` takes it); None if one of those payments has no kept credit."""
     result = Sums()
     currencies, names = rows.currencies, rows.stages
-    case_id, packed = _columns(rows.cases, 2)
+    case_id, packed = columns(rows.cases, 2)
     opened, currency, stage = packed >> 16, (packed >> 8) & 255, packed & 255
     del packed
-    ob_case, ob_amount, counts_from, closed = _columns(rows.obligations, 4)
-    pay_case, pay_amount, paid_at, pay_credit = _columns(rows.payments, 4)
-    m_case, m_at, m_stages = _columns(rows.moves, 3)
+    ob_case, ob_amount, counts_from, closed = columns(rows.obligations, 4)
+    pay_case, pay_amount, paid_at, pay_credit = columns(rows.payments, 4)
+    m_case, m_at, m_stages = columns(rows.moves, 3)
     # The moves' stage numbers as places in ``names`` (so that moves of the same moment sort as the events path
     # sorts them, by name).
     renumber = np.zeros(max(rows.stage_codes, default=0) + 1, dtype=np.int64)
     for code, name in rows.stage_codes.items():
         renumber[code] = names.index(name)
     m_stages = (renumber[m_stages >> 8] << 8) | renumber[m_stages & 255]
-    placements = _columns(rows.placed, 4)
-    ends = _columns(rows.ends, 2)
+    placements = columns(rows.placed, 4)
+    ends = columns(rows.ends, 2)
     n = len(case_id)
     if not n:
         return result, []
@@ -113,13 +99,11 @@ def sums(rows: RecoveryRows, accepted: Collection[int] | None, params: Params) -
     if accepted is not None:
         counted &= np.isin(case_id, np.fromiter(accepted, dtype=np.int64, count=len(accepted)))
 
-    # Each case id's index (ids are row ids: a table of them is small), -1 for none on file or not counted.
-    position = np.full(int(case_id.max()) + 2, -1, dtype=np.int64)
-    position[case_id[counted]] = np.flatnonzero(counted)
+    position = positions(case_id, counted)
 
     def of_cases(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each row's case index, and which rows belong to a counted case on file."""
-        index = position[np.clip(ids, -1, len(position) - 1)]
+        index = lookup(position, ids)
         return index, index >= 0
 
     # Everything owed (placed on entering the first stage and in the cohorts): every obligation of the case.
