@@ -79,55 +79,49 @@ def sums(rows: RecoveryRows, accepted: Collection[int] | None, params: Params) -
     result = Sums()
     currencies, names = rows.currencies, rows.stages
     case_id, packed = columns(rows.cases, 2)
-    opened, currency, stage = packed >> 16, (packed >> 8) & 255, packed & 255
+    # A few hundred currencies and stages at most: 32 bits hold them and the keys made from them.
+    opened, currency, stage = packed >> 16, ((packed >> 8) & 255).astype(np.int32), (packed & 255).astype(np.int32)
     del packed
-    ob_case, ob_amount, counts_from, closed = columns(rows.obligations, 4)
-    pay_case, pay_amount, paid_at, pay_credit = columns(rows.payments, 4)
-    m_case, m_at, m_stages = columns(rows.moves, 3)
-    # The moves' stage numbers as places in ``names`` (so that moves of the same moment sort as the events path
-    # sorts them, by name).
-    renumber = np.zeros(max(rows.stage_codes, default=0) + 1, dtype=np.int64)
-    for code, name in rows.stage_codes.items():
-        renumber[code] = names.index(name)
-    m_stages = (renumber[m_stages >> 8] << 8) | renumber[m_stages & 255]
-    placements = columns(rows.placed, 4)
-    ends = columns(rows.ends, 2)
     n = len(case_id)
     if not n:
         return result, []
     counted = opened <= (params.as_of - _EPOCH).days
     if accepted is not None:
         counted &= np.isin(case_id, np.fromiter(accepted, dtype=np.int64, count=len(accepted)))
-
     position = positions(case_id, counted)
 
     def of_cases(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each row's case index, and which rows belong to a counted case on file."""
+        """The rows of a counted case on file, by case (stable: as read within a case), and their case index."""
         index = lookup(position, ids)
-        return index, index >= 0
+        kept = np.flatnonzero(index >= 0)
+        order = kept[np.argsort(index[kept], kind="stable")]
+        return order, index[order]
 
+    # Each table read, then cut to the counted cases' rows by case, one column at a time: the rows read are let go
+    # before the next table is.
     # Everything owed (placed on entering the first stage and in the cohorts): every obligation of the case.
-    ob_index, known = of_cases(ob_case)
-    ob_index, ob_amount, counts_from, closed = (c[known] for c in (ob_index, ob_amount, counts_from, closed))
-    del ob_case
+    ob = columns(rows.obligations, 4)
+    order, ob_index = of_cases(ob[0])
+    ob_amount, counts_from, closed = ob[1][order], ob[2][order], ob[3][order]
+    del ob, order
     counts_from = np.where(counts_from == -NO_DAY, opened[ob_index], counts_from)
     placed = _sum(ob_index, ob_amount, n)
-    order = np.argsort(ob_index, kind="stable")
-    ob_index, ob_amount, counts_from, closed = (c[order] for c in (ob_index, ob_amount, counts_from, closed))
     ob_starts = _starts(ob_index, n)
-    pay_index, known = of_cases(pay_case)
-    order = np.lexsort((paid_at[known], pay_index[known]))
-    pay_index, pay_amount, paid_at, pay_credit = (c[known][order] for c in (pay_index, pay_amount, paid_at,
-                                                                            pay_credit))
-    del pay_case, order, known
+    pay = columns(rows.payments, 4)
+    order, pay_index = of_cases(pay[0])
+    order = order[np.lexsort((pay[2][order], pay_index))]  # by case, then moment
+    pay_index, pay_amount, paid_at, pay_credit = lookup(position, pay[0][order]), pay[1][order], pay[2][order], \
+        pay[3][order]
+    del pay, order
     if (pay_credit < 0).any():
         return None  # a payment without its kept contact: the events are read instead
     kinds = max(rows.credit_kinds, default=0) + 1
-    credited = currency[pay_index] * kinds + pay_credit
+    credited = currency[pay_index].astype(np.int64) * kinds + pay_credit
     credit_count = np.bincount(credited, minlength=max(len(currencies), 1) * kinds)
     credit_sum = _sum(credited, pay_amount, len(credit_count))
     credits: list[Credit] = [(currencies[code // kinds], *rows.credit_kinds[code % kinds], int(credit_count[code]),
                               int(credit_sum[code])) for code in np.flatnonzero(credit_count)]
+    del credited, pay_credit
     pay_starts = _starts(pay_index, n)
     paid_on = local_days(paid_at, params.zone)
 
@@ -147,10 +141,17 @@ def sums(rows: RecoveryRows, accepted: Collection[int] | None, params: Params) -
         before = paid_at[item] < moment[query]
         return owed - _sum(query[before], pay_amount[item[before]], len(index))
 
-    # The stage changes of the counted cases, by case, moment, then names (as the events path sorts them).
-    m_index, known = of_cases(m_case)
-    m_index, m_at, m_stages = m_index[known], m_at[known], m_stages[known]
-    del m_case, known
+    # The stage changes of the counted cases, by case, moment, then names (as the events path sorts them): the
+    # moves' stage numbers as places in ``names``.
+    renumber = np.zeros(max(rows.stage_codes, default=0) + 1, dtype=np.int64)
+    for code, name in rows.stage_codes.items():
+        renumber[code] = names.index(name)
+    moves = columns(rows.moves, 3)
+    index = lookup(position, moves[0])
+    kept = np.flatnonzero(index >= 0)
+    m_index, m_at = index[kept], moves[1][kept]
+    m_stages = (renumber[moves[2][kept] >> 8] << 8) | renumber[moves[2][kept] & 255]
+    del moves, index, kept
     order = np.lexsort((m_stages & 255, m_stages >> 8, m_at, m_index))
     m_index, m_at, m_stages = m_index[order], m_at[order], m_stages[order]
     del order
@@ -201,13 +202,14 @@ def sums(rows: RecoveryRows, accepted: Collection[int] | None, params: Params) -
 
     # Placements: the balance handed over; what was paid until the placement's first end at or after it.
     agencies = rows.agencies
-    p_case, p_at, p_agency, p_balance = (column[placements[2] >= 0] for column in placements)
-    if len(p_case):
-        p_index, known = of_cases(p_case)
-        p_index, p_at, p_agency, p_balance = (c[known] for c in (p_index, p_at, p_agency, p_balance))
-        e_index, e_known = of_cases(ends[0])
-        order = np.argsort(e_index[e_known], kind="stable")
-        e_index, e_at = e_index[e_known][order], ends[1][e_known][order]
+    placements = columns(rows.placed, 4)
+    placements = placements[:, placements[2] >= 0]  # an empty agency places nothing
+    ends = columns(rows.ends, 2)
+    if placements.shape[1]:
+        order, p_index = of_cases(placements[0])
+        p_at, p_agency, p_balance = placements[1][order], placements[2][order], placements[3][order]
+        order, e_index = of_cases(ends[0])
+        e_at = ends[1][order]
         query, item = _pairs(p_index, _starts(e_index, n))
         after = e_at[item] >= p_at[query]
         p_end = np.full(len(p_index), AFTER_ALL, dtype=np.int64)

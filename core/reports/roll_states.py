@@ -104,12 +104,12 @@ def tally(rows: Rows, accepted: Collection[int] | None, params: Params) -> Tally
     k, c = len(names), max(len(currencies), 1)
     ended = np.array([name in ENDED for name in names] + [True])  # index -1 (no state) counts as ended: left out
     result = Tally()
-    before, after = codes[:-1], codes[1:]
-    moved = ~ended[before] & (after != NONE)
-    period = np.broadcast_to(np.arange(len(ends) - 1)[:, None], before.shape)
-    cur = np.broadcast_to(currency[None, :], before.shape)
-    keys = ((period[moved] * c + cur[moved]) * k + before[moved].astype(np.int64)) * k + after[moved]
-    counts = np.bincount(keys, minlength=(len(ends) - 1) * c * k * k)
+    counts = np.zeros((len(ends) - 1) * c * k * k, dtype=np.int64)
+    for at in range(len(ends) - 1):  # a period at a time: the pairs of every period at once are a dozen million
+        before, after = codes[at].astype(np.int64), codes[at + 1].astype(np.int64)
+        moved = ~ended[before] & (after != NONE)
+        keys = ((at * c + currency[moved]) * k + before[moved]) * k + after[moved]
+        counts += np.bincount(keys, minlength=len(counts))
     for key in np.flatnonzero(counts):
         count = counts[key]
         rest, to = divmod(int(key), k)
