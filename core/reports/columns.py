@@ -9,19 +9,20 @@ from typing import Any
 import numpy as np
 
 
-def columns(batches: Iterable[list[tuple[Any, ...]]], width: int) -> np.ndarray:
-    """The rows' columns, one array each (shape width x rows), filled a batch at a time: no list of every row,
-    and the numbers held twice at most (the batches' arrays, then the columns)."""
-    parts = [np.fromiter(itertools.chain.from_iterable(batch), dtype=np.int64, count=len(batch) * width)
-             for batch in batches]
-    out = np.empty((width, sum(len(part) for part in parts) // width), dtype=np.int64)
-    at = 0
-    parts.reverse()
-    while parts:  # each batch's array let go once copied
-        part = parts.pop().reshape(-1, width)
-        out[:, at:at + len(part)] = part.T
-        at += len(part)
-    return out
+def columns(batches: Iterable[list[tuple[Any, ...]]], width: int) -> list[np.ndarray]:
+    """The rows' columns, one array each, filled a batch at a time: no list of every row, and beside the numbers
+    read at most one column's copy (each batch split into its columns at once, each column joined in turn)."""
+    pieces: list[list[np.ndarray]] = [[] for _ in range(width)]
+    for batch in batches:
+        part = np.fromiter(itertools.chain.from_iterable(batch), dtype=np.int64,
+                           count=len(batch) * width).reshape(-1, width)
+        for column in range(width):
+            pieces[column].append(part[:, column].copy())
+    joined = []
+    for column in range(width):
+        joined.append(np.concatenate(pieces[column]) if pieces[column] else np.zeros(0, dtype=np.int64))
+        pieces[column] = []  # let this column's pieces go before the next is joined
+    return joined
 
 
 def positions(ids: np.ndarray, keep: np.ndarray) -> np.ndarray:

@@ -32,7 +32,7 @@ from dunning.store.report_case_facts import RecoveryRows
 _EPOCH = dt.date(1970, 1, 1)
 BEFORE_ALL = np.iinfo(np.int64).min // 4  # a moment before any: the stage a case was in before its first change
 AFTER_ALL = np.iinfo(np.int64).max // 4  # a stay not ended
-CHUNK = 1 << 17  # cases whose stays are worked out together
+CHUNK = 1 << 16  # cases whose stays are worked out together
 
 
 def _starts(index: np.ndarray, size: int) -> np.ndarray:
@@ -203,9 +203,9 @@ def sums(rows: RecoveryRows, accepted: Collection[int] | None, params: Params) -
     # Placements: the balance handed over; what was paid until the placement's first end at or after it.
     agencies = rows.agencies
     placements = columns(rows.placed, 4)
-    placements = placements[:, placements[2] >= 0]  # an empty agency places nothing
+    placements = [column[placements[2] >= 0] for column in placements]  # an empty agency places nothing
     ends = columns(rows.ends, 2)
-    if placements.shape[1]:
+    if len(placements[0]):
         order, p_index = of_cases(placements[0])
         p_at, p_agency, p_balance = placements[1][order], placements[2][order], placements[3][order]
         order, e_index = of_cases(ends[0])
@@ -240,7 +240,7 @@ def sums(rows: RecoveryRows, accepted: Collection[int] | None, params: Params) -
     at = key[pay_index[curve]] * params.periods + since[curve]
     collected_by = _sum(at, pay_amount[curve], size * params.periods)
     for code in np.flatnonzero(count):
-        money, month = currencies[code // months], _month_text(first_month + code % months)
+        money, month = currencies[code // months], _month_text(first_month + int(code) % months)
         result.cohort_cases[money, month] += int(count[code])
         result.cohort_placed[money, month] += int(placed_by[code])
         for k in np.flatnonzero(collected_by[code * params.periods:(code + 1) * params.periods]):

@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 
 from dunning.store.connection import StoreConnection
-from dunning.store.reports import _EPOCH_DAY, _EPOCH_SECOND, _STANDS, NO_DAY, _batches, _quoted
+from dunning.store.reports import _EPOCH_DAY, _EPOCH_SECOND, _STANDS, NO_DAY, _quoted
 
 # The window m027's triggers keep the payments' contacts for (dunning.reports.recovery.ATTRIBUTION_DAYS).
 KEPT_WINDOW_DAYS = 30
@@ -69,6 +69,12 @@ class RecoveryRows:
     moves: Batches  # (case, seconds, stage code entered << 8 | stage code left): every stage change
     placed: Batches  # (case, seconds, agency index or -1, balance)
     ends: Batches  # (case, seconds)
+
+
+def _batches(cursor: Any, size: int = 16384) -> Batches:
+    """The cursor's rows a batch at a time (a batch of Python tuples is held beside the arrays: kept small)."""
+    while batch := cursor.fetchmany(size):
+        yield batch
 
 
 def _index_of(column: str, values: list[Any]) -> str:
