@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +33,7 @@ from dunning.store.report_case_facts import RecoveryRows
 _EPOCH = dt.date(1970, 1, 1)
 BEFORE_ALL = np.iinfo(np.int64).min // 4  # a moment before any: the stage a case was in before its first change
 AFTER_ALL = np.iinfo(np.int64).max // 4  # a stay not ended
+_NONE = np.zeros(0, dtype=np.int64)
 CHUNK = 1 << 16  # cases whose stays are worked out together
 
 
@@ -100,18 +102,22 @@ def sums(rows: RecoveryRows, accepted: Collection[int] | None, params: Params) -
     # Each table read, then cut to the counted cases' rows by case, one column at a time: the rows read are let go
     # before the next table is.
     # Everything owed (placed on entering the first stage and in the cohorts): every obligation of the case.
-    ob = columns(rows.obligations, 4)
+    ob: list[Any] = columns(rows.obligations, 4)
     order, ob_index = of_cases(ob[0])
-    ob_amount, counts_from, closed = ob[1][order], ob[2][order], ob[3][order]
+    ob_amount, ob[1] = ob[1][order], None
+    counts_from, ob[2] = ob[2][order], None
+    closed, ob[3] = ob[3][order], None
     del ob, order
     counts_from = np.where(counts_from == -NO_DAY, opened[ob_index], counts_from)
     placed = _sum(ob_index, ob_amount, n)
     ob_starts = _starts(ob_index, n)
-    pay = columns(rows.payments, 4)
+    pay: list[Any] = columns(rows.payments, 4)
     order, pay_index = of_cases(pay[0])
     order = order[np.lexsort((pay[2][order], pay_index))]  # by case, then moment
-    pay_index, pay_amount, paid_at, pay_credit = lookup(position, pay[0][order]), pay[1][order], pay[2][order], \
-        pay[3][order]
+    pay_index, pay[0] = lookup(position, pay[0][order]), None
+    pay_amount, pay[1] = pay[1][order], None
+    paid_at, pay[2] = pay[2][order], None
+    pay_credit, pay[3] = pay[3][order], None
     del pay, order
     if (pay_credit < 0).any():
         return None  # a payment without its kept contact: the events are read instead
@@ -146,14 +152,20 @@ def sums(rows: RecoveryRows, accepted: Collection[int] | None, params: Params) -
     renumber = np.zeros(max(rows.stage_codes, default=0) + 1, dtype=np.int64)
     for code, name in rows.stage_codes.items():
         renumber[code] = names.index(name)
-    moves = columns(rows.moves, 3)
-    index = lookup(position, moves[0])
+    moves: list[Any] = columns(rows.moves, 3)
+    index, moves[0] = lookup(position, moves[0]), None
     kept = np.flatnonzero(index >= 0)
-    m_index, m_at = index[kept], moves[1][kept]
-    m_stages = (renumber[moves[2][kept] >> 8] << 8) | renumber[moves[2][kept] & 255]
-    del moves, index, kept
+    m_index = index[kept]
+    del index
+    m_at, moves[1] = moves[1][kept], None
+    codes, moves[2] = moves[2][kept], None
+    del moves, kept
+    m_stages = (renumber[codes >> 8] << 8) | renumber[codes & 255]
+    del codes
     order = np.lexsort((m_stages & 255, m_stages >> 8, m_at, m_index))
-    m_index, m_at, m_stages = m_index[order], m_at[order], m_stages[order]
+    m_index = m_index[order]
+    m_at = m_at[order]
+    m_stages = m_stages[order]
     del order
     m_starts = _starts(m_index, n)
     stages = len(names)
@@ -194,6 +206,8 @@ def sums(rows: RecoveryRows, accepted: Collection[int] | None, params: Params) -
         cases_in += np.bincount(key[entered], minlength=size)
         placed_in += _sum(key, entering, size)
         collected_in += _sum(key, collected(s_case, s_start, s_end), size)
+    # The obligations and moves are done with: let them go before the placements and cohorts are worked out.
+    ob_index = ob_amount = counts_from = closed = ob_starts = m_index = m_at = m_stages = m_starts = _NONE
     for code in np.flatnonzero(cases_in):
         money, name = currencies[code // stages], names[code % stages]
         result.stage_cases[money, name] += int(cases_in[code])
@@ -227,17 +241,19 @@ def sums(rows: RecoveryRows, accepted: Collection[int] | None, params: Params) -
             result.agency_collected[money, agency] += int(collected_with[code])
 
     # Cohorts: by month of opening; payments by whole calendar months since then (the curves' months only).
-    opened_month = _months(opened)
+    opened_month = np.zeros(n, dtype=np.int64)
+    opened_month[counted] = _months(opened[counted])
     first_month = int(opened_month[counted].min()) if counted.any() else 0
-    cohort = opened_month - first_month
     months = int(opened_month[counted].max()) - first_month + 1 if counted.any() else 1
-    key = currency * months + cohort
     size = max(len(currencies), 1) * months
-    count = np.bincount(key[counted], minlength=size)
-    placed_by = _sum(key[counted], placed[counted], size)
+    key = currency[counted] * months + (opened_month[counted] - first_month)
+    count = np.bincount(key, minlength=size)
+    placed_by = _sum(key, placed[counted], size)
+    del key
     since = _months(paid_on) - opened_month[pay_index]
     curve = (since >= 0) & (since < params.periods)
-    at = key[pay_index[curve]] * params.periods + since[curve]
+    at = (currency[pay_index[curve]] * months + opened_month[pay_index[curve]] - first_month) * params.periods \
+        + since[curve]
     collected_by = _sum(at, pay_amount[curve], size * params.periods)
     for code in np.flatnonzero(count):
         money, month = currencies[code // months], _month_text(first_month + int(code) % months)
