@@ -10,6 +10,13 @@ Channel and collector credit follow one rule, stated in the notes: a payment
 goes to the channel of the last contact with the case (a message sent, a call
 or a visit logged) at or before the payment and at most ATTRIBUTION_DAYS
 before it; to the collector who logged the last call in that window.
+
+Two ways to the same figures: case by case from the events (``compute``), or,
+from a store that keeps each case's stage moves and each payment's contacts
+(migration m027, ``dunning.store.report_case_facts``), over arrays with no
+Python object per case (``dunning.reports.recovery_arrays``); both end in
+``report`` and ``_attribute``, and tests/core/test_recovery_kept.py keeps them
+equal.
 """
 
 from __future__ import annotations
