@@ -126,7 +126,7 @@ def sums(rows: RecoveryRows, accepted: Collection[int] | None, params: Params) -
     credit_count = np.bincount(credited, minlength=max(len(currencies), 1) * kinds)
     credit_sum = _sum(credited, pay_amount, len(credit_count))
     credits: list[Credit] = [(currencies[code // kinds], *rows.credit_kinds[code % kinds], int(credit_count[code]),
-                              int(credit_sum[code])) for code in np.flatnonzero(credit_count)]
+                              int(credit_sum[code])) for code in np.flatnonzero(credit_count).tolist()]
     del credited, pay_credit
     pay_starts = _starts(pay_index, n)
     paid_on = local_days(paid_at, params.zone)
@@ -208,7 +208,7 @@ def sums(rows: RecoveryRows, accepted: Collection[int] | None, params: Params) -
         collected_in += _sum(key, collected(s_case, s_start, s_end), size)
     # The obligations and moves are done with: let them go before the placements and cohorts are worked out.
     ob_index = ob_amount = counts_from = closed = ob_starts = m_index = m_at = m_stages = m_starts = _NONE
-    for code in np.flatnonzero(cases_in):
+    for code in np.flatnonzero(cases_in).tolist():
         money, name = currencies[code // stages], names[code % stages]
         result.stage_cases[money, name] += int(cases_in[code])
         result.stage_placed[money, name] += int(placed_in[code])
@@ -234,7 +234,7 @@ def sums(rows: RecoveryRows, accepted: Collection[int] | None, params: Params) -
         count = np.bincount(key, minlength=size)
         placed_with = _sum(key, p_balance, size)
         collected_with = _sum(key, p_collected, size)
-        for code in np.flatnonzero(count):
+        for code in np.flatnonzero(count).tolist():
             money, agency = currencies[code // len(agencies)], agencies[code % len(agencies)]
             result.agency_cases[money, agency] += int(count[code])
             result.agency_placed[money, agency] += int(placed_with[code])
@@ -255,7 +255,7 @@ def sums(rows: RecoveryRows, accepted: Collection[int] | None, params: Params) -
     at = (currency[pay_index[curve]] * months + opened_month[pay_index[curve]] - first_month) * params.periods \
         + since[curve]
     collected_by = _sum(at, pay_amount[curve], size * params.periods)
-    for code in np.flatnonzero(count):
+    for code in np.flatnonzero(count).tolist():
         money, month = currencies[code // months], _month_text(first_month + int(code) % months)
         result.cohort_cases[money, month] += int(count[code])
         result.cohort_placed[money, month] += int(placed_by[code])
