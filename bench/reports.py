@@ -1,6 +1,6 @@
 """Every ``dunning report`` timed on a large generated portfolio with a year of history.
 
-    python bench/reports.py [--cases 100000 | --million] [--db PATH] [--keep] [--json]
+    python bench/reports.py [--cases 100000 | --million] [--db PATH] [--keep] [--json] [--only NAME ...]
 
 In one process:
 
@@ -193,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", type=Path, metavar="PATH", help="the database to create or, if it exists, reuse")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--only", action="append", choices=list(REPORTS), metavar="NAME",
+                        help="time only this report (repeatable; default: every one)")
     args = parser.parse_args(argv)
     n = 1_000_000 if args.million else args.cases
     folder = None
@@ -231,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
                     seconds, marks = timed(store.roll_up_reports)
                     add("roll-up (dunning run's housekeeping)", seconds, attempt_mark=marks[0], event_mark=marks[1])
                 store.report_counts = counts
-                for name in REPORTS:
+                for name in args.only or REPORTS:
                     seconds, report = timed(lambda name=name: run(name, store, params))
                     add(f"report {name}{' (kept counts)' if counts else ''}", seconds,
                         rows=sum(len(t.rows) for t in report.tables))

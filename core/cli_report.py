@@ -162,17 +162,32 @@ for _name, (_build, _summary) in REPORTS.items():
 @report.command(name="html")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The HTML file to write.")
+@click.option("--no-split", "no_split", is_flag=True,
+              help="Where cases have strategies, one set of figures for all of them instead of a section per "
+                   "strategy.")
 @_common
 @click.pass_obj
-def html(state: Any, out: Path, **options: Any) -> None:
+def html(state: Any, out: Path, no_split: bool, **options: Any) -> None:
     """One self-contained page with every report's tables and charts (no network needed to view it).
 
-    It holds figures only: no debtor's name, address or number.
+    Where cases run under several strategies, the page compares them, then
+    shows every report for each strategy in turn. It holds figures only: no
+    debtor's name, address or number.
     """
-    from dunning.reports.html import render
+    import attrs
+
+    from dunning.reports.by_strategy import recovery_by_strategy, strategies_of
+    from dunning.reports.html import render, render_by_strategy
 
     params = params_from(state, **options)
     store = state.runtime().store
-    page = render({name: run(name, store, params) for name in REPORTS}, params)
+    groups = [] if no_split or params.filters.strategy is not None else strategies_of(store)
+    if groups:
+        parts = [(group, {name: run(name, store, attrs.evolve(params, filters=attrs.evolve(params.filters,
+                                                                                          strategy=group)))
+                          for name in REPORTS}) for group in groups]
+        page = render_by_strategy(parts, recovery_by_strategy(store, params), params)
+    else:
+        page = render({name: run(name, store, params) for name in REPORTS}, params)
     out.write_text(page, encoding="utf-8")
     click.echo(f"wrote {out} (as of {params.as_of.isoformat()})")

@@ -726,6 +726,113 @@ def m026_report_rollups(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m027_report_case_facts(db: sqlite_utils.Database) -> None:
+    # `recovery` read every stage change and placement from the events (json_extract over a
+    # million events of a 15-million-event table) and looked up two contacts per payment among
+    # its case's events: most of its time at a million cases. These tables keep both, exact at
+    # every moment, by triggers (no roll-up, no mark); dunning.store.report_case_facts reads them.
+    #
+    # `report_case_moves`: the stage changes and agency placements as their events say, the key a
+    # range per kind, by case and moment (whole seconds since 1970: the events' text is to the
+    # second). `stages` numbers the stages entered and left (`report_stage_names`: every name a
+    # change has given, '' for none) as entered << 8 | left, so the report reads whole numbers.
+    moves = "('stage_changed', 'agency:placed', 'agency:placement_ended')"
+    db.execute("CREATE TABLE report_stage_names (code INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)")
+    db.execute(
+        "CREATE TABLE report_case_moves (kind TEXT NOT NULL, case_id INTEGER NOT NULL, at INTEGER NOT NULL, "
+        "seq INTEGER NOT NULL, to_stage, from_stage, stages INTEGER, agency, balance, "
+        "PRIMARY KEY (kind, case_id, at, seq)) WITHOUT ROWID"
+    )
+
+    def code(name: str) -> str:
+        return f"(SELECT code FROM report_stage_names WHERE name = coalesce({name}, ''))"
+
+    def move_of(r: str) -> str:
+        to, left = f"json_extract({r}.data, '$.to')", f"json_extract({r}.data, '$.from')"
+        return (f"SELECT {r}.kind, {r}.case_id, CAST(strftime('%s', {r}.at) AS INTEGER), {r}.seq, {to}, {left}, "
+                f"CASE WHEN {r}.kind = 'stage_changed' THEN ({code(to)} << 8) | {code(left)} END, "
+                f"json_extract({r}.data, '$.agency'), json_extract({r}.data, '$.balance')")
+
+    def names_of(r: str) -> str:
+        return ("INSERT OR IGNORE INTO report_stage_names (name) "
+                f"SELECT coalesce(json_extract({r}.data, '$.to'), '') WHERE {r}.kind = 'stage_changed' UNION ALL "
+                f"SELECT coalesce(json_extract({r}.data, '$.from'), '') WHERE {r}.kind = 'stage_changed';")
+
+    db.execute("INSERT OR IGNORE INTO report_stage_names (name) SELECT DISTINCT coalesce(json_extract(data, '$.to'), "
+               "'') FROM events WHERE kind = 'stage_changed' UNION SELECT DISTINCT coalesce(json_extract(data, "
+               "'$.from'), '') FROM events WHERE kind = 'stage_changed'")
+    db.execute(f"INSERT INTO report_case_moves {move_of('events')} FROM events "
+               f"WHERE kind IN {moves} AND case_id IS NOT NULL")
+    forget_move = ("DELETE FROM report_case_moves WHERE kind = OLD.kind AND case_id = OLD.case_id "
+                   "AND at = CAST(strftime('%s', OLD.at) AS INTEGER) AND seq = OLD.seq;")
+    db.execute(f"CREATE TRIGGER report_case_moves_insert AFTER INSERT ON events "
+               f"WHEN NEW.kind IN {moves} AND NEW.case_id IS NOT NULL BEGIN {names_of('NEW')} "
+               f"INSERT OR REPLACE INTO report_case_moves {move_of('NEW')}; END")
+    # Events change only when `dunning archive` leaves a stub (kind 'archived'); any change is followed.
+    db.execute(f"CREATE TRIGGER report_case_moves_update AFTER UPDATE ON events "
+               f"WHEN OLD.kind IN {moves} OR NEW.kind IN {moves} BEGIN {forget_move} {names_of('NEW')} "
+               f"INSERT INTO report_case_moves {move_of('NEW')} WHERE NEW.kind IN {moves} "
+               f"AND NEW.case_id IS NOT NULL; END")
+    db.execute(f"CREATE TRIGGER report_case_moves_delete AFTER DELETE ON events "
+               f"WHEN OLD.kind IN {moves} BEGIN {forget_move} END")
+
+    # `report_payment_contacts`: each payment's last contact (message sent, call or visit logged)
+    # and last logged call in the 30 days up to it, as dunning.store.reports.PAYMENT_CONTACTS_SQL
+    # finds them; `credit` numbers what the report credits by (`report_credit_kinds`: whether a
+    # contact was found, its kind and channel, the call's collector, as a JSON array), so the
+    # report reads it with the payment as a whole number.
+    db.execute("CREATE TABLE report_credit_kinds (code INTEGER PRIMARY KEY, signature TEXT NOT NULL UNIQUE)")
+    db.execute(
+        "CREATE TABLE report_payment_contacts (payment_id INTEGER PRIMARY KEY, contact_at TEXT, "
+        "contact_kind TEXT, contact_channel TEXT, call_at TEXT, collector, credit INTEGER)"
+    )
+    db.execute("CREATE INDEX report_payment_contacts_uncoded ON report_payment_contacts (payment_id) "
+               "WHERE credit IS NULL")
+    contact_kinds, calls = "('phone:call_logged', 'sent', 'visit:logged')", "('phone:call_logged')"
+
+    def last(kinds: str) -> str:
+        # The same lookup as PAYMENT_CONTACTS_SQL: among the case's own events (index events_case).
+        return ("(SELECT e.seq FROM events e WHERE e.case_id = p.case_id "
+                f"AND +e.kind IN {kinds} AND +e.at <= p.at "
+                "AND +e.at >= strftime('%Y-%m-%dT%H:%M:%SZ', p.at, '-30 days') ORDER BY e.at DESC, e.seq DESC LIMIT 1)")
+
+    signature = "json_array(coalesce(contact_at, '') != '', contact_kind, contact_channel, collector)"
+    coded = [f"INSERT OR IGNORE INTO report_credit_kinds (signature) SELECT {signature} "
+             "FROM report_payment_contacts WHERE credit IS NULL",
+             "UPDATE report_payment_contacts SET credit = (SELECT code FROM report_credit_kinds k "
+             f"WHERE k.signature = {signature}) WHERE credit IS NULL"]
+
+    def found(where: str) -> str:
+        return ("INSERT OR REPLACE INTO report_payment_contacts (payment_id, contact_at, contact_kind, "
+                "contact_channel, call_at, collector) "
+                "SELECT p.id, c.at, c.kind, c.channel, k.at, json_extract(k.data, '$.collector') FROM payments p "
+                f"LEFT JOIN events c ON c.seq = {last(contact_kinds)} "
+                f"LEFT JOIN events k ON k.seq = {last(calls)} WHERE {where}; " + "; ".join(coded) + ";")
+
+    for statement in (found("true").split("; ")[0], *coded):
+        db.execute(statement)
+    db.execute(f"CREATE TRIGGER report_payment_contacts_insert AFTER INSERT ON payments BEGIN "
+               f"{found('p.id = NEW.id')} END")
+    db.execute(f"CREATE TRIGGER report_payment_contacts_update AFTER UPDATE OF case_id, at ON payments BEGIN "
+               f"{found('p.id = NEW.id')} END")
+    db.execute("CREATE TRIGGER report_payment_contacts_delete AFTER DELETE ON payments BEGIN "
+               "DELETE FROM report_payment_contacts WHERE payment_id = OLD.id; END")
+    after = ("p.case_id = NEW.case_id AND p.at >= NEW.at "
+             "AND p.at <= strftime('%Y-%m-%dT%H:%M:%SZ', NEW.at, '+30 days')")
+    # A contact written about an earlier moment (an agency's returned calls, a backdated entry) can be the last
+    # before the case's payments of the 30 days after it: they are looked up again (usually there are none:
+    # one probe of payments_case_at per contact). A contact archived or removed: the case's payments, again.
+    db.execute(f"CREATE TRIGGER report_payment_contacts_contact AFTER INSERT ON events "
+               f"WHEN NEW.kind IN {contact_kinds} AND NEW.case_id IS NOT NULL BEGIN "
+               f"{found(after)} END")
+    db.execute(f"CREATE TRIGGER report_payment_contacts_contact_update AFTER UPDATE ON events "
+               f"WHEN OLD.kind IN {contact_kinds} OR NEW.kind IN {contact_kinds} BEGIN "
+               f"{found('p.case_id IN (OLD.case_id, NEW.case_id)')} END")
+    db.execute(f"CREATE TRIGGER report_payment_contacts_contact_delete AFTER DELETE ON events "
+               f"WHEN OLD.kind IN {contact_kinds} BEGIN {found('p.case_id = OLD.case_id')} END")
+
+
+@migrations()
 def m031_staff_users(db: sqlite_utils.Database) -> None:
     # The people who sign in to `dunning serve`: a name, a role and an argon2 hash (never the password).
     # Disabled, not deleted: the evidence names them as who did what.

@@ -15,7 +15,8 @@ from typing import Any
 
 from dunning import money
 from dunning.reports.buckets import ordered
-from dunning.reports.model import Report, as_text
+from dunning.reports.by_strategy import RECOVERY_NOTE, SPLIT_NOTE
+from dunning.reports.model import Report, Table, as_text
 from dunning.reports.params import Params
 
 CSS = """
@@ -28,6 +29,7 @@ table { border-collapse: collapse; font-size: 12px; margin-bottom: 10px; }
 th, td { padding: 3px 8px; border-bottom: 1px solid #e6eaf0; text-align: right; white-space: nowrap; }
 th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: left; } th { background: #f3f5f8; }
 .notes { color: #5a6776; font-size: 12px; margin: 4px 0 0; padding-left: 18px; }
+.strategy { margin-top: 36px; padding-top: 8px; border-top: 3px solid #2f6db5; }
 """
 BLUE, ORANGE, GREEN, RED = "#2f6db5", "#e08a2c", "#3a9a5b", "#c8453b"
 
@@ -187,37 +189,60 @@ def _table_html(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]
             f"<tbody>{body or f'<tr><td colspan={len(headers)}>(none)</td></tr>'}</tbody></table>")
 
 
-def _section(title: str, report: Report, chart: str, shown: Sequence[str] | None = None) -> str:
+def _section(title: str, report: Report, chart: str, shown: Sequence[str] | None = None, prefix: str = "") -> str:
     tables = "".join(_table_html(t, h, r) for (t, h, r), table in zip(as_text(report), report.tables, strict=True)
                      if shown is None or table.name in shown)
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in report.notes)
-    return (f'<section id="{html.escape(report.name)}"><h2>{html.escape(title)}</h2><div class="row">'
+    return (f'<section id="{html.escape(prefix + report.name)}"><h2>{html.escape(title)}</h2><div class="row">'
             f'<div class="chart">{chart}</div><div class="tables">{tables}<ul class="notes">{notes}</ul></div>'
             "</div></section>")
 
 
-def render(reports: Mapping[str, Report], params: Params) -> str:
-    """The page: a header with the day and filters, then one section per report, chart beside tables."""
-    filters = ", ".join(f"{k} {v}" for k, v in params.filters.given().items())
-    sections = [
-        _section("Aging", reports["aging"], aging_chart(reports["aging"])),
-        _section("Roll rates", reports["roll-rates"], roll_rate_chart(reports["roll-rates"], params)),
-        _section("Recovery", reports["recovery"], recovery_chart(reports["recovery"])),
-        _section("Promises", reports["promises"], promises_chart(reports["promises"])),
-        _section("Contacts", reports["contacts"], contacts_chart(reports["contacts"])),
+def _sections(reports: Mapping[str, Report], params: Params, prefix: str = "") -> list[str]:
+    """One section per report, chart beside tables (ids after ``prefix``, so that several sets fit a page)."""
+    return [
+        _section("Aging", reports["aging"], aging_chart(reports["aging"]), prefix=prefix),
+        _section("Roll rates", reports["roll-rates"], roll_rate_chart(reports["roll-rates"], params), prefix=prefix),
+        _section("Recovery", reports["recovery"], recovery_chart(reports["recovery"]), prefix=prefix),
+        _section("Promises", reports["promises"], promises_chart(reports["promises"]), prefix=prefix),
+        _section("Contacts", reports["contacts"], contacts_chart(reports["contacts"]), prefix=prefix),
         _section("Activity", reports["activity"], activity_chart(reports["activity"]),
-                 shown=("sent", "collected")),
+                 shown=("sent", "collected"), prefix=prefix),
     ]
+
+
+def _page(params: Params, body: str, more: str = "") -> str:
+    filters = ", ".join(f"{k} {v}" for k, v in params.filters.given().items())
     title = f"Portfolio as of {params.as_of.isoformat()}"
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
         f"<h1>{html.escape(title)}</h1><p class=\"meta\">as of {params.as_of.isoformat()}"
         f"{' - ' + html.escape(filters) if filters else ''}; amounts per currency; figures computed from the "
-        "events and the store by <code>dunning report</code></p>"
-        + "".join(sections) + "</body></html>\n"
+        f"events and the store by <code>dunning report</code>{more}</p>"
+        + body + "</body></html>\n"
     )
 
 
-__all__ = ["render"]
+def render(reports: Mapping[str, Report], params: Params) -> str:
+    """The page: a header with the day and filters, then one section per report, chart beside tables."""
+    return _page(params, "".join(_sections(reports, params)))
+
+
+def render_by_strategy(parts: Sequence[tuple[str, Mapping[str, Report]]], compared: Table, params: Params) -> str:
+    """The page where cases run under several strategies: what each strategy placed and collected side by side,
+    then every report's section for each strategy in turn (each exactly what ``--strategy NAME`` gives)."""
+    contents = "".join(f'<li><a href="#strategy-{html.escape(name)}">{html.escape(name)}</a></li>'
+                       for name, _ in parts)
+    (title, headers, rows), = as_text(Report(name="by_strategy", as_of=params.as_of, tables=(compared,)))
+    body = (f'<section id="by_strategy"><h2>By strategy</h2>{_table_html(title, headers, rows)}'
+            f'<ul class="notes"><li>{html.escape(RECOVERY_NOTE)}</li><li>{html.escape(SPLIT_NOTE)}</li></ul>'
+            f'<ul class="contents">{contents}</ul></section>')
+    for name, reports in parts:
+        body += (f'<div class="strategy" id="strategy-{html.escape(name)}"><h1>Strategy {html.escape(name)}</h1>'
+                 + "".join(_sections(reports, params, prefix=f"{name}-")) + "</div>")
+    return _page(params, body, more="; split by strategy")
+
+
+__all__ = ["render", "render_by_strategy"]
 

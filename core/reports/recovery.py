@@ -10,6 +10,13 @@ Channel and collector credit follow one rule, stated in the notes: a payment
 goes to the channel of the last contact with the case (a message sent, a call
 or a visit logged) at or before the payment and at most ATTRIBUTION_DAYS
 before it; to the collector who logged the last call in that window.
+
+Two ways to the same figures: case by case from the events (``compute``), or,
+from a store that keeps each case's stage moves and each payment's contacts
+(migration m027, ``dunning.store.report_case_facts``), over arrays with no
+Python object per case (``dunning.reports.recovery_arrays``); both end in
+``report`` and ``_attribute``, and tests/core/test_recovery_kept.py keeps them
+equal.
 """
 
 from __future__ import annotations
@@ -20,7 +27,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 from dunning.reports.history import CaseBook, CaseFacts, local_day
 from dunning.reports.model import Report, Table, rate
-from dunning.reports.params import Params, ReportSource, books_and_facts
+from dunning.reports.params import Params, ReportSource, accepted_ids, books_and_facts
+from dunning.reports.recovery_sums import Credit, Sums
 from dunning.store.reports import PaymentContactRow
 
 ATTRIBUTION_DAYS = 30
@@ -42,15 +50,10 @@ def _months_between(start: dt.date, end: dt.date) -> int:
 
 def compute(books: Iterable[CaseBook], facts: CaseFacts, payment_contacts: Iterable[PaymentContactRow],
             params: Params) -> Report:
-    stage_placed: dict[tuple[str, str], int] = defaultdict(int)
-    stage_collected: dict[tuple[str, str], int] = defaultdict(int)
-    stage_cases: dict[tuple[str, str], int] = defaultdict(int)
-    agency_placed: dict[tuple[str, str], int] = defaultdict(int)
-    agency_collected: dict[tuple[str, str], int] = defaultdict(int)
-    agency_cases: dict[tuple[str, str], int] = defaultdict(int)
-    cohort_placed: dict[tuple[str, str], int] = defaultdict(int)
-    cohort_cases: dict[tuple[str, str], int] = defaultdict(int)
-    cohort_collected: dict[tuple[str, str, int], int] = defaultdict(int)
+    sums = Sums()
+    stage_placed, stage_collected, stage_cases = sums.stage_placed, sums.stage_collected, sums.stage_cases
+    agency_placed, agency_collected, agency_cases = sums.agency_placed, sums.agency_collected, sums.agency_cases
+    cohort_placed, cohort_cases, cohort_collected = sums.cohort_placed, sums.cohort_cases, sums.cohort_collected
     # The currency of each counted case that paid, for attribution.
     paying: dict[int, str] = {}
     for book in books:
@@ -80,7 +83,16 @@ def compute(books: Iterable[CaseBook], facts: CaseFacts, payment_contacts: Itera
             cohort_collected[(*opened, _months_between(book.opened_on, paid_on))] += amount
         if book.payments:
             paying[book.id] = currency
-    by_channel, by_collector = _attribute(paying, payment_contacts)
+    return report(sums, _attribute(_credits(paying, payment_contacts)), params)
+
+
+def report(sums: Sums, credited: tuple[Rows, Rows], params: Params) -> Report:
+    """The report's tables from the sums and the payments' credit, however they were worked out."""
+    stage_cases, stage_placed, stage_collected = sums.stage_cases, sums.stage_placed, sums.stage_collected
+    agency_cases, agency_placed, agency_collected = sums.agency_cases, sums.agency_placed, sums.agency_collected
+    cohort_cases, cohort_placed = sums.cohort_cases, sums.cohort_placed
+    cohort_collected: dict[tuple[str, str, int], int] = defaultdict(int, sums.cohort_collected)
+    by_channel, by_collector = credited
     stage_rows = tuple((c, s, stage_cases[c, s], stage_placed[c, s], stage_collected[c, s],
                         rate(stage_collected[c, s], stage_placed[c, s])) for c, s in sorted(stage_cases))
     agency_rows = tuple((c, a, agency_cases[c, a], agency_placed[c, a], agency_collected[c, a],
@@ -116,38 +128,65 @@ def compute(books: Iterable[CaseBook], facts: CaseFacts, payment_contacts: Itera
         ))
 
 
-def _attribute(paying: dict[int, str], payment_contacts: Iterable[PaymentContactRow]
-               ) -> tuple[tuple[tuple[object, ...], ...], tuple[tuple[object, ...], ...]]:
-    """Credit each payment to its last contact's channel and its last call's collector (see NOTES).
+Rows = tuple[tuple[object, ...], ...]
 
-    The store hands each payment with the last contact and the last logged
-    call of its case in the ATTRIBUTION_DAYS before it.
+
+def _credits(paying: dict[int, str], payment_contacts: Iterable[PaymentContactRow]) -> Iterator[Credit]:
+    """Each payment of a counted case that paid, as a credit of one payment (see ``_attribute``)."""
+    for case_id, amount, _at, contact_at, kind, channel, _call_at, collector in payment_contacts:
+        currency = paying.get(case_id)
+        if currency is not None:  # else a case the filters leave out, or a payment after the report's day
+            yield currency, contact_at, kind, channel, collector, 1, amount
+
+
+def _attribute(credits: Iterable[Credit]) -> tuple[Rows, Rows]:
+    """Credit the payments to their last contact's channel and their last call's collector (see NOTES).
+
+    The store hands each payment (or each group of payments alike) with whether its case had a contact in the
+    ATTRIBUTION_DAYS before it, that contact's kind and channel, and who logged the last call in that window.
     """
     channel_sum: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     collector_sum: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     totals: dict[str, int] = defaultdict(int)
-    for case_id, amount, _at, contact_at, kind, channel, _call_at, collector in payment_contacts:
-        currency = paying.get(case_id)
-        if currency is None:  # a case the filters leave out, or a payment after the report's day
-            continue
+    for currency, contact_at, kind, channel, collector, payments, amount in credits:
         totals[currency] += amount
         credited = (channel or kind or NO_CONTACT) if contact_at else NO_CONTACT
         for sums, name in ((channel_sum, credited), (collector_sum, str(collector) if collector else NO_CALL)):
             entry = sums[currency, name]
-            entry[0] += 1
+            entry[0] += payments
             entry[1] += amount
 
-    def rows(sums: dict[tuple[str, str], list[int]]) -> tuple[tuple[object, ...], ...]:
+    def rows(sums: dict[tuple[str, str], list[int]]) -> Rows:
         return tuple((c, name, n, amount, rate(amount, totals[c])) for (c, name), (n, amount) in sorted(sums.items()))
 
     return rows(channel_sum), rows(collector_sum)
 
 
 def build(source: ReportSource, params: Params) -> Report:
+    fast = _from_kept_figures(source, params)
+    if fast is not None:
+        return fast
     books, facts = books_and_facts(source, params, facts_needed=True)
     # The books stream first (they tell which counted cases paid); the payments' contacts after, when iterated.
     contacts = _Later(lambda: source.report_payment_contacts(params.until, ATTRIBUTION_DAYS))
     return compute(books, facts, contacts, params)
+
+
+def _from_kept_figures(source: ReportSource, params: Params) -> Report | None:
+    """The report over arrays from the store's kept moves and payment contacts (m027), or None where the source
+    has none (a test's lists), the store is to read the events (``report_counts`` False) or a payment has no kept
+    contact."""
+    read = getattr(source, "report_recovery_rows", None)
+    rows = read(params.until, ATTRIBUTION_DAYS) if read is not None else None
+    if rows is None:
+        return None
+    from dunning.reports import recovery_arrays  # numpy, imported only for this report
+
+    worked_out = recovery_arrays.sums(rows, accepted_ids(source, params), params)
+    if worked_out is None:
+        return None
+    sums, credits = worked_out
+    return report(sums, _attribute(credits), params)
 
 
 class _Later:

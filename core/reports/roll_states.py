@@ -13,13 +13,13 @@ tests/core/test_report_rollups.py keeps this equal to the case-by-case path.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Collection, Iterable, Sequence
 
 import numpy as np
 
 from dunning import calendar
 from dunning.reports.buckets import PAID, WRITTEN_OFF
+from dunning.reports.columns import columns, lookup, positions
 from dunning.reports.history import day_start
 from dunning.reports.params import Params
 from dunning.reports.roll_rates import ENDED, Tally, period_ends
@@ -32,14 +32,6 @@ Batches = Iterable[list[tuple[int, ...]]]
 Rows = tuple[list[str], list[str], Batches, Batches, Batches]
 
 
-def _columns(batches: Batches, width: int) -> np.ndarray:
-    """The rows' columns, one array each (a batch at a time: no list of every row)."""
-    parts = [np.fromiter(itertools.chain.from_iterable(batch), dtype=np.int64, count=len(batch) * width)
-             for batch in batches]
-    flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-    return flat.reshape(-1, width).T.copy()
-
-
 def states(rows: Rows, params: Params) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
     """(state codes: one row per period end, one column per case; each case's currency index; the code's names;
     case ids). Codes: the buckets in order, then ``paid``, then each status not among them."""
@@ -47,34 +39,35 @@ def states(rows: Rows, params: Params) -> tuple[np.ndarray, np.ndarray, list[str
     labels = list(params.buckets.labels)
     names = [*labels, PAID, *[s for s in statuses if s not in labels and s != PAID]]
     code_of_status = np.array([names.index(s) for s in statuses] or [0], dtype=np.int64)
-    case_id, packed, resolved = _columns(case_rows, 3)
+    case_id, packed, resolved = columns(case_rows, 3)
     opened, status, currency = packed >> 16, (packed >> 8) & 255, packed & 255
     n = len(case_id)
-    ob_case, ob_amount, due, counts_from, closed = _columns(obligation_rows, 5)
+    ob_case, ob_amount, due, counts_from, closed = columns(obligation_rows, 5)
     # By case, then due day: the order payments are applied in (see ROLL_OBLIGATIONS_SQL).
     order = np.lexsort((due, ob_case))
     ob_case, ob_amount, due, counts_from, closed = (column[order] for column in
                                                     (ob_case, ob_amount, due, counts_from, closed))
-    pay_case, pay_amount, paid_at = _columns(payment_rows, 3)
+    pay_case, pay_amount, paid_at = columns(payment_rows, 3)
     ends = period_ends(params.as_of, params.period, params.periods)
     codes = np.full((len(ends), n), NONE, dtype=np.int16)  # buckets and statuses: a few dozen codes, at most 2 x 256
     if not n:
         return codes, currency, names, case_id
     # An obligation of a case no longer on file counts for none, nor does a payment.
-    ob_index = np.minimum(np.searchsorted(case_id, ob_case), n - 1)
-    on_file = case_id[ob_index] == ob_case
+    position = positions(case_id, np.ones(n, dtype=bool))
+    ob_index = lookup(position, ob_case)
+    on_file = ob_index >= 0
     ob_index, ob_amount, due, counts_from, closed = (column[on_file] for column in
                                                      (ob_index, ob_amount, due, counts_from, closed))
     # Without an issue date, from the case's opening.
     counts_from = np.where(counts_from == -NO_DAY, opened[ob_index], counts_from)
-    pay_index = np.minimum(np.searchsorted(case_id, pay_case), n - 1)
-    known = case_id[pay_index] == pay_case
+    pay_index = lookup(position, pay_case)
+    known = pay_index >= 0
     pay_index, pay_amount, paid_at = pay_index[known], pay_amount[known], paid_at[known]
     # Where each obligation's case begins in the (case, due date) order: the running sums restart there.
     group_start = np.zeros(len(ob_index), dtype=np.int64)
     if len(ob_index):
-        starts = np.flatnonzero(np.r_[True, ob_index[1:] != ob_index[:-1]])
-        group_start = starts[np.searchsorted(starts, np.arange(len(ob_index)), side="right") - 1]
+        first = np.r_[True, ob_index[1:] != ob_index[:-1]]
+        group_start = np.maximum.accumulate(np.where(first, np.arange(len(ob_index)), 0))
     bounds = np.array(params.buckets.bounds, dtype=np.int64)
     for row, end in enumerate(ends):
         day = end.toordinal() - _EPOCH
@@ -111,12 +104,12 @@ def tally(rows: Rows, accepted: Collection[int] | None, params: Params) -> Tally
     k, c = len(names), max(len(currencies), 1)
     ended = np.array([name in ENDED for name in names] + [True])  # index -1 (no state) counts as ended: left out
     result = Tally()
-    before, after = codes[:-1], codes[1:]
-    moved = ~ended[before] & (after != NONE)
-    period = np.broadcast_to(np.arange(len(ends) - 1)[:, None], before.shape)
-    cur = np.broadcast_to(currency[None, :], before.shape)
-    keys = ((period[moved] * c + cur[moved]) * k + before[moved].astype(np.int64)) * k + after[moved]
-    counts = np.bincount(keys, minlength=(len(ends) - 1) * c * k * k)
+    counts = np.zeros((len(ends) - 1) * c * k * k, dtype=np.int64)
+    for at in range(len(ends) - 1):  # a period at a time: the pairs of every period at once are a dozen million
+        before, after = codes[at].astype(np.int64), codes[at + 1].astype(np.int64)
+        moved = ~ended[before] & (after != NONE)
+        keys = ((at * c + currency[moved]) * k + before[moved]) * k + after[moved]
+        counts += np.bincount(keys, minlength=len(counts))
     for key in np.flatnonzero(counts):
         count = counts[key]
         rest, to = divmod(int(key), k)

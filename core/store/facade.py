@@ -31,6 +31,7 @@ from dunning.store.plan_writer import PlanWriter
 from dunning.store.promises import Promises
 from dunning.store.rates import Rates
 from dunning.store.settlements import Settlements
+from dunning.store.report_case_facts import ReportCaseFacts
 from dunning.store.reports import ReportRows
 from dunning.store.signals import Signals
 from dunning.store.strategies import CaseStrategies
@@ -71,6 +72,7 @@ class Store(
     Holds,
     Bank,
     Credits,
+    ReportCaseFacts,
     ReportRows,
     StaffUsers,
     StoreConnection,

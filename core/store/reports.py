@@ -298,5 +298,11 @@ class ReportRows(ReportRollups):
             "roll-up of attempts": (ROLL_UP_ATTEMPTS_SQL, [0, 0]),
             "roll-up of events": (ROLL_UP_EVENTS_SQL, [0, 0]),
         }
+        from dunning.store import report_case_facts as kept  # recovery's reads (m027); it imports this module
+
+        samples |= {"recovery: kept stage changes": (kept.MOVES_SQL, []),
+                    "recovery: kept placements": (kept.PLACED_SQL.replace("{agency}", "agency"), until),
+                    "recovery: payments with their kept credit": (kept.PAYMENTS_SQL, until),
+                    "recovery: obligations": (kept.OBLIGATIONS_SQL, [])}
         return {name: [str(row[-1]) for row in self.conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
                 for name, (sql, params) in samples.items()}

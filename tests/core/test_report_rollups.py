@@ -121,7 +121,7 @@ def reports(store: Store, counts: bool) -> list[Any]:
     store.report_counts = counts
     try:
         return [as_json(run(name, store, Params(as_of=day, zone=zoneinfo.ZoneInfo(zone), filters=filters)))
-                for name in ("aging", "contacts", "activity", "roll-rates")
+                for name in ("aging", "contacts", "activity", "roll-rates", "recovery")
                 for day in DAYS for zone in ZONES for filters in FILTERS]
     finally:
         store.report_counts = True

@@ -23,7 +23,11 @@ salt "autumn": the ids 2 to 5 take the places that make 2 and 4 champions,
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -169,3 +173,53 @@ def test_a_table_for_people_and_unknown_names(history: Project):
     result = history("report", "aging", "--policy", "consumer", expect=1)
     assert result.output.strip() == ("Error: --policy: no case runs under 'consumer'; policies: trade-receivables, "
                                      "consumer-loans")
+
+
+def test_the_html_page_compares_the_strategies_then_shows_each(history: Project, tmp_path: Path):
+    out = tmp_path / "report.html"
+    result = history("report", "html", "--out", str(out), "--as-of", "2026-04-30")
+    assert result.stdout.strip() == f"wrote {out} (as of 2026-04-30)"
+    text = out.read_text(encoding="utf-8")
+    assert "split by strategy" in text
+    # First what each strategy placed and collected (as recovery's by_strategy table above).
+    compared = text[text.index('<section id="by_strategy">'):text.index('<div class="strategy"')]
+    assert "<td>champion</td><td>EUR</td><td>2</td><td>EUR 3,000.00</td><td>EUR 900.00</td><td>30.0%</td>" in compared
+    assert "<td>challenger</td><td>EUR</td><td>2</td><td>EUR 1,000.00</td><td>EUR 600.00</td><td>60.0%</td>" in compared
+    # Then every report for each strategy in turn (by name, then the cases with none), its six charts beside its
+    # own figures.
+    starts = [text.index(f'<div class="strategy" id="strategy-{name}">') for name in ("challenger", "champion",
+                                                                                        "(none)")]
+    assert starts == sorted(starts)
+    challenger, champion, none = (text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True))
+    for part in (champion, challenger, none):
+        assert len(re.findall(r"<svg ", part)) == 6
+        assert len(re.findall(r'<section id="[^"]+-(aging|roll-rates|recovery|promises|contacts|activity)"', part)) == 6
+    # C entered onsite owing 2,000 and paid 500 there (champion); the challenger's cases stayed internal.
+    onsite = "<td>EUR</td><td>onsite</td><td>1</td><td>EUR 2,000.00</td><td>EUR 500.00</td><td>25.0%</td>"
+    assert onsite in champion and "onsite" not in challenger.split('id="challenger-roll-rates"')[0]
+    assert "<td>EUR</td><td>internal</td><td>2</td><td>EUR 1,000.00</td><td>EUR 600.00</td><td>60.0%</td>" in challenger
+    assert "<td>EUR</td><td>internal</td><td>1</td><td>EUR 300.00</td><td>EUR 300.00</td><td>100.0%</td>" in none
+    # One set of figures for all, or for one strategy, as the text reports give them.
+    whole = tmp_path / "whole.html"
+    history("report", "html", "--out", str(whole), "--as-of", "2026-04-30", "--no-split")
+    page = whole.read_text(encoding="utf-8")
+    assert len(re.findall(r"<svg ", page)) == 6 and "strategy-champion" not in page
+    assert "<td>EUR</td><td>internal</td><td>5</td><td>EUR 4,300.00</td>" in page
+    one = tmp_path / "champion.html"
+    history("report", "html", "--out", str(one), "--as-of", "2026-04-30", "--strategy", "champion")
+    page = one.read_text(encoding="utf-8")
+    assert len(re.findall(r"<svg ", page)) == 6 and "strategy champion" in page and onsite in page
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium (.ci/run installs it)")
+def test_chromium_renders_every_strategy_s_charts(history: Project, tmp_path: Path):
+    out = tmp_path / "report.html"
+    history("report", "html", "--out", str(out), "--as-of", "2026-04-30")
+    flags = [str(shutil.which("chromium")), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([*flags, "--dump-dom", out.as_uri()], capture_output=True, text=True, timeout=120,
+                         check=True).stdout
+    charts = re.findall(r"<svg .*?</svg>", dom, flags=re.S)
+    assert len(charts) == 18 and all("<path" in chart for chart in charts)
+    assert dom.count("Recovery curves by month opened") == 3
