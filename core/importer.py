@@ -190,21 +190,33 @@ class RowReader:
         if self._items is not None:
             yield from self._items
             return
-        reader = self._reader
+        # The records as lists, each made a dict here: what ``csv.DictReader`` gives (blank lines skipped,
+        # a short record's missing cells None), without its per-row Python layer.
+        cells = self._reader.reader
+        header = list(self._reader.fieldnames or [])
+        width = len(header)
         try:
             while True:
-                line = reader.line_num + 1  # where the record starts, even when a cell spans lines
+                line = cells.line_num + 1  # where the record starts, even when a cell spans lines
                 try:
-                    row = self._read(lambda: next(reader))
+                    values = next(cells)
+                    while not values:
+                        values = next(cells)
                 except StopIteration:
                     break
                 except csv.Error as exc:  # a cell over the csv module's size limit, a NUL in older Pythons
                     self.problems.append(RowError(line, "file", f"not valid CSV: {exc}"))
                     break
-                self.problems += _text_problems(line, row if None not in row else
-                                                {k: v for k, v in row.items() if k is not None})
-                if None in row:  # more cells than header columns
-                    row["__extra__"] = row.pop(None)
+                except UnicodeDecodeError:
+                    self._stream.close()
+                    raise _decode_error(self.path, self.encoding) from None
+                row: dict[str, Any] = dict(zip(header, values))
+                if len(values) < width:
+                    row.update(dict.fromkeys(header[len(values):]))
+                if not _plainly_clean(row):
+                    self.problems += _text_problems(line, row)
+                if len(values) > width:  # more cells than header columns
+                    row["__extra__"] = values[width:]
                 yield line, row
         finally:
             self._stream.close()
@@ -712,7 +724,7 @@ class _FileCheck:
         self.store_empty: bool | None = None  # whether the store had no debtor when the check began
 
     def row(self, line: int, row: Mapping[str, Any]) -> None:
-        cells = tuple(row.get(field) for field in _DEBTOR_CELLS)
+        cells = tuple(map(row.get, _DEBTOR_CELLS))
         last = self.last
         if last is not None and cells == last.cells:  # the debtor's next row: its cells were found clean
             packed, problems = check_obligation(line, row, last)
