@@ -18,6 +18,7 @@ file's size.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import marshal
 import multiprocessing
@@ -81,7 +82,9 @@ def _check_in_child(database: str, synchronous: str, reader: Any, path: Path, se
             sent = pickle.dumps(exc)
         except Exception:  # an exception that cannot be pickled: its type and message
             sent = pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
-        sender.send_bytes(_FAILED + sent)
+        # OSError: the parent stopped listening (its write failed), and reports its own error.
+        with contextlib.suppress(OSError):
+            sender.send_bytes(_FAILED + sent)
     finally:
         sender.close()
 
