@@ -210,7 +210,7 @@ class RowReader:
                 except UnicodeDecodeError:
                     self._stream.close()
                     raise _decode_error(self.path, self.encoding) from None
-                row: dict[str, Any] = dict(zip(header, values))
+                row: dict[str, Any] = dict(zip(header, values, strict=False))
                 if len(values) < width:
                     row.update(dict.fromkeys(header[len(values):]))
                 if not _plainly_clean(row):
