@@ -1,7 +1,9 @@
 """Import and verify at scale, each figure beside a yardstick measured in the same run.
 
 Import: a generated CSV (default 100,000 rows) imported with `dunning import`
-in a process of its own (wall clock and peak RSS), beside a yardstick process
+in a process of its own (wall clock and peak RSS; a file this large is checked
+in a second process while the first writes, and the CPU time counts both),
+then the same import checked and written in one process, beside a yardstick process
 that reads the same file with csv.reader and inserts its raw tuples into an
 empty table with executemany, in one transaction.
 
@@ -52,6 +54,18 @@ with open(sys.argv[1], newline="", encoding="utf-8") as f:
     conn.execute("BEGIN")
     conn.executemany("INSERT INTO rows VALUES (" + ", ".join("?" * 13) + ")", (tuple(r) for r in reader))
     conn.execute("COMMIT")
+"""
+
+
+# The same import as `dunning import FILE`, checked and written in one process (``two_processes=False``): what
+# the second process adds, measured beside it.
+ONE_PROCESS_IMPORT = """
+import datetime as dt, sys
+from pathlib import Path
+from dunning.importer import import_file
+from dunning.store import Store
+now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+import_file(Store(Path(sys.argv[2])), Path(sys.argv[1]), now=now, today=now.date(), two_processes=False)
 """
 
 
@@ -144,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="events appended after the signed checkpoint (default 10,000)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--import-only", action="store_true", help="time the import alone (no verify)")
+    parser.add_argument("--skip-one-process", action="store_true",
+                        help="do not also time the import checked and written in one process")
     parser.add_argument("--before", type=Path, metavar="FOLDER",
                         help="also import with the dunning package in FOLDER (another version's code)")
     args = parser.parse_args(argv)
@@ -171,6 +187,17 @@ def main(argv: list[str] | None = None) -> int:
         figures["import"] = {"rows": args.rows, "seconds": round(seconds, 2), "rows_per_s": round(args.rows / seconds),
                              "cpu_seconds": round(cpu, 2), "rows_per_cpu_s": round(args.rows / cpu),
                              "peak_rss_mb": rss, "csv_mb": round(path.stat().st_size / 2**20, 1)}
+        if not args.skip_one_process:
+            print("importing in one process", file=sys.stderr)
+            one = cwd / "one-process"
+            one.mkdir()
+            subprocess.run([str(DUNNING), "init"], cwd=one, capture_output=True, check=True)
+            seconds, rss, cpu = timed([sys.executable, "-c", ONE_PROCESS_IMPORT, str(path), str(one / "dunning.db")],
+                                      one)
+            figures["import_one_process"] = {"rows": args.rows, "seconds": round(seconds, 2),
+                                             "rows_per_s": round(args.rows / seconds), "cpu_seconds": round(cpu, 2),
+                                             "rows_per_cpu_s": round(args.rows / cpu), "peak_rss_mb": rss}
+            shutil.rmtree(one)
         print("yardstick: csv.reader + executemany", file=sys.stderr)
         seconds, rss, cpu = timed([sys.executable, "-c", YARDSTICK_IMPORT, str(path), str(cwd / "yardstick.db")], cwd)
         figures["import_yardstick"] = {"seconds": round(seconds, 2), "rows_per_s": round(args.rows / seconds),
@@ -214,15 +241,18 @@ def _report(figures: dict[str, Any], as_json: bool) -> int:
         return 0
     imp, yard = figures["import"], figures["import_yardstick"]
     print(f"load average before {figures['load_average_before']}, after {figures['load_average_after']}")
-    print(f"{'phase':<36}{'wall s':>8}{'CPU s':>8}{'per CPU s':>11}{'peak RSS MB':>13}")
-    print(f"{'import ' + format(imp['rows'], ',') + ' rows':<36}{imp['seconds']:>8}{imp['cpu_seconds']:>8}"
-          f"{imp['rows_per_cpu_s']:>11,}{imp['peak_rss_mb']:>13}")
+    print(f"{'phase':<36}{'wall s':>8}{'CPU s':>8}{'per CPU s':>11}{'peak RSS MB':>13}{'per wall s':>12}")
+
+    def line(label: str, f: dict[str, Any]) -> None:
+        print(f"{label:<36}{f['seconds']:>8}{f['cpu_seconds']:>8}{f['rows_per_cpu_s']:>11,}{f['peak_rss_mb']:>13}"
+              f"{round(f['rows'] / f['seconds']):>12,}")
+
+    line("import " + format(imp["rows"], ",") + " rows", imp)
+    if "import_one_process" in figures:
+        line("  checked and written in one process", figures["import_one_process"])
     if "import_before" in figures:
-        old = figures["import_before"]
-        print(f"{'  before (--before code)':<36}{old['seconds']:>8}{old['cpu_seconds']:>8}"
-              f"{old['rows_per_cpu_s']:>11,}{old['peak_rss_mb']:>13}")
-    print(f"{'  yardstick csv.reader+executemany':<36}{yard['seconds']:>8}{yard['cpu_seconds']:>8}"
-          f"{yard['rows_per_cpu_s']:>11,}{yard['peak_rss_mb']:>13}")
+        line("  before (--before code)", figures["import_before"])
+    line("  yardstick csv.reader+executemany", {**yard, "rows": imp["rows"]})
     if "verify_full" not in figures:
         return 0
     full, inc, hy = figures["verify_full"], figures["verify_from_checkpoint"], figures["verify_yardstick"]

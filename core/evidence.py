@@ -99,6 +99,18 @@ def _json_scalar(value: Any) -> str:
     return _ENCODER.encode(value)  # bool, float, an enum...: exactly as the encoder writes it
 
 
+json_scalar = _json_scalar  # for bodies spelled out elsewhere (an import's events, dunning.store.import_events)
+
+
+def body_template(at_text: str, recorded_text: str | None, kind: str, stage: str | None, channel: str | None,
+                  step: str | None) -> str:
+    """The body ``link_hash`` hashes, with %s slots for action_id, case_id, data, dpd and seq (in that order),
+    each to be filled with its value's JSON."""
+    shared = (at_text, recorded_text, kind, stage, channel, step)
+    template = _TEMPLATES.get(shared)
+    return _template(shared) if template is None else template
+
+
 def link_hash(prev_hash: str, seq: int, event: Event, at_text: str, recorded_text: str | None, data_text: str) -> str:
     """``chain_hash(prev_hash, event_fields(event, seq))``, with the text forms already at hand.
 

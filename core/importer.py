@@ -63,11 +63,14 @@ class ImportError_(ValueError):
     """The file has bad rows; nothing was written."""
 
     def __init__(self, source: str, errors: list[RowError], unit: str = "line", more: int = 0):
-        self.source, self.errors, self.unit = source, errors, unit
+        self.source, self.errors, self.unit, self.more = source, errors, unit, more
         lines = [f"{source}: {unit} {e.line}: {e.field}: {e.problem}" for e in errors]
         if more:
             lines.append(f"{source}: and {more} more problems on later {unit}s (the first {len(errors)} are shown)")
         super().__init__("\n".join(lines))
+
+    def __reduce__(self) -> tuple[Any, ...]:  # sent whole from the checking process (dunning.import_worker)
+        return type(self), (self.source, self.errors, self.unit, self.more)
 
 
 def known_columns() -> tuple[str, ...]:
@@ -187,21 +190,33 @@ class RowReader:
         if self._items is not None:
             yield from self._items
             return
-        reader = self._reader
+        # The records as lists, each made a dict here: what ``csv.DictReader`` gives (blank lines skipped,
+        # a short record's missing cells None), without its per-row Python layer.
+        cells = self._reader.reader
+        header = list(self._reader.fieldnames or [])
+        width = len(header)
         try:
             while True:
-                line = reader.line_num + 1  # where the record starts, even when a cell spans lines
+                line = cells.line_num + 1  # where the record starts, even when a cell spans lines
                 try:
-                    row = self._read(lambda: next(reader))
+                    values = next(cells)
+                    while not values:
+                        values = next(cells)
                 except StopIteration:
                     break
                 except csv.Error as exc:  # a cell over the csv module's size limit, a NUL in older Pythons
                     self.problems.append(RowError(line, "file", f"not valid CSV: {exc}"))
                     break
-                self.problems += _text_problems(line, row if None not in row else
-                                                {k: v for k, v in row.items() if k is not None})
-                if None in row:  # more cells than header columns
-                    row["__extra__"] = row.pop(None)
+                except UnicodeDecodeError:
+                    self._stream.close()
+                    raise _decode_error(self.path, self.encoding) from None
+                row: dict[str, Any] = dict(zip(header, values, strict=False))
+                if len(values) < width:
+                    row.update(dict.fromkeys(header[len(values):]))
+                if not _plainly_clean(row):
+                    self.problems += _text_problems(line, row)
+                if len(values) > width:  # more cells than header columns
+                    row["__extra__"] = values[width:]
                 yield line, row
         finally:
             self._stream.close()
@@ -579,6 +594,7 @@ def import_file(
     dry_run: bool = False,
     warnings: list[str] | None = None,
     encoding: str = "utf-8",
+    two_processes: bool | None = None,
 ) -> tuple[ImportResult, int]:
     """Check the whole file, then write it in one transaction; the counts and how many rows were checked.
 
@@ -588,27 +604,71 @@ def import_file(
     transaction. Any problem, in any row, and nothing is written; the
     first ``SHOWN`` problems are listed, the rest counted. ``warnings``
     receives what was imported but is doubtful (as many, then a count).
+    ``two_processes``: check in a second process while this one writes
+    (``dunning.import_worker``); by default for a large CSV file.
     """
     reader = RowReader(path, encoding)
+    if not dry_run and reader.unit == "line" and _worth_a_second_process(path, two_processes):
+        from dunning import import_worker
+
+        if import_worker.usable(store):
+            return import_worker.import_in_two_processes(store, path, reader, now=now, today=today,
+                                                         warnings=warnings)
     with ImportStaging() as staging:
-        check = _FileCheck(store, path, reader.unit, staging)
-        for line, row in reader:
-            check.row(line, row)
-        for problem in reader.problems:
-            check.errors.add(problem)
-        if warnings is not None:
-            warnings.extend(f"{path}: {reader.unit} {w.line}: {w.field}: {w.problem}" for w in check.warnings.shown)
-            if check.warnings.more:
-                warnings.append(f"{path}: and {check.warnings.more} more warnings on later {reader.unit}s")
-        for found in (check.errors, check.refused):
-            if found.shown:
-                raise ImportError_(str(path), sorted(found.shown, key=lambda e: e.line), unit=reader.unit,
-                                   more=found.more)
-        del check  # what the first pass remembered per debtor is not needed by the second
+        _report(path, reader.unit, _check_pass(store, path, reader, staging), warnings)
         rows = (marshal.loads(payload) for payload in staging.payloads())
         if dry_run:
             return _dry_run_counts(store, rows), staging.count
         return store.import_rows(rows, now, today), staging.count
+
+
+# A CSV file this large (about 40,000 rows) is checked in a second process while this one writes
+# (``dunning.import_worker``); a smaller one is not worth starting it.
+TWO_PROCESSES_FROM_BYTES = 4 * 2**20
+
+
+def _worth_a_second_process(path: Path, asked: bool | None) -> bool:
+    if asked is not None:
+        return asked
+    try:
+        return path.stat().st_size >= TWO_PROCESSES_FROM_BYTES
+    except OSError:
+        return False
+
+
+@attrs.frozen
+class Findings:
+    """What the checking pass found: the problems and refusals that stop an import, the warnings that do not
+    (the first ``SHOWN`` of each, and how many more)."""
+
+    errors: list[RowError]
+    more_errors: int
+    refused: list[RowError]
+    more_refused: int
+    warnings: list[RowError]
+    more_warnings: int
+
+
+def _check_pass(store: Store, path: Path, reader: RowReader, staging: ImportStaging) -> Findings:
+    """The first pass: every row of ``reader`` checked, the checked ones kept in ``staging``."""
+    check = _FileCheck(store, path, reader.unit, staging)
+    for line, row in reader:
+        check.row(line, row)
+    for problem in reader.problems:
+        check.errors.add(problem)
+    return Findings(check.errors.shown, check.errors.more, check.refused.shown, check.refused.more,
+                    check.warnings.shown, check.warnings.more)
+
+
+def _report(path: Path, unit: str, found: Findings, warnings: list[str] | None) -> None:
+    """``warnings`` told what the check found doubtful; raises ``ImportError_`` if it found a problem."""
+    if warnings is not None:
+        warnings.extend(f"{path}: {unit} {w.line}: {w.field}: {w.problem}" for w in found.warnings)
+        if found.more_warnings:
+            warnings.append(f"{path}: and {found.more_warnings} more warnings on later {unit}s")
+    for shown, more in ((found.errors, found.more_errors), (found.refused, found.more_refused)):
+        if shown:
+            raise ImportError_(str(path), sorted(shown, key=lambda e: e.line), unit=unit, more=more)
 
 
 class _Capped:
@@ -664,7 +724,7 @@ class _FileCheck:
         self.store_empty: bool | None = None  # whether the store had no debtor when the check began
 
     def row(self, line: int, row: Mapping[str, Any]) -> None:
-        cells = tuple(row.get(field) for field in _DEBTOR_CELLS)
+        cells = tuple(map(row.get, _DEBTOR_CELLS))
         last = self.last
         if last is not None and cells == last.cells:  # the debtor's next row: its cells were found clean
             packed, problems = check_obligation(line, row, last)

@@ -37,8 +37,12 @@ def normalise(text: str, region: str | None) -> Phone:
     if not phonenumbers.is_possible_number(parsed):
         raise PhoneError(f"not a phone number: {text!r} has the wrong length for "
                          f"+{parsed.country_code}")
+    # The number's type, worked out once (its costliest part): a number is valid when it has one, and the type
+    # decides where to look for its zones. ``is_valid_number`` and ``time_zones_for_number`` would each work it
+    # out again; tests/core/test_phones_once.py checks the answers are theirs.
+    number_type = phonenumbers.number_type(parsed)
     return Phone(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
-                 phonenumbers.is_valid_number(parsed), _zones(parsed))
+                 number_type != phonenumbers.PhoneNumberType.UNKNOWN, _zones(parsed, number_type))
 
 
 def zones_of(number: str, region: str | None) -> tuple[str, ...]:
@@ -50,10 +54,20 @@ def zones_of(number: str, region: str | None) -> tuple[str, ...]:
     return _zones(parsed)
 
 
-def _zones(parsed: Any) -> tuple[str, ...]:
+def _zones(parsed: Any, number_type: Any = None) -> tuple[str, ...]:
+    """``parsed``'s zones; ``number_type``, if known, is its ``phonenumbers.number_type``."""
     from phonenumbers import timezone as number_zones  # its tables load on first use
 
-    zones = tuple(z for z in number_zones.time_zones_for_number(parsed) if z != "Etc/Unknown")
+    if number_type is None:
+        found = number_zones.time_zones_for_number(parsed)
+    elif number_type == phonenumbers.PhoneNumberType.UNKNOWN:
+        found = ()
+    elif not phonenumbers.is_number_type_geographical(number_type, parsed.country_code):
+        # What ``time_zones_for_number`` does for this type (spelled as in phonenumbers' timezone module).
+        found = number_zones._country_level_time_zones_for_number(parsed)
+    else:
+        found = number_zones.time_zones_for_geographical_number(parsed)
+    zones = tuple(z for z in found if z != "Etc/Unknown")
     if zones:
         return zones
     # A number the library cannot place (a new or fictional range): the

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any, overload
 
 import attrs
 
 from dunning import creditor_reference
-from dunning.calendar import to_text
+from dunning.calendar import to_text, utc_now
 from dunning.models import Contact, Debtor, Event, Stage
+from dunning.store.bulk import _execute_rows
 from dunning.store.cases import Cases
-from dunning.store.events import EventLog
+from dunning.store.events import _INSERT_EVENTS, EventLog
+from dunning.store.import_events import PlainEvent, case_opened_data, chained_rows, obligation_added_data
 from dunning.store.rows import _iso
 
 
@@ -153,7 +156,7 @@ class ObligationImport(Cases, EventLog):
         open_cases = {(d, c): i for d, c, i in self.conn.execute(
             f"SELECT debtor_id, currency, id FROM cases WHERE status = 'open' AND debtor_id IN ({marks})", ids)}
         obligations: list[tuple[Any, ...]] = []
-        events: list[Event] = []
+        events: list[PlainEvent] = []
         chunk_cases: dict[int, None] = {}
         # Cases this chunk opens, with their ids given here (we hold the write lock, so the next ids are ours:
         # what SQLite would give) and their figures worked out from the rows: one INSERT each, written with
@@ -174,8 +177,7 @@ class ObligationImport(Cases, EventLog):
                 opened[case_id] = [debtor_id, currency, 0, r[6]]
                 open_cases[(debtor_id, currency)] = case_id
                 counts.opened += 1
-                events.append(Event(kind="case_opened", at=now, case_id=case_id, stage=Stage.INTERNAL.value,
-                                    data={"debtor_id": debtor_id, "currency": currency}))
+                events.append((case_id, "case_opened", _INTERNAL, case_opened_data(debtor_id, currency)))
             obligations.append((case_id, debtor_id, reference, amount, currency, r[5], r[6], r[8]))
             counts.added += 1
             figures = opened.get(case_id)
@@ -184,8 +186,7 @@ class ObligationImport(Cases, EventLog):
             else:
                 figures[2] += amount
                 figures[3] = min(figures[3], r[6])
-            events.append(Event(kind="obligation_added", at=now, case_id=case_id,
-                                data={"reference": reference, "amount": amount, "currency": currency, "due_on": r[6]}))
+            events.append((case_id, "obligation_added", None, obligation_added_data(reference, amount, currency, r[6])))
         self.conn.executemany(
             "INSERT INTO cases (id, debtor_id, currency, stage, status, balance, anchor_due_on, opened_on, "
             "stage_entered_on, next_action_on, creditor_reference) "
@@ -196,10 +197,7 @@ class ObligationImport(Cases, EventLog):
         self.conn.executemany(
             "INSERT INTO obligations (case_id, debtor_id, reference, amount, currency, issued_on, due_on, paid, "
             "interest_rate) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)", obligations)
-        mark = len(self._pending_events)
-        self._append_events(events)
-        if owns_transaction:
-            self._pending_events.truncate(mark)  # announced from the log after the commit
+        self._append_plain_events(events, now, keep=not owns_transaction)  # else announced from the log
         if touched is not None:
             touched.extend(opened)
         if not chunk_cases:
@@ -215,12 +213,37 @@ class ObligationImport(Cases, EventLog):
         if touched is not None:
             touched.extend(case_ids)
 
+    def _append_plain_events(self, events: list[PlainEvent], at: dt.datetime, *, keep: bool) -> None:
+        """Append an import's events (``dunning.store.import_events``) at ``at``, in this transaction, chained
+        after the log's head: what ``_append_events`` writes for them. ``keep``: also hand them to the listener
+        with the transaction's other events."""
+        if not events:
+            return
+        link = self._last_link
+        if link is None:  # read inside the write transaction, as _append_events does
+            link = self._last_link = self.chain_head()
+        recorded_at = utc_now().replace(microsecond=0)
+        linked: list[tuple[Any, ...]] | None = [] if keep else None
+        seq, prev, stored = chained_rows(*link, events, to_text(at), to_text(recorded_at), linked=linked)
+        _execute_rows(self.conn, _INSERT_EVENTS, stored, 13)
+        self._last_link = (seq, prev)
+        if linked:
+            self._pending_events.add_built_later(linked, recorded_at, lambda row: _event_of(row, at))
+
     def _announce(self, first_seq: int, last_seq: int) -> None:
         """Hand the listener the events this import committed (``first_seq`` to ``last_seq``), a batch at a time;
         another writer's later events are its own to announce."""
         for start in range(first_seq, last_seq + 1, _EVENT_BATCH):
             if self.on_events:
                 self.on_events(_LoggedEvents(self, start, min(start + _EVENT_BATCH - 1, last_seq)))
+
+
+def _event_of(row: tuple[Any, ...], at: dt.datetime) -> Event:
+    """An import's event as handed in, from its row (``chained_rows``' ``linked``)."""
+    return Event(kind=row[4], at=at, case_id=row[3], stage=row[5], data=json.loads(row[10]))
+
+
+_INTERNAL = Stage.INTERNAL.value
 
 
 class _LoggedEvents(Sequence[Event]):
