@@ -1,0 +1,123 @@
+"""The store's connection on PostgreSQL: the part of ``sqlite3.Connection`` the store uses, over psycopg 3.
+
+The store's parts speak through ``self.conn``: ``execute`` and ``executemany``
+with ``?`` or ``:name`` parameters, cursors read with ``fetchone``,
+``fetchall`` or a loop, ``rowcount``, ``lastrowid``, ``in_transaction``,
+``BEGIN IMMEDIATE`` / ``COMMIT`` / ``ROLLBACK`` and savepoints as plain
+statements. ``PostgresConnection`` offers that same subset, so on SQLite the
+store keeps its ``sqlite3.Connection`` (nothing in between on the hot path)
+and on PostgreSQL it gets this. Each distinct statement is rewritten once
+(``dunning.store.dialect.to_postgres``, cached by its text): parameters to
+psycopg's, DDL's types to PostgreSQL's, and ``RETURNING`` added to an insert
+into a table with a generated id, so ``lastrowid`` reads as on SQLite.
+
+psycopg is imported here alone, and this module only when a ``postgresql://``
+database is opened: SQLite users never load it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import psycopg
+
+from dunning.store.database import PostgresTarget
+from dunning.store.dialect import identity_columns_query, insert_target, to_postgres
+from dunning.store.errors import StoreError
+
+Parameters = Sequence[Any] | Mapping[str, Any]
+
+
+class PostgresCursor:
+    """The rows of one statement, read the way the store reads a ``sqlite3.Cursor``."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any], returning: bool) -> None:
+        self._cursor = cursor
+        self.lastrowid: int | None = None
+        if returning:  # an INSERT given RETURNING id by the rewrite: the row it made, as sqlite3 tells it
+            row = cursor.fetchone()
+            self.lastrowid = row[0] if row else None
+        self.rowcount = cursor.rowcount
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self._cursor.fetchone() if self._cursor.description else None
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self._cursor.fetchall() if self._cursor.description else []
+
+    def fetchmany(self, size: int) -> list[tuple[Any, ...]]:
+        return self._cursor.fetchmany(size) if self._cursor.description else []
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self.fetchall())
+
+
+class PostgresConnection:
+    """One psycopg connection, autocommit unless the store says ``BEGIN``, as sqlite3's is."""
+
+    def __init__(self, target: PostgresTarget) -> None:
+        self.target = target
+        try:
+            # autocommit: transactions are the store's own BEGIN ... COMMIT, exactly as on SQLite.
+            self._conn = psycopg.connect(target.url, autocommit=True)
+        except psycopg.OperationalError as exc:
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            raise StoreError(f"{target.shown}: cannot connect ({reason})") from None
+        self._rewritten: dict[str, tuple[str, bool]] = {}
+        self._identity: dict[str, str] | None = None  # table -> its generated id column
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+
+    def _statement(self, sql: str) -> tuple[str, bool]:
+        known = self._rewritten.get(sql)
+        if known is None:
+            text = to_postgres(sql)
+            table = insert_target(text)
+            column = self._identity_columns().get(table) if table else None
+            returning = bool(column) and " RETURNING " not in text.upper()
+            if returning:
+                text = f"{text.rstrip().rstrip(';')} RETURNING {column}"
+            known = self._rewritten[sql] = (text, returning)
+        return known
+
+    def _identity_columns(self) -> dict[str, str]:
+        if self._identity is None:
+            self._identity = dict(self._conn.execute(identity_columns_query()).fetchall())
+        return self._identity
+
+    def execute(self, sql: str, parameters: Parameters = ()) -> PostgresCursor:
+        text, returning = self._statement(sql)
+        if text.lstrip().upper().startswith(("CREATE", "ALTER", "DROP")):
+            self._identity = None  # the schema changed: which tables generate ids is read again
+            self._rewritten.clear()
+        cursor = self._conn.cursor()
+        cursor.execute(text.encode(), _parameters(parameters))  # type: ignore[arg-type]
+        return PostgresCursor(cursor, returning)
+
+    def executemany(self, sql: str, rows: Iterable[Parameters]) -> PostgresCursor:
+        text, _returning = self._statement(sql)
+        cursor = self._conn.cursor()
+        cursor.executemany(text.encode(), [_parameters(r) for r in rows])  # type: ignore[arg-type]
+        return PostgresCursor(cursor, returning=False)
+
+    def commit(self) -> None:
+        if self.in_transaction:
+            self._conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.in_transaction:
+            self._conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _parameters(parameters: Parameters) -> Sequence[Any] | Mapping[str, Any]:
+    return parameters if isinstance(parameters, Mapping) else list(parameters)
