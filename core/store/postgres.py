@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 
 from dunning.store.database import PostgresTarget
-from dunning.store.dialect import identity_columns_query, insert_target, to_postgres
+from dunning.store.dialect import identity_columns_query, insert_target, numbered_parameters, to_postgres
 from dunning.store.errors import StoreError
 
 Parameters = Sequence[Any] | Mapping[str, Any]
@@ -68,14 +68,15 @@ class PostgresConnection:
         except psycopg.OperationalError as exc:
             reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             raise StoreError(f"{target.shown}: cannot connect ({reason})") from None
-        self._rewritten: dict[str, tuple[str, bool]] = {}
+        # statement as written -> (as PostgreSQL takes it, RETURNING added, parameters ?1 ?2 by name)
+        self._rewritten: dict[str, tuple[str, bool, bool]] = {}
         self._identity: dict[str, str] | None = None  # table -> its generated id column
 
     @property
     def in_transaction(self) -> bool:
         return self._conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
 
-    def _statement(self, sql: str) -> tuple[str, bool]:
+    def _statement(self, sql: str) -> tuple[str, bool, bool]:
         known = self._rewritten.get(sql)
         if known is None:
             text = to_postgres(sql)
@@ -84,7 +85,7 @@ class PostgresConnection:
             returning = bool(column) and " RETURNING " not in text.upper()
             if returning:
                 text = f"{text.rstrip().rstrip(';')} RETURNING {column}"
-            known = self._rewritten[sql] = (text, returning)
+            known = self._rewritten[sql] = (text, returning, numbered_parameters(sql))
         return known
 
     def _identity_columns(self) -> dict[str, str]:
@@ -93,18 +94,18 @@ class PostgresConnection:
         return self._identity
 
     def execute(self, sql: str, parameters: Parameters = ()) -> PostgresCursor:
-        text, returning = self._statement(sql)
+        text, returning, by_number = self._statement(sql)
         if text.lstrip().upper().startswith(("CREATE", "ALTER", "DROP")):
             self._identity = None  # the schema changed: which tables generate ids is read again
             self._rewritten.clear()
         cursor = self._conn.cursor()
-        cursor.execute(text.encode(), _parameters(parameters))  # type: ignore[arg-type]
+        cursor.execute(text.encode(), _parameters(parameters, by_number))
         return PostgresCursor(cursor, returning)
 
     def executemany(self, sql: str, rows: Iterable[Parameters]) -> PostgresCursor:
-        text, _returning = self._statement(sql)
+        text, _returning, by_number = self._statement(sql)
         cursor = self._conn.cursor()
-        cursor.executemany(text.encode(), [_parameters(r) for r in rows])  # type: ignore[arg-type]
+        cursor.executemany(text.encode(), [_parameters(r, by_number) for r in rows])
         return PostgresCursor(cursor, returning=False)
 
     def commit(self) -> None:
@@ -119,5 +120,9 @@ class PostgresConnection:
         self._conn.close()
 
 
-def _parameters(parameters: Parameters) -> Sequence[Any] | Mapping[str, Any]:
-    return parameters if isinstance(parameters, Mapping) else list(parameters)
+def _parameters(parameters: Parameters, by_number: bool) -> Sequence[Any] | Mapping[str, Any]:
+    if isinstance(parameters, Mapping):
+        return parameters
+    if by_number:  # ?1, ?2 were rewritten as %(p1)s, %(p2)s
+        return {f"p{i}": value for i, value in enumerate(parameters, 1)}
+    return list(parameters)

@@ -5,10 +5,12 @@ One set of steps serves both databases (``dunning.migrations`` and each plugin's
 ``PostgresMigrationDatabase``: its ``execute`` takes the step's SQL as written
 (rewritten by ``dunning.store.dialect``), except SQLite's ``CREATE TRIGGER`` /
 ``DROP TRIGGER``, which are set aside, because a trigger's body is a program
-that no rewrite of the text turns into PostgreSQL's. A step that has triggers
-has its PostgreSQL triggers here, in ``TRIGGER_FORMS``, run right after it;
-a step that sets triggers aside and has no form there stops the migration,
-naming itself, so a new trigger cannot be forgotten.
+that no rewrite of the text turns into PostgreSQL's. A core step that has
+triggers has its PostgreSQL triggers here, in ``TRIGGER_FORMS``, run right
+after it; a plugin's step writes its own (``CREATE TRIGGER ... EXECUTE
+FUNCTION``, which runs as written) when ``db.dialect`` is ``"postgresql"``.
+A step that sets SQLite triggers aside and has no PostgreSQL form stops the
+migration, naming itself, so a trigger cannot be forgotten.
 
 Applied steps are recorded in ``dunning_migrations`` (set, name, when), the
 counterpart of sqlite-utils' ``_sqlite_migrations``.
@@ -26,7 +28,16 @@ from dunning.store.errors import StoreError
 from dunning.store.postgres import PostgresConnection, PostgresCursor
 
 MIGRATIONS_TABLE = "dunning_migrations"
-_TRIGGER = re.compile(r"^\s*(CREATE|DROP)\s+TRIGGER\b", re.IGNORECASE)
+_CREATE_TRIGGER = re.compile(r"^\s*CREATE\s+(TEMP\w*\s+)?TRIGGER\b", re.IGNORECASE)
+_DROP_TRIGGER = re.compile(r"^\s*DROP\s+TRIGGER\b", re.IGNORECASE)
+
+
+def is_sqlite_trigger(sql: str) -> bool:
+    """SQLite's ``CREATE TRIGGER ... BEGIN ... END`` or ``DROP TRIGGER name``; PostgreSQL's own forms
+    (``EXECUTE FUNCTION``, ``DROP TRIGGER name ON table``) are not, and run as they are."""
+    if _CREATE_TRIGGER.match(sql):
+        return not re.search(r"\bEXECUTE\s+(FUNCTION|PROCEDURE)\b", sql, re.IGNORECASE)
+    return bool(_DROP_TRIGGER.match(sql)) and not re.search(r"\bON\b", sql, re.IGNORECASE)
 
 
 class PostgresMigrationDatabase:
@@ -39,7 +50,7 @@ class PostgresMigrationDatabase:
         self.sqlite_triggers: list[str] = []
 
     def execute(self, sql: str, parameters: Sequence[Any] | Mapping[str, Any] = ()) -> PostgresCursor | None:
-        if _TRIGGER.match(sql):
+        if is_sqlite_trigger(sql):
             self.sqlite_triggers.append(sql)
             return None
         return self.conn.execute(sql, parameters)
@@ -82,7 +93,7 @@ def _apply(conn: PostgresConnection, set_name: str, steps: Sequence[tuple[str, S
                 form = TRIGGER_FORMS.get((set_name, name))
                 if form is None:
                     raise StoreError(f"migration {name} makes SQLite triggers and has no PostgreSQL form "
-                                     "(dunning.store.postgres_schema.TRIGGER_FORMS)")
+                                     "(on db.dialect == 'postgresql' a step writes PL/pgSQL triggers)")
                 form(db)
             conn.execute(f"INSERT INTO {MIGRATIONS_TABLE} (migration_set, name, applied_at) VALUES (?, ?, ?)",
                          [set_name, name, dt.datetime.now(dt.UTC).isoformat()])

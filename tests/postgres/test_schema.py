@@ -115,7 +115,29 @@ def test_a_step_with_sqlite_triggers_and_no_postgres_form_stops_the_migration(du
     try:
         failed = migrate_postgres(conn, {"audit": [("m001_audit", m001_audit)]})
         assert failed == {"audit": "migration m001_audit makes SQLite triggers and has no PostgreSQL form "
-                                   "(dunning.store.postgres_schema.TRIGGER_FORMS)"}
+                                   "(on db.dialect == 'postgresql' a step writes PL/pgSQL triggers)"}
+    finally:
+        conn.close()
+
+
+def test_a_plugin_step_writes_its_postgres_trigger_by_the_dialect(dunning_postgres_url: str) -> None:
+    def m001_audit(db: Any) -> None:
+        db.execute("CREATE TABLE audited (id INTEGER PRIMARY KEY, note TEXT)")
+        if getattr(db, "dialect", "sqlite") == "postgresql":
+            db.execute("CREATE FUNCTION audited_keep() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                       "BEGIN RAISE EXCEPTION 'audited rows stay'; END $$")
+            db.execute("CREATE TRIGGER audited_no_delete BEFORE DELETE ON audited FOR EACH ROW "
+                       "EXECUTE FUNCTION audited_keep()")
+        else:
+            db.execute("CREATE TRIGGER audited_no_delete BEFORE DELETE ON audited "
+                       "BEGIN SELECT RAISE(ABORT, 'audited rows stay'); END")
+
+    conn = PostgresConnection(parse_postgres_url(dunning_postgres_url))
+    try:
+        assert migrate_postgres(conn, {"audit": [("m001_audit", m001_audit)]}) == {}
+        assert conn.execute("INSERT INTO audited (note) VALUES (?)", ["kept"]).lastrowid == 1
+        with pytest.raises(psycopg.errors.RaiseException, match="audited rows stay"):
+            conn.execute("DELETE FROM audited")
     finally:
         conn.close()
 
