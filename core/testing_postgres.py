@@ -3,6 +3,8 @@
 - ``dunning_postgres``: one cluster for the whole test session, in a temporary folder, listening on a
   Unix socket only (no port to collide with another run on the same machine); stopped at the end.
 - ``dunning_postgres_url``: a fresh, empty database on it for one test (``postgresql://...``), dropped after.
+- ``dunning_database``: what to open a ``Store`` on, once per database dunning supports: a SQLite file in
+  the test's folder, then a fresh PostgreSQL database. A test that takes it runs on both.
 
 The cluster is made with Debian's (or any) PostgreSQL server binaries: ``initdb`` and ``pg_ctl`` on the
 ``PATH``, in ``$DUNNING_PG_BIN`` or in the newest ``/usr/lib/postgresql/N/bin``. Without them a test that
@@ -134,3 +136,12 @@ def dunning_postgres_url(dunning_postgres: PostgresServer) -> Iterator[str]:
         yield dunning_postgres.url(name)
     finally:
         dunning_postgres.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def dunning_database(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """A database for ``Store(...)``: a SQLite file, then (a second run of the test) a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return tmp_path / "dunning.db"
+    url: str = request.getfixturevalue("dunning_postgres_url")
+    return url

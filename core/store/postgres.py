@@ -17,13 +17,15 @@ database is opened: SQLite users never load it.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import psycopg
 
 from dunning.store.database import PostgresTarget
-from dunning.store.dialect import identity_columns_query, insert_target, numbered_parameters, to_postgres
+from dunning.store.dialect import (column_types_query, identity_columns_query, insert_target, numbered_parameters,
+                                   to_postgres, typed_values)
 from dunning.store.errors import StoreError
 
 Parameters = Sequence[Any] | Mapping[str, Any]
@@ -71,6 +73,9 @@ class PostgresConnection:
         # statement as written -> (as PostgreSQL takes it, RETURNING added, parameters ?1 ?2 by name)
         self._rewritten: dict[str, tuple[str, bool, bool]] = {}
         self._identity: dict[str, str] | None = None  # table -> its generated id column
+        self._types: dict[str, dict[str, str]] | None = None  # table -> column -> its type
+        # Rows inserted, updated or deleted through this connection, as sqlite3's ``total_changes``.
+        self.total_changes = 0
 
     @property
     def in_transaction(self) -> bool:
@@ -81,12 +86,21 @@ class PostgresConnection:
         if known is None:
             text = to_postgres(sql)
             table = insert_target(text)
+            if table:
+                text = typed_values(text, self._column_types().get(table, {}))
             column = self._identity_columns().get(table) if table else None
             returning = bool(column) and " RETURNING " not in text.upper()
             if returning:
                 text = f"{text.rstrip().rstrip(';')} RETURNING {column}"
             known = self._rewritten[sql] = (text, returning, numbered_parameters(sql))
         return known
+
+    def _column_types(self) -> dict[str, dict[str, str]]:
+        if self._types is None:
+            self._types = {}
+            for table, column, kind in self._conn.execute(column_types_query()).fetchall():
+                self._types.setdefault(table, {})[column] = kind
+        return self._types
 
     def _identity_columns(self) -> dict[str, str]:
         if self._identity is None:
@@ -96,17 +110,29 @@ class PostgresConnection:
     def execute(self, sql: str, parameters: Parameters = ()) -> PostgresCursor:
         text, returning, by_number = self._statement(sql)
         if text.lstrip().upper().startswith(("CREATE", "ALTER", "DROP")):
-            self._identity = None  # the schema changed: which tables generate ids is read again
+            self._identity = self._types = None  # the schema changed: the catalog is read again
             self._rewritten.clear()
         cursor = self._conn.cursor()
         cursor.execute(text.encode(), _parameters(parameters, by_number))
-        return PostgresCursor(cursor, returning)
+        return self._counted(PostgresCursor(cursor, returning))
 
     def executemany(self, sql: str, rows: Iterable[Parameters]) -> PostgresCursor:
         text, _returning, by_number = self._statement(sql)
         cursor = self._conn.cursor()
         cursor.executemany(text.encode(), [_parameters(r, by_number) for r in rows])
-        return PostgresCursor(cursor, returning=False)
+        return self._counted(PostgresCursor(cursor, returning=False))
+
+    def _counted(self, cursor: PostgresCursor) -> PostgresCursor:
+        # A statement that returns no rows changed rowcount rows; so did an INSERT given RETURNING id.
+        if (cursor.description is None and cursor.rowcount > 0) or cursor.lastrowid is not None:
+            self.total_changes += cursor.rowcount
+        return cursor
+
+    def getlimit(self, category: int) -> int:
+        """sqlite3's limits the store asks for: parameters in one statement (PostgreSQL's wire protocol: 65535)."""
+        if category == sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER:
+            return 65535
+        raise ValueError(f"no PostgreSQL counterpart for SQLite limit {category}")
 
     def commit(self) -> None:
         if self.in_transaction:
