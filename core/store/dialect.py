@@ -19,7 +19,8 @@ here, mechanically, once per distinct statement (``PostgresConnection`` keeps th
 - ``CROSS JOIN t ON`` (SQLite's "join in this order") is ``JOIN t ON``;
 - ``min(a, b)`` and ``max(a, b)`` with two or more arguments are ``LEAST`` and ``GREATEST``;
   ``instr`` is ``strpos``; ``LIMIT -1`` (no limit) is ``LIMIT ALL``; ``temp.t`` is ``pg_temp.t``;
-- ``FROM (VALUES ...)`` gets a name (``AS v``), which PostgreSQL requires; ``WHERE 1`` is ``WHERE TRUE``.
+- ``FROM (VALUES ...)`` gets a name (``AS v``), which PostgreSQL requires; ``WHERE 1`` is ``WHERE TRUE``;
+- ``json_array(...)`` is ``json_build_array(...)::text``.
 
 What cannot be rewritten from the text alone (triggers, SQLite's date and JSON functions) is
 written for each database where it is used; dunning.store.postgres_schema holds the schema's.
@@ -81,7 +82,7 @@ def to_postgres(sql: str, *, numbered: bool = False) -> str:
             text = text.replace("%", "%%")
         text, position = _parameters(text, position, numbered)
         out.append(text)
-    result = _values_alias(_least_greatest("".join(out)))
+    result = _json_array(_values_alias(_least_greatest("".join(out))))
     if ignore:
         result = f"{result.rstrip().rstrip(';')} ON CONFLICT DO NOTHING"
     return result
@@ -133,6 +134,18 @@ def _values_alias(sql: str) -> str:
         end = _closing(sql, sql.index("(", found.start()))
         if not _ALIASED.match(sql, end + 1):
             sql = f"{sql[:end + 1]} AS v{sql[end + 1:]}"
+    return sql
+
+
+_JSON_ARRAY = re.compile(r"\bjson_array\s*\(", re.IGNORECASE)
+
+
+def _json_array(sql: str) -> str:
+    """SQLite's ``json_array(...)`` (JSON text) as ``json_build_array(...)::text``: the same array, as text
+    (with a space after each comma: its readers parse it, none compares it)."""
+    for found in reversed(list(_JSON_ARRAY.finditer(sql))):
+        end = _closing(sql, found.end() - 1)
+        sql = f"{sql[:found.start()]}json_build_array({sql[found.end():end]})::text{sql[end + 1:]}"
     return sql
 
 
@@ -220,5 +233,8 @@ def typed_values(sql: str, types: dict[str, str]) -> str:
     columns = [c.strip().strip('"') for c in found.group(2).split(",")]
     if any(c not in types for c in columns):
         return sql
-    casts = ", ".join(f"column{i}::{types[c]}" for i, c in enumerate(columns, 1))
+    # Text columns are left alone: a value of another type there (bytes) is then refused, never turned
+    # into its text form.
+    casts = ", ".join(f"column{i}" if types[c] == "text" else f"column{i}::{types[c]}"
+                      for i, c in enumerate(columns, 1))
     return f"{found.group(1)}SELECT {casts}{found.group(3)}{sql[found.end():]}"

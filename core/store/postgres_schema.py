@@ -112,6 +112,10 @@ def _apply(conn: PostgresConnection, set_name: str, steps: Sequence[tuple[str, S
 
 
 def _m004_evidence(db: PostgresMigrationDatabase) -> None:
+    # The chain's hashes are kept as 32 bytes (dunning.event_codec, since m023), which SQLite keeps in
+    # its TEXT columns and PostgreSQL does not: here they are BYTEA (the table is new, and empty).
+    db.conn.execute("ALTER TABLE events ALTER COLUMN prev_hash TYPE BYTEA USING convert_to(prev_hash, 'UTF8'), "
+                    "ALTER COLUMN hash TYPE BYTEA USING convert_to(hash, 'UTF8')")
     # Append-only: the database itself refuses edits and deletions of evidence.
     db.conn.execute("CREATE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
                     "BEGIN RAISE EXCEPTION 'events are append-only'; END $$")

@@ -28,6 +28,8 @@ from dunning.store.dialect import insert_target, numbered_parameters, to_postgre
     ("SELECT instr(a, '@') FROM t LIMIT -1", "SELECT strpos(a, '@') FROM t LIMIT ALL"),
     ("SELECT id FROM temp.report_case_ids", "SELECT id FROM pg_temp.report_case_ids"),
     ("SELECT id FROM cases WHERE 1 ORDER BY id", "SELECT id FROM cases WHERE TRUE ORDER BY id"),
+    ("SELECT seq, json_array(at, coalesce(stage, ')')), data FROM events",
+     "SELECT seq, json_build_array(at, coalesce(stage, ')'))::text, data FROM events"),
     ("SELECT id FROM cases WHERE 1 = 1 AND a = 1", "SELECT id FROM cases WHERE 1 = 1 AND a = 1"),
     ("INSERT INTO t (a, b) SELECT * FROM (VALUES (?, '('), (?, ?)) WHERE column1 IS NOT NULL",
      "INSERT INTO t (a, b) SELECT * FROM (VALUES (%s, '('), (%s, %s)) AS v WHERE column1 IS NOT NULL"),
@@ -66,6 +68,6 @@ def test_the_table_an_insert_writes() -> None:
 def test_a_values_list_inserted_whole_takes_its_columns_types() -> None:
     sql = "INSERT INTO events (seq, dpd, data) SELECT * FROM (VALUES (%s, %s, %s)) AS v WHERE column1 IS NOT NULL"
     assert typed_values(sql, {"seq": "bigint", "dpd": "bigint", "data": "text"}) == (
-        "INSERT INTO events (seq, dpd, data) SELECT column1::bigint, column2::bigint, column3::text "
+        "INSERT INTO events (seq, dpd, data) SELECT column1::bigint, column2::bigint, column3 "
         "FROM (VALUES (%s, %s, %s)) AS v WHERE column1 IS NOT NULL")
     assert typed_values(sql, {"seq": "bigint"}) == sql  # a column it does not know: left as written
