@@ -128,6 +128,28 @@ class PostgresConnection:
             self.total_changes += cursor.rowcount
         return cursor
 
+    def column_types(self, table: str) -> dict[str, str]:
+        """Each column of ``table`` and its PostgreSQL type (``bigint``, ``text``, ``bytea``...)."""
+        return dict(self._column_types().get(table, {}))
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        """``rows`` into ``table`` through ``COPY ... FROM STDIN``; how many. A refused row raises ``StoreError``
+        with PostgreSQL's reason (which names the row's place in the stream)."""
+        from psycopg import sql
+
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns))
+        count = 0
+        try:
+            with self._conn.cursor().copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    count += 1
+        except psycopg.Error as exc:
+            lines = str(exc).strip().splitlines()
+            raise StoreError("; ".join(lines[:2]) or type(exc).__name__) from None
+        return count
+
     def getlimit(self, category: int) -> int:
         """sqlite3's limits the store asks for: parameters in one statement (PostgreSQL's wire protocol: 65535)."""
         if category == sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER:
