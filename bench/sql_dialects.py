@@ -37,6 +37,7 @@ import ast
 import collections
 import json
 import re
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -215,6 +216,7 @@ def measure() -> dict[str, Any]:
         return result
     finally:
         server.stop()
+        shutil.rmtree(server.root, ignore_errors=True)
 
 
 def main() -> None:
