@@ -35,6 +35,7 @@ BUILT_IN: dict[str, tuple[str, str]] = {
                "Check the evidence log's hash chain and every signed checkpoint it can see."),
     "archive": ("dunning.cli_archive:archive",
                 "Move cases resolved before a date, and their evidence, to an archive file."),
+    "db": ("dunning.cli_db:db", "Move the database from SQLite to PostgreSQL."),
     "evidence": ("dunning.cli_evidence:evidence_",
                  "The evidence key and signed checkpoints of the evidence log."),
     "pay": ("dunning.cli_case_actions:pay", "Record a payment; a zero balance resolves the case as paid."),

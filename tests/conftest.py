@@ -16,6 +16,9 @@ from dunning import Delivery, hookimpl
 from dunning.cli import cli
 from dunning.plugin_manager import LOAD_ENV
 from dunning.store import Store
+# Also a pytest11 plugin once dunning is installed again; imported here too, so a virtualenv made before it
+# was added finds the PostgreSQL fixtures.
+from dunning.testing_postgres import dunning_database, dunning_postgres, dunning_postgres_url  # noqa: F401
 
 HEADER = ["debtor_id", "name", "kind", "email", "mobile", "work_phone", "home_phone", "address", "country",
           "timezone", "reference", "amount", "currency", "issued_on", "due_on"]

@@ -15,11 +15,12 @@ import contextlib
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self, cast
 
 from dunning.migration_set import all_applied, step_names
 from dunning.migrations import migrations as core_migrations
 from dunning.models import Event
+from dunning.store.database import is_postgres_url
 from dunning.store.errors import StoreError
 from dunning.store.stamped_events import _StampedEvents
 
@@ -41,6 +42,7 @@ class StoreConnection:
     path: Path
     synchronous: str
     conn: sqlite3.Connection
+    dialect: str  # "sqlite", or "postgresql" for a postgresql:// URL
     _db: sqlite_utils.Database | None
     on_events: Callable[[Sequence[Event]], None] | None
     _pending_events: _StampedEvents
@@ -49,8 +51,12 @@ class StoreConnection:
     def _open(self, path: str | Path, synchronous: str) -> None:
         if synchronous not in SYNCHRONOUS_MODES:
             raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}, got {synchronous!r}")
-        self.path = Path(path)
         self.synchronous = synchronous
+        self.dialect = "sqlite"
+        if isinstance(path, str) and is_postgres_url(path):
+            self._open_postgres(path)
+            return
+        self.path = Path(path)
         if self.path.is_dir():
             raise StoreError(f"{self.path}: is a folder, not a database file")
         try:
@@ -66,6 +72,22 @@ class StoreConnection:
         # FULL: in WAL mode NORMAL may lose the last commits on a power cut, and a
         # lost "sent" is a message sent twice. NORMAL only for those who accept that.
         self.conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        self._pending_events = _StampedEvents()
+        self._last_link = None
+        self.on_events = None
+
+    def _open_postgres(self, url: str) -> None:
+        """A PostgreSQL database (dunning.store.postgres): the same subset of a connection, over psycopg."""
+        from dunning.store.database import parse_postgres_url
+        from dunning.store.postgres import PostgresConnection
+
+        target = parse_postgres_url(url)
+        self.dialect = "postgresql"
+        # Files kept beside a database file (checkpoints) are named after the database, in the working folder.
+        self.path = Path(target.database)
+        # Typed as the sqlite3.Connection whose subset it offers: the store's parts use no more than that.
+        self.conn = cast(sqlite3.Connection, PostgresConnection(target))
+        self._db = None
         self._pending_events = _StampedEvents()
         self._last_link = None
         self.on_events = None
@@ -110,6 +132,11 @@ class StoreConnection:
         steps still run, so only what needs that plugin's tables stops.
         """
         self.failed_migrations: dict[str, str] = {}
+        if self.dialect == "postgresql":
+            from dunning.store.postgres_schema import migrate_postgres
+
+            self.failed_migrations = migrate_postgres(cast(Any, self.conn), plugin_migrations)
+            return
         wanted = {core_migrations.name: core_migrations.names()}
         wanted |= {f"plugin:{plugin}": step_names(steps) for plugin, steps in plugin_migrations.items()}
         if all_applied(self.conn, wanted):

@@ -142,9 +142,10 @@ class ObligationImport(Cases, EventLog):
             self.conn.executemany(
                 "INSERT INTO debtors (id, name, kind, country, timezone, locale, region, zone, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
-                "kind = excluded.kind, country = coalesce(excluded.country, country), "
-                "timezone = coalesce(excluded.timezone, timezone), locale = coalesce(excluded.locale, locale), "
-                "region = coalesce(excluded.region, region), updated_at = excluded.updated_at",
+                "kind = excluded.kind, country = coalesce(excluded.country, debtors.country), "
+                "timezone = coalesce(excluded.timezone, debtors.timezone), "
+                "locale = coalesce(excluded.locale, debtors.locale), "
+                "region = coalesce(excluded.region, debtors.region), updated_at = excluded.updated_at",
                 [(*r[0], now_text, now_text) for r in new_debtors])
             self.conn.executemany(
                 "INSERT OR IGNORE INTO debtor_accounts (debtor_id, iban, source, added_at) VALUES (?, ?, 'import', ?)",

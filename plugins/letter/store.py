@@ -30,17 +30,42 @@ ASSEMBLING, WRITTEN = "assembling", "written"
 
 
 def m001_print_queue(db: sqlite_utils.Database) -> None:
-    db.table(QUEUE).create(
-        {"key": str, "case_id": int, "run_id": str, "path": str, "sha256": str, "pages": int,
-         "debtor_name": str, "address": str, "written_at": str, "status": str, "batch": str},
-        pk="key", not_null={"case_id", "path", "sha256", "pages", "status"}, if_not_exists=True,
+    # Plain SQL rather than sqlite-utils' table helpers, so the step runs on PostgreSQL too
+    # (docs/postgresql.md); the tables and index names are the ones those helpers made.
+    db.execute(
+        f"""
+        CREATE TABLE IF NOT EXISTS "{QUEUE}" (
+           "key" TEXT PRIMARY KEY,
+           "case_id" INTEGER NOT NULL,
+           "run_id" TEXT,
+           "path" TEXT NOT NULL,
+           "sha256" TEXT NOT NULL,
+           "pages" INTEGER NOT NULL,
+           "debtor_name" TEXT,
+           "address" TEXT,
+           "written_at" TEXT,
+           "status" TEXT NOT NULL,
+           "batch" TEXT
+        )
+        """
     )
-    db.table(QUEUE).create_index(["status"], if_not_exists=True)
-    db.table(QUEUE).create_index(["batch"], if_not_exists=True)
-    db.table(BATCHES).create(
-        {"id": str, "run_id": str, "created_at": str, "status": str, "letters": int, "pages": int,
-         "pdf": str, "csv": str, "pdf_sha256": str, "csv_sha256": str},
-        pk="id", not_null={"created_at", "status"}, if_not_exists=True,
+    db.execute(f'CREATE INDEX IF NOT EXISTS "idx_{QUEUE}_status" ON "{QUEUE}" ("status")')
+    db.execute(f'CREATE INDEX IF NOT EXISTS "idx_{QUEUE}_batch" ON "{QUEUE}" ("batch")')
+    db.execute(
+        f"""
+        CREATE TABLE IF NOT EXISTS "{BATCHES}" (
+           "id" TEXT PRIMARY KEY,
+           "run_id" TEXT,
+           "created_at" TEXT NOT NULL,
+           "status" TEXT NOT NULL,
+           "letters" INTEGER,
+           "pages" INTEGER,
+           "pdf" TEXT,
+           "csv" TEXT,
+           "pdf_sha256" TEXT,
+           "csv_sha256" TEXT
+        )
+        """
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,12 +29,13 @@ NONE,No Number,,,,I5,10.00,EUR,2026-02-01
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    store = Store(tmp_path / "dunning.db")
+def store(tmp_path: Path, dunning_database: str | Path) -> Iterator[Store]:
+    store = Store(dunning_database)  # on SQLite, then on PostgreSQL
     path = tmp_path / "debtors.csv"
     path.write_text(CSV)
     importer.import_file(store, path, now=NOW, today=NOW.date())
-    return store
+    yield store
+    store.close()
 
 
 def _zone(store: Store, debtor_id: str) -> str | None:
