@@ -736,6 +736,19 @@ def m027_report_case_facts(db: sqlite_utils.Database) -> None:
     # range per kind, by case and moment (whole seconds since 1970: the events' text is to the
     # second). `stages` numbers the stages entered and left (`report_stage_names`: every name a
     # change has given, '' for none) as entered << 8 | left, so the report reads whole numbers.
+    if getattr(db, "dialect", "sqlite") == "postgresql":
+        # The tables alone, empty, and no triggers yet: on PostgreSQL the recovery report reads the
+        # events (dunning.store.report_case_facts), so nothing reads these until their PL/pgSQL forms exist.
+        db.execute("CREATE TABLE report_stage_names (code SERIAL PRIMARY KEY, name TEXT NOT NULL UNIQUE)")
+        db.execute("CREATE TABLE report_case_moves (kind TEXT NOT NULL, case_id BIGINT NOT NULL, at BIGINT NOT NULL, "
+                   "seq BIGINT NOT NULL, to_stage TEXT, from_stage TEXT, stages INTEGER, agency TEXT, balance BIGINT, "
+                   "PRIMARY KEY (kind, case_id, at, seq))")
+        db.execute("CREATE TABLE report_credit_kinds (code SERIAL PRIMARY KEY, signature TEXT NOT NULL UNIQUE)")
+        db.execute("CREATE TABLE report_payment_contacts (payment_id BIGINT PRIMARY KEY, contact_at TEXT, "
+                   "contact_kind TEXT, contact_channel TEXT, call_at TEXT, collector TEXT, credit INTEGER)")
+        db.execute("CREATE INDEX report_payment_contacts_uncoded ON report_payment_contacts (payment_id) "
+                   "WHERE credit IS NULL")
+        return
     moves = "('stage_changed', 'agency:placed', 'agency:placement_ended')"
     db.execute("CREATE TABLE report_stage_names (code INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)")
     db.execute(

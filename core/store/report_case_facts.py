@@ -94,8 +94,9 @@ class ReportCaseFacts(StoreConnection):
         """The cases, obligations, payments before ``until`` (each with its kept credit), and the stage changes,
         placements and their ends the kept table holds. None when the reports are to read the events
         (``report_counts`` False), for a window other than the kept one, with more than 256 currencies or stages,
-        or names other than text."""
-        if not self.report_counts or window_days != KEPT_WINDOW_DAYS:
+        or names other than text, and on PostgreSQL, where m027 makes the tables but not yet the triggers that
+        keep them (dunning.store.postgres_schema)."""
+        if not self.report_counts or window_days != KEPT_WINDOW_DAYS or self.dialect != "sqlite":
             return None
         pairs = self.conn.execute("SELECT DISTINCT currency, stage FROM cases").fetchall()  # one scan for both
         stage_codes = dict(self.conn.execute("SELECT code, name FROM report_stage_names").fetchall())
