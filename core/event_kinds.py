@@ -32,6 +32,8 @@ CORE_KINDS = frozenset({
     "cases_archived", "archived",
     # Champion and challenger: the strategy a case was given, once (dunning.strategies).
     "strategy_assigned",
+    # What a debtor did on their page (dunning.portal): opened it, promised, asked, disputed, paid.
+    "portal",
 })
 
 _PART = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
