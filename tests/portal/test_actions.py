@@ -91,7 +91,7 @@ def test_more_time_goes_to_the_approval_queue_and_approving_it_records_the_promi
                        "2-day promise limit: paid monthly")
     assert _events(portal_project, "promise") == []
     before = dump(portal_project.db)
-    with pytest.raises(PortalError, match="^an earlier request of yours is still waiting for an answer$"):
+    with pytest.raises(PortalError, match=r"^an earlier request of yours is still waiting for an answer$"):
         actions.ask_more_time(rt, CASE, "300.00", NOW + dt.timedelta(days=10), NOW)
     assert dump(portal_project.db) == before
 

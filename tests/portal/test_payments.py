@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -47,7 +48,7 @@ class Merchant:
         merchant = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 rt = Runtime(load_config(merchant.config, required=True), extra_plugins=[merchant.plugin])
                 try:
@@ -160,5 +161,6 @@ def test_a_provider_whose_plugin_fails_is_left_out(portal_project, open_runtime)
             raise RuntimeError("no API key")
 
     good = LoopbackProvider(webhook_url="", name="good")
-    rt = open_runtime(portal_project, plugins=(Broken(), Providers(good), Providers(object(), plugin_name="not-a-provider")))
+    rt = open_runtime(portal_project, plugins=(Broken(), Providers(good),
+                                               Providers(object(), plugin_name="not-a-provider")))
     assert payment_providers(rt) == {"good": good}
