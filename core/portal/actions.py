@@ -70,7 +70,8 @@ def _check_promise(rt: Runtime, case_id: int, instalments: Sequence[tuple[str, d
     """Every rule ``operations.promise`` applies but the limit on how far out: written, then rolled back."""
     (first_amount, first_due), *later = instalments
     try:
-        with rt.store.transaction():
+        # The savepoint undoes the check's writes even inside a caller's transaction.
+        with rt.store.transaction(), rt.store.savepoint():
             operations.promise(rt, case_id, first_amount, first_due, now=now, approved_by="(checked)", then=later)
             raise _Checked
     except _Checked:

@@ -80,6 +80,15 @@ def test_a_promise_the_rules_refuse_changes_nothing(portal_project, open_runtime
     assert dump(portal_project.db) == before
 
 
+def test_a_refused_request_inside_a_callers_transaction_changes_nothing(portal_project, open_runtime):
+    rt = open_runtime(portal_project)
+    before = dump(portal_project.db)
+    with rt.store.transaction():  # as a web app may wrap a request
+        with pytest.raises(PortalError, match=r"^a promise may be at most 2 days out"):
+            actions.promise(rt, CASE, "1200.00", NOW + dt.timedelta(days=5), NOW)
+    assert dump(portal_project.db) == before
+
+
 def test_more_time_goes_to_the_approval_queue_and_approving_it_records_the_promise(portal_project, open_runtime):
     rt = open_runtime(portal_project)
     action_id = actions.ask_more_time(rt, CASE, "1200.00", NOW + dt.timedelta(days=20), NOW, reason="paid monthly")
@@ -96,7 +105,7 @@ def test_more_time_goes_to_the_approval_queue_and_approving_it_records_the_promi
     assert dump(portal_project.db) == before
 
     out = portal_project("approve", str(action_id), "--by", "Sam", now="2026-03-10T12:00:00Z").stdout
-    assert str(action_id) in out
+    assert out == f"action {action_id} (portal-request) approved; the debtor's promise is recorded\n"
     [promise] = _events(portal_project, "promise")
     assert (promise["data"]["amount"], promise["data"]["approved_by"], promise["data"]["due_at"]) == (
         120000, "Sam", "2026-03-30T10:00:00Z")
