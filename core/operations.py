@@ -276,11 +276,11 @@ def decide(rt: Runtime, action_id: int, *, approve: bool, by: str, now: dt.datet
         with rt.store.transaction():
             if approve and action.step == "portal-request":
                 # A debtor's request from their page: approving it records the promise (dunning.portal.actions);
-                # nothing is left to send.
+                # nothing is left to send ("skipped: promise made"), and no notice waits on a worklist.
                 from dunning.portal.actions import grant
 
                 data["promise_id"] = grant(rt, action_id, by=by, now=now)
-                status = ActionStatus.SENT
+                status = ActionStatus.SKIPPED
             event = rt.event(kind, case, now, channel=action.channel, step=action.step, action_id=action.id,
                              data=data)
             updated = rt.store.set_action_status(

@@ -112,6 +112,7 @@ def test_more_time_goes_to_the_approval_queue_and_approving_it_records_the_promi
     [approved] = _events(portal_project, "approved")
     assert approved["data"]["promise_id"] == promise["data"]["promise_id"] and approved["data"]["by"] == "Sam"
     assert json.loads(portal_project("approvals", "--json").stdout) == []
+    assert json.loads(portal_project("notices", "--json").stdout) == []  # nothing waits on the supervisor's list
     assert [e["data"]["action"] for e in _events(portal_project, "portal")] == ["more_time"]
 
 
