@@ -83,9 +83,9 @@ def test_a_promise_the_rules_refuse_changes_nothing(portal_project, open_runtime
 def test_a_refused_request_inside_a_callers_transaction_changes_nothing(portal_project, open_runtime):
     rt = open_runtime(portal_project)
     before = dump(portal_project.db)
-    with rt.store.transaction():  # as a web app may wrap a request
-        with pytest.raises(PortalError, match=r"^a promise may be at most 2 days out"):
-            actions.promise(rt, CASE, "1200.00", NOW + dt.timedelta(days=5), NOW)
+    # Inside a transaction, as a web app may wrap a request.
+    with rt.store.transaction(), pytest.raises(PortalError, match=r"^a promise may be at most 2 days out"):
+        actions.promise(rt, CASE, "1200.00", NOW + dt.timedelta(days=5), NOW)
     assert dump(portal_project.db) == before
 
 
