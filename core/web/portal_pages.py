@@ -187,7 +187,9 @@ async def submit(request: Request) -> Response:
             return _page(request, rt, page.page(rt, case_id, now), token, lang, form=name,
                          errors={exc.field: str(exc)}, values=fields, status=422)
     if outcome.go_to is not None:
-        return RedirectResponse(outcome.go_to, status_code=303)
+        # A page that moves on by itself rather than a redirect: the CSP's form-action 'self' rightly stops a
+        # form's redirect to another site, and a plain link (or refresh) to the provider is no form.
+        return _html(request, "portal/continue.html", lang, {"go_to": outcome.go_to}, 200)
     return RedirectResponse(f"{back}?{urlencode({'done': outcome.said, 'lang': lang})}", status_code=303)
 
 

@@ -19,7 +19,7 @@ EN: Mapping[str, str] = {
     "slow_down": "Too many attempts", "slow_down_text": "Please wait a few minutes and try again.",
     "csrf": "This form has expired", "csrf_text": "Please open your page again and repeat what you did.",
     "owed": "What you owe", "overdue": "Overdue", "later": "Falling due later", "interest": "Interest",
-    "fees": "Fees", "total": "Total due now", "pay_with": "Reference to pay with", "disputed": "Under dispute",
+    "fees": "Fees", "total": "Total", "pay_with": "Reference to pay with", "disputed": "Under dispute",
     "item": "Item", "due": "Due", "open": "Open", "disputed_on": "Disputed on", "nothing_due": "Nothing is due.",
     "promise": "Promise to pay", "promise_text": "Tell us when you will pay (at most {days} days from today).",
     "amount": "Amount", "pay_by": "To be paid by", "send": "Send", "more_time": "Ask for more time",
@@ -38,7 +38,8 @@ EN: Mapping[str, str] = {
     "done_paid": "Thank you: once the payment is confirmed it shows here.",
     "required": "required", "settled": "This account is settled. Thank you.",
     "m_call": "Phone calls", "m_text": "Text messages", "m_email": "Email", "m_letter": "Letters",
-    "m_visit": "Visits",
+    "m_visit": "Visits", "continue": "Continue to the payment page",
+    "continue_text": "You are being taken to our payment partner's page.",
 }
 
 ZH_CN: Mapping[str, str] = {
@@ -47,7 +48,7 @@ ZH_CN: Mapping[str, str] = {
     "slow_down": "尝试次数过多", "slow_down_text": "请等几分钟后再试。",
     "csrf": "此表单已过期", "csrf_text": "请重新打开您的页面并再操作一次。",
     "owed": "您的欠款", "overdue": "已逾期", "later": "稍后到期", "interest": "利息",
-    "fees": "费用", "total": "当前应付合计", "pay_with": "付款参考编号", "disputed": "异议中",
+    "fees": "费用", "total": "合计", "pay_with": "付款参考编号", "disputed": "异议中",
     "item": "项目", "due": "到期日", "open": "未付", "disputed_on": "提出异议日期", "nothing_due": "没有应付款项。",
     "promise": "承诺还款", "promise_text": "告诉我们您何时付款（最多自今天起 {days} 天）。",
     "amount": "金额", "pay_by": "还款日期", "send": "提交", "more_time": "申请延期",
@@ -66,6 +67,8 @@ ZH_CN: Mapping[str, str] = {
     "done_paid": "谢谢：付款确认后将显示在这里。",
     "required": "必填", "settled": "此账户已结清，谢谢。",
     "m_call": "电话", "m_text": "短信", "m_email": "电子邮件", "m_letter": "信件", "m_visit": "上门拜访",
+    "continue": "前往付款页面",
+    "continue_text": "正在为您转到我们支付合作方的页面。",
 }
 
 TABLES: Mapping[str, Mapping[str, str]] = {"en": EN, "zh_CN": ZH_CN}

@@ -222,9 +222,10 @@ def test_paying_sends_the_debtor_to_the_provider_and_its_signed_webhook_records_
     _refused_beside(project, client, path, "pay", "provider", "no payment provider", amount="10.00",
                     provider="cash")
     answer = _post(client, path, "pay", amount="1200.00", provider="loopback")
-    assert answer.status_code == 303
     [payment_id] = list(provider.payments)
-    assert answer.headers["location"].endswith(f"/pay/{payment_id}")
+    # On to the provider by a page that refreshes to it (a form's redirect elsewhere is what the CSP forbids).
+    assert answer.status_code == 200
+    assert f'<meta http-equiv="refresh" content="0; url={provider.base_url}/pay/{payment_id}">' in answer.text
     assert provider.payments[payment_id].return_url.endswith(f"{path}?done=done_paid&lang=en")
     body = json.dumps({"payment_id": payment_id, "case_id": 1, "amount": 120000, "currency": "EUR",
                        "paid_at": "2026-03-10T10:05:00Z"}).encode()
