@@ -48,7 +48,7 @@ def create_app(config: Config, *, db_path: Path | None, clock: Callable[[], dt.d
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
 
-    from dunning.web import approvals_page, auth, case_pages, day, portal_pages, users_page
+    from dunning.web import approvals_page, auth, case_pages, day, portal_pages, settlement_form, users_page
     from dunning.web.headers import SecurityHeaders
 
     routes = [
@@ -61,6 +61,7 @@ def create_app(config: Config, *, db_path: Path | None, clock: Callable[[], dt.d
         Route("/cases/{case_id}/payment", case_pages.record_payment, methods=["POST"]),
         Route("/cases/{case_id}/hold", case_pages.place_hold, methods=["POST"]),
         Route("/cases/{case_id}/release", case_pages.release_holds, methods=["POST"]),
+        Route("/cases/{case_id}/settle", settlement_form.propose_settlement, methods=["POST"]),
         Route("/approvals", approvals_page.approvals),
         Route("/approvals/{action_id}", approvals_page.decide, methods=["POST"]),
         Route("/users", users_page.users),
