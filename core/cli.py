@@ -74,6 +74,7 @@ BUILT_IN: dict[str, tuple[str, str]] = {
     "report": ("dunning.cli_report:report",
                "The portfolio as a collections manager reads it: aging, roll rates, recovery, promises, contacts, "
                "activity."),
+    "portal": ("dunning.cli_portal:portal", "The debtors' page: links to it (set [portal] base_url in dunning.toml)."),
     "approvals": ("dunning.cli_approvals:approvals", "List actions waiting for a person's approval."),
     "approve": ("dunning.cli_approvals:approve", "Approve an action (it goes out on the next run)."),
     "reject": ("dunning.cli_approvals:reject", "Reject an action; it will not go out."),

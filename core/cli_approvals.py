@@ -83,6 +83,9 @@ def in_doubt_cancel(state: State, action_id: int, by: str, reason: str) -> None:
 def _decide(state: State, action_id: int, by: str, note: str | None, approve: bool) -> None:
     rt = state.runtime()
     action = operations.decide(rt, action_id, approve=approve, by=by, now=state.now(), note=note)
+    if approve and action.status is ActionStatus.SKIPPED:  # a debtor's request from their page: done at once
+        click.echo(f"action {action.id} ({action.step}) approved; the debtor's promise is recorded")
+        return
     click.echo(
         f"action {action.id} ({action.step}) {'approved; it goes out on the next run' if approve else 'rejected'}"
     )

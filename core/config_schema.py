@@ -115,6 +115,29 @@ class EvidenceTable:
     key_file: str | None = None
 
 
+def _portal_url(url: str) -> bool:
+    # The link goes into letters and emails: a typo here would send every debtor to a dead page.
+    return bool(re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", url))
+
+
+@attrs.frozen
+class PortalTable:
+    """``[portal]``: the debtors' page, and the links to it that demands carry (dunning.portal.links)."""
+
+    # Where the page is served, e.g. "https://pay.acme.example/portal"; None: no links in demands.
+    base_url: str | None = attrs.field(default=None, validator=must(
+        'an http:// or https:// address such as "https://pay.acme.example/portal"', _portal_url))
+    # How long a link stays good after it was made (a demand's link, `dunning portal link`).
+    link_days: int = attrs.field(default=30, validator=POSITIVE)
+    # The key that signs the links; None: dunning-portal.key beside the database, made on first use.
+    secret_file: str | None = None
+    # What a debtor may ask for on the page: more time, or a plan of instalments, up to this many days out
+    # and this many instalments. Beyond the promise limit (the profile's promise_max_days) a supervisor decides.
+    request_max_days: int = attrs.field(default=90, validator=POSITIVE)
+    plan_max_instalments: int = attrs.field(default=6, validator=must(
+        "a whole number from 2 to 24", lambda n: 2 <= n <= 24))
+
+
 _STRATEGY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -151,6 +174,7 @@ class ConfigFile:
     store: StoreTable = StoreTable()
     ledger: LedgerTable = LedgerTable()
     server: ServerTable = ServerTable()
+    portal: PortalTable = PortalTable()
     # Champion and challenger (dunning.strategies): none, and every case runs under ``policy``.
     strategies: tuple[StrategyTable, ...] = ()
     # Mixed into each case's place among the strategies: a new salt for a new trial draws new cases

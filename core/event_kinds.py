@@ -34,6 +34,8 @@ CORE_KINDS = frozenset({
     "strategy_assigned",
     # Staff accounts of the web console (dunning users).
     "user_added", "user_disabled",
+    # What a debtor did on their page (dunning.portal): opened it, promised, asked, disputed, paid.
+    "portal",
 })
 
 _PART = r"[A-Za-z0-9][A-Za-z0-9_.-]*"

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from dunning.channels import Channel, RuleContext, StageContext
     from dunning.lazy_channel import LazyChannel
     from dunning.models import Action, Case, Event, Stage
+    from dunning.portal.providers import PaymentProvider
     from dunning.priority import CaseFacts
     from dunning.verdicts import Verdict
 
@@ -37,6 +38,8 @@ class Hooks(Protocol):
     def register_commands(self, *, cli: click.Group) -> list[None]: ...
 
     def check_settings(self, *, settings: Mapping[str, Any]) -> list[None]: ...
+
+    def register_payment_providers(self, *, register: Callable[[PaymentProvider], None]) -> list[None]: ...
 
     def register_migrations(
         self, *, register: Callable[[str, Callable[[sqlite_utils.Database], None]], None]

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from dunning.channels import Channel, RuleContext, StageContext
     from dunning.lazy_channel import LazyChannel
     from dunning.models import Action, Case, Event, Stage
+    from dunning.portal.providers import PaymentProvider
     from dunning.priority import CaseFacts
     from dunning.verdicts import Verdict
 
@@ -91,6 +92,21 @@ def register_migrations(register: Callable[[str, Callable[[sqlite_utils.Database
     tables with the plugin's prefix (``agency_placements``). A step that
     raises is rolled back; the plugin is then left out (named with the step
     in a warning) and actions on its channels wait, while the rest runs.
+    """
+
+
+@hookspec
+def register_payment_providers(register: Callable[[PaymentProvider], None]) -> None:
+    """Add ways for a debtor to pay from their page, by calling ``register(provider)`` once for each.
+
+    Collected. A provider (``dunning.portal.providers.PaymentProvider``) has
+    a ``name``, ``start(request) -> URL`` (where to send the debtor to pay
+    ``request.amount`` on ``request.case_id``) and ``confirmation(body,
+    headers)``, which checks the signature of the webhook the provider posts
+    back and reads it, or raises ``BadConfirmation``. The core records a
+    confirmed payment through the ledger once per provider payment id, however
+    often the webhook is posted. A plugin whose implementation raises, or that
+    registers a name another plugin has, is named in a warning and left out.
     """
 
 

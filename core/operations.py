@@ -273,11 +273,21 @@ def decide(rt: Runtime, action_id: int, *, approve: bool, by: str, now: dt.datet
     case = rt.store.case(action.case_id)
     kind = "approved" if approve else "rejected"
     data: dict[str, Any] = {"key": action.key, "by": by, "note": note, "action": action.kind.value}
-    event = rt.event(kind, case, now, channel=action.channel, step=action.step, action_id=action.id, data=data)
+    status = ActionStatus.PENDING if approve else ActionStatus.REJECTED
     try:
-        updated = rt.store.set_action_status(
-            action_id, ActionStatus.PENDING if approve else ActionStatus.REJECTED, now,
-            expected=[ActionStatus.AWAITING_APPROVAL], approved_by=by if approve else None, events=[event])
+        with rt.store.transaction():
+            if approve and action.step == "portal-request":
+                # A debtor's request from their page: approving it records the promise (dunning.portal.actions);
+                # nothing is left to send ("skipped: promise made"), and no notice waits on a worklist.
+                from dunning.portal.actions import grant
+
+                data["promise_id"] = grant(rt, action_id, by=by, now=now)
+                status = ActionStatus.SKIPPED
+            event = rt.event(kind, case, now, channel=action.channel, step=action.step, action_id=action.id,
+                             data=data)
+            updated = rt.store.set_action_status(
+                action_id, status, now,
+                expected=[ActionStatus.AWAITING_APPROVAL], approved_by=by if approve else None, events=[event])
     except Conflict as exc:
         raise OperationError(str(exc)) from None
     return updated

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,14 +39,16 @@ def load_secret(path: Path) -> str:
 
 
 def create_app(config: Config, *, db_path: Path | None, clock: Callable[[], dt.datetime], secret: str,
-               https: bool = False, limit: LoginLimit | None = None) -> Starlette:
+               https: bool = False, limit: LoginLimit | None = None, plugins: Sequence[object] = ()) -> Starlette:
+    """The console and the debtors' page; ``plugins`` are given to the page's runtime in-process (a test's
+    payment provider) besides those installed."""
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.middleware.sessions import SessionMiddleware
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
 
-    from dunning.web import approvals_page, auth, case_pages, day, users_page
+    from dunning.web import approvals_page, auth, case_pages, day, portal_pages, settlement_form, users_page
     from dunning.web.headers import SecurityHeaders
 
     routes = [
@@ -59,6 +61,7 @@ def create_app(config: Config, *, db_path: Path | None, clock: Callable[[], dt.d
         Route("/cases/{case_id}/payment", case_pages.record_payment, methods=["POST"]),
         Route("/cases/{case_id}/hold", case_pages.place_hold, methods=["POST"]),
         Route("/cases/{case_id}/release", case_pages.release_holds, methods=["POST"]),
+        Route("/cases/{case_id}/settle", settlement_form.propose_settlement, methods=["POST"]),
         Route("/approvals", approvals_page.approvals),
         Route("/approvals/{action_id}", approvals_page.decide, methods=["POST"]),
         Route("/users", users_page.users),
@@ -66,6 +69,8 @@ def create_app(config: Config, *, db_path: Path | None, clock: Callable[[], dt.d
         Route("/users/{name}/disable", users_page.disable, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
+    portal_path = portal_pages.path_of(config)
+    routes += portal_pages.routes(portal_path)  # after the console's own: they win where paths could meet
     middleware = [
         Middleware(SecurityHeaders, https=https),
         # Signed (itsdangerous), HttpOnly always; Secure when the proxy speaks TLS.
@@ -73,5 +78,6 @@ def create_app(config: Config, *, db_path: Path | None, clock: Callable[[], dt.d
                    max_age=SESSION_HOURS * 3600, same_site="lax", https_only=https),
     ]
     app = Starlette(routes=routes, middleware=middleware)
+    app.state.portal = portal_pages.PortalSite(secret=secret, path=portal_path, plugins=plugins)
     app.state.console = Console(config=config, db_path=db_path, clock=clock, limit=limit or LoginLimit())
     return app

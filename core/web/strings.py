@@ -41,6 +41,7 @@ EN: Mapping[str, str] = {
     "yes": "yes", "no": "no", "refused": "Not allowed", "not_found": "Not found", "since": "Since",
     "kind": "Kind", "value": "Value", "at": "At", "event": "Event", "details": "Details", "done": "Saved.",
     "error": "Nothing was changed.", "language": "Language", "signed_in_as": "Signed in as",
+    "settle": "Propose a settlement", "settle_until": "To be paid by", "instalments": "Instalments",
 }
 
 ZH_CN: Mapping[str, str] = {
@@ -68,6 +69,7 @@ ZH_CN: Mapping[str, str] = {
     "yes": "是", "no": "否", "refused": "无权访问", "not_found": "未找到", "since": "起始",
     "kind": "类型", "value": "内容", "at": "时间", "event": "事件", "details": "详情", "done": "已保存。",
     "error": "未做任何更改。", "language": "语言", "signed_in_as": "当前用户",
+    "settle": "提出和解方案", "settle_until": "付款截止日期", "instalments": "分期数",
 }
 
 TABLES: Mapping[str, Mapping[str, str]] = {"en": EN, "zh_CN": ZH_CN}

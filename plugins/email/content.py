@@ -78,8 +78,18 @@ def template_extras(case: Case, ctx: DeliveryContext, settings: EmailSettings, r
         "promise": pending_promise(case, ctx, promise_id),
         "pay_link": pay_link(settings.pay_link, case, ctx.key, owed.overdue) if settings.pay_link else None,
         "charges": _charges(ctx.template_context, case.currency, locale),
+        "portal_link": portal_link(case, ctx),
     })
     return extras
+
+
+def portal_link(case: Case, ctx: DeliveryContext) -> str | None:
+    """The link to the debtor's own page when ``[portal] base_url`` is set; never in a message to anyone else."""
+    if ctx.audience != "debtor":
+        return None
+    from dunning.portal import links
+
+    return links.link(ctx.config, case.id, ctx.now)
 
 
 def _charges(context: Any, currency: str, locale: str | None) -> dict[str, str] | None:

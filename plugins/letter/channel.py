@@ -205,6 +205,8 @@ def make_letter(action: Action, case: Case, ctx: DeliveryContext, settings: Lett
         "firm": {"name": firm.name if firm else "", "address": list(firm.address) if firm else [],
                  "lawyer": (firm.lawyer or "") if firm else ""},
         "client": settings.sender_name,
+        # The debtor's own page when [portal] base_url is set; never in a letter to anyone else.
+        "portal_link": _portal_link(case.id, ctx) if ctx.audience == "debtor" else None,
         **template_values.written_out(context, ctx.obligations, written, today),
     }
     if "currency" in context:
@@ -269,3 +271,9 @@ def _states(text: content.LetterText, date_text: str) -> bool:
     """Whether the letter's own words give the deadline (templates that set none, set none)."""
     return any(date_text in part.markup for part in text.parts if isinstance(part, content.Paragraph)) \
         or date_text in text.subject
+
+
+def _portal_link(case_id: int, ctx: DeliveryContext) -> str | None:
+    from dunning.portal import links
+
+    return links.link(ctx.config, case_id, ctx.now)

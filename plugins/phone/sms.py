@@ -227,7 +227,8 @@ class SmsChannel:
         if to is None:
             return Delivery.failed("no mobile number that can be written in E.164 form", retry=False)
         contact_value = next(c.value for c in ctx.contacts_of("mobile") if numbers.e164(c.value, region) == to)
-        text = ctx.render(action.template or "", "sms.txt", **_promise_extras(action, ctx)).strip()
+        text = ctx.render(action.template or "", "sms.txt", **_promise_extras(action, ctx),
+                          portal_link=_portal_link(case, ctx)).strip()
         try:
             request = build_request(settings, to, text, ctx.key)
         except ValueError as exc:  # a secret named by *_env has gone from the environment
@@ -265,6 +266,15 @@ class SmsChannel:
         if status == 429 or status >= 500:
             return Delivery.failed(message, status=status)
         return Delivery.failed(message, retry=False, status=status)
+
+
+def _portal_link(case: Case, ctx: DeliveryContext) -> str | None:
+    """The link to the debtor's page when ``[portal] base_url`` is set; never in a text to anyone else."""
+    if ctx.audience != "debtor":
+        return None
+    from dunning.portal import links
+
+    return links.link(ctx.config, case.id, ctx.now)
 
 
 def _promise_extras(action: Action, ctx: DeliveryContext) -> dict[str, Any]:

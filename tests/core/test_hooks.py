@@ -183,6 +183,28 @@ def test_hook_register_migrations(dunning_runtime, case_factory):
     assert rt.store.db["_sqlite_migrations"].count_where("migration_set = ?", ["plugin:matters"]) == 2
 
 
+def test_hook_register_payment_providers(dunning_runtime, case_factory):
+    from dunning.portal import payments
+    from dunning.portal.loopback_provider import LoopbackProvider
+    from dunning.portal.providers import payment_providers
+
+    provider = LoopbackProvider(webhook_url="http://127.0.0.1:9/unused", name="cards")
+
+    class Cards:
+        plugin_name = "cards"
+
+        @hookimpl
+        def register_payment_providers(self, register: Any) -> None:
+            register(provider)
+
+    rt = dunning_runtime(plugins=[Cards()])
+    case = case_factory(rt)
+    assert payment_providers(rt) == {"cards": provider}
+    with provider:
+        url = payments.start_payment(rt, provider, case.id, "100.00", DAY1)
+    assert url.startswith("http://127.0.0.1:") and provider.payments[url.rsplit("/", 1)[-1]].amount == 10000
+
+
 def test_hook_check_action(dunning_runtime, case_factory):
     seen: list[tuple[str, int]] = []
 

@@ -19,6 +19,7 @@ ROUTES = [
     ("POST", "/cases/2/payment", {"ann": "ok", "bob": "no", "sam": "ok", "ada": "ok"}),
     ("POST", "/cases/2/hold", {"ann": "ok", "bob": "no", "sam": "ok", "ada": "ok"}),
     ("POST", "/cases/2/release", {"ann": "ok", "bob": "no", "sam": "ok", "ada": "ok"}),
+    ("POST", "/cases/2/settle", {"ann": "ok", "bob": "no", "sam": "ok", "ada": "ok"}),
     ("GET", "/approvals", {"ann": "no", "bob": "no", "sam": "ok", "ada": "ok"}),
     ("POST", "/approvals/999", {"ann": "no", "bob": "no", "sam": "ok", "ada": "ok"}),
     ("GET", "/users", {"ann": "no", "bob": "no", "sam": "no", "ada": "ok"}),
