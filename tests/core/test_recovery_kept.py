@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import subprocess
-import sys
 import zoneinfo
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,7 @@ from dunning.reports import Params, recovery_arrays, run
 from dunning.reports.history import Filters
 from dunning.reports.model import as_json
 from dunning.store import Store
-from tests.core.test_report_rollups import ROOT, write_ledger
+from tests.core.test_report_rollups import generated_store, write_ledger
 
 DAYS = [dt.date(2026, 1, 31), dt.date(2026, 3, 15), dt.date(2026, 5, 31)]
 ZONES = ["UTC", "America/New_York", "Asia/Kolkata"]
@@ -42,11 +40,7 @@ STAGES = ("internal", "onsite", "agency", "litigation")
 @pytest.fixture
 def portfolio(tmp_path: Path) -> Any:
     """bench/dispatch.py's portfolio of 120 cases, as tests/core/test_report_rollups.py makes it."""
-    db = tmp_path / "recovery.db"
-    subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); "
-                    "import dispatch; dispatch.generate(Path(sys.argv[2]), int(sys.argv[3]))",
-                    str(ROOT / "bench"), str(db), "120"], check=True, timeout=60)
-    opened = Store(db, synchronous="normal")
+    opened = generated_store(tmp_path / "recovery.db")
     yield opened
     opened.close()
 

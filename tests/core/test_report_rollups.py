@@ -38,13 +38,17 @@ FILTERS = [Filters(), Filters(currency="EUR"), Filters(stage="internal")]
 CHANNELS = ("email", "phone", "sms", "letter")
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Any:
-    db = tmp_path / "rollups.db"
+def generated_store(db: Path, cases: int = 120) -> Store:
+    """bench/dispatch.py's generated portfolio (in a child: the bench's module is not a package), opened."""
     subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); "
                     "import dispatch; dispatch.generate(Path(sys.argv[2]), int(sys.argv[3]))",
-                    str(ROOT / "bench"), str(db), "120"], check=True, timeout=60)
-    opened = Store(db, synchronous="normal")
+                    str(ROOT / "bench"), str(db), str(cases)], check=True, timeout=60)
+    return Store(db, synchronous="normal")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Any:
+    opened = generated_store(tmp_path / "rollups.db")
     yield opened
     opened.close()
 

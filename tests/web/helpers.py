@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from tests.web.conftest import PASSWORD
@@ -19,3 +22,18 @@ def token(client: Any, path: str = "/login") -> str:
 def sign_in(client: Any, name: str, password: str = PASSWORD) -> Any:
     return client.post("/login", data={"name": name, "password": password, "csrf": token(client)},
                        follow_redirects=False)
+
+
+def screenshot_taker() -> Callable[[Any, str], None]:
+    """``snap(page, name)``: a full-page PNG into the folder ``DUNNING_SCREENSHOTS`` names (docs/img for the
+    docs' pictures); nothing when it is not set."""
+    shots = os.environ.get("DUNNING_SCREENSHOTS")
+    folder = Path(shots) if shots else None
+    if folder:
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def snap(page: Any, name: str) -> None:
+        if folder:
+            page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+    return snap

@@ -24,6 +24,7 @@ import pytest
 
 from tests.conftest import Project
 from tests.web.conftest import NOW, PASSWORD
+from tests.web.helpers import screenshot_taker
 
 CHROMIUM = shutil.which("chromium")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -76,14 +77,7 @@ def _sign_in(page: object, url: str, name: str) -> None:
 def test_a_collectors_morning_and_a_supervisor_approving_in_a_real_browser(floor: Project):
     from playwright.sync_api import sync_playwright
 
-    shots = os.environ.get("DUNNING_SCREENSHOTS")
-    folder = Path(shots) if shots else None
-    if folder:
-        folder.mkdir(parents=True, exist_ok=True)
-
-    def snap(page: object, name: str) -> None:
-        if folder:
-            page.screenshot(path=str(folder / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+    snap = screenshot_taker()
 
     with _server(floor) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)

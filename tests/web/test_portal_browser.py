@@ -10,12 +10,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
 import re
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +24,7 @@ from dunning.portal.loopback_provider import LoopbackProvider
 from dunning.web.app import create_app
 from tests.conftest import Project, row, write_csv
 from tests.web.test_browser import CHROMIUM, DESKTOP, LAUNCH_ARGS, PHONE, _free_port
+from tests.web.helpers import screenshot_taker
 from tests.web.test_portal_pages import Providers
 
 SENDER = "Acme Credit Control <credit@acme.example>"
@@ -56,14 +55,7 @@ def test_a_debtor_disputes_an_item_promises_the_rest_and_pays_in_a_real_browser(
                                                                                  monkeypatch: pytest.MonkeyPatch):
     from playwright.sync_api import sync_playwright
 
-    shots = os.environ.get("DUNNING_SCREENSHOTS")
-    folder = Path(shots) if shots else None
-    if folder:
-        folder.mkdir(parents=True, exist_ok=True)
-
-    def snap(page: Any, name: str) -> None:
-        if folder:
-            page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+    snap = screenshot_taker()
 
     monkeypatch.setenv("DUNNING_LOAD_PLUGINS", "email")
     port = _free_port()
