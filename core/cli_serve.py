@@ -27,6 +27,7 @@ def serve(state: State, host: str | None, port: int | None) -> None:
 
     from dunning import calendar
     from dunning.web.app import create_app, load_secret
+    from dunning.web.portal_pages import path_of
 
     state.runtime()  # the database must exist, and its migrations run, before the first request
     config = state.config
@@ -45,6 +46,8 @@ def serve(state: State, host: str | None, port: int | None) -> None:
     host, port = host or server.host, port or server.port
     _check_free(host, port)
     click.echo(f"dunning console on http://{host}:{port}/", err=True)
+    # The debtors' page answers under the path of [portal] base_url: say where, so a proxy can be set up to match.
+    click.echo(f"debtors' page under http://{host}:{port}{path_of(config)}/", err=True)
     uvicorn.run(app, host=host, port=port, proxy_headers=True,
                 forwarded_allow_ips=list(server.trusted_proxies), log_level="warning", server_header=False)
 

@@ -55,3 +55,25 @@ def test_serve_on_a_port_in_use_is_one_line_and_exit_1(project: Project):
         result = project("serve", "--port", str(port), expect=1)
     assert result.output.startswith(f"Error: cannot listen on 127.0.0.1:{port}: Address already in use")
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_serve_says_where_the_console_and_the_debtors_page_answer(project: Project):
+    import subprocess
+    import sys
+
+    from tests.web.test_browser import _free_port
+
+    project.write_config(extra='\n[portal]\nbase_url = "https://pay.example/collect"\n')
+    port = _free_port()
+    dunning = Path(sys.executable).with_name("dunning")
+    process = subprocess.Popen([str(dunning), "--config", str(project.config), "serve", "--port", str(port)],
+                               env={**os.environ, "DUNNING_LOAD_PLUGINS": ""}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        first, second = process.stderr.readline(), process.stderr.readline()
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+    assert first == f"dunning console on http://127.0.0.1:{port}/\n"
+    assert second == f"debtors' page under http://127.0.0.1:{port}/collect/\n"
