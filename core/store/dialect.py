@@ -107,20 +107,29 @@ def numbered_parameters(sql: str) -> bool:
     return any(re.search(r"\?\d", text) for text, quoted in _pieces(sql) if not quoted)
 
 
-def _closing(sql: str, opening: int) -> int:
-    """The index of the parenthesis that closes the one at ``opening`` (quoted text skipped)."""
-    depth, i = 0, opening
+def _group(sql: str, opening: int) -> tuple[int, int]:
+    """The index of the parenthesis that closes the one at ``opening``, and how many commas stand directly
+    inside it (quoted text skipped)."""
+    depth, i, commas = 0, opening, 0
     while i < len(sql):
-        if sql[i] == "(":
+        char = sql[i]
+        if char == "(":
             depth += 1
-        elif sql[i] == ")":
+        elif char == ")":
             depth -= 1
             if depth == 0:
-                return i
-        elif sql[i] in "'\"":
-            i = sql.index(sql[i], i + 1)
+                return i, commas
+        elif char == "," and depth == 1:
+            commas += 1
+        elif char in "'\"":
+            i = sql.index(char, i + 1)
         i += 1
-    return len(sql)
+    return len(sql), commas
+
+
+def _closing(sql: str, opening: int) -> int:
+    """The index of the parenthesis that closes the one at ``opening`` (quoted text skipped)."""
+    return _group(sql, opening)[0]
 
 
 _FROM_VALUES = re.compile(r"\bFROM\s*\(\s*VALUES\b", re.IGNORECASE)
@@ -154,19 +163,7 @@ def _least_greatest(sql: str) -> str:
     out: list[str] = []
     start = 0
     for found in _LEAST_GREATEST.finditer(sql):
-        depth, i, commas = 0, found.end() - 1, 0
-        while i < len(sql):
-            if sql[i] == "(":
-                depth += 1
-            elif sql[i] == ")":
-                depth -= 1
-                if depth == 0:
-                    break
-            elif sql[i] == "," and depth == 1:
-                commas += 1
-            elif sql[i] == "'":  # a literal: skip to its end
-                i = sql.index("'", i + 1)
-            i += 1
+        _, commas = _group(sql, found.end() - 1)
         if commas:
             out.append(sql[start:found.start()])
             out.append("LEAST(" if found.group(1).lower() == "min" else "GREATEST(")
