@@ -18,7 +18,7 @@ import datetime as dt
 import json
 import math
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from dunning import money
 from dunning.compliance.risk import risk_class
@@ -43,6 +43,21 @@ _FACTS_WEIGHT = tuple(sum((weight for name, weight in WEIGHTS.items() if bits & 
                       for bits in range(2 ** len(LISTING_FACTS)))
 
 
+# How many worked-out values a listing keeps to re-use, at most: the memory stays bounded, whatever the portfolio.
+JUDGED_KEPT = 65_536  # open cases' (days past due, risk), by their dates and counts
+SIGNALS_KEPT = 4_096  # signals as stored -> as a JSON list's items
+
+V = TypeVar("V")
+
+
+def _kept(cache: dict[Any, V], key: Any, value: V, limit: int) -> V:
+    """``value``, kept in ``cache`` under ``key``; a full cache is emptied first (called on a miss only)."""
+    if len(cache) >= limit:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
 def _date(text: str | None) -> dt.date | None:
     return dt.date.fromisoformat(text) if text else None
 
@@ -61,9 +76,7 @@ def records(pages: Iterator[list[tuple[Any, ...]]], today: dt.date) -> Iterator[
                 key = (anchor, contacted, paid_on, signals, broken)
                 known = judged.get(key)
                 if known is None:
-                    if len(judged) >= 65_536:  # bound the memory, whatever the portfolio
-                        judged.clear()
-                    known = judged[key] = _judge(key, today)
+                    known = _kept(judged, key, _judge(key, today), JUDGED_KEPT)
                 dpd, risk = known
             fmt = formats.get(currency)
             if fmt is None:
@@ -142,10 +155,8 @@ def json_lines(pages: Iterator[list[tuple[Any, ...]]], today: dt.date) -> Iterat
                 key = (anchor, contacted, paid_on, signals, broken)
                 known = judged.get(key)
                 if known is None:
-                    if len(judged) >= 65_536:  # bound the memory, whatever the portfolio
-                        judged.clear()
                     dpd_on, risk_of = _judge(key, today)
-                    known = judged[key] = ("null" if dpd_on is None else str(dpd_on)), q(risk_of)
+                    known = _kept(judged, key, (("null" if dpd_on is None else str(dpd_on)), q(risk_of)), JUDGED_KEPT)
                 dpd, risk = known
             else:
                 dpd = risk = "null"
@@ -154,9 +165,7 @@ def json_lines(pages: Iterator[list[tuple[Any, ...]]], today: dt.date) -> Iterat
                 fmt = formats[currency] = _formatter(currency)
             items = listed.get(signals) if signals else ""
             if items is None:
-                if len(listed) >= 4_096:
-                    listed.clear()
-                items = listed[signals] = ", ".join(map(q, signals.split(",")))
+                items = _kept(listed, signals, ", ".join(map(q, signals.split(","))), SIGNALS_KEPT)
             score = log10(1 + balance) * 10 + broken * 5 + weights[facts]
             # As encode writes it (see there).
             yield (f'{{"id": {case_id}, "debtor_id": {q(debtor_id)}, '
