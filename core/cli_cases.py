@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import click
@@ -137,7 +138,7 @@ def cases_show(state: State, case_id: str, as_json: bool) -> None:
     click.echo(f"  stage {case.stage}, {case.status}, balance {money.display(case.balance, case.currency)} "
                f"(overdue {money.display(owed.overdue, case.currency)}, "
                f"not yet due {money.display(owed.not_yet_due, case.currency)}), "
-               f"{data['dpd']} days past due, next look {case.next_action_on or '-'}")
+               f"{lateness_and_next_look(data['dpd'], case.next_action_on, today)}")
     click.echo(case_figures.case_figures_line(data))
     if case.strategy:
         click.echo(f"  strategy {case.strategy} (policy {case.policy})")
@@ -167,6 +168,26 @@ def cases_show(state: State, case_id: str, as_json: bool) -> None:
         ],
         ["id", "for", "step", "channel", "status"],
     )
+
+
+def lateness_and_next_look(dpd: int | None, next_look: dt.date | None, today: dt.date) -> str:
+    """The end of ``cases show``'s stage line: how late the case is and when a run looks at it next.
+
+    A closed case has no lateness and no next look; a case whose first item is not yet due says when it is;
+    a next look on or before today means the next ``dunning run`` (imports wake cases early on purpose,
+    so a date in the past is normal and would only puzzle the reader).
+    """
+    if dpd is None:
+        lateness = "not late"
+    elif dpd < 0:
+        lateness = f"first due in {-dpd} day{'s' if dpd != -1 else ''}"
+    else:
+        lateness = f"{dpd} day{'s' if dpd != 1 else ''} past due"
+    if not next_look:
+        return f"{lateness}, no next look"
+    if next_look <= today:
+        return f"{lateness}, next look at the next run"
+    return f"{lateness}, next look {next_look}"
 
 
 def _obligation_state(item: dict[str, Any]) -> str:
