@@ -45,7 +45,9 @@ def notice_key(case_id: int, obligation_id: int, dispute_seq: int) -> str:
 
 
 def notice_why(name: str, open_amount: str, reason: str, *, verification: bool) -> str:
-    """What the notice says about the dispute: the item, its open amount, the debtor's reason, what lifts it."""
-    lift = f"dunning dispute {name} --lift" + (" --verification-sent" if verification else "")
-    rule = "; Reg F: collect it again only once verification of the debt was sent" if verification else ""
-    return f"the debtor disputes {name} ({open_amount} open): {reason}. The item is held out of demands{rule} ({lift})"
+    """What the notice says about the dispute: the item, its open amount, the reason given, what lifts it."""
+    if verification:
+        return (f"item {name} ({open_amount} open) disputed: {reason}; held out of demands until verification of "
+                f"the debt was sent (Reg F): dunning dispute {name} --lift --verification-sent")
+    return (f"item {name} ({open_amount} open) disputed: {reason}; held out of demands until the dispute is "
+            f"settled: dunning dispute {name} --lift")

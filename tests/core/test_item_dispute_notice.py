@@ -38,9 +38,9 @@ def test_a_dispute_queues_one_notice_to_the_supervisor_that_the_run_delivers(pro
     assert _notice_actions(project) == [("sent", "supervisor")]
     [notice] = _json(project, "notices", "--role", "supervisor")
     assert (notice["case_id"], notice["role"], notice["open"]) == (1, "supervisor", True)
-    assert notice["why"] == ("the debtor disputes 1/INV-2 (EUR 250.00 open): never delivered. The item is held out "
-                             "of demands; Reg F: collect it again only once verification of the debt was sent "
-                             "(dunning dispute 1/INV-2 --lift --verification-sent)")
+    assert notice["why"] == ("item 1/INV-2 (EUR 250.00 open) disputed: never delivered; held out of demands until "
+                             "verification of the debt was sent (Reg F): dunning dispute 1/INV-2 --lift "
+                             "--verification-sent")
     [sent] = _json(project, "events", "--kind", "notice")
     assert (sent["case_id"], sent["step"], sent["data"]["role"]) == (1, "item-dispute", "supervisor")
     assert "never delivered" in sent["data"]["why"]
@@ -77,7 +77,7 @@ def test_under_reg_f_the_lift_needs_verification_and_a_later_dispute_is_a_new_no
     project("run", now=LATER)
     project("run", now=LATER)
     notices = _json(project, "notices", now=LATER)
-    assert [n["why"].split(":")[1].split(".")[0].strip() for n in notices] == [
+    assert [n["why"].split(": ", 1)[1].split("; held")[0] for n in notices] == [
         "never delivered", "the copy shows the wrong address"]
     assert project("verify", now=LATER).exit_code == 0
 
@@ -89,7 +89,7 @@ def test_where_reg_f_does_not_bind_the_lift_stands_as_it_was(project: Project):
     project("dispute", "1/INV-1", "--reason", "price agreed was lower", now=NOW)
     project("run", now=NOW)
     [notice] = _json(project, "notices")
-    assert "Reg F" not in notice["why"] and notice["why"].endswith("(dunning dispute 1/INV-1 --lift)")
+    assert "Reg F" not in notice["why"] and notice["why"].endswith("settled: dunning dispute 1/INV-1 --lift")
     project("dispute", "1/INV-1", "--lift", "--reason", "credit note agreed", "--by", "sam", now=LATER)
     [event] = _json(project, "events", "--kind", "dispute_lifted", now=LATER)
     assert event["data"]["by"] == "sam" and "verification_sent" not in event["data"]

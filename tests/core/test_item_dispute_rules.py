@@ -48,9 +48,8 @@ def test_each_dispute_has_its_own_notice_key_and_the_same_dispute_the_same_key()
 
 def test_the_notice_names_the_item_its_open_amount_the_reason_and_how_it_is_lifted():
     regf = notice_why("4/INV-1001", "USD 250.00", "never delivered", verification=True)
-    assert regf == ("the debtor disputes 4/INV-1001 (USD 250.00 open): never delivered. The item is held out of "
-                    "demands; Reg F: collect it again only once verification of the debt was sent "
-                    "(dunning dispute 4/INV-1001 --lift --verification-sent)")
+    assert regf == ("item 4/INV-1001 (USD 250.00 open) disputed: never delivered; held out of demands until "
+                    "verification of the debt was sent (Reg F): dunning dispute 4/INV-1001 --lift --verification-sent")
     plain = notice_why("4/INV-1001", "EUR 250.00", "wrong price", verification=False)
-    assert plain.endswith("held out of demands (dunning dispute 4/INV-1001 --lift)")
-    assert "Reg F" not in plain
+    assert plain == ("item 4/INV-1001 (EUR 250.00 open) disputed: wrong price; held out of demands until the "
+                     "dispute is settled: dunning dispute 4/INV-1001 --lift")

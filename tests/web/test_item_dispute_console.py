@@ -66,9 +66,8 @@ def test_the_supervisor_sees_a_debtors_dispute_and_lifts_it_only_once_verificati
     assert sign_in(console, "sam").status_code == 303
     day = console.get("/").text
     assert "Case 1 · Pat Doe" in day
-    assert ("the debtor disputes 1/INV-3 (EUR 250.00 open): never delivered. The item is held out of demands; "
-            "Reg F: collect it again only once verification of the debt was sent "
-            "(dunning dispute 1/INV-3 --lift --verification-sent)") in day
+    assert ("item 1/INV-3 (EUR 250.00 open) disputed: never delivered; held out of demands until verification of "
+            "the debt was sent (Reg F): dunning dispute 1/INV-3 --lift --verification-sent") in day
     case_page = console.get("/cases/1").text
     assert re.search(r'class="disputed">.*INV-3.*EUR 250.00.*2026-03-10', case_page, re.S)
 
@@ -117,4 +116,4 @@ def test_an_item_disputed_from_the_case_page_is_refused_beside_its_field_or_told
     assert (disputed["data"]["reference"], disputed["data"]["by"]) == ("INV-1", "sam")
     project("run", now="2026-03-10T16:30:00Z")
     [row_] = json.loads(project("notices", "--role", "supervisor", "--json").stdout)
-    assert "1/INV-1 (EUR 1,200.00 open): the price agreed was 1000.00" in row_["why"]
+    assert "item 1/INV-1 (EUR 1,200.00 open) disputed: the price agreed was 1000.00;" in row_["why"]
