@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import pytest
+
+from dunning.plugins.email.loopback import LoopbackSMTP
 from tests.conftest import Project, dump, row, write_csv
 
 NOW = "2026-03-10T14:00:00Z"  # INV-1 and INV-2 fell due on 1 March
@@ -93,6 +96,28 @@ def test_where_reg_f_does_not_bind_the_lift_stands_as_it_was(project: Project):
     project("dispute", "1/INV-1", "--lift", "--reason", "credit note agreed", "--by", "sam", now=LATER)
     [event] = _json(project, "events", "--kind", "dispute_lifted", now=LATER)
     assert event["data"]["by"] == "sam" and "verification_sent" not in event["data"]
+
+
+def test_with_email_the_notice_reaches_the_supervisors_address_and_is_handled_like_the_others(
+        project: Project, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("DUNNING_LOAD_PLUGINS", "email")
+    with LoopbackSMTP() as smtp:
+        project.write_config(enabled=["email"], extra=smtp.settings_toml("Acme Credit Control <credit@acme.example>"))
+        project("import", str(write_csv(project.folder / "in.csv", [row("C001", "INV-1", "1200.00"),
+                                                                     row("C001", "INV-2", "250.00")])),
+                now="2026-02-20T09:00:00Z")
+        project("dispute", "1/INV-2", "--reason", "delivered to the wrong site", "--by", "ana", now=NOW)
+        project("run", now=NOW)
+        told = [m.parsed() for m in smtp.messages if m.rcpt_tos == ("sam@example.com",)]
+    [mail] = [m for m in told if "1/INV-2" in m.get_content()]
+    assert mail["To"] == "Sam Supervisor <sam@example.com>"
+    assert ("Why:      item 1/INV-2 (EUR 250.00 open) disputed: delivered to the wrong site; held out of demands "
+            "until the dispute is settled: dunning dispute 1/INV-2 --lift") in mail.get_content()
+    [notice] = [n for n in _json(project, "notices", "--role", "supervisor") if "1/INV-2" in n["why"]]
+    assert notice["emailed"] is True
+    project("notices", "done", str(notice["id"]), "--by", "sam", "--note", "asked the carrier", now=LATER)
+    [handled] = _json(project, "events", "--kind", "notice_handled", now=LATER)
+    assert (handled["action_id"], handled["data"]["by"]) == (notice["id"], "sam")
 
 
 def _notice_actions(project: Project) -> list[tuple[str, str]]:
