@@ -190,16 +190,22 @@ def adjust(state: Any, obligation: str, amount: str, reason: str, by: str) -> No
 @_REASON
 @click.option("--by", default="operator", show_default=True, help="Who records it.")
 @click.option("--lift", is_flag=True, help="The dispute is over: the item is collected again.")
+@click.option("--verification-sent", is_flag=True,
+              help="With --lift: verification of the debt was sent (needed where Reg F binds the debtor).")
 @click.pass_obj
-def dispute(state: Any, obligation: str, reason: str, by: str, lift: bool) -> None:
+def dispute(state: Any, obligation: str, reason: str, by: str, lift: bool, verification_sent: bool) -> None:
     """Hold one disputed invoice out of demands while the rest is still collected.
 
     The item leaves what messages state and the overdue amount; a case
-    whose every open item is disputed gets no outreach. `--lift` ends it.
+    whose every open item is disputed gets no outreach. The supervisor is
+    sent a notice (`dunning notices`) on the next run. `--lift` ends it;
+    where Reg F binds the debtor, only with `--verification-sent`.
     """
-    o = corrections.dispute(state.runtime(), obligation, reason=reason, by=by, now=state.now(), lift=lift)
+    o = corrections.dispute(state.runtime(), obligation, reason=reason, by=by, now=state.now(), lift=lift,
+                            verification_sent=verification_sent)
     click.echo(f"{o.case_id}/{o.reference}: " + ("dispute lifted; collected again" if lift
-                                                  else f"disputed since {o.disputed_on}; held out of demands"))
+                                                  else f"disputed since {o.disputed_on}; held out of demands; "
+                                                  "the supervisor is sent a notice"))
 
 
 # --- stages ----------------------------------------------------------------------------

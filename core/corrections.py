@@ -14,10 +14,10 @@ from typing import Any
 
 import attrs
 
-from dunning import log, money, operations, text_checks
+from dunning import item_disputes, log, money, operations, text_checks
 from dunning.compliance.jurisdictions import is_country, subdivision_error
 from dunning.importer import _other_contacts
-from dunning.models import Contact, DebtorKind, Obligation, Status
+from dunning.models import ActionKind, Case, Contact, DebtorKind, Obligation, Status
 from dunning.runtime import Runtime
 from dunning.store import NotFound
 from dunning.sync import CREDITED, DEBTOR_FIELDS, DebtorSync, FieldChange, StoredContact
@@ -290,15 +290,26 @@ def adjust(rt: Runtime, given: str, amount_text: str, *, by: str, reason: str, n
     return Adjusted(obligation, obligation.amount, amount, balance, resolved)
 
 
-def dispute(rt: Runtime, given: str, *, reason: str, by: str, now: dt.datetime, lift: bool = False) -> Obligation:
-    """Hold one obligation out of demands (or, ``lift``, bring it back); the case's other items are still collected."""
+def dispute(rt: Runtime, given: str, *, reason: str, by: str, now: dt.datetime, lift: bool = False,
+            verification_sent: bool = False) -> Obligation:
+    """Hold one obligation out of demands (or, ``lift``, bring it back); the case's other items are still collected.
+
+    A dispute queues a notice to the supervisor naming the item, its open
+    amount and the reason. Where Reg F binds the debtor, the lift needs
+    ``verification_sent`` (see ``dunning.item_disputes``).
+    """
     by, reason = _who(by, reason)
     obligation = find_obligation(rt, given)
     assert obligation.id is not None
     case = rt.store.case(obligation.case_id)
     name = f"{case.id}/{obligation.reference}"
+    if verification_sent and not lift:
+        raise OperationError("--verification-sent goes with --lift: it says why the dispute ends")
     if lift and obligation.disputed_on is None:
         raise OperationError(f"{name} is not disputed")
+    verification = item_disputes.verification_required(rt.config.profile_for(rt.store.debtor(case.debtor_id)))
+    if lift and verification and not verification_sent:
+        raise OperationError(item_disputes.verification_missing(name))
     if not lift:
         if obligation.disputed_on is not None:
             raise OperationError(f"{name} is already disputed (since {obligation.disputed_on})")
@@ -308,7 +319,26 @@ def dispute(rt: Runtime, given: str, *, reason: str, by: str, now: dt.datetime, 
     with rt.store.transaction():
         rt.store.set_dispute(obligation.id, None if lift else today, None if lift else reason)
         data: dict[str, Any] = {"reference": obligation.reference, "open": obligation.open_amount,
-                                "currency": obligation.currency, "reason": reason, "by": by}
-        rt.store.append_events([rt.event("dispute_lifted" if lift else "obligation_disputed", case, now, data=data)])
+                                "currency": obligation.currency, "reason": reason, "by": by,
+                                **({"verification_sent": True} if verification_sent else {})}
+        [event] = rt.store.append_events([rt.event("dispute_lifted" if lift else "obligation_disputed", case, now,
+                                                   data=data)])
+        if not lift:
+            _notify_supervisor(rt, case, obligation, event.seq, reason, now, verification=verification)
         rt.store.wake(case.id, today)
     return rt.store.obligation_in_case(case.id, obligation.reference)
+
+
+def _notify_supervisor(rt: Runtime, case: Case, obligation: Obligation, dispute_seq: int | None, reason: str,
+                       now: dt.datetime, *, verification: bool) -> None:
+    """Queue the supervisor's notice of a dispute (inside the dispute's transaction); the next run delivers it."""
+    assert obligation.id is not None and dispute_seq is not None
+    name = f"{case.id}/{obligation.reference}"
+    why = item_disputes.notice_why(name, money.display(obligation.open_amount, obligation.currency), reason,
+                                   verification=verification)
+    rt.store.add_action(key=item_disputes.notice_key(case.id, obligation.id, dispute_seq), case_id=case.id,
+                        kind=ActionKind.NOTICE, step=item_disputes.NOTICE_STEP, target=item_disputes.NOTICE_ROLE,
+                        planned_for=rt.today(now), not_before=now, now=now, dpd=rt.dpd(case, now),
+                        options={"why": why, "reference": obligation.reference, "open": obligation.open_amount,
+                                 "currency": obligation.currency, "reason": reason,
+                                 "verification_required": verification})

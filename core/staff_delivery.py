@@ -44,6 +44,8 @@ def staff_channel(rt: Runtime) -> Any | None:
 
 
 def why_notified(rt: Runtime, action: Action, case: Case) -> str:
+    if action.options.get("why"):
+        return str(action.options["why"])  # a notice queued by an operation (a disputed item) says why itself
     step = rt.policy_for(case).step(action.step)  # the step of the policy the case runs under
     return notice_why(action.step, step.description if step else "", action.dpd)
 

@@ -48,7 +48,8 @@ def create_app(config: Config, *, db_path: Path | None, clock: Callable[[], dt.d
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
 
-    from dunning.web import approvals_page, auth, case_pages, day, portal_pages, settlement_form, users_page
+    from dunning.web import (approvals_page, auth, case_pages, day, dispute_form, portal_pages, settlement_form,
+                            users_page)
     from dunning.web.headers import SecurityHeaders
 
     routes = [
@@ -62,6 +63,8 @@ def create_app(config: Config, *, db_path: Path | None, clock: Callable[[], dt.d
         Route("/cases/{case_id}/hold", case_pages.place_hold, methods=["POST"]),
         Route("/cases/{case_id}/release", case_pages.release_holds, methods=["POST"]),
         Route("/cases/{case_id}/settle", settlement_form.propose_settlement, methods=["POST"]),
+        Route("/cases/{case_id}/dispute", dispute_form.dispute_item, methods=["POST"]),
+        Route("/cases/{case_id}/lift-dispute", dispute_form.lift_dispute, methods=["POST"]),
         Route("/approvals", approvals_page.approvals),
         Route("/approvals/{action_id}", approvals_page.decide, methods=["POST"]),
         Route("/users", users_page.users),

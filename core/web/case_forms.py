@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from dunning import calendar, money, operations
-from dunning.models import HoldReason
+from dunning.models import HoldReason, Obligation
 from dunning.web.console import Visit
+
+if TYPE_CHECKING:
+    from dunning.runtime import Runtime
 
 # Which field a rule's message is about, by the words it uses; the form's first field otherwise.
 _FIELD_WORDS: Sequence[tuple[str, str]] = (
@@ -152,3 +156,9 @@ def release_holds(visit: Visit, case_id: int) -> str:
     except operations.OperationError as exc:
         raise FormError(field_for(str(exc), fields), str(exc)) from None
     return f"released {len(released)} hold(s)"
+
+
+def disputed_items(rt: Runtime, case_id: int) -> list[Obligation]:
+    """The case's items under dispute, for the lift form (``dunning.web.dispute_form``); the owed figures leave
+    them out."""
+    return [o for o in rt.store.obligations(case_id) if o.disputed_on is not None and o.closed_reason is None]

@@ -32,6 +32,7 @@ def _show(visit: Visit, case_id: int, *, form: str | None = None, errors: dict[s
         "phone": phone, "outcomes": {name: meaning.split(" (--")[0] for name, meaning in OUTCOMES.items()}
         if phone else {},
         "hold_reasons": [r.value for r in HoldReason], "form": form, "errors": errors or {},
+        "disputed": case_forms.disputed_items(visit.rt, case_id),
         "values": dict(visit.form) if errors else {},
     }, status=status, user=visit.user)
 

@@ -42,6 +42,7 @@ EN: Mapping[str, str] = {
     "kind": "Kind", "value": "Value", "at": "At", "event": "Event", "details": "Details", "done": "Saved.",
     "error": "Nothing was changed.", "language": "Language", "signed_in_as": "Signed in as",
     "settle": "Propose a settlement", "settle_until": "To be paid by", "instalments": "Instalments",
+    "item_disputes": "Disputed items", "dispute_item": "Dispute an item", "lift_dispute": "Lift an item's dispute",
 }
 
 ZH_CN: Mapping[str, str] = {
@@ -70,6 +71,7 @@ ZH_CN: Mapping[str, str] = {
     "kind": "类型", "value": "内容", "at": "时间", "event": "事件", "details": "详情", "done": "已保存。",
     "error": "未做任何更改。", "language": "语言", "signed_in_as": "当前用户",
     "settle": "提出和解方案", "settle_until": "付款截止日期", "instalments": "分期数",
+    "item_disputes": "有异议的项目", "dispute_item": "对某一项提出异议", "lift_dispute": "解除该项异议",
 }
 
 TABLES: Mapping[str, Mapping[str, str]] = {"en": EN, "zh_CN": ZH_CN}

@@ -20,6 +20,8 @@ ROUTES = [
     ("POST", "/cases/2/hold", {"ann": "ok", "bob": "no", "sam": "ok", "ada": "ok"}),
     ("POST", "/cases/2/release", {"ann": "ok", "bob": "no", "sam": "ok", "ada": "ok"}),
     ("POST", "/cases/2/settle", {"ann": "ok", "bob": "no", "sam": "ok", "ada": "ok"}),
+    ("POST", "/cases/2/dispute", {"ann": "ok", "bob": "no", "sam": "ok", "ada": "ok"}),
+    ("POST", "/cases/2/lift-dispute", {"ann": "ok", "bob": "no", "sam": "ok", "ada": "ok"}),
     ("GET", "/approvals", {"ann": "no", "bob": "no", "sam": "ok", "ada": "ok"}),
     ("POST", "/approvals/999", {"ann": "no", "bob": "no", "sam": "ok", "ada": "ok"}),
     ("GET", "/users", {"ann": "no", "bob": "no", "sam": "no", "ada": "ok"}),

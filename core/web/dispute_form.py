@@ -1,0 +1,47 @@
+"""Dispute one item from the case page, or lift its dispute: ``dunning dispute CASE/REF [--lift]`` in two forms.
+
+Both go through ``dunning.corrections.dispute``: a dispute holds the item
+out of demands and queues the supervisor's notice; a lift where Reg F binds
+the debtor needs the box "verification of the debt was sent" ticked, and a
+refusal is shown beside the field it is about, with nothing changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dunning import corrections, operations
+from dunning.web.case_forms import FormError, field_for
+from dunning.web.case_pages import _form_page
+from dunning.web.console import Visit
+
+
+def _submit(visit: Visit, case_id: int, *, lift: bool) -> str:
+    fields: Sequence[str] = ["reference", "reason", *(["verification_sent"] if lift else [])]
+    reference = visit.form.get("reference", "").strip()
+    reason = visit.form.get("reason", "").strip()
+    if not reference:
+        raise FormError("reference", "choose the item")
+    if not reason:
+        raise FormError("reason", "say why (it is kept as evidence)")
+    try:
+        item = corrections.dispute(visit.rt, f"{case_id}/{reference}", reason=reason, by=visit.user.name,
+                                   now=visit.now, lift=lift,
+                                   verification_sent=lift and bool(visit.form.get("verification_sent")))
+    except operations.OperationError as exc:
+        raise FormError(field_for(str(exc), fields), str(exc)) from None
+    name = f"{item.case_id}/{item.reference}"
+    return (f"{name}: dispute lifted; collected again" if lift
+            else f"{name}: held out of demands; the supervisor is sent a notice")
+
+
+def dispute(visit: Visit, case_id: int) -> str:
+    return _submit(visit, case_id, lift=False)
+
+
+def lift(visit: Visit, case_id: int) -> str:
+    return _submit(visit, case_id, lift=True)
+
+
+dispute_item = _form_page("dispute", dispute)
+lift_dispute = _form_page("lift", lift)
