@@ -27,6 +27,7 @@ from dunning.compliance.jurisdictions import Chosen
 from dunning.dispatch.batch import deduplicates, deliver_together
 from dunning.dispatch.claims import claimer_id, reclaim_abandoned
 from dunning.dispatch.delivery import _Delivery, facts_for
+from dunning.dispatch.internal_round import NoticesCarried, deliver_internal_round, goes_with_round
 from dunning.dispatch.summary import ProgressCallback, RunSummary
 from dunning.plugin_events import namespaced
 from dunning.models import Action
@@ -79,16 +80,22 @@ def deliver_round(rt: Runtime, actions: list[Action], facts: DeliveryFacts, clai
                   summary: RunSummary) -> None:
     """Take a round's actions (one debtor each) to their outcomes.
 
-    Outreach on channels that recognise a re-send by its key goes together
-    (``batch``: its outcomes recorded in one transaction); everything else
-    one by one, each outcome recorded as it comes.
+    Stage changes and internal work go together in one transaction
+    (``internal_round``); so does outreach on channels that recognise a
+    re-send by its key (``batch``: its outcomes recorded in one transaction);
+    everything else one by one, each outcome recorded as it comes.
     """
     together: list[_Delivery] = []
+    internal: list[_Delivery] = []
     media = rt.plugins.media
     # Whether an action goes with its round depends on its kind and channel alone: asked once per pair.
     goes_together: dict[tuple[str, str | None], bool] = {}
+    notices = NoticesCarried(rt)
     profiles: dict[tuple[str | None, str | None, str], Chosen] = {}  # the contact rules chosen, for the round
     for action in actions:
+        if goes_with_round(action, notices):
+            internal.append(_Delivery(rt, action, claimer, now, summary, facts, media, profiles))
+            continue
         pair = (action.kind.value, action.channel)
         joins = goes_together.get(pair)
         if joins is None:
@@ -99,6 +106,8 @@ def deliver_round(rt: Runtime, actions: list[Action], facts: DeliveryFacts, clai
         with structlog.contextvars.bound_contextvars(case_id=action.case_id, channel=action.channel,
                                                      action_id=action.id):
             _Delivery(rt, action, claimer, now, summary, facts, media, profiles).go()
+    if internal:
+        deliver_internal_round(rt, internal)
     if together:
         deliver_together(rt, together)
 
