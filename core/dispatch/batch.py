@@ -24,7 +24,7 @@ actions go one by one, so a crash leaves at most the one message in flight.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, cast
 
 import structlog
@@ -55,10 +55,16 @@ def deduplicates(rt: Runtime, action: Action) -> bool:
             and rt.in_doubt(action.channel) == "resend")
 
 
-def deliver_together(rt: Runtime, deliveries: list[_Delivery]) -> None:
-    """Take a round's outreach (one debtor each, channels that de-duplicate) to its outcomes in two transactions."""
+def deliver_together(rt: Runtime, deliveries: list[_Delivery], first: Callable[[], None] | None = None) -> None:
+    """Take a round's outreach (one debtor each, channels that de-duplicate) to its outcomes in two transactions.
+
+    ``first``: the round's work that goes at the start of the first transaction (its stage changes and internal
+    work, ``internal_round``), so that it costs no commit of its own.
+    """
     ready: list[tuple[_Delivery, outreach.Ready]] = []
     with rt.store.transaction():
+        if first is not None:
+            first()
         # Read inside the transaction that adds the round's attempts (see ``round_attempts``).
         attempts = RoundAttempts(rt.store, (d.case.debtor_id for d in deliveries), deliveries[0].now)
         rules = deliveries[0].rules_context_for(attempts)  # the round's deliveries share their facts

@@ -6,7 +6,9 @@ evidence. One by one, each cost a transaction of its own, and so a wait for
 the disk; a round's go together instead: every action taken through its
 usual path (the same checks, the same events, a stage change's plugins each
 in a savepoint) inside one transaction, its outcomes written together at the
-end (``round_outcomes``).
+end (``round_outcomes``). When the round has outreach that goes together
+too (``batch``), that transaction is the outreach's first one, before any
+of it is handed to a channel: the round's internal work costs no commit.
 
 The guarantees hold as they did one by one:
 
@@ -62,7 +64,7 @@ def goes_with_round(action: Action, notices: NoticesCarried) -> bool:
 
 
 def deliver_internal_round(rt: Runtime, deliveries: list[_Delivery]) -> None:
-    """Take a round's stage changes and internal work to their outcomes in one transaction."""
+    """Take a round's stage changes and internal work to their outcomes in one transaction (or the caller's)."""
     with rt.store.transaction():
         outcomes = RoundOutcomes(rt.store, deliveries[0].claimer, (cast(int, d.action.id) for d in deliveries))
         for d in deliveries:
