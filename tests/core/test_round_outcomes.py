@@ -137,3 +137,18 @@ def test_a_notice_a_channel_carries_to_a_person_is_not_delivered_with_the_round(
     assert not goes_with_round(action(ActionKind.OUTREACH, None), notices)
     alone = dunning_runtime(policy=POLICY, notify={"supervisor": "Sam <sam@lender.example>"})
     assert goes_with_round(action(ActionKind.NOTICE, "supervisor"), NoticesCarried(alone))  # no channel carries it
+
+
+def test_claims_are_larger_only_when_every_enabled_channel_delivers_with_its_round(dunning_runtime) -> None:
+    from dunning.dispatch.outbox import CLAIM_BATCH, CLAIM_BATCH_ONE_BY_ONE, claim_size
+
+    def runtime(**config: Any) -> Any:
+        plugin = ChannelsPlugin("email")  # records one by one: no ``deduplicates_by_key``
+        plugin.channels["phone"] = DeduplicatingPhone()  # type: ignore[assignment]
+        return dunning_runtime(plugins=[plugin], policy=CALLS, **config)
+
+    assert claim_size(runtime(enabled=["phone"])) == CLAIM_BATCH
+    assert claim_size(runtime(enabled=["phone", "email"])) == CLAIM_BATCH_ONE_BY_ONE
+    # Held for a person after a crash: one by one, so at most one is in doubt.
+    held = runtime(enabled=["phone"], channel_settings={"phone": {"in_doubt": "hold"}})
+    assert held.in_doubt("phone") == "hold" and claim_size(held) == CLAIM_BATCH_ONE_BY_ONE
