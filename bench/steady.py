@@ -131,31 +131,47 @@ def generate(path: Path, n: int) -> None:
 class _Split:
     """Times ``plan`` and ``deliver_ready`` as ``dispatch.run`` calls them (wrapped in the runner's namespace).
 
-    Wall seconds, and the process's CPU seconds: what a shared machine's load moves much less.
+    Wall seconds, and the process's CPU seconds: what a shared machine's load moves much less. And delivery's
+    write transactions (each commit is a wait for the disk under ``synchronous = "full"``), counted as the store
+    opens them (a nested ``transaction()`` joins the outer one and is not counted).
     """
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {"plan": 0.0, "deliver": 0.0}
         self.cpu: dict[str, float] = {"plan": 0.0, "deliver": 0.0}
-        self._saved: list[tuple[str, Callable[..., Any]]] = []
+        self.commits = 0
+        self._delivering = False
+        self._saved: list[tuple[Any, str, Any]] = []
 
     def __enter__(self) -> _Split:
         for name, phase in (("plan", "plan"), ("deliver_ready", "deliver")):
             real = getattr(runner, name)
-            self._saved.append((name, real))
+            self._saved.append((runner, name, real))
             setattr(runner, name, self._timed(real, phase))
+        real_transaction = Store.transaction
+        self._saved.append((Store, "transaction", real_transaction))
+        split = self
+
+        def transaction(store: Store) -> Any:
+            if split._delivering and not store.conn.in_transaction:
+                split.commits += 1
+            return real_transaction(store)
+
+        Store.transaction = transaction  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for name, real in self._saved:
-            setattr(runner, name, real)
+        for owner, name, real in reversed(self._saved):
+            setattr(owner, name, real)
 
     def _timed(self, real: Callable[..., Any], phase: str) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
             start, cpu = time.perf_counter(), time.process_time()
+            self._delivering = phase == "deliver"
             try:
                 return real(*args, **kwargs)
             finally:
+                self._delivering = False
                 self.seconds[phase] += time.perf_counter() - start
                 self.cpu[phase] += time.process_time() - cpu
         return timed
@@ -173,8 +189,12 @@ def run_day(db: Path, label: str, now: dt.datetime, figures: dispatch_bench.Figu
                       awaiting_approval=summary.awaiting_approval, cpu_seconds=round(cpu, 2))
     figures.add(f"{label}: plan", split.seconds["plan"], cases=summary.cases_planned, actions=summary.planned)
     figures.add(f"{label}: deliver", split.seconds["deliver"], actions=summary.sent,
-                cpu_seconds=round(split.cpu["deliver"], 2),
+                cpu_seconds=round(split.cpu["deliver"], 2), commits=split.commits,
                 cpu_us_per_action=dispatch_bench._cpu_per_action(split.cpu["deliver"], summary.sent))
+    # Below the table: what delivery decided and how many times it committed.
+    figures.extra.setdefault("delivery", {})[label] = {
+        "cpu_seconds": round(split.cpu["deliver"], 2), "commits": split.commits, "sent": summary.sent,
+        "deferred": summary.deferred, "escalated": summary.escalated, "internal": summary.internal}
     return row
 
 

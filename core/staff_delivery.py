@@ -11,13 +11,14 @@ waits on the role's worklist (``dunning notices``) all the same.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
 from dunning.log import get_logger
 
 from dunning.channels import Delivery, RunContext
-from dunning.models import Action, Case
+from dunning.models import Action, Case, Debtor, Obligation
 from dunning.owed import owed_on
 from dunning.runtime import Runtime
 from dunning.staff import StaffNotice, notice_message, notice_why, staff_address
@@ -50,13 +51,18 @@ def why_notified(rt: Runtime, action: Action, case: Case) -> str:
     return notice_why(action.step, step.description if step else "", action.dpd)
 
 
-def send_notice(rt: Runtime, action: Action, case: Case, now: dt.datetime, run_id: str) -> StaffSend:
-    """Build the notice for ``action`` and hand it to the staff channel; never raises for a channel's failure."""
+def send_notice(rt: Runtime, action: Action, case: Case, now: dt.datetime, run_id: str, *,
+                known: tuple[Debtor | None, Sequence[Obligation]] | None = None) -> StaffSend:
+    """Build the notice for ``action`` and hand it to the staff channel; never raises for a channel's failure.
+
+    ``known``: the case's debtor and obligations when the caller has read them already (delivery's round facts).
+    """
     role = action.target or "supervisor"
     to = rt.config.notify.get(role)
-    debtor = rt.store.debtor(case.debtor_id)
+    debtor, obligations = known if known is not None else (rt.store.debtor(case.debtor_id),
+                                                           rt.store.obligations(case.id))
     debtor_name = debtor.name if debtor else case.debtor_id
-    owed = owed_on(rt.store.obligations(case.id), rt.today(now), case.currency)
+    owed = owed_on(obligations, rt.today(now), case.currency)
     why = why_notified(rt, action, case)
     facts: dict[str, Any] = {"role": role, "to": to, "debtor_name": debtor_name, "balance": case.balance,
                              "overdue": owed.overdue, "currency": case.currency, "why": why}

@@ -24,14 +24,15 @@ actions go one by one, so a crash leaves at most the one message in flight.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, cast
 
 import structlog
 
 from dunning.channels import Delivery, DeliveryStatus
 from dunning.dispatch import outreach
 from dunning.dispatch.round_attempts import RoundAttempts
+from dunning.dispatch.round_outcomes import RoundOutcomes
 from dunning.models import Action, ActionKind, Contact
 from dunning.runtime import Runtime
 
@@ -54,22 +55,34 @@ def deduplicates(rt: Runtime, action: Action) -> bool:
             and rt.in_doubt(action.channel) == "resend")
 
 
-def deliver_together(rt: Runtime, deliveries: list[_Delivery]) -> None:
-    """Take a round's outreach (one debtor each, channels that de-duplicate) to its outcomes in two transactions."""
+def deliver_together(rt: Runtime, deliveries: list[_Delivery], first: Callable[[], None] | None = None) -> None:
+    """Take a round's outreach (one debtor each, channels that de-duplicate) to its outcomes in two transactions.
+
+    ``first``: the round's work that goes at the start of the first transaction (its stage changes and internal
+    work, ``internal_round``), so that it costs no commit of its own.
+    """
     ready: list[tuple[_Delivery, outreach.Ready]] = []
     with rt.store.transaction():
+        if first is not None:
+            first()
         # Read inside the transaction that adds the round's attempts (see ``round_attempts``).
         attempts = RoundAttempts(rt.store, (d.case.debtor_id for d in deliveries), deliveries[0].now)
         rules = deliveries[0].rules_context_for(attempts)  # the round's deliveries share their facts
+        # What settles an action here (a deferral outside calling hours, a skip) is written with the round's.
+        outcomes = RoundOutcomes(rt.store, deliveries[0].claimer, (cast(int, d.action.id) for d in deliveries))
         for d in deliveries:
+            d.outcomes = outcomes
             if not d.case.is_open:
                 d.cancel(f"case_{d.case.status}")
+                d.outcomes = None
                 continue
             d.round_attempts, d.rule_context = attempts, rules
             prepared = outreach.prepare(d)
-            d.round_attempts = d.rule_context = None  # what follows (a fallback's rules, a retry) reads the file
+            # What follows (a fallback's rules, a retry, the outcome of the send) reads and writes the file.
+            d.round_attempts = d.rule_context = d.outcomes = None
             if prepared is not None:
                 ready.append((d, prepared))
+        outcomes.write()
         attempts.write(rt.store)
     sent = []
     for d, prepared in ready:

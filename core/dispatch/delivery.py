@@ -18,6 +18,7 @@ from dunning.compliance.jurisdictions import Chosen
 from dunning.dispatch import internal, outreach, stages
 from dunning.dispatch.facts_view import FactsView
 from dunning.dispatch.round_attempts import RoundAttempts
+from dunning.dispatch.round_outcomes import RoundOutcomes
 from dunning.dispatch.summary import RunSummary
 from dunning.models import Action, ActionKind, ActionStatus, Debtor, Event, HoldReason
 from dunning.policy import dpd_on
@@ -72,6 +73,8 @@ class _Delivery:
         # and the context the rules read, the same for the whole round.
         self.round_attempts: RoundAttempts | None = None
         self.rule_context: RuleContext | None = None
+        # Set while its round's transaction is open: the outcome is written with the round's (``round_outcomes``).
+        self.outcomes: RoundOutcomes | None = None
 
     # outcomes ---------------------------------------------------------------
 
@@ -85,8 +88,10 @@ class _Delivery:
     def finish(self, status: ActionStatus, event: Event | None, **kw: Any) -> bool:
         # What the channel recorded itself (``ctx.record_event``) goes in first, in the same transaction.
         recorded, self.recorded = self.recorded, []
-        return self.rt.store.finish(self.action, self.claimer, status, self.now,
-                                    events=[*recorded, *([event] if event else [])], **kw)
+        events = [*recorded, *([event] if event else [])]
+        if self.outcomes is not None:  # with its round: written when the round's transaction ends
+            return self.outcomes.finish(self.action, status, self.now, events, **kw)
+        return self.rt.store.finish(self.action, self.claimer, status, self.now, events=events, **kw)
 
     def skip(self, reason: str, detail: str) -> None:
         if self.finish(ActionStatus.SKIPPED, self.event("skipped", reason=reason, detail=detail)):

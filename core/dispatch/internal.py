@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 def notice(d: _Delivery) -> None:
     """Record the notice, sent to the role's address through the staff channel when there is one."""
     role = d.action.target or "supervisor"
-    sent = send_notice(d.rt, d.action, d.case, d.now, d.claimer)
+    # The debtor and obligations as the round read them (``facts``): the notice's figures need no reads of their own.
+    sent = send_notice(d.rt, d.action, d.case, d.now, d.claimer, known=(d.debtor, d.facts.obligations_of(d.case.id)))
     delivery = sent.delivery
     if delivery is None or delivery.status is DeliveryStatus.SENT:
         reference = delivery.reference if delivery is not None and delivery.reference else f"notice:{role}"

@@ -27,6 +27,7 @@ from dunning.compliance.jurisdictions import Chosen
 from dunning.dispatch.batch import deduplicates, deliver_together
 from dunning.dispatch.claims import claimer_id, reclaim_abandoned
 from dunning.dispatch.delivery import _Delivery, facts_for
+from dunning.dispatch.internal_round import NoticesCarried, deliver_internal_round, goes_with_round
 from dunning.dispatch.summary import ProgressCallback, RunSummary
 from dunning.plugin_events import namespaced
 from dunning.models import Action
@@ -35,15 +36,33 @@ from dunning.store.delivery_facts import DeliveryFacts
 
 log = get_logger("dunning.dispatch")
 
-CLAIM_BATCH = 200
+# How many ready actions one claim takes, at most. Every claim, and every round of it, is a commit (a wait for the
+# disk under ``synchronous = "full"``), so fewer, larger claims cost less; but a claim must be worked well inside
+# ``claim_timeout`` (another runner takes back an older one), and an action delivered one by one (SMTP) takes a
+# round trip to its server. So the larger claim is taken only when every enabled channel delivers with its round
+# (``claim_size``). A crash still re-sends at most the round in flight, and only on channels whose provider drops
+# the copy; a channel delivered one by one still has at most its one message in flight.
+CLAIM_BATCH = 1000
+CLAIM_BATCH_ONE_BY_ONE = 200
+
+
+def claim_size(rt: Runtime) -> int:
+    """``CLAIM_BATCH`` when every enabled channel goes with its round (``batch.deduplicates``), else the smaller."""
+    for name in rt.plugins.enabled:
+        channel = rt.channel(name)
+        if channel is not None and not (getattr(channel, "deduplicates_by_key", False) is True
+                                        and rt.in_doubt(name) == "resend"):
+            return CLAIM_BATCH_ONE_BY_ONE
+    return CLAIM_BATCH
 
 
 def deliver_ready(rt: Runtime, now: dt.datetime, summary: RunSummary, progress: ProgressCallback | None = None) -> None:
     reclaim_abandoned(rt, now)
     claimer = claimer_id()
+    size = claim_size(rt)
     try:
         while True:
-            batch = rt.store.claim(now, calendar.utc_now(), claimer, CLAIM_BATCH)
+            batch = rt.store.claim(now, calendar.utc_now(), claimer, size)
             if not batch:
                 return
             for actions, facts in _rounds(rt, batch, now):
@@ -79,16 +98,22 @@ def deliver_round(rt: Runtime, actions: list[Action], facts: DeliveryFacts, clai
                   summary: RunSummary) -> None:
     """Take a round's actions (one debtor each) to their outcomes.
 
-    Outreach on channels that recognise a re-send by its key goes together
-    (``batch``: its outcomes recorded in one transaction); everything else
-    one by one, each outcome recorded as it comes.
+    Stage changes and internal work go together in one transaction
+    (``internal_round``); so does outreach on channels that recognise a
+    re-send by its key (``batch``: its outcomes recorded in one transaction);
+    everything else one by one, each outcome recorded as it comes.
     """
     together: list[_Delivery] = []
+    internal: list[_Delivery] = []
     media = rt.plugins.media
     # Whether an action goes with its round depends on its kind and channel alone: asked once per pair.
     goes_together: dict[tuple[str, str | None], bool] = {}
+    notices = NoticesCarried(rt)
     profiles: dict[tuple[str | None, str | None, str], Chosen] = {}  # the contact rules chosen, for the round
     for action in actions:
+        if goes_with_round(action, notices):
+            internal.append(_Delivery(rt, action, claimer, now, summary, facts, media, profiles))
+            continue
         pair = (action.kind.value, action.channel)
         joins = goes_together.get(pair)
         if joins is None:
@@ -99,8 +124,10 @@ def deliver_round(rt: Runtime, actions: list[Action], facts: DeliveryFacts, clai
         with structlog.contextvars.bound_contextvars(case_id=action.case_id, channel=action.channel,
                                                      action_id=action.id):
             _Delivery(rt, action, claimer, now, summary, facts, media, profiles).go()
-    if together:
-        deliver_together(rt, together)
+    if together:  # the stage changes and internal work in the outreach's first transaction: one commit less
+        deliver_together(rt, together, first=(lambda: deliver_internal_round(rt, internal)) if internal else None)
+    elif internal:
+        deliver_internal_round(rt, internal)
 
 
 def finish_channels(rt: Runtime, now: dt.datetime, run_id: str) -> None:

@@ -134,6 +134,11 @@ def change_stage(rt: Runtime, case: Case, to_stage: Stage, now: dt.datetime, *, 
     today = rt.today(now)
     rt.store.update_case(case.id, stage=to_stage, previous_stage=case.stage, stage_entered_on=today)
     moved = attrs.evolve(case, stage=to_stage, previous_stage=case.stage, stage_entered_on=today)
+    calls = rt.plugins.calls
+    plugins = [] if rt.simulated else calls.implementers("stage_entered")
+    if not plugins:  # nobody acts on the new stage: no context to build (the debtor and obligations read for it)
+        rt.store.wake(case.id, today)
+        return moved
     debtor = rt.store.debtor(case.debtor_id)
     assert debtor is not None
 
@@ -142,8 +147,7 @@ def change_stage(rt: Runtime, case: Case, to_stage: Stage, now: dt.datetime, *, 
 
     ctx = StageContext(now=now, debtor=debtor, obligations=rt.store.obligations(case.id), config=rt.config,
                        db=rt.store.db, reason=reason, record=record, store=rt.store)
-    calls = rt.plugins.calls
-    for plugin in ([] if rt.simulated else calls.implementers("stage_entered")):
+    for plugin in plugins:
         # Each plugin in a savepoint of its own: one that fails leaves nothing half-written.
         try:
             with rt.store.savepoint():

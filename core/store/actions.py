@@ -10,9 +10,23 @@ from typing import Any
 from dunning import event_codec
 from dunning.calendar import to_text
 from dunning.models import Action, ActionKind, ActionStatus, Event
+from dunning.store.bulk import _execute_rows
 from dunning.store.errors import Conflict, NotFound
 from dunning.store.events import EventLog
 from dunning.store.rows import _ACTION_COLUMNS, _INSERT_ACTION, _action
+
+# A round's outcomes, many to a statement (``_execute_rows``): ``Claims.finish`` for each, the claim let go.
+_FINISH_CLAIMED = (
+    "UPDATE actions SET status = v.column2, not_before = coalesce(v.column3, actions.not_before), "
+    "last_error = v.column4, reference = coalesce(v.column5, actions.reference), "
+    "attempts = actions.attempts + v.column6, claimed_by = NULL, send_started_at = NULL, updated_at = v.column7 "
+    "FROM (VALUES {rows}) AS v WHERE actions.id = v.column1 AND actions.status = 'sending' "
+    "AND actions.claimed_by = v.column8"
+)
+
+# One outcome as ``finish_claimed`` writes it: (id, status, not_before, last_error, reference, attempts added,
+# updated_at, claimer).
+ClaimedOutcome = tuple[int, str, str | None, str | None, str | None, int, str, str]
 
 
 class Actions(EventLog):
@@ -147,3 +161,23 @@ class Actions(EventLog):
                 if action is not None and action.id is not None:
                     found[action.id] = facts
         return found
+
+    def claims_held(self, action_ids: Sequence[int], claimer: str) -> set[int]:
+        """Those of ``action_ids`` that ``claimer`` still holds (being sent, claimed by it)."""
+        held: set[int] = set()
+        for start in range(0, len(action_ids), 500):
+            part = list(action_ids[start:start + 500])
+            held.update(r[0] for r in self.conn.execute(
+                f"SELECT id FROM actions WHERE id IN ({', '.join('?' * len(part))}) AND status = 'sending' "
+                "AND claimed_by = ?", [*part, claimer]))
+        return held
+
+    def finish_claimed(self, outcomes: Sequence[ClaimedOutcome]) -> int:
+        """A round's outcomes in a few statements, inside the caller's transaction; returns the rows changed.
+
+        As ``finish`` does for one: only a claim its claimer still holds is
+        finished; the evidence goes in through ``append_events``.
+        """
+        if not self.conn.in_transaction:
+            raise RuntimeError("finish_claimed needs a transaction (the one the round's outcomes are recorded in)")
+        return _execute_rows(self.conn, _FINISH_CLAIMED, outcomes, 8)

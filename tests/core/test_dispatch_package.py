@@ -24,7 +24,7 @@ def test_the_public_names_stay_and_are_the_modules_own():
 
 
 def test_the_settings_keep_their_values():
-    assert (dispatch.PLAN_BATCH, dispatch.CLAIM_BATCH, dispatch.DEFERRALS_PER_ATTEMPT) == (10_000, 200, 4)
+    assert (dispatch.PLAN_BATCH, dispatch.CLAIM_BATCH, dispatch.DEFERRALS_PER_ATTEMPT) == (10_000, 1000, 4)
     assert dispatch.RECHECK_AFTER.days == 1
     assert {s.value for s in dispatch.ENDED_UNSENT} == {"skipped", "blocked", "failed", "rejected"}
 
