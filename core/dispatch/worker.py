@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable
 
 import attrs
@@ -50,6 +51,7 @@ class WorkerSummary:
     batches: int = 0
     turns: int = 0
     planned_turns: int = 0  # turns in which this worker was the planner
+    plan_seconds: float = 0.0  # wall time spent planning (with what a run settles first), lock waits included
     stopped: bool = False  # stopped by a signal rather than by running out of work
 
 
@@ -73,6 +75,7 @@ def work(rt: Runtime, *, batch: int = DEFAULT_BATCH, once: bool = False, idle_sl
     while not stop.is_set():
         summary.turns += 1
         moment = now()
+        started = time.monotonic()
         # With ``once`` every worker waits its turn to plan, so none returns while work is still being planned.
         if rt.store.take_planner_lock(wait=once):
             try:
@@ -82,6 +85,7 @@ def work(rt: Runtime, *, batch: int = DEFAULT_BATCH, once: bool = False, idle_sl
                 pass
             finally:
                 rt.store.release_planner_lock()
+        summary.plan_seconds += time.monotonic() - started
         delivered = _deliver(rt, moment, claimer, batch, summary, stop)
         if once:
             break

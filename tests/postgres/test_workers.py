@@ -41,11 +41,13 @@ def _portfolio(url: str, folder: Path) -> Config:
     return config
 
 
-def test_four_workers_send_each_message_once_and_hold_every_cap(dunning_postgres_url: str, tmp_path: Path,
+@pytest.mark.parametrize("delivery", ["one-by-one", "rounds"])
+def test_four_workers_send_each_message_once_and_hold_every_cap(delivery: str, dunning_postgres_url: str,
+                                                                  tmp_path: Path,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     config = _portfolio(dunning_postgres_url, tmp_path)
     env = {"DUNNING_LOAD_PLUGINS": "", "PATH": ""}
-    workers = [subprocess.Popen([sys.executable, str(WORKER), dunning_postgres_url, str(tmp_path)],
+    workers = [subprocess.Popen([sys.executable, str(WORKER), dunning_postgres_url, str(tmp_path), delivery],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for _ in range(4)]
     (tmp_path / "go").touch()
     outputs = [w.communicate(timeout=300) for w in workers]

@@ -1,9 +1,11 @@
-"""One dispatch worker process for the race test: ``python worker_process.py URL FOLDER``.
+"""One dispatch worker process for the race test: ``python worker_process.py URL FOLDER DELIVERY``.
 
 Waits for FOLDER/go, then works the PostgreSQL database at URL once
 (``dunning.dispatch.worker.work``) through a recording ``email`` channel
-that appends each message's key and debtor to FOLDER/sent.log. Prints the
-worker's sent and claimed counts on the last line.
+that appends each message's key and debtor to FOLDER/sent.log. DELIVERY is
+``one-by-one`` (a channel that cannot recognise a re-send, as SMTP) or
+``rounds`` (one that can: delivered a round at a time, ``dispatch.batch``).
+Prints the worker's sent and claimed counts on the last line.
 """
 
 import datetime as dt
@@ -17,7 +19,7 @@ from dunning.config import Config
 from dunning.dispatch.worker import work
 from dunning.runtime import Runtime
 
-url, folder = sys.argv[1], Path(sys.argv[2])
+url, folder, delivery = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 NOW = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
 
 
@@ -26,6 +28,7 @@ class Recorder:
 
     name = "email"
     needs = ()
+    deduplicates_by_key = delivery == "rounds"
 
     def send(self, action, case, ctx):
         with open(folder / "sent.log", "a") as f:
