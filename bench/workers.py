@@ -27,7 +27,6 @@ bench/README.md, "Workers".
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import resource
@@ -43,10 +42,10 @@ from typing import Any
 os.environ["DUNNING_LOAD_PLUGINS"] = ""
 sys.path.insert(0, str(Path(__file__).parent))
 
-from dispatch import PLAN_AT, POLICY, NullPlugin, generate  # noqa: E402  (bench/dispatch.py)
+from dispatch import PLAN_AT, POLICY, NullPlugin, generate
 
-from dunning.config import Config  # noqa: E402
-from dunning.runtime import Runtime  # noqa: E402
+from dunning.config import Config
+from dunning.runtime import Runtime
 
 CHANNELS = ("email", "phone")
 TICK = os.sysconf("SC_CLK_TCK")
