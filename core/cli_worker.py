@@ -63,8 +63,8 @@ def worker(state: State, batch: int, once: bool, idle_sleep: float, now_text: st
         return
     click.echo(f"{'stopped' if summary.stopped else 'done'}: {summary.turns} turns ({summary.planned_turns} as "
                f"planner), claimed {summary.claimed} in {summary.batches} batches; planned {run.planned}, sent "
-               f"{run.sent}, deferred {run.deferred}, blocked {run.blocked}, failed {run.failed}, skipped "
-               f"{run.skipped}")
+               f"{run.sent}, deferred {run.deferred}, blocked {run.blocked}, failed {run.failed}, escalated "
+               f"{run.escalated}, awaiting approval {run.awaiting_approval}, skipped {run.skipped}")
 
 
 def _runtime(state: State) -> Runtime:
