@@ -29,6 +29,8 @@ BUILT_IN: dict[str, tuple[str, str]] = {
     "init": ("dunning.cli_setup:init", "Write a commented dunning.toml to start from."),
     "import": ("dunning.cli_setup:import_", "Import debtors and obligations from a CSV or JSON file."),
     "run": ("dunning.cli_run:run", "Plan what is due and deliver what is ready. Meant for cron."),
+    "worker": ("dunning.cli_worker:worker",
+               "Plan and deliver as one of several workers sharing a PostgreSQL database."),
     "cases": ("dunning.cli_cases:cases", "List and inspect cases."),
     "events": ("dunning.cli_evidence:events", "Show the evidence log, oldest first."),
     "verify": ("dunning.cli_evidence:verify",

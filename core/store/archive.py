@@ -213,6 +213,14 @@ class ArchivedStubs(EventLog):
 
     def stubs(self) -> dict[int, tuple[int | None, str, str]]:
         """seq -> (case id, prev_hash, hash) of every stub in the chain."""
+        if self.dialect == "postgresql":
+            # Hashes are BYTEA there (never hex text): the stored ones read as they are, decoded here.
+            rows = self.conn.execute(
+                "SELECT seq, case_id, prev_hash, hash, (SELECT p.hash FROM events p WHERE p.seq = events.seq - 1) "
+                "FROM events WHERE kind = ? AND data = '' ORDER BY seq", [STUB_KIND]).fetchall()
+            return {seq: (case_id, event_codec.decode_prev_hash(prev, event_codec.decode_hash(before)),
+                          event_codec.decode_hash(digest) or "")
+                    for seq, case_id, prev, digest, before in rows}
         return {r[0]: (r[1], r[2], r[3]) for r in self.conn.execute(
             f"SELECT seq, case_id, {event_codec.PREV_HASH_SQL.format(t='events')}, "
             f"{event_codec.HASH_SQL.format(t='events')} FROM events WHERE kind = ? AND data = '' ORDER BY seq",

@@ -36,7 +36,9 @@ class Claims(Actions):
                 r[0]
                 for r in self.conn.execute(
                     "SELECT id FROM actions WHERE status = 'pending' AND not_before <= ? "
-                    "ORDER BY not_before, id LIMIT ?",
+                    "ORDER BY not_before, id LIMIT ?"
+                    # PostgreSQL: workers claim side by side, each passing over the rows another is claiming.
+                    + (" FOR UPDATE SKIP LOCKED" if self.dialect == "postgresql" else ""),
                     [to_text(now), limit],
                 )
             ]

@@ -9,6 +9,7 @@ from typing import Any
 from dunning.calendar import from_text, to_text
 from dunning.store.bulk import _execute_rows
 from dunning.store.connection import StoreConnection
+from dunning.store.pg_locks import lock_debtors
 
 # A round's new attempts, many to a statement (``_execute_rows``); a key already counted is the same attempt.
 _INSERT_ATTEMPTS = (
@@ -62,7 +63,9 @@ class ContactAttempts(StoreConnection):
 
         ``excluding_key`` leaves out the attempt of the action being judged
         (a retry of a failed send is the same attempt, not one more).
+        Inside a transaction on PostgreSQL, first waits for the debtor's lock (``pg_locks``).
         """
+        lock_debtors(self.conn, [debtor_id])
         return [
             (from_text(r[0]), r[1], r[2], r[3], None if r[4] is None else bool(r[4]))
             for r in self.conn.execute(
@@ -75,6 +78,7 @@ class ContactAttempts(StoreConnection):
         found: dict[str, list[KeyedAttempt]] = {d: [] for d in debtor_ids}
         if not found:
             return found
+        lock_debtors(self.conn, found)  # a cap check: see ``attempts``
         ids = sorted(found)
         for r in self.conn.execute(
                 "SELECT debtor_id, at, channel, contact, role, connected, key FROM contact_attempts "

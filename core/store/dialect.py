@@ -36,9 +36,12 @@ _DDL = re.compile(r"^\s*(CREATE\s+(TEMP\w*\s+)?TABLE|ALTER\s+TABLE)\b", re.IGNOR
 _REFERENCES = re.compile(r"(\bREFERENCES\s+\w+\s*\([\w\s,]+\))(?!\s*DEFERRABLE)", re.IGNORECASE)
 _OWN_KEY = re.compile(r"\bINTEGER\s+PRIMARY\s+KEY\b(?!\s+REFERENCES)", re.IGNORECASE)
 _INSERT = re.compile(r"^\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+\"?([\w.]+)\"?", re.IGNORECASE)
-_OR_IGNORE = re.compile(r"^(\s*INSERT)\s+OR\s+IGNORE\b", re.IGNORECASE)
+# At the start, or after a ``WITH ... AS (...)`` the insert reads from.
+_OR_IGNORE = re.compile(r"^(\s*(?:WITH\b.*?)?\bINSERT)\s+OR\s+IGNORE\b", re.IGNORECASE | re.DOTALL)
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
-_NULL_SAFE = re.compile(r"\bIS(\s+NOT)?\s+(?=\?|:[A-Za-z_])", re.IGNORECASE)
+# ``x IS ?``, ``x IS :name`` and ``x IS t.column`` (SQLite's null-safe comparison); not ``IS NULL``, ``IS TRUE``...
+_NULL_SAFE = re.compile(r"\bIS(\s+NOT)?\s+(?=\?|:[A-Za-z_]|(?!(?:NULL|TRUE|FALSE|DISTINCT|NOT|UNKNOWN)\b)"
+                        r"[A-Za-z_][\w]*\.[A-Za-z_])", re.IGNORECASE)
 _UNARY_PLUS = re.compile(r"(\b(?:AND|OR|WHERE|ON|WHEN|NOT|BY)\s+|[(,=<>]\s*)\+(?=[A-Za-z_])", re.IGNORECASE)
 _CROSS_JOIN_ON = re.compile(r"\bCROSS\s+JOIN\s+(\w+(?:\s+AS)?(?:\s+(?!ON\b)\w+)?)\s+ON\b", re.IGNORECASE)
 _LEAST_GREATEST = re.compile(r"\b(min|max)\s*\(", re.IGNORECASE)

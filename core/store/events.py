@@ -13,6 +13,7 @@ from dunning.checkpoints import Checkpoint
 from dunning.models import Event
 from dunning.store.bulk import _execute_rows
 from dunning.store.connection import StoreConnection
+from dunning.store.pg_locks import lock_evidence_chain
 
 
 _INSERT_EVENTS = (
@@ -134,7 +135,11 @@ class EventLog(StoreConnection):
         return event_codec.decode_hash(row[0]) if row else None
 
     def chain_head(self) -> tuple[int, str]:
-        """The last event's seq and hash (0 and the genesis hash for an empty log)."""
+        """The last event's seq and hash (0 and the genesis hash for an empty log).
+
+        Read inside a transaction (to append after it), on PostgreSQL first waits for the chain's lock.
+        """
+        lock_evidence_chain(self.conn)
         row = self.conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
         return (row[0], event_codec.decode_hash(row[1]) or evidence.GENESIS) if row else (0, evidence.GENESIS)
 

@@ -27,6 +27,7 @@ from dunning.store.notices import Notices
 from dunning.store.obligation_edits import ObligationEdits
 from dunning.store.obligation_import import ObligationImport
 from dunning.store.payments import Payments
+from dunning.store.pg_locks import WorkerLocks
 from dunning.store.plan_writer import PlanWriter
 from dunning.store.promises import Promises
 from dunning.store.rates import Rates
@@ -75,6 +76,7 @@ class Store(
     ReportCaseFacts,
     ReportRows,
     StaffUsers,
+    WorkerLocks,
     StoreConnection,
 ):
     """One SQLite database file, with the core's schema and the plugins' tables."""
