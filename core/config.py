@@ -25,6 +25,8 @@ from dunning.config_schema import ConfigFile
 from dunning.ledger.interest_settings import InterestSettings, InterestSettingsError, parse_interest_settings
 from dunning.ledger.settings import LedgerSettings, LedgerSettingsError, parse_ledger
 from dunning.models import Debtor
+from dunning.store.database import DatabaseName, database_named
+from dunning.store.errors import StoreError
 from dunning.staff import NOTIFY_ROLES as NOTIFY_ROLES  # read from here by dunning.notices_cli
 
 # Where the evidence key is looked for when ``[evidence] key_file`` is not set: beside the config.
@@ -39,7 +41,8 @@ class ConfigError(ValueError):
 class Config:
     path: Path | None
     policy: str = "trade-receivables"
-    db: Path = Path("dunning.db")
+    # A SQLite file, or a PostgreSQL database (``db = "postgresql://..."``, dunning.store.database).
+    db: DatabaseName = Path("dunning.db")
     timezone: str = "UTC"
     templates: Path | None = None
     enabled_channels: tuple[str, ...] = ()
@@ -100,6 +103,10 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> 
     except SchemaError as exc:
         raise ConfigError(f"{source}: {exc}") from None
     base = path.parent if path else Path.cwd()
+    try:
+        db = database_named(file.db, base)
+    except StoreError as exc:
+        raise ConfigError(f"{source}: db: {exc}") from None
     channels = file.channels
     # A window or cap may name a channel the core knows, one that is enabled or one with settings.
     channel_names = {*STANDARD_MEDIA, *channels.enabled, *channels.tables}
@@ -117,7 +124,7 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> 
     return Config(
         path=path,
         policy=file.policy,
-        db=base / file.db,
+        db=db,
         timezone=file.timezone,
         templates=base / file.templates if file.templates is not None else None,
         enabled_channels=channels.enabled,

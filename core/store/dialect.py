@@ -14,13 +14,15 @@ here, mechanically, once per distinct statement (``PostgresConnection`` keeps th
 - ``?1``, ``?2`` (a parameter used twice) become ``%(p1)s``: the connection hands them over by name;
 - ``BEGIN IMMEDIATE`` (SQLite's take-the-write-lock-now) is ``BEGIN``;
 - ``INSERT OR IGNORE`` is ``INSERT ... ON CONFLICT DO NOTHING``;
-- ``x IS ?`` and ``x IS NOT ?`` (SQLite's null-safe equality) are ``IS [NOT] DISTINCT FROM``;
+- ``x IS ?`` and ``x IS NOT ?`` (SQLite's null-safe equality, also with a qualified column ``IS t.c``) are
+  ``IS [NOT] DISTINCT FROM``;
 - a unary ``+`` before a column (SQLite's "do not use an index for this") goes;
 - ``CROSS JOIN t ON`` (SQLite's "join in this order") is ``JOIN t ON``;
 - ``min(a, b)`` and ``max(a, b)`` with two or more arguments are ``LEAST`` and ``GREATEST``;
   ``instr`` is ``strpos``; ``LIMIT -1`` (no limit) is ``LIMIT ALL``; ``temp.t`` is ``pg_temp.t``;
 - ``FROM (VALUES ...)`` gets a name (``AS v``), which PostgreSQL requires; ``WHERE 1`` is ``WHERE TRUE``;
-- ``json_array(...)`` is ``json_build_array(...)::text``.
+- ``json_array(...)`` is ``json_build_array(...)::text``; ``json_extract(col, '$.key')`` is
+  ``(col::jsonb ->> 'key')``, cast to ``bigint`` for the keys that hold amounts and ids.
 
 What cannot be rewritten from the text alone (triggers, SQLite's date and JSON functions) is
 written for each database where it is used; dunning.store.postgres_schema holds the schema's.
@@ -36,9 +38,11 @@ _DDL = re.compile(r"^\s*(CREATE\s+(TEMP\w*\s+)?TABLE|ALTER\s+TABLE)\b", re.IGNOR
 _REFERENCES = re.compile(r"(\bREFERENCES\s+\w+\s*\([\w\s,]+\))(?!\s*DEFERRABLE)", re.IGNORECASE)
 _OWN_KEY = re.compile(r"\bINTEGER\s+PRIMARY\s+KEY\b(?!\s+REFERENCES)", re.IGNORECASE)
 _INSERT = re.compile(r"^\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+\"?([\w.]+)\"?", re.IGNORECASE)
-_OR_IGNORE = re.compile(r"^(\s*INSERT)\s+OR\s+IGNORE\b", re.IGNORECASE)
+# At the start, or after a ``WITH name(...) AS (VALUES ...)`` that hands the insert its rows.
+_OR_IGNORE = re.compile(r"^(\s*INSERT|\s*WITH\b.*?\)\s*INSERT)\s+OR\s+IGNORE\b", re.IGNORECASE | re.DOTALL)
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
-_NULL_SAFE = re.compile(r"\bIS(\s+NOT)?\s+(?=\?|:[A-Za-z_])", re.IGNORECASE)
+# ... IS ?, IS :name, and IS t.column (a qualified column: NULL, TRUE and the like are never followed by a dot).
+_NULL_SAFE = re.compile(r"\bIS(\s+NOT)?\s+(?=\?|:[A-Za-z_]|[A-Za-z_][A-Za-z_0-9]*\.[A-Za-z_])", re.IGNORECASE)
 _UNARY_PLUS = re.compile(r"(\b(?:AND|OR|WHERE|ON|WHEN|NOT|BY)\s+|[(,=<>]\s*)\+(?=[A-Za-z_])", re.IGNORECASE)
 _CROSS_JOIN_ON = re.compile(r"\bCROSS\s+JOIN\s+(\w+(?:\s+AS)?(?:\s+(?!ON\b)\w+)?)\s+ON\b", re.IGNORECASE)
 _LEAST_GREATEST = re.compile(r"\b(min|max)\s*\(", re.IGNORECASE)
@@ -82,7 +86,7 @@ def to_postgres(sql: str, *, numbered: bool = False) -> str:
             text = text.replace("%", "%%")
         text, position = _parameters(text, position, numbered)
         out.append(text)
-    result = _json_array(_values_alias(_least_greatest("".join(out))))
+    result = _json_extract(_json_array(_values_alias(_least_greatest("".join(out)))))
     if ignore:
         result = f"{result.rstrip().rstrip(';')} ON CONFLICT DO NOTHING"
     return result
@@ -147,6 +151,21 @@ def _values_alias(sql: str) -> str:
 
 
 _JSON_ARRAY = re.compile(r"\bjson_array\s*\(", re.IGNORECASE)
+_JSON_EXTRACT = re.compile(r"\bjson_extract\(\s*([\w.]+)\s*,\s*'\$\.(\w+)'\s*\)", re.IGNORECASE)
+# The keys of an event's data that hold whole numbers (minor units, ids): json_extract gives SQLite a number.
+_WHOLE_NUMBER_KEYS = frozenset({"amount", "balance", "paid", "waived"})
+
+
+def _json_extract(sql: str) -> str:
+    """``json_extract(column, '$.key')`` (the column's JSON text) as ``(column::jsonb ->> 'key')``: text, or a
+    ``bigint`` for a key holding whole numbers (amounts, ids), as SQLite's json_extract gives a number."""
+    def field(found: re.Match[str]) -> str:
+        column, key = found.group(1), found.group(2)
+        if key in _WHOLE_NUMBER_KEYS or key.endswith("_id"):
+            return f"(({column}::jsonb ->> '{key}')::bigint)"
+        return f"({column}::jsonb ->> '{key}')"
+
+    return _JSON_EXTRACT.sub(field, sql)
 
 
 def _json_array(sql: str) -> str:
