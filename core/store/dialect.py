@@ -66,6 +66,7 @@ def to_postgres(sql: str, *, numbered: bool = False) -> str:
     if ignore:
         sql = _OR_IGNORE.sub(r"\1", sql, count=1)
     ddl = bool(_DDL.match(sql))
+    by_number = numbered_parameters(sql)
     out: list[str] = []
     position = 0
     for text, quoted in _pieces(sql):
@@ -84,23 +85,27 @@ def to_postgres(sql: str, *, numbered: bool = False) -> str:
             text = pattern.sub(replacement, text)
         if not numbered:
             text = text.replace("%", "%%")
-        text, position = _parameters(text, position, numbered)
+        text, position = _parameters(text, position, numbered, by_number)
         out.append(text)
-    result = _json_extract(_json_array(_values_alias(_least_greatest("".join(out)))))
+    result = _date_functions(_json_extract(_json_array(_values_alias(_least_greatest("".join(out))))))
     if ignore:
         result = f"{result.rstrip().rstrip(';')} ON CONFLICT DO NOTHING"
     return result
 
 
-def _parameters(text: str, position: int, numbered: bool) -> tuple[str, int]:
+def _parameters(text: str, position: int, numbered: bool, by_number: bool = False) -> tuple[str, int]:
+    """``text``'s parameters as psycopg's (``$N`` when ``numbered``); ``position`` is the largest number given so
+    far. A bare ``?`` is the one after it, as SQLite counts: in a statement that also says ``?N`` (``by_number``)
+    it is named by that number too, since psycopg takes one kind or the other."""
     pieces: list[str] = []
     for part in re.split(r"(\?\d*)", text):
         if part.startswith("?"):
             if part[1:]:  # ?N: the Nth parameter, wherever it stands
+                position = max(position, int(part[1:]))
                 pieces.append(f"${part[1:]}" if numbered else f"%(p{part[1:]})s")
                 continue
             position += 1
-            pieces.append(f"${position}" if numbered else "%s")
+            pieces.append(f"${position}" if numbered else f"%(p{position})s" if by_number else "%s")
         else:
             pieces.append(_NAMED.sub(lambda m: f"%({m.group(1)})s", part) if not numbered else part)
     return "".join(pieces), position
@@ -154,6 +159,57 @@ _JSON_ARRAY = re.compile(r"\bjson_array\s*\(", re.IGNORECASE)
 _JSON_EXTRACT = re.compile(r"\bjson_extract\(\s*([\w.]+)\s*,\s*'\$\.(\w+)'\s*\)", re.IGNORECASE)
 # The keys of an event's data that hold whole numbers (minor units, ids): json_extract gives SQLite a number.
 _WHOLE_NUMBER_KEYS = frozenset({"amount", "balance", "paid", "waived"})
+
+
+_DATE_FUNCTION = re.compile(r"\b(julianday|unixepoch|strftime)\s*\(", re.IGNORECASE)
+# The stored moments are ISO 8601 text in UTC ('2026-03-02T09:00:00Z') or dates ('2026-03-02'): read as a
+# timestamp without a zone, they are read as UTC whatever the session's zone.
+_SECONDS = "floor(extract(epoch from CAST({} AS timestamp)))::bigint"
+_ISO_MOMENT = "'%Y-%m-%dT%H:%M:%SZ'"
+
+
+def _date_functions(sql: str) -> str:
+    """SQLite's ``julianday(x)``, ``unixepoch(x)``, ``strftime('%s', x)`` and ``strftime('%Y-%m-%dT%H:%M:%SZ',
+    x, modifier)`` (the forms the store uses) in PostgreSQL's words. Another ``strftime`` format stays as it is,
+    and PostgreSQL names it when the statement runs."""
+    for found in reversed(list(_DATE_FUNCTION.finditer(sql))):
+        end = _closing(sql, found.end() - 1)
+        arguments = [argument.replace("%%", "%") for argument in _arguments(sql[found.end():end])]
+        name = found.group(1).lower()
+        if name == "julianday" and len(arguments) == 1:
+            said = f"(extract(epoch from CAST({arguments[0]} AS timestamp)) / 86400.0 + 2440587.5)"
+        elif name == "unixepoch" and len(arguments) == 1:
+            said = _SECONDS.format(arguments[0])
+        elif name == "strftime" and len(arguments) == 2 and arguments[0] == "'%s'":
+            said = f"CAST({_SECONDS.format(arguments[1])} AS text)"
+        elif name == "strftime" and arguments[:1] == [_ISO_MOMENT] and len(arguments) in (2, 3):
+            moment = f"CAST({arguments[1]} AS timestamp)"
+            if len(arguments) == 3:  # a modifier such as '-30 days', which PostgreSQL reads as an interval
+                moment = f"({moment} + CAST({arguments[2]} AS interval))"
+            said = f"to_char({moment}, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+        else:
+            continue
+        sql = f"{sql[:found.start()]}{said}{sql[end + 1:]}"
+    return sql
+
+
+def _arguments(text: str) -> list[str]:
+    """A call's arguments, split at the commas outside parentheses and quotes."""
+    arguments, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        char = text[i]
+        if char in "'\"":
+            i = text.index(char, i + 1)
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "," and depth == 0:
+            arguments.append(text[start:i].strip())
+            start = i + 1
+        i += 1
+    arguments.append(text[start:].strip())
+    return arguments
 
 
 def _json_extract(sql: str) -> str:
