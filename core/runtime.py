@@ -16,7 +16,7 @@ from dunning.models import Case, Event
 from dunning.plugin_manager import Plugins, load_plugins
 from dunning.mirrors import Mirrors
 from dunning.store import Store, StoreError, missing_database
-from dunning.store.database import DatabaseName, PostgresTarget, database_exists, opened_as
+from dunning.store.database import DatabaseName, PostgresTarget, opened_as
 
 if TYPE_CHECKING:
     import jinja2
@@ -67,8 +67,8 @@ class Runtime:
         self._policy_warnings: list[str] | None = None
         self._check_policies()
         path = db_path or config.db
-        if not create_db and not database_exists(path):
-            # A mistyped `db` must not quietly start a new, empty database.
+        if not create_db and not isinstance(path, PostgresTarget) and not Path(path).exists():
+            # A mistyped `db` must not quietly start a new, empty database (a server's says so when connecting).
             raise StoreError(missing_database(Path(path)))
         self.store = Store(opened_as(path), self.plugins.migrations, synchronous=config.synchronous)
         if isinstance(path, PostgresTarget):

@@ -92,7 +92,7 @@ def dunning_config(tmp_path: Path) -> Callable[..., Config]:
         path.write_text(written + toml, encoding="utf-8")
         config = load_config(path, required=True)
         if not database_exists(config.db):
-            Store(opened_as(config.db)).close()  # as `dunning init` does: commands refuse a database that does not exist
+            Store(opened_as(config.db)).close()  # as `dunning init` does: commands refuse a missing database
         return attrs.evolve(config, **kept) if kept else config
 
     return make
