@@ -69,7 +69,8 @@ class PostgresConnection:
             # autocommit: transactions are the store's own BEGIN ... COMMIT, exactly as on SQLite.
             self._conn = psycopg.connect(target.url, autocommit=True)
         except psycopg.OperationalError as exc:
-            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            # libpq says it over two lines (what failed, then a hint): one line here, as every error of a command.
+            reason = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
             raise StoreError(f"{target.shown}: cannot connect ({reason})") from None
         # sum() of a BIGINT column is NUMERIC on PostgreSQL: read it as SQLite gives it, an int (a float for avg()).
         self._conn.adapters.register_loader("numeric", _SqliteNumber)
