@@ -194,3 +194,43 @@ def test_the_rewrite_says_null_safe_equality_with_a_column_and_an_insert_after_w
         "WITH t(n) AS (VALUES (%s)) INSERT INTO a (x) SELECT n FROM t ON CONFLICT DO NOTHING")
     assert to_postgres("SELECT sum(json_extract(data, '$.amount')), json_extract(e.data, '$.rule') FROM e") == (
         "SELECT sum(((data::jsonb ->> 'amount')::bigint)), (e.data::jsonb ->> 'rule') FROM e")
+
+
+def test_the_console_serves_the_floor_from_either_database(project_on_both: ProjectOn,
+                                                           monkeypatch: pytest.MonkeyPatch):
+    from starlette.testclient import TestClient
+
+    from tests.web.conftest import app_for, build_floor
+    from tests.web.helpers import sign_in
+
+    monkeypatch.setenv("DUNNING_LOAD_PLUGINS", "phone")
+    phone_plugin.register_commands(cli=cli)
+    build_floor(project_on_both)
+    client = TestClient(app_for(project_on_both))
+    assert sign_in(client, "ann").status_code == 303  # to the call list
+    calls = client.get("/")
+    assert calls.status_code == 200
+    # ann works the even case ids: Quay Bakers (case 2) and Palace Cafe (case 4) are on her list.
+    assert "Quay Bakers" in calls.text and "Palace Cafe" in calls.text
+    assert "Mall Florists" not in calls.text
+    assert client.get("/cases/2").status_code == 200
+
+
+def test_a_plugins_db_handle_reads_and_writes_alike(dunning_database: str | Path):
+    from dunning.store import Store
+
+    store = Store(dunning_database)
+    try:
+        db = store.db
+        assert {"events", "cases"} <= set(db.table_names())
+        db.execute("CREATE TABLE notes_of_mine (id INTEGER PRIMARY KEY, note TEXT)")
+        with db.atomic():
+            db.execute("INSERT INTO notes_of_mine (note) VALUES (?)", ["kept"])
+        with pytest.raises(RuntimeError), db.atomic():
+            db.execute("INSERT INTO notes_of_mine (note) VALUES (?)", ["undone"])
+            raise RuntimeError("the block fails: its rows go")
+        assert list(db.query("SELECT id, note FROM notes_of_mine")) == [{"id": 1, "note": "kept"}]
+        assert getattr(db, "dialect", "sqlite") == ("postgresql" if str(dunning_database).startswith("postgresql")
+                                                    else "sqlite")
+    finally:
+        store.close()
