@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+import dunning.plugins.agency as agency_plugin
+import dunning.plugins.legal as legal_plugin
 import dunning.plugins.phone as phone_plugin
 import dunning.plugins.visit as visit_plugin
 from dunning.cli import cli
@@ -28,7 +30,7 @@ from tests.conftest import Project
 
 DAYS = 12
 RUN_HOURS = (9, 15, 20)
-ENABLED = ["email", "letter", "phone", "visit"]
+ENABLED = ["agency", "email", "legal", "letter", "phone", "visit"]
 
 
 class ProjectOn(Project):
@@ -66,7 +68,9 @@ def project_on_both(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
 @pytest.fixture
 def demo_plugins(monkeypatch: pytest.MonkeyPatch, register_plugin: Any, tmp_path: Path) -> None:
     """The installed letter, phone and visit plugins, and the demo's outbox channel for email."""
-    monkeypatch.setenv("DUNNING_LOAD_PLUGINS", "letter,phone,visit")
+    monkeypatch.setenv("DUNNING_LOAD_PLUGINS", "agency,legal,letter,phone,visit")
+    agency_plugin.register_commands(cli=cli)
+    legal_plugin.register_commands(cli=cli)
     phone_plugin.register_commands(cli=cli)  # what loading the entry points does; idempotent
     visit_plugin.register_commands(cli=cli)
     register_plugin(OutboxPlugin(tuple(OutboxChannel(name, tmp_path / "outbox") for name in ("email",))))
@@ -85,6 +89,20 @@ company = "Northwind Credit"
 
 [channels.visit]
 company = "Northwind Supplies"
+
+[channels.agency]
+folder = "agency-files"
+
+[channels.agency.agencies.eastgate]
+name = "Eastgate Collections"
+commission = "25"
+min_balance = "100.00"
+placement_days = 90
+
+[channels.legal]
+firm_name = "Castle & Reed LLP"
+firm_address = ["9 Temple Row", "Birmingham B2 5LG"]
+lawyer = "Priya Raman"
 '''
 
 
@@ -122,6 +140,11 @@ def journey(project: ProjectOn, folder: Path) -> dict[str, Any]:
             item = reference["obligations"][0]["reference"]
             seen["dispute"] = project("dispute", f"{cases[1]['id']}/{item}", "--reason", "goods returned",
                                       "--by", "dana", now=at(day, 12)).stdout
+        if offset == 6:  # by hand: twelve days reach neither stage by the policy
+            seen["to agency"] = project("escalate", str(cases[2]["id"]), "--to", "agency", "--reason",
+                                        "no answer in a month", now=at(day, 12)).stdout
+            seen["to litigation"] = project("escalate", str(cases[3]["id"]), "--to", "litigation", "--force",
+                                            "--by", "dana", "--reason", "denies the debt", now=at(day, 12)).stdout
         for pending in json.loads(project("approvals", "--json", now=at(day, 21)).stdout):
             seen[f"approve {pending['id']}"] = project("approve", str(pending["id"]), "--by", "sam",
                                                        now=at(day, 21)).stdout
@@ -133,6 +156,9 @@ def journey(project: ProjectOn, folder: Path) -> dict[str, Any]:
         seen[f"report {report}"] = steady(project("report", report, "--json", "--as-of", last.isoformat()).stdout)
     seen["calls"] = project("calls", "--json", now=at(last, 10)).stdout
     seen["visits"] = project("visits", "--all", "--json", now=at(last, 10)).stdout
+    seen["placements"] = project("agency", "placements", "--json", now=at(last, 22)).stdout
+    seen["agency report"] = project("agency", "report", "--json", now=at(last, 22)).stdout
+    seen["legal"] = project("legal", "list", "--json", now=at(last, 22)).stdout
     seen["notices"] = project("notices", "--json", now=at(last, 22)).stdout
     seen["verify"] = project("verify", "--full").stdout
     # Files the channels wrote (letters) are named by where they are: the same below each project's folder.
@@ -151,7 +177,8 @@ def test_the_demo_journey_prints_the_same_on_sqlite_and_postgresql(tmp_path: Pat
     # The days did something worth comparing: messages sent on every outreach channel, a payment, a dispute.
     events = json.loads(on_server["events"])
     kinds = {e["kind"] for e in events}
-    assert {"sent", "payment", "obligation_disputed"} <= kinds, kinds
+    assert {"sent", "payment", "obligation_disputed", "agency:placed"} <= kinds, kinds
+    assert "plugin_error" not in kinds, [e["data"] for e in events if e["kind"] == "plugin_error"]
     sent = {e["channel"] for e in events if e["kind"] == "sent"}
     assert {"email", "letter"} <= sent, sent
     assert on_server["verify"].startswith(f"ok: {len(events)} events, chain intact")
