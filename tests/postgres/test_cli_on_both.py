@@ -2,7 +2,8 @@
 ``--db``) runs the same day's work, and prints the same, as a database file.
 
 The journey is the demo's: a sample portfolio imported, several days of ``dunning run`` with the outbox channel
-(email) beside the installed letter, phone and visit plugins, a payment, a dispute, the approvals decided,
+(email) beside the installed letter, phone, visit, agency and legal plugins, a payment, a dispute, a case
+placed with an agency and one sent to litigation, the approvals decided,
 the reports, ``verify --full``. Each step's output is kept, less what the clock of the machine writes into it,
 and the two databases must have printed the very same.
 """
@@ -67,7 +68,7 @@ def project_on_both(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
 
 @pytest.fixture
 def demo_plugins(monkeypatch: pytest.MonkeyPatch, register_plugin: Any, tmp_path: Path) -> None:
-    """The installed letter, phone and visit plugins, and the demo's outbox channel for email."""
+    """The installed agency, legal, letter, phone and visit plugins, and the demo's outbox channel for email."""
     monkeypatch.setenv("DUNNING_LOAD_PLUGINS", "agency,legal,letter,phone,visit")
     agency_plugin.register_commands(cli=cli)
     legal_plugin.register_commands(cli=cli)
