@@ -9,7 +9,7 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -25,9 +25,10 @@ from dunning.config_schema import ConfigFile
 from dunning.ledger.interest_settings import InterestSettings, InterestSettingsError, parse_interest_settings
 from dunning.ledger.settings import LedgerSettings, LedgerSettingsError, parse_ledger
 from dunning.models import Debtor
-from dunning.store.database import DatabaseName, database_named
-from dunning.store.errors import StoreError
 from dunning.staff import NOTIFY_ROLES as NOTIFY_ROLES  # read from here by dunning.notices_cli
+
+if TYPE_CHECKING:
+    from dunning.store.database import DatabaseName
 
 # Where the evidence key is looked for when ``[evidence] key_file`` is not set: beside the config.
 DEFAULT_EVIDENCE_KEY = "dunning-evidence.key"
@@ -103,6 +104,10 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> 
     except SchemaError as exc:
         raise ConfigError(f"{source}: {exc}") from None
     base = path.parent if path else Path.cwd()
+    # Imported here: a config kept as checked (dunning.checked_cache) is read back without the store's package.
+    from dunning.store.database import database_named
+    from dunning.store.errors import StoreError
+
     try:
         db = database_named(file.db, base)
     except StoreError as exc:

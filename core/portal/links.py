@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dunning import privacy
-from dunning.store.database import folder_beside
 
 if TYPE_CHECKING:
     from dunning.config import Config
@@ -38,6 +37,8 @@ class PortalKeyError(ValueError):
 def secret_path(config: Config) -> Path:
     named = config.sections.portal.secret_file
     if named is None:
+        from dunning.store.database import folder_beside
+
         return folder_beside(config.db, config.base_dir) / DEFAULT_SECRET_NAME
     return config.base_dir / Path(named).expanduser()
 
