@@ -205,6 +205,21 @@ class DunningGroup(click.Group):
             if is_engine_error(exc):
                 raise DunningError(str(exc)) from None
             raise
+        except Exception as exc:
+            problem = database_problem(exc)
+            if problem is not None:
+                raise DunningError(problem) from None
+            raise
+
+
+def database_problem(exc: BaseException) -> str | None:
+    """One line for an error the PostgreSQL server gave (refused, gone away, a statement it would not take);
+    None for anything else. Looked up in sys.modules: a SQLite user's command never imports psycopg."""
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is None or not isinstance(exc, psycopg.Error):
+        return None
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    return f"database: {lines[0] if lines else type(exc).__name__}"
 
 
 def _disabled_plugins(root: click.Context) -> tuple[str, ...]:
@@ -239,7 +254,8 @@ def _disabled_plugins(root: click.Context) -> tuple[str, ...]:
     is_eager=True,
     help="Config file (default: ./dunning.toml or $DUNNING_CONFIG).",
 )
-@click.option("--db", metavar="PATH", help="SQLite database to use instead of the one in the config.")
+@click.option("--db", metavar="PATH|URL", help="Database to use instead of the one in the config: a SQLite file, or "
+                                                "a PostgreSQL database as postgresql://user@host:5432/dbname.")
 @click.option(
     "--log-format",
     type=click.Choice(["console", "json"]),

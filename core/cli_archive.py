@@ -35,6 +35,10 @@ def archive(state: State, before_text: str, target: Path | None, by: str | None,
     except ValueError as exc:
         fail(str(exc))
     rt = state.runtime()
+    if rt.store.dialect != "sqlite":
+        # The archive is a SQLite file attached to the database; a server keeps its history another way.
+        fail(f"dunning archive works on a SQLite database file, and {state.database_shown} is a PostgreSQL "
+             "database (its old cases stay where they are; pg_dump keeps a copy)")
     target = (target or archiving.default_archive(rt.store.path)).resolve()
     if target == rt.store.path.resolve():
         fail(f"{target}: the archive must be another file than the database")

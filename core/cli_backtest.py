@@ -46,7 +46,7 @@ def backtest(state: State, policies: Sequence[str], start: dt.datetime | None, d
         load_policy(target)  # a broken file is refused before anything runs
         named.append(target)
     config = state.config
-    db = state.db_path()
+    db = state.db_path("dunning backtest")
     first_day = start.date() if start else state.now().astimezone(config.zone).date()
     snap = snapshot(db, start_of(first_day, config))
     if snap.last_activity is not None and snap.last_activity.astimezone(config.zone).date() >= first_day:

@@ -34,7 +34,7 @@ def datasette(state: State, host: str, port: int, metadata_out: Path | None) -> 
     from dunning.datasette.metadata import build_metadata, read_only_tables
     from dunning.policy import load_policy
 
-    db = state.db_path()
+    db = state.db_path("dunning datasette")
     policy = load_policy(state.config.policy, state.config.base_dir)
     tables, channels = read_only_tables(db)
     metadata = build_metadata(db.stem, policy, tables, channels)

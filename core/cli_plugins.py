@@ -44,12 +44,17 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
 
 def _mirror_lag(state: State, mirrors: Sequence[str]) -> dict[str, int]:
     """How many events each ``record_event`` mirror has yet to take (none without a database)."""
-    path = state.db or state.config.db
-    if not mirrors or not path.exists():
+    if not mirrors:
         return {}
-    from dunning.store import Store  # only with a mirror to ask about: the store is a tenth of this command
+    # Only with a mirror to ask about: the store is a tenth of this command.
+    from dunning.store import Store
+    from dunning.store.database import database_exists, opened_as
 
-    store = Store(path)
+    database = state.database
+    if not database_exists(database):
+        return {}
+
+    store = Store(opened_as(database))
     try:
         head, cursors = store.last_seq(), store.mirror_cursors()
     finally:

@@ -31,7 +31,7 @@ def simulate(state: State, days: int, start: dt.datetime | None, case_ids: Seque
     from dunning.simulation import simulate_copy
 
     first_day = start.date() if start else state.now().astimezone(state.config.zone).date()
-    timeline = simulate_copy(state.config, state.db_path(), first_day, days, case_ids=case_ids)
+    timeline = simulate_copy(state.config, state.db_path("dunning simulate"), first_day, days, case_ids=case_ids)
     if as_json:
         print_json([event_json(e) for e in timeline.events])
         return

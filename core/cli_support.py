@@ -19,6 +19,7 @@ from dunning.log import get_logger
 
 if TYPE_CHECKING:
     from dunning.config import Config
+    from dunning.store.database import DatabaseName
     from dunning.plugin_context import PluginContext
     from dunning.runtime import Runtime
 
@@ -43,7 +44,7 @@ class State:
         # A file named on purpose (--config or $DUNNING_CONFIG) must exist:
         # a typo must not quietly run against an empty database.
         self.config_required = config_path is not None or bool(os.environ.get("DUNNING_CONFIG"))
-        self.db = Path(db) if db else None
+        self.db = _database_option(db) if db else None
         self._now_text = now
         self._config: Config | None = None
         self._runtime: Runtime | None = None
@@ -78,14 +79,29 @@ class State:
         except ValueError as exc:
             raise DunningError(f"--now: {exc}") from None
 
-    def db_path(self) -> Path:
-        """The database to use, which must exist."""
+    @property
+    def database(self) -> DatabaseName:
+        """The database named by ``--db``, else by the config: a file path or a PostgreSQL server."""
+        return self.db or self.config.db
+
+    @property
+    def database_shown(self) -> str:
+        """The database for a message: the file's path, or the server's URL without its password."""
+        from dunning.store.database import database_shown
+
+        return database_shown(self.database)
+
+    def db_path(self, command: str) -> Path:
+        """The database file to use, which must exist; ``command`` works on a SQLite file only."""
         from dunning.store import StoreError, missing_database
 
-        path = self.db or self.config.db
-        if not path.exists():
-            raise StoreError(missing_database(path))
-        return path
+        database = self.database
+        if not isinstance(database, Path):
+            raise DunningError(f"{command} works on a SQLite database file, and {database.shown} is a PostgreSQL "
+                               "database")
+        if not database.exists():
+            raise StoreError(missing_database(database))
+        return database
 
     def runtime(self, *, create: bool = False) -> Runtime:
         if self._runtime is None:
@@ -110,6 +126,17 @@ class State:
         from dunning.plugin_context import PluginContext
 
         return PluginContext(self.runtime(), now)
+
+
+def _database_option(value: str) -> DatabaseName:
+    """``--db``: a file path, or a ``postgresql://`` URL checked whole (a bad one is a one-line error)."""
+    from dunning.store.database import database_named
+    from dunning.store.errors import StoreError
+
+    try:
+        return database_named(value)
+    except StoreError as exc:
+        raise DunningError(f"--db: {exc}") from None
 
 
 def fail(message: str) -> NoReturn:

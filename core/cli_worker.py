@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import signal
 import threading
-from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, cast
 
 import click
 
-from dunning.cli_support import State, fail, json_option, pass_state
-
-if TYPE_CHECKING:
-    from dunning.runtime import Runtime
+from dunning.cli_support import State, json_option, pass_state
 
 
 @click.command()
@@ -43,7 +38,7 @@ def worker(state: State, batch: int, once: bool, idle_sleep: float, now_text: st
     from dunning.dispatch.worker import work
     from dunning.output import print_json
 
-    rt = _runtime(state)
+    rt = state.runtime()  # --db or dunning.toml's db: a file, or a postgresql:// server
     moment = now_text or click.get_current_context().find_root().params.get("now_text")
     fixed = state.now(moment) if moment else None
     stop = threading.Event()
@@ -65,24 +60,3 @@ def worker(state: State, batch: int, once: bool, idle_sleep: float, now_text: st
                f"planner), claimed {summary.claimed} in {summary.batches} batches; planned {run.planned}, sent "
                f"{run.sent}, deferred {run.deferred}, blocked {run.blocked}, failed {run.failed}, escalated "
                f"{run.escalated}, awaiting approval {run.awaiting_approval}, skipped {run.skipped}")
-
-
-def _runtime(state: State) -> Runtime:
-    """The runtime on the database of the global ``--db``, which may be a ``postgresql://`` URL."""
-    root = click.get_current_context().find_root()
-    given = root.params.get("db")
-    from dunning.store.database import is_postgres_url
-
-    if not (isinstance(given, str) and is_postgres_url(given)):
-        return state.runtime()
-    from dunning.runtime import Runtime
-    from dunning.store import StoreError
-    from dunning.store.database import parse_postgres_url
-
-    try:
-        parse_postgres_url(given)  # a mistake in the URL is one line, before anything connects
-        rt = Runtime(state.config, db_path=cast(Path, given))
-    except StoreError as exc:
-        fail(str(exc))
-    root.call_on_close(rt.close)
-    return rt

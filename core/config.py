@@ -9,7 +9,7 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -27,6 +27,9 @@ from dunning.ledger.settings import LedgerSettings, LedgerSettingsError, parse_l
 from dunning.models import Debtor
 from dunning.staff import NOTIFY_ROLES as NOTIFY_ROLES  # read from here by dunning.notices_cli
 
+if TYPE_CHECKING:
+    from dunning.store.database import DatabaseName
+
 # Where the evidence key is looked for when ``[evidence] key_file`` is not set: beside the config.
 DEFAULT_EVIDENCE_KEY = "dunning-evidence.key"
 
@@ -39,7 +42,8 @@ class ConfigError(ValueError):
 class Config:
     path: Path | None
     policy: str = "trade-receivables"
-    db: Path = Path("dunning.db")
+    # A SQLite file, or a PostgreSQL database (``db = "postgresql://..."``, dunning.store.database).
+    db: DatabaseName = Path("dunning.db")
     timezone: str = "UTC"
     templates: Path | None = None
     enabled_channels: tuple[str, ...] = ()
@@ -100,6 +104,14 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> 
     except SchemaError as exc:
         raise ConfigError(f"{source}: {exc}") from None
     base = path.parent if path else Path.cwd()
+    # Imported here: a config kept as checked (dunning.checked_cache) is read back without the store's package.
+    from dunning.store.database import database_named
+    from dunning.store.errors import StoreError
+
+    try:
+        db = database_named(file.db, base)
+    except StoreError as exc:
+        raise ConfigError(f"{source}: db: {exc}") from None
     channels = file.channels
     # A window or cap may name a channel the core knows, one that is enabled or one with settings.
     channel_names = {*STANDARD_MEDIA, *channels.enabled, *channels.tables}
@@ -117,7 +129,7 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None, source: str) -> 
     return Config(
         path=path,
         policy=file.policy,
-        db=base / file.db,
+        db=db,
         timezone=file.timezone,
         templates=base / file.templates if file.templates is not None else None,
         enabled_channels=channels.enabled,

@@ -85,6 +85,22 @@ PREV_HASH_SQL = (
     "(SELECT CASE WHEN typeof(p.hash) = 'blob' THEN lower(hex(p.hash)) ELSE p.hash END "
     "FROM events p WHERE p.seq = {t}.seq - 1), '" + GENESIS + "')"
 )
+# The same on PostgreSQL, where both columns are BYTEA (no TEXT rows from before m023 there).
+HASH_SQL_POSTGRES = "encode({t}.hash, 'hex')"
+PREV_HASH_SQL_POSTGRES = (
+    "coalesce(nullif(encode({t}.prev_hash, 'hex'), ''), "
+    "(SELECT encode(p.hash, 'hex') FROM events p WHERE p.seq = {t}.seq - 1), '" + GENESIS + "')"
+)
+
+
+def hash_sql(t: str, dialect: str) -> str:
+    """``HASH_SQL`` for the events table or alias ``t``, in the database's own words."""
+    return (HASH_SQL_POSTGRES if dialect == "postgresql" else HASH_SQL).format(t=t)
+
+
+def prev_hash_sql(t: str, dialect: str) -> str:
+    """``PREV_HASH_SQL`` for the events table or alias ``t``, in the database's own words."""
+    return (PREV_HASH_SQL_POSTGRES if dialect == "postgresql" else PREV_HASH_SQL).format(t=t)
 
 
 def stored_row(seq: int, at: str, recorded_at: str, case_id: Any, kind: str, stage: Any, dpd: Any, channel: Any,

@@ -16,6 +16,7 @@ from dunning.models import Case, Event
 from dunning.plugin_manager import Plugins, load_plugins
 from dunning.mirrors import Mirrors
 from dunning.store import Store, StoreError, missing_database
+from dunning.store.database import DatabaseName, PostgresTarget, opened_as
 
 if TYPE_CHECKING:
     import jinja2
@@ -52,7 +53,7 @@ class RecordingChannel:
 class Runtime:
     """Opened once per command; closes the store on exit."""
 
-    def __init__(self, config: Config, *, db_path: Path | None = None, extra_plugins: Sequence[object] = (),
+    def __init__(self, config: Config, *, db_path: DatabaseName | None = None, extra_plugins: Sequence[object] = (),
                  policy: Policy | None = None, simulated: bool = False, create_db: bool = True):
         # Debtors' data goes into every file the engine writes: owner-only, whatever the umask.
         privacy.owner_only()
@@ -66,10 +67,13 @@ class Runtime:
         self._policy_warnings: list[str] | None = None
         self._check_policies()
         path = db_path or config.db
-        if not create_db and not Path(path).exists():
-            # A mistyped `db` must not quietly start a new, empty database.
+        if not create_db and not isinstance(path, PostgresTarget) and not Path(path).exists():
+            # A mistyped `db` must not quietly start a new, empty database (a server's says so when connecting).
             raise StoreError(missing_database(Path(path)))
-        self.store = Store(path, self.plugins.migrations, synchronous=config.synchronous)
+        self.store = Store(opened_as(path), self.plugins.migrations, synchronous=config.synchronous)
+        if isinstance(path, PostgresTarget):
+            # Files kept beside a database file (signed checkpoints) go beside dunning.toml, named after the database.
+            self.store.path = config.base_dir / path.database
         for plugin, problem in self.store.failed_migrations.items():
             # Only what needs this plugin's tables stops: its hooks and channels are left out.
             self.plugins.leave_out(plugin, problem)

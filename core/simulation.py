@@ -14,6 +14,7 @@ from dunning.config import Config
 from dunning.models import Event
 from dunning.runtime import Runtime
 from dunning.store import Store
+from dunning.store.database import opened_as
 
 # A day is run at these local hours, so steps with morning, afternoon and
 # evening slots all come due within it, as they would under an hourly cron.
@@ -105,7 +106,7 @@ def describe(e: Event) -> str:
 
 def simulate_copy(config: Config, db: Path | None, first_day: dt.date, days: int,
                   case_ids: Sequence[int] = ()) -> Timeline:
-    source = Store(db or config.db)
+    source = Store(opened_as(db or config.db))
     with tempfile.TemporaryDirectory(prefix="dunning-simulate-") as folder:
         copy = Path(folder) / "simulation.db"
         source.backup_to(copy)

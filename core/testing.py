@@ -33,6 +33,7 @@ from dunning.models import Case, Contact, ContactKind, Debtor, DebtorKind
 from dunning.policy import PolicyError
 from dunning.runtime import Runtime, missing_templates
 from dunning.store import ImportedObligation, Store
+from dunning.store.database import database_exists, opened_as
 from dunning.testing_contexts import Contexts, contexts_for
 
 
@@ -90,8 +91,8 @@ def dunning_config(tmp_path: Path) -> Callable[..., Config]:
                                     disabled_plugins=disabled_plugins, fields=fields)
         path.write_text(written + toml, encoding="utf-8")
         config = load_config(path, required=True)
-        if not config.db.exists():
-            Store(config.db).close()  # as `dunning init` does: commands refuse a database that does not exist
+        if not database_exists(config.db):
+            Store(opened_as(config.db)).close()  # as `dunning init` does: commands refuse a missing database
         return attrs.evolve(config, **kept) if kept else config
 
     return make

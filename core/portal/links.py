@@ -37,7 +37,9 @@ class PortalKeyError(ValueError):
 def secret_path(config: Config) -> Path:
     named = config.sections.portal.secret_file
     if named is None:
-        return config.db.parent / DEFAULT_SECRET_NAME
+        from dunning.store.database import folder_beside
+
+        return folder_beside(config.db, config.base_dir) / DEFAULT_SECRET_NAME
     return config.base_dir / Path(named).expanduser()
 
 

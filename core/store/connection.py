@@ -107,8 +107,8 @@ class StoreConnection:
     def _database_file(self) -> str | None:
         """The absolute path SQLite has open (None for ``:memory:``): a second connection opens that,
         whatever the working directory has become since."""
-        if self.dialect == "postgresql":
-            return None  # a server, not a file: no second connection to a file's path
+        if self.dialect != "sqlite":
+            return None  # a server: the work stays on this one connection, as for ``:memory:``
         for _seq, name, file in self.conn.execute("PRAGMA database_list"):
             if name == "main":
                 return file or None
@@ -116,12 +116,14 @@ class StoreConnection:
 
     @property
     def db(self) -> sqlite_utils.Database:
-        """sqlite-utils over the same connection (for plugins' tables and migrations), made on first use."""
-        if self._db is None and self.dialect == "postgresql":
-            # On PostgreSQL: ``execute``, ``conn`` and ``dialect``, as a migration step is given (docs/postgresql.md).
-            from dunning.store.postgres_schema import PostgresMigrationDatabase
+        """sqlite-utils over the same connection (for plugins' tables and migrations), made on first use.
 
-            self._db = cast(Any, PostgresMigrationDatabase(cast(Any, self.conn)))
+        On PostgreSQL the same handle's portable part (``dunning.store.postgres_database``): ``execute``, ``query``,
+        ``conn``, ``table_names()``, ``atomic()``; typed as the sqlite-utils database whose subset it offers."""
+        if self._db is None and self.dialect == "postgresql":
+            from dunning.store.postgres_database import PostgresDatabase
+
+            self._db = cast("sqlite_utils.Database", PostgresDatabase(cast(Any, self.conn)))
         if self._db is None:
             import sqlite_utils
 

@@ -9,6 +9,7 @@ so a mistake is one line naming the part that is wrong.
 from __future__ import annotations
 
 import urllib.parse
+from pathlib import Path
 
 import attrs
 
@@ -87,3 +88,38 @@ def _hide_password(value: str) -> str:
     except ValueError:
         pass
     return value
+
+
+# What a ``db`` setting names once read: a file (a ``Path``) or a server (a ``PostgresTarget``).
+DatabaseName = Path | PostgresTarget
+
+
+def database_named(value: str | Path, base: Path | None = None) -> DatabaseName:
+    """``value`` as ``--db`` or ``db =`` gives it: a checked server URL, or a file path (relative to ``base``).
+
+    A bad URL raises ``StoreError`` with one line naming it."""
+    if isinstance(value, str) and is_postgres_url(value):
+        return parse_postgres_url(value)
+    path = Path(value)
+    return base / path if base is not None else path
+
+
+def opened_as(db: DatabaseName) -> str | Path:
+    """What ``Store`` is given to open ``db``: the file's path, or the server's URL."""
+    return db.url if isinstance(db, PostgresTarget) else db
+
+
+def database_exists(db: DatabaseName) -> bool:
+    """Whether the database is there to be opened: a file that exists; a server is asked when connecting
+    (a database missing there is its one-line error then)."""
+    return True if isinstance(db, PostgresTarget) else db.exists()
+
+
+def database_shown(db: DatabaseName) -> str:
+    """``db`` for a message: the file's path, or the URL without its password."""
+    return db.shown if isinstance(db, PostgresTarget) else str(db)
+
+
+def folder_beside(db: DatabaseName, base_dir: Path) -> Path:
+    """Where files kept beside the database go: the file's folder; for a server, the config's folder."""
+    return base_dir if isinstance(db, PostgresTarget) else db.parent

@@ -14,13 +14,15 @@ here, mechanically, once per distinct statement (``PostgresConnection`` keeps th
 - ``?1``, ``?2`` (a parameter used twice) become ``%(p1)s``: the connection hands them over by name;
 - ``BEGIN IMMEDIATE`` (SQLite's take-the-write-lock-now) is ``BEGIN``;
 - ``INSERT OR IGNORE`` is ``INSERT ... ON CONFLICT DO NOTHING``;
-- ``x IS ?`` and ``x IS NOT ?`` (SQLite's null-safe equality) are ``IS [NOT] DISTINCT FROM``;
+- ``x IS ?`` and ``x IS NOT ?`` (SQLite's null-safe equality, also with a qualified column ``IS t.c``) are
+  ``IS [NOT] DISTINCT FROM``;
 - a unary ``+`` before a column (SQLite's "do not use an index for this") goes;
 - ``CROSS JOIN t ON`` (SQLite's "join in this order") is ``JOIN t ON``;
 - ``min(a, b)`` and ``max(a, b)`` with two or more arguments are ``LEAST`` and ``GREATEST``;
   ``instr`` is ``strpos``; ``LIMIT -1`` (no limit) is ``LIMIT ALL``; ``temp.t`` is ``pg_temp.t``;
 - ``FROM (VALUES ...)`` gets a name (``AS v``), which PostgreSQL requires; ``WHERE 1`` is ``WHERE TRUE``;
-- ``json_array(...)`` is ``json_build_array(...)::text``.
+- ``json_array(...)`` is ``json_build_array(...)::text``; ``json_extract(col, '$.key')`` is
+  ``(col::jsonb ->> 'key')``, cast to ``bigint`` for the keys that hold amounts and ids.
 
 What cannot be rewritten from the text alone (triggers, SQLite's date and JSON functions) is
 written for each database where it is used; dunning.store.postgres_schema holds the schema's.
@@ -36,12 +38,11 @@ _DDL = re.compile(r"^\s*(CREATE\s+(TEMP\w*\s+)?TABLE|ALTER\s+TABLE)\b", re.IGNOR
 _REFERENCES = re.compile(r"(\bREFERENCES\s+\w+\s*\([\w\s,]+\))(?!\s*DEFERRABLE)", re.IGNORECASE)
 _OWN_KEY = re.compile(r"\bINTEGER\s+PRIMARY\s+KEY\b(?!\s+REFERENCES)", re.IGNORECASE)
 _INSERT = re.compile(r"^\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+\"?([\w.]+)\"?", re.IGNORECASE)
-# At the start, or after a ``WITH ... AS (...)`` the insert reads from.
-_OR_IGNORE = re.compile(r"^(\s*(?:WITH\b.*?)?\bINSERT)\s+OR\s+IGNORE\b", re.IGNORECASE | re.DOTALL)
+# At the start, or after a ``WITH name(...) AS (VALUES ...)`` that hands the insert its rows.
+_OR_IGNORE = re.compile(r"^(\s*INSERT|\s*WITH\b.*?\)\s*INSERT)\s+OR\s+IGNORE\b", re.IGNORECASE | re.DOTALL)
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
-# ``x IS ?``, ``x IS :name`` and ``x IS t.column`` (SQLite's null-safe comparison); not ``IS NULL``, ``IS TRUE``...
-_NULL_SAFE = re.compile(r"\bIS(\s+NOT)?\s+(?=\?|:[A-Za-z_]|(?!(?:NULL|TRUE|FALSE|DISTINCT|NOT|UNKNOWN)\b)"
-                        r"[A-Za-z_][\w]*\.[A-Za-z_])", re.IGNORECASE)
+# ... IS ?, IS :name, and IS t.column (a qualified column: NULL, TRUE and the like are never followed by a dot).
+_NULL_SAFE = re.compile(r"\bIS(\s+NOT)?\s+(?=\?|:[A-Za-z_]|[A-Za-z_][A-Za-z_0-9]*\.[A-Za-z_])", re.IGNORECASE)
 _UNARY_PLUS = re.compile(r"(\b(?:AND|OR|WHERE|ON|WHEN|NOT|BY)\s+|[(,=<>]\s*)\+(?=[A-Za-z_])", re.IGNORECASE)
 _CROSS_JOIN_ON = re.compile(r"\bCROSS\s+JOIN\s+(\w+(?:\s+AS)?(?:\s+(?!ON\b)\w+)?)\s+ON\b", re.IGNORECASE)
 _LEAST_GREATEST = re.compile(r"\b(min|max)\s*\(", re.IGNORECASE)
@@ -65,6 +66,7 @@ def to_postgres(sql: str, *, numbered: bool = False) -> str:
     if ignore:
         sql = _OR_IGNORE.sub(r"\1", sql, count=1)
     ddl = bool(_DDL.match(sql))
+    by_number = numbered_parameters(sql)
     out: list[str] = []
     position = 0
     for text, quoted in _pieces(sql):
@@ -83,23 +85,27 @@ def to_postgres(sql: str, *, numbered: bool = False) -> str:
             text = pattern.sub(replacement, text)
         if not numbered:
             text = text.replace("%", "%%")
-        text, position = _parameters(text, position, numbered)
+        text, position = _parameters(text, position, numbered, by_number)
         out.append(text)
-    result = _json_array(_values_alias(_least_greatest("".join(out))))
+    result = _date_functions(_json_extract(_json_array(_values_alias(_least_greatest("".join(out))))))
     if ignore:
         result = f"{result.rstrip().rstrip(';')} ON CONFLICT DO NOTHING"
     return result
 
 
-def _parameters(text: str, position: int, numbered: bool) -> tuple[str, int]:
+def _parameters(text: str, position: int, numbered: bool, by_number: bool = False) -> tuple[str, int]:
+    """``text``'s parameters as psycopg's (``$N`` when ``numbered``); ``position`` is the largest number given so
+    far. A bare ``?`` is the one after it, as SQLite counts: in a statement that also says ``?N`` (``by_number``)
+    it is named by that number too, since psycopg takes one kind or the other."""
     pieces: list[str] = []
     for part in re.split(r"(\?\d*)", text):
         if part.startswith("?"):
             if part[1:]:  # ?N: the Nth parameter, wherever it stands
+                position = max(position, int(part[1:]))
                 pieces.append(f"${part[1:]}" if numbered else f"%(p{part[1:]})s")
                 continue
             position += 1
-            pieces.append(f"${position}" if numbered else "%s")
+            pieces.append(f"${position}" if numbered else f"%(p{position})s" if by_number else "%s")
         else:
             pieces.append(_NAMED.sub(lambda m: f"%({m.group(1)})s", part) if not numbered else part)
     return "".join(pieces), position
@@ -150,6 +156,72 @@ def _values_alias(sql: str) -> str:
 
 
 _JSON_ARRAY = re.compile(r"\bjson_array\s*\(", re.IGNORECASE)
+_JSON_EXTRACT = re.compile(r"\bjson_extract\(\s*([\w.]+)\s*,\s*'\$\.(\w+)'\s*\)", re.IGNORECASE)
+# The keys of an event's data that hold whole numbers (minor units, ids): json_extract gives SQLite a number.
+_WHOLE_NUMBER_KEYS = frozenset({"amount", "balance", "paid", "waived"})
+
+
+_DATE_FUNCTION = re.compile(r"\b(julianday|unixepoch|strftime)\s*\(", re.IGNORECASE)
+# The stored moments are ISO 8601 text in UTC ('2026-03-02T09:00:00Z') or dates ('2026-03-02'): read as a
+# timestamp without a zone, they are read as UTC whatever the session's zone.
+_SECONDS = "floor(extract(epoch from CAST({} AS timestamp)))::bigint"
+_ISO_MOMENT = "'%Y-%m-%dT%H:%M:%SZ'"
+
+
+def _date_functions(sql: str) -> str:
+    """SQLite's ``julianday(x)``, ``unixepoch(x)``, ``strftime('%s', x)`` and ``strftime('%Y-%m-%dT%H:%M:%SZ',
+    x, modifier)`` (the forms the store uses) in PostgreSQL's words. Another ``strftime`` format stays as it is,
+    and PostgreSQL names it when the statement runs."""
+    for found in reversed(list(_DATE_FUNCTION.finditer(sql))):
+        end = _closing(sql, found.end() - 1)
+        arguments = [argument.replace("%%", "%") for argument in _arguments(sql[found.end():end])]
+        name = found.group(1).lower()
+        if name == "julianday" and len(arguments) == 1:
+            said = f"(extract(epoch from CAST({arguments[0]} AS timestamp)) / 86400.0 + 2440587.5)"
+        elif name == "unixepoch" and len(arguments) == 1:
+            said = _SECONDS.format(arguments[0])
+        elif name == "strftime" and len(arguments) == 2 and arguments[0] == "'%s'":
+            said = f"CAST({_SECONDS.format(arguments[1])} AS text)"
+        elif name == "strftime" and arguments[:1] == [_ISO_MOMENT] and len(arguments) in (2, 3):
+            moment = f"CAST({arguments[1]} AS timestamp)"
+            if len(arguments) == 3:  # a modifier such as '-30 days', which PostgreSQL reads as an interval
+                moment = f"({moment} + CAST({arguments[2]} AS interval))"
+            said = f"to_char({moment}, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+        else:
+            continue
+        sql = f"{sql[:found.start()]}{said}{sql[end + 1:]}"
+    return sql
+
+
+def _arguments(text: str) -> list[str]:
+    """A call's arguments, split at the commas outside parentheses and quotes."""
+    arguments, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        char = text[i]
+        if char in "'\"":
+            i = text.index(char, i + 1)
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "," and depth == 0:
+            arguments.append(text[start:i].strip())
+            start = i + 1
+        i += 1
+    arguments.append(text[start:].strip())
+    return arguments
+
+
+def _json_extract(sql: str) -> str:
+    """``json_extract(column, '$.key')`` (the column's JSON text) as ``(column::jsonb ->> 'key')``: text, or a
+    ``bigint`` for a key holding whole numbers (amounts, ids), as SQLite's json_extract gives a number."""
+    def field(found: re.Match[str]) -> str:
+        column, key = found.group(1), found.group(2)
+        if key in _WHOLE_NUMBER_KEYS or key.endswith("_id"):
+            return f"(({column}::jsonb ->> '{key}')::bigint)"
+        return f"({column}::jsonb ->> '{key}')"
+
+    return _JSON_EXTRACT.sub(field, sql)
 
 
 def _json_array(sql: str) -> str:

@@ -186,7 +186,7 @@ class Listings(EventLog):
         return {r[0]: (r[1], _date(r[2]) or dt.date.min) for r in self.conn.execute(
             "SELECT case_id, paid, due_on FROM (SELECT case_id, paid, due_on, row_number() OVER "
             "(PARTITION BY case_id ORDER BY due_on, id) AS n FROM obligations "
-            f"WHERE case_id IN ({_marks(case_ids)})) WHERE n = 1", list(case_ids))}
+            f"WHERE case_id IN ({_marks(case_ids)})) AS firsts WHERE n = 1", list(case_ids))}
 
     def priority_facts_of(self, cases: Sequence[Case], today: dt.date, zone: dt.tzinfo = dt.UTC,
                           obligations: dict[int, list[Obligation]] | None = None) -> dict[int, CaseFacts]:

@@ -197,10 +197,14 @@ def _insert_actions(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]] | 
     plan's order."""
     if not isinstance(rows, PlannedActions):
         return bulk._insert_actions(conn, rows)
-    table = [(n, i, suffix, *tail) for n, plan in rows.plans.items() for i, (suffix, tail) in enumerate(plan.actions)]
-    inserted = _execute_beside(conn, _INSERT_PLANNED_ACTIONS, _pairs(rows.ids, rows.numbers), 2, table, 17)
-    if inserted is not None:
-        return inserted
+    # PostgreSQL joins ``t`` in an order of its own (a hash join), which would number the actions otherwise than
+    # SQLite does: there the rows are listed whole, in order (each case's actions get their ids as on SQLite).
+    if isinstance(conn, sqlite3.Connection):
+        table = [(n, i, suffix, *tail) for n, plan in rows.plans.items()
+                 for i, (suffix, tail) in enumerate(plan.actions)]
+        inserted = _execute_beside(conn, _INSERT_PLANNED_ACTIONS, _pairs(rows.ids, rows.numbers), 2, table, 17)
+        if inserted is not None:
+            return inserted
     return bulk._insert_actions(conn, [(f"{case_id}{suffix}", case_id, *tail)
                                        for case_id, n in zip(rows.ids, rows.numbers, strict=True)
                                        for suffix, tail in rows.plans[n].actions])

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import psycopg
+import psycopg.adapt
 
 from dunning.store.database import PostgresTarget
 from dunning.store.dialect import (column_types_query, identity_columns_query, insert_target, numbered_parameters,
@@ -68,8 +69,11 @@ class PostgresConnection:
             # autocommit: transactions are the store's own BEGIN ... COMMIT, exactly as on SQLite.
             self._conn = psycopg.connect(target.url, autocommit=True)
         except psycopg.OperationalError as exc:
-            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            # libpq says it over two lines (what failed, then a hint): one line here, as every error of a command.
+            reason = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
             raise StoreError(f"{target.shown}: cannot connect ({reason})") from None
+        # sum() of a BIGINT column is NUMERIC on PostgreSQL: read it as SQLite gives it, an int (a float for avg()).
+        self._conn.adapters.register_loader("numeric", _SqliteNumber)
         # statement as written -> (as PostgreSQL takes it, RETURNING added, parameters ?1 ?2 by name)
         self._rewritten: dict[str, tuple[str, bool, bool]] = {}
         self._identity: dict[str, str] | None = None  # table -> its generated id column
@@ -166,6 +170,14 @@ class PostgresConnection:
 
     def close(self) -> None:
         self._conn.close()
+
+
+class _SqliteNumber(psycopg.adapt.Loader):
+    """NUMERIC as the number SQLite's arithmetic gives: ``sum(amount)`` an int, ``avg(...)`` a float."""
+
+    def load(self, data: Any) -> int | float:
+        text = bytes(data).decode("ascii")
+        return int(text) if text.lstrip("-").isdigit() else float(text)
 
 
 def _parameters(parameters: Parameters, by_number: bool) -> Sequence[Any] | Mapping[str, Any]:

@@ -32,20 +32,24 @@ _KINDS = ", ".join(f"'{kind}'" for kind in ROLLED_EVENT_KINDS)
 
 def quarter_sql(column: str) -> str:
     """The UTC quarter hour a stored moment starts in: '2026-03-02T09:15' from '2026-03-02T09:27:03Z'."""
-    return f"substr({column}, 1, 14) || printf('%02d', CAST(substr({column}, 15, 2) AS INTEGER) / 15 * 15)"
+    # Said without printf (SQLite's alone): the minutes compared as the two-digit text they are, on both databases.
+    minutes = f"substr({column}, 15, 2)"
+    return (f"substr({column}, 1, 14) || CASE WHEN {minutes} < '15' THEN '00' WHEN {minutes} < '30' THEN '15' "
+            f"WHEN {minutes} < '45' THEN '30' ELSE '45' END")
 
 
 # The groups of the attempts with seq in (?1, ?2]: contact kind looked up once per attempt (LIMIT -1: a co-routine).
 _ATTEMPT_ROWS = (
     "SELECT a.channel AS channel, coalesce((SELECT c.kind FROM contacts c WHERE c.debtor_id = a.debtor_id "
     "AND c.value = a.contact LIMIT 1), '') AS kind, coalesce(d.timezone, '') AS zone, "
-    f"{quarter_sql('a.at')} AS quarter, coalesce(a.connected = 1 AND a.role = 'debtor', 0) AS reached "
+    f"{quarter_sql('a.at')} AS quarter, CASE WHEN a.connected = 1 AND a.role = 'debtor' THEN 1 ELSE 0 END AS reached "
     "FROM contact_attempts a JOIN debtors d ON d.id = a.debtor_id WHERE a.id > ?1 AND a.id <= ?2 LIMIT -1")
 ROLL_UP_ATTEMPTS_SQL = (
     "INSERT INTO report_attempt_rollup (channel, kind, zone, quarter, attempts, reached) "
-    f"SELECT channel, kind, zone, quarter, count(*), sum(reached) FROM ({_ATTEMPT_ROWS}) WHERE true "
+    f"SELECT channel, kind, zone, quarter, count(*), sum(reached) FROM ({_ATTEMPT_ROWS}) AS attempt_rows WHERE true "
     "GROUP BY 1, 2, 3, 4 ON CONFLICT (quarter, channel, kind, zone) DO UPDATE SET "
-    "attempts = attempts + excluded.attempts, reached = reached + excluded.reached")
+    "attempts = report_attempt_rollup.attempts + excluded.attempts, "
+    "reached = report_attempt_rollup.reached + excluded.reached")
 # +kind keeps SQLite on the seq range (the new events), not on index events_kind_at (every event of the kind).
 ROLL_UP_EVENTS_SQL = (
     "INSERT INTO report_event_rollup (kind, channel, quarter, rule, currency, events, amount) "
@@ -53,7 +57,7 @@ ROLL_UP_EVENTS_SQL = (
     "coalesce(json_extract(data, '$.currency'), ''), count(*), coalesce(sum(json_extract(data, '$.amount')), 0) "
     f"FROM events WHERE seq > ?1 AND seq <= ?2 AND +kind IN ({_KINDS}) GROUP BY 1, 2, 3, 4, 5 "
     "ON CONFLICT (quarter, kind, channel, rule, currency) DO UPDATE SET "
-    "events = events + excluded.events, amount = amount + excluded.amount")
+    "events = report_event_rollup.events + excluded.events, amount = report_event_rollup.amount + excluded.amount")
 
 # The counts and the rows after the mark are read in one statement, so in one snapshot of the file: a roll-up
 # committed in between cannot count a row twice or not at all.
@@ -63,7 +67,7 @@ ROLLED_ATTEMPTS_SQL = (
     "WHERE quarter >= ?1 AND quarter < ?2 AND attempts > 0 UNION ALL "
     # the attempts after the mark, grouped as the counts are: the rowid range, then the moments
     "SELECT channel, nullif(kind, ''), nullif(zone, ''), quarter, count(*), sum(reached) "
-    "FROM ({later}) GROUP BY 1, 2, 3, 4").format(
+    "FROM ({later}) AS attempt_rows GROUP BY 1, 2, 3, 4").format(
     later=_ATTEMPT_ROWS.replace("?1", _MARK.format(name="attempts")).replace("a.id <= ?2",
                                                                              "+a.at >= ?3 AND +a.at < ?4"))
 ROLLED_EVENTS_SQL = (

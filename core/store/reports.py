@@ -160,7 +160,8 @@ AGING_GROUPS_SQL = (
     "i.amount - max(0, min(i.amount, coalesce(p.paid, 0) - i.before)) AS amount "
     "FROM items i LEFT JOIN paid p ON p.case_id = i.case_id), "
     "open_items AS (SELECT currency, due, amount, "
-    "row_number() OVER (PARTITION BY case_id ORDER BY due, id) = 1 AS oldest FROM owed WHERE amount > 0) "
+    "CASE WHEN row_number() OVER (PARTITION BY case_id ORDER BY due, id) = 1 THEN 1 ELSE 0 END AS oldest "
+    "FROM owed WHERE amount > 0) "
     "SELECT currency, CAST(julianday(?1) - julianday(due) AS INTEGER), sum(amount), sum(oldest) "
     "FROM open_items GROUP BY 1, 2")
 # (currency, days past due, amount still owed, cases whose oldest open item it is)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from dunning.config import Config
+    from dunning.store.database import DatabaseName
 
 SESSION_COOKIE = "dunning_session"
 SESSION_HOURS = 10  # a working day; then sign in again
@@ -38,7 +39,7 @@ def load_secret(path: Path) -> str:
     return secret
 
 
-def create_app(config: Config, *, db_path: Path | None, clock: Callable[[], dt.datetime], secret: str,
+def create_app(config: Config, *, db_path: DatabaseName | None, clock: Callable[[], dt.datetime], secret: str,
                https: bool = False, limit: LoginLimit | None = None, plugins: Sequence[object] = ()) -> Starlette:
     """The console and the debtors' page; ``plugins`` are given to the page's runtime in-process (a test's
     payment provider) besides those installed."""

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from dunning.config import Config
     from dunning.runtime import Runtime
+    from dunning.store.database import DatabaseName
     from dunning.store.users import StaffUser
 
 HERE = Path(__file__).parent
@@ -41,7 +42,7 @@ class Console:
     """The server's state, shared by every request."""
 
     config: Config
-    db_path: Path | None
+    db_path: DatabaseName | None  # --db: a file or a PostgreSQL server; None: the config's
     clock: Callable[[], dt.datetime]
     limit: LoginLimit = attrs.field(factory=LoginLimit)
     env: jinja2.Environment = attrs.field(factory=lambda: jinja2.Environment(

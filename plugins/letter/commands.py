@@ -48,7 +48,7 @@ def _db(state: Any) -> Any:
     from dunning.plugins.letter import store  # its sqlite_utils is for the commands that run, not for --help
 
     db = state.plugin_context().db
-    if not db[store.QUEUE].exists():
+    if store.QUEUE not in db.table_names():  # table_names(): on SQLite and on PostgreSQL alike
         raise click.ClickException("the letter channel has no tables here: enable it in [channels] enabled")
     return db
 

@@ -73,11 +73,11 @@ class CallStore:
     """Reads and writes ``phone_calls``."""
 
     def __init__(self, db: sqlite_utils.Database):
+        self.db = db
         self.conn = db.conn
 
     def exists(self) -> bool:
-        return self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'phone_calls'").fetchone() is not None
+        return "phone_calls" in self.db.table_names()  # asked the same way on SQLite and on PostgreSQL
 
     def add_task(self, task: CallTask, now: dt.datetime) -> CallTask:
         """Insert the task unless its key is already there; return the stored row either way.
