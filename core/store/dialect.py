@@ -22,8 +22,9 @@ here, mechanically, once per distinct statement (``PostgresConnection`` keeps th
 - ``FROM (VALUES ...)`` gets a name (``AS v``), which PostgreSQL requires; ``WHERE 1`` is ``WHERE TRUE``;
 - ``json_array(...)`` is ``json_build_array(...)::text``.
 
-What cannot be rewritten from the text alone (triggers, SQLite's date and JSON functions) is
-written for each database where it is used; dunning.store.postgres_schema holds the schema's.
+What cannot be rewritten from the text alone (triggers, SQLite's date and JSON functions, the catalog) is
+written for each database where it is used: the fragments at the end of this module
+(``json_field``), and dunning.store.postgres_schema for the schema's triggers.
 """
 
 from __future__ import annotations
@@ -235,3 +236,18 @@ def typed_values(sql: str, types: dict[str, str]) -> str:
     casts = ", ".join(f"column{i}" if types[c] == "text" else f"column{i}::{types[c]}"
                       for i, c in enumerate(columns, 1))
     return f"{found.group(1)}SELECT {casts}{found.group(3)}{sql[found.end():]}"
+
+
+# --- fragments: what each database says its own way ---------------------------------------------------------
+
+SQLITE, POSTGRESQL = "sqlite", "postgresql"
+
+
+def json_field(dialect: str, column: str, key: str, sql_type: str = "text") -> str:
+    """The value at ``key`` of the JSON text in ``column``: SQLite's ``json_extract`` (typed as the JSON value
+    is), PostgreSQL's ``->>`` (text) cast to ``sql_type`` (``bigint`` for an amount or an id)."""
+    if dialect == POSTGRESQL:
+        field = f"({column}::jsonb ->> '{key}')"
+        return field if sql_type == "text" else f"{field}::{sql_type}"
+    return f"json_extract({column}, '$.{key}')"
+

@@ -62,6 +62,9 @@ class PostgresCursor:
 class PostgresConnection:
     """One psycopg connection, autocommit unless the store says ``BEGIN``, as sqlite3's is."""
 
+    # Which SQL this connection speaks, for code handed a connection alone (a plugin's ``db.conn``).
+    dialect = "postgresql"
+
     def __init__(self, target: PostgresTarget) -> None:
         self.target = target
         try:

@@ -45,7 +45,8 @@ ROLL_UP_ATTEMPTS_SQL = (
     "INSERT INTO report_attempt_rollup (channel, kind, zone, quarter, attempts, reached) "
     f"SELECT channel, kind, zone, quarter, count(*), sum(reached) FROM ({_ATTEMPT_ROWS}) WHERE true "
     "GROUP BY 1, 2, 3, 4 ON CONFLICT (quarter, channel, kind, zone) DO UPDATE SET "
-    "attempts = attempts + excluded.attempts, reached = reached + excluded.reached")
+    "attempts = report_attempt_rollup.attempts + excluded.attempts, "
+    "reached = report_attempt_rollup.reached + excluded.reached")
 # +kind keeps SQLite on the seq range (the new events), not on index events_kind_at (every event of the kind).
 ROLL_UP_EVENTS_SQL = (
     "INSERT INTO report_event_rollup (kind, channel, quarter, rule, currency, events, amount) "
@@ -53,7 +54,8 @@ ROLL_UP_EVENTS_SQL = (
     "coalesce(json_extract(data, '$.currency'), ''), count(*), coalesce(sum(json_extract(data, '$.amount')), 0) "
     f"FROM events WHERE seq > ?1 AND seq <= ?2 AND +kind IN ({_KINDS}) GROUP BY 1, 2, 3, 4, 5 "
     "ON CONFLICT (quarter, kind, channel, rule, currency) DO UPDATE SET "
-    "events = events + excluded.events, amount = amount + excluded.amount")
+    "events = report_event_rollup.events + excluded.events, "
+    "amount = report_event_rollup.amount + excluded.amount")
 
 # The counts and the rows after the mark are read in one statement, so in one snapshot of the file: a roll-up
 # committed in between cannot count a row twice or not at all.

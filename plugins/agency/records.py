@@ -263,7 +263,9 @@ def agency_records(db: sqlite_utils.Database, window: int) -> dict[str, AgencyRe
     """Open placements, last placement and recent recovery rates of every agency that has placements."""
     records: dict[str, AgencyRecord] = {}
     for agency, open_count, last in db.execute(
-        "SELECT agency, sum(status = 'open'), max(placed_at) FROM agency_placements GROUP BY agency"
+        # A CASE, not sum(status = 'open'): PostgreSQL does not add up booleans.
+        "SELECT agency, sum(CASE WHEN status = 'open' THEN 1 ELSE 0 END), max(placed_at) FROM agency_placements "
+        "GROUP BY agency"
     ).fetchall():
         rates = tuple(
             Decimal(recovered) / Decimal(placed)

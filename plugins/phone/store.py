@@ -76,8 +76,12 @@ class CallStore:
         self.conn = db.conn
 
     def exists(self) -> bool:
-        return self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'phone_calls'").fetchone() is not None
+        # Each database's catalog: a PostgreSQL connection says which it is, sqlite3's has no such attribute.
+        if getattr(self.conn, "dialect", "sqlite") == "postgresql":
+            sql = "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?"
+        else:
+            sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        return self.conn.execute(sql, ["phone_calls"]).fetchone() is not None
 
     def add_task(self, task: CallTask, now: dt.datetime) -> CallTask:
         """Insert the task unless its key is already there; return the stored row either way.
