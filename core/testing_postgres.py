@@ -163,10 +163,12 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "dunning_database gives it a SQLite file alone")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest reads the parametrize marks and the fixtures' params
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # A test marked sqlite_only is given the SQLite file alone: no PostgreSQL case is made, so none is skipped.
+    # (A parametrize mark, which pytest then prefers to the fixture's own params.)
     if "dunning_database" in metafunc.fixturenames and metafunc.definition.get_closest_marker(SQLITE_ONLY):
-        metafunc.parametrize("dunning_database", ["sqlite"], indirect=True)
+        metafunc.definition.add_marker(pytest.mark.parametrize("dunning_database", ["sqlite"], indirect=True))
 
 
 @pytest.fixture(params=DATABASES)

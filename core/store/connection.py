@@ -105,8 +105,10 @@ class StoreConnection:
         return other
 
     def _database_file(self) -> str | None:
-        """The absolute path SQLite has open (None for ``:memory:``): a second connection opens that,
-        whatever the working directory has become since."""
+        """The absolute path SQLite has open (None for ``:memory:``), or the PostgreSQL database's URL: a second
+        connection opens that, whatever the working directory has become since."""
+        if self.dialect == "postgresql":  # the same URL: a second connection to the same database
+            return cast(Any, self.conn).target.url  # type: ignore[no-any-return]
         for _seq, name, file in self.conn.execute("PRAGMA database_list"):
             if name == "main":
                 return file or None

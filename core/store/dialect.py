@@ -19,7 +19,8 @@ here, mechanically, once per distinct statement (``PostgresConnection`` keeps th
 - ``CROSS JOIN t ON`` (SQLite's "join in this order") is ``JOIN t ON``;
 - ``min(a, b)`` and ``max(a, b)`` with two or more arguments are ``LEAST`` and ``GREATEST``;
   ``instr`` is ``strpos``; ``LIMIT -1`` (no limit) is ``LIMIT ALL``; ``temp.t`` is ``pg_temp.t``;
-- ``FROM (VALUES ...)`` gets a name (``AS v``), which PostgreSQL requires; ``WHERE 1`` is ``WHERE TRUE``;
+- ``FROM (VALUES ...)`` gets a name (``AS v``), which PostgreSQL requires, and so does an unnamed
+  ``FROM (SELECT ...)`` (``AS _subquery1``); ``WHERE 1`` is ``WHERE TRUE``;
 - ``json_array(...)`` is ``json_build_array(...)::text``.
 
 What cannot be rewritten from the text alone (triggers, SQLite's date and JSON functions, the catalog) is
@@ -134,16 +135,24 @@ def _closing(sql: str, opening: int) -> int:
 
 
 _FROM_VALUES = re.compile(r"\bFROM\s*\(\s*VALUES\b", re.IGNORECASE)
-_ALIASED = re.compile(r"\s*(AS\b|(?!(WHERE|ORDER|GROUP|LIMIT|JOIN|CROSS|LEFT|INNER|ON|UNION)\b)[A-Za-z_])",
-                      re.IGNORECASE)
+# A subquery read as a table: PostgreSQL 15 wants it named too (SQLite and PostgreSQL 16 do not).
+_FROM_SUBQUERY = re.compile(r"\b(?:FROM|JOIN)\s*\(\s*(?:SELECT|WITH)\b", re.IGNORECASE)
+_ALIASED = re.compile(r"\s*(AS\b|(?!(WHERE|ORDER|GROUP|LIMIT|OFFSET|HAVING|JOIN|CROSS|LEFT|INNER|ON|UNION|EXCEPT|"
+                      r"INTERSECT|RETURNING)\b)[A-Za-z_])", re.IGNORECASE)
 
 
 def _values_alias(sql: str) -> str:
-    """``FROM (VALUES ...)`` with a name, which PostgreSQL needs (SQLite's columns are column1... in both)."""
+    """``FROM (VALUES ...)`` with a name, which PostgreSQL needs (SQLite's columns are column1... in both), and
+    each unnamed ``FROM (SELECT ...)`` with one of its own (``AS _subquery1`` ...: no name of the store's)."""
     for found in reversed(list(_FROM_VALUES.finditer(sql))):
         end = _closing(sql, sql.index("(", found.start()))
         if not _ALIASED.match(sql, end + 1):
             sql = f"{sql[:end + 1]} AS v{sql[end + 1:]}"
+    subqueries = list(_FROM_SUBQUERY.finditer(sql))
+    for number, found in reversed(list(enumerate(subqueries, 1))):
+        end = _closing(sql, sql.index("(", found.start()))
+        if not _ALIASED.match(sql, end + 1):
+            sql = f"{sql[:end + 1]} AS _subquery{number}{sql[end + 1:]}"
     return sql
 
 

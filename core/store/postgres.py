@@ -31,6 +31,14 @@ from dunning.store.errors import StoreError
 Parameters = Sequence[Any] | Mapping[str, Any]
 
 
+class _SQLiteNumberLoader(psycopg.adapt.Loader):
+    """A NUMERIC as SQLite gives the same figure: an int when it is whole text, else a float."""
+
+    def load(self, data: Any) -> int | float:
+        text = bytes(data)
+        return float(text) if b"." in text or b"e" in text.lower() or b"N" in text else int(text)
+
+
 class PostgresCursor:
     """The rows of one statement, read the way the store reads a ``sqlite3.Cursor``."""
 
@@ -73,6 +81,8 @@ class PostgresConnection:
         except psycopg.OperationalError as exc:
             reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             raise StoreError(f"{target.shown}: cannot connect ({reason})") from None
+        # sum() of a BIGINT column is NUMERIC to PostgreSQL; SQLite's is an integer (a float for avg): the same here.
+        self._conn.adapters.register_loader("numeric", _SQLiteNumberLoader)
         # statement as written -> (as PostgreSQL takes it, RETURNING added, parameters ?1 ?2 by name)
         self._rewritten: dict[str, tuple[str, bool, bool]] = {}
         self._identity: dict[str, str] | None = None  # table -> its generated id column

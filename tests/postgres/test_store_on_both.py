@@ -39,3 +39,37 @@ def test_the_evidence_chain_verifies_both_ways(store: Store) -> None:
     fast = chain_walk.walk(store.event_links())
     assert (fast.checked, fast.broken_at) == (9, None)
     assert store.chain_head() == (9, hashes[-1].hex())
+
+
+def test_each_database_opens_with_the_cores_schema_and_nothing_in_it(dunning_database: str | Path,
+                                                                   request: pytest.FixtureRequest) -> None:
+    # On PostgreSQL a copy of the migrated template: the same steps applied, no row of another test's.
+    store = Store(dunning_database)
+    try:
+        assert store.dialect == request.node.callspec.params["dunning_database"]
+        assert store.counts() == {"debtors": 0, "cases": 0, "obligations": 0, "actions": 0, "events": 0}
+        assert store.conn.execute("SELECT count(*) FROM mirror_cursors").fetchone() == (0,)
+    finally:
+        store.close()
+
+
+@pytest.mark.sqlite_only
+def test_a_test_of_sqlites_own_is_given_the_file_alone(dunning_database: str | Path,
+                                                       request: pytest.FixtureRequest) -> None:
+    assert request.node.callspec.params["dunning_database"] == "sqlite"
+    assert isinstance(dunning_database, Path)
+
+
+def test_sums_and_averages_read_as_on_sqlite(dunning_database: str | Path) -> None:
+    # PostgreSQL's sum of a BIGINT is NUMERIC: the store reads it as SQLite gives it, an int (avg: a float).
+    store = Store(dunning_database)
+    try:
+        with store.transaction():
+            store.set_mirror_cursor("a", 3)
+            store.set_mirror_cursor("b", 4)
+            store.set_mirror_cursor("b", 2)  # never backwards
+        total, mean = store.conn.execute("SELECT sum(seq), avg(seq) FROM mirror_cursors").fetchone()
+        assert (total, mean) == (7, 3.5) and isinstance(total, int) and isinstance(mean, float)
+        assert store.mirror_cursors() == {"a": 3, "b": 4}
+    finally:
+        store.close()
