@@ -85,6 +85,19 @@ PREV_HASH_SQL = (
     "(SELECT CASE WHEN typeof(p.hash) = 'blob' THEN lower(hex(p.hash)) ELSE p.hash END "
     "FROM events p WHERE p.seq = {t}.seq - 1), '" + GENESIS + "')"
 )
+# The same on PostgreSQL, whose hash columns are BYTEA from the start (dunning.store.postgres_schema).
+HASH_SQL_POSTGRES = "encode({t}.hash, 'hex')"
+PREV_HASH_SQL_POSTGRES = (
+    "coalesce(encode(nullif({t}.prev_hash, ''::bytea), 'hex'), "
+    "(SELECT encode(p.hash, 'hex') FROM events p WHERE p.seq = {t}.seq - 1), '" + GENESIS + "')"
+)
+
+
+def hash_columns_sql(dialect: str, table: str) -> str:
+    """``prev_hash, hash`` as text (``PREV_HASH_SQL``, ``HASH_SQL``) for the database ``dialect`` names."""
+    if dialect == "postgresql":
+        return f"{PREV_HASH_SQL_POSTGRES.format(t=table)}, {HASH_SQL_POSTGRES.format(t=table)}"
+    return f"{PREV_HASH_SQL.format(t=table)}, {HASH_SQL.format(t=table)}"
 
 
 def stored_row(seq: int, at: str, recorded_at: str, case_id: Any, kind: str, stage: Any, dpd: Any, channel: Any,

@@ -116,7 +116,13 @@ class StoreConnection:
 
     @property
     def db(self) -> sqlite_utils.Database:
-        """sqlite-utils over the same connection (for plugins' tables and migrations), made on first use."""
+        """sqlite-utils over the same connection (for plugins' tables and migrations), made on first use; on
+        PostgreSQL its ``execute`` and ``conn`` alone (dunning.store.postgres.PostgresDatabase)."""
+        if self._db is None and self.dialect == "postgresql":
+            from dunning.store.postgres import PostgresDatabase
+
+            # What plugins use of sqlite-utils (execute, conn) over the PostgreSQL connection.
+            self._db = cast(Any, PostgresDatabase(cast(Any, self.conn)))
         if self._db is None:
             import sqlite_utils
 

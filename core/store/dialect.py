@@ -14,7 +14,8 @@ here, mechanically, once per distinct statement (``PostgresConnection`` keeps th
 - ``?1``, ``?2`` (a parameter used twice) become ``%(p1)s``: the connection hands them over by name;
 - ``BEGIN IMMEDIATE`` (SQLite's take-the-write-lock-now) is ``BEGIN``;
 - ``INSERT OR IGNORE`` is ``INSERT ... ON CONFLICT DO NOTHING``;
-- ``x IS ?`` and ``x IS NOT ?`` (SQLite's null-safe equality) are ``IS [NOT] DISTINCT FROM``;
+- ``x IS ?`` and ``x IS NOT ?`` (SQLite's null-safe equality), and ``x IS y`` of two columns, are
+  ``IS [NOT] DISTINCT FROM``;
 - a unary ``+`` before a column (SQLite's "do not use an index for this") goes;
 - ``CROSS JOIN t ON`` (SQLite's "join in this order") is ``JOIN t ON``;
 - ``min(a, b)`` and ``max(a, b)`` with two or more arguments are ``LEAST`` and ``GREATEST``;
@@ -38,9 +39,12 @@ _DDL = re.compile(r"^\s*(CREATE\s+(TEMP\w*\s+)?TABLE|ALTER\s+TABLE)\b", re.IGNOR
 _REFERENCES = re.compile(r"(\bREFERENCES\s+\w+\s*\([\w\s,]+\))(?!\s*DEFERRABLE)", re.IGNORECASE)
 _OWN_KEY = re.compile(r"\bINTEGER\s+PRIMARY\s+KEY\b(?!\s+REFERENCES)", re.IGNORECASE)
 _INSERT = re.compile(r"^\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+\"?([\w.]+)\"?", re.IGNORECASE)
-_OR_IGNORE = re.compile(r"^(\s*INSERT)\s+OR\s+IGNORE\b", re.IGNORECASE)
+# At the start, or after a WITH's common table expressions.
+_OR_IGNORE = re.compile(r"^(\s*INSERT|\s*WITH\b.*?\)\s*INSERT)\s+OR\s+IGNORE\b", re.IGNORECASE | re.DOTALL)
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
-_NULL_SAFE = re.compile(r"\bIS(\s+NOT)?\s+(?=\?|:[A-Za-z_])", re.IGNORECASE)
+# SQLite's `a IS b` for a parameter or a column (not IS NULL, IS TRUE, IS NOT ..., IS DISTINCT FROM).
+_NULL_SAFE = re.compile(r"\bIS(\s+NOT)?\s+(?=\?|:[A-Za-z_]|(?!(NULL|TRUE|FALSE|NOT|DISTINCT|UNKNOWN)\b)[A-Za-z_])",
+                        re.IGNORECASE)
 _UNARY_PLUS = re.compile(r"(\b(?:AND|OR|WHERE|ON|WHEN|NOT|BY)\s+|[(,=<>]\s*)\+(?=[A-Za-z_])", re.IGNORECASE)
 _CROSS_JOIN_ON = re.compile(r"\bCROSS\s+JOIN\s+(\w+(?:\s+AS)?(?:\s+(?!ON\b)\w+)?)\s+ON\b", re.IGNORECASE)
 _LEAST_GREATEST = re.compile(r"\b(min|max)\s*\(", re.IGNORECASE)

@@ -79,7 +79,7 @@ class EventLog(StoreConnection):
             params.append(kind)
         sql = (
             "SELECT seq, at, case_id, kind, stage, dpd, channel, step, action_id, data, "
-            f"{event_codec.PREV_HASH_SQL.format(t='events')}, {event_codec.HASH_SQL.format(t='events')}, recorded_at "
+            f"{event_codec.hash_columns_sql(self.dialect, 'events')}, recorded_at "
             f"FROM events WHERE {' AND '.join(where)} ORDER BY seq"
         )
         if limit is not None:

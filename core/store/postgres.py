@@ -181,6 +181,21 @@ class PostgresConnection:
         self._conn.close()
 
 
+class PostgresDatabase:
+    """A plugin's ``db`` on PostgreSQL: the part of ``sqlite_utils.Database`` plugins use (``execute``, ``conn``).
+
+    sqlite-utils' table helpers are SQLite's alone; plugins write their SQL through ``execute`` (docs/postgresql.md).
+    """
+
+    dialect = "postgresql"
+
+    def __init__(self, conn: PostgresConnection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, parameters: Parameters = ()) -> PostgresCursor:
+        return self.conn.execute(sql, parameters)
+
+
 def _parameters(parameters: Parameters, by_number: bool) -> Sequence[Any] | Mapping[str, Any]:
     if isinstance(parameters, Mapping):
         return parameters

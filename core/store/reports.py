@@ -92,7 +92,8 @@ PROMISES_SQL = (
 ATTEMPT_GROUPS_SQL = (
     "SELECT channel, kind, zone, quarter, count(*), sum(reached) FROM (SELECT a.channel AS channel, "
     "(SELECT c.kind FROM contacts c WHERE c.debtor_id = a.debtor_id AND c.value = a.contact LIMIT 1) AS kind, "
-    f"d.timezone AS zone, {_quarter('a.at')} AS quarter, (a.connected = 1 AND a.role = 'debtor') AS reached "
+    f"d.timezone AS zone, {_quarter('a.at')} AS quarter, "
+    "CASE WHEN a.connected = 1 AND a.role = 'debtor' THEN 1 ELSE 0 END AS reached "
     "FROM contact_attempts a JOIN debtors d ON d.id = a.debtor_id WHERE a.at >= ? AND a.at < ?{filter} LIMIT -1) "
     "GROUP BY 1, 2, 3, 4")
 EVENT_GROUPS_SQL = (

@@ -8,7 +8,12 @@ would), and the template context is built only when a channel reads it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from dunning import dispatch
 from dunning.channels import Delivery
@@ -17,7 +22,15 @@ from dunning.dispatch.lazy_context import LazyContext
 from dunning.dispatch.round_attempts import RoundAttempts
 from dunning.evidence import verify_chain
 from dunning.models import ActionStatus, Event
+from dunning.runtime import Runtime
 from tests.conftest import ChannelsPlugin
+
+
+@pytest.fixture
+def dunning_runtime(dunning_runtime: Callable[..., Runtime], dunning_database: str | Path) -> Callable[..., Runtime]:
+    """Every runtime here opens its store on SQLite, then (the test's second run) on PostgreSQL."""
+    return functools.partial(dunning_runtime, database=dunning_database)
+
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

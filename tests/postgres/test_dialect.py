@@ -17,8 +17,13 @@ from dunning.store.dialect import insert_target, numbered_parameters, to_postgre
      "SELECT a FROM t WHERE n > %(p1)s AND o <= %(p1)s AND p = %(p2)s"),
     ("BEGIN IMMEDIATE", "BEGIN"),
     ("INSERT OR IGNORE INTO t (a) VALUES (?)", "INSERT INTO t (a) VALUES (%s) ON CONFLICT DO NOTHING"),
+    ("WITH x(a) AS (VALUES (?)) INSERT OR IGNORE INTO t (a) SELECT a FROM x",
+     "WITH x(a) AS (VALUES (%s)) INSERT INTO t (a) SELECT a FROM x ON CONFLICT DO NOTHING"),
     ("UPDATE t SET a = 1 WHERE b IS ? AND c IS NOT ? AND d IS NULL",
      "UPDATE t SET a = 1 WHERE b IS NOT DISTINCT FROM %s AND c IS DISTINCT FROM %s AND d IS NULL"),
+    ("SELECT 1 FROM c JOIN p ON c.x IS p.y AND c.z IS NOT p.w AND c.a IS NOT NULL AND c.b IS TRUE",
+     "SELECT 1 FROM c JOIN p ON c.x IS NOT DISTINCT FROM p.y AND c.z IS DISTINCT FROM p.w AND c.a IS NOT NULL "
+     "AND c.b IS TRUE"),
     ("SELECT 1 FROM events e WHERE +e.kind = 'x' AND a + b > 1",
      "SELECT 1 FROM events e WHERE e.kind = 'x' AND a + b > 1"),
     ("SELECT 1 FROM actions AS n CROSS JOIN actions AS o ON o.case_id = n.case_id CROSS JOIN cases c ON c.id = 1",
