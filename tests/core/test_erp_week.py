@@ -19,8 +19,9 @@ from dunning.sync_apply import sync_file
 
 
 @pytest.fixture
-def dunning_runtime(dunning_runtime: Callable[..., Runtime], dunning_database: str | Path) -> Callable[..., Runtime]:
-    """Every runtime here opens its store on SQLite, then (the test's second run) on PostgreSQL."""
+def dunning_runtime(dunning_database: str | Path, dunning_runtime: Callable[..., Runtime]) -> Callable[..., Runtime]:
+    """Every runtime here opens its store on SQLite, then (the test's second run) on PostgreSQL. The database is
+    asked for first, so it outlives the runtimes: they are closed before it is dropped."""
     return functools.partial(dunning_runtime, database=dunning_database)
 
 
