@@ -79,6 +79,14 @@ def _fact_queries(dialect: str) -> dict[str, str]:
     def field(key: str, sql_type: str = "text", column: str = "data") -> str:
         return json_field(dialect, column, key, sql_type)
 
+    def window_start(number: int) -> str:
+        # The payment's moment moved by the window (a parameter: '-30 days'), as stored text. SQLite's takes
+        # `?` beside ?3 as it comes; psycopg wants every parameter named by number, or none.
+        if dialect == POSTGRESQL:
+            return (f"to_char((p.at::timestamptz + CAST(?{number} AS interval)) AT TIME ZONE 'UTC', "
+                    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+        return "strftime('%Y-%m-%dT%H:%M:%SZ', p.at, ?)"
+
     return {
         # Every stage change, later ones too: the first one after the day says, by its "from", where the case stood.
         "stages": (f"SELECT at, case_id, kind, {field('to')}, {field('from')}, NULL, NULL, NULL "
@@ -101,6 +109,20 @@ def _fact_queries(dialect: str) -> dict[str, str]:
             f"SELECT kind, channel, {_quarter('at')}, {field('rule')}, {field('currency')}, "
             f"count(*), sum({field('amount', 'bigint')}) FROM events WHERE kind IN ({{kinds}}) AND at >= ? AND at < ?"
             "{filter} GROUP BY 1, 2, 3, 4, 5"),
+        # For each payment, the case's last contact and last logged call at or before it and not before `window`
+        # earlier: a walk of the case's own events on index events_case.
+        "payment contacts": (
+            "SELECT p.case_id, p.amount - p.surplus, p.at, c.at, c.kind, c.channel, k.at, "
+            f"{field('collector', column='k.data')} "
+            "FROM payments p "
+            # The unary + keeps SQLite on index events_case (the case's few events) rather than a range of all cases'.
+            "LEFT JOIN events c ON c.seq = (SELECT e.seq FROM events e WHERE e.case_id = p.case_id "
+            f"AND +e.kind IN ({', '.join(repr(k) for k in CONTACT_KINDS)}) AND +e.at <= p.at "
+            f"AND +e.at >= {window_start(1)} ORDER BY e.at DESC, e.seq DESC LIMIT 1) "
+            "LEFT JOIN events k ON k.seq = (SELECT e.seq FROM events e WHERE e.case_id = p.case_id "
+            f"AND +e.kind = '{CALL_LOGGED}' AND +e.at <= p.at AND +e.at >= {window_start(2)} "
+            "ORDER BY e.at DESC, e.seq DESC LIMIT 1) "
+            "WHERE p.at < ?3 AND (p.reversed_at IS NULL OR p.reversed_at >= ?3){filter}"),
     }
 
 
@@ -109,6 +131,7 @@ STAGE_FACTS_SQL = _FACT_QUERIES[SQLITE]["stages"]
 CALL_FACTS_SQL = _FACT_QUERIES[SQLITE]["calls"]
 PLACEMENT_FACTS_SQL = _FACT_QUERIES[SQLITE]["placements"]
 PROMISES_SQL = _FACT_QUERIES[SQLITE]["promises"]
+PAYMENT_CONTACTS_SQL = _FACT_QUERIES[SQLITE]["payment contacts"]
 
 # The contact's kind is looked up once per attempt in a co-routine (LIMIT -1 keeps it from being flattened into
 # the GROUP BY, which would look it up twice).
@@ -120,20 +143,6 @@ ATTEMPT_GROUPS_SQL = (
     "FROM contact_attempts a JOIN debtors d ON d.id = a.debtor_id WHERE a.at >= ? AND a.at < ?{filter} LIMIT -1) "
     "GROUP BY 1, 2, 3, 4")
 EVENT_GROUPS_SQL = _FACT_QUERIES[SQLITE]["event groups"]
-# For each payment, the case's last contact and last logged call at or before it and not before `window` earlier:
-# a walk of the case's own events on index events_case.
-PAYMENT_CONTACTS_SQL = (
-    "SELECT p.case_id, p.amount - p.surplus, p.at, c.at, c.kind, c.channel, k.at, json_extract(k.data, '$.collector') "
-    "FROM payments p "
-    # The unary + keeps SQLite on index events_case (the case's few events) rather than a range of all cases'.
-    "LEFT JOIN events c ON c.seq = (SELECT e.seq FROM events e WHERE e.case_id = p.case_id "
-    f"AND +e.kind IN ({', '.join(repr(k) for k in CONTACT_KINDS)}) AND +e.at <= p.at "
-    "AND +e.at >= strftime('%Y-%m-%dT%H:%M:%SZ', p.at, ?) ORDER BY e.at DESC, e.seq DESC LIMIT 1) "
-    "LEFT JOIN events k ON k.seq = (SELECT e.seq FROM events e WHERE e.case_id = p.case_id "
-    f"AND +e.kind = '{CALL_LOGGED}' AND +e.at <= p.at AND +e.at >= strftime('%Y-%m-%dT%H:%M:%SZ', p.at, ?) "
-    "ORDER BY e.at DESC, e.seq DESC LIMIT 1) "
-    "WHERE p.at < ?3 AND (p.reversed_at IS NULL OR p.reversed_at >= ?3){filter}")
-
 # roll-rates without the per-case Python books (dunning.reports.roll_states): the same rows as CASES_SQL,
 # OBLIGATIONS_SQL and PAYMENTS_SQL, as whole numbers (days since 1970-01-01, seconds since its start; currency and
 # status as their index in the lists passed in, built into a CASE), so they load straight into arrays.
@@ -286,7 +295,8 @@ class ReportRows(ReportRollups):
                                 ) -> Iterator[PaymentContactRow]:
         """Payments before ``until``, each with the case's last contact and last call logged in the window before."""
         back = f"-{int(window_days)} days"
-        yield from self._filtered(PAYMENT_CONTACTS_SQL, [back, back, until], case_ids, "p.case_id")
+        yield from self._filtered(_FACT_QUERIES[self.dialect]["payment contacts"], [back, back, until], case_ids,
+                                  "p.case_id")
 
     def _filtered(self, sql: str, params: list[Any], case_ids: Collection[int] | None, column: str
                   ) -> Iterator[Any]:
