@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import pytest
@@ -100,11 +100,14 @@ def dunning_config(tmp_path: Path) -> Callable[..., Config]:
 
 @pytest.fixture
 def dunning_runtime(dunning_config: Callable[..., Config]) -> Iterator[Callable[..., Runtime]]:
-    """``dunning_runtime(plugins=[...], **dunning_config_arguments)`` opens a Runtime; closed after the test."""
+    """``dunning_runtime(plugins=[...], database=None, **dunning_config_arguments)`` opens a Runtime; closed after
+    the test. ``database`` (a file or a ``postgresql://`` URL, as ``dunning_database`` gives) is the store it
+    opens in place of the configuration's file."""
     opened: list[Runtime] = []
 
-    def make(plugins: Sequence[object] = (), **config: Any) -> Runtime:
-        rt = Runtime(dunning_config(**config), extra_plugins=plugins)
+    def make(plugins: Sequence[object] = (), database: str | Path | None = None, **config: Any) -> Runtime:
+        # Runtime opens any database Store takes: a file or a postgresql:// URL.
+        rt = Runtime(dunning_config(**config), db_path=cast(Path | None, database), extra_plugins=plugins)
         opened.append(rt)
         return rt
 

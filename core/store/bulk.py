@@ -44,6 +44,15 @@ _INSERT_ACTIONS = (
     + ", ".join(f"t.{c.strip()}" for c in _TAIL_COLUMNS.split(",")[1:])
     + " FROM (VALUES {rows}) AS r CROSS JOIN t WHERE t.n = r.column3 AND r.column1 IS NOT NULL"
 )
+# PostgreSQL keeps no join order: the rows are numbered as bound and inserted in that order.
+_INSERT_ACTIONS_POSTGRES = (
+    f"WITH t({_TAIL_COLUMNS}) AS (VALUES {{tails}}) "
+    f"INSERT OR IGNORE INTO actions ({_ACTION_INSERT_COLUMNS}) "
+    "SELECT r.column1, r.column2, "
+    + ", ".join(f"t.{c.strip()}" for c in _TAIL_COLUMNS.split(",")[1:])
+    + " FROM (SELECT v.*, row_number() OVER () AS position FROM (VALUES {rows}) AS v) AS r CROSS JOIN t "
+    "WHERE t.n = r.column3 AND r.column1 IS NOT NULL ORDER BY r.position"
+)
 _TAIL_SHAPES = (4, 16, 64)
 # With more distinct tails than that in one call, rows are bound whole.
 _INSERT_WHOLE_ACTIONS = (
@@ -113,12 +122,14 @@ def _insert_actions(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -
     tail_size = _shape(len(tails), _TAIL_SHAPES, _TAIL_SHAPES[-1])
     tail_params = _padded([(number, *tail) for tail, number in tails.items()], tail_size, 15)
     most = (conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - len(tail_params)) // 3
+    # A PostgreSQL connection says so (dunning.store.postgres); sqlite3's has no such attribute.
+    template = _INSERT_ACTIONS_POSTGRES if getattr(conn, "dialect", "sqlite") == "postgresql" else _INSERT_ACTIONS
     before = conn.total_changes
     start = 0
     while start < len(narrow):
         size = _shape(len(narrow) - start, _SHAPES, most)
         chunk = narrow[start : start + size]
-        conn.execute(_shaped_sql(_INSERT_ACTIONS, tails=(tail_size, 15), rows=(size, 3)),
+        conn.execute(_shaped_sql(template, tails=(tail_size, 15), rows=(size, 3)),
                      tail_params + _padded(chunk, size, 3))
         start += size
     return conn.total_changes - before

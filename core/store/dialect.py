@@ -14,18 +14,20 @@ here, mechanically, once per distinct statement (``PostgresConnection`` keeps th
 - ``?1``, ``?2`` (a parameter used twice) become ``%(p1)s``: the connection hands them over by name;
 - ``BEGIN IMMEDIATE`` (SQLite's take-the-write-lock-now) is ``BEGIN``;
 - ``INSERT OR IGNORE`` is ``INSERT ... ON CONFLICT DO NOTHING``;
-- ``x IS ?`` and ``x IS NOT ?`` (SQLite's null-safe equality, also with a qualified column ``IS t.c``) are
+- ``x IS ?`` and ``x IS NOT ?`` (SQLite's null-safe equality), and ``x IS y`` of two columns (``IS t.c`` too), are
   ``IS [NOT] DISTINCT FROM``;
 - a unary ``+`` before a column (SQLite's "do not use an index for this") goes;
 - ``CROSS JOIN t ON`` (SQLite's "join in this order") is ``JOIN t ON``;
 - ``min(a, b)`` and ``max(a, b)`` with two or more arguments are ``LEAST`` and ``GREATEST``;
   ``instr`` is ``strpos``; ``LIMIT -1`` (no limit) is ``LIMIT ALL``; ``temp.t`` is ``pg_temp.t``;
-- ``FROM (VALUES ...)`` gets a name (``AS v``), which PostgreSQL requires; ``WHERE 1`` is ``WHERE TRUE``;
+- ``FROM (VALUES ...)`` gets a name (``AS v``), which PostgreSQL requires, and so does an unnamed
+  ``FROM (SELECT ...)`` (``AS _subquery1``); ``WHERE 1`` is ``WHERE TRUE``;
 - ``json_array(...)`` is ``json_build_array(...)::text``; ``json_extract(col, '$.key')`` is
   ``(col::jsonb ->> 'key')``, cast to ``bigint`` for the keys that hold amounts and ids.
 
-What cannot be rewritten from the text alone (triggers, SQLite's date and JSON functions) is
-written for each database where it is used; dunning.store.postgres_schema holds the schema's.
+What cannot be rewritten from the text alone (triggers, SQLite's date and JSON functions, the catalog) is
+written for each database where it is used: the fragments at the end of this module
+(``json_field``), and dunning.store.postgres_schema for the schema's triggers.
 """
 
 from __future__ import annotations
@@ -38,11 +40,12 @@ _DDL = re.compile(r"^\s*(CREATE\s+(TEMP\w*\s+)?TABLE|ALTER\s+TABLE)\b", re.IGNOR
 _REFERENCES = re.compile(r"(\bREFERENCES\s+\w+\s*\([\w\s,]+\))(?!\s*DEFERRABLE)", re.IGNORECASE)
 _OWN_KEY = re.compile(r"\bINTEGER\s+PRIMARY\s+KEY\b(?!\s+REFERENCES)", re.IGNORECASE)
 _INSERT = re.compile(r"^\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+\"?([\w.]+)\"?", re.IGNORECASE)
-# At the start, or after a ``WITH name(...) AS (VALUES ...)`` that hands the insert its rows.
+# At the start, or after a WITH's common table expressions.
 _OR_IGNORE = re.compile(r"^(\s*INSERT|\s*WITH\b.*?\)\s*INSERT)\s+OR\s+IGNORE\b", re.IGNORECASE | re.DOTALL)
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
-# ... IS ?, IS :name, and IS t.column (a qualified column: NULL, TRUE and the like are never followed by a dot).
-_NULL_SAFE = re.compile(r"\bIS(\s+NOT)?\s+(?=\?|:[A-Za-z_]|[A-Za-z_][A-Za-z_0-9]*\.[A-Za-z_])", re.IGNORECASE)
+# SQLite's `a IS b` for a parameter or a column (not IS NULL, IS TRUE, IS NOT ..., IS DISTINCT FROM).
+_NULL_SAFE = re.compile(r"\bIS(\s+NOT)?\s+(?=\?|:[A-Za-z_]|(?!(NULL|TRUE|FALSE|NOT|DISTINCT|UNKNOWN)\b)[A-Za-z_])",
+                        re.IGNORECASE)
 _UNARY_PLUS = re.compile(r"(\b(?:AND|OR|WHERE|ON|WHEN|NOT|BY)\s+|[(,=<>]\s*)\+(?=[A-Za-z_])", re.IGNORECASE)
 _CROSS_JOIN_ON = re.compile(r"\bCROSS\s+JOIN\s+(\w+(?:\s+AS)?(?:\s+(?!ON\b)\w+)?)\s+ON\b", re.IGNORECASE)
 _LEAST_GREATEST = re.compile(r"\b(min|max)\s*\(", re.IGNORECASE)
@@ -142,16 +145,24 @@ def _closing(sql: str, opening: int) -> int:
 
 
 _FROM_VALUES = re.compile(r"\bFROM\s*\(\s*VALUES\b", re.IGNORECASE)
-_ALIASED = re.compile(r"\s*(AS\b|(?!(WHERE|ORDER|GROUP|LIMIT|JOIN|CROSS|LEFT|INNER|ON|UNION)\b)[A-Za-z_])",
-                      re.IGNORECASE)
+# A subquery read as a table: PostgreSQL 15 wants it named too (SQLite and PostgreSQL 16 do not).
+_FROM_SUBQUERY = re.compile(r"\b(?:FROM|JOIN)\s*\(\s*(?:SELECT|WITH)\b", re.IGNORECASE)
+_ALIASED = re.compile(r"\s*(AS\b|(?!(WHERE|ORDER|GROUP|LIMIT|OFFSET|HAVING|JOIN|CROSS|LEFT|INNER|ON|UNION|EXCEPT|"
+                      r"INTERSECT|RETURNING)\b)[A-Za-z_])", re.IGNORECASE)
 
 
 def _values_alias(sql: str) -> str:
-    """``FROM (VALUES ...)`` with a name, which PostgreSQL needs (SQLite's columns are column1... in both)."""
+    """``FROM (VALUES ...)`` with a name, which PostgreSQL needs (SQLite's columns are column1... in both), and
+    each unnamed ``FROM (SELECT ...)`` with one of its own (``AS _subquery1`` ...: no name of the store's)."""
     for found in reversed(list(_FROM_VALUES.finditer(sql))):
         end = _closing(sql, sql.index("(", found.start()))
         if not _ALIASED.match(sql, end + 1):
             sql = f"{sql[:end + 1]} AS v{sql[end + 1:]}"
+    subqueries = list(_FROM_SUBQUERY.finditer(sql))
+    for number, found in reversed(list(enumerate(subqueries, 1))):
+        end = _closing(sql, sql.index("(", found.start()))
+        if not _ALIASED.match(sql, end + 1):
+            sql = f"{sql[:end + 1]} AS _subquery{number}{sql[end + 1:]}"
     return sql
 
 
@@ -310,3 +321,18 @@ def typed_values(sql: str, types: dict[str, str]) -> str:
     casts = ", ".join(f"column{i}" if types[c] == "text" else f"column{i}::{types[c]}"
                       for i, c in enumerate(columns, 1))
     return f"{found.group(1)}SELECT {casts}{found.group(3)}{sql[found.end():]}"
+
+
+# --- fragments: what each database says its own way ---------------------------------------------------------
+
+SQLITE, POSTGRESQL = "sqlite", "postgresql"
+
+
+def json_field(dialect: str, column: str, key: str, sql_type: str = "text") -> str:
+    """The value at ``key`` of the JSON text in ``column``: SQLite's ``json_extract`` (typed as the JSON value
+    is), PostgreSQL's ``->>`` (text) cast to ``sql_type`` (``bigint`` for an amount or an id)."""
+    if dialect == POSTGRESQL:
+        field = f"({column}::jsonb ->> '{key}')"
+        return field if sql_type == "text" else f"{field}::{sql_type}"
+    return f"json_extract({column}, '$.{key}')"
+

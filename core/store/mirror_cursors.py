@@ -18,5 +18,7 @@ class MirrorCursors(StoreConnection):
             self.conn.execute(
                 "INSERT INTO mirror_cursors (plugin, seq, updated_at) VALUES (?, ?, ?) "
                 # Never backwards: another dispatcher may have handed the mirror more meanwhile.
-                "ON CONFLICT (plugin) DO UPDATE SET seq = max(seq, excluded.seq), updated_at = excluded.updated_at",
+                # The table named: a bare `seq` is ambiguous to PostgreSQL beside excluded.seq.
+                "ON CONFLICT (plugin) DO UPDATE SET seq = max(mirror_cursors.seq, excluded.seq), "
+                "updated_at = excluded.updated_at",
                 [plugin, seq, to_text(utc_now())])

@@ -154,6 +154,15 @@ _INSERT_PLANNED_ACTIONS = (
     + ", ".join(f"t.{c.strip()}" for c in bulk._TAIL_COLUMNS.split(",")[1:])
     + " FROM (VALUES {rows}) AS r CROSS JOIN t WHERE t.n = r.column2 AND t.i >= 0 AND r.column1 IS NOT NULL"
 )
+# PostgreSQL keeps no join order: the cases are numbered as bound, and inserted in that order and the plan's.
+_INSERT_PLANNED_ACTIONS_POSTGRES = (
+    f"WITH t({_PLANNED_TAIL_COLUMNS}) AS (VALUES {{table}}) "
+    f"INSERT OR IGNORE INTO actions ({_ACTION_INSERT_COLUMNS}) "
+    "SELECT r.column1 || t.suffix, r.column1, "
+    + ", ".join(f"t.{c.strip()}" for c in bulk._TAIL_COLUMNS.split(",")[1:])
+    + " FROM (SELECT v.*, row_number() OVER () AS position FROM (VALUES {rows}) AS v) AS r CROSS JOIN t "
+    "WHERE t.n = r.column2 AND t.i >= 0 AND r.column1 IS NOT NULL ORDER BY r.position, t.i"
+)
 _PLAN_TABLE_SHAPES = (4, 16, 64, 256, 1024)  # rows of ``p`` or ``t``; a batch with more is written row by row
 
 
@@ -197,14 +206,12 @@ def _insert_actions(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]] | 
     plan's order."""
     if not isinstance(rows, PlannedActions):
         return bulk._insert_actions(conn, rows)
-    # PostgreSQL joins ``t`` in an order of its own (a hash join), which would number the actions otherwise than
-    # SQLite does: there the rows are listed whole, in order (each case's actions get their ids as on SQLite).
-    if isinstance(conn, sqlite3.Connection):
-        table = [(n, i, suffix, *tail) for n, plan in rows.plans.items()
-                 for i, (suffix, tail) in enumerate(plan.actions)]
-        inserted = _execute_beside(conn, _INSERT_PLANNED_ACTIONS, _pairs(rows.ids, rows.numbers), 2, table, 17)
-        if inserted is not None:
-            return inserted
+    table = [(n, i, suffix, *tail) for n, plan in rows.plans.items() for i, (suffix, tail) in enumerate(plan.actions)]
+    postgres = getattr(conn, "dialect", "sqlite") == "postgresql"  # sqlite3's connection has no such attribute
+    template = _INSERT_PLANNED_ACTIONS_POSTGRES if postgres else _INSERT_PLANNED_ACTIONS
+    inserted = _execute_beside(conn, template, _pairs(rows.ids, rows.numbers), 2, table, 17)
+    if inserted is not None:
+        return inserted
     return bulk._insert_actions(conn, [(f"{case_id}{suffix}", case_id, *tail)
                                        for case_id, n in zip(rows.ids, rows.numbers, strict=True)
                                        for suffix, tail in rows.plans[n].actions])

@@ -17,6 +17,7 @@ database is opened: SQLite users never load it.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -30,6 +31,9 @@ from dunning.store.dialect import (column_types_query, identity_columns_query, i
 from dunning.store.errors import StoreError
 
 Parameters = Sequence[Any] | Mapping[str, Any]
+# The rewrite of a statement depends on its text alone: kept for the process, so each new connection (a
+# second thread's, the next command's in one process) does not rewrite the store's statements again.
+_rewrite = functools.lru_cache(maxsize=4096)(to_postgres)
 
 
 class PostgresCursor:
@@ -63,6 +67,9 @@ class PostgresCursor:
 class PostgresConnection:
     """One psycopg connection, autocommit unless the store says ``BEGIN``, as sqlite3's is."""
 
+    # Which SQL this connection speaks, for code handed a connection alone (a plugin's ``db.conn``).
+    dialect = "postgresql"
+
     def __init__(self, target: PostgresTarget) -> None:
         self.target = target
         try:
@@ -88,7 +95,7 @@ class PostgresConnection:
     def _statement(self, sql: str) -> tuple[str, bool, bool]:
         known = self._rewritten.get(sql)
         if known is None:
-            text = to_postgres(sql)
+            text = _rewrite(sql)
             table = insert_target(text)
             if table:
                 text = typed_values(text, self._column_types().get(table, {}))

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 
 from dunning.store.connection import StoreConnection
+from dunning.store.dialect import POSTGRESQL, SQLITE, json_field
 
 # The event kinds counted: what `activity` and `contacts` read (a test keeps them in step).
 ROLLED_EVENT_KINDS = ("approved", "blocked", "deferred", "payment", "phone:call_logged", "promise", "rejected",
@@ -32,17 +33,18 @@ _KINDS = ", ".join(f"'{kind}'" for kind in ROLLED_EVENT_KINDS)
 
 def quarter_sql(column: str) -> str:
     """The UTC quarter hour a stored moment starts in: '2026-03-02T09:15' from '2026-03-02T09:27:03Z'."""
-    # Said without printf (SQLite's alone): the minutes compared as the two-digit text they are, on both databases.
-    minutes = f"substr({column}, 15, 2)"
-    return (f"substr({column}, 1, 14) || CASE WHEN {minutes} < '15' THEN '00' WHEN {minutes} < '30' THEN '15' "
-            f"WHEN {minutes} < '45' THEN '30' ELSE '45' END")
+    # The minutes named by a CASE, which both databases take (PostgreSQL has no printf).
+    return (f"substr({column}, 1, 14) || CASE CAST(substr({column}, 15, 2) AS INTEGER) / 15 "
+            "WHEN 0 THEN '00' WHEN 1 THEN '15' WHEN 2 THEN '30' ELSE '45' END")
 
 
 # The groups of the attempts with seq in (?1, ?2]: contact kind looked up once per attempt (LIMIT -1: a co-routine).
 _ATTEMPT_ROWS = (
     "SELECT a.channel AS channel, coalesce((SELECT c.kind FROM contacts c WHERE c.debtor_id = a.debtor_id "
     "AND c.value = a.contact LIMIT 1), '') AS kind, coalesce(d.timezone, '') AS zone, "
-    f"{quarter_sql('a.at')} AS quarter, CASE WHEN a.connected = 1 AND a.role = 'debtor' THEN 1 ELSE 0 END AS reached "
+    # A CASE, not the comparison itself: PostgreSQL's is a boolean, which it does not add up.
+    f"{quarter_sql('a.at')} AS quarter, CASE WHEN a.connected = 1 AND a.role = 'debtor' THEN 1 ELSE 0 END "
+    "AS reached "
     "FROM contact_attempts a JOIN debtors d ON d.id = a.debtor_id WHERE a.id > ?1 AND a.id <= ?2 LIMIT -1")
 ROLL_UP_ATTEMPTS_SQL = (
     "INSERT INTO report_attempt_rollup (channel, kind, zone, quarter, attempts, reached) "
@@ -50,14 +52,28 @@ ROLL_UP_ATTEMPTS_SQL = (
     "GROUP BY 1, 2, 3, 4 ON CONFLICT (quarter, channel, kind, zone) DO UPDATE SET "
     "attempts = report_attempt_rollup.attempts + excluded.attempts, "
     "reached = report_attempt_rollup.reached + excluded.reached")
-# +kind keeps SQLite on the seq range (the new events), not on index events_kind_at (every event of the kind).
-ROLL_UP_EVENTS_SQL = (
-    "INSERT INTO report_event_rollup (kind, channel, quarter, rule, currency, events, amount) "
-    f"SELECT kind, coalesce(channel, ''), {quarter_sql('at')}, coalesce(json_extract(data, '$.rule'), ''), "
-    "coalesce(json_extract(data, '$.currency'), ''), count(*), coalesce(sum(json_extract(data, '$.amount')), 0) "
-    f"FROM events WHERE seq > ?1 AND seq <= ?2 AND +kind IN ({_KINDS}) GROUP BY 1, 2, 3, 4, 5 "
-    "ON CONFLICT (quarter, kind, channel, rule, currency) DO UPDATE SET "
-    "events = report_event_rollup.events + excluded.events, amount = report_event_rollup.amount + excluded.amount")
+
+
+def _event_facts(dialect: str) -> tuple[str, str, str]:
+    """An event's rule, currency (text) and amount (a whole number), read from its JSON data the database's way."""
+    return (json_field(dialect, "data", "rule"), json_field(dialect, "data", "currency"),
+            json_field(dialect, "data", "amount", "bigint"))
+
+
+def _roll_up_events_sql(dialect: str) -> str:
+    rule, currency, amount = _event_facts(dialect)
+    # +kind keeps SQLite on the seq range (the new events), not on index events_kind_at (every event of the kind).
+    return (
+        "INSERT INTO report_event_rollup (kind, channel, quarter, rule, currency, events, amount) "
+        f"SELECT kind, coalesce(channel, ''), {quarter_sql('at')}, coalesce({rule}, ''), "
+        f"coalesce({currency}, ''), count(*), coalesce(sum({amount}), 0) "
+        f"FROM events WHERE seq > ?1 AND seq <= ?2 AND +kind IN ({_KINDS}) GROUP BY 1, 2, 3, 4, 5 "
+        "ON CONFLICT (quarter, kind, channel, rule, currency) DO UPDATE SET "
+        "events = report_event_rollup.events + excluded.events, "
+        "amount = report_event_rollup.amount + excluded.amount")
+
+
+ROLL_UP_EVENTS_SQL = _roll_up_events_sql(SQLITE)
 
 # The counts and the rows after the mark are read in one statement, so in one snapshot of the file: a roll-up
 # committed in between cannot count a row twice or not at all.
@@ -70,12 +86,22 @@ ROLLED_ATTEMPTS_SQL = (
     "FROM ({later}) AS attempt_rows GROUP BY 1, 2, 3, 4").format(
     later=_ATTEMPT_ROWS.replace("?1", _MARK.format(name="attempts")).replace("a.id <= ?2",
                                                                              "+a.at >= ?3 AND +a.at < ?4"))
-ROLLED_EVENTS_SQL = (
-    "SELECT kind, nullif(channel, ''), quarter, nullif(rule, ''), nullif(currency, ''), events, amount "
-    "FROM report_event_rollup WHERE kind IN ({kinds}) AND quarter >= ?1 AND quarter < ?2 AND events > 0 UNION ALL "
-    f"SELECT kind, channel, {quarter_sql('at')}, json_extract(data, '$.rule'), json_extract(data, '$.currency'), "
-    f"count(*), sum(json_extract(data, '$.amount')) FROM events WHERE seq > {_MARK.format(name='events')} "
-    "AND +kind IN ({kinds}) AND +at >= ?3 AND +at < ?4 GROUP BY 1, 2, 3, 4, 5")
+
+
+def _rolled_events_sql(dialect: str) -> str:
+    rule, currency, amount = _event_facts(dialect)
+    return (
+        "SELECT kind, nullif(channel, ''), quarter, nullif(rule, ''), nullif(currency, ''), events, amount "
+        "FROM report_event_rollup WHERE kind IN ({kinds}) AND quarter >= ?1 AND quarter < ?2 AND events > 0 "
+        f"UNION ALL SELECT kind, channel, {quarter_sql('at')}, {rule}, {currency}, "
+        f"count(*), sum({amount}) FROM events WHERE seq > {_MARK.format(name='events')} "
+        "AND +kind IN ({kinds}) AND +at >= ?3 AND +at < ?4 GROUP BY 1, 2, 3, 4, 5")
+
+
+ROLLED_EVENTS_SQL = _rolled_events_sql(SQLITE)
+# Each statement that reads an event's JSON data, as each database says it.
+_ROLL_UP_EVENTS = {dialect: _roll_up_events_sql(dialect) for dialect in (SQLITE, POSTGRESQL)}
+_ROLLED_EVENTS = {dialect: _rolled_events_sql(dialect) for dialect in (SQLITE, POSTGRESQL)}
 
 
 def on_quarter(moment: str) -> bool:
@@ -100,7 +126,7 @@ class ReportRollups(StoreConnection):
         with self.transaction():
             marks = []
             for name, table, column, sql in (("attempts", "contact_attempts", "id", ROLL_UP_ATTEMPTS_SQL),
-                                             ("events", "events", "seq", ROLL_UP_EVENTS_SQL)):
+                                             ("events", "events", "seq", _ROLL_UP_EVENTS[self.dialect])):
                 since = self.rollup_mark(name)
                 (upto,) = self.conn.execute(f"SELECT coalesce(max({column}), 0) FROM {table}").fetchone()
                 if upto > since:
@@ -130,5 +156,5 @@ class ReportRollups(StoreConnection):
         wanted = sorted(set(kinds))
         # ?1-?4 are the range; the kinds follow as ?5, ?6, ...
         marks = ", ".join(f"?{5 + n}" for n in range(len(wanted)))
-        return iter(self.conn.execute(ROLLED_EVENTS_SQL.replace("{kinds}", marks),
+        return iter(self.conn.execute(_ROLLED_EVENTS[self.dialect].replace("{kinds}", marks),
                                       [since[:16], until[:16], since, until, *wanted]))

@@ -24,6 +24,7 @@ from dunning.store.report_rollups import (
     ReportRollups,
     quarter_sql,
 )
+from dunning.store.dialect import POSTGRESQL, SQLITE, json_field
 
 # (id, currency, opened_on, status, resolved_on, stage)
 CaseRow = tuple[int, str, str, str, "str | None", str]
@@ -70,49 +71,78 @@ OBLIGATIONS_SQL = "SELECT case_id, amount, due_on, issued_on, closed_on FROM obl
 _STANDS = "AND (reversed_at IS NULL OR reversed_at >= ?1)"
 PAYMENTS_SQL = ("SELECT case_id, amount - surplus, at FROM payments WHERE at < ?1 "
                 f"{_STANDS} ORDER BY case_id, at, id")
-# kind IN (...) with a range on `at` walks index events_kind_at (m020) kind by kind, in order of time.
-# Every stage change, later ones too: the first one after the day says, by its "from", where the case stood.
-STAGE_FACTS_SQL = (
-    "SELECT at, case_id, kind, json_extract(data, '$.to'), json_extract(data, '$.from'), NULL, NULL, NULL "
-    "FROM events WHERE kind = 'stage_changed' AND case_id IS NOT NULL")
-CALL_FACTS_SQL = (
-    "SELECT at, case_id, kind, NULL, NULL, json_extract(data, '$.collector'), NULL, NULL "
-    f"FROM events WHERE kind = '{CALL_LOGGED}' AND at < ? AND case_id IS NOT NULL")
-PLACEMENT_FACTS_SQL = (
-    "SELECT at, case_id, kind, NULL, NULL, NULL, json_extract(data, '$.agency'), json_extract(data, '$.balance') "
-    f"FROM events WHERE kind IN ('{AGENCY_PLACED}', '{AGENCY_PLACEMENT_ENDED}') AND at < ? AND case_id IS NOT NULL")
-# The days past due come from the promise's own event, found among its case's events (index events_case;
-# the unary + keeps SQLite from walking every promise event of that moment instead).
-PROMISES_SQL = (
-    "SELECT p.id, p.case_id, p.amount, p.due_at, p.status, p.created_at, p.settled_at, "
-    "(SELECT e.dpd FROM events e WHERE e.case_id = p.case_id AND +e.kind = 'promise' AND +e.at = p.created_at "
-    "AND json_extract(e.data, '$.promise_id') = p.id) FROM promises p WHERE p.created_at < ?")
+
+
+def _fact_queries(dialect: str) -> dict[str, str]:
+    """The queries that read facts out of events' JSON data, as ``dialect``'s database says them
+    (dunning.store.dialect.json_field): SQLite's json_extract, PostgreSQL's ``->>``."""
+    def field(key: str, sql_type: str = "text", column: str = "data") -> str:
+        return json_field(dialect, column, key, sql_type)
+
+    def window_start(number: int) -> str:
+        # The payment's moment moved by the window (a parameter: '-30 days'), as stored text. SQLite's takes
+        # `?` beside ?3 as it comes; psycopg wants every parameter named by number, or none.
+        if dialect == POSTGRESQL:
+            return (f"to_char((p.at::timestamptz + CAST(?{number} AS interval)) AT TIME ZONE 'UTC', "
+                    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+        return "strftime('%Y-%m-%dT%H:%M:%SZ', p.at, ?)"
+
+    return {
+        # Every stage change, later ones too: the first one after the day says, by its "from", where the case stood.
+        "stages": (f"SELECT at, case_id, kind, {field('to')}, {field('from')}, NULL, NULL, NULL "
+                   "FROM events WHERE kind = 'stage_changed' AND case_id IS NOT NULL"),
+        "calls": (f"SELECT at, case_id, kind, NULL, NULL, {field('collector')}, NULL, NULL "
+                  f"FROM events WHERE kind = '{CALL_LOGGED}' AND at < ? AND case_id IS NOT NULL"),
+        "placements": (
+            f"SELECT at, case_id, kind, NULL, NULL, NULL, {field('agency')}, {field('balance', 'bigint')} "
+            f"FROM events WHERE kind IN ('{AGENCY_PLACED}', '{AGENCY_PLACEMENT_ENDED}') AND at < ? "
+            "AND case_id IS NOT NULL"),
+        # The days past due come from the promise's own event, found among its case's events (index events_case;
+        # the unary + keeps SQLite from walking every promise event of that moment instead).
+        "promises": (
+            "SELECT p.id, p.case_id, p.amount, p.due_at, p.status, p.created_at, p.settled_at, "
+            "(SELECT e.dpd FROM events e WHERE e.case_id = p.case_id AND +e.kind = 'promise' "
+            f"AND +e.at = p.created_at AND {field('promise_id', 'bigint', 'e.data')} = p.id) "
+            "FROM promises p WHERE p.created_at < ?"),
+        # kind IN (...) with a range on `at` walks index events_kind_at (m020) kind by kind, in order of time.
+        "event groups": (
+            f"SELECT kind, channel, {_quarter('at')}, {field('rule')}, {field('currency')}, "
+            f"count(*), sum({field('amount', 'bigint')}) FROM events WHERE kind IN ({{kinds}}) AND at >= ? AND at < ?"
+            "{filter} GROUP BY 1, 2, 3, 4, 5"),
+        # For each payment, the case's last contact and last logged call at or before it and not before `window`
+        # earlier: a walk of the case's own events on index events_case.
+        "payment contacts": (
+            "SELECT p.case_id, p.amount - p.surplus, p.at, c.at, c.kind, c.channel, k.at, "
+            f"{field('collector', column='k.data')} "
+            "FROM payments p "
+            # The unary + keeps SQLite on index events_case (the case's few events) rather than a range of all cases'.
+            "LEFT JOIN events c ON c.seq = (SELECT e.seq FROM events e WHERE e.case_id = p.case_id "
+            f"AND +e.kind IN ({', '.join(repr(k) for k in CONTACT_KINDS)}) AND +e.at <= p.at "
+            f"AND +e.at >= {window_start(1)} ORDER BY e.at DESC, e.seq DESC LIMIT 1) "
+            "LEFT JOIN events k ON k.seq = (SELECT e.seq FROM events e WHERE e.case_id = p.case_id "
+            f"AND +e.kind = '{CALL_LOGGED}' AND +e.at <= p.at AND +e.at >= {window_start(2)} "
+            "ORDER BY e.at DESC, e.seq DESC LIMIT 1) "
+            "WHERE p.at < ?3 AND (p.reversed_at IS NULL OR p.reversed_at >= ?3){filter}"),
+    }
+
+
+_FACT_QUERIES = {dialect: _fact_queries(dialect) for dialect in (SQLITE, POSTGRESQL)}
+STAGE_FACTS_SQL = _FACT_QUERIES[SQLITE]["stages"]
+CALL_FACTS_SQL = _FACT_QUERIES[SQLITE]["calls"]
+PLACEMENT_FACTS_SQL = _FACT_QUERIES[SQLITE]["placements"]
+PROMISES_SQL = _FACT_QUERIES[SQLITE]["promises"]
+PAYMENT_CONTACTS_SQL = _FACT_QUERIES[SQLITE]["payment contacts"]
+
 # The contact's kind is looked up once per attempt in a co-routine (LIMIT -1 keeps it from being flattened into
 # the GROUP BY, which would look it up twice).
 ATTEMPT_GROUPS_SQL = (
     "SELECT channel, kind, zone, quarter, count(*), sum(reached) FROM (SELECT a.channel AS channel, "
     "(SELECT c.kind FROM contacts c WHERE c.debtor_id = a.debtor_id AND c.value = a.contact LIMIT 1) AS kind, "
-    f"d.timezone AS zone, {_quarter('a.at')} AS quarter, (a.connected = 1 AND a.role = 'debtor') AS reached "
+    f"d.timezone AS zone, {_quarter('a.at')} AS quarter, "
+    "CASE WHEN a.connected = 1 AND a.role = 'debtor' THEN 1 ELSE 0 END AS reached "
     "FROM contact_attempts a JOIN debtors d ON d.id = a.debtor_id WHERE a.at >= ? AND a.at < ?{filter} LIMIT -1) "
     "GROUP BY 1, 2, 3, 4")
-EVENT_GROUPS_SQL = (
-    f"SELECT kind, channel, {_quarter('at')}, json_extract(data, '$.rule'), json_extract(data, '$.currency'), "
-    "count(*), sum(json_extract(data, '$.amount')) FROM events WHERE kind IN ({kinds}) AND at >= ? AND at < ?{filter} "
-    "GROUP BY 1, 2, 3, 4, 5")
-# For each payment, the case's last contact and last logged call at or before it and not before `window` earlier:
-# a walk of the case's own events on index events_case.
-PAYMENT_CONTACTS_SQL = (
-    "SELECT p.case_id, p.amount - p.surplus, p.at, c.at, c.kind, c.channel, k.at, json_extract(k.data, '$.collector') "
-    "FROM payments p "
-    # The unary + keeps SQLite on index events_case (the case's few events) rather than a range of all cases'.
-    "LEFT JOIN events c ON c.seq = (SELECT e.seq FROM events e WHERE e.case_id = p.case_id "
-    f"AND +e.kind IN ({', '.join(repr(k) for k in CONTACT_KINDS)}) AND +e.at <= p.at "
-    "AND +e.at >= strftime('%Y-%m-%dT%H:%M:%SZ', p.at, ?) ORDER BY e.at DESC, e.seq DESC LIMIT 1) "
-    "LEFT JOIN events k ON k.seq = (SELECT e.seq FROM events e WHERE e.case_id = p.case_id "
-    f"AND +e.kind = '{CALL_LOGGED}' AND +e.at <= p.at AND +e.at >= strftime('%Y-%m-%dT%H:%M:%SZ', p.at, ?) "
-    "ORDER BY e.at DESC, e.seq DESC LIMIT 1) "
-    "WHERE p.at < ?3 AND (p.reversed_at IS NULL OR p.reversed_at >= ?3){filter}")
-
+EVENT_GROUPS_SQL = _FACT_QUERIES[SQLITE]["event groups"]
 # roll-rates without the per-case Python books (dunning.reports.roll_states): the same rows as CASES_SQL,
 # OBLIGATIONS_SQL and PAYMENTS_SQL, as whole numbers (days since 1970-01-01, seconds since its start; currency and
 # status as their index in the lists passed in, built into a CASE), so they load straight into arrays.
@@ -223,15 +253,15 @@ class ReportRows(ReportRollups):
         """Where cases stood and who worked them: every stage change; calls logged and agency placements before
         ``until``. A report reads only the parts it needs."""
         if stages:
-            yield from self.conn.execute(STAGE_FACTS_SQL)
+            yield from self.conn.execute(_FACT_QUERIES[self.dialect]["stages"])
         if calls:
-            yield from self.conn.execute(CALL_FACTS_SQL, [until])
+            yield from self.conn.execute(_FACT_QUERIES[self.dialect]["calls"], [until])
         if placements:
-            yield from self.conn.execute(PLACEMENT_FACTS_SQL, [until])
+            yield from self.conn.execute(_FACT_QUERIES[self.dialect]["placements"], [until])
 
     def report_promises(self, until: str) -> Iterator[PromiseRow]:
         """Promises made before ``until``, with the days past due their ``promise`` event recorded."""
-        yield from self.conn.execute(PROMISES_SQL, [until])
+        yield from self.conn.execute(_FACT_QUERIES[self.dialect]["promises"], [until])
 
     def report_attempt_groups(self, until: str, since: str = "",
                               case_ids: Collection[int] | None = None) -> Iterator[AttemptGroup]:
@@ -259,14 +289,15 @@ class ReportRows(ReportRollups):
         if rolled is not None:
             yield from rolled  # type: ignore[misc]
             return
-        sql = EVENT_GROUPS_SQL.replace("{kinds}", ", ".join("?" for _ in wanted))
+        sql = _FACT_QUERIES[self.dialect]["event groups"].replace("{kinds}", ", ".join("?" for _ in wanted))
         yield from self._filtered(sql, [*wanted, since, until], case_ids, "case_id")
 
     def report_payment_contacts(self, until: str, window_days: int, case_ids: Collection[int] | None = None
                                 ) -> Iterator[PaymentContactRow]:
         """Payments before ``until``, each with the case's last contact and last call logged in the window before."""
         back = f"-{int(window_days)} days"
-        yield from self._filtered(PAYMENT_CONTACTS_SQL, [back, back, until], case_ids, "p.case_id")
+        yield from self._filtered(_FACT_QUERIES[self.dialect]["payment contacts"], [back, back, until], case_ids,
+                                  "p.case_id")
 
     def _filtered(self, sql: str, params: list[Any], case_ids: Collection[int] | None, column: str
                   ) -> Iterator[Any]:

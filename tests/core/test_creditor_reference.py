@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlite_utils
@@ -10,9 +12,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 from stdnum import iso11649
 
+import pytest
+
 from dunning import creditor_reference
 from dunning.migrations import migrations
 from dunning.store import Store
+from dunning.runtime import Runtime
+
+
+@pytest.fixture
+def dunning_runtime(dunning_database: str | Path, dunning_runtime: Callable[..., Runtime]) -> Callable[..., Runtime]:
+    """Every runtime here opens its store on SQLite, then (the test's second run) on PostgreSQL. The database is
+    asked for first, so it outlives the runtimes: they are closed before it is dropped."""
+    return functools.partial(dunning_runtime, database=dunning_database)
 
 
 @given(st.integers(min_value=0, max_value=10**12))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,15 @@ import pytest
 import dunning
 from dunning import dispatch, operations
 from dunning.models import ActionStatus
+from dunning.runtime import Runtime
 from tests.conftest import ChannelsPlugin, RecordingChannel
+
+
+@pytest.fixture
+def dunning_runtime(dunning_database: str | Path, dunning_runtime: Callable[..., Runtime]) -> Callable[..., Runtime]:
+    """Every runtime here opens its store on SQLite, then (the test's second run) on PostgreSQL. The database is
+    asked for first, so it outlives the runtimes: they are closed before it is dropped."""
+    return functools.partial(dunning_runtime, database=dunning_database)
 
 UTC = dt.UTC
 DUE = dt.date(2026, 3, 1)
@@ -177,6 +187,7 @@ def test_stage_changes_wait_out_a_hold_instead_of_being_dropped(dunning_runtime,
 PROVIDER_RUN = Path(__file__).with_name("provider_run.py")
 
 
+@pytest.mark.sqlite_only  # the provider's child processes open the configuration's SQLite file
 def test_a_crash_between_send_and_record_resends_once_and_records_once(dunning_runtime, case_factory, tmp_path: Path):
     rt = dunning_runtime(plugins=[ChannelsPlugin("email")], enabled=["email"])
     case = case_factory(rt)

@@ -5,13 +5,25 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from dunning import Delivery, dispatch, hookimpl, stage_moves
 from dunning.models import Status
 from dunning.runtime import Runtime
 from dunning.sync_apply import sync_file
+
+
+@pytest.fixture
+def dunning_runtime(dunning_database: str | Path, dunning_runtime: Callable[..., Runtime]) -> Callable[..., Runtime]:
+    """Every runtime here opens its store on SQLite, then (the test's second run) on PostgreSQL. The database is
+    asked for first, so it outlives the runtimes: they are closed before it is dropped."""
+    return functools.partial(dunning_runtime, database=dunning_database)
+
 
 UTC = dt.UTC
 MONDAY = dt.date(2026, 3, 2)

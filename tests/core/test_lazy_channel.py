@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +15,15 @@ from dunning import Delivery, LazyChannel, dispatch, hookimpl
 from dunning.compliance.media import declared_medium
 from dunning.config import ConfigError
 from dunning.lazy_channel import ChannelTable
+from dunning.runtime import Runtime
+
+
+@pytest.fixture
+def dunning_runtime(dunning_database: str | Path, dunning_runtime: Callable[..., Runtime]) -> Callable[..., Runtime]:
+    """Every runtime here opens its store on SQLite, then (the test's second run) on PostgreSQL. The database is
+    asked for first, so it outlives the runtimes: they are closed before it is dropped."""
+    return functools.partial(dunning_runtime, database=dunning_database)
+
 
 DAY1 = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
 POLICY = 'name = "r"\n[[steps]]\nname = "note"\ndpd = 1\nchannels = ["receipts"]\ntemplate = "n"\n'

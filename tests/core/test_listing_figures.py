@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,8 @@ CASES = 300
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    store = Store(tmp_path / "dunning.db")
+def store(dunning_database: str | Path) -> Iterator[Store]:
+    store = Store(dunning_database)  # on SQLite, then on PostgreSQL
     rng = random.Random(16)
     conn = store.conn
     with store.transaction():
@@ -63,7 +64,8 @@ def store(tmp_path: Path) -> Store:
                              [debtor, rng.choice(["mobile", "home", "email"]), f"+4477009{i:03d}{n}",
                               rng.choice(["debtor", "debtor", "third_party"]), rng.choice([0, 1]),
                               rng.choice([1, 1, 0])])
-    return store
+    yield store
+    store.close()
 
 
 def test_a_page_of_owed_figures_is_what_dunning_owed_says(store: Store) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,16 @@ import pytest
 from dunning import PluginContext, dispatch, evidence, hookimpl
 from dunning.event_kinds import CORE_KINDS, EventKindError, plugin_kind
 from dunning.models import Stage
+from dunning.runtime import Runtime
 from tests.conftest import ChannelsPlugin
+
+
+@pytest.fixture
+def dunning_runtime(dunning_database: str | Path, dunning_runtime: Callable[..., Runtime]) -> Callable[..., Runtime]:
+    """Every runtime here opens its store on SQLite, then (the test's second run) on PostgreSQL. The database is
+    asked for first, so it outlives the runtimes: they are closed before it is dropped."""
+    return functools.partial(dunning_runtime, database=dunning_database)
+
 
 UTC = dt.UTC
 DAY1 = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)

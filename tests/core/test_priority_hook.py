@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from structlog.testing import capture_logs
 
+import pytest
+
 from dunning import PluginContext, hookimpl, priority
 from dunning.priority_hook import case_priority
+from dunning.runtime import Runtime
 from tests.conftest import Project, row, write_csv
+
+
+@pytest.fixture
+def dunning_runtime(dunning_database: str | Path, dunning_runtime: Callable[..., Runtime]) -> Callable[..., Runtime]:
+    """Every runtime here opens its store on SQLite, then (the test's second run) on PostgreSQL. The database is
+    asked for first, so it outlives the runtimes: they are closed before it is dropped."""
+    return functools.partial(dunning_runtime, database=dunning_database)
 
 
 class Raising:

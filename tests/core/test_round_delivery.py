@@ -8,7 +8,12 @@ would), and the template context is built only when a channel reads it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from dunning import dispatch
 from dunning.channels import Delivery
@@ -17,7 +22,16 @@ from dunning.dispatch.lazy_context import LazyContext
 from dunning.dispatch.round_attempts import RoundAttempts
 from dunning.evidence import verify_chain
 from dunning.models import ActionStatus, Event
+from dunning.runtime import Runtime
 from tests.conftest import ChannelsPlugin
+
+
+@pytest.fixture
+def dunning_runtime(dunning_database: str | Path, dunning_runtime: Callable[..., Runtime]) -> Callable[..., Runtime]:
+    """Every runtime here opens its store on SQLite, then (the test's second run) on PostgreSQL. The database is
+    asked for first, so it outlives the runtimes: they are closed before it is dropped."""
+    return functools.partial(dunning_runtime, database=dunning_database)
+
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

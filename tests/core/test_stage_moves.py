@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +13,16 @@ from dunning import dispatch, operations, stage_moves
 from dunning.models import Case, Stage
 from dunning.policy.model import Conditions, StageRule
 from dunning.verdicts import Verdict
+from dunning.runtime import Runtime
 from tests.conftest import ChannelsPlugin
+
+
+@pytest.fixture
+def dunning_runtime(dunning_database: str | Path, dunning_runtime: Callable[..., Runtime]) -> Callable[..., Runtime]:
+    """Every runtime here opens its store on SQLite, then (the test's second run) on PostgreSQL. The database is
+    asked for first, so it outlives the runtimes: they are closed before it is dropped."""
+    return functools.partial(dunning_runtime, database=dunning_database)
+
 
 UTC = dt.UTC
 TODAY = dt.date(2026, 9, 1)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import inspect
 import json
+from collections.abc import Callable
+from pathlib import Path
 
 import click
 import pytest
@@ -15,7 +18,16 @@ from dunning import (NotFound, PluginContext, RuleContext, RunContext, StoreView
 from dunning.models import ActionKind, ActionStatus
 from dunning.store import Store
 from dunning.store_view import VIEW_METHODS, ReadOnlyStore
+from dunning.runtime import Runtime
 from tests.conftest import row, write_csv
+
+
+@pytest.fixture
+def dunning_runtime(dunning_database: str | Path, dunning_runtime: Callable[..., Runtime]) -> Callable[..., Runtime]:
+    """Every runtime here opens its store on SQLite, then (the test's second run) on PostgreSQL. The database is
+    asked for first, so it outlives the runtimes: they are closed before it is dropped."""
+    return functools.partial(dunning_runtime, database=dunning_database)
+
 
 UTC = dt.UTC
 DAY1 = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)

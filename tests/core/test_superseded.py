@@ -7,9 +7,11 @@ list) and the real sms channel (HTTP to a gateway on 127.0.0.1).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +22,17 @@ from dunning.cli import cli
 from dunning.plugin_manager import LOAD_ENV
 from dunning.plugins.phone.calls import CallTask
 from dunning.plugins.phone.store import CallStore
+from dunning.runtime import Runtime
 from tests.conftest import Project
 from tests.plugins.test_sms import Gateway
+
+
+@pytest.fixture
+def dunning_runtime(dunning_database: str | Path, dunning_runtime: Callable[..., Runtime]) -> Callable[..., Runtime]:
+    """Every runtime here opens its store on SQLite, then (the test's second run) on PostgreSQL. The database is
+    asked for first, so it outlives the runtimes: they are closed before it is dropped."""
+    return functools.partial(dunning_runtime, database=dunning_database)
+
 
 DUE = dt.date(2026, 3, 5)  # a Thursday: day 1 past due is Friday 6 March, day 4 Monday 9 March
 FRIDAY, SATURDAY, SUNDAY, MONDAY = (DUE + dt.timedelta(days=n) for n in range(1, 5))

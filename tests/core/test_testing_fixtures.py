@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+from collections.abc import Callable
+from pathlib import Path
 
 import attrs
 import pytest
@@ -14,7 +17,16 @@ from dunning.cli import cli
 from dunning.config import ConfigError, load_config
 from dunning.policy import PolicyError
 from dunning.verdicts import Decision
+from dunning.runtime import Runtime
 from tests.conftest import ChannelsPlugin
+
+
+@pytest.fixture
+def dunning_runtime(dunning_database: str | Path, dunning_runtime: Callable[..., Runtime]) -> Callable[..., Runtime]:
+    """Every runtime here opens its store on SQLite, then (the test's second run) on PostgreSQL. The database is
+    asked for first, so it outlives the runtimes: they are closed before it is dropped."""
+    return functools.partial(dunning_runtime, database=dunning_database)
+
 
 ONE_STEP = """
 name = "one-step"
