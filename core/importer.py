@@ -714,6 +714,7 @@ class _FileCheck:
 
     def __init__(self, store: Store, path: Path, unit: str, staging: ImportStaging):
         self.store, self.file, self.staging = store, path.name, staging
+        phones.keep_compiled_patterns()  # a number per debtor: each pattern compiled once for the file
         self.errors, self.refused = _Capped(), _Capped()
         self.warnings = _CappedList()
         # id -> one int: the digest of the first row's name and kind, its line, whether the store knows the
