@@ -49,10 +49,14 @@ class _PipeStaging(ImportStaging):
     def __init__(self, sender: Any) -> None:
         super().__init__()
         self._sender = sender
-        self._batch: list[bytes] = []
+        self._batch: list[Any] = []
 
     def add(self, line: int, payload: bytes) -> None:
-        self._batch.append(payload)
+        self.add_row(line, marshal.loads(payload))
+
+    def add_row(self, line: int, row: Any) -> None:
+        # The rows themselves, marshalled once a batch (not once each and again as a batch).
+        self._batch.append(row)
         self.count += 1
         if len(self._batch) >= _BATCH:
             self.send()
@@ -125,8 +129,7 @@ def _received(receiver: Any, path: Path, unit: str, warnings: list[str] | None,
                 1, "file", "the check stopped before the end of the file (its process ended)")], unit=unit) from None
         kind, body = message[:1], message[1:]
         if kind == _ROWS:
-            for payload in marshal.loads(body):
-                yield marshal.loads(payload)
+            yield from marshal.loads(body)
         elif kind == _DONE:
             findings, count = pickle.loads(body)
             importer._report(path, unit, findings, warnings)  # raises ImportError_ on any problem

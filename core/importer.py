@@ -714,6 +714,7 @@ class _FileCheck:
 
     def __init__(self, store: Store, path: Path, unit: str, staging: ImportStaging):
         self.store, self.file, self.staging = store, path.name, staging
+        phones.keep_compiled_patterns()  # a number per debtor: each pattern compiled once for the file
         self.errors, self.refused = _Capped(), _Capped()
         self.warnings = _CappedList()
         # id -> one int: the digest of the first row's name and kind, its line, whether the store knows the
@@ -766,7 +767,7 @@ class _FileCheck:
         if clean:
             self.last = CheckedDebtor(cells=cells, row=packed[0], contacts=packed[1], accounts=packed[7],
                                       digest=digest)
-        self.staging.add(line, marshal.dumps(packed))
+        self.staging.add_row(line, packed)
 
     def _check_reference_once(self, line: int, debtor_id: str, reference: str, problems: list[RowError]) -> None:
         """A problem if the debtor's ``reference`` appeared on an earlier line of the file."""
@@ -801,7 +802,7 @@ class _FileCheck:
             for refusal in import_guard.refused_changes(self.store, [(line, row)], [(debtor_model, contacts)],
                                                         self.file, self.compared):
                 self.refused.add(RowError(*refusal))
-        self.staging.add(line, marshal.dumps(packed))
+        self.staging.add_row(line, packed)
 
     def _stored(self, debtor_id: str) -> bool:
         """Whether the store knows the debtor (one look-up, none while the store has no debtor at all)."""

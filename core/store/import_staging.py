@@ -11,11 +11,13 @@ without holding every reference in memory: its primary key does the work.
 
 from __future__ import annotations
 
+import marshal
 import sqlite3
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 # Rows are handed to SQLite this many at a time.
 _BATCH = 5000
@@ -62,6 +64,10 @@ class ImportStaging:
         self.count += 1
         if len(self._rows) >= _BATCH:
             self._flush()
+
+    def add_row(self, line: int, row: Any) -> None:
+        """Keep one checked row (plain values, as the writing pass takes them), encoded with ``marshal``."""
+        self.add(line, marshal.dumps(row))
 
     def _flush(self) -> None:
         self.conn.executemany("INSERT INTO rows (line, payload) VALUES (?, ?)", self._rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
@@ -15,6 +16,7 @@ from dunning.models import Contact, Debtor, Event, Stage
 from dunning.store.bulk import _execute_rows
 from dunning.store.cases import Cases
 from dunning.store.events import _INSERT_EVENTS, EventLog
+from dunning.store import import_triggers
 from dunning.store.import_events import PlainEvent, case_opened_data, chained_rows, obligation_added_data
 from dunning.store.rows import _iso
 
@@ -75,6 +77,8 @@ class _Tally:
     def __init__(self) -> None:
         self.opened = self.added = self.unchanged = 0
         self.debtors: set[str] = set()
+        self.zone_trigger_aside = False  # m021's contacts trigger set aside (``import_triggers``)
+        self.store_had_debtors = True
 
 
 class ObligationImport(Cases, EventLog):
@@ -113,14 +117,21 @@ class ObligationImport(Cases, EventLog):
         counts = _Tally()
         with self.transaction():
             first_seq = self.last_seq() + 1  # read under the write lock: no other writer appends until the commit
-            chunk: list[ObligationRow] = []
-            for row in rows:
-                chunk.append(row)
-                if len(chunk) >= _CHUNK:
+            # Triggers that do nothing for an import's rows are set aside while it writes (dunning.store.
+            # import_triggers): put back before the commit, and by the rollback after an error.
+            # (PostgreSQL runs a trigger whose WHEN is false at no such cost: its triggers stay.)
+            with (import_triggers.set_aside(self.conn) if self.dialect == "sqlite"
+                  else contextlib.nullcontext(frozenset[str]())) as aside:
+                counts.zone_trigger_aside = import_triggers.CONTACTS_ZONE_TRIGGER in aside
+                counts.store_had_debtors = self.has_debtors()
+                chunk: list[ObligationRow] = []
+                for row in rows:
+                    chunk.append(row)
+                    if len(chunk) >= _CHUNK:
+                        self._write_chunk(chunk, now, today, counts, touched, owns_transaction)
+                        chunk = []
+                if chunk:
                     self._write_chunk(chunk, now, today, counts, touched, owns_transaction)
-                    chunk = []
-            if chunk:
-                self._write_chunk(chunk, now, today, counts, touched, owns_transaction)
             last_seq = self.last_seq()
         if owns_transaction and self.on_events:
             self._announce(first_seq, last_seq)
@@ -134,6 +145,16 @@ class ObligationImport(Cases, EventLog):
         for r in new_debtors:
             debtors_seen.add(r[0][0])
         if new_debtors:
+            if counts.zone_trigger_aside and counts.store_had_debtors:
+                # m021's trigger is set aside: its work done here, for the debtors the store knew already (a
+                # debtor new to the store has no zone to clear).
+                new_ids = [r[0][0] for r in new_debtors]
+                stored = {i for (i,) in self.conn.execute(
+                    f"SELECT id FROM debtors WHERE id IN ({', '.join('?' * len(new_ids))})", new_ids)}
+                if stored:
+                    import_triggers.zone_cleared_by_new_phones(
+                        self.conn, [(r[0][0], c[0], c[1], c[2]) for r in new_debtors if r[0][0] in stored
+                                    for c in r[1]])
             # Contacts first: a new phone number clears a stored debtor's zone (migration m021), and a new
             # debtor's zone, worked out from its row, is then written with it.
             self.conn.executemany(
