@@ -2,6 +2,9 @@
 (its code and parameters worded by ``dunning.web.strings``), the command line keeps its English, and
 nothing changed in the store."""
 
+# The Chinese messages are written with full-width punctuation, which the ambiguous-character rule flags.
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 import re
@@ -22,7 +25,8 @@ ZH = MESSAGES["zh_CN"]
 # GBP 450.00, 3 days past due on Monday 1 June 2026; a collector may promise 2 days out.
 REFUSALS = [
     ("ann", "/cases/2/call", {"outcome": "promise", "amount": "450.00", "due": "2026-06-20T10:00"},
-     "call-due", "还款承诺最多只能在 2 天内"),
+     # word for word as docs/operators.md quotes it
+     "call-due", "还款承诺最多只能在 2 天内（2026-06-03T08:00:00Z 之前）；更晚的日期需要主管批准。"),
     ("ann", "/cases/2/call", {"outcome": "promise", "amount": "5000.00", "due": "2026-06-02T10:00"},
      "call-amount", "承诺金额（GBP 5,000.00）超过了欠款余额（GBP 450.00）"),
     ("ann", "/cases/2/call", {"outcome": "promise", "due": "2026-06-02T10:00"}, "call-amount", "还款承诺需要填写金额"),
@@ -32,7 +36,8 @@ REFUSALS = [
      "call-due", "承诺还款时间必须在将来"),
     ("ann", "/cases/2/call", {"outcome": "promise", "amount": "ten", "due": "2026-06-02T10:00"},
      "call-amount", "不是有效的GBP金额：ten"),
-    ("ann", "/cases/2/call", {"outcome": "promise", "amount": "10.00", "due": "soon"}, "call-due", "不是日期或时间：soon"),
+    ("ann", "/cases/2/call", {"outcome": "promise", "amount": "10.00", "due": "soon"},
+     "call-due", "不是日期或时间：soon"),
     ("ann", "/cases/2/call", {"outcome": "shouted"}, "call-outcome", "请从以下选项中选择"),
     ("ann", "/cases/2/call", {"outcome": "no_answer", "amount": "10.00"}, "call-outcome", "金额和日期只用于还款承诺"),
     ("ann", "/cases/2/call", {"outcome": "promise", "amount": "10.00", "due": "2026-06-20T10:00", "approve": "1"},
