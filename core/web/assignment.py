@@ -62,6 +62,14 @@ def my_day(rt: Runtime, user: StaffUser, today: dt.date, now: dt.datetime, langu
                     tuple(w.items(ctx, today, who))) for w in lists(rt)]
 
 
-def outcome_list(rt: Runtime) -> WorkList | None:
-    """The work list whose outcomes the case page's form records (the first that offers any)."""
-    return next((w for w in lists(rt) if w.outcomes), None)
+def recorders(rt: Runtime) -> list[WorkList]:
+    """The work lists that record outcomes: each gives the case page a form, in channel order."""
+    return [w for w in lists(rt) if w.outcomes]
+
+
+def recorder_for(rt: Runtime, channel: str | None) -> WorkList | None:
+    """The list a posted outcome form belongs to (its ``channel`` field); the first one when the form names none."""
+    found = recorders(rt)
+    if not channel:
+        return found[0] if found else None
+    return next((w for w in found if w.channel == channel), None)

@@ -97,14 +97,14 @@ def _text(visit: Visit, field: str) -> str | None:
 
 
 def log_call(visit: Visit, case_id: int) -> str:
-    """Record what came of the work through the work list that offers outcomes (the phone channel's records
+    """Record what came of the work through the work list the form belongs to (the phone channel's records
     the call as ``dunning calls log`` does); the line to show after it."""
     from dunning.plugin_context import PluginContext
-    from dunning.web.assignment import outcome_list
+    from dunning.web.assignment import recorder_for
     from dunning.work_lists import OutcomeForm
 
     fields = ["outcome", "amount", "due", "approve", "note"]
-    work_list = outcome_list(visit.rt)
+    work_list = recorder_for(visit.rt, visit.form.get("channel"))
     if work_list is None:
         raise FormError("outcome", "no enabled channel records outcomes here", "no_outcomes")
     outcome = visit.form.get("outcome", "")

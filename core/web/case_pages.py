@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from dunning.models import HoldReason
 from dunning.web import case_forms
-from dunning.web.assignment import outcome_list, works_case
+from dunning.web.assignment import recorders, works_case
 from dunning.web.case_view import case_context
 from dunning.web.console import Visit, done, language, message, page, render
 
@@ -23,10 +23,14 @@ def _case_id(visit: Visit) -> int | None:
 def _show(visit: Visit, case_id: int, *, form: str | None = None, errors: dict[str, str] | None = None,
           status: int = 200) -> Response:
     case = visit.rt.store.case(case_id)
-    recorder = outcome_list(visit.rt)
+    from dunning.work_lists import language_of
+
+    lang = language(visit.request)
     return render(visit.request, "case.html", {
         **case_context(visit.rt, case, visit.today, visit.now),
-        "phone": recorder is not None, "outcomes": dict(recorder.outcomes) if recorder else {},
+        # One outcome form per work list that records outcomes (the phone channel's logs a call).
+        "recorders": [(w.channel, language_of(w.title, lang) or w.channel, dict(w.outcomes))
+                      for w in recorders(visit.rt)],
         "hold_reasons": [r.value for r in HoldReason], "form": form, "errors": errors or {},
         "values": dict(visit.form) if errors else {},
     }, status=status, user=visit.user)

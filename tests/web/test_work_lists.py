@@ -113,3 +113,31 @@ def test_an_in_house_outcome_is_checked_like_a_call_and_recorded_through_the_ope
     [promise] = json.loads(floor("events", "--kind", "promise", "--json").stdout)
     assert (promise["case_id"], promise["data"]["amount"]) == (DOORSTEP_CASE, 10000)
     assert floor("verify").exit_code == 0
+
+
+def test_with_the_phone_channel_on_too_each_list_has_its_own_outcome_form(floor: Project):
+    text = floor.config.read_text(encoding="utf-8").replace('enabled = ["phone"]', 'enabled = ["doorstep", "phone"]')
+    floor.config.write_text(text, encoding="utf-8")
+    client = TestClient(app_for(floor, plugins=[ChannelsPlugin("doorstep"), InHouse()]))
+    sign_in(client, "sam")
+    page = client.get(f"/cases/{DOORSTEP_CASE}").text
+    assert 'name="channel" value="doorstep"' in page and 'name="channel" value="phone"' in page
+    assert "Log the outcome · Doorstep round" in page and "Log the outcome · Calls" in page
+    day = client.get("/").text
+    assert day.index("Doorstep round") < day.index("Calls")  # in channel order
+    csrf = token(client, "/")
+    # A phone outcome is refused by the phone list's own outcomes, beside the phone form only.
+    answer = client.post(f"/cases/{DOORSTEP_CASE}/call", data={"channel": "phone", "outcome": "met", "csrf": csrf})
+    assert answer.status_code == 422 and answer.text.count('id="call-outcome-error"') == 1
+    phone_form = answer.text[answer.text.index('value="phone"'):]
+    assert 'id="call-outcome-error">choose one of no_answer' in phone_form
+    answer = client.post(f"/cases/{DOORSTEP_CASE}/call", data={"channel": "phone", "outcome": "no_answer",
+                                                                "csrf": csrf}, follow_redirects=False)
+    assert answer.status_code == 303
+    assert re.search(r"call \d+ logged as no_answer", client.get(f"/cases/{DOORSTEP_CASE}").text)
+    answer = client.post(f"/cases/{DOORSTEP_CASE}/call", data={"channel": "doorstep", "outcome": "met",
+                                                                "csrf": csrf}, follow_redirects=False)
+    assert answer.status_code == 303
+    assert "doorstep visit recorded as met" in client.get(f"/cases/{DOORSTEP_CASE}").text
+    answer = client.post(f"/cases/{DOORSTEP_CASE}/call", data={"channel": "fax", "outcome": "met", "csrf": csrf})
+    assert answer.status_code == 422
