@@ -24,6 +24,14 @@ _FIELD_WORDS: Sequence[tuple[str, str]] = (
 )
 
 
+# Which field a refusal with a code is about: the code says it, whatever the words.
+_FIELD_OF_CODE: Mapping[str, str] = {
+    "promise_too_far": "due", "promise_in_past": "due", "instalments_out_of_order": "due",
+    "promise_over_balance": "amount", "promise_not_positive": "amount", "payment_reference_taken": "reference",
+    "dispute_hold_with_end": "until", "date_not_future": "until", "dispute_needs_verification": "verification_sent",
+}
+
+
 def field_for(message: str, fields: Sequence[str]) -> str:
     lowered = message.lower()
     for words, field in _FIELD_WORDS:
@@ -60,7 +68,9 @@ class FormError(ValueError):
     def refused(cls, exc: Exception, fields: Sequence[str]) -> FormError:
         """An operation's refusal beside the field its message is about, keeping its code."""
         code = getattr(exc, "code", None)
-        return cls(field_for(str(exc), fields), str(exc), code, getattr(exc, "params", None) if code else None)
+        field = _FIELD_OF_CODE.get(code or "", "")
+        return cls(field if field in fields else field_for(str(exc), fields), str(exc), code,
+                   getattr(exc, "params", None) if code else None)
 
     def shown(self, language: str) -> str:
         from dunning.web.strings import message
