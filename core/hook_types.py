@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from dunning.portal.providers import PaymentProvider
     from dunning.priority import CaseFacts
     from dunning.verdicts import Verdict
+    from dunning.work_lists import WorkList
 
 
 class Hooks(Protocol):
@@ -40,6 +41,8 @@ class Hooks(Protocol):
     def check_settings(self, *, settings: Mapping[str, Any]) -> list[None]: ...
 
     def register_payment_providers(self, *, register: Callable[[PaymentProvider], None]) -> list[None]: ...
+
+    def register_work_lists(self, *, register: Callable[[WorkList], None]) -> list[None]: ...
 
     def register_migrations(
         self, *, register: Callable[[str, Callable[[sqlite_utils.Database], None]], None]

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from dunning.portal.providers import PaymentProvider
     from dunning.priority import CaseFacts
     from dunning.verdicts import Verdict
+    from dunning.work_lists import WorkList
 
 hookspec = pluggy.HookspecMarker("dunning")
 
@@ -107,6 +108,23 @@ def register_payment_providers(register: Callable[[PaymentProvider], None]) -> N
     confirmed payment through the ledger once per provider payment id, however
     often the webhook is posted. A plugin whose implementation raises, or that
     registers a name another plugin has, is named in a warning and left out.
+    """
+
+
+@hookspec
+def register_work_lists(register: Callable[[WorkList], None]) -> None:
+    """Give the browser console a channel's work, by calling ``register(work_list)`` once for each channel.
+
+    Collected. A work list (a subclass of ``dunning.work_lists.WorkList``)
+    names its ``channel`` and is asked only while that channel is enabled:
+    ``items(ctx, today, collector)`` is the day's list on "My day",
+    ``works_case(ctx, case_id, collector)`` opens a case to a collector,
+    ``script(ctx, case, today)`` is shown on the case page, and
+    ``outcomes`` with ``record_outcome(ctx, case_id, form)`` make the
+    case page's form to record what came of the work (writing through
+    ``dunning.operations``, whose refusal is shown beside the field). A
+    plugin whose implementation raises, or that registers something else or
+    a channel another plugin has, is named in a warning and left out.
     """
 
 

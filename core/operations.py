@@ -24,7 +24,17 @@ from dunning.store import Conflict, NotFound
 
 
 class OperationError(ValueError):
-    """An operation refused; nothing was written."""
+    """An operation refused; nothing was written.
+
+    The text is the command line's. A refusal a form can meet also carries a
+    stable ``code`` and its ``params``, from which the browser console words
+    it in the reader's language (``dunning.web.strings``).
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 _Parameters = ParamSpec("_Parameters")
@@ -53,7 +63,8 @@ class PaymentOutcome:
 def _open_case(rt: Runtime, case_id: int) -> Case:
     case = rt.store.case(case_id)
     if not case.is_open:
-        raise OperationError(f"case {case_id} is {case.status}, not open")
+        raise OperationError(f"case {case_id} is {case.status}, not open", code="case_not_open", case_id=case_id,
+                             status=str(case.status))
     return case
 
 
@@ -74,7 +85,8 @@ def pay(rt: Runtime, case_id: int, amount_text: str, *, at: dt.datetime, now: dt
     except money.MoneyError as exc:
         raise OperationError(str(exc)) from None
     if reference and rt.store.payment_reference_exists(case_id, reference):
-        raise OperationError(f"a payment with reference {reference!r} is already recorded on case {case_id}")
+        raise OperationError(f"a payment with reference {reference!r} is already recorded on case {case_id}",
+                             code="payment_reference_taken", reference=reference, case_id=case_id)
     applied = apply_payment(rt, case, amount, at=at, now=now, reference=reference,
                             surplus_to_credit=surplus_to_credit, **({"by": by} if by else {}))
     allocation = tuple((p.item.reference, p.amount) for p in applied.allocation.parts)
@@ -120,21 +132,26 @@ def promise(rt: Runtime, case_id: int, amount_text: str, due_at: dt.datetime, *,
         except money.MoneyError as exc:
             raise OperationError(str(exc)) from None
         if amount <= 0:
-            raise OperationError(f"a promised amount must be positive, got {text}")
+            raise OperationError(f"a promised amount must be positive, got {text}", code="promise_not_positive",
+                                 amount=text)
         if when <= now:
-            raise OperationError(f"a promise must be due in the future, got {calendar.to_text(when)}")
+            raise OperationError(f"a promise must be due in the future, got {calendar.to_text(when)}",
+                                 code="promise_in_past", due=calendar.to_text(when))
         if instalments and when <= instalments[-1][1]:
-            raise OperationError("instalments must fall due one after the other")
+            raise OperationError("instalments must fall due one after the other", code="instalments_out_of_order")
         instalments.append((amount, when))
     total = sum(a for a, _ in instalments)
     if total > case.balance:
         raise OperationError(f"the promise ({money.display(total, case.currency)}) is more than the balance "
-                             f"({money.display(case.balance, case.currency)})")
+                             f"({money.display(case.balance, case.currency)})", code="promise_over_balance",
+                             promise=money.display(total, case.currency),
+                             balance=money.display(case.balance, case.currency))
     horizon = now + dt.timedelta(days=profile.promise_max_days)
     if instalments[-1][1] > horizon and not approved_by:
         raise OperationError(
             f"a promise may be at most {profile.promise_max_days} days out (until {calendar.to_text(horizon)}); "
-            "a later date or a plan needs a supervisor: --approved-by NAME")
+            "a later date or a plan needs a supervisor: --approved-by NAME", code="promise_too_far",
+            days=profile.promise_max_days, until=calendar.to_text(horizon))
     reminder_channel = next((c for c in profile.promise_reminder_channels if c in rt.plugins.enabled), None)
     with rt.store.transaction():
         ids: list[int] = []
@@ -187,9 +204,10 @@ def hold(rt: Runtime, case_id: int, reason: str, *, now: dt.datetime, until: dt.
         # Reg F 1006.38: collection resumes only once verification was sent,
         # never because a date came round.
         raise OperationError("a dispute hold has no end date: it is lifted only once verification of the debt "
-                             f"was sent (`dunning release {case_id} --verification-sent`); leave out --until")
+                             f"was sent (`dunning release {case_id} --verification-sent`); leave out --until",
+                             code="dispute_hold_with_end")
     if until is not None and until <= rt.today(now):
-        raise OperationError(f"--until {until} is not in the future")
+        raise OperationError(f"--until {until} is not in the future", code="date_not_future", until=str(until))
     breathing_space_days = rt.config.profile_for(rt.store.debtor(case.debtor_id)).profile.breathing_space_days
     if reason == HoldReason.BREATHING_SPACE and until is None and breathing_space_days:
         # The statutory pause ends by itself (60 days in the UK's scheme).
@@ -209,11 +227,12 @@ def release(rt: Runtime, case_id: int, *, now: dt.datetime, by: str, note: str |
     active = rt.store.holds(case_id, active_on=rt.today(now))
     if any(h.reason == HoldReason.DISPUTE for h in active) and not verification_sent:
         raise OperationError(f"case {case_id} is disputed: collection resumes only once verification of the debt "
-                             "was sent; say so with --verification-sent")
+                             "was sent; say so with --verification-sent", code="dispute_needs_verification",
+                             case_id=case_id)
     with rt.store.transaction():
         released = rt.store.release_holds(case_id, now, by)
         if not released:
-            raise OperationError(f"case {case_id} has no active hold")
+            raise OperationError(f"case {case_id} has no active hold", code="no_active_hold", case_id=case_id)
         rt.store.wake(case_id, rt.today(now))
         rt.store.append_events([rt.event("hold_released", case, now, data={
             "hold_ids": released, "by": by, "note": note,
@@ -269,7 +288,8 @@ def decide(rt: Runtime, action_id: int, *, approve: bool, by: str, now: dt.datet
     """Approve (the action goes out on the next run) or reject an action awaiting approval."""
     action = rt.store.action(action_id)
     if action.status is not ActionStatus.AWAITING_APPROVAL:
-        raise OperationError(f"action {action_id} is {action.status}, not awaiting approval")
+        raise OperationError(f"action {action_id} is {action.status}, not awaiting approval",
+                             code="action_not_awaiting", action_id=action_id, status=str(action.status))
     case = rt.store.case(action.case_id)
     kind = "approved" if approve else "rejected"
     data: dict[str, Any] = {"key": action.key, "by": by, "note": note, "action": action.kind.value}

@@ -57,8 +57,8 @@ def installed_layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return lay_out(tmp_path_factory.mktemp("layout"))
 
 
-def test_the_three_contracts_are_declared():
-    assert set(NAMES) == {"pure-core", "plugins-independent", "plugins-public-api"}
+def test_the_four_contracts_are_declared():
+    assert set(NAMES) == {"pure-core", "plugins-independent", "plugins-public-api", "console-through-hooks"}
     plugins = next(c for c in CONTRACTS if c["id"] == "plugins-independent")["modules"]
     on_disk = {f"dunning.plugins.{p.name}" for p in (ROOT / "plugins").iterdir() if (p / "__init__.py").exists()}
     assert set(plugins) == on_disk  # a new built-in plugin joins the independence contract
@@ -75,6 +75,7 @@ BREAKS = {
     "pure-core": ("dunning/lifecycle.py", "from dunning import store"),
     "plugins-independent": ("dunning/plugins/email/channel.py", "from dunning.plugins.letter import layout"),
     "plugins-public-api": ("dunning/plugins/phone/channel.py", "from dunning.dispatch import deliver_ready"),
+    "console-through-hooks": ("dunning/web/day.py", "from dunning.plugins.phone import calls"),
 }
 
 

@@ -30,7 +30,13 @@ MAX_INSTALMENTS = 12
 
 
 class SettlementError(ValueError):
-    """An offer refused; nothing was written."""
+    """An offer refused; nothing was written. The text is the command line's; ``code`` and ``params`` let the
+    browser console word the refusal in the reader's language (``dunning.web.strings``)."""
+
+    def __init__(self, message: str, *, code: str | None = None, **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 @attrs.frozen
@@ -69,36 +75,43 @@ def offer(rt: Runtime, case_id: int, amount_text: str, until: dt.date, *, now: d
     """Record and send a settlement offer; returns its id. Refuses (writing nothing) what the policy does not allow."""
     case = rt.store.case(case_id)
     if not case.is_open:
-        raise SettlementError(f"case {case_id} is {case.status}, not open")
+        raise SettlementError(f"case {case_id} is {case.status}, not open", code="case_not_open", case_id=case_id,
+                              status=str(case.status))
     if rt.store.open_settlement(case_id) is not None:
-        raise SettlementError(f"case {case_id} already has an open settlement offer")
+        raise SettlementError(f"case {case_id} already has an open settlement offer", code="settlement_open",
+                              case_id=case_id)
     try:
         amount = money.parse(amount_text, case.currency)
     except money.MoneyError as exc:
-        raise SettlementError(f"--settle: {exc}") from None
+        raise SettlementError(f"--settle: {exc}", code="not_an_amount", text=amount_text,
+                              currency=case.currency) from None
     owed, charges = owed_now(rt, case_id)
     if amount <= 0 or amount >= owed:
         raise SettlementError(f"--settle must be more than 0 and less than the {money.display(owed, case.currency)} "
-                              f"the case owes, got {amount_text}")
+                              f"the case owes, got {amount_text}", code="settlement_amount",
+                              owed=money.display(owed, case.currency), amount=amount_text)
     today = rt.today(now)
     if until <= today:
-        raise SettlementError(f"--until {until} is not in the future")
+        raise SettlementError(f"--until {until} is not in the future", code="date_not_future", until=str(until))
     if not 1 <= instalments <= min(MAX_INSTALMENTS, (until - today).days):
         raise SettlementError(f"--instalments must be from 1 to {min(MAX_INSTALMENTS, (until - today).days)} "
-                              f"(one a day at most, {MAX_INSTALMENTS} at most), got {instalments}")
+                              f"(one a day at most, {MAX_INSTALMENTS} at most), got {instalments}",
+                              code="settlement_instalments", most=min(MAX_INSTALMENTS, (until - today).days),
+                              got=instalments)
     discount = discount_percent(owed, amount)
     rule = rt.policy_for(case).stages.get(case.stage)
     limit = rule.max_discount_percent if rule is not None else None
     if (limit is None or discount > limit) and not approved_by:
         allowed = f"at most {limit}%" if limit is not None else "no discount"
         raise SettlementError(f"a discount of {discount}% is beyond what the policy allows at {case.stage} "
-                              f"({allowed} without approval): a supervisor must approve it with --approved-by NAME")
+                              f"({allowed} without approval): a supervisor must approve it with --approved-by NAME",
+                              code="settlement_discount", discount=discount, stage=str(case.stage), limit=limit)
     if approved_by is not None and approved_by == by:
         raise SettlementError("--approved-by must name someone other than --by")
     chosen = channel or next((c for c in ("email", "letter") if c in rt.plugins.enabled), None)
     if chosen is None or chosen not in rt.plugins.enabled:
         raise SettlementError(f"the offer goes by letter or email: enable one of them (--channel {chosen or 'letter'} "
-                              "is not enabled)")
+                              "is not enabled)", code="settlement_no_written_channel")
     if medium_of(chosen, rt.plugins.media) not in WRITTEN_MEDIA:
         raise SettlementError(f"--channel {chosen} is not a letter or an email")
     parts = schedule(amount, instalments, today, until)

@@ -41,8 +41,8 @@ def load_secret(path: Path) -> str:
 
 def create_app(config: Config, *, db_path: DatabaseName | None, clock: Callable[[], dt.datetime], secret: str,
                https: bool = False, limit: LoginLimit | None = None, plugins: Sequence[object] = ()) -> Starlette:
-    """The console and the debtors' page; ``plugins`` are given to the page's runtime in-process (a test's
-    payment provider) besides those installed."""
+    """The console and the debtors' page; ``plugins`` are given to both runtimes in-process (a test's payment
+    provider or work list) besides those installed."""
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.middleware.sessions import SessionMiddleware
@@ -83,5 +83,6 @@ def create_app(config: Config, *, db_path: DatabaseName | None, clock: Callable[
     ]
     app = Starlette(routes=routes, middleware=middleware)
     app.state.portal = portal_pages.PortalSite(secret=secret, path=portal_path, plugins=plugins)
-    app.state.console = Console(config=config, db_path=db_path, clock=clock, limit=limit or LoginLimit())
+    app.state.console = Console(config=config, db_path=db_path, clock=clock, limit=limit or LoginLimit(),
+                                plugins=plugins)
     return app

@@ -9,10 +9,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dunning.web.console import Visit, done, page, render
+from dunning.web.console import Visit, done, language, page, render
 
 if TYPE_CHECKING:
     from starlette.responses import Response
+
+
+def _refused(visit: Visit, action: str, text: str, code: str | None, params: dict[str, object]) -> Response:
+    """The list again, the refusal beside the action it is about, in the reader's language where it has a code."""
+    from dunning.web.strings import message
+
+    return _show(visit, {action: message(language(visit.request), code, params) or text}, status=422)
 
 
 def _show(visit: Visit, errors: dict[str, str] | None = None, status: int = 200) -> Response:
@@ -37,11 +44,13 @@ def decide(visit: Visit) -> Response:
     text = visit.request.path_params["action_id"]
     decision = visit.form.get("decision")
     if not (text.isascii() and text.isdigit()) or decision not in ("approve", "reject"):
-        return _show(visit, {text: "choose approve or reject"}, status=422)
+        return _refused(visit, text, "choose approve or reject", "choose_decision", {})
     try:
         action = operations.decide(visit.rt, int(text), approve=decision == "approve", by=visit.user.name,
                                    now=visit.now, note=visit.form.get("note", "").strip() or None)
-    except (operations.OperationError, NotFound) as exc:
-        return _show(visit, {text: str(exc)}, status=422)
+    except operations.OperationError as exc:
+        return _refused(visit, text, str(exc), exc.code, exc.params)
+    except NotFound as exc:
+        return _refused(visit, text, str(exc), "not_found", {})
     word = "approved" if decision == "approve" else "rejected"
     return done(visit, "/approvals", f"action {action.id} ({action.step}) {word}")

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 from dunning.models import HoldReason
 from dunning.web import case_forms
-from dunning.web.assignment import phone_settings, works_case
+from dunning.web.assignment import recorders, works_case
 from dunning.web.case_view import case_context
-from dunning.web.console import Visit, done, message, page, render
+from dunning.web.console import Visit, done, language, message, page, render
 
 if TYPE_CHECKING:
     from starlette.responses import Response
@@ -22,15 +22,15 @@ def _case_id(visit: Visit) -> int | None:
 
 def _show(visit: Visit, case_id: int, *, form: str | None = None, errors: dict[str, str] | None = None,
           status: int = 200) -> Response:
-    from dunning.plugins.phone.calls import OUTCOMES
-
     case = visit.rt.store.case(case_id)
-    phone = phone_settings(visit.rt) is not None
+    from dunning.work_lists import language_of
+
+    lang = language(visit.request)
     return render(visit.request, "case.html", {
         **case_context(visit.rt, case, visit.today, visit.now),
-        # The outcomes' meanings without the command's option names ("(--promise and --due)").
-        "phone": phone, "outcomes": {name: meaning.split(" (--")[0] for name, meaning in OUTCOMES.items()}
-        if phone else {},
+        # One outcome form per work list that records outcomes (the phone channel's logs a call).
+        "recorders": [(w.channel, language_of(w.title, lang) or w.channel, dict(w.outcomes))
+                      for w in recorders(visit.rt)],
         "hold_reasons": [r.value for r in HoldReason], "form": form, "errors": errors or {},
         "disputed": case_forms.disputed_items(visit.rt, case_id),
         "values": dict(visit.form) if errors else {},
@@ -48,7 +48,7 @@ def _open(visit: Visit) -> int | Response:
         visit.rt.store.case(case_id)
     except NotFound:
         return message(visit.request, 404, "not_found", user=visit.user)
-    if not works_case(visit.rt, visit.user, case_id):
+    if not works_case(visit.rt, visit.user, case_id, visit.now):
         return message(visit.request, 403, "refused", user=visit.user)
     return case_id
 
@@ -68,7 +68,7 @@ def _form_page(name: str, action: Callable[[Visit, int], str]) -> Callable[..., 
         try:
             said = action(visit, case_id)
         except case_forms.FormError as exc:
-            return _show(visit, case_id, form=name, errors={exc.field: str(exc)}, status=422)
+            return _show(visit, case_id, form=name, errors={exc.field: exc.shown(language(visit.request))}, status=422)
         return done(visit, f"/cases/{case_id}", said)
 
     submit.__name__ = f"case_{name}"

@@ -1,4 +1,4 @@
-"""What the case page shows: what is owed, the evidence, contacts, promises, holds and the call script.
+"""What the case page shows: what is owed, the evidence, contacts, promises, holds and the work list's script.
 
 Read-only; the figures come from the same functions as ``cases show``
 (``dunning.owed`` and the ledger's ``demand_figures``).
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from dunning import money
 from dunning.ledger.figures import demand_figures
 from dunning.owed import owed_on
-from dunning.web.assignment import phone_settings
+from dunning.web.assignment import lists
 
 if TYPE_CHECKING:
     from dunning.models import Case
@@ -52,23 +52,9 @@ def case_context(rt: Runtime, case: Case, today: dt.date, now: dt.datetime) -> d
 
 
 def call_script(rt: Runtime, case: Case, today: dt.date, now: dt.datetime) -> str | None:
-    """The script ``dunning calls script CASE`` prints; None without a call task with a script."""
-    settings = phone_settings(rt)
-    if settings is None:
-        return None
-    import jinja2
-
+    """The first script an enabled work list offers for the case today (``dunning calls script CASE``'s for
+    the phone channel); None without one."""
     from dunning.plugin_context import PluginContext
-    from dunning.plugins.phone import calls, scripts
-    from dunning.plugins.phone.store import CallStore
-    from dunning.templates import TemplateMissing
 
     ctx = PluginContext(rt, now)
-    store = CallStore(ctx.db)
-    task = calls.first_task(store.open_for_case(case.id, today)) or store.latest_for_case(case.id)
-    if task is None or not task.template:
-        return None
-    try:
-        return scripts.render(ctx, task.template, scripts.script_context(ctx, case, task, today, settings))
-    except (TemplateMissing, jinja2.UndefinedError):
-        return None
+    return next((text for work_list in lists(rt) if (text := work_list.script(ctx, case, today)) is not None), None)

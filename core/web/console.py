@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +45,7 @@ class Console:
     db_path: DatabaseName | None  # --db: a file or a PostgreSQL server; None: the config's
     clock: Callable[[], dt.datetime]
     limit: LoginLimit = attrs.field(factory=LoginLimit)
+    plugins: Sequence[object] = ()  # plugins given in-process (a test's work list) besides those installed
     env: jinja2.Environment = attrs.field(factory=lambda: jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined))
 
@@ -52,7 +53,7 @@ class Console:
     def runtime(self) -> Iterator[Runtime]:
         from dunning.runtime import Runtime
 
-        rt = Runtime(self.config, db_path=self.db_path, create_db=False)
+        rt = Runtime(self.config, db_path=self.db_path, create_db=False, extra_plugins=list(self.plugins))
         try:
             yield rt
         finally:
@@ -115,6 +116,10 @@ def signed_in(request: Request, rt: Runtime) -> StaffUser | None:
 
 Page = Callable[[Visit], "Response"]
 
+# Each page's endpoint and the least role it admits: the route-by-role test walks every route of the app and
+# reads what each one should refuse from here, so a new page cannot go untested.
+ROLE_OF: dict[Callable[..., Any], str] = {}
+
 
 async def _form(request: Request) -> FormData | None:
     if request.method != "POST":
@@ -142,6 +147,7 @@ def page(role: str) -> Callable[[Page], Callable[[Request], Any]]:
                 return handler(Visit(request, rt, user, fields, console.clock()))
 
         endpoint.__name__ = handler.__name__
+        ROLE_OF[endpoint] = role
         return endpoint
 
     return wrap

@@ -1,11 +1,11 @@
-"""My day: the call list (promises due today first), the day's visits, and the notices for my role."""
+"""My day: each enabled channel's work list (calls with promises due today first, visits), and my notices."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dunning.web.assignment import my_calls, my_visits
-from dunning.web.console import Visit, page, render
+from dunning.web.assignment import my_day as sections
+from dunning.web.console import Visit, language, page, render
 
 if TYPE_CHECKING:
     from starlette.responses import Response
@@ -23,7 +23,6 @@ def my_day(visit: Visit) -> Response:
     if visit.user.role in NOTICE_ROLES:
         notices = [n for n in notice_rows(visit.rt, NOTICE_ROLES[visit.user.role], visit.today) if n.open]
     return render(visit.request, "day.html", {
-        "calls": my_calls(visit.rt, visit.user, visit.today, visit.now),
-        "visits": my_visits(visit.rt, visit.user, visit.today, visit.now),
+        "sections": sections(visit.rt, visit.user, visit.today, visit.now, language(visit.request)),
         "notices": notices, "display": money.display, "today": visit.today,
     }, user=visit.user)

@@ -41,20 +41,22 @@ def propose(visit: Visit, case_id: int) -> str:
 
     amount = visit.form.get("amount", "").strip()
     if not amount:
-        raise FormError("amount", "required")
+        raise FormError("amount", "required", "required")
     until_text = visit.form.get("until", "").strip()
     try:
         until = dt.date.fromisoformat(until_text)
     except ValueError:
-        raise FormError("until", f"not a date (YYYY-MM-DD): {until_text!r}") from None
+        raise FormError("until", f"not a date (YYYY-MM-DD): {until_text!r}", "not_a_date",
+                        {"text": until_text}) from None
     instalments_text = visit.form.get("instalments", "").strip() or "1"
     if not instalments_text.isdigit():
-        raise FormError("instalments", f"not a whole number: {instalments_text!r}")
+        raise FormError("instalments", f"not a whole number: {instalments_text!r}", "not_a_whole_number",
+                        {"text": instalments_text})
     try:
         offer_id = offer(visit.rt, case_id, amount, until, now=visit.now, by=visit.user.name,
                          instalments=int(instalments_text))
     except SettlementError as exc:
-        raise FormError(_field(str(exc)), _words(str(exc))) from None
+        raise FormError(_field(str(exc)), _words(str(exc)), exc.code, exc.params) from None
     made = visit.rt.store.open_settlement(case_id)
     assert made is not None and made.id == offer_id
     currency = visit.rt.store.case(case_id).currency

@@ -58,6 +58,14 @@ def register_commands(cli: click.Group) -> None:
     cli.add_command(LazyCommand("calls", "dunning.plugins.phone.cli:calls", CALLS_HELP))
 
 
+@hookimpl
+def register_work_lists(register: Callable[[Any], None]) -> None:
+    # The console's view of this channel (dunning.work_lists); imported when the console asks.
+    from dunning.plugins.phone.work_list import CallList
+
+    register(CallList())
+
+
 def __getattr__(name: str) -> Any:
     # `from dunning.plugins.phone import PhoneChannel` (or SmsChannel) still works, importing the channel then.
     if name == "PhoneChannel":

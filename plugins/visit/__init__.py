@@ -50,6 +50,14 @@ def register_commands(cli: click.Group) -> None:
     cli.add_command(LazyCommand("visits", "dunning.plugins.visit.cli:visits", VISITS_HELP))
 
 
+@hookimpl
+def register_work_lists(register: Callable[[Any], None]) -> None:
+    # The console's view of this channel (dunning.work_lists); imported when the console asks.
+    from dunning.plugins.visit.work_list import VisitList
+
+    register(VisitList())
+
+
 def __getattr__(name: str) -> Any:
     # `from dunning.plugins.visit import VisitChannel` still works, importing the channel then.
     if name == "VisitChannel":

@@ -394,3 +394,45 @@ def test_an_imports_events_reach_record_event_after_the_commit_in_batches(dunnin
     stored = [(e.seq, e.kind, e.hash) for e in rt.store.events()]
     assert mirrored == stored and len(stored) == 11
     assert walk(rt.store.event_links()).ok
+
+
+def test_hook_register_work_lists(dunning_runtime, case_factory):
+    from collections.abc import Mapping
+    from typing import ClassVar
+
+    from dunning import PluginContext
+    from dunning.work_lists import WorkItem, WorkList, work_lists
+
+    class Doorstep(WorkList):
+        channel = "doorstep"
+        title: ClassVar[Mapping[str, str]] = {"en": "Doorstep calls"}
+
+        def items(self, ctx: Any, today: dt.date, collector: str | None) -> list[WorkItem]:
+            return [WorkItem(case_id=c.id, debtor_name=c.debtor_id, figure=str(c.balance), detail="", why="due")
+                    for c in ctx.store.cases(status="open")]
+
+    class Texts(WorkList):
+        channel = "sms"  # not enabled here: never asked
+
+    class InHouse:
+        plugin_name = "in-house"
+
+        @hookimpl
+        def register_work_lists(self, register: Any) -> None:
+            register(Doorstep())
+            register(Texts())
+
+    class Careless:
+        plugin_name = "careless"
+
+        @hookimpl
+        def register_work_lists(self, register: Any) -> None:
+            register(object())
+
+    rt = dunning_runtime(plugins=[ChannelsPlugin("doorstep", "sms"), InHouse(), Careless()], enabled=["doorstep"])
+    case = case_factory(rt)
+    [found] = work_lists(rt)
+    assert isinstance(found, Doorstep)
+    ctx = PluginContext(rt, DAY1)
+    assert [item.case_id for item in found.items(ctx, DAY1.date(), None)] == [case.id]
+    assert not found.works_case(ctx, case.id, "ann") and found.script(ctx, case, DAY1.date()) is None

@@ -26,14 +26,17 @@ def sign_in(client: Any, name: str, password: str = PASSWORD) -> Any:
 
 def screenshot_taker() -> Callable[[Any, str], None]:
     """``snap(page, name)``: a full-page PNG into the folder ``DUNNING_SCREENSHOTS`` names (docs/img for the
-    docs' pictures); nothing when it is not set."""
+    docs' pictures); nothing when it is not set. ``snap(page, name, part=SELECTOR)`` takes only that part of
+    the page (one form of a long page)."""
     shots = os.environ.get("DUNNING_SCREENSHOTS")
     folder = Path(shots) if shots else None
     if folder:
         folder.mkdir(parents=True, exist_ok=True)
 
-    def snap(page: Any, name: str) -> None:
-        if folder:
+    def snap(page: Any, name: str, part: str | None = None) -> None:
+        if folder and part:
+            page.locator(part).screenshot(path=str(folder / f"{name}.png"))
+        elif folder:
             page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
     return snap

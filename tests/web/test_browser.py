@@ -103,8 +103,22 @@ def test_a_collectors_morning_and_a_supervisor_approving_in_a_real_browser(floor
             assert "promise 1 recorded" in ann.inner_text(".flash")
             # The promise is on the case, and today's list drops the case until the promise falls due.
             assert "GBP 800.00" in ann.inner_text("section.card:has(h2:text('Promises'))")
+            # A settlement offered for more than the case owes is refused beside the amount.
+            ann.goto(f"{url}/cases/4")
+            ann.fill("#settle input[name=amount]", "900.00")
+            ann.fill("#settle input[name=until]", "2026-06-20")
+            ann.click("#settle button")
+            assert "less than the GBP 800.00 the case owes" in ann.inner_text("#settle-amount-error")
+            snap(ann, "console-settle-error-phone", part="#settle")
             ann.goto(f"{url}/")
             assert ann.locator(".worklist .title").all_inner_texts() == ["Case 2 · Quay Bakers"]
+
+            # The supervisor's approvals on a phone, in English.
+            sam_phone = browser.new_context(viewport=PHONE, locale="en-GB").new_page()
+            _sign_in(sam_phone, url, "sam")
+            sam_phone.goto(f"{url}/approvals")
+            assert "Harbour Stores" in sam_phone.inner_text(".worklist")
+            snap(sam_phone, "console-approvals-phone")
 
             # The supervisor at a desk, in Chinese.
             sam = browser.new_context(viewport=DESKTOP, locale="zh-CN",
@@ -122,6 +136,10 @@ def test_a_collectors_morning_and_a_supervisor_approving_in_a_real_browser(floor
             sam.click("a[href^='/lang/en']")
             sam.goto(f"{url}/cases/4")
             snap(sam, "console-case-desktop")
+            sam.fill("#settle input[name=amount]", "700.00")
+            sam.fill("#settle input[name=until]", "2026-06-20")
+            sam.fill("#settle input[name=instalments]", "2")
+            snap(sam, "console-settle-desktop", part="#settle")
         finally:
             browser.close()
 

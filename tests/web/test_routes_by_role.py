@@ -3,54 +3,119 @@ a form that fails its checks) changes nothing."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
+from dunning.web.accounts import rank
+from dunning.web.console import ROLE_OF
+from dunning.web.portal_forms import FORMS
 from tests.conftest import Project, dump
-from tests.web.conftest import app_for
+from tests.web.conftest import STAFF, app_for
 from tests.web.helpers import sign_in, token
 
-# (method, path, what each role gets): "ok" is 200 for a page, 422 for a form sent empty (its checks
-# ran and refused it); "no" is 403. Case 2 is ann's (collectors ann and bob: the case id modulo 2).
-ROUTES = [
-    ("GET", "/", {"ann": "ok", "bob": "ok", "sam": "ok", "ada": "ok"}),
-    ("GET", "/cases/2", {"ann": "ok", "bob": "no", "sam": "ok", "ada": "ok"}),
-    ("POST", "/cases/2/call", {"ann": "ok", "bob": "no", "sam": "ok", "ada": "ok"}),
-    ("POST", "/cases/2/payment", {"ann": "ok", "bob": "no", "sam": "ok", "ada": "ok"}),
-    ("POST", "/cases/2/hold", {"ann": "ok", "bob": "no", "sam": "ok", "ada": "ok"}),
-    ("POST", "/cases/2/release", {"ann": "ok", "bob": "no", "sam": "ok", "ada": "ok"}),
-    ("POST", "/cases/2/settle", {"ann": "ok", "bob": "no", "sam": "ok", "ada": "ok"}),
-    ("POST", "/cases/2/dispute", {"ann": "ok", "bob": "no", "sam": "ok", "ada": "ok"}),
-    ("POST", "/cases/2/lift-dispute", {"ann": "ok", "bob": "no", "sam": "ok", "ada": "ok"}),
-    ("GET", "/approvals", {"ann": "no", "bob": "no", "sam": "ok", "ada": "ok"}),
-    ("POST", "/approvals/999", {"ann": "no", "bob": "no", "sam": "ok", "ada": "ok"}),
-    ("GET", "/users", {"ann": "no", "bob": "no", "sam": "no", "ada": "ok"}),
-    ("POST", "/users/add", {"ann": "no", "bob": "no", "sam": "no", "ada": "ok"}),
-    ("POST", "/users/nobody/disable", {"ann": "no", "bob": "no", "sam": "no", "ada": "ok"}),
-]
+# What each path parameter is filled with. Case 2 is ann's and not bob's (collectors ann and bob: the case
+# id modulo 2); the others name nothing that exists, so a form sent empty is refused by its own checks.
+SAMPLES = {"case_id": "2", "action_id": "999", "name": "nobody", "code": "en", "token": "not-a-link",
+           "form": sorted(FORMS)[0], "provider": "nobody"}
+NOT_ASSIGNED = {"bob"}  # collectors to whom case 2 is refused
+
+# The routes no sign-in guards, each with why: the test below holds them to what they do.
+PUBLIC = {
+    ("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("GET", "/lang/{code}"),
+    ("GET", "/portal/{token}"), ("POST", "/portal/{token}/{form}"),  # the debtors' page: the link's token guards it
+    ("POST", "/portal/payments/{provider}"),  # a payment provider's webhook: its signature guards it, not a session
+}
 
 
-def _call(client: TestClient, method: str, path: str, csrf: str) -> int:
-    if method == "GET":
-        return client.get(path, follow_redirects=False).status_code
-    return client.post(path, data={"csrf": csrf}, follow_redirects=False).status_code
+def every_route(app: Any) -> list[tuple[str, str, Any]]:
+    """(method, path template, endpoint) for every route of the app itself; static files are a Mount."""
+    found = []
+    for route in app.routes:
+        if isinstance(route, Mount):
+            continue
+        assert isinstance(route, Route), route
+        found += [(method, route.path, route.endpoint) for method in sorted(route.methods or ()) if method != "HEAD"]
+    return found
+
+
+def concrete(path: str) -> str:
+    for name, value in SAMPLES.items():
+        path = path.replace("{" + name + "}", value)
+    assert "{" not in path, f"no sample value for a parameter of {path}"
+    return path
+
+
+def expected(who: str, method: str, path: str, role: str) -> int:
+    """A page's answer: the sign-in page for a visitor, 403 below its role or on a case not theirs, else 200 for
+    a page and 422 for a form sent empty (its checks ran and refused it)."""
+    if who == "anonymous":
+        return 303
+    if rank(STAFF[who]) < rank(role) or ("{case_id}" in path and who in NOT_ASSIGNED):
+        return 403
+    return 200 if method == "GET" else 422
+
+
+def test_every_route_of_the_app_is_a_page_with_a_role_or_a_known_public_route(floor: Project):
+    app = app_for(floor)
+    routes = every_route(app)
+    public = {(method, path) for method, path, endpoint in routes if endpoint not in ROLE_OF}
+    assert public == PUBLIC  # a new route is either a page(role) or is added here with what guards it
+    assert len(routes) > len(PUBLIC) + 10
 
 
 @pytest.mark.parametrize("who", ["anonymous", "ann", "bob", "sam", "ada"])
 def test_every_route_refuses_whom_it_should_and_changes_nothing(floor: Project, who: str):
     before = dump(floor.db)
-    client = TestClient(app_for(floor))
+    app = app_for(floor)
+    client = TestClient(app)
     if who != "anonymous":
         assert sign_in(client, who).status_code == 303
     csrf = token(client, "/login" if who == "anonymous" else "/")
-    for method, path, allowed in ROUTES:
-        status = _call(client, method, path, csrf)
-        if who == "anonymous":
-            assert status == 303, (method, path)
-            continue
-        expected = 403 if allowed[who] == "no" else 200 if method == "GET" else 422
-        assert status == expected, (who, method, path, status)
+    pages = [(method, path, ROLE_OF[endpoint]) for method, path, endpoint in every_route(app) if endpoint in ROLE_OF]
+    for method, path, role in pages:
+        url = concrete(path)
+        if method == "GET":
+            status = client.get(url, follow_redirects=False).status_code
+        else:
+            status = client.post(url, data={"csrf": csrf}, follow_redirects=False).status_code
+        assert status == expected(who, method, path, role), (who, method, path, status)
     assert dump(floor.db) == before
+
+
+@pytest.mark.parametrize("who", ["anonymous", "ann", "ada"])
+def test_every_post_route_refuses_a_form_without_the_csrf_token_and_changes_nothing(floor: Project, who: str):
+    app = app_for(floor)
+    client = TestClient(app)
+    if who != "anonymous":
+        assert sign_in(client, who).status_code == 303
+    before = dump(floor.db)
+    posts = [path for method, path, _ in every_route(app) if method == "POST" and "{provider}" not in path]
+    assert "/cases/{case_id}/call" in posts and "/logout" in posts and "/portal/{token}/{form}" in posts
+    for path in posts:
+        for sent in ({}, {"csrf": "forged"}):
+            answer = client.post(concrete(path), data={**sent, "name": "ann", "amount": "1.00"},
+                                 follow_redirects=False)
+            assert answer.status_code == 403, (who, path, sent, answer.status_code)
+    assert dump(floor.db) == before
+    # The webhook has no session and no form: a post without the provider's signature is refused all the same.
+    assert client.post(concrete("/portal/payments/{provider}"), content=b"{}").status_code in (400, 404)
+    assert dump(floor.db) == before
+
+
+def test_the_public_routes_answer_as_they_should(floor: Project):
+    client = TestClient(app_for(floor))
+    assert client.get("/login").status_code == 200
+    assert client.post("/login", data={"name": "ann", "password": "wrong", "csrf": token(client)}).status_code == 401
+    assert client.get("/lang/zh_CN", follow_redirects=False).status_code == 303
+    assert client.get("/lang/xx", follow_redirects=False).status_code == 404
+    assert client.get(concrete("/portal/{token}")).status_code == 404  # a wrong link: the plain page
+    sign_in(client, "ann")
+    assert client.get("/login", follow_redirects=False).status_code == 303  # signed in already
+    answer = client.post("/logout", data={"csrf": token(client, "/")}, follow_redirects=False)
+    assert answer.status_code == 303 and client.get("/", follow_redirects=False).headers["location"] == "/login"
 
 
 def test_an_unknown_case_is_not_found_and_a_collector_sees_only_their_calls(floor: Project):

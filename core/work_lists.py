@@ -1,0 +1,110 @@
+"""Work lists: what a channel plugin registers through ``register_work_lists`` for the browser console.
+
+A channel whose work is done by people (calls, visits, an in-house team's
+own queue) gives the console its list of the day, says which cases a
+collector works through it, and may offer a script for a case and a form
+to record what came of the work. The console knows nothing of the channel
+beyond this: it asks each registered list whose channel is enabled.
+
+A plugin subclasses ``WorkList`` and overrides what it offers; the defaults
+offer nothing (no items, no cases, no script, no outcomes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+
+from dunning.log import get_logger
+
+if TYPE_CHECKING:
+    from dunning.models import Case
+    from dunning.plugin_context import PluginContext
+    from dunning.runtime import Runtime
+
+HOOK = "register_work_lists"
+
+
+@attrs.frozen
+class WorkItem:
+    """One line of a list as the console shows it; the words are the plugin's, the figures already formatted."""
+
+    case_id: int
+    debtor_name: str
+    figure: str  # what the case owes, formatted (``money.display``)
+    detail: str  # where or how to reach the debtor: a number and the part of the day, an address and its area
+    why: str  # why the case is on the list today
+    dpd: int | None = None
+    collector: str | None = None  # whose line it is (shown to supervisors)
+    urgent: bool = False  # marked on the page (a promise due today)
+
+
+@attrs.frozen
+class OutcomeForm:
+    """What a collector filled in on the case page, checked for shape by the console."""
+
+    outcome: str
+    collector: str
+    note: str | None = None
+    promise_amount: str | None = None  # given exactly when the outcome is one of ``promise_outcomes``
+    due_at: dt.datetime | None = None
+    approved_by: str | None = None  # a supervisor who approves a promise beyond the allowed days
+
+
+class WorkList:
+    """A channel's work for the console. ``channel`` names the channel: the list is asked only while it is
+    enabled. ``title`` and ``empty`` are the section's heading and what it says with nothing to do, by
+    language (``en``, ``zh_CN``; English where a language is missing)."""
+
+    channel: ClassVar[str] = ""
+    title: ClassVar[Mapping[str, str]] = {}
+    empty: ClassVar[Mapping[str, str]] = {}
+    # Outcomes the case page offers (name -> meaning); none means no form.
+    outcomes: ClassVar[Mapping[str, str]] = {}
+    # The outcomes that carry a promise to pay (an amount and a date, checked by ``dunning.operations.promise``).
+    promise_outcomes: ClassVar[frozenset[str]] = frozenset()
+
+    def items(self, ctx: PluginContext, today: dt.date, collector: str | None) -> list[WorkItem]:
+        """The day's list, most urgent first: ``collector``'s own part, or everyone's when None."""
+        return []
+
+    def works_case(self, ctx: PluginContext, case_id: int, collector: str) -> bool:
+        """Whether this channel gives ``collector`` the case to work (it then opens to them in the console)."""
+        return False
+
+    def script(self, ctx: PluginContext, case: Case, today: dt.date) -> str | None:
+        """What to say on this case today, rendered; None without one."""
+        return None
+
+    def record_outcome(self, ctx: PluginContext, case_id: int, form: OutcomeForm) -> str:
+        """Record what came of the work, through ``dunning.operations`` (``OperationError`` refuses it and
+        nothing is written); the line the console shows after it."""
+        raise NotImplementedError(f"the {self.channel} work list records no outcomes")
+
+
+def language_of(words: Mapping[str, str], language: str) -> str:
+    return words.get(language) or words.get("en") or ""
+
+
+def work_lists(rt: Runtime) -> list[WorkList]:
+    """The registered lists whose channel is enabled, by channel name. A plugin whose hook raises, or that
+    registers something else, is named in a warning and left out; the others' lists stay."""
+    found: dict[str, WorkList] = {}
+    calls = rt.plugins.calls
+    for plugin in calls.implementers(HOOK):
+        registered: list[Any] = []
+        answer = calls.call_one(HOOK, plugin, {"register": registered.append})
+        problem = f"{HOOK} raised {type(answer.error).__name__}: {answer.error}" if answer.error else None
+        for work_list in registered if problem is None else ():
+            if not isinstance(work_list, WorkList) or not work_list.channel:
+                problem = f"registered {type(work_list).__name__}, not a dunning.work_lists.WorkList with a channel"
+            elif work_list.channel in found:
+                problem = f"registered a work list for {work_list.channel!r}, which another plugin already has"
+        if problem is not None:
+            get_logger("dunning").warning("work list left out", plugin=plugin, problem=problem)
+            continue
+        found.update({w.channel: w for w in registered})
+    return [found[name] for name in sorted(found) if name in rt.plugins.enabled]
