@@ -306,15 +306,17 @@ def dispute(rt: Runtime, given: str, *, reason: str, by: str, now: dt.datetime, 
     if verification_sent and not lift:
         raise OperationError("--verification-sent goes with --lift: it says why the dispute ends")
     if lift and obligation.disputed_on is None:
-        raise OperationError(f"{name} is not disputed")
+        raise OperationError(f"{name} is not disputed", code="item_not_disputed", item=name)
     verification = item_disputes.verification_required(rt.config.profile_for(rt.store.debtor(case.debtor_id)))
     if lift and verification and not verification_sent:
-        raise OperationError(item_disputes.verification_missing(name))
+        raise OperationError(item_disputes.verification_missing(name), code="item_needs_verification", item=name)
     if not lift:
         if obligation.disputed_on is not None:
-            raise OperationError(f"{name} is already disputed (since {obligation.disputed_on})")
+            raise OperationError(f"{name} is already disputed (since {obligation.disputed_on})",
+                                 code="item_already_disputed", item=name, since=str(obligation.disputed_on))
         if not case.is_open or obligation.open_amount == 0:
-            raise OperationError(f"{name} owes nothing; there is nothing to dispute")
+            raise OperationError(f"{name} owes nothing; there is nothing to dispute", code="item_owes_nothing",
+                                 item=name)
     today = rt.today(now)
     with rt.store.transaction():
         rt.store.set_dispute(obligation.id, None if lift else today, None if lift else reason)

@@ -33,6 +33,8 @@ _FIELD_OF_CODE: Mapping[str, str] = {
     "promise_too_far": "due", "promise_in_past": "due", "instalments_out_of_order": "due",
     "promise_over_balance": "amount", "promise_not_positive": "amount", "payment_reference_taken": "reference",
     "dispute_hold_with_end": "until", "date_not_future": "until", "dispute_needs_verification": "verification_sent",
+    "item_needs_verification": "verification_sent", "item_not_disputed": "reference",
+    "item_already_disputed": "reference", "item_owes_nothing": "reference",
 }
 
 

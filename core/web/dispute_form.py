@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dunning import corrections, operations
-from dunning.web.case_forms import FormError, field_for
+from dunning.web.case_forms import FormError
 from dunning.web.case_pages import _form_page
 from dunning.web.console import Visit
 
@@ -21,15 +21,15 @@ def _submit(visit: Visit, case_id: int, *, lift: bool) -> str:
     reference = visit.form.get("reference", "").strip()
     reason = visit.form.get("reason", "").strip()
     if not reference:
-        raise FormError("reference", "choose the item")
+        raise FormError("reference", "choose the item", "choose_item")
     if not reason:
-        raise FormError("reason", "say why (it is kept as evidence)")
+        raise FormError("reason", "say why (it is kept as evidence)", "dispute_reason_required")
     try:
         item = corrections.dispute(visit.rt, f"{case_id}/{reference}", reason=reason, by=visit.user.name,
                                    now=visit.now, lift=lift,
                                    verification_sent=lift and bool(visit.form.get("verification_sent")))
     except operations.OperationError as exc:
-        raise FormError(field_for(str(exc), fields), str(exc)) from None
+        raise FormError.refused(exc, fields) from None
     name = f"{item.case_id}/{item.reference}"
     return (f"{name}: dispute lifted; collected again" if lift
             else f"{name}: held out of demands; the supervisor is sent a notice")

@@ -112,6 +112,12 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {"zh_CN": {
     "choose_decision": "请选择批准或拒绝。",
     "action_not_awaiting": "动作 {action_id} 的状态为 {status}，不在等待审批。",
     "not_found": "未找到。",
+    "item_not_disputed": "{item} 未被提出争议。",
+    "item_needs_verification": "{item} 存在争议：只有寄出债务核实材料后才能恢复催收；请勾选已寄出。",
+    "item_already_disputed": "{item} 已被提出争议（自 {since} 起）。",
+    "item_owes_nothing": "{item} 已无欠款，无需提出争议。",
+    "choose_item": "请选择款项。",
+    "dispute_reason_required": "请说明理由（将作为证据保存）。",
 }}
 
 

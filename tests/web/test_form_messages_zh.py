@@ -57,6 +57,10 @@ REFUSALS = [
      "settle-instalments", "不是整数：two"),
     ("sam", "/cases/2/settle", {"amount": "400.00", "until": "2026-06-03", "instalments": "5"},
      "settle-instalments", "分期数必须在 1 到 2 之间"),
+    ("ann", "/cases/2/dispute", {"reason": "never delivered"}, "dispute-reference", "请选择款项。"),
+    ("ann", "/cases/2/dispute", {"reference": "INV-2"}, "dispute-reason", "请说明理由（将作为证据保存）。"),
+    ("ann", "/cases/2/lift-dispute", {"reference": "INV-2", "reason": "settled"}, "lift-reference",
+     "2/INV-2 未被提出争议。"),
 ]
 
 
@@ -107,7 +111,8 @@ def test_an_approval_refused_is_worded_in_chinese_beside_its_action(floor: Proje
 
 def test_every_code_a_form_can_meet_has_chinese_words_that_take_its_parameters():
     sources = ["core/operations.py", "core/ledger/settlement.py", "core/web/case_forms.py",
-               "core/web/settlement_form.py", "core/web/approvals_page.py"]
+               "core/web/settlement_form.py", "core/web/approvals_page.py", "core/corrections.py",
+               "core/web/dispute_form.py"]
     raised = set()
     for source in sources:
         text = (ROOT / source).read_text(encoding="utf-8")
@@ -119,6 +124,7 @@ def test_every_code_a_form_can_meet_has_chinese_words_that_take_its_parameters()
     params = {"case_id": 2, "status": "paid", "reference": "R1", "amount": "1.00", "due": "2026-06-01T10:00:00Z",
               "promise": "GBP 1.00", "balance": "GBP 0.50", "days": 2, "until": "2026-06-03", "text": "x",
               "currency": "GBP", "choices": "a, b", "owed": "GBP 1.00", "most": 2, "got": 3, "discount": 20,
-              "stage": "internal", "limit": 10, "action_id": 9}
+              "stage": "internal", "limit": 10, "action_id": 9, "item": "2/INV-2",
+              "since": "2026-06-01"}
     assert all(message("zh_CN", code, params) for code in ZH)
     assert message("en", "promise_too_far", params) is None  # English is the refusal's own text
