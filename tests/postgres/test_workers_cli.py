@@ -68,7 +68,8 @@ def test_a_bad_url_is_one_line(tmp_path: Path) -> None:
     done = _dunning(tmp_path, "--db", "postgresql://me@db:54x2/collections", "worker", "--once")
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr.strip().splitlines() == [
-        "Error: --db: database URL postgresql://me@db:54x2/collections: Port could not be cast to integer value as '54x2'"]
+        "Error: --db: database URL postgresql://me@db:54x2/collections: "
+        "Port could not be cast to integer value as '54x2'"]
 
 
 def test_sigterm_stops_a_looping_worker_cleanly(dunning_postgres_url: str, tmp_path: Path) -> None:
