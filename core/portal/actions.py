@@ -30,7 +30,21 @@ VISIT_CHANNEL = "portal"
 
 
 class PortalError(ValueError):
-    """A debtor's request the rules refuse; the message is for the debtor, and nothing was written."""
+    """A debtor's request the rules refuse; the message is for the debtor, and nothing was written.
+
+    Like ``OperationError`` it may carry a stable ``code`` and its ``params``, from which the page words the
+    refusal in the debtor's language (``dunning.web.strings``); the English text stands where it has none.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
+
+    @classmethod
+    def of(cls, exc: Exception) -> PortalError:
+        """An operation's refusal passed on to the debtor, keeping its code and parameters."""
+        return cls(str(exc), code=getattr(exc, "code", None), **getattr(exc, "params", {}))
 
 
 def _portal_event(rt: Runtime, case_id: int, now: dt.datetime, action: str, **facts: Any) -> None:
@@ -77,7 +91,7 @@ def _check_promise(rt: Runtime, case_id: int, instalments: Sequence[tuple[str, d
     except _Checked:
         pass
     except (operations.OperationError, money.MoneyError) as exc:
-        raise PortalError(str(exc)) from None
+        raise PortalError.of(exc) from None
 
 
 def _horizon(rt: Runtime, case_id: int, now: dt.datetime) -> tuple[int, dt.datetime]:
@@ -92,7 +106,8 @@ def promise(rt: Runtime, case_id: int, amount: str, due_at: dt.datetime, now: dt
     days, horizon = _horizon(rt, case_id, now)
     if due_at > horizon:
         raise PortalError(f"a promise may be at most {days} days out (until {calendar.to_text(horizon)}); "
-                          "for a later date, ask for more time")
+                          "for a later date, ask for more time", code="portal_promise_too_far", days=days,
+                          until=calendar.to_text(horizon)[:10])
     with rt.store.transaction():
         promise_id = operations.promise(rt, case_id, amount, due_at, now=now)
         _portal_event(rt, case_id, now, "promise", promise_id=promise_id)
@@ -102,10 +117,12 @@ def promise(rt: Runtime, case_id: int, amount: str, due_at: dt.datetime, now: dt
 def _within_request_limits(rt: Runtime, instalments: Sequence[tuple[str, dt.datetime]], now: dt.datetime) -> None:
     limits = rt.config.sections.portal
     if len(instalments) > limits.plan_max_instalments:
-        raise PortalError(f"a plan may have at most {limits.plan_max_instalments} instalments")
+        raise PortalError(f"a plan may have at most {limits.plan_max_instalments} instalments",
+                          code="plan_too_many", most=limits.plan_max_instalments)
     last = max(when for _, when in instalments)
     if last > now + dt.timedelta(days=limits.request_max_days):
-        raise PortalError(f"the last payment may be at most {limits.request_max_days} days from today")
+        raise PortalError(f"the last payment may be at most {limits.request_max_days} days from today",
+                          code="plan_too_late", days=limits.request_max_days)
 
 
 def ask_more_time(rt: Runtime, case_id: int, amount: str, due_at: dt.datetime, now: dt.datetime,
@@ -123,7 +140,7 @@ def ask_plan(rt: Runtime, case_id: int, instalments: Sequence[tuple[str, dt.date
     """A plan of instalments within ``[portal]``'s limits: recorded at once when it ends within the promise
     limit, else queued for a supervisor (returns the waiting action's id)."""
     if len(instalments) < 2:
-        raise PortalError("a plan has at least two instalments")
+        raise PortalError("a plan has at least two instalments", code="plan_too_few")
     return _request(rt, case_id, instalments, now, reason, what="plan")
 
 
@@ -148,7 +165,7 @@ def _request(rt: Runtime, case_id: int, instalments: Sequence[tuple[str, dt.date
     key = str(ActionKey(case_id, REQUEST_STEP, VISIT_CHANNEL, uuid.uuid4().hex[:12]))
     with rt.store.transaction():
         if _waiting_request(rt, case_id) is not None:
-            raise PortalError("an earlier request of yours is still waiting for an answer")
+            raise PortalError("an earlier request of yours is still waiting for an answer", code="request_waiting")
         rt.store.add_action(key=key, case_id=case_id, kind=ActionKind.NOTICE, step=REQUEST_STEP,
                             target="supervisor", planned_for=rt.today(now), not_before=now, now=now,
                             dpd=rt.dpd(case, now), requires_approval=True,
@@ -186,13 +203,13 @@ def grant(rt: Runtime, action_id: int, *, by: str, now: dt.datetime) -> int:
 def dispute(rt: Runtime, case_id: int, reference: str, reason: str, now: dt.datetime) -> None:
     """Dispute one item of the case with a reason, as ``dunning dispute CASE/REFERENCE`` does."""
     if not reason.strip():
-        raise PortalError("say why you dispute it")
+        raise PortalError("say why you dispute it", code="dispute_reason_required")
     try:
         with rt.store.transaction():
             corrections.dispute(rt, f"{case_id}/{reference}", reason=reason.strip(), by=BY, now=now)
             _portal_event(rt, case_id, now, "dispute", reference=reference)
     except operations.OperationError as exc:
-        raise PortalError(str(exc)) from None
+        raise PortalError.of(exc) from None
 
 
 def opt_out(rt: Runtime, case_id: int, channel: str, now: dt.datetime, note: str | None = None) -> int:
@@ -203,5 +220,5 @@ def opt_out(rt: Runtime, case_id: int, channel: str, now: dt.datetime, note: str
             opt_out_id = operations.opt_out(rt, debtor_id, channel, now=now, source=BY, note=note)
             _portal_event(rt, case_id, now, "opt_out", opt_out=channel, opt_out_id=opt_out_id)
     except operations.OperationError as exc:
-        raise PortalError(str(exc)) from None
+        raise PortalError.of(exc) from None
     return opt_out_id

@@ -30,16 +30,18 @@ def start_payment(rt: Runtime, provider: PaymentProvider, case_id: int, amount: 
     """Check the amount (more than nothing, no more than the balance) and ask the provider where to pay it."""
     case = rt.store.case(case_id)
     if not case.is_open:
-        raise PortalError("this account is settled; there is nothing to pay")
+        raise PortalError("this account is settled; there is nothing to pay", code="nothing_to_pay")
     try:
         minor = money.parse(amount, case.currency)
     except money.MoneyError as exc:
-        raise PortalError(str(exc)) from None
+        raise PortalError(str(exc), code="not_an_amount", text=amount, currency=case.currency) from None
     if minor <= 0:
-        raise PortalError(f"the amount must be more than nothing, got {amount}")
+        raise PortalError(f"the amount must be more than nothing, got {amount}", code="pay_not_positive",
+                          amount=amount)
     if minor > case.balance:
-        raise PortalError(f"the amount ({money.display(minor, case.currency)}) is more than the balance "
-                          f"({money.display(case.balance, case.currency)})")
+        shown, balance = money.display(minor, case.currency), money.display(case.balance, case.currency)
+        raise PortalError(f"the amount ({shown}) is more than the balance ({balance})", code="pay_over_balance",
+                          amount=shown, balance=balance)
     url = provider.start(PaymentRequest(case_id=case.id, amount=minor, currency=case.currency,
                                         reference=case.creditor_reference or str(case.id), return_url=return_url))
     with rt.store.transaction():

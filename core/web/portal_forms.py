@@ -48,7 +48,7 @@ class Outcome:
 def _text(form: Submitted, field: str, *, required: bool = True) -> str:
     text = form.fields.get(field, "").strip()
     if required and not text:
-        raise FormError(field, "required")
+        raise FormError(field, "required", "required")
     return text
 
 
@@ -58,7 +58,7 @@ def by_day(form: Submitted, field: str, limit_days: int) -> dt.datetime:
     try:
         day = dt.date.fromisoformat(text)
     except ValueError:
-        raise FormError(field, f"not a date (YYYY-MM-DD): {text!r}") from None
+        raise FormError(field, f"not a date (YYYY-MM-DD): {text!r}", "not_a_date", {"text": text}) from None
     zone = form.rt.config.zone
     end = dt.datetime.combine(day, dt.time(23, 59), tzinfo=zone).astimezone(dt.UTC)
     latest = form.now + dt.timedelta(days=limit_days)
@@ -69,9 +69,10 @@ def by_day(form: Submitted, field: str, limit_days: int) -> dt.datetime:
 def _refused(exc: PortalError, fields: list[str]) -> FormError:
     """The refusal beside its field: a limit in days, or a date, is about the date; the console's words else."""
     text = str(exc)
+    code, params = exc.code, exc.params if exc.code else None
     if "due" in fields and re.search(r"\bdays\b|\bdate\b|in the future", text):
-        return FormError("due", text)
-    return FormError(field_for(text, fields), text)
+        return FormError("due", text, code, params)
+    return FormError(field_for(text, fields), text, code, params)
 
 
 def promise(form: Submitted) -> Outcome:
@@ -104,13 +105,13 @@ def plan(form: Submitted) -> Outcome:
         if not amount and not due:
             continue
         if not amount:
-            raise FormError(f"amount_{n}", "required")
+            raise FormError(f"amount_{n}", "required", "required")
         instalments.append((amount, by_day(form, f"due_{n}", limits.request_max_days)))
     try:
         waiting = actions.ask_plan(form.rt, form.case_id, instalments, form.now,
                                    reason=_text(form, "reason", required=False))
     except PortalError as exc:
-        raise FormError("instalments", str(exc)) from None
+        raise FormError("instalments", str(exc), exc.code, exc.params) from None
     return Outcome("done_plan" if waiting is not None else "done_plan_now")
 
 
@@ -119,7 +120,7 @@ def dispute(form: Submitted) -> Outcome:
     try:
         actions.dispute(form.rt, form.case_id, reference, _text(form, "reason", required=False), form.now)
     except PortalError as exc:
-        raise FormError("reason" if "why" in str(exc) else "reference", str(exc)) from None
+        raise FormError("reason" if "why" in str(exc) else "reference", str(exc), exc.code, exc.params) from None
     return Outcome("done_dispute")
 
 
@@ -127,7 +128,7 @@ def opt_out(form: Submitted) -> Outcome:
     try:
         actions.opt_out(form.rt, form.case_id, _text(form, "channel"), form.now)
     except PortalError as exc:
-        raise FormError("channel", str(exc)) from None
+        raise FormError("channel", str(exc), exc.code, exc.params) from None
     return Outcome("done_opt_out")
 
 
@@ -135,12 +136,12 @@ def pay(form: Submitted) -> Outcome:
     name = _text(form, "provider")
     provider = payment_providers(form.rt).get(name)
     if provider is None:
-        raise FormError("provider", f"no payment provider {name!r}")
+        raise FormError("provider", f"no payment provider {name!r}", "no_provider", {"provider": name})
     try:
         url = payments.start_payment(form.rt, provider, form.case_id, _text(form, "amount"), form.now,
                                      return_url=form.return_url)
     except PortalError as exc:
-        raise FormError("amount", str(exc)) from None
+        raise FormError("amount", str(exc), exc.code, exc.params) from None
     return Outcome("done_paid", go_to=url)
 
 

@@ -185,7 +185,7 @@ async def submit(request: Request) -> Response:
             outcome = handler(Submitted(rt, case_id, fields, now, return_url))
         except FormError as exc:
             return _page(request, rt, page.page(rt, case_id, now), token, lang, form=name,
-                         errors={exc.field: str(exc)}, values=fields, status=422)
+                         errors={exc.field: exc.shown(lang)}, values=fields, status=422)
     if outcome.go_to is not None:
         # A page that moves on by itself rather than a redirect: the CSP's form-action 'self' rightly stops a
         # form's redirect to another site, and a plain link (or refresh) to the provider is no form.

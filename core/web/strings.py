@@ -118,6 +118,16 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {"zh_CN": {
     "item_owes_nothing": "{item} 已无欠款，无需提出争议。",
     "choose_item": "请选择款项。",
     "dispute_reason_required": "请说明理由（将作为证据保存）。",
+    # the debtors' page (dunning.portal): its own refusals
+    "portal_promise_too_far": "还款承诺最多只能在 {days} 天内（{until} 之前）；更晚的日期请申请延期。",
+    "plan_too_many": "分期方案最多 {most} 期。",
+    "plan_too_few": "分期方案至少需要两期。",
+    "plan_too_late": "最后一期还款最多只能在今天起 {days} 天内。",
+    "request_waiting": "您之前的申请仍在等待答复。",
+    "nothing_to_pay": "此账户已结清，无需付款。",
+    "pay_not_positive": "付款金额必须大于零，而不是 {amount}。",
+    "pay_over_balance": "付款金额（{amount}）超过了欠款余额（{balance}）。",
+    "no_provider": "没有名为 {provider} 的付款方式。",
 }}
 
 

@@ -1,5 +1,8 @@
 """The debtors' page in the web app: refused links, the CSRF lock, each form's success and error, the webhook."""
 
+# The Chinese messages are written with full-width punctuation, which the ambiguous-character rule flags.
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 import datetime as dt
@@ -250,3 +253,35 @@ def test_wrong_links_from_one_address_are_limited_even_for_a_good_link_afterward
         assert client.get(f"/portal/1.9999999999.{'A' * 42}{n}").status_code == 404
     assert client.get(good).status_code == 429
     assert project("verify").exit_code == 0
+
+
+# (form, field, fields sent, the Chinese beside the field): the rules' refusals worded for a debtor reading Chinese.
+ZH_REFUSALS = [
+    ("promise", "due", {"amount": "1450.00", "due": "2026-06-01"}, "还款承诺最多只能在 2 天内（2026-03-12 之前）"),
+    ("promise", "amount", {"amount": "", "due": "2026-03-11"}, "必填。"),
+    ("promise", "due", {"amount": "10.00", "due": "soon"}, "不是日期（YYYY-MM-DD）：soon"),
+    ("plan", "instalments", {"amount_1": "1450.00", "due_1": "2026-03-11"}, "分期方案至少需要两期。"),
+    ("dispute", "reason", {"reference": "INV-3", "reason": " "}, "请说明理由"),
+    ("pay", "amount", {"amount": "5000.00", "provider": "loopback"}, "付款金额（EUR 5,000.00）超过了欠款余额"),
+    ("pay", "amount", {"amount": "0", "provider": "loopback"}, "付款金额必须大于零"),
+    ("pay", "provider", {"amount": "10.00", "provider": "cash"}, "没有名为 cash 的付款方式"),
+]
+
+
+@pytest.mark.parametrize(("form", "field", "fields", "chinese"), ZH_REFUSALS,
+                         ids=[f"{r[0]}-{r[1]}-{i}" for i, r in enumerate(ZH_REFUSALS)])
+def test_a_refusal_on_the_debtors_page_is_worded_in_chinese_when_the_browser_asks(
+        debtor_site, form: str, field: str, fields: dict[str, str], chinese: str):
+    project, provider = debtor_site
+    client = _client(project, provider)
+    client.headers["Accept-Language"] = "zh-CN,zh;q=0.9"
+    path = _path(project)
+    _csrf(client, path)  # the visit's own event first, so the dump below is after it
+    before = dump(project.db)
+    answer = client.post(f"{path}/{form}", data={"csrf": _csrf(client, path), **fields}, follow_redirects=False)
+    assert answer.status_code == 422, answer.text
+    beside = re.search(rf'id="{form}-{field}-error">([^<]*)<', answer.text)
+    assert beside and chinese in beside.group(1), answer.text
+    assert portal_strings.words("zh_CN")["error"] in answer.text
+    assert [line for line in dump(project.db) if line not in before and "portal" not in line
+            and "attempt" not in line.lower()] == []
