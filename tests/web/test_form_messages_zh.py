@@ -112,7 +112,8 @@ def test_an_approval_refused_is_worded_in_chinese_beside_its_action(floor: Proje
 def test_every_code_a_form_can_meet_has_chinese_words_that_take_its_parameters():
     sources = ["core/operations.py", "core/ledger/settlement.py", "core/web/case_forms.py",
                "core/web/settlement_form.py", "core/web/approvals_page.py", "core/corrections.py",
-               "core/web/dispute_form.py"]
+               "core/web/dispute_form.py", "core/portal/actions.py", "core/portal/payments.py",
+               "core/web/portal_forms.py"]
     raised = set()
     for source in sources:
         text = (ROOT / source).read_text(encoding="utf-8")
@@ -125,6 +126,6 @@ def test_every_code_a_form_can_meet_has_chinese_words_that_take_its_parameters()
               "promise": "GBP 1.00", "balance": "GBP 0.50", "days": 2, "until": "2026-06-03", "text": "x",
               "currency": "GBP", "choices": "a, b", "owed": "GBP 1.00", "most": 2, "got": 3, "discount": 20,
               "stage": "internal", "limit": 10, "action_id": 9, "item": "2/INV-2",
-              "since": "2026-06-01"}
+              "since": "2026-06-01", "provider": "cash"}
     assert all(message("zh_CN", code, params) for code in ZH)
     assert message("en", "promise_too_far", params) is None  # English is the refusal's own text
