@@ -24,7 +24,7 @@ from dunning.log import get_logger
 from dunning import calendar
 from dunning.channels import RunContext
 from dunning.compliance.jurisdictions import Chosen
-from dunning.dispatch.batch import deduplicates, deliver_together
+from dunning.dispatch.batch import deduplicates, deliver_together, round_channels
 from dunning.dispatch.claims import claimer_id, reclaim_abandoned
 from dunning.dispatch.delivery import _Delivery, facts_for
 from dunning.dispatch.summary import ProgressCallback, RunSummary
@@ -41,11 +41,13 @@ CLAIM_BATCH = 200
 def deliver_ready(rt: Runtime, now: dt.datetime, summary: RunSummary, progress: ProgressCallback | None = None) -> None:
     reclaim_abandoned(rt, now)
     claimer = claimer_id()
+    handed_over: set[str] = set()  # channels met so far whose outreach goes with its round (``round_channels``)
     try:
         while True:
-            batch = rt.store.claim(now, calendar.utc_now(), claimer, CLAIM_BATCH)
+            batch = rt.store.claim(now, calendar.utc_now(), claimer, CLAIM_BATCH, handed_over=handed_over)
             if not batch:
                 return
+            handed_over |= round_channels(rt, batch)
             for actions, facts in _rounds(rt, batch, now):
                 deliver_round(rt, actions, facts, claimer, now, summary)
             if progress:
