@@ -38,35 +38,28 @@ class Claims(Actions):
         (they recognise a re-send by its key), so the mark need not wait for the send and costs
         no write of its own (``dispatch.batch``).
         """
+        # One statement takes the ready ones and hands them back (RETURNING gives no order: sorted here).
+        ready = ("SELECT id FROM actions WHERE status = 'pending' AND not_before <= ? "
+                 "ORDER BY not_before, id LIMIT ?")
+        stamp = to_text(wall_now)
         with self.transaction():
-            ids = [
-                r[0]
-                for r in self.conn.execute(
-                    "SELECT id FROM actions WHERE status = 'pending' AND not_before <= ? "
-                    "ORDER BY not_before, id LIMIT ?",
-                    [to_text(now), limit],
-                )
-            ]
-            if not ids:
-                return []
-            marks = ", ".join("?" * len(ids))
             if handed_over:
                 channels = sorted(handed_over)
-                self.conn.execute(
+                rows = self.conn.execute(
                     "UPDATE actions SET status = 'sending', claimed_by = ?, claimed_at = ?, send_started_at = "
                     f"CASE WHEN kind = 'outreach' AND channel IN ({', '.join('?' * len(channels))}) THEN ? END "
-                    f"WHERE id IN ({marks})",
-                    [claimer, to_text(wall_now), *channels, to_text(wall_now), *ids],
-                )
+                    f"WHERE id IN ({ready}) RETURNING {_ACTION_COLUMNS}",
+                    [claimer, stamp, *channels, stamp, to_text(now), limit],
+                ).fetchall()
             else:
-                self.conn.execute(
-                    f"UPDATE actions SET status = 'sending', claimed_by = ?, claimed_at = ? WHERE id IN ({marks})",
-                    [claimer, to_text(wall_now), *ids],
-                )
-            rows = self.conn.execute(
-                f"SELECT {_ACTION_COLUMNS} FROM actions WHERE id IN ({marks}) ORDER BY not_before, id", ids
-            ).fetchall()
-        return [_action(r) for r in rows]
+                rows = self.conn.execute(
+                    f"UPDATE actions SET status = 'sending', claimed_by = ?, claimed_at = ? WHERE id IN ({ready}) "
+                    f"RETURNING {_ACTION_COLUMNS}",
+                    [claimer, stamp, to_text(now), limit],
+                ).fetchall()
+        actions = [_action(r) for r in rows]
+        actions.sort(key=lambda a: (a.not_before, a.id))
+        return actions
 
     def in_flight(self) -> list[tuple[int, str, dt.datetime, str | None, str, bool]]:
         """Actions claimed but never finished: (id, claimed_by, claimed_at, channel, kind, handed to the channel).
