@@ -27,6 +27,7 @@ from dunning.compliance.jurisdictions import Chosen
 from dunning.dispatch.batch import deduplicates, deliver_together, round_channels
 from dunning.dispatch.claims import claimer_id, reclaim_abandoned
 from dunning.dispatch.delivery import _Delivery, facts_for
+from dunning.dispatch.gc_pace import fewer_collections
 from dunning.dispatch.summary import ProgressCallback, RunSummary
 from dunning.plugin_events import namespaced
 from dunning.models import Action
@@ -42,6 +43,7 @@ def deliver_ready(rt: Runtime, now: dt.datetime, summary: RunSummary, progress: 
     reclaim_abandoned(rt, now)
     claimer = claimer_id()
     handed_over: set[str] = set()  # channels met so far whose outreach goes with its round (``round_channels``)
+    restore_collections = fewer_collections()
     try:
         while True:
             batch = rt.store.claim(now, calendar.utc_now(), claimer, CLAIM_BATCH, handed_over=handed_over)
@@ -53,6 +55,7 @@ def deliver_ready(rt: Runtime, now: dt.datetime, summary: RunSummary, progress: 
             if progress:
                 progress("deliver", len(batch))
     finally:
+        restore_collections()
         finish_channels(rt, now, claimer)
 
 
