@@ -77,7 +77,7 @@ def _rounds(rt: Runtime, batch: list[Action], now: dt.datetime) -> Iterator[tupl
             rounds.append([])
         rounds[turn].append(action)
     for turn, actions in enumerate(rounds):
-        yield actions, facts if turn == 0 else facts_for(rt, actions, now)
+        yield actions, facts if turn == 0 else facts_for(rt, actions, now, facts)
 
 
 def deliver_round(rt: Runtime, actions: list[Action], facts: DeliveryFacts, claimer: str, now: dt.datetime,
