@@ -46,14 +46,14 @@ class Claims(Actions):
             if handed_over:
                 channels = sorted(handed_over)
                 rows = self.conn.execute(
-                    "UPDATE actions SET status = 'sending', claimed_by = ?, claimed_at = ?, send_started_at = "
+                    "UPDATE actions SET claimed_by = ?, claimed_at = ?, status = 'sending', send_started_at = "
                     f"CASE WHEN kind = 'outreach' AND channel IN ({', '.join('?' * len(channels))}) THEN ? END "
                     f"WHERE id IN ({ready}) RETURNING {_ACTION_COLUMNS}",
                     [claimer, stamp, *channels, stamp, to_text(now), limit],
                 ).fetchall()
             else:
                 rows = self.conn.execute(
-                    f"UPDATE actions SET status = 'sending', claimed_by = ?, claimed_at = ? WHERE id IN ({ready}) "
+                    f"UPDATE actions SET claimed_by = ?, claimed_at = ?, status = 'sending' WHERE id IN ({ready}) "
                     f"RETURNING {_ACTION_COLUMNS}",
                     [claimer, stamp, to_text(now), limit],
                 ).fetchall()
