@@ -853,3 +853,16 @@ def m031_staff_users(db: sqlite_utils.Database) -> None:
         "CREATE TABLE staff_users (name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL, "
         "created_at TEXT NOT NULL, created_by TEXT NOT NULL, disabled_at TEXT, disabled_by TEXT)"
     )
+
+
+@migrations()
+def m034_case_index_without_status(db: sqlite_utils.Database) -> None:
+    # Delivery (issue 16). `actions_case (case_id, status)` moved every action twice as it was
+    # delivered (pending -> sending -> sent). A case's actions are few, so the questions about one
+    # case (its open actions, those awaiting approval) read them by case alone; planning's question
+    # "which pending occurrence does this one replace" keeps an index of the pending ones by case,
+    # which a claimed action leaves once and a sent one never enters. tests/core/test_action_indexes.py
+    # checks each plan.
+    db.execute("DROP INDEX IF EXISTS actions_case")
+    db.execute("CREATE INDEX actions_case ON actions (case_id)")
+    db.execute("CREATE INDEX actions_case_pending ON actions (case_id) WHERE status = 'pending'")

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import TYPE_CHECKING, cast
+
+import attrs
 
 from dunning import calendar, hookimpl
 from dunning.compliance import caps, limitation, windows
@@ -27,6 +29,7 @@ from dunning.verdicts import Verdict, strongest
 
 if TYPE_CHECKING:
     from dunning.channels import RuleContext
+    from dunning.config import Config
     from dunning.models import Action, Case, Contact, Debtor, Stage
 
 # Every command registers this plugin, `dunning cases list` included: holidays, phonenumbers (for the
@@ -159,26 +162,22 @@ def _contact_rules(action: Action, case: Case, now: dt.datetime, ctx: RuleContex
 
     store = ctx.store
     debtor = cast("Debtor", store.debtor(case.debtor_id))  # a case always has its debtor
-    config = ctx.config
-    profile = memo.answer(("profile", debtor.country, debtor.region, debtor.kind),
-                          lambda: config.profile_for(debtor).profile)
-    today = memo.today
+    contacts = store.contacts(case.debtor_id)
+    zones = debtor_zones(debtor, contacts, memo.zone)
     channel = cast(str, action.channel)
-    medium, channel_caps, cap_reasons, counts = memo.answer(
-        ("channel", id(profile), channel), lambda: _channel_rules(profile, channel, memo.media))
+    # Everything about this channel for debtors of this jurisdiction, kind and clock, looked up once.
+    bound = memo.answer((debtor.country, debtor.region, debtor.kind, channel, zones),
+                        lambda: _bound_rules(ctx.config, debtor, channel, zones, now, memo))
+    profile, medium = bound.profile, bound.medium
+    today = memo.today
     verdicts: list[Verdict] = []
     period = limitation_period(case, profile, today, ctx) \
         if action.template in profile.legal_threat_templates and not _legal_decides(ctx) else None
     if period is not None and period.is_barred(today):
         verdicts.append(Verdict.block("time_barred", f"the debt is time-barred ({profile.limitation_years}-year "
                                                      "limitation); no letter may threaten legal action"))
-    contacts = store.contacts(case.debtor_id)
-    zones = debtor_zones(debtor, contacts, memo.zone)
-    country = debtor.country
-    timing = memo.answer(("timing", id(profile), channel, zones, country),
-                         lambda: _local_time_verdict(channel, medium, profile, now, zones, debtor))
-    if timing is not None:
-        verdicts.append(timing)
+    if bound.timing is not None:
+        verdicts.append(bound.timing)
     raw = store.attempts(case.debtor_id, now - LOOKBACK, excluding_key=action.key)
     audience = str(action.options.get("audience", "debtor"))
     if audience == "contacts":
@@ -187,23 +186,46 @@ def _contact_rules(action: Action, case: Case, now: dt.datetime, ctx: RuleContex
                                      lambda: _unreachable(raw, contacts, now, profile.unreachable_after_days))
         if third is not None:
             verdicts.append(third)
-    own, every = _counted_attempts(raw, memo.media, counts)
-    numbers = [c.value for c in usable_contacts(contacts, PHONE_KINDS, audience)] if channel_caps else []
-    for cap in channel_caps:
-        if cap.scope == "debtor" and audience != "debtor":
-            continue  # a call to a relative is not a call to the debtor
-        counted = own if cap.scope == "debtor" else every
-        since = memo.answer(("since", cap.per, cap.days, zones[0]), partial(caps.period_start, cap, now, zones[0]))
-        if caps.cap_reached(cap, counted, now, zones[0], numbers, since=since):
-            verdicts.append(Verdict.block(cap.name, cap_reasons[cap]))
-    if profile.quiet_days_after_conversation and medium == "call" and audience == "debtor":
-        talk = caps.conversation_within(own, "call", now, profile.quiet_days_after_conversation)
-        if talk is not None:
-            verdicts.append(Verdict.block("quiet_after_conversation",
-                                          f"a conversation took place on {talk.at:%Y-%m-%d}; no call within "
-                                          f"{profile.quiet_days_after_conversation} days after it"))
+    if raw or any(cap.max <= 0 for cap, _, _ in bound.caps):
+        own, every = _counted_attempts(raw, memo.media, bound.counts)
+        numbers = [c.value for c in usable_contacts(contacts, PHONE_KINDS, audience)] if bound.caps else []
+        for cap, reason, since in bound.caps:
+            if cap.scope == "debtor" and audience != "debtor":
+                continue  # a call to a relative is not a call to the debtor
+            if caps.cap_reached(cap, own if cap.scope == "debtor" else every, now, zones[0], numbers, since=since):
+                verdicts.append(Verdict.block(cap.name, reason))
+        if profile.quiet_days_after_conversation and medium == "call" and audience == "debtor":
+            talk = caps.conversation_within(own, "call", now, profile.quiet_days_after_conversation)
+            if talk is not None:
+                verdicts.append(Verdict.block("quiet_after_conversation",
+                                              f"a conversation took place on {talk.at:%Y-%m-%d}; no call within "
+                                              f"{profile.quiet_days_after_conversation} days after it"))
     # One verdict goes back: the strongest of this plugin's own.
     return strongest(verdicts) or ALLOWED
+
+
+@attrs.frozen
+class _Bound:
+    """What binds one channel for debtors of one jurisdiction, kind and set of zones, at one moment.
+
+    Worked out once per moment (``RoundMemo``) from the configuration and the media alone.
+    """
+
+    profile: Profile
+    medium: str | None
+    caps: tuple[tuple[Cap, str, dt.datetime], ...]  # each cap, its reason, the start of its period
+    counts: frozenset[str]  # the channels and media whose attempts the caps and the quiet days count
+    timing: Verdict | None  # the contact window's or the working days' deferral, if the moment is outside
+
+
+def _bound_rules(config: Config, debtor: Debtor, channel: str, zones: tuple[dt.tzinfo, ...], now: dt.datetime,
+                 memo: RoundMemo) -> _Bound:
+    profile = memo.answer(("profile", debtor.country, debtor.region, debtor.kind),
+                          lambda: config.profile_for(debtor).profile)
+    medium, channel_caps, cap_reasons, counts = _channel_rules(profile, channel, memo.media)
+    return _Bound(profile=profile, medium=medium,
+                  caps=tuple((cap, cap_reasons[cap], caps.period_start(cap, now, zones[0])) for cap in channel_caps),
+                  counts=counts, timing=_local_time_verdict(channel, medium, profile, now, zones, debtor))
 
 
 # What the rules answer when none of them stops the action (a frozen value: one serves every action).

@@ -9,8 +9,9 @@ is delivered in three steps:
 
 1. one transaction: every action's re-checks, the contact rules and the
    attempt they count (the cap check stays inside one transaction, so two
-   dispatchers still cannot both pass the last allowed call), each marked as
-   handed to its channel;
+   dispatchers still cannot both pass the last allowed call); each action is
+   marked as handed to its channel by its claim (``round_channels``), or
+   here when its channel was not known to go with its round at the claim;
 2. no transaction: each action handed to its channel;
 3. one transaction: every outcome with its evidence; the sent ones (most)
    in a few statements and one pass of the hash chain for the round.
@@ -24,7 +25,7 @@ actions go one by one, so a crash leaves at most the one message in flight.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, cast
 
 import structlog
@@ -50,9 +51,24 @@ def deduplicates(rt: Runtime, action: Action) -> bool:
     """
     if action.kind is not ActionKind.OUTREACH or not action.channel:
         return False
-    channel = rt.channel(action.channel)
+    return _goes_together(rt, action.channel)
+
+
+def round_channels(rt: Runtime, actions: Iterable[Action]) -> set[str]:
+    """The channels of these actions whose outreach goes with its round (``deduplicates``), each asked once.
+
+    The dispatcher's next claims mark those channels' outreach as handed over at once
+    (``Store.claim``'s ``handed_over``): its actions left in flight by a crash are sent again
+    whatever the mark says, so it need not wait for the send and costs no write of its own.
+    """
+    names = {a.channel for a in actions if a.kind is ActionKind.OUTREACH and a.channel}
+    return {name for name in names if _goes_together(rt, name)}
+
+
+def _goes_together(rt: Runtime, name: str) -> bool:
+    channel = rt.channel(name)
     return (channel is not None and getattr(channel, "deduplicates_by_key", False) is True
-            and rt.in_doubt(action.channel) == "resend")
+            and rt.in_doubt(name) == "resend")
 
 
 def deliver_together(rt: Runtime, deliveries: list[_Delivery], first: Callable[[], None] | None = None) -> None:

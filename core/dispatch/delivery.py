@@ -27,10 +27,14 @@ from dunning.store.delivery_facts import DeliveryFacts
 from dunning.verdicts import Decision, Verdict, strongest
 
 
-def facts_for(rt: Runtime, actions: list[Action], now: dt.datetime) -> DeliveryFacts:
-    """What the re-checks of these actions read about their cases, read once (``Store.delivery_facts``)."""
+def facts_for(rt: Runtime, actions: list[Action], now: dt.datetime, earlier: DeliveryFacts | None = None
+              ) -> DeliveryFacts:
+    """What the re-checks of these actions read about their cases, read once (``Store.delivery_facts``).
+
+    ``earlier``: the facts the batch's first round read; what has not changed since keeps its models.
+    """
     promises = [int(a.options["promise_id"]) for a in actions if "promise_id" in a.options]
-    return rt.store.delivery_facts([a.case_id for a in actions], promises, now)
+    return rt.store.delivery_facts([a.case_id for a in actions], promises, now, earlier)
 
 
 def _profile(rt: Runtime, debtor: Debtor | None, chosen: dict[tuple[str | None, str | None, str], Chosen] | None

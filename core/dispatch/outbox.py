@@ -24,10 +24,11 @@ from dunning.log import get_logger
 from dunning import calendar
 from dunning.channels import RunContext
 from dunning.compliance.jurisdictions import Chosen
-from dunning.dispatch.batch import deduplicates, deliver_together
+from dunning.dispatch.batch import deduplicates, deliver_together, round_channels
 from dunning.dispatch.claims import claimer_id, reclaim_abandoned
 from dunning.dispatch.delivery import _Delivery, facts_for
 from dunning.dispatch.internal_round import NoticesCarried, deliver_internal_round, goes_with_round
+from dunning.dispatch.gc_pace import fewer_collections
 from dunning.dispatch.summary import ProgressCallback, RunSummary
 from dunning.plugin_events import namespaced
 from dunning.models import Action
@@ -60,16 +61,20 @@ def deliver_ready(rt: Runtime, now: dt.datetime, summary: RunSummary, progress: 
     reclaim_abandoned(rt, now)
     claimer = claimer_id()
     size = claim_size(rt)
+    handed_over: set[str] = set()  # channels met so far whose outreach goes with its round (``round_channels``)
+    restore_collections = fewer_collections()
     try:
         while True:
-            batch = rt.store.claim(now, calendar.utc_now(), claimer, size)
+            batch = rt.store.claim(now, calendar.utc_now(), claimer, size, handed_over=handed_over)
             if not batch:
                 return
+            handed_over |= round_channels(rt, batch)
             for actions, facts in _rounds(rt, batch, now):
                 deliver_round(rt, actions, facts, claimer, now, summary)
             if progress:
                 progress("deliver", len(batch))
     finally:
+        restore_collections()
         finish_channels(rt, now, claimer)
 
 
@@ -91,7 +96,7 @@ def _rounds(rt: Runtime, batch: list[Action], now: dt.datetime) -> Iterator[tupl
             rounds.append([])
         rounds[turn].append(action)
     for turn, actions in enumerate(rounds):
-        yield actions, facts if turn == 0 else facts_for(rt, actions, now)
+        yield actions, facts if turn == 0 else facts_for(rt, actions, now, facts)
 
 
 def deliver_round(rt: Runtime, actions: list[Action], facts: DeliveryFacts, claimer: str, now: dt.datetime,

@@ -11,8 +11,8 @@ hands each fact out as the single-row methods of the store would.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 import attrs
 
@@ -21,6 +21,8 @@ from dunning.models import Case, Contact, Debtor, Hold, Obligation, PromiseStatu
 from dunning.store.connection import StoreConnection
 from dunning.store.errors import NotFound
 from dunning.store.rows import _CASE_COLUMNS, _case, _date
+
+T = TypeVar("T")
 
 
 @attrs.frozen
@@ -35,6 +37,9 @@ class DeliveryFacts:
     pending_promise: frozenset[int]  # cases with a promise made by the moment, neither kept nor broken
     promise_statuses: dict[int, PromiseStatus]  # the promises the batch's reminders are for
     obligations: dict[int, list[Obligation]]  # by case, by due date
+    # Each model built, by the row it was built from: a later read of the same batch (its next round)
+    # hands out the same (frozen) model for a row that has not changed, instead of building it again.
+    built: dict[tuple[Any, ...], Any] = attrs.field(factory=dict, eq=False, repr=False)
 
     def case(self, case_id: int) -> Case:
         found = self.cases.get(case_id)
@@ -74,10 +79,23 @@ def _marks(values: Sequence[Any]) -> str:
 class DeliveryReads(StoreConnection):
     """The store's part that reads a delivery batch's facts in a few queries."""
 
-    def delivery_facts(self, case_ids: Iterable[int], promise_ids: Iterable[int], now: dt.datetime) -> DeliveryFacts:
-        """The facts of these cases (and promises) as the per-row reads would give them at ``now``."""
+    def delivery_facts(self, case_ids: Iterable[int], promise_ids: Iterable[int], now: dt.datetime,
+                       earlier: DeliveryFacts | None = None) -> DeliveryFacts:
+        """The facts of these cases (and promises) as the per-row reads would give them at ``now``.
+
+        Every row is read again; a row the same as one ``earlier`` read (the batch's first round) gives
+        the model built from it then, unchanged (models are frozen).
+        """
+        built: dict[tuple[Any, ...], Any] = earlier.built if earlier is not None else {}
+
+        def model(row: tuple[Any, ...], make: Callable[[tuple[Any, ...]], T]) -> T:
+            found = built.get(row)
+            if found is None:
+                found = built[row] = make(row)
+            return found  # type: ignore[no-any-return]
+
         ids = sorted(set(case_ids))
-        cases = {r[0]: _case(r) for r in self.conn.execute(
+        cases = {r[0]: model(r, _case) for r in self.conn.execute(
             f"SELECT {_CASE_COLUMNS} FROM cases WHERE id IN ({_marks(ids)})", ids)} if ids else {}
         debtor_ids = sorted({c.debtor_id for c in cases.values()})
         debtors: dict[str, Debtor] = {}
@@ -85,14 +103,13 @@ class DeliveryReads(StoreConnection):
         opt_outs: dict[str, list[tuple[str, str | None]]] = {d: [] for d in debtor_ids}
         if debtor_ids:
             marks = _marks(debtor_ids)
-            debtors = {r[0]: Debtor(*r) for r in self.conn.execute(
+            debtors = {r[0]: model(r, _debtor) for r in self.conn.execute(
                 f"SELECT id, name, kind, country, timezone, locale, region, zone FROM debtors WHERE id IN ({marks})",
                 debtor_ids)}
             for r in self.conn.execute(
                     f"SELECT debtor_id, kind, value, role, name, bad, id FROM contacts WHERE debtor_id IN ({marks}) "
                     "AND active = 1 ORDER BY id", debtor_ids):
-                contacts[r[0]].append(Contact(debtor_id=r[0], kind=r[1], value=r[2], role=r[3], name=r[4],
-                                              bad=bool(r[5]), id=r[6]))
+                contacts[r[0]].append(model(r, _contact))
             for debtor_id, channel, contact in self.conn.execute(
                     f"SELECT debtor_id, channel, contact FROM opt_outs WHERE debtor_id IN ({marks}) "
                     "AND withdrawn_at IS NULL ORDER BY id", debtor_ids):
@@ -110,10 +127,7 @@ class DeliveryReads(StoreConnection):
             for r in self.conn.execute(
                     "SELECT case_id, reference, amount, currency, issued_on, due_on, paid, id, closed_reason, "
                     f"closed_on, disputed_on FROM obligations WHERE case_id IN ({marks}) ORDER BY due_on, id", ids):
-                obligations[r[0]].append(Obligation(
-                    case_id=r[0], reference=r[1], amount=r[2], currency=r[3], issued_on=_date(r[4]),
-                    due_on=_date(r[5]) or dt.date.fromisoformat(r[5]), paid=r[6], id=r[7], closed_reason=r[8],
-                    closed_on=_date(r[9]), disputed_on=_date(r[10])))
+                obligations[r[0]].append(model(r, _obligation))
             pending = frozenset(r[0] for r in self.conn.execute(
                 f"SELECT DISTINCT case_id FROM promises WHERE case_id IN ({marks}) AND status = 'pending' "
                 "AND created_at <= ?", [*ids, to_text(now)]))
@@ -121,4 +135,18 @@ class DeliveryReads(StoreConnection):
         statuses = {r[0]: PromiseStatus(r[1]) for r in self.conn.execute(
             f"SELECT id, status FROM promises WHERE id IN ({_marks(promises)})", promises)} if promises else {}
         return DeliveryFacts(cases=cases, debtors=debtors, contacts=contacts, holds=holds, opt_outs=opt_outs,
-                             pending_promise=pending, promise_statuses=statuses, obligations=obligations)
+                             pending_promise=pending, promise_statuses=statuses, obligations=obligations, built=built)
+
+
+def _debtor(r: tuple[Any, ...]) -> Debtor:
+    return Debtor(*r)
+
+
+def _contact(r: tuple[Any, ...]) -> Contact:
+    return Contact(debtor_id=r[0], kind=r[1], value=r[2], role=r[3], name=r[4], bad=bool(r[5]), id=r[6])
+
+
+def _obligation(r: tuple[Any, ...]) -> Obligation:
+    return Obligation(case_id=r[0], reference=r[1], amount=r[2], currency=r[3], issued_on=_date(r[4]),
+                      due_on=_date(r[5]) or dt.date.fromisoformat(r[5]), paid=r[6], id=r[7], closed_reason=r[8],
+                      closed_on=_date(r[9]), disputed_on=_date(r[10]))

@@ -107,7 +107,7 @@ def _action(row: Sequence[Any]) -> Action:
         template=row[6],
         target=row[7],
         dpd=row[8],
-        planned_for=dt.date.fromisoformat(row[9]),
+        planned_for=_date(row[9]) or dt.date.fromisoformat(row[9]),
         not_before=from_text(row[10]),
         status=row[11],
         required=bool(row[12]),
@@ -116,7 +116,8 @@ def _action(row: Sequence[Any]) -> Action:
         attempts=row[15],
         last_error=row[16],
         reference=row[17],
-        options=json.loads(row[18]),
+        # Most actions have no options: a new empty dict each, without the parser.
+        options={} if row[18] == "{}" else json.loads(row[18]),
         created_at=from_text(row[19]),
     )
 
