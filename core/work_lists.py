@@ -79,14 +79,23 @@ class WorkList:
         """What to say on this case today, rendered; None without one."""
         return None
 
-    def record_outcome(self, ctx: PluginContext, case_id: int, form: OutcomeForm) -> str:
+    def record_outcome(self, ctx: PluginContext, case_id: int, form: OutcomeForm) -> Said:
         """Record what came of the work, through ``dunning.operations`` (``OperationError`` refuses it and
-        nothing is written); the line the console shows after it."""
+        nothing is written); the line the console shows after it, by language like ``title`` (or one text)."""
         raise NotImplementedError(f"the {self.channel} work list records no outcomes")
+
+
+# The line shown after a change: by language (``en``, ``zh_CN``; English where one is missing), or one text.
+Said = str | Mapping[str, str]
 
 
 def language_of(words: Mapping[str, str], language: str) -> str:
     return words.get(language) or words.get("en") or ""
+
+
+def said_in(said: Said, language: str) -> str:
+    """The line after a change in ``language``: a single text is the same in every language."""
+    return said if isinstance(said, str) else language_of(said, language)
 
 
 def work_lists(rt: Runtime) -> list[WorkList]:

@@ -5,6 +5,9 @@ decision ``dunning approve``/``reject``'s (``operations.decide``), with the
 signed-in supervisor as who decided.
 """
 
+# The Chinese lines are written with full-width punctuation, which the ambiguous-character rule flags.
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -52,5 +55,6 @@ def decide(visit: Visit) -> Response:
         return _refused(visit, text, str(exc), exc.code, exc.params)
     except NotFound as exc:
         return _refused(visit, text, str(exc), "not_found", {})
-    word = "approved" if decision == "approve" else "rejected"
-    return done(visit, "/approvals", f"action {action.id} ({action.step}) {word}")
+    word, chinese = ("approved", "已批准") if decision == "approve" else ("rejected", "已拒绝")
+    return done(visit, "/approvals", {"en": f"action {action.id} ({action.step}) {word}",
+                                      "zh_CN": f"动作 {action.id}（{action.step}）{chinese}"})

@@ -7,6 +7,9 @@ shown beside the field it is about, in the reader's language where the
 refusal carries a code (``OperationError.code``; ``strings.MESSAGES``).
 """
 
+# The Chinese lines are written with full-width punctuation, which the ambiguous-character rule flags.
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,6 +22,7 @@ from dunning.web.console import Visit
 
 if TYPE_CHECKING:
     from dunning.runtime import Runtime
+    from dunning.work_lists import Said
 
 # Which field a rule's message is about, by the words it uses; the form's first field otherwise.
 _FIELD_WORDS: Sequence[tuple[str, str]] = (
@@ -112,7 +116,7 @@ def _text(visit: Visit, field: str) -> str | None:
     return visit.form.get(field, "").strip() or None
 
 
-def log_call(visit: Visit, case_id: int) -> str:
+def log_call(visit: Visit, case_id: int) -> Said:
     """Record what came of the work through the work list the form belongs to (the phone channel's records
     the call as ``dunning calls log`` does); the line to show after it."""
     from dunning.plugin_context import PluginContext
@@ -149,7 +153,7 @@ def log_call(visit: Visit, case_id: int) -> str:
         raise FormError.refused(exc, fields) from None
 
 
-def record_payment(visit: Visit, case_id: int) -> str:
+def record_payment(visit: Visit, case_id: int) -> Said:
     fields = ["amount", "reference", "at"]
     amount = _amount(visit, case_id, "amount")
     if not amount:
@@ -161,11 +165,11 @@ def record_payment(visit: Visit, case_id: int) -> str:
     except (operations.OperationError, money.MoneyError) as exc:
         raise FormError.refused(exc, fields) from None
     case = outcome.case
-    return (f"paid {money.display(outcome.amount, case.currency)}; "
-            f"balance {money.display(case.balance, case.currency)}")
+    paid, balance = money.display(outcome.amount, case.currency), money.display(case.balance, case.currency)
+    return {"en": f"paid {paid}; balance {balance}", "zh_CN": f"已收款 {paid}；余额 {balance}"}
 
 
-def place_hold(visit: Visit, case_id: int) -> str:
+def place_hold(visit: Visit, case_id: int) -> Said:
     fields = ["reason", "until", "note"]
     reason = visit.form.get("reason", "")
     if reason not in {r.value for r in HoldReason}:
@@ -182,10 +186,10 @@ def place_hold(visit: Visit, case_id: int) -> str:
                                   by=visit.user.name)
     except operations.OperationError as exc:
         raise FormError.refused(exc, fields) from None
-    return f"hold {hold_id} placed ({reason})"
+    return {"en": f"hold {hold_id} placed ({reason})", "zh_CN": f"暂停 {hold_id} 已设置（{reason}）"}
 
 
-def release_holds(visit: Visit, case_id: int) -> str:
+def release_holds(visit: Visit, case_id: int) -> Said:
     fields = ["note", "verification_sent"]
     try:
         released = operations.release(visit.rt, case_id, now=visit.now, by=visit.user.name,
@@ -193,7 +197,7 @@ def release_holds(visit: Visit, case_id: int) -> str:
                                       verification_sent=bool(visit.form.get("verification_sent")))
     except operations.OperationError as exc:
         raise FormError.refused(exc, fields) from None
-    return f"released {len(released)} hold(s)"
+    return {"en": f"released {len(released)} hold(s)", "zh_CN": f"已解除 {len(released)} 项暂停"}
 
 
 def disputed_items(rt: Runtime, case_id: int) -> list[Obligation]:

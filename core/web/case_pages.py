@@ -14,6 +14,8 @@ from dunning.web.console import Visit, done, language, message, page, render
 if TYPE_CHECKING:
     from starlette.responses import Response
 
+    from dunning.work_lists import Said
+
 
 def _case_id(visit: Visit) -> int | None:
     text = visit.request.path_params["case_id"]
@@ -59,7 +61,7 @@ def case_page(visit: Visit) -> Response:
     return _show(visit, case_id) if isinstance(case_id, int) else case_id
 
 
-def _form_page(name: str, action: Callable[[Visit, int], str]) -> Callable[..., object]:
+def _form_page(name: str, action: Callable[[Visit, int], Said]) -> Callable[..., object]:
     @page("collector")
     def submit(visit: Visit) -> Response:
         case_id = _open(visit)

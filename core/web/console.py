@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from dunning.runtime import Runtime
     from dunning.store.database import DatabaseName
     from dunning.store.users import StaffUser
+    from dunning.work_lists import Said
 
 HERE = Path(__file__).parent
 
@@ -93,6 +94,10 @@ def render(request: Request, template: str, context: Mapping[str, Any], *, statu
 
     lang = language(request)
     flash = request.session.pop("flash", None)
+    if isinstance(flash, dict):  # the line by language (dunning.work_lists.Said)
+        from dunning.work_lists import language_of
+
+        flash = language_of(flash, lang)
     html = console_of(request).env.get_template(template).render({
         "t": strings.words(lang), "lang": lang, "languages": strings.LANGUAGES, "user": user,
         "csrf": csrf.token(request.session), "flash": flash, "path": request.url.path,
@@ -153,9 +158,10 @@ def page(role: str) -> Callable[[Page], Callable[[Request], Any]]:
     return wrap
 
 
-def done(visit: Visit, to: str, text: str) -> Response:
-    """After a change: back to ``to`` with a line saying what was done (POST, redirect, GET)."""
+def done(visit: Visit, to: str, said: Said) -> Response:
+    """After a change: back to ``to`` with a line saying what was done (POST, redirect, GET), in the reader's
+    language when ``said`` gives it by language."""
     from starlette.responses import RedirectResponse
 
-    visit.request.session["flash"] = text
+    visit.request.session["flash"] = said if isinstance(said, str) else dict(said)
     return RedirectResponse(to, status_code=303)

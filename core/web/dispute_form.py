@@ -6,17 +6,24 @@ the debtor needs the box "verification of the debt was sent" ticked, and a
 refusal is shown beside the field it is about, with nothing changed.
 """
 
+# The Chinese lines are written with full-width punctuation, which the ambiguous-character rule flags.
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from dunning import corrections, operations
 from dunning.web.case_forms import FormError
 from dunning.web.case_pages import _form_page
 from dunning.web.console import Visit
 
+if TYPE_CHECKING:
+    from dunning.work_lists import Said
 
-def _submit(visit: Visit, case_id: int, *, lift: bool) -> str:
+
+def _submit(visit: Visit, case_id: int, *, lift: bool) -> Said:
     fields: Sequence[str] = ["reference", "reason", *(["verification_sent"] if lift else [])]
     reference = visit.form.get("reference", "").strip()
     reason = visit.form.get("reason", "").strip()
@@ -31,15 +38,17 @@ def _submit(visit: Visit, case_id: int, *, lift: bool) -> str:
     except operations.OperationError as exc:
         raise FormError.refused(exc, fields) from None
     name = f"{item.case_id}/{item.reference}"
-    return (f"{name}: dispute lifted; collected again" if lift
-            else f"{name}: held out of demands; the supervisor is sent a notice")
+    if lift:
+        return {"en": f"{name}: dispute lifted; collected again", "zh_CN": f"{name}：争议已解除，恢复催收"}
+    return {"en": f"{name}: held out of demands; the supervisor is sent a notice",
+            "zh_CN": f"{name}：该款项已暂停催收，并已通知主管"}
 
 
-def dispute(visit: Visit, case_id: int) -> str:
+def dispute(visit: Visit, case_id: int) -> Said:
     return _submit(visit, case_id, lift=False)
 
 
-def lift(visit: Visit, case_id: int) -> str:
+def lift(visit: Visit, case_id: int) -> Said:
     return _submit(visit, case_id, lift=True)
 
 

@@ -8,15 +8,22 @@ beyond the stage's limit needs a supervisor's approval, which the command
 line records (``dunning offer --approved-by``).
 """
 
+# The Chinese lines are written with full-width punctuation, which the ambiguous-character rule flags.
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from dunning import money
 from dunning.web.case_forms import FormError
 from dunning.web.case_pages import _form_page
 from dunning.web.console import Visit
+
+if TYPE_CHECKING:
+    from dunning.work_lists import Said
 
 # Which field a refusal is about, by the option its message names.
 _FIELDS: Sequence[tuple[str, str]] = (("--until", "until"), ("--instalments", "instalments"))
@@ -35,7 +42,7 @@ def _words(message: str) -> str:
     return message
 
 
-def propose(visit: Visit, case_id: int) -> str:
+def propose(visit: Visit, case_id: int) -> Said:
     """Offer to settle as ``dunning offer CASE --settle AMOUNT --until DATE --instalments N --by <me>`` does."""
     from dunning.ledger.settlement import SettlementError, offer
 
@@ -60,8 +67,9 @@ def propose(visit: Visit, case_id: int) -> str:
     made = visit.rt.store.open_settlement(case_id)
     assert made is not None and made.id == offer_id
     currency = visit.rt.store.case(case_id).currency
-    return (f"offer {offer_id} to settle {money.display(made.amount, currency)} of "
-            f"{money.display(made.owed, currency)} by {made.until.isoformat()}; collection paused")
+    amount, owed, until = money.display(made.amount, currency), money.display(made.owed, currency), made.until
+    return {"en": f"offer {offer_id} to settle {amount} of {owed} by {until.isoformat()}; collection paused",
+            "zh_CN": f"和解方案 {offer_id}：以 {amount} 了结所欠 {owed}，{until.isoformat()} 前有效；催收已暂停"}
 
 
 propose_settlement = _form_page("settle", propose)

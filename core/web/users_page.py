@@ -33,7 +33,7 @@ def add(visit: Visit) -> Response:
         text = str(exc)
         field = "password" if "password" in text else "role" if "role" in text else "name"
         return _show(visit, {field: text}, status=422)
-    return done(visit, "/users", f"user {name} added")
+    return done(visit, "/users", {"en": f"user {name} added", "zh_CN": f"已添加用户 {name}"})
 
 
 @page("admin")
@@ -45,4 +45,4 @@ def disable(visit: Visit) -> Response:
         disable_user(visit.rt, name, by=visit.user.name, now=visit.now)
     except AccountError as exc:
         return _show(visit, {"disable": str(exc)}, status=422)
-    return done(visit, "/users", f"user {name} disabled")
+    return done(visit, "/users", {"en": f"user {name} disabled", "zh_CN": f"已停用用户 {name}"})

@@ -5,6 +5,9 @@ never imports the plugin's modules, so what it shows is what ``dunning
 calls``, ``dunning calls script`` and ``dunning calls log`` print and do.
 """
 
+# The Chinese lines are written with full-width punctuation, which the ambiguous-character rule flags.
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 import datetime as dt
@@ -72,7 +75,7 @@ class CallList(WorkList):
         except (TemplateMissing, jinja2.UndefinedError):
             return None
 
-    def record_outcome(self, ctx: PluginContext, case_id: int, form: OutcomeForm) -> str:
+    def record_outcome(self, ctx: PluginContext, case_id: int, form: OutcomeForm) -> Mapping[str, str]:
         """Record the call as ``dunning calls log`` does."""
         from dunning.plugins.phone.outcomes import record_call
 
@@ -80,8 +83,11 @@ class CallList(WorkList):
                              collector=form.collector, promise_amount=form.promise_amount, due_at=form.due_at,
                              approved_by=form.approved_by)
         parts = [f"call {logged.call.id} logged as {form.outcome}"]
+        chinese = [f"电话 {logged.call.id} 已记录，结果：{form.outcome}"]
         if logged.promise_id is not None:
             parts.append(f"promise {logged.promise_id} recorded")
+            chinese.append(f"还款承诺 {logged.promise_id} 已记录")
         if logged.hold_id is not None:
             parts.append(f"dispute hold {logged.hold_id} placed")
-        return "; ".join(parts)
+            chinese.append(f"争议暂停 {logged.hold_id} 已设置")
+        return {"en": "; ".join(parts), "zh_CN": "；".join(chinese)}

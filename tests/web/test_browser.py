@@ -131,7 +131,7 @@ def test_a_collectors_morning_and_a_supervisor_approving_in_a_real_browser(floor
             sam.fill(".decide input[name=note]", "agreed with legal")
             sam.click(".decide button[value=approve]")
             sam.wait_for_selector(".flash")
-            assert "approved" in sam.inner_text(".flash")
+            assert "已批准" in sam.inner_text(".flash")  # approved, in the console's language
             # The same case page at a desk, in English, for the docs.
             sam.click("a[href^='/lang/en']")
             sam.goto(f"{url}/cases/4")

@@ -129,3 +129,26 @@ def test_every_code_a_form_can_meet_has_chinese_words_that_take_its_parameters()
               "since": "2026-06-01", "provider": "cash"}
     assert all(message("zh_CN", code, params) for code in ZH)
     assert message("en", "promise_too_far", params) is None  # English is the refusal's own text
+
+
+# (who, path, form, the line shown after the change in Chinese; the English lines are the forms' own tests').
+DONE_LINES = [
+    ("ann", "/cases/2/call", {"outcome": "promise", "amount": "450.00", "due": "2026-06-02T16:00"},
+     "电话 1 已记录，结果：promise；还款承诺 1 已记录"),
+    ("ann", "/cases/2/payment", {"amount": "50.00"}, "已收款 GBP 50.00；余额 GBP 400.00"),
+    ("ann", "/cases/2/hold", {"reason": "other", "until": "2026-07-01"}, "暂停 1 已设置（other）"),
+    ("ann", "/cases/2/dispute", {"reference": "INV-2", "reason": "never delivered"},
+     "2/INV-2：该款项已暂停催收，并已通知主管"),
+]
+
+
+@pytest.mark.parametrize(("who", "path", "form", "chinese"), DONE_LINES,
+                         ids=[r[1].rsplit("/", 1)[-1] for r in DONE_LINES])
+def test_the_line_after_a_change_reads_in_the_consoles_language(
+        floor: Project, who: str, path: str, form: dict[str, str], chinese: str):
+    client = TestClient(app_for(floor))
+    _in_chinese(client, who)
+    answer = client.post(path, data={**form, "csrf": token(client, "/cases/2")}, follow_redirects=False)
+    assert answer.status_code == 303
+    shown = re.search(r'class="flash" role="status">([^<]+)<', client.get(answer.headers["location"]).text)
+    assert shown and chinese in shown.group(1), shown
