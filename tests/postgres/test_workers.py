@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -49,6 +50,10 @@ def test_four_workers_send_each_message_once_and_hold_every_cap(delivery: str, d
     env = {"DUNNING_LOAD_PLUGINS": "", "PATH": ""}
     workers = [subprocess.Popen([sys.executable, str(WORKER), dunning_postgres_url, str(tmp_path), delivery],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for _ in range(4)]
+    # All four open and waiting before any starts: none can drain the portfolio before the others are up.
+    deadline = time.monotonic() + 120
+    while len(list(tmp_path.glob("ready-*"))) < len(workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
     (tmp_path / "go").touch()
     outputs = [w.communicate(timeout=300) for w in workers]
     assert all(w.returncode == 0 for w in workers), outputs

@@ -1,6 +1,6 @@
 """One dispatch worker process for the race test: ``python worker_process.py URL FOLDER DELIVERY``.
 
-Waits for FOLDER/go, then works the PostgreSQL database at URL once
+Says FOLDER/ready-<pid> once open, waits for FOLDER/go, then works the PostgreSQL database at URL once
 (``dunning.dispatch.worker.work``) through a recording ``email`` channel
 that appends each message's key and debtor to FOLDER/sent.log. DELIVERY is
 ``one-by-one`` (a channel that cannot recognise a re-send, as SMTP) or
@@ -10,6 +10,7 @@ Prints the worker's sent and claimed counts on the last line.
 
 import datetime as dt
 import fcntl
+import os
 import sys
 import time
 from pathlib import Path
@@ -31,6 +32,7 @@ class Recorder:
     deduplicates_by_key = delivery == "rounds"
 
     def send(self, action, case, ctx):
+        time.sleep(0.003)  # a provider takes a moment to answer: the workers' batches overlap, as in production
         with open(folder / "sent.log", "a") as f:
             fcntl.flock(f, fcntl.LOCK_EX)
             f.write(f"{ctx.key} {case.debtor_id}\n")
@@ -48,6 +50,7 @@ class Plugin:
 config = Config(path=folder / "dunning.toml", policy="trade-receivables", db=folder / "unused.db",
                 enabled_channels=("email",))
 with Runtime(config, db_path=url, extra_plugins=[Plugin()]) as rt:  # type: ignore[arg-type]
+    (folder / f"ready-{os.getpid()}").touch()
     while not (folder / "go").exists():
         time.sleep(0.01)
     summary = work(rt, batch=15, once=True, now=lambda: NOW)
