@@ -8,10 +8,15 @@ transaction, so the second sees the first's call and cannot pass the cap.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 import time
 import zoneinfo
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from dunning import dispatch, hookimpl
 from dunning.compliance.profiles import parse_compliance
@@ -34,6 +39,12 @@ at = ["10:00"]
 """
 
 
+@pytest.fixture
+def dunning_runtime(dunning_database: str | Path, dunning_runtime: Callable[..., Runtime]) -> Callable[..., Runtime]:
+    """On SQLite, then on PostgreSQL, where the cap check's lock is a per-debtor advisory lock, not the file's."""
+    return functools.partial(dunning_runtime, database=dunning_database)
+
+
 class SlowRule:
     """Holds the rule check open long enough for the second dispatcher to arrive."""
 
@@ -44,7 +55,9 @@ class SlowRule:
         time.sleep(0.3)
 
 
-def test_two_dispatchers_delivering_rounds_cannot_both_pass_the_last_allowed_call(dunning_runtime, case_factory):
+def test_two_dispatchers_delivering_rounds_cannot_both_pass_the_last_allowed_call(
+        dunning_runtime: Callable[..., Runtime], case_factory: Callable[..., Any],
+        dunning_database: str | Path) -> None:
     plugin = ChannelsPlugin("phone")
     plugin.channels["phone"].deduplicates_by_key = True  # type: ignore[attr-defined]
     rt = dunning_runtime(plugins=[plugin], policy=CALLS, enabled=["phone"], compliance=parse_compliance(
@@ -61,7 +74,7 @@ def test_two_dispatchers_delivering_rounds_cannot_both_pass_the_last_allowed_cal
     paths: list[bool] = []
 
     def dispatcher(who: str, summary: dispatch.RunSummary) -> None:
-        own = Runtime(rt.config, extra_plugins=[plugin, SlowRule()])
+        own = Runtime(rt.config, db_path=dunning_database, extra_plugins=[plugin, SlowRule()])
         try:
             [action] = own.store.claim(moment, moment, who, 1)
             paths.append(deduplicates(own, action))
