@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import attrs
 
-from dunning.log import get_logger
 
 if TYPE_CHECKING:
     from dunning.models import Case
@@ -101,19 +100,11 @@ def said_in(said: Said, language: str) -> str:
 def work_lists(rt: Runtime) -> list[WorkList]:
     """The registered lists whose channel is enabled, by channel name. A plugin whose hook raises, or that
     registers something else, is named in a warning and left out; the others' lists stay."""
-    found: dict[str, WorkList] = {}
-    calls = rt.plugins.calls
-    for plugin in calls.implementers(HOOK):
-        registered: list[Any] = []
-        answer = calls.call_one(HOOK, plugin, {"register": registered.append})
-        problem = f"{HOOK} raised {type(answer.error).__name__}: {answer.error}" if answer.error else None
-        for work_list in registered if problem is None else ():
-            if not isinstance(work_list, WorkList) or not work_list.channel:
-                problem = f"registered {type(work_list).__name__}, not a dunning.work_lists.WorkList with a channel"
-            elif work_list.channel in found:
-                problem = f"registered a work list for {work_list.channel!r}, which another plugin already has"
-        if problem is not None:
-            get_logger("dunning").warning("work list left out", plugin=plugin, problem=problem)
-            continue
-        found.update({w.channel: w for w in registered})
+    from dunning.registrations import registrations
+
+    found = registrations(rt.plugins.calls, HOOK, kind=WorkList, complete=lambda w: bool(w.channel),
+                          name_of=lambda w: w.channel,
+                          wrong_kind="not a dunning.work_lists.WorkList with a channel",
+                          taken=lambda name: f"registered a work list for {name!r}, which another plugin already has",
+                          left_out="work list left out")
     return [found[name] for name in sorted(found) if name in rt.plugins.enabled]

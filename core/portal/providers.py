@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 
-from dunning.log import get_logger
 
 if TYPE_CHECKING:
     from dunning.runtime import Runtime
@@ -66,19 +65,10 @@ class PaymentProvider(Protocol):
 def payment_providers(rt: Runtime) -> dict[str, PaymentProvider]:
     """Every registered provider by name. A plugin whose hook raises, or registers a name twice, is named in a
     warning and left out; the others' providers stay."""
-    found: dict[str, PaymentProvider] = {}
-    calls = rt.plugins.calls
-    for plugin in calls.implementers(HOOK):
-        registered: list[Any] = []
-        answer = calls.call_one(HOOK, plugin, {"register": registered.append})
-        problem = f"{HOOK} raised {type(answer.error).__name__}: {answer.error}" if answer.error else None
-        for provider in registered if problem is None else ():
-            if not isinstance(provider, PaymentProvider) or not isinstance(getattr(provider, "name", None), str):
-                problem = f"registered {type(provider).__name__}, not a payment provider (name, start, confirmation)"
-            elif provider.name in found:
-                problem = f"registered payment provider {provider.name!r}, which another plugin already has"
-        if problem is not None:
-            get_logger("dunning").warning("payment provider left out", plugin=plugin, problem=problem)
-            continue
-        found.update({p.name: p for p in registered})
-    return found
+    from dunning.registrations import registrations
+
+    return registrations(rt.plugins.calls, HOOK, kind=PaymentProvider,
+                         complete=lambda p: isinstance(getattr(p, "name", None), str), name_of=lambda p: p.name,
+                         wrong_kind="not a payment provider (name, start, confirmation)",
+                         taken=lambda name: f"registered payment provider {name!r}, which another plugin already has",
+                         left_out="payment provider left out")

@@ -94,10 +94,10 @@ def render(request: Request, template: str, context: Mapping[str, Any], *, statu
 
     lang = language(request)
     flash = request.session.pop("flash", None)
-    if isinstance(flash, dict):  # the line by language (dunning.work_lists.Said)
-        from dunning.work_lists import language_of
+    if flash is not None:  # the line after a change, one text or by language (dunning.work_lists.Said)
+        from dunning.work_lists import said_in
 
-        flash = language_of(flash, lang)
+        flash = said_in(flash, lang)
     html = console_of(request).env.get_template(template).render({
         "t": strings.words(lang), "lang": lang, "languages": strings.LANGUAGES, "user": user,
         "csrf": csrf.token(request.session), "flash": flash, "path": request.url.path,
