@@ -14,6 +14,7 @@ opt-outs, promises, open items) are read in one query per table.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -57,25 +58,34 @@ def claim_size(rt: Runtime) -> int:
     return CLAIM_BATCH
 
 
-def deliver_ready(rt: Runtime, now: dt.datetime, summary: RunSummary, progress: ProgressCallback | None = None) -> None:
+def deliver_ready(rt: Runtime, now: dt.datetime, summary: RunSummary, progress: ProgressCallback | None = None, *,
+                  claimer: str | None = None, size: int | None = None, stop: threading.Event | None = None,
+                  finish_idle: bool = True) -> int:
+    """Claim ready actions a batch at a time (``size``, else ``claim_size``) and deliver them until none is
+    ready or ``stop`` is set; how many were claimed. The channels' ``finish_run`` follows, also after a
+    delivery of nothing unless ``finish_idle`` is false (a worker's idle turn, ``dispatch.worker``)."""
     reclaim_abandoned(rt, now)
-    claimer = claimer_id()
-    size = claim_size(rt)
+    claimer = claimer or claimer_id()
+    size = size or claim_size(rt)
     handed_over: set[str] = set()  # channels met so far whose outreach goes with its round (``round_channels``)
     restore_collections = fewer_collections()
+    delivered = 0
     try:
-        while True:
+        while stop is None or not stop.is_set():
             batch = rt.store.claim(now, calendar.utc_now(), claimer, size, handed_over=handed_over)
             if not batch:
-                return
+                break
             handed_over |= round_channels(rt, batch)
             for actions, facts in _rounds(rt, batch, now):
                 deliver_round(rt, actions, facts, claimer, now, summary)
+            delivered += len(batch)
             if progress:
                 progress("deliver", len(batch))
     finally:
         restore_collections()
-        finish_channels(rt, now, claimer)
+        if delivered or finish_idle:
+            finish_channels(rt, now, claimer)
+    return delivered
 
 
 def _rounds(rt: Runtime, batch: list[Action], now: dt.datetime) -> Iterator[tuple[list[Action], DeliveryFacts]]:

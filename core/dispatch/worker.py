@@ -31,9 +31,9 @@ from collections.abc import Callable
 import attrs
 
 from dunning import calendar
-from dunning.dispatch.claims import claimer_id, reclaim_abandoned
+from dunning.dispatch.claims import claimer_id
 from dunning.dispatch.housekeeping import lift_expired_holds, roll_up_reports, settle_promises
-from dunning.dispatch.outbox import _rounds, deliver_round, finish_channels
+from dunning.dispatch.outbox import deliver_ready
 from dunning.dispatch.planning import plan
 from dunning.dispatch.summary import RunSummary
 from dunning.ledger import accrual, settlement
@@ -119,19 +119,9 @@ def _plan(rt: Runtime, now: dt.datetime, summary: RunSummary, stop: threading.Ev
 def _deliver(rt: Runtime, now: dt.datetime, claimer: str, batch: int, summary: WorkerSummary,
              stop: threading.Event) -> int:
     """Claim and deliver ready actions a batch at a time until none is ready or ``stop`` is set; how many."""
-    reclaim_abandoned(rt, now)
-    delivered = 0
-    try:
-        while not stop.is_set():
-            claimed = rt.store.claim(now, calendar.utc_now(), claimer, batch)
-            if not claimed:
-                break
-            summary.claimed += len(claimed)
-            summary.batches += 1
-            for actions, facts in _rounds(rt, claimed, now):
-                deliver_round(rt, actions, facts, claimer, now, summary.run)
-            delivered += len(claimed)
-    finally:
-        if delivered:
-            finish_channels(rt, now, claimer)
-    return delivered
+
+    def claimed(step: str, count: int) -> None:
+        summary.claimed += count
+        summary.batches += 1
+
+    return deliver_ready(rt, now, summary.run, claimed, claimer=claimer, size=batch, stop=stop, finish_idle=False)
