@@ -19,19 +19,20 @@ if TYPE_CHECKING:
 Registered = TypeVar("Registered")
 
 
-def registrations(calls: HookCalls, hook: str, *, kind: type[Registered], complete: Callable[[Registered], bool],
+def registrations(calls: HookCalls, hook: str, *, kind: type, complete: Callable[[Registered], bool],
                   name_of: Callable[[Registered], str], wrong_kind: str, taken: Callable[[str], str],
                   left_out: str) -> dict[str, Registered]:
     """Every plugin's registrations of ``hook`` by name (``name_of``). ``wrong_kind`` says what a registration
     not of ``kind``, or not ``complete``, is not; ``taken`` words a name another plugin already has;
-    ``left_out`` is the warning's event."""
+    ``left_out`` is the warning's event. ``kind`` is a class or a runtime-checkable protocol."""
     found: dict[str, Registered] = {}
     for plugin in calls.implementers(hook):
         registered: list[Any] = []
         answer = calls.call_one(hook, plugin, {"register": registered.append})
         problem = f"{hook} raised {type(answer.error).__name__}: {answer.error}" if answer.error else None
         for item in registered if problem is None else ():
-            if not isinstance(item, kind) or not complete(item):
+            of_kind = isinstance(item, kind)  # kept apart: narrowing ``item`` to ``kind`` would lose its type
+            if not of_kind or not complete(item):
                 problem = f"registered {type(item).__name__}, {wrong_kind}"
             elif name_of(item) in found:
                 problem = taken(name_of(item))

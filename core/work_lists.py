@@ -102,9 +102,9 @@ def work_lists(rt: Runtime) -> list[WorkList]:
     registers something else, is named in a warning and left out; the others' lists stay."""
     from dunning.registrations import registrations
 
-    found = registrations(rt.plugins.calls, HOOK, kind=WorkList, complete=lambda w: bool(w.channel),
-                          name_of=lambda w: w.channel,
-                          wrong_kind="not a dunning.work_lists.WorkList with a channel",
-                          taken=lambda name: f"registered a work list for {name!r}, which another plugin already has",
-                          left_out="work list left out")
+    found: dict[str, WorkList] = registrations(
+        rt.plugins.calls, HOOK, kind=WorkList, complete=lambda w: bool(w.channel), name_of=lambda w: w.channel,
+        wrong_kind="not a dunning.work_lists.WorkList with a channel",
+        taken=lambda name: f"registered a work list for {name!r}, which another plugin already has",
+        left_out="work list left out")
     return [found[name] for name in sorted(found) if name in rt.plugins.enabled]
