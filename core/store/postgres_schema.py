@@ -66,8 +66,16 @@ def migrate_postgres(conn: PostgresConnection, plugin_migrations: Mapping[str, S
     A core step that fails raises (the store cannot open); a plugin's that fails is rolled back and
     named in the result, and that plugin's later steps wait, as on SQLite.
     """
-    conn.execute(f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (migration_set TEXT NOT NULL, name TEXT NOT NULL, "
-                 "applied_at TEXT NOT NULL, PRIMARY KEY (migration_set, name))")
+    # Asked before it is made: a role that may read and write the tables but not create them (the floor's
+    # role, a reporting role) opens an up-to-date database without needing CREATE on the schema.
+    if conn.execute("SELECT to_regclass(?)", [MIGRATIONS_TABLE]).fetchone() == (None,):
+        try:
+            conn.execute(f"CREATE TABLE {MIGRATIONS_TABLE} (migration_set TEXT NOT NULL, name TEXT NOT NULL, "
+                         "applied_at TEXT NOT NULL, PRIMARY KEY (migration_set, name))")
+        except Exception as exc:
+            if _not_allowed(exc):
+                raise _owner_first(conn, "the schema is not made yet", exc) from None
+            raise
     applied = set(conn.execute(f"SELECT migration_set, name FROM {MIGRATIONS_TABLE}").fetchall())
     core_steps = [(name, fn) for name, fn, _transactional in core_migrations.steps]
     _apply(conn, core_migrations.name, core_steps, applied)
@@ -101,9 +109,24 @@ def _apply(conn: PostgresConnection, set_name: str, steps: Sequence[tuple[str, S
             conn.rollback()
             if isinstance(exc, StoreError):
                 raise
+            if _not_allowed(exc):
+                raise _owner_first(conn, f"migration {name} is not applied yet", exc) from None
             raise StoreError(f"migration {name} failed: {type(exc).__name__}: {exc}") from exc
         conn.commit()
         applied.add((set_name, name))
+
+
+def _not_allowed(exc: Exception) -> bool:
+    import psycopg
+
+    return isinstance(exc, psycopg.errors.InsufficientPrivilege)
+
+
+def _owner_first(conn: PostgresConnection, what: str, exc: Exception) -> StoreError:
+    """One line for a role that may work the cases but not change the schema, on a database that needs it."""
+    who = conn.target.user or "this role"
+    return StoreError(f"{what}, and {who} may not change the schema ({str(exc).splitlines()[0]}): run one "
+                      "dunning command as the database's owner first (docs/operators.md, Running on PostgreSQL)")
 
 
 # --- the triggers, in PL/pgSQL -----------------------------------------------------------------------------
