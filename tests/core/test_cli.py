@@ -11,6 +11,8 @@ from click.testing import CliRunner
 from dunning.cli import cli
 from tests.conftest import ChannelsPlugin, Project, row, write_csv
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 
 def _import(project: Project, *rows: dict[str, str]) -> None:
     project("import", str(write_csv(project.folder / "in.csv", list(rows or [row()]))), now="2026-02-20T08:00:00Z")

@@ -8,6 +8,8 @@ import pytest
 
 from tests.conftest import ChannelsPlugin, Project, row, write_csv
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 # Commands that load the config, each with arguments it would accept.
 COMMANDS = [("run",), ("cases", "list"), ("events",), ("import", "in.csv"), ("hold", "1", "--reason", "other")]
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from tests.conftest import Project
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 
 def test_a_config_that_is_not_utf8_names_the_line(project: Project):
     project.db.unlink()

@@ -19,6 +19,8 @@ from dunning.runtime import Runtime
 from dunning.store import ImportedObligation
 from tests.conftest import ChannelsPlugin
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 UTC = dt.UTC
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")

@@ -18,6 +18,8 @@ from dunning.models import ActionStatus
 from dunning.runtime import Runtime
 from tests.conftest import ChannelsPlugin, RecordingChannel
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 
 @pytest.fixture
 def dunning_runtime(dunning_database: str | Path, dunning_runtime: Callable[..., Runtime]) -> Callable[..., Runtime]:

@@ -27,6 +27,8 @@ from tests.conftest import Project, dump, row, write_csv
 from tests.plugins.test_agency_fixtures import (agency_project, day_at, import_cases, run_days,  # noqa: F401
                                                 write_returns)
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 EXAMPLES = 300 if os.environ.get("CI") else 40
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=bool(os.environ.get("CI")),
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,

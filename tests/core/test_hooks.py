@@ -18,6 +18,8 @@ from dunning.cli import cli
 from dunning.models import ActionStatus, Stage
 from tests.conftest import ChannelsPlugin, Project, dump, row, write_csv
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 UTC = dt.UTC
 DAY1 = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,6 +17,8 @@ import pytest
 from dunning.plugins.email.loopback import LoopbackSMTP
 from tests.conftest import HEADER, Project, at, dump, row
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 POLICY = """
 name = "ledger-test"
 

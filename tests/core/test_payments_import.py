@@ -12,6 +12,8 @@ import pytest
 
 from tests.conftest import HEADER, Project, dump, row, write_csv
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 BANK = Path(__file__).parent / "bank"
 CAMT_02 = BANK / "statement-2026-12-04.camt053.xml"
 MT940 = BANK / "statement-2026-12-07.mt940.sta"

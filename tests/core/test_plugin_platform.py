@@ -18,6 +18,8 @@ from dunning.models import ActionStatus
 from dunning.plugin_manager import LOAD_ENV
 from tests.conftest import ChannelsPlugin, Project, row, write_csv
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 UTC = dt.UTC
 DAY1 = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)
 

@@ -14,6 +14,8 @@ from dunning import hookimpl
 from dunning.schema import must, structure
 from tests.conftest import Project, dump
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 
 @attrs.frozen(kw_only=True)
 class Retry:

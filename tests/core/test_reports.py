@@ -46,6 +46,8 @@ from dunning.reports.buckets import Buckets
 from dunning.reports.history import CaseBook, Filters
 from tests.conftest import Project
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 PHONE = {"DUNNING_LOAD_PLUGINS": "phone"}
 DEBTS = [
     ("A", "+44 7700 900121", "A-1", "1000.00", "EUR", "2026-02-01", "2026-03-01"),

@@ -12,6 +12,8 @@ from pypdf import PdfReader
 from tests.conftest import Project, at, dump, row
 from tests.core.test_ledger_interest import POLICY, configure, import_debt, smtp, write_rows  # noqa: F401
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 SETTLE_POLICY = POLICY.replace("max_discount_percent = 10", "max_discount_percent = 20") + """
 [[steps]]
 name = "chaser"

@@ -14,6 +14,8 @@ from dunning.plugins.email.loopback import LoopbackSMTP
 from dunning.staff import notice_message, notice_why, staff_address
 from tests.conftest import Project, row, write_csv
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 SENDER = "Acme Credit Control <credit@acme.example>"
 DPD28 = "2026-03-29T09:00:00+00:00"  # trade-receivables: notify-supervisor
 DPD31 = "2026-04-01T09:00:00+00:00"  # notify-manager

@@ -7,6 +7,8 @@ import sqlite3
 from dunning.store import Store
 from tests.conftest import Project, row, write_csv
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 PRAGMA_NAMES = {1: "normal", 2: "full"}
 
 

@@ -22,6 +22,8 @@ from dunning.strategy_assign import assign_strategies
 from dunning.strategies import PLACES, Strategy, assign, assignment_data, place, salt_hash
 from tests.conftest import Project, dump
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 CHAMPION = Strategy("champion", "trade-receivables", 80)
 CHALLENGER = Strategy("challenger", "consumer-loans", 20)
 

@@ -26,6 +26,8 @@ from dunning.runtime import Runtime
 from tests.conftest import Project
 from tests.plugins.test_sms import Gateway
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 
 @pytest.fixture
 def dunning_runtime(dunning_database: str | Path, dunning_runtime: Callable[..., Runtime]) -> Callable[..., Runtime]:

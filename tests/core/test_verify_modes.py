@@ -10,6 +10,8 @@ from dunning.store import Store
 from tests.conftest import Project
 from tests.core.test_checkpoints import dropped_guards, keyed, populate
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 
 def _signed(project: Project) -> int:
     """A keyed project with events, a signed head, and two events after it; the checkpoint's seq."""

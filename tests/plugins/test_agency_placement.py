@@ -21,6 +21,8 @@ from tests.plugins.test_agency_fixtures import (
     run_days,
 )
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 agency_project = fixtures.agency_project
 
 PLACED_ON = "2026-03-11"  # day 10

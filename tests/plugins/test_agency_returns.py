@@ -16,6 +16,8 @@ from tests.plugins.test_agency_fixtures import (
     write_returns,
 )
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 agency_project = fixtures.agency_project
 
 

@@ -15,6 +15,8 @@ from tests.plugins.test_agency_fixtures import agency_project, day_at, import_ca
 from tests.plugins.test_letter import DAY1, add_case, batch_files, open_runtime
 from tests.plugins.test_phone_cli import DPD1, calls_project, debtor, setup  # noqa: F401
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 FORMULA = '=HYPERLINK("http://x","click")'
 
 

@@ -20,6 +20,8 @@ import pytest
 from dunning.plugins.email.loopback import LoopbackSMTP
 from tests.conftest import Project, row, write_csv
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 DEBTORS = 24
 KILLS = 4
 DUNNING = Path(sys.executable).with_name("dunning")

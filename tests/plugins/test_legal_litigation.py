@@ -12,6 +12,8 @@ import pytest
 from tests.conftest import ChannelsPlugin, Project, row, write_csv
 from tests.plugins.test_agency_fixtures import use_plugins
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 # The lawyer's letter (required, so a case imported late still gets it)
 # on day 15, litigation on day 20. The policy asks for no approval: the
 # legal plugin does.

@@ -26,6 +26,8 @@ from dunning.runtime import Runtime
 from dunning.store import ImportedObligation
 from tests.conftest import Project, write_csv, row
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 UTC = dt.UTC
 DUE = dt.date(2026, 3, 1)
 DAY1 = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)

@@ -16,6 +16,8 @@ from dunning import hookimpl
 from dunning.cli import cli
 from tests.conftest import Project
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 # trade-receivables: due 1 March, the first overdue notice (email + phone) on Monday 2 March.
 DPD1 = "2026-03-02T09:00:00+00:00"
 DPD3 = "2026-03-04T09:00:00+00:00"

@@ -39,6 +39,8 @@ from tests.plugins.test_phone_cli import calls_project  # noqa: F401 (a fixture)
 from tests.plugins.test_sms import gateway, settings as sms_settings  # noqa: F401 (gateway is a fixture)
 from tests.plugins.test_visit import visits_cli  # noqa: F401 (a fixture)
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 UTC = dt.UTC
 OVERDUE_DUE = dt.date(2026, 3, 1)
 LATER_DUE = dt.date(2026, 4, 15)

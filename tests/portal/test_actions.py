@@ -15,6 +15,8 @@ from dunning.portal import actions
 from dunning.portal.actions import PortalError
 from tests.conftest import Project, dump
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 NOW = dt.datetime(2026, 3, 10, 10, tzinfo=dt.UTC)
 CASE = 1
 

@@ -13,6 +13,8 @@ from dunning.portal import links
 from tests.conftest import Project, dump
 from tests.portal.conftest import BASE_URL, NOW
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 SECRET = bytes(range(32))
 MOMENT = dt.datetime(2026, 3, 10, 10, tzinfo=dt.UTC)
 

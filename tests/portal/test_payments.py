@@ -23,6 +23,8 @@ from dunning.portal.providers import payment_providers
 from dunning.runtime import Runtime
 from tests.conftest import Project, dump
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 NOW = dt.datetime(2026, 3, 10, 10, tzinfo=dt.UTC)
 
 

@@ -20,6 +20,8 @@ from tests.portal.conftest import PORTAL_TOML
 from tests.web.conftest import PASSWORD
 from tests.web.helpers import sign_in, token
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 REG_F = '[compliance]\nprofile = "default"\n\n[compliance.jurisdictions]\nUS = "us-regf"\n'
 DISPUTED_AT = dt.datetime(2026, 3, 10, 15, tzinfo=dt.UTC)  # INV-1 and INV-3 fell due on 1 March
 RUN = "2026-03-10T15:30:00Z"

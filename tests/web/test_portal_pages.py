@@ -24,6 +24,8 @@ from dunning.web.app import create_app
 from tests.conftest import Project, dump, row, write_csv
 from tests.portal.conftest import PORTAL_TOML
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 NOW = dt.datetime(2026, 3, 10, 10, tzinfo=dt.UTC)  # INV-1 and INV-3 are overdue (1 March), INV-2 due 30 April
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 

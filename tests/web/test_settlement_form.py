@@ -16,6 +16,8 @@ from tests.core.test_settlements import day, owing  # noqa: F401
 from tests.web.conftest import PASSWORD
 from tests.web.helpers import sign_in, token
 
+PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
 NOON = dt.datetime(2026, 3, 3, 12, tzinfo=dt.UTC)  # day(2, 12): the case owes GBP 1,075.32
 
 
