@@ -15,11 +15,16 @@ from dunning.store.errors import Conflict, NotFound
 from dunning.store.events import EventLog
 from dunning.store.rows import _ACTION_COLUMNS, _INSERT_ACTION, _action
 
+# What an outcome writes to ``reference`` (m035): '' for the action's own key (what most providers give back,
+# ``rows._action`` reads it as the key), the reference otherwise, the one before for none (or an empty one).
+REFERENCE_KEPT = "coalesce(CASE WHEN {new} = {t}.key THEN '' ELSE nullif({new}, '') END, {t}.reference)"
+
 # A round's outcomes, many to a statement (``_execute_rows``): ``Claims.finish`` for each, the claim let go.
 _FINISH_CLAIMED = (
     "UPDATE actions SET status = v.column2, not_before = coalesce(v.column3, actions.not_before), "
-    "last_error = v.column4, reference = coalesce(v.column5, actions.reference), "
-    "attempts = actions.attempts + v.column6, claimed_by = NULL, send_started_at = NULL, updated_at = v.column7 "
+    f"last_error = v.column4, reference = {REFERENCE_KEPT.format(new='v.column5', t='actions')}, "
+    "attempts = actions.attempts + v.column6, claimed_by = NULL, claimed_at = NULL, send_started_at = NULL, "
+    "updated_at = v.column7 "
     "FROM (VALUES {rows}) AS v WHERE actions.id = v.column1 AND actions.status = 'sending' "
     "AND actions.claimed_by = v.column8"
 )

@@ -115,7 +115,8 @@ def _action(row: Sequence[Any]) -> Action:
         approved_by=row[14],
         attempts=row[15],
         last_error=row[16],
-        reference=row[17],
+        # '' is the action's own key, which most providers give back (m035: not kept twice).
+        reference=row[1] if row[17] == "" else row[17],
         # Most actions have no options: a new empty dict each, without the parser.
         options={} if row[18] == "{}" else json.loads(row[18]),
         created_at=from_text(row[19]),
