@@ -87,11 +87,13 @@ class ContactAttempts(StoreConnection):
         """
         lock_debtors(self.conn, [debtor_id])
         # ``key IS NOT ?`` on the key as callers know it (``_KEY_OF``): None leaves out the attempts without one.
+        params: list[Any] = []
         if excluding_key is None:
-            other, params = "(key IS NOT NULL OR action_id IS NOT NULL)", []
+            other = "(key IS NOT NULL OR action_id IS NOT NULL)"
         else:
             excluded_action = self._action_id(excluding_key)
-            other, params = "key IS NOT ?", [excluding_key]
+            other = "key IS NOT ?"
+            params.append(excluding_key)
             if excluded_action is not None:
                 other += " AND action_id IS NOT ?"
                 params.append(excluded_action)
