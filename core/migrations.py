@@ -875,10 +875,12 @@ def m035_compact_outbox(db: sqlite_utils.Database) -> None:
     # (about 40 more): the key stays for the attempts no action made (a portal call-back, an
     # agency's returned calls). Each of the two is unique where it is set. A sent action's
     # `reference` is '' where the provider gave back the action's own key (another 38 bytes), and
-    # a finished action keeps no `claimed_at` (dunning.store.rows reads '' as the key).
+    # a finished action keeps no `claimed_at`; a `template` named as the action's step is ''
+    # (dunning.store.rows reads '' back as the key and as the step).
     if getattr(db, "dialect", "sqlite") == "postgresql":
-        # The key's UNIQUE stays (PostgreSQL lets NULLs repeat under it); the column is added.
+        # The column is added, and the key's UNIQUE becomes the index SQLite has (below).
         db.execute("ALTER TABLE contact_attempts ADD COLUMN action_id BIGINT")
+        db.execute("ALTER TABLE contact_attempts DROP CONSTRAINT IF EXISTS contact_attempts_key_key")
         db.execute("UPDATE contact_attempts SET action_id = a.id, key = NULL FROM actions a "
                    "WHERE a.key = contact_attempts.key")
         db.execute("CREATE UNIQUE INDEX contact_attempts_action ON contact_attempts (action_id) "
@@ -919,6 +921,7 @@ def m035_compact_outbox(db: sqlite_utils.Database) -> None:
             db.execute(sql)
         db.execute("CREATE UNIQUE INDEX contact_attempts_action ON contact_attempts (action_id) "
                    "WHERE action_id IS NOT NULL")
-        db.execute("CREATE UNIQUE INDEX contact_attempts_key ON contact_attempts (key) WHERE key IS NOT NULL")
+    db.execute("CREATE UNIQUE INDEX contact_attempts_key ON contact_attempts (key) WHERE key IS NOT NULL")
     db.execute("UPDATE actions SET reference = '' WHERE reference = key")
     db.execute("UPDATE actions SET claimed_at = NULL WHERE claimed_by IS NULL")
+    db.execute("UPDATE actions SET template = '' WHERE template = step")

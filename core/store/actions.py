@@ -13,7 +13,7 @@ from dunning.models import Action, ActionKind, ActionStatus, Event
 from dunning.store.bulk import _execute_rows
 from dunning.store.errors import Conflict, NotFound
 from dunning.store.events import EventLog
-from dunning.store.rows import _ACTION_COLUMNS, _INSERT_ACTION, _action
+from dunning.store.rows import _ACTION_COLUMNS, _INSERT_ACTION, _action, _stored_template
 
 # What an outcome writes to ``reference`` (m035): '' for the action's own key (what most providers give back,
 # ``rows._action`` reads it as the key), the reference otherwise, the one before for none (or an empty one).
@@ -100,7 +100,8 @@ class Actions(EventLog):
         status = ActionStatus.AWAITING_APPROVAL if requires_approval else ActionStatus.PENDING
         cursor = self.conn.execute(
             _INSERT_ACTION,
-            [key, case_id, kind.value, step, channel, template, target, dpd, planned_for.isoformat(),
+            [key, case_id, kind.value, step, channel, _stored_template(template, step), target, dpd,
+             planned_for.isoformat(),
              to_text(not_before), status.value, int(required), int(requires_approval),
              json.dumps(dict(options or {}), sort_keys=True), to_text(now), to_text(now)],
         )
@@ -110,7 +111,8 @@ class Actions(EventLog):
         """Queue ``action`` again on ``channel`` under ``key``, due at once; False if that key exists."""
         cursor = self.conn.execute(
             _INSERT_ACTION,
-            [key, action.case_id, action.kind.value, action.step, channel, action.template, action.target,
+            [key, action.case_id, action.kind.value, action.step, channel,
+             _stored_template(action.template, action.step), action.target,
              action.dpd, action.planned_for.isoformat(), to_text(now), ActionStatus.PENDING.value,
              int(action.required), int(action.requires_approval),
              json.dumps({**action.options, "fallback_from": action.key}, sort_keys=True),

@@ -24,10 +24,10 @@ def _case(conn: sqlite3.Connection, n: int) -> None:
                  "VALUES (?, ?, 'EUR', 'internal', 'open', 1000, '2026-01-01')", [n, f"D{n}"])
 
 
-def _queue(store: Store, key: str, case_id: int = 1) -> int:
+def _queue(store: Store, key: str, case_id: int = 1, template: str | None = None) -> int:
     with store.transaction():
         assert store.add_action(key=key, case_id=case_id, kind=ActionKind.OUTREACH, step="call",
-                                planned_for=NOW.date(), not_before=NOW, now=NOW, channel="phone")
+                                planned_for=NOW.date(), not_before=NOW, now=NOW, channel="phone", template=template)
     (action_id,) = store.conn.execute("SELECT id FROM actions WHERE key = ?", [key]).fetchone()
     return int(action_id)
 
@@ -74,7 +74,8 @@ def test_a_reference_that_is_the_key_is_kept_once_and_a_finished_claim_keeps_no_
     store = Store(tmp_path / "d.db")
     with store.transaction():
         _case(store.conn, 1)
-    echoed, own, none = (_queue(store, f"1:call:phone:2026-03-0{d}") for d in (2, 3, 4))
+    echoed, own, none = (_queue(store, f"1:call:phone:2026-03-0{d}", template=t)
+                         for d, t in ((2, "call"), (3, "reminder-call"), (4, None)))
     claimed = store.claim(NOW + dt.timedelta(days=3), NOW, "runner", 10)
     assert sorted(a.id for a in claimed) == [echoed, own, none]
     by_id = {a.id: a for a in claimed}
@@ -86,6 +87,9 @@ def test_a_reference_that_is_the_key_is_kept_once_and_a_finished_claim_keeps_no_
     assert [store.action(i).reference for i in (echoed, own, none)] == [
         "1:call:phone:2026-03-02", "provider-42", None]
     assert [a.reference for a in store.actions()] == ["1:call:phone:2026-03-02", "provider-42", None]
+    # A template named as the step is kept as '', and read back as the step.
+    assert [t for (t,) in store.conn.execute("SELECT template FROM actions ORDER BY id")] == ["", "reminder-call", None]
+    assert [a.template for a in store.actions()] == ["call", "reminder-call", None]
 
 
 def _before_m035(path: Path) -> None:
@@ -105,9 +109,9 @@ def test_the_migration_rewrites_attempts_and_references_and_keeps_the_triggers(t
     conn = sqlite3.connect(path)
     _case(conn, 1)
     key = "1:call:phone:2026-03-02"
-    conn.execute("INSERT INTO actions (key, case_id, kind, step, channel, planned_for, not_before, status, reference, "
-                 "claimed_at, created_at, updated_at) VALUES (?, 1, 'outreach', 'call', 'phone', '2026-03-02', ?, "
-                 "'sent', ?, ?, ?, ?)", [key, STAMP, key, STAMP, STAMP, STAMP])
+    conn.execute("INSERT INTO actions (key, case_id, kind, step, channel, template, planned_for, not_before, status, "
+                 "reference, claimed_at, created_at, updated_at) VALUES (?, 1, 'outreach', 'call', 'phone', 'call', "
+                 "'2026-03-02', ?, 'sent', ?, ?, ?, ?)", [key, STAMP, key, STAMP, STAMP, STAMP])
     conn.execute("INSERT INTO actions (key, case_id, kind, step, channel, planned_for, not_before, status, reference, "
                  "claimed_by, claimed_at, created_at, updated_at) VALUES ('1:call:phone:2026-03-03', 1, 'outreach', "
                  "'call', 'phone', '2026-03-03', ?, 'sending', 'provider-9', 'runner', ?, ?, ?)",
@@ -124,6 +128,8 @@ def test_the_migration_rewrites_attempts_and_references_and_keeps_the_triggers(t
     assert store.conn.execute("SELECT reference, claimed_at FROM actions ORDER BY id").fetchall() == [
         ("", None), ("provider-9", STAMP)]
     assert store.action(1).reference == key
+    assert store.conn.execute("SELECT template FROM actions WHERE id = 1").fetchone() == ("",)
+    assert store.action(1).template == "call" and store.action(2).template is None
     objects = {name for (name,) in store.conn.execute(
         "SELECT name FROM sqlite_master WHERE tbl_name = 'contact_attempts' AND sql IS NOT NULL")}
     assert objects == {"contact_attempts", "contact_attempts_debtor", "contact_attempts_action", "contact_attempts_key",
