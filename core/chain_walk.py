@@ -2,8 +2,9 @@
 
 ``evidence.verify_chain`` decodes every event's ``data`` and encodes it
 again to hash it. The store keeps ``data`` as exactly that canonical text
-(``evidence.canonical_text``), so the walk splices the stored text into the
-hashed body as it is, fills the other fields into a template shared by the
+(``evidence.canonical_text``; the few kept shorter, marked by leading
+whitespace, are read back to it first: ``event_codec.decode_data``), so the
+walk splices the stored text into the hashed body as it is, fills the other fields into a template shared by the
 events of a batch (moments, kind, stage, channel, step), and hashes. Only
 when that digest differs is the slow, exact recomputation done; an event is
 reported changed only if that one differs too. So the walk accepts exactly
@@ -33,7 +34,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from dunning.event_codec import ARCHIVED, decode_hash
+from dunning.event_codec import ARCHIVED, STORED_MARKS, decode_data, decode_hash
 from dunning.evidence import _BODY, GENESIS, ChainReport, _json_scalar, chain_hash
 
 # The order of the columns in each row the walk reads (the store's ``event_links``): ``shared`` is the JSON
@@ -123,6 +124,9 @@ def walk(rows: Iterable[Sequence[Any]], *, start_seq: int = 0, start_hash: str =
                 continue
             template = "%s" + walk_template(values)
             last_shared = shared if values[2] != ARCHIVED else None
+        if data and data[0] in STORED_MARKS:  # kept shorter than the text the hash covers (m035)
+            data = decode_data(data, case_id, values[5], values[4])
+            row = (seq, shared, case_id, dpd, action_id, data, prev_hash, digest)
         fast = sha256((template % (prev, null if action_id is None else action_id,
                                    null if case_id is None else case_id, data,
                                    null if dpd is None else dpd, seq)).encode()).digest()

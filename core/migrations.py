@@ -866,3 +866,62 @@ def m034_case_index_without_status(db: sqlite_utils.Database) -> None:
     db.execute("DROP INDEX IF EXISTS actions_case")
     db.execute("CREATE INDEX actions_case ON actions (case_id)")
     db.execute("CREATE INDEX actions_case_pending ON actions (case_id) WHERE status = 'pending'")
+
+
+@migrations()
+def m035_compact_outbox(db: sqlite_utils.Database) -> None:
+    # Disk (issue 16, second round). An attempt that an action made refers to it by its id
+    # (`action_id`) instead of repeating its key (about 38 bytes) with a unique index of its own
+    # (about 40 more): the key stays for the attempts no action made (a portal call-back, an
+    # agency's returned calls). Each of the two is unique where it is set. A sent action's
+    # `reference` is '' where the provider gave back the action's own key (another 38 bytes), and
+    # a finished action keeps no `claimed_at`; a `template` named as the action's step is ''
+    # (dunning.store.rows reads '' back as the key and as the step).
+    if getattr(db, "dialect", "sqlite") == "postgresql":
+        # The column is added, and the key's UNIQUE becomes the index SQLite has (below).
+        db.execute("ALTER TABLE contact_attempts ADD COLUMN action_id BIGINT")
+        db.execute("ALTER TABLE contact_attempts DROP CONSTRAINT IF EXISTS contact_attempts_key_key")
+        db.execute("UPDATE contact_attempts SET action_id = a.id, key = NULL FROM actions a "
+                   "WHERE a.key = contact_attempts.key")
+        db.execute("CREATE UNIQUE INDEX contact_attempts_action ON contact_attempts (action_id) "
+                   "WHERE action_id IS NOT NULL")
+    else:
+        # SQLite cannot drop a column's UNIQUE: the table is written again, its indexes and
+        # triggers (the reports' roll-up, m026) made again as they were.
+        kept = [sql for (sql,) in db.execute(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = 'contact_attempts' AND type IN ('index', 'trigger') "
+            "AND sql IS NOT NULL ORDER BY type, name")]
+        db.execute(
+            """
+            CREATE TABLE contact_attempts_compact (
+                id INTEGER PRIMARY KEY,
+                key TEXT,
+                debtor_id TEXT NOT NULL REFERENCES debtors(id),
+                case_id INTEGER REFERENCES cases(id),
+                channel TEXT NOT NULL,
+                contact TEXT,
+                role TEXT NOT NULL DEFAULT 'debtor',
+                at TEXT NOT NULL,
+                connected INTEGER,
+                outcome TEXT,
+                source TEXT NOT NULL,
+                action_id INTEGER
+            )
+            """
+        )
+        db.execute(
+            "INSERT INTO contact_attempts_compact (id, key, debtor_id, case_id, channel, contact, role, at, connected, "
+            "outcome, source, action_id) SELECT c.id, CASE WHEN a.id IS NULL THEN c.key END, c.debtor_id, c.case_id, "
+            "c.channel, c.contact, c.role, c.at, c.connected, c.outcome, c.source, a.id "
+            "FROM contact_attempts c LEFT JOIN actions a ON a.key = c.key ORDER BY c.id"
+        )
+        db.execute("DROP TABLE contact_attempts")
+        db.execute("ALTER TABLE contact_attempts_compact RENAME TO contact_attempts")
+        for sql in kept:
+            db.execute(sql)
+        db.execute("CREATE UNIQUE INDEX contact_attempts_action ON contact_attempts (action_id) "
+                   "WHERE action_id IS NOT NULL")
+    db.execute("CREATE UNIQUE INDEX contact_attempts_key ON contact_attempts (key) WHERE key IS NOT NULL")
+    db.execute("UPDATE actions SET reference = '' WHERE reference = key")
+    db.execute("UPDATE actions SET claimed_at = NULL WHERE claimed_by IS NULL")
+    db.execute("UPDATE actions SET template = '' WHERE template = step")

@@ -48,6 +48,8 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         "planned_for": "When the policy wanted it (UTC)",
         "not_before": "Earliest moment it may go out (contact windows, holidays)",
         "dpd": "Days past due when planned",
+        "reference": "The provider's reference; '' when it is the action's key",
+        "template": "The template; '' when it is named as the step",
     }),
     "events": ("The evidence log: append-only, each row carrying the hash of the previous one "
                "(`dunning verify` checks it).", {
@@ -55,7 +57,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         "at": "When it happened (UTC)",
         "kind": "sent, blocked, payment, promise, stage_changed, ... (docs/operators.md section 6)",
         "dpd": "Days past due at the time",
-        "data": "The event's details as JSON; amounts " + MINOR,
+        "data": "The event's details as JSON; amounts " + MINOR + ". Starting with a space: the reference is the key",
         "hash": "SHA-256 over this event and the previous hash",
     }),
     "promises": ("Promises to pay and instalment plans.", {
@@ -73,6 +75,8 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
     "signals": ("Abnormal signals about a case: moved, business closed, bankruptcy.", {}),
     "contact_attempts": ("Every contact attempt, as the frequency caps count them.", {
         "connected": "1 when the call reached someone",
+        "action_id": "The action that made the attempt (the attempt's key is the action's)",
+        "key": "The attempt's own idempotency key, when no action made it",
     }),
     "report_attempt_rollup": ("Contact attempts counted for the reports up to report_rollup_marks (dunning run keeps "
                               "them).", {

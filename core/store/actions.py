@@ -13,13 +13,18 @@ from dunning.models import Action, ActionKind, ActionStatus, Event
 from dunning.store.bulk import _execute_rows
 from dunning.store.errors import Conflict, NotFound
 from dunning.store.events import EventLog
-from dunning.store.rows import _ACTION_COLUMNS, _INSERT_ACTION, _action
+from dunning.store.rows import _ACTION_COLUMNS, _INSERT_ACTION, _action, _stored_template
+
+# What an outcome writes to ``reference`` (m035): '' for the action's own key (what most providers give back,
+# ``rows._action`` reads it as the key), the reference otherwise, the one before for none (or an empty one).
+REFERENCE_KEPT = "coalesce(CASE WHEN {new} = {t}.key THEN '' ELSE nullif({new}, '') END, {t}.reference)"
 
 # A round's outcomes, many to a statement (``_execute_rows``): ``Claims.finish`` for each, the claim let go.
 _FINISH_CLAIMED = (
     "UPDATE actions SET status = v.column2, not_before = coalesce(v.column3, actions.not_before), "
-    "last_error = v.column4, reference = coalesce(v.column5, actions.reference), "
-    "attempts = actions.attempts + v.column6, claimed_by = NULL, send_started_at = NULL, updated_at = v.column7 "
+    f"last_error = v.column4, reference = {REFERENCE_KEPT.format(new='v.column5', t='actions')}, "
+    "attempts = actions.attempts + v.column6, claimed_by = NULL, claimed_at = NULL, send_started_at = NULL, "
+    "updated_at = v.column7 "
     "FROM (VALUES {rows}) AS v WHERE actions.id = v.column1 AND actions.status = 'sending' "
     "AND actions.claimed_by = v.column8"
 )
@@ -95,7 +100,8 @@ class Actions(EventLog):
         status = ActionStatus.AWAITING_APPROVAL if requires_approval else ActionStatus.PENDING
         cursor = self.conn.execute(
             _INSERT_ACTION,
-            [key, case_id, kind.value, step, channel, template, target, dpd, planned_for.isoformat(),
+            [key, case_id, kind.value, step, channel, _stored_template(template, step), target, dpd,
+             planned_for.isoformat(),
              to_text(not_before), status.value, int(required), int(requires_approval),
              json.dumps(dict(options or {}), sort_keys=True), to_text(now), to_text(now)],
         )
@@ -105,7 +111,8 @@ class Actions(EventLog):
         """Queue ``action`` again on ``channel`` under ``key``, due at once; False if that key exists."""
         cursor = self.conn.execute(
             _INSERT_ACTION,
-            [key, action.case_id, action.kind.value, action.step, channel, action.template, action.target,
+            [key, action.case_id, action.kind.value, action.step, channel,
+             _stored_template(action.template, action.step), action.target,
              action.dpd, action.planned_for.isoformat(), to_text(now), ActionStatus.PENDING.value,
              int(action.required), int(action.requires_approval),
              json.dumps({**action.options, "fallback_from": action.key}, sort_keys=True),

@@ -7,15 +7,16 @@ from collections.abc import Callable, Collection, Sequence
 
 from dunning.calendar import from_text, to_text
 from dunning.models import Action, ActionStatus, Event
-from dunning.store.actions import Actions
+from dunning.store.actions import REFERENCE_KEPT, Actions
 from dunning.store.bulk import _execute_rows
 from dunning.store.rows import _ACTION_COLUMNS, _action
 
 
 # A round's sent actions, many to a statement (``_execute_rows``): status, reference, the claim let go.
 _FINISH_SENT = (
-    "UPDATE actions SET status = 'sent', last_error = NULL, reference = coalesce(v.column2, actions.reference), "
-    "claimed_by = NULL, send_started_at = NULL, updated_at = v.column3 "
+    "UPDATE actions SET status = 'sent', last_error = NULL, "
+    f"reference = {REFERENCE_KEPT.format(new='v.column2', t='actions')}, "
+    "claimed_by = NULL, claimed_at = NULL, send_started_at = NULL, updated_at = v.column3 "
     "FROM (VALUES {rows}) AS v WHERE actions.id = v.column1 AND actions.status = 'sending' "
     "AND actions.claimed_by = v.column4"
 )
@@ -127,9 +128,11 @@ class Claims(Actions):
         with self.transaction():
             cursor = self.conn.execute(
                 "UPDATE actions SET status = ?, not_before = coalesce(?, not_before), last_error = ?, "
-                "reference = coalesce(?, reference), attempts = attempts + ?, claimed_by = NULL, "
-                "send_started_at = NULL, updated_at = ? WHERE id = ? AND status = 'sending' AND claimed_by = ?",
-                [status.value, to_text(not_before) if not_before else None, error, reference, int(count_attempt),
+                f"reference = {REFERENCE_KEPT.format(new='?', t='actions')}, attempts = attempts + ?, "
+                "claimed_by = NULL, claimed_at = NULL, send_started_at = NULL, updated_at = ? "
+                "WHERE id = ? AND status = 'sending' AND claimed_by = ?",
+                [status.value, to_text(not_before) if not_before else None, error, reference, reference,
+                 int(count_attempt),
                  to_text(now), action.id, claimer],
             )
             if cursor.rowcount != 1:

@@ -12,10 +12,15 @@ from dunning.store.connection import StoreConnection
 from dunning.store.pg_locks import lock_debtors
 
 # A round's new attempts, many to a statement (``_execute_rows``); a key already counted is the same attempt.
+# An action's attempt names the action by its id, not its key (m035): the key is kept for the others alone.
 _INSERT_ATTEMPTS = (
-    "INSERT OR IGNORE INTO contact_attempts (key, debtor_id, case_id, channel, role, at, source) "
-    "SELECT * FROM (VALUES {rows}) WHERE column2 IS NOT NULL"
+    "INSERT OR IGNORE INTO contact_attempts (key, action_id, debtor_id, case_id, channel, role, at, source) "
+    "SELECT CASE WHEN a.id IS NULL THEN v.column1 END, a.id, v.column2, v.column3, v.column4, v.column5, v.column6, "
+    "v.column7 FROM (VALUES {rows}) AS v LEFT JOIN actions a ON a.key = v.column1 WHERE v.column2 IS NOT NULL"
 )
+
+# An attempt's key as the callers know it: its own, or its action's.
+_KEY_OF = "coalesce({t}.key, (SELECT k.key FROM actions k WHERE k.id = {t}.action_id))"
 
 # An attempt as ``attempts_of`` gives it: (at, channel, contact, role, connected, key).
 KeyedAttempt = tuple[dt.datetime, str, str | None, str, bool | None, str | None]
@@ -28,11 +33,12 @@ class ContactAttempts(StoreConnection):
                        key: str | None = None, contact: str | None = None, role: str = "debtor",
                        connected: bool | None = None, outcome: str | None = None) -> bool:
         """Count one attempt; with a key, only once (a re-send after a crash is the same attempt)."""
+        action_id = self._action_id(key)
         cursor = self.conn.execute(
-            "INSERT OR IGNORE INTO contact_attempts (key, debtor_id, case_id, channel, contact, role, at, connected, "
-            "outcome, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [key, debtor_id, case_id, channel, contact, role, to_text(at),
-             None if connected is None else int(connected), outcome, source],
+            "INSERT OR IGNORE INTO contact_attempts (key, action_id, debtor_id, case_id, channel, contact, role, at, "
+            "connected, outcome, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [None if action_id is not None else key, action_id, debtor_id, case_id, channel, contact, role,
+             to_text(at), None if connected is None else int(connected), outcome, source],
         )
         if connected and case_id is not None and role == "debtor":
             self._touch_contact(case_id, at)
@@ -41,13 +47,14 @@ class ContactAttempts(StoreConnection):
     def update_attempt(self, key: str, *, contact: str | None = None, role: str | None = None,
                        connected: bool | None = None, outcome: str | None = None) -> bool:
         """Fill in what an attempt reached once it is known (the number dialled, the call's outcome)."""
-        row = self.conn.execute("SELECT case_id, at, role FROM contact_attempts WHERE key = ?", [key]).fetchone()
+        where, param = self._where_key(key)
+        row = self.conn.execute(f"SELECT case_id, at, role FROM contact_attempts WHERE {where}", [param]).fetchone()
         if row is None:
             return False
         self.conn.execute(
             "UPDATE contact_attempts SET contact = coalesce(?, contact), role = coalesce(?, role), "
-            "connected = coalesce(?, connected), outcome = coalesce(?, outcome) WHERE key = ?",
-            [contact, role, None if connected is None else int(connected), outcome, key],
+            f"connected = coalesce(?, connected), outcome = coalesce(?, outcome) WHERE {where}",
+            [contact, role, None if connected is None else int(connected), outcome, param],
         )
         if connected and row[0] is not None and (role or row[2]) == "debtor":
             self._touch_contact(row[0], from_text(row[1]))
@@ -55,7 +62,20 @@ class ContactAttempts(StoreConnection):
 
     def forget_attempt(self, key: str) -> None:
         """An attempt that never left (the provider asked to wait) does not count."""
-        self.conn.execute("DELETE FROM contact_attempts WHERE key = ?", [key])
+        where, param = self._where_key(key)
+        self.conn.execute(f"DELETE FROM contact_attempts WHERE {where}", [param])
+
+    def _action_id(self, key: str | None) -> int | None:
+        """The id of the action whose key is ``key``, if there is one (its attempts are kept by that id)."""
+        if key is None:
+            return None
+        row = self.conn.execute("SELECT id FROM actions WHERE key = ?", [key]).fetchone()
+        return None if row is None else int(row[0])
+
+    def _where_key(self, key: str) -> tuple[str, Any]:
+        """The condition (and its one parameter) that finds the attempt ``key`` names."""
+        action_id = self._action_id(key)
+        return ("key = ?", key) if action_id is None else ("action_id = ?", action_id)
 
     def attempts(self, debtor_id: str, since: dt.datetime, *, excluding_key: str | None = None
                  ) -> list[tuple[dt.datetime, str, str | None, str, bool | None]]:
@@ -66,11 +86,22 @@ class ContactAttempts(StoreConnection):
         Inside a transaction on PostgreSQL, first waits for the debtor's lock (``pg_locks``).
         """
         lock_debtors(self.conn, [debtor_id])
+        # ``key IS NOT ?`` on the key as callers know it (``_KEY_OF``): None leaves out the attempts without one.
+        params: list[Any] = []
+        if excluding_key is None:
+            other = "(key IS NOT NULL OR action_id IS NOT NULL)"
+        else:
+            excluded_action = self._action_id(excluding_key)
+            other = "key IS NOT ?"
+            params.append(excluding_key)
+            if excluded_action is not None:
+                other += " AND action_id IS NOT ?"
+                params.append(excluded_action)
         return [
             (from_text(r[0]), r[1], r[2], r[3], None if r[4] is None else bool(r[4]))
             for r in self.conn.execute(
                 "SELECT at, channel, contact, role, connected FROM contact_attempts WHERE debtor_id = ? AND at >= ? "
-                "AND key IS NOT ? ORDER BY at, id", [debtor_id, to_text(since), excluding_key])
+                f"AND {other} ORDER BY at, id", [debtor_id, to_text(since), *params])
         ]
 
     def attempts_of(self, debtor_ids: Sequence[str], since: dt.datetime) -> dict[str, list[KeyedAttempt]]:
@@ -81,8 +112,9 @@ class ContactAttempts(StoreConnection):
         lock_debtors(self.conn, found)  # a cap check: see ``attempts``
         ids = sorted(found)
         for r in self.conn.execute(
-                "SELECT debtor_id, at, channel, contact, role, connected, key FROM contact_attempts "
-                f"WHERE debtor_id IN ({', '.join('?' * len(ids))}) AND at >= ? ORDER BY at, id",
+                f"SELECT c.debtor_id, c.at, c.channel, c.contact, c.role, c.connected, {_KEY_OF.format(t='c')} "
+                f"FROM contact_attempts c WHERE c.debtor_id IN ({', '.join('?' * len(ids))}) AND c.at >= ? "
+                "ORDER BY c.at, c.id",
                 [*ids, to_text(since)]):
             found[r[0]].append((from_text(r[1]), r[2], r[3], r[4], None if r[5] is None else bool(r[5]), r[6]))
         return found

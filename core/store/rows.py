@@ -104,7 +104,7 @@ def _action(row: Sequence[Any]) -> Action:
         kind=row[3],
         step=row[4],
         channel=row[5],
-        template=row[6],
+        template=row[4] if row[6] == "" else row[6],  # '': the step's name (m035: not kept twice)
         target=row[7],
         dpd=row[8],
         planned_for=_date(row[9]) or dt.date.fromisoformat(row[9]),
@@ -115,11 +115,18 @@ def _action(row: Sequence[Any]) -> Action:
         approved_by=row[14],
         attempts=row[15],
         last_error=row[16],
-        reference=row[17],
+        # '' is the action's own key, which most providers give back (m035: not kept twice).
+        reference=row[1] if row[17] == "" else row[17],
         # Most actions have no options: a new empty dict each, without the parser.
         options={} if row[18] == "{}" else json.loads(row[18]),
         created_at=from_text(row[19]),
     )
+
+
+def _stored_template(template: str | None, step: str) -> str | None:
+    """What an action's ``template`` column keeps: '' for a template named as its step (most are), read back by
+    ``_action``."""
+    return "" if template == step else template
 
 
 def action_row_tail(planned: Any, not_before: dt.datetime, status: ActionStatus, now_text: str) -> tuple[Any, ...]:
@@ -132,7 +139,7 @@ def action_row_tail(planned: Any, not_before: dt.datetime, status: ActionStatus,
         planned.kind.value,
         planned.step,
         planned.channel,
-        planned.template,
+        _stored_template(planned.template, planned.step),
         planned.target,
         planned.dpd,
         planned.day.isoformat(),
