@@ -62,6 +62,8 @@ def test_help_imports_no_heavy_library_and_still_lists_plugin_commands(folder: P
     # No command's code either: each built-in's module waits until it runs.
     assert sorted(m for m in modules if m.startswith("dunning.cli_") and m != "dunning.cli_support") == []
     assert "dunning.runtime" not in modules and "dunning.config" not in modules
+    # Nor the models (nine attrs classes and their enums) or the priority rules: only a command reads cases.
+    assert sorted(m for m in ("dunning.models", "dunning.priority", "dunning.priority_hook") if m in modules) == []
     assert "importlib.metadata" not in modules  # the entry points are read without it (dunning.entry_points)
     for command in ("agency", "calls", "legal", "letters", "visits", "cases", "run", "notices"):
         assert f"\n  {command} " in out, command
