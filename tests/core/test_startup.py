@@ -88,10 +88,12 @@ READ_PATH_LAZY = ("email.headerregistry", "socket", "ssl", "stdnum", "dunning.ch
 # the contact rules' module (registered through dunning.compliance.rules_plugin), its caps, limitation periods and
 # verdicts; the ledger's allocation, payment and bank records and reference rates (dunning.store's ledger, bank and
 # rates parts import them where a payment is applied or read back); planning's event templates; the rewriting of
-# SQL for PostgreSQL (the reports' queries take their fragment from dunning.store.dialect_names).
+# SQL for PostgreSQL (the reports' queries take their fragment from dunning.store.dialect_names); hashlib, which
+# loads OpenSSL (the evidence chain imports it on its first hash, the checked config hashes with the interpreter's
+# own SHA-256), and base64 (a checkpoint's key and signature).
 READ_PATH_UNUSED = ("dunning.compliance.rules", "dunning.compliance.caps", "dunning.compliance.limitation",
                     "dunning.verdicts", "dunning.ledger.allocation", "dunning.ledger.records", "dunning.ledger.rates",
-                    "dunning.store.planned_events", "dunning.store.dialect")
+                    "dunning.store.planned_events", "dunning.store.dialect", "hashlib", "_hashlib", "base64")
 
 
 @pytest.mark.parametrize("args", [("cases", "list"), ("cases", "show", "1")])
@@ -135,6 +137,28 @@ def test_the_sql_dialect_names_its_light_fragments_as_its_own():
     assert dialect.json_field is dialect_names.json_field
     assert dialect.json_field(dialect.SQLITE, "data", "amount") == "json_extract(data, '$.amount')"
     assert dialect.json_field(dialect.POSTGRESQL, "data", "amount", "bigint") == "(data::jsonb ->> 'amount')::bigint"
+
+
+def test_the_checked_config_s_digest_is_hashlib_s_sha256():
+    import hashlib
+
+    from dunning.checked_cache import _sha256
+
+    for text in (b"", b"dunning.toml", bytes(range(256)) * 100):
+        assert _sha256()(text).hexdigest() == hashlib.sha256(text).hexdigest()
+
+
+def test_the_chain_hashes_with_hashlib_from_its_first_event():
+    import hashlib
+
+    from dunning import evidence
+
+    body = {"seq": 1, "kind": "case_opened", "data": {"a": 1}}
+    first = evidence.chain_hash(evidence.GENESIS, body)
+    hashed = {name: body.get(name) for name in evidence.HASHED_FIELDS}
+    assert first == hashlib.sha256(evidence.GENESIS.encode() + evidence.canonical(hashed)).hexdigest()
+    assert evidence.chain_hash(evidence.GENESIS, body) == first
+    assert evidence._sha256 is hashlib.sha256  # bound on the first hash: later ones call it directly
 
 
 def test_a_plugin_command_loads_its_module_when_it_runs(folder: Path):
