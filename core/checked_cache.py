@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
+import importlib
 import os
 import pickle
 import stat
@@ -65,13 +65,29 @@ def file_stamp(path: Path) -> tuple[str, int, int, str] | None:
         data = resolved.read_bytes()
     except (OSError, ValueError):  # ValueError: a NUL in the name
         return None
-    return str(resolved), before.st_size, before.st_mtime_ns, hashlib.sha256(data).hexdigest()
+    return str(resolved), before.st_size, before.st_mtime_ns, _sha256()(data).hexdigest()
+
+
+
+@functools.cache
+def _sha256() -> Any:
+    """SHA-256 as the interpreter itself computes it (``_sha2``, ``_sha256`` before Python 3.12): hashlib loads
+    OpenSSL first, some milliseconds of every start for the few short texts hashed here. The digest is the same;
+    hashlib where the interpreter was built without its own."""
+    for name in ("_sha2", "_sha256"):
+        try:
+            return importlib.import_module(name).sha256
+        except ImportError:
+            continue
+    import hashlib
+
+    return hashlib.sha256
 
 
 @functools.cache
 def code_stamp() -> str:
     """What the checking code is: a file of it edited, added or removed (an upgrade) gives another stamp."""
-    digest = hashlib.sha256(f"{FORMAT} {sys.version}".encode())
+    digest = _sha256()(f"{FORMAT} {sys.version}".encode())
     package = Path(__file__).parent
     for folder in _CHECKING_CODE:
         try:
@@ -86,7 +102,7 @@ def code_stamp() -> str:
 
 
 def _entry_file(config_path: Path) -> Path:
-    return cache_dir() / (hashlib.sha256(str(config_path).encode()).hexdigest()[:32] + ".pickle")
+    return cache_dir() / (_sha256()(str(config_path).encode()).hexdigest()[:32] + ".pickle")
 
 
 def _read_entry(where: Path) -> dict[str, Any] | None:

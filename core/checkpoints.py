@@ -15,7 +15,6 @@ users cannot read it, and a copy of the checkpoints file elsewhere.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 from collections.abc import Callable, Iterable
@@ -119,6 +118,8 @@ def load_key(path: Path) -> Any:
 
 
 def public_key_text(private_key: Any) -> str:
+    import base64  # with binascii: where a key or a signature is written or read, not in every store's start
+
     from cryptography.hazmat.primitives import serialization
 
     raw = private_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
@@ -126,6 +127,8 @@ def public_key_text(private_key: Any) -> str:
 
 
 def sign(private_key: Any, seq: int, head_hash: str, signed_at: str) -> Checkpoint:
+    import base64
+
     signature = private_key.sign(signed_message(seq, head_hash, signed_at))
     return Checkpoint(seq=seq, hash=head_hash, signed_at=signed_at, public_key=public_key_text(private_key),
                       signature=base64.b64encode(signature).decode())
@@ -138,6 +141,8 @@ def signature_problem(checkpoint: Checkpoint, trusted_key: str | None) -> str | 
     by any other key is refused: anyone can sign a forged head with a key
     of their own.
     """
+    import base64
+
     from cryptography.exceptions import InvalidSignature
 
     if trusted_key is not None and checkpoint.public_key != trusted_key:

@@ -7,16 +7,29 @@ Pure functions; the store calls ``link_hash`` (the same digest as
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
 
 from dunning.calendar import to_text
 from dunning.models import Event
+
+
+def _first_sha256(data: bytes) -> Any:
+    """``hashlib.sha256`` on the first hash, which from then on is called directly: hashlib loads OpenSSL, some
+    milliseconds that a command opening the store without writing or checking an event (``cases show``) need not
+    pay."""
+    global _sha256
+    import hashlib
+
+    _sha256 = hashlib.sha256
+    return hashlib.sha256(data)
+
+
+_sha256: Callable[[bytes], Any] = _first_sha256
 
 GENESIS = "0" * 64
 HASHED_FIELDS = ("seq", "at", "recorded_at", "case_id", "kind", "stage", "dpd", "channel", "step", "action_id", "data")
@@ -74,7 +87,7 @@ def canonical(fields: Mapping[str, Any]) -> bytes:
 
 def chain_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:
     body = {name: fields.get(name) for name in HASHED_FIELDS}
-    return hashlib.sha256(prev_hash.encode() + canonical(body)).hexdigest()
+    return _sha256(prev_hash.encode() + canonical(body)).hexdigest()
 
 
 # ``canonical`` of the hashed fields spelled out: the keys in sorted order,
@@ -125,7 +138,7 @@ def link_hash(prev_hash: str, seq: int, event: Event, at_text: str, recorded_tex
         template = _template(shared)
     body = template % (_json_scalar(event.action_id), _json_scalar(event.case_id), data_text,
                        _json_scalar(event.dpd), _json_scalar(seq))
-    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+    return _sha256((prev_hash + body).encode()).hexdigest()
 
 
 # The body with the fields most events of a batch share (moments, kind,

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import pluggy
 
-from dunning import event_kinds, priority_hook
+from dunning import event_kinds
 from dunning.store_view import ReadOnlyStore, StoreView
 
 if TYPE_CHECKING:
@@ -80,6 +80,8 @@ class PluginContext:
 
     def case_priority(self, case: Case, facts: CaseFacts | None) -> float | None:
         """The ``case_priority`` score of ``case``; a plugin that raises or answers a non-number is named, skipped."""
+        from dunning import priority_hook  # with the models: `dunning --help` imports this module, not them
+
         return priority_hook.case_priority(self._runtime.plugins.calls, case, facts)
 
     def today(self, now: dt.datetime) -> dt.date:

@@ -135,9 +135,10 @@ def _register(disabled: Collection[str], extra: Sequence[object], versions: bool
         pm.register(builtin, name="dunning.builtin")
         sources["dunning.builtin"] = ("built-in", None)
     if built_ins and "dunning.compliance" not in disabled:
-        from dunning.compliance import rules as compliance_rules
+        # The two hooks alone: the rules' module (caps, limitation, verdicts) loads when a rule is first asked.
+        from dunning.compliance import rules_plugin
 
-        pm.register(compliance_rules, name="dunning.compliance")
+        pm.register(rules_plugin, name="dunning.compliance")
         sources["dunning.compliance"] = ("built-in", None)
     for ep in _entry_points():
         if ep.name in disabled:

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dunning.calendar import to_text
-from dunning.ledger.records import BankCredit
 from dunning.store.connection import StoreConnection
 from dunning.store.errors import NotFound
+
+if TYPE_CHECKING:
+    from dunning.ledger.records import BankCredit  # made where a credit is read (not by every command's store)
 
 _COLUMNS = ("bank_reference, amount, currency, paid_on, payer, payer_iban, remittance, source, status, matched_by, "
             "reason, case_id, payment_id")
 
 
 def _credit(row: Sequence[Any]) -> BankCredit:
+    from dunning.ledger.records import BankCredit
+
     return BankCredit(bank_reference=row[0], amount=row[1], currency=row[2], paid_on=dt.date.fromisoformat(row[3]),
                       payer=row[4], payer_iban=row[5], remittance=row[6], source=row[7], status=row[8],
                       matched_by=row[9], reason=row[10], case_id=row[11], payment_id=row[12])

@@ -26,13 +26,19 @@ here, mechanically, once per distinct statement (``PostgresConnection`` keeps th
   ``(col::jsonb ->> 'key')``, cast to ``bigint`` for the keys that hold amounts and ids.
 
 What cannot be rewritten from the text alone (triggers, SQLite's date and JSON functions, the catalog) is
-written for each database where it is used: the fragments at the end of this module
+written for each database where it is used: the fragments in dunning.store.dialect_names
 (``json_field``), and dunning.store.postgres_schema for the schema's triggers.
 """
 
 from __future__ import annotations
 
 import re
+
+# The names of the two databases and the reports' JSON fragment, in a module of their own that every store
+# imports (this one compiles its patterns when imported, which only a PostgreSQL store needs).
+from dunning.store.dialect_names import POSTGRESQL as POSTGRESQL
+from dunning.store.dialect_names import SQLITE as SQLITE
+from dunning.store.dialect_names import json_field as json_field
 
 _DDL = re.compile(r"^\s*(CREATE\s+(TEMP\w*\s+)?TABLE|ALTER\s+TABLE)\b", re.IGNORECASE)
 # SQLite does not enforce foreign keys (PRAGMA foreign_keys is off) and the store writes a debtor's contacts
@@ -321,18 +327,3 @@ def typed_values(sql: str, types: dict[str, str]) -> str:
     casts = ", ".join(f"column{i}" if types[c] == "text" else f"column{i}::{types[c]}"
                       for i, c in enumerate(columns, 1))
     return f"{found.group(1)}SELECT {casts}{found.group(3)}{sql[found.end():]}"
-
-
-# --- fragments: what each database says its own way ---------------------------------------------------------
-
-SQLITE, POSTGRESQL = "sqlite", "postgresql"
-
-
-def json_field(dialect: str, column: str, key: str, sql_type: str = "text") -> str:
-    """The value at ``key`` of the JSON text in ``column``: SQLite's ``json_extract`` (typed as the JSON value
-    is), PostgreSQL's ``->>`` (text) cast to ``sql_type`` (``bigint`` for an amount or an id)."""
-    if dialect == POSTGRESQL:
-        field = f"({column}::jsonb ->> '{key}')"
-        return field if sql_type == "text" else f"{field}::{sql_type}"
-    return f"json_extract({column}, '$.{key}')"
-

@@ -14,7 +14,6 @@ compares both).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -48,6 +47,8 @@ def chained_rows(seq: int, prev: str, events: Iterable[PlainEvent], at_text: str
     as ``_StampedEvents`` keeps them (seq first, prev_hash and hash as hex
     last). No action, dpd, channel or step: an import's events have none.
     """
+    import hashlib  # here, not with every store: it loads OpenSSL
+
     templates: dict[tuple[str, str | None], str] = {}
     stored: list[tuple[Any, ...]] = []
     sha256 = hashlib.sha256

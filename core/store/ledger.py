@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from dunning.calendar import from_text, to_text
-from dunning.ledger.allocation import Allocated, OpenItem
-from dunning.ledger.records import PaymentPart, PaymentRecord
 from dunning.store.cases import Cases
 from dunning.store.errors import NotFound
+
+if TYPE_CHECKING:
+    # Their record classes are made where a payment is applied or read back, not by every command's store.
+    from dunning.ledger.allocation import Allocated, OpenItem
+    from dunning.ledger.records import PaymentPart, PaymentRecord
 
 
 class Ledger(Cases):
@@ -18,6 +21,8 @@ class Ledger(Cases):
 
     def open_items(self, case_id: int) -> list[OpenItem]:
         """The case's open principal per obligation and its open charges, for ``allocation.allocate``."""
+        from dunning.ledger.allocation import OpenItem
+
         items = [
             OpenItem("principal", r[0], r[1], dt.date.fromisoformat(r[2]), r[3])
             for r in self.conn.execute(
@@ -73,6 +78,8 @@ class Ledger(Cases):
             "SELECT coalesce(sum(amount - paid - waived), 0) FROM charges WHERE case_id = ?", [case_id]).fetchone()[0])
 
     def payment_record(self, payment_id: int) -> PaymentRecord:
+        from dunning.ledger.records import PaymentRecord
+
         row = self.conn.execute(
             "SELECT id, case_id, amount, at, reference, surplus, reversed_at, reversal_reason FROM payments "
             "WHERE id = ?", [payment_id]).fetchone()
@@ -87,6 +94,8 @@ class Ledger(Cases):
         return [self.payment_record(i) for i in ids]
 
     def payment_parts(self, payment_id: int) -> list[PaymentPart]:
+        from dunning.ledger.records import PaymentPart
+
         return [PaymentPart(amount=r[0], obligation_id=r[1], charge_id=r[2], promise_id=r[3])
                 for r in self.conn.execute(
                     "SELECT amount, obligation_id, charge_id, promise_id FROM payment_allocations "

@@ -14,7 +14,7 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -23,9 +23,11 @@ from dunning.models import ActionKind, Case, Event
 from dunning.store import bulk
 from dunning.store.bulk import _execute_rows
 from dunning.store.events import EventLog
-from dunning.store import planned_events
-from dunning.store.planned_events import EventTemplate
 from dunning.store.rows import _ACTION_INSERT_COLUMNS, _CASE_COLUMNS, _case, _iso
+
+if TYPE_CHECKING:
+    # The planned events' templates and chaining: a planning run's, imported when a batch is written.
+    from dunning.store.planned_events import EventTemplate
 
 
 # Pending outreach that an action inserted after ``?`` (an id) replaces: the
@@ -335,6 +337,8 @@ class PlanWriter(EventLog):
         planned = [(case_id, with_events[n]) for case_id, n in zip(ids, numbers, strict=True) if n in with_events]
         if not planned:
             return
+        from dunning.store import planned_events
+
         recorded_at = utc_now().replace(microsecond=0)
         at_text, recorded_text = to_text(at), to_text(recorded_at)
         compiled = planned_events.Compiled((t for events in with_events.values() for t in events), at_text,

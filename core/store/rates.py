@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from dunning.calendar import to_text
-from dunning.ledger.rates import RatePoint
 from dunning.store.connection import StoreConnection
+
+if TYPE_CHECKING:
+    from dunning.ledger.rates import RatePoint  # made where interest is worked out (not by every command's store)
 
 
 class Rates(StoreConnection):
@@ -15,6 +18,8 @@ class Rates(StoreConnection):
 
     def rate_histories(self) -> dict[str, list[RatePoint]]:
         """Every history, oldest point first."""
+        from dunning.ledger.rates import RatePoint
+
         found: dict[str, list[RatePoint]] = {}
         for name, valid_from, rate in self.conn.execute(
             "SELECT name, valid_from, rate FROM reference_rates ORDER BY name, valid_from"

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 
 from dunning.store.connection import StoreConnection
-from dunning.store.dialect import POSTGRESQL, SQLITE, json_field
+from dunning.store.dialect_names import POSTGRESQL, SQLITE, json_field
 
 # The event kinds counted: what `activity` and `contacts` read (a test keeps them in step).
 ROLLED_EVENT_KINDS = ("approved", "blocked", "deferred", "payment", "phone:call_logged", "promise", "rejected",

@@ -24,7 +24,7 @@ from dunning.store.report_rollups import (
     ReportRollups,
     quarter_sql,
 )
-from dunning.store.dialect import POSTGRESQL, SQLITE, json_field
+from dunning.store.dialect_names import POSTGRESQL, SQLITE, json_field
 
 # (id, currency, opened_on, status, resolved_on, stage)
 CaseRow = tuple[int, str, str, str, "str | None", str]

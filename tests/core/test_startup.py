@@ -62,6 +62,8 @@ def test_help_imports_no_heavy_library_and_still_lists_plugin_commands(folder: P
     # No command's code either: each built-in's module waits until it runs.
     assert sorted(m for m in modules if m.startswith("dunning.cli_") and m != "dunning.cli_support") == []
     assert "dunning.runtime" not in modules and "dunning.config" not in modules
+    # Nor the models (nine attrs classes and their enums) or the priority rules: only a command reads cases.
+    assert sorted(m for m in ("dunning.models", "dunning.priority", "dunning.priority_hook") if m in modules) == []
     assert "importlib.metadata" not in modules  # the entry points are read without it (dunning.entry_points)
     for command in ("agency", "calls", "legal", "letters", "visits", "cases", "run", "notices"):
         assert f"\n  {command} " in out, command
@@ -82,17 +84,28 @@ READ_PATH_CHECKED = ("cattrs", "tomllib", "dunning.policy", "dunning.strategy_po
 READ_PATH_LAZY = ("email.headerregistry", "socket", "ssl", "stdnum", "dunning.channels",
                   *(f"dunning.plugins.{plugin}.channel" for plugin in BUILT_IN_PLUGINS.split(",")),
                   "dunning.plugins.phone.sms")
+# Nor what only writing, running or a PostgreSQL store needs, each with the record classes attrs would make for it:
+# the contact rules' module (registered through dunning.compliance.rules_plugin), its caps, limitation periods and
+# verdicts; the ledger's allocation, payment and bank records and reference rates (dunning.store's ledger, bank and
+# rates parts import them where a payment is applied or read back); planning's event templates; the rewriting of
+# SQL for PostgreSQL (the reports' queries take their fragment from dunning.store.dialect_names); hashlib, which
+# loads OpenSSL (the evidence chain imports it on its first hash, the checked config hashes with the interpreter's
+# own SHA-256), and base64 (a checkpoint's key and signature).
+READ_PATH_UNUSED = ("dunning.compliance.rules", "dunning.compliance.caps", "dunning.compliance.limitation",
+                    "dunning.verdicts", "dunning.ledger.allocation", "dunning.ledger.records", "dunning.ledger.rates",
+                    "dunning.store.planned_events", "dunning.store.dialect", "hashlib", "_hashlib", "base64")
 
 
 @pytest.mark.parametrize("args", [("cases", "list"), ("cases", "show", "1")])
 def test_reading_commands_import_no_heavy_library_and_not_the_code_of_run(folder: Path, args: tuple[str, ...]):
     first, out = imported_by(folder, *args)  # checks the config and loads the policy: the first start since import
     assert "Customer C001" in out
-    assert sorted(m for m in (*HEAVY, *READ_PATH_HEAVY, *READ_PATH_LAZY) if m in first) == []
+    assert sorted(m for m in (*HEAVY, *READ_PATH_HEAVY, *READ_PATH_LAZY, *READ_PATH_UNUSED) if m in first) == []
     assert "dunning.dispatch" not in first and "dunning.cli_run" not in first
     again, out_again = imported_by(folder, *args)
     assert out_again == out
-    assert sorted(m for m in (*HEAVY, *READ_PATH_HEAVY, *READ_PATH_LAZY, *READ_PATH_CHECKED) if m in again) == []
+    assert sorted(m for m in (*HEAVY, *READ_PATH_HEAVY, *READ_PATH_LAZY, *READ_PATH_UNUSED, *READ_PATH_CHECKED)
+                  if m in again) == []
 
 
 def test_plugins_lists_versions_without_importlib_metadata_or_the_store(folder: Path):
@@ -102,6 +115,50 @@ def test_plugins_lists_versions_without_importlib_metadata_or_the_store(folder: 
     # Versions are read from each distribution's METADATA; the store only to ask a mirror how far behind it is.
     assert sorted(m for m in ("importlib.metadata", "email.message", "zipfile", "dunning.store", "cattrs",
                               "dunning.policy", *HEAVY) if m in modules) == []
+
+
+def test_the_registered_contact_rules_are_the_rules_own_hooks():
+    """Every command registers ``rules_plugin``; its hooks take what the rules' hooks take and hand it on."""
+    import inspect
+
+    from dunning.compliance import rules, rules_plugin
+
+    for hook in ("check_action", "escalation_check"):
+        assert inspect.signature(getattr(rules_plugin, hook)) == inspect.signature(getattr(rules, hook)), hook
+        assert vars(getattr(rules_plugin, hook))["dunning_impl"] == vars(getattr(rules, hook))["dunning_impl"]
+    hooks = {name for name in dir(rules) if hasattr(getattr(rules, name), "dunning_impl")}
+    assert hooks == {name for name in dir(rules_plugin) if hasattr(getattr(rules_plugin, name), "dunning_impl")}
+
+
+def test_the_sql_dialect_names_its_light_fragments_as_its_own():
+    from dunning.store import dialect, dialect_names
+
+    assert (dialect.SQLITE, dialect.POSTGRESQL) == (dialect_names.SQLITE, dialect_names.POSTGRESQL)
+    assert dialect.json_field is dialect_names.json_field
+    assert dialect.json_field(dialect.SQLITE, "data", "amount") == "json_extract(data, '$.amount')"
+    assert dialect.json_field(dialect.POSTGRESQL, "data", "amount", "bigint") == "(data::jsonb ->> 'amount')::bigint"
+
+
+def test_the_checked_config_s_digest_is_hashlib_s_sha256():
+    import hashlib
+
+    from dunning.checked_cache import _sha256
+
+    for text in (b"", b"dunning.toml", bytes(range(256)) * 100):
+        assert _sha256()(text).hexdigest() == hashlib.sha256(text).hexdigest()
+
+
+def test_the_chain_hashes_with_hashlib_from_its_first_event():
+    import hashlib
+
+    from dunning import evidence
+
+    body = {"seq": 1, "kind": "case_opened", "data": {"a": 1}}
+    first = evidence.chain_hash(evidence.GENESIS, body)
+    hashed = {name: body.get(name) for name in evidence.HASHED_FIELDS}
+    assert first == hashlib.sha256(evidence.GENESIS.encode() + evidence.canonical(hashed)).hexdigest()
+    assert evidence.chain_hash(evidence.GENESIS, body) == first
+    assert evidence._sha256 is hashlib.sha256  # bound on the first hash: later ones call it directly
 
 
 def test_a_plugin_command_loads_its_module_when_it_runs(folder: Path):
