@@ -170,7 +170,7 @@ class Project:
 
 
 @pytest.fixture
-def project(tmp_path: Path, dunning_database: str | Path) -> Iterator[Project]:
+def project(tmp_path: Path, dunning_database: str | Path) -> Iterator[Project]:  # noqa: F811
     """A project in ``tmp_path``: on its SQLite file, then (the test's second run) on a PostgreSQL database.
     A test marked ``sqlite_only`` gets the file alone."""
     p = Project(tmp_path, dunning_database if isinstance(dunning_database, str) else None)
