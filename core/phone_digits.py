@@ -47,7 +47,8 @@ def read(text: str, region: str | None) -> Phone | None:
     plus = text[0] == "+"
     if not plus and region not in util.SUPPORTED_REGIONS:
         return None  # parse needs a known region for a number without +country
-    metadata = PhoneMetadata.metadata_for_region(region, None) if region is not None else None
+    # Any: phonenumbers' stubs take a region's metadata as always there; the checks below say where it is not.
+    metadata: Any = PhoneMetadata.metadata_for_region(region, None) if region is not None else None
     number = PhoneNumber()
     if plus:
         # ``_maybe_extract_country_code`` for a number after one plus: the plus dropped, the digits as they are
@@ -66,7 +67,7 @@ def read(text: str, region: str | None) -> Phone | None:
         return None  # parse tries again past the plus; left to it
     else:
         national = text  # ASCII digits are their own normal form
-        country_code = metadata.country_code
+        country_code = int(metadata.country_code)
     if metadata is None or len(national) < util._MIN_LENGTH_FOR_NSN:
         return None
     _, stripped, _ = util._maybe_strip_national_prefix_carrier_code(national, metadata)
@@ -88,14 +89,14 @@ def _possible(number: Any, national: str) -> bool:
     country_code = number.country_code
     if country_code not in util.COUNTRY_CODE_TO_REGION_CODE:
         return False
-    metadata = PhoneMetadata.metadata_for_region_or_calling_code(
+    metadata: Any = PhoneMetadata.metadata_for_region_or_calling_code(
         country_code, util.region_code_for_country_code(country_code))
     return util._test_number_length(national, metadata) in _POSSIBLE
 
 
 def _number_type(number: Any, national: str) -> Any:
     """``phonenumbers.number_type`` for a number whose national significant number is ``national``."""
-    region = util.region_code_for_number(number)
+    region: Any = util.region_code_for_number(number)
     metadata = PhoneMetadata.metadata_for_region_or_calling_code(number.country_code, region)
     if metadata is None:
         return PhoneNumberType.UNKNOWN
