@@ -24,7 +24,7 @@ from dunning.ledger.interest_rules import parse_contract_rate
 from dunning.models import Contact, ContactKind, ContactRole, Debtor, DebtorKind
 from dunning.store import ImportedObligation, ImportResult, Store
 from dunning.store.import_staging import ImportStaging
-from dunning.store.obligation_import import ObligationRow, row_of
+from dunning.store.obligation_import import ObligationRow
 
 COLUMNS = (
     "debtor_id", "name", "kind", "email", "mobile", "work_phone", "home_phone", "address",
@@ -44,7 +44,8 @@ OPTIONAL_EXTRA = ("locale", "contacts", "open_amount", "status", "iban", "intere
 # a "mobil" column silently dropped would lose the debtor's number.
 MISSPELLING_CUTOFF = 0.75
 _PHONE_FIELDS = {"mobile": ContactKind.MOBILE, "work_phone": ContactKind.WORK, "home_phone": ContactKind.HOME}
-_PHONE_KINDS = frozenset(_PHONE_FIELDS.values())
+_PHONE_KIND_VALUES = frozenset(kind.value for kind in _PHONE_FIELDS.values())
+_DEBTOR_KINDS = frozenset(kind.value for kind in DebtorKind)
 
 
 @attrs.frozen
@@ -343,6 +344,14 @@ def _check_shape(row: Mapping[str, Any], cells: Mapping[str, str], required: Ite
 def check_row(line: int, row: Mapping[str, Any],
               warnings: list[RowError]) -> tuple[ImportedObligation | None, list[RowError]]:
     """One row on its own: the obligation it gives, or the problems that stop it (no look at other rows)."""
+    packed, problems = check_cells(line, row, warnings)
+    return (None if packed is None else item_of(packed)), problems
+
+
+def check_cells(line: int, row: Mapping[str, Any], warnings: list[RowError]) -> tuple[ObligationRow | None,
+                                                                                    list[RowError]]:
+    """``check_row`` with the obligation as the writing pass takes it (``row_of``'s plain values), built from the
+    cells without a model object in between: a file's check makes one per row."""
     problems: list[RowError] = []
     cells = _stripped_cells(row)
 
@@ -352,7 +361,7 @@ def check_row(line: int, row: Mapping[str, Any],
     _check_shape(row, cells, REQUIRED, bad)
     debtor_id, reference = cells.get("debtor_id", ""), cells.get("reference", "")
     kind = cells.get("kind", "") or "person"
-    if kind not in DebtorKind.__members__.values():
+    if kind not in _DEBTOR_KINDS:
         bad("kind", f"must be person or company, got {kind!r}")
     currency, amount, due_on, issued_on = _money_and_dates(cells, bad)
     timezone = cells.get("timezone", "") or None
@@ -376,36 +385,49 @@ def check_row(line: int, row: Mapping[str, Any],
     email = cells.get("email", "")
     if email and not _is_email(email):
         bad("email", f"not an email address: {email!r}")
-    contacts: list[Contact] = []
+    # (kind, value, role, name) as ``row_of`` packs a Contact; with the zones of each debtor's own number.
+    contacts: list[tuple[str, str, str, str | None]] = []
     number_zones: dict[str, tuple[str, ...]] = {}
     if email:
-        contacts.append(Contact(debtor_id=debtor_id, kind=ContactKind.EMAIL, value=email, role=ContactRole.DEBTOR))
+        contacts.append(("email", email, "debtor", None))
     for field, contact_kind in _PHONE_FIELDS.items():
         number = cells.get(field, "")
         if not number:
             continue
         e164 = _phone(number, country, field, line, bad, warnings, number_zones)
         if e164:
-            contacts.append(Contact(debtor_id=debtor_id, kind=contact_kind, value=e164, role=ContactRole.DEBTOR))
+            contacts.append((contact_kind.value, e164, "debtor", None))
     address = cells.get("address", "")
     if address:
-        contacts.append(
-            Contact(debtor_id=debtor_id, kind=ContactKind.POSTAL, value=address, role=ContactRole.DEBTOR)
-        )
-    contacts.extend(_other_contacts(row.get("contacts"), debtor_id, bad, country, line, warnings, number_zones))
+        contacts.append(("postal", address, "debtor", None))
+    others = row.get("contacts")
+    if others is not None and not isinstance(others, str):  # JSON rows only
+        contacts.extend((c.kind.value, c.value, c.role.value, c.name)
+                        for c in _other_contacts(others, debtor_id, bad, country, line, warnings, number_zones))
     accounts = _accounts(cells.get("iban", ""), bad)
 
     if problems:
         return None, problems
     # Where the debtor's clock is, from the numbers just parsed (no second parse): stored with the debtor.
-    zone = stored_zone(timezone, (number_zones.get(c.value, ()) for c in contacts
-                                  if c.kind in _PHONE_KINDS and c.role is ContactRole.DEBTOR))
-    debtor = Debtor(id=debtor_id, name=cells.get("name", ""), kind=DebtorKind(kind), country=country,
-                    timezone=timezone, locale=cells.get("locale", "") or None, region=region, zone=zone)
+    zone = stored_zone(timezone, (number_zones.get(c[1], ()) for c in contacts
+                                  if c[0] in _PHONE_KIND_VALUES and c[2] == "debtor"))
     assert due_on is not None
-    return ImportedObligation(debtor=debtor, contacts=contacts, reference=reference, amount=amount,
-                              currency=currency, issued_on=issued_on, due_on=due_on, accounts=accounts,
-                              interest_rate=interest_rate), problems
+    return (((debtor_id, cells.get("name", ""), kind, country, timezone, cells.get("locale", "") or None, region,
+              zone), tuple(contacts), reference, amount, currency, issued_on.isoformat() if issued_on else None,
+             due_on.isoformat(), accounts, interest_rate), problems)
+
+
+def item_of(packed: ObligationRow) -> ImportedObligation:
+    """``row_of`` undone: the model objects of a checked row (for ``validate``, and a debtor the store knows)."""
+    d, contacts, reference, amount, currency, issued_on, due_on, accounts, interest_rate = packed
+    debtor = Debtor(id=d[0], name=d[1], kind=DebtorKind(d[2]), country=d[3], timezone=d[4], locale=d[5],
+                    region=d[6], zone=d[7])
+    return ImportedObligation(
+        debtor=debtor, contacts=[Contact(debtor_id=d[0], kind=c[0], value=c[1], role=c[2], name=c[3])
+                                 for c in contacts],
+        reference=reference, amount=amount, currency=currency,
+        issued_on=None if issued_on is None else dt.date.fromisoformat(issued_on),
+        due_on=dt.date.fromisoformat(due_on), accounts=accounts, interest_rate=interest_rate)
 
 
 def check_obligation(line: int, row: Mapping[str, Any], debtor: CheckedDebtor) -> tuple[ObligationRow | None,
@@ -732,18 +754,18 @@ class _FileCheck:
             self._obligation_row(line, row, last, packed, problems)
             return
         warned = len(self.warnings) + self.warnings.more
-        item, problems = check_row(line, row, self.warnings)
-        clean = not problems and item is not None and len(self.warnings) + self.warnings.more == warned
+        packed, problems = check_cells(line, row, self.warnings)
+        clean = not problems and packed is not None and len(self.warnings) + self.warnings.more == warned
         debtor_id, reference = _text(row, "debtor_id"), _text(row, "reference")
         if debtor_id:
             self._check_reference_once(line, debtor_id, reference, problems)
-        if problems or item is None:
+        if problems or packed is None:
             for problem in problems:
                 self.errors.add(problem)
             return
-        debtor = item.debtor
+        debtor_row = packed[0]
         note = self.debtors.get(debtor_id)
-        digest = _details_digest(debtor)
+        digest = _details_digest(debtor_row[2], debtor_row[1])
         if note is None:
             stored = self._stored(debtor_id)
             self.debtors[debtor_id] = _debtor_note(digest, line, stored)
@@ -754,18 +776,18 @@ class _FileCheck:
         else:
             stored = bool(note & 1)
         # A debtor the store does not know has no obligation there to clash with.
-        clash = stored and _clash_with_store(self.store, debtor_id, reference, item.amount, item.currency,
-                                             item.due_on)
-        if clash:
-            self.errors.add(RowError(line, "reference", clash))
-            return
-        if stored:  # a plain import never changes who a stored debtor is
-            for refusal in import_guard.refused_changes(self.store, [(line, row)], [(debtor, item.contacts)],
+        if stored:
+            item = item_of(packed)
+            clash = _clash_with_store(self.store, debtor_id, reference, item.amount, item.currency, item.due_on)
+            if clash:
+                self.errors.add(RowError(line, "reference", clash))
+                return
+            # A plain import never changes who a stored debtor is.
+            for refusal in import_guard.refused_changes(self.store, [(line, row)], [(item.debtor, item.contacts)],
                                                         self.file, self.compared):
                 self.refused.add(RowError(*refusal))
-        packed = row_of(item)
         if clean:
-            self.last = CheckedDebtor(cells=cells, row=packed[0], contacts=packed[1], accounts=packed[7],
+            self.last = CheckedDebtor(cells=cells, row=debtor_row, contacts=packed[1], accounts=packed[7],
                                       digest=digest)
         self.staging.add_row(line, packed)
 
@@ -811,9 +833,9 @@ class _FileCheck:
         return not self.store_empty and self.store.debtor_known(debtor_id)
 
 
-def _details_digest(debtor: Debtor) -> int:
+def _details_digest(kind: str, name: str) -> int:
     """64 bits standing for the debtor's name and kind: every row of a debtor must give the same."""
-    text = f"{debtor.kind.value}\x00{debtor.name}".encode()
+    text = f"{kind}\x00{name}".encode()
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
 
 
