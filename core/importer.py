@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import marshal
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,22 @@ def _plainly_clean(row: Mapping[str, Any]) -> bool:
             and text_checks.control_character(" ".join(multi), multiline=True) is None)
 
 
+def _clean_record_check(header: list[str]) -> Callable[[list[str]], bool]:
+    """``_plainly_clean`` for a CSV record with a cell for every column of ``header``, read from the record's
+    cells by position (no dict to walk): the single-line cells joined and searched once, the multi-line ones
+    once (``_plainly_clean`` joins the same cells in the same order)."""
+    single = [i for i, column in enumerate(header) if column not in text_checks.MULTILINE_FIELDS]
+    multi = [i for i, column in enumerate(header) if column in text_checks.MULTILINE_FIELDS]
+    if not multi:
+        return lambda values: text_checks.control_character(" ".join(values)) is None
+
+    def clean(values: list[str]) -> bool:
+        return (text_checks.control_character(" ".join([values[i] for i in single])) is None
+                and text_checks.control_character(" ".join([values[i] for i in multi]), multiline=True) is None)
+
+    return clean
+
+
 class RowReader:
     """A file's rows with their line (CSV) or item (JSON) numbers, read as they are iterated.
 
@@ -196,6 +213,7 @@ class RowReader:
         cells = self._reader.reader
         header = list(self._reader.fieldnames or [])
         width = len(header)
+        clean = _clean_record_check(header)
         try:
             while True:
                 line = cells.line_num + 1  # where the record starts, even when a cell spans lines
@@ -214,7 +232,7 @@ class RowReader:
                 row: dict[str, Any] = dict(zip(header, values, strict=False))
                 if len(values) < width:
                     row.update(dict.fromkeys(header[len(values):]))
-                if not _plainly_clean(row):
+                if not (clean(values) if len(values) == width else _plainly_clean(row)):
                     self.problems += _text_problems(line, row)
                 if len(values) > width:  # more cells than header columns
                     row["__extra__"] = values[width:]
@@ -325,10 +343,17 @@ def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None,
     return items, errors
 
 
-def _stripped_cells(row: Mapping[str, Any]) -> dict[str, str]:
-    """Each cell's text, stripped, once: the checks read most cells more than once."""
+def _stripped_cells(row: Mapping[str, Any], only: Iterable[str] | None = None) -> dict[str, str]:
+    """Each cell's text, stripped, once: the checks read most cells more than once. ``only``: just these cells
+    (those present in the row)."""
+    if only is not None:
+        row = {key: row[key] for key in only if key in row}
     return {key: "" if value is None else value.strip() if type(value) is str else str(value).strip()
             for key, value in row.items()}
+
+
+# The cells ``check_obligation`` reads: the obligation's own (a debtor's later rows share the rest).
+_OBLIGATION_CELLS = ("reference", "amount", "currency", "issued_on", "due_on", "interest_rate")
 
 
 def _check_shape(row: Mapping[str, Any], cells: Mapping[str, str], required: Iterable[str],
@@ -436,7 +461,7 @@ def check_obligation(line: int, row: Mapping[str, Any], debtor: CheckedDebtor) -
     only the obligation's own cells are checked (in ``check_row``'s order, with its messages), and the row
     comes out as the writing pass takes it (``row_of``)."""
     problems: list[RowError] = []
-    cells = _stripped_cells(row)
+    cells = _stripped_cells(row, _OBLIGATION_CELLS)
 
     def bad(field: str, problem: str) -> None:
         problems.append(RowError(line, field, problem))
@@ -476,7 +501,7 @@ def _money_and_dates(cells: Mapping[str, str], bad: Any) -> tuple[str, int, dt.d
             currency = ""
     if currency and cells.get("amount", ""):
         try:
-            amount = money.parse(cells.get("amount", ""), currency)
+            amount = _amount(cells.get("amount", ""), currency)
             if amount <= 0:
                 bad("amount", "must be positive")
         except money.MoneyError as exc:
@@ -486,6 +511,23 @@ def _money_and_dates(cells: Mapping[str, str], bad: Any) -> tuple[str, int, dt.d
     if due_on and issued_on and issued_on > due_on:
         bad("issued_on", f"{issued_on} is after the due date {due_on}")
     return currency, amount, due_on, issued_on
+
+
+# An amount as files mostly write it: digits, and perhaps a point and at most the currency's decimals.
+_PLAIN_AMOUNT = re.compile(rf"([0-9]{{1,{money.MAX_INTEGER_DIGITS}}})(?:\.([0-9]+))?")
+
+
+def _amount(text: str, currency: str) -> int:
+    """``money.parse(text, currency)`` (``currency`` known): a plain amount worked out here, in integers; any
+    other text (commas, a sign, more decimals than the currency has) by ``money.parse``, with its messages.
+    tests/core/test_import_amounts.py compares the two."""
+    plain = _PLAIN_AMOUNT.fullmatch(text)
+    if plain is not None:
+        exponent = money.exponent(currency)
+        whole, fraction = plain.group(1), plain.group(2) or ""
+        if len(fraction) <= exponent:
+            return int(whole) * 10**exponent + (int(fraction.ljust(exponent, "0")) if exponent else 0)
+    return money.parse(text, currency)
 
 
 def _interest_rate(cells: Mapping[str, str], bad: Any) -> str | None:
