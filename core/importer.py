@@ -787,6 +787,12 @@ class _FileCheck:
         self.compared: set[str] = set()  # stored debtors whose details were compared with the file's
         self.last: CheckedDebtor | None = None  # the last debtor whose cells were found clean
         self.store_empty: bool | None = None  # whether the store had no debtor when the check began
+        # References of the debtor whose rows are being read (``_first_line_of``), and those of debtors read
+        # before it that are still to be written to the scratch file.
+        self.run_debtor: str | None = None
+        self.run_first = False  # whether the file names that debtor for the first time
+        self.run_references: dict[str, int] = {}
+        self.unwritten: list[tuple[str, str, int]] = []
 
     def row(self, line: int, row: Mapping[str, Any]) -> None:
         cells = tuple(map(row.get, _DEBTOR_CELLS))
@@ -837,10 +843,44 @@ class _FileCheck:
         """A problem if the debtor's ``reference`` appeared on an earlier line of the file."""
         if not reference:
             return
-        seen = self.staging.first_line_of(debtor_id, reference, line)
+        seen = self._first_line_of(debtor_id, reference, line)
         if seen is not None:
             problems.append(RowError(line, "reference",
                                      f"{reference!r} for debtor {debtor_id!r} already appears on line {seen}"))
+
+    def _first_line_of(self, debtor_id: str, reference: str, line: int) -> int | None:
+        """``staging.first_line_of``, without a query per row for the usual file (a debtor's rows together).
+
+        While no row has had a problem, every debtor of the rows before
+        has its note (``self.debtors``); a debtor without one is named for
+        the first time, so its references can have appeared only in its own
+        rows since: those are kept in memory while its rows go on, and
+        written to the scratch file in batches after. A debtor named again
+        later, or any row after a problem, asks the scratch file (everything
+        kept in memory written to it first), as every row did before.
+        """
+        if debtor_id != self.run_debtor:
+            self._references_to_scratch(1000)
+            self.run_debtor, self.run_first = debtor_id, debtor_id not in self.debtors
+        if self.run_first and not self.errors.shown and len(self.run_references) < _RUN_REFERENCES:
+            seen = self.run_references.get(reference)
+            if seen is None:
+                self.run_references[reference] = line
+            return seen
+        self.run_first = False  # from here on, this debtor's references are in the scratch file
+        self._references_to_scratch(0)
+        return self.staging.first_line_of(debtor_id, reference, line)
+
+    def _references_to_scratch(self, batch: int) -> None:
+        """The references kept in memory written to the scratch file, once more than ``batch`` wait."""
+        if self.run_references:
+            assert self.run_debtor is not None
+            debtor_id = self.run_debtor
+            self.unwritten.extend((debtor_id, reference, line) for reference, line in self.run_references.items())
+            self.run_references = {}
+        if len(self.unwritten) > batch:
+            self.staging.keep_references(self.unwritten)
+            self.unwritten = []
 
     def _obligation_row(self, line: int, row: Mapping[str, Any], debtor: CheckedDebtor, packed: ObligationRow | None,
                         problems: list[RowError]) -> None:
@@ -873,6 +913,11 @@ class _FileCheck:
         if self.store_empty is None:
             self.store_empty = not self.store.has_debtors()
         return not self.store_empty and self.store.debtor_known(debtor_id)
+
+
+# At most this many references of one debtor are kept in memory (``_FileCheck._first_line_of``); a debtor with
+# more has the rest looked up in the scratch file.
+_RUN_REFERENCES = 10_000
 
 
 def _details_digest(kind: str, name: str) -> int:
