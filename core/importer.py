@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import marshal
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from dunning.ledger.interest_rules import parse_contract_rate
 from dunning.models import Contact, ContactKind, ContactRole, Debtor, DebtorKind
 from dunning.store import ImportedObligation, ImportResult, Store
 from dunning.store.import_staging import ImportStaging
-from dunning.store.obligation_import import ObligationRow, row_of
+from dunning.store.obligation_import import ObligationRow
 
 COLUMNS = (
     "debtor_id", "name", "kind", "email", "mobile", "work_phone", "home_phone", "address",
@@ -44,7 +45,8 @@ OPTIONAL_EXTRA = ("locale", "contacts", "open_amount", "status", "iban", "intere
 # a "mobil" column silently dropped would lose the debtor's number.
 MISSPELLING_CUTOFF = 0.75
 _PHONE_FIELDS = {"mobile": ContactKind.MOBILE, "work_phone": ContactKind.WORK, "home_phone": ContactKind.HOME}
-_PHONE_KINDS = frozenset(_PHONE_FIELDS.values())
+_PHONE_KIND_VALUES = frozenset(kind.value for kind in _PHONE_FIELDS.values())
+_DEBTOR_KINDS = frozenset(kind.value for kind in DebtorKind)
 
 
 @attrs.frozen
@@ -145,6 +147,22 @@ def _plainly_clean(row: Mapping[str, Any]) -> bool:
             and text_checks.control_character(" ".join(multi), multiline=True) is None)
 
 
+def _clean_record_check(header: list[str]) -> Callable[[list[str]], bool]:
+    """``_plainly_clean`` for a CSV record with a cell for every column of ``header``, read from the record's
+    cells by position (no dict to walk): the single-line cells joined and searched once, the multi-line ones
+    once (``_plainly_clean`` joins the same cells in the same order)."""
+    single = [i for i, column in enumerate(header) if column not in text_checks.MULTILINE_FIELDS]
+    multi = [i for i, column in enumerate(header) if column in text_checks.MULTILINE_FIELDS]
+    if not multi:
+        return lambda values: text_checks.control_character(" ".join(values)) is None
+
+    def clean(values: list[str]) -> bool:
+        return (text_checks.control_character(" ".join([values[i] for i in single])) is None
+                and text_checks.control_character(" ".join([values[i] for i in multi]), multiline=True) is None)
+
+    return clean
+
+
 class RowReader:
     """A file's rows with their line (CSV) or item (JSON) numbers, read as they are iterated.
 
@@ -195,6 +213,7 @@ class RowReader:
         cells = self._reader.reader
         header = list(self._reader.fieldnames or [])
         width = len(header)
+        clean = _clean_record_check(header)
         try:
             while True:
                 line = cells.line_num + 1  # where the record starts, even when a cell spans lines
@@ -213,7 +232,7 @@ class RowReader:
                 row: dict[str, Any] = dict(zip(header, values, strict=False))
                 if len(values) < width:
                     row.update(dict.fromkeys(header[len(values):]))
-                if not _plainly_clean(row):
+                if not (clean(values) if len(values) == width else _plainly_clean(row)):
                     self.problems += _text_problems(line, row)
                 if len(values) > width:  # more cells than header columns
                     row["__extra__"] = values[width:]
@@ -324,10 +343,17 @@ def validate(rows: Iterable[tuple[int, Mapping[str, Any]]], store: Store | None,
     return items, errors
 
 
-def _stripped_cells(row: Mapping[str, Any]) -> dict[str, str]:
-    """Each cell's text, stripped, once: the checks read most cells more than once."""
+def _stripped_cells(row: Mapping[str, Any], only: Iterable[str] | None = None) -> dict[str, str]:
+    """Each cell's text, stripped, once: the checks read most cells more than once. ``only``: just these cells
+    (those present in the row)."""
+    if only is not None:
+        row = {key: row[key] for key in only if key in row}
     return {key: "" if value is None else value.strip() if type(value) is str else str(value).strip()
             for key, value in row.items()}
+
+
+# The cells ``check_obligation`` reads: the obligation's own (a debtor's later rows share the rest).
+_OBLIGATION_CELLS = ("reference", "amount", "currency", "issued_on", "due_on", "interest_rate")
 
 
 def _check_shape(row: Mapping[str, Any], cells: Mapping[str, str], required: Iterable[str],
@@ -343,6 +369,14 @@ def _check_shape(row: Mapping[str, Any], cells: Mapping[str, str], required: Ite
 def check_row(line: int, row: Mapping[str, Any],
               warnings: list[RowError]) -> tuple[ImportedObligation | None, list[RowError]]:
     """One row on its own: the obligation it gives, or the problems that stop it (no look at other rows)."""
+    packed, problems = check_cells(line, row, warnings)
+    return (None if packed is None else item_of(packed)), problems
+
+
+def check_cells(line: int, row: Mapping[str, Any], warnings: list[RowError]) -> tuple[ObligationRow | None,
+                                                                                    list[RowError]]:
+    """``check_row`` with the obligation as the writing pass takes it (``row_of``'s plain values), built from the
+    cells without a model object in between: a file's check makes one per row."""
     problems: list[RowError] = []
     cells = _stripped_cells(row)
 
@@ -352,7 +386,7 @@ def check_row(line: int, row: Mapping[str, Any],
     _check_shape(row, cells, REQUIRED, bad)
     debtor_id, reference = cells.get("debtor_id", ""), cells.get("reference", "")
     kind = cells.get("kind", "") or "person"
-    if kind not in DebtorKind.__members__.values():
+    if kind not in _DEBTOR_KINDS:
         bad("kind", f"must be person or company, got {kind!r}")
     currency, amount, due_on, issued_on = _money_and_dates(cells, bad)
     timezone = cells.get("timezone", "") or None
@@ -376,36 +410,49 @@ def check_row(line: int, row: Mapping[str, Any],
     email = cells.get("email", "")
     if email and not _is_email(email):
         bad("email", f"not an email address: {email!r}")
-    contacts: list[Contact] = []
+    # (kind, value, role, name) as ``row_of`` packs a Contact; with the zones of each debtor's own number.
+    contacts: list[tuple[str, str, str, str | None]] = []
     number_zones: dict[str, tuple[str, ...]] = {}
     if email:
-        contacts.append(Contact(debtor_id=debtor_id, kind=ContactKind.EMAIL, value=email, role=ContactRole.DEBTOR))
+        contacts.append(("email", email, "debtor", None))
     for field, contact_kind in _PHONE_FIELDS.items():
         number = cells.get(field, "")
         if not number:
             continue
         e164 = _phone(number, country, field, line, bad, warnings, number_zones)
         if e164:
-            contacts.append(Contact(debtor_id=debtor_id, kind=contact_kind, value=e164, role=ContactRole.DEBTOR))
+            contacts.append((contact_kind.value, e164, "debtor", None))
     address = cells.get("address", "")
     if address:
-        contacts.append(
-            Contact(debtor_id=debtor_id, kind=ContactKind.POSTAL, value=address, role=ContactRole.DEBTOR)
-        )
-    contacts.extend(_other_contacts(row.get("contacts"), debtor_id, bad, country, line, warnings, number_zones))
+        contacts.append(("postal", address, "debtor", None))
+    others = row.get("contacts")
+    if others is not None and not isinstance(others, str):  # JSON rows only
+        contacts.extend((c.kind.value, c.value, c.role.value, c.name)
+                        for c in _other_contacts(others, debtor_id, bad, country, line, warnings, number_zones))
     accounts = _accounts(cells.get("iban", ""), bad)
 
     if problems:
         return None, problems
     # Where the debtor's clock is, from the numbers just parsed (no second parse): stored with the debtor.
-    zone = stored_zone(timezone, (number_zones.get(c.value, ()) for c in contacts
-                                  if c.kind in _PHONE_KINDS and c.role is ContactRole.DEBTOR))
-    debtor = Debtor(id=debtor_id, name=cells.get("name", ""), kind=DebtorKind(kind), country=country,
-                    timezone=timezone, locale=cells.get("locale", "") or None, region=region, zone=zone)
+    zone = stored_zone(timezone, (number_zones.get(c[1], ()) for c in contacts
+                                  if c[0] in _PHONE_KIND_VALUES and c[2] == "debtor"))
     assert due_on is not None
-    return ImportedObligation(debtor=debtor, contacts=contacts, reference=reference, amount=amount,
-                              currency=currency, issued_on=issued_on, due_on=due_on, accounts=accounts,
-                              interest_rate=interest_rate), problems
+    return (((debtor_id, cells.get("name", ""), kind, country, timezone, cells.get("locale", "") or None, region,
+              zone), tuple(contacts), reference, amount, currency, issued_on.isoformat() if issued_on else None,
+             due_on.isoformat(), accounts, interest_rate), problems)
+
+
+def item_of(packed: ObligationRow) -> ImportedObligation:
+    """``row_of`` undone: the model objects of a checked row (for ``validate``, and a debtor the store knows)."""
+    d, contacts, reference, amount, currency, issued_on, due_on, accounts, interest_rate = packed
+    debtor = Debtor(id=d[0], name=d[1], kind=DebtorKind(d[2]), country=d[3], timezone=d[4], locale=d[5],
+                    region=d[6], zone=d[7])
+    return ImportedObligation(
+        debtor=debtor, contacts=[Contact(debtor_id=d[0], kind=c[0], value=c[1], role=c[2], name=c[3])
+                                 for c in contacts],
+        reference=reference, amount=amount, currency=currency,
+        issued_on=None if issued_on is None else dt.date.fromisoformat(issued_on),
+        due_on=dt.date.fromisoformat(due_on), accounts=accounts, interest_rate=interest_rate)
 
 
 def check_obligation(line: int, row: Mapping[str, Any], debtor: CheckedDebtor) -> tuple[ObligationRow | None,
@@ -414,7 +461,7 @@ def check_obligation(line: int, row: Mapping[str, Any], debtor: CheckedDebtor) -
     only the obligation's own cells are checked (in ``check_row``'s order, with its messages), and the row
     comes out as the writing pass takes it (``row_of``)."""
     problems: list[RowError] = []
-    cells = _stripped_cells(row)
+    cells = _stripped_cells(row, _OBLIGATION_CELLS)
 
     def bad(field: str, problem: str) -> None:
         problems.append(RowError(line, field, problem))
@@ -454,7 +501,7 @@ def _money_and_dates(cells: Mapping[str, str], bad: Any) -> tuple[str, int, dt.d
             currency = ""
     if currency and cells.get("amount", ""):
         try:
-            amount = money.parse(cells.get("amount", ""), currency)
+            amount = _amount(cells.get("amount", ""), currency)
             if amount <= 0:
                 bad("amount", "must be positive")
         except money.MoneyError as exc:
@@ -464,6 +511,23 @@ def _money_and_dates(cells: Mapping[str, str], bad: Any) -> tuple[str, int, dt.d
     if due_on and issued_on and issued_on > due_on:
         bad("issued_on", f"{issued_on} is after the due date {due_on}")
     return currency, amount, due_on, issued_on
+
+
+# An amount as files mostly write it: digits, and perhaps a point and at most the currency's decimals.
+_PLAIN_AMOUNT = re.compile(rf"([0-9]{{1,{money.MAX_INTEGER_DIGITS}}})(?:\.([0-9]+))?")
+
+
+def _amount(text: str, currency: str) -> int:
+    """``money.parse(text, currency)`` (``currency`` known): a plain amount worked out here, in integers; any
+    other text (commas, a sign, more decimals than the currency has) by ``money.parse``, with its messages.
+    tests/core/test_import_amounts.py compares the two."""
+    plain = _PLAIN_AMOUNT.fullmatch(text)
+    if plain is not None:
+        exponent = money.exponent(currency)
+        whole, fraction = plain.group(1), plain.group(2) or ""
+        if len(fraction) <= exponent:
+            return int(whole) * 10**exponent + (int(fraction.ljust(exponent, "0")) if exponent else 0)
+    return money.parse(text, currency)
 
 
 def _interest_rate(cells: Mapping[str, str], bad: Any) -> str | None:
@@ -723,6 +787,12 @@ class _FileCheck:
         self.compared: set[str] = set()  # stored debtors whose details were compared with the file's
         self.last: CheckedDebtor | None = None  # the last debtor whose cells were found clean
         self.store_empty: bool | None = None  # whether the store had no debtor when the check began
+        # References of the debtor whose rows are being read (``_first_line_of``), and those of debtors read
+        # before it that are still to be written to the scratch file.
+        self.run_debtor: str | None = None
+        self.run_first = False  # whether the file names that debtor for the first time
+        self.run_references: dict[str, int] = {}
+        self.unwritten: list[tuple[str, str, int]] = []
 
     def row(self, line: int, row: Mapping[str, Any]) -> None:
         cells = tuple(map(row.get, _DEBTOR_CELLS))
@@ -732,18 +802,18 @@ class _FileCheck:
             self._obligation_row(line, row, last, packed, problems)
             return
         warned = len(self.warnings) + self.warnings.more
-        item, problems = check_row(line, row, self.warnings)
-        clean = not problems and item is not None and len(self.warnings) + self.warnings.more == warned
+        packed, problems = check_cells(line, row, self.warnings)
+        clean = not problems and packed is not None and len(self.warnings) + self.warnings.more == warned
         debtor_id, reference = _text(row, "debtor_id"), _text(row, "reference")
         if debtor_id:
             self._check_reference_once(line, debtor_id, reference, problems)
-        if problems or item is None:
+        if problems or packed is None:
             for problem in problems:
                 self.errors.add(problem)
             return
-        debtor = item.debtor
+        debtor_row = packed[0]
         note = self.debtors.get(debtor_id)
-        digest = _details_digest(debtor)
+        digest = _details_digest(debtor_row[2], debtor_row[1])
         if note is None:
             stored = self._stored(debtor_id)
             self.debtors[debtor_id] = _debtor_note(digest, line, stored)
@@ -754,18 +824,18 @@ class _FileCheck:
         else:
             stored = bool(note & 1)
         # A debtor the store does not know has no obligation there to clash with.
-        clash = stored and _clash_with_store(self.store, debtor_id, reference, item.amount, item.currency,
-                                             item.due_on)
-        if clash:
-            self.errors.add(RowError(line, "reference", clash))
-            return
-        if stored:  # a plain import never changes who a stored debtor is
-            for refusal in import_guard.refused_changes(self.store, [(line, row)], [(debtor, item.contacts)],
+        if stored:
+            item = item_of(packed)
+            clash = _clash_with_store(self.store, debtor_id, reference, item.amount, item.currency, item.due_on)
+            if clash:
+                self.errors.add(RowError(line, "reference", clash))
+                return
+            # A plain import never changes who a stored debtor is.
+            for refusal in import_guard.refused_changes(self.store, [(line, row)], [(item.debtor, item.contacts)],
                                                         self.file, self.compared):
                 self.refused.add(RowError(*refusal))
-        packed = row_of(item)
         if clean:
-            self.last = CheckedDebtor(cells=cells, row=packed[0], contacts=packed[1], accounts=packed[7],
+            self.last = CheckedDebtor(cells=cells, row=debtor_row, contacts=packed[1], accounts=packed[7],
                                       digest=digest)
         self.staging.add_row(line, packed)
 
@@ -773,10 +843,44 @@ class _FileCheck:
         """A problem if the debtor's ``reference`` appeared on an earlier line of the file."""
         if not reference:
             return
-        seen = self.staging.first_line_of(debtor_id, reference, line)
+        seen = self._first_line_of(debtor_id, reference, line)
         if seen is not None:
             problems.append(RowError(line, "reference",
                                      f"{reference!r} for debtor {debtor_id!r} already appears on line {seen}"))
+
+    def _first_line_of(self, debtor_id: str, reference: str, line: int) -> int | None:
+        """``staging.first_line_of``, without a query per row for the usual file (a debtor's rows together).
+
+        While no row has had a problem, every debtor of the rows before
+        has its note (``self.debtors``); a debtor without one is named for
+        the first time, so its references can have appeared only in its own
+        rows since: those are kept in memory while its rows go on, and
+        written to the scratch file in batches after. A debtor named again
+        later, or any row after a problem, asks the scratch file (everything
+        kept in memory written to it first), as every row did before.
+        """
+        if debtor_id != self.run_debtor:
+            self._references_to_scratch(1000)
+            self.run_debtor, self.run_first = debtor_id, debtor_id not in self.debtors
+        if self.run_first and not self.errors.shown and len(self.run_references) < _RUN_REFERENCES:
+            seen = self.run_references.get(reference)
+            if seen is None:
+                self.run_references[reference] = line
+            return seen
+        self.run_first = False  # from here on, this debtor's references are in the scratch file
+        self._references_to_scratch(0)
+        return self.staging.first_line_of(debtor_id, reference, line)
+
+    def _references_to_scratch(self, batch: int) -> None:
+        """The references kept in memory written to the scratch file, once more than ``batch`` wait."""
+        if self.run_references:
+            assert self.run_debtor is not None
+            debtor_id = self.run_debtor
+            self.unwritten.extend((debtor_id, reference, line) for reference, line in self.run_references.items())
+            self.run_references = {}
+        if len(self.unwritten) > batch:
+            self.staging.keep_references(self.unwritten)
+            self.unwritten = []
 
     def _obligation_row(self, line: int, row: Mapping[str, Any], debtor: CheckedDebtor, packed: ObligationRow | None,
                         problems: list[RowError]) -> None:
@@ -811,9 +915,14 @@ class _FileCheck:
         return not self.store_empty and self.store.debtor_known(debtor_id)
 
 
-def _details_digest(debtor: Debtor) -> int:
+# At most this many references of one debtor are kept in memory (``_FileCheck._first_line_of``); a debtor with
+# more has the rest looked up in the scratch file.
+_RUN_REFERENCES = 10_000
+
+
+def _details_digest(kind: str, name: str) -> int:
     """64 bits standing for the debtor's name and kind: every row of a debtor must give the same."""
-    text = f"{debtor.kind.value}\x00{debtor.name}".encode()
+    text = f"{kind}\x00{name}".encode()
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, cast
 
 import attrs
@@ -35,6 +36,15 @@ def keep_compiled_patterns() -> None:
 
 def normalise(text: str, region: str | None) -> Phone:
     """``text`` as E.164; ``region`` (ISO country) reads numbers written without +country."""
+    # Digits alone (how files give numbers) are read without phonenumbers' text handling: the same answer for a
+    # fraction of the work (dunning.phone_digits); anything else, or a number it refuses, takes the full parse.
+    from dunning import phone_digits
+
+    return phone_digits.read(text, region) or parse_fully(text, region)
+
+
+def parse_fully(text: str, region: str | None) -> Phone:
+    """``normalise`` through ``phonenumbers.parse``: any text, and the reason when it is not a number."""
     try:
         parsed = phonenumbers.parse(text, (region or "").upper() or None)
     except phonenumbers.NumberParseException as exc:
@@ -73,17 +83,32 @@ def _zones(parsed: Any, number_type: Any = None) -> tuple[str, ...]:
     elif number_type == phonenumbers.PhoneNumberType.UNKNOWN:
         found = ()
     elif not phonenumbers.is_number_type_geographical(number_type, parsed.country_code):
-        # What ``time_zones_for_number`` does for this type (spelled as in phonenumbers' timezone module).
-        found = number_zones._country_level_time_zones_for_number(parsed)
+        # What ``time_zones_for_number`` does for this type: the country code's zones, the same for all its numbers.
+        return _country_zones(cast(int, parsed.country_code))
     else:
         found = number_zones.time_zones_for_geographical_number(parsed)
     zones = tuple(z for z in found if z != "Etc/Unknown")
-    if zones:
-        return zones
-    # A number the library cannot place (a new or fictional range): the
-    # zones of its country, as one of that country's own numbers gives them.
-    # A parsed number always has its country code.
-    country = phonenumbers.region_code_for_country_code(cast(int, parsed.country_code))
+    return zones or _example_zones(cast(int, parsed.country_code))
+
+
+@functools.cache
+def _country_zones(country_code: int) -> tuple[str, ...]:
+    """The zones of a number placed by its country code alone (``_country_level_time_zones_for_number``, which
+    reads nothing else of the number), or ``_example_zones`` where that names none."""
+    from phonenumbers import timezone as number_zones
+
+    number = phonenumbers.PhoneNumber(country_code=country_code, national_number=0)
+    zones = tuple(z for z in number_zones._country_level_time_zones_for_number(number) if z != "Etc/Unknown")
+    return zones or _example_zones(country_code)
+
+
+@functools.cache
+def _example_zones(country_code: int) -> tuple[str, ...]:
+    """For a number the library cannot place (a new or fictional range): the zones of its country, as one of that
+    country's own numbers gives them."""
+    from phonenumbers import timezone as number_zones
+
+    country = phonenumbers.region_code_for_country_code(country_code)
     example = phonenumbers.example_number(country) if country and country != "ZZ" else None
     if example is None:
         return ()

@@ -58,6 +58,11 @@ class ImportStaging:
         return int(self.conn.execute("SELECT line FROM refs WHERE debtor_id = ? AND reference = ?",
                                      [debtor_id, reference]).fetchone()[0])
 
+    def keep_references(self, references: list[tuple[str, str, int]]) -> None:
+        """Record (debtor_id, reference, line) of references known not to be here yet (``first_line_of`` without
+        its answer, a batch at a time)."""
+        self.conn.executemany("INSERT OR IGNORE INTO refs (debtor_id, reference, line) VALUES (?, ?, ?)", references)
+
     def add(self, line: int, payload: bytes) -> None:
         """Keep one checked row (its encoded form) for the writing pass."""
         self._rows.append((line, payload))

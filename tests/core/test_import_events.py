@@ -93,3 +93,14 @@ def _items(path: Path) -> list:  # type: ignore[type-arg]
     items, errors = validate(read_rows(path)[0], None)
     assert not errors
     return items
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.integers(min_value=0, max_value=10**12))
+def test_case_references_are_python_stdnums(case_id: int) -> None:
+    """The import's creditor references (one per case it opens) are those ``creditor_reference`` makes."""
+    from dunning import creditor_reference
+    from dunning.store.obligation_import import case_reference
+
+    assert case_reference(case_id) == creditor_reference.for_case(case_id)
+    assert creditor_reference.is_valid(case_reference(case_id))
