@@ -164,14 +164,43 @@ class StoreConnection:
                 step = pending[0].name if pending else "?"
                 self.failed_migrations[plugin] = f"migration {step} failed: {type(exc).__name__}: {exc}"
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[Self]:
-        """A write transaction; nested calls join the outer one."""
-        if self.conn.in_transaction:
-            yield self
-            return
+    # A write transaction left open by ``begin_carried`` for the next ``transaction()`` to take over and commit.
+    _carried = False
+
+    def begin_carried(self) -> None:
+        """Open a write transaction whose commit is carried into the next ``transaction()``: that one commits
+        (or rolls back) both as one, so the work begun here costs no commit of its own (``Store.claim``).
+        ``end_carried`` commits it if no ``transaction()`` took it over."""
         self.conn.execute("BEGIN IMMEDIATE")
         self._last_link = None
+        self._carried = True
+
+    def end_carried(self, *, commit: bool = True) -> None:
+        """Commit (or roll back) the transaction ``begin_carried`` left open, if no ``transaction()`` took it."""
+        if not self._carried:
+            return
+        self._carried = False
+        if not commit:
+            self.conn.execute("ROLLBACK")
+            self._pending_events = _StampedEvents()
+            return
+        self.conn.execute("COMMIT")
+        committed, self._pending_events = self._pending_events, _StampedEvents()
+        if committed and self.on_events:
+            self.on_events(committed)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Self]:
+        """A write transaction; nested calls join the outer one, and the first one after ``begin_carried``
+        takes over the transaction it left open."""
+        if self._carried:
+            self._carried = False
+        elif self.conn.in_transaction:
+            yield self
+            return
+        else:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._last_link = None
         try:
             yield self
         except BaseException:
