@@ -50,7 +50,7 @@ class Claims(Actions):
             try:
                 rows = self._claim_rows(now, stamp, claimer, limit, handed_over)
             except BaseException:
-                self.end_carried(commit=False)
+                self.end_carried(failed=True)
                 raise
             if not rows:
                 self.end_carried()  # nothing claimed: nothing to carry

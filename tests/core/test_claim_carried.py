@@ -1,10 +1,12 @@
-"""The claim's transaction is carried into its first round's first one: one commit less per claim.
+"""The claim's transaction is carried into its first round's first one, and a round's outcomes into the next's.
 
 A claim taken with ``carry`` is not committed on its own: the next
 ``transaction()`` takes it over and commits both as one. Until then no other
-runner sees it, and a failure undoes it, leaving the batch pending. A round
-delivered one by one (a channel that cannot recognise a re-send) commits
-the claim before its first action is handed to the channel.
+runner sees it, and a failure undoes it, leaving the batch pending. A round's
+recorded outcomes are carried the same way into the next round's first
+transaction (kept on a failure), and committed at the latest when the batch
+ends. A round delivered one by one (a channel that cannot recognise a
+re-send) commits what is carried before its first action is handed over.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def test_a_carried_claim_ended_unsaid_leaves_the_batch_pending(dunning_runtime, 
     case_factory(rt)
     dispatch.plan(rt, NOW, dispatch.RunSummary())
     assert len(rt.store.claim(NOW, NOW, "here:1:abc", 10, carry=True)) == 2
-    rt.store.end_carried(commit=False)
+    rt.store.end_carried(failed=True)
     assert {a.status for a in rt.store.actions()} == {ActionStatus.PENDING}
     assert rt.store.in_flight() == []
     # Nothing ready: no transaction is left open to carry.
@@ -76,15 +78,16 @@ def test_a_round_together_commits_its_claim_with_its_first_transaction(dunning_r
     for _ in range(3):
         case_factory(rt)
     dispatch.plan(rt, NOW, dispatch.RunSummary())
-    begun: list[str] = []
-    rt.store.conn.set_trace_callback(lambda sql: begun.append(sql) if sql.startswith("BEGIN") else None)
+    commits: list[str] = []
+    rt.store.conn.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
     summary = dispatch.RunSummary()
     dispatch.deliver_ready(rt, NOW, summary)
     rt.store.conn.set_trace_callback(None)
     assert summary.sent == 6
-    # Two rounds (each debtor's email, then their sms), two transactions each; the claim none of its own
-    # (and the claim that finds nothing left opens one).
-    assert len(begun) == 2 * 2 + 1
+    # Two rounds (each debtor's email, then their sms). Commits: the claim with the first round's rules; the first
+    # round's outcomes with the second round's rules; the second round's outcomes; the claim that finds nothing
+    # left. One at a time, that was six.
+    assert len(commits) == 4
     assert rt.store.in_flight() == [] and not rt.store.conn.in_transaction
     assert verify_chain(rt.store.event_rows_for_verify()).ok
 
@@ -131,3 +134,30 @@ def test_a_failure_before_the_first_round_is_written_leaves_the_batch_pending(
     summary = dispatch.RunSummary()
     dispatch.deliver_ready(rt, NOW, summary)
     assert summary.sent == 2
+
+
+def test_a_failure_in_the_next_round_keeps_the_outcomes_carried_from_the_last(
+        dunning_runtime, case_factory, monkeypatch: pytest.MonkeyPatch) -> None:
+    rt, _, _ = _runtime(dunning_runtime)
+    case_factory(rt)
+    dispatch.plan(rt, NOW, dispatch.RunSummary())
+    from dunning.dispatch import outbox
+
+    plain = outbox.facts_for
+    reads: list[int] = []
+
+    def second_read_fails(*args: Any, **kwargs: Any) -> Any:
+        reads.append(1)
+        if len(reads) == 2:  # the second round's facts, read with the first round's outcomes carried
+            raise sqlite3.OperationalError("disk I/O error")
+        return plain(*args, **kwargs)
+
+    monkeypatch.setattr(outbox, "facts_for", second_read_fails)
+    with pytest.raises(sqlite3.OperationalError):
+        dispatch.deliver_ready(rt, NOW, dispatch.RunSummary())
+    assert not rt.store.conn.in_transaction
+    # The first round (the email) went and is recorded with its evidence; the sms is still claimed, unsent.
+    assert {a.channel: a.status for a in rt.store.actions()} == {"email": ActionStatus.SENT,
+                                                                 "sms": ActionStatus.SENDING}
+    assert [e.channel for e in rt.store.events(kind="sent")] == ["email"]
+    assert verify_chain(rt.store.event_rows_for_verify()).ok
