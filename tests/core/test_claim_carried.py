@@ -161,3 +161,21 @@ def test_a_failure_in_the_next_round_keeps_the_outcomes_carried_from_the_last(
                                                                  "sms": ActionStatus.SENDING}
     assert [e.channel for e in rt.store.events(kind="sent")] == ["email"]
     assert verify_chain(rt.store.event_rows_for_verify()).ok
+
+
+def test_a_round_that_settles_nothing_before_its_sends_does_not_read_its_claims_twice(
+        dunning_runtime, case_factory) -> None:
+    rt, _, _ = _runtime(dunning_runtime)
+    for _ in range(3):
+        case_factory(rt)
+    dispatch.plan(rt, NOW, dispatch.RunSummary())
+    held_reads: list[str] = []
+    rt.store.conn.set_trace_callback(
+        lambda sql: held_reads.append(sql) if sql.startswith("SELECT id FROM actions WHERE id IN") else None)
+    summary = dispatch.RunSummary()
+    dispatch.deliver_ready(rt, NOW, summary)
+    rt.store.conn.set_trace_callback(None)
+    assert summary.sent == 6
+    # Which claims are still held is read once per round, when its sent outcomes are recorded; the rules'
+    # step, which settled nothing (no deferral, no skip), did not read them.
+    assert len(held_reads) == 2
