@@ -132,8 +132,8 @@ class _Split:
     """Times ``plan`` and ``deliver_ready`` as ``dispatch.run`` calls them (wrapped in the runner's namespace).
 
     Wall seconds, and the process's CPU seconds: what a shared machine's load moves much less. And delivery's
-    write transactions (each commit is a wait for the disk under ``synchronous = "full"``), counted as the store
-    opens them (a nested ``transaction()`` joins the outer one and is not counted).
+    commits (each a wait for the disk under ``synchronous = "full"``), counted as the store makes them (a nested
+    ``transaction()`` joins the outer one, and a transaction carried into the next one commits with it).
     """
 
     def __init__(self) -> None:
@@ -148,16 +148,16 @@ class _Split:
             real = getattr(runner, name)
             self._saved.append((runner, name, real))
             setattr(runner, name, self._timed(real, phase))
-        real_transaction = Store.transaction
-        self._saved.append((Store, "transaction", real_transaction))
+        real_commit = Store._commit
+        self._saved.append((Store, "_commit", real_commit))
         split = self
 
-        def transaction(store: Store) -> Any:
-            if split._delivering and not store.conn.in_transaction:
+        def commit(store: Store) -> None:
+            if split._delivering:
                 split.commits += 1
-            return real_transaction(store)
+            real_commit(store)
 
-        Store.transaction = transaction  # type: ignore[method-assign]
+        Store._commit = commit  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *exc: object) -> None:

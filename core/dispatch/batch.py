@@ -14,10 +14,13 @@ is delivered in three steps:
    here when its channel was not known to go with its round at the claim;
 2. no transaction: each action handed to its channel;
 3. one transaction: every outcome with its evidence; the sent ones (most)
-   in a few statements and one pass of the hash chain for the round.
+   in a few statements and one pass of the hash chain for the round. It
+   is committed with the next round's step 1 (or at the end of the claimed
+   batch, before the next claim): one commit per round, not two.
 
-A crash in step 2 or 3 leaves the round's actions in flight; the next run
-sends them again under the same keys and the provider drops the copies:
+A crash in step 2 or 3, or before step 3's commit, leaves the round's
+actions in flight; the next run sends them again under the same keys and
+the provider drops the copies:
 at most the one round is sent twice, and it reaches nobody twice. A channel
 that cannot recognise a re-send (SMTP) is never delivered this way: its
 actions go one by one, so a crash leaves at most the one message in flight.
@@ -109,7 +112,9 @@ def deliver_together(rt: Runtime, deliveries: list[_Delivery], first: Callable[[
             sent.append((d, prepared, outreach.send(d, prepared)))
         finally:
             structlog.contextvars.reset_contextvars(**tokens)
-    with rt.store.transaction():
+    # Carried into the next round's first transaction (or committed at the end of the batch): one commit less.
+    # A crash before that commit leaves this round in flight, as a crash during its sends would.
+    with rt.store.transaction(carry=True):
         went: list[tuple[_Delivery, Action, Delivery, Sequence[Contact]]] = []
         for d, prepared, (action, result) in sent:
             if isinstance(result, Delivery) and result.status is DeliveryStatus.SENT:

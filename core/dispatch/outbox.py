@@ -72,12 +72,21 @@ def deliver_ready(rt: Runtime, now: dt.datetime, summary: RunSummary, progress: 
     delivered = 0
     try:
         while stop is None or not stop.is_set():
-            batch = rt.store.claim(now, calendar.utc_now(), claimer, size, handed_over=handed_over)
+            # The claim's transaction is carried into its first round's first one (``Store.claim``'s ``carry``):
+            # one commit less per claim. A crash before that commit leaves the batch pending, unclaimed.
+            batch = rt.store.claim(now, calendar.utc_now(), claimer, size, handed_over=handed_over, carry=True)
             if not batch:
                 break
-            handed_over |= round_channels(rt, batch)
-            for actions, facts in _rounds(rt, batch, now):
-                deliver_round(rt, actions, facts, claimer, now, summary)
+            # Likewise a round's recorded outcomes are carried into the next round's first transaction.
+            try:
+                handed_over |= round_channels(rt, batch)
+                for actions, facts in _rounds(rt, batch, now):
+                    deliver_round(rt, actions, facts, claimer, now, summary)
+            except BaseException:
+                # A claim not taken over is undone (its batch stays pending); recorded outcomes are kept.
+                rt.store.end_carried(failed=True)
+                raise
+            rt.store.end_carried()  # the batch is recorded before anyone hears of it
             delivered += len(batch)
             if progress:
                 progress("deliver", len(batch))
@@ -136,6 +145,8 @@ def deliver_round(rt: Runtime, actions: list[Action], facts: DeliveryFacts, clai
         if joins:
             together.append(_Delivery(rt, action, claimer, now, summary, facts, media, profiles))
             continue
+        # One by one: what is carried (the claim) is committed before such an action is handed to its channel.
+        rt.store.end_carried()
         with structlog.contextvars.bound_contextvars(case_id=action.case_id, channel=action.channel,
                                                      action_id=action.id):
             _Delivery(rt, action, claimer, now, summary, facts, media, profiles).go()

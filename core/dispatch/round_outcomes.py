@@ -3,7 +3,7 @@
 One by one, every outcome is an UPDATE of its action and a pass of the hash
 chain for its events. Inside a round's transaction (which holds the write
 lock) the claims cannot change hands, so whether this runner still holds
-each of them is read once when the round starts; each outcome is then noted
+each of them is read once, when the round's first outcome is noted; each outcome is then noted
 and the round's rows are written in a few statements when it ends, in the
 same transaction: a crash before the commit leaves none of them, as before.
 
@@ -33,7 +33,10 @@ class RoundOutcomes:
         if not store.conn.in_transaction:
             raise RuntimeError("a round's outcomes are read and written inside the round's transaction")
         self.store, self.claimer = store, claimer
-        self._held = store.claims_held(sorted(set(action_ids)), claimer)
+        self._ids = list(action_ids)
+        # Read when the first outcome is noted (most rounds of sent outreach note none here): the round's
+        # transaction holds the write lock from its start, so the claims read then are those held at the start.
+        self._held: set[int] | None = None
         self._rows: list[ClaimedOutcome] = []
         self._events: list[Event] = []
         self._times: dict[dt.datetime, str] = {}  # a round's outcomes share their moments: each formatted once
@@ -48,6 +51,8 @@ class RoundOutcomes:
                not_before: dt.datetime | None = None, error: str | None = None, reference: str | None = None,
                count_attempt: bool = False) -> bool:
         """``Store.finish`` for one action of the round: False (and nothing noted) when its claim is not held."""
+        if self._held is None:
+            self._held = self.store.claims_held(sorted(set(self._ids)), self.claimer)
         if action.id not in self._held:
             return False
         self._held.discard(action.id)  # a second finish of the same claim changes nothing, as with ``Store.finish``

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Collection, Sequence
+from typing import Any
 
 from dunning.calendar import from_text, to_text
 from dunning.models import Action, ActionStatus, Event
@@ -31,38 +32,57 @@ class Claims(Actions):
         ).fetchone()[0]
 
     def claim(self, now: dt.datetime, wall_now: dt.datetime, claimer: str, limit: int, *,
-              handed_over: Collection[str] = ()) -> list[Action]:
+              handed_over: Collection[str] = (), carry: bool = False) -> list[Action]:
         """Mark up to ``limit`` ready actions as being sent by ``claimer`` and return them.
 
         Outreach on the ``handed_over`` channels is marked as handed to its channel at once
         (``send_started_at``): channels whose actions left in flight are sent again in any case
         (they recognise a re-send by its key), so the mark need not wait for the send and costs
         no write of its own (``dispatch.batch``).
+
+        ``carry``: when something was claimed, the claim's transaction is left open for the next
+        ``transaction()`` to commit with its own work (``begin_carried``; the caller ends it with
+        ``end_carried`` if nothing takes it over). Until then no other runner sees the claim, and a
+        crash undoes it: the actions are still pending, none of them handed to a channel.
         """
-        # One statement takes the ready ones and hands them back (RETURNING gives no order: sorted here).
+        stamp = to_text(wall_now)
+        if carry and not self.conn.in_transaction:
+            self.begin_carried()
+            try:
+                rows = self._claim_rows(now, stamp, claimer, limit, handed_over)
+            except BaseException:
+                self.end_carried(failed=True)
+                raise
+            if not rows:
+                self.end_carried()  # nothing claimed: nothing to carry
+        else:
+            with self.transaction():
+                rows = self._claim_rows(now, stamp, claimer, limit, handed_over)
+        actions = [_action(r) for r in rows]
+        actions.sort(key=lambda a: (a.not_before, a.id))
+        return actions
+
+    def _claim_rows(self, now: dt.datetime, stamp: str, claimer: str, limit: int,
+                    handed_over: Collection[str]) -> list[tuple[Any, ...]]:
+        """The claiming statement (``claim``), inside the caller's transaction: the claimed rows."""
+        # One statement takes the ready ones and hands them back (RETURNING gives no order: ``claim`` sorts).
         ready = ("SELECT id FROM actions WHERE status = 'pending' AND not_before <= ? "
                  "ORDER BY not_before, id LIMIT ?"
                  # PostgreSQL: workers claim side by side, each passing over the rows another is claiming.
                  + (" FOR UPDATE SKIP LOCKED" if self.dialect == "postgresql" else ""))
-        stamp = to_text(wall_now)
-        with self.transaction():
-            if handed_over:
-                channels = sorted(handed_over)
-                rows = self.conn.execute(
-                    "UPDATE actions SET claimed_by = ?, claimed_at = ?, status = 'sending', send_started_at = "
-                    f"CASE WHEN kind = 'outreach' AND channel IN ({', '.join('?' * len(channels))}) THEN ? END "
-                    f"WHERE id IN ({ready}) RETURNING {_ACTION_COLUMNS}",
-                    [claimer, stamp, *channels, stamp, to_text(now), limit],
-                ).fetchall()
-            else:
-                rows = self.conn.execute(
-                    f"UPDATE actions SET claimed_by = ?, claimed_at = ?, status = 'sending' WHERE id IN ({ready}) "
-                    f"RETURNING {_ACTION_COLUMNS}",
-                    [claimer, stamp, to_text(now), limit],
-                ).fetchall()
-        actions = [_action(r) for r in rows]
-        actions.sort(key=lambda a: (a.not_before, a.id))
-        return actions
+        if handed_over:
+            channels = sorted(handed_over)
+            return self.conn.execute(
+                "UPDATE actions SET claimed_by = ?, claimed_at = ?, status = 'sending', send_started_at = "
+                f"CASE WHEN kind = 'outreach' AND channel IN ({', '.join('?' * len(channels))}) THEN ? END "
+                f"WHERE id IN ({ready}) RETURNING {_ACTION_COLUMNS}",
+                [claimer, stamp, *channels, stamp, to_text(now), limit],
+            ).fetchall()
+        return self.conn.execute(
+            f"UPDATE actions SET claimed_by = ?, claimed_at = ?, status = 'sending' WHERE id IN ({ready}) "
+            f"RETURNING {_ACTION_COLUMNS}",
+            [claimer, stamp, to_text(now), limit],
+        ).fetchall()
 
     def in_flight(self) -> list[tuple[int, str, dt.datetime, str | None, str, bool]]:
         """Actions claimed but never finished: (id, claimed_by, claimed_at, channel, kind, handed to the channel).

@@ -164,24 +164,60 @@ class StoreConnection:
                 step = pending[0].name if pending else "?"
                 self.failed_migrations[plugin] = f"migration {step} failed: {type(exc).__name__}: {exc}"
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[Self]:
-        """A write transaction; nested calls join the outer one."""
-        if self.conn.in_transaction:
-            yield self
-            return
+    # A write transaction left open (``begin_carried``, ``transaction(carry=True)``) for the next ``transaction()``
+    # to take over and commit with its own work; kept on a failure (finished work) or undone (``_carried_kept``).
+    _carried = False
+    _carried_kept = False
+
+    def begin_carried(self) -> None:
+        """Open a write transaction whose commit is carried into the next ``transaction()``: that one commits
+        (or rolls back) both as one, so the work begun here costs no commit of its own (``Store.claim``).
+        ``end_carried`` commits it if no ``transaction()`` took it over; a failure undoes it."""
         self.conn.execute("BEGIN IMMEDIATE")
         self._last_link = None
+        self._carried, self._carried_kept = True, False
+
+    def end_carried(self, *, failed: bool = False) -> None:
+        """Commit the transaction left open for the next ``transaction()``, if none took it over; on a ``failed``
+        run, roll it back instead when it was begun by ``begin_carried`` (a claim: its batch stays pending)."""
+        if not self._carried:
+            return
+        self._carried = False
+        if failed and not self._carried_kept:
+            self.conn.execute("ROLLBACK")
+            self._pending_events = _StampedEvents()
+            return
+        self._commit()
+
+    def _commit(self) -> None:
+        self.conn.execute("COMMIT")
+        committed, self._pending_events = self._pending_events, _StampedEvents()
+        if committed and self.on_events:
+            self.on_events(committed)
+
+    @contextlib.contextmanager
+    def transaction(self, *, carry: bool = False) -> Iterator[Self]:
+        """A write transaction; nested calls join the outer one, and the first one after a carried transaction
+        takes it over. ``carry``: left open when done, for the next ``transaction()`` to commit with its own
+        work (``end_carried`` commits it if none does; kept on a failure): one commit less."""
+        if self._carried:
+            self._carried = False
+        elif self.conn.in_transaction:
+            yield self
+            return
+        else:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._last_link = None
         try:
             yield self
         except BaseException:
             self.conn.execute("ROLLBACK")
             self._pending_events = _StampedEvents()
             raise
-        self.conn.execute("COMMIT")
-        committed, self._pending_events = self._pending_events, _StampedEvents()
-        if committed and self.on_events:
-            self.on_events(committed)
+        if carry:
+            self._carried, self._carried_kept = True, True
+            return
+        self._commit()
 
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:
