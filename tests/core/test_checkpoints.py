@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 import stat
 from pathlib import Path
 from typing import Any
@@ -42,11 +43,17 @@ def beside(project: Project) -> Path:
     return project.folder / "dunning.db.checkpoints"
 
 
-def dropped_guards(project: Project) -> Any:
-    """What someone holding the database can do: drop the append-only triggers."""
-    conn = raw_connection(project)
-    drop_trigger(project, conn, "events_no_update")
-    drop_trigger(project, conn, "events_no_delete")
+def dropped_guards(where: Project | Path) -> Any:
+    """What someone holding the database can do: drop the append-only triggers. ``where`` is a project (on
+    either database) or a SQLite file (as tests/core/test_verify_modes.py still gives it)."""
+    if isinstance(where, Path):
+        file = sqlite3.connect(where)
+        file.execute("DROP TRIGGER events_no_update")
+        file.execute("DROP TRIGGER events_no_delete")
+        return file
+    conn = raw_connection(where)
+    drop_trigger(where, conn, "events_no_update")
+    drop_trigger(where, conn, "events_no_delete")
     return conn
 
 
