@@ -7,6 +7,7 @@ recorded a round at a time) or ``no`` (one by one), and DIE_AT is the number
 of the send, in this process, right after which it dies (``os._exit``) before
 any outcome of it is recorded; 0 runs to the end. Each key handed over is
 appended to FOLDER/provider.log as "<run> <key>", the run being FOLDER/run.
+A fourth argument names the database (a ``postgresql://`` URL or a file; FOLDER/dunning.db when left out).
 """
 
 import datetime as dt
@@ -18,8 +19,10 @@ from pathlib import Path
 from dunning import Delivery, dispatch, hookimpl
 from dunning.config import Config
 from dunning.runtime import Runtime
+from dunning.store.database import database_named
 
 folder, deduplicates, die_at = Path(sys.argv[1]), sys.argv[2] == "yes", int(sys.argv[3])
+database = database_named(sys.argv[4]) if len(sys.argv) > 4 else folder / "dunning.db"
 run = (folder / "run").read_text().strip()
 
 
@@ -50,7 +53,7 @@ class Plugin:
         register(Provider())
 
 
-config = Config(path=folder / "dunning.toml", policy="trade-receivables", db=folder / "dunning.db",
+config = Config(path=folder / "dunning.toml", policy="trade-receivables", db=database,
                 enabled_channels=("email",))
 with Runtime(config, extra_plugins=[Plugin()]) as rt:
     summary = dispatch.run(rt, dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC))

@@ -1,8 +1,9 @@
 """A separate process that runs dispatch with an email provider logging each key it accepts.
 
-Used by the crash and race tests: ``python provider_run.py FOLDER MODE`` where
+Used by the crash and race tests: ``python provider_run.py FOLDER MODE [DATABASE]`` where
 MODE is ``ok``, ``crash`` (die right after the provider accepted a message,
-before the outcome is recorded) or ``race`` (wait for FOLDER/go, then run).
+before the outcome is recorded) or ``race`` (wait for FOLDER/go, then run),
+and DATABASE a ``postgresql://`` URL or a file (FOLDER/dunning.db when left out).
 Prints the run's planned and sent counts on the last line.
 """
 
@@ -15,8 +16,10 @@ from pathlib import Path
 from dunning import Delivery, dispatch, hookimpl
 from dunning.config import Config
 from dunning.runtime import Runtime
+from dunning.store.database import database_named
 
 folder, mode = Path(sys.argv[1]), sys.argv[2]
+database = database_named(sys.argv[3]) if len(sys.argv) > 3 else folder / "dunning.db"
 
 
 class Provider:
@@ -40,7 +43,7 @@ class Plugin:
         register(Provider())
 
 
-config = Config(path=folder / "dunning.toml", policy="trade-receivables", db=folder / "dunning.db",
+config = Config(path=folder / "dunning.toml", policy="trade-receivables", db=database,
                 enabled_channels=("email",))
 if mode == "race":
     while not (folder / "go").exists():

@@ -16,8 +16,11 @@ from pathlib import Path
 from dunning import dispatch, hookimpl
 from dunning.config import Config
 from dunning.runtime import Runtime
+from dunning.store.database import database_named
 
 folder, die_at = Path(sys.argv[1]), int(sys.argv[2])
+# A third argument names the database (a postgresql:// URL or a file; FOLDER/dunning.db when left out).
+database = database_named(sys.argv[3]) if len(sys.argv) > 3 else folder / "dunning.db"
 run = (folder / "run").read_text().strip()
 
 
@@ -38,7 +41,7 @@ class Plugin:
             os._exit(9)
 
 
-config = Config(path=folder / "dunning.toml", policy="trade-receivables", db=folder / "dunning.db",
+config = Config(path=folder / "dunning.toml", policy="trade-receivables", db=database,
                 enabled_channels=())
 with Runtime(config, extra_plugins=[Plugin()]) as rt:
     summary = dispatch.run(rt, dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC))

@@ -7,7 +7,6 @@ import json
 from dunning.approvals import approval_why
 from tests.conftest import Project, row, write_csv
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 DPD91 = "2026-05-31T09:00:00+00:00"  # trade-receivables: lock-account, which needs approval
 

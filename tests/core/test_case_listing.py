@@ -26,6 +26,7 @@ import pytest
 from dunning import case_listing, priority
 from dunning.cli_records import case_fields
 from dunning.store import Store
+from dunning.testing_postgres import DATABASES
 
 ROOT = Path(__file__).resolve().parents[2]
 DUNNING = [sys.executable, "-c", "from dunning.cli import cli; cli(prog_name='dunning')"]
@@ -190,7 +191,7 @@ def test_inside_a_transaction_read_ahead_reads_on_the_same_connection(store: Sto
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def generated_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """2,500 cases from bench/dispatch.py's generator, and a dunning.toml: more than a page, so the listing is
     written a line per case as the pages come."""
     db = tmp_path_factory.mktemp("listing") / "dunning.db"
@@ -201,21 +202,43 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
-def _listing(db: Path) -> list[str]:
+@pytest.fixture(scope="module", params=DATABASES)
+def generated(request: pytest.FixtureRequest, generated_file: Path) -> Iterator[tuple[Path, Path | str]]:
+    """The folder of the generated portfolio and its database: the SQLite file, then a PostgreSQL database the
+    file was copied to (``dunning db copy``), made once for the module."""
+    if request.param == "sqlite":
+        yield generated_file.parent, generated_file
+        return
+    server = request.getfixturevalue("dunning_postgres")
+    name = server.create_database()
+    url = server.url(name)
+    try:
+        subprocess.run([*DUNNING, "db", "copy", str(generated_file), url], cwd=generated_file.parent, check=True,
+                       capture_output=True, timeout=300)
+        yield generated_file.parent, url
+    finally:
+        server.drop_database(name)
+
+
+def _listing(db: Path | str) -> list[str]:
     return [*DUNNING, "--db", str(db), "--now", "2026-03-02T09:00", "cases", "list", "--json"]
 
 
-def test_cases_list_json_writes_each_cases_record_as_a_line(generated: Path) -> None:
-    done = subprocess.run(_listing(generated), cwd=generated.parent, capture_output=True, text=True, timeout=120)
+def test_cases_list_json_writes_each_cases_record_as_a_line(generated: tuple[Path, Path | str]) -> None:
+    folder, db = generated
+    done = subprocess.run(_listing(db), cwd=folder, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    records = list(case_listing.records(Store(generated).case_listing_pages(dt.date(2026, 3, 2)), dt.date(2026, 3, 2)))
+    store = Store(db)
+    records = list(case_listing.records(store.case_listing_pages(dt.date(2026, 3, 2)), dt.date(2026, 3, 2)))
+    store.close()
     assert len(records) == 2500
     assert done.stdout == "[\n" + ",\n".join(map(case_listing.encode, records)) + "\n]\n"
 
 
-def test_cases_list_json_stops_quietly_when_its_reader_goes(generated: Path) -> None:
+def test_cases_list_json_stops_quietly_when_its_reader_goes(generated: tuple[Path, Path | str]) -> None:
     # As behind `| head -3`: the pipe closes while the next pages are being read on the other thread.
-    child = subprocess.Popen(_listing(generated), cwd=generated.parent, stdout=subprocess.PIPE,
+    folder, db = generated
+    child = subprocess.Popen(_listing(db), cwd=folder, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     assert child.stdout is not None and child.stderr is not None
     assert child.stdout.readline() == "[\n"

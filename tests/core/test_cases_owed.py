@@ -7,7 +7,6 @@ import json
 from dunning.creditor_reference import for_case, printed
 from tests.conftest import Project, row, write_csv
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 NOW = "2026-04-01T09:00:00+00:00"  # 31 days past the first due date, two weeks before the second
 

@@ -17,7 +17,6 @@ from dunning.config import ConfigError, load_config
 
 from tests.conftest import Project
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 
 def entry_files() -> list[Path]:

@@ -15,8 +15,8 @@ import pytest
 from dunning import checkpoints, event_codec, evidence, hookimpl
 from dunning.plugin_manager import registered
 from tests.conftest import Project, row, write_csv
+from tests.core.raw_database import drop_trigger, raw_connection
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 
 def keyed(project: Project) -> str:
@@ -33,15 +33,31 @@ def populate(project: Project) -> None:
     project("run", now="2026-03-12T09:00:00Z")
 
 
-def dropped_guards(db: Path) -> sqlite3.Connection:
-    """What someone holding the database file can do: drop the append-only triggers."""
-    conn = sqlite3.connect(db)
-    conn.execute("DROP TRIGGER events_no_update")
-    conn.execute("DROP TRIGGER events_no_delete")
+def beside(project: Project) -> Path:
+    """The signed checkpoints kept beside the database: dunning.db.checkpoints, or beside dunning.toml and
+    named after a PostgreSQL database."""
+    if project.on_postgres:
+        from dunning.store.database import parse_postgres_url
+
+        return project.folder / f"{parse_postgres_url(str(project.target)).database}.checkpoints"
+    return project.folder / "dunning.db.checkpoints"
+
+
+def dropped_guards(where: Project | Path) -> Any:
+    """What someone holding the database can do: drop the append-only triggers. ``where`` is a project (on
+    either database) or a SQLite file (as tests/core/test_verify_modes.py still gives it)."""
+    if isinstance(where, Path):
+        file = sqlite3.connect(where)
+        file.execute("DROP TRIGGER events_no_update")
+        file.execute("DROP TRIGGER events_no_delete")
+        return file
+    conn = raw_connection(where)
+    drop_trigger(where, conn, "events_no_update")
+    drop_trigger(where, conn, "events_no_delete")
     return conn
 
 
-def rechain(conn: sqlite3.Connection) -> None:
+def rechain(conn: Any) -> None:
     """Recompute every link after an edit, so the chain on its own verifies again."""
     prev = evidence.GENESIS
     rows = conn.execute("SELECT seq, at, recorded_at, case_id, kind, stage, dpd, channel, step, action_id, data "
@@ -52,7 +68,9 @@ def rechain(conn: sqlite3.Connection) -> None:
         fields["data"] = json.loads(event_codec.decode_data(fields["data"], fields["case_id"], fields["step"],
                                                             fields["channel"]))
         digest = evidence.chain_hash(prev, fields)
-        conn.execute("UPDATE events SET prev_hash = ?, hash = ? WHERE seq = ?", [prev, digest, fields["seq"]])
+        # As the store writes them: the hash as 32 bytes, prev_hash left empty (derived from the event before).
+        conn.execute("UPDATE events SET prev_hash = ?, hash = ? WHERE seq = ?",
+                     [b"", event_codec.encode_hash(digest), fields["seq"]])
         prev = digest
     conn.commit()
 
@@ -64,9 +82,9 @@ def test_init_and_keygen_write_an_owner_only_key_and_a_run_signs_the_head(projec
     assert project("evidence", "public-key").stdout.strip() == public
     assert "already there" in project("evidence", "keygen", expect=1).output
     populate(project)
-    beside = project.folder / "dunning.db.checkpoints"
-    assert stat.S_IMODE(beside.stat().st_mode) == 0o600
-    lines = [json.loads(line) for line in beside.read_text().splitlines()]
+    beside_file = beside(project)
+    assert stat.S_IMODE(beside_file.stat().st_mode) == 0o600
+    lines = [json.loads(line) for line in beside_file.read_text().splitlines()]
     last_seq = json.loads(project("events", "--json").stdout)[-1]["seq"]
     assert lines[-1]["seq"] == last_seq and lines[-1]["public_key"] == public
     out = project("verify", "--full").stdout
@@ -93,7 +111,7 @@ def test_removing_the_newest_events_is_caught(project: Project):
     keyed(project)
     populate(project)
     last = json.loads(project("events", "--json").stdout)[-1]["seq"]
-    conn = dropped_guards(project.db)
+    conn = dropped_guards(project)
     conn.execute("DELETE FROM events WHERE seq > ?", [last - 3])
     conn.commit()
     out = project("verify", expect=1).output
@@ -103,7 +121,7 @@ def test_removing_the_newest_events_is_caught(project: Project):
 def test_an_edit_with_every_later_hash_recomputed_is_caught(project: Project):
     keyed(project)
     populate(project)
-    conn = dropped_guards(project.db)
+    conn = dropped_guards(project)
     payment = conn.execute("SELECT seq FROM events WHERE kind = 'payment'").fetchone()[0]
     conn.execute("UPDATE events SET data = replace(data, '10000', '1') WHERE seq = ?", [payment])
     rechain(conn)
@@ -115,13 +133,13 @@ def test_a_file_kept_elsewhere_catches_what_the_database_and_the_file_beside_it_
     keyed(project)
     populate(project)
     kept = project.folder / "offsite.checkpoints"
-    kept.write_bytes((project.folder / "dunning.db.checkpoints").read_bytes())
+    kept.write_bytes(beside(project).read_bytes())
     # Whoever rewrites the log also wipes the checkpoints they can reach.
-    conn = dropped_guards(project.db)
+    conn = dropped_guards(project)
     conn.execute("DELETE FROM events WHERE seq > 2")
     conn.execute("DELETE FROM checkpoints")
     conn.commit()
-    (project.folder / "dunning.db.checkpoints").unlink()
+    beside(project).unlink()
     assert "no signed checkpoint to check it against" in project("verify").stdout
     out = project("verify", "--against", str(kept), expect=1).output
     assert "offsite.checkpoints" in out and "the log ends at event 2" in out
@@ -130,11 +148,11 @@ def test_a_file_kept_elsewhere_catches_what_the_database_and_the_file_beside_it_
 def test_a_checkpoint_signed_with_another_key_is_refused(project: Project, tmp_path: Path):
     keyed(project)
     populate(project)
-    seq, head = sqlite3.connect(project.db).execute("SELECT seq, hash FROM events ORDER BY seq DESC").fetchone()
+    seq, head = project.sql("SELECT seq, hash FROM events ORDER BY seq DESC")[0]
     forger = tmp_path / "forger.key"
     checkpoints.generate_key(forger)
     forged = checkpoints.sign(checkpoints.load_key(forger), seq, event_codec.decode_hash(head), "2026-03-13T00:00:00Z")
-    checkpoints.append_to_file(project.folder / "dunning.db.checkpoints", forged)
+    checkpoints.append_to_file(beside(project), forged)
     assert "it is not signed by the evidence key" in project("verify", expect=1).output
 
 
@@ -142,7 +160,7 @@ def test_an_auditor_verifies_with_the_public_key_alone(project: Project):
     public = keyed(project)
     populate(project)
     kept = project.folder / "auditor.checkpoints"
-    kept.write_bytes((project.folder / "dunning.db.checkpoints").read_bytes())
+    kept.write_bytes(beside(project).read_bytes())
     (project.folder / "dunning-evidence.key").unlink()
     assert "checkpoints agree" in project("verify", "--public-key", public, "--against", str(kept)).stdout
     tampered = json.loads(kept.read_text().splitlines()[-1]) | {"seq": 1}

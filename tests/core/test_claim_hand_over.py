@@ -10,23 +10,30 @@ once and the round writes no mark of its own.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
+import functools
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
 
 from dunning import dispatch
 from dunning.dispatch.batch import round_channels
 from dunning.dispatch.claims import reclaim_abandoned
 from dunning.models import ActionStatus
+from dunning.runtime import Runtime
 from tests.conftest import ChannelsPlugin
 from tests.core.test_round_delivery import NOW, POLICY, Counting
 
 
 def _marks(rt) -> dict[str, bool]:  # type: ignore[no-untyped-def]
-    conn = sqlite3.connect(rt.store.path)
-    try:
-        return {ch: started is not None for ch, started in conn.execute(
-            "SELECT channel, send_started_at FROM actions WHERE status = 'sending'")}
-    finally:
-        conn.close()
+    return {ch: started is not None for ch, started in rt.store.conn.execute(
+        "SELECT channel, send_started_at FROM actions WHERE status = 'sending'")}
+
+
+@pytest.fixture
+def dunning_runtime(dunning_database: str | Path, dunning_runtime: Callable[..., Runtime]) -> Callable[..., Runtime]:
+    """Every runtime here opens its store on SQLite, then (the test's second run) on PostgreSQL."""
+    return functools.partial(dunning_runtime, database=dunning_database)
 
 
 def test_the_claim_marks_only_the_channels_that_go_with_their_round(dunning_runtime, case_factory) -> None:

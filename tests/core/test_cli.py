@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from dunning.cli import cli
-from tests.conftest import ChannelsPlugin, Project, row, write_csv
+from tests.conftest import ChannelsPlugin, Project, dump, row, write_csv
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 
 def _import(project: Project, *rows: dict[str, str]) -> None:
@@ -76,20 +75,19 @@ def test_a_config_naming_a_bad_policy_fails_before_writing(project: Project):
     project.write_config(policy="policy.toml")
     result = project("import", str(write_csv(project.folder / "in.csv", [row()])), expect=1)
     assert "step 'first': unknown channel 'fax'" in result.output
-    assert not project.db.exists() or sqlite3.connect(project.db).execute(
-        "SELECT count(*) FROM sqlite_master WHERE name = 'cases'").fetchone()[0] in (0, 1)
+    assert project.sql("SELECT count(*) FROM cases") == [(0,)]
 
 
 def test_unknown_case_ids_are_clear_errors_and_change_nothing(project: Project):
     _import(project)
-    before = list(sqlite3.connect(project.db).iterdump())
+    before = dump(project)
     for args in (["cases", "show", "99"], ["pay", "99", "10.00"], ["hold", "99", "--reason", "dispute"],
                  ["release", "99"], ["escalate", "99", "--to", "agency", "--reason", "x"],
                  ["resolve", "99", "--as", "settled"], ["approve", "99", "--by", "me"], ["events", "--case", "99"]):
         result = project(*args, expect=1)
         assert "no case with id 99" in result.output or "no action with id 99" in result.output, args
     assert project("cases", "show", "abc", expect=1).output.strip() == "Error: case id must be a number, got 'abc'"
-    assert list(sqlite3.connect(project.db).iterdump()) == before
+    assert dump(project) == before
 
 
 def test_operator_commands_refuse_bad_amounts(project: Project):
@@ -143,15 +141,17 @@ def test_plugins_shows_each_channels_medium_and_none_for_one_that_declares_none(
     assert "pager, whatsapp  none, text  register_channels" in row  # channels in name order, media beside them
 
 
+# `dunning simulate` works on a copy of a SQLite file; on PostgreSQL it says so and stops.
+@pytest.mark.sqlite_only
 def test_simulate_prints_the_timeline_and_leaves_the_database_alone(project: Project, register_plugin):
     register_plugin(ChannelsPlugin("email", "phone", "letter", "visit"))
     project.write_config(enabled=["email", "phone", "letter", "visit"])
     _import(project)
-    before = list(sqlite3.connect(project.db).iterdump())
+    before = dump(project)
     out = project("simulate", "--days", "45", "--from", "2026-02-20").stdout
     assert "email courtesy-reminder" in out and "stage internal -> onsite" in out and "notice to supervisor" in out
     assert "stages at the end: onsite 1" in out
-    assert list(sqlite3.connect(project.db).iterdump()) == before
+    assert dump(project) == before
     timeline = json.loads(project("simulate", "--days", "3", "--from", "2026-02-20", "--json").stdout)
     assert [e["kind"] for e in timeline] == ["sent"] and timeline[0]["data"]["simulated"] is True
 

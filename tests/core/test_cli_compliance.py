@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 
 import pytest
 
 from tests.conftest import ChannelsPlugin, Project, row, write_csv
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 # Commands that load the config, each with arguments it would accept.
 COMMANDS = [("run",), ("cases", "list"), ("events",), ("import", "in.csv"), ("hold", "1", "--reason", "other")]
@@ -35,8 +33,7 @@ def test_a_compliance_typo_stops_every_command_naming_the_key(project: Project, 
         result = project(*command, expect=1)
         assert f"{project.config}: {message}" in result.output, command
         assert "Traceback" not in result.output
-    with sqlite3.connect(project.db) as db:  # nothing was written by any of them
-        assert db.execute("SELECT count(*) FROM holds").fetchone() == (0,)
+    assert project.sql("SELECT count(*) FROM holds") == [(0,)]  # nothing was written by any of them
 
 
 def test_opt_out_takes_an_enabled_channel_or_a_medium_only(project: Project, register_plugin) -> None:
@@ -47,8 +44,7 @@ def test_opt_out_takes_an_enabled_channel_or_a_medium_only(project: Project, reg
     refused = project("opt-out", "C001", "--channel", "mail", expect=1)
     assert "--channel 'mail' is neither an enabled channel (email) nor a medium (call, text, email, letter, " \
            "visit, other)" in refused.output
-    with sqlite3.connect(project.db) as db:
-        assert db.execute("SELECT count(*) FROM opt_outs").fetchone() == (0,)
+    assert project.sql("SELECT count(*) FROM opt_outs") == [(0,)]
     assert "opted out of text" in project("opt-out", "C001", "--channel", "text").output
     assert "opted out of email" in project("opt-out", "C001", "--channel", "email").output
 
@@ -58,8 +54,7 @@ def test_a_dispute_hold_cannot_be_given_an_end_date(project: Project) -> None:
     refused = project("hold", "1", "--reason", "dispute", "--until", "2026-04-01", now="2026-03-02T09:00:00Z", expect=1)
     assert "a dispute hold has no end date: it is lifted only once verification of the debt was sent " \
            "(`dunning release 1 --verification-sent`)" in refused.output
-    with sqlite3.connect(project.db) as db:
-        assert db.execute("SELECT count(*) FROM holds").fetchone() == (0,)
+    assert project.sql("SELECT count(*) FROM holds") == [(0,)]
     project("hold", "1", "--reason", "dispute", now="2026-03-02T09:00:00Z")
     assert "--verification-sent" in project("release", "1", now="2026-03-03T09:00:00Z", expect=1).output
     assert "released 1 hold(s)" in project("release", "1", "--verification-sent", now="2026-03-03T09:00:00Z").output

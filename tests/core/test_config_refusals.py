@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Project
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
-
+@pytest.mark.sqlite_only  # that no database file is left behind by a refused config
 def test_a_config_that_is_not_utf8_names_the_line(project: Project):
     project.db.unlink()
     project.config.write_bytes(b'policy = "trade-receivables"\n# caf\xe9\n')
@@ -27,6 +28,7 @@ def test_a_policy_that_is_not_utf8_or_is_a_folder_is_named(project: Project):
     assert f"{project.folder}: is a folder, not a file" in project("cases", "list", expect=1).output
 
 
+@pytest.mark.sqlite_only  # a --db path naming a folder or a file that is no SQLite database
 def test_a_database_path_that_is_a_folder_or_not_a_database(project: Project, tmp_path: Path):
     folder = tmp_path / "adir"
     folder.mkdir()
@@ -67,8 +69,7 @@ sender_address = "1 Road, Town"
     # An administrator's own letter of that name makes the policy whole.
     (project.folder / "templates" / "letter").mkdir(parents=True)
     (project.folder / "templates" / "letter" / "overdue-notice.txt").write_text("Subject: Overdue\n\nPlease pay.\n")
-    text = project.config.read_text().replace('db = "dunning.db"', 'db = "dunning.db"\ntemplates = "templates"')
-    project.config.write_text(text)
+    project.config.write_text('templates = "templates"\n' + project.config.read_text())
     assert "ok: " in project("policy", "check", str(policy)).stdout
 
 

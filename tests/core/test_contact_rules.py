@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import threading
 import time
 import zoneinfo
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +21,15 @@ from dunning.runtime import Runtime
 from dunning.store import ImportedObligation
 from tests.conftest import ChannelsPlugin
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
+
+
+@pytest.fixture
+def dunning_runtime(dunning_database: str | Path, dunning_runtime: Callable[..., Runtime]) -> Callable[..., Runtime]:
+    """Every runtime here opens its store on SQLite, then (the test's second run) on PostgreSQL. The database is
+    asked for first, so it outlives the runtimes: they are closed before it is dropped."""
+    return functools.partial(dunning_runtime, database=dunning_database)
+
 
 UTC = dt.UTC
 LONDON = zoneinfo.ZoneInfo("Europe/London")
@@ -174,7 +184,8 @@ class SlowRule:
         time.sleep(0.3)
 
 
-def test_two_dispatchers_racing_cannot_both_pass_the_last_allowed_call(dunning_runtime, case_factory, tmp_path) -> None:
+def test_two_dispatchers_racing_cannot_both_pass_the_last_allowed_call(dunning_runtime, case_factory,
+                                                                      dunning_database) -> None:
     rt, plugin = runtime(dunning_runtime, CALLS.replace("07:00", "10:00"),
                          {"caps": [{"name": "one_call_a_day", "channel": "phone", "max": 1}], "working_days_only": []})
     case = case_factory(rt, timezone="Europe/London")
@@ -184,13 +195,13 @@ def test_two_dispatchers_racing_cannot_both_pass_the_last_allowed_call(dunning_r
         rt.store.add_action(key=f"{case.id}:extra:phone:1", case_id=case.id, kind=ActionKind.OUTREACH,
                             step="call", channel="phone", template="reminder-call", planned_for=moment.date(),
                             not_before=moment, now=moment)
-    # Two dispatchers on the same file, each with its own connection and one claimed call,
+    # Two dispatchers on the same database, each with its own connection and one claimed call,
     # judging their calls at the same moment.
     summaries = [dispatch.RunSummary(), dispatch.RunSummary()]
     both_claimed = threading.Barrier(2)
 
     def dispatcher(who: str, summary: dispatch.RunSummary) -> None:
-        own = Runtime(rt.config, extra_plugins=[plugin, SlowRule()])
+        own = Runtime(rt.config, db_path=dunning_database, extra_plugins=[plugin, SlowRule()])
         try:
             [action] = own.store.claim(moment, moment, who, 1)
             both_claimed.wait(timeout=10)

@@ -7,7 +7,6 @@ import json
 
 from tests.conftest import Project, dump, row, write_csv
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 NOW = "2026-09-15T08:00:00Z"  # 198 days past due 2026-03-01: past every stage's entry
 
@@ -19,14 +18,14 @@ def _import(project: Project, *rows: dict[str, str], sync: bool = False) -> None
 
 def test_a_plain_reimport_with_a_new_name_or_email_is_refused_and_points_to_sync(project: Project):
     _import(project, row())
-    before = dump(project.db)
+    before = dump(project)
     renamed = write_csv(project.folder / "renamed.csv", [row(name="Acme Holdings", email="billing@example.com")])
     result = project("import", str(renamed), now=NOW, expect=1)
     lines = result.output.strip().splitlines()
     assert lines[0].startswith(f"Error: {renamed}: line 2: name: debtor 'C001' is recorded with name "
                                "'Customer C001', the file says 'Acme Holdings'")
     assert "--sync" in lines[0] and "line 2: email: debtor 'C001' has no email contact 'b***@example.com'" in lines[1]
-    assert dump(project.db) == before
+    assert dump(project) == before
     synced = project("import", str(renamed), "--sync", now=NOW)
     assert "name: 'Customer C001' -> 'Acme Holdings'" in synced.output
     assert "contact inactive: email a***@example.com" in synced.output
@@ -34,7 +33,7 @@ def test_a_plain_reimport_with_a_new_name_or_email_is_refused_and_points_to_sync
 
 def test_a_sync_dry_run_prints_per_debtor_and_changes_nothing_and_bad_rows_are_one_line_each(project: Project):
     _import(project, row(reference="INV-1"), row(reference="INV-2"))
-    before = dump(project.db)
+    before = dump(project)
     books = write_csv(project.folder / "books.csv", [row(reference="INV-1", amount="1000.00")])
     dry = project("import", str(books), "--sync", "--dry-run", now=NOW)
     assert dry.stdout.splitlines() == [
@@ -44,7 +43,7 @@ def test_a_sync_dry_run_prints_per_debtor_and_changes_nothing_and_bad_rows_are_o
         "  closed INV-2 as paid_elsewhere (was open EUR 1,200.00)",
         "would sync 1 debtors: 0 added, 1 adjusted, 1 closed, 0 debtors changed",
     ]
-    assert dump(project.db) == before
+    assert dump(project) == before
     bad = project.folder / "bad.csv"
     bad.write_text("debtor_id,name,reference,amount,currency,due_on,open_amount,status\n"
                    "C001,Customer C001,INV-1,100.00,EUR,2026-03-01,150.00,open\n"
@@ -54,7 +53,7 @@ def test_a_sync_dry_run_prints_per_debtor_and_changes_nothing_and_bad_rows_are_o
         f"Error: {bad}: line 2: open_amount: EUR 150.00 is more than the amount EUR 100.00",
         f"{bad}: line 3: status: must be one of open, paid, credited, got 'lost'",
     ]
-    assert dump(project.db) == before
+    assert dump(project) == before
     assert "--full goes with --sync" in project("import", str(books), "--full", now=NOW, expect=1).output
 
 
@@ -88,11 +87,11 @@ def test_debtor_edits_and_contacts_are_events_with_who_and_why_and_removed_conta
 def test_adjust_to_zero_credits_the_item_and_resolves_the_case_and_unknown_obligations_are_one_line(
         project: Project):
     _import(project, row(reference="INV-1"), row(reference="INV-2", amount="300.00"))
-    before = dump(project.db)
+    before = dump(project)
     unknown = project("adjust", "INV-404", "--amount", "1", "--reason", "x", "--by", "ana", now=NOW, expect=1)
     assert unknown.output.strip() == ("Error: no obligation 'INV-404': name it as CASE/REFERENCE (4/INV-1001) or by "
                                       "its invoice reference")
-    assert dump(project.db) == before
+    assert dump(project) == before
     out = project("adjust", "1/INV-1", "--amount", "1000.00", "--reason", "credit note CN-7", "--by", "ana", now=NOW)
     assert out.output.strip() == "1/INV-1: EUR 1,200.00 -> EUR 1,000.00; balance EUR 1,300.00"
     project("adjust", "INV-1", "--amount", "0", "--reason", "cancelled", "--by", "ana", now=NOW)
@@ -104,12 +103,12 @@ def test_adjust_to_zero_credits_the_item_and_resolves_the_case_and_unknown_oblig
 
 def test_escalate_meets_the_policys_minimum_and_approval_unless_forced(project: Project):
     _import(project, row(amount="1200.00"))
-    before = dump(project.db)
+    before = dump(project)
     refused = project("escalate", "1", "--to", "litigation", "--reason", "no answer", now=NOW, expect=1)
     assert refused.output.strip() == (
         "Error: case 1 cannot go to litigation: the balance EUR 1,200.00 is below the policy's minimum for "
         "litigation (5000.00); `--force --by NAME --reason TEXT` overrides, recorded as forced")
-    assert dump(project.db) == before
+    assert dump(project) == before
     assert "--force needs --by NAME" in project("escalate", "1", "--to", "litigation", "--reason", "x", "--force",
                                                 now=NOW, expect=1).output
     forced = project("escalate", "1", "--to", "litigation", "--reason", "absconded", "--force", "--by", "sam",
@@ -143,11 +142,11 @@ def test_an_escalation_the_policy_must_approve_waits_in_the_approval_queue(proje
 
 def test_a_full_sync_of_an_empty_export_is_refused_and_json_lists_every_change(project: Project):
     _import(project, row(reference="INV-1"))
-    before = dump(project.db)
+    before = dump(project)
     empty = write_csv(project.folder / "empty.csv", [])
     refused = project("import", str(empty), "--sync", "--full", now=NOW, expect=1)
     assert "lists no open items; with --full that would close every open item" in refused.output
-    assert dump(project.db) == before
+    assert dump(project) == before
     books = project.folder / "books.csv"
     books.write_text("debtor_id,name,kind,email,mobile,country,reference,amount,currency,due_on,open_amount\n"
                      "C001,Customer C001,company,ap@example.com,+44 7700 900123,GB,INV-1,1200.00,EUR,2026-03-01,"
@@ -161,7 +160,7 @@ def test_a_full_sync_of_an_empty_export_is_refused_and_json_lists_every_change(p
 def test_corrections_refuse_in_one_line_and_change_nothing(project: Project):
     _import(project, row(reference="INV-1"))
     project("dispute", "INV-1", "--reason", "damaged", now=NOW)
-    before = dump(project.db)
+    before = dump(project)
     refusals = [
         (("dispute", "INV-1", "--reason", "again"), "Error: 1/INV-1 is already disputed (since 2026-09-15)"),
         (("contacts", "add", "C404", "email", "a@b.example", "--by", "ana", "--reason", "x"),
@@ -177,6 +176,6 @@ def test_corrections_refuse_in_one_line_and_change_nothing(project: Project):
     ]
     for args, message in refusals:
         assert project(*args, now=NOW, expect=1).output.strip() == message, args
-    assert dump(project.db) == before
+    assert dump(project) == before
     project("dispute", "INV-1", "--reason", "settled", "--lift", now=NOW)
     assert "is not disputed" in project("dispute", "INV-1", "--reason", "x", "--lift", now=NOW, expect=1).output

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import sqlite3
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -23,7 +22,8 @@ from dunning.config import Config
 from dunning.evidence import verify_chain
 from dunning.models import Debtor
 from dunning.runtime import Runtime
-from dunning.store import ImportedObligation
+from dunning.store import ImportedObligation, Store
+from dunning.store.database import database_named
 
 SCRIPT = Path(__file__).with_name("stage_round_run.py")
 CASES = 300  # odd ones 31 days past due on the run's day (onsite, a notice to the manager), even ones 28
@@ -31,8 +31,12 @@ KILLS = 3
 RUN_DAY = dt.date(2026, 3, 2)
 
 
-def _import(folder: Path) -> None:
-    with Runtime(Config(path=folder / "dunning.toml", db=folder / "dunning.db")) as rt:
+def _config(folder: Path, database: Path | str) -> Config:
+    return Config(path=folder / "dunning.toml", db=database_named(database))
+
+
+def _import(folder: Path, database: Path | str) -> None:
+    with Runtime(_config(folder, database)) as rt:
         items = [
             ImportedObligation(debtor=Debtor(id=f"D{i}", name=f"Debtor {i}"), contacts=(), reference=f"INV-{i}",
                                amount=10_000, currency="EUR", issued_on=None,
@@ -42,16 +46,18 @@ def _import(folder: Path) -> None:
         rt.store.import_obligations(items, dt.datetime(2026, 1, 1, tzinfo=dt.UTC), dt.date(2026, 1, 1))
 
 
-def _run(folder: Path, run: int, die_at: int) -> subprocess.CompletedProcess[str]:
+def _run(folder: Path, database: Path | str, run: int, die_at: int) -> subprocess.CompletedProcess[str]:
     (folder / "run").write_text(str(run))
-    return subprocess.run([sys.executable, str(SCRIPT), str(folder), str(die_at)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, str(SCRIPT), str(folder), str(die_at), str(database)],
+                          capture_output=True, text=True,
                           env={"DUNNING_LOAD_PLUGINS": "", "PATH": ""}, timeout=300)
 
 
-def _committed(folder: Path) -> dict[str, Counter[int]]:
-    """Per case, as the file holds it: stage changes, the plugin's events, cases onsite, escalations and notices
-    recorded as done, and the notice events."""
-    conn = sqlite3.connect(folder / "dunning.db")
+def _committed(database: Path | str) -> dict[str, Counter[int]]:
+    """Per case, as the database holds it: stage changes, the plugin's events, cases onsite, escalations and
+    notices recorded as done, and the notice events."""
+    store = Store(database)
+    conn = store.conn
     try:
         def per_case(sql: str) -> Counter[int]:
             return Counter(case_id for (case_id,) in conn.execute(sql))
@@ -65,18 +71,19 @@ def _committed(folder: Path) -> dict[str, Counter[int]]:
             "notice_events": per_case("SELECT case_id FROM events WHERE kind = 'notice'"),
         }
     finally:
-        conn.close()
+        store.close()
 
 
-def test_a_crash_mid_round_undoes_the_round_whole_and_the_next_run_does_each_move_once(tmp_path: Path):
-    _import(tmp_path)
+def test_a_crash_mid_round_undoes_the_round_whole_and_the_next_run_does_each_move_once(
+        tmp_path: Path, dunning_database: Path | str):
+    _import(tmp_path, dunning_database)
     rng = random.Random(18)
     undone: dict[int, set[int]] = {}  # per killed run: the cases whose move its plugin saw but the file does not hold
     moved_by: dict[int, set[int]] = {}  # per killed run: the cases the file holds moved when it died
     for run in range(1, KILLS + 1):
-        killed = _run(tmp_path, run, die_at=rng.randint(5, 40))
+        killed = _run(tmp_path, dunning_database, run, die_at=rng.randint(5, 40))
         assert killed.returncode == 9, killed.stderr
-        found = _committed(tmp_path)
+        found = _committed(dunning_database)
         # Nothing half-done: a case moved has its one move evidenced, its plugin's event and its action done.
         assert found["stage_changed"] == found["watched"] == found["onsite"] == found["escalated"]
         assert max(found["stage_changed"].values(), default=1) == 1
@@ -89,9 +96,9 @@ def test_a_crash_mid_round_undoes_the_round_whole_and_the_next_run_does_each_mov
     # The round is one transaction: some crash undid the moves made before it in the same round.
     assert max(len(cases) for cases in undone.values()) > 1
 
-    done = _run(tmp_path, KILLS + 1, die_at=0)
+    done = _run(tmp_path, dunning_database, KILLS + 1, die_at=0)
     assert done.returncode == 0, done.stderr
-    found = _committed(tmp_path)
+    found = _committed(dunning_database)
     assert len(found["stage_changed"]) == CASES // 2 and set(found["stage_changed"].values()) == {1}
     assert found["stage_changed"] == found["watched"] == found["onsite"] == found["escalated"]
     # One notice a case: to the manager at 31 days (the supervisor's, at 28, was missed), to the supervisor at 28.
@@ -105,5 +112,5 @@ def test_a_crash_mid_round_undoes_the_round_whole_and_the_next_run_does_each_mov
         seen_in[int(run_text)].append(int(case_text))
     for run in range(1, KILLS + 1):
         assert not set(seen_in[run + 1]) & moved_by[run]
-    with Runtime(Config(path=tmp_path / "dunning.toml", db=tmp_path / "dunning.db")) as rt:
+    with Runtime(_config(tmp_path, dunning_database)) as rt:
         assert verify_chain(rt.store.event_rows_for_verify()).ok

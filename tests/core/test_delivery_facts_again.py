@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from dunning.runtime import Runtime
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def dunning_runtime(dunning_database: str | Path, dunning_runtime: Callable[..., Runtime]) -> Callable[..., Runtime]:
+    """Every runtime here opens its store on SQLite, then (the test's second run) on PostgreSQL."""
+    return functools.partial(dunning_runtime, database=dunning_database)
 
 
 def test_facts_read_again_are_the_store_s_as_it_is_now(dunning_runtime, dunning_case) -> None:

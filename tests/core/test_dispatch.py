@@ -18,7 +18,6 @@ from dunning.models import ActionStatus
 from dunning.runtime import Runtime
 from tests.conftest import ChannelsPlugin, RecordingChannel
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 
 @pytest.fixture
@@ -189,22 +188,23 @@ def test_stage_changes_wait_out_a_hold_instead_of_being_dropped(dunning_runtime,
 PROVIDER_RUN = Path(__file__).with_name("provider_run.py")
 
 
-@pytest.mark.sqlite_only  # the provider's child processes open the configuration's SQLite file
-def test_a_crash_between_send_and_record_resends_once_and_records_once(dunning_runtime, case_factory, tmp_path: Path):
+def test_a_crash_between_send_and_record_resends_once_and_records_once(dunning_runtime, case_factory, tmp_path: Path,
+                                                                       dunning_database: Path | str):
     rt = dunning_runtime(plugins=[ChannelsPlugin("email")], enabled=["email"])
     case = case_factory(rt)
     rt.close()
     script = PROVIDER_RUN
     env = {"DUNNING_LOAD_PLUGINS": "", "PATH": ""}
-    crashed = subprocess.run(
-        [sys.executable, str(script), str(tmp_path), "crash"], capture_output=True, text=True, env=env
-    )
+    crashed = subprocess.run([sys.executable, str(script), str(tmp_path), "crash", str(dunning_database)],
+                             capture_output=True, text=True, env=env)
     assert crashed.returncode == 9, crashed.stderr
-    rerun = subprocess.run([sys.executable, str(script), str(tmp_path), "ok"], capture_output=True, text=True, env=env)
+    rerun = subprocess.run([sys.executable, str(script), str(tmp_path), "ok", str(dunning_database)],
+                           capture_output=True, text=True, env=env)
     assert rerun.returncode == 0, rerun.stderr
     assert "re-queued actions left in flight by a stopped run" in rerun.stdout
     assert rerun.stdout.strip().splitlines()[-1] == "0 1"  # planned by the crashed run; only the re-send
-    again = subprocess.run([sys.executable, str(script), str(tmp_path), "ok"], capture_output=True, text=True, env=env)
+    again = subprocess.run([sys.executable, str(script), str(tmp_path), "ok", str(dunning_database)],
+                           capture_output=True, text=True, env=env)
     assert again.stdout.strip().splitlines()[-1] == "0 0"
     key = f"{case.id}:overdue-notice:email:2026-03-02"
     # The provider saw the same key twice (and can de-duplicate on it); the log recorded one delivery.

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from tests.conftest import Project, row, write_csv
+from tests.core.raw_database import drop_trigger, raw_connection, refusal
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 
 def _populate(project: Project) -> None:
@@ -25,20 +24,20 @@ def test_verify_passes_on_an_untouched_log(project: Project):
 
 def test_the_database_refuses_edits_to_events(project: Project):
     _populate(project)
-    conn = sqlite3.connect(project.db)
-    for sql in ("UPDATE events SET kind = 'x' WHERE seq = 2", "DELETE FROM events WHERE seq = 2"):
-        try:
-            conn.execute(sql)
-        except sqlite3.DatabaseError as exc:
-            assert "append-only" in str(exc)
-        else:
-            raise AssertionError(f"{sql} was allowed")
+    conn = raw_connection(project)
+    try:
+        for sql in ("UPDATE events SET kind = 'x' WHERE seq = 2", "DELETE FROM events WHERE seq = 2"):
+            reason = refusal(conn, sql)
+            assert reason is not None, f"{sql} was allowed"
+            assert "append-only" in reason
+    finally:
+        conn.close()
 
 
 def _tamper(project: Project, trigger: str, sql: str) -> None:
-    """What someone with the database file could do: drop the guard, change the log."""
-    conn = sqlite3.connect(project.db)
-    conn.execute(f"DROP TRIGGER {trigger}")
+    """What someone with the database could do: drop the guard, change the log."""
+    conn = raw_connection(project)
+    drop_trigger(project, conn, trigger)
     conn.execute(sql)
     conn.commit()
     conn.close()

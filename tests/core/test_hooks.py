@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import inspect
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +18,18 @@ from structlog.testing import capture_logs
 from dunning import Verdict, dispatch, hookimpl, hookspecs, operations
 from dunning.cli import cli
 from dunning.models import ActionStatus, Stage
+from dunning.runtime import Runtime
 from tests.conftest import ChannelsPlugin, Project, dump, row, write_csv
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+
+
+
+@pytest.fixture
+def dunning_runtime(dunning_database: str | Path, dunning_runtime: Callable[..., Runtime]) -> Callable[..., Runtime]:
+    """Every runtime here opens its store on SQLite, then (the test's second run) on PostgreSQL. The database is
+    asked for first, so it outlives the runtimes: they are closed before it is dropped."""
+    return functools.partial(dunning_runtime, database=dunning_database)
+
 
 UTC = dt.UTC
 DAY1 = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -137,11 +148,11 @@ def test_hook_check_settings(project: Project, register_plugin):
     project.write_config(extra='[plugins.crm]\nurl = "https://crm.example.com/events"\n')
     project("cases", "list")
     assert received == [{"url": "https://crm.example.com/events"}]
-    before = dump(project.db)
+    before = dump(project)
     project.write_config(extra='[plugins.crm]\nurl = "https://crm.example.com/events"\nbatchsize = 10\n')
     refused = project("cases", "list", expect=1)
     assert f"{project.config}: plugins.crm: unknown key 'batchsize' (allowed: batch, url)" in refused.output
-    assert "Traceback" not in refused.output and dump(project.db) == before
+    assert "Traceback" not in refused.output and dump(project) == before
     project.write_config(extra="[plugins.crm]\nbatch = 10\n")
     assert "plugins.crm: 'url' is required" in project("cases", "list", expect=1).output
 
@@ -178,11 +189,17 @@ def test_hook_register_migrations(dunning_runtime, case_factory):
                 "CREATE INDEX matters_files_case ON matters_files (case_id)"))
 
     rt = dunning_runtime(plugins=[Matters()])
-    assert rt.store.db["matters_files"].exists()
-    applied = [r["name"] for r in rt.store.db["_sqlite_migrations"].rows_where("migration_set = ?", ["plugin:matters"])]
-    assert applied == ["m001_matters", "m002_matter_index"]
+    assert "matters_files" in rt.store.db.table_names()
+    from dunning import migration_set
+    from dunning.store import postgres_schema
+
+    # Where each database records the steps applied (sqlite-utils' table on SQLite).
+    on_postgres = getattr(rt.store.db, "dialect", "sqlite") == "postgresql"
+    table = postgres_schema.MIGRATIONS_TABLE if on_postgres else migration_set.MIGRATIONS_TABLE
+    applied = f"SELECT name FROM {table} WHERE migration_set = ? ORDER BY name"
+    assert [r["name"] for r in rt.store.db.query(applied, ["plugin:matters"])] == ["m001_matters", "m002_matter_index"]
     rt.store.migrate(rt.plugins.migrations)  # running again is a no-op
-    assert rt.store.db["_sqlite_migrations"].count_where("migration_set = ?", ["plugin:matters"]) == 2
+    assert len(list(rt.store.db.query(applied, ["plugin:matters"]))) == 2
 
 
 def test_hook_register_payment_providers(dunning_runtime, case_factory):
@@ -278,13 +295,13 @@ def test_hook_stage_entered(dunning_runtime, case_factory):
         @hookimpl
         def stage_entered(self, case: Any, from_stage: Stage, to_stage: Stage, ctx: Any) -> None:
             calls.append((from_stage.value, to_stage.value, ctx.reason))
-            ctx.db["placement_log"].insert({"case_id": case.id, "stage": to_stage.value})
+            ctx.db.execute("INSERT INTO placement_log (case_id, stage) VALUES (?, ?)", [case.id, to_stage.value])
             ctx.record_event("placement:opened", stage=to_stage.value, debtor=ctx.debtor.name)
 
     class Broken:
         @hookimpl
         def stage_entered(self, case: Any, from_stage: Stage, to_stage: Stage, ctx: Any) -> None:
-            ctx.db["placement_log"].insert({"case_id": case.id, "stage": "half-written"})
+            ctx.db.execute("INSERT INTO placement_log (case_id, stage) VALUES (?, ?)", [case.id, "half-written"])
             raise RuntimeError("placement service down")
 
     rt = dunning_runtime(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -16,6 +16,7 @@ from dunning.importer import import_file
 from dunning.models import Event
 from dunning.store import Store
 from dunning.store.import_events import case_opened_data, chained_rows, obligation_added_data
+from tests.core.raw_database import more_databases  # noqa: F401  (a fixture)
 
 # Text an encoder must escape or keep as it is: quotes, backslashes, control characters, non-ASCII, surrogates
 # a JSON file can carry, percent signs (the body templates are %-formatted).
@@ -64,27 +65,30 @@ def _write(path: Path, rows: int) -> None:
         for n in range(rows)), encoding="utf-8")
 
 
-def test_an_import_in_its_own_transaction_and_in_a_callers_write_the_same_events(tmp_path: Path):
+def test_an_import_in_its_own_transaction_and_in_a_callers_write_the_same_events(
+        more_databases: Callable[[str], Path | str], tmp_path: Path):  # noqa: F811
+    own_database, held_database = more_databases("own"), more_databases("held")
     now = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
     path = tmp_path / "in.csv"
     _write(path, 40)
-    own = Store(tmp_path / "own.db")
+    own = Store(own_database)
     import_file(own, path, now=now, today=now.date())
     announced: list[Event] = []
-    held = Store(tmp_path / "held.db")
+    held = Store(held_database)
     held.on_events = announced.extend
     with held.transaction():  # the caller's transaction: the events go to the listener with the others
         held.import_obligations(_items(path), now, now.date())
     for store in (own, held):
         assert verify_chain(store.event_rows_for_verify()).ok
     columns = "seq, at, case_id, kind, stage, dpd, channel, step, action_id, data"
-    rows = [sqlite3.connect(tmp_path / name).execute(f"SELECT {columns} FROM events ORDER BY seq").fetchall()
-            for name in ("own.db", "held.db")]
+    rows = [store.conn.execute(f"SELECT {columns} FROM events ORDER BY seq").fetchall() for store in (own, held)]
     cases = {(n // 2, n % 3 == 0) for n in range(40)}  # a debtor's case per currency
     assert rows[0] == rows[1] and len(rows[0]) == 40 + len(cases)
     assert [(e.seq, e.kind, e.case_id, e.data, e.hash) for e in announced] == [
         (e.seq, e.kind, e.case_id, e.data, e.hash) for e in held.events()]
     assert announced[0].data == {"debtor_id": "D0", "currency": "GBP"}
+    own.close()
+    held.close()
 
 
 def _items(path: Path) -> list:  # type: ignore[type-arg]

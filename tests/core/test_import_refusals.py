@@ -9,7 +9,6 @@ import pytest
 
 from tests.conftest import Project, dump, row, write_csv
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 HEADER = "debtor_id,name,reference,amount,currency,due_on"
 
@@ -21,10 +20,10 @@ def started(project: Project) -> Project:
 
 
 def refused(project: Project, path: Path, *args: str) -> str:
-    before = dump(project.db)
+    before = dump(project)
     result = project("import", str(path), *args, expect=1)
     assert "Traceback" not in result.output
-    assert dump(project.db) == before
+    assert dump(project) == before
     return result.output
 
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from tests.conftest import Project, dump, row, write_csv
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 
 def test_a_good_file_imports_and_reimporting_it_changes_nothing(project: Project):
@@ -38,7 +36,7 @@ def test_a_good_file_imports_and_reimporting_it_changes_nothing(project: Project
 def test_a_bad_file_names_every_bad_line_and_field_and_writes_nothing(project: Project):
     good = write_csv(project.folder / "good.csv", [row("C1", "INV-1")])
     project("import", str(good), now="2026-02-20T08:00:00Z")
-    before = dump(project.db)
+    before = dump(project)
     bad = write_csv(project.folder / "bad.csv", [
         row("C2", "INV-2"),
         row("C3", "INV-3", amount="12,34"),
@@ -57,7 +55,7 @@ def test_a_bad_file_names_every_bad_line_and_field_and_writes_nothing(project: P
     assert any(f"{bad}: line 6: reference: 'INV-2' for debtor 'C2' already appears on line 2" in line for line in lines)
     assert any(f"{bad}: line 7: reference: 'INV-1' is already recorded for debtor 'C1'" in line for line in lines)
     assert any(f"{bad}: line 8: debtor_id: is required" in line for line in lines)
-    assert dump(project.db) == before
+    assert dump(project) == before
 
 
 def test_a_missing_column_is_reported_from_the_header(project: Project):
@@ -80,18 +78,15 @@ def test_json_import_and_dry_run(project: Project):
 
 
 def test_json_rows_may_carry_third_party_contacts(project: Project):
-    import sqlite3
-
     path = project.folder / "loans.json"
     good = row("P1", "LN-1") | {"locale": "zh_CN", "contacts": [
         {"kind": "mobile", "value": "+86 138 0013 8000", "role": "spouse", "name": "Wang Fang"},
         {"kind": "work", "value": "+86 10 6552 9988", "role": "employer", "name": "Bright Textiles"}]}
     path.write_text(json.dumps([good]))
     project("import", str(path))
-    conn = sqlite3.connect(project.db)
-    assert conn.execute("SELECT role, name FROM contacts WHERE role != 'debtor' ORDER BY id").fetchall() == [
+    assert project.sql("SELECT role, name FROM contacts WHERE role != 'debtor' ORDER BY id") == [
         ("spouse", "Wang Fang"), ("employer", "Bright Textiles")]
-    assert conn.execute("SELECT locale FROM debtors WHERE id = 'P1'").fetchone() == ("zh_CN",)
+    assert project.sql("SELECT locale FROM debtors WHERE id = 'P1'") == [("zh_CN",)]
     bad = row("P2", "LN-2") | {
         "contacts": [{"kind": "pager", "value": "1"}, {"kind": "email", "value": "x", "role": "cousin"}]
     }
@@ -109,14 +104,12 @@ def test_phone_numbers_are_stored_in_e164_and_impossible_ones_are_rejected(proje
     project("import", str(path), now="2026-02-20T08:00:00Z")
     shown = json.loads(project("cases", "list", "--json").stdout)
     assert len(shown) == 2
-    conn = sqlite3.connect(project.db)
-    numbers = sorted(r[0] for r in conn.execute("SELECT value FROM contacts WHERE kind = 'mobile'"))
-    address = conn.execute("SELECT value FROM contacts WHERE kind = 'postal'").fetchone()[0]
-    conn.close()
+    numbers = sorted(r[0] for r in project.sql("SELECT value FROM contacts WHERE kind = 'mobile'"))
+    [(address,)] = project.sql("SELECT value FROM contacts WHERE kind = 'postal'")
     assert numbers == ["+12125550100", "+442079460018"]
     assert address == "1 The Mall\nLondon\nSW1A 1AA"  # a quoted cell keeps its line breaks
-    before = dump(project.db)
+    before = dump(project)
     bad = write_csv(project.folder / "bad.csv", [row("C3", "INV-3"), row("C4", "INV-4", mobile="12", country="GB")])
     result = project("import", str(bad), expect=1)
     assert "bad.csv: line 3: mobile: not a phone number: '12'" in result.output
-    assert dump(project.db) == before
+    assert dump(project) == before

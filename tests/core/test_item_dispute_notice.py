@@ -4,14 +4,12 @@ listed by `dunning notices`), and the lift that Reg F holds back until verificat
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
 from dunning.plugins.email.loopback import LoopbackSMTP
 from tests.conftest import Project, dump, row, write_csv
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 NOW = "2026-03-10T14:00:00Z"  # INV-1 and INV-2 fell due on 1 March
 LATER = "2026-03-12T14:00:00Z"
@@ -52,10 +50,10 @@ def test_a_dispute_queues_one_notice_to_the_supervisor_that_the_run_delivers(pro
     [disputed] = _json(project, "events", "--kind", "obligation_disputed")
     assert (disputed["data"]["reference"], disputed["data"]["by"], disputed["data"]["open"]) == ("INV-2", "ana", 25000)
     # Disputing it again while it stands is refused, and queues nothing.
-    before = dump(project.db)
+    before = dump(project)
     again = project("dispute", "1/INV-2", "--reason", "still wrong", now=NOW, expect=1)
     assert again.output.strip() == "Error: 1/INV-2 is already disputed (since 2026-03-10)"
-    assert dump(project.db) == before
+    assert dump(project) == before
     assert project("verify", now=NOW).exit_code == 0
 
 
@@ -63,14 +61,14 @@ def test_under_reg_f_the_lift_needs_verification_and_a_later_dispute_is_a_new_no
     _import(project, [_consumer("INV-1", "1200.00"), _consumer("INV-2", "250.00")])
     project("dispute", "1/INV-2", "--reason", "never delivered", now=NOW)
     project("run", now=NOW)
-    before = dump(project.db)
+    before = dump(project)
     refused = project("dispute", "1/INV-2", "--lift", "--reason", "invoice copy posted", "--by", "sam", now=LATER,
                       expect=1)
     assert refused.output.strip() == ("Error: 1/INV-2 is disputed: collection resumes only once verification of "
                                       "the debt was sent; say so with --verification-sent")
     misplaced = project("dispute", "1/INV-1", "--verification-sent", "--reason", "x", now=LATER, expect=1)
     assert misplaced.output.strip() == "Error: --verification-sent goes with --lift: it says why the dispute ends"
-    assert dump(project.db) == before
+    assert dump(project) == before
     lifted = project("dispute", "1/INV-2", "--lift", "--verification-sent", "--reason", "invoice copy posted",
                      "--by", "sam", now=LATER)
     assert lifted.output.strip() == "1/INV-2: dispute lifted; collected again"
@@ -123,5 +121,5 @@ def test_with_email_the_notice_reaches_the_supervisors_address_and_is_handled_li
 
 
 def _notice_actions(project: Project) -> list[tuple[str, str]]:
-    with sqlite3.connect(project.db) as conn:
-        return list(conn.execute("SELECT status, target FROM actions WHERE step = 'item-dispute' ORDER BY id"))
+    return [(status, target) for status, target in
+            project.sql("SELECT status, target FROM actions WHERE step = 'item-dispute' ORDER BY id")]
