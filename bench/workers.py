@@ -280,13 +280,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.cases:,} cases ({shape.says}), claimed {args.batch} at a time; "
           f"{extra['cpus']} CPUs, load average {extra['load_average_at_start'][0]} at the start, "
           f"{extra['load_average_at_end'][0]} at the end")
-    print(f"{'database':<11} {'processes':>9} {'planned':>9} {'sent':>9} {'wall s':>8} {'actions/s':>10} {'planning s':>10} "
-          f"{'CPU s dunning':>13} {'CPU s server':>12} {'load':>11}  chain")
+    print(f"{'database':<11} {'processes':>9} {'planned':>9} {'sent':>9} {'wall s':>8} {'actions/s':>10} "
+          f"{'planning s':>10} {'CPU s dunning':>13} {'CPU s server':>12} {'load':>11}  chain")
     for row in rows:
         plan = f"{row['plan_seconds']:.1f}" if row["plan_seconds"] else "-"
         server_cpu = f"{row['cpu_server']:.1f}" if row["cpu_server"] is not None else "-"
-        print(f"{row['database']:<11} {row['processes']:>9} {row['planned']:>9,} {row['sent']:>9,} {row['seconds']:>8.1f} "
-              f"{row['actions_per_s']:>10,} {plan:>10} {row['cpu_dunning']:>13.1f} {server_cpu:>12} "
+        print(f"{row['database']:<11} {row['processes']:>9} {row['planned']:>9,} {row['sent']:>9,} "
+              f"{row['seconds']:>8.1f} {row['actions_per_s']:>10,} {plan:>10} {row['cpu_dunning']:>13.1f} "
+              f"{server_cpu:>12} "
               f"{row['load_before']:>5.2f}/{row['load_after']:<5.2f}  {'ok' if row['chain_ok'] else 'BROKEN'}")
     return 0
 
