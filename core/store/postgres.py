@@ -31,6 +31,7 @@ from dunning.store.dialect import (_pieces, column_types_query, identity_columns
                                    numbered_parameters, to_postgres, typed_values)
 from dunning.store.errors import StoreError
 from dunning.store.pg_arrays import Group, bind_arrays, collapse_in_lists
+from dunning.store.pg_locks import CHAIN_LOCK
 
 Parameters = Sequence[Any] | Mapping[str, Any]
 # The rewrite of a statement depends on its text alone: kept for the process, so each new connection (a
@@ -38,6 +39,13 @@ Parameters = Sequence[Any] | Mapping[str, Any]
 _rewrite = functools.lru_cache(maxsize=4096)(to_postgres)
 _NAMED = re.compile(r"(?<![:\w]):[A-Za-z_]")  # a ``:name`` parameter, as dunning.store.dialect reads one
 _SCHEMA_CHANGE = (b"CREATE", b"ALTER", b"DROP")
+# SQLite's BEGIN IMMEDIATE takes the database's write lock as the transaction begins. Here it takes the evidence
+# chain's lock (``dunning.store.pg_locks``) as it begins, in the same round trip: the store's write transactions
+# take turns, as on SQLite, and none can hold a row another waits for while it waits for the chain. Taken at the
+# first append instead, a transaction that changed a case and then appends, and one that appended and then changes
+# the same case, would each wait for the other (tests/postgres/test_workers_lock_order.py).
+_BEGIN_IMMEDIATE = re.compile(r"\s*BEGIN\s+(IMMEDIATE|EXCLUSIVE)\s*;?\s*", re.IGNORECASE)
+_BEGIN_WITH_CHAIN_LOCK = f"BEGIN; SELECT pg_advisory_xact_lock({CHAIN_LOCK}, 0)".encode()
 
 
 class _Said(NamedTuple):
@@ -107,6 +115,12 @@ class PostgresConnection:
         self._types: dict[str, dict[str, str]] | None = None  # table -> column -> its type
         # Rows inserted, updated or deleted through this connection, as sqlite3's ``total_changes``.
         self.total_changes = 0
+        self._chain_locked = False  # the transaction began with BEGIN IMMEDIATE: it holds the chain's lock
+
+    @property
+    def holds_chain_lock(self) -> bool:
+        """Whether the open transaction holds the evidence chain's lock (it began as a write transaction)."""
+        return self._chain_locked and self.in_transaction
 
     @property
     def in_transaction(self) -> bool:
@@ -151,7 +165,13 @@ class PostgresConnection:
         return self._identity
 
     def execute(self, sql: str, parameters: Parameters = ()) -> PostgresCursor:
+        if _BEGIN_IMMEDIATE.fullmatch(sql):
+            self._conn.execute(_BEGIN_WITH_CHAIN_LOCK)  # no parameters: one message, both statements
+            self._chain_locked = True
+            return PostgresCursor(self._conn.cursor(), returning=False)
         said = self._statement(sql)
+        if said.text == b"BEGIN":
+            self._chain_locked = False
         if said.schema_change:
             self._identity = self._types = None  # the schema changed: the catalog is read again
             self._rewritten.clear()
