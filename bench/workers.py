@@ -202,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
                              "same-day: every case due at once, an email and a call each")
     parser.add_argument("--workers", default="1,2,4", metavar="K,K...", help="worker counts to time (default 1,2,4)")
     parser.add_argument("--batch", type=int, default=200, help="actions a worker claims at a time (default 200)")
+    parser.add_argument("--no-sqlite", action="store_true",
+                        help="leave out the SQLite single runner (to time the workers alone)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
     parser.add_argument("--as-worker", nargs=3, metavar=("URL", "GO", "BATCH"), help=argparse.SUPPRESS)
     parser.add_argument("--as-runner", nargs=2, metavar=("DB", "GO"), help=argparse.SUPPRESS)
@@ -251,14 +253,15 @@ def main(argv: list[str] | None = None) -> int:
         extra["copy_seconds"] = round(time.perf_counter() - started, 1)
         print(f"copied to PostgreSQL in {extra['copy_seconds']} s", file=sys.stderr)
 
-        runner_db = folder / "runner.db"
-        shutil.copyfile(sqlite_db, runner_db)
-        runner_argv = [sys.executable, me, "--shape", args.shape, "--as-runner", str(runner_db), str(go)]
-        row = _race([runner_argv], go, None)
-        row |= {"database": "SQLite", "processes": 1, "chain_ok": _chain_ok(runner_db)}
-        rows.append(row)
-        # Each row as it is measured: a long run stopped part way still has what it measured.
-        print(json.dumps(row), file=sys.stderr, flush=True)
+        if not args.no_sqlite:
+            runner_db = folder / "runner.db"
+            shutil.copyfile(sqlite_db, runner_db)
+            runner_argv = [sys.executable, me, "--shape", args.shape, "--as-runner", str(runner_db), str(go)]
+            row = _race([runner_argv], go, None)
+            row |= {"database": "SQLite", "processes": 1, "chain_ok": _chain_ok(runner_db)}
+            rows.append(row)
+            # Each row as it is measured: a long run stopped part way still has what it measured.
+            print(json.dumps(row), file=sys.stderr, flush=True)
         for k in counts:
             name = server.create_database(template=template)
             url = server.url(name)
