@@ -1,17 +1,21 @@
 """Dispatch workers on PostgreSQL (1, 2, 4 processes) beside the SQLite single runner, in one run.
 
-    python bench/workers.py [--cases N] [--workers 1,2,4] [--batch 200] [--json]
+    python bench/workers.py [--cases N] [--shape spread|same-day] [--workers 1,2,4] [--batch 200] [--json]
 
-1. generates N open cases into a SQLite file exactly as bench/dispatch.py
-   does (one debtor, email contact and obligation each, all due 2026-03-01);
+1. generates N open cases into a SQLite file: with ``--shape spread`` (the
+   default) a steady portfolio's day exactly as bench/steady.py makes it
+   (due dates spread over 200 days, each case planned up to the day before:
+   a day plans about 17 % of the cases and delivers about 0.3 actions per
+   case, through null email, phone, letter and visit channels, at
+   2026-03-03 10:00 UTC); with ``--shape same-day`` as bench/dispatch.py
+   does (every case due 2026-03-01: at 2026-03-02 09:00 UTC an email and a
+   call each, 2N actions, through null email and phone channels);
 2. starts a throwaway PostgreSQL cluster (``dunning.testing_postgres``: a
    temporary folder, a Unix socket, fsync off) and copies the file into a
    template database (``dunning.store.copy``, as ``dunning db copy`` does);
 3. for each worker count K: a fresh database from the template, K processes
-   each running ``dunning.dispatch.worker.work(once=True)`` at 2026-03-02
-   09:00 UTC (days past due 1 of ``trade-receivables``: an email and a call
-   per case, 2N actions) through null ``email`` and ``phone`` channels that
-   accept every action; timed from the moment they are told to start until
+   each running ``dunning.dispatch.worker.work(once=True)`` at the shape's
+   moment through the null channels, which accept every action; timed from the moment they are told to start until
    the last one exits: planning (one worker plans, the others wait their
    turn) and delivering every action;
 4. the SQLite single runner: ``dispatch.run`` at the same moment, in one
@@ -27,6 +31,7 @@ bench/README.md, "Workers".
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import resource
@@ -35,24 +40,48 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import attrs
 
 # Installed channel plugins must not take part: the null channels stand in for them.
 os.environ["DUNNING_LOAD_PLUGINS"] = ""
 sys.path.insert(0, str(Path(__file__).parent))
 
-from dispatch import PLAN_AT, POLICY, NullPlugin, generate
+import dispatch as same_day
+import steady
+from dispatch import POLICY, NullPlugin
 
 from dunning.config import Config
 from dunning.runtime import Runtime
 
-CHANNELS = ("email", "phone")
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def _config(db: Path) -> Config:
-    return Config(path=None, policy=POLICY, db=db, timezone="UTC", enabled_channels=CHANNELS)
+@attrs.frozen
+class Shape:
+    """A portfolio and the moment its day is run: how it is generated, which channels it needs."""
+
+    generate: Callable[[Path, int], None]
+    moment: dt.datetime
+    channels: tuple[str, ...]
+    says: str  # what the day holds, for the table's first line
+
+
+SHAPES = {
+    # A steady portfolio's day (bench/steady.py): due dates over 200 days, about 17 % of the cases planned.
+    "spread": Shape(steady.generate, steady.DAY_X, steady.CHANNELS,
+                    "due dates spread over 200 days, its day X"),
+    # Every case due the same day (bench/dispatch.py): an email and a call each, 2N actions.
+    "same-day": Shape(same_day.generate, same_day.PLAN_AT, ("email", "phone"),
+                      "every case 1 day past due, an email and a call each"),
+}
+
+
+def _config(db: Path, shape: Shape) -> Config:
+    return Config(path=None, policy=POLICY, db=db, timezone="UTC", enabled_channels=shape.channels)
 
 
 def _cpu_self() -> float:
@@ -70,26 +99,27 @@ def _wait_for(go: Path) -> None:
 # --- the processes the bench starts ----------------------------------------------------------
 
 
-def as_worker(url: str, go: Path, batch: int) -> None:
+def as_worker(url: str, go: Path, batch: int, shape: Shape) -> None:
     """One worker on ``url``: once ``go`` exists, plan and deliver until the portfolio is drained."""
     from dunning.dispatch.worker import work
 
-    with Runtime(_config(Path("unused.db")), db_path=url, extra_plugins=[NullPlugin(CHANNELS)]) as rt:  # type: ignore[arg-type]
+    with Runtime(_config(Path("unused.db"), shape), db_path=url,  # type: ignore[arg-type]
+                 extra_plugins=[NullPlugin(shape.channels)]) as rt:
         _wait_for(go)
         cpu = _cpu_self()
-        summary = work(rt, batch=batch, once=True, now=lambda: PLAN_AT)
+        summary = work(rt, batch=batch, once=True, now=lambda: shape.moment)
         print(json.dumps({"sent": summary.run.sent, "planned": summary.run.planned, "claimed": summary.claimed,
                           "plan_seconds": round(summary.plan_seconds, 2), "cpu": _cpu_self() - cpu}))
 
 
-def as_runner(db: str, go: Path) -> None:
+def as_runner(db: str, go: Path, shape: Shape) -> None:
     """The SQLite single runner: ``dispatch.run`` (what ``dunning run`` does) once ``go`` exists."""
     from dunning import dispatch
 
-    with Runtime(_config(Path(db)), extra_plugins=[NullPlugin(CHANNELS)]) as rt:
+    with Runtime(_config(Path(db), shape), extra_plugins=[NullPlugin(shape.channels)]) as rt:
         _wait_for(go)
         cpu = _cpu_self()
-        summary = dispatch.run(rt, PLAN_AT)
+        summary = dispatch.run(rt, shape.moment)
         print(json.dumps({"sent": summary.sent, "planned": summary.planned, "claimed": summary.sent,
                           "plan_seconds": None, "cpu": _cpu_self() - cpu}))
 
@@ -167,17 +197,23 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=5_000, metavar="N",
                         help="open cases to generate, 1 .. 1,000,000 (default 5,000; the issue's size is 1,000,000)")
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="spread",
+                        help="spread: a steady portfolio's day, due dates over 200 days (default); "
+                             "same-day: every case due at once, an email and a call each")
     parser.add_argument("--workers", default="1,2,4", metavar="K,K...", help="worker counts to time (default 1,2,4)")
     parser.add_argument("--batch", type=int, default=200, help="actions a worker claims at a time (default 200)")
+    parser.add_argument("--no-sqlite", action="store_true",
+                        help="leave out the SQLite single runner (to time the workers alone)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
     parser.add_argument("--as-worker", nargs=3, metavar=("URL", "GO", "BATCH"), help=argparse.SUPPRESS)
     parser.add_argument("--as-runner", nargs=2, metavar=("DB", "GO"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    shape = SHAPES[args.shape]
     if args.as_worker:
-        as_worker(args.as_worker[0], Path(args.as_worker[1]), int(args.as_worker[2]))
+        as_worker(args.as_worker[0], Path(args.as_worker[1]), int(args.as_worker[2]), shape)
         return 0
     if args.as_runner:
-        as_runner(args.as_runner[0], Path(args.as_runner[1]))
+        as_runner(args.as_runner[0], Path(args.as_runner[1]), shape)
         return 0
     if not 1 <= args.cases <= 1_000_000:
         parser.error("--cases must be between 1 and 1,000,000")
@@ -194,16 +230,16 @@ def main(argv: list[str] | None = None) -> int:
     os.chmod(folder, 0o755)  # the cluster's owner (postgres, when run as root) makes its folder inside
     server = PostgresServer(binaries, folder / "pg")
     rows: list[dict[str, Any]] = []
-    extra: dict[str, Any] = {"cases": args.cases, "actions": 2 * args.cases, "batch": args.batch,
+    extra: dict[str, Any] = {"cases": args.cases, "shape": args.shape, "batch": args.batch,
                              "cpus": os.cpu_count(), "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
     go = folder / "go"
     me = str(Path(__file__).resolve())
     try:
         sqlite_db = folder / "portfolio.db"
         started = time.perf_counter()
-        generate(sqlite_db, args.cases)
+        shape.generate(sqlite_db, args.cases)
         extra["generate_seconds"] = round(time.perf_counter() - started, 1)
-        print(f"generated {args.cases} cases", file=sys.stderr)
+        print(f"generated {args.cases} cases in {extra['generate_seconds']} s", file=sys.stderr)
         server.start()
         template = server.create_database()
         started = time.perf_counter()
@@ -217,20 +253,24 @@ def main(argv: list[str] | None = None) -> int:
         extra["copy_seconds"] = round(time.perf_counter() - started, 1)
         print(f"copied to PostgreSQL in {extra['copy_seconds']} s", file=sys.stderr)
 
-        runner_db = folder / "runner.db"
-        shutil.copyfile(sqlite_db, runner_db)
-        row = _race([[sys.executable, me, "--as-runner", str(runner_db), str(go)]], go, None)
-        row |= {"database": "SQLite", "processes": 1, "chain_ok": _chain_ok(runner_db)}
-        rows.append(row)
-        print(f"SQLite single runner: {row['seconds']} s", file=sys.stderr)
+        if not args.no_sqlite:
+            runner_db = folder / "runner.db"
+            shutil.copyfile(sqlite_db, runner_db)
+            runner_argv = [sys.executable, me, "--shape", args.shape, "--as-runner", str(runner_db), str(go)]
+            row = _race([runner_argv], go, None)
+            row |= {"database": "SQLite", "processes": 1, "chain_ok": _chain_ok(runner_db)}
+            rows.append(row)
+            # Each row as it is measured: a long run stopped part way still has what it measured.
+            print(json.dumps(row), file=sys.stderr, flush=True)
         for k in counts:
             name = server.create_database(template=template)
             url = server.url(name)
-            row = _race([[sys.executable, me, "--as-worker", url, str(go), str(args.batch)]] * k, go, server.data)
+            worker_argv = [sys.executable, me, "--shape", args.shape, "--as-worker", url, str(go), str(args.batch)]
+            row = _race([worker_argv] * k, go, server.data)
             row |= {"database": "PostgreSQL", "processes": k, "chain_ok": _chain_ok(url)}
             rows.append(row)
             server.drop_database(name)
-            print(f"{k} PostgreSQL workers: {row['seconds']} s", file=sys.stderr)
+            print(json.dumps(row), file=sys.stderr, flush=True)
     finally:
         server.stop()
         shutil.rmtree(folder, ignore_errors=True)
@@ -240,16 +280,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({"rows": rows, **extra}, indent=2))
         return 0
-    print(f"{args.cases:,} cases, {2 * args.cases:,} actions (email + call each), claimed {args.batch} at a time; "
+    print(f"{args.cases:,} cases ({shape.says}), claimed {args.batch} at a time; "
           f"{extra['cpus']} CPUs, load average {extra['load_average_at_start'][0]} at the start, "
           f"{extra['load_average_at_end'][0]} at the end")
-    print(f"{'database':<11} {'processes':>9} {'sent':>9} {'wall s':>8} {'actions/s':>10} {'planning s':>10} "
-          f"{'CPU s dunning':>13} {'CPU s server':>12} {'load':>11}  chain")
+    print(f"{'database':<11} {'processes':>9} {'planned':>9} {'sent':>9} {'wall s':>8} {'actions/s':>10} "
+          f"{'planning s':>10} {'CPU s dunning':>13} {'CPU s server':>12} {'load':>11}  chain")
     for row in rows:
         plan = f"{row['plan_seconds']:.1f}" if row["plan_seconds"] else "-"
         server_cpu = f"{row['cpu_server']:.1f}" if row["cpu_server"] is not None else "-"
-        print(f"{row['database']:<11} {row['processes']:>9} {row['sent']:>9,} {row['seconds']:>8.1f} "
-              f"{row['actions_per_s']:>10,} {plan:>10} {row['cpu_dunning']:>13.1f} {server_cpu:>12} "
+        print(f"{row['database']:<11} {row['processes']:>9} {row['planned']:>9,} {row['sent']:>9,} "
+              f"{row['seconds']:>8.1f} {row['actions_per_s']:>10,} {plan:>10} {row['cpu_dunning']:>13.1f} "
+              f"{server_cpu:>12} "
               f"{row['load_before']:>5.2f}/{row['load_after']:<5.2f}  {'ok' if row['chain_ok'] else 'BROKEN'}")
     return 0
 

@@ -7,9 +7,12 @@ commits. PostgreSQL lets transactions write side by side, so the few places
 that rely on that get a PostgreSQL advisory lock of their own, held until
 the transaction ends (``pg_advisory_xact_lock``):
 
-- the evidence chain: one lock, taken before the chain's head is read for an
-  append; the appends stay one total order, each link made from the last
-  committed one (``lock_evidence_chain``);
+- the evidence chain: one lock, taken by every write transaction as it
+  begins (``BEGIN IMMEDIATE``, dunning.store.postgres), else before the
+  chain's head is read for an append; the appends stay one total order, each
+  link made from the last committed one (``lock_evidence_chain``), and as it
+  is the first lock a write transaction takes, two of them never wait for
+  each other in a circle (one holding a case's row, the other the chain);
 - a debtor's contact attempts: one lock per debtor, taken before the attempts
   a contact cap counts are read; two workers judging the same debtor's next
   contact take turns, the second counting the first's attempt
@@ -41,7 +44,8 @@ def is_postgres(conn: sqlite3.Connection | Any) -> bool:
 
 def lock_evidence_chain(conn: sqlite3.Connection) -> None:
     """Inside a transaction on PostgreSQL: wait until no other transaction is appending to the chain."""
-    if is_postgres(conn) and conn.in_transaction:
+    # A write transaction took it as it began (``BEGIN IMMEDIATE``, dunning.store.postgres).
+    if is_postgres(conn) and conn.in_transaction and not getattr(conn, "holds_chain_lock", False):
         conn.execute(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK}, 0)")
 
 
