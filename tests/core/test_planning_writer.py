@@ -303,6 +303,16 @@ def test_stamped_keeps_every_field_of_an_event() -> None:
         event, recorded_at=recorded, seq=5, prev_hash="p" * 64, hash="h" * 64)
 
 
+def _cases_of(store: Any, rows: list[tuple[Any, ...]]) -> None:
+    """The cases the actions name, each of its own debtor: PostgreSQL holds the actions to their references."""
+    case_ids = sorted({row[1] for row in rows})
+    store.conn.executemany("INSERT INTO debtors (id, name, kind, country, created_at, updated_at) "
+                           "VALUES (?, 'D', 'company', 'GB', ?, ?)", [(f"D{c}", NOW, NOW) for c in case_ids])
+    store.conn.executemany(
+        "INSERT INTO cases (id, debtor_id, currency, stage, status, balance, anchor_due_on, opened_on) "
+        "VALUES (?, ?, 'EUR', 'internal', 'open', 100, '2026-03-01', '2026-02-01')", [(c, f"D{c}") for c in case_ids])
+
+
 @pytest.mark.parametrize("count", [1, 17, 130, 1100, 5000])
 @pytest.mark.parametrize("tails", [1, 5, 70])
 def test_many_row_statements_write_what_executemany_writes(databases: Databases, count: int, tails: int) -> None:
@@ -313,8 +323,10 @@ def test_many_row_statements_write_what_executemany_writes(databases: Databases,
     fast = store_module.Store(databases("fast"))
     plain = store_module.Store(databases("plain"))
     with fast.transaction():
+        _cases_of(fast, rows)
         inserted = bulk._insert_actions(fast.conn, rows)
     with plain.transaction():
+        _cases_of(plain, rows)
         before = plain.conn.total_changes
         plain.conn.executemany(store_rows._INSERT_ACTION, rows)
         expected = plain.conn.total_changes - before

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import textwrap
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,9 @@ from structlog.testing import capture_logs
 
 from dunning import Delivery, Verdict, dispatch, hookimpl, record_event
 from dunning.models import ActionStatus
+from dunning import plugin_manager
 from dunning.plugin_manager import LOAD_ENV
+from dunning.runtime import Runtime
 from tests.conftest import ChannelsPlugin, Project, row, write_csv
 
 
@@ -24,6 +27,13 @@ DAY1 = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 
 # --- found as a new user ------------------------------------------------------
+
+
+@pytest.fixture
+def dunning_runtime(dunning_database: str | Path, dunning_runtime: Callable[..., Runtime]) -> Callable[..., Runtime]:
+    """Every runtime here opens its store on SQLite, then (the test's second run) on PostgreSQL. The database is
+    asked for first, so it outlives the runtimes: they are closed before it is dropped."""
+    return functools.partial(dunning_runtime, database=dunning_database)
 
 
 def test_hook_register_channels_by_specname_is_collected(dunning_runtime, case_factory):
@@ -155,6 +165,8 @@ def _install(site: Path, monkeypatch: pytest.MonkeyPatch, name: str, module: str
 
 def test_a_plugin_that_fails_to_import_is_named_once_and_every_other_command_works(
         project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # Named once a process: forget the names an earlier test (this one on the other database) had warned of.
+    monkeypatch.setattr(plugin_manager, "_failed_imports", {})
     site = tmp_path / "site"
     _install(site, monkeypatch, "shaky", "dunning_shaky_plugin", "raise ImportError('needs libwhatsapp 2.0')\n")
     _install(site, monkeypatch, "greeter", "dunning_greeter_plugin", """
@@ -418,12 +430,11 @@ class FlakyCrm:
         self.taken.append(event.seq)
 
 
-def test_hook_record_event_mirror_that_raised_catches_up_on_the_next_run_in_order(dunning_config, case_factory):
-    from dunning.runtime import Runtime
-
+def test_hook_record_event_mirror_that_raised_catches_up_on_the_next_run_in_order(dunning_config, case_factory,
+                                                                                 dunning_database):
     crm = FlakyCrm()
     config = dunning_config(enabled=["email"])
-    rt = Runtime(config, extra_plugins=[ChannelsPlugin("email"), crm])
+    rt = Runtime(config, db_path=dunning_database, extra_plugins=[ChannelsPlugin("email"), crm])
     case_factory(rt)
     case_factory(rt)
     dispatch.run(rt, DAY1)
@@ -433,7 +444,7 @@ def test_hook_record_event_mirror_that_raised_catches_up_on_the_next_run_in_orde
     rt.close()
 
     crm.down = False
-    rt = Runtime(config, extra_plugins=[ChannelsPlugin("email"), crm])
+    rt = Runtime(config, db_path=dunning_database, extra_plugins=[ChannelsPlugin("email"), crm])
     try:
         dispatch.run(rt, DAY1 + dt.timedelta(hours=1))
         assert crm.taken == [e.seq for e in rt.store.events()]  # every event once, in order

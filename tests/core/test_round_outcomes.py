@@ -8,7 +8,9 @@ person is not delivered with the round.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 from dunning import dispatch
@@ -79,6 +81,30 @@ class DeduplicatingPhone:
         return Delivery.sent(f"call:{ctx.key}")
 
 
+@contextlib.contextmanager
+def _statements_run(conn: Any) -> Iterator[list[str]]:
+    """The statements run on ``conn`` meanwhile: sqlite3's trace, or on PostgreSQL each as the store wrote it."""
+    seen: list[str] = []
+    if hasattr(conn, "set_trace_callback"):
+        conn.set_trace_callback(seen.append)
+        try:
+            yield seen
+        finally:
+            conn.set_trace_callback(None)
+        return
+    real = conn.execute
+
+    def recording(sql: str, parameters: Any = ()) -> Any:
+        seen.append(sql)
+        return real(sql, parameters)
+
+    conn.execute = recording
+    try:
+        yield seen
+    finally:
+        del conn.execute
+
+
 def test_a_rounds_calls_outside_calling_hours_are_deferred_in_one_statement(dunning_runtime, case_factory,
         dunning_database) -> None:
     plugin = ChannelsPlugin()
@@ -89,12 +115,8 @@ def test_a_rounds_calls_outside_calling_hours_are_deferred_in_one_statement(dunn
     early = dt.datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # 05:00 in New York
     summary = dispatch.RunSummary()
     dispatch.plan(rt, early, summary)
-    statements: list[str] = []
-    rt.store.conn.set_trace_callback(statements.append)
-    try:
+    with _statements_run(rt.store.conn) as statements:
         dispatch.deliver_ready(rt, early, summary)
-    finally:
-        rt.store.conn.set_trace_callback(None)
     assert summary.deferred == len(cases) and summary.sent == 0 and phone.sent == []
     # One statement for the round's outcomes (20 rows, padded to the next shape), none per action.
     finishing = [s for s in statements if s.startswith("UPDATE actions SET status") and "last_error" in s]
