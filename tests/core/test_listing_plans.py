@@ -18,6 +18,8 @@ import pytest
 from dunning.models import ActionStatus
 from dunning.store import Store
 
+# SQLite's query plans (EXPLAIN QUERY PLAN, over the file bench/dispatch.py writes) are SQLite's alone.
+pytestmark = pytest.mark.sqlite_only
 ROOT = Path(__file__).resolve().parents[2]
 BIG = ("cases", "events", "actions", "payments", "obligations", "promises", "contacts", "debtors")
 TODAY = dt.date(2026, 3, 2)

@@ -15,6 +15,7 @@ from dunning.migrations import migrations as core_migrations
 from dunning.store import Store
 
 
+@pytest.mark.sqlite_only  # the table sqlite-utils records its steps in, read on a sqlite3 connection
 def test_all_applied_reads_what_sqlite_utils_recorded(tmp_path: Path):
     db = tmp_path / "d.db"
     conn = sqlite3.connect(db)
@@ -27,8 +28,8 @@ def test_all_applied_reads_what_sqlite_utils_recorded(tmp_path: Path):
     conn.close()
 
 
-def test_a_plugin_step_added_later_is_applied_on_a_migrated_database(tmp_path: Path):
-    db = tmp_path / "d.db"
+def test_a_plugin_step_added_later_is_applied_on_a_migrated_database(dunning_database: Path | str):
+    db = dunning_database
     Store(db).close()
     ran: list[str] = []
 
@@ -45,6 +46,7 @@ def test_a_plugin_step_added_later_is_applied_on_a_migrated_database(tmp_path: P
     store.close()
 
 
+@pytest.mark.sqlite_only  # sqlite3's connection and sqlite-utils' Database over it are SQLite's
 def test_the_store_opens_with_plain_sqlite3_and_offers_sqlite_utils_on_the_same_connection(tmp_path: Path):
     Store(tmp_path / "d.db").close()  # a new file: its migrations ran through sqlite-utils
     store = Store(tmp_path / "d.db")
@@ -54,6 +56,7 @@ def test_the_store_opens_with_plain_sqlite3_and_offers_sqlite_utils_on_the_same_
     store.close()
 
 
+@pytest.mark.sqlite_only  # the set applied to a sqlite_utils.Database as sqlite-utils' Migrations would be
 def test_the_set_registers_steps_as_sqlite_utils_does_and_applies_them_in_order(tmp_path: Path):
     steps = MigrationSet("demo")
 

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from tests.conftest import Project, row, write_csv
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 
 def _with_charges(project: Project, kind: str = "company") -> None:
     project("import", str(write_csv(project.folder / "in.csv", [row(kind=kind)])), now="2026-02-20T08:00:00Z")
     # What the interest and fee rules post: a fixed compensation and interest on INV-1 (obligation 1).
-    db = sqlite3.connect(project.db)
-    with db:
-        db.executemany(
-            "INSERT INTO charges (case_id, obligation_id, kind, amount, rule, key, created_at) "
-            "VALUES (1, 1, ?, ?, ?, ?, '2026-03-10T00:00:00Z')",
-            [("compensation", 4000, "uk-late-payment", "c1"), ("interest", 1000, "uk-late-payment", "i1")])
-    db.close()
+    for kind_, amount, rule, key in [("compensation", 4000, "uk-late-payment", "c1"),
+                                     ("interest", 1000, "uk-late-payment", "i1")]:
+        project.sql("INSERT INTO charges (case_id, obligation_id, kind, amount, rule, key, created_at) "
+                    "VALUES (1, 1, ?, ?, ?, ?, '2026-03-10T00:00:00Z')", (kind_, amount, rule, key))
 
 
 def _allocation(project: Project) -> list[tuple[str, int]]:

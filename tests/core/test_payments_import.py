@@ -5,14 +5,12 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import HEADER, Project, dump, row, write_csv
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 BANK = Path(__file__).parent / "bank"
 CAMT_02 = BANK / "statement-2026-12-04.camt053.xml"
@@ -67,10 +65,10 @@ def test_statements_are_matched_by_reference_invoice_and_account_and_the_rest_wa
                                       "obligation_id": 1}]
 
     # The same statement again applies nothing and writes nothing.
-    before = dump(project.db)
+    before = dump(project)
     again = _import(project, CAMT_02, "2026-12-05T08:00:00Z")
     assert {c["outcome"] for c in again} == {"already imported"}
-    assert dump(project.db) == before
+    assert dump(project) == before
 
     waiting = json.loads(project("payments", "unmatched", "--json").stdout)
     assert [w["bank_reference"] for w in waiting] == ["2026120400012347", "2026120400012349"]
@@ -89,9 +87,9 @@ def test_statements_are_matched_by_reference_invoice_and_account_and_the_rest_wa
     ]
     assert mt[0]["payer"] == "G. Gamma" and mt[0]["resolved"] is True
     assert _case(project, 3)["status"] == "paid"
-    before = dump(project.db)
+    before = dump(project)
     assert {c["outcome"] for c in _import(project, MT940, "2026-12-08T08:00:00Z")} == {"already imported"}
-    assert dump(project.db) == before
+    assert dump(project) == before
 
     # camt.053.001.08, a batch booking of two transfers: one names case 5 in groups of four.
     batch = _import(project, CAMT_08, "2026-12-08T19:00:00Z")
@@ -106,11 +104,11 @@ def test_statements_are_matched_by_reference_invoice_and_account_and_the_rest_wa
 
 def test_a_dry_run_says_what_each_credit_would_do_and_writes_nothing(project: Project):
     _portfolio(project)
-    before = dump(project.db)
+    before = dump(project)
     result = project("payments", "import", str(CAMT_02), "--dry-run", now="2026-12-04T19:00:00Z")
     assert "case 1 by payment reference" in result.stdout
     assert "would apply 2, suspense 2, already imported 0" in result.stdout
-    assert dump(project.db) == before
+    assert dump(project) == before
 
 
 def test_a_payments_csv_is_read_by_its_columns(project: Project):
@@ -137,11 +135,11 @@ def test_a_bad_statement_is_refused_whole_naming_the_file_and_entry(project: Pro
     _portfolio(project)
     bad = project.folder / name
     bad.write_text(CAMT_02.read_text(encoding="utf-8").replace(*broken), encoding="utf-8")
-    before = dump(project.db)
+    before = dump(project)
     result = project("payments", "import", str(bad), now="2026-12-04T19:00:00Z", expect=1)
     assert result.output.startswith(f"Error: {bad}: ") and message in result.output
     assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
-    assert dump(project.db) == before
+    assert dump(project) == before
 
 
 def test_a_bad_mt940_line_is_refused(project: Project):
@@ -151,7 +149,7 @@ def test_a_bad_mt940_line_is_refused(project: Project):
     bad.write_text(MT940.read_text().replace(":61:2612071207CR50,00", ":61:2612071207CR0,00"))
     result = project("payments", "import", str(bad), expect=1)
     assert f"{bad}: transaction 2: the amount must be positive" in result.output
-    assert sqlite3.connect(project.db).execute("SELECT count(*) FROM bank_credits").fetchone()[0] == 0
+    assert project.sql("SELECT count(*) FROM bank_credits") == [(0,)]
 
 
 def test_an_iban_given_on_import_matches_the_debtors_transfers(project: Project):

@@ -81,7 +81,7 @@ def test_a_template_whose_values_hold_a_marker_is_left_to_the_plain_way() -> Non
     assert list(compiled.by_template) == [AWKWARD[0]]
 
 
-def _store_with_cases(path: Path, count: int) -> Store:
+def _store_with_cases(path: Path | str, count: int) -> Store:
     store = Store(path)
     with store.transaction():
         for i in range(1, count + 1):
@@ -100,7 +100,8 @@ def _tail(step: str, channel: str) -> tuple[Any, ...]:
 
 
 @pytest.mark.parametrize("plan_count", [3, 40])  # a table of actions SQLite scans, and one it indexes
-def test_a_batch_inserts_each_case_s_actions_in_its_plan_s_order(tmp_path: Path, plan_count: int) -> None:
+def test_a_batch_inserts_each_case_s_actions_in_its_plan_s_order(dunning_database: Path | str,
+                                                                  plan_count: int) -> None:
     # Steps named so that their alphabetical order is not the plan's.
     steps = ["zulu", "alpha", "mike", "bravo"]
     plans = {
@@ -113,7 +114,7 @@ def test_a_batch_inserts_each_case_s_actions_in_its_plan_s_order(tmp_path: Path,
     cases = 120
     numbers = [100 + (i * 7) % plan_count for i in range(cases)]
     ids = [cases - i for i in range(cases)]  # not in id order: the batch's order is what counts
-    store = _store_with_cases(tmp_path / "plans.db", cases)
+    store = _store_with_cases(dunning_database, cases)
     seen: list[Event] = []
     store.on_events = seen.extend
     written, inserted, superseded = store.save_plans(PlanBatch(ids, numbers, plans, planned_at=AT))

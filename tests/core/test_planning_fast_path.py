@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import pytest
@@ -27,6 +26,9 @@ from dunning.dispatch import planning
 from dunning.runtime import Runtime
 from dunning.store import PlanBatch
 from tests.conftest import ChannelsPlugin
+from tests.core.module_databases import Databases, databases
+
+__all__ = ["databases"]  # a fixture this module uses
 
 UTC = dt.UTC
 TODAY = dt.date(2026, 3, 2)
@@ -194,13 +196,14 @@ def _cursors(rt: Runtime) -> list[tuple[Any, ...]]:
 @pytest.mark.parametrize("policy", ["trade-receivables", "consumer-loans", VARIED_POLICY],
                          ids=["trade-receivables", "consumer-loans", "varied"])
 def test_the_fast_path_writes_what_planning_case_by_case_writes(policy: str, dunning_config: Factory,
-                                                               tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(planning, "PLAN_BATCH", 97)  # many batches, so the writer thread takes part
+                                                               databases: Databases,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(planning, "PLAN_BATCH", 97)  # many batches, so the writer thread takes part (on SQLite)
     config = dunning_config(policy=policy, enabled=["email", "sms"], timezone="Europe/Berlin")
-    fast_db, plain_db = tmp_path / "fast.db", tmp_path / "plain.db"
-    with Runtime(config, db_path=fast_db, extra_plugins=[ChannelsPlugin(*CHANNELS)]) as rt:
-        _portfolio(rt.store.conn, 600, seed=len(policy))
-    shutil.copyfile(fast_db, plain_db)
+    fast_db, plain_db = cast(Path, databases("fast")), cast(Path, databases("plain"))
+    for db in (fast_db, plain_db):  # the same portfolio in each (the same seed)
+        with Runtime(config, db_path=db, extra_plugins=[ChannelsPlugin(*CHANNELS)]) as rt:
+            _portfolio(rt.store.conn, 600, seed=len(policy))
 
     plugins = [ChannelsPlugin(*CHANNELS)]
     with Runtime(config, db_path=fast_db, extra_plugins=plugins) as fast, \
@@ -227,10 +230,10 @@ def test_the_fast_path_writes_what_planning_case_by_case_writes(policy: str, dun
 
 
 def test_a_batch_leaves_alone_the_cases_another_dispatcher_planned_meanwhile(dunning_config: Factory,
-                                                                            tmp_path: Path) -> None:
+                                                                            dunning_database: Path | str) -> None:
     """The compare-and-set of a PlanBatch: a case whose cursor moved since it was read keeps its rows out."""
     config = dunning_config(enabled=["email"])
-    with Runtime(config, db_path=tmp_path / "race.db", extra_plugins=[ChannelsPlugin(*CHANNELS)]) as rt:
+    with Runtime(config, db_path=cast(Path, dunning_database), extra_plugins=[ChannelsPlugin(*CHANNELS)]) as rt:
         _portfolio(rt.store.conn, 40, seed=3)
         rt.store.conn.execute("UPDATE cases SET status = 'open', anchor_due_on = '2026-03-01', "
                               "planned_through = NULL, next_action_on = '2026-03-02'")

@@ -12,7 +12,7 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import pytest
@@ -24,6 +24,9 @@ from dunning.store import rows as store_rows
 from dunning.models import Event, Stage
 from dunning.runtime import Runtime
 from tests.conftest import ChannelsPlugin
+from tests.core.module_databases import Databases, databases
+
+__all__ = ["databases"]  # a fixture this module uses
 
 UTC = dt.UTC
 DAY1 = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)  # DPD 1 of trade-receivables: email + phone
@@ -70,6 +73,12 @@ def _cursors(rt: Runtime) -> list[tuple[Any, ...]]:
     return [(c.id, c.planned_through, c.next_action_on) for c in rt.store.cases()]
 
 
+def _writer_thread(rt: Runtime) -> list[int]:
+    """What ``small_batches`` holds after planning many batches: the one writer thread SQLite's batches are written
+    from (a second connection to the file); on PostgreSQL they stay on the one connection."""
+    return [] if rt.store.dialect == "postgresql" else [1]
+
+
 @pytest.fixture
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """PLAN_BATCH made small; returns a list that grows by one for each writer thread started."""
@@ -86,8 +95,9 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 @pytest.fixture
-def runtimes(dunning_config: Factory, tmp_path: Path) -> Iterator[Runtimes]:
-    """``runtimes(name, *plugins)``: a Runtime on its own database file, closed after the test.
+def runtimes(dunning_config: Factory, databases: Databases) -> Iterator[Runtimes]:
+    """``runtimes(name, *plugins)``: a Runtime on its own database (a file, then a PostgreSQL database), closed
+    after the test.
 
     Email is enabled and phone is not: each case gets a pending action and a
     skipped one with its event.
@@ -95,7 +105,7 @@ def runtimes(dunning_config: Factory, tmp_path: Path) -> Iterator[Runtimes]:
     opened: list[Runtime] = []
 
     def make(name: str, *plugins: object) -> Runtime:
-        rt = Runtime(dunning_config(enabled=["email"]), db_path=tmp_path / f"{name}.db",
+        rt = Runtime(dunning_config(enabled=["email"]), db_path=cast(Path, databases(name)),
                      extra_plugins=[ChannelsPlugin("email", "phone"), *plugins])
         opened.append(rt)
         return rt
@@ -114,13 +124,13 @@ def test_many_batches_plan_exactly_what_a_sequential_run_plans(runtimes: Runtime
 
     summary = dispatch.RunSummary()
     dispatch.plan(piped, DAY1, summary)
-    assert small_batches == [1]  # the writer thread ran
+    assert small_batches == _writer_thread(piped)
 
     # Inside an open transaction the batches join it: the plain sequential path.
     reference = dispatch.RunSummary()
     with sequential.store.transaction():
         dispatch.plan(sequential, DAY1, reference)
-    assert small_batches == [1]
+    assert small_batches == _writer_thread(piped)
 
     assert summary == reference
     assert (summary.cases_planned, summary.planned, summary.skipped) == (CASES, 2 * CASES, CASES)
@@ -224,7 +234,7 @@ def test_record_event_hooks_see_every_planned_event_once_in_order(runtimes: Runt
     before = rt.store.last_seq()
     log.seen.clear()
     dispatch.plan(rt, DAY1, dispatch.RunSummary())
-    assert small_batches == [1]
+    assert small_batches == _writer_thread(rt)
     stored = rt.store.events(after_seq=before)
     assert len(stored) == 2 * CASES  # a skipped phone call and the missed courtesy reminder per case
     assert [e.seq for e in log.seen] == [e.seq for e in stored]
@@ -293,18 +303,30 @@ def test_stamped_keeps_every_field_of_an_event() -> None:
         event, recorded_at=recorded, seq=5, prev_hash="p" * 64, hash="h" * 64)
 
 
+def _cases_of(store: Any, rows: list[tuple[Any, ...]]) -> None:
+    """The cases the actions name, each of its own debtor: PostgreSQL holds the actions to their references."""
+    case_ids = sorted({row[1] for row in rows})
+    store.conn.executemany("INSERT INTO debtors (id, name, kind, country, created_at, updated_at) "
+                           "VALUES (?, 'D', 'company', 'GB', ?, ?)", [(f"D{c}", NOW, NOW) for c in case_ids])
+    store.conn.executemany(
+        "INSERT INTO cases (id, debtor_id, currency, stage, status, balance, anchor_due_on, opened_on) "
+        "VALUES (?, ?, 'EUR', 'internal', 'open', 100, '2026-03-01', '2026-02-01')", [(c, f"D{c}") for c in case_ids])
+
+
 @pytest.mark.parametrize("count", [1, 17, 130, 1100, 5000])
 @pytest.mark.parametrize("tails", [1, 5, 70])
-def test_many_row_statements_write_what_executemany_writes(tmp_path: Path, count: int, tails: int) -> None:
+def test_many_row_statements_write_what_executemany_writes(databases: Databases, count: int, tails: int) -> None:
     """Padded chunks and shared row tails (bulk._insert_actions, _execute_rows) change nothing written."""
     rows = [(f"{i}:step:{i % tails}", i // 2, "outreach", "step", f"channel{i % tails}", None, None, i % 3,
              "2026-03-02", "2026-03-02T00:00:00Z", "pending", 0, 0, "{}", NOW, NOW) for i in range(count)]
     rows += rows[: count // 3]  # keys already there are ignored
-    fast = store_module.Store(tmp_path / "fast.db")
-    plain = store_module.Store(tmp_path / "plain.db")
+    fast = store_module.Store(databases("fast"))
+    plain = store_module.Store(databases("plain"))
     with fast.transaction():
+        _cases_of(fast, rows)
         inserted = bulk._insert_actions(fast.conn, rows)
     with plain.transaction():
+        _cases_of(plain, rows)
         before = plain.conn.total_changes
         plain.conn.executemany(store_rows._INSERT_ACTION, rows)
         expected = plain.conn.total_changes - before

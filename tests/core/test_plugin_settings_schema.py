@@ -14,7 +14,6 @@ from dunning import hookimpl
 from dunning.schema import must, structure
 from tests.conftest import Project, dump
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 
 @attrs.frozen(kw_only=True)
@@ -50,7 +49,7 @@ def test_a_plugin_table_is_checked_through_its_schema(project: Project, register
     project.write_config(extra='[plugins.crm]\nurl = "https://crm.example.com"\n[plugins.crm.retry]\nattempts = 5\n')
     project("cases", "list")
     assert crm.settings[-1] == CrmSettings(url="https://crm.example.com", retry=Retry(attempts=5))
-    before = dump(project.db)
+    before = dump(project)
     for extra, message in [
         ('url = "https://crm.example.com"\ntimout = 5\n',
          "plugins.crm: unknown key 'timout'; did you mean 'timeout'? (allowed: retry, timeout, url)"),
@@ -66,4 +65,4 @@ def test_a_plugin_table_is_checked_through_its_schema(project: Project, register
         project.write_config(extra="[plugins.crm]\n" + extra)
         refused = project("cases", "list", expect=1)
         assert f"Error: {project.config}: {message}\n" == refused.output, extra
-    assert dump(project.db) == before
+    assert dump(project) == before

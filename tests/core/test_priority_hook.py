@@ -17,7 +17,6 @@ from dunning.priority_hook import case_priority
 from dunning.runtime import Runtime
 from tests.conftest import Project, row, write_csv
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 
 @pytest.fixture

@@ -30,6 +30,9 @@ from dunning.reports.model import as_json
 from dunning.store import Store
 from tests.core.test_report_rollups import generated_store, write_ledger
 
+# m027's kept moves and payment contacts are kept by SQLite triggers, which have no PostgreSQL form yet: there the
+# recovery report reads the events (docs/postgresql.md), so this comparison is SQLite's alone for now.
+pytestmark = pytest.mark.sqlite_only
 DAYS = [dt.date(2026, 1, 31), dt.date(2026, 3, 15), dt.date(2026, 5, 31)]
 ZONES = ["UTC", "America/New_York", "Asia/Kolkata"]
 FILTERS = [Filters(), Filters(currency="EUR"), Filters(stage="onsite"), Filters(agency="eastgate"),

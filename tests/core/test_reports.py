@@ -32,7 +32,6 @@ import csv
 import datetime as dt
 import io
 import json
-import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -45,8 +44,8 @@ from dunning.reports import Params, run
 from dunning.reports.buckets import Buckets
 from dunning.reports.history import CaseBook, Filters
 from tests.conftest import Project
+from tests.core.module_databases import DATABASES, module_database
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 PHONE = {"DUNNING_LOAD_PLUGINS": "phone"}
 DEBTS = [
@@ -76,9 +75,13 @@ HISTORY: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
-    project = Project(tmp_path_factory.mktemp("history"))
+@pytest.fixture(scope="module", params=DATABASES)
+def history(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+    with module_database(request) as database:
+        yield _history(Project(tmp_path_factory.mktemp("history"), database))
+
+
+def _history(project: Project) -> Project:
     phone_plugin.register_commands(cli=cli)  # what loading the entry point does; idempotent
     project.write_config(enabled=["phone"], extra='\n[channels.phone]\ncollectors = ["ann", "bob"]\n')
     rows = [{"debtor_id": d, "name": f"Debtor {d} Ltd", "kind": "company", "mobile": phone, "country": "GB",
@@ -88,7 +91,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
     project("import", str(project.folder / "debts.json"), now="2026-02-01T09:00:00Z", env=PHONE)
     for now, args in HISTORY:
         project(*args, now=now, env=PHONE)
-    yield project
+    return project
 
 
 def report(project: Project, name: str, *args: str, env: dict[str, str] | None = PHONE) -> dict[str, Any]:
@@ -295,14 +298,10 @@ def test_contacts_by_channel_number_and_time(history: Project):
 def test_the_runs_keep_counts_and_the_reports_above_read_them_with_the_rows_after(history: Project):
     """The history's runs rolled its attempts and events up (dunning.store.report_rollups); what was written
     after the last run (a payment, a resolution) is after the marks: the hand-worked answers above came from both."""
-    conn = sqlite3.connect(history.db)
-    try:
-        marks = dict(conn.execute("SELECT name, upto FROM report_rollup_marks").fetchall())
-        (counted,) = conn.execute("SELECT sum(events) FROM report_event_rollup").fetchone()
-        (after,) = conn.execute("SELECT count(*) FROM events WHERE seq > ?", [marks["events"]]).fetchone()
-        (attempts,) = conn.execute("SELECT sum(attempts) FROM report_attempt_rollup").fetchone()
-    finally:
-        conn.close()
+    marks = dict(history.sql("SELECT name, upto FROM report_rollup_marks"))
+    [(counted,)] = history.sql("SELECT sum(events) FROM report_event_rollup")
+    [(after,)] = history.sql("SELECT count(*) FROM events WHERE seq > ?", [marks["events"]])
+    [(attempts,)] = history.sql("SELECT sum(attempts) FROM report_attempt_rollup")
     assert marks["attempts"] > 0 and attempts == marks["attempts"]
     assert counted > 0 and after > 0
 

@@ -34,6 +34,7 @@ import pytest
 
 from dunning.strategies import Strategy, assign
 from tests.conftest import Project
+from tests.core.module_databases import DATABASES, module_database
 from tests.core import test_reports as reports_test
 from tests.core.test_reports import rows
 
@@ -52,8 +53,9 @@ share = 20
 
 def config(project: Project, *, strategies: bool) -> None:
     top = 'strategy_salt = "autumn"\n' if strategies else ""
+    db = project.database or "dunning.db"
     project.config.write_text(
-        f'policy = "trade-receivables"\ndb = "dunning.db"\ntimezone = "UTC"\n{top}\n[channels]\nenabled = []\n'
+        f'policy = "trade-receivables"\ndb = "{db}"\ntimezone = "UTC"\n{top}\n[channels]\nenabled = []\n'
         + (STRATEGIES if strategies else "")
         + '\n[notify]\nsupervisor = "sam@example.com"\nmanager = "morgan@example.com"\n'
           'general_manager = "gale@example.com"\n', encoding="utf-8")
@@ -68,9 +70,13 @@ def debts(project: Project, name: str, rows: list[tuple[str, str]]) -> str:
     return str(path)
 
 
-@pytest.fixture(scope="module")
-def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
-    project = Project(tmp_path_factory.mktemp("strategies"))
+@pytest.fixture(scope="module", params=DATABASES)
+def history(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+    with module_database(request) as database:
+        yield _history(Project(tmp_path_factory.mktemp("strategies"), database))
+
+
+def _history(project: Project) -> Project:
     project.write_config()
     config(project, strategies=False)
     project("import", debts(project, "e.json", [("E", "300.00")]), now="2026-02-01T09:00:00Z")
@@ -83,7 +89,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
     project("escalate", "4", "--to", "onsite", "--reason", "asked for a visit", "--by", "sam",
             now="2026-03-20T09:30:00Z")
     project("pay", "4", "500", now="2026-04-05T12:00:00Z")
-    yield project
+    return project
 
 
 def report(project: Project, name: str, *args: str) -> dict[str, Any]:

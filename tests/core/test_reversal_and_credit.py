@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from tests.conftest import Project, dump, row, write_csv
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 
 def _import(project: Project, *rows: dict[str, str], now: str = "2026-02-20T08:00:00Z") -> None:
@@ -48,8 +46,7 @@ def test_a_bounced_payment_reopens_the_case_breaks_the_promise_it_kept_and_the_r
     # The runner plans from the reopened state: day 14 is a follow-up day in trade-receivables.
     summary = json.loads(project("run", "--json", now="2026-03-15T09:00:00Z").stdout)
     assert summary["planned"] > 0
-    planned = sqlite3.connect(project.db).execute(
-        "SELECT DISTINCT step FROM actions WHERE case_id = 1 AND planned_for = '2026-03-15'").fetchall()
+    planned = project.sql("SELECT DISTINCT step FROM actions WHERE case_id = 1 AND planned_for = '2026-03-15'")
     assert planned == [("follow-up",)]
 
     again = project("payments", "reverse", str(payments[0]["id"]), "--reason", "twice", expect=1)
@@ -74,13 +71,12 @@ def test_a_case_paid_at_the_agency_stage_comes_back_to_it_after_a_reversal(proje
     assert (case["status"], case["stage"], case["dpd"]) == ("open", "agency", 101)
     moves = [(e["data"]["from"], e["data"]["to"]) for e in _events(project, "stage_changed")]
     assert moves == [("internal", "onsite"), ("onsite", "agency"), ("internal", "onsite"), ("onsite", "agency")]
-    keys = [k for (k,) in sqlite3.connect(project.db).execute(
-        "SELECT key FROM actions WHERE case_id = 1 AND kind = 'escalate' ORDER BY id")]
+    keys = [k for (k,) in project.sql("SELECT key FROM actions WHERE case_id = 1 AND kind = 'escalate' ORDER BY id")]
     # The first time round on the days they fell due (caught up on day 100), the second on the day after the reversal.
     assert keys == ["1:enter-onsite:escalate:2026-06-09", "1:enter-agency:escalate:2026-06-09",
                     "1:enter-onsite:escalate:2026-06-10", "1:enter-agency:escalate:2026-06-10"]
     # Nothing already sent goes out twice: no action key appears twice.
-    all_keys = [k for (k,) in sqlite3.connect(project.db).execute("SELECT key FROM actions WHERE case_id = 1")]
+    all_keys = [k for (k,) in project.sql("SELECT key FROM actions WHERE case_id = 1")]
     assert len(all_keys) == len(set(all_keys))
     assert project("verify").exit_code == 0
 
@@ -120,9 +116,9 @@ def test_an_overpayment_becomes_a_credit_that_pays_the_next_item_or_is_refunded(
     assert case["balance_minor"] == 60000 and case["credit"] == "0.00"
     applied = _events(project, "credit_applied")[0]
     assert (applied["case_id"], applied["data"]["amount"]) == (2, 20000)
-    before = dump(project.db)
+    before = dump(project)
     project("run", now="2026-03-20T09:00:00Z")
-    assert dump(project.db) == before  # the credit is used once
+    assert dump(project) == before  # the credit is used once
 
     # Undoing the payment the credit made gives the debtor the credit back.
     from_credit = json.loads(project("payments", "list", "--case", "2", "--json").stdout)[0]

@@ -8,7 +8,9 @@ person is not delivered with the round.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 from dunning import dispatch
@@ -39,8 +41,10 @@ template = "reminder-call"
 """
 
 
-def test_round_outcomes_finish_only_the_claims_still_held_as_finish_would(dunning_runtime, case_factory) -> None:
-    rt = dunning_runtime(plugins=[ChannelsPlugin("email", "sms")], policy=POLICY, enabled=["email", "sms"])
+def test_round_outcomes_finish_only_the_claims_still_held_as_finish_would(dunning_runtime, case_factory,
+        dunning_database) -> None:
+    rt = dunning_runtime(database=dunning_database, plugins=[ChannelsPlugin("email", "sms")], policy=POLICY,
+                         enabled=["email", "sms"])
     case = case_factory(rt)
     dispatch.plan(rt, NOW, dispatch.RunSummary())
     kept, lost = rt.store.claim(NOW, NOW, "runner-a", 10)
@@ -77,21 +81,42 @@ class DeduplicatingPhone:
         return Delivery.sent(f"call:{ctx.key}")
 
 
-def test_a_rounds_calls_outside_calling_hours_are_deferred_in_one_statement(dunning_runtime, case_factory) -> None:
+@contextlib.contextmanager
+def _statements_run(conn: Any) -> Iterator[list[str]]:
+    """The statements run on ``conn`` meanwhile: sqlite3's trace, or on PostgreSQL each as the store wrote it."""
+    seen: list[str] = []
+    if hasattr(conn, "set_trace_callback"):
+        conn.set_trace_callback(seen.append)
+        try:
+            yield seen
+        finally:
+            conn.set_trace_callback(None)
+        return
+    real = conn.execute
+
+    def recording(sql: str, parameters: Any = ()) -> Any:
+        seen.append(sql)
+        return real(sql, parameters)
+
+    conn.execute = recording
+    try:
+        yield seen
+    finally:
+        del conn.execute
+
+
+def test_a_rounds_calls_outside_calling_hours_are_deferred_in_one_statement(dunning_runtime, case_factory,
+        dunning_database) -> None:
     plugin = ChannelsPlugin()
     phone = DeduplicatingPhone()
     plugin.channels = {"phone": phone}  # type: ignore[dict-item]
-    rt = dunning_runtime(plugins=[plugin], policy=CALLS, enabled=["phone"])
+    rt = dunning_runtime(database=dunning_database, plugins=[plugin], policy=CALLS, enabled=["phone"])
     cases = [case_factory(rt, timezone="America/New_York", mobile=f"+1 212 555 {1000 + i}") for i in range(20)]
     early = dt.datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # 05:00 in New York
     summary = dispatch.RunSummary()
     dispatch.plan(rt, early, summary)
-    statements: list[str] = []
-    rt.store.conn.set_trace_callback(statements.append)
-    try:
+    with _statements_run(rt.store.conn) as statements:
         dispatch.deliver_ready(rt, early, summary)
-    finally:
-        rt.store.conn.set_trace_callback(None)
     assert summary.deferred == len(cases) and summary.sent == 0 and phone.sent == []
     # One statement for the round's outcomes (20 rows, padded to the next shape), none per action.
     finishing = [s for s in statements if s.startswith("UPDATE actions SET status") and "last_error" in s]
@@ -121,10 +146,11 @@ class StaffMail:
         return Delivery.sent("staff-mail")
 
 
-def test_a_notice_a_channel_carries_to_a_person_is_not_delivered_with_the_round(dunning_runtime) -> None:
+def test_a_notice_a_channel_carries_to_a_person_is_not_delivered_with_the_round(dunning_runtime,
+        dunning_database) -> None:
     plugin = ChannelsPlugin()
     plugin.channels = {"email": StaffMail()}  # type: ignore[dict-item]
-    rt = dunning_runtime(plugins=[plugin], policy=POLICY, enabled=["email"],
+    rt = dunning_runtime(database=dunning_database, plugins=[plugin], policy=POLICY, enabled=["email"],
                          notify={"supervisor": "Sam <sam@lender.example>"})
     notices = NoticesCarried(rt)
 
@@ -135,17 +161,19 @@ def test_a_notice_a_channel_carries_to_a_person_is_not_delivered_with_the_round(
     assert goes_with_round(action(ActionKind.NOTICE, "manager"), notices)  # no address: recorded only
     assert goes_with_round(action(ActionKind.ESCALATE, "onsite"), notices)
     assert not goes_with_round(action(ActionKind.OUTREACH, None), notices)
-    alone = dunning_runtime(policy=POLICY, notify={"supervisor": "Sam <sam@lender.example>"})
+    alone = dunning_runtime(database=dunning_database, policy=POLICY,
+                            notify={"supervisor": "Sam <sam@lender.example>"})
     assert goes_with_round(action(ActionKind.NOTICE, "supervisor"), NoticesCarried(alone))  # no channel carries it
 
 
-def test_claims_are_larger_only_when_every_enabled_channel_delivers_with_its_round(dunning_runtime) -> None:
+def test_claims_are_larger_only_when_every_enabled_channel_delivers_with_its_round(dunning_runtime,
+        dunning_database) -> None:
     from dunning.dispatch.outbox import CLAIM_BATCH, CLAIM_BATCH_ONE_BY_ONE, claim_size
 
     def runtime(**config: Any) -> Any:
         plugin = ChannelsPlugin("email")  # records one by one: no ``deduplicates_by_key``
         plugin.channels["phone"] = DeduplicatingPhone()  # type: ignore[assignment]
-        return dunning_runtime(plugins=[plugin], policy=CALLS, **config)
+        return dunning_runtime(database=dunning_database, plugins=[plugin], policy=CALLS, **config)
 
     assert claim_size(runtime(enabled=["phone"])) == CLAIM_BATCH
     assert claim_size(runtime(enabled=["phone", "email"])) == CLAIM_BATCH_ONE_BY_ONE

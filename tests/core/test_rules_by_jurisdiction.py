@@ -12,7 +12,7 @@ import datetime as dt
 import tomllib
 import zoneinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import structlog
@@ -90,11 +90,11 @@ class IntegratorPlugin:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Any:
+def world(tmp_path: Path, dunning_database: Path | str) -> Any:
     (tmp_path / "policy.toml").write_text(POLICY, encoding="utf-8")
     config = parse_config(tomllib.loads(CONFIG), path=tmp_path / "dunning.toml", source="dunning.toml")
     plugin, whatsapp = ChannelsPlugin("phone", "sms"), WhatsApp()
-    rt = Runtime(config, extra_plugins=[plugin, IntegratorPlugin(whatsapp)])
+    rt = Runtime(config, db_path=cast(Path, dunning_database), extra_plugins=[plugin, IntegratorPlugin(whatsapp)])
     yield rt, plugin, whatsapp
     rt.close()
 

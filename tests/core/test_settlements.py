@@ -12,7 +12,6 @@ from pypdf import PdfReader
 from tests.conftest import Project, at, dump, row
 from tests.core.test_ledger_interest import POLICY, configure, import_debt, smtp, write_rows  # noqa: F401
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 SETTLE_POLICY = POLICY.replace("max_discount_percent = 10", "max_discount_percent = 20") + """
 [[steps]]
@@ -43,12 +42,12 @@ def events(project: Project, kind: str) -> list[dict]:
 
 
 def test_an_offer_beyond_the_stage_limit_needs_approval_and_nothing_is_written(owing):
-    before = dump(owing.db)
+    before = dump(owing)
     refused = owing("offer", "1", "--settle", "800.00", "--until", "2026-03-20", "--by", "ann", now=day(2, 12),
                     expect=1)
     assert ("a discount of 25.60% is beyond what the policy allows at internal (at most 20% without approval): "
             "a supervisor must approve it with --approved-by NAME") in refused.output
-    assert dump(owing.db) == before
+    assert dump(owing) == before
     assert "less than the GBP 1,075.32" in owing("offer", "1", "--settle", "1100", "--until", "2026-03-20", "--by",
                                                  "ann", now=day(2, 12), expect=1).output
     assert "not in the future" in owing("offer", "1", "--settle", "900", "--until", "2026-03-03", "--by", "ann",

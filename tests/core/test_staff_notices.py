@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +13,6 @@ from dunning.plugins.email.loopback import LoopbackSMTP
 from dunning.staff import notice_message, notice_why, staff_address
 from tests.conftest import Project, row, write_csv
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 SENDER = "Acme Credit Control <credit@acme.example>"
 DPD28 = "2026-03-29T09:00:00+00:00"  # trade-receivables: notify-supervisor
@@ -149,8 +147,7 @@ def test_without_the_email_channel_the_notice_is_recorded_for_the_worklist(proje
 
 
 def _snapshot(project: Project) -> list[Any]:
-    with sqlite3.connect(project.db) as conn:
-        return conn.execute("SELECT count(*), max(seq) FROM events").fetchall()
+    return project.sql("SELECT count(*), max(seq) FROM events")
 
 
 @pytest.mark.parametrize(
@@ -169,8 +166,7 @@ def test_bad_input_is_one_line_and_changes_nothing(project: Project, monkeypatch
                                                    args: list[str], message: str):
     _project(project, None, monkeypatch)
     project("run", now=DPD31)
-    with sqlite3.connect(project.db) as conn:
-        [(escalation,)] = conn.execute("SELECT id FROM actions WHERE kind = 'escalate'").fetchall()
+    [(escalation,)] = project.sql("SELECT id FROM actions WHERE kind = 'escalate'")
     args = [str(escalation) if a == "ESCALATION" else a for a in args]
     message = message.replace("ESCALATION", str(escalation))
     before = _snapshot(project)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 
 from dunning.store import Store
 from tests.conftest import Project, row, write_csv
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 PRAGMA_NAMES = {1: "normal", 2: "full"}
 
@@ -43,4 +41,4 @@ def test_the_config_sets_it_and_refuses_anything_else(project: Project):
     assert "'store.synchronous' must be \"full\" or \"normal\", got 'off'" in out
     project.write_config(extra='[store]\nsync = "full"\n')
     assert "unknown key 'store.sync'" in project("cases", "list", expect=1).output
-    assert sqlite3.connect(project.db).execute("SELECT count(*) FROM cases").fetchone()[0] == 1
+    assert project.sql("SELECT count(*) FROM cases") == [(1,)]

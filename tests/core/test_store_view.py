@@ -21,7 +21,6 @@ from dunning.store_view import VIEW_METHODS, ReadOnlyStore
 from dunning.runtime import Runtime
 from tests.conftest import row, write_csv
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlite_utils
 
 import dunning.plugins.phone as phone_plugin
 from dunning.cli import cli
@@ -26,7 +25,6 @@ from dunning.runtime import Runtime
 from tests.conftest import Project
 from tests.plugins.test_sms import Gateway
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 
 @pytest.fixture
@@ -113,12 +111,12 @@ def test_weekend_calls_and_texts_give_way_to_mondays(project: Project, gateway: 
     # As if a run had stopped between writing the call task for Saturday's occurrence and recording it sent:
     # the task is on Saturday's list until the occurrence is superseded.
     saturday_key = f"{cases['A']}:daily-reminder:phone:{SATURDAY}"
-    db = sqlite_utils.Database(project.db)
-    CallStore(db).add_task(CallTask(key=saturday_key, case_id=cases["A"], debtor_id="A", due_on=SATURDAY,
-                                    number="+447700900123", slot="morning", step="daily-reminder",
-                                    template="gentle-reminder"), dt.datetime(2026, 3, 7, 10, tzinfo=dt.UTC))
-    db.conn.commit()
-    db.close()
+    store = project.store()
+    with store.transaction():
+        CallStore(store.db).add_task(CallTask(key=saturday_key, case_id=cases["A"], debtor_id="A", due_on=SATURDAY,
+                                        number="+447700900123", slot="morning", step="daily-reminder",
+                                        template="gentle-reminder"), dt.datetime(2026, 3, 7, 10, tzinfo=dt.UTC))
+    store.close()
     on_saturday = ("calls", "--date", SATURDAY.isoformat(), "--json")
     assert [r["key"] for r in json.loads(project(*on_saturday, now=f"{SATURDAY}T11:00:00+00:00").stdout)] \
         == [saturday_key]

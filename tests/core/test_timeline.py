@@ -16,7 +16,6 @@ from dunning.plugin_manager import LOAD_ENV
 from dunning.plugins.email.loopback import LoopbackSMTP
 from tests.conftest import Project, at, row, write_csv
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 DUE = dt.date(2026, 3, 1)
 
