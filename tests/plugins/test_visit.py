@@ -19,6 +19,10 @@ from dunning.plugins.visit.channel import VisitChannel, script_variables
 from dunning.plugins.visit.store import MIGRATIONS
 from dunning.store import ImportedObligation
 from tests.conftest import Project, dump
+from tests import runtime_on_both
+
+# Every runtime this module's tests open: on a SQLite file, then on a PostgreSQL database.
+dunning_runtime = runtime_on_both.dunning_runtime
 
 UTC = dt.UTC
 DPD31 = "2026-04-01T09:00:00+00:00"  # the first visit of trade-receivables for debts due 2026-03-01

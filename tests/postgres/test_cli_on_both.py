@@ -29,7 +29,6 @@ from dunning.demo import START, OutboxChannel, OutboxPlugin, _portfolio
 from dunning.store.dialect import to_postgres
 from tests.conftest import Project
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 DAYS = 12
 RUN_HOURS = (9, 15, 20)
@@ -191,8 +190,9 @@ def test_a_wrong_database_url_is_one_line_and_exit_1(project: Project):
     result = project("--db", "postgresql://me:secret@db:54x2/collections", "cases", "list", expect=1)
     assert result.output == ("Error: --db: database URL postgresql://me:***@db:54x2/collections: Port could not be "
                              "cast to integer value as '54x2'\n")
-    project.config.write_text(project.config.read_text().replace('db = "dunning.db"',
-                                                                 'db = "postgresql://me@db/collections?sslmod=x"'))
+    # The project's own database line (its file's, or its PostgreSQL database's) gives way to a wrong URL.
+    project.config.write_text(re.sub(r'^db = ".*"$', 'db = "postgresql://me@db/collections?sslmod=x"',
+                                     project.config.read_text(), count=1, flags=re.MULTILINE))
     result = project("cases", "list", expect=1)
     assert result.output.endswith("db: database URL postgresql://me@db/collections?sslmod=x: unknown parameter "
                                   "'sslmod'\n")
