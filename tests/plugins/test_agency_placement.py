@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 
 import pytest
 
@@ -21,7 +20,6 @@ from tests.plugins.test_agency_fixtures import (
     run_days,
 )
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 agency_project = fixtures.agency_project
 
@@ -85,8 +83,7 @@ def test_files_lost_in_a_crash_are_written_again_the_same(agency_project: Projec
     # written (or before it was marked as written).
     for path in _folder(agency_project, "northwind").iterdir():
         path.unlink()
-    with sqlite3.connect(agency_project.db) as db:
-        db.execute("UPDATE agency_placements SET placement_file = NULL")
+    agency_project.sql("UPDATE agency_placements SET placement_file = NULL")
     again = json.loads(agency_project("agency", "files", "--json").stdout)
     assert sorted(w["agency"] for w in again) == ["eastgate", "northwind"]
     assert {p.name: p.read_bytes() for p in _folder(agency_project, "northwind").iterdir()} == written

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from tests.conftest import Project, dump, row
 from tests.plugins import test_agency_fixtures as fixtures
@@ -16,7 +15,6 @@ from tests.plugins.test_agency_fixtures import (
     write_returns,
 )
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 agency_project = fixtures.agency_project
 
@@ -32,7 +30,7 @@ def _placed(project: Project) -> dict[str, int]:
 
 
 def _dump(project: Project) -> list[str]:
-    return dump(project.db)
+    return dump(project)
 
 
 def test_a_good_file_applies_payments_with_commission(agency_project: Project) -> None:
@@ -61,10 +59,9 @@ def test_a_good_file_applies_payments_with_commission(agency_project: Project) -
     assert [e["data"]["detail"] for e in events(agency_project, ids["A"], "agency:contact")] == [
         "left a message with reception"]
     # The agency's contact counts in the contact rules' caps, as a call that reached the debtor.
-    with sqlite3.connect(agency_project.db) as db:
-        assert db.execute("SELECT channel, connected, source, substr(at, 1, 10) FROM contact_attempts "
-                          "WHERE case_id = ? AND source LIKE 'agency:%'", (ids["A"],)).fetchall() == [
-            ("phone", 1, "agency:eastgate", "2026-03-12")]
+    assert agency_project.sql("SELECT channel, connected, source, substr(at, 1, 10) FROM contact_attempts "
+                              "WHERE case_id = ? AND source LIKE 'agency:%'", (ids["A"],)) == [
+        ("phone", 1, "agency:eastgate", "2026-03-12")]
     [line] = [x for x in json.loads(agency_project("agency", "report", "--json", now=day_at(15)).stdout)
               if x["agency"] == "eastgate"]
     assert (line["recovered"], line["commission_owed"], line["average_days_to_first_payment"]) == (

@@ -14,8 +14,11 @@ from dunning.plugins.legal import statement
 from tests.plugins.test_agency_fixtures import agency_project, day_at, import_cases, read_csv, run_days  # noqa: F401
 from tests.plugins.test_letter import DAY1, add_case, batch_files, open_runtime
 from tests.plugins.test_phone_cli import DPD1, calls_project, debtor, setup  # noqa: F401
+from tests import runtime_on_both
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+# Every runtime this module's tests open: on a SQLite file, then on a PostgreSQL database.
+dunning_runtime = runtime_on_both.dunning_runtime
+
 
 FORMULA = '=HYPERLINK("http://x","click")'
 

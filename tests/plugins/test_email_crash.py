@@ -8,7 +8,6 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,7 +19,6 @@ import pytest
 from dunning.plugins.email.loopback import LoopbackSMTP
 from tests.conftest import Project, row, write_csv
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 DEBTORS = 24
 KILLS = 4
@@ -97,11 +95,7 @@ def email_project(project: Project, server: LoopbackSMTP, in_doubt: str | None) 
 
 
 def email_actions(project: Project) -> dict[str, str]:
-    conn = sqlite3.connect(project.db)
-    try:
-        return dict(conn.execute("SELECT key, status FROM actions WHERE channel = 'email'").fetchall())
-    finally:
-        conn.close()
+    return dict(project.sql("SELECT key, status FROM actions WHERE channel = 'email'"))
 
 
 @pytest.mark.parametrize("seed", [1, 2])

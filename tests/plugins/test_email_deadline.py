@@ -12,6 +12,10 @@ import dunning.plugins.email as email_plugin
 from dunning import dispatch
 from dunning.models import Stage
 from dunning.plugins.email.loopback import LoopbackSMTP
+from tests import runtime_on_both
+
+# Every runtime this module's tests open: on a SQLite file, then on a PostgreSQL database.
+dunning_runtime = runtime_on_both.dunning_runtime
 
 UTC = dt.UTC
 DUE = dt.date(2026, 3, 1)

@@ -24,6 +24,10 @@ from dunning import dispatch, operations
 from dunning.models import ActionStatus
 from dunning.plugins.email.loopback import LoopbackSMTP
 from tests.conftest import ChannelsPlugin, at, row, write_csv
+from tests import runtime_on_both
+
+# Every runtime this module's tests open: on a SQLite file, then on a PostgreSQL database.
+dunning_runtime = runtime_on_both.dunning_runtime
 
 UTC = dt.UTC
 DUE = dt.date(2026, 3, 1)

@@ -22,6 +22,10 @@ from dunning.plugins.email.loopback import LoopbackSMTP
 from dunning.policy import PRESETS, load_policy
 from dunning.store import ImportedObligation
 from dunning.templates import audience_context, case_context
+from tests import runtime_on_both
+
+# Every runtime this module's tests open: on a SQLite file, then on a PostgreSQL database.
+dunning_runtime = runtime_on_both.dunning_runtime
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 3, 4, 9, tzinfo=UTC)

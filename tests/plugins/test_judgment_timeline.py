@@ -24,7 +24,6 @@ from pypdf import PdfReader
 from tests.conftest import ChannelsPlugin, Project, at, row, write_csv
 from tests.plugins.test_agency_fixtures import read_csv, use_plugins, write_returns
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 DUE = dt.date(2026, 3, 1)
 

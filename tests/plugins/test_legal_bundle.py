@@ -19,7 +19,6 @@ from dunning import Delivery, checkpoints, hookimpl
 from tests.conftest import ChannelsPlugin, Project, row, write_csv
 from tests.plugins.test_agency_fixtures import use_plugins
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 POLICY = """
 name = "bundle-test"

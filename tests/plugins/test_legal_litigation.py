@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +11,6 @@ import pytest
 from tests.conftest import ChannelsPlugin, Project, row, write_csv
 from tests.plugins.test_agency_fixtures import use_plugins
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 # The lawyer's letter (required, so a case imported late still gets it)
 # on day 15, litigation on day 20. The policy asks for no approval: the
@@ -232,15 +230,7 @@ def test_every_legal_command_has_help(legal_project: Project, command: list[str]
 def test_a_run_opens_the_file_claim_task_by_itself(legal_project: Project) -> None:
     ids = _cases(legal_project)
     legal_project("signal", str(ids["FRESH"]), "--kind", "bankruptcy", now=FIRST_RUN)
-    before = sqlite3.connect(legal_project.db)
-    try:
-        assert before.execute("SELECT count(*) FROM legal_tasks").fetchone()[0] == 0  # nobody has looked yet
-    finally:
-        before.close()
+    assert legal_project.sql("SELECT count(*) FROM legal_tasks") == [(0,)]  # nobody has looked yet
     legal_project("run", "--now", SECOND_RUN)
-    after = sqlite3.connect(legal_project.db)
-    try:
-        rows = after.execute("SELECT case_id, kind, status FROM legal_tasks").fetchall()
-    finally:
-        after.close()
+    rows = legal_project.sql("SELECT case_id, kind, status FROM legal_tasks")
     assert rows == [(ids["FRESH"], "file_claim", "open")]

@@ -25,8 +25,11 @@ from dunning.plugins.letter import store as letter_store
 from dunning.runtime import Runtime
 from dunning.store import ImportedObligation
 from tests.conftest import Project, write_csv, row
+from tests import runtime_on_both
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+# Every runtime this module's tests open: on a SQLite file, then on a PostgreSQL database.
+dunning_runtime = runtime_on_both.dunning_runtime
+
 
 UTC = dt.UTC
 DUE = dt.date(2026, 3, 1)
@@ -371,6 +374,8 @@ import dunning.plugins.letter as plugin
 from dunning.plugins.letter.channel import LetterChannel
 
 folder, mode, settings = Path(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
+# The test's database: its SQLite file, or a postgresql:// URL (which Runtime opens as text).
+database = sys.argv[4] if sys.argv[4].startswith("postgresql://") else Path(sys.argv[4])
 
 if mode == "die-before-batch":
     LetterChannel.finish_run = lambda self, ctx: os._exit(9)
@@ -383,23 +388,24 @@ if mode == "die-after-send":
 
 config = Config(path=folder / "dunning.toml", policy=str(folder / "policy.toml"), db=folder / "dunning.db",
                 enabled_channels=("letter",), channel_settings={"letter": settings})
-with Runtime(config, extra_plugins=[plugin]) as rt:
+with Runtime(config, db_path=database, extra_plugins=[plugin]) as rt:
     dispatch.run(rt, dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc))
 """
 
 
-def _child(tmp_path: Path, mode: str) -> subprocess.CompletedProcess[str]:
+def _child(tmp_path: Path, mode: str, database: str | Path) -> subprocess.CompletedProcess[str]:
     (tmp_path / "policy.toml").write_text(policy("formal-demand"), encoding="utf-8")
-    return subprocess.run([sys.executable, "-c", CHILD_RUN, str(tmp_path), mode, json.dumps(SETTINGS)],
+    return subprocess.run([sys.executable, "-c", CHILD_RUN, str(tmp_path), mode, json.dumps(SETTINGS), str(database)],
                           capture_output=True, text=True, env={"DUNNING_LOAD_PLUGINS": "", "PATH": ""},
                           cwd=Path(__file__).parents[2])
 
 
-def test_letters_of_a_run_that_died_before_its_batch_go_into_the_next_runs_batch(dunning_runtime, tmp_path):
+def test_letters_of_a_run_that_died_before_its_batch_go_into_the_next_runs_batch(dunning_runtime, dunning_database,
+                                                                                tmp_path):
     rt = open_runtime(dunning_runtime)
     first = add_case(rt, debtor_id="D1")
     rt.close()
-    died = _child(tmp_path, "die-before-batch")
+    died = _child(tmp_path, "die-before-batch", dunning_database)
     assert died.returncode == 9, died.stderr
     rt = open_runtime(dunning_runtime)
     assert len(sent_events(rt)) == 1 and batch_files(rt, ".pdf") == []
@@ -411,15 +417,16 @@ def test_letters_of_a_run_that_died_before_its_batch_go_into_the_next_runs_batch
     assert len(PdfReader(pdf).pages) == 2
 
 
-def test_a_resend_after_a_crash_rewrites_the_identical_file_and_prints_it_once(dunning_runtime, tmp_path):
+def test_a_resend_after_a_crash_rewrites_the_identical_file_and_prints_it_once(dunning_runtime, dunning_database,
+                                                                              tmp_path):
     rt = open_runtime(dunning_runtime)
     case = add_case(rt)
     rt.close()
-    died = _child(tmp_path, "die-after-send")
+    died = _child(tmp_path, "die-after-send", dunning_database)
     assert died.returncode == 9, died.stderr
     written = next((tmp_path / "letters" / str(case.id)).glob("*.pdf"))
     before = hashlib.sha256(written.read_bytes()).hexdigest()
-    rerun = _child(tmp_path, "ok")
+    rerun = _child(tmp_path, "ok", dunning_database)
     assert rerun.returncode == 0, rerun.stderr
     rt = open_runtime(dunning_runtime)
     [event] = sent_events(rt)  # recorded once
@@ -490,7 +497,7 @@ def test_a_bad_setting_stops_the_command_naming_the_key(project: Project, monkey
     project.write_config(enabled=["letter"], extra=_letter_config('page_size = "A5"\n'))
     result = project("run", expect=1)
     assert "channels.letter: 'page_size' must be one of 'A4', 'letter'" in result.output
-    assert not project.db.exists() or "letter_print_queue" not in result.output
+    assert "letter_print_queue" not in result.output
 
 
 def test_import_run_and_list_the_batch_from_the_command_line(project: Project, monkeypatch):

@@ -13,6 +13,10 @@ from dunning import dispatch, money
 from dunning.models import Contact, ContactKind, Debtor, DebtorKind
 from dunning.runtime import Runtime
 from dunning.store import ImportedObligation
+from tests import runtime_on_both
+
+# Every runtime this module's tests open: on a SQLite file, then on a PostgreSQL database.
+dunning_runtime = runtime_on_both.dunning_runtime
 
 UTC = dt.UTC
 DUE = dt.date(2026, 6, 13)

@@ -16,6 +16,10 @@ from dunning.plugins.phone import numbers
 from dunning.plugins.phone.channel import PhoneChannel
 from dunning.plugins.phone.store import MIGRATIONS, CallStore
 from dunning.store import ImportedObligation
+from tests import runtime_on_both
+
+# Every runtime this module's tests open: on a SQLite file, then on a PostgreSQL database.
+dunning_runtime = runtime_on_both.dunning_runtime
 
 UTC = dt.UTC
 DUE = dt.date(2026, 3, 1)

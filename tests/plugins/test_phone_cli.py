@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ from dunning import hookimpl
 from dunning.cli import cli
 from tests.conftest import Project
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 # trade-receivables: due 1 March, the first overdue notice (email + phone) on Monday 2 March.
 DPD1 = "2026-03-02T09:00:00+00:00"
@@ -56,8 +54,7 @@ def listing(project: Project, *args: str, now: str = DPD1) -> list[dict[str, Any
 
 
 def query(project: Project, sql: str, *params: Any) -> list[tuple]:
-    with sqlite3.connect(project.db) as conn:
-        return conn.execute(sql, params).fetchall()
+    return project.sql(sql, params)
 
 
 def events(project: Project, kind: str) -> list[dict[str, Any]]:

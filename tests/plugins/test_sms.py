@@ -21,6 +21,10 @@ from dunning.config import ConfigError
 from dunning.models import ActionStatus
 from dunning.plugins.phone.sms import SmsChannel, segments, sms_settings
 from tests.plugins.test_phone import add_case
+from tests import runtime_on_both
+
+# Every runtime this module's tests open: on a SQLite file, then on a PostgreSQL database.
+dunning_runtime = runtime_on_both.dunning_runtime
 
 UTC = dt.UTC
 LOAN_DUE = dt.date(2026, 2, 26)

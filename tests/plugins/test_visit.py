@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,10 @@ from dunning.plugins.visit.channel import VisitChannel, script_variables
 from dunning.plugins.visit.store import MIGRATIONS
 from dunning.store import ImportedObligation
 from tests.conftest import Project, dump
+from tests import runtime_on_both
+
+# Every runtime this module's tests open: on a SQLite file, then on a PostgreSQL database.
+dunning_runtime = runtime_on_both.dunning_runtime
 
 UTC = dt.UTC
 DPD31 = "2026-04-01T09:00:00+00:00"  # the first visit of trade-receivables for debts due 2026-03-01
@@ -58,8 +61,9 @@ def visits_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _project(tmp_path: Path, settings: str = "", policy: str = "trade-receivables",
-             debtors: list[dict[str, str]] | None = None) -> Project:
-    project = Project(tmp_path)
+             debtors: list[dict[str, str]] | None = None, database: str | Path | None = None) -> Project:
+    """A project on ``database`` (as ``dunning_database`` gives it: a PostgreSQL URL, or the folder's file)."""
+    project = Project(tmp_path, database if isinstance(database, str) else None)
     table = '[channels.visit]\ncompany = "Acme Supplies"\n' + settings + "\n"
     if "[channels.visit.collectors]" not in settings:
         table += '[channels.visit.collectors]\n"SW1A" = "ann"\n'
@@ -71,8 +75,8 @@ def _project(tmp_path: Path, settings: str = "", policy: str = "trade-receivable
 
 
 @pytest.fixture
-def project(tmp_path: Path, visits_cli: None) -> Project:
-    return _project(tmp_path)
+def project(tmp_path: Path, dunning_database: str | Path, visits_cli: None) -> Project:
+    return _project(tmp_path, database=dunning_database)
 
 
 @pytest.fixture
@@ -87,12 +91,11 @@ def _json(project: Project, *args: str, now: str = LATER) -> Any:
 
 
 def _rows(project: Project, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(project.db) as conn:
-        return conn.execute(sql, params).fetchall()
+    return project.sql(sql, params)
 
 
 def _dump(project: Project) -> list[str]:
-    return dump(project.db)
+    return dump(project)
 
 
 def _case_of(project: Project, debtor_id: str) -> int:
@@ -226,8 +229,9 @@ def test_resolved_and_held_cases_leave_the_list(visited: Project):
     assert _json(visited, "visits", "--area", "SW1A") == []
 
 
-def test_city_mode_groups_by_city(tmp_path: Path, visits_cli: None):
-    project = _project(tmp_path, settings='area_by = "city"\n[channels.visit.collectors]\n"London" = "ann"\n')
+def test_city_mode_groups_by_city(tmp_path: Path, dunning_database: str | Path, visits_cli: None):
+    project = _project(tmp_path, settings='area_by = "city"\n[channels.visit.collectors]\n"London" = "ann"\n',
+                       database=dunning_database)
     project("run", "--now", DPD31)
     groups = _json(project, "visits")
     assert [(g["area"], g["count"], g["collector"]) for g in groups] == [
@@ -409,12 +413,13 @@ def test_the_second_visit_comes_at_dpd_61(project: Project):
     assert _json(project, "visits", "--area", "M1", now="2026-05-01T12:00:00+00:00") == []
 
 
-def test_home_visits_for_consumer_loans(tmp_path: Path, visits_cli: None):
+def test_home_visits_for_consumer_loans(tmp_path: Path, dunning_database: str | Path, visits_cli: None):
     borrowers = [{"debtor_id": "P1", "name": "Li Wei", "address": "上海市浦东新区世纪大道100号 200120", "country": "CN",
                   "amount": "3000.00", "currency": "CNY", "locale": "zh_CN"},
                  {"debtor_id": "P2", "name": "Jane Doe", "address": "4 Rose Lane, Leeds LS1 4AP", "country": "GB",
                   "amount": "450.00", "currency": "GBP"}]
-    project = _project(tmp_path, policy="consumer-loans", debtors=[b | {"kind": "person"} for b in borrowers])
+    project = _project(tmp_path, policy="consumer-loans", debtors=[b | {"kind": "person"} for b in borrowers],
+                       database=dunning_database)
     project("run", "--now", DPD31)
     groups = _json(project, "visits")
     assert [(g["area"], g["visits"][0]["template"]) for g in groups] == [

@@ -38,8 +38,11 @@ from tests.plugins.test_letter import LEGAL, SETTINGS, text_of
 from tests.plugins.test_phone_cli import calls_project  # noqa: F401 (a fixture)
 from tests.plugins.test_sms import gateway, settings as sms_settings  # noqa: F401 (gateway is a fixture)
 from tests.plugins.test_visit import visits_cli  # noqa: F401 (a fixture)
+from tests import runtime_on_both
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+# Every runtime this module's tests open: on a SQLite file, then on a PostgreSQL database.
+dunning_runtime = runtime_on_both.dunning_runtime
+
 
 UTC = dt.UTC
 OVERDUE_DUE = dt.date(2026, 3, 1)
@@ -253,27 +256,30 @@ def _import(project: Project, *, channel: str, policy: str, locale: str | None, 
     return int(case["id"])
 
 
-@pytest.mark.parametrize("locale", LOCALES)
-def test_every_call_script_states_the_overdue_amount_and_what_falls_due_later(calls_project: Project, locale):
-    for kind, policy in (("person", "consumer-loans"), ("company", "trade-receivables")):
-        if locale is None and kind == "person":
-            continue
-        case_id = _import(calls_project, channel="phone", policy=policy, locale=locale, kind=kind,
-                          extra='\n[channels.phone]\ncompany = "Northwind Credit"\n')
-        calls_project("run", now=NOW_TEXT)
-        reference = json.loads(calls_project("cases", "show", str(case_id), "--json").stdout)["creditor_reference"]
-        for template in CALL_TEMPLATES:
-            text = calls_project("calls", "script", str(case_id), "--template", template, now=NOW_TEXT).stdout
-            where = f"call {template} {locale} {kind}"
-            assert_states_what_is_owed(text, where)
-            assert printed(reference) in text, where
-            if locale is None:  # the amounts stand apart, each on a line of its own
-                assert "\n   Overdue now: EUR 400.00\n" in text, where
-                assert f"Payment reference to give: {printed(reference)}\n" in text, where
-            if locale:
-                assert_register(text, DebtorKind(kind), "loan" if policy == "consumer-loans" else "invoice", where,
-                                written=False)
-        calls_project.db.unlink()
+# One project per locale and kind of debtor: each imports its own debtor (on PostgreSQL too, a fresh database).
+CALL_CASES = [(locale, kind, policy) for locale in LOCALES
+              for kind, policy in (("person", "consumer-loans"), ("company", "trade-receivables"))
+              if not (locale is None and kind == "person")]
+
+
+@pytest.mark.parametrize(("locale", "kind", "policy"), CALL_CASES)
+def test_every_call_script_states_the_overdue_amount_and_what_falls_due_later(calls_project: Project, locale, kind,
+                                                                              policy):
+    case_id = _import(calls_project, channel="phone", policy=policy, locale=locale, kind=kind,
+                      extra='\n[channels.phone]\ncompany = "Northwind Credit"\n')
+    calls_project("run", now=NOW_TEXT)
+    reference = json.loads(calls_project("cases", "show", str(case_id), "--json").stdout)["creditor_reference"]
+    for template in CALL_TEMPLATES:
+        text = calls_project("calls", "script", str(case_id), "--template", template, now=NOW_TEXT).stdout
+        where = f"call {template} {locale} {kind}"
+        assert_states_what_is_owed(text, where)
+        assert printed(reference) in text, where
+        if locale is None:  # the amounts stand apart, each on a line of its own
+            assert "\n   Overdue now: EUR 400.00\n" in text, where
+            assert f"Payment reference to give: {printed(reference)}\n" in text, where
+        if locale:
+            assert_register(text, DebtorKind(kind), "loan" if policy == "consumer-loans" else "invoice", where,
+                            written=False)
 
 
 def test_a_third_party_hears_no_amount_without_disclosure_and_the_overdue_one_with_it(calls_project: Project):
@@ -297,27 +303,29 @@ def test_a_third_party_hears_no_amount_without_disclosure_and_the_overdue_one_wi
 # --- visit sheets -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("locale", LOCALES)
+VISIT_CASES = [(locale, kind, debt_kind) for locale in LOCALES for kind, debt_kind in debtor_kinds(locale)]
+
+
+@pytest.mark.parametrize(("locale", "kind", "debt_kind"), VISIT_CASES)
 @pytest.mark.parametrize("template", VISIT_TEMPLATES)
-def test_every_visit_script_states_the_overdue_amount_and_what_falls_due_later(tmp_path, visits_cli, template,
-                                                                               locale):
-    for kind, debt_kind in debtor_kinds(locale):
-        project = Project(tmp_path / f"{kind.value}")
-        project.folder.mkdir()
-        policy = project.folder / "policy.toml"
-        policy.write_text(one_step("visit", template, debt_kind), encoding="utf-8")
-        case_id = _import(project, channel="visit", policy=str(policy), locale=locale, kind=kind.value,
-                          extra='\n[channels.visit]\ncompany = "Acme Supplies"\n')
-        project("run", now=NOW_TEXT)
-        sheet = project("visits", "sheet", now=NOW_TEXT).stdout
-        where = f"visit {template} {locale} {kind.value}"
-        assert f"case {case_id}" in sheet, where
-        script = sheet[sheet.index("Script"):]
-        assert_states_what_is_owed(script, where)
-        assert "Overdue:   EUR 400.00, 31 days past due" in sheet, where
-        assert "Due later: EUR 350.00, not yet due" in sheet, where
-        if locale:
-            assert_register(script, kind, debt_kind, where, written=False)
+def test_every_visit_script_states_the_overdue_amount_and_what_falls_due_later(tmp_path, dunning_database, visits_cli,
+                                                                               template, locale, kind, debt_kind):
+    project = Project(tmp_path / f"{kind.value}", dunning_database if isinstance(dunning_database, str) else None)
+    project.folder.mkdir()
+    policy = project.folder / "policy.toml"
+    policy.write_text(one_step("visit", template, debt_kind), encoding="utf-8")
+    case_id = _import(project, channel="visit", policy=str(policy), locale=locale, kind=kind.value,
+                      extra='\n[channels.visit]\ncompany = "Acme Supplies"\n')
+    project("run", now=NOW_TEXT)
+    sheet = project("visits", "sheet", now=NOW_TEXT).stdout
+    where = f"visit {template} {locale} {kind.value}"
+    assert f"case {case_id}" in sheet, where
+    script = sheet[sheet.index("Script"):]
+    assert_states_what_is_owed(script, where)
+    assert "Overdue:   EUR 400.00, 31 days past due" in sheet, where
+    assert "Due later: EUR 350.00, not yet due" in sheet, where
+    if locale:
+        assert_register(script, kind, debt_kind, where, written=False)
 
 
 # --- before the due date ----------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ from dunning.portal import actions
 from dunning.portal.actions import PortalError
 from tests.conftest import Project, dump
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 NOW = dt.datetime(2026, 3, 10, 10, tzinfo=dt.UTC)
 CASE = 1
@@ -26,8 +24,8 @@ def _events(project: Project, kind: str) -> list[dict[str, Any]]:
 
 
 def _last_contact(project: Project) -> str | None:
-    with sqlite3.connect(project.db) as conn:
-        return conn.execute("SELECT last_contact_on FROM cases WHERE id = ?", [CASE]).fetchone()[0]
+    [(last,)] = project.sql("SELECT last_contact_on FROM cases WHERE id = ?", [CASE])
+    return last
 
 
 def test_the_page_shows_what_is_overdue_what_falls_due_later_and_the_reference(portal_project, open_runtime):
@@ -51,9 +49,8 @@ def test_the_first_opening_is_a_right_party_contact_every_opening_an_event(porta
     opened = _events(portal_project, "portal")
     assert [(e["data"]["action"], e["data"]["by"], e["data"]["first"], e["channel"]) for e in opened] == [
         ("opened", "portal", True, "portal"), ("opened", "portal", False, "portal")]
-    with sqlite3.connect(portal_project.db) as conn:
-        assert conn.execute("SELECT channel, role, connected, source FROM contact_attempts").fetchall() == [
-            ("portal", "debtor", 1, "portal")]
+    assert portal_project.sql("SELECT channel, role, connected, source FROM contact_attempts") == [
+        ("portal", "debtor", 1, "portal")]
 
 
 def test_a_promise_within_the_limit_is_recorded_by_the_portal(portal_project, open_runtime):
@@ -76,19 +73,19 @@ def test_a_promise_within_the_limit_is_recorded_by_the_portal(portal_project, op
 ])
 def test_a_promise_the_rules_refuse_changes_nothing(portal_project, open_runtime, amount, days, message):
     rt = open_runtime(portal_project)
-    before = dump(portal_project.db)
+    before = dump(portal_project)
     with pytest.raises(PortalError, match=message):
         actions.promise(rt, CASE, amount, NOW + dt.timedelta(days=days), NOW)
-    assert dump(portal_project.db) == before
+    assert dump(portal_project) == before
 
 
 def test_a_refused_request_inside_a_callers_transaction_changes_nothing(portal_project, open_runtime):
     rt = open_runtime(portal_project)
-    before = dump(portal_project.db)
+    before = dump(portal_project)
     # Inside a transaction, as a web app may wrap a request.
     with rt.store.transaction(), pytest.raises(PortalError, match=r"^a promise may be at most 2 days out"):
         actions.promise(rt, CASE, "1200.00", NOW + dt.timedelta(days=5), NOW)
-    assert dump(portal_project.db) == before
+    assert dump(portal_project) == before
 
 
 def test_more_time_goes_to_the_approval_queue_and_approving_it_records_the_promise(portal_project, open_runtime):
@@ -101,10 +98,10 @@ def test_more_time_goes_to_the_approval_queue_and_approving_it_records_the_promi
     assert row.why == ("portal: the debtor asks through the portal to pay EUR 1,200.00 by 2026-03-30, beyond the "
                        "2-day promise limit: paid monthly")
     assert _events(portal_project, "promise") == []
-    before = dump(portal_project.db)
+    before = dump(portal_project)
     with pytest.raises(PortalError, match=r"^an earlier request of yours is still waiting for an answer$"):
         actions.ask_more_time(rt, CASE, "300.00", NOW + dt.timedelta(days=10), NOW)
-    assert dump(portal_project.db) == before
+    assert dump(portal_project) == before
 
     out = portal_project("approve", str(action_id), "--by", "Sam", now="2026-03-10T12:00:00Z").stdout
     assert out == f"action {action_id} (portal-request) approved; the debtor's promise is recorded\n"
@@ -121,10 +118,10 @@ def test_more_time_goes_to_the_approval_queue_and_approving_it_records_the_promi
 def test_an_approval_the_rules_now_refuse_changes_nothing(portal_project, open_runtime):
     rt = open_runtime(portal_project)
     action_id = actions.ask_more_time(rt, CASE, "1200.00", NOW + dt.timedelta(days=20), NOW)
-    before = dump(portal_project.db)
+    before = dump(portal_project)
     out = portal_project("approve", str(action_id), "--by", "Sam", now="2026-04-01T12:00:00Z", expect=1).output
     assert out == "Error: a promise must be due in the future, got 2026-03-30T10:00:00Z\n"
-    assert dump(portal_project.db) == before
+    assert dump(portal_project) == before
 
 
 def test_a_plan_within_the_limits_waits_for_a_supervisor(portal_project, open_runtime):
@@ -156,10 +153,10 @@ def test_a_short_plan_within_the_promise_limit_needs_nobody(portal_project, open
 ])
 def test_a_plan_beyond_the_limits_is_refused_and_changes_nothing(portal_project, open_runtime, plan, message):
     rt = open_runtime(portal_project)
-    before = dump(portal_project.db)
+    before = dump(portal_project)
     with pytest.raises(PortalError, match=message):
         actions.ask_plan(rt, CASE, [(a, NOW + dt.timedelta(days=d)) for a, d in plan], NOW)
-    assert dump(portal_project.db) == before
+    assert dump(portal_project) == before
 
 
 def test_disputing_one_item_holds_it_out_and_the_rest_is_still_asked_for(portal_project, open_runtime):
@@ -183,27 +180,27 @@ def test_disputing_one_item_holds_it_out_and_the_rest_is_still_asked_for(portal_
 ])
 def test_a_dispute_the_rules_refuse_changes_nothing(portal_project, open_runtime, reference, reason, message):
     rt = open_runtime(portal_project)
-    before = dump(portal_project.db)
+    before = dump(portal_project)
     with pytest.raises(PortalError, match=message):
         actions.dispute(rt, CASE, reference, reason, NOW)
-    assert dump(portal_project.db) == before
+    assert dump(portal_project) == before
 
 
 def test_a_second_dispute_of_the_same_item_is_refused(portal_project, open_runtime):
     rt = open_runtime(portal_project)
     actions.dispute(rt, CASE, "INV-1", "wrong price", NOW)
-    before = dump(portal_project.db)
+    before = dump(portal_project)
     with pytest.raises(PortalError, match=r"^1/INV-1 is already disputed \(since 2026-03-10\)$"):
         actions.dispute(rt, CASE, "INV-1", "wrong price", NOW)
-    assert dump(portal_project.db) == before
+    assert dump(portal_project) == before
 
 
 def test_opting_out_of_a_channel_is_the_cli_opt_out_by_the_portal(portal_project, open_runtime):
     rt = open_runtime(portal_project)
-    before = dump(portal_project.db)
+    before = dump(portal_project)
     with pytest.raises(PortalError, match=r"^--channel 'pigeon' is neither an enabled channel"):
         actions.opt_out(rt, CASE, "pigeon", NOW)
-    assert dump(portal_project.db) == before
+    assert dump(portal_project) == before
     opt_out_id = actions.opt_out(rt, CASE, "text", NOW)
     [event] = _events(portal_project, "opt_out")
     assert (event["data"]["channel"], event["data"]["source"]) == ("text", "portal")

@@ -13,7 +13,6 @@ from dunning.portal import links
 from tests.conftest import Project
 from tests.portal.conftest import BASE_URL, PORTAL_TOML, import_two_items
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 SENDER = "Acme Credit Control <credit@acme.example>"
 RUN = "2026-03-02T09:00:00Z"  # the day after INV-1 fell due: the first demand

@@ -14,6 +14,10 @@ from tests.plugins.test_letter import SETTINGS, add_case, policy, sent_events, t
 from tests.plugins.test_phone import add_case as add_loan
 from tests.plugins.test_sms import DPD1, LOAN_DUE, Gateway, settings
 from tests.portal.conftest import BASE_URL, PORTAL_TOML
+from tests import runtime_on_both
+
+# Every runtime this module's tests open: on a SQLite file, then on a PostgreSQL database.
+dunning_runtime = runtime_on_both.dunning_runtime
 
 DAY1 = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
 

@@ -13,7 +13,6 @@ from dunning.portal import links
 from tests.conftest import Project, dump
 from tests.portal.conftest import BASE_URL, NOW
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 SECRET = bytes(range(32))
 MOMENT = dt.datetime(2026, 3, 10, 10, tzinfo=dt.UTC)
@@ -94,12 +93,12 @@ def test_portal_link_without_a_base_url_or_for_no_case_is_one_line(project: Proj
     from tests.portal.conftest import import_two_items
 
     import_two_items(project)
-    before = dump(project.db)
+    before = dump(project)
     out = project("portal", "link", "1", now=NOW, expect=1).output
     assert out == f"Error: {project.config}: set [portal] base_url (where the page is served) to make links\n"
     project.write_config(extra=f'[portal]\nbase_url = "{BASE_URL}"\n')
     assert project("portal", "link", "9", now=NOW, expect=1).output == "Error: no case with id 9\n"
-    assert dump(project.db) == before
+    assert dump(project) == before
 
 
 def test_a_key_others_can_read_is_refused(portal_project: Project):

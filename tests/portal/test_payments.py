@@ -23,7 +23,6 @@ from dunning.portal.providers import payment_providers
 from dunning.runtime import Runtime
 from tests.conftest import Project, dump
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 NOW = dt.datetime(2026, 3, 10, 10, tzinfo=dt.UTC)
 
@@ -124,7 +123,7 @@ def test_a_confirmation_with_a_bad_signature_is_refused_and_changes_nothing(payi
     payment_id = url.rsplit("/", 1)[-1]
     body = json.dumps({"payment_id": payment_id, "case_id": 1, "amount": 150000, "currency": "EUR",
                        "paid_at": "2026-03-10T10:00:00Z"}).encode()
-    before = dump(project.db)
+    before = dump(project)
     forged = urllib.request.Request(merchant.url, data=body, method="POST", headers={
         SIGNATURE_HEADER: "sha256=" + "0" * 64, "Content-Type": "application/json"})
     with pytest.raises(urllib.error.HTTPError) as refused:
@@ -137,7 +136,7 @@ def test_a_confirmation_with_a_bad_signature_is_refused_and_changes_nothing(payi
     with pytest.raises(urllib.error.HTTPError):
         urllib.request.urlopen(resigned)
     assert merchant.answers == [(400, "refused"), (400, "refused")]
-    assert dump(project.db) == before
+    assert dump(project) == before
 
 
 @pytest.mark.parametrize("amount, message", [
@@ -147,11 +146,11 @@ def test_a_confirmation_with_a_bad_signature_is_refused_and_changes_nothing(payi
 ])
 def test_a_payment_the_rules_refuse_never_reaches_the_provider(paying, amount, message):
     project, provider, _merchant, rt = paying
-    before = dump(project.db)
+    before = dump(project)
     with pytest.raises(PortalError, match=message):
         payments.start_payment(rt, provider, 1, amount, NOW)
     assert provider.payments == {}
-    assert dump(project.db) == before
+    assert dump(project) == before
 
 
 def test_a_provider_whose_plugin_fails_is_left_out(portal_project, open_runtime):

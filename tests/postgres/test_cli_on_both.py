@@ -14,7 +14,6 @@ import datetime as dt
 import json
 import random
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,43 +28,10 @@ from dunning.demo import START, OutboxChannel, OutboxPlugin, _portfolio
 from dunning.store.dialect import to_postgres
 from tests.conftest import Project
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 DAYS = 12
 RUN_HOURS = (9, 15, 20)
 ENABLED = ["agency", "email", "legal", "letter", "phone", "visit"]
-
-
-class ProjectOn(Project):
-    """A project whose dunning.toml names ``database``: its SQLite file, or a PostgreSQL URL."""
-
-    def __init__(self, folder: Path, database: str):
-        super().__init__(folder)
-        self.database = database
-
-    def write_config(self, policy: str = "trade-receivables", enabled: list[str] | None = None,
-                     extra: str = "") -> None:
-        if self.database.startswith("postgresql://"):
-            # The server's database exists already (as `dunning init` makes the file): only dunning.toml is written.
-            self._write(policy, enabled, extra)
-            return
-        super().write_config(policy, enabled, extra)
-
-    def _write(self, policy: str, enabled: list[str] | None, extra: str) -> None:
-        listed = ", ".join(f'"{e}"' for e in (enabled or []))
-        self.config.write_text(
-            f'policy = "{policy}"\ndb = "{self.database}"\ntimezone = "UTC"\n\n[channels]\nenabled = [{listed}]\n'
-            f'{extra}\n[notify]\nsupervisor = "Sam Supervisor <sam@example.com>"\nmanager = "morgan@example.com"\n'
-            'general_manager = "Gale <gale@example.com>"\n', encoding="utf-8")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def project_on_both(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ProjectOn]:
-    """A project in ``tmp_path`` on a SQLite file, then (the test's second run) on a fresh PostgreSQL database."""
-    database = "dunning.db" if request.param == "sqlite" else request.getfixturevalue("dunning_postgres_url")
-    project = ProjectOn(tmp_path, database)
-    project.write_config()
-    yield project
 
 
 @pytest.fixture
@@ -122,7 +88,7 @@ def steady(text: str) -> str:
     return _WALL_CLOCK.sub(r'"\1": "-"', text)
 
 
-def journey(project: ProjectOn, folder: Path) -> dict[str, Any]:
+def journey(project: Project, folder: Path) -> dict[str, Any]:
     """The demo's days as an operator runs them from the command line; each step's output, as printed."""
     rows, _ = _portfolio("trade-receivables", 8, random.Random(14))
     portfolio = folder / "portfolio.json"
@@ -172,8 +138,8 @@ def test_the_demo_journey_prints_the_same_on_sqlite_and_postgresql(tmp_path: Pat
                                                                    demo_plugins: None):
     (tmp_path / "file").mkdir()
     (tmp_path / "server").mkdir()
-    on_file = journey(ProjectOn(tmp_path / "file", "dunning.db"), tmp_path / "file")
-    on_server = journey(ProjectOn(tmp_path / "server", dunning_postgres_url), tmp_path / "server")
+    on_file = journey(Project(tmp_path / "file"), tmp_path / "file")
+    on_server = journey(Project(tmp_path / "server", dunning_postgres_url), tmp_path / "server")
     assert on_file.keys() == on_server.keys()
     for step in on_file:
         assert on_server[step] == on_file[step], step
@@ -191,8 +157,9 @@ def test_a_wrong_database_url_is_one_line_and_exit_1(project: Project):
     result = project("--db", "postgresql://me:secret@db:54x2/collections", "cases", "list", expect=1)
     assert result.output == ("Error: --db: database URL postgresql://me:***@db:54x2/collections: Port could not be "
                              "cast to integer value as '54x2'\n")
-    project.config.write_text(project.config.read_text().replace('db = "dunning.db"',
-                                                                 'db = "postgresql://me@db/collections?sslmod=x"'))
+    # The project's own database line (its file's, or its PostgreSQL database's) gives way to a wrong URL.
+    project.config.write_text(re.sub(r'^db = ".*"$', 'db = "postgresql://me@db/collections?sslmod=x"',
+                                     project.config.read_text(), count=1, flags=re.MULTILINE))
     result = project("cases", "list", expect=1)
     assert result.output.endswith("db: database URL postgresql://me@db/collections?sslmod=x: unknown parameter "
                                   "'sslmod'\n")
@@ -207,13 +174,13 @@ def test_a_server_that_is_down_is_one_line_and_exit_1(project: Project, tmp_path
     assert result.output.count("\n") == 1
 
 
-def test_commands_that_need_a_file_say_so_on_postgresql(project_on_both: ProjectOn):
-    if not project_on_both.database.startswith("postgresql://"):
-        assert project_on_both("archive", "--before", "2020-01-01", "--dry-run").exit_code == 0
+def test_commands_that_need_a_file_say_so_on_postgresql(project: Project):
+    if not project.on_postgres:
+        assert project("archive", "--before", "2020-01-01", "--dry-run").exit_code == 0
         return
-    result = project_on_both("archive", "--before", "2020-01-01", expect=1)
+    result = project("archive", "--before", "2020-01-01", expect=1)
     assert "dunning archive works on a SQLite database file" in result.output
-    result = project_on_both("simulate", "--days", "1", expect=1)
+    result = project("simulate", "--days", "1", expect=1)
     assert "dunning simulate works on a SQLite database file" in result.output
 
 
@@ -226,8 +193,7 @@ def test_the_rewrite_says_null_safe_equality_with_a_column_and_an_insert_after_w
         "SELECT sum(((data::jsonb ->> 'amount')::bigint)), (e.data::jsonb ->> 'rule') FROM e")
 
 
-def test_the_console_serves_the_floor_from_either_database(project_on_both: ProjectOn,
-                                                           monkeypatch: pytest.MonkeyPatch):
+def test_the_console_serves_the_floor_from_either_database(project: Project, monkeypatch: pytest.MonkeyPatch):
     from starlette.testclient import TestClient
 
     from tests.web.conftest import app_for, build_floor
@@ -235,8 +201,8 @@ def test_the_console_serves_the_floor_from_either_database(project_on_both: Proj
 
     monkeypatch.setenv("DUNNING_LOAD_PLUGINS", "phone")
     phone_plugin.register_commands(cli=cli)
-    build_floor(project_on_both)
-    client = TestClient(app_for(project_on_both))
+    build_floor(project)
+    client = TestClient(app_for(project))
     assert sign_in(client, "ann").status_code == 303  # to the call list
     calls = client.get("/")
     assert calls.status_code == 200

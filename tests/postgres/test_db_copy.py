@@ -5,11 +5,14 @@ from __future__ import annotations
 import sqlite3
 
 import psycopg
+import pytest
 
 from dunning.store import Store
 from tests.conftest import Project, row, write_csv
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
+# The command's source is a SQLite file by nature: each project here lives on its file, and the copy's target is
+# the PostgreSQL database dunning_postgres_url gives.
+pytestmark = pytest.mark.sqlite_only
 
 
 def _imported(project: Project) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 import dunning.plugins.phone as phone_plugin
 from dunning.cli import cli
+from dunning.testing_postgres import PostgresServer
 from tests.conftest import Project
 
 # Monday 1 June 2026, 09:00 in London: cases 2-5 (due 29 May) are 3 days past due and on the call list;
@@ -69,12 +70,44 @@ def floor_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session")
+def postgres_floor_template(tmp_path_factory: pytest.TempPathFactory,
+                            dunning_postgres: PostgresServer) -> tuple[Path, str]:
+    """The floor built once on a PostgreSQL database (its folder, the database's name), as ``floor_template`` is
+    on SQLite: each test gets a copy of both (``CREATE DATABASE ... TEMPLATE``)."""
+    folder = tmp_path_factory.mktemp("floor-postgres")
+    name = dunning_postgres.create_database(template=dunning_postgres.migrated_template())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DUNNING_LOAD_PLUGINS", "phone")
+        patch.delenv("DUNNING_CONFIG", raising=False)
+        phone_plugin.register_commands(cli=cli)
+        project = Project(folder, dunning_postgres.url(name))
+        project.write_config()
+        build_floor(project)
+    return folder, name  # every command closed its connection: the database can serve as a template
+
+
 @pytest.fixture
-def floor(floor_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Project]:
+def floor(request: pytest.FixtureRequest, dunning_database: str | Path, tmp_path: Path,
+          monkeypatch: pytest.MonkeyPatch) -> Iterator[Project]:
+    """A copy of the floor: on its SQLite file, then (the test's second run) on a PostgreSQL database."""
     monkeypatch.setenv("DUNNING_LOAD_PLUGINS", "phone")
     folder = tmp_path / "floor"
-    shutil.copytree(floor_template, folder)
-    yield Project(folder)
+    if not isinstance(dunning_database, str):
+        shutil.copytree(request.getfixturevalue("floor_template"), folder)
+        yield Project(folder)
+        return
+    server: PostgresServer = request.getfixturevalue("dunning_postgres")
+    template_folder, template = request.getfixturevalue("postgres_floor_template")
+    shutil.copytree(template_folder, folder)
+    name = server.create_database(template=template)
+    url = server.url(name)
+    config = folder / "dunning.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(server.url(template), url), encoding="utf-8")
+    try:
+        yield Project(folder, url)
+    finally:
+        server.drop_database(name)
 
 
 def app_for(project: Project, **options: object) -> object:

@@ -18,8 +18,7 @@ def test_users_add_list_and_disable_each_an_event_and_the_hash_is_argon2(floor: 
     listed = json.loads(floor("users", "list", "--json").stdout)
     assert [(u["name"], u["role"], u["active"]) for u in listed] == [
         ("ada", "admin", True), ("ann", "collector", True), ("bob", "collector", True), ("sam", "supervisor", True)]
-    [row] = __import__("sqlite3").connect(floor.db).execute(
-        "SELECT password_hash FROM staff_users WHERE name = 'ann'").fetchall()
+    [row] = floor.sql("SELECT password_hash FROM staff_users WHERE name = 'ann'")
     assert row[0].startswith("$argon2id$") and PASSWORD not in row[0]
     added = json.loads(floor("events", "--kind", "user_added", "--json").stdout)
     assert [(e["data"]["name"], e["data"]["role"], e["data"]["by"]) for e in added][:1] == [("ann", "collector",
@@ -43,11 +42,11 @@ def test_users_refuses_bad_input_with_one_line_and_changes_nothing(floor: Projec
         args = [a for a in args if a != "--short"]
     if args[1] == "add":
         args = [*args, "--password-file", str(password)]
-    before = dump(floor.db)
+    before = dump(floor)
     result = floor(*args, expect=1)
     assert message in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
-    assert dump(floor.db) == before
+    assert dump(floor) == before
 
 
 def test_a_disabled_account_cannot_sign_in_and_its_open_session_ends(floor: Project):

@@ -18,10 +18,10 @@ def test_the_approvals_page_shows_debtor_amount_and_reason_and_approving_is_the_
     assert "Harbour Stores" in page and "GBP 1,200.00" in page
     assert "step &#39;lock-account&#39; requires approval" in page
     [waiting] = json.loads(floor("approvals", "--json", now=NOW).stdout)
-    before = dump(floor.db)
+    before = dump(floor)
     assert client.post(f"/approvals/{waiting['id']}", data={"decision": "maybe", "csrf": token(client, "/")}
                        ).status_code == 422
-    assert dump(floor.db) == before
+    assert dump(floor) == before
     answer = client.post(f"/approvals/{waiting['id']}", data={"decision": "approve", "note": "agreed with legal",
                                                               "csrf": token(client, "/")}, follow_redirects=False)
     assert answer.status_code == 303

@@ -75,25 +75,25 @@ def test_a_refused_form_says_why_in_chinese_beside_the_field_and_changes_nothing
         floor: Project, who: str, path: str, form: dict[str, str], beside: str, chinese: str):
     client = TestClient(app_for(floor))
     _in_chinese(client, who)
-    before = dump(floor.db)
+    before = dump(floor)
     answer = client.post(path, data={**form, "csrf": token(client, "/cases/2")})
     assert answer.status_code == 422
     shown = re.search(rf'id="{beside}-error">([^<]+)<', answer.text)
     assert shown, f"no message beside {beside}"
     assert chinese in shown.group(1)
     assert "未做任何更改。" in answer.text
-    assert dump(floor.db) == before
+    assert dump(floor) == before
 
 
 def test_a_dispute_is_released_only_with_verification_and_says_so_in_chinese(floor: Project):
     floor("hold", "2", "--reason", "dispute", now="2026-06-01T08:30:00+01:00")
     client = TestClient(app_for(floor))
     _in_chinese(client, "sam")
-    before = dump(floor.db)
+    before = dump(floor)
     answer = client.post("/cases/2/release", data={"csrf": token(client, "/cases/2")})
     assert answer.status_code == 422
     assert re.search(r'id="release-verification_sent-error">案件 2 存在争议', answer.text)
-    assert dump(floor.db) == before
+    assert dump(floor) == before
     # The command line says the same in English, as before.
     refused = floor("release", "2", "--by", "sam", expect=1)
     assert "case 2 is disputed: collection resumes only once verification of the debt was sent" in refused.output

@@ -20,7 +20,7 @@ def _events(project: Project, kind: str) -> list[dict]:
 def test_a_collector_cannot_promise_beyond_the_limit_and_the_error_stands_beside_the_date(floor: Project):
     client = TestClient(app_for(floor))
     sign_in(client, "ann")
-    before = dump(floor.db)
+    before = dump(floor)
     answer = client.post("/cases/2/call", data={"outcome": "promise", "amount": "450.00", "due": "2026-06-20T10:00",
                                                 "csrf": token(client, "/cases/2")})
     assert answer.status_code == 422
@@ -31,7 +31,7 @@ def test_a_collector_cannot_promise_beyond_the_limit_and_the_error_stands_beside
     answer = client.post("/cases/2/call", data={"outcome": "promise", "amount": "450.00", "due": "2026-06-20T10:00",
                                                 "approve": "1", "csrf": token(client, "/cases/2")})
     assert re.search(r'id="call-approve-error">only a supervisor approves', answer.text)
-    assert dump(floor.db) == before
+    assert dump(floor) == before
 
 
 def test_a_promise_logged_on_a_call_is_the_same_evidence_as_calls_log(floor: Project):
@@ -66,11 +66,11 @@ def test_a_dispute_on_a_call_holds_the_case_and_release_needs_verification(floor
     client.post("/cases/3/call", data={"outcome": "disputed", "note": "never ordered", "csrf": token(client, "/")})
     [hold] = _events(floor, "hold")
     assert (hold["case_id"], hold["data"]["reason"]) == (3, "dispute")
-    before = dump(floor.db)
+    before = dump(floor)
     answer = client.post("/cases/3/release", data={"csrf": token(client, "/")})
     assert answer.status_code == 422
     assert re.search(r'id="release-verification_sent-error">case 3 is disputed', answer.text)
-    assert dump(floor.db) == before
+    assert dump(floor) == before
     answer = client.post("/cases/3/release", data={"verification_sent": "1", "note": "sent the invoice copy",
                                                    "csrf": token(client, "/")}, follow_redirects=False)
     assert answer.status_code == 303
@@ -81,7 +81,7 @@ def test_a_dispute_on_a_call_holds_the_case_and_release_needs_verification(floor
 def test_payments_and_holds_refuse_bad_input_beside_the_field(floor: Project):
     client = TestClient(app_for(floor))
     sign_in(client, "ann")
-    before = dump(floor.db)
+    before = dump(floor)
     bad = [
         ("/cases/2/payment", {"amount": "12.345"}, "payment-amount"),
         ("/cases/2/payment", {"amount": "10", "at": "yesterday"}, "payment-at"),
@@ -93,7 +93,7 @@ def test_payments_and_holds_refuse_bad_input_beside_the_field(floor: Project):
         answer = client.post(path, data=data | {"csrf": token(client, "/")})
         assert answer.status_code == 422, (path, data)
         assert f'id="{field}-error"' in answer.text, (path, data, answer.text[-800:])
-    assert dump(floor.db) == before
+    assert dump(floor) == before
     client.post("/cases/2/hold", data={"reason": "other", "until": "2026-06-10", "note": "on holiday",
                                        "csrf": token(client, "/")})
     [hold] = _events(floor, "hold")

@@ -20,7 +20,6 @@ from tests.portal.conftest import PORTAL_TOML
 from tests.web.conftest import PASSWORD
 from tests.web.helpers import sign_in, token
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 REG_F = '[compliance]\nprofile = "default"\n\n[compliance.jurisdictions]\nUS = "us-regf"\n'
 DISPUTED_AT = dt.datetime(2026, 3, 10, 15, tzinfo=dt.UTC)  # INV-1 and INV-3 fell due on 1 March
@@ -74,14 +73,14 @@ def test_the_supervisor_sees_a_debtors_dispute_and_lifts_it_only_once_verificati
     assert re.search(r'class="disputed">.*INV-3.*EUR 250.00.*2026-03-10', case_page, re.S)
 
     # The lift without the box ticked: refused beside the box, nothing changed.
-    before = dump(project.db)
+    before = dump(project)
     refused = console.post("/cases/1/lift-dispute", data={"reference": "INV-3", "reason": "copy of the delivery note",
                                                           "csrf": token(console, "/cases/1")})
     assert refused.status_code == 422
     beside = re.search(r'id="lift-verification_sent-error">([^<]+)<', refused.text)
     assert beside and beside.group(1) == ("1/INV-3 is disputed: collection resumes only once verification of the "
                                           "debt was sent; tick that it was sent")
-    assert dump(project.db) == before
+    assert dump(project) == before
     lifted = console.post("/cases/1/lift-dispute", data={"reference": "INV-3", "reason": "copy of the delivery note",
                                                          "verification_sent": "1", "csrf": token(console, "/cases/1")},
                           follow_redirects=False)
@@ -103,14 +102,14 @@ def test_an_item_disputed_from_the_case_page_is_refused_beside_its_field_or_told
     _site(project)
     console = _app(project, CONSOLE_AT)
     assert sign_in(console, "sam").status_code == 303
-    before = dump(project.db)
+    before = dump(project)
     refused = console.post("/cases/1/dispute", data={"reference": "INV-1", "reason": " ",
                                                      "csrf": token(console, "/cases/1")})
     assert refused.status_code == 422 and 'id="dispute-reason-error"' in refused.text
     refused = console.post("/cases/1/dispute", data={"reference": "INV-9", "reason": "wrong",
                                                      "csrf": token(console, "/cases/1")})
     assert refused.status_code == 422 and 'id="dispute-reference-error"' in refused.text
-    assert dump(project.db) == before
+    assert dump(project) == before
     done = console.post("/cases/1/dispute", data={"reference": "INV-1", "reason": "the price agreed was 1000.00",
                                                   "csrf": token(console, "/cases/1")}, follow_redirects=False)
     assert done.status_code == 303

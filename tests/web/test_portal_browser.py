@@ -27,7 +27,6 @@ from tests.web.test_browser import CHROMIUM, DESKTOP, LAUNCH_ARGS, PHONE, _free_
 from tests.web.helpers import screenshot_taker
 from tests.web.test_portal_pages import Providers
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 SENDER = "Acme Credit Control <credit@acme.example>"
 RUN = "2026-03-02T09:00:00Z"  # the day after INV-1 and INV-3 fell due: the first demand goes out

@@ -24,7 +24,6 @@ from dunning.web.app import create_app
 from tests.conftest import Project, dump, row, write_csv
 from tests.portal.conftest import PORTAL_TOML
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 NOW = dt.datetime(2026, 3, 10, 10, tzinfo=dt.UTC)  # INV-1 and INV-3 are overdue (1 March), INV-2 due 30 April
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -82,7 +81,7 @@ def test_wrong_tampered_expired_links_and_unknown_cases_get_the_same_page(debtor
     project, provider = debtor_site
     client = _client(project, provider)
     good = _path(project)
-    before = dump(project.db)
+    before = dump(project)
     signature = good.rsplit(".", 1)[1]
     tampered = good[:-1] + ("A" if signature[-1] != "A" else "B")
     expired = _path(project, made=NOW - dt.timedelta(days=15))  # link_days = 14
@@ -94,7 +93,7 @@ def test_wrong_tampered_expired_links_and_unknown_cases_get_the_same_page(debtor
     assert answers[0].headers["content-security-policy"].startswith("default-src 'none'")
     assert answers[0].headers["x-frame-options"] == "DENY"
     assert "set-cookie" not in answers[0].headers  # the page keeps nothing about a stranger
-    assert dump(project.db) == before  # and writes nothing
+    assert dump(project) == before  # and writes nothing
 
 
 def test_opening_the_page_shows_what_is_owed_and_is_an_event(debtor_site):
@@ -124,12 +123,12 @@ def test_a_form_without_the_links_csrf_token_is_refused_and_changes_nothing(debt
     path = _path(project)
     other = _path(project, made=NOW - dt.timedelta(days=1))  # another good link to the same case
     token = _csrf(client, path)
-    before = dump(project.db)
+    before = dump(project)
     form = {"amount": "1450.00", "due": "2026-03-11"}
     assert client.post(f"{path}/promise", data=form).status_code == 403
     assert client.post(f"{other}/promise", data={**form, "csrf": token}).status_code == 403
     assert "This form has expired" in client.post(f"{path}/promise", data={**form, "csrf": "x" * 64}).text
-    assert dump(project.db) == before
+    assert dump(project) == before
 
 
 def _post(client: TestClient, path: str, form: str, **fields: str) -> Any:
@@ -139,14 +138,14 @@ def _post(client: TestClient, path: str, form: str, **fields: str) -> Any:
 def _refused_beside(project: Project, client: TestClient, path: str, form: str, field: str, words: str,
                     **fields: str) -> None:
     _csrf(client, path)  # the visit's own event first, so the dump below is after it
-    before = dump(project.db)
+    before = dump(project)
     answer = client.post(f"{path}/{form}", data={"csrf": _csrf(client, path), **fields}, follow_redirects=False)
     assert answer.status_code == 422, answer.text
     beside = re.search(rf'id="{form}-{field}-error">([^<]*)<', answer.text)
     assert beside and words in beside.group(1), answer.text
     assert "Nothing was changed." in answer.text
     # Only the two visits' events (the page was opened to read its token) were written.
-    assert [line for line in dump(project.db) if line not in before and "portal" not in line
+    assert [line for line in dump(project) if line not in before and "portal" not in line
             and "attempt" not in line.lower()] == []
 
 
@@ -279,11 +278,11 @@ def test_a_refusal_on_the_debtors_page_is_worded_in_chinese_when_the_browser_ask
     client.headers["Accept-Language"] = "zh-CN,zh;q=0.9"
     path = _path(project)
     _csrf(client, path)  # the visit's own event first, so the dump below is after it
-    before = dump(project.db)
+    before = dump(project)
     answer = client.post(f"{path}/{form}", data={"csrf": _csrf(client, path), **fields}, follow_redirects=False)
     assert answer.status_code == 422, answer.text
     beside = re.search(rf'id="{form}-{field}-error">([^<]*)<', answer.text)
     assert beside and chinese in beside.group(1), answer.text
     assert portal_strings.words("zh_CN")["error"] in answer.text
-    assert [line for line in dump(project.db) if line not in before and "portal" not in line
+    assert [line for line in dump(project) if line not in before and "portal" not in line
             and "attempt" not in line.lower()] == []

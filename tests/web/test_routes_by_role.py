@@ -68,7 +68,7 @@ def test_every_route_of_the_app_is_a_page_with_a_role_or_a_known_public_route(fl
 
 @pytest.mark.parametrize("who", ["anonymous", "ann", "bob", "sam", "ada"])
 def test_every_route_refuses_whom_it_should_and_changes_nothing(floor: Project, who: str):
-    before = dump(floor.db)
+    before = dump(floor)
     app = app_for(floor)
     client = TestClient(app)
     if who != "anonymous":
@@ -82,7 +82,7 @@ def test_every_route_refuses_whom_it_should_and_changes_nothing(floor: Project, 
         else:
             status = client.post(url, data={"csrf": csrf}, follow_redirects=False).status_code
         assert status == expected(who, method, path, role), (who, method, path, status)
-    assert dump(floor.db) == before
+    assert dump(floor) == before
 
 
 @pytest.mark.parametrize("who", ["anonymous", "ann", "ada"])
@@ -91,7 +91,7 @@ def test_every_post_route_refuses_a_form_without_the_csrf_token_and_changes_noth
     client = TestClient(app)
     if who != "anonymous":
         assert sign_in(client, who).status_code == 303
-    before = dump(floor.db)
+    before = dump(floor)
     posts = [path for method, path, _ in every_route(app) if method == "POST" and "{provider}" not in path]
     assert "/cases/{case_id}/call" in posts and "/logout" in posts and "/portal/{token}/{form}" in posts
     for path in posts:
@@ -99,10 +99,10 @@ def test_every_post_route_refuses_a_form_without_the_csrf_token_and_changes_noth
             answer = client.post(concrete(path), data={**sent, "name": "ann", "amount": "1.00"},
                                  follow_redirects=False)
             assert answer.status_code == 403, (who, path, sent, answer.status_code)
-    assert dump(floor.db) == before
+    assert dump(floor) == before
     # The webhook has no session and no form: a post without the provider's signature is refused all the same.
     assert client.post(concrete("/portal/payments/{provider}"), content=b"{}").status_code in (400, 404)
-    assert dump(floor.db) == before
+    assert dump(floor) == before
 
 
 def test_the_public_routes_answer_as_they_should(floor: Project):
@@ -133,12 +133,12 @@ def test_an_unknown_case_is_not_found_and_a_collector_sees_only_their_calls(floo
 def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(floor: Project):
     client = TestClient(app_for(floor))
     sign_in(client, "sam")
-    before = dump(floor.db)
+    before = dump(floor)
     assert client.post("/cases/2/payment", data={"amount": "10.00"}, follow_redirects=False).status_code == 403
     assert client.post("/cases/2/payment", data={"amount": "10.00", "csrf": "forged"},
                        follow_redirects=False).status_code == 403
     assert client.post("/logout", data={}, follow_redirects=False).status_code == 403
-    assert dump(floor.db) == before
+    assert dump(floor) == before
     # The same form with the session's token goes through, as the `pay` command would, with who did it.
     answer = client.post("/cases/2/payment", data={"amount": "10.00", "csrf": token(client, "/")},
                          follow_redirects=False)

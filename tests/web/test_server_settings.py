@@ -10,7 +10,6 @@ import pytest
 from dunning.web.app import load_secret
 from tests.conftest import Project
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 
 def test_the_secret_is_made_once_owner_only_and_kept(tmp_path: Path):

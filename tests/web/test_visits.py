@@ -14,7 +14,6 @@ from tests.conftest import Project
 from tests.web.conftest import PASSWORD
 from tests.web.helpers import sign_in
 
-PROJECT_SQLITE_ONLY = True  # its project tests are not yet run on PostgreSQL
 
 MOMENT = dt.datetime(2026, 4, 2, 8, 0, tzinfo=dt.UTC)  # day 31 past due: first-visit
 

@@ -92,7 +92,7 @@ def test_an_in_house_work_list_is_on_my_day_and_opens_its_case_with_its_script(f
 def test_an_in_house_outcome_is_checked_like_a_call_and_recorded_through_the_operations(floor: Project):
     client = _client(floor)
     sign_in(client, "ann")
-    before = dump(floor.db)
+    before = dump(floor)
     path = f"/cases/{DOORSTEP_CASE}/call"
     answer = client.post(path, data={"outcome": "promise", "amount": "100.00", "due": "2026-06-30T10:00",
                                      "csrf": token(client, f"/cases/{DOORSTEP_CASE}")})
@@ -100,7 +100,7 @@ def test_an_in_house_outcome_is_checked_like_a_call_and_recorded_through_the_ope
     assert re.search(r'id="call-due-error">a promise may be at most 2 days out', answer.text)
     answer = client.post(path, data={"outcome": "met", "amount": "100.00", "csrf": token(client, "/")})
     assert re.search(r'id="call-outcome-error">an amount and a date go with a promise only', answer.text)
-    assert dump(floor.db) == before
+    assert dump(floor) == before
     answer = client.post(path, data={"outcome": "promise", "amount": "100.00", "due": "2026-06-02T10:00",
                                      "csrf": token(client, "/")}, follow_redirects=False)
     assert answer.status_code == 303

@@ -328,10 +328,11 @@ template = "overdue-notice"
 
 
 @pytest.fixture
-def webhook_runtime(dunning_runtime, hook: Hook, monkeypatch: pytest.MonkeyPatch):
+def webhook_runtime(dunning_database, dunning_runtime, hook: Hook, monkeypatch: pytest.MonkeyPatch):
     # The module is handed over here; the installed entry point would register it a second time.
     monkeypatch.setenv("DUNNING_LOAD_PLUGINS", "")
-    return dunning_runtime(plugins=[dunning_webhook], enabled=["webhook"], policy=POLICY,
+    # dunning_database: each test runs on a SQLite file, then on a PostgreSQL database (skipped without a server).
+    return dunning_runtime(plugins=[dunning_webhook], database=dunning_database, enabled=["webhook"], policy=POLICY,
                            channel_settings={"webhook": {"url": hook.url, "secret": SECRET}})
 
 
