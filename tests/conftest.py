@@ -25,14 +25,6 @@ HEADER = ["debtor_id", "name", "kind", "email", "mobile", "work_phone", "home_ph
           "timezone", "reference", "amount", "currency", "issued_on", "due_on"]
 
 
-@pytest.hookimpl(tryfirst=True)  # before dunning.testing_postgres reads the sqlite_only mark
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    # A module whose `project` tests do not run on PostgreSQL yet says PROJECT_SQLITE_ONLY = True; its tests
-    # that take `dunning_database` directly still run on both.
-    if "project" in metafunc.fixturenames and getattr(metafunc.module, "PROJECT_SQLITE_ONLY", False):
-        metafunc.definition.add_marker(pytest.mark.sqlite_only)
-
-
 @pytest.fixture(autouse=True)
 def no_installed_plugins(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     monkeypatch.setenv(LOAD_ENV, "")
