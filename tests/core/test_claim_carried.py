@@ -22,17 +22,60 @@ from dunning.channels import Delivery
 from dunning.evidence import verify_chain
 from dunning.models import ActionStatus
 from dunning.runtime import Runtime
+from tests import runtime_on_both
 from tests.conftest import ChannelsPlugin
 from tests.core.test_round_delivery import NOW, POLICY, Counting
 
+# Every runtime on SQLite, then on PostgreSQL: the carry is the store's, on both.
+dunning_runtime = runtime_on_both.dunning_runtime
 
-def _statuses_seen_elsewhere(rt: Runtime) -> list[str]:
-    """The actions' statuses as another connection sees them (what is committed)."""
-    conn = sqlite3.connect(rt.store.path)
+
+def _elsewhere(rt: Runtime, sql: str, parameters: list[Any]) -> list[tuple[Any, ...]]:
+    """``sql``'s rows as another connection sees them (what is committed)."""
+    conn: Any
+    if rt.store.dialect == "postgresql":
+        from dunning.store.postgres import PostgresConnection
+
+        conn = PostgresConnection(rt.store.conn.target)  # type: ignore[attr-defined]
+    else:
+        conn = sqlite3.connect(rt.store.path)
     try:
-        return sorted(r[0] for r in conn.execute("SELECT status FROM actions"))
+        return list(conn.execute(sql, parameters).fetchall())
     finally:
         conn.close()
+
+
+def _statuses_seen_elsewhere(rt: Runtime) -> list[str]:
+    return sorted(r[0] for r in _elsewhere(rt, "SELECT status FROM actions", []))
+
+
+def _status_seen_elsewhere(rt: Runtime, action_id: int) -> str:
+    return str(_elsewhere(rt, "SELECT status FROM actions WHERE id = ?", [action_id])[0][0])
+
+
+def _trace(rt: Runtime, callback: Callable[[str], object] | None) -> None:
+    """Each statement the store's connection runs, in SQLite's words, to ``callback`` (None: stop): sqlite3's
+    trace, or on PostgreSQL the connection's ``execute`` and ``commit`` seen from outside."""
+    conn: Any = rt.store.conn
+    if rt.store.dialect != "postgresql":
+        conn.set_trace_callback(callback)
+        return
+    for name in ("execute", "commit"):
+        conn.__dict__.pop(name, None)  # the class's own method again
+    if callback is None:
+        return
+    plain_execute, plain_commit = conn.execute, conn.commit
+
+    def execute(sql: str, *args: Any) -> Any:
+        callback(sql)
+        return plain_execute(sql, *args)
+
+    def commit() -> None:
+        if conn.in_transaction:
+            callback("COMMIT")
+        plain_commit()
+
+    conn.execute, conn.commit = execute, commit
 
 
 def _runtime(make: Callable[..., Runtime], *, one_by_one: bool = False) -> tuple[Runtime, Counting, Counting]:
@@ -79,10 +122,10 @@ def test_a_round_together_commits_its_claim_with_its_first_transaction(dunning_r
         case_factory(rt)
     dispatch.plan(rt, NOW, dispatch.RunSummary())
     commits: list[str] = []
-    rt.store.conn.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+    _trace(rt, lambda sql: commits.append(sql) if sql == "COMMIT" else None)
     summary = dispatch.RunSummary()
     dispatch.deliver_ready(rt, NOW, summary)
-    rt.store.conn.set_trace_callback(None)
+    _trace(rt, None)
     assert summary.sent == 6
     # Two rounds (each debtor's email, then their sms). Commits: the claim with the first round's rules; the first
     # round's outcomes with the second round's rules; the second round's outcomes; the claim that finds nothing
@@ -100,11 +143,7 @@ def test_one_by_one_the_claim_is_committed_before_the_channel_has_the_action(dun
     plain_send = sms.send
 
     def send(action: Any, case: Any, ctx: Any) -> Delivery:
-        conn = sqlite3.connect(rt.store.path)
-        try:
-            seen.append(conn.execute("SELECT status FROM actions WHERE id = ?", [action.id]).fetchone()[0])
-        finally:
-            conn.close()
+        seen.append(_status_seen_elsewhere(rt, action.id))
         return plain_send(action, case, ctx)
 
     sms.send = send  # type: ignore[method-assign]
@@ -170,11 +209,11 @@ def test_a_round_that_settles_nothing_before_its_sends_does_not_read_its_claims_
         case_factory(rt)
     dispatch.plan(rt, NOW, dispatch.RunSummary())
     held_reads: list[str] = []
-    rt.store.conn.set_trace_callback(
+    _trace(rt,
         lambda sql: held_reads.append(sql) if sql.startswith("SELECT id FROM actions WHERE id IN") else None)
     summary = dispatch.RunSummary()
     dispatch.deliver_ready(rt, NOW, summary)
-    rt.store.conn.set_trace_callback(None)
+    _trace(rt, None)
     assert summary.sent == 6
     # Which claims are still held is read once per round, when its sent outcomes are recorded; the rules'
     # step, which settled nothing (no deferral, no skip), did not read them.

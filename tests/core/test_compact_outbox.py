@@ -32,8 +32,8 @@ def _queue(store: Store, key: str, case_id: int = 1, template: str | None = None
     return int(action_id)
 
 
-def test_an_action_s_attempt_is_kept_by_its_id_and_read_by_its_key(tmp_path: Path) -> None:
-    store = Store(tmp_path / "d.db")
+def test_an_action_s_attempt_is_kept_by_its_id_and_read_by_its_key(dunning_database: str | Path) -> None:
+    store = Store(dunning_database)
     with store.transaction():
         _case(store.conn, 1)
     action_id = _queue(store, "1:call:phone:2026-03-02")
@@ -70,8 +70,9 @@ def test_an_action_s_attempt_is_kept_by_its_id_and_read_by_its_key(tmp_path: Pat
     assert store.conn.execute("SELECT count(*) FROM contact_attempts").fetchone() == (1,)
 
 
-def test_a_reference_that_is_the_key_is_kept_once_and_a_finished_claim_keeps_no_time(tmp_path: Path) -> None:
-    store = Store(tmp_path / "d.db")
+def test_a_reference_that_is_the_key_is_kept_once_and_a_finished_claim_keeps_no_time(
+        dunning_database: str | Path) -> None:
+    store = Store(dunning_database)
     with store.transaction():
         _case(store.conn, 1)
     echoed, own, none = (_queue(store, f"1:call:phone:2026-03-0{d}", template=t)
@@ -140,12 +141,13 @@ def test_the_migration_rewrites_attempts_and_references_and_keeps_the_triggers(t
         assert not store.record_attempt(debtor_id="D1", case_id=1, channel="phone", at=NOW, source="phone", key=key)
 
 
-def test_a_sent_event_s_reference_that_is_its_key_is_kept_once_and_the_chain_verifies(tmp_path: Path) -> None:
+def test_a_sent_event_s_reference_that_is_its_key_is_kept_once_and_the_chain_verifies(
+        dunning_database: str | Path) -> None:
     from dunning.chain_walk import walk
     from dunning.evidence import verify_chain
     from dunning.models import Event
 
-    store = Store(tmp_path / "d.db")
+    store = Store(dunning_database)
     key = "1:formal-demand:letter:2026-03-02"
     sent = [{"action": "outreach", "key": key, "reference": key, "template": "formal-demand"},
             {"action": "outreach", "key": key, "reference": "provider-7", "template": "formal-demand"},
