@@ -883,8 +883,6 @@ def m035_compact_outbox(db: sqlite_utils.Database) -> None:
         db.execute("ALTER TABLE contact_attempts DROP CONSTRAINT IF EXISTS contact_attempts_key_key")
         db.execute("UPDATE contact_attempts SET action_id = a.id, key = NULL FROM actions a "
                    "WHERE a.key = contact_attempts.key")
-        db.execute("CREATE UNIQUE INDEX contact_attempts_action ON contact_attempts (action_id) "
-                   "WHERE action_id IS NOT NULL")
     else:
         # SQLite cannot drop a column's UNIQUE: the table is written again, its indexes and
         # triggers (the reports' roll-up, m026) made again as they were.
@@ -919,8 +917,8 @@ def m035_compact_outbox(db: sqlite_utils.Database) -> None:
         db.execute("ALTER TABLE contact_attempts_compact RENAME TO contact_attempts")
         for sql in kept:
             db.execute(sql)
-        db.execute("CREATE UNIQUE INDEX contact_attempts_action ON contact_attempts (action_id) "
-                   "WHERE action_id IS NOT NULL")
+    db.execute("CREATE UNIQUE INDEX contact_attempts_action ON contact_attempts (action_id) "
+               "WHERE action_id IS NOT NULL")
     db.execute("CREATE UNIQUE INDEX contact_attempts_key ON contact_attempts (key) WHERE key IS NOT NULL")
     db.execute("UPDATE actions SET reference = '' WHERE reference = key")
     db.execute("UPDATE actions SET claimed_at = NULL WHERE claimed_by IS NULL")
